@@ -1,0 +1,196 @@
+/**
+ * Allow-list types for every user string that can reach a proxy configuration.
+ * A value of a branded type has passed its check; renderers accept only branded values,
+ * so an unchecked string cannot reach nginx or HAProxy syntax by construction.
+ */
+import type * as t from 'io-ts';
+import { brandedString, intRange, type Codec } from './codec';
+
+type Brand<N extends string> = t.Brand<{ readonly [K in N]: N }>;
+
+export type DnsLabel = string & Brand<'DnsLabel'>;
+export type Hostname = string & Brand<'Hostname'>;
+export type HostPattern = string & Brand<'HostPattern'>;
+export type HttpPath = string & Brand<'HttpPath'>;
+export type HeaderName = string & Brand<'HeaderName'>;
+export type HeaderValue = string & Brand<'HeaderValue'>;
+export type SwarmName = string & Brand<'SwarmName'>;
+export type CookieName = string & Brand<'CookieName'>;
+export type Duration = string & Brand<'Duration'>;
+export type Size = string & Brand<'Size'>;
+export type MemorySize = string & Brand<'MemorySize'>;
+export type ImageRef = string & Brand<'ImageRef'>;
+export type ConstraintExpr = string & Brand<'ConstraintExpr'>;
+export type NodeLabelPath = string & Brand<'NodeLabelPath'>;
+export type RedirectUrl = string & Brand<'RedirectUrl'>;
+export type LabelKey = string & Brand<'LabelKey'>;
+export type LabelValue = string & Brand<'LabelValue'>;
+export type Port = number & Brand<'Port'>;
+export type Weight = number & Brand<'Weight'>;
+
+/** Names the first character outside `allowed`, in a form that survives a one-line message. */
+function badChar(s: string, allowed: RegExp): string | undefined {
+  for (const ch of s) {
+    if (!allowed.test(ch)) return `character ${JSON.stringify(ch)} is not allowed`;
+  }
+  return undefined;
+}
+
+function dnsLabelProblem(label: string, what: string): string | undefined {
+  if (label.length === 0) return `empty ${what}`;
+  if (label.length > 63) return `${what} "${label.slice(0, 20)}..." is longer than 63 characters`;
+  const ch = badChar(label, /[a-z0-9-]/);
+  if (ch !== undefined) return /[A-Z]/.test(label) ? `${ch} (use lowercase)` : ch;
+  if (label.startsWith('-') || label.endsWith('-')) return `${what} must start and end with a letter or digit`;
+  return undefined;
+}
+
+export const DnsLabel = brandedString<Brand<'DnsLabel'>>('DNS-1123 label (lowercase letters, digits, "-", at most 63)', (s) =>
+  dnsLabelProblem(s, 'name'),
+);
+
+function hostnameProblem(s: string): string | undefined {
+  if (s.length > 253) return `longer than 253 characters`;
+  for (const label of s.split('.')) {
+    const p = dnsLabelProblem(label, 'label');
+    if (p !== undefined) return p;
+  }
+  return undefined;
+}
+
+export const Hostname = brandedString<Brand<'Hostname'>>('RFC 1123 hostname', hostnameProblem);
+
+export const HostPattern = brandedString<Brand<'HostPattern'>>('hostname (RFC 1123, optional leading "*.")', (s) => {
+  if (s.startsWith('*.')) return hostnameProblem(s.slice(2));
+  if (s.includes('*')) return 'a wildcard is only allowed as the whole first label ("*.example.com")';
+  return hostnameProblem(s);
+});
+
+const PATH_CHAR = /[A-Za-z0-9._~%+,:@/=&-]/;
+
+function pathProblem(s: string): string | undefined {
+  if (!s.startsWith('/')) return 'must start with "/"';
+  if (s.length > 1024) return 'longer than 1024 characters';
+  const ch = badChar(s, PATH_CHAR);
+  if (ch !== undefined) return ch;
+  if (/%(?![0-9A-Fa-f]{2})/.test(s)) return '"%" must start a percent-encoded byte (%XX)';
+  if (s.includes('//')) return 'empty path segment ("//")';
+  if (/(^|\/)\.\.?(\/|$)/.test(s)) return '"." and ".." segments are not allowed';
+  return undefined;
+}
+
+export const HttpPath = brandedString<Brand<'HttpPath'>>('URL path', pathProblem);
+
+export const HeaderName = brandedString<Brand<'HeaderName'>>('HTTP header name (letters, digits, "-")', (s) => {
+  if (s.length === 0 || s.length > 64) return 'length must be 1..64';
+  const ch = badChar(s, /[A-Za-z0-9-]/);
+  if (ch !== undefined) return ch;
+  if (s.startsWith('-')) return 'must start with a letter or digit';
+  return undefined;
+});
+
+export const HeaderValue = brandedString<Brand<'HeaderValue'>>('HTTP header value (printable ASCII)', (s) => {
+  if (s.length > 1024) return 'longer than 1024 characters';
+  return badChar(s, /[\x20-\x7e]/);
+});
+
+export const SwarmName = brandedString<Brand<'SwarmName'>>('Swarm object name (letters, digits, "_", ".", "-")', (s) => {
+  if (s.length === 0 || s.length > 64) return 'length must be 1..64';
+  const ch = badChar(s, /[A-Za-z0-9_.-]/);
+  if (ch !== undefined) return ch;
+  if (!/^[A-Za-z0-9]/.test(s)) return 'must start with a letter or digit';
+  return undefined;
+});
+
+export const CookieName = brandedString<Brand<'CookieName'>>('cookie name (letters, digits, "_")', (s) => {
+  if (s.length === 0 || s.length > 64) return 'length must be 1..64';
+  return badChar(s, /[A-Za-z0-9_]/);
+});
+
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const MAX_DURATION_MS = 7 * 86_400_000;
+
+/** Milliseconds of a duration already checked by the `Duration` codec. */
+export function durationMs(d: string): number {
+  let total = 0;
+  for (const m of d.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(m[1]) * (DURATION_UNIT_MS[m[2] ?? 's'] ?? 0);
+  return total;
+}
+
+export const Duration = brandedString<Brand<'Duration'>>('duration like 500ms, 30s, 5m, 1h30m', (s) => {
+  if (!/^(\d{1,9}(ms|s|m|h|d))+$/.test(s)) return 'use digits followed by a unit (ms, s, m, h, d)';
+  if (durationMs(s) > MAX_DURATION_MS) return 'longer than 7d';
+  return undefined;
+});
+
+const SIZE_UNIT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes of a size already checked by the `Size` or `MemorySize` codec. */
+export function sizeBytes(s: string): number {
+  const m = /^(\d+)([kmgb]?)$/i.exec(s);
+  if (m === null) return NaN;
+  const unit = (m[2] ?? '').toLowerCase();
+  return Number(m[1]) * (SIZE_UNIT[unit === 'b' ? '' : unit] ?? 1);
+}
+
+export const Size = brandedString<Brand<'Size'>>('size like 512, 64k, 10m, 1g', (s) => {
+  if (!/^\d{1,12}[kmgKMG]?$/.test(s)) return 'use digits with an optional unit k, m or g';
+  if (sizeBytes(s) > 1024 ** 4) return 'larger than 1024g';
+  return undefined;
+});
+
+export const MemorySize = brandedString<Brand<'MemorySize'>>('memory size like 64m, 1g', (s) => {
+  if (!/^\d{1,12}[bkmgBKMG]?$/.test(s)) return 'use digits with an optional unit b, k, m or g';
+  if (sizeBytes(s) < 4 * 1024 ** 2) return 'Docker needs at least 4m';
+  return undefined;
+});
+
+export const ImageRef = brandedString<Brand<'ImageRef'>>('image reference like repo/name:tag', (s) => {
+  if (s.length === 0 || s.length > 255) return 'length must be 1..255';
+  const ch = badChar(s, /[A-Za-z0-9._/:@-]/);
+  if (ch !== undefined) return ch;
+  if (!/^[A-Za-z0-9]/.test(s)) return 'must start with a letter or digit';
+  return undefined;
+});
+
+const CONSTRAINT =
+  /^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9_.-]+)|engine\.labels\.[A-Za-z0-9_.-]+) ?(==|!=) ?[A-Za-z0-9_.:/-]+$/;
+
+export const ConstraintExpr = brandedString<Brand<'ConstraintExpr'>>(
+  'Swarm constraint like node.role==worker or node.labels.zone!=b',
+  (s) => (CONSTRAINT.test(s) ? undefined : 'use <node.id|node.hostname|node.role|node.platform.os|node.platform.arch|node.labels.KEY|engine.labels.KEY> ==|!= <value>'),
+);
+
+export const NodeLabelPath = brandedString<Brand<'NodeLabelPath'>>('node label path like node.labels.zone', (s) =>
+  /^(node|engine)\.labels\.[A-Za-z0-9_.-]+$/.test(s) ? undefined : 'use node.labels.KEY or engine.labels.KEY',
+);
+
+export const RedirectUrl = brandedString<Brand<'RedirectUrl'>>('absolute http(s) URL', (s) => {
+  const m = /^(https?):\/\/([^/:?#]+)(?::(\d{1,5}))?(\/[^?#]*)?(?:\?([^#]*))?$/.exec(s);
+  if (m === null) return 'use http(s)://host[:port][/path][?query] (no fragment)';
+  const hostProblem = hostnameProblem(m[2] ?? '');
+  if (hostProblem !== undefined) return `host: ${hostProblem}`;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return 'port must be 1..65535';
+  if (m[4] !== undefined) {
+    const p = pathProblem(m[4]);
+    if (p !== undefined) return `path: ${p}`;
+  }
+  if (m[5] !== undefined) {
+    const q = badChar(m[5], /[A-Za-z0-9._~%+,:@/=&-]/);
+    if (q !== undefined) return `query: ${q}`;
+  }
+  return undefined;
+});
+
+export const LabelKey = brandedString<Brand<'LabelKey'>>('label key (letters, digits, ".", "_", "/", "-")', (s) => {
+  if (s.length === 0 || s.length > 253) return 'length must be 1..253';
+  return badChar(s, /[A-Za-z0-9._/-]/);
+});
+
+export const LabelValue = brandedString<Brand<'LabelValue'>>('label value (printable, at most 1024)', (s) => {
+  if (s.length > 1024) return 'longer than 1024 characters';
+  return badChar(s, /[^\x00-\x1f\x7f]/);
+});
+
+export const Port: Codec<Port> = intRange<Brand<'Port'>>(1, 65535, 'port 1..65535');
+export const Weight: Codec<Weight> = intRange<Brand<'Weight'>>(0, 1000);

@@ -1,0 +1,31 @@
+/** Levenshtein distance, small inputs only (field names). */
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] ?? 0;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j] ?? 0;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      prev[j] = Math.min(up + 1, (prev[j - 1] ?? 0) + 1, diag + cost);
+      diag = up;
+    }
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** The closest known name when it is close enough to be a typo, case-insensitively. */
+export function didYouMean(unknown: string, known: readonly string[]): string | undefined {
+  const needle = unknown.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = distance(needle, candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  const tolerance = Math.max(2, Math.floor(unknown.length / 3));
+  return bestDistance <= tolerance ? best : undefined;
+}

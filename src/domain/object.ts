@@ -1,0 +1,78 @@
+/**
+ * The envelope every object shares (apiVersion, kind, metadata, spec) and the one entry point
+ * that turns untrusted input into a typed object or a complete list of issues.
+ */
+import * as E from 'fp-ts/Either';
+import * as tt from 'io-ts';
+import { checkServiceCluster } from './cluster-checks';
+import { decode, expected, oneOf, struct, type Codec } from './codec';
+import type { Issue } from './issue';
+import { API_VERSION, KINDS, ObjectMeta, type Kind } from './meta';
+import { RouteSpec } from './route';
+import { checkRoute } from './route-checks';
+import { ServiceClusterSpec } from './service-cluster';
+
+const literal = <L extends string>(value: L): Codec<L> =>
+  new tt.Type<L, unknown, unknown>(
+    value,
+    (u): u is L => u === value,
+    (u, c) => (u === value ? tt.success(value) : tt.failure(u, c, expected(value, u))),
+    (a) => a,
+  );
+
+// `status` is written by swarmgate only; accepting it on input lets `get -o yaml` output be re-applied.
+const STATUS_IGNORED = { status: new tt.Type<unknown, unknown, unknown>('status', (_): _ is unknown => true, (u) => tt.success(u), () => undefined) };
+
+export const RouteObject = struct(
+  'Route',
+  { apiVersion: literal(API_VERSION), kind: literal('Route'), metadata: ObjectMeta, spec: RouteSpec },
+  STATUS_IGNORED,
+);
+export const ServiceClusterObject = struct(
+  'ServiceCluster',
+  { apiVersion: literal(API_VERSION), kind: literal('ServiceCluster'), metadata: ObjectMeta, spec: ServiceClusterSpec },
+  STATUS_IGNORED,
+);
+
+type Decoded<C> = C extends Codec<infer A> ? Omit<A, 'status'> : never;
+export type RouteObject = Decoded<typeof RouteObject>;
+export type ServiceClusterObject = Decoded<typeof ServiceClusterObject>;
+export type ApiObject = RouteObject | ServiceClusterObject;
+
+const KindCodec = oneOf(KINDS);
+const ENVELOPE: Record<Kind, Codec<ApiObject>> = {
+  Route: RouteObject as Codec<ApiObject>,
+  ServiceCluster: ServiceClusterObject as Codec<ApiObject>,
+};
+
+function semanticIssues(obj: ApiObject): Issue[] {
+  return obj.kind === 'Route' ? checkRoute(obj.spec) : checkServiceCluster(obj.spec);
+}
+
+function withoutStatus(obj: ApiObject & { status?: unknown }): ApiObject {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropping the field is the point
+  const { status, ...rest } = obj;
+  return rest as ApiObject;
+}
+
+/** Decode one document. Envelope errors stop early (the spec cannot be read without a known kind). */
+export function decodeObject(u: unknown): E.Either<Issue[], ApiObject> {
+  if (typeof u !== 'object' || u === null || Array.isArray(u))
+    return E.left([{ path: [], message: expected('a mapping with apiVersion, kind, metadata and spec', u) }]);
+  const rec = u as Record<string, unknown>;
+  const envelopeIssues: Issue[] = [];
+  if (rec['apiVersion'] !== API_VERSION)
+    envelopeIssues.push({ path: ['apiVersion'], message: `${expected(API_VERSION, rec['apiVersion'])}` });
+  const kind = decode(KindCodec, rec['kind'], ['kind']);
+  if (E.isLeft(kind)) envelopeIssues.push(...kind.left);
+  if (E.isLeft(kind) || envelopeIssues.length > 0) return E.left(envelopeIssues);
+  const decoded = decode(ENVELOPE[kind.right], u);
+  if (E.isLeft(decoded)) return decoded;
+  const obj = withoutStatus(decoded.right);
+  const semantic = semanticIssues(obj);
+  return semantic.length > 0 ? E.left(semantic) : E.right(obj);
+}
+
+export function encodeObject(obj: ApiObject): unknown {
+  return ENVELOPE[obj.kind].encode(obj);
+}

@@ -1,0 +1,121 @@
+/**
+ * Cross-field rules of a Route that a field-by-field decoder cannot see.
+ * Each returns issues with paths relative to the object, so they print like decode errors.
+ */
+import type { Issue, PathSegment } from './issue';
+import type { Rule, RouteSpec } from './route';
+
+type Check = (spec: RouteSpec) => Issue[];
+
+const at = (path: PathSegment[], message: string): Issue => ({ path: ['spec', ...path], message });
+
+function duplicates<T>(items: readonly T[], key: (t: T) => string): [number, number][] {
+  const seen = new Map<string, number>();
+  const out: [number, number][] = [];
+  items.forEach((item, i) => {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, i);
+    else out.push([i, first]);
+  });
+  return out;
+}
+
+const uniqueHosts: Check = (spec) =>
+  duplicates(spec.hosts, (h) => h).map(([i, first]) => at(['hosts', i], `duplicate host "${spec.hosts[i]}" (already at spec.hosts[${first}])`));
+
+const tlsShape: Check = (spec) => {
+  const tls = spec.tls;
+  if (tls === undefined) return [];
+  const out: Issue[] = [];
+  if (tls.mode === 'Terminate' && tls.certificate === undefined)
+    out.push(at(['tls', 'certificate'], 'required when tls.mode is Terminate (certSecret and keySecret name Docker secrets)'));
+  if (tls.mode === 'Passthrough') {
+    if (tls.certificate !== undefined) out.push(at(['tls', 'certificate'], 'not used with tls.mode Passthrough: the backend terminates TLS'));
+    if (tls.redirectHTTP) out.push(at(['tls', 'redirectHTTP'], 'not available with tls.mode Passthrough: the route has no HTTP server'));
+    if (spec.defaultBackend) out.push(at(['defaultBackend'], 'not available with tls.mode Passthrough'));
+    if (spec.rules.length !== 1) out.push(at(['rules'], `tls.mode Passthrough takes exactly one rule, got ${spec.rules.length}`));
+  }
+  return out;
+};
+
+/** Fields a Passthrough rule cannot honour: the proxy never decrypts, so it sees no path, header or method. */
+function passthroughRuleIssues(rule: Rule, i: number): Issue[] {
+  const why = 'not available with tls.mode Passthrough (traffic is routed by SNI without decryption)';
+  const out: Issue[] = [];
+  const m = rule.match;
+  if (m.pathPrefix !== undefined && m.pathPrefix !== '/') out.push(at(['rules', i, 'match', 'pathPrefix'], why));
+  if (m.path !== undefined) out.push(at(['rules', i, 'match', 'path'], why));
+  if (m.headers.length > 0) out.push(at(['rules', i, 'match', 'headers'], why));
+  if (m.methods.length > 0) out.push(at(['rules', i, 'match', 'methods'], why));
+  for (const field of ['rewrite', 'redirect', 'timeouts', 'retries', 'requestHeaders', 'responseHeaders'] as const) {
+    if (rule[field] !== undefined) out.push(at(['rules', i, field], why));
+  }
+  if (rule.websocket) out.push(at(['rules', i, 'websocket'], why));
+  if (rule.sessionAffinity?.cookie !== undefined) out.push(at(['rules', i, 'sessionAffinity', 'cookie'], why));
+  return out;
+}
+
+function ruleIssues(rule: Rule, i: number): Issue[] {
+  const out: Issue[] = [];
+  const p = (...rest: PathSegment[]): PathSegment[] => ['rules', i, ...rest];
+  if (rule.backends === undefined && rule.redirect === undefined) out.push(at(p(), 'a rule needs either backends or redirect'));
+  if (rule.backends !== undefined && rule.redirect !== undefined) out.push(at(p('redirect'), 'a rule has either backends or redirect, not both'));
+  if (rule.match.path !== undefined && rule.match.pathPrefix !== undefined)
+    out.push(at(p('match', 'path'), 'use either path (exact) or pathPrefix, not both'));
+  for (const [j, first] of duplicates(rule.match.headers, (h) => h.name.toLowerCase()))
+    out.push(at(p('match', 'headers', j, 'name'), `duplicate header match (already at headers[${first}])`));
+  for (const [j, first] of duplicates(rule.match.methods, (m) => m)) out.push(at(p('match', 'methods', j), `duplicate method (already at methods[${first}])`));
+  if (rule.rewrite !== undefined) {
+    if (rule.redirect !== undefined) out.push(at(p('rewrite'), 'a redirect rule cannot rewrite; put the target path in redirect'));
+    if (rule.rewrite.stripPrefix === true && rule.rewrite.replacePrefix !== undefined)
+      out.push(at(p('rewrite', 'replacePrefix'), 'use either stripPrefix or replacePrefix, not both'));
+    if (rule.rewrite.stripPrefix === undefined && rule.rewrite.replacePrefix === undefined)
+      out.push(at(p('rewrite'), 'expected stripPrefix: true or replacePrefix: /path'));
+  }
+  if (rule.redirect !== undefined) {
+    const r = rule.redirect;
+    const parts = r.scheme !== undefined || r.host !== undefined || r.port !== undefined || r.path !== undefined;
+    if (r.to !== undefined && parts) out.push(at(p('redirect', 'to'), 'use either to (a full URL) or scheme/host/port/path, not both'));
+    if (r.to === undefined && !parts) out.push(at(p('redirect'), 'expected to (a full URL) or at least one of scheme, host, port, path'));
+    if (![301, 302, 307, 308].includes(r.code)) out.push(at(p('redirect', 'code'), `expected 301 | 302 | 307 | 308, got ${r.code}`));
+    for (const field of ['timeouts', 'retries', 'sessionAffinity', 'requestHeaders'] as const) {
+      if (rule[field] !== undefined) out.push(at(p(field), 'only for rules with backends (this rule redirects)'));
+    }
+    if (rule.websocket) out.push(at(p('websocket'), 'only for rules with backends (this rule redirects)'));
+  }
+  if (rule.backends !== undefined) {
+    for (const [j, first] of duplicates(rule.backends, (b) => `${b.service}:${b.port}:${b.network ?? ''}:${b.mode}`))
+      out.push(at(p('backends', j), `duplicate backend (same service, port, mode and network as backends[${first}])`));
+  }
+  const aff = rule.sessionAffinity;
+  if (aff !== undefined) {
+    if (aff.cookie !== undefined && aff.clientIP === true) out.push(at(p('sessionAffinity'), 'use either cookie or clientIP, not both'));
+    if (aff.cookie === undefined && aff.clientIP !== true) out.push(at(p('sessionAffinity'), 'expected cookie: {name, ttl} or clientIP: true'));
+  }
+  for (const side of ['requestHeaders', 'responseHeaders'] as const) {
+    const edits = rule[side];
+    if (edits === undefined) continue;
+    for (const [j, first] of duplicates(edits.set, (h) => h.name.toLowerCase()))
+      out.push(at(p(side, 'set', j, 'name'), `header set twice (already at set[${first}])`));
+    edits.remove.forEach((name, j) => {
+      if (edits.set.some((h) => h.name.toLowerCase() === name.toLowerCase()) || edits.add.some((h) => h.name.toLowerCase() === name.toLowerCase()))
+        out.push(at(p(side, 'remove', j), `header "${name}" is both removed and set/added`));
+    });
+  }
+  return out;
+}
+
+const rules: Check = (spec) =>
+  spec.rules.flatMap((rule, i) => [...ruleIssues(rule, i), ...(spec.tls?.mode === 'Passthrough' ? passthroughRuleIssues(rule, i) : [])]);
+
+const matchUnique: Check = (spec) =>
+  duplicates(spec.rules, (r) =>
+    JSON.stringify([r.match.path ?? null, r.match.pathPrefix ?? '/', [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort()]),
+  ).map(([i, first]) => at(['rules', i, 'match'], `same match as rules[${first}]; the second rule could never be used`));
+
+const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique];
+
+export function checkRoute(spec: RouteSpec): Issue[] {
+  return CHECKS.flatMap((check) => check(spec));
+}

@@ -1,0 +1,137 @@
+/**
+ * Route: hosts, optional TLS, and rules that send matching requests to weighted Swarm backends
+ * or answer with a redirect. Structural decoding is here; cross-field rules are in route-checks.ts.
+ */
+import type * as t from 'io-ts';
+import {
+  CookieName,
+  DnsLabel,
+  Duration,
+  HeaderName,
+  HeaderValue,
+  HostPattern,
+  Hostname,
+  HttpPath,
+  Port,
+  RedirectUrl,
+  SwarmName,
+  Weight,
+} from './brands';
+import { bool, intRange, listOf, oneOf, struct, withDefault } from './codec';
+import { Timeouts } from './service-cluster';
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** The conditions `proxy_next_upstream` accepts that make sense to expose; a fixed list on purpose. */
+export const RETRY_CONDITIONS = [
+  'error',
+  'timeout',
+  'invalid_header',
+  'http_500',
+  'http_502',
+  'http_503',
+  'http_504',
+  'http_403',
+  'http_404',
+  'http_429',
+  'non_idempotent',
+] as const;
+export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
+
+const HeaderMatch = struct('header match', { name: HeaderName, value: HeaderValue });
+
+export const Match = struct(
+  'match',
+  {
+    headers: withDefault(listOf(HeaderMatch, { max: 16 }), []),
+    methods: withDefault(listOf(oneOf(HTTP_METHODS), { max: HTTP_METHODS.length }), []),
+  },
+  { pathPrefix: HttpPath, path: HttpPath },
+);
+export type Match = t.TypeOf<typeof Match>;
+
+const Rewrite = struct('rewrite', {}, { stripPrefix: bool, replacePrefix: HttpPath });
+
+export const BACKEND_MODES = ['task', 'vip'] as const;
+export type BackendMode = (typeof BACKEND_MODES)[number];
+
+export const Backend = struct(
+  'backend',
+  {
+    service: SwarmName,
+    port: Port,
+    weight: withDefault(Weight, 1 as Weight),
+    mode: withDefault(oneOf(BACKEND_MODES), 'task'),
+  },
+  // Which overlay network to reach the service on; by default the first (by name) the cluster may join.
+  { network: SwarmName },
+);
+export type Backend = t.TypeOf<typeof Backend>;
+
+export const REDIRECT_CODES = [301, 302, 307, 308] as const;
+const RedirectCode = intRange(301, 308, '301 | 302 | 307 | 308');
+
+export const Redirect = struct(
+  'redirect',
+  { code: withDefault(RedirectCode, 302) },
+  { to: RedirectUrl, scheme: oneOf(['http', 'https'] as const), host: Hostname, port: Port, path: HttpPath },
+);
+export type Redirect = t.TypeOf<typeof Redirect>;
+
+const Retries = struct('retries', {
+  attempts: intRange(1, 10),
+  on: withDefault(listOf(oneOf(RETRY_CONDITIONS), { min: 1, max: RETRY_CONDITIONS.length }), ['error', 'timeout']),
+});
+
+const CookieAffinity = struct('cookie affinity', { name: CookieName, ttl: withDefault(Duration, '1h' as Duration) });
+const SessionAffinity = struct('sessionAffinity', {}, { cookie: CookieAffinity, clientIP: bool });
+
+const HeaderPair = struct('header', { name: HeaderName, value: HeaderValue });
+export const HeaderEdits = struct('header edits', {
+  set: withDefault(listOf(HeaderPair, { max: 32 }), []),
+  add: withDefault(listOf(HeaderPair, { max: 32 }), []),
+  remove: withDefault(listOf(HeaderName, { max: 32 }), []),
+});
+export type HeaderEdits = t.TypeOf<typeof HeaderEdits>;
+
+export const Rule = struct(
+  'rule',
+  {
+    match: withDefault(Match, { headers: [], methods: [] }),
+    websocket: withDefault(bool, false),
+  },
+  {
+    rewrite: Rewrite,
+    backends: listOf(Backend, { min: 1, max: 32 }),
+    redirect: Redirect,
+    timeouts: Timeouts,
+    retries: Retries,
+    sessionAffinity: SessionAffinity,
+    requestHeaders: HeaderEdits,
+    responseHeaders: HeaderEdits,
+  },
+);
+export type Rule = t.TypeOf<typeof Rule>;
+
+const Certificate = struct('certificate', { certSecret: SwarmName, keySecret: SwarmName });
+
+export const TLS_MODES = ['Terminate', 'Passthrough'] as const;
+export const Tls = struct(
+  'tls',
+  { mode: oneOf(TLS_MODES), redirectHTTP: withDefault(bool, false) },
+  { certificate: Certificate },
+);
+export type Tls = t.TypeOf<typeof Tls>;
+
+export const RouteSpec = struct(
+  'Route spec',
+  {
+    serviceCluster: withDefault(DnsLabel, 'default' as DnsLabel),
+    hosts: listOf(HostPattern, { min: 1, max: 100 }),
+    rules: listOf(Rule, { min: 1, max: 100 }),
+    defaultBackend: withDefault(bool, false),
+  },
+  { tls: Tls },
+);
+export type RouteSpec = t.TypeOf<typeof RouteSpec>;

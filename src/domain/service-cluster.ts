@@ -1,0 +1,125 @@
+/**
+ * ServiceCluster: one proxy pool (proxy service + extension service) and its defaults.
+ * Decoded values are complete: every defaulted field is filled in, so consumers never guess.
+ */
+import type * as t from 'io-ts';
+import {
+  ConstraintExpr,
+  Duration,
+  ImageRef,
+  MemorySize,
+  NodeLabelPath,
+  Port,
+  Size,
+  SwarmName,
+} from './brands';
+import { brandedString, fail, intRange, listOf, oneOf, struct, withDefault, type Codec } from './codec';
+import * as tt from 'io-ts';
+
+export const DEFAULT_CLUSTER_NAME = 'default';
+export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
+
+const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });
+
+/** CPUs as Docker takes them: a positive decimal such as 0.5 or 2. */
+const Cpus: Codec<number> = new tt.Type<number, unknown, unknown>(
+  'CPU count 0.01..1024',
+  (u): u is number => typeof u === 'number' && u >= 0.01 && u <= 1024,
+  (u, c) => (typeof u === 'number' && u >= 0.01 && u <= 1024 ? tt.success(u) : fail(u, c, `expected CPU count 0.01..1024, got ${JSON.stringify(u) ?? 'nothing'}`)),
+  (a) => a,
+);
+
+const ResourceSet = struct('resource set', {}, { cpus: Cpus, memory: MemorySize });
+
+const Publish = struct('publish', {
+  mode: withDefault(oneOf(['ingress', 'host'] as const), 'ingress'),
+  http: withDefault(Port, 80 as Port),
+  https: withDefault(Port, 443 as Port),
+});
+
+const Update = struct(
+  'update',
+  { delay: withDefault(Duration, '0s' as Duration), parallelism: withDefault(intRange(1, 100), 1) },
+  // Absent order means: start-first, or stop-first when published in host mode (start-first deadlocks there).
+  { order: oneOf(['start-first', 'stop-first'] as const) },
+);
+
+export const ProxySpec = struct(
+  'proxy',
+  {
+    kind: withDefault(oneOf(['nginx', 'haproxy'] as const), 'nginx'),
+    image: withDefault(ImageRef, DEFAULT_PROXY_IMAGE as ImageRef),
+    replicas: withDefault(intRange(0, 100), 2),
+    constraints: withDefault(listOf(ConstraintExpr, { max: 32 }), []),
+    placementPreferences: withDefault(listOf(PlacementPreference, { max: 8 }), []),
+    publish: withDefault(Publish, { mode: 'ingress', http: 80 as Port, https: 443 as Port }),
+    update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
+    stopGracePeriod: withDefault(Duration, '10s' as Duration),
+  },
+  { resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }) },
+);
+
+export const ExtensionSpec = struct('extension', {
+  replicas: withDefault(intRange(0, 10), 1),
+  constraints: withDefault(listOf(ConstraintExpr, { max: 32 }), []),
+  placementPreferences: withDefault(listOf(PlacementPreference, { max: 8 }), []),
+});
+
+/** `on`/`off` (YAML 1.2 reads them as strings) or a boolean. */
+const OnOff: Codec<boolean> = new tt.Type<boolean, unknown, unknown>(
+  'on | off',
+  (u): u is boolean => typeof u === 'boolean',
+  (u, c) => {
+    if (typeof u === 'boolean') return tt.success(u);
+    if (u === 'on') return tt.success(true);
+    if (u === 'off') return tt.success(false);
+    return fail(u, c, `expected on, off, true or false, got ${JSON.stringify(u) ?? 'nothing'}`);
+  },
+  (a) => a,
+);
+
+const WorkerProcesses = brandedString<unknown>('"auto" or integer 1..64', (s) =>
+  s === 'auto' || (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 64) ? undefined : 'use "auto" or 1..64',
+);
+const WorkerProcessesField: Codec<string> = new tt.Type<string, unknown, unknown>(
+  WorkerProcesses.name,
+  (u): u is string => WorkerProcesses.is(u),
+  (u, c) => WorkerProcesses.validate(typeof u === 'number' ? String(u) : u, c),
+  (a) => a,
+);
+
+export const Timeouts = struct('timeouts', {}, { connect: Duration, read: Duration, send: Duration });
+
+export const ClusterDefaults = struct('defaults', {
+  timeouts: withDefault(
+    struct('timeouts', {
+      connect: withDefault(Duration, '5s' as Duration),
+      read: withDefault(Duration, '60s' as Duration),
+      send: withDefault(Duration, '60s' as Duration),
+    }),
+    { connect: '5s' as Duration, read: '60s' as Duration, send: '60s' as Duration },
+  ),
+  clientMaxBodySize: withDefault(Size, '1m' as Size),
+  workerProcesses: withDefault(WorkerProcessesField, 'auto'),
+  accessLog: withDefault(OnOff, true),
+});
+
+const decodeDefault = <A>(codec: Codec<A>): A => {
+  const r = codec.decode({});
+  if (r._tag === 'Left') throw new Error(`default of ${codec.name} does not decode`);
+  return r.right;
+};
+
+export const ServiceClusterSpec = struct('ServiceCluster spec', {
+  proxy: withDefault(ProxySpec, decodeDefault(ProxySpec)),
+  extension: withDefault(ExtensionSpec, decodeDefault(ExtensionSpec)),
+  networks: withDefault(listOf(SwarmName, { max: 64 }), []),
+  defaults: withDefault(ClusterDefaults, decodeDefault(ClusterDefaults)),
+});
+
+export type ServiceClusterSpec = t.TypeOf<typeof ServiceClusterSpec>;
+export type ProxySpec = t.TypeOf<typeof ProxySpec>;
+
+/** The spec of the implicit `default` cluster: all defaults. */
+export const DEFAULT_CLUSTER_SPEC: ServiceClusterSpec = decodeDefault(ServiceClusterSpec);
+

@@ -1,0 +1,96 @@
+/**
+ * Snapshot: the flat, documented JSON form of the Swarm state that `buildModel` needs.
+ * The live adapter (src/observed) fills it from the Docker API; tests and `swarmgate render`
+ * read it from a file. It is decoded with the same allow-list types as specs because its strings
+ * (names, addresses) also end up in proxy configuration.
+ */
+import type * as t from 'io-ts';
+import { LabelKey, LabelValue, Port, SwarmName } from './brands';
+import { bool, brandedString, intRange, listOf, mapOf, oneOf, struct, withDefault } from './codec';
+
+type IpBrand = t.Brand<{ readonly IpAddress: 'IpAddress' }>;
+export type IpAddress = string & IpBrand;
+
+export const IpAddress = brandedString<IpBrand>('IPv4 or IPv6 address', (s) => {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4 !== null) return v4.slice(1).every((o) => Number(o) <= 255) ? undefined : 'octet above 255';
+  if (/^[0-9a-fA-F:]{2,39}$/.test(s) && s.includes(':')) return undefined;
+  return 'not an IP address';
+});
+
+const TaskAddress = struct('task address', { network: SwarmName, ip: IpAddress });
+const Vip = struct('virtual IP', { network: SwarmName, ip: IpAddress });
+const PublishedPort = struct('published port', {
+  target: Port,
+  published: Port,
+  protocol: withDefault(oneOf(['tcp', 'udp', 'sctp'] as const), 'tcp'),
+  mode: withDefault(oneOf(['ingress', 'host'] as const), 'ingress'),
+});
+
+export const SnapshotService = struct(
+  'service',
+  {
+    name: SwarmName,
+    labels: withDefault(mapOf(LabelKey, LabelValue), {}),
+    /** Overlay networks the service is attached to, by name. */
+    networks: withDefault(listOf(SwarmName), []),
+    vips: withDefault(listOf(Vip), []),
+    ports: withDefault(listOf(PublishedPort), []),
+    /**
+     * Container ports the service is known to listen on (image EXPOSE, published targets).
+     * Empty means unknown: any backend port is then accepted.
+     */
+    exposedPorts: withDefault(listOf(Port), []),
+    mode: withDefault(oneOf(['replicated', 'global'] as const), 'replicated'),
+  },
+  { id: brandedString('service id', (s) => (/^[a-z0-9]{1,64}$/.test(s) ? undefined : 'lowercase letters and digits')), replicas: intRange(0, 100_000) },
+);
+
+export const TASK_STATES = ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running', 'complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned'] as const;
+
+export const SnapshotTask = struct(
+  'task',
+  {
+    id: brandedString('task id', (s) => (/^[A-Za-z0-9]{1,64}$/.test(s) ? undefined : 'letters and digits')),
+    service: SwarmName,
+    state: oneOf(TASK_STATES),
+    desiredState: oneOf(TASK_STATES),
+    addresses: withDefault(listOf(TaskAddress), []),
+  },
+  { node: SwarmName, slot: intRange(0, 100_000) },
+);
+
+export const SnapshotNetwork = struct('network', {
+  name: SwarmName,
+  driver: withDefault(brandedString('driver name', (s) => (/^[a-z0-9_.-]{1,64}$/.test(s) ? undefined : 'lowercase name')), 'overlay'),
+  scope: withDefault(oneOf(['swarm', 'local', 'global'] as const), 'swarm'),
+  /** The routing-mesh network; never a route target. */
+  ingress: withDefault(bool, false),
+});
+
+export const SnapshotNode = struct(
+  'node',
+  {
+    id: SwarmName,
+    hostname: SwarmName,
+    role: oneOf(['manager', 'worker'] as const),
+    availability: withDefault(oneOf(['active', 'pause', 'drain'] as const), 'active'),
+    state: withDefault(oneOf(['unknown', 'down', 'ready', 'disconnected'] as const), 'ready'),
+    labels: withDefault(mapOf(LabelKey, LabelValue), {}),
+  },
+  { addr: IpAddress },
+);
+
+export const Snapshot = struct('snapshot', {
+  services: withDefault(listOf(SnapshotService), []),
+  tasks: withDefault(listOf(SnapshotTask), []),
+  networks: withDefault(listOf(SnapshotNetwork), []),
+  secrets: withDefault(listOf(struct('secret', { name: SwarmName })), []),
+  nodes: withDefault(listOf(SnapshotNode), []),
+});
+
+export type Snapshot = t.TypeOf<typeof Snapshot>;
+export type SnapshotService = t.TypeOf<typeof SnapshotService>;
+export type SnapshotTask = t.TypeOf<typeof SnapshotTask>;
+
+export const EMPTY_SNAPSHOT: Snapshot = { services: [], tasks: [], networks: [], secrets: [], nodes: [] };

@@ -1,0 +1,304 @@
+/**
+ * buildModel: desired specs + Swarm snapshot → one ProxyModel per ServiceCluster and conditions
+ * per object. Pure and total: a bad or conflicting route is recorded as a condition and left out,
+ * every other route is still built (per-route isolation). Same inputs ⇒ same output, byte for byte.
+ */
+import type { HostPattern, HttpPath, SwarmName } from '../domain/brands';
+import { condition, type Condition, type Reason } from '../domain/conditions';
+import { formatPath } from '../domain/issue';
+import { objectKey } from '../domain/meta';
+import type { RouteObject } from '../domain/object';
+import type { Rule } from '../domain/route';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC, type ServiceClusterSpec } from '../domain/service-cluster';
+import type { Snapshot } from '../domain/snapshot';
+import { byAge, type DesiredState, type Stored } from './inputs';
+import type {
+  Affinity,
+  ModelResult,
+  ModelRule,
+  PassthroughHost,
+  PathMatch,
+  ProgrammedRoute,
+  ProxyAction,
+  ProxyModel,
+  RedirectAction,
+  TlsTerminate,
+  Upstream,
+  VirtualHost,
+  WeightedTarget,
+} from './model';
+import { groupPaths, normalisePrefix } from './path-groups';
+import { indexSnapshot, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
+
+export const DEFAULT_RETRIES = { attempts: 2, on: ['error', 'timeout'] } as const;
+const NO_EDITS = { set: [], add: [], remove: [] };
+
+interface CompiledRoute {
+  readonly rules: ModelRule[];
+  readonly upstreams: Upstream[];
+  readonly problems: RefProblem[];
+  readonly passthroughTargets: WeightedTarget[];
+  readonly passthroughAffinity: Affinity;
+}
+
+function affinityOf(rule: Rule): Affinity {
+  const a = rule.sessionAffinity;
+  if (a?.cookie !== undefined) return { kind: 'cookie', name: a.cookie.name, ttl: a.cookie.ttl };
+  if (a?.clientIP === true) return { kind: 'clientIP' };
+  return { kind: 'none' };
+}
+
+function matchOf(rule: Rule): PathMatch {
+  if (rule.match.path !== undefined) return { kind: 'exact', path: rule.match.path };
+  return { kind: 'prefix', path: normalisePrefix(rule.match.pathPrefix ?? ('/' as HttpPath)) };
+}
+
+function redirectAction(rule: Rule): RedirectAction {
+  const r = rule.redirect;
+  if (r === undefined) throw new Error('redirectAction on a rule without redirect');
+  return {
+    kind: 'redirect',
+    code: r.code,
+    ...(r.to !== undefined ? { to: r.to } : {}),
+    ...(r.scheme !== undefined ? { scheme: r.scheme } : {}),
+    ...(r.host !== undefined ? { host: r.host } : {}),
+    ...(r.port !== undefined ? { port: r.port } : {}),
+    ...(r.path !== undefined ? { path: r.path } : {}),
+    responseHeaders: rule.responseHeaders ?? NO_EDITS,
+  };
+}
+
+function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex): CompiledRoute {
+  const upstreams: Upstream[] = [];
+  const problems: RefProblem[] = [];
+  const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
+    const targets: WeightedTarget[] = [];
+    for (const backend of rule.backends ?? []) {
+      const res = resolveBackend(backend, affinity, cluster.networks, idx);
+      if (!res.ok) {
+        problems.push(res.problem);
+        continue;
+      }
+      upstreams.push(res.upstream);
+      if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
+    }
+    return targets;
+  };
+  const rules: ModelRule[] = [];
+  let passthroughTargets: WeightedTarget[] = [];
+  let passthroughAffinity: Affinity = { kind: 'none' };
+  route.spec.rules.forEach((rule, i) => {
+    const affinity = affinityOf(rule);
+    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, methods: rule.match.methods };
+    if (rule.redirect !== undefined) {
+      rules.push({ ...base, action: redirectAction(rule) });
+      return;
+    }
+    const targets = resolveTargets(rule, affinity);
+    if (route.spec.tls?.mode === 'Passthrough') {
+      passthroughTargets = targets;
+      passthroughAffinity = affinity;
+      return;
+    }
+    const d = cluster.defaults.timeouts;
+    const t = rule.timeouts;
+    const rewrite = rule.rewrite?.stripPrefix === true ? ('/' as HttpPath) : rule.rewrite?.replacePrefix;
+    const action: ProxyAction = {
+      kind: 'proxy',
+      targets,
+      affinity,
+      ...(rewrite !== undefined ? { rewrite: { replacePrefix: rewrite } } : {}),
+      timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? d.read, send: t?.send ?? d.send },
+      retries: rule.retries ?? { attempts: DEFAULT_RETRIES.attempts, on: [...DEFAULT_RETRIES.on] },
+      websocket: rule.websocket,
+      requestHeaders: rule.requestHeaders ?? NO_EDITS,
+      responseHeaders: rule.responseHeaders ?? NO_EDITS,
+    };
+    rules.push({ ...base, action });
+  });
+  return { rules, upstreams, problems, passthroughTargets, passthroughAffinity };
+}
+
+/** Per-cluster accumulation while routes are admitted oldest first. */
+class ClusterBuilder {
+  readonly claims = new Map<string, string>();
+  readonly hostTls = new Map<string, { tls: TlsTerminate | 'passthrough'; route: string }>();
+  readonly hostRules = new Map<string, { routes: string[]; rules: ModelRule[] }>();
+  readonly passthrough: PassthroughHost[] = [];
+  readonly upstreams = new Map<string, Upstream>();
+  readonly programmed: ProgrammedRoute[] = [];
+  defaultRoute?: { name: string; rules: ModelRule[]; tls?: TlsTerminate; host: HostPattern };
+
+  constructor(
+    readonly name: string,
+    readonly spec: ServiceClusterSpec,
+  ) {}
+
+  /** The first conflict this route would cause, or undefined. */
+  conflict(route: RouteObject, compiled: CompiledRoute): { reason: Reason; message: string } | undefined {
+    const tls = route.spec.tls;
+    for (const host of route.spec.hosts) {
+      const existing = this.hostTls.get(host);
+      if (tls?.mode === 'Passthrough') {
+        if (existing !== undefined) return { reason: 'HostConflict', message: `host "${host}" already has TLS settings from route "${existing.route}"` };
+        continue;
+      }
+      if (tls !== undefined && existing !== undefined && JSON.stringify(existing.tls) !== JSON.stringify(terminateOf(route)))
+        return { reason: 'HostConflict', message: `host "${host}" already has different TLS settings from route "${existing.route}"` };
+      for (const rule of compiled.rules) {
+        const owner = this.claims.get(claimKey(host, rule));
+        if (owner !== undefined)
+          return { reason: 'HostConflict', message: `host "${host}" ${describeMatch(rule)} is already routed by route "${owner}"` };
+      }
+    }
+    if (route.spec.defaultBackend && this.defaultRoute !== undefined)
+      return { reason: 'DefaultBackendConflict', message: `route "${this.defaultRoute.name}" is already the default backend of service cluster "${this.name}"` };
+    return undefined;
+  }
+
+  admit(stored: Stored<RouteObject>, compiled: CompiledRoute): void {
+    const route = stored.object;
+    const name = route.metadata.name;
+    const tls = route.spec.tls;
+    for (const u of compiled.upstreams) this.upstreams.set(u.name, u);
+    for (const host of route.spec.hosts) {
+      if (tls?.mode === 'Passthrough') {
+        this.hostTls.set(host, { tls: 'passthrough', route: name });
+        this.passthrough.push({ host, route: name, targets: compiled.passthroughTargets, affinity: compiled.passthroughAffinity });
+        continue;
+      }
+      const terminate = terminateOf(route);
+      if (terminate !== undefined && !this.hostTls.has(host)) this.hostTls.set(host, { tls: terminate, route: name });
+      for (const rule of compiled.rules) this.claims.set(claimKey(host, rule), name);
+      const entry = this.hostRules.get(host) ?? { routes: [], rules: [] };
+      entry.routes.push(name);
+      entry.rules.push(...compiled.rules);
+      this.hostRules.set(host, entry);
+    }
+    if (route.spec.defaultBackend) {
+      const terminate = terminateOf(route);
+      const host = route.spec.hosts[0] as HostPattern;
+      this.defaultRoute = { name, rules: compiled.rules, host, ...(terminate !== undefined ? { tls: terminate } : {}) };
+    }
+    this.programmed.push({ name, generation: stored.generation });
+  }
+
+  build(): ProxyModel {
+    const virtualHosts: VirtualHost[] = [...this.hostRules.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([host, { routes, rules }]) => {
+        const tls = this.hostTls.get(host)?.tls;
+        return {
+          host: host as HostPattern,
+          routes,
+          ...(tls !== undefined && tls !== 'passthrough' ? { tls } : {}),
+          paths: groupPaths(rules),
+        };
+      });
+    const d = this.defaultRoute;
+    const defaultServer: VirtualHost | undefined =
+      d === undefined ? undefined : { host: d.host, routes: [d.name], ...(d.tls !== undefined ? { tls: d.tls } : {}), paths: groupPaths(d.rules) };
+    const secrets = new Set<SwarmName>();
+    for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])]) {
+      if (vh.tls !== undefined) {
+        secrets.add(vh.tls.certSecret);
+        secrets.add(vh.tls.keySecret);
+      }
+    }
+    const upstreams = [...this.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    return {
+      cluster: this.name,
+      spec: this.spec,
+      virtualHosts,
+      passthrough: [...this.passthrough].sort((a, b) => (a.host < b.host ? -1 : 1)),
+      ...(defaultServer !== undefined ? { defaultServer } : {}),
+      upstreams,
+      secrets: [...secrets].sort(),
+      networks: [...new Set(upstreams.map((u) => u.network))].sort(),
+      routes: [...this.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    };
+  }
+}
+
+function terminateOf(route: RouteObject): TlsTerminate | undefined {
+  const tls = route.spec.tls;
+  if (tls?.mode !== 'Terminate' || tls.certificate === undefined) return undefined;
+  return { certSecret: tls.certificate.certSecret, keySecret: tls.certificate.keySecret, redirectHTTP: tls.redirectHTTP };
+}
+
+function claimKey(host: string, rule: ModelRule): string {
+  const headers = rule.headers.map((h) => `${h.name.toLowerCase()}=${h.value}`).sort();
+  return JSON.stringify([host, rule.match.kind, rule.match.path, headers, [...rule.methods].sort()]);
+}
+
+function describeMatch(rule: ModelRule): string {
+  const conds = [...rule.headers.map((h) => `header ${h.name}=${h.value}`), ...(rule.methods.length > 0 ? [`methods ${rule.methods.join(',')}`] : [])];
+  return `${rule.match.kind === 'exact' ? 'path' : 'pathPrefix'} ${rule.match.path}${conds.length > 0 ? ` (${conds.join(', ')})` : ''}`;
+}
+
+function withGeneration(conds: Condition[], generation: number): Condition[] {
+  return conds.map((c) => ({ ...c, observedGeneration: generation }));
+}
+
+function missingSecrets(route: RouteObject, idx: SnapshotIndex): RefProblem[] {
+  const cert = route.spec.tls?.certificate;
+  if (route.spec.tls?.mode !== 'Terminate' || cert === undefined) return [];
+  return [cert.certSecret, cert.keySecret]
+    .filter((s, i, all) => !idx.secrets.has(s) && all.indexOf(s) === i)
+    .map((s) => ({ reason: 'SecretNotFound' as const, message: `secret "${s}" not found; the route is not programmed until it exists` }));
+}
+
+export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResult {
+  const idx = indexSnapshot(snapshot);
+  const conditions: Record<string, Condition[]> = {};
+  for (const r of desired.rejected) {
+    const summary = r.issues.slice(0, 3).map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+    const more = r.issues.length > 3 ? ` (and ${r.issues.length - 3} more)` : '';
+    conditions[objectKey(r.kind, r.name)] = withGeneration([condition('Accepted', 'False', 'Invalid', `${summary}${more}`)], r.generation);
+  }
+  const clusters = new Map<string, ClusterBuilder>();
+  const explicit = [...desired.clusters].sort(byAge);
+  for (const c of explicit) {
+    const name = c.object.metadata.name;
+    if (clusters.has(name)) continue;
+    clusters.set(name, new ClusterBuilder(name, c.object.spec));
+    conditions[objectKey('ServiceCluster', name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], c.generation);
+  }
+  if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, new ClusterBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
+
+  for (const stored of [...desired.routes].sort(byAge)) {
+    const route = stored.object;
+    const key = objectKey('Route', route.metadata.name);
+    const cluster = clusters.get(route.spec.serviceCluster);
+    if (cluster === undefined) {
+      conditions[key] = withGeneration(
+        [condition('Accepted', 'False', 'ServiceClusterNotFound', `service cluster "${route.spec.serviceCluster}" does not exist`)],
+        stored.generation,
+      );
+      continue;
+    }
+    const compiled = compileRoute(route, cluster.spec, idx);
+    const conflict = cluster.conflict(route, compiled);
+    if (conflict !== undefined) {
+      conditions[key] = withGeneration([condition('Accepted', 'False', conflict.reason, conflict.message)], stored.generation);
+      continue;
+    }
+    const secretProblems = missingSecrets(route, idx);
+    const problems = [...secretProblems, ...compiled.problems];
+    const first = problems[0];
+    const resolved =
+      first === undefined
+        ? condition('ResolvedRefs', 'True', 'ResolvedRefs', 'all references resolved')
+        : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
+    conditions[key] = withGeneration([condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved], stored.generation);
+    // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
+    if (secretProblems.length === 0) cluster.admit(stored, compiled);
+  }
+  const models = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => c.build());
+  return { clusters: models, conditions: sortKeys(conditions) };
+}
+
+function sortKeys<V>(rec: Record<string, V>): Record<string, V> {
+  return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+

@@ -1,0 +1,155 @@
+/**
+ * ProxyModel: everything a renderer needs for one ServiceCluster, already decided and sorted.
+ * It is plain data (JSON-serialisable) because the core streams it to the extension over gRPC.
+ * Renderers for NGINX and HAProxy read the same model.
+ */
+import type { Condition } from '../domain/conditions';
+import type {
+  CookieName,
+  Duration,
+  HeaderName,
+  HeaderValue,
+  HostPattern,
+  Hostname,
+  HttpPath,
+  Port,
+  RedirectUrl,
+  SwarmName,
+} from '../domain/brands';
+import type { BackendMode, HttpMethod, RetryCondition } from '../domain/route';
+import type { ServiceClusterSpec } from '../domain/service-cluster';
+import type { IpAddress } from '../domain/snapshot';
+
+export type Affinity = { readonly kind: 'none' } | { readonly kind: 'cookie'; readonly name: CookieName; readonly ttl: Duration } | { readonly kind: 'clientIP' };
+
+export interface UpstreamServer {
+  readonly ip: IpAddress;
+  readonly port: Port;
+}
+
+export interface Upstream {
+  /** Safe identifier (letters, digits, "_"), unique within the cluster. */
+  readonly name: string;
+  readonly service: SwarmName;
+  readonly port: Port;
+  readonly mode: BackendMode;
+  readonly network: SwarmName;
+  readonly affinity: Affinity;
+  readonly servers: readonly UpstreamServer[];
+}
+
+export interface WeightedTarget {
+  readonly upstream: string;
+  readonly weight: number;
+}
+
+export interface Rewrite {
+  /** Replace the matched path (prefix, or the whole path for an exact match) with this. */
+  readonly replacePrefix: HttpPath;
+}
+
+export interface HeaderPair {
+  readonly name: HeaderName;
+  readonly value: HeaderValue;
+}
+
+export interface HeaderEdits {
+  readonly set: readonly HeaderPair[];
+  readonly add: readonly HeaderPair[];
+  readonly remove: readonly HeaderName[];
+}
+
+export interface ProxyAction {
+  readonly kind: 'proxy';
+  /** Only targets with weight > 0 and at least one server; empty means answer 503. */
+  readonly targets: readonly WeightedTarget[];
+  readonly affinity: Affinity;
+  readonly rewrite?: Rewrite;
+  readonly timeouts: { readonly connect: Duration; readonly read: Duration; readonly send: Duration };
+  readonly retries: { readonly attempts: number; readonly on: readonly RetryCondition[] };
+  readonly websocket: boolean;
+  readonly requestHeaders: HeaderEdits;
+  readonly responseHeaders: HeaderEdits;
+}
+
+export interface RedirectAction {
+  readonly kind: 'redirect';
+  readonly code: number;
+  readonly to?: RedirectUrl;
+  readonly scheme?: 'http' | 'https';
+  readonly host?: Hostname;
+  readonly port?: Port;
+  readonly path?: HttpPath;
+  readonly responseHeaders: HeaderEdits;
+}
+
+export interface PathMatch {
+  readonly kind: 'prefix' | 'exact';
+  /** Normalised: no trailing "/" except the root prefix. */
+  readonly path: HttpPath;
+}
+
+export interface ModelRule {
+  /** Stable id "<route>-r<index>", unique in the cluster. */
+  readonly id: string;
+  readonly route: string;
+  readonly match: PathMatch;
+  readonly headers: readonly HeaderPair[];
+  readonly methods: readonly HttpMethod[];
+  readonly action: ProxyAction | RedirectAction;
+}
+
+/** All rules that share one path match on one host; the first whose conditions hold wins. */
+export interface PathGroup {
+  readonly match: PathMatch;
+  /** Rules with header/method conditions, most specific first. */
+  readonly conditional: readonly ModelRule[];
+  /** The rule used when no conditional rule matches: this path's own, or the nearest shorter prefix's; none ⇒ 404. */
+  readonly fallback?: ModelRule;
+}
+
+export interface TlsTerminate {
+  readonly certSecret: SwarmName;
+  readonly keySecret: SwarmName;
+  readonly redirectHTTP: boolean;
+}
+
+export interface VirtualHost {
+  readonly host: HostPattern;
+  readonly routes: readonly string[];
+  readonly tls?: TlsTerminate;
+  /** Sorted: exact matches, then prefixes longest first. */
+  readonly paths: readonly PathGroup[];
+}
+
+export interface PassthroughHost {
+  readonly host: HostPattern;
+  readonly route: string;
+  readonly targets: readonly WeightedTarget[];
+  readonly affinity: Affinity;
+}
+
+export interface ProgrammedRoute {
+  readonly name: string;
+  readonly generation: number;
+}
+
+export interface ProxyModel {
+  readonly cluster: string;
+  readonly spec: ServiceClusterSpec;
+  readonly virtualHosts: readonly VirtualHost[];
+  readonly passthrough: readonly PassthroughHost[];
+  readonly defaultServer?: VirtualHost;
+  readonly upstreams: readonly Upstream[];
+  /** Docker secrets the proxy must mount at /run/secrets/<name>. */
+  readonly secrets: readonly SwarmName[];
+  /** Overlay networks the proxy must join to reach its upstreams. */
+  readonly networks: readonly SwarmName[];
+  readonly routes: readonly ProgrammedRoute[];
+}
+
+export interface ModelResult {
+  readonly clusters: readonly ProxyModel[];
+  /** By object key ("Route/shop"). */
+  readonly conditions: Readonly<Record<string, readonly Condition[]>>;
+}

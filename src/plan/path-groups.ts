@@ -1,0 +1,49 @@
+/**
+ * Group a host's rules by path match and decide, for each group, the order of its conditional
+ * rules and its fallback. Precedence follows the Gateway API: exact before prefix, longer prefix
+ * before shorter, more header/method conditions before fewer, older route before newer.
+ */
+import type { HttpPath } from '../domain/brands';
+import type { ModelRule, PathGroup, PathMatch } from './model';
+
+const matchKey = (m: PathMatch): string => `${m.kind} ${m.path}`;
+const conditionCount = (r: ModelRule): number => r.headers.length + (r.methods.length > 0 ? 1 : 0);
+
+/** Whether prefix `prefix` covers path `path` by whole segments ("/api" covers "/api/x", not "/apix"). */
+export function prefixCovers(prefix: HttpPath, path: string): boolean {
+  return prefix === '/' || path === prefix || path.startsWith(`${prefix}/`);
+}
+
+export function normalisePrefix(p: HttpPath): HttpPath {
+  return (p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') || '/' : p) as HttpPath;
+}
+
+function compareGroups(a: PathMatch, b: PathMatch): number {
+  if (a.kind !== b.kind) return a.kind === 'exact' ? -1 : 1;
+  if (a.path.length !== b.path.length) return b.path.length - a.path.length;
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** `rules` must be in precedence order of their routes (oldest first) and, within a route, rule order. */
+export function groupPaths(rules: readonly ModelRule[]): PathGroup[] {
+  const byMatch = new Map<string, { match: PathMatch; conditional: ModelRule[]; own?: ModelRule }>();
+  for (const rule of rules) {
+    const key = matchKey(rule.match);
+    const group = byMatch.get(key) ?? { match: rule.match, conditional: [] };
+    if (conditionCount(rule) > 0) group.conditional.push(rule);
+    else group.own ??= rule;
+    byMatch.set(key, group);
+  }
+  const prefixesWithOwn = [...byMatch.values()]
+    .filter((g) => g.match.kind === 'prefix' && g.own !== undefined)
+    .sort((a, b) => b.match.path.length - a.match.path.length);
+  const groups: PathGroup[] = [];
+  for (const g of byMatch.values()) {
+    const covering = prefixesWithOwn.find((p) => p !== g && prefixCovers(p.match.path, g.match.path));
+    const fallback = g.own ?? covering?.own;
+    // Stable sort keeps route age and rule order among equally specific rules.
+    const conditional = [...g.conditional].sort((a, b) => conditionCount(b) - conditionCount(a));
+    groups.push(fallback === undefined ? { match: g.match, conditional } : { match: g.match, conditional, fallback });
+  }
+  return groups.sort((a, b) => compareGroups(a.match, b.match));
+}

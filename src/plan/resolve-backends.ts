@@ -1,0 +1,117 @@
+/**
+ * Backend references → upstreams with concrete servers, or reasons why they cannot be resolved.
+ * Only tasks that run and are meant to run are members: a task whose desired state turned
+ * `shutdown` leaves at once, before its container stops (drain).
+ */
+import type { Port, SwarmName } from '../domain/brands';
+import type { Reason } from '../domain/conditions';
+import type { Backend } from '../domain/route';
+import type { Snapshot, SnapshotService } from '../domain/snapshot';
+import { fnv1a32 } from './hash';
+import type { Affinity, Upstream, UpstreamServer } from './model';
+
+export interface RefProblem {
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+export type Resolution = { readonly ok: true; readonly upstream: Upstream } | { readonly ok: false; readonly problem: RefProblem };
+
+export interface SnapshotIndex {
+  readonly services: ReadonlyMap<string, SnapshotService>;
+  readonly secrets: ReadonlySet<string>;
+  readonly routableNetworks: ReadonlySet<string>;
+  readonly runningAddresses: ReadonlyMap<string, readonly { network: string; ip: string }[][]>;
+}
+
+export function indexSnapshot(s: Snapshot): SnapshotIndex {
+  const unroutable = new Set(s.networks.filter((n) => n.ingress || n.scope !== 'swarm' || n.driver !== 'overlay').map((n) => n.name));
+  const known = new Set(s.networks.map((n) => n.name));
+  // A network the snapshot does not describe is assumed to be an overlay (partial snapshots in tests).
+  const routable = new Set<string>();
+  for (const svc of s.services) for (const n of svc.networks) if (!unroutable.has(n) || !known.has(n)) routable.add(n);
+  for (const n of unroutable) routable.delete(n);
+  const running = new Map<string, { network: string; ip: string }[][]>();
+  for (const task of s.tasks) {
+    if (task.state !== 'running' || task.desiredState !== 'running') continue;
+    const list = running.get(task.service) ?? [];
+    list.push(task.addresses.map((a) => ({ network: a.network, ip: a.ip })));
+    running.set(task.service, list);
+  }
+  return {
+    services: new Map(s.services.map((svc) => [svc.name, svc])),
+    secrets: new Set(s.secrets.map((x) => x.name)),
+    routableNetworks: routable,
+    runningAddresses: running,
+  };
+}
+
+function chooseNetwork(backend: Backend, svc: SnapshotService, allow: readonly SwarmName[], idx: SnapshotIndex): SwarmName | RefProblem {
+  const allowed = (n: string): boolean => allow.length === 0 || allow.includes(n as SwarmName);
+  if (backend.network !== undefined) {
+    if (!svc.networks.includes(backend.network))
+      return { reason: 'NetworkNotAllowed', message: `service "${svc.name}" is not attached to network "${backend.network}"` };
+    if (!allowed(backend.network))
+      return { reason: 'NetworkNotAllowed', message: `network "${backend.network}" is not in the service cluster's networks allow-list` };
+    return backend.network;
+  }
+  const candidates = [...svc.networks].filter((n) => idx.routableNetworks.has(n)).sort();
+  const pick = candidates.find(allowed);
+  if (pick !== undefined) return pick;
+  return {
+    reason: 'NetworkNotAllowed',
+    message:
+      candidates.length === 0
+        ? `service "${svc.name}" is on no overlay network the proxy could join`
+        : `service "${svc.name}" is on ${candidates.join(', ')}, none of which is in the service cluster's networks allow-list`,
+  };
+}
+
+function affinityKey(a: Affinity): string {
+  return a.kind === 'cookie' ? `cookie:${a.name}` : a.kind;
+}
+
+export function upstreamName(service: string, port: number, identity: string): string {
+  return `u_${service.replace(/[^A-Za-z0-9]/g, '_').slice(0, 40)}_${port}_${fnv1a32(identity).slice(0, 6)}`;
+}
+
+function sortServers(servers: UpstreamServer[]): UpstreamServer[] {
+  const key = (s: UpstreamServer): string =>
+    s.ip.includes(':') ? s.ip : s.ip.split('.').map((o) => o.padStart(3, '0')).join('.');
+  return servers.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.port - b.port));
+}
+
+export function resolveBackend(backend: Backend, affinity: Affinity, allow: readonly SwarmName[], idx: SnapshotIndex): Resolution {
+  const svc = idx.services.get(backend.service);
+  if (svc === undefined) return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${backend.service}" not found` } };
+  if (svc.exposedPorts.length > 0 && !svc.exposedPorts.includes(backend.port))
+    return {
+      ok: false,
+      problem: { reason: 'PortNotExposed', message: `service "${svc.name}" does not expose port ${backend.port} (exposes ${svc.exposedPorts.join(', ')})` },
+    };
+  const network = chooseNetwork(backend, svc, allow, idx);
+  if (typeof network !== 'string') return { ok: false, problem: network };
+  let servers: UpstreamServer[];
+  if (backend.mode === 'vip') {
+    const vip = svc.vips.find((v) => v.network === network);
+    if (vip === undefined)
+      return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${svc.name}" has no virtual IP on network "${network}" (endpoint mode dnsrr?)` } };
+    servers = [{ ip: vip.ip, port: backend.port }];
+  } else {
+    const tasks = idx.runningAddresses.get(svc.name) ?? [];
+    servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port }) as UpstreamServer));
+  }
+  const identity = `${svc.name}|${backend.port}|${backend.mode}|${network}|${affinityKey(affinity)}`;
+  return {
+    ok: true,
+    upstream: {
+      name: upstreamName(svc.name, backend.port, identity),
+      service: svc.name as SwarmName,
+      port: backend.port as Port,
+      mode: backend.mode,
+      network,
+      affinity,
+      servers: sortServers(servers),
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Escaping for values placed inside double-quoted NGINX strings.
+ * NGINX has no escape for "$" in strings that are evaluated for variables, so a literal "$" is
+ * written as `${sg_dollar}`, a variable the rendered config defines (geo block) as "$".
+ * Control characters never get here (brands reject them), but they are refused again so a
+ * broken caller cannot emit a line break into the configuration.
+ */
+export const DOLLAR_VARIABLE = 'sg_dollar';
+
+export function nginxEscape(value: unknown): string {
+  const s = String(value);
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new Error('control character in a value rendered into nginx.conf');
+  return s.replace(/[\\"$]/g, (ch) => (ch === '$' ? `\${${DOLLAR_VARIABLE}}` : `\\${ch}`));
+}
+
+/**
+ * A PCRE pattern that matches exactly `value`, written only with letters, digits and `\xHH`
+ * escapes (so neither NGINX quoting nor `$` handling can change it). `\z` anchors the end.
+ */
+export function exactRegex(value: string): string {
+  let out = '^';
+  for (const ch of value) out += /[A-Za-z0-9]/.test(ch) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  return `${out}\\z`;
+}
+
+/** A regex for a URL path prefix made of allow-listed path characters: metacharacters become classes. */
+export function pathRegex(path: string): string {
+  return path.replace(/[.+]/g, (ch) => `[${ch}]`);
+}

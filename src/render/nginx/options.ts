@@ -1,0 +1,27 @@
+/** Where the rendered configuration runs: paths and internal ports, overridable for tests. */
+export interface NginxRenderOptions {
+  /** Directory where Docker mounts secrets in the proxy task. */
+  readonly secretsDir: string;
+  /** Dynamic stream module (SNI routing); null when NGINX has it built in. */
+  readonly streamModulePath: string | null;
+  readonly pidPath: string;
+  /** Ports NGINX listens on inside the proxy task (the service publishes them). */
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** Loopback listeners behind the SNI router; never published. */
+  readonly tlsInternalPort: number;
+  readonly passthroughInternalPort: number;
+  /** Loopback-only listener for stub_status, read by the agent; never on a public virtual host. */
+  readonly statusPort: number;
+}
+
+export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
+  secretsDir: '/run/secrets',
+  streamModulePath: '/usr/lib/nginx/modules/ngx_stream_module.so',
+  pidPath: '/run/nginx.pid',
+  httpPort: 80,
+  httpsPort: 443,
+  tlsInternalPort: 10443,
+  passthroughInternalPort: 10444,
+  statusPort: 18080,
+};

@@ -1,0 +1,415 @@
+/**
+ * ProxyModel → the flat view the NGINX templates print. Every decision (ordering, variable
+ * names, percentages, which locations exist) is made here so the templates stay logic-less.
+ * Fields typed Token are generated identifiers; everything else is user data and is escaped.
+ */
+import { durationMs } from '../../domain/brands';
+import type {
+  Affinity,
+  HeaderEdits,
+  ModelRule,
+  PathGroup,
+  ProxyAction,
+  ProxyModel,
+  RedirectAction,
+  Upstream,
+  VirtualHost,
+  WeightedTarget,
+} from '../../plan/model';
+import { fnv1a32 } from '../../plan/hash';
+import { headerVariable, token, type Token } from '../token';
+import { exactRegex, pathRegex } from './escape';
+import type { NginxRenderOptions } from './options';
+import { splitPercentages } from '../split';
+
+/** error_page codes used to jump from a location to a conditional rule's named location. */
+const FIRST_DISPATCH_CODE = 460;
+const MAX_DISPATCH_RULES = 34;
+
+interface NameValue {
+  readonly name: string;
+  readonly value: string;
+}
+interface NameRef {
+  readonly name: string;
+  readonly ref: Token;
+}
+
+export interface ProxyBodyView {
+  readonly route: string;
+  readonly unavailable: boolean;
+  readonly proxy: boolean;
+  readonly rewritePrefix?: { readonly pattern: string; readonly replacement: string };
+  readonly rewriteExact?: { readonly pattern: string; readonly replacement: string };
+  readonly target?: Token;
+  readonly connectTimeout?: string;
+  readonly readTimeout?: string;
+  readonly sendTimeout?: string;
+  readonly nextUpstream?: string;
+  readonly tries?: number;
+  readonly fixedHeaders: readonly NameRef[];
+  readonly userHeaders: readonly NameValue[];
+  readonly websocket: boolean;
+  readonly hideHeaders: readonly string[];
+  readonly addHeaders: readonly NameValue[];
+  readonly setCookie?: Token;
+  readonly redirect?: { readonly code: number; readonly parts: readonly { lit?: string; ref?: Token }[] };
+}
+
+export interface LocationView {
+  readonly exact: boolean;
+  readonly path: string;
+  readonly dispatch: readonly { readonly code: number; readonly condition: Token; readonly target: Token }[];
+  readonly body?: ProxyBodyView;
+}
+
+export interface NamedLocationView {
+  readonly name: Token;
+  readonly body: ProxyBodyView;
+}
+
+export interface ServerView {
+  readonly serverName: string;
+  readonly defaultServer: boolean;
+  readonly listenHttp: boolean;
+  /** Listens on the loopback TLS listener behind the SNI router. */
+  readonly tlsListener: boolean;
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly rejectTls: boolean;
+  readonly httpsRedirect?: { readonly portSuffix: string };
+  readonly locations: readonly LocationView[];
+  readonly named: readonly NamedLocationView[];
+  readonly fixed503: boolean;
+}
+
+export interface NginxView {
+  readonly cluster: string;
+  readonly routes: string;
+  readonly streamModulePath?: string;
+  readonly workerProcesses: string;
+  readonly pidPath: string;
+  readonly accessLog: boolean;
+  readonly clientMaxBodySize: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly tlsInternal: Token;
+  readonly passthroughInternal: Token;
+  readonly statusPort: number;
+  readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
+  readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
+  readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
+  readonly cookieKeyMaps: readonly { readonly source: Token; readonly variable: Token }[];
+  readonly setCookieMaps: readonly { readonly source: Token; readonly variable: Token; readonly cookie: string; readonly maxAge: number }[];
+  readonly addHeaderMaps: readonly { readonly source: Token; readonly variable: Token; readonly value: string }[];
+  readonly splits: readonly { readonly key: Token; readonly variable: Token; readonly shares: readonly { readonly share: string; readonly upstream: Token }[] }[];
+  readonly upstreams: readonly UpstreamView[];
+  readonly servers: readonly ServerView[];
+  readonly stream?: StreamView;
+}
+
+export interface UpstreamView {
+  readonly name: Token;
+  readonly hash?: Token;
+  readonly servers: readonly Token[];
+  /** Connection reuse to upstreams (http only; stream has no keepalive). */
+  readonly keepalive: boolean;
+}
+
+export interface StreamView {
+  readonly sni: readonly { readonly host: string; readonly target: Token }[];
+  readonly passthrough: readonly { readonly host: string; readonly target: Token }[];
+  readonly splits: NginxView['splits'];
+  readonly upstreams: readonly UpstreamView[];
+  readonly hasPassthrough: boolean;
+}
+
+const STANDARD_REQUEST_HEADERS: readonly NameRef[] = [
+  { name: 'Host', ref: token('$host') },
+  { name: 'X-Real-IP', ref: token('$remote_addr') },
+  { name: 'X-Forwarded-For', ref: token('$proxy_add_x_forwarded_for') },
+  { name: 'X-Forwarded-Proto', ref: token('$scheme') },
+  { name: 'X-Forwarded-Host', ref: token('$host') },
+  { name: 'X-Request-Id', ref: token('$request_id') },
+];
+
+/** Collects the http-level maps that rules need, deduplicated by variable name. */
+class MapRegistry {
+  readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();
+  readonly methodMaps = new Map<string, NginxView['methodMaps'][number]>();
+  readonly combineMaps = new Map<string, NginxView['combineMaps'][number]>();
+  readonly cookieKeyMaps = new Map<string, NginxView['cookieKeyMaps'][number]>();
+  readonly setCookieMaps = new Map<string, NginxView['setCookieMaps'][number]>();
+  readonly addHeaderMaps = new Map<string, NginxView['addHeaderMaps'][number]>();
+  readonly splits = new Map<string, NginxView['splits'][number]>();
+
+  /** A variable that is "1" when all of the rule's header and method conditions hold. */
+  condition(rule: ModelRule): Token {
+    const parts: Token[] = rule.headers.map((h) => {
+      const variable = token(`$sg_h_${fnv1a32(`${h.name.toLowerCase()}\u0000${h.value}`)}`);
+      this.headerMaps.set(variable, { source: headerVariable(h.name), variable, pattern: `~${exactRegex(h.value)}` });
+      return variable;
+    });
+    if (rule.methods.length > 0) {
+      const methods = [...rule.methods].sort();
+      const variable = token(`$sg_m_${fnv1a32(methods.join(','))}`);
+      this.methodMaps.set(variable, { variable, methods });
+      parts.push(variable);
+    }
+    const [only] = parts;
+    if (parts.length === 1 && only !== undefined) return only;
+    const variable = token(`$sg_c_${fnv1a32(parts.join(''))}`);
+    this.combineMaps.set(variable, { source: token(parts.join('')), variable, expect: '1'.repeat(parts.length) });
+    return variable;
+  }
+
+  /** The value requests are hashed on for stickiness and weighted splits. */
+  affinityKey(a: Affinity): Token {
+    if (a.kind === 'clientIP') return token('$remote_addr');
+    if (a.kind === 'none') return token('$request_id');
+    const variable = token(`$sg_ck_${a.name}`);
+    this.cookieKeyMaps.set(variable, { source: token(`$cookie_${a.name}`), variable });
+    return variable;
+  }
+
+  setCookie(a: Affinity): Token | undefined {
+    if (a.kind !== 'cookie') return undefined;
+    const maxAge = Math.max(1, Math.floor(durationMs(a.ttl) / 1000));
+    const variable = token(`$sg_setck_${a.name}_${maxAge}`);
+    this.setCookieMaps.set(variable, { source: token(`$cookie_${a.name}`), variable, cookie: a.name, maxAge });
+    return variable;
+  }
+
+  addHeader(name: string, value: string): Token {
+    const variable = token(`$sg_add_${fnv1a32(`${name.toLowerCase()}\u0000${value}`)}`);
+    this.addHeaderMaps.set(variable, { source: headerVariable(name), variable, value });
+    return variable;
+  }
+
+  split(targets: readonly WeightedTarget[], key: Token): Token {
+    const id = fnv1a32(`${key}|${targets.map((t) => `${t.upstream}=${t.weight}`).join(',')}`);
+    const variable = token(`$sg_split_${id}`);
+    const shares = splitPercentages(targets.map((t) => t.weight)).map((share, i) => ({ share, upstream: token(targets[i]?.upstream ?? '') }));
+    this.splits.set(variable, { key, variable, shares });
+    return variable;
+  }
+}
+
+function sortedValues<V>(m: Map<string, V>): V[] {
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+}
+
+function mergeRequestHeaders(edits: HeaderEdits, maps: MapRegistry): { fixed: NameRef[]; user: NameValue[] } {
+  const touched = new Set([...edits.set.map((h) => h.name.toLowerCase()), ...edits.remove.map((n) => n.toLowerCase()), ...edits.add.map((h) => h.name.toLowerCase())]);
+  const fixed: NameRef[] = STANDARD_REQUEST_HEADERS.filter((h) => !touched.has(h.name.toLowerCase()));
+  const user: NameValue[] = [];
+  for (const h of edits.set) user.push({ name: h.name, value: h.value });
+  for (const h of edits.add) fixed.push({ name: h.name, ref: maps.addHeader(h.name, h.value) });
+  for (const n of edits.remove) user.push({ name: n, value: '' });
+  return { fixed, user };
+}
+
+function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[] } {
+  return {
+    hide: [...edits.set.map((h) => h.name), ...edits.remove],
+    add: [...edits.set, ...edits.add].map((h) => ({ name: h.name, value: h.value })),
+  };
+}
+
+function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry): ProxyBodyView {
+  const response = responseHeaders(action.responseHeaders);
+  const base = { route: rule.route, websocket: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
+  if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
+  const key = maps.affinityKey(action.affinity);
+  const [single] = action.targets;
+  const target = action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key);
+  const headers = mergeRequestHeaders(action.requestHeaders, maps);
+  const rewrite = action.rewrite;
+  let rewritePrefix: ProxyBodyView['rewritePrefix'];
+  let rewriteExact: ProxyBodyView['rewriteExact'];
+  if (rewrite !== undefined) {
+    const to = rewrite.replacePrefix;
+    if (rule.match.kind === 'exact') rewriteExact = { pattern: `^${pathRegex(rule.match.path)}\\z`, replacement: to };
+    else {
+      const prefix = rule.match.path === '/' ? '' : pathRegex(rule.match.path);
+      rewritePrefix = to.endsWith('/')
+        ? { pattern: `(?s)^${prefix}/?(.*)\\z`, replacement: to }
+        : { pattern: `(?s)^${prefix}(.*)\\z`, replacement: to };
+    }
+  }
+  const setCookie = maps.setCookie(action.affinity);
+  return {
+    ...base,
+    unavailable: false,
+    proxy: true,
+    ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
+    ...(rewriteExact !== undefined ? { rewriteExact } : {}),
+    target,
+    connectTimeout: action.timeouts.connect,
+    readTimeout: action.timeouts.read,
+    sendTimeout: action.timeouts.send,
+    nextUpstream: action.retries.on.join(' '),
+    tries: action.retries.attempts,
+    fixedHeaders: headers.fixed,
+    userHeaders: headers.user,
+    websocket: action.websocket,
+    ...(setCookie !== undefined ? { setCookie } : {}),
+  };
+}
+
+function redirectBody(rule: ModelRule, action: RedirectAction): ProxyBodyView {
+  const parts: { lit?: string; ref?: Token }[] = [];
+  if (action.to !== undefined) parts.push({ lit: action.to });
+  else {
+    parts.push(action.scheme !== undefined ? { lit: action.scheme } : { ref: token('$scheme') }, { lit: '://' });
+    parts.push(action.host !== undefined ? { lit: action.host } : { ref: token('$host') });
+    if (action.port !== undefined) parts.push({ lit: `:${action.port}` });
+    if (action.path !== undefined) parts.push({ lit: action.path }, { ref: token('$is_args') }, { ref: token('$args') });
+    else parts.push({ ref: token('$request_uri') });
+  }
+  const response = responseHeaders(action.responseHeaders);
+  return {
+    route: rule.route,
+    unavailable: false,
+    proxy: false,
+    websocket: false,
+    fixedHeaders: [],
+    userHeaders: [],
+    hideHeaders: [],
+    addHeaders: response.add,
+    redirect: { code: action.code, parts },
+  };
+}
+
+function body(rule: ModelRule, maps: MapRegistry): ProxyBodyView {
+  return rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps) : redirectBody(rule, rule.action);
+}
+
+function namedLocation(rule: ModelRule): Token {
+  return token(`@sg_${rule.id}`);
+}
+
+function serverLocations(paths: readonly PathGroup[], maps: MapRegistry): { locations: LocationView[]; named: NamedLocationView[] } {
+  const exactPaths = new Set(paths.filter((g) => g.match.kind === 'exact').map((g) => g.match.path));
+  const named = new Map<string, NamedLocationView>();
+  const locations: LocationView[] = [];
+  for (const group of paths) {
+    if (group.conditional.length > MAX_DISPATCH_RULES)
+      throw new Error(`more than ${MAX_DISPATCH_RULES} conditional rules on path ${group.match.path}`);
+    const dispatch = group.conditional.map((rule, i) => {
+      const target = namedLocation(rule);
+      if (!named.has(target)) named.set(target, { name: target, body: body(rule, maps) });
+      return { code: FIRST_DISPATCH_CODE + i, condition: maps.condition(rule), target };
+    });
+    const fallback = group.fallback === undefined ? undefined : body(group.fallback, maps);
+    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ...(fallback !== undefined ? { body: fallback } : {}) });
+    const p = group.match.path;
+    if (group.match.kind === 'exact') locations.push(make(true, p));
+    else if (p === '/') locations.push(make(false, '/'));
+    else {
+      // Gateway API prefix semantics: "/api" matches "/api" and "/api/…", never "/apix".
+      if (!exactPaths.has(p)) locations.push(make(true, p));
+      locations.push(make(false, `${p}/`));
+    }
+  }
+  return { locations, named: [...named.values()] };
+}
+
+function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
+  const { locations, named } = serverLocations(vh.paths, maps);
+  const httpsPort = model.spec.proxy.publish.https;
+  return {
+    serverName: isDefault ? '_' : vh.host,
+    defaultServer: isDefault,
+    listenHttp: true,
+    tlsListener: vh.tls !== undefined || (isDefault && hasStream),
+    ...(vh.tls !== undefined
+      ? { tls: { cert: `${opts.secretsDir}/${vh.tls.certSecret}`, key: `${opts.secretsDir}/${vh.tls.keySecret}` } }
+      : {}),
+    rejectTls: isDefault && vh.tls === undefined,
+    ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}` } } : {}),
+    locations,
+    named,
+    fixed503: false,
+  };
+}
+
+function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean): UpstreamView {
+  const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
+  const servers = u.servers.map((s) => token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`));
+  return { name: token(u.name), ...(hash !== undefined ? { hash } : {}), servers, keepalive };
+}
+
+function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry): StreamView | undefined {
+  const terminated = model.virtualHosts.filter((vh) => vh.tls !== undefined);
+  if (terminated.length === 0 && model.passthrough.length === 0 && model.defaultServer?.tls === undefined) return undefined;
+  const tlsInternal = token(`127.0.0.1:${opts.tlsInternalPort}`);
+  const ptInternal = token(`127.0.0.1:${opts.passthroughInternalPort}`);
+  const streamMaps = new MapRegistry();
+  const used = new Set<string>();
+  const passthrough = model.passthrough.map((pt) => {
+    let target: Token;
+    if (pt.targets.length === 0) target = tlsInternal;
+    else if (pt.targets.length === 1 && pt.targets[0] !== undefined) target = token(pt.targets[0].upstream);
+    else target = streamMaps.split(pt.targets, pt.affinity.kind === 'clientIP' ? token('$remote_addr') : token('$remote_addr$remote_port'));
+    for (const t of pt.targets) used.add(t.upstream);
+    return { host: pt.host, target };
+  });
+  const sni = [
+    ...terminated.map((vh) => ({ host: vh.host as string, target: tlsInternal })),
+    ...model.passthrough.map((pt) => ({ host: pt.host as string, target: ptInternal })),
+  ].sort((a, b) => (a.host < b.host ? -1 : 1));
+  const upstreams = model.upstreams
+    .filter((u) => used.has(u.name) && u.servers.length > 0)
+    // Stream has no cookies: only client-IP affinity carries over to passthrough upstreams.
+    .map((u) => upstreamView({ ...u, affinity: u.affinity.kind === 'clientIP' ? u.affinity : { kind: 'none' } }, maps, false));
+  return { sni, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
+}
+
+export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
+  const maps = new MapRegistry();
+  const stream = streamView(model, opts, maps);
+  const hasStream = stream !== undefined;
+  const servers: ServerView[] = [];
+  const def = model.defaultServer;
+  servers.push(
+    def !== undefined
+      ? serverView(def, model, opts, maps, true, hasStream)
+      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true },
+  );
+  for (const vh of model.virtualHosts) servers.push(serverView(vh, model, opts, maps, false, hasStream));
+  const httpUpstreamNames = new Set<string>();
+  const collect = (b: ProxyBodyView | undefined): void => {
+    if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
+  };
+  for (const s of servers) {
+    for (const l of s.locations) collect(l.body);
+    for (const n of s.named) collect(n.body);
+  }
+  for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
+  const upstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name)).map((u) => upstreamView(u, maps, true));
+  const d = model.spec.defaults;
+  return {
+    cluster: model.cluster,
+    routes: model.routes.map((r) => `${r.name}@${r.generation}`).join(' '),
+    ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
+    workerProcesses: d.workerProcesses,
+    pidPath: opts.pidPath,
+    accessLog: d.accessLog,
+    clientMaxBodySize: d.clientMaxBodySize,
+    httpPort: opts.httpPort,
+    httpsPort: opts.httpsPort,
+    tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
+    passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
+    statusPort: opts.statusPort,
+    headerMaps: sortedValues(maps.headerMaps),
+    methodMaps: sortedValues(maps.methodMaps),
+    combineMaps: sortedValues(maps.combineMaps),
+    cookieKeyMaps: sortedValues(maps.cookieKeyMaps),
+    setCookieMaps: sortedValues(maps.setCookieMaps),
+    addHeaderMaps: sortedValues(maps.addHeaderMaps),
+    splits: sortedValues(maps.splits),
+    upstreams,
+    servers,
+    ...(stream !== undefined ? { stream } : {}),
+  };
+}
