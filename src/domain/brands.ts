@@ -189,6 +189,7 @@ export const LabelKey = brandedString<Brand<'LabelKey'>>('label key (letters, di
 
 export const LabelValue = brandedString<Brand<'LabelValue'>>('label value (printable, at most 1024)', (s) => {
   if (s.length > 1024) return 'longer than 1024 characters';
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   return badChar(s, /[^\x00-\x1f\x7f]/);
 });
 

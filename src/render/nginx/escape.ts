@@ -9,6 +9,7 @@ export const DOLLAR_VARIABLE = 'sg_dollar';
 
 export function nginxEscape(value: unknown): string {
   const s = String(value);
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\x00-\x1f\x7f]/.test(s)) throw new Error('control character in a value rendered into nginx.conf');
   return s.replace(/[\\"$]/g, (ch) => (ch === '$' ? `\${${DOLLAR_VARIABLE}}` : `\\${ch}`));
 }

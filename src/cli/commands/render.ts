@@ -1,0 +1,65 @@
+/**
+ * `swarmgate render -f PATH... --snapshot FILE [--cluster NAME] [--out DIR] [-o json]`:
+ * show exactly what a proxy would run for these specs against this Swarm state.
+ * Invalid objects are reported on stderr and left out (as the core does); the exit code is then 1.
+ */
+import * as E from 'fp-ts/Either';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../../domain/snapshot';
+import { loadSpecs } from '../../desired/load-specs';
+import { formatLocatedIssue } from '../../desired/source-position';
+import { loadSnapshotFile } from '../../observed/snapshot-file';
+import { buildModel } from '../../plan/build-model';
+import { renderNginx } from '../../render/nginx/render';
+import { EXIT, type Output } from '../output';
+
+export interface RenderFlags {
+  readonly file: readonly string[];
+  readonly snapshot?: string;
+  readonly cluster?: string;
+  readonly out?: string;
+  readonly output?: string;
+}
+
+export function runRender(flags: RenderFlags, io: Output): number {
+  if (flags.output !== undefined && flags.output !== 'json') {
+    io.err(`-o: expected "json", got ${JSON.stringify(flags.output)}`);
+    return EXIT.usage;
+  }
+  let snapshot: Snapshot = EMPTY_SNAPSHOT;
+  if (flags.snapshot !== undefined) {
+    const s = loadSnapshotFile(flags.snapshot);
+    if (E.isLeft(s)) {
+      for (const i of s.left) io.err(formatLocatedIssue(i));
+      return EXIT.invalid;
+    }
+    snapshot = s.right;
+  }
+  const { desired, issues } = loadSpecs(flags.file);
+  for (const i of issues) io.err(formatLocatedIssue(i));
+  const result = buildModel(desired, snapshot);
+  const wanted = flags.cluster === undefined ? result.clusters : result.clusters.filter((c) => c.cluster === flags.cluster);
+  if (wanted.length === 0) {
+    io.err(`service cluster "${flags.cluster ?? ''}" not found; known: ${result.clusters.map((c) => c.cluster).join(', ')}`);
+    return EXIT.invalid;
+  }
+  const rendered = wanted.map((m) => ({ cluster: m.cluster, routes: m.routes, config: renderNginx(m) }));
+  if (flags.out !== undefined) {
+    for (const r of rendered) {
+      const dir = join(flags.out, r.cluster);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'nginx.conf'), r.config);
+      io.err(`wrote ${join(dir, 'nginx.conf')}`);
+    }
+    writeFileSync(join(flags.out, 'conditions.json'), `${JSON.stringify(result.conditions, null, 2)}\n`);
+    io.err(`wrote ${join(flags.out, 'conditions.json')}`);
+  } else if (flags.output === 'json') {
+    io.out(JSON.stringify({ clusters: rendered.map((r) => ({ name: r.cluster, routes: r.routes, files: { 'nginx.conf': r.config } })), conditions: result.conditions }, null, 2));
+  } else {
+    // Without --cluster, print the default cluster's config: one config on stdout is what a user can pipe.
+    const one = flags.cluster === undefined ? (rendered.find((r) => r.cluster === 'default') ?? rendered[0]) : rendered[0];
+    if (one !== undefined) io.out(one.config);
+  }
+  return issues.length > 0 ? EXIT.invalid : EXIT.ok;
+}
