@@ -7,7 +7,8 @@ import type { LocatedIssue } from './source-position';
 
 /** Swarm configs hold at most 500 KiB; a spec file bigger than 1 MiB is a mistake or an attack. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
-const SPEC_FILE = /\.(ya?ml|json)$/i;
+// Directories contribute their YAML files only, so a snapshot.json beside the specs is not read as a spec.
+const SPEC_FILE = /\.ya?ml$/i;
 
 export interface InputText {
   readonly file: string;

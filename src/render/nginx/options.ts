@@ -5,6 +5,8 @@ export interface NginxRenderOptions {
   /** Dynamic stream module (SNI routing); null when NGINX has it built in. */
   readonly streamModulePath: string | null;
   readonly pidPath: string;
+  /** Access log destination; /dev/stdout reaches `docker service logs`. Tests use a file (a socket stdout cannot be opened). */
+  readonly accessLogPath: string;
   /** Ports NGINX listens on inside the proxy task (the service publishes them). */
   readonly httpPort: number;
   readonly httpsPort: number;
@@ -19,6 +21,7 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   secretsDir: '/run/secrets',
   streamModulePath: '/usr/lib/nginx/modules/ngx_stream_module.so',
   pidPath: '/run/nginx.pid',
+  accessLogPath: '/dev/stdout',
   httpPort: 80,
   httpsPort: 443,
   tlsInternalPort: 10443,

@@ -161,7 +161,7 @@ http {
         '"route":"$sg_route","upstream":"$proxy_host","upstream_addr":"$upstream_addr",'
         '"request_time":$request_time,"upstream_time":"$upstream_response_time","request_id":"$request_id"}';
 {{#accessLog}}
-    access_log /dev/stdout sg_json;
+    access_log "{{accessLogPath}}" sg_json;
 {{/accessLog}}
 {{^accessLog}}
     access_log off;
@@ -238,7 +238,7 @@ http {
 stream {
     log_format sg_stream escape=json '{"time":"$time_iso8601","client":"$remote_addr","sni":"$ssl_preread_server_name",'
         '"status":$status,"upstream_addr":"$upstream_addr","session_time":$session_time}';
-    access_log /dev/stdout sg_stream;
+    access_log "{{accessLogPath}}" sg_stream;
 
     # SNI router: terminated hosts go to the loopback TLS listener, passthrough hosts to the
     # loopback passthrough listener; both receive the client address as PROXY protocol.

@@ -89,6 +89,7 @@ export interface NginxView {
   readonly workerProcesses: string;
   readonly pidPath: string;
   readonly accessLog: boolean;
+  readonly accessLogPath: string;
   readonly clientMaxBodySize: string;
   readonly httpPort: number;
   readonly httpsPort: number;
@@ -395,6 +396,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     workerProcesses: d.workerProcesses,
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
+    accessLogPath: opts.accessLogPath,
     clientMaxBodySize: d.clientMaxBodySize,
     httpPort: opts.httpPort,
     httpsPort: opts.httpsPort,

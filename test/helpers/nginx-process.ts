@@ -1,0 +1,70 @@
+/** Run a real NGINX on a rendered configuration for traffic tests; stop it afterwards. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RunningNginx {
+  readonly dir: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Ports the OS reports free right now (bind to 0, read, close). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  const servers = [];
+  for (let i = 0; i < n; i++) {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    ports.push((s.address() as AddressInfo).port);
+    servers.push(s);
+  }
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nginx did not listen on ${port} in time`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function nginxTest(configPath: string): { ok: boolean; output: string } {
+  const r = spawnSync('nginx', ['-t', '-q', '-c', configPath], { encoding: 'utf8' });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+export async function startNginx(config: string, readyPort: number, dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'))): Promise<RunningNginx> {
+  const path = join(dir, 'nginx.conf');
+  writeFileSync(path, config);
+  const check = nginxTest(path);
+  if (!check.ok) throw new Error(`nginx -t failed:\n${check.output}`);
+  let output = '';
+  const proc: ChildProcess = spawn('nginx', ['-c', path, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await waitForPort(readyPort, 5000);
+  return {
+    dir,
+    logs: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGQUIT');
+      }),
+  };
+}
