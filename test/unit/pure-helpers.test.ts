@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { durationMs, sizeBytes } from '../../src/domain/brands';
+import { didYouMean } from '../../src/domain/did-you-mean';
+import { formatPath } from '../../src/domain/issue';
+import { groupPaths, prefixCovers } from '../../src/plan/path-groups';
+import type { ModelRule } from '../../src/plan/model';
+import { exactRegex, nginxEscape, pathRegex } from '../../src/render/nginx/escape';
+import { splitPercentages } from '../../src/render/split';
+
+describe('formatPath', () => {
+  it('prints fields, indices and odd keys the way users read them', () => {
+    expect(formatPath(['spec', 'rules', 0, 'backends', 1, 'weight'])).toBe('spec.rules[0].backends[1].weight');
+    expect(formatPath(['metadata', 'labels', 'app.kubernetes.io/name'])).toBe('metadata.labels["app.kubernetes.io/name"]');
+  });
+});
+
+describe('didYouMean', () => {
+  it('suggests near misses only', () => {
+    expect(didYouMean('hots', ['hosts', 'rules', 'tls'])).toBe('hosts');
+    expect(didYouMean('weigth', ['service', 'port', 'weight', 'mode'])).toBe('weight');
+    expect(didYouMean('zzzzzz', ['hosts', 'rules'])).toBeUndefined();
+  });
+});
+
+describe('durations and sizes', () => {
+  it('adds up compound durations', () => {
+    expect(durationMs('1m30s')).toBe(90_000);
+    expect(durationMs('250ms')).toBe(250);
+    expect(durationMs('2h')).toBe(7_200_000);
+  });
+  it('reads nginx and docker sizes', () => {
+    expect(sizeBytes('10m')).toBe(10 * 1024 * 1024);
+    expect(sizeBytes('512')).toBe(512);
+    expect(sizeBytes('1G')).toBe(1024 ** 3);
+  });
+});
+
+describe('splitPercentages', () => {
+  it('follows declared weights and never exceeds 100 %', () => {
+    expect(splitPercentages([90, 10])).toEqual(['90.00%', '*']);
+    expect(splitPercentages([1, 1, 1])).toEqual(['33.33%', '33.33%', '*']);
+    expect(splitPercentages([1, 999])).toEqual(['0.10%', '*']);
+    expect(splitPercentages([0, 0])).toEqual([]);
+  });
+});
+
+describe('escaping', () => {
+  it('escapes quotes and backslashes and replaces $ by the sg_dollar variable', () => {
+    expect(nginxEscape('a"b\\c$d')).toBe('a\\"b\\\\c${sg_dollar}d');
+  });
+  it('refuses control characters even if a caller forgot the brand', () => {
+    expect(() => nginxEscape('a\nb')).toThrow(/control character/);
+  });
+  it('builds exact-match regexes from letters, digits and hex escapes only', () => {
+    expect(exactRegex('a-b$')).toBe('^a\\x2db\\x24\\z');
+  });
+  it('neutralises regex metacharacters allowed in paths', () => {
+    expect(pathRegex('/v1.0+beta')).toBe('/v1[.]0[+]beta');
+  });
+});
+
+describe('path groups', () => {
+  const rule = (id: string, kind: 'prefix' | 'exact', path: string, headers: { name: string; value: string }[] = []): ModelRule =>
+    ({ id, route: id, match: { kind, path }, headers, methods: [], action: { kind: 'redirect', code: 302, responseHeaders: { set: [], add: [], remove: [] } } }) as unknown as ModelRule;
+
+  it('covers by whole segments', () => {
+    expect(prefixCovers('/api' as never, '/api/x')).toBe(true);
+    expect(prefixCovers('/api' as never, '/apix')).toBe(false);
+    expect(prefixCovers('/' as never, '/anything')).toBe(true);
+  });
+
+  it('orders exact before prefix and longer prefixes first, and finds fallbacks', () => {
+    const groups = groupPaths([
+      rule('root', 'prefix', '/'),
+      rule('api', 'prefix', '/api'),
+      rule('v2-canary', 'prefix', '/api/v2', [{ name: 'X-C', value: '1' }]),
+      rule('health', 'exact', '/api/health', [{ name: 'X-C', value: '1' }]),
+    ]);
+    expect(groups.map((g) => `${g.match.kind} ${g.match.path} -> ${g.fallback?.id ?? '404'}`)).toEqual([
+      'exact /api/health -> api',
+      'prefix /api/v2 -> api',
+      'prefix /api -> api',
+      'prefix / -> root',
+    ]);
+  });
+
+  it('puts rules with more conditions first', () => {
+    const [g] = groupPaths([rule('one', 'prefix', '/', [{ name: 'A', value: '1' }]), rule('two', 'prefix', '/', [{ name: 'A', value: '1' }, { name: 'B', value: '2' }])]);
+    expect(g?.conditional.map((r) => r.id)).toEqual(['two', 'one']);
+    expect(g?.fallback).toBeUndefined();
+  });
+});
