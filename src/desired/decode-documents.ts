@@ -3,7 +3,7 @@
  * problem reported; duplicate Kind/name pairs across the whole input are rejected.
  */
 import * as E from 'fp-ts/Either';
-import { formatPath } from '../domain/issue';
+import { describeValue, formatPath } from '../domain/issue';
 import { KINDS, objectKey, type Kind } from '../domain/meta';
 import { decodeObject, type ApiObject } from '../domain/object';
 import type { Rejected } from '../plan/inputs';
@@ -31,6 +31,14 @@ function identity(value: unknown): { kind?: Kind; name?: string } {
   return { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
+/**
+ * The `Kind/name` label of an issue. The name may be the invalid value being reported: quote it when it
+ * holds spaces or control characters, so it cannot break the line or drive the terminal.
+ */
+function label(kind: Kind, name: string): string {
+  return objectKey(kind, /^[\x21-\x7e]{1,253}$/.test(name) ? name : describeValue(name));
+}
+
 export function decodeDocuments(docs: readonly SourceDocument[]): DecodeResult {
   const objects: DecodedDocument[] = [];
   const issues: LocatedIssue[] = [];
@@ -38,11 +46,11 @@ export function decodeDocuments(docs: readonly SourceDocument[]): DecodeResult {
   const seen = new Map<string, SourcePosition>();
   for (const doc of docs) {
     const id = identity(doc.value);
-    const label = id.kind !== undefined && id.name !== undefined ? objectKey(id.kind, id.name) : undefined;
+    const shown = id.kind !== undefined && id.name !== undefined ? label(id.kind, id.name) : undefined;
     const result = decodeObject(doc.value);
     if (E.isLeft(result)) {
       for (const i of result.left) {
-        issues.push({ at: doc.locate(i.path), ...(label !== undefined ? { object: label } : {}), path: formatPath(i.path), message: i.message });
+        issues.push({ at: doc.locate(i.path), ...(shown !== undefined ? { object: shown } : {}), path: formatPath(i.path), message: i.message });
       }
       if (id.kind !== undefined && id.name !== undefined) rejected.push({ kind: id.kind, name: id.name, generation: 1, issues: result.left });
       continue;

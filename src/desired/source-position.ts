@@ -19,3 +19,12 @@ export function formatLocatedIssue(i: LocatedIssue): string {
   const what = [i.object, i.path !== undefined && i.path !== '' ? `${i.path}:` : undefined].filter((x) => x !== undefined).join(' ');
   return `${where} ${what === '' ? '' : `${what} `}${i.message}`.replace(/[\r\n]+/g, ' ');
 }
+
+/** Issues in reading order: files as given, then line and column (a stable sort keeps ties in place). */
+export function sortByPosition(issues: readonly LocatedIssue[]): LocatedIssue[] {
+  const fileOrder = new Map<string, number>();
+  for (const i of issues) if (!fileOrder.has(i.at.file)) fileOrder.set(i.at.file, fileOrder.size);
+  return [...issues].sort(
+    (a, b) => (fileOrder.get(a.at.file) ?? 0) - (fileOrder.get(b.at.file) ?? 0) || a.at.line - b.at.line || a.at.col - b.at.col,
+  );
+}

@@ -3,7 +3,7 @@
  * of a field path. Guards against hostile input: alias expansion is capped (YAML bombs), duplicate
  * keys are errors, and parse errors become located issues instead of exceptions.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isCollection, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import type { PathSegment } from '../domain/issue';
 import type { LocatedIssue, SourcePosition } from './source-position';
 
@@ -55,11 +55,16 @@ export function parseYamlDocuments(text: string, file: string): ParsedSource {
   const documents: SourceDocument[] = [];
   let parsed: Document.Parsed[];
   try {
-    parsed = parseAllDocuments(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false, strict: true }) as Document.Parsed[];
+    // logLevel 'error': the library must not print warnings to the process's stderr behind our back.
+    parsed = parseAllDocuments(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' }) as Document.Parsed[];
   } catch (e) {
     return { documents, issues: [{ at: { file, line: 1, col: 1 }, message: `not YAML: ${(e as Error).message}` }] };
   }
   if (!Array.isArray(parsed)) parsed = [parsed];
+  // A comment-only input parses to no documents at all: likely a mistake, so say so instead of passing
+  // silently. A blank input is "no specs" (render uses it for an empty desired state) and passes.
+  if (parsed.length === 0 && text.trim() !== '')
+    return { documents, issues: [{ at: { file, line: 1, col: 1 }, message: 'no documents: the input holds only comments' }] };
   if (parsed.length > MAX_DOCUMENTS_PER_FILE)
     return { documents, issues: [{ at: { file, line: 1, col: 1 }, message: `more than ${MAX_DOCUMENTS_PER_FILE} documents in one file` }] };
   parsed.forEach((doc, index) => {
@@ -70,17 +75,47 @@ export function parseYamlDocuments(text: string, file: string): ParsedSource {
       }
       return;
     }
-    if (doc.contents === null) {
-      // A lone trailing "---" or a comment-only file is not an object; say so instead of ignoring it.
-      issues.push({ at: positionAt(file, counter, start), message: `document ${index + 1} is empty` });
+    // The parser gives an empty document (a lone trailing "---") a null scalar with no source text.
+    const empty = doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && doc.contents.source === '');
+    if (empty) {
+      // Not an object; say so instead of ignoring it, at the document's start (its "---").
+      issues.push({ at: positionAt(file, counter, doc.range[0]), message: `document ${index + 1} is empty` });
+      return;
+    }
+    // A list or mapping used as a key would be stringified (and reported at the wrong place).
+    let complexKey: Node | undefined;
+    visit(doc, {
+      Pair: (_, pair) => {
+        if (isCollection(pair.key)) {
+          complexKey = pair.key;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    if (complexKey !== undefined) {
+      issues.push({ at: positionAt(file, counter, complexKey.range?.[0] ?? start), message: 'invalid YAML: a mapping key must be a plain value, not a list or mapping' });
       return;
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
-      const why = e instanceof ReferenceError ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}); refusing a possible YAML bomb` : (e as Error).message;
-      issues.push({ at: positionAt(file, counter, start), message: `invalid YAML: ${why}` });
+      // The library throws ReferenceError both for the alias cap and for an alias without its anchor.
+      const bomb = e instanceof ReferenceError && /excessive alias count/i.test(e.message);
+      const why = bomb ? `too many alias expansions (limit ${MAX_ALIAS_COUNT}); refusing a possible YAML bomb` : (e as Error).message;
+      let at = start;
+      if (!bomb) {
+        // Point at the alias whose anchor is missing (or only defined after it).
+        visit(doc, {
+          Alias: (_, alias) => {
+            if (alias.resolve(doc) !== undefined) return undefined;
+            at = alias.range?.[0] ?? at;
+            return visit.BREAK;
+          },
+        });
+      }
+      issues.push({ at: positionAt(file, counter, at), message: `invalid YAML: ${why}` });
       return;
     }
     documents.push({

@@ -39,8 +39,9 @@ function badChar(s: string, allowed: RegExp): string | undefined {
 function dnsLabelProblem(label: string, what: string): string | undefined {
   if (label.length === 0) return `empty ${what}`;
   if (label.length > 63) return `${what} "${label.slice(0, 20)}..." is longer than 63 characters`;
-  const ch = badChar(label, /[a-z0-9-]/);
-  if (ch !== undefined) return /[A-Z]/.test(label) ? `${ch} (use lowercase)` : ch;
+  const bad = [...label].find((c) => !/[a-z0-9-]/.test(c));
+  // Only hint at lowercase when the offending character is the uppercase one.
+  if (bad !== undefined) return `character ${JSON.stringify(bad)} is not allowed${/[A-Z]/.test(bad) ? ' (use lowercase)' : ''}`;
   if (label.startsWith('-') || label.endsWith('-')) return `${what} must start and end with a letter or digit`;
   return undefined;
 }
@@ -117,11 +118,15 @@ export function durationMs(d: string): number {
   return total;
 }
 
-export const Duration = brandedString<Brand<'Duration'>>('duration like 500ms, 30s, 5m, 1h30m', (s) => {
-  if (!/^(\d{1,9}(ms|s|m|h|d))+$/.test(s)) return 'use digits followed by a unit (ms, s, m, h, d)';
-  if (durationMs(s) > MAX_DURATION_MS) return 'longer than 7d';
-  return undefined;
-});
+export const Duration = brandedString<Brand<'Duration'>>(
+  'duration like 500ms, 30s, 5m, 1h30m',
+  (s) => {
+    if (!/^(\d{1,9}(ms|s|m|h|d))+$/.test(s)) return 'use digits followed by a unit (ms, s, m, h, d)';
+    if (durationMs(s) > MAX_DURATION_MS) return 'longer than 7d';
+    return undefined;
+  },
+  (n) => `add a unit, e.g. "${n}s"`,
+);
 
 const SIZE_UNIT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -133,17 +138,28 @@ export function sizeBytes(s: string): number {
   return Number(m[1]) * (SIZE_UNIT[unit === 'b' ? '' : unit] ?? 1);
 }
 
-export const Size = brandedString<Brand<'Size'>>('size like 512, 64k, 10m, 1g', (s) => {
-  if (!/^\d{1,12}[kmgKMG]?$/.test(s)) return 'use digits with an optional unit k, m or g';
-  if (sizeBytes(s) > 1024 ** 4) return 'larger than 1024g';
-  return undefined;
-});
+// YAML reads `512` as a number; sizes are strings, so say how to write one instead of "got 512".
+const quoteSize = (n: number): string => `write it as a string, e.g. "${n}m" (no unit means bytes)`;
 
-export const MemorySize = brandedString<Brand<'MemorySize'>>('memory size like 64m, 1g', (s) => {
-  if (!/^\d{1,12}[bkmgBKMG]?$/.test(s)) return 'use digits with an optional unit b, k, m or g';
-  if (sizeBytes(s) < 4 * 1024 ** 2) return 'Docker needs at least 4m';
-  return undefined;
-});
+export const Size = brandedString<Brand<'Size'>>(
+  'size like 512, 64k, 10m, 1g',
+  (s) => {
+    if (!/^\d{1,12}[kmgKMG]?$/.test(s)) return 'use digits with an optional unit k, m or g';
+    if (sizeBytes(s) > 1024 ** 4) return 'larger than 1024g';
+    return undefined;
+  },
+  quoteSize,
+);
+
+export const MemorySize = brandedString<Brand<'MemorySize'>>(
+  'memory size like 64m, 1g',
+  (s) => {
+    if (!/^\d{1,12}[bkmgBKMG]?$/.test(s)) return 'use digits with an optional unit b, k, m or g';
+    if (sizeBytes(s) < 4 * 1024 ** 2) return 'Docker needs at least 4m';
+    return undefined;
+  },
+  quoteSize,
+);
 
 export const ImageRef = brandedString<Brand<'ImageRef'>>('image reference like repo/name:tag', (s) => {
   if (s.length === 0 || s.length > 255) return 'length must be 1..255';

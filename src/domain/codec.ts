@@ -131,12 +131,28 @@ export function struct<R extends Props, O extends Props = Record<never, never>>(
   return codec;
 }
 
+export interface ListBounds {
+  readonly min?: number;
+  readonly max?: number;
+}
+
 export class ListCodec<A> extends t.Type<A[], unknown, unknown> {
   readonly _listTag = 'ListCodec';
+  constructor(
+    name: string,
+    is: t.Is<A[]>,
+    validate: t.Validate<unknown, A[]>,
+    encode: t.Encode<A[], unknown>,
+    /** The codec of each element (read by schema generators and the CRD agreement test). */
+    readonly item: Codec<A>,
+    readonly bounds: ListBounds,
+  ) {
+    super(name, is, validate, encode);
+  }
 }
 
 /** A list with optional length bounds; errors keep the element index in the path. */
-export function listOf<A>(item: Codec<A>, bounds: { min?: number; max?: number } = {}): ListCodec<A> {
+export function listOf<A>(item: Codec<A>, bounds: ListBounds = {}): ListCodec<A> {
   const name = `list of ${item.name}`;
   const codec: ListCodec<A> = new ListCodec<A>(
     name,
@@ -157,14 +173,31 @@ export function listOf<A>(item: Codec<A>, bounds: { min?: number; max?: number }
       return errors.length > 0 ? t.failures(errors) : t.success(out);
     },
     (as) => as.map((a) => item.encode(a)),
+    item,
+    bounds,
   );
   return codec;
 }
 
+export class MapCodec<K extends string, V> extends t.Type<Record<K, V>, unknown, unknown> {
+  readonly _mapTag = 'MapCodec';
+  constructor(
+    name: string,
+    is: t.Is<Record<K, V>>,
+    validate: t.Validate<unknown, Record<K, V>>,
+    encode: t.Encode<Record<K, V>, unknown>,
+    readonly key: Codec<K>,
+    readonly value: Codec<V>,
+    readonly maxEntries: number,
+  ) {
+    super(name, is, validate, encode);
+  }
+}
+
 /** A string-keyed map (labels, annotations) with validated keys and values. */
-export function mapOf<K extends string, V>(key: Codec<K>, value: Codec<V>, maxEntries = 256): Codec<Record<K, V>> {
+export function mapOf<K extends string, V>(key: Codec<K>, value: Codec<V>, maxEntries = 256): MapCodec<K, V> {
   const name = `mapping of ${key.name} to ${value.name}`;
-  return new t.Type<Record<K, V>, unknown, unknown>(
+  return new MapCodec<K, V>(
     name,
     (u): u is Record<K, V> => isPlainRecord(u) && Object.entries(u).every(([k, v]) => key.is(k) && value.is(v)),
     (u, c) => {
@@ -184,13 +217,29 @@ export function mapOf<K extends string, V>(key: Codec<K>, value: Codec<V>, maxEn
       return errors.length > 0 ? t.failures(errors) : t.success(out as Record<K, V>);
     },
     (a) => ({ ...a }),
+    key,
+    value,
+    maxEntries,
   );
 }
 
+export class OneOfCodec<L extends string> extends t.Type<L, unknown, unknown> {
+  readonly _oneOfTag = 'OneOfCodec';
+  constructor(
+    name: string,
+    is: t.Is<L>,
+    validate: t.Validate<unknown, L>,
+    encode: t.Encode<L, unknown>,
+    readonly values: readonly L[],
+  ) {
+    super(name, is, validate, encode);
+  }
+}
+
 /** One of a fixed set of string values. */
-export function oneOf<L extends string>(values: readonly L[], label?: string): Codec<L> {
+export function oneOf<L extends string>(values: readonly L[], label?: string): OneOfCodec<L> {
   const name = label ?? values.map((v) => JSON.stringify(v)).join(' | ');
-  return new t.Type<L, unknown, unknown>(
+  return new OneOfCodec<L>(
     name,
     (u): u is L => typeof u === 'string' && (values as readonly string[]).includes(u),
     (u, c) => {
@@ -202,6 +251,7 @@ export function oneOf<L extends string>(values: readonly L[], label?: string): C
       return fail(u, c, expected(`one of ${values.join(', ')}`, u));
     },
     (a) => a,
+    values,
   );
 }
 
@@ -212,13 +262,17 @@ export const bool: Codec<boolean> = new t.Type<boolean, unknown, unknown>(
   (a) => a,
 );
 
-/** Build a branded codec from a check that returns an error text, or undefined when valid. */
-export function brandedString<B>(name: string, check: (s: string) => string | undefined): Codec<string & B> {
+/**
+ * Build a branded codec from a check that returns an error text, or undefined when valid.
+ * `numberHint` explains how to write a value that YAML read as a number (`30` for a duration).
+ */
+export function brandedString<B>(name: string, check: (s: string) => string | undefined, numberHint?: (n: number) => string): Codec<string & B> {
   const test = (u: unknown): u is string & B => typeof u === 'string' && check(u) === undefined;
   return new t.Type<string & B, unknown, unknown>(
     name,
     test,
     (u, c) => {
+      if (typeof u === 'number' && numberHint !== undefined) return fail(u, c, `${expected(name, u)}: ${numberHint(u)}`);
       if (typeof u !== 'string') return fail(u, c, expected(name, u));
       const problem = check(u);
       return problem === undefined ? t.success(u as string & B) : fail(u, c, `${expected(name, u)}: ${problem}`);
@@ -245,7 +299,9 @@ export function toIssues(errors: t.Errors, base: readonly PathSegment[] = []): I
     e.context.forEach((entry, i) => {
       if (i === 0 || entry.key === '') return;
       const parent = e.context[i - 1]?.type;
-      path.push(parent instanceof ListCodec && /^\d+$/.test(entry.key) ? Number(entry.key) : entry.key);
+      // A defaulted list (withDefault(listOf(...))) is still a list: its indices are numbers too.
+      const inList = parent instanceof ListCodec || (parent instanceof DefaultCodec && parent.inner instanceof ListCodec);
+      path.push(inList && /^\d+$/.test(entry.key) ? Number(entry.key) : entry.key);
     });
     return { path, message: e.message ?? expected(e.context[e.context.length - 1]?.type.name ?? 'value', e.value) };
   });

@@ -14,13 +14,19 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
+/** Singular form for comparison, so `retry` meets `retries` and `backend` meets `backends`. */
+function singular(s: string): string {
+  return s.replace(/ies$/, 'y').replace(/s$/, '');
+}
+
 /** The closest known name when it is close enough to be a typo, case-insensitively. */
 export function didYouMean(unknown: string, known: readonly string[]): string | undefined {
   const needle = unknown.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
-    const d = distance(needle, candidate.toLowerCase());
+    const lower = candidate.toLowerCase();
+    const d = Math.min(distance(needle, lower), distance(singular(needle), singular(lower)));
     if (d < bestDistance) {
       bestDistance = d;
       best = candidate;

@@ -6,6 +6,7 @@ import * as E from 'fp-ts/Either';
 import * as tt from 'io-ts';
 import { checkServiceCluster } from './cluster-checks';
 import { decode, expected, oneOf, struct, type Codec } from './codec';
+import { didYouMean } from './did-you-mean';
 import type { Issue } from './issue';
 import { API_VERSION, KINDS, ObjectMeta, type Kind } from './meta';
 import { RouteSpec } from './route';
@@ -40,6 +41,7 @@ export type ServiceClusterObject = Decoded<typeof ServiceClusterObject>;
 export type ApiObject = RouteObject | ServiceClusterObject;
 
 const KindCodec = oneOf(KINDS);
+const ENVELOPE_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
 const ENVELOPE: Record<Kind, Codec<ApiObject>> = {
   Route: RouteObject as Codec<ApiObject>,
   ServiceCluster: ServiceClusterObject as Codec<ApiObject>,
@@ -65,7 +67,16 @@ export function decodeObject(u: unknown): E.Either<Issue[], ApiObject> {
     envelopeIssues.push({ path: ['apiVersion'], message: `${expected(API_VERSION, rec['apiVersion'])}` });
   const kind = decode(KindCodec, rec['kind'], ['kind']);
   if (E.isLeft(kind)) envelopeIssues.push(...kind.left);
-  if (E.isLeft(kind) || envelopeIssues.length > 0) return E.left(envelopeIssues);
+  if (E.isLeft(kind) || envelopeIssues.length > 0) {
+    // The spec cannot be read without a known kind; typos in the envelope ("Kind", "apiversion")
+    // explain most of these, so name them instead of only saying "got nothing".
+    for (const key of Object.keys(rec)) {
+      if ((ENVELOPE_KEYS as readonly string[]).includes(key)) continue;
+      const hint = didYouMean(key, ENVELOPE_KEYS);
+      envelopeIssues.push({ path: [key], message: `unknown field${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}; allowed: ${ENVELOPE_KEYS.join(', ')}` });
+    }
+    return E.left(envelopeIssues);
+  }
   const decoded = decode(ENVELOPE[kind.right], u);
   if (E.isLeft(decoded)) return decoded;
   const obj = withoutStatus(decoded.right);

@@ -5,6 +5,9 @@ import { formatPath } from '../../src/domain/issue';
 import { decodeObject, type ApiObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
 import { Snapshot } from '../../src/domain/snapshot';
 import type { DesiredState } from '../../src/plan/inputs';
+import type { TASK_STATES } from '../../src/domain/snapshot';
+
+type TaskState = (typeof TASK_STATES)[number];
 
 export function object(u: unknown): ApiObject {
   const r = decodeObject(u);
@@ -39,6 +42,6 @@ export function snapshot(u: unknown): Snapshot {
 }
 
 /** A running task of `service` with one address on `network`. */
-export function task(service: string, ip: string, network = 'app', state: 'running' | 'shutdown' = 'running', desiredState: 'running' | 'shutdown' = 'running') {
+export function task(service: string, ip: string, network = 'app', state: TaskState = 'running', desiredState: TaskState = 'running') {
   return { id: `t${ip.replace(/\./g, '')}${service.replace(/[^a-z0-9]/g, '')}`, service, state, desiredState, addresses: [{ network, ip }] };
 }

@@ -1,10 +1,12 @@
 /** `swarmgate validate -f PATH...`: exit 0 when every object is valid, else 1 and one line per problem. */
 import { loadSpecs } from '../../desired/load-specs';
-import { formatLocatedIssue } from '../../desired/source-position';
+import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
 import { EXIT, type Output } from '../output';
 
 export function runValidate(paths: readonly string[], io: Output, stdin?: () => string): number {
-  const { objects, issues } = loadSpecs(paths, stdin);
+  const loaded = loadSpecs(paths, stdin);
+  const { objects } = loaded;
+  const issues = objects.length === 0 && loaded.issues.length === 0 ? [{ at: { file: paths.join(' '), line: 1, col: 1 }, message: 'no objects found in the input' }] : sortByPosition(loaded.issues);
   for (const i of issues) io.err(formatLocatedIssue(i));
   if (issues.length > 0) {
     io.err(`${issues.length} problem${issues.length === 1 ? '' : 's'} found`);
