@@ -5,6 +5,11 @@
 import type { Issue, PathSegment } from './issue';
 import type { Rule, RouteSpec } from './route';
 
+/** "/api/" and "/api" are the same prefix (whole-segment matching); "/" stays "/". */
+export function normalisePrefix(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') || '/' : p;
+}
+
 type Check = (spec: RouteSpec) => Issue[];
 
 const at = (path: PathSegment[], message: string): Issue => ({ path: ['spec', ...path], message });
@@ -70,19 +75,20 @@ function ruleIssues(rule: Rule, i: number): Issue[] {
     if (rule.redirect !== undefined) out.push(at(p('rewrite'), 'a redirect rule cannot rewrite; put the target path in redirect'));
     if (rule.rewrite.stripPrefix === true && rule.rewrite.replacePrefix !== undefined)
       out.push(at(p('rewrite', 'replacePrefix'), 'use either stripPrefix or replacePrefix, not both'));
-    if (rule.rewrite.stripPrefix === undefined && rule.rewrite.replacePrefix === undefined)
-      out.push(at(p('rewrite'), 'expected stripPrefix: true or replacePrefix: /path'));
+    if (rule.rewrite.stripPrefix !== true && rule.rewrite.replacePrefix === undefined)
+      out.push(at(p('rewrite'), 'expected stripPrefix: true or replacePrefix: /path (a rewrite that changes nothing is a mistake)'));
   }
   if (rule.redirect !== undefined) {
     const r = rule.redirect;
     const parts = r.scheme !== undefined || r.host !== undefined || r.port !== undefined || r.path !== undefined;
     if (r.to !== undefined && parts) out.push(at(p('redirect', 'to'), 'use either to (a full URL) or scheme/host/port/path, not both'));
     if (r.to === undefined && !parts) out.push(at(p('redirect'), 'expected to (a full URL) or at least one of scheme, host, port, path'));
-    if (![301, 302, 307, 308].includes(r.code)) out.push(at(p('redirect', 'code'), `expected 301 | 302 | 307 | 308, got ${r.code}`));
     for (const field of ['timeouts', 'retries', 'sessionAffinity', 'requestHeaders'] as const) {
       if (rule[field] !== undefined) out.push(at(p(field), 'only for rules with backends (this rule redirects)'));
     }
     if (rule.websocket) out.push(at(p('websocket'), 'only for rules with backends (this rule redirects)'));
+    if ((rule.responseHeaders?.remove.length ?? 0) > 0)
+      out.push(at(p('responseHeaders', 'remove'), 'a redirect has no upstream response to remove headers from; use set or add'));
   }
   if (rule.backends !== undefined) {
     for (const [j, first] of duplicates(rule.backends, (b) => `${b.service}:${b.port}:${b.network ?? ''}:${b.mode}`))
@@ -111,7 +117,7 @@ const rules: Check = (spec) =>
 
 const matchUnique: Check = (spec) =>
   duplicates(spec.rules, (r) =>
-    JSON.stringify([r.match.path ?? null, r.match.pathPrefix ?? '/', [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort()]),
+    JSON.stringify([r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort()]),
   ).map(([i, first]) => at(['rules', i, 'match'], `same match as rules[${first}]; the second rule could never be used`));
 
 const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique];

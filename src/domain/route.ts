@@ -17,7 +17,8 @@ import {
   SwarmName,
   Weight,
 } from './brands';
-import { bool, intRange, listOf, oneOf, struct, withDefault } from './codec';
+import * as tt from 'io-ts';
+import { bool, expected, intRange, listOf, oneOf, struct, withDefault } from './codec';
 import { Timeouts } from './service-cluster';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
@@ -70,11 +71,17 @@ export const Backend = struct(
 export type Backend = t.TypeOf<typeof Backend>;
 
 export const REDIRECT_CODES = [301, 302, 307, 308] as const;
-const RedirectCode = intRange(301, 308, '301 | 302 | 307 | 308');
+export type RedirectCode = (typeof REDIRECT_CODES)[number];
+const RedirectCode = new tt.Type<RedirectCode, unknown, unknown>(
+  '301 | 302 | 307 | 308',
+  (u): u is RedirectCode => (REDIRECT_CODES as readonly unknown[]).includes(u),
+  (u, c) => ((REDIRECT_CODES as readonly unknown[]).includes(u) ? tt.success(u as RedirectCode) : tt.failure(u, c, expected('one of 301, 302, 307, 308', u))),
+  (a) => a,
+);
 
 export const Redirect = struct(
   'redirect',
-  { code: withDefault(RedirectCode, 302) },
+  { code: withDefault(RedirectCode, 302 as RedirectCode) },
   { to: RedirectUrl, scheme: oneOf(['http', 'https'] as const), host: Hostname, port: Port, path: HttpPath },
 );
 export type Redirect = t.TypeOf<typeof Redirect>;

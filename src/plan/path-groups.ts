@@ -4,6 +4,7 @@
  * before shorter, more header/method conditions before fewer, older route before newer.
  */
 import type { HttpPath } from '../domain/brands';
+import { normalisePrefix as normaliseText } from '../domain/route-checks';
 import type { ModelRule, PathGroup, PathMatch } from './model';
 
 const matchKey = (m: PathMatch): string => `${m.kind} ${m.path}`;
@@ -15,7 +16,7 @@ export function prefixCovers(prefix: HttpPath, path: string): boolean {
 }
 
 export function normalisePrefix(p: HttpPath): HttpPath {
-  return (p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') || '/' : p) as HttpPath;
+  return normaliseText(p) as HttpPath;
 }
 
 function compareGroups(a: PathMatch, b: PathMatch): number {
