@@ -82,6 +82,14 @@ function pathProblem(s: string): string | undefined {
 
 export const HttpPath = brandedString<Brand<'HttpPath'>>('URL path', pathProblem);
 
+/**
+ * A path to match requests against. NGINX matches the percent-decoded path, so "%XX" in a match
+ * could never match anything; it is refused rather than silently dead.
+ */
+export const MatchPath = brandedString<Brand<'HttpPath'>>('URL path to match', (s) =>
+  s.includes('%') ? 'percent-encoding cannot match (requests are matched decoded); write the plain characters' : pathProblem(s),
+);
+
 export const HeaderName = brandedString<Brand<'HeaderName'>>('HTTP header name (letters, digits, "-")', (s) => {
   if (s.length === 0 || s.length > 64) return 'length must be 1..64';
   const ch = badChar(s, /[A-Za-z0-9-]/);

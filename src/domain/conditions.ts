@@ -17,7 +17,7 @@ export const REASONS = [
   'PortNotExposed',
   'SecretNotFound',
   'NetworkNotAllowed',
-  'NoEndpoints',
+  'UnsupportedValue',
   'Programmed',
   'Pending',
 ] as const;

@@ -12,6 +12,7 @@ import {
   HostPattern,
   Hostname,
   HttpPath,
+  MatchPath,
   Port,
   RedirectUrl,
   SwarmName,
@@ -48,7 +49,7 @@ export const Match = struct(
     headers: withDefault(listOf(HeaderMatch, { max: 16 }), []),
     methods: withDefault(listOf(oneOf(HTTP_METHODS), { max: HTTP_METHODS.length }), []),
   },
-  { pathPrefix: HttpPath, path: HttpPath },
+  { pathPrefix: MatchPath, path: MatchPath },
 );
 export type Match = t.TypeOf<typeof Match>;
 

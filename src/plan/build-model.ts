@@ -31,6 +31,11 @@ import { groupPaths, normalisePrefix } from './path-groups';
 import { indexSnapshot, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
 export const DEFAULT_RETRIES = { attempts: 2, on: ['error', 'timeout'] } as const;
+/**
+ * Header/method-conditioned rules per host. NGINX dispatches them with error_page codes 460–493
+ * (see docs/adr/0003-nginx-config-layout.md), so a location can jump to at most 34 of them.
+ */
+export const MAX_CONDITIONAL_RULES_PER_HOST = 34;
 const NO_EDITS = { set: [], add: [], remove: [] };
 
 interface CompiledRoute {
@@ -150,6 +155,15 @@ class ClusterBuilder {
         if (owner !== undefined)
           return { reason: 'HostConflict', message: `host "${host}" ${describeMatch(rule)} is already routed by route "${owner}"` };
       }
+    }
+    const conditional = compiled.rules.filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
+    for (const host of route.spec.hosts) {
+      const existing = (this.hostRules.get(host)?.rules ?? []).filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
+      if (conditional > 0 && existing + conditional > MAX_CONDITIONAL_RULES_PER_HOST)
+        return {
+          reason: 'UnsupportedValue',
+          message: `host "${host}" would have ${existing + conditional} header/method-matched rules; at most ${MAX_CONDITIONAL_RULES_PER_HOST} per host are supported`,
+        };
     }
     if (route.spec.defaultBackend && this.defaultRoute !== undefined)
       return { reason: 'DefaultBackendConflict', message: `route "${this.defaultRoute.name}" is already the default backend of service cluster "${this.name}"` };

@@ -102,7 +102,7 @@ export interface ModelRule {
 /** All rules that share one path match on one host; the first whose conditions hold wins. */
 export interface PathGroup {
   readonly match: PathMatch;
-  /** Rules with header/method conditions, most specific first. */
+  /** Rules with header/method conditions in precedence order: this path's first (most conditions first), then those of shorter covering prefixes. */
   readonly conditional: readonly ModelRule[];
   /** The rule used when no conditional rule matches: this path's own, or the nearest shorter prefix's; none ⇒ 404. */
   readonly fallback?: ModelRule;

@@ -35,15 +35,22 @@ export function groupPaths(rules: readonly ModelRule[]): PathGroup[] {
     else group.own ??= rule;
     byMatch.set(key, group);
   }
-  const prefixesWithOwn = [...byMatch.values()]
-    .filter((g) => g.match.kind === 'prefix' && g.own !== undefined)
-    .sort((a, b) => b.match.path.length - a.match.path.length);
+  // Stable sort keeps route age and rule order among equally specific rules.
+  const bySpecificity = (rs: readonly ModelRule[]): ModelRule[] => [...rs].sort((a, b) => conditionCount(b) - conditionCount(a));
+  const prefixes = [...byMatch.values()].filter((g) => g.match.kind === 'prefix').sort((a, b) => b.match.path.length - a.match.path.length);
   const groups: PathGroup[] = [];
   for (const g of byMatch.values()) {
-    const covering = prefixesWithOwn.find((p) => p !== g && prefixCovers(p.match.path, g.match.path));
-    const fallback = g.own ?? covering?.own;
-    // Stable sort keeps route age and rule order among equally specific rules.
-    const conditional = [...g.conditional].sort((a, b) => conditionCount(b) - conditionCount(a));
+    // A request on this path may also match rules of shorter covering prefixes. In precedence order:
+    // this path's conditional rules, its own unconditional rule (which always matches, ending the
+    // chain), then each covering prefix's conditional rules and unconditional rule, longest first.
+    const conditional = bySpecificity(g.conditional);
+    let fallback = g.own;
+    for (const p of prefixes) {
+      if (fallback !== undefined) break;
+      if (p === g || !prefixCovers(p.match.path, g.match.path)) continue;
+      conditional.push(...bySpecificity(p.conditional));
+      fallback = p.own;
+    }
     groups.push(fallback === undefined ? { match: g.match, conditional } : { match: g.match, conditional, fallback });
   }
   return groups.sort((a, b) => compareGroups(a.match, b.match));

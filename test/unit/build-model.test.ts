@@ -172,3 +172,15 @@ describe('clusters', () => {
     expect(a?.kind === 'proxy' ? a.timeouts : undefined).toEqual({ connect: '1s', read: '300s', send: '60s' });
   });
 });
+
+describe('limits', () => {
+  it('refuses a route that would exceed the header-matched rules a host supports, and keeps the others', () => {
+    const many = route('many', {
+      hosts: ['a.test'],
+      rules: Array.from({ length: 35 }, (_, i) => ({ match: { pathPrefix: '/api', headers: [{ name: 'X-Variant', value: `v${i}` }] }, backends: [{ service: 'web', port: 80 }] })),
+    });
+    const r = buildModel(desired([many, web('plain')]), SNAP);
+    expect(cond(r, 'Route/many', 'Accepted')).toMatchObject({ status: 'False', reason: 'UnsupportedValue' });
+    expect(only(r).routes.map((x) => x.name)).toEqual(['plain']);
+  });
+});

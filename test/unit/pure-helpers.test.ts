@@ -90,3 +90,22 @@ describe('path groups', () => {
     expect(g?.fallback).toBeUndefined();
   });
 });
+
+describe('path groups: inherited conditional rules', () => {
+  const rule = (id: string, path: string, headers: { name: string; value: string }[] = []): ModelRule =>
+    ({ id, route: id, match: { kind: 'prefix', path }, headers, methods: [], action: { kind: 'redirect', code: 302, responseHeaders: { set: [], add: [], remove: [] } } }) as unknown as ModelRule;
+
+  it('lets a longer prefix without its own fallback try the shorter prefixes\' conditional rules first', () => {
+    const groups = groupPaths([rule('root', '/'), rule('api-canary', '/api', [{ name: 'X-C', value: '1' }]), rule('v2-canary', '/api/v2', [{ name: 'X-D', value: '1' }])]);
+    const v2 = groups.find((g) => g.match.path === '/api/v2');
+    expect(v2?.conditional.map((r) => r.id)).toEqual(['v2-canary', 'api-canary']);
+    expect(v2?.fallback?.id).toBe('root');
+  });
+
+  it('stops at the first unconditional rule: its own beats a shorter prefix\'s conditions', () => {
+    const groups = groupPaths([rule('api-canary', '/api', [{ name: 'X-C', value: '1' }]), rule('v2', '/api/v2')]);
+    const v2 = groups.find((g) => g.match.path === '/api/v2');
+    expect(v2?.conditional).toEqual([]);
+    expect(v2?.fallback?.id).toBe('v2');
+  });
+});

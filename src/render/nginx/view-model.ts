@@ -16,6 +16,7 @@ import type {
   VirtualHost,
   WeightedTarget,
 } from '../../plan/model';
+import { MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
 import { fnv1a32 } from '../../plan/hash';
 import { headerVariable, token, type Token } from '../token';
 import { exactRegex, pathRegex } from './escape';
@@ -24,7 +25,7 @@ import { splitPercentages } from '../split';
 
 /** error_page codes used to jump from a location to a conditional rule's named location. */
 const FIRST_DISPATCH_CODE = 460;
-const MAX_DISPATCH_RULES = 34;
+const MAX_DISPATCH_RULES = MAX_CONDITIONAL_RULES_PER_HOST;
 
 interface NameValue {
   readonly name: string;
@@ -294,6 +295,7 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry): { loca
   const named = new Map<string, NamedLocationView>();
   const locations: LocationView[] = [];
   for (const group of paths) {
+    // buildModel refuses routes past this limit (UnsupportedValue), so this is a broken invariant, not input.
     if (group.conditional.length > MAX_DISPATCH_RULES)
       throw new Error(`more than ${MAX_DISPATCH_RULES} conditional rules on path ${group.match.path}`);
     const dispatch = group.conditional.map((rule, i) => {
