@@ -1,0 +1,49 @@
+/**
+ * Every folder in examples/ is a scenario a user will try first: it must validate, every object
+ * must be accepted with resolved references against its snapshot, and each cluster's rendered
+ * configuration must pass `nginx -t`.
+ */
+import * as E from 'fp-ts/Either';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runValidate } from '../../src/cli/commands/validate';
+import { loadSpecs } from '../../src/desired/load-specs';
+import { loadSnapshotFile } from '../../src/observed/snapshot-file';
+import { buildModel } from '../../src/plan/build-model';
+import { renderNginx } from '../../src/render/nginx/render';
+import { nginxCheck } from '../helpers/nginx-check';
+
+const EXAMPLES = readdirSync('examples', { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+describe.each(EXAMPLES)('examples/%s', (name) => {
+  const dir = join('examples', name);
+
+  it('validates', () => {
+    const err: string[] = [];
+    const code = runValidate([dir], { out: () => undefined, err: (s) => err.push(s) });
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  it('is fully accepted against its snapshot and renders configs that pass nginx -t', () => {
+    const snapshot = loadSnapshotFile(join(dir, 'snapshot.json'));
+    if (E.isLeft(snapshot)) throw new Error(JSON.stringify(snapshot.left));
+    const { desired, issues } = loadSpecs([dir]);
+    expect(issues).toEqual([]);
+    const result = buildModel(desired, snapshot.right);
+    for (const [key, conditions] of Object.entries(result.conditions)) {
+      for (const c of conditions) expect(`${key} ${c.type}=${c.status} ${c.message}`).toMatch(new RegExp(`^${key} ${c.type}=True `));
+    }
+    const programmed = result.clusters.flatMap((c) => c.routes.map((r) => r.name)).sort();
+    expect(programmed).toEqual(desired.routes.map((r) => r.object.metadata.name).sort());
+    for (const model of result.clusters) {
+      const check = nginxCheck(renderNginx(model));
+      expect(check.output).not.toMatch(/emerg/);
+      expect(check.ok).toBe(true);
+    }
+  });
+});
