@@ -1,0 +1,149 @@
+/**
+ * DockerPort: the narrow slice of the Docker Engine API swarmgate uses. Everything that talks to
+ * Docker goes through it: the dockerode adapter implements it for real, test/fakes implements it in
+ * memory (with an action log and fault injection). Types are the Engine API's own JSON shapes,
+ * reduced to the fields swarmgate reads or writes, so the adapter stays a thin pass-through.
+ */
+
+export type Labels = Record<string, string>;
+
+export interface VersionRef {
+  readonly Index: number;
+}
+
+export interface PortConfig {
+  readonly Protocol?: 'tcp' | 'udp' | 'sctp';
+  readonly TargetPort: number;
+  readonly PublishedPort?: number;
+  readonly PublishMode?: 'ingress' | 'host';
+}
+
+export interface ServiceSpec {
+  readonly Name: string;
+  readonly Labels?: Labels;
+  readonly TaskTemplate: {
+    readonly ContainerSpec: {
+      readonly Image: string;
+      readonly Args?: readonly string[];
+      readonly Command?: readonly string[];
+      readonly Env?: readonly string[];
+      readonly Labels?: Labels;
+      readonly StopSignal?: string;
+      readonly StopGracePeriod?: number;
+      readonly Mounts?: readonly { readonly Type: 'bind' | 'volume'; readonly Source: string; readonly Target: string; readonly ReadOnly?: boolean }[];
+      readonly Configs?: readonly { readonly ConfigID: string; readonly ConfigName: string; readonly File: { readonly Name: string; readonly UID: string; readonly GID: string; readonly Mode: number } }[];
+      readonly Secrets?: readonly { readonly SecretID: string; readonly SecretName: string; readonly File: { readonly Name: string; readonly UID: string; readonly GID: string; readonly Mode: number } }[];
+    };
+    readonly Placement?: {
+      readonly Constraints?: readonly string[];
+      readonly Preferences?: readonly { readonly Spread: { readonly SpreadDescriptor: string } }[];
+      readonly MaxReplicas?: number;
+    };
+    readonly Resources?: {
+      readonly Limits?: { readonly NanoCPUs?: number; readonly MemoryBytes?: number };
+      readonly Reservations?: { readonly NanoCPUs?: number; readonly MemoryBytes?: number };
+    };
+    readonly Networks?: readonly { readonly Target: string; readonly Aliases?: readonly string[] }[];
+    readonly ForceUpdate?: number;
+  };
+  readonly Mode?: { readonly Replicated?: { readonly Replicas: number }; readonly Global?: Record<string, never> };
+  readonly UpdateConfig?: {
+    readonly Parallelism?: number;
+    readonly Delay?: number;
+    readonly FailureAction?: 'continue' | 'pause' | 'rollback';
+    readonly Monitor?: number;
+    readonly Order?: 'stop-first' | 'start-first';
+  };
+  readonly EndpointSpec?: { readonly Mode?: 'vip' | 'dnsrr'; readonly Ports?: readonly PortConfig[] };
+}
+
+export interface ServiceInfo {
+  readonly ID: string;
+  readonly Version: VersionRef;
+  readonly CreatedAt?: string;
+  readonly UpdatedAt?: string;
+  readonly Spec: ServiceSpec;
+  readonly Endpoint?: {
+    readonly Ports?: readonly PortConfig[];
+    readonly VirtualIPs?: readonly { readonly NetworkID: string; readonly Addr: string }[];
+  };
+}
+
+export interface TaskInfo {
+  readonly ID: string;
+  readonly ServiceID: string;
+  readonly NodeID?: string;
+  readonly Slot?: number;
+  readonly DesiredState: string;
+  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ContainerID?: string } };
+  readonly NetworksAttachments?: readonly { readonly Network: { readonly ID: string; readonly Spec?: { readonly Name?: string } }; readonly Addresses?: readonly string[] }[];
+  readonly Spec?: { readonly ContainerSpec?: { readonly Configs?: readonly { readonly ConfigID: string; readonly ConfigName: string }[] } };
+}
+
+export interface NetworkInfo {
+  readonly Id: string;
+  readonly Name: string;
+  readonly Driver: string;
+  readonly Scope: string;
+  readonly Ingress?: boolean;
+  readonly Attachable?: boolean;
+  readonly Labels?: Labels;
+}
+
+export interface SecretInfo {
+  readonly ID: string;
+  readonly Spec: { readonly Name: string; readonly Labels?: Labels };
+}
+
+export interface NodeInfo {
+  readonly ID: string;
+  readonly Version?: VersionRef;
+  readonly Spec: { readonly Role: 'manager' | 'worker'; readonly Availability: 'active' | 'pause' | 'drain'; readonly Labels?: Labels };
+  readonly Description?: { readonly Hostname?: string; readonly Engine?: { readonly Labels?: Labels } };
+  readonly Status: { readonly State: string; readonly Addr?: string };
+}
+
+export interface ConfigSpec {
+  readonly Name: string;
+  readonly Labels?: Labels;
+  /** Base64 of the content, as the Engine API carries it. */
+  readonly Data?: string;
+}
+
+export interface ConfigInfo {
+  readonly ID: string;
+  readonly Version: VersionRef;
+  readonly CreatedAt?: string;
+  readonly UpdatedAt?: string;
+  readonly Spec: ConfigSpec;
+}
+
+export interface DockerEvent {
+  readonly Type: string;
+  readonly Action: string;
+  readonly Actor?: { readonly ID?: string; readonly Attributes?: Labels };
+  readonly time?: number;
+}
+
+/** A label filter as the Engine API takes it: "key" or "key=value". */
+export type LabelFilter = readonly string[];
+
+export interface DockerPort {
+  listServices(labels?: LabelFilter): Promise<ServiceInfo[]>;
+  listTasks(): Promise<TaskInfo[]>;
+  listNetworks(): Promise<NetworkInfo[]>;
+  listSecrets(): Promise<SecretInfo[]>;
+  listNodes(): Promise<NodeInfo[]>;
+  /** Configs without their data (the list endpoint omits it); use inspectConfig for content. */
+  listConfigs(labels?: LabelFilter): Promise<ConfigInfo[]>;
+  inspectConfig(id: string): Promise<ConfigInfo>;
+  createConfig(spec: ConfigSpec): Promise<string>;
+  /** Swarm configs are immutable except their labels; `version` guards against lost updates. */
+  updateConfigLabels(id: string, version: number, spec: ConfigSpec): Promise<void>;
+  removeConfig(id: string): Promise<void>;
+  createService(spec: ServiceSpec): Promise<string>;
+  updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;
+  removeService(id: string): Promise<void>;
+  /** Subscribe to the event stream; returns the unsubscribe function. Events are hints, never data. */
+  watchEvents(onEvent: (e: DockerEvent) => void, onError: (err: Error) => void): () => void;
+}
