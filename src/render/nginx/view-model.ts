@@ -16,7 +16,7 @@ import type {
   VirtualHost,
   WeightedTarget,
 } from '../../plan/model';
-import { MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
+import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
 import { fnv1a32 } from '../../plan/hash';
 import { headerVariable, token, type Token } from '../token';
 import { exactRegex, pathRegex } from './escape';
@@ -48,6 +48,7 @@ export interface ProxyBodyView {
   readonly sendTimeout?: string;
   readonly nextUpstream?: string;
   readonly tries?: number;
+  readonly customHeaders: boolean;
   readonly fixedHeaders: readonly NameRef[];
   readonly userHeaders: readonly NameValue[];
   readonly websocket: boolean;
@@ -85,13 +86,16 @@ export interface ServerView {
 
 export interface NginxView {
   readonly cluster: string;
-  readonly routes: string;
+  /** The programmed routes as comment lines: NGINX refuses any line of 4096 bytes or more. */
+  readonly routeLines: readonly string[];
   readonly streamModulePath?: string;
   readonly workerProcesses: string;
   readonly pidPath: string;
   readonly accessLog: boolean;
   readonly accessLogPath: string;
   readonly clientMaxBodySize: string;
+  readonly defaults: HttpDefaults;
+  readonly standardHeaders: readonly NameRef[];
   readonly httpPort: number;
   readonly httpsPort: number;
   readonly tlsInternal: Token;
@@ -217,9 +221,16 @@ function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[]
   };
 }
 
-function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry): ProxyBodyView {
+/** What the http block sets once; a location repeats a directive only when its value differs. */
+interface HttpDefaults {
+  readonly timeouts: ProxyAction['timeouts'];
+  readonly nextUpstream: string;
+  readonly tries: number;
+}
+
+function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const response = responseHeaders(action.responseHeaders);
-  const base = { route: rule.route, websocket: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
+  const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
   if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
   const key = maps.affinityKey(action.affinity);
   const [single] = action.targets;
@@ -239,6 +250,8 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry): Pro
     }
   }
   const setCookie = maps.setCookie(action.affinity);
+  const nextUpstream = action.retries.on.join(' ');
+  const customHeaders = action.websocket || headers.user.length > 0 || headers.fixed.length !== STANDARD_REQUEST_HEADERS.length;
   return {
     ...base,
     unavailable: false,
@@ -246,12 +259,13 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry): Pro
     ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
     ...(rewriteExact !== undefined ? { rewriteExact } : {}),
     target,
-    connectTimeout: action.timeouts.connect,
-    readTimeout: action.timeouts.read,
-    sendTimeout: action.timeouts.send,
-    nextUpstream: action.retries.on.join(' '),
-    tries: action.retries.attempts,
-    fixedHeaders: headers.fixed,
+    ...(action.timeouts.connect !== defaults.timeouts.connect ? { connectTimeout: action.timeouts.connect } : {}),
+    ...(action.timeouts.read !== defaults.timeouts.read ? { readTimeout: action.timeouts.read } : {}),
+    ...(action.timeouts.send !== defaults.timeouts.send ? { sendTimeout: action.timeouts.send } : {}),
+    ...(nextUpstream !== defaults.nextUpstream || action.retries.attempts !== defaults.tries ? { nextUpstream, tries: action.retries.attempts } : {}),
+    // proxy_set_header is inherited all-or-nothing: a location that sets one must set them all.
+    customHeaders,
+    fixedHeaders: customHeaders ? headers.fixed : [],
     userHeaders: headers.user,
     websocket: action.websocket,
     ...(setCookie !== undefined ? { setCookie } : {}),
@@ -274,6 +288,7 @@ function redirectBody(rule: ModelRule, action: RedirectAction): ProxyBodyView {
     unavailable: false,
     proxy: false,
     websocket: false,
+    customHeaders: false,
     fixedHeaders: [],
     userHeaders: [],
     hideHeaders: [],
@@ -282,15 +297,15 @@ function redirectBody(rule: ModelRule, action: RedirectAction): ProxyBodyView {
   };
 }
 
-function body(rule: ModelRule, maps: MapRegistry): ProxyBodyView {
-  return rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps) : redirectBody(rule, rule.action);
+function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
+  return rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
 }
 
 function namedLocation(rule: ModelRule): Token {
   return token(`@sg_${rule.id}`);
 }
 
-function serverLocations(paths: readonly PathGroup[], maps: MapRegistry): { locations: LocationView[]; named: NamedLocationView[] } {
+function serverLocations(paths: readonly PathGroup[], maps: MapRegistry, defaults: HttpDefaults): { locations: LocationView[]; named: NamedLocationView[] } {
   const exactPaths = new Set(paths.filter((g) => g.match.kind === 'exact').map((g) => g.match.path));
   const named = new Map<string, NamedLocationView>();
   const locations: LocationView[] = [];
@@ -300,10 +315,10 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry): { loca
       throw new Error(`more than ${MAX_DISPATCH_RULES} conditional rules on path ${group.match.path}`);
     const dispatch = group.conditional.map((rule, i) => {
       const target = namedLocation(rule);
-      if (!named.has(target)) named.set(target, { name: target, body: body(rule, maps) });
+      if (!named.has(target)) named.set(target, { name: target, body: body(rule, maps, defaults) });
       return { code: FIRST_DISPATCH_CODE + i, condition: maps.condition(rule), target };
     });
-    const fallback = group.fallback === undefined ? undefined : body(group.fallback, maps);
+    const fallback = group.fallback === undefined ? undefined : body(group.fallback, maps, defaults);
     const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ...(fallback !== undefined ? { body: fallback } : {}) });
     const p = group.match.path;
     if (group.match.kind === 'exact') locations.push(make(true, p));
@@ -318,7 +333,7 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry): { loca
 }
 
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
-  const { locations, named } = serverLocations(vh.paths, maps);
+  const { locations, named } = serverLocations(vh.paths, maps, httpDefaults(model));
   const httpsPort = model.spec.proxy.publish.https;
   return {
     serverName: isDefault ? '_' : vh.host,
@@ -368,6 +383,16 @@ function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegist
   return { sni, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
 }
 
+function httpDefaults(model: ProxyModel): HttpDefaults {
+  return { timeouts: model.spec.defaults.timeouts, nextUpstream: DEFAULT_RETRIES.on.join(' '), tries: DEFAULT_RETRIES.attempts };
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
   const maps = new MapRegistry();
   const stream = streamView(model, opts, maps);
@@ -393,13 +418,15 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   const d = model.spec.defaults;
   return {
     cluster: model.cluster,
-    routes: model.routes.map((r) => `${r.name}@${r.generation}`).join(' '),
+    routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
     workerProcesses: d.workerProcesses,
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
     accessLogPath: opts.accessLogPath,
     clientMaxBodySize: d.clientMaxBodySize,
+    defaults: httpDefaults(model),
+    standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
     httpsPort: opts.httpsPort,
     tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
