@@ -4,13 +4,13 @@ import { CommanderError } from 'commander';
 import { EXIT, processOutput } from './output';
 import { buildProgram } from './program';
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(processOutput, (c) => {
     code = c;
   });
   try {
-    program.parse([...argv]);
+    await program.parseAsync([...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     processOutput.err(`swarmgate: ${(e as Error).message}`);
@@ -19,4 +19,6 @@ function main(argv: readonly string[]): number {
   return code;
 }
 
-process.exitCode = main(process.argv);
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

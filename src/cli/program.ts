@@ -1,12 +1,27 @@
 /** The commander program: parse, call a command, return its exit code. Thin by design. */
 import { Command, Option } from 'commander';
+import { runApply, runDelete } from './commands/apply';
+import { runDescribe, runGet } from './commands/get';
 import { runRender } from './commands/render';
+import { runWait } from './commands/wait';
+import type { DockerPort } from '../observed/docker-port';
+import type * as Adapter from '../observed/dockerode-adapter';
 import { runValidate } from './commands/validate';
 import type { Output } from './output';
+import { runCoreCommand } from './commands/core';
 
 const VERSION = '0.1.0';
 
-export function buildProgram(io: Output, setExit: (code: number) => void): Command {
+/** Docker is reached lazily, so offline commands (validate, render) never load dockerode. */
+export type PortFactory = () => DockerPort;
+
+function defaultPort(): DockerPort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: offline commands must not need Docker
+  const adapter = require('../observed/dockerode-adapter') as typeof Adapter;
+  return adapter.createDockerPort();
+}
+
+export function buildProgram(io: Output, setExit: (code: number) => void, port: PortFactory = defaultPort): Command {
   const program = new Command('swarmgate')
     .description('Layer-7 routing for Docker Swarm: Route and ServiceCluster specs, reconciled into NGINX proxies')
     .version(VERSION)
@@ -29,6 +44,51 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--out <dir>', 'write <dir>/<cluster>/nginx.conf and <dir>/conditions.json')
     .addOption(new Option('-o, --output <format>', 'print configs and conditions as JSON').choices(['json']))
     .action((opts: { file: string[]; snapshot?: string; cluster?: string; out?: string; output?: string }) => setExit(runRender(opts, io)));
+
+  program
+    .command('apply')
+    .description('validate, then store each object in the Swarm (a config per generation); prints route/NAME created|configured|unchanged')
+    .requiredOption('-f, --file <path...>', 'YAML files or directories')
+    .action(async (opts: { file: string[] }) => setExit(await runApply(port(), opts.file, io)));
+
+  program
+    .command('delete')
+    .description('delete objects: `delete route NAME...` or `delete -f PATH...`')
+    .argument('[kind]', 'route or servicecluster')
+    .argument('[names...]', 'object names')
+    .option('-f, --file <path...>', 'delete the objects these files define')
+    .action(async (kind: string | undefined, names: string[], opts: { file?: string[] }) =>
+      setExit(await runDelete(port(), { ...(kind !== undefined ? { kind } : {}), names, ...(opts.file !== undefined ? { paths: opts.file } : {}) }, io)),
+    );
+
+  program
+    .command('get')
+    .description('list routes or serviceclusters with their conditions')
+    .argument('<kind>', 'routes | serviceclusters')
+    .argument('[name]', 'one object')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json']))
+    .action(async (kind: string, name: string | undefined, opts: { output?: string }) => setExit(await runGet(port(), kind, name, opts.output, io)));
+
+  program
+    .command('describe')
+    .description('show one object: spec summary and conditions with reasons')
+    .argument('<kind>', 'route | servicecluster')
+    .argument('<name>', 'object name')
+    .action(async (kind: string, name: string) => setExit(await runDescribe(port(), kind, name, io)));
+
+  program
+    .command('wait')
+    .description('wait until a condition holds for the current generation (exit 1 on timeout)')
+    .argument('<ref>', 'KIND/NAME, e.g. route/shop')
+    .requiredOption('--for <condition>', 'condition, e.g. Programmed or Accepted=True')
+    .option('--timeout <duration>', 'give up after this long', '60s')
+    .action(async (ref: string, opts: { for: string; timeout: string }) => setExit(await runWait(port(), ref, opts.for, opts.timeout, io)));
+
+  program
+    .command('core')
+    .description('run the reconciler (normally as the swarmgate-core service on a manager)')
+    .option('--once', 'run one reconcile pass and exit (exit 1 if it failed)')
+    .action(async (opts: { once?: boolean }) => setExit(await runCoreCommand(port(), opts.once === true, io)));
 
   return program;
 }

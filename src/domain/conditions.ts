@@ -20,6 +20,7 @@ export const REASONS = [
   'UnsupportedValue',
   'Programmed',
   'Pending',
+  'Ready',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

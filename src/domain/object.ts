@@ -52,8 +52,8 @@ function semanticIssues(obj: ApiObject): Issue[] {
 }
 
 function withoutStatus(obj: ApiObject & { status?: unknown }): ApiObject {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropping the field is the point
-  const { status, ...rest } = obj;
+  // Dropping the field is the point (ignoreRestSiblings allows the unused binding).
+  const { status: _status, ...rest } = obj;
   return rest as ApiObject;
 }
 

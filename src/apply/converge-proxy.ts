@@ -1,0 +1,103 @@
+/**
+ * Converge one ServiceCluster's proxy (rolling delivery): the rendered nginx.conf as a
+ * content-addressed Swarm config, then the proxy service created or updated to use it.
+ * Idempotent: the desired service spec is hashed into a label, so a converged cluster costs
+ * zero writes, and a restarted core causes no proxy update.
+ */
+import { createHash } from 'node:crypto';
+import { LABELS, OWNER_VALUE } from '../domain/labels';
+import type { ConfigInfo, DockerPort, NetworkInfo, NodeInfo, SecretInfo, ServiceInfo, TaskInfo } from '../observed/docker-port';
+import { canonicalJson } from '../plan/hash';
+import type { ProxyModel } from '../plan/model';
+import { proxyServiceName, proxyServiceSpec } from './proxy-service-spec';
+
+/** Generated configs kept for rollback besides the one in use. */
+export const KEEP_OLD_CONFIGS = 3;
+
+export interface LiveState {
+  readonly services: readonly ServiceInfo[];
+  readonly tasks: readonly TaskInfo[];
+  readonly networks: readonly NetworkInfo[];
+  readonly secrets: readonly SecretInfo[];
+  readonly nodes: readonly NodeInfo[];
+  /** Owned proxy-config configs (role=proxy-config). */
+  readonly proxyConfigs: readonly ConfigInfo[];
+}
+
+export interface ConvergeResult {
+  readonly cluster: string;
+  readonly writes: number;
+  readonly configName: string;
+  readonly serviceId: string;
+  readonly configHash: string;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function proxyConfigName(cluster: string, hash: string): string {
+  return `sg-nginx-${cluster}-${hash.slice(0, 12)}`;
+}
+
+export async function convergeProxy(port: DockerPort, model: ProxyModel, rendered: string, live: LiveState, image?: string): Promise<ConvergeResult> {
+  let writes = 0;
+  const hash = sha256(rendered);
+  const configName = proxyConfigName(model.cluster, hash);
+  const config = live.proxyConfigs.find((c) => c.Spec.Name === configName);
+  let configId = config?.ID;
+  if (configId === undefined) {
+    configId = await port.createConfig({
+      Name: configName,
+      Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash },
+      Data: Buffer.from(rendered).toString('base64'),
+    });
+    writes++;
+  }
+  const name = proxyServiceName(model.cluster);
+  const spec = proxyServiceSpec({
+    model,
+    serviceName: name,
+    config: { id: configId, name: configName },
+    secretIds: new Map(live.secrets.map((s) => [s.Spec.Name, s.ID])),
+    networkIds: new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id])),
+    nodes: live.nodes,
+    ...(image !== undefined ? { image } : {}),
+  });
+  const specHash = sha256(canonicalJson(spec));
+  const labelled = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: specHash } };
+  const existing = live.services.find((s) => s.Spec.Name === name);
+  let serviceId: string;
+  if (existing === undefined) {
+    serviceId = await port.createService(labelled);
+    writes++;
+  } else {
+    serviceId = existing.ID;
+    if (existing.Spec.Labels?.[LABELS.specHash] !== specHash) {
+      await port.updateService(existing.ID, existing.Version.Index, labelled);
+      writes++;
+    }
+  }
+  writes += await pruneConfigs(port, model.cluster, configName, serviceId, live);
+  return { cluster: model.cluster, writes, configName, serviceId, configHash: hash };
+}
+
+/** Remove generated configs no task uses, keeping the newest few for rollback. */
+async function pruneConfigs(port: DockerPort, cluster: string, current: string, serviceId: string, live: LiveState): Promise<number> {
+  const inUse = new Set(
+    live.tasks.filter((t) => t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
+  );
+  const candidates = live.proxyConfigs
+    .filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster && c.Spec.Name !== current && !inUse.has(c.Spec.Name))
+    .sort((a, b) => ((a.CreatedAt ?? '') < (b.CreatedAt ?? '') ? 1 : -1));
+  let removed = 0;
+  for (const c of candidates.slice(KEEP_OLD_CONFIGS)) {
+    try {
+      await port.removeConfig(c.ID);
+      removed++;
+    } catch {
+      // Still referenced by a task that is shutting down: the next run tries again.
+    }
+  }
+  return removed;
+}

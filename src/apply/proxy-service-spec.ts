@@ -1,0 +1,100 @@
+/**
+ * The Swarm service spec of one ServiceCluster's proxy, as a pure function of the cluster spec,
+ * the delivered config, the secrets and networks it needs, and the nodes. Building it whole and
+ * comparing with the live spec makes updates idempotent: same inputs ⇒ same spec ⇒ no write.
+ */
+import { durationMs, sizeBytes } from '../domain/brands';
+import { LABELS, OWNER_VALUE } from '../domain/labels';
+import type { ProxyModel } from '../plan/model';
+import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
+
+export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
+
+export interface ProxyInputs {
+  readonly model: ProxyModel;
+  readonly serviceName: string;
+  readonly config: { readonly id: string; readonly name: string };
+  /** Secret name → ID, for every secret the model needs. */
+  readonly secretIds: ReadonlyMap<string, string>;
+  /** Network name → ID, for every network the model needs. */
+  readonly networkIds: ReadonlyMap<string, string>;
+  readonly nodes: readonly NodeInfo[];
+  /** The image as the service should name it (a local image ID in local-images mode); default: the spec's. */
+  readonly image?: string;
+}
+
+export function proxyServiceName(cluster: string): string {
+  return `sg-proxy-${cluster}`;
+}
+
+/**
+ * Interlock's placement order: workers first; managers only when no worker can run a proxy.
+ * A cluster's own constraints replace the default entirely.
+ */
+export function placementConstraints(model: ProxyModel, nodes: readonly NodeInfo[]): string[] {
+  if (model.spec.proxy.constraints.length > 0) return [...model.spec.proxy.constraints];
+  const usableWorker = nodes.some((n) => n.Spec.Role === 'worker' && n.Spec.Availability === 'active' && n.Status.State === 'ready');
+  return usableWorker ? ['node.role==worker'] : [];
+}
+
+/** start-first keeps serving during updates, but deadlocks with host-mode ports on one node. */
+export function updateOrder(model: ProxyModel): 'start-first' | 'stop-first' {
+  return model.spec.proxy.update.order ?? (model.spec.proxy.publish.mode === 'host' ? 'stop-first' : 'start-first');
+}
+
+const NANO = 1_000_000;
+
+export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
+  const { model } = inputs;
+  const p = model.spec.proxy;
+  const res = p.resources;
+  const toRes = (r: { cpus?: number; memory?: string } | undefined) =>
+    r === undefined
+      ? undefined
+      : { ...(r.cpus !== undefined ? { NanoCPUs: Math.round(r.cpus * 1e9) } : {}), ...(r.memory !== undefined ? { MemoryBytes: sizeBytes(r.memory) } : {}) };
+  const limits = toRes(res?.limits);
+  const reservations = toRes(res?.reservations);
+  const constraints = placementConstraints(model, inputs.nodes);
+  const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster };
+  return {
+    Name: inputs.serviceName,
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: inputs.image ?? p.image,
+        Labels: labels,
+        StopSignal: 'SIGQUIT',
+        StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
+        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: NGINX_CONFIG_PATH, UID: '0', GID: '0', Mode: 0o444 } }],
+        Secrets: [...model.secrets].sort().map((name) => ({
+          SecretID: inputs.secretIds.get(name) ?? name,
+          SecretName: name,
+          File: { Name: name, UID: '0', GID: '0', Mode: 0o400 },
+        })),
+      },
+      Placement: {
+        Constraints: constraints,
+        Preferences: p.placementPreferences.map((pref) => ({ Spread: { SpreadDescriptor: pref.spread } })),
+        // Two host-mode replicas cannot share a node's port 80.
+        ...(p.publish.mode === 'host' ? { MaxReplicas: 1 } : {}),
+      },
+      ...(limits !== undefined || reservations !== undefined ? { Resources: { ...(limits !== undefined ? { Limits: limits } : {}), ...(reservations !== undefined ? { Reservations: reservations } : {}) } } : {}),
+      Networks: [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name })),
+    },
+    Mode: { Replicated: { Replicas: p.replicas } },
+    UpdateConfig: {
+      Parallelism: p.update.parallelism,
+      Delay: durationMs(p.update.delay) * NANO,
+      FailureAction: 'rollback',
+      Monitor: 1_000 * NANO,
+      Order: updateOrder(model),
+    },
+    EndpointSpec: {
+      Mode: 'vip',
+      Ports: [
+        { Protocol: 'tcp', TargetPort: 80, PublishedPort: p.publish.http, PublishMode: p.publish.mode },
+        { Protocol: 'tcp', TargetPort: 443, PublishedPort: p.publish.https, PublishMode: p.publish.mode },
+      ],
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `swarmgate apply -f PATH...`: validate everything first (any problem ⇒ exit 1, nothing written),
+ * then store each object as a Swarm config generation. Output is kubectl's: `route/shop created`.
+ */
+import { loadSpecs } from '../../desired/load-specs';
+import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
+import { applyObject, deleteObject } from '../../desired/spec-store';
+import type { Kind } from '../../domain/meta';
+import { KINDS } from '../../domain/meta';
+import type { DockerPort } from '../../observed/docker-port';
+import { EXIT, type Output } from '../output';
+
+export function resourceName(kind: Kind): string {
+  return kind.toLowerCase();
+}
+
+export async function runApply(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {
+  const { objects, issues } = loadSpecs(paths);
+  if (issues.length > 0 || objects.length === 0) {
+    for (const i of sortByPosition(issues)) io.err(formatLocatedIssue(i));
+    io.err(objects.length === 0 && issues.length === 0 ? 'no objects found in the input; nothing applied' : `${issues.length} problem${issues.length === 1 ? '' : 's'} found; nothing applied`);
+    return EXIT.invalid;
+  }
+  for (const { object } of objects) {
+    const result = await applyObject(port, object);
+    io.out(`${resourceName(object.kind)}/${object.metadata.name} ${result}`);
+  }
+  return EXIT.ok;
+}
+
+/** `delete route NAME...` or `delete -f PATH...`. */
+export async function runDelete(port: DockerPort, target: { kind?: string; names?: readonly string[]; paths?: readonly string[] }, io: Output): Promise<number> {
+  const refs: { kind: Kind; name: string }[] = [];
+  if (target.paths !== undefined && target.paths.length > 0) {
+    const { objects, issues } = loadSpecs(target.paths);
+    if (issues.length > 0) {
+      for (const i of sortByPosition(issues)) io.err(formatLocatedIssue(i));
+      return EXIT.invalid;
+    }
+    refs.push(...objects.map((o) => ({ kind: o.object.kind, name: o.object.metadata.name })));
+  } else {
+    const kind = parseKind(target.kind ?? '');
+    if (kind === undefined) {
+      io.err(`unknown resource type "${target.kind ?? ''}"; use route or servicecluster`);
+      return EXIT.usage;
+    }
+    refs.push(...(target.names ?? []).map((name) => ({ kind, name })));
+  }
+  let missing = 0;
+  for (const r of refs) {
+    if (await deleteObject(port, r.kind, r.name)) io.out(`${resourceName(r.kind)}/${r.name} deleted`);
+    else {
+      io.err(`${resourceName(r.kind)}/${r.name} not found`);
+      missing++;
+    }
+  }
+  return missing > 0 ? EXIT.invalid : EXIT.ok;
+}
+
+/** route, routes, servicecluster(s), sc — as kubectl accepts singular, plural and short names. */
+export function parseKind(word: string): Kind | undefined {
+  const w = word.toLowerCase();
+  if (['route', 'routes', 'rt'].includes(w)) return 'Route';
+  if (['servicecluster', 'serviceclusters', 'sc'].includes(w)) return 'ServiceCluster';
+  return KINDS.find((k) => k.toLowerCase() === w);
+}

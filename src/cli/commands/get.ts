@@ -1,0 +1,121 @@
+/** `swarmgate get routes|serviceclusters [NAME] [-o wide|yaml|json]` and `describe`. */
+
+import { stringify } from 'yaml';
+import { LABELS } from '../../domain/labels';
+import { objectKey, type Kind } from '../../domain/meta';
+import { encodeObject, type ApiObject } from '../../domain/object';
+import { DesiredStateReader } from '../../desired/spec-store';
+import type { DockerPort } from '../../observed/docker-port';
+import { parseStatus, type ObjectStatus } from '../../status/object-status';
+import { EXIT, type Output } from '../output';
+import { age, formatTable } from '../table';
+import { parseKind, resourceName } from './apply';
+
+interface Listed {
+  readonly kind: Kind;
+  readonly name: string;
+  readonly generation: number;
+  readonly createdAt: string;
+  readonly object?: ApiObject;
+  readonly status?: ObjectStatus;
+  readonly invalid?: string;
+}
+
+async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
+  const { desired, stored } = await new DesiredStateReader(port).read();
+  const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
+  const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
+  return [...stored.values()]
+    .filter((s) => s.kind === kind)
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((s) => {
+      const key = objectKey(s.kind, s.name);
+      const object = objects.get(key);
+      const status = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
+      const invalid = rejects.get(key);
+      return { kind: s.kind, name: s.name, generation: s.generation, createdAt: s.createdAt, ...(object !== undefined ? { object } : {}), ...(status !== undefined ? { status } : {}), ...(invalid !== undefined ? { invalid } : {}) };
+    });
+}
+
+/** "True", "False (HostConflict)", or "Unknown" when the core has not observed this generation yet. */
+function conditionCell(l: Listed, type: string): string {
+  const c = l.status?.observedGeneration === l.generation ? l.status.conditions.find((x) => x.type === type) : undefined;
+  if (c === undefined) return 'Unknown';
+  return c.status === 'True' ? 'True' : `${c.status} (${c.reason})`;
+}
+
+function asDocument(l: Listed): unknown {
+  const base = l.object !== undefined ? (encodeObject(l.object) as Record<string, unknown>) : { apiVersion: 'swarmgate.io/v1', kind: l.kind, metadata: { name: l.name } };
+  return { ...base, status: { generation: l.generation, ...(l.status ?? { conditions: [] }) } };
+}
+
+export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date()): Promise<number> {
+  const kind = parseKind(what);
+  if (kind === undefined) {
+    io.err(`unknown resource type "${what}"; use routes or serviceclusters`);
+    return EXIT.usage;
+  }
+  const all = await listObjects(port, kind);
+  const items = name === undefined ? all : all.filter((l) => l.name === name);
+  if (name !== undefined && items.length === 0) {
+    io.err(`${resourceName(kind)}/${name} not found`);
+    return EXIT.invalid;
+  }
+  if (output === 'json') {
+    io.out(JSON.stringify(name !== undefined ? asDocument(items[0] as Listed) : { kind: 'List', items: items.map(asDocument) }, null, 2));
+    return EXIT.ok;
+  }
+  if (output === 'yaml') {
+    io.out(items.map((l) => stringify(asDocument(l))).join('---\n'));
+    return EXIT.ok;
+  }
+  const wide = output === 'wide';
+  if (kind === 'Route') {
+    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', 'AGE', ...(wide ? ['RESOLVEDREFS'] : [])];
+    const rows = items.map((l) => {
+      const spec = l.object?.kind === 'Route' ? l.object.spec : undefined;
+      const hosts = spec === undefined ? '<invalid>' : wide || spec.hosts.length <= 2 ? spec.hosts.join(',') : `${spec.hosts.slice(0, 2).join(',')} +${spec.hosts.length - 2}`;
+      return [l.name, hosts, spec?.serviceCluster ?? '-', String(l.generation), l.invalid !== undefined ? 'False (Invalid)' : conditionCell(l, 'Accepted'), conditionCell(l, 'Programmed'), age(l.createdAt, now), ...(wide ? [conditionCell(l, 'ResolvedRefs')] : [])];
+    });
+    io.out(items.length === 0 ? 'No routes found.' : formatTable(header, rows));
+  } else {
+    const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
+    const rows = items.map((l) => {
+      const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
+      return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), conditionCell(l, 'Ready'), conditionCell(l, 'Programmed'), age(l.createdAt, now)];
+    });
+    io.out(items.length === 0 ? 'No service clusters found (the implicit "default" cluster always exists).' : formatTable(header, rows));
+  }
+  return EXIT.ok;
+}
+
+export async function runDescribe(port: DockerPort, what: string, name: string, io: Output): Promise<number> {
+  const kind = parseKind(what);
+  if (kind === undefined) {
+    io.err(`unknown resource type "${what}"; use route or servicecluster`);
+    return EXIT.usage;
+  }
+  const item = (await listObjects(port, kind)).find((l) => l.name === name);
+  if (item === undefined) {
+    io.err(`${resourceName(kind)}/${name} not found`);
+    return EXIT.invalid;
+  }
+  const lines: string[] = [`Name:         ${item.name}`, `Kind:         ${item.kind}`, `Generation:   ${item.generation}`, `Created:      ${item.createdAt}`];
+  if (item.invalid !== undefined) lines.push(`Invalid:      ${item.invalid}`);
+  if (item.object?.kind === 'Route') {
+    const s = item.object.spec;
+    lines.push(`Cluster:      ${s.serviceCluster}`, `Hosts:        ${s.hosts.join(', ')}`, `TLS:          ${s.tls === undefined ? 'none' : s.tls.mode}`, 'Rules:');
+    s.rules.forEach((r, i) => {
+      const match = r.match.path !== undefined ? `path ${r.match.path}` : `prefix ${r.match.pathPrefix ?? '/'}`;
+      const target = r.redirect !== undefined ? `redirect ${r.redirect.code}` : (r.backends ?? []).map((b) => `${b.service}:${b.port} w=${b.weight}`).join(', ');
+      lines.push(`  [${i}] ${match}${r.match.headers.length > 0 ? ` headers ${r.match.headers.map((h) => `${h.name}=${h.value}`).join(',')}` : ''} -> ${target}`);
+    });
+  }
+  lines.push(`Observed generation: ${item.status?.observedGeneration ?? '-'}`, 'Conditions:');
+  const conds = item.status?.conditions ?? [];
+  if (conds.length === 0) lines.push('  (none yet: the core has not observed this object)');
+  for (const c of conds) lines.push(`  ${c.type.padEnd(13)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message} (since ${c.lastTransitionTime})`);
+  io.out(lines.join('\n'));
+  return EXIT.ok;
+}
+

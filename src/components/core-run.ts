@@ -1,0 +1,130 @@
+/**
+ * One reconcile run of the core: read the Swarm and the stored specs, build the model, render and
+ * validate each cluster's config, converge the proxy services, and write status. Level-triggered:
+ * nothing here depends on what triggered the run, so lost events cannot make it wrong.
+ */
+import type { Logger } from 'pino';
+import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
+import { validateNginx } from '../apply/nginx-validate';
+import { proxyServiceName } from '../apply/proxy-service-spec';
+import { condition, type Condition } from '../domain/conditions';
+import { LABELS, OWNER_VALUE } from '../domain/labels';
+import { objectKey } from '../domain/meta';
+import { DesiredStateReader } from '../desired/spec-store';
+import type { DockerPort } from '../observed/docker-port';
+import { toSnapshot } from '../observed/to-snapshot';
+import { buildModel } from '../plan/build-model';
+import type { ProxyModel } from '../plan/model';
+import type { RunResult } from '../reconcile';
+import { renderNginx } from '../render/nginx/render';
+import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
+import { writeStatuses } from '../status/write-status';
+
+export interface CoreRunReport {
+  readonly writes: number;
+  readonly clusters: readonly { readonly name: string; readonly configName?: string; readonly running: number; readonly current: number; readonly programmed: boolean }[];
+}
+
+export interface CoreRunOptions {
+  /**
+   * Name proxy images by their local image ID. Swarm tries a registry pull at every task start for a
+   * tagged image; on a machine without a registry (single-node trials, CI) that pull can only fail.
+   */
+  readonly localImages?: boolean;
+}
+
+export class CoreRun {
+  private readonly reader: DesiredStateReader;
+  /** Validation result by rendered-config hash: the same text is never validated twice. */
+  private readonly validated = new Map<string, string | undefined>();
+  lastReport: CoreRunReport = { writes: 0, clusters: [] };
+
+  constructor(
+    private readonly port: DockerPort,
+    private readonly log: Logger,
+    private readonly options: CoreRunOptions = {},
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.reader = new DesiredStateReader(port);
+  }
+
+  async run(seq: number): Promise<RunResult> {
+    const port = this.port;
+    const [services, tasks, networks, secrets, nodes, proxyConfigs] = await Promise.all([
+      port.listServices(),
+      port.listTasks(),
+      port.listNetworks(),
+      port.listSecrets(),
+      port.listNodes(),
+      port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
+    ]);
+    const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
+    if (dropped.length > 0) this.log.debug({ seq, dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
+    const { desired, stored } = await this.reader.read();
+    const result = buildModel(desired, snapshot);
+    const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
+    let writes = 0;
+    const runtimes: ClusterRuntime[] = [];
+    for (const model of result.clusters) {
+      const rendered = renderNginx(model);
+      const hash = sha256(rendered);
+      if (!this.validated.has(hash)) {
+        const v = validateNginx(model);
+        this.validated.set(hash, v.ok ? undefined : v.output);
+        if (!v.ok) this.log.warn({ seq, cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
+      }
+      const invalid = this.validated.get(hash);
+      const expectedReplicas = expectedProxyReplicas(model, nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length);
+      if (invalid !== undefined) {
+        const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
+        const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+        runtimes.push({ model, invalid, expectedReplicas, ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) });
+        continue;
+      }
+      const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
+      if (this.options.localImages === true && image === undefined) this.log.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
+      const r = await convergeProxy(port, model, rendered, live, image);
+      if (r.writes > 0) this.log.info({ seq, cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
+      writes += r.writes;
+      runtimes.push({ model, serviceId: r.serviceId, configName: r.configName, expectedReplicas });
+    }
+    writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
+    const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
+    const report: CoreRunReport['clusters'][number][] = [];
+    for (const rt of runtimes) {
+      const st = clusterStatus(rt, tasks);
+      report.push({ name: rt.model.cluster, ...(rt.configName !== undefined ? { configName: rt.configName } : {}), running: st.running, current: st.current, programmed: st.programmed });
+      const ck = objectKey('ServiceCluster', rt.model.cluster);
+      if (conditions[ck] !== undefined) conditions[ck] = [...(conditions[ck] ?? []), ...st.conditions];
+      for (const s of desired.routes) {
+        if (s.object.spec.serviceCluster !== rt.model.cluster) continue;
+        const key = objectKey('Route', s.object.metadata.name);
+        const accepted = (conditions[key] ?? []).find((c) => c.type === 'Accepted')?.status === 'True';
+        conditions[key] = [...(conditions[key] ?? []), accepted ? routeProgrammed(s.object.metadata.name, s.generation, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
+      }
+    }
+    writes += await writeStatuses(port, stored, conditions, this.now().toISOString());
+    this.lastReport = { writes, clusters: report };
+    return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
+  }
+
+  /** Proxy services of clusters that no longer exist (a deleted ServiceCluster). */
+  private async removeOrphanProxies(clusters: readonly string[], services: LiveState['services']): Promise<number> {
+    let removed = 0;
+    for (const s of services) {
+      const l = s.Spec.Labels ?? {};
+      if (l[LABELS.owner] !== OWNER_VALUE || l[LABELS.role] !== 'proxy') continue;
+      if (clusters.includes(l[LABELS.cluster] ?? '')) continue;
+      await this.port.removeService(s.ID);
+      this.log.info({ service: s.Spec.Name }, 'removed the proxy of a deleted service cluster');
+      removed++;
+    }
+    return removed;
+  }
+}
+
+/** One host-mode replica per node at most (two cannot bind the same port). */
+export function expectedProxyReplicas(model: ProxyModel, activeNodes: number): number {
+  const p = model.spec.proxy;
+  return p.publish.mode === 'host' ? Math.min(p.replicas, Math.max(1, activeNodes)) : p.replicas;
+}

@@ -1,0 +1,69 @@
+/**
+ * `swarmgate core`: the long-running reconciler. Triggers are hints only (Docker events, a task
+ * poll that fires when the task fingerprint changes, a periodic full resync); every run reads the
+ * whole state, so a lost event only delays convergence until the next poll or resync.
+ */
+import pino, { type Logger } from 'pino';
+import { asyncScheduler, distinctUntilChanged, from, Observable, retry, skip, switchMap, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { isOutOfSequence } from '../observed/docker-errors';
+import type { DockerEvent, DockerPort } from '../observed/docker-port';
+import { readTaskFingerprint } from '../observed/read-snapshot';
+import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, poll$, reconcileLoop, resync$, type Outcome } from '../reconcile';
+import { CoreRun } from './core-run';
+
+export interface CoreOptions {
+  readonly port: DockerPort;
+  readonly log?: Logger;
+  readonly scheduler?: SchedulerLike;
+  readonly taskPollMs?: number;
+  readonly resyncMs?: number;
+  readonly onOutcome?: (o: Outcome, run: CoreRun) => void;
+  readonly localImages?: boolean;
+}
+
+/** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
+export function dockerEvents$(port: DockerPort, log: Logger, scheduler: SchedulerLike): Observable<DockerEvent> {
+  return new Observable<DockerEvent>((sub) => port.watchEvents((e) => sub.next(e), (err) => sub.error(err))).pipe(
+    retry({
+      delay: (err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'docker event stream lost; reconnecting in 1s');
+        return timer(1000, scheduler);
+      },
+    }),
+  );
+}
+
+export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>; stop: () => void; run: CoreRun } {
+  const log = options.log ?? pino({ name: 'swarmgate-core' }, pino.destination(2));
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const run = new CoreRun(options.port, log, { ...(options.localImages !== undefined ? { localImages: options.localImages } : {}) });
+  const taskChanges$ = poll$(options.taskPollMs ?? DEFAULT_TASK_POLL_MS, scheduler).pipe(
+    switchMap(() => from(readTaskFingerprint(options.port).catch(() => 'unreadable'))),
+    distinctUntilChanged(),
+    skip(1),
+  );
+  const outcomes = reconcileLoop({
+    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler)],
+    run: (seq) => run.run(seq),
+    scheduler,
+    classify: (e) => (isOutOfSequence(e) ? 'conflict' : defaultClassify(e)),
+    onTriggerError: (i, e) => log.warn({ trigger: i, err: e instanceof Error ? e.message : String(e) }, 'a trigger failed'),
+  });
+  let sub: Subscription | undefined;
+  const shared = new Observable<Outcome>((observer) => {
+    sub = outcomes.subscribe({
+      next: (o) => {
+        const line = { seq: o.seq, result: o.result, reason: o.reason, ms: o.finishedAt - o.startedAt, ...(o.error !== undefined ? { error: o.error } : {}) };
+        if (o.result === 'failed') log.error(line, 'reconcile failed');
+        else if (o.result === 'applied') log.info(line, 'reconciled');
+        else log.debug(line, 'reconciled: nothing to do');
+        options.onOutcome?.(o, run);
+        observer.next(o);
+      },
+      error: (e: unknown) => observer.error(e),
+      complete: () => observer.complete(),
+    });
+    return () => sub?.unsubscribe();
+  });
+  return { outcomes: shared, stop: () => sub?.unsubscribe(), run };
+}

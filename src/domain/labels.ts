@@ -1,0 +1,21 @@
+/**
+ * Every label key swarmgate reads or writes, in one place. Objects swarmgate creates carry
+ * `io.swarmgate.owner`; it never touches Docker objects without it.
+ */
+export const LABELS = {
+  owner: 'io.swarmgate.owner',
+  /** What an owned object is for: "spec", "proxy-config", "proxy", "extension", "core". */
+  role: 'io.swarmgate.role',
+  kind: 'io.swarmgate.kind',
+  name: 'io.swarmgate.name',
+  generation: 'io.swarmgate.generation',
+  specHash: 'io.swarmgate.spec-hash',
+  /** Creation time of generation 1, carried to every later generation: conflicts are decided by age. */
+  createdAt: 'io.swarmgate.created-at',
+  /** JSON {observedGeneration, conditions}, written by the core only. */
+  status: 'io.swarmgate.status',
+  cluster: 'io.swarmgate.cluster',
+} as const;
+
+export const OWNER_VALUE = 'swarmgate';
+export type SpecRole = 'spec';

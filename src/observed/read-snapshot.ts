@@ -1,0 +1,45 @@
+/**
+ * One consistent-enough read of the Swarm for a reconcile run, and the cheap task fingerprint the
+ * loop's task poll compares to skip runs when no task changed.
+ */
+import type { DockerPort, TaskInfo } from './docker-port';
+import { toSnapshot, type ToSnapshotResult } from './to-snapshot';
+
+/**
+ * Lists services, tasks, networks, secrets and nodes in parallel and maps them to a Snapshot.
+ * The five lists are separate API calls, so they can disagree briefly (a task of a service created
+ * a moment ago); toSnapshot tolerates that and the next run sees the settled state.
+ * Rejects with the first DockerApiError if any list fails.
+ */
+export async function readSnapshot(port: DockerPort): Promise<ToSnapshotResult> {
+  const [services, tasks, networks, secrets, nodes] = await Promise.all([
+    port.listServices(),
+    port.listTasks(),
+    port.listNetworks(),
+    port.listSecrets(),
+    port.listNodes(),
+  ]);
+  return toSnapshot({ services, tasks, networks, secrets, nodes });
+}
+
+/**
+ * A string that changes when any task appears, disappears, changes observed or desired state, or
+ * changes addresses: one line per task (id, state, desired state, sorted addresses), lines sorted so
+ * the API's ordering does not matter. Equal fingerprints ⇒ nothing in the tasks that the model
+ * reads has changed. Cheap: no hashing, no JSON.
+ */
+export function taskFingerprint(tasks: readonly TaskInfo[]): string {
+  const lines = tasks.map((t) => {
+    const addrs: string[] = [];
+    for (const att of t.NetworksAttachments ?? []) for (const a of att.Addresses ?? []) addrs.push(`${att.Network.ID}=${a}`);
+    addrs.sort();
+    return `${t.ID} ${t.Status.State} ${t.DesiredState} ${addrs.join(',')}`;
+  });
+  lines.sort();
+  return lines.join('\n');
+}
+
+/** Lists only the tasks and returns their fingerprint (the 1 s poll's whole job). */
+export async function readTaskFingerprint(port: DockerPort): Promise<string> {
+  return taskFingerprint(await port.listTasks());
+}

@@ -1,0 +1,284 @@
+/**
+ * Engine API objects (DockerPort shapes) → Snapshot. PURE: no I/O, deterministic output (every
+ * list sorted), total: an object the Snapshot allow-list rejects is dropped alone and described in
+ * `dropped`; the rest of the snapshot is still produced. Every field is read defensively because
+ * the daemon's JSON is passed through unchecked (null labels, missing endpoints, empty addresses).
+ *
+ * Mapping choices:
+ * - Networks are referred to by NAME everywhere. Tasks and VIPs carry network IDs; they are named
+ *   through the network list, falling back to the name a task attachment carries (the lists are
+ *   read at slightly different moments). A service's networks come from its TaskTemplate, whose
+ *   targets the daemon stores as IDs (names are accepted too).
+ * - Addresses lose their prefix length ("10.0.1.5/24" → "10.0.1.5").
+ * - `ports`: the service's Endpoint ports (they carry the published port the daemon assigned),
+ *   falling back to the spec's. A port without a published port (host mode, dynamic) is not listed.
+ * - `exposedPorts`: the target ports of the service's published ports (spec and endpoint). The
+ *   Engine API does not tell which ports a container listens on (image EXPOSE lives in the image,
+ *   not the service), so published targets are the only ports known for sure. A service that
+ *   publishes nothing gets [], meaning "unknown, accept any backend port". Caveat: a service that
+ *   publishes some ports but serves a route on another, unpublished one will see PortNotExposed.
+ * - Task states are lower-cased; `allocated` (a state the Engine API has but the snapshot does not)
+ *   becomes `pending`; any other unknown observed state becomes `pending` and an unknown desired
+ *   state `shutdown`, so a task in a state we do not understand is never an upstream member.
+ * - Task `node` is the node ID (unique and joinable with `nodes[].id`; hostnames may repeat).
+ * - Nodes take their labels from Spec.Labels (the `node.labels.*` used in constraints), not engine labels.
+ * - Job-mode services (ReplicatedJob/GlobalJob) map to replicated/global without a replica count.
+ * - Tasks of services that are not in the service list (removed between the two reads) are dropped.
+ * - A label with a key or value outside the allow-list is dropped alone (the object stays).
+ */
+import * as E from 'fp-ts/Either';
+import type { Codec } from '../domain/codec';
+import { decode } from '../domain/codec';
+import { LabelKey, LabelValue, SwarmName } from '../domain/brands';
+import type { Issue } from '../domain/issue';
+import type { Snapshot } from '../domain/snapshot';
+import { IpAddress, SnapshotNetwork, SnapshotNode, SnapshotService, SnapshotTask, TASK_STATES } from '../domain/snapshot';
+import type { NetworkInfo, NodeInfo, PortConfig, SecretInfo, ServiceInfo, TaskInfo } from './docker-port';
+
+export interface DockerObjects {
+  readonly services: readonly ServiceInfo[];
+  readonly tasks: readonly TaskInfo[];
+  readonly networks: readonly NetworkInfo[];
+  readonly secrets: readonly SecretInfo[];
+  readonly nodes: readonly NodeInfo[];
+}
+
+export interface ToSnapshotResult {
+  readonly snapshot: Snapshot;
+  /** One line per dropped object or label: what was dropped and why. */
+  readonly dropped: string[];
+}
+
+type TaskState = (typeof TASK_STATES)[number];
+type SnapshotNetworkT = Snapshot['networks'][number];
+type SnapshotNodeT = Snapshot['nodes'][number];
+type SnapshotSecretT = Snapshot['secrets'][number];
+
+/** Engine API task state → snapshot task state; `fallback` for states the snapshot does not know. */
+export function toTaskState(raw: unknown, fallback: TaskState): TaskState {
+  if (typeof raw !== 'string') return fallback;
+  const s = raw.toLowerCase();
+  if ((TASK_STATES as readonly string[]).includes(s)) return s as TaskState;
+  if (s === 'allocated') return 'pending';
+  return fallback;
+}
+
+/** "10.0.1.5/24" → "10.0.1.5" (also for IPv6 "fd00::5/64"). */
+export function stripPrefixLength(addr: string): string {
+  const slash = addr.indexOf('/');
+  return slash < 0 ? addr : addr.slice(0, slash);
+}
+
+function describeIssues(issues: readonly Issue[]): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`)
+    .join('; ');
+}
+
+function str(u: unknown): string | undefined {
+  return typeof u === 'string' ? u : undefined;
+}
+
+function record(u: unknown): Record<string, unknown> {
+  return typeof u === 'object' && u !== null && !Array.isArray(u) ? (u as Record<string, unknown>) : {};
+}
+
+function array(u: unknown): readonly unknown[] {
+  return Array.isArray(u) ? u : [];
+}
+
+function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+}
+
+export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
+  const dropped: string[] = [];
+
+  /** Decode one candidate object; on failure note it and return undefined. */
+  const accept = <A>(codec: Codec<A>, what: string, candidate: unknown): A | undefined => {
+    const r = decode(codec, candidate);
+    if (E.isRight(r)) return r.right;
+    dropped.push(`${what}: ${describeIssues(r.left)}`);
+    return undefined;
+  };
+
+  /** Keep the labels the allow-list accepts; note each one left out. */
+  const cleanLabels = (what: string, raw: unknown): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(record(raw))) {
+      if (typeof v !== 'string') continue;
+      if (!LabelKey.is(k)) dropped.push(`${what}: label ${JSON.stringify(k)} dropped (key outside the allow-list)`);
+      else if (!LabelValue.is(v)) dropped.push(`${what}: label ${JSON.stringify(k)} dropped (value outside the allow-list)`);
+      else out[k] = v;
+    }
+    return out;
+  };
+
+  // ---- networks: names by ID, plus the names task attachments carry
+  const networkNameById = new Map<string, string>();
+  const networkIdByName = new Map<string, string>();
+  for (const n of objects.networks) {
+    const id = str(n.Id);
+    const name = str(n.Name);
+    if (id === undefined || name === undefined) continue;
+    networkNameById.set(id, name);
+    networkIdByName.set(name, id);
+  }
+  for (const t of objects.tasks) {
+    for (const att of array(t.NetworksAttachments)) {
+      const net = record(record(att)['Network']);
+      const id = str(net['ID']);
+      const name = str(record(net['Spec'])['Name']);
+      if (id !== undefined && name !== undefined && !networkNameById.has(id)) networkNameById.set(id, name);
+    }
+  }
+  const networkName = (idOrName: string): string | undefined =>
+    networkNameById.get(idOrName) ?? (networkIdByName.has(idOrName) ? idOrName : undefined);
+
+  const networks: SnapshotNetworkT[] = [];
+  for (const n of objects.networks) {
+    const name = str(n.Name) ?? '';
+    const ok = accept(SnapshotNetwork, `network ${JSON.stringify(name)}`, {
+      name,
+      driver: str(n.Driver),
+      scope: str(n.Scope),
+      ingress: n.Ingress === true,
+    });
+    if (ok !== undefined) networks.push(ok);
+  }
+
+  // ---- secrets
+  const secrets: SnapshotSecretT[] = [];
+  for (const s of objects.secrets) {
+    const name = str(record(s.Spec)['Name']) ?? '';
+    const ok = accept(SwarmName, `secret ${JSON.stringify(name)}`, name);
+    if (ok !== undefined) secrets.push({ name: ok });
+  }
+
+  // ---- nodes
+  const nodes: SnapshotNodeT[] = [];
+  for (const n of objects.nodes) {
+    const spec = record(n.Spec);
+    const status = record(n.Status);
+    const hostname = str(record(n.Description)['Hostname']) ?? '';
+    const rawState = str(status['State'])?.toLowerCase();
+    const addr = str(status['Addr']);
+    const what = `node ${JSON.stringify(hostname !== '' ? hostname : n.ID)}`;
+    const ok = accept(SnapshotNode, what, {
+      id: n.ID,
+      hostname,
+      role: str(spec['Role']),
+      availability: str(spec['Availability']),
+      state: rawState === 'ready' || rawState === 'down' || rawState === 'disconnected' ? rawState : 'unknown',
+      labels: cleanLabels(what, spec['Labels']),
+      ...(addr !== undefined && IpAddress.is(addr) ? { addr } : {}),
+    });
+    if (ok !== undefined) nodes.push(ok);
+  }
+
+  // ---- services
+  const services: SnapshotService[] = [];
+  const serviceNameById = new Map<string, string>();
+  const droppedServiceIds = new Set<string>();
+  for (const s of objects.services) {
+    const spec = record(s.Spec);
+    const name = str(spec['Name']) ?? '';
+    const what = `service ${JSON.stringify(name)}`;
+    const template = record(spec['TaskTemplate']);
+    const netNames = new Set<string>();
+    for (const att of array(template['Networks'])) {
+      const target = str(record(att)['Target']);
+      const resolved = target === undefined ? undefined : networkName(target);
+      if (resolved !== undefined) netNames.add(resolved);
+    }
+    const endpoint = record(s.Endpoint);
+    const vips: { network: string; ip: string }[] = [];
+    for (const v of array(endpoint['VirtualIPs'])) {
+      const vr = record(v);
+      const network = networkName(str(vr['NetworkID']) ?? '');
+      const ip = stripPrefixLength(str(vr['Addr']) ?? '');
+      if (network !== undefined && IpAddress.is(ip)) vips.push({ network, ip });
+    }
+    const specPorts = array(record(spec['EndpointSpec'])['Ports']).map(record);
+    const endpointPorts = array(endpoint['Ports']).map(record);
+    const ports: { target: number; published: number; protocol: string; mode: string }[] = [];
+    for (const p of endpointPorts.length > 0 ? endpointPorts : specPorts) {
+      const pc = p as Partial<Record<keyof PortConfig, unknown>>;
+      if (typeof pc.PublishedPort !== 'number' || pc.PublishedPort <= 0 || typeof pc.TargetPort !== 'number') continue;
+      ports.push({ target: pc.TargetPort, published: pc.PublishedPort, protocol: str(pc.Protocol) ?? 'tcp', mode: str(pc.PublishMode) ?? 'ingress' });
+    }
+    const exposed = new Set<number>();
+    for (const p of [...specPorts, ...endpointPorts]) {
+      const target = p['TargetPort'];
+      if (typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 65535) exposed.add(target);
+    }
+    const mode = record(spec['Mode']);
+    const isGlobal = mode['Global'] !== undefined || mode['GlobalJob'] !== undefined;
+    const replicas = record(mode['Replicated'])['Replicas'];
+    const ok = accept(SnapshotService, what, {
+      name,
+      id: s.ID,
+      labels: cleanLabels(what, spec['Labels']),
+      networks: [...netNames].sort(),
+      vips: vips.sort(byKey((v) => `${v.network}\u0000${v.ip}`)),
+      ports: ports.sort(byKey((p) => `${String(p.published).padStart(5, '0')}/${p.protocol}/${p.mode}/${String(p.target).padStart(5, '0')}`)),
+      exposedPorts: [...exposed].sort((a, b) => a - b),
+      mode: isGlobal ? 'global' : 'replicated',
+      ...(!isGlobal && typeof replicas === 'number' ? { replicas } : {}),
+    });
+    if (ok === undefined) {
+      droppedServiceIds.add(s.ID);
+      continue;
+    }
+    services.push(ok);
+    serviceNameById.set(s.ID, ok.name);
+  }
+
+  // ---- tasks
+  const tasks: SnapshotTask[] = [];
+  for (const t of objects.tasks) {
+    const what = `task ${JSON.stringify(t.ID)}`;
+    const service = serviceNameById.get(t.ServiceID);
+    if (service === undefined) {
+      dropped.push(
+        droppedServiceIds.has(t.ServiceID) ? `${what}: its service ${t.ServiceID} was dropped` : `${what}: service ${t.ServiceID} is not in the service list`,
+      );
+      continue;
+    }
+    const addresses: { network: string; ip: string }[] = [];
+    for (const att of array(t.NetworksAttachments)) {
+      const ar = record(att);
+      const network = networkName(str(record(ar['Network'])['ID']) ?? '');
+      if (network === undefined) continue;
+      for (const a of array(ar['Addresses'])) {
+        const ip = typeof a === 'string' ? stripPrefixLength(a) : '';
+        if (IpAddress.is(ip)) addresses.push({ network, ip });
+      }
+    }
+    const node = str(t.NodeID);
+    const ok = accept(SnapshotTask, what, {
+      id: t.ID,
+      service,
+      state: toTaskState(record(t.Status)['State'], 'pending'),
+      desiredState: toTaskState(t.DesiredState, 'shutdown'),
+      addresses: addresses.sort(byKey((a) => `${a.network}\u0000${a.ip}`)),
+      ...(node !== undefined && node !== '' ? { node } : {}),
+      ...(typeof t.Slot === 'number' && t.Slot > 0 ? { slot: t.Slot } : {}),
+    });
+    if (ok !== undefined) tasks.push(ok);
+  }
+
+  const snapshot: Snapshot = {
+    services: services.sort(byKey((s) => s.name)),
+    tasks: tasks.sort(byKey((t) => `${t.service}\u0000${String(t.slot ?? 0).padStart(6, '0')}\u0000${t.id}`)),
+    networks: networks.sort(byKey((n) => n.name)),
+    secrets: secrets.sort(byKey((s) => s.name)),
+    nodes: nodes.sort(byKey((n) => n.id)),
+  };
+  return { snapshot, dropped };
+}

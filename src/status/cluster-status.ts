@@ -1,0 +1,52 @@
+/**
+ * Programmed and Ready, from what the proxy tasks actually run: a cluster is Programmed when every
+ * running proxy task uses the current config (and at least one runs); a route is Programmed when
+ * its generation is in that config. Pure: the core feeds it the task list.
+ */
+import { condition, type Condition } from '../domain/conditions';
+import type { TaskInfo } from '../observed/docker-port';
+import type { ProxyModel } from '../plan/model';
+
+export interface ClusterRuntime {
+  readonly model: ProxyModel;
+  readonly serviceId?: string;
+  readonly configName?: string;
+  /** Set when the rendered config failed validation: proxies keep the last good one. */
+  readonly invalid?: string;
+  /** Replicas that can run at all (host mode: one per eligible node). */
+  readonly expectedReplicas: number;
+}
+
+export interface ClusterStatus {
+  readonly running: number;
+  readonly current: number;
+  readonly programmed: boolean;
+  readonly conditions: Condition[];
+}
+
+export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): ClusterStatus {
+  const mine = tasks.filter((t) => t.ServiceID === rt.serviceId && t.Status.State === 'running' && t.DesiredState === 'running');
+  const current = mine.filter((t) => (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName)).length;
+  const running = mine.length;
+  const programmed = rt.invalid === undefined && running > 0 && current === running;
+  const ready = running >= rt.expectedReplicas;
+  const conditions = [
+    ready
+      ? condition('Ready', 'True', 'Ready', `${running}/${rt.expectedReplicas} proxy replicas running`)
+      : condition('Ready', 'False', 'Pending', `${running}/${rt.expectedReplicas} proxy replicas running`),
+    rt.invalid !== undefined
+      ? condition('Programmed', 'False', 'Invalid', `rendered configuration failed validation; proxies keep the last good one: ${rt.invalid}`)
+      : programmed
+        ? condition('Programmed', 'True', 'Programmed', `${current}/${running} running proxies serve config ${rt.configName ?? ''}`)
+        : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve config ${rt.configName ?? ''}`),
+  ];
+  return { running, current, programmed, conditions };
+}
+
+export function routeProgrammed(route: string, generation: number, rt: ClusterRuntime, status: ClusterStatus): Condition {
+  const inModel = rt.model.routes.some((r) => r.name === route && r.generation === generation);
+  if (!inModel) return condition('Programmed', 'False', 'Pending', 'not part of the proxy configuration (see Accepted and ResolvedRefs)');
+  return status.programmed
+    ? condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`)
+    : condition('Programmed', 'False', 'Pending', `waiting for the proxies of cluster "${rt.model.cluster}" (${status.current}/${status.running} on the current config)`);
+}

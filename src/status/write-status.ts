@@ -1,0 +1,30 @@
+/** Write each object's status as a label update on its current spec config, only when it changed. */
+import type { Condition } from '../domain/conditions';
+import { LABELS } from '../domain/labels';
+import type { StoredSpec } from '../desired/spec-store';
+import type { DockerPort } from '../observed/docker-port';
+import { nextStatus, parseStatus, sameStatus } from './object-status';
+
+export async function writeStatuses(
+  port: DockerPort,
+  stored: ReadonlyMap<string, StoredSpec>,
+  conditions: Readonly<Record<string, readonly Condition[]>>,
+  now: string,
+): Promise<number> {
+  let writes = 0;
+  for (const [key, spec] of stored) {
+    const conds = conditions[key];
+    if (conds === undefined) continue;
+    const labels = spec.config.Spec.Labels ?? {};
+    const prev = parseStatus(labels[LABELS.status]);
+    const next = nextStatus(prev, spec.generation, conds, now);
+    if (sameStatus(prev, next)) continue;
+    // Version-checked: a concurrent apply that replaced the config makes this fail, and the next run retries.
+    await port.updateConfigLabels(spec.config.ID, spec.config.Version.Index, {
+      ...spec.config.Spec,
+      Labels: { ...labels, [LABELS.status]: JSON.stringify(next) },
+    });
+    writes++;
+  }
+  return writes;
+}

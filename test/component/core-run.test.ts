@@ -1,0 +1,142 @@
+/**
+ * The whole core run over the in-memory Docker fake: what it writes on a fresh cluster, that it
+ * writes nothing once converged (also after a restart), how it follows task changes, how faults
+ * surface, and per-route isolation of a bad spec.
+ */
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CoreRun } from '../../src/components/core-run';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject } from '../../src/desired/spec-store';
+import { DockerApiError } from '../../src/observed/docker-errors';
+import { parseStatus } from '../../src/status/object-status';
+import { FakeDocker } from '../fakes/fake-docker';
+import { cluster, route } from '../helpers/specs';
+
+const quiet = pino({ level: 'silent' });
+let docker: FakeDocker;
+
+const web = route('web', { serviceCluster: 'edge', hosts: ['web.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] });
+const edge = cluster('edge', { proxy: { replicas: 1, publish: { mode: 'host', http: 18080, https: 18443 } } });
+
+async function statusOf(name: string, kind = 'Route') {
+  const configs = await docker.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
+  const [c] = configs;
+  return parseStatus(c?.Spec.Labels?.[LABELS.status]);
+}
+
+function condition(st: Awaited<ReturnType<typeof statusOf>>, type: string) {
+  return st?.conditions.find((c) => c.type === type);
+}
+
+/** Start the proxy tasks Swarm would start for the proxy service's current spec. */
+function startProxyTasks(n = 1): void {
+  const svc = docker.service('sg-proxy-edge');
+  if (svc === undefined) throw new Error('no proxy service');
+  for (const id of docker.taskIds('sg-proxy-edge')) docker.setTaskState(id, 'shutdown', 'shutdown');
+  docker.addTasks('sg-proxy-edge', n);
+}
+
+beforeEach(async () => {
+  docker = FakeDocker.singleNode();
+  docker.addNetwork('app');
+  docker.images.set('swarmgate/proxy:latest', 'sha256:proxyimage');
+  await docker.createService({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'web' }, Networks: [{ Target: 'app' }] } });
+  docker.addTasks('web', 2);
+  await applyObject(docker, edge);
+  await applyObject(docker, web);
+  docker.clearActions();
+});
+
+describe('core run', () => {
+  it('creates the proxy config and service on a fresh cluster, then reports status', async () => {
+    const run = new CoreRun(docker, quiet);
+    const r = await run.run(1);
+    expect(r.result).toBe('applied');
+    const ops = docker.writes.map((a) => `${a.op} ${a.target}`);
+    expect(ops).toContain('createService sg-proxy-edge');
+    expect(ops.some((o) => /^createConfig sg-nginx-edge-[0-9a-f]{12}$/.test(o))).toBe(true);
+    const svc = docker.service('sg-proxy-edge');
+    expect(svc?.Spec.EndpointSpec?.Ports).toEqual([
+      { Protocol: 'tcp', TargetPort: 80, PublishedPort: 18080, PublishMode: 'host' },
+      { Protocol: 'tcp', TargetPort: 443, PublishedPort: 18443, PublishMode: 'host' },
+    ]);
+    expect(svc?.Spec.UpdateConfig?.Order).toBe('stop-first');
+    expect(svc?.Spec.TaskTemplate.Networks?.length).toBe(1);
+    expect(condition(await statusOf('web'), 'Accepted')?.status).toBe('True');
+    expect(condition(await statusOf('web'), 'Programmed')).toMatchObject({ status: 'False', reason: 'Pending' });
+  });
+
+  it('marks the route Programmed once a proxy task runs the current config, then writes nothing', async () => {
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    docker.clearActions();
+    expect((await run.run(2)).result).toBe('applied');
+    // Status only: the route and its cluster flip to Programmed/Ready.
+    expect(docker.writes.map((a) => a.op)).toEqual(['updateConfigLabels', 'updateConfigLabels']);
+    expect(condition(await statusOf('web'), 'Programmed')?.status).toBe('True');
+    expect(condition(await statusOf('edge', 'ServiceCluster'), 'Ready')?.status).toBe('True');
+    docker.clearActions();
+    expect((await run.run(3)).result).toBe('unchanged');
+    expect(docker.writes).toEqual([]);
+  });
+
+  it('causes no proxy update when the core restarts', async () => {
+    await new CoreRun(docker, quiet).run(1);
+    startProxyTasks();
+    await new CoreRun(docker, quiet).run(2);
+    docker.clearActions();
+    const restarted = new CoreRun(docker, quiet);
+    expect((await restarted.run(1)).result).toBe('unchanged');
+    expect(docker.writes).toEqual([]);
+  });
+
+  it('follows task changes with a new content-addressed config and one service update', async () => {
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    docker.clearActions();
+    const [first] = docker.taskIds('web');
+    if (first === undefined) throw new Error('no task');
+    docker.setTaskState(first, 'running', 'shutdown'); // drain: leaves the upstream before it stops
+    await run.run(3);
+    expect(docker.writes.map((a) => a.op)).toEqual(['createConfig', 'updateService', 'updateConfigLabels', 'updateConfigLabels']);
+    const cfg = docker.writes[0]?.spec as { Data?: string } | undefined;
+    const rendered = Buffer.from(cfg?.Data ?? '', 'base64').toString('utf8');
+    expect(rendered.match(/server \S+:8080 /g)?.length).toBe(1);
+    expect(condition(await statusOf('web'), 'Programmed')?.status).toBe('False');
+  });
+
+  it('names the proxy image by local ID in local-images mode (no registry pulls)', async () => {
+    await new CoreRun(docker, quiet, { localImages: true }).run(1);
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Image).toBe('sha256:proxyimage');
+  });
+
+  it('surfaces Docker faults to the loop and converges on the next run', async () => {
+    docker.failNext('createService', new DockerApiError(500, 'daemon busy', 'createService'));
+    const run = new CoreRun(docker, quiet);
+    await expect(run.run(1)).rejects.toThrow('daemon busy');
+    expect(docker.service('sg-proxy-edge')).toBeUndefined();
+    await run.run(2);
+    expect(docker.service('sg-proxy-edge')).toBeDefined();
+  });
+
+  it('keeps good routes converging next to a conflicting one', async () => {
+    await applyObject(docker, route('zzz-dup', { serviceCluster: 'edge', hosts: ['web.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    expect(condition(await statusOf('zzz-dup'), 'Accepted')).toMatchObject({ status: 'False', reason: 'HostConflict' });
+    expect(condition(await statusOf('web'), 'Accepted')?.status).toBe('True');
+  });
+
+  it('removes the proxy of a deleted service cluster', async () => {
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    const { deleteObject } = await import('../../src/desired/spec-store');
+    await deleteObject(docker, 'ServiceCluster', 'edge');
+    await run.run(2);
+    expect(docker.service('sg-proxy-edge')).toBeUndefined();
+  });
+});
