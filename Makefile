@@ -32,3 +32,40 @@ bench: ## render 100/1k/10k routes, time render and nginx -t; table on stdout, J
 
 clean: ## remove build output
 	rm -rf dist
+
+# ---- Container images and a local single-node swarm (scripts and Dockerfiles: deploy/) ----
+# Images: $(IMAGE_PREFIX)/proxy and $(IMAGE_PREFIX)/swarmgate, tagged $(VERSION) and latest.
+IMAGE_PREFIX ?= swarmgate
+VERSION ?= $(shell sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' package.json | head -n 1)
+# offline: nothing is pulled (debootstrapped Debian base, the host's Node, app built on the host);
+# registry: the ordinary deploy/docker/*.Dockerfile, FROM debian:bookworm-slim / node:20-bookworm-slim.
+IMAGE_SOURCE ?= offline
+# offline only: the imported base image, the Debian mirrors it uses, the Node 20 binary copied in.
+BASE_IMAGE ?= $(IMAGE_PREFIX)/debian:bookworm
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+DEBIAN_SECURITY_MIRROR ?= http://deb.debian.org/debian-security
+NODE_BIN ?= /usr/bin/node
+# swarm-up: address a new swarm advertises; seconds to wait for a dockerd it starts.
+SWARM_ADVERTISE_ADDR ?= 127.0.0.1
+DOCKERD_WAIT ?= 60
+
+.PHONY: images swarm-up swarm-down demo test-int
+
+images: ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
+	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
+	  BASE_IMAGE='$(BASE_IMAGE)' DEBIAN_MIRROR='$(DEBIAN_MIRROR)' \
+	  DEBIAN_SECURITY_MIRROR='$(DEBIAN_SECURITY_MIRROR)' NODE_BIN='$(NODE_BIN)' \
+	  bash deploy/scripts/images.sh
+
+swarm-up: ## install/start dockerd and init a single-node swarm as needed; records what it did
+	@SWARM_ADVERTISE_ADDR='$(SWARM_ADVERTISE_ADDR)' DOCKERD_WAIT='$(DOCKERD_WAIT)' \
+	  bash deploy/scripts/swarm-up.sh
+
+swarm-down: ## undo only what swarm-up recorded (leave its swarm, stop its dockerd; never uninstall)
+	@bash deploy/scripts/swarm-down.sh
+
+demo: swarm-up images ## one command: swarm, images, install the core, apply examples/quickstart/, curl it
+	@IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/demo.sh
+
+test-int: ## integration tests against the local Swarm (needs make swarm-up images)
+	npx vitest run --config vitest.integration.mts

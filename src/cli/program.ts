@@ -1,5 +1,7 @@
 /** The commander program: parse, call a command, return its exit code. Thin by design. */
 import { Command, Option } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { runApply, runDelete } from './commands/apply';
 import { runDescribe, runGet } from './commands/get';
 import { runRender } from './commands/render';
@@ -9,8 +11,18 @@ import type * as Adapter from '../observed/dockerode-adapter';
 import { runValidate } from './commands/validate';
 import type { Output } from './output';
 import { runCoreCommand } from './commands/core';
+import { DEFAULT_CORE_IMAGE, runInstall, runUninstall } from './commands/install';
 
-const VERSION = '0.1.0';
+/** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
+function packageVersion(): string {
+  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+  }
+  return 'unknown';
+}
+
+const VERSION = packageVersion();
 
 /** Docker is reached lazily, so offline commands (validate, render) never load dockerode. */
 export type PortFactory = () => DockerPort;
@@ -89,6 +101,22 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('run the reconciler (normally as the swarmgate-core service on a manager)')
     .option('--once', 'run one reconcile pass and exit (exit 1 if it failed)')
     .action(async (opts: { once?: boolean }) => setExit(await runCoreCommand(port(), opts.once === true, io)));
+
+  program
+    .command('install')
+    .description('deploy the swarmgate core as a Swarm service on a manager (idempotent)')
+    .option('--image <ref>', 'swarmgate image', DEFAULT_CORE_IMAGE)
+    .option('--local-images', 'name images by local ID (no registry; single-node trials and CI)')
+    .option('--log-level <level>', 'core log level', 'info')
+    .action(async (opts: { image: string; localImages?: boolean; logLevel: string }) =>
+      setExit(await runInstall(port(), { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel }, io)),
+    );
+
+  program
+    .command('uninstall')
+    .description('remove the core, the proxies and their generated configs')
+    .option('--purge', 'also remove the stored Route and ServiceCluster specs')
+    .action(async (opts: { purge?: boolean }) => setExit(await runUninstall(port(), opts.purge === true, io)));
 
   return program;
 }

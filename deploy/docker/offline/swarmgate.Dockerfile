@@ -1,0 +1,36 @@
+# swarmgate/swarmgate without a registry (and without npm inside containers): everything
+# Node-related is produced on the host and copied in. FROM the Debian base that `make images`
+# debootstraps and imports (deploy/scripts/base-image.sh).
+# Built by deploy/scripts/images.sh with a context streamed from the host:
+#   node            the host's Node 20 binary (needs only libc6, libstdc++6, libgcc-s1: in the base)
+#   node_modules/   production dependencies: `npm ci --omit=dev` in deploy/.cache/stage/
+#   package.json
+#   dist/           the compiled app (`npm run build`)
+ARG BASE_IMAGE=swarmgate/debian:bookworm
+FROM ${BASE_IMAGE}
+
+# tini: Node as PID 1 ignores SIGTERM, so every task stop would wait out the grace period.
+# nginx-light + libnginx-mod-stream: swarmgate validates rendered configs with `nginx -t`;
+# openssl: a throw-away certificate stands in for TLS secrets during that check.
+RUN set -eux; \
+    apt-get update; \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        tini nginx-light libnginx-mod-stream openssl; \
+    rm -rf /var/lib/apt/lists/*; \
+    rm -f /etc/nginx/sites-enabled/default
+
+# Layers ordered from least to most often changed, so a code change rebuilds only dist/.
+COPY node /usr/local/bin/node
+ENV NODE_ENV=production
+WORKDIR /app
+COPY node_modules/ /app/node_modules/
+COPY package.json /app/package.json
+COPY dist/ /app/dist/
+
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="swarmgate" \
+      org.opencontainers.image.version="${VERSION}" \
+      io.swarmgate.image="swarmgate"
+
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/cli/main.js"]
+CMD ["--help"]

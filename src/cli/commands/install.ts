@@ -1,0 +1,97 @@
+/**
+ * `swarmgate install` deploys the core as a Swarm service on a manager with the Docker socket
+ * mounted (idempotent: an unchanged spec is not updated); `swarmgate uninstall` removes the core,
+ * the proxies and their generated configs (`--purge` also removes the stored Route/ServiceCluster specs).
+ */
+import { createHash } from 'node:crypto';
+import { LABELS, OWNER_VALUE } from '../../domain/labels';
+import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
+import { canonicalJson } from '../../plan/hash';
+import { EXIT, type Output } from '../output';
+
+export const CORE_SERVICE = 'swarmgate-core';
+export const DEFAULT_CORE_IMAGE = 'swarmgate/swarmgate:latest';
+
+export interface InstallOptions {
+  readonly image: string;
+  /** Name images by local ID and tell the core to do the same for proxies (no registry). */
+  readonly localImages: boolean;
+  readonly logLevel: string;
+}
+
+export function coreServiceSpec(image: string, opts: InstallOptions): ServiceSpec {
+  const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
+  return {
+    Name: CORE_SERVICE,
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        Args: ['core'],
+        Env: [`LOG_LEVEL=${opts.logLevel}`, ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
+        Labels: labels,
+        Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
+        StopGracePeriod: 10_000_000_000,
+      },
+      // The only component with the Docker API runs where the API is authoritative.
+      Placement: { Constraints: ['node.role==manager'] },
+    },
+    Mode: { Replicated: { Replicas: 1 } },
+    UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback' },
+  };
+}
+
+export async function runInstall(port: DockerPort, opts: InstallOptions, io: Output): Promise<number> {
+  let image = opts.image;
+  if (opts.localImages) {
+    const id = await port.localImageId(opts.image);
+    if (id === undefined) {
+      io.err(`image ${opts.image} is not present on this node; build it first (make images)`);
+      return EXIT.invalid;
+    }
+    image = id;
+  }
+  const spec = coreServiceSpec(image, opts);
+  const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
+  const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
+  const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  if (existing === undefined) {
+    await port.createService(labelled);
+    io.out(`service/${CORE_SERVICE} created (image ${opts.image})`);
+  } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
+    await port.updateService(existing.ID, existing.Version.Index, labelled);
+    io.out(`service/${CORE_SERVICE} configured (image ${opts.image})`);
+  } else io.out(`service/${CORE_SERVICE} unchanged`);
+  return EXIT.ok;
+}
+
+export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
+  const owned = `${LABELS.owner}=${OWNER_VALUE}`;
+  // The core first, so it does not recreate the proxies being removed.
+  const services = (await port.listServices([owned])).sort((a, b) => (a.Spec.Name === CORE_SERVICE ? -1 : b.Spec.Name === CORE_SERVICE ? 1 : 0));
+  for (const s of services) {
+    await port.removeService(s.ID);
+    io.out(`service/${s.Spec.Name} removed`);
+  }
+  const configs = await port.listConfigs([owned]);
+  let kept = 0;
+  for (const c of configs) {
+    const isSpec = c.Spec.Labels?.[LABELS.role] === 'spec';
+    if (isSpec && !purge) {
+      kept++;
+      continue;
+    }
+    // A config is removable once the tasks that mounted it are gone; Swarm stops them asynchronously.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await port.removeConfig(c.ID);
+        break;
+      } catch (e) {
+        if (attempt >= 40) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+  io.out(`${configs.length - kept} generated config${configs.length - kept === 1 ? '' : 's'} removed${kept > 0 ? `; ${kept} stored spec${kept === 1 ? '' : 's'} kept (use --purge to remove them)` : ''}`);
+  return EXIT.ok;
+}

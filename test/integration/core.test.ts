@@ -1,0 +1,181 @@
+/**
+ * The core against the real single-node Swarm of this machine: apply specs, run the reconcile pass
+ * until the route is Programmed, and send real HTTP through the proxy's host-mode published port.
+ * Needs the images (make images). Run: make test-int
+ *
+ * Everything is named with PREFIX and removed in afterAll. Services name images by ID: with a tag,
+ * the Swarm agent tries a registry pull at every task start.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreRun } from '../../src/components/core-run';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject, deleteObject } from '../../src/desired/spec-store';
+import type { DockerPort } from '../../src/observed/docker-port';
+import { createDockerPort } from '../../src/observed/dockerode-adapter';
+import { parseStatus } from '../../src/status/object-status';
+import { send } from '../helpers/http-client';
+import { cluster, route } from '../helpers/specs';
+import { freePorts } from '../helpers/nginx-process';
+
+const PREFIX = `sgic${process.pid % 10000}`;
+const NET = `${PREFIX}-net`;
+const CLUSTER = `${PREFIX}-edge`;
+const V1 = `${PREFIX}-v1`;
+const V2 = `${PREFIX}-v2`;
+const BACKEND_CONF = `${PREFIX}-backend`;
+const quiet = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
+
+let port: DockerPort;
+let core: CoreRun;
+let httpPort = 0;
+let proxyImage = '';
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function tryDocker(...args: string[]): void {
+  try {
+    docker(...args);
+  } catch {
+    // already gone
+  }
+}
+
+async function statusOf(kind: string, name: string) {
+  const [c] = await port.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
+  return parseStatus(c?.Spec.Labels?.[LABELS.status]);
+}
+
+/** Run reconcile passes (what the loop does on every trigger) until `done` holds or the deadline passes. */
+async function converge(done: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let seq = 0;
+  for (;;) {
+    await core.run(++seq);
+    if (await done()) return;
+    if (Date.now() > until) throw new Error('did not converge in time');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function programmed(name: string): Promise<boolean> {
+  return (await statusOf('Route', name))?.conditions.some((c) => c.type === 'Programmed' && c.status === 'True') ?? false;
+}
+
+async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send({ port: httpPort, host: `${PREFIX}.localhost`, path, headers });
+    } catch (e) {
+      if (attempt > 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function backendService(name: string, replicas: number): void {
+  docker('service', 'create', '--detach', '--quiet', '--name', name, '--replicas', String(replicas), '--network', NET, '--hostname', `${name}.{{.Task.Slot}}`,
+    '--config', `src=${BACKEND_CONF},target=/etc/nginx/nginx.conf`, '--label', `io.swarmgate.test=${PREFIX}`, proxyImage);
+}
+
+beforeAll(async () => {
+  port = createDockerPort();
+  core = new CoreRun(port, quiet, { localImages: true });
+  proxyImage = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
+  const [h, hs] = await freePorts(2);
+  if (h === undefined || hs === undefined) throw new Error('no free ports');
+  httpPort = h;
+  const httpsPort = hs;
+  docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
+  const dir = mkdtempSync(join(tmpdir(), 'sgic-'));
+  writeFileSync(join(dir, 'backend.conf'), 'events {}\nhttp { access_log off; server { listen 80; location / { default_type text/plain; return 200 "$hostname $request_uri\\n"; } } }\n');
+  docker('config', 'create', BACKEND_CONF, join(dir, 'backend.conf'));
+  backendService(V1, 2);
+  backendService(V2, 1);
+  await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, image: 'swarmgate/proxy:latest', publish: { mode: 'host', http: httpPort, https: httpsPort } } }));
+  await applyObject(port, route(PREFIX, {
+    serviceCluster: CLUSTER,
+    hosts: [`${PREFIX}.localhost`],
+    rules: [
+      { match: { pathPrefix: '/v2' }, rewrite: { stripPrefix: true }, backends: [{ service: V2, port: 80 }] },
+      { backends: [{ service: V1, port: 80 }] },
+    ],
+  }));
+}, 180_000);
+
+afterAll(async () => {
+  for (const name of [PREFIX, `${PREFIX}-bad`]) await deleteObject(port, 'Route', name).catch(() => undefined);
+  await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
+  tryDocker('service', 'rm', `sg-proxy-${CLUSTER}`, V1, V2);
+  // Configs can be removed once the tasks that mount them are gone.
+  for (let i = 0; i < 40; i++) {
+    const left = docker('config', 'ls', '--format', '{{.Name}}').split('\n').filter((n) => n.startsWith(`sg-nginx-${CLUSTER}-`) || n === BACKEND_CONF);
+    if (left.length === 0) break;
+    for (const n of left) tryDocker('config', 'rm', n);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  for (let i = 0; i < 20; i++) {
+    try {
+      docker('network', 'rm', NET);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}, 120_000);
+
+describe('core on a real Swarm', () => {
+  it('programs the route and routes by host and path through the host-mode port', async () => {
+    await converge(() => programmed(PREFIX));
+    const root = await get('/hello');
+    expect(root.status).toBe(200);
+    expect(root.body).toMatch(new RegExp(`^${V1}\\.[12] /hello$`, 'm'));
+    const v2 = await get('/v2/x?y=1');
+    expect(v2.body.trim()).toBe(`${V2}.1 /x?y=1`);
+    const unknown = await send({ port: httpPort, host: 'nobody.localhost', path: '/' });
+    expect(unknown.status).toBe(503);
+  });
+
+  it('writes nothing on a converged Swarm, also after a core restart', async () => {
+    await converge(() => programmed(PREFIX));
+    // Settle: one more pass may still record status.
+    await core.run(1000);
+    const again = await core.run(1001);
+    expect(again.result).toBe('unchanged');
+    const restarted = new CoreRun(port, quiet, { localImages: true });
+    expect((await restarted.run(1)).result).toBe('unchanged');
+  });
+
+  it('follows a scale-up with every request succeeding', async () => {
+    docker('service', 'scale', '--detach', `${V1}=4`);
+    const seen = new Set<string>();
+    await converge(async () => {
+      const r = await get('/');
+      expect(r.status).toBe(200);
+      seen.add(r.body.split(' ')[0] ?? '');
+      for (let i = 0; i < 8; i++) seen.add((await get('/')).body.split(' ')[0] ?? '');
+      return seen.size >= 4;
+    }, 120_000);
+    expect([...seen].sort()).toEqual([1, 2, 3, 4].map((i) => `${V1}.${i}`));
+  });
+
+  it('rejects a conflicting route alone while the good one keeps routing', async () => {
+    await applyObject(port, route(`${PREFIX}-bad`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}.localhost`], rules: [{ backends: [{ service: V2, port: 80 }] }] }));
+    await converge(async () => (await statusOf('Route', `${PREFIX}-bad`))?.conditions.some((c) => c.type === 'Accepted' && c.reason === 'HostConflict') ?? false);
+    expect((await get('/')).body).toMatch(new RegExp(`^${V1}\\.`));
+  });
+
+  it('answers 503 with BackendNotFound after the backend service is removed', async () => {
+    docker('service', 'rm', V2);
+    await converge(async () => (await statusOf('Route', PREFIX))?.conditions.some((c) => c.type === 'ResolvedRefs' && c.reason === 'BackendNotFound') ?? false);
+    await converge(() => programmed(PREFIX));
+    const r = await get('/v2/');
+    expect(r.status).toBe(503);
+  });
+});
