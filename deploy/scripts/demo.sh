@@ -31,7 +31,7 @@ for spec in hello-v1:3 hello-v2:1; do
   name=${spec%%:*} replicas=${spec##*:}
   if docker service inspect "$name" >/dev/null 2>&1; then continue; fi
   log "creating backend service $name ($replicas tasks)"
-  docker service create --detach --quiet --name "$name" --replicas "$replicas" --network "$NETWORK" \
+  docker service create --detach --quiet --no-resolve-image --name "$name" --replicas "$replicas" --network "$NETWORK" \
     --hostname "$name.{{.Task.Slot}}" --config src=sg-demo-backend,target=/etc/nginx/nginx.conf \
     --label io.swarmgate.demo=true "$proxy_image" >/dev/null
 done

@@ -80,7 +80,7 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
 }
 
 function backendService(name: string, replicas: number): void {
-  docker('service', 'create', '--detach', '--quiet', '--name', name, '--replicas', String(replicas), '--network', NET, '--hostname', `${name}.{{.Task.Slot}}`,
+  docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', name, '--replicas', String(replicas), '--network', NET, '--hostname', `${name}.{{.Task.Slot}}`,
     '--config', `src=${BACKEND_CONF},target=/etc/nginx/nginx.conf`, '--label', `io.swarmgate.test=${PREFIX}`, proxyImage);
 }
 
