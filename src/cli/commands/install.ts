@@ -65,6 +65,15 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
   return EXIT.ok;
 }
 
+async function waitForTasksGone(port: DockerPort, serviceId: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const alive = (await port.listTasks()).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
+    if (!alive) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
   const owned = `${LABELS.owner}=${OWNER_VALUE}`;
   // The core first, so it does not recreate the proxies being removed.
@@ -72,6 +81,8 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
   for (const s of services) {
     await port.removeService(s.ID);
     io.out(`service/${s.Spec.Name} removed`);
+    // A core task that is still stopping could finish one more run and recreate a proxy.
+    if (s.Spec.Name === CORE_SERVICE) await waitForTasksGone(port, s.ID);
   }
   const configs = await port.listConfigs([owned]);
   let kept = 0;
