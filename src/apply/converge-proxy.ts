@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import type { ConfigInfo, DockerPort, NetworkInfo, NodeInfo, SecretInfo, ServiceInfo, TaskInfo } from '../observed/docker-port';
+import type { ConfigInfo, DockerPort } from '../observed/docker-port';
+import type { DockerObjects } from '../observed/to-snapshot';
 import { canonicalJson } from '../plan/hash';
 import type { ProxyModel } from '../plan/model';
 import { proxyServiceName, proxyServiceSpec } from './proxy-service-spec';
@@ -14,12 +15,8 @@ import { proxyServiceName, proxyServiceSpec } from './proxy-service-spec';
 /** Generated configs kept for rollback besides the one in use. */
 export const KEEP_OLD_CONFIGS = 3;
 
-export interface LiveState {
-  readonly services: readonly ServiceInfo[];
-  readonly tasks: readonly TaskInfo[];
-  readonly networks: readonly NetworkInfo[];
-  readonly secrets: readonly SecretInfo[];
-  readonly nodes: readonly NodeInfo[];
+/** What a run read from Docker: the snapshot's raw objects plus the generated configs. */
+export interface LiveState extends DockerObjects {
   /** Owned proxy-config configs (role=proxy-config). */
   readonly proxyConfigs: readonly ConfigInfo[];
 }

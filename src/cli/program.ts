@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { runApply, runDelete } from './commands/apply';
 import { runDescribe, runGet } from './commands/get';
 import { runRender } from './commands/render';
+import { runStatus } from './commands/status';
 import { runWait } from './commands/wait';
 import type { DockerPort } from '../observed/docker-port';
 import type * as Adapter from '../observed/dockerode-adapter';
@@ -101,6 +102,12 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('run the reconciler (normally as the swarmgate-core service on a manager)')
     .option('--once', 'run one reconcile pass and exit (exit 1 if it failed)')
     .action(async (opts: { once?: boolean }) => setExit(await runCoreCommand(port(), opts.once === true, io)));
+
+  program
+    .command('status')
+    .description('proxies per cluster (replicas, the config each serves) and route conditions')
+    .option('-w, --watch', 'redraw in place on every change until Ctrl-C')
+    .action(async (opts: { watch?: boolean }) => setExit(await runStatus(port(), opts.watch === true, io)));
 
   program
     .command('install')

@@ -140,3 +140,17 @@ describe('core run', () => {
     expect(docker.service('sg-proxy-edge')).toBeUndefined();
   });
 });
+
+describe('status command', () => {
+  it('shows each proxy replica\'s config and the route conditions', async () => {
+    const { statusText } = await import('../../src/cli/commands/status');
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    const text = await statusText(docker);
+    const cfg = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName.replace('sg-nginx-edge-', '') ?? 'missing';
+    expect(text).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/1\\s+${cfg}\\s+${cfg}\\s+host:18080,host:18443\\s+True$`, 'm'));
+    expect(text).toMatch(/^web\s+1\s+True\s+True\s+True$/m);
+  });
+});

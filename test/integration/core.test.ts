@@ -34,6 +34,8 @@ let port: DockerPort;
 let core: CoreRun;
 let httpPort = 0;
 let proxyImage = '';
+/** The core always converges the implicit "default" cluster too; remove its proxy afterwards if this test made it. */
+let defaultProxyExisted = true;
 
 function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -86,6 +88,7 @@ function backendService(name: string, replicas: number): void {
 
 beforeAll(async () => {
   port = createDockerPort();
+  defaultProxyExisted = (await port.listServices()).some((s) => s.Spec.Name === 'sg-proxy-default');
   core = new CoreRun(port, quiet, { localImages: true });
   proxyImage = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
   const [h, hs] = await freePorts(2);
@@ -113,9 +116,12 @@ afterAll(async () => {
   for (const name of [PREFIX, `${PREFIX}-bad`]) await deleteObject(port, 'Route', name).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   tryDocker('service', 'rm', `sg-proxy-${CLUSTER}`, V1, V2);
+  if (!defaultProxyExisted) tryDocker('service', 'rm', 'sg-proxy-default');
   // Configs can be removed once the tasks that mount them are gone.
   for (let i = 0; i < 40; i++) {
-    const left = docker('config', 'ls', '--format', '{{.Name}}').split('\n').filter((n) => n.startsWith(`sg-nginx-${CLUSTER}-`) || n === BACKEND_CONF);
+    const left = docker('config', 'ls', '--format', '{{.Name}}')
+      .split('\n')
+      .filter((n) => n.startsWith(`sg-nginx-${CLUSTER}-`) || n === BACKEND_CONF || (!defaultProxyExisted && n.startsWith('sg-nginx-default-')));
     if (left.length === 0) break;
     for (const n of left) tryDocker('config', 'rm', n);
     await new Promise((r) => setTimeout(r, 500));

@@ -1,0 +1,70 @@
+/**
+ * `swarmgate status [--watch]`: clusters (proxy replicas running/desired and the config each running
+ * replica serves) and routes (conditions). With --watch the table is redrawn in place when it changes.
+ */
+import { LABELS, OWNER_VALUE } from '../../domain/labels';
+import { listStoredSpecs } from '../../desired/spec-store';
+import type { DockerPort } from '../../observed/docker-port';
+import { parseStatus } from '../../status/object-status';
+import { EXIT, type Output } from '../output';
+import { formatTable } from '../table';
+
+export async function statusText(port: DockerPort): Promise<string> {
+  const [services, tasks, { current }] = await Promise.all([port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]), port.listTasks(), listStoredSpecs(port)]);
+  const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
+  const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
+  const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && t.Status.State === 'running' && t.DesiredState === 'running');
+  const clusterRows = proxies.map((p) => {
+    const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
+    const want = p.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName ?? '-';
+    const replicas = running(p.ID)
+      .map((t) => (t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-').replace(`sg-nginx-${cluster}-`, ''))
+      .sort();
+    const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
+    const status = parseStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
+    const programmed = status?.conditions.find((c) => c.type === 'Programmed');
+    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, want.replace(`sg-nginx-${cluster}-`, ''), replicas.join(' ') || '-', published, programmed === undefined ? 'Unknown' : programmed.status];
+  });
+  const routeRows = [...current.values()]
+    .filter((s) => s.kind === 'Route')
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((s) => {
+      const st = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
+      const cell = (type: string) => {
+        const c = st?.observedGeneration === s.generation ? st.conditions.find((x) => x.type === type) : undefined;
+        return c === undefined ? 'Unknown' : c.status === 'True' ? 'True' : `${c.status} (${c.reason})`;
+      };
+      return [s.name, String(s.generation), cell('Accepted'), cell('ResolvedRefs'), cell('Programmed')];
+    });
+  const coreLine = core === undefined ? 'core: not installed as a service (swarmgate install)' : `core: ${core.Spec.Name} ${running(core.ID).length}/1 running`;
+  return [
+    coreLine,
+    '',
+    proxies.length === 0 ? 'No proxies yet.' : formatTable(['CLUSTER', 'PROXY', 'READY', 'CONFIG', 'REPLICAS SERVE', 'PUBLISHED', 'PROGRAMMED'], clusterRows),
+    '',
+    routeRows.length === 0 ? 'No routes.' : formatTable(['ROUTE', 'GENERATION', 'ACCEPTED', 'RESOLVEDREFS', 'PROGRAMMED'], routeRows),
+  ].join('\n');
+}
+
+export async function runStatus(port: DockerPort, watch: boolean, io: Output, intervalMs = 1000): Promise<number> {
+  if (!watch) {
+    io.out(await statusText(port));
+    return EXIT.ok;
+  }
+  let last = '';
+  let stopped = false;
+  process.once('SIGINT', () => {
+    stopped = true;
+  });
+  while (!stopped) {
+    const text = await statusText(port).catch((e: unknown) => `error: ${e instanceof Error ? e.message : String(e)}`);
+    if (text !== last) {
+      // Cursor home, overwrite, clear what is left below: no blank frame, so no flicker.
+      io.out(`\x1b[H${text.split('\n').map((l) => `${l}\x1b[K`).join('\n')}\x1b[J`);
+      last = text;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return EXIT.ok;
+}
+
