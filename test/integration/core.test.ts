@@ -18,7 +18,8 @@ import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { parseStatus } from '../../src/status/object-status';
-import { send } from '../helpers/http-client';
+import { peerCertificate, send } from '../helpers/http-client';
+import { selfSigned } from '../helpers/tls-material';
 import { cluster, route } from '../helpers/specs';
 import { freePorts } from '../helpers/nginx-process';
 
@@ -28,11 +29,15 @@ const CLUSTER = `${PREFIX}-edge`;
 const V1 = `${PREFIX}-v1`;
 const V2 = `${PREFIX}-v2`;
 const BACKEND_CONF = `${PREFIX}-backend`;
+const CERT = `${PREFIX}.crt`;
+const KEY = `${PREFIX}.key`;
+const TLS_HOST = `${PREFIX}-tls.localhost`;
 const quiet = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 
 let port: DockerPort;
 let core: CoreRun;
 let httpPort = 0;
+let httpsPort = 0;
 let proxyImage = '';
 /** The core always converges the implicit "default" cluster too; remove its proxy afterwards if this test made it. */
 let defaultProxyExisted = true;
@@ -94,13 +99,22 @@ beforeAll(async () => {
   const [h, hs] = await freePorts(2);
   if (h === undefined || hs === undefined) throw new Error('no free ports');
   httpPort = h;
-  const httpsPort = hs;
+  httpsPort = hs;
   docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
   const dir = mkdtempSync(join(tmpdir(), 'sgic-'));
   writeFileSync(join(dir, 'backend.conf'), 'events {}\nhttp { access_log off; server { listen 80; location / { default_type text/plain; return 200 "$hostname $request_uri\\n"; } } }\n');
   docker('config', 'create', BACKEND_CONF, join(dir, 'backend.conf'));
   backendService(V1, 2);
   backendService(V2, 1);
+  const pair = selfSigned(TLS_HOST);
+  docker('secret', 'create', '--label', `io.swarmgate.test=${PREFIX}`, CERT, pair.certPath);
+  docker('secret', 'create', '--label', `io.swarmgate.test=${PREFIX}`, KEY, pair.keyPath);
+  await applyObject(port, route(`${PREFIX}-tls`, {
+    serviceCluster: CLUSTER,
+    hosts: [TLS_HOST],
+    tls: { mode: 'Terminate', certificate: { certSecret: CERT, keySecret: KEY }, redirectHTTP: true },
+    rules: [{ backends: [{ service: V1, port: 80 }] }],
+  }));
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, image: 'swarmgate/proxy:latest', publish: { mode: 'host', http: httpPort, https: httpsPort } } }));
   await applyObject(port, route(PREFIX, {
     serviceCluster: CLUSTER,
@@ -113,7 +127,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const name of [PREFIX, `${PREFIX}-bad`]) await deleteObject(port, 'Route', name).catch(() => undefined);
+  for (const name of [PREFIX, `${PREFIX}-bad`, `${PREFIX}-tls`]) await deleteObject(port, 'Route', name).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   tryDocker('service', 'rm', `sg-proxy-${CLUSTER}`, V1, V2);
   if (!defaultProxyExisted) tryDocker('service', 'rm', 'sg-proxy-default');
@@ -128,6 +142,7 @@ afterAll(async () => {
   }
   for (let i = 0; i < 20; i++) {
     try {
+      tryDocker('secret', 'rm', CERT, KEY);
       docker('network', 'rm', NET);
       break;
     } catch {
@@ -146,6 +161,18 @@ describe('core on a real Swarm', () => {
     expect(v2.body.trim()).toBe(`${V2}.1 /x?y=1`);
     const unknown = await send({ port: httpPort, host: 'nobody.localhost', path: '/' });
     expect(unknown.status).toBe(503);
+  });
+
+  it('terminates TLS with the certificate and key from Docker secrets, and redirects HTTP', async () => {
+    await converge(() => programmed(`${PREFIX}-tls`));
+    const cert = await peerCertificate(httpsPort, TLS_HOST);
+    expect(cert instanceof Error ? cert.message : cert.subject.CN).toBe(TLS_HOST);
+    const r = await send({ port: httpsPort, host: TLS_HOST, path: '/secure', tls: true });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(new RegExp(`^${V1}\\.\\d+ /secure$`, 'm'));
+    const plain = await send({ port: httpPort, host: TLS_HOST, path: '/x' });
+    expect(plain.status).toBe(308);
+    expect(plain.headers.location).toBe(`https://${TLS_HOST}:${httpsPort}/x`);
   });
 
   it('writes nothing on a converged Swarm, also after a core restart', async () => {
@@ -169,6 +196,30 @@ describe('core on a real Swarm', () => {
       return seen.size >= 4;
     }, 120_000);
     expect([...seen].sort()).toEqual([1, 2, 3, 4].map((i) => `${V1}.${i}`));
+  });
+
+  it('follows a scale-down: drained tasks leave the upstream, requests keep succeeding', async () => {
+    let failures = 0;
+    let done = false;
+    const traffic = (async () => {
+      while (!done) {
+        const r = await get('/').catch(() => ({ status: 0, body: '' }));
+        if (r.status !== 200) failures++;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    docker('service', 'scale', '--detach', `${V1}=1`);
+    const seen = new Set<string>();
+    await converge(async () => {
+      seen.clear();
+      for (let i = 0; i < 10; i++) seen.add((await get('/')).body.split(' ')[0] ?? '');
+      return seen.size === 1;
+    }, 120_000);
+    done = true;
+    await traffic;
+    expect([...seen]).toEqual([`${V1}.1`]);
+    // Clients here retry on connection errors (host-mode proxies update stop-first); no request may fail otherwise.
+    expect(failures).toBe(0);
   });
 
   it('rejects a conflicting route alone while the good one keeps routing', async () => {
