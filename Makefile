@@ -49,7 +49,7 @@ NODE_BIN ?= /usr/bin/node
 SWARM_ADVERTISE_ADDR ?= 127.0.0.1
 DOCKERD_WAIT ?= 60
 
-.PHONY: images swarm-up swarm-down demo test-int
+.PHONY: images swarm-up swarm-down demo test-int bench-swarm
 
 images: ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
@@ -69,3 +69,6 @@ demo: swarm-up images ## one command: swarm, images, install the core, apply exa
 
 test-int: ## integration tests against the local Swarm (needs make swarm-up images)
 	npx vitest run --config vitest.integration.mts
+
+bench-swarm: build ## core latencies on the local Swarm: create/scale/remove → traffic, core RSS at 1k routes (needs swarm-up images)
+	npx tsx bench/swarm-bench.ts
