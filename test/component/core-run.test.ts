@@ -154,3 +154,20 @@ describe('status command', () => {
     expect(text).toMatch(/^web\s+1\s+True\s+True\s+True$/m);
   });
 });
+
+describe('describe command', () => {
+  it('lists backends with running task counts and the proxy replicas with their config', async () => {
+    const { runDescribe } = await import('../../src/cli/commands/get');
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    const out: string[] = [];
+    const code = await runDescribe(docker, 'route', 'web', { out: (t) => out.push(t), err: (t) => out.push(t) });
+    const text = out.join('\n');
+    expect(code).toBe(0);
+    expect(text).toContain('-> web:8080 w=1 (2 running tasks)');
+    expect(text).toMatch(/^ {2}sg-proxy-edge\.\d+ on \S+ serves sg-nginx-edge-[0-9a-f]{12}$/m);
+    expect(text).toMatch(/Programmed +True/);
+  });
+});

@@ -6,6 +6,7 @@ import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
 import { DesiredStateReader } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
+import { readSnapshot } from '../../observed/read-snapshot';
 import { parseStatus, type ObjectStatus } from '../../status/object-status';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
@@ -105,11 +106,26 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
   if (item.object?.kind === 'Route') {
     const s = item.object.spec;
     lines.push(`Cluster:      ${s.serviceCluster}`, `Hosts:        ${s.hosts.join(', ')}`, `TLS:          ${s.tls === undefined ? 'none' : s.tls.mode}`, 'Rules:');
+    // Running task counts per backend service: what the upstreams contain right now.
+    const { snapshot } = await readSnapshot(port);
+    const running = (service: string): string => {
+      if (!snapshot.services.some((x) => x.name === service)) return 'service not found';
+      const n = snapshot.tasks.filter((t) => t.service === service && t.state === 'running' && t.desiredState === 'running').length;
+      return `${n} running task${n === 1 ? '' : 's'}`;
+    };
     s.rules.forEach((r, i) => {
       const match = r.match.path !== undefined ? `path ${r.match.path}` : `prefix ${r.match.pathPrefix ?? '/'}`;
-      const target = r.redirect !== undefined ? `redirect ${r.redirect.code}` : (r.backends ?? []).map((b) => `${b.service}:${b.port} w=${b.weight}`).join(', ');
+      const target = r.redirect !== undefined ? `redirect ${r.redirect.code}` : (r.backends ?? []).map((b) => `${b.service}:${b.port} w=${b.weight} (${running(b.service)})`).join(', ');
       lines.push(`  [${i}] ${match}${r.match.headers.length > 0 ? ` headers ${r.match.headers.map((h) => `${h.name}=${h.value}`).join(',')}` : ''} -> ${target}`);
     });
+    // The proxy replicas of its cluster and the generated config each runs.
+    const proxies = (await port.listServices([`${LABELS.role}=proxy`, `${LABELS.cluster}=${s.serviceCluster}`]))[0];
+    if (proxies !== undefined) {
+      const tasks = (await port.listTasks()).filter((t) => t.ServiceID === proxies.ID && t.Status.State === 'running' && t.DesiredState === 'running');
+      lines.push(`Proxy replicas (${proxies.Spec.Name}):`);
+      if (tasks.length === 0) lines.push('  (none running)');
+      for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${t.NodeID ?? '?'} serves ${t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'}`);
+    }
   }
   lines.push(`Observed generation: ${item.status?.observedGeneration ?? '-'}`, 'Conditions:');
   const conds = item.status?.conditions ?? [];
