@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selfSigned } from './tls-material';
 
 export interface NginxCheckResult {
   /** `nginx -t` exited with status 0. */
@@ -60,27 +61,12 @@ export function nginxAvailable(nginxBin?: string): boolean {
   return r.error === undefined && r.status === 0;
 }
 
-/**
- * The throw-away certificate and key as one PEM, generated once per process with openssl and
- * kept in memory (the openssl working directory is removed at once).
- */
+/** The throw-away certificate and key as one PEM, generated once per process. */
 export function selfSignedPem(): string {
   if (sharedPem !== undefined) return sharedPem;
-  const dir = mkdtempSync(join(tmpdir(), 'swarmgate-nginx-cert-'));
-  try {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    const r = spawnSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=swarmgate-nginx-check'],
-      { encoding: 'utf8' },
-    );
-    if (r.error !== undefined || r.status !== 0) throw new Error(`openssl could not create a test certificate: ${r.error?.message ?? r.stderr}`);
-    sharedPem = `${readFileSync(cert, 'utf8')}${readFileSync(key, 'utf8')}`;
-    return sharedPem;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const pair = selfSigned('swarmgate-nginx-check');
+  sharedPem = `${pair.cert}${pair.key}`;
+  return sharedPem;
 }
 
 /** Names of the files under `secretsDir` that the config refers to. */
