@@ -56,7 +56,8 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
         const line = { seq: o.seq, result: o.result, reason: o.reason, ms: o.finishedAt - o.startedAt, ...(o.error !== undefined ? { error: o.error } : {}) };
         if (o.result === 'failed') log.error(line, 'reconcile failed');
         else if (o.result === 'applied') log.info(line, 'reconciled');
-        else log.debug(line, 'reconciled: nothing to do');
+        // Info too: `swarmgate status` reads the last outcome from the core's log (no Docker write per run).
+        else log.info(line, 'reconciled');
         options.onOutcome?.(o, run);
         observer.next(o);
       },

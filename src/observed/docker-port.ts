@@ -144,6 +144,8 @@ export interface DockerPort {
   createService(spec: ServiceSpec): Promise<string>;
   updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;
   removeService(id: string): Promise<void>;
+  /** The last `lines` log lines (stdout and stderr) of a service's tasks, oldest first. */
+  serviceLogTail(serviceId: string, lines: number): Promise<string[]>;
   /** The local image ID of a reference (tag or ID) on this daemon; undefined when it is not present. */
   localImageId(ref: string): Promise<string | undefined>;
   /** Subscribe to the event stream; returns the unsubscribe function. Events are hints, never data. */

@@ -221,6 +221,28 @@ function labelFilters(labels: LabelFilter | undefined): { filters: { label: stri
  * that docker-port.ts declares (a subset of it). They are unchecked at run time by design; the
  * snapshot mapping (to-snapshot.ts) treats every field defensively.
  */
+/**
+ * Docker's log stream without a TTY is multiplexed: frames of [stream, 0, 0, 0, size (4 bytes BE)]
+ * followed by the payload. Returns the text lines in order.
+ */
+export function demuxLogLines(buf: Buffer): string[] {
+  let text = '';
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i];
+    const size = buf.readUInt32BE(i + 4);
+    if (type === undefined || type > 2 || i + 8 + size > buf.length) {
+      // Not multiplexed (a TTY service): the bytes are the text itself.
+      text = buf.toString('utf8');
+      i = buf.length;
+      break;
+    }
+    text += buf.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
 export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOptions(parseDockerHost(process.env)))): DockerPort {
   return {
     listServices: (labels) => call('listServices', async () => (await docker.listServices(labelFilters(labels))) as unknown as ServiceInfo[]),
@@ -229,6 +251,15 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
     listSecrets: () => call('listSecrets', async () => (await docker.listSecrets()) as unknown as SecretInfo[]),
     listNodes: () => call('listNodes', async () => (await docker.listNodes()) as NodeInfo[]),
     listConfigs: (labels) => call('listConfigs', async () => (await docker.listConfigs(labelFilters(labels))) as unknown as ConfigInfo[]),
+    serviceLogTail: (id, lines) =>
+      call('serviceLogTail', async () => {
+        // Typed as a stream, but with follow: false docker-modem resolves the whole body as one Buffer.
+        const body: unknown = await docker.getService(id).logs({ stdout: true, stderr: true, tail: lines, follow: false } as Dockerode.ContainerLogsOptions);
+        if (Buffer.isBuffer(body)) return demuxLogLines(body);
+        const chunks: Buffer[] = [];
+        for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+        return demuxLogLines(Buffer.concat(chunks));
+      }),
     localImageId: (ref) =>
       call('localImageId', async () => {
         try {

@@ -458,6 +458,13 @@ export class FakeDocker implements DockerPort {
     return this.run('listSecrets', () => [...this.secrets.values()].map(clone));
   }
 
+  /** Log lines per service ID, as a test sets them. */
+  readonly serviceLogs = new Map<string, string[]>();
+
+  serviceLogTail(serviceId: string, lines: number): Promise<string[]> {
+    return this.run('serviceLogTail', () => (this.serviceLogs.get(serviceId) ?? []).slice(-lines));
+  }
+
   /** Images "present" on the fake daemon: reference → ID. */
   readonly images = new Map<string, string>();
 

@@ -109,3 +109,32 @@ describe('path groups: inherited conditional rules', () => {
     expect(v2?.fallback?.id).toBe('v2');
   });
 });
+
+describe('status helpers', () => {
+  it('reads the last run outcome from the core log, skipping other records', async () => {
+    const { lastRun } = await import('../../src/cli/commands/status');
+    const now = new Date('2026-01-01T00:01:00Z');
+    const t = Date.parse('2026-01-01T00:00:57Z');
+    const lines = [
+      `{"level":30,"time":${t - 5000},"seq":4,"result":"applied","reason":"2 writes","msg":"reconciled"}`,
+      'a line that is not JSON',
+      `{"level":30,"time":${t},"seq":5,"result":"unchanged","reason":"converged","msg":"reconciled"}`,
+      `{"level":30,"time":${t},"seq":5,"cluster":"default","msg":"proxy converged"}`,
+    ];
+    expect(lastRun(lines, now)).toBe('last run #5 unchanged (converged) 3s ago');
+    expect(lastRun([], now)).toBe('no run logged yet');
+  });
+
+  it('demultiplexes Docker log frames into lines', async () => {
+    const { demuxLogLines } = await import('../../src/observed/dockerode-adapter');
+    const frame = (type: number, text: string): Buffer => {
+      const body = Buffer.from(text);
+      const header = Buffer.alloc(8);
+      header[0] = type;
+      header.writeUInt32BE(body.length, 4);
+      return Buffer.concat([header, body]);
+    };
+    expect(demuxLogLines(Buffer.concat([frame(1, 'one\ntw'), frame(2, 'o\nthree\n')]))).toEqual(['one', 'two', 'three']);
+    expect(demuxLogLines(Buffer.from('plain tty output\nsecond\n'))).toEqual(['plain tty output', 'second']);
+  });
+});

@@ -2,14 +2,37 @@
  * `swarmgate status [--watch]`: clusters (proxy replicas running/desired and the config each running
  * replica serves) and routes (conditions). With --watch the table is redrawn in place when it changes.
  */
+import { existsSync } from 'node:fs';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
 import { parseStatus } from '../../status/object-status';
 import { EXIT, type Output } from '../output';
-import { formatTable } from '../table';
+import { age, formatTable } from '../table';
 
-export async function statusText(port: DockerPort): Promise<string> {
+/** Ingress publishing and service VIPs need the kernel's IPVS; its proc file exists when it is there. */
+export function ipvsAvailable(): boolean {
+  return process.platform !== 'linux' || existsSync('/proc/net/ip_vs');
+}
+
+/** "last run #12 applied (2 writes) 3s ago" from the core's JSON log lines (newest last). */
+export function lastRun(lines: readonly string[], now: Date): string {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i] ?? '';
+    const start = line.indexOf('{');
+    if (start < 0) continue;
+    try {
+      const o = JSON.parse(line.slice(start)) as { seq?: number; result?: string; reason?: string; time?: number; msg?: string; error?: string };
+      if (o.seq === undefined || o.result === undefined || o.time === undefined) continue;
+      return `last run #${o.seq} ${o.result} (${o.error ?? o.reason ?? ''}) ${age(new Date(o.time).toISOString(), now)} ago`;
+    } catch {
+      // not a log record of ours
+    }
+  }
+  return 'no run logged yet';
+}
+
+export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
   const [services, tasks, { current }] = await Promise.all([port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]), port.listTasks(), listStoredSpecs(port)]);
   const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
@@ -36,9 +59,15 @@ export async function statusText(port: DockerPort): Promise<string> {
       };
       return [s.name, String(s.generation), cell('Accepted'), cell('ResolvedRefs'), cell('Programmed')];
     });
-  const coreLine = core === undefined ? 'core: not installed as a service (swarmgate install)' : `core: ${core.Spec.Name} ${running(core.ID).length}/1 running`;
+  const coreLine =
+    core === undefined
+      ? 'core: not installed as a service (swarmgate install)'
+      : `core: ${core.Spec.Name} ${running(core.ID).length}/1 running; ${lastRun(await port.serviceLogTail(core.ID, 200).catch(() => []), now)}`;
+  const ingress = proxies.some((p) => (p.Spec.EndpointSpec?.Ports ?? []).some((x) => (x.PublishMode ?? 'ingress') === 'ingress'));
+  const warnings = ingress && !ipvsAvailable() ? ['WARNING: a proxy publishes in ingress mode, but this node has no IPVS (/proc/net/ip_vs is missing): the routing mesh cannot carry its traffic here; use publish.mode: host.'] : [];
   return [
     coreLine,
+    ...warnings,
     '',
     proxies.length === 0 ? 'No proxies yet.' : formatTable(['CLUSTER', 'PROXY', 'READY', 'CONFIG', 'REPLICAS SERVE', 'PUBLISHED', 'PROGRAMMED'], clusterRows),
     '',
