@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { CORE_NODE_OPTIONS } from '../src/cli/commands/install';
 import { applyObject, deleteObject } from '../src/desired/spec-store';
 import { decodeObject } from '../src/domain/object';
 import { createDockerPort } from '../src/observed/dockerode-adapter';
@@ -76,7 +77,8 @@ function runningSince(service: string): number | undefined {
 }
 
 function startCore(): ChildProcess {
-  const child = spawn('node', ['dist/src/cli/main.js', 'core'], { env: { ...process.env, SWARMGATE_LOCAL_IMAGES: '1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // The same Node options `swarmgate install` gives the core service.
+  const child = spawn('node', ['dist/src/cli/main.js', 'core'], { env: { ...process.env, SWARMGATE_LOCAL_IMAGES: '1', LOG_LEVEL: 'warn', NODE_OPTIONS: CORE_NODE_OPTIONS }, stdio: ['ignore', 'ignore', 'inherit'] });
   return child;
 }
 

@@ -171,3 +171,30 @@ describe('describe command', () => {
     expect(text).toMatch(/Programmed +True/);
   });
 });
+
+describe('proxy placement and config history', () => {
+  it('places proxies on workers when one is available, else anywhere; cluster constraints replace the default', async () => {
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Placement?.Constraints).toEqual([]);
+    docker.addNode('worker-1', { role: 'worker' });
+    await run.run(2);
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Placement?.Constraints).toEqual(['node.role==worker']);
+    await applyObject(docker, cluster('edge', { proxy: { replicas: 1, constraints: ['node.labels.edge==true'], publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    await run.run(3);
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Placement?.Constraints).toEqual(['node.labels.edge==true']);
+  });
+
+  it('prunes generated configs no task uses, keeping the newest three for rollback', async () => {
+    const run = new CoreRun(docker, quiet);
+    for (let i = 0; i < 7; i++) {
+      docker.addTasks('web', 1); // every new task changes the upstream, so the config
+      await run.run(i + 1);
+    }
+    const generated = (await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`])).map((c) => c.Spec.Name);
+    const current = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+    expect(generated).toContain(current);
+    expect(generated).toHaveLength(4);
+    expect(docker.writes.filter((a) => a.op === 'removeConfig')).toHaveLength(3);
+  });
+});

@@ -11,6 +11,11 @@ import { EXIT, type Output } from '../output';
 
 export const CORE_SERVICE = 'swarmgate-core';
 export const DEFAULT_CORE_IMAGE = 'swarmgate/swarmgate:latest';
+/**
+ * The core's live heap is small (≈30 MB at 1,000 routes) but V8's default 16 MB semi-spaces let
+ * garbage pile up between collections; small semi-spaces keep RSS near the live set.
+ */
+export const CORE_NODE_OPTIONS = '--max-semi-space-size=2';
 
 export interface InstallOptions {
   readonly image: string;
@@ -28,7 +33,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions): ServiceSpe
       ContainerSpec: {
         Image: image,
         Args: ['core'],
-        Env: [`LOG_LEVEL=${opts.logLevel}`, ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
+        Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
         StopGracePeriod: 10_000_000_000,
