@@ -78,7 +78,7 @@ function runningSince(service: string): number | undefined {
 
 function startCore(): ChildProcess {
   // The same Node options `swarmgate install` gives the core service.
-  const child = spawn('node', ['dist/src/cli/main.js', 'core'], { env: { ...process.env, SWARMGATE_LOCAL_IMAGES: '1', LOG_LEVEL: 'warn', NODE_OPTIONS: CORE_NODE_OPTIONS }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('node', ['dist/src/cli/main.js', 'core'], { env: { ...process.env, SWARMGATE_LOCAL_IMAGES: '1', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env['CORE_NODE_OPTIONS'] ?? CORE_NODE_OPTIONS }, stdio: ['ignore', 'ignore', 'inherit'] });
   return child;
 }
 

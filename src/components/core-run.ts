@@ -35,8 +35,12 @@ export interface CoreRunOptions {
 
 export class CoreRun {
   private readonly reader: DesiredStateReader;
-  /** Validation result by rendered-config hash: the same text is never validated twice. */
+  /**
+   * Validation result by rendered-config hash: the same text is never validated twice. Bounded (oldest
+   * first out): a long-running core sees a new hash on every task change.
+   */
   private readonly validated = new Map<string, string | undefined>();
+  private static readonly VALIDATED_KEPT = 64;
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
 
   constructor(
@@ -71,6 +75,7 @@ export class CoreRun {
       if (!this.validated.has(hash)) {
         const v = validateNginx(model);
         this.validated.set(hash, v.ok ? undefined : v.output);
+        if (this.validated.size > CoreRun.VALIDATED_KEPT) this.validated.delete(this.validated.keys().next().value ?? '');
         if (!v.ok) this.log.warn({ seq, cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
       }
       const invalid = this.validated.get(hash);
