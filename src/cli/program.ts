@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { runApply, runDelete } from './commands/apply';
 import { runDescribe, runGet } from './commands/get';
 import { runRender } from './commands/render';
+import { runDiff } from './commands/diff';
 import { runStatus } from './commands/status';
 import { runWait } from './commands/wait';
 import type { DockerPort } from '../observed/docker-port';
@@ -102,6 +103,12 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('run the reconciler (normally as the swarmgate-core service on a manager)')
     .option('--once', 'run one reconcile pass and exit (exit 1 if it failed)')
     .action(async (opts: { once?: boolean }) => setExit(await runCoreCommand(port(), opts.once === true, io)));
+
+  program
+    .command('diff')
+    .description('show what apply would change: spec changes, generated proxy config diffs, proxy services updated (exit 0 same, 1 changes, 2 error)')
+    .requiredOption('-f, --file <path...>', 'YAML files or directories')
+    .action(async (opts: { file: string[] }) => setExit(await runDiff(port(), opts.file, io)));
 
   program
     .command('status')

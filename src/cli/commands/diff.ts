@@ -1,0 +1,92 @@
+/**
+ * `swarmgate diff -f PATH...`: what `apply` would change, before it changes anything — the spec changes per
+ * object, the unified diff of every generated proxy config that would change, and the proxy services that
+ * would be updated. Exit codes as `diff`: 0 no change, 1 changes, 2 error.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { stringify } from 'yaml';
+import { loadSpecs } from '../../desired/load-specs';
+import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
+import { DesiredStateReader, specHash } from '../../desired/spec-store';
+import { objectKey } from '../../domain/meta';
+import { encodeObject, type ApiObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
+import type { DockerPort } from '../../observed/docker-port';
+import { readSnapshot } from '../../observed/read-snapshot';
+import { buildModel } from '../../plan/build-model';
+import type { DesiredState, Stored } from '../../plan/inputs';
+import { renderNginx } from '../../render/nginx/render';
+import { proxyServiceName } from '../../apply/proxy-service-spec';
+import type { Output } from '../output';
+import { resourceName } from './apply';
+
+export const DIFF_EXIT = { same: 0, changed: 1, error: 2 } as const;
+
+/** The desired state after applying `objects` on top of `current` (same generation bump as apply). */
+export function withApplied(current: DesiredState, objects: readonly ApiObject[]): DesiredState {
+  const replace = <O extends ApiObject>(list: readonly Stored<O>[], incoming: readonly O[]): Stored<O>[] => {
+    const out = [...list];
+    for (const o of incoming) {
+      const i = out.findIndex((s) => s.object.metadata.name === o.metadata.name);
+      const prev = out[i];
+      if (prev !== undefined) out[i] = { ...prev, object: o, generation: prev.generation + 1 };
+      else out.push({ object: o, generation: 1, createdAt: '9999-12-31T23:59:59.999Z' });
+    }
+    return out;
+  };
+  const routes = objects.filter((o): o is RouteObject => o.kind === 'Route');
+  const clusters = objects.filter((o): o is ServiceClusterObject => o.kind === 'ServiceCluster');
+  const touched = new Set(objects.map((o) => objectKey(o.kind, o.metadata.name)));
+  return {
+    routes: replace(current.routes, routes),
+    clusters: replace(current.clusters, clusters),
+    rejected: current.rejected.filter((r) => !touched.has(objectKey(r.kind, r.name))),
+  };
+}
+
+function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, string> {
+  return new Map(buildModel(desired, snapshot).clusters.map((m) => [m.cluster, renderNginx(m)]));
+}
+
+export async function runDiff(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {
+  const { objects, issues } = loadSpecs(paths);
+  if (issues.length > 0 || objects.length === 0) {
+    for (const i of sortByPosition(issues)) io.err(formatLocatedIssue(i));
+    if (objects.length === 0 && issues.length === 0) io.err('no objects found in the input');
+    return DIFF_EXIT.error;
+  }
+  try {
+    const [{ desired: current, stored }, { snapshot }] = await Promise.all([new DesiredStateReader(port).read(), readSnapshot(port)]);
+    const storedObjects = new Map<string, ApiObject>([...current.routes, ...current.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
+    let changed = false;
+    // Like apply, an unchanged object keeps its generation (and so its place in the rendered config).
+    const applied: ApiObject[] = [];
+    for (const { object } of objects) {
+      const key = objectKey(object.kind, object.metadata.name);
+      const before = storedObjects.get(key);
+      const label = `${resourceName(object.kind)}/${object.metadata.name}`;
+      if (before !== undefined && specHash(before) === specHash(object) && stored.has(key)) continue;
+      changed = true;
+      applied.push(object);
+      const patch = createTwoFilesPatch(`${label} (stored)`, `${label} (applied)`, before === undefined ? '' : stringify(encodeObject(before)), stringify(encodeObject(object)), undefined, undefined, { context: 3 });
+      io.out(`${label} ${before === undefined ? 'would be created' : 'would be configured'}`);
+      // Drop the "====" separator line jsdiff puts first; keep the ---/+++ header.
+      io.out(patch.split('\n').slice(1).join('\n'));
+    }
+    const beforeConfigs = renderAll(current, snapshot);
+    const afterConfigs = renderAll(withApplied(current, applied), snapshot);
+    const services: string[] = [];
+    for (const [cluster, after] of afterConfigs) {
+      const before = beforeConfigs.get(cluster) ?? '';
+      if (before === after) continue;
+      changed = true;
+      services.push(proxyServiceName(cluster));
+      io.out(createTwoFilesPatch(`${cluster}/nginx.conf (now)`, `${cluster}/nginx.conf (after apply)`, before, after, undefined, undefined, { context: 3 }).split('\n').slice(1).join('\n'));
+    }
+    if (services.length > 0) io.out(`proxy services that would be updated: ${services.join(', ')}`);
+    if (!changed) io.out('no changes');
+    return changed ? DIFF_EXIT.changed : DIFF_EXIT.same;
+  } catch (e) {
+    io.err(`diff failed: ${e instanceof Error ? e.message : String(e)}`);
+    return DIFF_EXIT.error;
+  }
+}
