@@ -47,3 +47,11 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
     }
   });
 });
+
+describe('examples/ as a whole', () => {
+  it('validates in one go, as the README shows (no name is used twice across examples)', () => {
+    const err: string[] = [];
+    expect(runValidate(['examples'], { out: () => undefined, err: (s) => err.push(s) })).toBe(0);
+    expect(err).toEqual([]);
+  });
+});
