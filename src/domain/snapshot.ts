@@ -38,7 +38,7 @@ export const SnapshotService = struct(
     ports: withDefault(listOf(PublishedPort), []),
     /**
      * Container ports the service is known to listen on (image EXPOSE, published targets).
-     * Empty means unknown: any backend port is then accepted.
+     * Empty means unknown, and every backend port is then accepted.
      */
     exposedPorts: withDefault(listOf(Port), []),
     mode: withDefault(oneOf(['replicated', 'global'] as const), 'replicated'),
