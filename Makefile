@@ -4,22 +4,28 @@ SHELL := /bin/bash
 
 .PHONY: help deps build lint typecheck test unit update-golden bench clean
 
+# npm ci writes this file; it is newer than the lockfile once dependencies are installed, so the
+# first `make demo` or `make test` on a fresh clone installs them and later runs do not.
+DEPS_STAMP := node_modules/.package-lock.json
+$(DEPS_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 deps: ## install npm packages (npm ci)
 	npm ci --no-audit --no-fund
 
-build: ## compile TypeScript to dist/ (the swarmgate CLI is dist/src/cli/main.js)
+build: $(DEPS_STAMP) ## compile TypeScript to dist/ (the swarmgate CLI is dist/src/cli/main.js)
 	npm run build
 
-lint: ## ESLint, including the pure-core import boundaries
+lint: $(DEPS_STAMP) ## ESLint, including the pure-core import boundaries
 	npx eslint .
 
-typecheck: ## strict TypeScript check of src, test and bench
+typecheck: $(DEPS_STAMP) ## strict TypeScript check of src, test and bench
 	npx tsc -p tsconfig.json --noEmit
 
-unit: ## all tests that need no Docker engine (nginx must be installed for nginx -t)
+unit: $(DEPS_STAMP) ## all tests that need no Docker engine (nginx must be installed for nginx -t)
 	npx vitest run
 
 test: lint typecheck unit ## lint, typecheck and every test that needs no Docker engine
@@ -51,7 +57,7 @@ DOCKERD_WAIT ?= 60
 
 .PHONY: images swarm-up swarm-down demo test-int bench-swarm
 
-images: ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
+images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
 	  BASE_IMAGE='$(BASE_IMAGE)' DEBIAN_MIRROR='$(DEBIAN_MIRROR)' \
 	  DEBIAN_SECURITY_MIRROR='$(DEBIAN_SECURITY_MIRROR)' NODE_BIN='$(NODE_BIN)' \
