@@ -55,7 +55,7 @@ NODE_BIN ?= /usr/bin/node
 SWARM_ADVERTISE_ADDR ?= 127.0.0.1
 DOCKERD_WAIT ?= 60
 
-.PHONY: images swarm-up swarm-down demo test-int bench-swarm
+.PHONY: images swarm-up swarm-down demo demo-clean test-int bench-swarm
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
@@ -72,6 +72,9 @@ swarm-down: ## undo only what swarm-up recorded (leave its swarm, stop its docke
 
 demo: swarm-up images ## one command: swarm, images, install the core, apply examples/quickstart/, curl it
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/demo.sh
+
+demo-clean: build ## remove what make demo created (core, proxies, specs, backends); keeps swarm and images
+	@bash deploy/scripts/demo-clean.sh
 
 test-int: ## integration tests against the local Swarm (needs make swarm-up images)
 	npx vitest run --config vitest.integration.mts

@@ -60,4 +60,5 @@ cat >&2 <<'NEXT'
   edit examples/quickstart/route.yaml (weights), then: node dist/src/cli/main.js apply -f examples/quickstart/
   docker service scale hello-v1=1                       # the upstream follows the tasks
   node dist/src/cli/main.js uninstall                   # remove the core and proxies (specs kept)
+  make demo-clean                                       # remove everything the demo created
 NEXT
