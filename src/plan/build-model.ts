@@ -30,7 +30,12 @@ import type {
 import { groupPaths, normalisePrefix } from './path-groups';
 import { indexSnapshot, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
-export const DEFAULT_RETRIES = { attempts: 2, on: ['error', 'timeout'] } as const;
+/**
+ * Without a `retries` field: NGINX's own default, every server once on connection errors and
+ * timeouts (0 = no limit), so a request reaches the "no task reachable" 503 backup rather than
+ * failing with 502 while a backend's tasks are being replaced or removed.
+ */
+export const DEFAULT_RETRIES = { attempts: 0, on: ['error', 'timeout'] } as const;
 /**
  * Header/method-conditioned rules per host. NGINX dispatches them with error_page codes 460–493
  * (see docs/adr/0003-nginx-config-layout.md), so a location can jump to at most 34 of them.

@@ -25,7 +25,7 @@ let status = 0;
 const echo = (body: string): EchoReply => JSON.parse(body) as EchoReply;
 
 beforeAll(async () => {
-  const [pHttp, pHttps, pTls, pPt, pStatus, pApi, pWeb, pV1, pV2, pSticky, pSecure, pPass] = await freePorts(12);
+  const [pHttp, pHttps, pTls, pPt, pStatus, pApi, pWeb, pV1, pV2, pSticky, pSecure, pPass, pUnavailable] = await freePorts(13);
   if (pPass === undefined) throw new Error('no ports');
   http = pHttp ?? 0;
   https = pHttps ?? 0;
@@ -81,9 +81,11 @@ beforeAll(async () => {
       rules: [{ backends: [{ service: 'secure', port: pSecure }] }],
     }),
     route('pt', { hosts: ['pt.test'], tls: { mode: 'Passthrough' }, rules: [{ backends: [{ service: 'pt', port: pPass }] }] }),
+    // Tasks whose containers are gone (nothing listens on these addresses): the proxy must say 503.
+    route('gone', { hosts: ['gone.test'], rules: [{ backends: [{ service: 'gone', port: pApi }] }] }),
   ];
   const snap = snapshot({
-    services: ['api', 'api-canary', 'web', 'v1', 'v2', 'sticky', 'secure', 'pt'].map((name) => ({ name, networks: ['app'] })),
+    services: ['api', 'api-canary', 'web', 'v1', 'v2', 'sticky', 'secure', 'pt', 'gone'].map((name) => ({ name, networks: ['app'] })),
     tasks: [
       task('api', '127.0.0.2'),
       task('api', '127.0.0.3'),
@@ -97,6 +99,8 @@ beforeAll(async () => {
       task('sticky', '127.0.2.3'),
       task('secure', '127.0.3.1'),
       task('pt', '127.0.4.1'),
+      task('gone', '127.0.5.1'),
+      task('gone', '127.0.5.2'),
     ],
     networks: [{ name: 'app' }],
     secrets: [{ name: 'secure.crt' }, { name: 'secure.key' }],
@@ -116,6 +120,7 @@ beforeAll(async () => {
     tlsInternalPort: pTls ?? 0,
     passthroughInternalPort: pPt ?? 0,
     statusPort: status,
+    unavailablePort: pUnavailable ?? 0,
   });
   nginx = await startNginx(config, http, dir);
 }, 30_000);
@@ -155,6 +160,16 @@ describe('host and path routing', () => {
     expect(pub.body).not.toContain('Active connections');
     const internal = await send({ port: status, host: 'localhost', path: '/nginx_status' });
     expect(internal.body).toContain('Active connections');
+  });
+});
+
+describe('unreachable tasks', () => {
+  it('answers 503 from the backup, not 502, when no task of the backend can be reached', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await send({ port: http, host: 'gone.test', path: '/' });
+      expect(r.status).toBe(503);
+      expect(r.body).toBe('no task of this backend is reachable\n');
+    }
   });
 });
 

@@ -15,6 +15,8 @@ export interface NginxRenderOptions {
   readonly passthroughInternalPort: number;
   /** Loopback-only listener for stub_status, read by the agent; never on a public virtual host. */
   readonly statusPort: number;
+  /** Loopback listener answering 503: every HTTP upstream's backup, used when no task is reachable. */
+  readonly unavailablePort: number;
 }
 
 export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
@@ -27,4 +29,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   tlsInternalPort: 10443,
   passthroughInternalPort: 10444,
   statusPort: 18080,
+  unavailablePort: 18081,
 };

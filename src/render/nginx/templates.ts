@@ -70,6 +70,9 @@ const upstream = `    upstream {{{name}}} {
 {{#servers}}
         server {{{.}}} max_fails=1 fail_timeout=10s;
 {{/servers}}
+{{#backup}}
+        server {{{backup}}} backup;
+{{/backup}}
 {{#keepalive}}
         keepalive 32;
 {{/keepalive}}
@@ -252,6 +255,15 @@ http {
 {{#servers}}
 {{> server}}
 {{/servers}}
+    # Every HTTP upstream's backup: answers 503 when no task of the backend can be reached
+    # (tasks being replaced or removed), instead of a 502 from a dead address.
+    server {
+        listen 127.0.0.1:{{unavailablePort}};
+        server_name "_";
+        access_log off;
+        default_type text/plain;
+        return 503 "no task of this backend is reachable\n";
+    }
     # Internal status listener (loopback only; never on a public virtual host).
     server {
         listen 127.0.0.1:{{statusPort}};

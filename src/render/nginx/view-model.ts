@@ -101,6 +101,7 @@ export interface NginxView {
   readonly tlsInternal: Token;
   readonly passthroughInternal: Token;
   readonly statusPort: number;
+  readonly unavailablePort: number;
   readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
   readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
   readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
@@ -119,6 +120,8 @@ export interface UpstreamView {
   readonly servers: readonly Token[];
   /** Connection reuse to upstreams (http only; stream has no keepalive). */
   readonly keepalive: boolean;
+  /** The loopback 503 server, tried when every task failed (not with hash balancing, which forbids backups). */
+  readonly backup?: Token;
 }
 
 export interface StreamView {
@@ -351,10 +354,10 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
   };
 }
 
-function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean): UpstreamView {
+function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
   const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
   const servers = u.servers.map((s) => token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`));
-  return { name: token(u.name), ...(hash !== undefined ? { hash } : {}), servers, keepalive };
+  return { name: token(u.name), ...(hash !== undefined ? { hash } : {}), servers, keepalive, ...(backup !== undefined && hash === undefined ? { backup } : {}) };
 }
 
 function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry): StreamView | undefined {
@@ -414,7 +417,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     for (const n of s.named) collect(n.body);
   }
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
-  const upstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name)).map((u) => upstreamView(u, maps, true));
+  const upstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name)).map((u) => upstreamView(u, maps, true, token(`127.0.0.1:${opts.unavailablePort}`)));
   const d = model.spec.defaults;
   return {
     cluster: model.cluster,
@@ -432,6 +435,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
+    unavailablePort: opts.unavailablePort,
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),
     combineMaps: sortedValues(maps.combineMaps),
