@@ -75,6 +75,20 @@ async function programmed(name: string): Promise<boolean> {
   return (await statusOf('Route', name))?.conditions.some((c) => c.type === 'Programmed' && c.status === 'True') ?? false;
 }
 
+/**
+ * Reconcile until the route is Programmed and `path` answers 200: Programmed says the proxies serve the
+ * route; the backend's tasks may still be starting (the proxy answers 503 until one listens).
+ */
+async function getOk(path: string): Promise<{ status: number; body: string }> {
+  let last = { status: 0, body: '' };
+  await converge(async () => {
+    if (!(await programmed(PREFIX))) return false;
+    last = await get(path);
+    return last.status === 200;
+  });
+  return last;
+}
+
 async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -154,10 +168,10 @@ afterAll(async () => {
 describe('core on a real Swarm', () => {
   it('programs the route and routes by host and path through the host-mode port', async () => {
     await converge(() => programmed(PREFIX));
-    const root = await get('/hello');
+    const root = await getOk('/hello');
     expect(root.status).toBe(200);
     expect(root.body).toMatch(new RegExp(`^${V1}\\.[12] /hello$`, 'm'));
-    const v2 = await get('/v2/x?y=1');
+    const v2 = await getOk('/v2/x?y=1');
     expect(v2.body.trim()).toBe(`${V2}.1 /x?y=1`);
     const unknown = await send({ port: httpPort, host: 'nobody.localhost', path: '/' });
     expect(unknown.status).toBe(503);
@@ -167,7 +181,11 @@ describe('core on a real Swarm', () => {
     await converge(() => programmed(`${PREFIX}-tls`));
     const cert = await peerCertificate(httpsPort, TLS_HOST);
     expect(cert instanceof Error ? cert.message : cert.subject.CN).toBe(TLS_HOST);
-    const r = await send({ port: httpsPort, host: TLS_HOST, path: '/secure', tls: true });
+    let r = await send({ port: httpsPort, host: TLS_HOST, path: '/secure', tls: true });
+    for (let i = 0; i < 50 && r.status !== 200; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      r = await send({ port: httpsPort, host: TLS_HOST, path: '/secure', tls: true });
+    }
     expect(r.status).toBe(200);
     expect(r.body).toMatch(new RegExp(`^${V1}\\.\\d+ /secure$`, 'm'));
     const plain = await send({ port: httpPort, host: TLS_HOST, path: '/x' });
@@ -228,11 +246,24 @@ describe('core on a real Swarm', () => {
     expect((await get('/')).body).toMatch(new RegExp(`^${V1}\\.`));
   });
 
-  it('answers 503 with BackendNotFound after the backend service is removed', async () => {
+  it('answers 503 with BackendNotFound after the backend service is removed, and no 502 on the way', async () => {
+    const statuses = new Map<number, number>();
+    let done = false;
+    const traffic = (async () => {
+      while (!done) {
+        const r = await get('/v2/').catch(() => ({ status: 0, body: '' }));
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    })();
     docker('service', 'rm', V2);
     await converge(async () => (await statusOf('Route', PREFIX))?.conditions.some((c) => c.type === 'ResolvedRefs' && c.reason === 'BackendNotFound') ?? false);
     await converge(() => programmed(PREFIX));
+    done = true;
+    await traffic;
     const r = await get('/v2/');
     expect(r.status).toBe(503);
+    // Only successes before the removal and 503s after it: dead task addresses must never surface as 502/504.
+    expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
   });
 });

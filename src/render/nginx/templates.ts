@@ -68,7 +68,7 @@ const upstream = `    upstream {{{name}}} {
         hash {{{hash}}} consistent;
 {{/hash}}
 {{#servers}}
-        server {{{.}}} max_fails=1 fail_timeout=10s;
+        server {{{.}}} max_fails=1 fail_timeout=1s;
 {{/servers}}
 {{#backup}}
         server {{{backup}}} backup;
