@@ -151,3 +151,8 @@ export interface DockerPort {
   /** Subscribe to the event stream; returns the unsubscribe function. Events are hints, never data. */
   watchEvents(onEvent: (e: DockerEvent) => void, onError: (err: Error) => void): () => void;
 }
+
+/** A task that runs and is meant to run: the only kind that serves traffic. */
+export function isServingTask(t: TaskInfo): boolean {
+  return t.Status.State === 'running' && t.DesiredState === 'running';
+}

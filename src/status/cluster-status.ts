@@ -4,7 +4,7 @@
  * its generation is in that config. Pure: the core feeds it the task list.
  */
 import { condition, type Condition } from '../domain/conditions';
-import type { TaskInfo } from '../observed/docker-port';
+import { isServingTask, type TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
 
 export interface ClusterRuntime {
@@ -25,7 +25,7 @@ export interface ClusterStatus {
 }
 
 export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): ClusterStatus {
-  const mine = tasks.filter((t) => t.ServiceID === rt.serviceId && t.Status.State === 'running' && t.DesiredState === 'running');
+  const mine = tasks.filter((t) => t.ServiceID === rt.serviceId && isServingTask(t));
   const current = mine.filter((t) => (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName)).length;
   const running = mine.length;
   const programmed = rt.invalid === undefined && running > 0 && current === running;

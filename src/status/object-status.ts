@@ -39,3 +39,15 @@ export function nextStatus(prev: ObjectStatus | undefined, generation: number, c
 export function sameStatus(a: ObjectStatus | undefined, b: ObjectStatus): boolean {
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
+
+/** A condition of the given generation; undefined when the core has not observed that generation yet. */
+export function currentCondition(status: ObjectStatus | undefined, generation: number, type: string): StatusCondition | undefined {
+  return status?.observedGeneration === generation ? status.conditions.find((c) => c.type === type) : undefined;
+}
+
+/** "True", "False (Reason)", or "Unknown": the cell tables show for a condition. */
+export function conditionCell(status: ObjectStatus | undefined, generation: number, type: string): string {
+  const c = currentCondition(status, generation, type);
+  if (c === undefined) return 'Unknown';
+  return c.status === 'True' ? 'True' : `${c.status} (${c.reason})`;
+}

@@ -5,9 +5,9 @@ import { LABELS } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
 import { DesiredStateReader } from '../../desired/spec-store';
-import type { DockerPort } from '../../observed/docker-port';
+import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
-import { parseStatus, type ObjectStatus } from '../../status/object-status';
+import { conditionCell, parseStatus, type ObjectStatus } from '../../status/object-status';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
@@ -38,11 +38,8 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
     });
 }
 
-/** "True", "False (HostConflict)", or "Unknown" when the core has not observed this generation yet. */
-function conditionCell(l: Listed, type: string): string {
-  const c = l.status?.observedGeneration === l.generation ? l.status.conditions.find((x) => x.type === type) : undefined;
-  if (c === undefined) return 'Unknown';
-  return c.status === 'True' ? 'True' : `${c.status} (${c.reason})`;
+function cell(l: Listed, type: string): string {
+  return conditionCell(l.status, l.generation, type);
 }
 
 function asDocument(l: Listed): unknown {
@@ -76,14 +73,14 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     const rows = items.map((l) => {
       const spec = l.object?.kind === 'Route' ? l.object.spec : undefined;
       const hosts = spec === undefined ? '<invalid>' : wide || spec.hosts.length <= 2 ? spec.hosts.join(',') : `${spec.hosts.slice(0, 2).join(',')} +${spec.hosts.length - 2}`;
-      return [l.name, hosts, spec?.serviceCluster ?? '-', String(l.generation), l.invalid !== undefined ? 'False (Invalid)' : conditionCell(l, 'Accepted'), conditionCell(l, 'Programmed'), age(l.createdAt, now), ...(wide ? [conditionCell(l, 'ResolvedRefs')] : [])];
+      return [l.name, hosts, spec?.serviceCluster ?? '-', String(l.generation), l.invalid !== undefined ? 'False (Invalid)' : cell(l, 'Accepted'), cell(l, 'Programmed'), age(l.createdAt, now), ...(wide ? [cell(l, 'ResolvedRefs')] : [])];
     });
     io.out(items.length === 0 ? 'No routes found.' : formatTable(header, rows));
   } else {
     const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
     const rows = items.map((l) => {
       const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
-      return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), conditionCell(l, 'Ready'), conditionCell(l, 'Programmed'), age(l.createdAt, now)];
+      return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), cell(l, 'Ready'), cell(l, 'Programmed'), age(l.createdAt, now)];
     });
     io.out(items.length === 0 ? 'No service clusters found (the implicit "default" cluster always exists).' : formatTable(header, rows));
   }
@@ -121,7 +118,7 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
     // The proxy replicas of its cluster and the generated config each runs.
     const proxies = (await port.listServices([`${LABELS.role}=proxy`, `${LABELS.cluster}=${s.serviceCluster}`]))[0];
     if (proxies !== undefined) {
-      const tasks = (await port.listTasks()).filter((t) => t.ServiceID === proxies.ID && t.Status.State === 'running' && t.DesiredState === 'running');
+      const tasks = (await port.listTasks()).filter((t) => t.ServiceID === proxies.ID && isServingTask(t));
       lines.push(`Proxy replicas (${proxies.Spec.Name}):`);
       if (tasks.length === 0) lines.push('  (none running)');
       for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${t.NodeID ?? '?'} serves ${t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'}`);

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
-import type { DockerPort } from '../../observed/docker-port';
-import { parseStatus } from '../../status/object-status';
+import { isServingTask, type DockerPort } from '../../observed/docker-port';
+import { conditionCell, parseStatus } from '../../status/object-status';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 
@@ -36,7 +36,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
   const [services, tasks, { current }] = await Promise.all([port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]), port.listTasks(), listStoredSpecs(port)]);
   const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
-  const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && t.Status.State === 'running' && t.DesiredState === 'running');
+  const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && isServingTask(t));
   const clusterRows = proxies.map((p) => {
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
     const want = p.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName ?? '-';
@@ -53,10 +53,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((s) => {
       const st = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
-      const cell = (type: string) => {
-        const c = st?.observedGeneration === s.generation ? st.conditions.find((x) => x.type === type) : undefined;
-        return c === undefined ? 'Unknown' : c.status === 'True' ? 'True' : `${c.status} (${c.reason})`;
-      };
+      const cell = (type: string) => conditionCell(st, s.generation, type);
       return [s.name, String(s.generation), cell('Accepted'), cell('ResolvedRefs'), cell('Programmed')];
     });
   const coreLine =

@@ -6,7 +6,7 @@ import { durationMs } from '../../domain/brands';
 import { LABELS } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
-import { parseStatus } from '../../status/object-status';
+import { currentCondition, parseStatus } from '../../status/object-status';
 import { EXIT, type Output } from '../output';
 import { parseKind, resourceName } from './apply';
 
@@ -30,7 +30,7 @@ export async function runWait(port: DockerPort, ref: string, forCondition: strin
     if (spec === undefined) last = 'not found';
     else {
       const status = parseStatus(spec.config.Spec.Labels?.[LABELS.status]);
-      const c = status?.observedGeneration === spec.generation ? status.conditions.find((x) => x.type === type) : undefined;
+      const c = currentCondition(status, spec.generation, type ?? '');
       if (c !== undefined && c.status === wanted) {
         io.out(`${resourceName(kind)}/${name} condition met: ${type}=${wanted}`);
         return EXIT.ok;
