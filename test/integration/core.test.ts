@@ -17,6 +17,7 @@ import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
+import { isOutOfSequence } from '../../src/observed/docker-errors';
 import { parseStatus } from '../../src/status/object-status';
 import { peerCertificate, send } from '../helpers/http-client';
 import { selfSigned } from '../helpers/tls-material';
@@ -59,12 +60,29 @@ async function statusOf(kind: string, name: string) {
   return parseStatus(c?.Spec.Labels?.[LABELS.status]);
 }
 
+/** One reconcile pass, retried on version conflicts as the loop does. */
+async function runOnce(run: CoreRun, seq: number): Promise<Awaited<ReturnType<CoreRun['run']>>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run.run(seq);
+    } catch (e) {
+      if (!isOutOfSequence(e) || attempt >= 5) throw e;
+    }
+  }
+}
+
 /** Run reconcile passes (what the loop does on every trigger) until `done` holds or the deadline passes. */
 async function converge(done: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   let seq = 0;
   for (;;) {
-    await core.run(++seq);
+    try {
+      await core.run(++seq);
+    } catch (e) {
+      // Swarm bumps a service's version while it rolls an update; the loop retries such conflicts at once.
+      if (!isOutOfSequence(e)) throw e;
+      continue;
+    }
     if (await done()) return;
     if (Date.now() > until) throw new Error('did not converge in time');
     await new Promise((r) => setTimeout(r, 500));
@@ -196,11 +214,11 @@ describe('core on a real Swarm', () => {
   it('writes nothing on a converged Swarm, also after a core restart', async () => {
     await converge(() => programmed(PREFIX));
     // Settle: one more pass may still record status.
-    await core.run(1000);
-    const again = await core.run(1001);
+    await runOnce(core, 1000);
+    const again = await runOnce(core, 1001);
     expect(again.result).toBe('unchanged');
     const restarted = new CoreRun(port, quiet, { localImages: true });
-    expect((await restarted.run(1)).result).toBe('unchanged');
+    expect((await runOnce(restarted, 1)).result).toBe('unchanged');
   });
 
   it('follows a scale-up with every request succeeding', async () => {
