@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck test unit update-golden bench clean
+.PHONY: help deps build lint typecheck test unit update-golden bench clean proto proto-check
 
 # npm ci writes this file; it is newer than the lockfile once dependencies are installed, so the
 # first `make demo` or `make test` on a fresh clone installs them and later runs do not.
@@ -28,7 +28,18 @@ typecheck: $(DEPS_STAMP) ## strict TypeScript check of src, test and bench
 unit: $(DEPS_STAMP) ## all tests that need no Docker engine (nginx must be installed for nginx -t)
 	npx vitest run
 
-test: lint typecheck unit ## lint, typecheck and every test that needs no Docker engine
+test: proto-check lint typecheck unit ## generated types fresh, lint, typecheck and every test that needs no Docker engine
+
+# The .proto files are the API's source of truth; the TypeScript types generated from them are committed.
+PROTO_GEN := npx proto-loader-gen-types --longs=String --enums=String --defaults --oneofs --grpcLib=@grpc/grpc-js -I src/api/proto
+
+proto: $(DEPS_STAMP) ## regenerate src/api/generated/ from src/api/proto/*.proto
+	rm -rf src/api/generated && $(PROTO_GEN) -O src/api/generated swarmgate/v1/core.proto
+
+proto-check: $(DEPS_STAMP) ## fail when src/api/generated/ is stale (run make proto)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(PROTO_GEN) -O "$$tmp" swarmgate/v1/core.proto >/dev/null \
+	  && diff -r "$$tmp" src/api/generated >/dev/null \
+	  || { echo "src/api/generated/ is stale: run make proto and commit the result" >&2; exit 1; }
 
 update-golden: ## rewrite test/golden/*/expected files from the current renderer (review the diff!)
 	UPDATE_GOLDEN=1 npx vitest run test/golden

@@ -14,7 +14,7 @@ const ioModules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'test/golden/**/*.json'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'test/golden/**/*.json', 'src/api/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -10,7 +10,7 @@ import type { ConfigInfo, DockerPort } from '../observed/docker-port';
 import type { DockerObjects } from '../observed/to-snapshot';
 import { canonicalJson } from '../plan/hash';
 import type { ProxyModel } from '../plan/model';
-import { proxyServiceName, proxyServiceSpec } from './proxy-service-spec';
+import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from './proxy-service-spec';
 
 /** Generated configs kept for rollback besides the one in use. */
 export const KEEP_OLD_CONFIGS = 3;
@@ -37,7 +37,12 @@ export function proxyConfigName(cluster: string, hash: string): string {
   return `sg-nginx-${cluster}-${hash.slice(0, 12)}`;
 }
 
-export async function convergeProxy(port: DockerPort, model: ProxyModel, rendered: string, live: LiveState, image?: string): Promise<ConvergeResult> {
+/**
+ * With `agent` (hitless delivery) the config still becomes a Swarm config (history, and the boot
+ * config of tasks started later), but the service keeps its mounted boot config unless something
+ * else about the service changed: a route change alone updates nothing.
+ */
+export async function convergeProxy(port: DockerPort, model: ProxyModel, rendered: string, live: LiveState, image?: string, agent?: AgentEndpoint): Promise<ConvergeResult> {
   let writes = 0;
   const hash = sha256(rendered);
   const configName = proxyConfigName(model.cluster, hash);
@@ -52,18 +57,24 @@ export async function convergeProxy(port: DockerPort, model: ProxyModel, rendere
     writes++;
   }
   const name = proxyServiceName(model.cluster);
-  const spec = proxyServiceSpec({
-    model,
-    serviceName: name,
-    config: { id: configId, name: configName },
-    secretIds: new Map(live.secrets.map((s) => [s.Spec.Name, s.ID])),
-    networkIds: new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id])),
-    nodes: live.nodes,
-    ...(image !== undefined ? { image } : {}),
-  });
-  const specHash = sha256(canonicalJson(spec));
-  const labelled = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: specHash } };
+  const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
+  const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
+  const build = (config: { id: string; name: string }) => {
+    const spec = proxyServiceSpec({ model, serviceName: name, config, secretIds, networkIds, nodes: live.nodes, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}) });
+    const specHash = sha256(canonicalJson(spec));
+    return { specHash, labelled: { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: specHash } } };
+  };
   const existing = live.services.find((s) => s.Spec.Name === name);
+  let { specHash, labelled } = build({ id: configId, name: configName });
+  let mountedName = configName;
+  const mounted = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0];
+  if (agent !== undefined && mounted?.ConfigID !== undefined && mounted.ConfigName !== undefined && live.proxyConfigs.some((c) => c.ID === mounted.ConfigID)) {
+    const keep = build({ id: mounted.ConfigID, name: mounted.ConfigName });
+    if (keep.specHash === existing?.Spec.Labels?.[LABELS.specHash]) {
+      ({ specHash, labelled } = keep);
+      mountedName = mounted.ConfigName;
+    }
+  }
   let serviceId: string;
   if (existing === undefined) {
     serviceId = await port.createService(labelled);
@@ -76,7 +87,7 @@ export async function convergeProxy(port: DockerPort, model: ProxyModel, rendere
     }
   }
   writes += await pruneConfigs(port, model.cluster, configName, serviceId, live);
-  return { cluster: model.cluster, writes, configName, serviceId, configHash: hash };
+  return { cluster: model.cluster, writes, configName: mountedName, serviceId, configHash: hash };
 }
 
 /** Remove generated configs no task uses, keeping the newest few for rollback. */

@@ -9,6 +9,20 @@ import type { ProxyModel } from '../plan/model';
 import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 
 export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
+/** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
+export const BOOT_CONFIG_PATH = '/etc/swarmgate/boot/nginx.conf';
+/** Hitless delivery: the agent's command, run by the proxy image's entrypoint (tini). */
+export const AGENT_ARGS = ['swarmgate', 'proxy-agent'] as const;
+
+/** How a hitless proxy's agent reaches the core. */
+export interface AgentEndpoint {
+  /** host:port the agents dial (the core's service name on the control network). */
+  readonly coreAddress: string;
+  /** ID of the overlay network shared with the core. */
+  readonly controlNetworkId: string;
+  /** Plaintext gRPC (development only; the core was started with --insecure). */
+  readonly insecure: boolean;
+}
 
 export interface ProxyInputs {
   readonly model: ProxyModel;
@@ -21,6 +35,8 @@ export interface ProxyInputs {
   readonly nodes: readonly NodeInfo[];
   /** The image as the service should name it (a local image ID in local-images mode); default: the spec's. */
   readonly image?: string;
+  /** Set for hitless delivery: the mounted config is only the boot config; the agent streams the rest. */
+  readonly agent?: AgentEndpoint;
 }
 
 export function proxyServiceName(cluster: string): string {
@@ -55,7 +71,10 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
   const limits = toRes(res?.limits);
   const reservations = toRes(res?.reservations);
   const constraints = placementConstraints(model, inputs.nodes);
-  const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster };
+  const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster, [LABELS.delivery]: inputs.agent !== undefined ? 'hitless' : 'rolling' };
+  const agent = inputs.agent;
+  const networks = [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
+  if (agent !== undefined) networks.push({ Target: agent.controlNetworkId });
   return {
     Name: inputs.serviceName,
     Labels: labels,
@@ -63,9 +82,21 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
       ContainerSpec: {
         Image: inputs.image ?? p.image,
         Labels: labels,
+        ...(agent !== undefined
+          ? {
+              Args: [...AGENT_ARGS],
+              Env: [
+                `SWARMGATE_CORE_ADDR=${agent.coreAddress}`,
+                `SWARMGATE_CLUSTER=${model.cluster}`,
+                // Swarm fills the template per task: reports are matched to tasks by ID.
+                'SWARMGATE_REPLICA_ID={{.Task.ID}}',
+                ...(agent.insecure ? ['SWARMGATE_INSECURE=1'] : []),
+              ],
+            }
+          : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
-        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: NGINX_CONFIG_PATH, UID: '0', GID: '0', Mode: 0o444 } }],
+        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? BOOT_CONFIG_PATH : NGINX_CONFIG_PATH, UID: '0', GID: '0', Mode: 0o444 } }],
         Secrets: [...model.secrets].sort().map((name) => ({
           SecretID: inputs.secretIds.get(name) ?? name,
           SecretName: name,
@@ -79,7 +110,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
         ...(p.publish.mode === 'host' ? { MaxReplicas: 1 } : {}),
       },
       ...(limits !== undefined || reservations !== undefined ? { Resources: { ...(limits !== undefined ? { Limits: limits } : {}), ...(reservations !== undefined ? { Reservations: reservations } : {}) } } : {}),
-      Networks: [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name })),
+      Networks: networks,
     },
     Mode: { Replicated: { Replicas: p.replicas } },
     UpdateConfig: {

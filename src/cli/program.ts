@@ -13,6 +13,7 @@ import type * as Adapter from '../observed/dockerode-adapter';
 import { runValidate } from './commands/validate';
 import type { Output } from './output';
 import { runCoreCommand } from './commands/core';
+import { runProxyAgent } from './commands/proxy-agent';
 import { DEFAULT_CORE_IMAGE, runInstall, runUninstall } from './commands/install';
 
 /** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
@@ -102,7 +103,48 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('core')
     .description('run the reconciler (normally as the swarmgate-core service on a manager)')
     .option('--once', 'run one reconcile pass and exit (exit 1 if it failed)')
-    .action(async (opts: { once?: boolean }) => setExit(await runCoreCommand(port(), opts.once === true, io)));
+    .option('--listen <address>', 'serve the gRPC API on host:port or unix:///path (extensions, proxy agents)')
+    .option('--advertise <host:port>', 'address proxy agents dial to reach this core (enables hitless delivery)')
+    .option('--control-network <name>', 'overlay network shared by the core and hitless proxies', 'swarmgate-control')
+    .option('--insecure', 'plaintext gRPC (development only; mutual TLS is not implemented yet)')
+    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean }) =>
+      setExit(
+        await runCoreCommand(
+          port(),
+          {
+            once: opts.once === true,
+            ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+            ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),
+            controlNetwork: opts.controlNetwork,
+            insecure: opts.insecure === true,
+          },
+          io,
+        ),
+      ),
+    );
+
+  program
+    .command('proxy-agent')
+    .description('run NGINX and apply the configs the core streams to it (inside hitless proxy tasks)')
+    .option('--core <host:port>', 'the core gRPC address (default: $SWARMGATE_CORE_ADDR)')
+    .option('--cluster <name>', 'ServiceCluster of this proxy (default: $SWARMGATE_CLUSTER)')
+    .option('--replica <id>', 'this replica\'s Swarm task ID (default: $SWARMGATE_REPLICA_ID)')
+    .option('--conf-dir <dir>', 'writable directory for the live configuration', '/run/swarmgate/nginx')
+    .option('--insecure', 'plaintext gRPC (default when SWARMGATE_INSECURE=1)')
+    .action(async (opts: { core?: string; cluster?: string; replica?: string; confDir: string; insecure?: boolean }) =>
+      setExit(
+        await runProxyAgent(
+          {
+            confDir: opts.confDir,
+            ...(opts.core !== undefined ? { core: opts.core } : {}),
+            ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+            ...(opts.replica !== undefined ? { replica: opts.replica } : {}),
+            ...(opts.insecure !== undefined ? { insecure: opts.insecure } : {}),
+          },
+          io,
+        ),
+      ),
+    );
 
   program
     .command('diff')

@@ -4,9 +4,11 @@
  * nothing here depends on what triggered the run, so lost events cannot make it wrong.
  */
 import type { Logger } from 'pino';
+import { configFilesHash, type ControlPlane } from '../api/control-plane';
+import { encodeModel } from '../api/model-json';
 import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
 import { validateNginx } from '../apply/nginx-validate';
-import { proxyServiceName } from '../apply/proxy-service-spec';
+import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
 import { condition, type Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
@@ -31,6 +33,13 @@ export interface CoreRunOptions {
    * tagged image; on a machine without a registry (single-node trials, CI) that pull can only fail.
    */
   readonly localImages?: boolean;
+  /** The gRPC control plane: models for extensions, configs for proxy agents, their reports. */
+  readonly plane?: ControlPlane;
+  /**
+   * Where proxy agents reach this core. Without it (a core running outside Swarm), clusters that
+   * ask for hitless delivery are delivered rolling, and their status says so.
+   */
+  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean };
 }
 
 export class CoreRun {
@@ -70,28 +79,27 @@ export class CoreRun {
     let writes = 0;
     const runtimes: ClusterRuntime[] = [];
     for (const model of result.clusters) {
+      const { json, hash: modelHash } = encodeModel(model);
+      this.options.plane?.publishModel(model.cluster, modelHash, json);
       const rendered = renderNginx(model);
-      const hash = sha256(rendered);
-      if (!this.validated.has(hash)) {
-        const v = validateNginx(model);
-        this.validated.set(hash, v.ok ? undefined : v.output);
-        if (this.validated.size > CoreRun.VALIDATED_KEPT) this.validated.delete(this.validated.keys().next().value ?? '');
-        if (!v.ok) this.log.warn({ seq, cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
-      }
-      const invalid = this.validated.get(hash);
+      const invalid = this.validate(seq, model, rendered);
       const expectedReplicas = expectedProxyReplicas(model, nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length);
+      const { agent, note } = this.agentFor(model, live);
       if (invalid !== undefined) {
         const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
         const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
-        runtimes.push({ model, invalid, expectedReplicas, ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) });
+        runtimes.push({ model, invalid, expectedReplicas, ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}), ...this.hitlessRuntime(model.cluster, agent, undefined) });
         continue;
       }
+      // Agents first: they reload in place, before the Docker writes below.
+      const files = [{ path: 'nginx.conf', content: Buffer.from(rendered) }];
+      const configHash = agent !== undefined ? (this.options.plane?.deliver(model.cluster, 'nginx', files).configHash ?? configFilesHash(files)) : undefined;
       const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
       if (this.options.localImages === true && image === undefined) this.log.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
-      const r = await convergeProxy(port, model, rendered, live, image);
+      const r = await convergeProxy(port, model, rendered, live, image, agent);
       if (r.writes > 0) this.log.info({ seq, cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
       writes += r.writes;
-      runtimes.push({ model, serviceId: r.serviceId, configName: r.configName, expectedReplicas });
+      runtimes.push({ model, serviceId: r.serviceId, configName: r.configName, expectedReplicas, ...(note !== undefined ? { note } : {}), ...this.hitlessRuntime(model.cluster, agent, configHash) });
     }
     writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
     const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
@@ -109,8 +117,51 @@ export class CoreRun {
       }
     }
     writes += await writeStatuses(port, stored, conditions, this.now().toISOString());
+    this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, conditions);
     this.lastReport = { writes, clusters: report };
     return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
+  }
+
+  /** nginx -t once per distinct rendered text; returns the failure output, or undefined when valid. */
+  private validate(seq: number, model: ProxyModel, rendered: string): string | undefined {
+    const hash = sha256(rendered);
+    if (!this.validated.has(hash)) {
+      const v = validateNginx(model);
+      this.validated.set(hash, v.ok ? undefined : v.output);
+      if (this.validated.size > CoreRun.VALIDATED_KEPT) this.validated.delete(this.validated.keys().next().value ?? '');
+      if (!v.ok) this.log.warn({ seq, cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
+    }
+    return this.validated.get(hash);
+  }
+
+  /** Hitless delivery when the cluster asks for it and agents can reach this core. */
+  private agentFor(model: ProxyModel, live: LiveState): { agent?: AgentEndpoint; note?: string } {
+    if (model.spec.proxy.delivery !== 'hitless') return {};
+    const a = this.options.agents;
+    if (a === undefined || this.options.plane === undefined) return { note: 'hitless delivery unavailable (the core has no address proxy agents can reach: start it with --advertise); delivering rolling' };
+    const net = live.networks.find((n) => n.Name === a.controlNetwork && n.Scope === 'swarm');
+    if (net === undefined) return { note: `hitless delivery unavailable (control network ${a.controlNetwork} not found); delivering rolling` };
+    return { agent: { coreAddress: a.coreAddress, controlNetworkId: net.Id, insecure: a.insecure } };
+  }
+
+  private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined, configHash: string | undefined): Pick<ClusterRuntime, 'hitless'> {
+    if (agent === undefined || this.options.plane === undefined) return {};
+    const delivered = configHash ?? this.options.plane.delivered(cluster)?.configHash ?? '';
+    return { hitless: { configHash: delivered, reports: this.options.plane.reportsOf(cluster) } };
+  }
+
+  /** Share the run's result with gRPC subscribers and forget replicas that are gone. */
+  private publish(clusters: readonly string[], runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks'], conditions: Readonly<Record<string, readonly Condition[]>>): void {
+    const plane = this.options.plane;
+    if (plane === undefined) return;
+    const proxyServices = new Set(runtimes.map((r) => r.serviceId));
+    plane.retain(new Set(clusters), new Set(tasks.filter((t) => proxyServices.has(t.ServiceID) && t.DesiredState !== 'shutdown').map((t) => t.ID)));
+    plane.publishStatus(
+      Object.entries(conditions).map(([key, cs]) => {
+        const [kind = '', name = ''] = key.split('/');
+        return { kind, name, conditions: cs.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) };
+      }),
+    );
   }
 
   /** Proxy services of clusters that no longer exist (a deleted ServiceCluster). */

@@ -9,7 +9,8 @@ import { isOutOfSequence } from '../observed/docker-errors';
 import type { DockerEvent, DockerPort } from '../observed/docker-port';
 import { readTaskFingerprint } from '../observed/read-snapshot';
 import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, poll$, reconcileLoop, resync$, type Outcome } from '../reconcile';
-import { CoreRun } from './core-run';
+import type { ControlPlane } from '../api/control-plane';
+import { CoreRun, type CoreRunOptions } from './core-run';
 
 export interface CoreOptions {
   readonly port: DockerPort;
@@ -19,6 +20,8 @@ export interface CoreOptions {
   readonly resyncMs?: number;
   readonly onOutcome?: (o: Outcome, run: CoreRun) => void;
   readonly localImages?: boolean;
+  readonly plane?: ControlPlane;
+  readonly agents?: CoreRunOptions['agents'];
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -36,14 +39,20 @@ export function dockerEvents$(port: DockerPort, log: Logger, scheduler: Schedule
 export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>; stop: () => void; run: CoreRun } {
   const log = options.log ?? pino({ name: 'swarmgate-core' }, pino.destination(2));
   const scheduler = options.scheduler ?? asyncScheduler;
-  const run = new CoreRun(options.port, log, { ...(options.localImages !== undefined ? { localImages: options.localImages } : {}) });
+  const run = new CoreRun(options.port, log, {
+    ...(options.localImages !== undefined ? { localImages: options.localImages } : {}),
+    ...(options.plane !== undefined ? { plane: options.plane } : {}),
+    ...(options.agents !== undefined ? { agents: options.agents } : {}),
+  });
+  // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
+  const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();
   const taskChanges$ = poll$(options.taskPollMs ?? DEFAULT_TASK_POLL_MS, scheduler).pipe(
     switchMap(() => from(readTaskFingerprint(options.port).catch(() => 'unreadable'))),
     distinctUntilChanged(),
     skip(1),
   );
   const outcomes = reconcileLoop({
-    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler)],
+    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$],
     run: (seq) => run.run(seq),
     scheduler,
     classify: (e) => (isOutOfSequence(e) ? 'conflict' : defaultClassify(e)),

@@ -15,6 +15,8 @@ export const LABELS = {
   /** JSON {observedGeneration, conditions}, written by the core only. */
   status: 'io.swarmgate.status',
   cluster: 'io.swarmgate.cluster',
+  /** On proxy services: "rolling" or "hitless". */
+  delivery: 'io.swarmgate.delivery',
 } as const;
 
 export const OWNER_VALUE = 'swarmgate';

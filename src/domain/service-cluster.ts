@@ -18,6 +18,9 @@ import * as tt from 'io-ts';
 
 export const DEFAULT_CLUSTER_NAME = 'default';
 export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
+/** rolling: a Swarm config + service update per change; hitless: the proxy's agent reloads in place. */
+export const PROXY_DELIVERIES = ['rolling', 'hitless'] as const;
+export type ProxyDelivery = (typeof PROXY_DELIVERIES)[number];
 
 const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });
 
@@ -48,6 +51,7 @@ export const ProxySpec = struct(
   'proxy',
   {
     kind: withDefault(oneOf(['nginx', 'haproxy'] as const), 'nginx'),
+    delivery: withDefault(oneOf(PROXY_DELIVERIES), 'rolling'),
     image: withDefault(ImageRef, DEFAULT_PROXY_IMAGE as ImageRef),
     replicas: withDefault(intRange(0, 100), 2),
     constraints: withDefault(listOf(ConstraintExpr, { max: 32 }), []),

@@ -15,6 +15,10 @@ export interface ClusterRuntime {
   readonly invalid?: string;
   /** Replicas that can run at all (host mode: one per eligible node). */
   readonly expectedReplicas: number;
+  /** Hitless delivery: the config handed to the agents and what each replica reported it runs. */
+  readonly hitless?: { readonly configHash: string; readonly reports: readonly { readonly replicaId: string; readonly appliedHash: string; readonly lastValidation?: { readonly ok: boolean; readonly output: string } }[] };
+  /** Shown with the Programmed condition (e.g. why hitless delivery fell back to rolling). */
+  readonly note?: string;
 }
 
 export interface ClusterStatus {
@@ -26,9 +30,16 @@ export interface ClusterStatus {
 
 export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): ClusterStatus {
   const mine = tasks.filter((t) => t.ServiceID === rt.serviceId && isServingTask(t));
-  const current = mine.filter((t) => (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName)).length;
+  const hitless = rt.hitless;
+  const applied = new Map((hitless?.reports ?? []).map((r) => [r.replicaId, r]));
+  const serves = (t: TaskInfo): boolean =>
+    hitless !== undefined ? applied.get(t.ID)?.appliedHash === hitless.configHash : (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName);
+  const current = mine.filter(serves).length;
   const running = mine.length;
   const programmed = rt.invalid === undefined && running > 0 && current === running;
+  const what = hitless !== undefined ? `config ${hitless.configHash.slice(0, 12)} (hitless)` : `config ${rt.configName ?? ''}`;
+  const rejected = hitless === undefined ? undefined : [...applied.values()].find((r) => r.lastValidation?.ok === false && r.appliedHash !== hitless.configHash);
+  const note = rt.note !== undefined ? `; ${rt.note}` : '';
   const ready = running >= rt.expectedReplicas;
   const conditions = [
     ready
@@ -36,9 +47,11 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
       : condition('Ready', 'False', 'Pending', `${running}/${rt.expectedReplicas} proxy replicas running`),
     rt.invalid !== undefined
       ? condition('Programmed', 'False', 'Invalid', `rendered configuration failed validation; proxies keep the last good one: ${rt.invalid}`)
-      : programmed
-        ? condition('Programmed', 'True', 'Programmed', `${current}/${running} running proxies serve config ${rt.configName ?? ''}`)
-        : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve config ${rt.configName ?? ''}`),
+      : rejected !== undefined && !programmed
+        ? condition('Programmed', 'False', 'Invalid', `replica ${rejected.replicaId.slice(0, 12)} rejected ${what} and keeps the last good one: ${rejected.lastValidation?.output ?? ''}`)
+        : programmed
+          ? condition('Programmed', 'True', 'Programmed', `${current}/${running} running proxies serve ${what}${note}`)
+          : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}${note}`),
   ];
   return { running, current, programmed, conditions };
 }

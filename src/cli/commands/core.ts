@@ -1,6 +1,9 @@
 /** `swarmgate core [--once]`: run the reconciler until SIGTERM/SIGINT (Node as PID 1 ignores them unless handled). */
+import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { lastValueFrom, take } from 'rxjs';
+import { ControlPlane } from '../../api/control-plane';
+import { startCoreApi, type CoreApi } from '../../api/server';
 import { CoreRun } from '../../components/core-run';
 import { startCore } from '../../components/core';
 import type { DockerPort } from '../../observed/docker-port';
@@ -11,9 +14,19 @@ export function localImagesFromEnv(env: NodeJS.ProcessEnv = process.env): boolea
   return env['SWARMGATE_LOCAL_IMAGES'] === '1' || env['SWARMGATE_LOCAL_IMAGES'] === 'true';
 }
 
-export async function runCoreCommand(port: DockerPort, once: boolean, io: Output): Promise<number> {
+export interface CoreCommandOptions {
+  readonly once: boolean;
+  /** gRPC listen address (host:port or unix:///path); no API when absent. */
+  readonly listen?: string;
+  /** host:port proxy agents dial (the core's service name on the control network). */
+  readonly advertise?: string;
+  readonly controlNetwork: string;
+  readonly insecure: boolean;
+}
+
+export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
   const log = pino({ name: 'swarmgate-core', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
-  if (once) {
+  if (opts.once) {
     try {
       const r = await new CoreRun(port, log, { localImages: localImagesFromEnv() }).run(1);
       io.out(`reconciled: ${r.result} (${r.reason ?? ''})`);
@@ -23,8 +36,25 @@ export async function runCoreCommand(port: DockerPort, once: boolean, io: Output
       return EXIT.invalid;
     }
   }
-  const core = startCore({ port, log, localImages: localImagesFromEnv() });
-  log.info('swarmgate core started');
+  if (opts.listen !== undefined && !opts.insecure) {
+    io.err('--listen: mutual TLS is not implemented yet; pass --insecure to serve plaintext gRPC (development only, see README)');
+    return EXIT.invalid;
+  }
+  if (opts.advertise !== undefined && opts.listen === undefined) {
+    io.err('--advertise needs --listen (proxy agents must reach the gRPC API)');
+    return EXIT.invalid;
+  }
+  const plane = new ControlPlane();
+  let api: CoreApi | undefined;
+  if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials: grpc.ServerCredentials.createInsecure(), log });
+  const core = startCore({
+    port,
+    log,
+    localImages: localImagesFromEnv(),
+    plane,
+    ...(opts.advertise !== undefined ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.insecure } } : {}),
+  });
+  log.info({ grpc: opts.listen ?? null, advertise: opts.advertise ?? null }, 'swarmgate core started');
   const done = lastValueFrom(core.outcomes.pipe(take(Number.MAX_SAFE_INTEGER)), { defaultValue: undefined });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -39,5 +69,6 @@ export async function runCoreCommand(port: DockerPort, once: boolean, io: Output
       resolve();
     });
   });
+  await api?.close();
   return EXIT.ok;
 }

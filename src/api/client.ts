@@ -1,0 +1,76 @@
+/**
+ * Clients of the core's API (extension, proxy agent, CLI): one channel, and server streams that
+ * resubscribe with capped exponential backoff. Because the server sends the full current state on
+ * every subscription, a resubscribed stream is immediately up to date.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { CoreClient } from './generated/swarmgate/v1/Core';
+import { coreProto } from './proto';
+
+export function coreClient(address: string, credentials: grpc.ChannelCredentials): CoreClient {
+  return new (coreProto().swarmgate.v1.Core)(address, credentials, {
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // Reconnect quickly after a core restart: the default backoff grows to 120 s.
+    'grpc.max_reconnect_backoff_ms': 5_000,
+    'grpc.initial_reconnect_backoff_ms': 250,
+  });
+}
+
+export interface StreamHandle {
+  stop(): void;
+}
+
+export interface ResubscribeOptions {
+  readonly log: Logger;
+  readonly what: string;
+  readonly minDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly onDisconnect?: (err: Error | undefined) => void;
+}
+
+/**
+ * Keep a server stream open forever: on end or error wait (250 ms doubling to 5 s, reset once a
+ * message arrives) and open it again. Messages are handled one at a time, in order.
+ */
+export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessage: (m: T) => Promise<void> | void, opts: ResubscribeOptions): StreamHandle {
+  const min = opts.minDelayMs ?? 250;
+  const max = opts.maxDelayMs ?? 5_000;
+  let delay = min;
+  let stopped = false;
+  let current: grpc.ClientReadableStream<T> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+
+  const connect = (): void => {
+    if (stopped) return;
+    const stream = open();
+    current = stream;
+    let ended = false;
+    const retry = (err: Error | undefined): void => {
+      if (ended) return;
+      ended = true;
+      if (stopped) return;
+      opts.onDisconnect?.(err);
+      opts.log.warn({ stream: opts.what, err: err?.message, retryInMs: delay }, 'stream to the core lost; resubscribing');
+      timer = setTimeout(connect, delay);
+      delay = Math.min(max, delay * 2);
+    };
+    stream.on('data', (m: T) => {
+      delay = min;
+      chain = chain.then(() => onMessage(m)).catch((e: unknown) => opts.log.error({ stream: opts.what, err: e instanceof Error ? e.message : String(e) }, 'handling a message failed'));
+    });
+    stream.on('error', (e: Error) => retry(e));
+    stream.on('end', () => retry(undefined));
+  };
+  connect();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      current?.cancel();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * The core's in-memory control plane: the latest upstream model per cluster (for extensions), the
+ * latest validated config per cluster (for proxy agents), what the extensions submitted and what
+ * each proxy replica reports it runs. The reconcile loop writes models and configs; the gRPC
+ * server reads them. Every stream is level-triggered: a subscriber first gets the current value,
+ * then each new value, so a reconnecting client never needs what it missed.
+ *
+ * Nothing here is durable on purpose: after a core restart the first reconcile run republishes
+ * every model and config, and the proxies keep serving their last good config meanwhile.
+ */
+import { createHash } from 'node:crypto';
+import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
+
+export type ProxyKind = 'nginx' | 'haproxy';
+
+export interface ConfigFileData {
+  readonly path: string;
+  readonly content: Buffer;
+}
+
+export interface PublishedModel {
+  readonly cluster: string;
+  readonly modelHash: string;
+  readonly sequence: number;
+  readonly modelJson: string;
+}
+
+export interface Validation {
+  readonly ok: boolean;
+  readonly output: string;
+}
+
+export interface Submission {
+  readonly cluster: string;
+  readonly modelHash: string;
+  readonly proxyKind: ProxyKind;
+  readonly files: readonly ConfigFileData[];
+  readonly validation: Validation;
+  readonly configHash: string;
+}
+
+export interface DeliveredConfig {
+  readonly cluster: string;
+  readonly configHash: string;
+  readonly sequence: number;
+  readonly proxyKind: ProxyKind;
+  readonly files: readonly ConfigFileData[];
+}
+
+export interface ReplicaReport {
+  readonly cluster: string;
+  readonly replicaId: string;
+  readonly appliedHash: string;
+  readonly lastReceivedHash: string;
+  readonly lastValidation?: Validation;
+  readonly counters: { readonly requests: number; readonly responses5xx: number; readonly activeConnections: number };
+  /** Core clock, when the report arrived. */
+  readonly receivedAt: number;
+}
+
+/** The hash a proxy reports for a set of files: order-independent, path and content both count. */
+export function configFilesHash(files: readonly ConfigFileData[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    h.update(f.path).update('\0').update(String(f.content.length)).update('\0').update(f.content);
+  }
+  return h.digest('hex');
+}
+
+export interface ObjectStatusData {
+  readonly kind: string;
+  readonly name: string;
+  readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
+}
+
+export interface StatusData {
+  readonly sequence: number;
+  readonly objects: readonly ObjectStatusData[];
+}
+
+export class ControlPlane {
+  private sequence = 0;
+  private readonly models = new Map<string, BehaviorSubject<PublishedModel | undefined>>();
+  private readonly configs = new Map<string, BehaviorSubject<DeliveredConfig | undefined>>();
+  private readonly submissions = new Map<string, Submission>();
+  private readonly reports = new Map<string, ReplicaReport>();
+  private readonly changed = new Subject<string>();
+  private readonly status = new BehaviorSubject<StatusData>({ sequence: 0, objects: [] });
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Fires (with a reason) when something arrived from outside that the next run should look at. */
+  get changes$(): Observable<string> {
+    return this.changed.asObservable();
+  }
+
+  private subject<T>(map: Map<string, BehaviorSubject<T | undefined>>, cluster: string): BehaviorSubject<T | undefined> {
+    let s = map.get(cluster);
+    if (s === undefined) {
+      s = new BehaviorSubject<T | undefined>(undefined);
+      map.set(cluster, s);
+    }
+    return s;
+  }
+
+  /** Publish a cluster's model; a model with the same hash as the current one is not resent. */
+  publishModel(cluster: string, modelHash: string, modelJson: string): void {
+    const s = this.subject(this.models, cluster);
+    if (s.value?.modelHash === modelHash) return;
+    s.next({ cluster, modelHash, sequence: ++this.sequence, modelJson });
+  }
+
+  model(cluster: string): PublishedModel | undefined {
+    return this.models.get(cluster)?.value;
+  }
+
+  watchModel(cluster: string): Observable<PublishedModel> {
+    return this.subject(this.models, cluster).pipe(filter((m): m is PublishedModel => m !== undefined));
+  }
+
+  /** Accept an extension's result for the current model; a result for an older model is refused. */
+  submit(s: Omit<Submission, 'configHash'>): { accepted: boolean; configHash: string } {
+    const configHash = configFilesHash(s.files);
+    if (this.model(s.cluster)?.modelHash !== s.modelHash) return { accepted: false, configHash };
+    const prev = this.submissions.get(s.cluster);
+    this.submissions.set(s.cluster, { ...s, configHash });
+    if (prev?.modelHash !== s.modelHash || prev.configHash !== configHash || prev.validation.ok !== s.validation.ok) this.changed.next(`submission:${s.cluster}`);
+    return { accepted: true, configHash };
+  }
+
+  /** The extension's result for exactly this model hash, if it has answered. */
+  submission(cluster: string, modelHash: string): Submission | undefined {
+    const s = this.submissions.get(cluster);
+    return s?.modelHash === modelHash ? s : undefined;
+  }
+
+  /** Hand a validated config to the cluster's proxy agents; the same hash is not resent. */
+  deliver(cluster: string, proxyKind: ProxyKind, files: readonly ConfigFileData[]): DeliveredConfig {
+    const s = this.subject(this.configs, cluster);
+    const configHash = configFilesHash(files);
+    if (s.value?.configHash === configHash) return s.value;
+    const next = { cluster, configHash, sequence: ++this.sequence, proxyKind, files };
+    s.next(next);
+    return next;
+  }
+
+  delivered(cluster: string): DeliveredConfig | undefined {
+    return this.configs.get(cluster)?.value;
+  }
+
+  watchConfig(cluster: string): Observable<DeliveredConfig> {
+    return this.subject(this.configs, cluster).pipe(filter((c): c is DeliveredConfig => c !== undefined));
+  }
+
+  report(r: Omit<ReplicaReport, 'receivedAt'>): void {
+    const prev = this.reports.get(r.replicaId);
+    this.reports.set(r.replicaId, { ...r, receivedAt: this.now() });
+    // Counters change on every heartbeat; only a change of what runs is worth a reconcile.
+    if (prev?.appliedHash !== r.appliedHash || prev.lastValidation?.ok !== r.lastValidation?.ok) this.changed.next(`report:${r.replicaId}`);
+  }
+
+  reportsOf(cluster: string): ReplicaReport[] {
+    return [...this.reports.values()].filter((r) => r.cluster === cluster);
+  }
+
+  /** The conditions of every object after a run (for WatchStatus). */
+  publishStatus(objects: readonly ObjectStatusData[]): void {
+    this.status.next({ sequence: ++this.sequence, objects });
+  }
+
+  watchStatus(): Observable<StatusData> {
+    return this.status.asObservable();
+  }
+
+  /** Drop state of clusters and replicas that no longer exist (called by each run). */
+  retain(clusters: ReadonlySet<string>, replicaIds: ReadonlySet<string>): void {
+    for (const [id, r] of this.reports) if (!replicaIds.has(id) || !clusters.has(r.cluster)) this.reports.delete(id);
+    for (const c of this.submissions.keys()) if (!clusters.has(c)) this.submissions.delete(c);
+    for (const map of [this.models, this.configs] as const) {
+      for (const [c, s] of map) {
+        // Keep the subject while someone listens (an agent of a cluster being recreated); reset its value.
+        if (clusters.has(c)) continue;
+        if (s.observed) s.next(undefined);
+        else map.delete(c);
+      }
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The core's gRPC server: a thin adapter from the Core service in core.proto to the ControlPlane,
+ * plus grpc.health.v1. Streams send the current state first and then every change (level-triggered),
+ * so clients resume after a disconnect by simply subscribing again.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { Subscription } from 'rxjs';
+import type { ControlPlane, ProxyKind } from './control-plane';
+import type { CoreHandlers } from './generated/swarmgate/v1/Core';
+import { coreProto } from './proto';
+import { MODEL_VERSION } from './model-json';
+
+export interface CoreApiOptions {
+  readonly plane: ControlPlane;
+  /** host:port, or unix:///path */
+  readonly listen: string;
+  readonly credentials: grpc.ServerCredentials;
+  readonly log: Logger;
+}
+
+export interface CoreApi {
+  readonly port: number;
+  readonly health: HealthImplementation;
+  close(): Promise<void>;
+}
+
+const CLUSTER_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function badArgument(message: string): grpc.ServiceError {
+  return Object.assign(new Error(message), { code: grpc.status.INVALID_ARGUMENT, details: message, metadata: new grpc.Metadata() });
+}
+
+/** Ends a server stream's subscription when the client goes away. */
+function bindStream(call: grpc.ServerWritableStream<unknown, unknown>, sub: Subscription): void {
+  const end = (): void => sub.unsubscribe();
+  call.on('cancelled', end);
+  call.on('close', end);
+  call.on('error', end);
+}
+
+function proxyKind(s: string): ProxyKind | undefined {
+  return s === 'nginx' || s === 'haproxy' ? s : undefined;
+}
+
+export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
+  return {
+    WatchUpstreams(call) {
+      const cluster = call.request.cluster;
+      if (!CLUSTER_RE.test(cluster)) {
+        call.destroy(badArgument(`cluster: expected a ServiceCluster name, got ${JSON.stringify(cluster)}`));
+        return;
+      }
+      log.debug({ cluster, peer: call.getPeer() }, 'extension subscribed');
+      bindStream(
+        call,
+        plane.watchModel(cluster).subscribe((m) => {
+          call.write({ cluster: m.cluster, modelHash: m.modelHash, sequence: String(m.sequence), modelJson: m.modelJson, modelVersion: MODEL_VERSION });
+        }),
+      );
+    },
+    SubmitConfig(call, callback) {
+      const r = call.request;
+      const kind = proxyKind(r.proxyKind);
+      if (!CLUSTER_RE.test(r.cluster) || kind === undefined || !/^[0-9a-f]{64}$/.test(r.modelHash)) {
+        callback(badArgument('cluster, proxy_kind (nginx|haproxy) and model_hash (sha256 hex) are required'));
+        return;
+      }
+      const result = plane.submit({
+        cluster: r.cluster,
+        modelHash: r.modelHash,
+        proxyKind: kind,
+        files: r.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })),
+        validation: { ok: r.validation?.ok ?? false, output: r.validation?.output ?? '' },
+      });
+      callback(null, result);
+    },
+    WatchProxyConfig(call) {
+      const { cluster, replicaId } = call.request;
+      if (!CLUSTER_RE.test(cluster) || replicaId === '') {
+        call.destroy(badArgument('cluster and replica_id are required'));
+        return;
+      }
+      log.debug({ cluster, replicaId, peer: call.getPeer() }, 'proxy agent subscribed');
+      bindStream(
+        call,
+        plane.watchConfig(cluster).subscribe((c) => {
+          call.write({ cluster: c.cluster, configHash: c.configHash, sequence: String(c.sequence), proxyKind: c.proxyKind, files: c.files.map((f) => ({ path: f.path, content: f.content })) });
+        }),
+      );
+    },
+    ReportProxyState(call, callback) {
+      const r = call.request;
+      if (!CLUSTER_RE.test(r.cluster) || r.replicaId === '') {
+        callback(badArgument('cluster and replica_id are required'));
+        return;
+      }
+      plane.report({
+        cluster: r.cluster,
+        replicaId: r.replicaId,
+        appliedHash: r.appliedHash,
+        lastReceivedHash: r.lastReceivedHash,
+        ...(r.lastValidation !== null ? { lastValidation: { ok: r.lastValidation.ok, output: r.lastValidation.output } } : {}),
+        counters: {
+          requests: Number(r.counters?.requests ?? 0),
+          responses5xx: Number(r.counters?.responses_5xx ?? 0),
+          activeConnections: Number(r.counters?.activeConnections ?? 0),
+        },
+      });
+      callback(null, {});
+    },
+    WatchStatus(call) {
+      const { kind, name } = call.request;
+      bindStream(
+        call,
+        plane.watchStatus().subscribe((s) => {
+          const objects = s.objects.filter((o) => (kind === '' || o.kind === kind) && (name === '' || o.name === name));
+          call.write({ sequence: String(s.sequence), objects: objects.map((o) => ({ kind: o.kind, name: o.name, conditions: [...o.conditions] })), replicas: [] });
+        }),
+      );
+    },
+  };
+}
+
+export async function startCoreApi(options: CoreApiOptions): Promise<CoreApi> {
+  const server = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
+  server.addService(coreProto().swarmgate.v1.Core.service, coreHandlers(options.plane, options.log));
+  const health = new HealthImplementation({ '': 'SERVING', 'swarmgate.v1.Core': 'SERVING' });
+  health.addToServer(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.listen, options.credentials, (err, p) => (err !== null ? reject(err) : resolve(p)));
+  });
+  options.log.info({ listen: options.listen, port }, 'gRPC API listening');
+  return {
+    port,
+    health,
+    close: () =>
+      new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        // Streams never end by themselves: give unary calls a moment, then cut the rest.
+        const timer = setTimeout(() => server.forceShutdown(), 1_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

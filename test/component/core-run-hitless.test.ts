@@ -1,0 +1,113 @@
+/**
+ * Hitless delivery in the core run, over the in-memory Docker fake and a ControlPlane: a route
+ * change reaches the agents through the plane and costs no proxy service update; Programmed
+ * follows what each replica reports; a core without an agent address falls back to rolling and
+ * says so.
+ */
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ControlPlane } from '../../src/api/control-plane';
+import { BOOT_CONFIG_PATH } from '../../src/apply/proxy-service-spec';
+import { CoreRun } from '../../src/components/core-run';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject } from '../../src/desired/spec-store';
+import { parseStatus } from '../../src/status/object-status';
+import { FakeDocker } from '../fakes/fake-docker';
+import { cluster, route } from '../helpers/specs';
+
+const quiet = pino({ level: 'silent' });
+let docker: FakeDocker;
+let plane: ControlPlane;
+
+const web = (host: string) => route('web', { serviceCluster: 'edge', hosts: [host], rules: [{ backends: [{ service: 'web', port: 8080 }] }] });
+const edge = cluster('edge', { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: 18080, https: 18443 } } });
+const agents = { coreAddress: 'swarmgate-core:50051', controlNetwork: 'swarmgate-control', insecure: true };
+
+async function conditionOf(name: string, kind: string, type: string) {
+  const [c] = await docker.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
+  return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === type);
+}
+
+beforeEach(async () => {
+  docker = FakeDocker.singleNode();
+  docker.addNetwork('app');
+  docker.addNetwork('swarmgate-control');
+  plane = new ControlPlane();
+  await docker.createService({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'web' }, Networks: [{ Target: 'app' }] } });
+  docker.addTasks('web', 2);
+  await applyObject(docker, edge);
+  await applyObject(docker, web('web.test'));
+  docker.clearActions();
+});
+
+describe('core run with hitless delivery', () => {
+  it('creates an agent-run proxy on the control network and hands the config to the plane', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const svc = docker.service('sg-proxy-edge');
+    const c = svc?.Spec.TaskTemplate.ContainerSpec;
+    expect(c?.Args).toEqual(['swarmgate', 'proxy-agent']);
+    expect(c?.Env).toEqual(expect.arrayContaining(['SWARMGATE_CORE_ADDR=swarmgate-core:50051', 'SWARMGATE_CLUSTER=edge', 'SWARMGATE_REPLICA_ID={{.Task.ID}}']));
+    expect(c?.Configs?.[0]?.File.Name).toBe(BOOT_CONFIG_PATH);
+    expect(svc?.Spec.Labels?.[LABELS.delivery]).toBe('hitless');
+    expect(svc?.Spec.TaskTemplate.Networks?.length).toBe(2);
+    const delivered = plane.delivered('edge');
+    expect(delivered?.files[0]?.content.toString()).toContain('web.test');
+    expect(plane.model('edge')?.modelJson).toContain('web.test');
+  });
+
+  it('delivers a route change through the plane without updating the proxy service', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const [task = ''] = docker.addTasks('sg-proxy-edge', 1);
+    const first = plane.delivered('edge')?.configHash ?? '';
+    plane.report({ cluster: 'edge', replicaId: task, appliedHash: first, lastReceivedHash: first, counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
+    await run.run(2);
+    expect((await conditionOf('web', 'Route', 'Programmed'))?.status).toBe('True');
+
+    await applyObject(docker, web('shop.test'));
+    docker.clearActions();
+    await run.run(3);
+    const ops = docker.writes.map((a) => a.op);
+    expect(ops).not.toContain('updateService');
+    expect(ops).toContain('createConfig'); // kept as history and as the boot config of later tasks
+    const second = plane.delivered('edge');
+    expect(second?.configHash).not.toBe(first);
+    expect(second?.files[0]?.content.toString()).toContain('shop.test');
+    // Not Programmed until the replica reports the new hash.
+    expect((await conditionOf('web', 'Route', 'Programmed'))?.status).toBe('False');
+    plane.report({ cluster: 'edge', replicaId: task, appliedHash: second?.configHash ?? '', lastReceivedHash: second?.configHash ?? '', counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
+    await run.run(4);
+    expect((await conditionOf('web', 'Route', 'Programmed'))?.status).toBe('True');
+    expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('(hitless)');
+  });
+
+  it('shows a replica that rejected the config as Programmed=False Invalid', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const [task = ''] = docker.addTasks('sg-proxy-edge', 1);
+    const hash = plane.delivered('edge')?.configHash ?? '';
+    plane.report({ cluster: 'edge', replicaId: task, appliedHash: '', lastReceivedHash: hash, lastValidation: { ok: false, output: 'nginx: [emerg] no such file' }, counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
+    await run.run(2);
+    const c = await conditionOf('edge', 'ServiceCluster', 'Programmed');
+    expect(c).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect(c?.message).toContain('no such file');
+  });
+
+  it('falls back to rolling delivery, and says so, when agents cannot reach the core', async () => {
+    const run = new CoreRun(docker, quiet, { plane });
+    await run.run(1);
+    const svc = docker.service('sg-proxy-edge');
+    expect(svc?.Spec.TaskTemplate.ContainerSpec.Args).toBeUndefined();
+    expect(svc?.Spec.Labels?.[LABELS.delivery]).toBe('rolling');
+    expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('hitless delivery unavailable');
+  });
+
+  it('forgets replicas whose tasks are gone', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    plane.report({ cluster: 'edge', replicaId: 'gone-task', appliedHash: 'x', lastReceivedHash: 'x', counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
+    await run.run(2);
+    expect(plane.reportsOf('edge')).toEqual([]);
+  });
+});
