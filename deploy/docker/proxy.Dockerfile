@@ -1,22 +1,19 @@
-# swarmgate/proxy for machines with a registry: Debian's NGINX on debian:bookworm-slim.
+# swarmgate/proxy for machines with a registry: NGINX plus the swarmgate agent (hitless delivery).
 # (Offline equivalent without pulls: offline/proxy.Dockerfile, built by `make images`.)
 #
-#   docker build -f deploy/docker/proxy.Dockerfile -t swarmgate/proxy:latest .
+#   docker build -f deploy/docker/swarmgate.Dockerfile -t swarmgate/swarmgate:latest .
+#   docker build -f deploy/docker/proxy.Dockerfile --build-arg APP_IMAGE=swarmgate/swarmgate:latest \
+#     -t swarmgate/proxy:latest .
 #
 # Context: the repository root (only deploy/nginx/nginx.conf is used; with BuildKit,
-# proxy.Dockerfile.dockerignore keeps the rest out of the context).
-FROM debian:bookworm-slim
+# proxy.Dockerfile.dockerignore keeps the rest out of the context). Rolling delivery also works
+# with any stock NGINX image (proxy.image in the ServiceCluster); hitless delivery needs this one.
+ARG APP_IMAGE=swarmgate/swarmgate:latest
+FROM ${APP_IMAGE}
 
-# nginx-light has everything the rendered configs use except `stream` (SNI routing), which
-# Debian ships as the dynamic module libnginx-mod-stream. Logs go to the container's
-# stdout/stderr, also for configs that name Debian's default log files.
-RUN set -eux; \
-    apt-get update; \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        nginx-light libnginx-mod-stream ca-certificates; \
-    rm -rf /var/lib/apt/lists/*; \
-    rm -f /etc/nginx/sites-enabled/default; \
-    ln -sf /dev/stdout /var/log/nginx/access.log; \
+# NGINX logs go to the container's stdout/stderr, also for configs that name Debian's default
+# log files. nginx-light, libnginx-mod-stream (SNI routing) and tini come with the app image.
+RUN ln -sf /dev/stdout /var/log/nginx/access.log; \
     ln -sf /dev/stderr /var/log/nginx/error.log
 
 # Answers 503 on port 80 until swarmgate delivers a configuration.
@@ -31,4 +28,7 @@ LABEL org.opencontainers.image.title="swarmgate-proxy" \
 EXPOSE 80 443
 # SIGQUIT = graceful shutdown: NGINX finishes in-flight requests (SIGTERM would cut them off).
 STOPSIGNAL SIGQUIT
+# Rolling delivery runs NGINX alone (the core mounts each config as /etc/nginx/nginx.conf);
+# hitless delivery runs `swarmgate proxy-agent`, which starts NGINX and reloads it in place.
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["nginx", "-g", "daemon off;"]

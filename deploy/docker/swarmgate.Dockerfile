@@ -40,6 +40,9 @@ WORKDIR /app
 COPY --from=deps /src/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /src/dist ./dist
+# `swarmgate` on the PATH: hitless proxies run `swarmgate proxy-agent` (see proxy.Dockerfile).
+RUN printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' >/usr/local/bin/swarmgate \
+    && chmod 0755 /usr/local/bin/swarmgate
 
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="swarmgate" \

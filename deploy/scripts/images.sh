@@ -121,7 +121,7 @@ build_offline_proxy() {
   # The legacy builder: needs no buildx plugin and takes BASE_IMAGE from the local image store.
   tar -C "$repo" -c deploy/docker/offline/proxy.Dockerfile deploy/nginx/nginx.conf \
     | DOCKER_BUILDKIT=0 docker_build deploy/docker/offline/proxy.Dockerfile "$proxy_image" \
-        --build-arg BASE_IMAGE="$BASE_IMAGE"
+        --build-arg APP_IMAGE="$app_image:$VERSION"
 }
 
 build_offline_app() {
@@ -133,7 +133,7 @@ build_offline_app() {
 
 build_registry_proxy() {
   tar -C "$repo" -c deploy/docker/proxy.Dockerfile deploy/nginx/nginx.conf \
-    | docker_build deploy/docker/proxy.Dockerfile "$proxy_image" --pull
+    | docker_build deploy/docker/proxy.Dockerfile "$proxy_image" --build-arg APP_IMAGE="$app_image:$VERSION"
 }
 
 build_registry_app() {
@@ -163,6 +163,8 @@ smoke_test() {
     || die "nginx -t fails inside $app_image:$VERSION"
   docker run --rm "$proxy_image:$VERSION" nginx -t -q \
     || die "nginx -t fails inside $proxy_image:$VERSION"
+  out=$(docker run --rm "$proxy_image:$VERSION" swarmgate --version)
+  [[ $out == "$VERSION" ]] || die "swarmgate (the hitless agent) in $proxy_image:$VERSION prints '$out', expected $VERSION"
   # The placeholder config must answer 503. Published on a random loopback port only.
   cid=$(docker run -d --rm -p 127.0.0.1::80 "$proxy_image:$VERSION")
   at_exit remove_container "$cid"
@@ -200,11 +202,12 @@ if [[ $IMAGE_SOURCE == offline ]]; then
   step "app: dist/ (npm run build)" ensure_dist
   step "app: production node_modules/ (npm ci --omit=dev)" stage_deps
   step "app: Node runtime from $NODE_BIN" stage_node
-  step "image $proxy_image" build_offline_proxy
+  # The proxy image is the app image plus NGINX's placeholder config: app first.
   step "image $app_image" build_offline_app
+  step "image $proxy_image" build_offline_proxy
 else
-  step "image $proxy_image (registry)" build_registry_proxy
   step "image $app_image (registry)" build_registry_app
+  step "image $proxy_image (registry)" build_registry_proxy
 fi
 step "smoke test" smoke_test
 step "prune dangling swarmgate images" prune_dangling

@@ -184,8 +184,10 @@ export class ProxyAgent {
       writeFileSync(next, f.content);
       staged.push([next, target]);
     }
-    const check = spawnSync(this.nginx, ['-t', '-q', '-c', `${this.confPath}.next`], { encoding: 'utf8', timeout: 60_000 });
-    if (check.status !== 0) return { ok: false, output: `${check.stdout}${check.stderr}`.trim() || `nginx -t exited ${String(check.status)}` };
+    // stdout inherited, not piped: Node's pipes are socketpairs, and NGINX cannot open /dev/stdout
+    // (the access log) when it is a socket. Its errors come on stderr.
+    const check = spawnSync(this.nginx, ['-t', '-q', '-c', `${this.confPath}.next`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'inherit', 'pipe'] });
+    if (check.status !== 0) return { ok: false, output: check.stderr.trim() || `nginx -t exited ${String(check.status)}` };
     for (const [next, target] of staged) renameSync(next, target);
     const pid = this.nginxProc?.pid;
     if (pid === undefined || this.nginxProc?.exitCode !== null) return { ok: false, output: 'NGINX is not running' };

@@ -90,6 +90,13 @@ export interface NetworkInfo {
   readonly Labels?: Labels;
 }
 
+export interface NetworkSpec {
+  readonly Name: string;
+  readonly Driver: 'overlay';
+  readonly Attachable?: boolean;
+  readonly Labels?: Labels;
+}
+
 export interface SecretInfo {
   readonly ID: string;
   readonly Spec: { readonly Name: string; readonly Labels?: Labels };
@@ -144,6 +151,8 @@ export interface DockerPort {
   createService(spec: ServiceSpec): Promise<string>;
   updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;
   removeService(id: string): Promise<void>;
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  removeNetwork(id: string): Promise<void>;
   /** The last `lines` log lines (stdout and stderr) of a service's tasks, oldest first. */
   serviceLogTail(serviceId: string, lines: number): Promise<string[]>;
   /** The local image ID of a reference (tag or ID) on this daemon; undefined when it is not present. */

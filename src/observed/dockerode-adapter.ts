@@ -284,6 +284,15 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
         const opts = { _query: { version }, _body: { Name: spec.Name, Labels: { ...(spec.Labels ?? {}) } } };
         await docker.getConfig(id).update(opts);
       }),
+    createNetwork: (spec) =>
+      call('createNetwork', async () => {
+        const created = await docker.createNetwork({ ...spec, Labels: { ...(spec.Labels ?? {}) }, CheckDuplicate: true });
+        return created.id;
+      }),
+    removeNetwork: (id) =>
+      call('removeNetwork', async () => {
+        await docker.getNetwork(id).remove();
+      }),
     removeConfig: (id) =>
       call('removeConfig', async () => {
         await docker.getConfig(id).remove();

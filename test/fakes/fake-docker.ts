@@ -21,6 +21,7 @@ import type {
   ConfigInfo,
   ConfigSpec,
   DockerEvent,
+  NetworkSpec,
   DockerPort,
   LabelFilter,
   Labels,
@@ -34,7 +35,7 @@ import type {
 } from '../../src/observed/docker-port';
 
 export type PortMethod = keyof DockerPort;
-export const WRITE_METHODS = ['createConfig', 'updateConfigLabels', 'removeConfig', 'createService', 'updateService', 'removeService'] as const;
+export const WRITE_METHODS = ['createConfig', 'updateConfigLabels', 'removeConfig', 'createService', 'updateService', 'removeService', 'createNetwork', 'removeNetwork'] as const;
 export type WriteMethod = (typeof WRITE_METHODS)[number];
 
 export interface FakeAction {
@@ -255,7 +256,8 @@ export class FakeDocker implements DockerPort {
     return id;
   }
 
-  removeNetwork(idOrName: string): void {
+  /** Test control: remove a network as someone else would (no checks, no action logged). */
+  dropNetwork(idOrName: string): void {
     const n = this.findNetwork(idOrName);
     if (n === undefined) throw new DockerApiError(404, `network ${idOrName} not found`);
     this.networks.delete(n.info.Id);
@@ -532,6 +534,34 @@ export class FakeDocker implements DockerPort {
         this.emit('config', 'update', c.ID, { name: c.Spec.Name });
       },
       { op: 'updateConfigLabels', target: current?.Spec.Name ?? id, id: current?.ID ?? id, version, spec: clone(spec) },
+    );
+  }
+
+  createNetwork(spec: NetworkSpec): Promise<string> {
+    return this.run(
+      'createNetwork',
+      () => {
+        if ([...this.networks.values()].some((n) => n.info.Name === spec.Name))
+          throw new DockerApiError(409, `network with name ${spec.Name} already exists`, 'createNetwork');
+        return this.addNetwork(spec.Name, { attachable: spec.Attachable ?? false, labels: { ...(spec.Labels ?? {}) } });
+      },
+      { op: 'createNetwork', target: spec.Name },
+    );
+  }
+
+  removeNetwork(id: string): Promise<void> {
+    const current = this.networks.get(id);
+    return this.run(
+      'removeNetwork',
+      () => {
+        const n = this.networks.get(id);
+        if (n === undefined) throw new DockerApiError(404, `network ${id} not found`, 'removeNetwork');
+        const users = [...this.services.values()].filter((s) => (s.Spec.TaskTemplate.Networks ?? []).some((r) => r.Target === id || r.Target === n.info.Name));
+        if (users.length > 0) throw new DockerApiError(403, `rpc error: code = FailedPrecondition desc = network ${n.info.Name} is in use by service ${users[0]?.Spec.Name ?? ''}`, 'removeNetwork');
+        this.networks.delete(id);
+        this.emit('network', 'destroy', id, { name: n.info.Name });
+      },
+      { op: 'removeNetwork', target: current?.info.Name ?? id },
     );
   }
 

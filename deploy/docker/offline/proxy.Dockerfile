@@ -1,20 +1,13 @@
-# swarmgate/proxy without a registry: same content as ../proxy.Dockerfile, but FROM the Debian
-# base that `make images` debootstraps and imports (deploy/scripts/base-image.sh).
-# Built by deploy/scripts/images.sh with a context streamed from the repository:
-#   deploy/docker/offline/proxy.Dockerfile, deploy/nginx/nginx.conf
-ARG BASE_IMAGE=swarmgate/debian:bookworm
-FROM ${BASE_IMAGE}
+# swarmgate/proxy without a registry: NGINX plus the swarmgate agent (hitless delivery), built
+# FROM the swarmgate app image that `make images` builds first (deploy/scripts/images.sh).
+# Build context streamed from the repository: deploy/docker/offline/proxy.Dockerfile,
+# deploy/nginx/nginx.conf.
+ARG APP_IMAGE=swarmgate/swarmgate:latest
+FROM ${APP_IMAGE}
 
-# nginx-light has everything the rendered configs use except `stream` (SNI routing), which
-# Debian ships as the dynamic module libnginx-mod-stream. Logs go to the container's
-# stdout/stderr, also for configs that name Debian's default log files.
-RUN set -eux; \
-    apt-get update; \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        nginx-light libnginx-mod-stream ca-certificates; \
-    rm -rf /var/lib/apt/lists/*; \
-    rm -f /etc/nginx/sites-enabled/default; \
-    ln -sf /dev/stdout /var/log/nginx/access.log; \
+# NGINX logs go to the container's stdout/stderr, also for configs that name Debian's default
+# log files. nginx-light, libnginx-mod-stream (SNI routing) and tini come with the app image.
+RUN ln -sf /dev/stdout /var/log/nginx/access.log; \
     ln -sf /dev/stderr /var/log/nginx/error.log
 
 # Answers 503 on port 80 until swarmgate delivers a configuration.
@@ -29,4 +22,7 @@ LABEL org.opencontainers.image.title="swarmgate-proxy" \
 EXPOSE 80 443
 # SIGQUIT = graceful shutdown: NGINX finishes in-flight requests (SIGTERM would cut them off).
 STOPSIGNAL SIGQUIT
+# Rolling delivery runs NGINX alone (the core mounts each config as /etc/nginx/nginx.conf);
+# hitless delivery runs `swarmgate proxy-agent`, which starts NGINX and reloads it in place.
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["nginx", "-g", "daemon off;"]

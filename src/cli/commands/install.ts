@@ -10,6 +10,9 @@ import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
 
 export const CORE_SERVICE = 'swarmgate-core';
+/** Overlay network shared by the core and hitless proxies (not attachable: only services join it). */
+export const CONTROL_NETWORK = 'swarmgate-control';
+export const GRPC_PORT = 50051;
 export const DEFAULT_CORE_IMAGE = 'swarmgate/swarmgate:latest';
 /**
  * The core's live heap is small (≈30 MB at 1,000 routes) but V8's default 16 MB semi-spaces let
@@ -24,15 +27,17 @@ export interface InstallOptions {
   readonly logLevel: string;
 }
 
-export function coreServiceSpec(image: string, opts: InstallOptions): ServiceSpec {
+export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
+  // Plaintext until mutual TLS exists: the control network is the only path to the API (see README).
+  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--insecure'];
   return {
     Name: CORE_SERVICE,
     Labels: labels,
     TaskTemplate: {
       ContainerSpec: {
         Image: image,
-        Args: ['core'],
+        Args: args,
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
@@ -40,10 +45,22 @@ export function coreServiceSpec(image: string, opts: InstallOptions): ServiceSpe
       },
       // The only component with the Docker API runs where the API is authoritative.
       Placement: { Constraints: ['node.role==manager'] },
+      Networks: [{ Target: controlNetworkId }],
     },
     Mode: { Replicated: { Replicas: 1 } },
+    // DNS round robin: agents resolve the service name to the core task's address directly, which
+    // also works where service VIPs do not (no IPVS in the kernel).
+    EndpointSpec: { Mode: 'dnsrr' },
     UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback' },
   };
+}
+
+async function ensureControlNetwork(port: DockerPort, io: Output): Promise<string> {
+  const existing = (await port.listNetworks()).find((n) => n.Name === CONTROL_NETWORK && n.Scope === 'swarm');
+  if (existing !== undefined) return existing.Id;
+  const id = await port.createNetwork({ Name: CONTROL_NETWORK, Driver: 'overlay', Attachable: false, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'control-network' } });
+  io.out(`network/${CONTROL_NETWORK} created`);
+  return id;
 }
 
 export async function runInstall(port: DockerPort, opts: InstallOptions, io: Output): Promise<number> {
@@ -56,7 +73,7 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const spec = coreServiceSpec(image, opts);
+  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
@@ -101,6 +118,19 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     for (let attempt = 0; ; attempt++) {
       try {
         await port.removeConfig(c.ID);
+        break;
+      } catch (e) {
+        if (attempt >= 40) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+  for (const n of (await port.listNetworks()).filter((x) => x.Labels?.[LABELS.owner] === OWNER_VALUE)) {
+    // Task network attachments are released asynchronously after the services are gone.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await port.removeNetwork(n.Id);
+        io.out(`network/${n.Name} removed`);
         break;
       } catch (e) {
         if (attempt >= 40) throw e;
