@@ -1,6 +1,9 @@
 /**
  * `make bench-swarm`: the core's latencies on the real local Swarm (needs make swarm-up images).
- * The core runs as a child process (`swarmgate core`, events + task poll + resync), as in production.
+ * DELIVERY=hitless (default): the core is installed as the swarmgate-core service (`swarmgate install`,
+ * gRPC on the control network) and the proxy's agent reloads NGINX in place.
+ * DELIVERY=rolling: the core runs as a child process (`swarmgate core`) and every change is a
+ * rolling update of the proxy service.
  * (i)  service create → first 200 through the proxy, and task running → first 200;
  * (ii) scale 2→4 → all 4 tasks serving;
  * (iii) service remove → route answers 503, counting other 5xx on the way;
@@ -12,13 +15,16 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { CORE_NODE_OPTIONS } from '../src/cli/commands/install';
+import { CORE_NODE_OPTIONS, CORE_SERVICE, runInstall, runUninstall } from '../src/cli/commands/install';
 import { applyObject, deleteObject } from '../src/desired/spec-store';
 import { decodeObject } from '../src/domain/object';
 import { createDockerPort } from '../src/observed/dockerode-adapter';
 import { summarize, type Summary } from './lib/stats';
+import { childPids } from '../src/components/proxy-agent';
 
 const RUNS = Number(process.env['RUNS'] ?? 5);
+const DELIVERY = process.env['DELIVERY'] === 'rolling' ? 'rolling' : 'hitless';
+const silent = { out: () => undefined, err: (t: string) => process.stderr.write(`${t}\n`) };
 const P = `sgb${process.pid % 10000}`;
 const NET = `${P}-net`;
 const CLUSTER = `${P}-edge`;
@@ -76,10 +82,23 @@ function runningSince(service: string): number | undefined {
   return Math.min(...ts);
 }
 
-function startCore(): ChildProcess {
+interface RunningCore {
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+async function startCore(): Promise<RunningCore> {
+  if (DELIVERY === 'hitless') {
+    if ((await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'warn' }, silent)) !== 0) throw new Error('install failed');
+    const container = await until(async () => docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${CORE_SERVICE}`) || undefined, 60_000, 200);
+    // The container's PID 1 is tini; the core is its Node child.
+    const tini = Number(docker('inspect', '--format', '{{.State.Pid}}', container));
+    const node = await until(async () => [...childPids(tini)][0], 30_000, 100);
+    return { pid: node, stop: async () => void (await runUninstall(port, false, silent)) };
+  }
   // The same Node options `swarmgate install` gives the core service.
-  const child = spawn('node', ['dist/src/cli/main.js', 'core'], { env: { ...process.env, SWARMGATE_LOCAL_IMAGES: '1', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env['CORE_NODE_OPTIONS'] ?? CORE_NODE_OPTIONS }, stdio: ['ignore', 'ignore', 'inherit'] });
-  return child;
+  const child: ChildProcess = spawn('node', ['dist/src/cli/main.js', 'core'], { env: { ...process.env, SWARMGATE_LOCAL_IMAGES: '1', LOG_LEVEL: 'warn', NODE_OPTIONS: process.env['CORE_NODE_OPTIONS'] ?? CORE_NODE_OPTIONS }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return { pid: child.pid ?? 0, stop: async () => void child.kill('SIGTERM') };
 }
 
 function procStats(pid: number): { rssMiB: number; cpuMs: number } {
@@ -99,11 +118,11 @@ async function main(): Promise<void> {
   const createService = (replicas: number) =>
     docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', SVC, '--replicas', String(replicas), '--network', NET,
       '--hostname', `${SVC}.{{.Task.Slot}}`, '--config', `src=${P}-backend,target=/etc/nginx/nginx.conf`, image);
-  await applyObject(port, object({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: CLUSTER }, spec: { proxy: { replicas: 1, publish: { mode: 'host', http: HTTP_PORT, https: HTTP_PORT + 1 } } } }));
+  await applyObject(port, object({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: CLUSTER }, spec: { proxy: { replicas: 1, delivery: DELIVERY, publish: { mode: 'host', http: HTTP_PORT, https: HTTP_PORT + 1 } } } }));
   await applyObject(port, route(P, HOST, SVC));
   // The core also converges the implicit "default" cluster; remove that proxy afterwards if we caused it.
   const defaultExisted = (await port.listServices()).some((s) => s.Spec.Name === 'sg-proxy-default');
-  const core = startCore();
+  const core = await startCore();
   const createTo200: number[] = [];
   const startedTo200: number[] = [];
   const scaleToAll: number[] = [];
@@ -151,13 +170,13 @@ async function main(): Promise<void> {
     // (iv) 1,000 routes: RSS and CPU time of the core once it has converged them.
     process.stderr.write('applying 1000 routes\n');
     for (let i = 0; i < 1000; i++) await applyObject(port, route(`${P}-r${i}`, `r${i}.${HOST}`, SVC));
-    const before = procStats(core.pid ?? 0);
+    const before = procStats(core.pid);
     await until(async () => {
       const [c] = await port.listConfigs(['io.swarmgate.kind=Route', `io.swarmgate.name=${P}-r999`]);
       return c?.Spec.Labels?.['io.swarmgate.status'] !== undefined ? true : undefined;
     }, 600_000, 500);
     await sleep(10_000);
-    const after = procStats(core.pid ?? 0);
+    const after = procStats(core.pid);
     const fmt = (s: Summary) => `${s.min.toFixed(0)} / ${s.p50.toFixed(0)} / ${s.max.toFixed(0)}`;
     const rows = [
       ['create → first 200 (ms)', fmt(summarize(createTo200))],
@@ -168,14 +187,14 @@ async function main(): Promise<void> {
       ['core RSS at 1,000 routes (MiB)', `${after.rssMiB.toFixed(0)}   target ≤ 100: ${after.rssMiB <= 100 ? 'PASS' : 'FAIL'}`],
       ['core CPU to converge 1,000 routes (ms)', (after.cpuMs - before.cpuMs).toFixed(0)],
     ];
-    process.stdout.write(`\nswarm bench (${RUNS} runs; min / median / max)\n${rows.map(([k, v]) => `  ${(k ?? '').padEnd(40)} ${v ?? ''}`).join('\n')}\n`);
-    const result = { date: new Date().toISOString(), runs: RUNS, cpus: cpus().length, node: process.version, createTo200, startedTo200, scaleToAll, removeTo503, removal5xx, coreRssMiB: after.rssMiB, coreCpuMsFor1000Routes: after.cpuMs - before.cpuMs };
+    process.stdout.write(`\nswarm bench, ${DELIVERY} delivery (${RUNS} runs; min / median / max)\n${rows.map(([k, v]) => `  ${(k ?? '').padEnd(40)} ${v ?? ''}`).join('\n')}\n`);
+    const result = { date: new Date().toISOString(), delivery: DELIVERY, runs: RUNS, cpus: cpus().length, node: process.version, createTo200, startedTo200, scaleToAll, removeTo503, removal5xx, coreRssMiB: after.rssMiB, coreCpuMsFor1000Routes: after.cpuMs - before.cpuMs };
     mkdirSync('bench/results', { recursive: true });
     const json = `${JSON.stringify(result, null, 2)}\n`;
     writeFileSync(`bench/results/swarm-${result.date.replace(/[:.]/g, '-')}.json`, json);
-    writeFileSync('bench/results/swarm-latest.json', json);
+    writeFileSync(`bench/results/swarm-${DELIVERY}-latest.json`, json);
   } finally {
-    core.kill('SIGTERM');
+    await core.stop();
     process.stderr.write('cleaning up\n');
     for (let i = 0; i < 1000; i++) await deleteObject(port, 'Route', `${P}-r${i}`).catch(() => undefined);
     await deleteObject(port, 'Route', P).catch(() => undefined);

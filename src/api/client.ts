@@ -16,6 +16,8 @@ export function coreClient(address: string, credentials: grpc.ChannelCredentials
     // Reconnect quickly after a core restart: the default backoff grows to 120 s.
     'grpc.max_reconnect_backoff_ms': 5_000,
     'grpc.initial_reconnect_backoff_ms': 250,
+    // Rendered configs reach ~1 MB per 1,000 routes; the 4 MB default would cut off at ~4,000.
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
 }
 

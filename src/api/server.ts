@@ -124,7 +124,12 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
 }
 
 export async function startCoreApi(options: CoreApiOptions): Promise<CoreApi> {
-  const server = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_permit_without_calls': 1 });
+  const server = new grpc.Server({
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // SubmitConfig carries whole rendered configs (~1 MB per 1,000 routes).
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
   server.addService(coreProto().swarmgate.v1.Core.service, coreHandlers(options.plane, options.log));
   const health = new HealthImplementation({ '': 'SERVING', 'swarmgate.v1.Core': 'SERVING' });
   health.addToServer(server);

@@ -27,6 +27,8 @@ export interface ConvergeResult {
   readonly configName: string;
   readonly serviceId: string;
   readonly configHash: string;
+  /** The proxy service was created or updated (its tasks restart with the new spec). */
+  readonly serviceChanged: boolean;
 }
 
 export function sha256(text: string): string {
@@ -59,8 +61,17 @@ export async function convergeProxy(port: DockerPort, model: ProxyModel, rendere
   const name = proxyServiceName(model.cluster);
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
-  const build = (config: { id: string; name: string }) => {
-    const spec = proxyServiceSpec({ model, serviceName: name, config, secretIds, networkIds, nodes: live.nodes, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}) });
+  const build = (config: { id: string; name: string }, keepNetworkIds: readonly string[] = []) => {
+    const spec = proxyServiceSpec({
+      model,
+      serviceName: name,
+      config,
+      secretIds,
+      networkIds,
+      nodes: live.nodes,
+      ...(image !== undefined ? { image } : {}),
+      ...(agent !== undefined ? { agent, keepNetworkIds } : {}),
+    });
     const specHash = sha256(canonicalJson(spec));
     return { specHash, labelled: { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: specHash } } };
   };
@@ -69,25 +80,32 @@ export async function convergeProxy(port: DockerPort, model: ProxyModel, rendere
   let mountedName = configName;
   const mounted = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0];
   if (agent !== undefined && mounted?.ConfigID !== undefined && mounted.ConfigName !== undefined && live.proxyConfigs.some((c) => c.ID === mounted.ConfigID)) {
-    const keep = build({ id: mounted.ConfigID, name: mounted.ConfigName });
-    if (keep.specHash === existing?.Spec.Labels?.[LABELS.specHash]) {
+    // Hitless: a service update restarts the proxy tasks, so avoid the ones routes alone would cause.
+    // Keep the mounted boot config (the agent streams newer ones), and stay on networks no route
+    // needs any more (they are left at the next update the service needs anyway).
+    const attached = (existing?.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target).filter((id) => live.networks.some((n) => n.Id === id));
+    for (const keep of [build({ id: mounted.ConfigID, name: mounted.ConfigName }), build({ id: mounted.ConfigID, name: mounted.ConfigName }, attached)]) {
+      if (keep.specHash !== existing?.Spec.Labels?.[LABELS.specHash]) continue;
       ({ specHash, labelled } = keep);
       mountedName = mounted.ConfigName;
+      break;
     }
   }
   let serviceId: string;
+  let serviceChanged = false;
   if (existing === undefined) {
     serviceId = await port.createService(labelled);
-    writes++;
+    serviceChanged = true;
   } else {
     serviceId = existing.ID;
     if (existing.Spec.Labels?.[LABELS.specHash] !== specHash) {
       await port.updateService(existing.ID, existing.Version.Index, labelled);
-      writes++;
+      serviceChanged = true;
     }
   }
+  if (serviceChanged) writes++;
   writes += await pruneConfigs(port, model.cluster, configName, serviceId, live);
-  return { cluster: model.cluster, writes, configName: mountedName, serviceId, configHash: hash };
+  return { cluster: model.cluster, writes, configName: mountedName, serviceId, configHash: hash, serviceChanged };
 }
 
 /** Remove generated configs no task uses, keeping the newest few for rollback. */

@@ -37,6 +37,8 @@ export interface ProxyInputs {
   readonly image?: string;
   /** Set for hitless delivery: the mounted config is only the boot config; the agent streams the rest. */
   readonly agent?: AgentEndpoint;
+  /** Network IDs to stay attached to although no route needs them now (hitless: leaving costs a restart). */
+  readonly keepNetworkIds?: readonly string[];
 }
 
 export function proxyServiceName(cluster: string): string {
@@ -75,6 +77,9 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
   const agent = inputs.agent;
   const networks = [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
   if (agent !== undefined) networks.push({ Target: agent.controlNetworkId });
+  for (const id of inputs.keepNetworkIds ?? []) if (!networks.some((n) => n.Target === id)) networks.push({ Target: id });
+  // One order whatever the reason for each attachment, so equal sets hash equal.
+  networks.sort((a, b) => (a.Target < b.Target ? -1 : a.Target > b.Target ? 1 : 0));
   return {
     Name: inputs.serviceName,
     Labels: labels,

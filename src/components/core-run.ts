@@ -20,6 +20,7 @@ import type { ProxyModel } from '../plan/model';
 import type { RunResult } from '../reconcile';
 import { renderNginx } from '../render/nginx/render';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
+import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
 
 export interface CoreRunReport {
@@ -40,6 +41,7 @@ export interface CoreRunOptions {
    * ask for hitless delivery are delivered rolling, and their status says so.
    */
   readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean };
+  readonly metrics?: CoreMetrics;
 }
 
 export class CoreRun {
@@ -51,6 +53,7 @@ export class CoreRun {
   private readonly validated = new Map<string, string | undefined>();
   private static readonly VALIDATED_KEPT = 64;
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
+  private runLog: Logger;
 
   constructor(
     private readonly port: DockerPort,
@@ -59,9 +62,12 @@ export class CoreRun {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.reader = new DesiredStateReader(port);
+    this.runLog = log;
   }
 
   async run(seq: number): Promise<RunResult> {
+    // Every line a run logs carries its run id (seq), also the ones from helpers below.
+    this.runLog = this.log.child({ seq });
     const port = this.port;
     const [services, tasks, networks, secrets, nodes, proxyConfigs] = await Promise.all([
       port.listServices(),
@@ -72,7 +78,7 @@ export class CoreRun {
       port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
     ]);
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
-    if (dropped.length > 0) this.log.debug({ seq, dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
+    if (dropped.length > 0) this.runLog.debug({ dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
     const { desired, stored } = await this.reader.read();
     const result = buildModel(desired, snapshot);
     const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
@@ -82,7 +88,7 @@ export class CoreRun {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
       const rendered = renderNginx(model);
-      const invalid = this.validate(seq, model, rendered);
+      const invalid = this.validate(model, rendered);
       const expectedReplicas = expectedProxyReplicas(model, nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length);
       const { agent, note } = this.agentFor(model, live);
       if (invalid !== undefined) {
@@ -93,12 +99,16 @@ export class CoreRun {
       }
       // Agents first: they reload in place, before the Docker writes below.
       const files = [{ path: 'nginx.conf', content: Buffer.from(rendered) }];
-      const configHash = agent !== undefined ? (this.options.plane?.deliver(model.cluster, 'nginx', files).configHash ?? configFilesHash(files)) : undefined;
+      const sentBefore = this.options.plane?.delivered(model.cluster)?.sequence;
+      const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, 'nginx', files) : undefined;
+      const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
+      if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
       const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
-      if (this.options.localImages === true && image === undefined) this.log.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
+      if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
       const r = await convergeProxy(port, model, rendered, live, image, agent);
-      if (r.writes > 0) this.log.info({ seq, cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
+      if (r.writes > 0) this.runLog.info({ cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
       writes += r.writes;
+      if (r.serviceChanged) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: agent !== undefined ? 'hitless' : 'rolling' });
       runtimes.push({ model, serviceId: r.serviceId, configName: r.configName, expectedReplicas, ...(note !== undefined ? { note } : {}), ...this.hitlessRuntime(model.cluster, agent, configHash) });
     }
     writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
@@ -106,6 +116,8 @@ export class CoreRun {
     const report: CoreRunReport['clusters'][number][] = [];
     for (const rt of runtimes) {
       const st = clusterStatus(rt, tasks);
+      this.options.metrics?.replicasRunning.set({ cluster: rt.model.cluster }, st.running);
+      this.options.metrics?.replicasCurrent.set({ cluster: rt.model.cluster }, st.current);
       report.push({ name: rt.model.cluster, ...(rt.configName !== undefined ? { configName: rt.configName } : {}), running: st.running, current: st.current, programmed: st.programmed });
       const ck = objectKey('ServiceCluster', rt.model.cluster);
       if (conditions[ck] !== undefined) conditions[ck] = [...(conditions[ck] ?? []), ...st.conditions];
@@ -118,18 +130,19 @@ export class CoreRun {
     }
     writes += await writeStatuses(port, stored, conditions, this.now().toISOString());
     this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, conditions);
+    this.options.metrics?.recordConditions(conditions);
     this.lastReport = { writes, clusters: report };
     return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
   }
 
   /** nginx -t once per distinct rendered text; returns the failure output, or undefined when valid. */
-  private validate(seq: number, model: ProxyModel, rendered: string): string | undefined {
+  private validate(model: ProxyModel, rendered: string): string | undefined {
     const hash = sha256(rendered);
     if (!this.validated.has(hash)) {
       const v = validateNginx(model);
       this.validated.set(hash, v.ok ? undefined : v.output);
       if (this.validated.size > CoreRun.VALIDATED_KEPT) this.validated.delete(this.validated.keys().next().value ?? '');
-      if (!v.ok) this.log.warn({ seq, cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
+      if (!v.ok) this.runLog.warn({ cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
     }
     return this.validated.get(hash);
   }
@@ -172,7 +185,7 @@ export class CoreRun {
       if (l[LABELS.owner] !== OWNER_VALUE || l[LABELS.role] !== 'proxy') continue;
       if (clusters.includes(l[LABELS.cluster] ?? '')) continue;
       await this.port.removeService(s.ID);
-      this.log.info({ service: s.Spec.Name }, 'removed the proxy of a deleted service cluster');
+      this.runLog.info({ service: s.Spec.Name }, 'removed the proxy of a deleted service cluster');
       removed++;
     }
     return removed;

@@ -10,6 +10,7 @@ import type { DockerEvent, DockerPort } from '../observed/docker-port';
 import { readTaskFingerprint } from '../observed/read-snapshot';
 import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, poll$, reconcileLoop, resync$, type Outcome } from '../reconcile';
 import type { ControlPlane } from '../api/control-plane';
+import { instrumentPort, type CoreMetrics } from '../status/metrics';
 import { CoreRun, type CoreRunOptions } from './core-run';
 
 export interface CoreOptions {
@@ -22,6 +23,7 @@ export interface CoreOptions {
   readonly localImages?: boolean;
   readonly plane?: ControlPlane;
   readonly agents?: CoreRunOptions['agents'];
+  readonly metrics?: CoreMetrics;
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -39,7 +41,9 @@ export function dockerEvents$(port: DockerPort, log: Logger, scheduler: Schedule
 export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>; stop: () => void; run: CoreRun } {
   const log = options.log ?? pino({ name: 'swarmgate-core' }, pino.destination(2));
   const scheduler = options.scheduler ?? asyncScheduler;
-  const run = new CoreRun(options.port, log, {
+  const port = options.metrics !== undefined ? instrumentPort(options.port, options.metrics) : options.port;
+  const run = new CoreRun(port, log, {
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.localImages !== undefined ? { localImages: options.localImages } : {}),
     ...(options.plane !== undefined ? { plane: options.plane } : {}),
     ...(options.agents !== undefined ? { agents: options.agents } : {}),
@@ -47,7 +51,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();
   const taskChanges$ = poll$(options.taskPollMs ?? DEFAULT_TASK_POLL_MS, scheduler).pipe(
-    switchMap(() => from(readTaskFingerprint(options.port).catch(() => 'unreadable'))),
+    switchMap(() => from(readTaskFingerprint(port).catch(() => 'unreadable'))),
     distinctUntilChanged(),
     skip(1),
   );
@@ -67,6 +71,8 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
         else if (o.result === 'applied') log.info(line, 'reconciled');
         // Info too: `swarmgate status` reads the last outcome from the core's log (no Docker write per run).
         else log.info(line, 'reconciled');
+        options.metrics?.runs.inc({ result: o.result });
+        options.metrics?.runSeconds.observe((o.finishedAt - o.startedAt) / 1000);
         options.onOutcome?.(o, run);
         observer.next(o);
       },

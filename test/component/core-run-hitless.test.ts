@@ -82,6 +82,24 @@ describe('core run with hitless delivery', () => {
     expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('(hitless)');
   });
 
+  it('stays on a network no route needs any more instead of restarting the proxy', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const web = docker.service('web');
+    await docker.removeService(web?.ID ?? '');
+    docker.clearActions();
+    await run.run(2);
+    expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Networks?.length).toBe(2);
+    // The backend comes back on the same network: still nothing to update, the agent gets the upstreams.
+    await docker.createService({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'web' }, Networks: [{ Target: 'app' }] } });
+    docker.addTasks('web', 1);
+    docker.clearActions();
+    await run.run(3);
+    expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+    expect(plane.delivered('edge')?.files[0]?.content.toString()).toMatch(/server 10\.\d+\.\d+\.\d+:8080/);
+  });
+
   it('shows a replica that rejected the config as Programmed=False Invalid', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);

@@ -5,6 +5,8 @@ import { lastValueFrom, take } from 'rxjs';
 import { ControlPlane } from '../../api/control-plane';
 import { startCoreApi, type CoreApi } from '../../api/server';
 import { CoreRun } from '../../components/core-run';
+import { startMetricsServer } from '../../components/metrics-server';
+import { CoreMetrics } from '../../status/metrics';
 import { startCore } from '../../components/core';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
@@ -22,6 +24,8 @@ export interface CoreCommandOptions {
   readonly advertise?: string;
   readonly controlNetwork: string;
   readonly insecure: boolean;
+  /** host:port for GET /metrics (Prometheus); none when absent. */
+  readonly metricsListen?: string;
 }
 
 export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
@@ -44,6 +48,13 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     io.err('--advertise needs --listen (proxy agents must reach the gRPC API)');
     return EXIT.invalid;
   }
+  const listenAt = opts.metricsListen !== undefined ? /^(.*):(\d{1,5})$/.exec(opts.metricsListen) : undefined;
+  if (listenAt === null) {
+    io.err(`--metrics-listen: expected host:port, got ${JSON.stringify(opts.metricsListen)}`);
+    return EXIT.invalid;
+  }
+  const metrics = new CoreMetrics();
+  const metricsServer = listenAt !== undefined ? await startMetricsServer(metrics, { host: listenAt[1] ?? '', port: Number(listenAt[2]) }, log) : undefined;
   const plane = new ControlPlane();
   let api: CoreApi | undefined;
   if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials: grpc.ServerCredentials.createInsecure(), log });
@@ -52,6 +63,7 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     log,
     localImages: localImagesFromEnv(),
     plane,
+    metrics,
     ...(opts.advertise !== undefined ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.insecure } } : {}),
   });
   log.info({ grpc: opts.listen ?? null, advertise: opts.advertise ?? null }, 'swarmgate core started');
@@ -70,5 +82,6 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     });
   });
   await api?.close();
+  metricsServer?.close();
   return EXIT.ok;
 }

@@ -13,6 +13,8 @@ export const CORE_SERVICE = 'swarmgate-core';
 /** Overlay network shared by the core and hitless proxies (not attachable: only services join it). */
 export const CONTROL_NETWORK = 'swarmgate-control';
 export const GRPC_PORT = 50051;
+/** Prometheus metrics of the core (GET /metrics), on its task address. */
+export const METRICS_PORT = 9464;
 export const DEFAULT_CORE_IMAGE = 'swarmgate/swarmgate:latest';
 /**
  * The core's live heap is small (≈30 MB at 1,000 routes) but V8's default 16 MB semi-spaces let
@@ -30,7 +32,7 @@ export interface InstallOptions {
 export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
   // Plaintext until mutual TLS exists: the control network is the only path to the API (see README).
-  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--insecure'];
+  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--insecure', '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
   return {
     Name: CORE_SERVICE,
     Labels: labels,
