@@ -6,6 +6,7 @@ import { runApply, runDelete } from './commands/apply';
 import { runDescribe, runGet } from './commands/get';
 import { runRender } from './commands/render';
 import { runDiff } from './commands/diff';
+import { runImportLabels } from './commands/import-labels';
 import { runStatus } from './commands/status';
 import { runWait } from './commands/wait';
 import type { DockerPort } from '../observed/docker-port';
@@ -107,7 +108,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--advertise <host:port>', 'address proxy agents dial to reach this core (enables hitless delivery)')
     .option('--control-network <name>', 'overlay network shared by the core and hitless proxies', 'swarmgate-control')
     .option('--insecure', 'plaintext gRPC (development only; mutual TLS is not implemented yet)')
-    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean }) =>
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics on GET /metrics')
+    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; metricsListen?: string }) =>
       setExit(
         await runCoreCommand(
           port(),
@@ -117,6 +119,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
             ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),
             controlNetwork: opts.controlNetwork,
             insecure: opts.insecure === true,
+            ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
           },
           io,
         ),
@@ -151,6 +154,12 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('show what apply would change: spec changes, generated proxy config diffs, proxy services updated (exit 0 same, 1 changes, 2 error)')
     .requiredOption('-f, --file <path...>', 'YAML files or directories')
     .action(async (opts: { file: string[] }) => setExit(await runDiff(port(), opts.file, io)));
+
+  program
+    .command('import-labels')
+    .description('print the Route YAML equivalent to the Interlock com.docker.lb.* labels of the services (all labelled services by default); exit 1 if a label cannot be translated')
+    .argument('[services...]', 'only these services (and the services pooled with them)')
+    .action(async (services: string[]) => setExit(await runImportLabels(port(), services, io)));
 
   program
     .command('status')

@@ -2,6 +2,7 @@
  * Cross-field rules of a Route that a field-by-field decoder cannot see.
  * Each returns issues with paths relative to the object, so they print like decode errors.
  */
+import { checkCanary } from './canary-checks';
 import type { Issue, PathSegment } from './issue';
 import type { Rule, RouteSpec } from './route';
 
@@ -83,7 +84,7 @@ function ruleIssues(rule: Rule, i: number): Issue[] {
     const parts = r.scheme !== undefined || r.host !== undefined || r.port !== undefined || r.path !== undefined;
     if (r.to !== undefined && parts) out.push(at(p('redirect', 'to'), 'use either to (a full URL) or scheme/host/port/path, not both'));
     if (r.to === undefined && !parts) out.push(at(p('redirect'), 'expected to (a full URL) or at least one of scheme, host, port, path'));
-    for (const field of ['timeouts', 'retries', 'sessionAffinity', 'requestHeaders'] as const) {
+    for (const field of ['timeouts', 'retries', 'sessionAffinity', 'requestHeaders', 'split'] as const) {
       if (rule[field] !== undefined) out.push(at(p(field), 'only for rules with backends (this rule redirects)'));
     }
     if (rule.websocket) out.push(at(p('websocket'), 'only for rules with backends (this rule redirects)'));
@@ -93,6 +94,10 @@ function ruleIssues(rule: Rule, i: number): Issue[] {
   if (rule.backends !== undefined) {
     for (const [j, first] of duplicates(rule.backends, (b) => `${b.service}:${b.port}:${b.network ?? ''}:${b.mode}`))
       out.push(at(p('backends', j), `duplicate backend (same service, port, mode and network as backends[${first}])`));
+    if (rule.split === 'Tasks')
+      rule.backends.forEach((b, j) => {
+        if (b.weight > 1) out.push(at(p('backends', j, 'weight'), `expected 0 (left out of the pool) or 1 with split: Tasks (shares follow task counts), got ${b.weight}`));
+      });
   }
   const aff = rule.sessionAffinity;
   if (aff !== undefined) {
@@ -120,7 +125,7 @@ const matchUnique: Check = (spec) =>
     JSON.stringify([r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort()]),
   ).map(([i, first]) => at(['rules', i, 'match'], `same match as rules[${first}]; the second rule could never be used`));
 
-const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique];
+const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary];
 
 export function checkRoute(spec: RouteSpec): Issue[] {
   return CHECKS.flatMap((check) => check(spec));

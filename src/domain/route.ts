@@ -20,6 +20,7 @@ import {
 } from './brands';
 import * as tt from 'io-ts';
 import { bool, expected, intRange, listOf, oneOf, struct, withDefault } from './codec';
+import { CanarySpec } from './canary';
 import { Timeouts } from './service-cluster';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
@@ -58,6 +59,20 @@ const Rewrite = struct('rewrite', {}, { stripPrefix: bool, replacePrefix: HttpPa
 export const BACKEND_MODES = ['task', 'vip'] as const;
 export type BackendMode = (typeof BACKEND_MODES)[number];
 
+/** NGINX's defaults for a server before this field existed: one failure marks it down for one second. */
+export const DEFAULT_MAX_FAILS = 1;
+export const DEFAULT_FAIL_TIMEOUT = '1s' as Duration;
+
+/**
+ * Passive health check of each server of a backend (NGINX `max_fails` / `fail_timeout`): after
+ * `maxFails` failed attempts within `failTimeout` the server is skipped for `failTimeout`.
+ */
+export const PassiveHealthCheck = struct('passiveHealthCheck', {
+  maxFails: withDefault(intRange(0, 100), DEFAULT_MAX_FAILS),
+  failTimeout: withDefault(Duration, DEFAULT_FAIL_TIMEOUT),
+});
+export type PassiveHealthCheck = t.TypeOf<typeof PassiveHealthCheck>;
+
 export const Backend = struct(
   'backend',
   {
@@ -67,7 +82,7 @@ export const Backend = struct(
     mode: withDefault(oneOf(BACKEND_MODES), 'task'),
   },
   // Which overlay network to reach the service on; by default the first (by name) the cluster may join.
-  { network: SwarmName },
+  { network: SwarmName, passiveHealthCheck: PassiveHealthCheck },
 );
 export type Backend = t.TypeOf<typeof Backend>;
 
@@ -92,7 +107,10 @@ const Retries = struct('retries', {
   on: withDefault(listOf(oneOf(RETRY_CONDITIONS), { min: 1, max: RETRY_CONDITIONS.length }), ['error', 'timeout']),
 });
 
-const CookieAffinity = struct('cookie affinity', { name: CookieName, ttl: withDefault(Duration, '1h' as Duration) });
+/** Who sets the affinity cookie: the proxy on a first response (default), or the application itself (Interlock's sticky_session_cookie). */
+export const COOKIE_ISSUERS = ['Proxy', 'Application'] as const;
+export type CookieIssuer = (typeof COOKIE_ISSUERS)[number];
+const CookieAffinity = struct('cookie affinity', { name: CookieName, ttl: withDefault(Duration, '1h' as Duration) }, { issuedBy: oneOf(COOKIE_ISSUERS) });
 const SessionAffinity = struct('sessionAffinity', {}, { cookie: CookieAffinity, clientIP: bool });
 
 const HeaderPair = struct('header', { name: HeaderName, value: HeaderValue });
@@ -103,6 +121,14 @@ export const HeaderEdits = struct('header edits', {
 });
 export type HeaderEdits = t.TypeOf<typeof HeaderEdits>;
 
+/**
+ * How a rule shares requests among its backends. Weights (the default when absent): by declared weight,
+ * whatever the replica counts. Tasks: one upstream pooling every running task of every backend, so each
+ * backend's share follows its task count (Interlock's services sharing a host; canary by replica ratio).
+ */
+export const SPLIT_MODES = ['Weights', 'Tasks'] as const;
+export type SplitMode = (typeof SPLIT_MODES)[number];
+
 export const Rule = struct(
   'rule',
   {
@@ -112,6 +138,7 @@ export const Rule = struct(
   {
     rewrite: Rewrite,
     backends: listOf(Backend, { min: 1, max: 32 }),
+    split: oneOf(SPLIT_MODES),
     redirect: Redirect,
     timeouts: Timeouts,
     retries: Retries,
@@ -140,6 +167,7 @@ export const RouteSpec = struct(
     rules: listOf(Rule, { min: 1, max: 100 }),
     defaultBackend: withDefault(bool, false),
   },
-  { tls: Tls },
+  // Progressive delivery; see canary.ts for how it relates to rules[].backends.
+  { tls: Tls, canary: CanarySpec },
 );
 export type RouteSpec = t.TypeOf<typeof RouteSpec>;

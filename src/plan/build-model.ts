@@ -5,7 +5,7 @@
  */
 import type { HostPattern, HttpPath, SwarmName } from '../domain/brands';
 import { condition, type Condition, type Reason } from '../domain/conditions';
-import { formatPath } from '../domain/issue';
+import { formatPath, type Issue } from '../domain/issue';
 import { objectKey } from '../domain/meta';
 import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
@@ -14,6 +14,7 @@ import type { Snapshot } from '../domain/snapshot';
 import { byAge, type DesiredState, type Stored } from './inputs';
 import type {
   Affinity,
+  LabelRouteStatus,
   ModelResult,
   ModelRule,
   PassthroughHost,
@@ -28,7 +29,7 @@ import type {
   WeightedTarget,
 } from './model';
 import { groupPaths, normalisePrefix } from './path-groups';
-import { indexSnapshot, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
+import { indexSnapshot, poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
 /**
  * Without a `retries` field: NGINX's own default, every server once on connection errors and
@@ -42,6 +43,8 @@ export const DEFAULT_RETRIES = { attempts: 0, on: ['error', 'timeout'] } as cons
  */
 export const MAX_CONDITIONAL_RULES_PER_HOST = 34;
 const NO_EDITS = { set: [], add: [], remove: [] };
+/** The Interlock labels that only describe a backend (kept in step with BACKEND_LABELS in src/desired/interlock-labels.ts). */
+const BACKEND_LABEL_NAMES = 'port, network, backend_mode, max_fails and fail_timeout';
 
 interface CompiledRoute {
   readonly rules: ModelRule[];
@@ -53,7 +56,7 @@ interface CompiledRoute {
 
 function affinityOf(rule: Rule): Affinity {
   const a = rule.sessionAffinity;
-  if (a?.cookie !== undefined) return { kind: 'cookie', name: a.cookie.name, ttl: a.cookie.ttl };
+  if (a?.cookie !== undefined) return { kind: 'cookie', name: a.cookie.name, ttl: a.cookie.ttl, ...(a.cookie.issuedBy === 'Application' ? { issuedBy: 'Application' as const } : {}) };
   if (a?.clientIP === true) return { kind: 'clientIP' };
   return { kind: 'none' };
 }
@@ -83,6 +86,7 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
   const problems: RefProblem[] = [];
   const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
     const targets: WeightedTarget[] = [];
+    const pooled: Upstream[] = [];
     for (const backend of rule.backends ?? []) {
       const res = resolveBackend(backend, affinity, cluster.networks, idx);
       if (!res.ok) {
@@ -90,7 +94,15 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
         continue;
       }
       upstreams.push(res.upstream);
-      if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
+      if (rule.split === 'Tasks') {
+        if (backend.weight > 0) pooled.push(res.upstream);
+      } else if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
+    }
+    // split: Tasks — one upstream with every member's servers: the shares follow the task counts.
+    const pool = poolUpstream(pooled, affinity);
+    if (pool !== undefined) {
+      upstreams.push(pool);
+      if (pool.servers.length > 0) targets.push({ upstream: pool.name, weight: 1 });
     }
     return targets;
   };
@@ -144,21 +156,21 @@ class ClusterBuilder {
     readonly spec: ServiceClusterSpec,
   ) {}
 
-  /** The first conflict this route would cause, or undefined. */
-  conflict(route: RouteObject, compiled: CompiledRoute): { reason: Reason; message: string } | undefined {
+  /** The first conflict this route would cause, or undefined; `owner` is the route that holds what it wants. */
+  conflict(route: RouteObject, compiled: CompiledRoute): { reason: Reason; message: string; owner?: string } | undefined {
     const tls = route.spec.tls;
     for (const host of route.spec.hosts) {
       const existing = this.hostTls.get(host);
       if (tls?.mode === 'Passthrough') {
-        if (existing !== undefined) return { reason: 'HostConflict', message: `host "${host}" already has TLS settings from route "${existing.route}"` };
+        if (existing !== undefined) return { reason: 'HostConflict', message: `host "${host}" already has TLS settings from route "${existing.route}"`, owner: existing.route };
         continue;
       }
       if (tls !== undefined && existing !== undefined && JSON.stringify(existing.tls) !== JSON.stringify(terminateOf(route)))
-        return { reason: 'HostConflict', message: `host "${host}" already has different TLS settings from route "${existing.route}"` };
+        return { reason: 'HostConflict', message: `host "${host}" already has different TLS settings from route "${existing.route}"`, owner: existing.route };
       for (const rule of compiled.rules) {
         const owner = this.claims.get(claimKey(host, rule));
         if (owner !== undefined)
-          return { reason: 'HostConflict', message: `host "${host}" ${describeMatch(rule)} is already routed by route "${owner}"` };
+          return { reason: 'HostConflict', message: `host "${host}" ${describeMatch(rule)} is already routed by route "${owner}"`, owner };
       }
     }
     const conditional = compiled.rules.filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
@@ -267,13 +279,21 @@ function missingSecrets(route: RouteObject, idx: SnapshotIndex): RefProblem[] {
     .map((s) => ({ reason: 'SecretNotFound' as const, message: `secret "${s}" not found; the route is not programmed until it exists` }));
 }
 
+/** The first three issues on one line, "(and N more)" after them. */
+function issueSummary(issues: readonly Issue[]): string {
+  const summary = issues.slice(0, 3).map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+  return `${summary}${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ''}`;
+}
+
+/** Why a label route lost a conflict, for a user who only ever wrote labels. */
+const SPEC_WINS = ' (a Route spec takes precedence over com.docker.lb.* labels)';
+const NOT_POOLED = ` (services sharing a host are pooled into one upstream only when all their com.docker.lb.* labels other than ${BACKEND_LABEL_NAMES} are equal)`;
+
 export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResult {
   const idx = indexSnapshot(snapshot);
   const conditions: Record<string, Condition[]> = {};
   for (const r of desired.rejected) {
-    const summary = r.issues.slice(0, 3).map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
-    const more = r.issues.length > 3 ? ` (and ${r.issues.length - 3} more)` : '';
-    conditions[objectKey(r.kind, r.name)] = withGeneration([condition('Accepted', 'False', 'Invalid', `${summary}${more}`)], r.generation);
+    conditions[objectKey(r.kind, r.name)] = withGeneration([condition('Accepted', 'False', 'Invalid', issueSummary(r.issues))], r.generation);
   }
   const clusters = new Map<string, ClusterBuilder>();
   const explicit = [...desired.clusters].sort(byAge);
@@ -285,22 +305,17 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResu
   }
   if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, new ClusterBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
 
-  for (const stored of [...desired.routes].sort(byAge)) {
+  const labelNames = new Set<string>((desired.labelRoutes ?? []).map((r) => r.object.metadata.name));
+  /** Admit one route if it can be (or leave it out) and return its conditions. */
+  const place = (stored: Stored<RouteObject>, fromLabels: boolean): Condition[] => {
     const route = stored.object;
-    const key = objectKey('Route', route.metadata.name);
     const cluster = clusters.get(route.spec.serviceCluster);
-    if (cluster === undefined) {
-      conditions[key] = withGeneration(
-        [condition('Accepted', 'False', 'ServiceClusterNotFound', `service cluster "${route.spec.serviceCluster}" does not exist`)],
-        stored.generation,
-      );
-      continue;
-    }
+    if (cluster === undefined) return [condition('Accepted', 'False', 'ServiceClusterNotFound', `service cluster "${route.spec.serviceCluster}" does not exist`)];
     const compiled = compileRoute(route, cluster.spec, idx);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
-      conditions[key] = withGeneration([condition('Accepted', 'False', conflict.reason, conflict.message)], stored.generation);
-      continue;
+      const hint = !fromLabels || conflict.reason !== 'HostConflict' || conflict.owner === undefined ? '' : labelNames.has(conflict.owner) ? NOT_POOLED : SPEC_WINS;
+      return [condition('Accepted', 'False', conflict.reason, `${conflict.message}${hint}`)];
     }
     const secretProblems = missingSecrets(route, idx);
     const problems = [...secretProblems, ...compiled.problems];
@@ -309,12 +324,25 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResu
       first === undefined
         ? condition('ResolvedRefs', 'True', 'ResolvedRefs', 'all references resolved')
         : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
-    conditions[key] = withGeneration([condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved], stored.generation);
     // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
     if (secretProblems.length === 0) cluster.admit(stored, compiled);
+    return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved];
+  };
+  for (const stored of [...desired.routes].sort(byAge)) {
+    conditions[objectKey('Route', stored.object.metadata.name)] = withGeneration(place(stored, false), stored.generation);
+  }
+  // Label routes after every Route spec, so a spec always keeps a host and path a labelled service also claims.
+  // They have no generation (they are never stored); 1 is what a never-applied spec has, so the
+  // rendered config is the same as for their `import-labels` output applied as specs.
+  const labelStatus: Record<string, LabelRouteStatus> = {};
+  for (const r of desired.labelRejects ?? []) labelStatus[r.route] = { services: [r.service], conditions: [condition('Accepted', 'False', r.reason, issueSummary(r.issues))] };
+  const labelled = (desired.labelRoutes ?? []).map((r) => ({ stored: { object: r.object, generation: 1 }, services: r.services }));
+  for (const { stored, services } of labelled.sort((a, b) => byAge(a.stored, b.stored))) {
+    labelStatus[stored.object.metadata.name] = { services, conditions: place(stored, true) };
   }
   const models = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => c.build());
-  return { clusters: models, conditions: sortKeys(conditions) };
+  const hasLabels = desired.labelRoutes !== undefined || desired.labelRejects !== undefined;
+  return { clusters: models, conditions: sortKeys(conditions), ...(hasLabels ? { labelRoutes: sortKeys(labelStatus) } : {}) };
 }
 
 function sortKeys<V>(rec: Record<string, V>): Record<string, V> {

@@ -19,10 +19,33 @@ export interface Rejected {
   readonly issues: readonly Issue[];
 }
 
+/**
+ * A Route translated from com.docker.lb.* service labels (src/desired/interlock-labels.ts). It is
+ * an ordinary Route object (generation 1, never stored); `services` is its source.
+ */
+export interface LabelRoute {
+  readonly object: RouteObject;
+  /** The services whose labels define it; several when services sharing hosts are pooled. */
+  readonly services: readonly string[];
+}
+
+/** A service whose com.docker.lb.* labels cannot be translated; it gets Accepted=False with this reason. */
+export interface LabelReject {
+  /** The route name the service would have had (the key its status is reported under). */
+  readonly route: string;
+  readonly service: string;
+  readonly reason: 'Invalid' | 'UnsupportedValue';
+  /** Paths start with ["labels", "<label key>"]. */
+  readonly issues: readonly Issue[];
+}
+
 export interface DesiredState {
   readonly routes: readonly Stored<RouteObject>[];
   readonly clusters: readonly Stored<ServiceClusterObject>[];
   readonly rejected: readonly Rejected[];
+  /** Routes from service labels: admitted after every Route spec, so a Route spec always wins a conflict. */
+  readonly labelRoutes?: readonly LabelRoute[];
+  readonly labelRejects?: readonly LabelReject[];
 }
 
 export function byAge<O extends { metadata: { name: string } }>(a: Stored<O>, b: Stored<O>): number {

@@ -20,11 +20,18 @@ import type { BackendMode, HttpMethod, RetryCondition } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { IpAddress } from '../domain/snapshot';
 
-export type Affinity = { readonly kind: 'none' } | { readonly kind: 'cookie'; readonly name: CookieName; readonly ttl: Duration } | { readonly kind: 'clientIP' };
+export type Affinity =
+  | { readonly kind: 'none' }
+  /** `issuedBy: 'Application'`: the application sets the cookie, the proxy only hashes on it (absent: the proxy sets it). */
+  | { readonly kind: 'cookie'; readonly name: CookieName; readonly ttl: Duration; readonly issuedBy?: 'Application' }
+  | { readonly kind: 'clientIP' };
 
 export interface UpstreamServer {
   readonly ip: IpAddress;
   readonly port: Port;
+  /** Passive health check; absent: 1 failure takes the server out for 1s (DEFAULT_MAX_FAILS / DEFAULT_FAIL_TIMEOUT). */
+  readonly maxFails?: number;
+  readonly failTimeout?: Duration;
 }
 
 export interface Upstream {
@@ -36,6 +43,12 @@ export interface Upstream {
   readonly network: SwarmName;
   readonly affinity: Affinity;
   readonly servers: readonly UpstreamServer[];
+  /**
+   * A pooled upstream (a rule with `split: Tasks`, or Interlock services sharing a host): the services
+   * whose running tasks are all in `servers`, so each one's share follows its task count. `service`,
+   * `port`, `mode` and `network` are then those of the first member; every server carries its own port.
+   */
+  readonly members?: readonly SwarmName[];
 }
 
 export interface WeightedTarget {
@@ -148,8 +161,20 @@ export interface ProxyModel {
   readonly routes: readonly ProgrammedRoute[];
 }
 
+/** What became of one route translated from com.docker.lb.* service labels (it has no stored config to carry a status). */
+export interface LabelRouteStatus {
+  /** The Swarm services whose labels define the route (several when they share hosts and are pooled). */
+  readonly services: readonly string[];
+  readonly conditions: readonly Condition[];
+}
+
 export interface ModelResult {
   readonly clusters: readonly ProxyModel[];
   /** By object key ("Route/shop"). */
   readonly conditions: Readonly<Record<string, readonly Condition[]>>;
+  /**
+   * Routes from com.docker.lb.* service labels (and services whose labels were rejected), by route name
+   * ("svc-web"). Present only when the desired state holds any. Never written as a status label.
+   */
+  readonly labelRoutes?: Readonly<Record<string, LabelRouteStatus>>;
 }

@@ -5,7 +5,7 @@
  */
 import type { Port, SwarmName } from '../domain/brands';
 import type { Reason } from '../domain/conditions';
-import type { Backend } from '../domain/route';
+import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type Backend } from '../domain/route';
 import type { Snapshot, SnapshotService } from '../domain/snapshot';
 import { fnv1a32 } from './hash';
 import type { Affinity, Upstream, UpstreamServer } from './model';
@@ -68,7 +68,14 @@ function chooseNetwork(backend: Backend, svc: SnapshotService, allow: readonly S
 }
 
 function affinityKey(a: Affinity): string {
-  return a.kind === 'cookie' ? `cookie:${a.name}` : a.kind;
+  return a.kind === 'cookie' ? `cookie:${a.name}${a.issuedBy === 'Application' ? ':app' : ''}` : a.kind;
+}
+
+/** The server settings a backend asks for beyond the defaults (none: the servers render as before the field existed). */
+function healthOf(backend: Backend): Pick<UpstreamServer, 'maxFails' | 'failTimeout'> {
+  const h = backend.passiveHealthCheck;
+  if (h === undefined || (h.maxFails === DEFAULT_MAX_FAILS && h.failTimeout === DEFAULT_FAIL_TIMEOUT)) return {};
+  return { maxFails: h.maxFails, failTimeout: h.failTimeout };
 }
 
 /**
@@ -98,16 +105,18 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
   const network = chooseNetwork(backend, svc, allow, idx);
   if (typeof network !== 'string') return { ok: false, problem: network };
   let servers: UpstreamServer[];
+  const health = healthOf(backend);
   if (backend.mode === 'vip') {
     const vip = svc.vips.find((v) => v.network === network);
     if (vip === undefined)
       return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${svc.name}" has no virtual IP on network "${network}" (endpoint mode dnsrr?)` } };
-    servers = [{ ip: vip.ip, port: backend.port }];
+    servers = [{ ip: vip.ip, port: backend.port, ...health } as UpstreamServer];
   } else {
     const tasks = idx.runningAddresses.get(svc.name) ?? [];
-    servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port }) as UpstreamServer));
+    servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port, ...health }) as UpstreamServer));
   }
-  const identity = `${svc.name}|${backend.port}|${backend.mode}|${network}|${affinityKey(affinity)}`;
+  const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
+  const identity = `${svc.name}|${backend.port}|${backend.mode}|${network}|${affinityKey(affinity)}${healthKey}`;
   return {
     ok: true,
     upstream: {
@@ -119,5 +128,27 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
       affinity,
       servers: sortServers(servers),
     },
+  };
+}
+
+/**
+ * One upstream holding the servers of every member (a rule with `split: Tasks`): NGINX balances over
+ * all of them, so each member's share of requests follows its number of servers (running tasks).
+ * Its name depends on the members, so a pool never shares a name with a single backend's upstream.
+ */
+export function poolUpstream(members: readonly Upstream[], affinity: Affinity): Upstream | undefined {
+  const [first] = members;
+  if (first === undefined) return undefined;
+  const services = members.map((m) => m.service);
+  return {
+    name: upstreamName(services.join('_'), first.port, `pool|${members.map((m) => m.name).join('|')}`),
+    service: first.service,
+    port: first.port,
+    mode: first.mode,
+    network: first.network,
+    affinity,
+    // A server listed by two members (the same task reached twice) is one server of the pool.
+    servers: sortServers([...new Map(members.flatMap((m) => m.servers.map((sv) => [`${sv.ip}#${sv.port}`, sv] as const))).values()]),
+    members: services,
   };
 }

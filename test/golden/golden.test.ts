@@ -1,8 +1,9 @@
 /**
  * Golden tests: every directory here with `specs.yaml` and `snapshot.json` is one case.
- * specs → loadSpecs → buildModel → renderNginx (default options) for every service cluster,
- * compared byte for byte with `expected/<cluster>.nginx.conf`, `expected/conditions.json` and,
- * when the specs have invalid documents, `expected/issues.txt`. Every rendered config must also
+ * specs (plus the Route equivalents of the snapshot's com.docker.lb.* service labels) → loadSpecs →
+ * buildModel → renderNginx (default options) for every service cluster, compared byte for byte with
+ * `expected/<cluster>.nginx.conf`, `expected/conditions.json`, when the specs have invalid documents
+ * `expected/issues.txt`, and when services carry Interlock labels `expected/label-routes.json`. Every rendered config must also
  * pass `nginx -t`, and rendering twice must give the same bytes.
  *
  * `UPDATE_GOLDEN=1` (make update-golden) rewrites the expected files instead of comparing;
@@ -12,6 +13,7 @@ import * as E from 'fp-ts/Either';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
 import { loadSnapshotFile } from '../../src/observed/snapshot-file';
@@ -49,7 +51,7 @@ function runCase(name: string): CaseOutput {
   const loaded = loadSpecs([relativePath(name, 'specs.yaml')]);
   const snapshot = loadSnapshotFile(relativePath(name, 'snapshot.json'));
   if (E.isLeft(snapshot)) throw new Error(`snapshot of ${name} does not decode:\n${snapshot.left.map(formatLocatedIssue).join('\n')}`);
-  const result = buildModel(loaded.desired, snapshot.right);
+  const result = buildModel(withLabelRoutes(loaded.desired, snapshot.right), snapshot.right);
   const files = new Map<string, string>();
   const configs = new Map<string, string>();
   for (const model of result.clusters) {
@@ -58,6 +60,7 @@ function runCase(name: string): CaseOutput {
     files.set(`${model.cluster}.nginx.conf`, config);
   }
   files.set('conditions.json', `${JSON.stringify(result.conditions, null, 2)}\n`);
+  if (result.labelRoutes !== undefined) files.set('label-routes.json', `${JSON.stringify(result.labelRoutes, null, 2)}\n`);
   if (loaded.issues.length > 0) files.set('issues.txt', `${loaded.issues.map(formatLocatedIssue).join('\n')}\n`);
   return { files, configs };
 }

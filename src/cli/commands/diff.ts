@@ -5,6 +5,7 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
+import { withLabelRoutes } from '../../desired/interlock-labels';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
 import { DesiredStateReader, specHash } from '../../desired/spec-store';
@@ -44,7 +45,8 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
 }
 
 function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, string> {
-  return new Map(buildModel(desired, snapshot).clusters.map((m) => [m.cluster, renderNginx(m)]));
+  // As the core: services with com.docker.lb.* labels are routed too (after every Route spec).
+  return new Map(buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.map((m) => [m.cluster, renderNginx(m)]));
 }
 
 export async function runDiff(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {

@@ -4,7 +4,11 @@ import { stringify } from 'yaml';
 import { LABELS } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
+import { withLabelRoutes } from '../../desired/interlock-labels';
 import { DesiredStateReader } from '../../desired/spec-store';
+import { buildModel } from '../../plan/build-model';
+import type { LabelRouteStatus } from '../../plan/model';
+import type { Snapshot } from '../../domain/snapshot';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
 import { conditionCell, parseStatus, type ObjectStatus } from '../../status/object-status';
@@ -20,10 +24,38 @@ interface Listed {
   readonly object?: ApiObject;
   readonly status?: ObjectStatus;
   readonly invalid?: string;
+  /** A route from com.docker.lb.* labels: no stored config; its conditions are computed now from the Swarm. */
+  readonly labels?: LabelRouteStatus;
+}
+
+/**
+ * Routes translated from com.docker.lb.* service labels, with the conditions the core would give them:
+ * computed read-only (stored specs + snapshot → buildModel), since they have no config to carry a status.
+ */
+function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], snapshot: Snapshot): Listed[] {
+  const merged = withLabelRoutes(desired, snapshot);
+  const statuses = buildModel(merged, snapshot).labelRoutes ?? {};
+  const objects = new Map<string, ApiObject>((merged.labelRoutes ?? []).map((r) => [r.object.metadata.name, r.object]));
+  return Object.entries(statuses).map(([name, st]) => {
+    const object = objects.get(name);
+    const accepted = st.conditions.find((c) => c.type === 'Accepted');
+    const invalid = object === undefined && accepted !== undefined ? accepted.message : undefined;
+    return {
+      kind: 'Route' as const,
+      name,
+      generation: 1,
+      createdAt: '',
+      ...(object !== undefined ? { object } : {}),
+      status: { observedGeneration: 1, conditions: st.conditions.map((c) => ({ ...c, lastTransitionTime: '' })) },
+      ...(invalid !== undefined ? { invalid } : {}),
+      labels: st,
+    };
+  });
 }
 
 async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const { desired, stored } = await new DesiredStateReader(port).read();
+  const fromLabels = kind === 'Route' ? labelRoutes(desired, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
   return [...stored.values()]
@@ -34,8 +66,13 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
       const object = objects.get(key);
       const status = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
       const invalid = rejects.get(key);
-      return { kind: s.kind, name: s.name, generation: s.generation, createdAt: s.createdAt, ...(object !== undefined ? { object } : {}), ...(status !== undefined ? { status } : {}), ...(invalid !== undefined ? { invalid } : {}) };
-    });
+      return { kind: s.kind, name: s.name, generation: s.generation, createdAt: s.createdAt, ...(object !== undefined ? { object } : {}), ...(status !== undefined ? { status } : {}), ...(invalid !== undefined ? { invalid } : {}) } as Listed;
+    })
+    .concat(fromLabels);
+}
+
+function source(l: Listed): string {
+  return l.labels === undefined ? 'spec' : l.labels.services.map((s) => `service/${s}`).join(',');
 }
 
 function cell(l: Listed, type: string): string {
@@ -53,10 +90,13 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     io.err(`unknown resource type "${what}"; use routes or serviceclusters`);
     return EXIT.usage;
   }
-  const all = await listObjects(port, kind);
+  const listed = await listObjects(port, kind);
+  // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
+  const all = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
   const items = name === undefined ? all : all.filter((l) => l.name === name);
   if (name !== undefined && items.length === 0) {
-    io.err(`${resourceName(kind)}/${name} not found`);
+    const fromLabels = listed.some((l) => l.name === name && l.labels !== undefined);
+    io.err(`${resourceName(kind)}/${name} ${fromLabels ? 'comes from com.docker.lb.* service labels and has no stored object; print it with `swarmgate import-labels`' : 'not found'}`);
     return EXIT.invalid;
   }
   if (output === 'json') {
@@ -69,11 +109,25 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
   }
   const wide = output === 'wide';
   if (kind === 'Route') {
-    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', 'AGE', ...(wide ? ['RESOLVEDREFS'] : [])];
+    // Routes from com.docker.lb.* labels add a SOURCE column (absent when there are none, so the usual table is unchanged).
+    const withSource = items.some((l) => l.labels !== undefined);
+    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', 'AGE', ...(wide ? ['RESOLVEDREFS'] : []), ...(withSource ? ['SOURCE'] : [])];
     const rows = items.map((l) => {
       const spec = l.object?.kind === 'Route' ? l.object.spec : undefined;
       const hosts = spec === undefined ? '<invalid>' : wide || spec.hosts.length <= 2 ? spec.hosts.join(',') : `${spec.hosts.slice(0, 2).join(',')} +${spec.hosts.length - 2}`;
-      return [l.name, hosts, spec?.serviceCluster ?? '-', String(l.generation), l.invalid !== undefined ? 'False (Invalid)' : cell(l, 'Accepted'), cell(l, 'Programmed'), age(l.createdAt, now), ...(wide ? [cell(l, 'ResolvedRefs')] : [])];
+      const fromLabels = l.labels !== undefined;
+      const accepted = l.invalid !== undefined && !fromLabels ? 'False (Invalid)' : cell(l, 'Accepted');
+      return [
+        l.name,
+        hosts,
+        spec?.serviceCluster ?? '-',
+        fromLabels ? '-' : String(l.generation),
+        accepted,
+        fromLabels ? '-' : cell(l, 'Programmed'),
+        fromLabels ? '-' : age(l.createdAt, now),
+        ...(wide ? [cell(l, 'ResolvedRefs')] : []),
+        ...(withSource ? [source(l)] : []),
+      ];
     });
     io.out(items.length === 0 ? 'No routes found.' : formatTable(header, rows));
   } else {
@@ -98,7 +152,10 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
     io.err(`${resourceName(kind)}/${name} not found`);
     return EXIT.invalid;
   }
-  const lines: string[] = [`Name:         ${item.name}`, `Kind:         ${item.kind}`, `Generation:   ${item.generation}`, `Created:      ${item.createdAt}`];
+  const lines: string[] =
+    item.labels === undefined
+      ? [`Name:         ${item.name}`, `Kind:         ${item.kind}`, `Generation:   ${item.generation}`, `Created:      ${item.createdAt}`]
+      : [`Name:         ${item.name}`, `Kind:         ${item.kind}`, `Source:       ${source(item)} (com.docker.lb.* labels; not stored: conditions are computed now)`];
   if (item.invalid !== undefined) lines.push(`Invalid:      ${item.invalid}`);
   if (item.object?.kind === 'Route') {
     const s = item.object.spec;
@@ -124,10 +181,11 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
       for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${t.NodeID ?? '?'} serves ${t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'}`);
     }
   }
-  lines.push(`Observed generation: ${item.status?.observedGeneration ?? '-'}`, 'Conditions:');
+  if (item.labels === undefined) lines.push(`Observed generation: ${item.status?.observedGeneration ?? '-'}`);
+  lines.push('Conditions:');
   const conds = item.status?.conditions ?? [];
   if (conds.length === 0) lines.push('  (none yet: the core has not observed this object)');
-  for (const c of conds) lines.push(`  ${c.type.padEnd(13)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message} (since ${c.lastTransitionTime})`);
+  for (const c of conds) lines.push(`  ${c.type.padEnd(13)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message}${c.lastTransitionTime === '' ? '' : ` (since ${c.lastTransitionTime})`}`);
   io.out(lines.join('\n'));
   return EXIT.ok;
 }

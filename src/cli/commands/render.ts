@@ -7,6 +7,7 @@ import * as E from 'fp-ts/Either';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../../domain/snapshot';
+import { withLabelRoutes } from '../../desired/interlock-labels';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue } from '../../desired/source-position';
 import { loadSnapshotFile } from '../../observed/snapshot-file';
@@ -38,7 +39,8 @@ export function runRender(flags: RenderFlags, io: Output): number {
   }
   const { desired, issues } = loadSpecs(flags.file);
   for (const i of issues) io.err(formatLocatedIssue(i));
-  const result = buildModel(desired, snapshot);
+  // Services of the snapshot with com.docker.lb.* labels are routed too, as the core does.
+  const result = buildModel(withLabelRoutes(desired, snapshot), snapshot);
   const wanted = flags.cluster === undefined ? result.clusters : result.clusters.filter((c) => c.cluster === flags.cluster);
   if (wanted.length === 0) {
     io.err(`service cluster "${flags.cluster ?? ''}" not found; known: ${result.clusters.map((c) => c.cluster).join(', ')}`);
@@ -54,8 +56,22 @@ export function runRender(flags: RenderFlags, io: Output): number {
     }
     writeFileSync(join(flags.out, 'conditions.json'), `${JSON.stringify(result.conditions, null, 2)}\n`);
     io.err(`wrote ${join(flags.out, 'conditions.json')}`);
+    if (result.labelRoutes !== undefined) {
+      writeFileSync(join(flags.out, 'label-routes.json'), `${JSON.stringify(result.labelRoutes, null, 2)}\n`);
+      io.err(`wrote ${join(flags.out, 'label-routes.json')}`);
+    }
   } else if (flags.output === 'json') {
-    io.out(JSON.stringify({ clusters: rendered.map((r) => ({ name: r.cluster, routes: r.routes, files: { 'nginx.conf': r.config } })), conditions: result.conditions }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          clusters: rendered.map((r) => ({ name: r.cluster, routes: r.routes, files: { 'nginx.conf': r.config } })),
+          conditions: result.conditions,
+          ...(result.labelRoutes !== undefined ? { labelRoutes: result.labelRoutes } : {}),
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     // Without --cluster, print the default cluster's config: one config on stdout is what a user can pipe.
     const one = flags.cluster === undefined ? (rendered.find((r) => r.cluster === 'default') ?? rendered[0]) : rendered[0];

@@ -68,7 +68,7 @@ const upstream = `    upstream {{{name}}} {
         hash {{{hash}}} consistent;
 {{/hash}}
 {{#servers}}
-        server {{{.}}} max_fails=1 fail_timeout=1s;
+        server {{{address}}} max_fails={{maxFails}} fail_timeout={{failTimeout}};
 {{/servers}}
 {{#backup}}
         server {{{backup}}} backup;

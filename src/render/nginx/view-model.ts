@@ -17,6 +17,7 @@ import type {
   WeightedTarget,
 } from '../../plan/model';
 import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
+import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
 import { fnv1a32 } from '../../plan/hash';
 import { headerVariable, token, type Token } from '../token';
 import { exactRegex, pathRegex } from './escape';
@@ -117,7 +118,7 @@ export interface NginxView {
 export interface UpstreamView {
   readonly name: Token;
   readonly hash?: Token;
-  readonly servers: readonly Token[];
+  readonly servers: readonly { readonly address: Token; readonly maxFails: number; readonly failTimeout: string }[];
   /** Connection reuse to upstreams (http only; stream has no keepalive). */
   readonly keepalive: boolean;
   /** The loopback 503 server, tried when every task failed (not with hash balancing, which forbids backups). */
@@ -181,7 +182,8 @@ class MapRegistry {
   }
 
   setCookie(a: Affinity): Token | undefined {
-    if (a.kind !== 'cookie') return undefined;
+    // An application-issued cookie is only hashed on: a second Set-Cookie of the same name would override the application's.
+    if (a.kind !== 'cookie' || a.issuedBy === 'Application') return undefined;
     const maxAge = Math.max(1, Math.floor(durationMs(a.ttl) / 1000));
     const variable = token(`$sg_setck_${a.name}_${maxAge}`);
     this.setCookieMaps.set(variable, { source: token(`$cookie_${a.name}`), variable, cookie: a.name, maxAge });
@@ -356,7 +358,11 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
 
 function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
   const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
-  const servers = u.servers.map((s) => token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`));
+  const servers = u.servers.map((s) => ({
+    address: token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`),
+    maxFails: s.maxFails ?? DEFAULT_MAX_FAILS,
+    failTimeout: s.failTimeout ?? DEFAULT_FAIL_TIMEOUT,
+  }));
   return { name: token(u.name), ...(hash !== undefined ? { hash } : {}), servers, keepalive, ...(backup !== undefined && hash === undefined ? { backup } : {}) };
 }
 

@@ -1,0 +1,10 @@
+/**
+ * Progressive delivery, the pure half: the rollout state machine of `spec.canary` and its
+ * serialisable state. Not wired into the core yet (see README, "Progressive delivery").
+ */
+export { advanceRollout, rolloutRevision, weightsOf, ROLLOUT_COMMANDS } from './advance';
+export type { RolloutCommand, RolloutInput, RolloutResult, WebhookCall, Weights } from './advance';
+export { judgeInterval } from './analysis';
+export type { BackendMetrics, Verdict, WebhookResults } from './analysis';
+export { decodeRolloutState, encodeRolloutState, MAX_ENCODED_STATE_BYTES, PHASES, TRANSITION_REASONS } from './state';
+export type { Outcome, Phase, RolloutState, StepMeasurement, Transition, TransitionReason } from './state';
