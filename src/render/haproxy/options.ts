@@ -1,0 +1,31 @@
+/** Where the rendered haproxy.cfg runs: paths, addresses and ports, overridable for tests. */
+export interface HaproxyRenderOptions {
+  /**
+   * Directory of the combined PEM files (certificate + key, one file per pair of Docker secrets).
+   * HAProxy reads both from one `crt` file, so the delivery layer builds them: see haproxyPemFiles.
+   */
+  readonly certDir: string;
+  /** Writable directory for the loopback-only UNIX sockets between the SNI router and the TLS listeners. */
+  readonly runtimeDir: string;
+  /** Address the public listeners bind; "" means every IPv4 address (like NGINX's `listen 80`). */
+  readonly bindAddress: string;
+  /** Ports HAProxy listens on inside the proxy task (the service publishes them). */
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** Loopback-only listener for the stats page and the health check; never on a public frontend. */
+  readonly statusPort: number;
+  /** `log` target: "stdout" reaches `docker service logs`; a syslog address otherwise. */
+  readonly logTarget: string;
+}
+
+export const HAPROXY_CERT_DIR = '/run/swarmgate/haproxy/certs';
+
+export const DEFAULT_HAPROXY_OPTIONS: HaproxyRenderOptions = {
+  certDir: HAPROXY_CERT_DIR,
+  runtimeDir: '/run/swarmgate/haproxy',
+  bindAddress: '',
+  httpPort: 80,
+  httpsPort: 443,
+  statusPort: 18080,
+  logTarget: 'stdout',
+};

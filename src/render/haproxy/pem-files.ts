@@ -1,0 +1,35 @@
+/**
+ * HAProxy reads a certificate and its key from one file (`crt`), while a Route names two Docker
+ * secrets. The delivery layer concatenates them (certificate first, then key) into the files
+ * listed here; the renderer points `crt` at the same paths.
+ */
+import type { SwarmName } from '../../domain/brands';
+import type { ProxyModel, TlsTerminate } from '../../plan/model';
+import { DEFAULT_HAPROXY_OPTIONS, type HaproxyRenderOptions } from './options';
+
+export interface HaproxyPemFile {
+  /** Absolute path the rendered haproxy.cfg reads (`crt`). */
+  readonly path: string;
+  /** Docker secret holding the certificate (chain), mounted at /run/secrets/<certSecret>. */
+  readonly certSecret: SwarmName;
+  /** Docker secret holding the private key, mounted at /run/secrets/<keySecret>. */
+  readonly keySecret: SwarmName;
+}
+
+/** "+" cannot occur in a Swarm name, so the file name is unambiguous for every pair. */
+export function pemPath(certDir: string, tls: Pick<TlsTerminate, 'certSecret' | 'keySecret'>): string {
+  return `${certDir.replace(/\/+$/, '')}/${tls.certSecret}+${tls.keySecret}.pem`;
+}
+
+/** Distinct combined PEM files the proxy needs, sorted by path. */
+export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
+  const certDir = options.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir;
+  const byPath = new Map<string, HaproxyPemFile>();
+  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
+  for (const vh of hosts) {
+    if (vh.tls === undefined) continue;
+    const path = pemPath(certDir, vh.tls);
+    byPath.set(path, { path, certSecret: vh.tls.certSecret, keySecret: vh.tls.keySecret });
+  }
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,258 @@
+/**
+ * HAProxy templates (mustache, logic-less). Conventions, as for NGINX:
+ * - user data only as "{{x}}" inside double quotes: the renderer's escape function escapes it for
+ *   haproxy.cfg (and the view model has already doubled "%" in log-format arguments);
+ * - triple braces only for Tokens (identifiers swarmgate generated, see ../token.ts);
+ * - every decision lives in view-model.ts; a section here only tests a precomputed field.
+ * Named ACLs carry every user value: an anonymous `{ ... }` ACL would end at a value "}".
+ */
+
+const backend = `backend {{{name}}}
+    # route "{{route}}"
+{{#tcp}}
+    mode tcp
+{{/tcp}}
+{{#balanceRoundRobin}}
+    balance roundrobin
+{{/balanceRoundRobin}}
+{{#balanceSource}}
+    balance source
+{{/balanceSource}}
+{{#balanceCookie}}
+    balance hash req.cook({{{cookieName}}})
+{{/balanceCookie}}
+{{#consistentHash}}
+    hash-type consistent
+{{/consistentHash}}
+{{#cookieAffinity}}
+    cookie {{{cookieName}}} insert indirect nocache httponly attr "SameSite=Lax" attr "Max-Age={{maxAge}}"
+{{/cookieAffinity}}
+{{#timeouts}}
+    timeout {{{kind}}} {{value}}
+{{/timeouts}}
+    retries {{retries}}
+{{#customRetryOn}}
+    retry-on{{#keywords}} {{{.}}}{{/keywords}}
+{{/customRetryOn}}
+{{#protectNonIdempotent}}
+    http-request disable-l7-retry if { method POST LOCK PATCH }
+{{/protectNonIdempotent}}
+{{#blockUpgrade}}
+    http-request del-header Upgrade
+    http-request del-header Connection
+{{/blockUpgrade}}
+{{#requestEdits}}
+    http-request {{{verb}}} "{{name}}"{{#hasValue}} "{{value}}"{{/hasValue}}
+{{/requestEdits}}
+{{#replacePath}}
+    http-request replace-path "{{pattern}}" "{{replacement}}"
+{{/replacePath}}
+{{#setPath}}
+    http-request set-path "{{setPath}}"
+{{/setPath}}
+{{#servers}}
+    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
+{{/servers}}
+`;
+
+const http = `frontend sg_http
+    bind {{{bind}}}
+{{#tlsBinds}}
+    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}"
+{{/tlsBinds}}
+    unique-id-format %[uuid()]
+{{#maxBodyBytes}}
+    # client_max_body_size (requests announcing their length; chunked bodies are not limited).
+    http-request deny deny_status 413 if { req.hdr_val(content-length) gt {{maxBodyBytes}} }
+{{/maxBodyBytes}}
+    http-request set-var(txn.sg_host) req.hdr(host),field(1,:),lower
+    http-request set-var(txn.sg_path) path,url_dec,regsub("/+","/",g)
+    http-request set-var(txn.sg_scheme) str(https) if { ssl_fc }
+    http-request set-var(txn.sg_scheme) str(http) if !{ ssl_fc }
+{{#randomPick}}
+    http-request set-var(txn.sg_pick) rand({{pickRange}})
+{{/randomPick}}
+{{#clientIpPick}}
+    http-request set-var(txn.sg_pick_ip) src,crc32,mod({{pickRange}})
+{{/clientIpPick}}
+{{#cookiePicks}}
+    http-request set-var({{{variable}}}) rand({{pickRange}})
+    http-request set-var({{{variable}}}) req.cook({{{cookieName}}}),crc32,mod({{pickRange}}) if { req.cook({{{cookieName}}}) -m found }
+{{/cookiePicks}}
+    acl sg_tls ssl_fc
+    acl sg_vh_set var(txn.sg_vh) -m found
+    acl sg_rule_set var(txn.sg_rule) -m found
+
+    # Virtual host: exact names, then wildcards longest first, then the default server (0).
+{{#hostAcls}}
+    acl {{{name}}} var(txn.sg_host) -m {{{match}}} -- "{{host}}"
+{{/hostAcls}}
+{{#vhostSelect}}
+    http-request set-var(txn.sg_vh) int({{index}}) if !sg_vh_set {{{acl}}}{{#plainOnly}} !sg_tls{{/plainOnly}}
+{{/vhostSelect}}
+{{#defaultVhost}}
+    http-request set-var(txn.sg_vh) int(0) if !sg_vh_set
+{{/defaultVhost}}
+{{#vhAcls}}
+    acl {{{name}}} var(txn.sg_vh) -m int eq {{index}}
+{{/vhAcls}}
+{{#httpsRedirects}}
+    http-request redirect location "{{location}}" code 308 if {{{acl}}} !sg_tls
+{{/httpsRedirects}}
+
+    # Rule: the first whose conditions hold, in NGINX's precedence.
+{{#pathAcls}}
+    acl {{{name}}} var(txn.sg_path) -m str -- "{{path}}"
+{{#hasPrefix}}
+    acl {{{name}}} var(txn.sg_path) -m beg -- "{{prefix}}"
+{{/hasPrefix}}
+{{/pathAcls}}
+{{#headerAcls}}
+{{^empty}}
+    acl {{{name}}} req.fhdr({{{header}}},1) -m str -- "{{value}}"
+{{/empty}}
+{{#empty}}
+    acl {{{name}}} req.fhdr({{{header}}},1) -m len 0
+    acl {{{name}}} req.fhdr_cnt({{{header}}}) eq 0
+{{/empty}}
+{{/headerAcls}}
+{{#methodAcls}}
+    acl {{{name}}} method{{#methods}} {{{.}}}{{/methods}}
+{{/methodAcls}}
+{{#ruleSelect}}
+    http-request set-var(txn.sg_rule) str({{{rule}}}) if !sg_rule_set{{#conditions}} {{{.}}}{{/conditions}}
+{{/ruleSelect}}
+{{#ruleAcls}}
+    acl {{{name}}} var(txn.sg_rule) -m str {{{rule}}}
+{{/ruleAcls}}
+{{#fallback503}}
+    http-request return status 503 content-type text/plain string "no route for this host" if !sg_vh_set
+{{/fallback503}}
+    http-request return status 404 content-type text/plain string "no rule of this host matches the request" if sg_vh_set !sg_rule_set
+{{#hasQueryAcl}}
+    acl sg_has_query query -m found
+{{/hasQueryAcl}}
+{{#redirects}}
+    http-request redirect location "{{location}}" code {{code}} if{{#conditions}} {{{.}}}{{/conditions}}
+{{/redirects}}
+{{#unavailable}}
+    http-request return status 503 content-type text/plain string "no task of this backend is available" if {{{.}}}
+{{/unavailable}}
+{{#responseEdits}}
+    http-after-response {{{verb}}} "{{name}}"{{#hasValue}} "{{value}}"{{/hasValue}} if {{{acl}}}
+{{/responseEdits}}
+
+    # Backend: weighted by declared share (random or client-address hash), sticky by cookie.
+{{#pickAcls}}
+    acl {{{name}}} var({{{variable}}}) -m int lt {{below}}
+{{/pickAcls}}
+{{#cookieAcls}}
+    acl {{{name}}} req.cook({{{cookieName}}}) -m beg -- {{{prefix}}}
+{{/cookieAcls}}
+{{#useBackends}}
+    use_backend {{{backend}}} if{{#conditions}} {{{.}}}{{/conditions}}
+{{/useBackends}}
+`;
+
+const tls = `frontend sg_tls
+    # SNI router: passthrough hosts go to their TCP backends, terminated hosts to the TLS
+    # listener of their certificate (PROXY protocol keeps the client address).
+    mode tcp
+    bind {{{bind}}}
+{{#accessLog}}
+    option tcplog
+{{/accessLog}}
+    timeout client {{idleTimeout}}
+    tcp-request inspect-delay 5s
+{{#randomPick}}
+    tcp-request content set-var(sess.sg_pick) rand({{pickRange}})
+{{/randomPick}}
+{{#clientIpPick}}
+    tcp-request content set-var(sess.sg_pick_ip) src,crc32,mod({{pickRange}})
+{{/clientIpPick}}
+    tcp-request content accept if { req.ssl_hello_type 1 }
+{{#sniAcls}}
+    acl {{{name}}} req.ssl_sni -i -m {{{match}}} -- "{{host}}"
+{{/sniAcls}}
+{{#pickAcls}}
+    acl {{{name}}} var({{{variable}}}) -m int lt {{below}}
+{{/pickAcls}}
+{{#useBackends}}
+    use_backend {{{backend}}} if{{#conditions}} {{{.}}}{{/conditions}}
+{{/useBackends}}
+    default_backend {{{defaultBackend}}}
+{{#hops}}
+
+backend {{{name}}}
+    mode tcp
+    timeout server {{idleTimeout}}
+    server local "unix@{{socket}}" send-proxy-v2
+{{/hops}}
+{{#rejectUnknown}}
+
+backend sg_tls_reject
+    # Unknown server name and no default certificate: refuse, like NGINX's ssl_reject_handshake.
+    mode tcp
+    tcp-request content reject
+{{/rejectUnknown}}
+`;
+
+const main = `# Generated by swarmgate for service cluster "{{cluster}}". Do not edit: the next reconcile replaces it.
+{{#routeLines}}
+# Routes: {{.}}
+{{/routeLines}}
+{{^routeLines}}
+# Routes: (none)
+{{/routeLines}}
+global
+    log "{{logTarget}}" format raw local0
+    maxconn 8192
+{{#nbthread}}
+    nbthread {{nbthread}}
+{{/nbthread}}
+    hard-stop-after 30s
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+    tune.ssl.default-dh-param 2048
+
+defaults
+    mode http
+{{#accessLog}}
+    log global
+    option dontlognull
+    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq rule=%[var(txn.sg_rule)] id=%ID %{+Q}r"
+{{/accessLog}}
+{{#defaults}}
+    timeout connect {{connect}}
+    timeout server {{server}}
+    timeout check {{connect}}
+{{/defaults}}
+    timeout client 60s
+    timeout http-request 60s
+    timeout http-keep-alive 75s
+    option redispatch 1
+{{#defaults}}
+    retry-on{{#retryOn}} {{{.}}}{{/retryOn}}
+{{/defaults}}
+
+{{#http}}
+{{> http}}
+{{/http}}
+{{#tls}}
+
+{{> tls}}
+{{/tls}}
+{{#backends}}
+
+{{> backend}}
+{{/backends}}
+
+frontend sg_status
+    # Loopback only: stats page and health check, never on a public frontend.
+    bind {{{statusBind}}}
+    http-request set-log-level silent
+    monitor-uri /healthz
+    stats enable
+    stats uri /haproxy_status
+`;
+
+export const HAPROXY_TEMPLATES = { main, partials: { http, tls, backend } } as const;
