@@ -12,6 +12,7 @@ import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spe
 import { condition, type Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
+import { withLabelRoutes } from '../desired/interlock-labels';
 import { DesiredStateReader } from '../desired/spec-store';
 import type { DockerPort } from '../observed/docker-port';
 import { toSnapshot } from '../observed/to-snapshot';
@@ -79,7 +80,9 @@ export class CoreRun {
     ]);
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
     if (dropped.length > 0) this.runLog.debug({ dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
-    const { desired, stored } = await this.reader.read();
+    const { desired: specs, stored } = await this.reader.read();
+    // Services with com.docker.lb.* labels become in-memory Routes, admitted after every Route spec.
+    const desired = withLabelRoutes(specs, snapshot);
     const result = buildModel(desired, snapshot);
     const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
     let writes = 0;
@@ -114,6 +117,7 @@ export class CoreRun {
     writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
     const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
     const report: CoreRunReport['clusters'][number][] = [];
+    const labelConditions: Record<string, Condition[]> = {};
     for (const rt of runtimes) {
       const st = clusterStatus(rt, tasks);
       this.options.metrics?.replicasRunning.set({ cluster: rt.model.cluster }, st.running);
@@ -127,10 +131,19 @@ export class CoreRun {
         const accepted = (conditions[key] ?? []).find((c) => c.type === 'Accepted')?.status === 'True';
         conditions[key] = [...(conditions[key] ?? []), accepted ? routeProgrammed(s.object.metadata.name, s.generation, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
       }
+      // Routes from com.docker.lb.* labels have no stored config to carry status: published (gRPC, metrics) only.
+      for (const r of desired.labelRoutes ?? []) {
+        if (r.object.spec.serviceCluster !== rt.model.cluster) continue;
+        const name = r.object.metadata.name;
+        const own = result.labelRoutes?.[name]?.conditions ?? [];
+        const accepted = own.find((c) => c.type === 'Accepted')?.status === 'True';
+        labelConditions[objectKey('Route', name)] = [...own, accepted ? routeProgrammed(name, 1, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
+      }
     }
     writes += await writeStatuses(port, stored, conditions, this.now().toISOString());
-    this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, conditions);
-    this.options.metrics?.recordConditions(conditions);
+    const everything = { ...labelConditions, ...conditions };
+    this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
+    this.options.metrics?.recordConditions(everything);
     this.lastReport = { writes, clusters: report };
     return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
   }

@@ -1,0 +1,78 @@
+/**
+ * `swarmgate extension`: renders one ServiceCluster's configuration with no Docker API access. It
+ * streams the cluster's model from the core (WatchUpstreams), renders it with the same templates
+ * the core would use, validates it with `nginx -t` in its own container, and submits the result
+ * (SubmitConfig). The core never delivers a config the extension marked invalid: the proxies keep
+ * the last good one and the cluster shows the validator's message.
+ */
+import type { Logger } from 'pino';
+import { resubscribe, type StreamHandle } from '../api/client';
+import type { CoreClient } from '../api/generated/swarmgate/v1/Core';
+import type { UpstreamModel__Output } from '../api/generated/swarmgate/v1/UpstreamModel';
+import { decodeModel } from '../api/model-json';
+import { deadline } from '../api/proto';
+import { validateNginx, type Validation } from '../apply/nginx-validate';
+import type { ProxyModel } from '../plan/model';
+import { renderNginx } from '../render/nginx/render';
+
+export interface ExtensionOptions {
+  readonly client: CoreClient;
+  readonly cluster: string;
+  readonly log: Logger;
+  /** Injected in tests; `nginx -t` on the rendered model by default. */
+  readonly validate?: (model: ProxyModel) => Validation;
+}
+
+export interface Rendered {
+  readonly files: { path: string; content: Buffer }[];
+  readonly validation: { ok: boolean; output: string };
+}
+
+/** What the extension submits for one model (pure apart from the validator). */
+export function renderForSubmission(model: ProxyModel, validate: (m: ProxyModel) => Validation): Rendered {
+  if (model.spec.proxy.kind !== 'nginx') {
+    return { files: [], validation: { ok: false, output: `proxy.kind ${model.spec.proxy.kind}: this extension renders nginx only so far` } };
+  }
+  const v = validate(model);
+  return { files: [{ path: 'nginx.conf', content: Buffer.from(renderNginx(model)) }], validation: { ok: v.ok, output: v.output } };
+}
+
+export class Extension {
+  private stream: StreamHandle | undefined;
+  submitted = 0;
+
+  constructor(private readonly o: ExtensionOptions) {}
+
+  start(): void {
+    this.stream = resubscribe(
+      () => this.o.client.WatchUpstreams({ cluster: this.o.cluster }),
+      (m: UpstreamModel__Output) => this.handle(m),
+      { log: this.o.log, what: 'WatchUpstreams' },
+    );
+  }
+
+  stop(): void {
+    this.stream?.stop();
+  }
+
+  private async handle(m: UpstreamModel__Output): Promise<void> {
+    let rendered: Rendered;
+    try {
+      rendered = renderForSubmission(decodeModel(m.modelJson, m.modelVersion), this.o.validate ?? ((model) => validateNginx(model)));
+    } catch (e) {
+      rendered = { files: [], validation: { ok: false, output: e instanceof Error ? e.message : String(e) } };
+    }
+    const accepted = await new Promise<boolean>((resolve) => {
+      this.o.client.SubmitConfig(
+        { cluster: m.cluster, modelHash: m.modelHash, files: rendered.files, validation: rendered.validation, proxyKind: 'nginx' },
+        { deadline: deadline() },
+        (err, res) => {
+          if (err !== null) this.o.log.warn({ err: err.message }, 'SubmitConfig failed; the next model or reconnect resubmits');
+          resolve(err === null && res?.accepted === true);
+        },
+      );
+    });
+    this.submitted++;
+    this.o.log.info({ model: m.modelHash.slice(0, 12), sequence: m.sequence, valid: rendered.validation.ok, accepted }, 'rendered and submitted');
+  }
+}
