@@ -49,7 +49,7 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
     WatchUpstreams(call) {
       const cluster = call.request.cluster;
       if (!CLUSTER_RE.test(cluster)) {
-        call.destroy(badArgument(`cluster: expected a ServiceCluster name, got ${JSON.stringify(cluster)}`));
+        call.emit('error', badArgument(`cluster: expected a ServiceCluster name, got ${JSON.stringify(cluster)}`));
         return;
       }
       log.debug({ cluster, peer: call.getPeer() }, 'extension subscribed');
@@ -79,7 +79,7 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
     WatchProxyConfig(call) {
       const { cluster, replicaId } = call.request;
       if (!CLUSTER_RE.test(cluster) || replicaId === '') {
-        call.destroy(badArgument('cluster and replica_id are required'));
+        call.emit('error', badArgument('cluster and replica_id are required'));
         return;
       }
       log.debug({ cluster, replicaId, peer: call.getPeer() }, 'proxy agent subscribed');

@@ -15,6 +15,7 @@ import { runValidate } from './commands/validate';
 import type { Output } from './output';
 import { runCoreCommand } from './commands/core';
 import { runProxyAgent } from './commands/proxy-agent';
+import { runExtension } from './commands/extension';
 import { DEFAULT_CORE_IMAGE, runInstall, runUninstall } from './commands/install';
 
 /** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
@@ -109,7 +110,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--control-network <name>', 'overlay network shared by the core and hitless proxies', 'swarmgate-control')
     .option('--insecure', 'plaintext gRPC (development only; mutual TLS is not implemented yet)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics on GET /metrics')
-    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; metricsListen?: string }) =>
+    .option('--external-extension', 'wait for `swarmgate extension` processes to render each cluster instead of rendering in the core')
+    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; metricsListen?: string; externalExtension?: boolean }) =>
       setExit(
         await runCoreCommand(
           port(),
@@ -120,10 +122,21 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
             controlNetwork: opts.controlNetwork,
             insecure: opts.insecure === true,
             ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
+            ...(opts.externalExtension === true ? { externalExtension: true } : {}),
           },
           io,
         ),
       ),
+    );
+
+  program
+    .command('extension')
+    .description('render and validate one service cluster\'s configuration for the core (no Docker API needed)')
+    .requiredOption('--cluster <name>', 'ServiceCluster to render')
+    .option('--core <host:port>', 'the core gRPC address (default: $SWARMGATE_CORE_ADDR)')
+    .option('--insecure', 'plaintext gRPC (development only; mutual TLS is not implemented yet)')
+    .action(async (opts: { cluster: string; core?: string; insecure?: boolean }) =>
+      setExit(await runExtension({ cluster: opts.cluster, ...(opts.core !== undefined ? { core: opts.core } : {}), insecure: opts.insecure === true }, io)),
     );
 
   program

@@ -43,6 +43,8 @@ export interface CoreRunOptions {
    */
   readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean };
   readonly metrics?: CoreMetrics;
+  /** Wait for each cluster's extension (SubmitConfig) instead of rendering in the core. Needs `plane`. */
+  readonly externalExtension?: boolean;
 }
 
 export class CoreRun {
@@ -90,22 +92,29 @@ export class CoreRun {
     for (const model of result.clusters) {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
-      const rendered = renderNginx(model);
-      const invalid = this.validate(model, rendered);
       const expectedReplicas = expectedProxyReplicas(model, nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length);
       const { agent, note } = this.agentFor(model, live);
-      if (invalid !== undefined) {
-        const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
-        const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
-        runtimes.push({ model, invalid, expectedReplicas, ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}), ...this.hitlessRuntime(model.cluster, agent, undefined) });
+      const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
+      const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+      const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
+      const source = this.renderedFor(model, modelHash);
+      if (source === undefined) {
+        runtimes.push({ model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
         continue;
       }
-      // Agents first: they reload in place, before the Docker writes below.
+      const rendered = source.rendered;
       const files = [{ path: 'nginx.conf', content: Buffer.from(rendered) }];
+      // Hitless: agents run nginx -t themselves before reloading, so they get the config first and
+      // the core's own check (for the Swarm config that later tasks boot with) comes after.
       const sentBefore = this.options.plane?.delivered(model.cluster)?.sequence;
       const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, 'nginx', files) : undefined;
       const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
       if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
+      const invalid = source.invalid ?? this.validate(model, rendered);
+      if (invalid !== undefined) {
+        runtimes.push({ model, invalid, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, configHash) });
+        continue;
+      }
       const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
       if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
       const r = await convergeProxy(port, model, rendered, live, image, agent);
@@ -146,6 +155,21 @@ export class CoreRun {
     this.options.metrics?.recordConditions(everything);
     this.lastReport = { writes, clusters: report };
     return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
+  }
+
+  /**
+   * The cluster's config: rendered here (embedded extension), or what the extension service
+   * submitted for exactly this model (undefined until it has). A submission that failed its
+   * validation carries the validator's output.
+   */
+  private renderedFor(model: ProxyModel, modelHash: string): { rendered: string; invalid?: string } | undefined {
+    const plane = this.options.plane;
+    if (this.options.externalExtension !== true || plane === undefined) return { rendered: renderNginx(model) };
+    const sub = plane.submission(model.cluster, modelHash);
+    if (sub === undefined) return undefined;
+    const main = sub.files.find((f) => f.path === 'nginx.conf');
+    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || 'the extension submitted no nginx.conf' };
+    return { rendered: main.content.toString() };
   }
 
   /** nginx -t once per distinct rendered text; returns the failure output, or undefined when valid. */

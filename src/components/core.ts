@@ -24,6 +24,7 @@ export interface CoreOptions {
   readonly plane?: ControlPlane;
   readonly agents?: CoreRunOptions['agents'];
   readonly metrics?: CoreMetrics;
+  readonly externalExtension?: boolean;
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -47,6 +48,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     ...(options.localImages !== undefined ? { localImages: options.localImages } : {}),
     ...(options.plane !== undefined ? { plane: options.plane } : {}),
     ...(options.agents !== undefined ? { agents: options.agents } : {}),
+    ...(options.externalExtension !== undefined ? { externalExtension: options.externalExtension } : {}),
   });
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();

@@ -10,7 +10,8 @@ import type { Observable, SchedulerLike } from 'rxjs';
  * They only say "look again"; the emitted tick counts carry no meaning for the plan.
  */
 
-export const DEFAULT_TASK_POLL_MS = 1_000;
+/** Half a second: the poll is one task listing, and it bounds how soon a new task is routed. */
+export const DEFAULT_TASK_POLL_MS = 500;
 export const DEFAULT_RESYNC_MS = 30_000;
 
 function checkPeriod(periodMs: number): void {

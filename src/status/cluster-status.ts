@@ -19,6 +19,8 @@ export interface ClusterRuntime {
   readonly hitless?: { readonly configHash: string; readonly reports: readonly { readonly replicaId: string; readonly appliedHash: string; readonly lastValidation?: { readonly ok: boolean; readonly output: string } }[] };
   /** Shown with the Programmed condition (e.g. why hitless delivery fell back to rolling). */
   readonly note?: string;
+  /** Set while the config for the current model does not exist yet (the extension has not answered). */
+  readonly waiting?: string;
 }
 
 export interface ClusterStatus {
@@ -36,7 +38,7 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
     hitless !== undefined ? applied.get(t.ID)?.appliedHash === hitless.configHash : (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName);
   const current = mine.filter(serves).length;
   const running = mine.length;
-  const programmed = rt.invalid === undefined && running > 0 && current === running;
+  const programmed = rt.invalid === undefined && rt.waiting === undefined && running > 0 && current === running;
   const what = hitless !== undefined ? `config ${hitless.configHash.slice(0, 12)} (hitless)` : `config ${rt.configName ?? ''}`;
   const rejected = hitless === undefined ? undefined : [...applied.values()].find((r) => r.lastValidation?.ok === false && r.appliedHash !== hitless.configHash);
   const note = rt.note !== undefined ? `; ${rt.note}` : '';
@@ -45,7 +47,9 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
     ready
       ? condition('Ready', 'True', 'Ready', `${running}/${rt.expectedReplicas} proxy replicas running`)
       : condition('Ready', 'False', 'Pending', `${running}/${rt.expectedReplicas} proxy replicas running`),
-    rt.invalid !== undefined
+    rt.waiting !== undefined
+      ? condition('Programmed', 'False', 'Pending', `${rt.waiting}; proxies keep their current config`)
+      : rt.invalid !== undefined
       ? condition('Programmed', 'False', 'Invalid', `rendered configuration failed validation; proxies keep the last good one: ${rt.invalid}`)
       : rejected !== undefined && !programmed
         ? condition('Programmed', 'False', 'Invalid', `replica ${rejected.replicaId.slice(0, 12)} rejected ${what} and keeps the last good one: ${rejected.lastValidation?.output ?? ''}`)

@@ -26,6 +26,8 @@ export interface CoreCommandOptions {
   readonly insecure: boolean;
   /** host:port for GET /metrics (Prometheus); none when absent. */
   readonly metricsListen?: string;
+  /** Wait for extensions (swarmgate extension) to render instead of rendering here. */
+  readonly externalExtension?: boolean;
 }
 
 export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
@@ -42,6 +44,10 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
   }
   if (opts.listen !== undefined && !opts.insecure) {
     io.err('--listen: mutual TLS is not implemented yet; pass --insecure to serve plaintext gRPC (development only, see README)');
+    return EXIT.invalid;
+  }
+  if (opts.externalExtension === true && opts.listen === undefined) {
+    io.err('--external-extension needs --listen (extensions must reach the gRPC API)');
     return EXIT.invalid;
   }
   if (opts.advertise !== undefined && opts.listen === undefined) {
@@ -64,6 +70,7 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     localImages: localImagesFromEnv(),
     plane,
     metrics,
+    ...(opts.externalExtension === true ? { externalExtension: true } : {}),
     ...(opts.advertise !== undefined ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.insecure } } : {}),
   });
   log.info({ grpc: opts.listen ?? null, advertise: opts.advertise ?? null }, 'swarmgate core started');

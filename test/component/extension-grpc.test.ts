@@ -1,0 +1,111 @@
+/**
+ * The extension half of the API over a real gRPC socket: the core publishes a cluster's model,
+ * the extension (no Docker access) renders and validates it and submits the result, and a core run
+ * in external-extension mode delivers exactly what was submitted — or, for a submission that failed
+ * validation, keeps the proxies on the last good config and says why.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { coreClient } from '../../src/api/client';
+import { ControlPlane } from '../../src/api/control-plane';
+import { startCoreApi, type CoreApi } from '../../src/api/server';
+import { CoreRun } from '../../src/components/core-run';
+import { Extension } from '../../src/components/extension';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject } from '../../src/desired/spec-store';
+import { parseStatus } from '../../src/status/object-status';
+import { FakeDocker } from '../fakes/fake-docker';
+import { cluster, route } from '../helpers/specs';
+
+const quiet = pino({ level: 'silent' });
+let docker: FakeDocker;
+let plane: ControlPlane;
+let api: CoreApi;
+let client: ReturnType<typeof coreClient>;
+let ext: Extension | undefined;
+
+async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function clusterProgrammed() {
+  const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);
+  return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === 'Programmed');
+}
+
+beforeEach(async () => {
+  docker = FakeDocker.singleNode();
+  docker.addNetwork('app');
+  await docker.createService({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'web' }, Networks: [{ Target: 'app' }] } });
+  docker.addTasks('web', 2);
+  await applyObject(docker, cluster('edge', { proxy: { replicas: 1 } }));
+  await applyObject(docker, route('web', { serviceCluster: 'edge', hosts: ['web.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+  plane = new ControlPlane();
+  const socket = `unix://${mkdtempSync(join(tmpdir(), 'sg-ext-'))}/core.sock`;
+  api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log: quiet });
+  client = coreClient(socket, grpc.credentials.createInsecure());
+});
+
+afterEach(async () => {
+  ext?.stop();
+  client.close();
+  await api.close();
+});
+
+describe('extension over gRPC', () => {
+  it('renders what the core publishes; the core delivers exactly the submission', async () => {
+    const run = new CoreRun(docker, quiet, { plane, externalExtension: true });
+    await run.run(1);
+    // Nothing rendered yet: no proxy service, and the cluster says what it waits for.
+    expect(docker.service('sg-proxy-edge')).toBeUndefined();
+    expect((await clusterProgrammed())?.message).toContain('waiting for the extension');
+    ext = new Extension({ client, cluster: 'edge', log: quiet });
+    ext.start();
+    const modelHash = plane.model('edge')?.modelHash ?? '';
+    const sub = await until('submission', () => plane.submission('edge', modelHash));
+    expect(sub.validation.ok).toBe(true);
+    await run.run(2);
+    const svc = docker.service('sg-proxy-edge');
+    const config = await docker.inspectConfig(svc?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigID ?? '');
+    expect(Buffer.from(config.Spec.Data ?? '', 'base64').toString()).toBe(sub.files[0]?.content.toString());
+    expect(sub.files[0]?.content.toString()).toContain('web.test');
+  });
+
+  it('keeps the last good config when the extension reports a validation failure', async () => {
+    const run = new CoreRun(docker, quiet, { plane, externalExtension: true });
+    ext = new Extension({ client, cluster: 'edge', log: quiet });
+    ext.start();
+    await run.run(1);
+    await until('first submission', () => plane.submission('edge', plane.model('edge')?.modelHash ?? ''));
+    await run.run(2);
+    const before = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+    ext.stop();
+    ext = new Extension({ client, cluster: 'edge', log: quiet, validate: () => ({ ok: false, output: 'nginx: [emerg] pretend failure' }) });
+    ext.start();
+    await applyObject(docker, route('web', { serviceCluster: 'edge', hosts: ['web.test', 'www.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    await run.run(3);
+    await until('failed submission', () => plane.submission('edge', plane.model('edge')?.modelHash ?? ''));
+    await run.run(4);
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName).toBe(before);
+    expect(await clusterProgrammed()).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect((await clusterProgrammed())?.message).toContain('pretend failure');
+  });
+
+  it('refuses a submission for a model that is no longer current', async () => {
+    plane.publishModel('edge', 'a'.repeat(64), '{}');
+    const res = await new Promise<{ accepted: boolean }>((resolve, reject) =>
+      client.SubmitConfig({ cluster: 'edge', modelHash: 'b'.repeat(64), files: [], validation: { ok: true, output: '' }, proxyKind: 'nginx' }, (err, r) => (err !== null || r === undefined ? reject(err ?? new Error('no reply')) : resolve(r))),
+    );
+    expect(res.accepted).toBe(false);
+  });
+});
