@@ -66,7 +66,7 @@ NODE_BIN ?= /usr/bin/node
 SWARM_ADVERTISE_ADDR ?= 127.0.0.1
 DOCKERD_WAIT ?= 60
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int bench-swarm
+.PHONY: images swarm-up swarm-down demo demo-clean test-int bench-swarm bench-memory
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
@@ -89,6 +89,9 @@ demo-clean: build ## remove what make demo created (core, proxies, specs, backen
 
 test-int: ## integration tests against the local Swarm (needs make swarm-up images)
 	npx vitest run --config vitest.integration.mts
+
+bench-memory: ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
+	node --import tsx $(NODE_FLAGS) bench/core-memory.ts
 
 bench-swarm: build ## core latencies on the local Swarm: create/scale/remove → traffic, core RSS at 1k routes (needs swarm-up images)
 	npx tsx bench/swarm-bench.ts

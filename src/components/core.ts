@@ -75,6 +75,9 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
         else log.info(line, 'reconciled');
         options.metrics?.runs.inc({ result: o.result });
         options.metrics?.runSeconds.observe((o.finishedAt - o.startedAt) / 1000);
+        // A run that applied something dropped a rendered config and a snapshot: collect now rather
+        // than let V8 grow the heap (only when the core runs with --expose-gc, see CORE_NODE_OPTIONS).
+        if (o.result === 'applied') (globalThis as { gc?: () => void }).gc?.();
         options.onOutcome?.(o, run);
         observer.next(o);
       },
