@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CoreClient } from './generated/swarmgate/v1/Core';
 import { coreProto } from './proto';
+import { CORE_TLS_NAME } from './tls';
 
 export function coreClient(address: string, credentials: grpc.ChannelCredentials): CoreClient {
   return new (coreProto().swarmgate.v1.Core)(address, credentials, {
@@ -18,6 +19,9 @@ export function coreClient(address: string, credentials: grpc.ChannelCredentials
     'grpc.initial_reconnect_backoff_ms': 250,
     // Rendered configs reach ~1 MB per 1,000 routes; the 4 MB default would cut off at ~4,000.
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // With mTLS the core's certificate names swarmgate-core whatever address is dialled (a task IP,
+    // a unix socket in tests); the CA is ours alone, so pinning the name is safe. Ignored in plaintext.
+    'grpc.ssl_target_name_override': CORE_TLS_NAME,
   });
 }
 

@@ -7,6 +7,8 @@ import { durationMs, sizeBytes } from '../domain/brands';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import type { ProxyModel } from '../plan/model';
 import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
+import { TLS_DIR_IN_TASKS } from '../api/tls';
+import { tlsMounts, type TlsSet } from './tls-secrets';
 
 export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
 /** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
@@ -20,8 +22,8 @@ export interface AgentEndpoint {
   readonly coreAddress: string;
   /** ID of the overlay network shared with the core. */
   readonly controlNetworkId: string;
-  /** Plaintext gRPC (development only; the core was started with --insecure). */
-  readonly insecure: boolean;
+  /** The mutual-TLS set whose component pair and CA the agent mounts; plaintext (--insecure) when absent. */
+  readonly tls?: TlsSet;
 }
 
 export interface ProxyInputs {
@@ -95,18 +97,21 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
                 `SWARMGATE_CLUSTER=${model.cluster}`,
                 // Swarm fills the template per task: reports are matched to tasks by ID.
                 'SWARMGATE_REPLICA_ID={{.Task.ID}}',
-                ...(agent.insecure ? ['SWARMGATE_INSECURE=1'] : []),
+                agent.tls !== undefined ? `SWARMGATE_TLS_DIR=${TLS_DIR_IN_TASKS}` : 'SWARMGATE_INSECURE=1',
               ],
             }
           : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
         Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? BOOT_CONFIG_PATH : NGINX_CONFIG_PATH, UID: '0', GID: '0', Mode: 0o444 } }],
-        Secrets: [...model.secrets].sort().map((name) => ({
-          SecretID: inputs.secretIds.get(name) ?? name,
-          SecretName: name,
-          File: { Name: name, UID: '0', GID: '0', Mode: 0o400 },
-        })),
+        Secrets: [
+          ...[...model.secrets].sort().map((name) => ({
+            SecretID: inputs.secretIds.get(name) ?? name,
+            SecretName: name,
+            File: { Name: name, UID: '0', GID: '0', Mode: 0o400 },
+          })),
+          ...(agent?.tls !== undefined ? tlsMounts(agent.tls, ['ca', 'clientCert', 'clientKey']) : []),
+        ],
       },
       Placement: {
         Constraints: constraints,

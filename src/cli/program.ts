@@ -16,7 +16,7 @@ import type { Output } from './output';
 import { runCoreCommand } from './commands/core';
 import { runProxyAgent } from './commands/proxy-agent';
 import { runExtension } from './commands/extension';
-import { DEFAULT_CORE_IMAGE, runInstall, runUninstall } from './commands/install';
+import { DEFAULT_CORE_IMAGE, runInstall, runRotateCerts, runUninstall } from './commands/install';
 
 /** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
 function packageVersion(): string {
@@ -108,10 +108,12 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--listen <address>', 'serve the gRPC API on host:port or unix:///path (extensions, proxy agents)')
     .option('--advertise <host:port>', 'address proxy agents dial to reach this core (enables hitless delivery)')
     .option('--control-network <name>', 'overlay network shared by the core and hitless proxies', 'swarmgate-control')
-    .option('--insecure', 'plaintext gRPC (development only; mutual TLS is not implemented yet)')
+    .option('--insecure', 'plaintext gRPC without client certificates (development only)')
+    .option('--tls-dir <dir>', 'mutual TLS: directory with swarmgate-ca.crt, swarmgate-server.crt and swarmgate-server.key')
+    .option('--tls-set <id>', 'the TLS secret set whose component certificate hitless proxies mount (set by install)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics on GET /metrics')
     .option('--external-extension', 'wait for `swarmgate extension` processes to render each cluster instead of rendering in the core')
-    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; metricsListen?: string; externalExtension?: boolean }) =>
+    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; tlsDir?: string; tlsSet?: string; metricsListen?: string; externalExtension?: boolean }) =>
       setExit(
         await runCoreCommand(
           port(),
@@ -121,6 +123,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
             ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),
             controlNetwork: opts.controlNetwork,
             insecure: opts.insecure === true,
+            ...(opts.tlsDir !== undefined ? { tlsDir: opts.tlsDir } : {}),
+            ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}),
             ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
             ...(opts.externalExtension === true ? { externalExtension: true } : {}),
           },
@@ -134,9 +138,10 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('render and validate one service cluster\'s configuration for the core (no Docker API needed)')
     .requiredOption('--cluster <name>', 'ServiceCluster to render')
     .option('--core <host:port>', 'the core gRPC address (default: $SWARMGATE_CORE_ADDR)')
-    .option('--insecure', 'plaintext gRPC (development only; mutual TLS is not implemented yet)')
-    .action(async (opts: { cluster: string; core?: string; insecure?: boolean }) =>
-      setExit(await runExtension({ cluster: opts.cluster, ...(opts.core !== undefined ? { core: opts.core } : {}), insecure: opts.insecure === true }, io)),
+    .option('--tls-dir <dir>', 'mutual TLS: directory with swarmgate-ca.crt, swarmgate-client.crt, swarmgate-client.key (default: $SWARMGATE_TLS_DIR)')
+    .option('--insecure', 'plaintext gRPC (development only)')
+    .action(async (opts: { cluster: string; core?: string; tlsDir?: string; insecure?: boolean }) =>
+      setExit(await runExtension({ cluster: opts.cluster, ...(opts.core !== undefined ? { core: opts.core } : {}), ...(opts.tlsDir !== undefined ? { tlsDir: opts.tlsDir } : {}), insecure: opts.insecure === true }, io)),
     );
 
   program
@@ -146,8 +151,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--cluster <name>', 'ServiceCluster of this proxy (default: $SWARMGATE_CLUSTER)')
     .option('--replica <id>', 'this replica\'s Swarm task ID (default: $SWARMGATE_REPLICA_ID)')
     .option('--conf-dir <dir>', 'writable directory for the live configuration', '/run/swarmgate/nginx')
+    .option('--tls-dir <dir>', 'mutual TLS files (default: $SWARMGATE_TLS_DIR)')
     .option('--insecure', 'plaintext gRPC (default when SWARMGATE_INSECURE=1)')
-    .action(async (opts: { core?: string; cluster?: string; replica?: string; confDir: string; insecure?: boolean }) =>
+    .action(async (opts: { core?: string; cluster?: string; replica?: string; confDir: string; tlsDir?: string; insecure?: boolean }) =>
       setExit(
         await runProxyAgent(
           {
@@ -156,6 +162,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
             ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
             ...(opts.replica !== undefined ? { replica: opts.replica } : {}),
             ...(opts.insecure !== undefined ? { insecure: opts.insecure } : {}),
+            ...(opts.tlsDir !== undefined ? { tlsDir: opts.tlsDir } : {}),
           },
           io,
         ),
@@ -189,6 +196,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .action(async (opts: { image: string; localImages?: boolean; logLevel: string }) =>
       setExit(await runInstall(port(), { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel }, io)),
     );
+
+  program
+    .command('rotate-certs')
+    .description('new CA and certificates for the gRPC API; the core and the proxies move to them')
+    .action(async () => setExit(await runRotateCerts(port(), io)));
 
   program
     .command('uninstall')

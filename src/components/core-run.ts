@@ -9,6 +9,7 @@ import { encodeModel } from '../api/model-json';
 import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
 import { validateNginx } from '../apply/nginx-validate';
 import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
+import { tlsSets } from '../apply/tls-secrets';
 import { condition, type Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
@@ -41,7 +42,7 @@ export interface CoreRunOptions {
    * Where proxy agents reach this core. Without it (a core running outside Swarm), clusters that
    * ask for hitless delivery are delivered rolling, and their status says so.
    */
-  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean };
+  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean; readonly tlsSet?: string };
   readonly metrics?: CoreMetrics;
   /** Wait for each cluster's extension (SubmitConfig) instead of rendering in the core. Needs `plane`. */
   readonly externalExtension?: boolean;
@@ -191,7 +192,10 @@ export class CoreRun {
     if (a === undefined || this.options.plane === undefined) return { note: 'hitless delivery unavailable (the core has no address proxy agents can reach: start it with --advertise); delivering rolling' };
     const net = live.networks.find((n) => n.Name === a.controlNetwork && n.Scope === 'swarm');
     if (net === undefined) return { note: `hitless delivery unavailable (control network ${a.controlNetwork} not found); delivering rolling` };
-    return { agent: { coreAddress: a.coreAddress, controlNetworkId: net.Id, insecure: a.insecure } };
+    if (a.tlsSet === undefined) return { agent: { coreAddress: a.coreAddress, controlNetworkId: net.Id } };
+    const tls = tlsSets(live.secrets).find((t) => t.id === a.tlsSet);
+    if (tls === undefined) return { note: `hitless delivery unavailable (TLS set ${a.tlsSet} not found among the secrets; run swarmgate install); delivering rolling` };
+    return { agent: { coreAddress: a.coreAddress, controlNetworkId: net.Id, tls } };
   }
 
   private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined, configHash: string | undefined): Pick<ClusterRuntime, 'hitless'> {

@@ -15,6 +15,9 @@ export const LABELS = {
   /** JSON {observedGeneration, conditions}, written by the core only. */
   status: 'io.swarmgate.status',
   cluster: 'io.swarmgate.cluster',
+  /** On TLS secrets: the set (one install or rotation) and which file of it the secret holds. */
+  tlsSet: 'io.swarmgate.tls-set',
+  tlsFile: 'io.swarmgate.tls-file',
   /** On proxy services: "rolling" or "hitless". */
   delivery: 'io.swarmgate.delivery',
 } as const;

@@ -152,6 +152,9 @@ export interface DockerPort {
   updateService(id: string, version: number, spec: ServiceSpec): Promise<void>;
   removeService(id: string): Promise<void>;
   createNetwork(spec: NetworkSpec): Promise<string>;
+  /** `Data` is base64, as the Engine API takes it; secrets cannot be read back through the API. */
+  createSecret(spec: { readonly Name: string; readonly Labels?: Labels; readonly Data: string }): Promise<string>;
+  removeSecret(id: string): Promise<void>;
   removeNetwork(id: string): Promise<void>;
   /** The last `lines` log lines (stdout and stderr) of a service's tasks, oldest first. */
   serviceLogTail(serviceId: string, lines: number): Promise<string[]>;

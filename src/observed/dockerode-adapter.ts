@@ -286,6 +286,15 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
         const opts = { _query: { version }, _body: { Name: spec.Name, Labels: { ...(spec.Labels ?? {}) } } };
         await docker.getConfig(id).update(opts);
       }),
+    createSecret: (spec) =>
+      call('createSecret', async () => {
+        const created = (await docker.createSecret({ Name: spec.Name, Labels: { ...(spec.Labels ?? {}) }, Data: spec.Data })) as Dockerode.Secret;
+        return created.id;
+      }),
+    removeSecret: (id) =>
+      call('removeSecret', async () => {
+        await docker.getSecret(id).remove();
+      }),
     createNetwork: (spec) =>
       call('createNetwork', async () => {
         const created = await docker.createNetwork({ ...spec, Labels: { ...(spec.Labels ?? {}) }, CheckDuplicate: true });

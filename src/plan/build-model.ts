@@ -29,6 +29,7 @@ import type {
   WeightedTarget,
 } from './model';
 import { groupPaths, normalisePrefix } from './path-groups';
+import { MAX_NGINX_CONDITIONAL_RULES, PROXY_CAPABILITIES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
 /**
@@ -37,11 +38,8 @@ import { indexSnapshot, poolUpstream, resolveBackend, type RefProblem, type Snap
  * failing with 502 while a backend's tasks are being replaced or removed.
  */
 export const DEFAULT_RETRIES = { attempts: 0, on: ['error', 'timeout'] } as const;
-/**
- * Header/method-conditioned rules per host. NGINX dispatches them with error_page codes 460–493
- * (see docs/adr/0003-nginx-config-layout.md), so a location can jump to at most 34 of them.
- */
-export const MAX_CONDITIONAL_RULES_PER_HOST = 34;
+/** NGINX's limit of header/method-conditioned rules per host (see proxy-capabilities.ts). */
+export const MAX_CONDITIONAL_RULES_PER_HOST = MAX_NGINX_CONDITIONAL_RULES;
 const NO_EDITS = { set: [], add: [], remove: [] };
 /** The Interlock labels that only describe a backend (kept in step with BACKEND_LABELS in src/desired/interlock-labels.ts). */
 const BACKEND_LABEL_NAMES = 'port, network, backend_mode, max_fails and fail_timeout';
@@ -174,12 +172,13 @@ class ClusterBuilder {
       }
     }
     const conditional = compiled.rules.filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
+    const maxConditional = PROXY_CAPABILITIES[this.spec.proxy.kind].maxConditionalRulesPerHost;
     for (const host of route.spec.hosts) {
       const existing = (this.hostRules.get(host)?.rules ?? []).filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
-      if (conditional > 0 && existing + conditional > MAX_CONDITIONAL_RULES_PER_HOST)
+      if (maxConditional !== undefined && conditional > 0 && existing + conditional > maxConditional)
         return {
           reason: 'UnsupportedValue',
-          message: `host "${host}" would have ${existing + conditional} header/method-matched rules; at most ${MAX_CONDITIONAL_RULES_PER_HOST} per host are supported`,
+          message: `host "${host}" would have ${existing + conditional} header/method-matched rules; at most ${maxConditional} per host are supported`,
         };
     }
     if (route.spec.defaultBackend && this.defaultRoute !== undefined)
@@ -311,6 +310,11 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResu
     const route = stored.object;
     const cluster = clusters.get(route.spec.serviceCluster);
     if (cluster === undefined) return [condition('Accepted', 'False', 'ServiceClusterNotFound', `service cluster "${route.spec.serviceCluster}" does not exist`)];
+    // A value the cluster's proxy cannot express: the whole route is left out, never served half.
+    const unsupported = unsupportedValues(cluster.spec.proxy.kind, route);
+    if (unsupported.length > 0) {
+      return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(unsupported)}`)];
+    }
     const compiled = compileRoute(route, cluster.spec, idx);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {

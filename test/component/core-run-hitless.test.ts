@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
 import { BOOT_CONFIG_PATH } from '../../src/apply/proxy-service-spec';
 import { CoreRun } from '../../src/components/core-run';
+import { createTlsSet } from '../../src/apply/tls-secrets';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';
@@ -110,6 +111,18 @@ describe('core run with hitless delivery', () => {
     const c = await conditionOf('edge', 'ServiceCluster', 'Programmed');
     expect(c).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(c?.message).toContain('no such file');
+  });
+
+  it('mounts the TLS set\'s component pair and CA into proxies when the core runs with mutual TLS', async () => {
+    const set = await createTlsSet(docker);
+    const run = new CoreRun(docker, quiet, { plane, agents: { ...agents, insecure: false, tlsSet: set.id } });
+    await run.run(1);
+    const c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
+    expect(c?.Env).toContain('SWARMGATE_TLS_DIR=/run/secrets');
+    expect(c?.Env).not.toContain('SWARMGATE_INSECURE=1');
+    expect((c?.Secrets ?? []).map((x) => x.File.Name).sort()).toEqual(['swarmgate-ca.crt', 'swarmgate-client.crt', 'swarmgate-client.key']);
+    // The core's own key never goes to a proxy.
+    expect((c?.Secrets ?? []).map((x) => x.SecretID)).not.toContain(set.serverKey.id);
   });
 
   it('falls back to rolling delivery, and says so, when agents cannot reach the core', async () => {

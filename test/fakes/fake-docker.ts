@@ -35,7 +35,7 @@ import type {
 } from '../../src/observed/docker-port';
 
 export type PortMethod = keyof DockerPort;
-export const WRITE_METHODS = ['createConfig', 'updateConfigLabels', 'removeConfig', 'createService', 'updateService', 'removeService', 'createNetwork', 'removeNetwork'] as const;
+export const WRITE_METHODS = ['createConfig', 'updateConfigLabels', 'removeConfig', 'createService', 'updateService', 'removeService', 'createNetwork', 'removeNetwork', 'createSecret', 'removeSecret'] as const;
 export type WriteMethod = (typeof WRITE_METHODS)[number];
 
 export interface FakeAction {
@@ -272,7 +272,34 @@ export class FakeDocker implements DockerPort {
     return id;
   }
 
-  removeSecret(idOrName: string): void {
+  createSecret(spec: { readonly Name: string; readonly Labels?: Labels; readonly Data: string }): Promise<string> {
+    return this.run(
+      'createSecret',
+      () => {
+        if ([...this.secrets.values()].some((x) => x.Spec.Name === spec.Name)) throw new DockerApiError(409, `secret ${spec.Name} already exists`, 'createSecret');
+        return this.addSecret(spec.Name, spec.Labels ?? {});
+      },
+      { op: 'createSecret', target: spec.Name },
+    );
+  }
+
+  removeSecret(id: string): Promise<void> {
+    const current = this.secrets.get(id);
+    return this.run(
+      'removeSecret',
+      () => {
+        const x = this.secrets.get(id);
+        if (x === undefined) throw new DockerApiError(404, `secret ${id} not found`, 'removeSecret');
+        const users = [...this.services.values()].filter((svc) => (svc.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).some((r) => r.SecretID === id));
+        if (users.length > 0) throw new DockerApiError(400, `rpc error: code = InvalidArgument desc = secret '${x.Spec.Name}' is in use by service ${users[0]?.Spec.Name ?? ''}`, 'removeSecret');
+        this.dropSecret(id);
+      },
+      { op: 'removeSecret', target: current?.Spec.Name ?? id },
+    );
+  }
+
+  /** Test control: remove a secret as someone else would (no checks, no action logged). */
+  dropSecret(idOrName: string): void {
     for (const [id, s] of this.secrets) {
       if (id === idOrName || s.Spec.Name === idOrName) {
         this.secrets.delete(id);

@@ -1,7 +1,7 @@
 /**
  * Golden tests: every directory here with `specs.yaml` and `snapshot.json` is one case.
  * specs (plus the Route equivalents of the snapshot's com.docker.lb.* service labels) → loadSpecs →
- * buildModel → renderNginx (default options) for every service cluster, compared byte for byte with
+ * buildModel → renderNginx (default options) for every NGINX service cluster, compared byte for byte with
  * `expected/<cluster>.nginx.conf`, `expected/conditions.json`, when the specs have invalid documents
  * `expected/issues.txt`, and when services carry Interlock labels `expected/label-routes.json`. Every rendered config must also
  * pass `nginx -t`, and rendering twice must give the same bytes.
@@ -55,6 +55,8 @@ function runCase(name: string): CaseOutput {
   const files = new Map<string, string>();
   const configs = new Map<string, string>();
   for (const model of result.clusters) {
+    // An HAProxy cluster's config is haproxy.test.ts's (expected/haproxy/).
+    if (model.spec.proxy.kind !== 'nginx') continue;
     const config = renderNginx(model);
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.nginx.conf`, config);

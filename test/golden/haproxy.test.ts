@@ -4,7 +4,10 @@
  * renderHaproxy (default options) for every service cluster. Expectations live next to the NGINX
  * ones, in `expected/haproxy/` (a directory, which the NGINX runner's file comparison skips):
  * - `<cluster>.haproxy.cfg`: the rendered configuration, byte for byte;
- * - `<cluster>.unsupported.json`: haproxyUnsupported, when it reports anything;
+ * - `<cluster>.unsupported.json`: what an HAProxy cluster would reject of the cluster's routes
+ *   (unsupportedValues, src/plan/proxy-capabilities.ts), when anything. The cases' clusters are
+ *   NGINX ones, so such routes are still in the model and rendered here (the larger timeout):
+ *   for a `proxy.kind: haproxy` cluster buildModel leaves them out with UnsupportedValue;
  * - `<cluster>.pem-files.json`: haproxyPemFiles, when the cluster terminates TLS.
  * Every rendered config must pass `haproxy -c` without a warning, and rendering twice must give
  * the same bytes.
@@ -20,8 +23,9 @@ import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { loadSnapshotFile } from '../../src/observed/snapshot-file';
 import { buildModel } from '../../src/plan/build-model';
+import { unsupportedValues } from '../../src/plan/proxy-capabilities';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';
-import { haproxyPemFiles, haproxyUnsupported, renderHaproxy } from '../../src/render/haproxy/render';
+import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { haproxyAvailable, haproxyCheck, haproxyProblems, referencedPems } from '../helpers/haproxy-check';
 
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
@@ -46,11 +50,16 @@ function render(name: string): Rendered {
   if (E.isLeft(snapshot)) throw new Error(`snapshot of ${name} does not decode`);
   const files = new Map<string, string>();
   const configs = new Map<string, string>();
-  for (const model of buildModel(withLabelRoutes(loadSpecs([at('specs.yaml')]).desired, snapshot.right), snapshot.right).clusters) {
+  const desired = withLabelRoutes(loadSpecs([at('specs.yaml')]).desired, snapshot.right);
+  const routes = [...desired.routes, ...(desired.labelRoutes ?? [])].map((r) => r.object).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  for (const model of buildModel(desired, snapshot.right).clusters) {
     const config = renderHaproxy(model);
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.haproxy.cfg`, config);
-    const unsupported = haproxyUnsupported(model);
+    const unsupported = routes
+      .filter((r) => r.spec.serviceCluster === model.cluster)
+      .flatMap((r) => unsupportedValues('haproxy', r))
+      .map(({ route, field, message }) => ({ route, field, message }));
     if (unsupported.length > 0) files.set(`${model.cluster}.unsupported.json`, json(unsupported));
     const pems = haproxyPemFiles(model);
     if (pems.length > 0) files.set(`${model.cluster}.pem-files.json`, json(pems));

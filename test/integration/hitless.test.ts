@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORE_SERVICE, runInstall, runUninstall } from '../../src/cli/commands/install';
+import { CORE_SERVICE, runInstall, runRotateCerts, runUninstall } from '../../src/cli/commands/install';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
@@ -114,6 +114,10 @@ describe('hitless delivery on a real Swarm', () => {
     const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
     const mounts = core?.Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
     expect(mounts.map((m) => m.Source)).toEqual(['/var/run/docker.sock']);
+    // Mutual TLS: the agent has the component pair, never the core's key.
+    expect(svc?.Spec.TaskTemplate.ContainerSpec.Env).toContain('SWARMGATE_TLS_DIR=/run/secrets');
+    expect((svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.File.Name).sort()).toEqual(['swarmgate-ca.crt', 'swarmgate-client.crt', 'swarmgate-client.key']);
+    expect(core?.Spec.TaskTemplate.ContainerSpec.Args).not.toContain('--insecure');
   });
 
   it('applies a route change in place: no service update, same task', async () => {
@@ -147,5 +151,18 @@ describe('hitless delivery on a real Swarm', () => {
     // The new core has had time to run: nothing about the proxy changed, and status is still Programmed.
     await until('route a programmed after the restart', () => programmed('Route', `${PREFIX}-a`), 30_000);
     expect(await proxyState()).toEqual(before);
+  });
+
+  it('rotates the certificates: core and proxies move to the new set and keep routing', async () => {
+    const lines: string[] = [];
+    expect(await runRotateCerts(port, { out: (t) => lines.push(t), err: (t) => lines.push(t) })).toBe(0);
+    const setId = /^tls\/(\S+) created/.exec(lines[0] ?? '')?.[1] ?? '';
+    expect(setId).not.toBe('');
+    await until('proxy on the new set', async () => {
+      const svc = (await port.listServices()).find((s) => s.Spec.Name === PROXY);
+      return (svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).some((x) => x.SecretName.includes(setId)) ? true : undefined;
+    }, 60_000);
+    await until('route a answers after rotation', () => ok(`${PREFIX}-a.localhost`), 60_000);
+    await until('route b programmed after rotation', () => programmed('Route', `${PREFIX}-b`), 60_000);
   });
 });

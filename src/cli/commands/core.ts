@@ -4,6 +4,7 @@ import pino from 'pino';
 import { lastValueFrom, take } from 'rxjs';
 import { ControlPlane } from '../../api/control-plane';
 import { startCoreApi, type CoreApi } from '../../api/server';
+import { serverCredentials } from '../../api/tls';
 import { CoreRun } from '../../components/core-run';
 import { startMetricsServer } from '../../components/metrics-server';
 import { CoreMetrics } from '../../status/metrics';
@@ -24,6 +25,9 @@ export interface CoreCommandOptions {
   readonly advertise?: string;
   readonly controlNetwork: string;
   readonly insecure: boolean;
+  /** Directory with the core's TLS files (mutual TLS); `tlsSet` names the set whose component pair proxies get. */
+  readonly tlsDir?: string;
+  readonly tlsSet?: string;
   /** host:port for GET /metrics (Prometheus); none when absent. */
   readonly metricsListen?: string;
   /** Wait for extensions (swarmgate extension) to render instead of rendering here. */
@@ -42,8 +46,19 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
       return EXIT.invalid;
     }
   }
-  if (opts.listen !== undefined && !opts.insecure) {
-    io.err('--listen: mutual TLS is not implemented yet; pass --insecure to serve plaintext gRPC (development only, see README)');
+  if (opts.listen !== undefined && opts.tlsDir === undefined && !opts.insecure) {
+    io.err('--listen: pass --tls-dir DIR (mutual TLS; swarmgate install sets it up) or --insecure (plaintext, development only)');
+    return EXIT.invalid;
+  }
+  if (opts.tlsDir !== undefined && opts.tlsSet === undefined && opts.advertise !== undefined) {
+    io.err('--tls-dir with --advertise needs --tls-set ID: the TLS secrets the proxy agents mount');
+    return EXIT.invalid;
+  }
+  let credentials: grpc.ServerCredentials;
+  try {
+    credentials = opts.tlsDir !== undefined ? serverCredentials(opts.tlsDir) : grpc.ServerCredentials.createInsecure();
+  } catch (e) {
+    io.err(`--tls-dir: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.invalid;
   }
   if (opts.externalExtension === true && opts.listen === undefined) {
@@ -63,7 +78,7 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
   const metricsServer = listenAt !== undefined ? await startMetricsServer(metrics, { host: listenAt[1] ?? '', port: Number(listenAt[2]) }, log) : undefined;
   const plane = new ControlPlane();
   let api: CoreApi | undefined;
-  if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials: grpc.ServerCredentials.createInsecure(), log });
+  if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials, log });
   const core = startCore({
     port,
     log,
@@ -71,7 +86,9 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     plane,
     metrics,
     ...(opts.externalExtension === true ? { externalExtension: true } : {}),
-    ...(opts.advertise !== undefined ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.insecure } } : {}),
+    ...(opts.advertise !== undefined
+      ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.tlsDir === undefined, ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}) } }
+      : {}),
   });
   log.info({ grpc: opts.listen ?? null, advertise: opts.advertise ?? null }, 'swarmgate core started');
   const done = lastValueFrom(core.outcomes.pipe(take(Number.MAX_SAFE_INTEGER)), { defaultValue: undefined });

@@ -8,6 +8,8 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
+import { TLS_DIR_IN_TASKS } from '../../api/tls';
+import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
 
 export const CORE_SERVICE = 'swarmgate-core';
 /** Overlay network shared by the core and hitless proxies (not attachable: only services join it). */
@@ -22,7 +24,7 @@ export const DEFAULT_CORE_IMAGE = 'swarmgate/swarmgate:latest';
  * the live set, and --expose-gc lets the core collect after a run that changed something (each such
  * run drops a whole rendered config). bench/core-memory.ts under tsx: 171 → 112 MiB (tsx itself ≈ 38).
  */
-export const CORE_NODE_OPTIONS = '--max-semi-space-size=1 --expose-gc';
+export const CORE_NODE_OPTIONS = '--max-semi-space-size=1 --expose-gc --v8-pool-size=1';
 
 export interface InstallOptions {
   readonly image: string;
@@ -31,10 +33,10 @@ export interface InstallOptions {
   readonly logLevel: string;
 }
 
-export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string): ServiceSpec {
+export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
-  // Plaintext until mutual TLS exists: the control network is the only path to the API (see README).
-  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--insecure', '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
+  // Mutual TLS: the core's server pair from the set; it mounts the set's client pair into proxies.
+  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id, '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
   return {
     Name: CORE_SERVICE,
     Labels: labels,
@@ -45,6 +47,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
+        Secrets: tlsMounts(tls, ['ca', 'serverCert', 'serverKey']),
         StopGracePeriod: 10_000_000_000,
       },
       // The only component with the Docker API runs where the API is authoritative.
@@ -67,6 +70,64 @@ async function ensureControlNetwork(port: DockerPort, io: Output): Promise<strin
   return id;
 }
 
+/** The set the installed core uses, else the newest complete one, else a new one. */
+async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
+  const sets = tlsSets(await port.listSecrets());
+  const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
+  const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
+  if (current !== undefined) return current;
+  const created = await createTlsSet(port);
+  io.out(`tls/${created.id} created (CA, core and component certificates as Docker secrets)`);
+  return created;
+}
+
+/**
+ * `swarmgate rotate-certs`: a new CA and certificates; the core is updated to the new set and
+ * re-mounts the components' pair into every proxy (a rolling update). Old sets are removed once no
+ * service uses them (the next rotation or uninstall retries the ones still in use).
+ */
+export async function runRotateCerts(port: DockerPort, io: Output): Promise<number> {
+  const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  if (core === undefined) {
+    io.err(`${CORE_SERVICE} is not installed: run swarmgate install`);
+    return EXIT.invalid;
+  }
+  const set = await createTlsSet(port);
+  const spec = core.Spec;
+  const args = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
+  const at = args.indexOf('--tls-set');
+  if (at >= 0) args[at + 1] = set.id;
+  else args.push('--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', set.id);
+  const updated: ServiceSpec = {
+    ...spec,
+    TaskTemplate: {
+      ...spec.TaskTemplate,
+      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: tlsMounts(set, ['ca', 'serverCert', 'serverKey']) },
+    },
+  };
+  const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
+  const hash = createHash('sha256').update(canonicalJson({ ...updated, Labels: labels })).digest('hex');
+  await port.updateService(core.ID, core.Version.Index, { ...updated, Labels: { ...labels, [LABELS.specHash]: hash } });
+  io.out(`tls/${set.id} created; service/${CORE_SERVICE} configured (proxies follow with the new certificates)`);
+  await removeUnusedTlsSets(port, set.id, io);
+  return EXIT.ok;
+}
+
+async function removeUnusedTlsSets(port: DockerPort, keep: string | undefined, io: Output): Promise<void> {
+  const used = new Set((await port.listServices()).flatMap((s) => (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID)));
+  for (const set of tlsSets(await port.listSecrets())) {
+    if (set.id === keep) continue;
+    const ids = [set.ca, set.serverCert, set.serverKey, set.clientCert, set.clientKey].map((r) => r.id);
+    if (ids.some((id) => used.has(id))) {
+      io.out(`tls/${set.id} still in use; it is removed by the next rotate-certs or uninstall`);
+      continue;
+    }
+    for (const id of ids) await port.removeSecret(id);
+    io.out(`tls/${set.id} removed`);
+  }
+}
+
 export async function runInstall(port: DockerPort, opts: InstallOptions, io: Output): Promise<number> {
   let image = opts.image;
   if (opts.localImages) {
@@ -77,7 +138,7 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io));
+  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), await ensureTlsSet(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
@@ -122,6 +183,18 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     for (let attempt = 0; ; attempt++) {
       try {
         await port.removeConfig(c.ID);
+        break;
+      } catch (e) {
+        if (attempt >= 40) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+  // TLS secrets: removable once the tasks that mount them are gone.
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && y.Spec.Labels[LABELS.role] === 'tls')) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await port.removeSecret(x.ID);
         break;
       } catch (e) {
         if (attempt >= 40) throw e;

@@ -3,13 +3,13 @@
  * environment the core puts on the proxy service (SWARMGATE_CORE_ADDR, SWARMGATE_CLUSTER,
  * SWARMGATE_REPLICA_ID, SWARMGATE_INSECURE); flags override them for local runs.
  */
-import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { coreClient } from '../../api/client';
 import { ProxyAgent } from '../../components/proxy-agent';
 import { BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from '../../apply/proxy-service-spec';
 import { DEFAULT_NGINX_OPTIONS } from '../../render/nginx/options';
 import { EXIT, type Output } from '../output';
+import { componentCredentials } from './grpc-credentials';
 
 export interface ProxyAgentCommandOptions {
   readonly core?: string;
@@ -17,6 +17,7 @@ export interface ProxyAgentCommandOptions {
   readonly replica?: string;
   readonly confDir: string;
   readonly insecure?: boolean;
+  readonly tlsDir?: string;
 }
 
 export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -29,13 +30,14 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     io.err(`proxy-agent: missing ${missing.join(', ')}`);
     return EXIT.invalid;
   }
-  if (!insecure) {
-    io.err('proxy-agent: mutual TLS is not implemented yet; set SWARMGATE_INSECURE=1 or pass --insecure (development only)');
+  const credentials = componentCredentials(opts.tlsDir ?? env['SWARMGATE_TLS_DIR'], insecure);
+  if (typeof credentials === 'string') {
+    io.err(`proxy-agent: ${credentials}`);
     return EXIT.invalid;
   }
   const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { cluster, replica: replicaId.slice(0, 12) } }, pino.destination(2));
   const agent = new ProxyAgent({
-    client: coreClient(core, grpc.credentials.createInsecure()),
+    client: coreClient(core, credentials),
     cluster,
     replicaId,
     confDir: opts.confDir,

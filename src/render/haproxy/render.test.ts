@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../plan/build-model';
 import type { ProxyModel } from '../../plan/model';
 import { cluster, desired, route, snapshot, task } from '../../../test/helpers/specs';
-import { haproxyPemFiles, haproxyUnsupported, renderHaproxy } from './render';
+import { haproxyPemFiles, renderHaproxy } from './render';
 
 const SERVICES = ['a', 'b', 'c'];
 const SNAPSHOT = snapshot({
@@ -164,29 +164,5 @@ describe('TLS and options', () => {
     expect(config).toMatch(/\n {4}nbthread 4\n/);
     expect(config).not.toMatch(/log global|log-format|tcplog/);
     expect(config).not.toMatch(/deny_status 413/);
-  });
-});
-
-describe('haproxyUnsupported', () => {
-  it('reports a 429 retry and a send timeout different from the read timeout, and nothing for defaults', () => {
-    const m = model({
-      fine: { hosts: ['fine.test'], rules: [{ backends: [{ service: 'a', port: 80 }] }] },
-      odd: {
-        hosts: ['odd.test'],
-        rules: [
-          { match: { pathPrefix: '/x' }, backends: [{ service: 'a', port: 80 }] },
-          { retries: { attempts: 2, on: ['http_429'] }, timeouts: { send: '5s' }, backends: [{ service: 'b', port: 80 }] },
-        ],
-      },
-    });
-    expect(haproxyUnsupported(m)).toEqual([
-      { route: 'odd', field: 'spec.rules[1].retries.on', message: expect.stringMatching(/http_429/) as unknown as string },
-      { route: 'odd', field: 'spec.rules[1].timeouts.send', message: expect.stringMatching(/send timeout 5s differs from read timeout 60s/) as unknown as string },
-    ]);
-  });
-
-  it('names the cluster defaults when both timeouts come from there', () => {
-    const m = model({ c: { hosts: ['c.test'], rules: [{ backends: [{ service: 'a', port: 80 }] }] } }, { defaults: { timeouts: { read: '30s', send: '15s' } } });
-    expect(haproxyUnsupported(m).map((u) => u.message)).toEqual([expect.stringMatching(/ServiceCluster defaults/)]);
   });
 });

@@ -7,7 +7,6 @@ import { HAPROXY_TEMPLATES } from './templates';
 import { buildHaproxyView } from './view-model';
 
 export { haproxyPemFiles, type HaproxyPemFile } from './pem-files';
-export { haproxyUnsupported, type HaproxyUnsupported } from './unsupported';
 
 export function renderHaproxy(model: ProxyModel, options: Partial<HaproxyRenderOptions> = {}): string {
   const view = buildHaproxyView(model, { ...DEFAULT_HAPROXY_OPTIONS, ...options });

@@ -57,7 +57,8 @@ const TCP_IDLE_TIMEOUT = '10m';
 
 /**
  * retry-on keywords for each retry condition. http_429 has none (HAProxy 2.6 retries on 401,
- * 403, 404, 408, 425 and 500-504 only; see unsupported.ts); non_idempotent is not a condition
+ * 403, 404, 408, 425 and 500-504 only: buildModel rejects such a rule for an HAProxy cluster, see
+ * src/plan/proxy-capabilities.ts); non_idempotent is not a condition
  * but lifts the `disable-l7-retry` that otherwise stops POST, LOCK and PATCH from being resent.
  */
 const RETRY_ON: Readonly<Record<RetryCondition, readonly string[]>> = {
@@ -201,7 +202,10 @@ const STANDARD_REQUEST_HEADERS: readonly EditView[] = [
   edit(SET, 'X-Request-Id', '%[unique-id]'),
 ];
 
-/** HAProxy has one server-side inactivity timeout for both directions: the larger of read and send (see unsupported.ts). */
+/**
+ * HAProxy has one server-side inactivity timeout for both directions: the larger of read and send
+ * (a rule setting both to different values is rejected, see src/plan/proxy-capabilities.ts).
+ */
 function serverTimeout(t: ProxyAction['timeouts']): Duration {
   return durationMs(t.send) > durationMs(t.read) ? t.send : t.read;
 }
