@@ -5,7 +5,7 @@
 #   docker build -f deploy/docker/proxy.Dockerfile --build-arg APP_IMAGE=swarmgate/swarmgate:latest \
 #     -t swarmgate/proxy:latest .
 #
-# Context: the repository root (only deploy/nginx/nginx.conf is used; with BuildKit,
+# Context: the repository root (only deploy/nginx/nginx.conf and deploy/haproxy/haproxy.cfg are used; with BuildKit,
 # proxy.Dockerfile.dockerignore keeps the rest out of the context). Rolling delivery also works
 # with any stock NGINX image (proxy.image in the ServiceCluster); hitless delivery needs this one.
 ARG APP_IMAGE=swarmgate/swarmgate:latest
@@ -20,6 +20,12 @@ RUN ln -sf /dev/stdout /var/log/nginx/access.log; \
 COPY deploy/nginx/nginx.conf /etc/nginx/nginx.conf
 RUN nginx -t
 
+# The same for HAProxy (proxy.kind: haproxy; haproxy comes with the app image). HAProxy tasks run
+# `swarmgate proxy-agent --kind haproxy` (hitless, or --standalone for rolling delivery), which builds
+# the combined TLS PEM files under /run/swarmgate/haproxy/certs and runs `haproxy -W -db`.
+COPY deploy/haproxy/haproxy.cfg /etc/haproxy/haproxy.cfg
+RUN haproxy -c -f /etc/haproxy/haproxy.cfg
+
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="swarmgate-proxy" \
       org.opencontainers.image.version="${VERSION}" \
@@ -29,6 +35,6 @@ EXPOSE 80 443
 # SIGQUIT = graceful shutdown: NGINX finishes in-flight requests (SIGTERM would cut them off).
 STOPSIGNAL SIGQUIT
 # Rolling delivery runs NGINX alone (the core mounts each config as /etc/nginx/nginx.conf);
-# hitless delivery runs `swarmgate proxy-agent`, which starts NGINX and reloads it in place.
+# hitless delivery runs `swarmgate proxy-agent`, which starts NGINX (or HAProxy) and reloads it in place.
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["nginx", "-g", "daemon off;"]

@@ -26,14 +26,16 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 # --- runtime -------------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
 # tini: Node as PID 1 ignores SIGTERM, so every task stop would wait out the grace period.
-# nginx-light + libnginx-mod-stream: swarmgate validates rendered configs with `nginx -t`;
+# nginx-light + libnginx-mod-stream, haproxy: swarmgate validates rendered configs with `nginx -t`
+# and `haproxy -c` (proxy.kind: haproxy), and the proxy image runs either;
 # openssl: a throw-away certificate stands in for TLS secrets during that check.
 RUN set -eux; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        tini nginx-light libnginx-mod-stream openssl; \
+        tini nginx-light libnginx-mod-stream haproxy openssl; \
     rm -rf /var/lib/apt/lists/*; \
-    rm -f /etc/nginx/sites-enabled/default
+    rm -f /etc/nginx/sites-enabled/default; \
+    haproxy -v
 
 ENV NODE_ENV=production
 WORKDIR /app

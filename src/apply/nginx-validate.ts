@@ -19,7 +19,8 @@ export interface Validation {
 
 let scratchPair: { cert: string; key: string } | undefined;
 
-function scratchCertificate(dir: string): { cert: string; key: string } {
+/** A throw-away self-signed EC pair (made once per process, in `dir`): stands in for TLS secrets in checks. */
+export function scratchCertificate(dir: string): { cert: string; key: string } {
   if (scratchPair !== undefined && existsSync(scratchPair.cert)) return scratchPair;
   const cert = join(dir, 'scratch.crt');
   const key = join(dir, 'scratch.key');

@@ -146,18 +146,22 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
 
   program
     .command('proxy-agent')
-    .description('run NGINX and apply the configs the core streams to it (inside hitless proxy tasks)')
+    .description('run NGINX or HAProxy and apply the configs the core streams to it (inside hitless proxy tasks)')
     .option('--core <host:port>', 'the core gRPC address (default: $SWARMGATE_CORE_ADDR)')
     .option('--cluster <name>', 'ServiceCluster of this proxy (default: $SWARMGATE_CLUSTER)')
     .option('--replica <id>', 'this replica\'s Swarm task ID (default: $SWARMGATE_REPLICA_ID)')
-    .option('--conf-dir <dir>', 'writable directory for the live configuration', '/run/swarmgate/nginx')
+    .option('--kind <kind>', 'nginx or haproxy (default: $SWARMGATE_PROXY_KIND, else nginx)')
+    .option('--conf-dir <dir>', 'writable directory for the live configuration (default: /run/swarmgate/nginx, /run/swarmgate/haproxy/conf)')
+    .option('--standalone', 'no core: run the proxy on the mounted config (rolling HAProxy tasks: builds the TLS PEM files)')
     .option('--tls-dir <dir>', 'mutual TLS files (default: $SWARMGATE_TLS_DIR)')
     .option('--insecure', 'plaintext gRPC (default when SWARMGATE_INSECURE=1)')
-    .action(async (opts: { core?: string; cluster?: string; replica?: string; confDir: string; tlsDir?: string; insecure?: boolean }) =>
+    .action(async (opts: { core?: string; cluster?: string; replica?: string; kind?: string; confDir?: string; standalone?: boolean; tlsDir?: string; insecure?: boolean }) =>
       setExit(
         await runProxyAgent(
           {
-            confDir: opts.confDir,
+            ...(opts.confDir !== undefined ? { confDir: opts.confDir } : {}),
+            ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
+            ...(opts.standalone === true ? { standalone: true } : {}),
             ...(opts.core !== undefined ? { core: opts.core } : {}),
             ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
             ...(opts.replica !== undefined ? { replica: opts.replica } : {}),

@@ -1,9 +1,10 @@
 /**
  * `swarmgate extension`: renders one ServiceCluster's configuration with no Docker API access. It
  * streams the cluster's model from the core (WatchUpstreams), renders it with the same templates
- * the core would use, validates it with `nginx -t` in its own container, and submits the result
- * (SubmitConfig). The core never delivers a config the extension marked invalid: the proxies keep
- * the last good one and the cluster shows the validator's message.
+ * the core would use (nginx.conf or haproxy.cfg, by the cluster's proxy.kind), validates it with
+ * `nginx -t` / `haproxy -c` in its own container, and submits the result (SubmitConfig). The core
+ * never delivers a config the extension marked invalid: the proxies keep the last good one and the
+ * cluster shows the validator's message.
  */
 import type { Logger } from 'pino';
 import { resubscribe, type StreamHandle } from '../api/client';
@@ -11,30 +12,32 @@ import type { CoreClient } from '../api/generated/swarmgate/v1/Core';
 import type { UpstreamModel__Output } from '../api/generated/swarmgate/v1/UpstreamModel';
 import { decodeModel } from '../api/model-json';
 import { deadline } from '../api/proto';
-import { validateNginx, type Validation } from '../apply/nginx-validate';
+import { renderCluster, validateCluster, type ProxyKind, type Validation } from '../apply/render-cluster';
 import type { ProxyModel } from '../plan/model';
-import { renderNginx } from '../render/nginx/render';
 
 export interface ExtensionOptions {
   readonly client: CoreClient;
   readonly cluster: string;
   readonly log: Logger;
-  /** Injected in tests; `nginx -t` on the rendered model by default. */
+  /** Injected in tests; validateCluster (`nginx -t` or `haproxy -c`) by default. */
   readonly validate?: (model: ProxyModel) => Validation;
 }
 
 export interface Rendered {
+  readonly proxyKind: ProxyKind;
   readonly files: { path: string; content: Buffer }[];
   readonly validation: { ok: boolean; output: string };
 }
 
 /** What the extension submits for one model (pure apart from the validator). */
-export function renderForSubmission(model: ProxyModel, validate: (m: ProxyModel) => Validation): Rendered {
-  if (model.spec.proxy.kind !== 'nginx') {
-    return { files: [], validation: { ok: false, output: `proxy.kind ${model.spec.proxy.kind}: this extension renders nginx only so far` } };
-  }
+export function renderForSubmission(model: ProxyModel, validate: (m: ProxyModel) => Validation = (m) => validateCluster(m)): Rendered {
+  const rendered = renderCluster(model);
   const v = validate(model);
-  return { files: [{ path: 'nginx.conf', content: Buffer.from(renderNginx(model)) }], validation: { ok: v.ok, output: v.output } };
+  return {
+    proxyKind: rendered.kind,
+    files: rendered.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })),
+    validation: { ok: v.ok, output: v.output },
+  };
 }
 
 export class Extension {
@@ -58,13 +61,14 @@ export class Extension {
   private async handle(m: UpstreamModel__Output): Promise<void> {
     let rendered: Rendered;
     try {
-      rendered = renderForSubmission(decodeModel(m.modelJson, m.modelVersion), this.o.validate ?? ((model) => validateNginx(model)));
+      rendered = renderForSubmission(decodeModel(m.modelJson, m.modelVersion), this.o.validate);
     } catch (e) {
-      rendered = { files: [], validation: { ok: false, output: e instanceof Error ? e.message : String(e) } };
+      // Never delivered (validation failed); the kind only has to be one the core accepts.
+      rendered = { proxyKind: 'nginx', files: [], validation: { ok: false, output: e instanceof Error ? e.message : String(e) } };
     }
     const accepted = await new Promise<boolean>((resolve) => {
       this.o.client.SubmitConfig(
-        { cluster: m.cluster, modelHash: m.modelHash, files: rendered.files, validation: rendered.validation, proxyKind: 'nginx' },
+        { cluster: m.cluster, modelHash: m.modelHash, files: rendered.files, validation: rendered.validation, proxyKind: rendered.proxyKind },
         { deadline: deadline() },
         (err, res) => {
           if (err !== null) this.o.log.warn({ err: err.message }, 'SubmitConfig failed; the next model or reconnect resubmits');

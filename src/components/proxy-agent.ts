@@ -1,14 +1,18 @@
 /**
- * `swarmgate proxy-agent`: runs inside a proxy task (hitless delivery) next to NGINX, with no
- * Docker socket. It starts NGINX on the boot config (the last good config the core mounted as a
- * Swarm config), then streams WatchProxyConfig from the core: each new config is written beside the
- * live one, checked with `nginx -t`, moved into place and applied with SIGHUP, and the applied hash
- * is reported back. A config that fails `nginx -t` is reported and never applied: NGINX keeps
- * serving the last good one. When the core is unreachable the agent keeps NGINX running unchanged
- * and resubscribes with backoff.
+ * `swarmgate proxy-agent`: runs inside a proxy task (hitless delivery) next to the proxy, NGINX or
+ * HAProxy (the kind is fixed per task: `kind`, from SWARMGATE_PROXY_KIND), with no Docker socket.
+ * It starts the proxy on the boot config (the last good config the core mounted as a Swarm
+ * config), then streams WatchProxyConfig from the core: each new config is written beside the live
+ * one, checked (`nginx -t` / `haproxy -c`, HAProxy's combined PEMs built first), moved into place
+ * and applied in place (NGINX: SIGHUP; HAProxy: SIGUSR2 to the master), and the applied hash is
+ * reported back once new workers serve it. A config that fails its check is reported and never
+ * applied: the proxy keeps serving the last good one. When the core is unreachable the agent keeps
+ * the proxy running unchanged and resubscribes with backoff. Without a client (standalone, for
+ * rolling delivery) it only starts the proxy on the mounted config, PEMs included.
+ * The per-kind process details live in proxy-process.ts.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type StreamHandle } from '../api/client';
@@ -16,19 +20,28 @@ import { configFilesHash, type ConfigFileData, type Validation } from '../api/co
 import type { CoreClient } from '../api/generated/swarmgate/v1/Core';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import { deadline } from '../api/proto';
+import type { ProxyKind } from '../plan/proxy-capabilities';
+import { haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
+
+export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
 
 export interface ProxyAgentOptions {
-  readonly client: CoreClient;
+  /** The core; absent: standalone (start the proxy on the boot config, no stream, no reports). */
+  readonly client?: CoreClient;
   readonly cluster: string;
   /** The Swarm task ID (the core matches reports to tasks by it). */
   readonly replicaId: string;
-  /** Writable directory holding the live nginx.conf. */
+  /** Which proxy this task runs; a delivered config of another kind is refused. Default nginx. */
+  readonly kind?: ProxyKind;
+  /** Writable directory holding the live nginx.conf / haproxy.cfg. */
   readonly confDir: string;
   /** Config to start with: the mounted last-good config, else the image's placeholder. */
   readonly bootConfigs: readonly string[];
   readonly log: Logger;
   readonly nginx?: string;
-  /** stub_status URL on loopback (rendered configs serve it on the status port). */
+  /** HAProxy binary and directories (defaults: the renderer's, and /run/secrets). */
+  readonly haproxy?: HaproxyDriverOptions;
+  /** Loopback status URL (NGINX stub_status, HAProxy stats CSV; rendered configs serve it on the status port). */
   readonly statusUrl?: string;
   readonly heartbeatMs?: number;
 }
@@ -47,61 +60,17 @@ export function safeRelativePath(p: string): string | undefined {
   return n.startsWith('..') || n === '.' ? undefined : n;
 }
 
-/** PIDs whose parent is `pid` (from /proc: NGINX's workers are children of its master). */
-export function childPids(pid: number): Set<number> {
-  const out = new Set<number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.add(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
-}
-
-/** An old worker still accepting connections: alive and not yet retitled "... is shutting down". */
-function stillAccepting(pid: number): boolean {
-  try {
-    return !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down');
-  } catch {
-    return false;
-  }
-}
-
-/**
- * SIGHUP, then wait until the new config is what answers: the master has started a worker that did
- * not exist before, and every old worker has stopped accepting (NGINX retitles it "worker process
- * is shutting down"; it only finishes the requests it already has).
- */
-export async function reloadAndConfirm(masterPid: number, timeoutMs = 10_000): Promise<boolean> {
-  const before = childPids(masterPid);
-  process.kill(masterPid, 'SIGHUP');
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const now = childPids(masterPid);
-    const started = [...now].some((p) => !before.has(p));
-    if (started && ![...before].some((p) => now.has(p) && stillAccepting(p))) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return false;
-}
-
 export class ProxyAgent {
-  private nginxProc: ChildProcess | undefined;
+  private proxyProc: ChildProcess | undefined;
   private stream: StreamHandle | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private state: AgentState = { appliedHash: '', lastReceivedHash: '', appliedAt: 0 };
-  private readonly nginx: string;
+  private readonly driver: ProxyDriver;
   readonly exited: Promise<number>;
   private resolveExit: (code: number) => void = () => undefined;
 
   constructor(private readonly o: ProxyAgentOptions) {
-    this.nginx = o.nginx ?? 'nginx';
+    this.driver = o.kind === 'haproxy' ? haproxyDriver(o.haproxy) : nginxDriver(o.nginx !== undefined ? { bin: o.nginx } : {});
     this.exited = new Promise((r) => (this.resolveExit = r));
   }
 
@@ -109,38 +78,55 @@ export class ProxyAgent {
     return this.state;
   }
 
-  private get confPath(): string {
-    return join(this.o.confDir, 'nginx.conf');
+  get kind(): ProxyKind {
+    return this.driver.kind;
   }
 
-  /** Start NGINX on the boot config and subscribe to the core. */
+  /** PID of the proxy's master process while it runs (NGINX master, HAProxy master). */
+  get proxyPid(): number | undefined {
+    return this.proxyProc?.exitCode === null ? this.proxyProc.pid : undefined;
+  }
+
+  private get confPath(): string {
+    return join(this.o.confDir, this.driver.mainFile);
+  }
+
+  /** Start the proxy on the boot config and subscribe to the core. */
   start(): void {
+    const label = this.driver.label;
     mkdirSync(this.o.confDir, { recursive: true });
     if (!existsSync(this.confPath)) {
       const boot = this.o.bootConfigs.find((p) => existsSync(p));
       if (boot === undefined) throw new Error(`no boot configuration found (looked at ${this.o.bootConfigs.join(', ')})`);
       copyFileSync(boot, this.confPath);
-      this.o.log.info({ boot }, 'starting NGINX on the boot configuration');
+      this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
     }
-    const proc = spawn(this.nginx, ['-c', this.confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    this.nginxProc = proc;
+    const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
+    if (!prepared.ok) throw new Error(`cannot start ${label} on ${this.confPath}: ${prepared.output}`);
+    const proc = this.driver.start(this.confPath);
+    this.proxyProc = proc;
     proc.on('exit', (code, signal) => {
-      this.o.log.info({ code, signal }, 'NGINX exited');
+      this.o.log.info({ code, signal }, `${label} exited`);
       this.stopStreams();
       this.resolveExit(code ?? (signal !== null ? 128 : 1));
     });
+    const client = this.o.client;
+    if (client === undefined) return;
     this.stream = resubscribe(
-      () => this.o.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
+      () => client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
       (m: ProxyConfig__Output) => this.apply(m),
       { log: this.o.log, what: 'WatchProxyConfig' },
     );
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
   }
 
-  /** Graceful stop: NGINX finishes in-flight requests (SIGQUIT), then the agent exits. */
+  /**
+   * Stop: SIGQUIT (default) is graceful, the proxy finishes in-flight requests (HAProxy gets its
+   * soft-stop signal, SIGUSR1), then the agent exits; SIGTERM stops at once.
+   */
   stop(signal: NodeJS.Signals = 'SIGQUIT'): void {
     this.stopStreams();
-    if (this.nginxProc?.exitCode === null) this.nginxProc.kill(signal);
+    if (this.proxyProc?.exitCode === null) this.proxyProc.kill(this.driver.stopSignal(signal));
     else this.resolveExit(0);
   }
 
@@ -161,19 +147,25 @@ export class ProxyAgent {
       await this.report();
       return;
     }
-    const validation = await this.install(files);
+    // An older core sends no kind: NGINX was the only one.
+    const kind = m.proxyKind === '' ? 'nginx' : m.proxyKind;
+    const validation =
+      kind === this.driver.kind
+        ? await this.install(files)
+        : { ok: false, output: `this proxy task runs ${this.driver.kind}; a ${kind} configuration needs a proxy task of that kind (the core replaces the tasks when proxy.kind changes)` };
     this.state = validation.ok
       ? { appliedHash: hash, lastReceivedHash: hash, lastValidation: validation, appliedAt: Date.now() }
       : { ...this.state, lastReceivedHash: hash, lastValidation: validation };
-    if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, 'configuration applied (SIGHUP)');
-    else this.o.log.warn({ config: hash.slice(0, 12), nginx: validation.output }, 'configuration failed nginx -t; keeping the running one');
+    if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
+    else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();
   }
 
-  /** Write next to the live files, validate, move into place, reload. */
+  /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
   private async install(files: readonly ConfigFileData[]): Promise<Validation> {
-    const main = files.find((f) => f.path === 'nginx.conf');
-    if (main === undefined) return { ok: false, output: 'the configuration has no nginx.conf' };
+    const d = this.driver;
+    const main = files.find((f) => f.path === d.mainFile);
+    if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
     const staged: [string, string][] = [];
     for (const f of files) {
       const rel = safeRelativePath(f.path);
@@ -184,45 +176,45 @@ export class ProxyAgent {
       writeFileSync(next, f.content);
       staged.push([next, target]);
     }
-    // stdout inherited, not piped: Node's pipes are socketpairs, and NGINX cannot open /dev/stdout
-    // (the access log) when it is a socket. Its errors come on stderr.
-    const check = spawnSync(this.nginx, ['-t', '-q', '-c', `${this.confPath}.next`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'inherit', 'pipe'] });
-    if (check.status !== 0) return { ok: false, output: check.stderr.trim() || `nginx -t exited ${String(check.status)}` };
+    const config = main.content.toString();
+    const prepared = d.prepare(config);
+    if (!prepared.ok) return prepared;
+    const check = d.check(`${this.confPath}.next`);
+    if (!check.ok) return check;
     for (const [next, target] of staged) renameSync(next, target);
-    const pid = this.nginxProc?.pid;
-    if (pid === undefined || this.nginxProc?.exitCode !== null) return { ok: false, output: 'NGINX is not running' };
+    const pid = this.proxyProc?.pid;
+    if (pid === undefined || this.proxyProc?.exitCode !== null) return { ok: false, output: `${d.label} is not running` };
     // Reported as applied only once new workers run it: Programmed must mean "serving".
-    if (!(await reloadAndConfirm(pid))) return { ok: false, output: 'NGINX did not start workers on the new configuration within 10 s' };
-    return { ok: true, output: '' };
+    if (!(await d.reloadAndConfirm(pid))) return { ok: false, output: `${d.label} did not start workers on the new configuration within 10 s` };
+    d.afterApply(config);
+    return { ok: true, output: check.output };
   }
 
-  private async counters(): Promise<{ requests: number; activeConnections: number }> {
-    if (this.o.statusUrl === undefined) return { requests: 0, activeConnections: 0 };
+  private async counters(): Promise<Counters> {
+    if (this.o.statusUrl === undefined) return { requests: 0, responses5xx: 0, activeConnections: 0 };
     try {
       const res = await fetch(this.o.statusUrl, { signal: AbortSignal.timeout(1_000) });
-      const text = await res.text();
-      // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."
-      const active = /Active connections:\s*(\d+)/.exec(text)?.[1];
-      const totals = /\n\s*(\d+)\s+(\d+)\s+(\d+)\s*\n/.exec(text);
-      return { requests: Number(totals?.[3] ?? 0), activeConnections: Number(active ?? 0) };
+      return this.driver.parseCounters(await res.text());
     } catch {
-      return { requests: 0, activeConnections: 0 };
+      return { requests: 0, responses5xx: 0, activeConnections: 0 };
     }
   }
 
   async report(): Promise<void> {
+    const client = this.o.client;
+    if (client === undefined) return;
     const c = await this.counters();
     const s = this.state;
     await new Promise<void>((resolve) => {
-      this.o.client.ReportProxyState(
+      client.ReportProxyState(
         {
           cluster: this.o.cluster,
           replicaId: this.o.replicaId,
           appliedHash: s.appliedHash,
           lastReceivedHash: s.lastReceivedHash,
           ...(s.lastValidation !== undefined ? { lastValidation: s.lastValidation } : {}),
-          // 5xx are not in stub_status; the access-log counters of the canary work will fill them in.
-          counters: { requests: c.requests, responses_5xx: 0, activeConnections: c.activeConnections },
+          // NGINX: 5xx are not in stub_status (0); the access-log counters of the canary work will fill them in.
+          counters: { requests: c.requests, responses_5xx: c.responses5xx, activeConnections: c.activeConnections },
           appliedAtMs: s.appliedAt,
         },
         { deadline: deadline() },

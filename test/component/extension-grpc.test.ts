@@ -16,10 +16,12 @@ import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { CoreRun } from '../../src/components/core-run';
 import { Extension } from '../../src/components/extension';
 import { LABELS } from '../../src/domain/labels';
+import { encodeModel } from '../../src/api/model-json';
 import { applyObject } from '../../src/desired/spec-store';
+import { buildModel } from '../../src/plan/build-model';
 import { parseStatus } from '../../src/status/object-status';
 import { FakeDocker } from '../fakes/fake-docker';
-import { cluster, route } from '../helpers/specs';
+import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 
 const quiet = pino({ level: 'silent' });
 let docker: FakeDocker;
@@ -99,6 +101,41 @@ describe('extension over gRPC', () => {
     expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName).toBe(before);
     expect(await clusterProgrammed()).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect((await clusterProgrammed())?.message).toContain('pretend failure');
+  });
+
+  it('renders and validates an HAProxy cluster\'s model as haproxy.cfg and submits it as haproxy', async () => {
+    const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: [task('web', '10.0.0.2')], networks: [{ name: 'app' }], secrets: [{ name: 'web-cert' }, { name: 'web-key' }] });
+    const web = route('web', {
+      serviceCluster: 'lb',
+      hosts: ['web.test'],
+      tls: { mode: 'Terminate', certificate: { certSecret: 'web-cert', keySecret: 'web-key' } },
+      rules: [{ backends: [{ service: 'web', port: 8080 }] }],
+    });
+    const model = buildModel(desired([web], [cluster('lb', { proxy: { kind: 'haproxy' } })]), snap).clusters.find((c) => c.cluster === 'lb');
+    if (model === undefined) throw new Error('no cluster lb');
+    const { json, hash } = encodeModel(model);
+    plane.publishModel('lb', hash, json);
+    ext = new Extension({ client, cluster: 'lb', log: quiet });
+    ext.start();
+    const sub = await until('haproxy submission', () => plane.submission('lb', hash));
+    expect(sub.proxyKind).toBe('haproxy');
+    expect(sub.validation, sub.validation.output).toEqual({ ok: true, output: '' });
+    expect(sub.files.map((f) => f.path)).toEqual(['haproxy.cfg']);
+    const cfg = sub.files[0]?.content.toString() ?? '';
+    expect(cfg).toContain('frontend sg_http');
+    expect(cfg).toContain('crt "/run/swarmgate/haproxy/certs/web-cert+web-key.pem"');
+    expect(cfg).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('submits a failed haproxy -c as an invalid haproxy submission', async () => {
+    const model = buildModel(desired([], [cluster('lb', { proxy: { kind: 'haproxy' } })]), snapshot({})).clusters.find((c) => c.cluster === 'lb');
+    if (model === undefined) throw new Error('no cluster lb');
+    const { json, hash } = encodeModel(model);
+    plane.publishModel('lb', hash, json);
+    ext = new Extension({ client, cluster: 'lb', log: quiet, validate: () => ({ ok: false, output: '[ALERT] pretend failure' }) });
+    ext.start();
+    const sub = await until('haproxy submission', () => plane.submission('lb', hash));
+    expect(sub).toMatchObject({ proxyKind: 'haproxy', validation: { ok: false, output: '[ALERT] pretend failure' } });
   });
 
   it('refuses a submission for a model that is no longer current', async () => {

@@ -25,6 +25,7 @@ import { loadSnapshotFile } from '../../src/observed/snapshot-file';
 import { buildModel } from '../../src/plan/build-model';
 import { unsupportedValues } from '../../src/plan/proxy-capabilities';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';
+import { pemFilesOfConfig } from '../../src/render/haproxy/pem-files';
 import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { haproxyAvailable, haproxyCheck, haproxyProblems, referencedPems } from '../helpers/haproxy-check';
 
@@ -127,6 +128,8 @@ describe('haproxy golden cases', () => {
       const config = out.configs.get(cluster) ?? '';
       const listed = JSON.parse(out.files.get(`${cluster}.pem-files.json`) ?? '[]') as { path: string }[];
       expect(referencedPems(config).map((f) => `${HAPROXY_CERT_DIR}/${f}`)).toEqual(listed.map((p) => p.path));
+      // What a proxy agent, which has the config but not the model, builds: the same files.
+      expect(pemFilesOfConfig(config)).toEqual(listed);
     });
   });
 });

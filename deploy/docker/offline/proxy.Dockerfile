@@ -1,7 +1,7 @@
 # swarmgate/proxy without a registry: NGINX plus the swarmgate agent (hitless delivery), built
 # FROM the swarmgate app image that `make images` builds first (deploy/scripts/images.sh).
 # Build context streamed from the repository: deploy/docker/offline/proxy.Dockerfile,
-# deploy/nginx/nginx.conf.
+# deploy/nginx/nginx.conf, deploy/haproxy/haproxy.cfg.
 ARG APP_IMAGE=swarmgate/swarmgate:latest
 FROM ${APP_IMAGE}
 
@@ -14,6 +14,12 @@ RUN ln -sf /dev/stdout /var/log/nginx/access.log; \
 COPY deploy/nginx/nginx.conf /etc/nginx/nginx.conf
 RUN nginx -t
 
+# The same for HAProxy (proxy.kind: haproxy; haproxy comes with the app image). HAProxy tasks run
+# `swarmgate proxy-agent --kind haproxy` (hitless, or --standalone for rolling delivery), which builds
+# the combined TLS PEM files under /run/swarmgate/haproxy/certs and runs `haproxy -W -db`.
+COPY deploy/haproxy/haproxy.cfg /etc/haproxy/haproxy.cfg
+RUN haproxy -c -f /etc/haproxy/haproxy.cfg
+
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="swarmgate-proxy" \
       org.opencontainers.image.version="${VERSION}" \
@@ -23,6 +29,6 @@ EXPOSE 80 443
 # SIGQUIT = graceful shutdown: NGINX finishes in-flight requests (SIGTERM would cut them off).
 STOPSIGNAL SIGQUIT
 # Rolling delivery runs NGINX alone (the core mounts each config as /etc/nginx/nginx.conf);
-# hitless delivery runs `swarmgate proxy-agent`, which starts NGINX and reloads it in place.
+# hitless delivery runs `swarmgate proxy-agent`, which starts NGINX (or HAProxy) and reloads it in place.
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["nginx", "-g", "daemon off;"]

@@ -10,14 +10,16 @@ ARG BASE_IMAGE=swarmgate/debian:bookworm
 FROM ${BASE_IMAGE}
 
 # tini: Node as PID 1 ignores SIGTERM, so every task stop would wait out the grace period.
-# nginx-light + libnginx-mod-stream: swarmgate validates rendered configs with `nginx -t`;
+# nginx-light + libnginx-mod-stream, haproxy: swarmgate validates rendered configs with `nginx -t`
+# and `haproxy -c` (proxy.kind: haproxy), and the proxy image runs either;
 # openssl: a throw-away certificate stands in for TLS secrets during that check.
 RUN set -eux; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        tini nginx-light libnginx-mod-stream openssl; \
+        tini nginx-light libnginx-mod-stream haproxy openssl; \
     rm -rf /var/lib/apt/lists/*; \
-    rm -f /etc/nginx/sites-enabled/default
+    rm -f /etc/nginx/sites-enabled/default; \
+    haproxy -v
 
 # Layers ordered from least to most often changed, so a code change rebuilds only dist/.
 COPY node /usr/local/bin/node

@@ -1,13 +1,14 @@
 /**
- * `swarmgate proxy-agent`: the entrypoint of a hitless proxy task. Settings come from the
- * environment the core puts on the proxy service (SWARMGATE_CORE_ADDR, SWARMGATE_CLUSTER,
- * SWARMGATE_REPLICA_ID, SWARMGATE_INSECURE); flags override them for local runs.
+ * `swarmgate proxy-agent`: the entrypoint of a hitless proxy task, and of a rolling HAProxy task
+ * (`--standalone`: no core; it builds the combined PEMs and runs HAProxy on the mounted config).
+ * Settings come from the environment the core puts on the proxy service (SWARMGATE_CORE_ADDR,
+ * SWARMGATE_CLUSTER, SWARMGATE_REPLICA_ID, SWARMGATE_INSECURE, SWARMGATE_PROXY_KIND); flags
+ * override them for local runs.
  */
 import pino from 'pino';
 import { coreClient } from '../../api/client';
 import { ProxyAgent } from '../../components/proxy-agent';
-import { BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from '../../apply/proxy-service-spec';
-import { DEFAULT_NGINX_OPTIONS } from '../../render/nginx/options';
+import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../apply/proxy-runtime';
 import { EXIT, type Output } from '../output';
 import { componentCredentials } from './grpc-credentials';
 
@@ -15,12 +16,32 @@ export interface ProxyAgentCommandOptions {
   readonly core?: string;
   readonly cluster?: string;
   readonly replica?: string;
-  readonly confDir: string;
+  /** Default: the kind's (PROXY_RUNTIME[kind].confDir). */
+  readonly confDir?: string;
   readonly insecure?: boolean;
   readonly tlsDir?: string;
+  /** `nginx` or `haproxy`; default $SWARMGATE_PROXY_KIND, else nginx. */
+  readonly kind?: string;
+  /** Run the proxy on the mounted config without a core (rolling delivery). */
+  readonly standalone?: boolean;
 }
 
 export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const kindText = opts.kind ?? env[PROXY_KIND_ENV] ?? 'nginx';
+  if (kindText !== 'nginx' && kindText !== 'haproxy') {
+    io.err(`proxy-agent: --kind / ${PROXY_KIND_ENV}: expected nginx or haproxy, got ${JSON.stringify(kindText)}`);
+    return EXIT.invalid;
+  }
+  const runtime = PROXY_RUNTIME[kindText];
+  const confDir = opts.confDir ?? runtime.confDir;
+  const bootConfigs = [runtime.bootConfigPath, runtime.configPath];
+  if (opts.standalone === true) {
+    const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { standalone: true } }, pino.destination(2));
+    const agent = new ProxyAgent({ kind: kindText, cluster: opts.cluster ?? env['SWARMGATE_CLUSTER'] ?? '', replicaId: '', confDir, bootConfigs, log });
+    agent.start();
+    for (const sig of ['SIGQUIT', 'SIGTERM', 'SIGINT'] as const) process.once(sig, () => agent.stop('SIGQUIT'));
+    return agent.exited;
+  }
   const core = opts.core ?? env['SWARMGATE_CORE_ADDR'];
   const cluster = opts.cluster ?? env['SWARMGATE_CLUSTER'];
   const replicaId = opts.replica ?? env['SWARMGATE_REPLICA_ID'];
@@ -40,10 +61,11 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     client: coreClient(core, credentials),
     cluster,
     replicaId,
-    confDir: opts.confDir,
-    bootConfigs: [BOOT_CONFIG_PATH, NGINX_CONFIG_PATH],
+    kind: kindText,
+    confDir,
+    bootConfigs,
     log,
-    statusUrl: `http://127.0.0.1:${DEFAULT_NGINX_OPTIONS.statusPort}/nginx_status`,
+    statusUrl: runtime.statusUrl,
   });
   agent.start();
   // Swarm stops the task with the service's StopSignal (SIGQUIT: graceful); SIGTERM/SIGINT also stop gracefully.

@@ -33,3 +33,23 @@ export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<Haproxy
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
+
+const SWARM_NAME = '[A-Za-z0-9][A-Za-z0-9_.-]*';
+
+/**
+ * The combined PEM files a rendered haproxy.cfg reads under `certDir` (its `crt "<certDir>/<cert>+<key>.pem"`
+ * arguments), sorted by path: what a proxy must build before starting or reloading on `config`,
+ * when it has only the config and not the model (a boot config, a delivered config).
+ * Inverse of pemPath; for a rendered config it equals haproxyPemFiles(model).
+ */
+export function pemFilesOfConfig(config: string, certDir: string = DEFAULT_HAPROXY_OPTIONS.certDir): HaproxyPemFile[] {
+  const dir = certDir.replace(/\/+$/, '');
+  const byPath = new Map<string, HaproxyPemFile>();
+  const re = new RegExp(` crt "(${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(${SWARM_NAME})\\+(${SWARM_NAME})\\.pem)"`, 'g');
+  for (const m of config.matchAll(re)) {
+    const [, path, certSecret, keySecret] = m;
+    if (path === undefined || certSecret === undefined || keySecret === undefined) continue;
+    byPath.set(path, { path, certSecret: certSecret as SwarmName, keySecret: keySecret as SwarmName });
+  }
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,64 @@
+/**
+ * How a proxy task of each kind runs, for the core's proxy service spec and the agent's defaults:
+ * where configs are mounted, what the container runs, and what the agent needs to know.
+ * NGINX's values are the ones proxy-service-spec.ts has always used.
+ *
+ * HAProxy reads each TLS certificate and key from one combined PEM file that only the task can
+ * build (from its mounted secrets), so an HAProxy task always runs the agent: with the core's
+ * address for hitless delivery, `--standalone` for rolling delivery (it builds the PEMs for the
+ * mounted config and runs `haproxy -W -db` on it; no stream, no reports). The agent turns the
+ * task's SIGQUIT into HAProxy's soft stop (SIGUSR1), so the task's StopSignal stays SIGQUIT.
+ */
+import type { ProxyKind } from '../plan/proxy-capabilities';
+import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
+import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
+import { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-service-spec';
+
+export interface ProxyRuntime {
+  readonly kind: ProxyKind;
+  /** The rendered config's file name (renderCluster's `main`). */
+  readonly mainFile: string;
+  /** Rolling delivery: where the rendered config is mounted (the image's placeholder is there). */
+  readonly configPath: string;
+  /** Hitless delivery: where the boot config (last good) is mounted. */
+  readonly bootConfigPath: string;
+  /** Rolling delivery: the container's Args; absent: the image's CMD (NGINX alone). */
+  readonly rollingArgs?: readonly string[];
+  /** Hitless delivery: the agent's Args (its environment says the rest). */
+  readonly agentArgs: readonly string[];
+  /** Environment every task of this kind needs besides the agent's core address and identity. */
+  readonly env: readonly string[];
+  /** The agent's default writable config directory. */
+  readonly confDir: string;
+  /** Loopback status URL the agent reads counters from (rendered configs serve it). */
+  readonly statusUrl: string;
+}
+
+export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
+export const HAPROXY_BOOT_CONFIG_PATH = '/etc/swarmgate/boot/haproxy.cfg';
+/** The agent's proxy kind (`--kind`); absent: nginx. */
+export const PROXY_KIND_ENV = 'SWARMGATE_PROXY_KIND';
+
+export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
+  nginx: {
+    kind: 'nginx',
+    mainFile: 'nginx.conf',
+    configPath: NGINX_CONFIG_PATH,
+    bootConfigPath: BOOT_CONFIG_PATH,
+    agentArgs: [...AGENT_ARGS],
+    env: [],
+    confDir: '/run/swarmgate/nginx',
+    statusUrl: `http://127.0.0.1:${DEFAULT_NGINX_OPTIONS.statusPort}/nginx_status`,
+  },
+  haproxy: {
+    kind: 'haproxy',
+    mainFile: 'haproxy.cfg',
+    configPath: HAPROXY_CONFIG_PATH,
+    bootConfigPath: HAPROXY_BOOT_CONFIG_PATH,
+    rollingArgs: [...AGENT_ARGS, '--standalone'],
+    agentArgs: [...AGENT_ARGS],
+    env: [`${PROXY_KIND_ENV}=haproxy`],
+    confDir: `${DEFAULT_HAPROXY_OPTIONS.runtimeDir}/conf`,
+    statusUrl: `http://127.0.0.1:${DEFAULT_HAPROXY_OPTIONS.statusPort}/haproxy_status;csv`,
+  },
+};

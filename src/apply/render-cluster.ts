@@ -1,0 +1,54 @@
+/**
+ * One entry point per proxy kind for whoever renders a cluster's model (the core's embedded
+ * extension, the extension service, the CLI): which files the proxy reads, and the check that
+ * runs before they are delivered. NGINX: `nginx.conf`, `nginx -t`. HAProxy: `haproxy.cfg`,
+ * `haproxy -c` (TLS certificates and keys are not files of the config: the proxy agent builds the
+ * combined PEMs from its mounted secrets, see haproxyPemFiles).
+ */
+import type { ProxyModel } from '../plan/model';
+import type { ProxyKind } from '../plan/proxy-capabilities';
+import { renderHaproxy } from '../render/haproxy/render';
+import { renderNginx } from '../render/nginx/render';
+import { validateHaproxy } from './haproxy-validate';
+import { validateNginx, type Validation } from './nginx-validate';
+
+export type { ProxyKind } from '../plan/proxy-capabilities';
+export type { Validation } from './nginx-validate';
+
+/** The file a proxy of each kind starts from (the only file rendered today). */
+export const MAIN_CONFIG_FILE: Readonly<Record<ProxyKind, string>> = { nginx: 'nginx.conf', haproxy: 'haproxy.cfg' };
+
+export interface RenderedFile {
+  /** Relative to the proxy's config directory. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface RenderedCluster {
+  readonly kind: ProxyKind;
+  /** Path of the file the proxy is started with (MAIN_CONFIG_FILE[kind]); always one of `files`. */
+  readonly main: string;
+  readonly files: readonly RenderedFile[];
+}
+
+/** Render a cluster's model for its proxy kind (model.spec.proxy.kind). Pure: same model ⇒ same bytes. */
+export function renderCluster(model: ProxyModel): RenderedCluster {
+  const kind = model.spec.proxy.kind;
+  const main = MAIN_CONFIG_FILE[kind];
+  const content = kind === 'haproxy' ? renderHaproxy(model) : renderNginx(model);
+  return { kind, main, files: [{ path: main, content }] };
+}
+
+export interface ValidatorBinaries {
+  readonly nginx?: string;
+  readonly haproxy?: string;
+}
+
+/**
+ * Check the model's rendered config with its proxy's own parser (`nginx -t` / `haproxy -c`), with
+ * throw-away certificates standing in for the TLS secrets. `ok: true` with `skipped` when the
+ * binary is not installed here (the proxy still validates before it reloads).
+ */
+export function validateCluster(model: ProxyModel, bins: ValidatorBinaries = {}): Validation {
+  return model.spec.proxy.kind === 'haproxy' ? validateHaproxy(model, bins.haproxy) : validateNginx(model, bins.nginx);
+}

@@ -1,0 +1,280 @@
+/**
+ * What the proxy agent needs to know about the proxy it runs, one driver per kind: how to start it,
+ * check a candidate config, reload it in place and confirm the reload took, stop it gracefully and
+ * read its counters. The agent (proxy-agent.ts) is the same for both.
+ *
+ * NGINX: `nginx -c nginx.conf -g 'daemon off;'`, `nginx -t`, SIGHUP; confirmed when the master
+ * has a worker that did not exist before and no old worker still accepts (NGINX retitles a
+ * draining worker "... is shutting down").
+ *
+ * HAProxy (master-worker): `haproxy -W -db -f haproxy.cfg`; before a check the combined PEM files
+ * the config reads are built from the mounted secrets; `haproxy -c`; SIGUSR2 makes the master
+ * re-read the same file and fork a new worker, which takes the listening sockets over (`-x`), and
+ * the old workers soft-stop (they unbind at once and finish their requests). Confirmed when the
+ * master has a worker that did not exist before and no old worker still holds a listening socket
+ * (from /proc/<pid>/fd and /proc/net/{tcp,tcp6,unix}).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { haproxyProblems } from '../apply/haproxy-validate';
+import type { ProxyKind } from '../plan/proxy-capabilities';
+import { pemFilesOfConfig } from '../render/haproxy/pem-files';
+import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly output: string;
+}
+
+export interface Counters {
+  readonly requests: number;
+  readonly responses5xx: number;
+  readonly activeConnections: number;
+}
+
+export interface ProxyDriver {
+  readonly kind: ProxyKind;
+  /** For log lines and messages: "NGINX", "HAProxy". */
+  readonly label: string;
+  /** The config file the proxy runs, in the agent's config directory. */
+  readonly mainFile: string;
+  /** The command that checks a config: "nginx -t", "haproxy -c". */
+  readonly checkName: string;
+  readonly reloadSignal: NodeJS.Signals;
+  /** Make the files a config needs besides itself (HAProxy: the combined PEMs); a failure is reported like a failed check. */
+  prepare(config: string): CheckResult;
+  start(confPath: string): ChildProcess;
+  check(candidatePath: string): CheckResult;
+  reloadAndConfirm(masterPid: number, timeoutMs?: number): Promise<boolean>;
+  /** The signal that stops the proxy for `requested` (SIGQUIT: gracefully, finishing requests). */
+  stopSignal(requested: NodeJS.Signals): NodeJS.Signals;
+  /** Counters from the loopback status page's body. */
+  parseCounters(body: string): Counters;
+  /** After a config is live: drop what no live config needs any more (HAProxy: stale PEMs). */
+  afterApply(config: string): void;
+}
+
+/** PIDs whose parent is `pid` (from /proc: the proxy's workers are children of its master). */
+export function childPids(pid: number): Set<number> {
+  const out = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.add(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** An old NGINX worker still accepting connections: alive and not yet retitled "... is shutting down". */
+function nginxStillAccepting(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down');
+  } catch {
+    return false;
+  }
+}
+
+/** Inodes of the listening sockets in this network namespace: TCP (state 0A) and UNIX (__SO_ACCEPTCON). */
+export function listeningSocketInodes(): Set<string> {
+  const out = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[3] === '0A' && f[9] !== undefined) out.add(f[9]);
+      }
+    } catch {
+      // no IPv6 in this namespace
+    }
+  }
+  try {
+    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '00010000' && f[6] !== undefined) out.add(f[6]);
+    }
+  } catch {
+    // no /proc/net/unix
+  }
+  return out;
+}
+
+/** Whether `pid` holds one of the `listening` sockets (an HAProxy worker that has not soft-stopped yet). */
+export function holdsListener(pid: number, listening: ReadonlySet<string>): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m?.[1] !== undefined && listening.has(m[1])) return true;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return false;
+}
+
+/**
+ * Send `signal` to the master, then wait until the new config is what answers: the master has
+ * started a worker that did not exist before, and no old worker still accepts connections.
+ */
+async function signalAndConfirm(masterPid: number, signal: NodeJS.Signals, oldStillAccepting: (pid: number) => boolean, timeoutMs: number): Promise<boolean> {
+  const before = childPids(masterPid);
+  process.kill(masterPid, signal);
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const now = childPids(masterPid);
+    const started = [...now].some((p) => !before.has(p));
+    if (started && ![...before].some((p) => now.has(p) && oldStillAccepting(p))) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+/** NGINX: SIGHUP and confirm (see signalAndConfirm). */
+export function reloadAndConfirm(masterPid: number, timeoutMs = 10_000): Promise<boolean> {
+  return signalAndConfirm(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs);
+}
+
+/** HAProxy master-worker: SIGUSR2 and confirm (an old worker that still holds a listening socket still accepts). */
+export function reloadHaproxyAndConfirm(masterPid: number, timeoutMs = 10_000): Promise<boolean> {
+  return signalAndConfirm(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), timeoutMs);
+}
+
+export interface NginxDriverOptions {
+  readonly bin?: string;
+}
+
+export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
+  const bin = o.bin ?? 'nginx';
+  return {
+    kind: 'nginx',
+    label: 'NGINX',
+    mainFile: 'nginx.conf',
+    checkName: 'nginx -t',
+    reloadSignal: 'SIGHUP',
+    prepare: () => ({ ok: true, output: '' }),
+    start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'] }),
+    check(candidate) {
+      // stdout inherited, not piped: Node's pipes are socketpairs, and NGINX cannot open /dev/stdout
+      // (the access log) when it is a socket. Its errors come on stderr.
+      const r = spawnSync(bin, ['-t', '-q', '-c', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'inherit', 'pipe'] });
+      return r.status === 0 ? { ok: true, output: '' } : { ok: false, output: r.stderr.trim() || `nginx -t exited ${String(r.status)}` };
+    },
+    reloadAndConfirm,
+    stopSignal: (requested) => requested,
+    parseCounters(text) {
+      // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."; no status codes.
+      const active = /Active connections:\s*(\d+)/.exec(text)?.[1];
+      const totals = /\n\s*(\d+)\s+(\d+)\s+(\d+)\s*\n/.exec(text);
+      return { requests: Number(totals?.[3] ?? 0), responses5xx: 0, activeConnections: Number(active ?? 0) };
+    },
+    afterApply: () => undefined,
+  };
+}
+
+export interface HaproxyDriverOptions {
+  readonly bin?: string;
+  /** Where the rendered config reads its combined PEMs (HaproxyRenderOptions.certDir). */
+  readonly certDir?: string;
+  /** Where the rendered config puts its UNIX sockets (HaproxyRenderOptions.runtimeDir); created at start. */
+  readonly runtimeDir?: string;
+  /** Where the task's Docker secrets are mounted. */
+  readonly secretsDir?: string;
+}
+
+/**
+ * Build the combined PEM files `config` reads under `certDir`: certificate secret, then key
+ * secret, mode 0600, written to a temporary name and renamed (a reader never sees half a file).
+ * Messages name secrets and paths, never their content.
+ */
+export function buildPemFiles(config: string, certDir: string, secretsDir: string): CheckResult {
+  const pems = pemFilesOfConfig(config, certDir);
+  if (pems.length === 0) return { ok: true, output: '' };
+  mkdirSync(certDir, { recursive: true, mode: 0o700 });
+  for (const pem of pems) {
+    const parts: string[] = [];
+    for (const name of [pem.certSecret, pem.keySecret]) {
+      const path = join(secretsDir, name);
+      if (!existsSync(path)) return { ok: false, output: `secret "${name}" is not mounted at ${path}; the proxy service must mount it (the core updates the service)` };
+      const text = readFileSync(path, 'utf8');
+      parts.push(text.endsWith('\n') ? text : `${text}\n`);
+    }
+    const content = parts.join('');
+    if (existsSync(pem.path) && readFileSync(pem.path, 'utf8') === content) continue;
+    const tmp = `${pem.path}.tmp`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    renameSync(tmp, pem.path);
+  }
+  return { ok: true, output: '' };
+}
+
+/** Remove combined PEMs under `certDir` that `config` does not read (key material does not linger). */
+export function pruneStalePemFiles(config: string, certDir: string): void {
+  if (!existsSync(certDir)) return;
+  const keep = new Set(pemFilesOfConfig(config, certDir).map((p) => p.path));
+  for (const f of readdirSync(certDir)) {
+    const path = join(certDir, f);
+    if ((f.endsWith('.pem') || f.endsWith('.pem.tmp')) && !keep.has(path)) rmSync(path, { force: true });
+  }
+}
+
+/** Totals over the public frontends (all but sg_status) of HAProxy's stats CSV; they restart at 0 with each new worker. */
+export function parseHaproxyStats(csv: string): Counters {
+  const lines = csv.split('\n').filter((l) => l.trim() !== '');
+  const header = (lines[0] ?? '').replace(/^#\s*/, '').split(',');
+  const col = (name: string): number => header.indexOf(name);
+  const [px, sv, scur, reqTot, h5xx] = [col('pxname'), col('svname'), col('scur'), col('req_tot'), col('hrsp_5xx')];
+  const totals = { requests: 0, responses5xx: 0, activeConnections: 0 };
+  if (px < 0 || sv < 0) return totals;
+  const num = (fields: string[], i: number): number => (i < 0 ? 0 : Number(fields[i] ?? 0) || 0);
+  for (const line of lines.slice(1)) {
+    const f = line.split(',');
+    if (f[sv] !== 'FRONTEND' || f[px] === 'sg_status') continue;
+    totals.requests += num(f, reqTot);
+    totals.responses5xx += num(f, h5xx);
+    totals.activeConnections += num(f, scur);
+  }
+  return totals;
+}
+
+export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
+  const bin = o.bin ?? 'haproxy';
+  const certDir = (o.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir).replace(/\/+$/, '');
+  const runtimeDir = o.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir;
+  const secretsDir = o.secretsDir ?? '/run/secrets';
+  return {
+    kind: 'haproxy',
+    label: 'HAProxy',
+    mainFile: 'haproxy.cfg',
+    checkName: 'haproxy -c',
+    reloadSignal: 'SIGUSR2',
+    prepare: (config) => buildPemFiles(config, certDir, secretsDir),
+    start(confPath) {
+      mkdirSync(runtimeDir, { recursive: true });
+      // -W: master-worker (SIGUSR2 reloads, the master's PID never changes); -db: foreground, logs on stdout.
+      return spawn(bin, ['-W', '-db', '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
+    },
+    check(candidate) {
+      const r = spawnSync(bin, ['-c', '-f', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      if (r.error !== undefined) return { ok: false, output: `could not run haproxy: ${r.error.message}` };
+      if (r.status === 0) return { ok: true, output: haproxyProblems(`${r.stdout}${r.stderr}`) };
+      return { ok: false, output: haproxyProblems(`${r.stdout}${r.stderr}`) || `${r.stdout}${r.stderr}`.trim() || `haproxy -c exited ${String(r.status)}` };
+    },
+    reloadAndConfirm: reloadHaproxyAndConfirm,
+    // HAProxy: SIGUSR1 is the soft stop (finish requests); SIGQUIT would only dump memory pools.
+    stopSignal: (requested) => (requested === 'SIGQUIT' ? 'SIGUSR1' : requested),
+    parseCounters: parseHaproxyStats,
+    afterApply: (config) => pruneStalePemFiles(config, certDir),
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * Hitless delivery to HAProxy without Docker: the core's ControlPlane behind the real gRPC server
+ * on a unix socket, and a ProxyAgent (`kind: haproxy`) running a real HAProxy 2.6 in master-worker
+ * mode. The boot config is served; a rendered config with TLS is delivered, its combined PEM built
+ * from the "mounted" secrets, checked with `haproxy -c` and applied with SIGUSR2 by the same master
+ * (new worker, no restart), then reported; a config that fails the check, one whose secret is not
+ * mounted and one for NGINX are refused and reported while the last good config keeps serving.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { coreClient } from '../../src/api/client';
+import { ControlPlane } from '../../src/api/control-plane';
+import { startCoreApi, type CoreApi } from '../../src/api/server';
+import { childPids, ProxyAgent } from '../../src/components/proxy-agent';
+import { buildModel } from '../../src/plan/build-model';
+import { renderHaproxy } from '../../src/render/haproxy/render';
+import { startEcho, type EchoReply } from '../helpers/echo-backends';
+import { haproxyAvailable } from '../helpers/haproxy-check';
+import { peerCertificate, send } from '../helpers/http-client';
+import { freePorts } from '../helpers/nginx-process';
+import { cluster, desired, route, snapshot, task } from '../helpers/specs';
+import { selfSigned } from '../helpers/tls-material';
+
+const log = pino({ level: 'silent' });
+
+/** A hand-written config answering `body` on the HTTP port, with the stats page on the status port. */
+function plain(port: number, status: number, body: string, extra = ''): string {
+  return [
+    'global',
+    '    log stderr format raw local0',
+    'defaults',
+    '    mode http',
+    '    timeout connect 5s',
+    '    timeout client 5s',
+    '    timeout server 5s',
+    'frontend sg_http',
+    `    bind 127.0.0.1:${port}`,
+    extra,
+    `    http-request return status 200 content-type text/plain string "${body}"`,
+    'frontend sg_status',
+    `    bind 127.0.0.1:${status}`,
+    '    stats enable',
+    '    stats uri /haproxy_status',
+    '',
+  ].join('\n');
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-agent-haproxy-'));
+  const socket = `unix://${dir}/core.sock`;
+  const [http = 0, https = 0, status = 0, backendPort = 0] = await freePorts(4);
+  const plane = new ControlPlane();
+  const api: CoreApi = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
+  cleanups.push(() => api.close());
+  const backend = await startEcho('web', 'web@127.0.0.1', '127.0.0.1', backendPort);
+  cleanups.push(() => backend.close());
+  // The task's mounted Docker secrets.
+  const secretsDir = join(dir, 'secrets');
+  mkdirSync(secretsDir);
+  const pair = selfSigned('web.test');
+  writeFileSync(join(secretsDir, 'web.crt'), pair.cert);
+  writeFileSync(join(secretsDir, 'web.key'), pair.key.trimEnd());
+  const certDir = join(dir, 'certs');
+  const runtimeDir = join(dir, 'run');
+  const boot = join(dir, 'boot.cfg');
+  writeFileSync(boot, plain(http, status, 'boot'));
+  const client = coreClient(socket, grpc.credentials.createInsecure());
+  cleanups.push(() => client.close());
+  const agent = new ProxyAgent({
+    client,
+    kind: 'haproxy',
+    haproxy: { certDir, runtimeDir, secretsDir },
+    cluster: 'edge',
+    replicaId: 'task-1',
+    confDir: join(dir, 'live'),
+    bootConfigs: [join(dir, 'missing.cfg'), boot],
+    log,
+    heartbeatMs: 200,
+    statusUrl: `http://127.0.0.1:${status}/haproxy_status;csv`,
+  });
+  agent.start();
+  cleanups.push(async () => {
+    agent.stop('SIGTERM');
+    await agent.exited;
+  });
+  const get = async (host = 'web.test'): Promise<string> => (await send({ port: http, host })).body.trim();
+  await until('haproxy on the boot config', async () => ((await get()) === 'boot' ? true : undefined));
+
+  /** The model of a cluster `edge` (proxy.kind: haproxy) with one route, rendered for this test's ports and directories. */
+  const rendered = (certSecret = 'web.crt', keySecret = 'web.key'): string => {
+    const r = route('web', {
+      serviceCluster: 'edge',
+      hosts: ['web.test'],
+      tls: { mode: 'Terminate', certificate: { certSecret, keySecret } },
+      rules: [{ backends: [{ service: 'web', port: backendPort }] }],
+    });
+    const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: [task('web', '127.0.0.1')], networks: [{ name: 'app' }], secrets: [{ name: certSecret }, { name: keySecret }] });
+    const model = buildModel(desired([r], [cluster('edge', { proxy: { kind: 'haproxy' } })]), snap).clusters.find((c) => c.cluster === 'edge');
+    if (model === undefined) throw new Error('no cluster edge');
+    return renderHaproxy(model, { certDir, runtimeDir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: 'stderr' });
+  };
+  const deliver = (content: string, kind: 'haproxy' | 'nginx' = 'haproxy', path = 'haproxy.cfg') => plane.deliver('edge', kind, [{ path, content: Buffer.from(content) }]);
+  return { dir, http, https, status, plane, agent, pair, certDir, get, rendered, deliver };
+}
+
+describe.runIf(haproxyAvailable())('hitless delivery to HAProxy over gRPC', () => {
+  it('applies a rendered config with TLS in place (same master, new worker), builds its PEM and reports its hash', async () => {
+    const s = await setup();
+    const master = s.agent.proxyPid ?? 0;
+    const bootWorkers = childPids(master);
+    expect(bootWorkers.size).toBeGreaterThan(0);
+    const v1 = s.deliver(s.rendered());
+    const report = await until('report of v1', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === v1.configHash));
+    expect(report.replicaId).toBe('task-1');
+    expect(report.lastValidation, report.lastValidation?.output).toMatchObject({ ok: true });
+    // Reloaded, not restarted: the same master, a worker that did not exist before.
+    expect(s.agent.proxyPid).toBe(master);
+    expect([...childPids(master)].some((p) => !bootWorkers.has(p))).toBe(true);
+    const plainReply = await send({ port: s.http, host: 'web.test' });
+    expect(plainReply.status).toBe(200);
+    expect((JSON.parse(plainReply.body) as EchoReply).service).toBe('web');
+    const tlsReply = await send({ port: s.https, host: 'web.test', tls: true });
+    expect(tlsReply.status).toBe(200);
+    const cert = await peerCertificate(s.https, 'web.test');
+    expect(cert instanceof Error ? cert.message : cert.subject.CN).toBe('web.test');
+    // The combined PEM: certificate, then key, owner-only.
+    const pem = join(s.certDir, 'web.crt+web.key.pem');
+    expect(readFileSync(pem, 'utf8')).toBe(`${s.pair.cert}${s.pair.key.trimEnd()}\n`);
+    expect(statSync(pem).mode & 0o777).toBe(0o600);
+    // Counters from the stats CSV: the requests above, and a 503 for an unknown host.
+    expect((await send({ port: s.http, host: 'unknown.test' })).status).toBe(503);
+    const counted = await until('counters', () => s.plane.reportsOf('edge').find((r) => r.counters.requests >= 2 && r.counters.responses5xx >= 1));
+    expect(counted.appliedHash).toBe(v1.configHash);
+    // A config without TLS: the PEM (key material) does not linger.
+    const v2 = s.deliver(plain(s.http, s.status, 'v2'));
+    await until('v2 applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === v2.configHash));
+    expect(await s.get()).toBe('v2');
+    expect(existsSync(pem)).toBe(false);
+    expect(s.agent.proxyPid).toBe(master);
+  });
+
+  it('refuses a config that fails haproxy -c, keeps serving the last good one and reports why', async () => {
+    const s = await setup();
+    const good = s.deliver(plain(s.http, s.status, 'good'));
+    await until('good applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === good.configHash));
+    const bad = s.deliver(plain(s.http, s.status, 'bad', '    bogus_keyword on'));
+    const report = await until('bad reported', () => s.plane.reportsOf('edge').find((r) => r.lastReceivedHash === bad.configHash));
+    expect(report.appliedHash).toBe(good.configHash);
+    expect(report.lastValidation?.ok).toBe(false);
+    expect(report.lastValidation?.output).toContain("unknown keyword 'bogus_keyword'");
+    expect(await s.get()).toBe('good');
+  });
+
+  it('refuses a config whose certificate secret is not mounted, naming the secret and nothing of any key', async () => {
+    const s = await setup();
+    const missing = s.deliver(s.rendered('gone.crt', 'web.key'));
+    const report = await until('refusal reported', () => s.plane.reportsOf('edge').find((r) => r.lastReceivedHash === missing.configHash));
+    expect(report.lastValidation?.ok).toBe(false);
+    expect(report.lastValidation?.output).toMatch(/secret "gone\.crt" is not mounted/);
+    expect(report.lastValidation?.output).not.toMatch(/PRIVATE KEY|BEGIN/);
+    expect(await s.get()).toBe('boot');
+  });
+
+  it('refuses an NGINX config: the task runs HAProxy', async () => {
+    const s = await setup();
+    const other = s.deliver('events {}\nhttp {}\n', 'nginx', 'nginx.conf');
+    const report = await until('refusal reported', () => s.plane.reportsOf('edge').find((r) => r.lastReceivedHash === other.configHash));
+    expect(report.lastValidation?.output).toContain('this proxy task runs haproxy');
+    expect(await s.get()).toBe('boot');
+  });
+
+  it('stops gracefully on SIGQUIT (HAProxy soft stop)', async () => {
+    const s = await setup();
+    const master = s.agent.proxyPid ?? 0;
+    s.agent.stop('SIGQUIT');
+    expect(await s.agent.exited).toBe(0);
+    expect(existsSync(`/proc/${master}`)).toBe(false);
+  });
+});

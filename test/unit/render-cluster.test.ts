@@ -1,0 +1,74 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { haproxyProblems } from '../../src/apply/haproxy-validate';
+import { renderCluster, validateCluster } from '../../src/apply/render-cluster';
+import { buildModel } from '../../src/plan/build-model';
+import type { ProxyModel } from '../../src/plan/model';
+import { renderHaproxy } from '../../src/render/haproxy/render';
+import { renderNginx } from '../../src/render/nginx/render';
+import { cluster, desired, route, snapshot, task } from '../helpers/specs';
+
+const SNAP = snapshot({
+  services: [{ name: 'web', networks: ['app'] }],
+  tasks: [task('web', '10.0.0.2')],
+  networks: [{ name: 'app' }],
+  secrets: [{ name: 'web-cert' }, { name: 'web-key' }],
+});
+
+function model(kind: 'nginx' | 'haproxy'): ProxyModel {
+  const r = route('web', {
+    serviceCluster: 'edge',
+    hosts: ['web.test'],
+    tls: { mode: 'Terminate', certificate: { certSecret: 'web-cert', keySecret: 'web-key' } },
+    rules: [{ backends: [{ service: 'web', port: 80 }] }],
+  });
+  const m = buildModel(desired([r], [cluster('edge', { proxy: { kind } })]), SNAP).clusters.find((c) => c.cluster === 'edge');
+  if (m === undefined) throw new Error('no cluster');
+  return m;
+}
+
+function fakeBinary(script: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'sg-fake-bin-')), 'proxy');
+  writeFileSync(path, `#!/bin/sh\n${script}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+describe('renderCluster', () => {
+  it('renders nginx.conf for an NGINX cluster', () => {
+    const m = model('nginx');
+    expect(renderCluster(m)).toEqual({ kind: 'nginx', main: 'nginx.conf', files: [{ path: 'nginx.conf', content: renderNginx(m) }] });
+  });
+
+  it('renders haproxy.cfg for an HAProxy cluster', () => {
+    const m = model('haproxy');
+    expect(renderCluster(m)).toEqual({ kind: 'haproxy', main: 'haproxy.cfg', files: [{ path: 'haproxy.cfg', content: renderHaproxy(m) }] });
+  });
+});
+
+describe('validateCluster', () => {
+  it('checks an HAProxy cluster with haproxy -c, scratch PEMs standing in for its TLS secrets', () => {
+    const v = validateCluster(model('haproxy'));
+    expect(v).toEqual({ ok: true, output: '' });
+  });
+
+  it('checks an NGINX cluster with nginx -t', () => {
+    expect(validateCluster(model('nginx'))).toMatchObject({ ok: true });
+  });
+
+  it('reports haproxy\'s alerts without the scratch directory or the process ID', () => {
+    const bin = fakeBinary('[ "$1" = -v ] && exit 0\necho "[NOTICE]   (42) : haproxy version is 2.6"\necho "[ALERT]    (42) : config : parsing [$3:7] : unknown keyword \'x\'" >&2\nexit 1');
+    const v = validateCluster(model('haproxy'), { haproxy: bin });
+    expect(v).toEqual({ ok: false, output: "[ALERT] config : parsing [<scratch>/haproxy.cfg:7] : unknown keyword 'x'" });
+  });
+
+  it('passes, marked skipped, where the proxy binary is not installed', () => {
+    expect(validateCluster(model('haproxy'), { haproxy: '/nonexistent/haproxy' })).toMatchObject({ ok: true, skipped: expect.stringContaining('haproxy not installed') as unknown as string });
+  });
+
+  it('keeps only alert and warning lines', () => {
+    expect(haproxyProblems('[NOTICE]   (1) : v\n[WARNING]  (1) : w\n[ALERT]    (1) : a\n')).toBe('[WARNING] w\n[ALERT] a');
+  });
+});
