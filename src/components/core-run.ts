@@ -24,6 +24,8 @@ import { renderNginx } from '../render/nginx/render';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
+import type { ProxyStatus } from '../status/object-status';
+import { isServingTask } from '../observed/docker-port';
 
 export interface CoreRunReport {
   readonly writes: number;
@@ -150,7 +152,7 @@ export class CoreRun {
         labelConditions[objectKey('Route', name)] = [...own, accepted ? routeProgrammed(name, 1, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
       }
     }
-    writes += await writeStatuses(port, stored, conditions, this.now().toISOString());
+    writes += await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks));
     const everything = { ...labelConditions, ...conditions };
     this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
     this.options.metrics?.recordConditions(everything);
@@ -231,6 +233,21 @@ export class CoreRun {
     }
     return removed;
   }
+}
+
+/** Per hitless cluster: the delivered config and what each running proxy task reported it runs. */
+function proxyStatuses(runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks']): Record<string, ProxyStatus> {
+  const out: Record<string, ProxyStatus> = {};
+  for (const rt of runtimes) {
+    if (rt.hitless === undefined || rt.serviceId === undefined) continue;
+    const applied = new Map(rt.hitless.reports.map((r) => [r.replicaId, r.appliedHash]));
+    const replicas = tasks
+      .filter((t) => t.ServiceID === rt.serviceId && isServingTask(t))
+      .map((t) => ({ task: t.ID.slice(0, 12), applied: (applied.get(t.ID) ?? '').slice(0, 12) || '-' }))
+      .sort((a, b) => (a.task < b.task ? -1 : 1));
+    out[objectKey('ServiceCluster', rt.model.cluster)] = { delivery: 'hitless', config: rt.hitless.configHash.slice(0, 12), replicas };
+  }
+  return out;
 }
 
 /** One host-mode replica per node at most (two cannot bind the same port). */

@@ -191,6 +191,8 @@ export interface HaproxyDriverOptions {
   readonly runtimeDir?: string;
   /** Where the task's Docker secrets are mounted. */
   readonly secretsDir?: string;
+  /** `-q`: no messages from HAProxy itself (its master logs on stderr), alerts included; for tests. */
+  readonly quiet?: boolean;
 }
 
 /**
@@ -263,7 +265,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
     start(confPath) {
       mkdirSync(runtimeDir, { recursive: true });
       // -W: master-worker (SIGUSR2 reloads, the master's PID never changes); -db: foreground, logs on stdout.
-      return spawn(bin, ['-W', '-db', '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
+      return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
     },
     check(candidate) {
       const r = spawnSync(bin, ['-c', '-f', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });

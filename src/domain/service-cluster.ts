@@ -51,7 +51,7 @@ export const ProxySpec = struct(
   'proxy',
   {
     kind: withDefault(oneOf(['nginx', 'haproxy'] as const), 'nginx'),
-    delivery: withDefault(oneOf(PROXY_DELIVERIES), 'rolling'),
+    delivery: withDefault(oneOf(PROXY_DELIVERIES), 'hitless'),
     image: withDefault(ImageRef, DEFAULT_PROXY_IMAGE as ImageRef),
     replicas: withDefault(intRange(0, 100), 2),
     constraints: withDefault(listOf(ConstraintExpr, { max: 32 }), []),

@@ -8,9 +8,17 @@ export interface StatusCondition extends Condition {
   readonly lastTransitionTime: string;
 }
 
+/** What a ServiceCluster's proxies run (hitless delivery: from the agents' reports; hashes shortened). */
+export interface ProxyStatus {
+  readonly delivery: 'hitless';
+  readonly config: string;
+  readonly replicas: readonly { readonly task: string; readonly applied: string }[];
+}
+
 export interface ObjectStatus {
   readonly observedGeneration: number;
   readonly conditions: readonly StatusCondition[];
+  readonly proxy?: ProxyStatus;
 }
 
 export function parseStatus(label: string | undefined): ObjectStatus | undefined {
@@ -24,9 +32,10 @@ export function parseStatus(label: string | undefined): ObjectStatus | undefined
 }
 
 /** New status from this run's conditions; a condition whose status did not flip keeps its transition time. */
-export function nextStatus(prev: ObjectStatus | undefined, generation: number, conditions: readonly Condition[], now: string): ObjectStatus {
+export function nextStatus(prev: ObjectStatus | undefined, generation: number, conditions: readonly Condition[], now: string, proxy?: ProxyStatus): ObjectStatus {
   const byType = new Map((prev?.conditions ?? []).map((c) => [c.type, c]));
   return {
+    ...(proxy !== undefined ? { proxy } : {}),
     observedGeneration: generation,
     conditions: conditions.map((c) => {
       const old = byType.get(c.type);

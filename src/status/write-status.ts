@@ -3,13 +3,14 @@ import type { Condition } from '../domain/conditions';
 import { LABELS } from '../domain/labels';
 import type { StoredSpec } from '../desired/spec-store';
 import type { DockerPort } from '../observed/docker-port';
-import { nextStatus, parseStatus, sameStatus } from './object-status';
+import { nextStatus, parseStatus, sameStatus, type ProxyStatus } from './object-status';
 
 export async function writeStatuses(
   port: DockerPort,
   stored: ReadonlyMap<string, StoredSpec>,
   conditions: Readonly<Record<string, readonly Condition[]>>,
   now: string,
+  proxies: Readonly<Record<string, ProxyStatus>> = {},
 ): Promise<number> {
   let writes = 0;
   for (const [key, spec] of stored) {
@@ -17,7 +18,7 @@ export async function writeStatuses(
     if (conds === undefined) continue;
     const labels = spec.config.Spec.Labels ?? {};
     const prev = parseStatus(labels[LABELS.status]);
-    const next = nextStatus(prev, spec.generation, conds, now);
+    const next = nextStatus(prev, spec.generation, conds, now, proxies[key]);
     if (sameStatus(prev, next)) continue;
     // Version-checked: a concurrent apply that replaced the config makes this fail, and the next run retries.
     await port.updateConfigLabels(spec.config.ID, spec.config.Version.Index, {

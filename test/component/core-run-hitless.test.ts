@@ -13,6 +13,7 @@ import { createTlsSet } from '../../src/apply/tls-secrets';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';
+import { statusText } from '../../src/cli/commands/status';
 import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, route } from '../helpers/specs';
 
@@ -99,6 +100,20 @@ describe('core run with hitless delivery', () => {
     await run.run(3);
     expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
     expect(plane.delivered('edge')?.files[0]?.content.toString()).toMatch(/server 10\.\d+\.\d+\.\d+:8080/);
+  });
+
+  it('records what each replica runs in the cluster status, and status shows it', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const [task = ''] = docker.addTasks('sg-proxy-edge', 1);
+    const hash = plane.delivered('edge')?.configHash ?? '';
+    plane.report({ cluster: 'edge', replicaId: task, appliedHash: hash, lastReceivedHash: hash, counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
+    await run.run(2);
+    const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);
+    expect(parseStatus(c?.Spec.Labels?.[LABELS.status])?.proxy).toEqual({ delivery: 'hitless', config: hash.slice(0, 12), replicas: [{ task: task.slice(0, 12), applied: hash.slice(0, 12) }] });
+    const text = await statusText(docker);
+    expect(text).toContain(`${hash.slice(0, 12)} (hitless)`);
+    expect(text).toContain(`${task.slice(0, 12)}:${hash.slice(0, 12)}`);
   });
 
   it('shows a replica that rejected the config as Programmed=False Invalid', async () => {

@@ -31,7 +31,6 @@ const log = pino({ level: 'silent' });
 function plain(port: number, status: number, body: string, extra = ''): string {
   return [
     'global',
-    '    log stderr format raw local0',
     'defaults',
     '    mode http',
     '    timeout connect 5s',
@@ -92,7 +91,7 @@ async function setup() {
   const agent = new ProxyAgent({
     client,
     kind: 'haproxy',
-    haproxy: { certDir, runtimeDir, secretsDir },
+    haproxy: { certDir, runtimeDir, secretsDir, quiet: true },
     cluster: 'edge',
     replicaId: 'task-1',
     confDir: join(dir, 'live'),
@@ -120,7 +119,7 @@ async function setup() {
     const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: [task('web', '127.0.0.1')], networks: [{ name: 'app' }], secrets: [{ name: certSecret }, { name: keySecret }] });
     const model = buildModel(desired([r], [cluster('edge', { proxy: { kind: 'haproxy' } })]), snap).clusters.find((c) => c.cluster === 'edge');
     if (model === undefined) throw new Error('no cluster edge');
-    return renderHaproxy(model, { certDir, runtimeDir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: 'stderr' });
+    return renderHaproxy(model, { certDir, runtimeDir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: '/dev/null' });
   };
   const deliver = (content: string, kind: 'haproxy' | 'nginx' = 'haproxy', path = 'haproxy.cfg') => plane.deliver('edge', kind, [{ path, content: Buffer.from(content) }]);
   return { dir, http, https, status, plane, agent, pair, certDir, get, rendered, deliver };

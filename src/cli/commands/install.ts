@@ -44,7 +44,8 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
       ContainerSpec: {
         Image: image,
         Args: args,
-        Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
+        // glibc's per-thread malloc arenas fragment a long-running Node process; two are plenty here.
+        Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
         Secrets: tlsMounts(tls, ['ca', 'serverCert', 'serverKey']),

@@ -46,7 +46,11 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
     const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
     const status = parseStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
     const programmed = status?.conditions.find((c) => c.type === 'Programmed');
-    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, want.replace(`sg-nginx-${cluster}-`, ''), replicas.join(' ') || '-', published, programmed === undefined ? 'Unknown' : programmed.status];
+    // Hitless proxies: the mounted config is only the boot config; what runs is what the agents reported.
+    const hitless = p.Spec.Labels?.[LABELS.delivery] === 'hitless' ? status?.proxy : undefined;
+    const config = hitless !== undefined ? `${hitless.config} (hitless)` : want.replace(`sg-nginx-${cluster}-`, '');
+    const serve = hitless !== undefined ? hitless.replicas.map((r) => `${r.task}:${r.applied}`).join(' ') : replicas.join(' ');
+    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, config, serve || '-', published, programmed === undefined ? 'Unknown' : programmed.status];
   });
   const routeRows = [...current.values()]
     .filter((s) => s.kind === 'Route')
