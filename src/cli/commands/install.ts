@@ -162,6 +162,19 @@ async function waitForTasksGone(port: DockerPort, serviceId: string, timeoutMs =
   }
 }
 
+/** Retry a removal for up to ~10 s: objects stay in use until Swarm has stopped the tasks using them. */
+async function whenReleased(remove: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await remove();
+      return;
+    } catch (e) {
+      if (attempt >= 40) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
   const owned = `${LABELS.owner}=${OWNER_VALUE}`;
   // The core first, so it does not recreate the proxies being removed.
@@ -181,40 +194,16 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
       continue;
     }
     // A config is removable once the tasks that mounted it are gone; Swarm stops them asynchronously.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await port.removeConfig(c.ID);
-        break;
-      } catch (e) {
-        if (attempt >= 40) throw e;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await whenReleased(() => port.removeConfig(c.ID));
   }
   // TLS secrets: removable once the tasks that mount them are gone.
   for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && y.Spec.Labels[LABELS.role] === 'tls')) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await port.removeSecret(x.ID);
-        break;
-      } catch (e) {
-        if (attempt >= 40) throw e;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await whenReleased(() => port.removeSecret(x.ID));
   }
   for (const n of (await port.listNetworks()).filter((x) => x.Labels?.[LABELS.owner] === OWNER_VALUE)) {
     // Task network attachments are released asynchronously after the services are gone.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await port.removeNetwork(n.Id);
-        io.out(`network/${n.Name} removed`);
-        break;
-      } catch (e) {
-        if (attempt >= 40) throw e;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await whenReleased(() => port.removeNetwork(n.Id));
+    io.out(`network/${n.Name} removed`);
   }
   io.out(`${configs.length - kept} generated config${configs.length - kept === 1 ? '' : 's'} removed${kept > 0 ? `; ${kept} stored spec${kept === 1 ? '' : 's'} kept (use --purge to remove them)` : ''}`);
   return EXIT.ok;
