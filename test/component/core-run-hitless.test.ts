@@ -116,6 +116,23 @@ describe('core run with hitless delivery', () => {
     expect(text).toContain(`${task.slice(0, 12)}:${hash.slice(0, 12)}`);
   });
 
+  it('sends nothing to another cluster\'s agents when a route of this cluster changes', async () => {
+    await applyObject(docker, cluster('other', { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: 19080, https: 19443 } } }));
+    await applyObject(docker, route('api', { serviceCluster: 'other', hosts: ['api.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const received: string[] = [];
+    const sub = plane.watchConfig('other').subscribe((c) => received.push(c.configHash));
+    expect(received.length).toBe(1); // the current config, on subscription
+    await applyObject(docker, web('changed.test'));
+    docker.clearActions();
+    await run.run(2);
+    sub.unsubscribe();
+    expect(plane.delivered('edge')?.files[0]?.content.toString()).toContain('changed.test');
+    expect(received.length).toBe(1);
+    expect(docker.writes.filter((a) => a.target.includes('other'))).toEqual([]);
+  });
+
   it('shows a replica that rejected the config as Programmed=False Invalid', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);
