@@ -66,7 +66,7 @@ NODE_BIN ?= /usr/bin/node
 SWARM_ADVERTISE_ADDR ?= 127.0.0.1
 DOCKERD_WAIT ?= 60
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int bench-swarm bench-memory
+.PHONY: images swarm-up swarm-down demo demo-clean test-int bench-swarm bench-memory bench-reload
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
@@ -89,6 +89,10 @@ demo-clean: build ## remove what make demo created (core, proxies, specs, backen
 
 test-int: ## integration tests against the local Swarm (needs make swarm-up images)
 	npx vitest run --config vitest.integration.mts
+
+bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket errors, reloads (needs swarm-up images, wrk)
+	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
+	npx tsx bench/reload-bench.ts
 
 bench-memory: ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
 	node --import tsx $(NODE_FLAGS) bench/core-memory.ts

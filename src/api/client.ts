@@ -39,7 +39,9 @@ export interface ResubscribeOptions {
 
 /**
  * Keep a server stream open forever: on end or error wait (250 ms doubling to 5 s, reset once a
- * message arrives) and open it again. Messages are handled one at a time, in order.
+ * message arrives) and open it again. Messages are handled one at a time, latest wins: every
+ * message carries the full state, so one that was overtaken while the previous was being handled
+ * (an NGINX reload, a render) is skipped — a burst of changes costs one more reload, not one each.
  */
 export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessage: (m: T) => Promise<void> | void, opts: ResubscribeOptions): StreamHandle {
   const min = opts.minDelayMs ?? 250;
@@ -48,7 +50,22 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
   let stopped = false;
   let current: grpc.ClientReadableStream<T> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let chain: Promise<void> = Promise.resolve();
+  let pending: { readonly m: T } | undefined;
+  let busy = false;
+  const drain = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    while (pending !== undefined) {
+      const { m } = pending;
+      pending = undefined;
+      try {
+        await onMessage(m);
+      } catch (e) {
+        opts.log.error({ stream: opts.what, err: e instanceof Error ? e.message : String(e) }, 'handling a message failed');
+      }
+    }
+    busy = false;
+  };
 
   const connect = (): void => {
     if (stopped) return;
@@ -66,7 +83,8 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
     };
     stream.on('data', (m: T) => {
       delay = min;
-      chain = chain.then(() => onMessage(m)).catch((e: unknown) => opts.log.error({ stream: opts.what, err: e instanceof Error ? e.message : String(e) }, 'handling a message failed'));
+      pending = { m };
+      void drain();
     });
     stream.on('error', (e: Error) => retry(e));
     stream.on('end', () => retry(undefined));

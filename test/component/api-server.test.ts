@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { coreClient } from '../../src/api/client';
+import { coreClient, resubscribe } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
 
@@ -42,6 +42,26 @@ describe('core gRPC server', () => {
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain('cluster');
     client.close();
+  });
+
+  it('hands a slow subscriber only the latest of a burst (full-state messages, latest wins)', async () => {
+    const client = coreClient(socket, grpc.credentials.createInsecure());
+    const seen: string[] = [];
+    const handle = resubscribe(
+      () => client.WatchProxyConfig({ cluster: 'edge', replicaId: 'r1' }),
+      async (m: { files: { content: Buffer }[] }) => {
+        seen.push(m.files[0]?.content.toString() ?? '');
+        await new Promise((r) => setTimeout(r, 300));
+      },
+      { log: quiet, what: 'test' },
+    );
+    plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from('v0') }]);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 1; i <= 5; i++) plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(`v${i}`) }]);
+    await new Promise((r) => setTimeout(r, 1000));
+    handle.stop();
+    client.close();
+    expect(seen).toEqual(['v0', 'v5']);
   });
 
   it('streams the current status on subscription, filtered by kind and name', async () => {
