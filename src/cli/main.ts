@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** Entry point of the `swarmgate` command. */
+// First: V8 memory flags for the long-running core, before anything else is loaded.
+import './long-running-heap';
 import { CommanderError } from 'commander';
 import { EXIT, processOutput } from './output';
 import { buildProgram } from './program';
