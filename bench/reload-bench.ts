@@ -7,7 +7,7 @@
  * DELIVERY=rolling measures rolling delivery instead (reloads are then proxy task restarts).
  * Prints a table and saves bench/results/reload-<delivery>-latest.json.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,8 +73,9 @@ function parseWrk(out: string): WrkResult {
 
 function reloadsSince(sinceIso: string): number {
   if (DELIVERY === 'rolling') return Number.NaN;
-  const logs = execFileSync('docker', ['service', 'logs', '--raw', '--since', sinceIso, `sg-proxy-${CLUSTER}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
-  return logs.split('\n').filter((l) => l.includes('configuration applied')).length;
+  // The agent logs to stderr, which `docker service logs` passes on as its own stderr.
+  const r = spawnSync('docker', ['service', 'logs', '--raw', '--since', sinceIso, `sg-proxy-${CLUSTER}`], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('configuration applied')).length;
 }
 
 async function underChanges(keepAlive: boolean, round: number): Promise<WrkResult & { reloads: number }> {
