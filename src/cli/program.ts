@@ -113,7 +113,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--tls-set <id>', 'the TLS secret set whose component certificate hitless proxies mount (set by install)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics on GET /metrics')
     .option('--external-extension', 'wait for `swarmgate extension` processes to render each cluster instead of rendering in the core')
-    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; tlsDir?: string; tlsSet?: string; metricsListen?: string; externalExtension?: boolean }) =>
+    .option('--extension-image <ref>', 'run one extension service per cluster with this image (implies --external-extension)')
+    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; tlsDir?: string; tlsSet?: string; metricsListen?: string; externalExtension?: boolean; extensionImage?: string }) =>
       setExit(
         await runCoreCommand(
           port(),
@@ -127,6 +128,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
             ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}),
             ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
             ...(opts.externalExtension === true ? { externalExtension: true } : {}),
+            ...(opts.extensionImage !== undefined ? { extensionImage: opts.extensionImage } : {}),
           },
           io,
         ),
@@ -197,8 +199,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--image <ref>', 'swarmgate image', DEFAULT_CORE_IMAGE)
     .option('--local-images', 'name images by local ID (no registry; single-node trials and CI)')
     .option('--log-level <level>', 'core log level', 'info')
-    .action(async (opts: { image: string; localImages?: boolean; logLevel: string }) =>
-      setExit(await runInstall(port(), { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel }, io)),
+    .option('--extension-services', 'render in one extension service per cluster (no Docker API) instead of in the core')
+    .action(async (opts: { image: string; localImages?: boolean; logLevel: string; extensionServices?: boolean }) =>
+      setExit(await runInstall(port(), { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel, ...(opts.extensionServices === true ? { extensionServices: true } : {}) }, io)),
     );
 
   program

@@ -10,6 +10,7 @@ import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
 import { validateNginx } from '../apply/nginx-validate';
 import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
 import { tlsSets } from '../apply/tls-secrets';
+import { convergeExtension } from '../apply/extension-service';
 import { condition, type Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
@@ -48,6 +49,11 @@ export interface CoreRunOptions {
   readonly metrics?: CoreMetrics;
   /** Wait for each cluster's extension (SubmitConfig) instead of rendering in the core. Needs `plane`. */
   readonly externalExtension?: boolean;
+  /**
+   * Run one extension service per cluster with this image (needs `agents`, whose address and TLS
+   * set the extensions use too). Implies waiting for their submissions.
+   */
+  readonly extensionImage?: string;
 }
 
 export class CoreRun {
@@ -100,6 +106,7 @@ export class CoreRun {
       const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
       const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
       const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
+      writes += await this.convergeExtensionOf(model, live);
       const source = this.renderedFor(model, modelHash);
       if (source === undefined) {
         runtimes.push({ model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
@@ -167,7 +174,7 @@ export class CoreRun {
    */
   private renderedFor(model: ProxyModel, modelHash: string): { rendered: string; invalid?: string } | undefined {
     const plane = this.options.plane;
-    if (this.options.externalExtension !== true || plane === undefined) return { rendered: renderNginx(model) };
+    if ((this.options.externalExtension !== true && this.options.extensionImage === undefined) || plane === undefined) return { rendered: renderNginx(model) };
     const sub = plane.submission(model.cluster, modelHash);
     if (sub === undefined) return undefined;
     const main = sub.files.find((f) => f.path === 'nginx.conf');
@@ -187,17 +194,23 @@ export class CoreRun {
     return this.validated.get(hash);
   }
 
+  /** How components reach this core (address, control network, TLS set), if they can. */
+  private endpoint(live: LiveState): AgentEndpoint | string {
+    const a = this.options.agents;
+    if (a === undefined || this.options.plane === undefined) return 'the core has no address components can reach: start it with --advertise';
+    const net = live.networks.find((n) => n.Name === a.controlNetwork && n.Scope === 'swarm');
+    if (net === undefined) return `control network ${a.controlNetwork} not found`;
+    if (a.tlsSet === undefined) return { coreAddress: a.coreAddress, controlNetworkId: net.Id };
+    const tls = tlsSets(live.secrets).find((t) => t.id === a.tlsSet);
+    if (tls === undefined) return `TLS set ${a.tlsSet} not found among the secrets; run swarmgate install`;
+    return { coreAddress: a.coreAddress, controlNetworkId: net.Id, tls };
+  }
+
   /** Hitless delivery when the cluster asks for it and agents can reach this core. */
   private agentFor(model: ProxyModel, live: LiveState): { agent?: AgentEndpoint; note?: string } {
     if (model.spec.proxy.delivery !== 'hitless') return {};
-    const a = this.options.agents;
-    if (a === undefined || this.options.plane === undefined) return { note: 'hitless delivery unavailable (the core has no address proxy agents can reach: start it with --advertise); delivering rolling' };
-    const net = live.networks.find((n) => n.Name === a.controlNetwork && n.Scope === 'swarm');
-    if (net === undefined) return { note: `hitless delivery unavailable (control network ${a.controlNetwork} not found); delivering rolling` };
-    if (a.tlsSet === undefined) return { agent: { coreAddress: a.coreAddress, controlNetworkId: net.Id } };
-    const tls = tlsSets(live.secrets).find((t) => t.id === a.tlsSet);
-    if (tls === undefined) return { note: `hitless delivery unavailable (TLS set ${a.tlsSet} not found among the secrets; run swarmgate install); delivering rolling` };
-    return { agent: { coreAddress: a.coreAddress, controlNetworkId: net.Id, tls } };
+    const e = this.endpoint(live);
+    return typeof e === 'string' ? { note: `hitless delivery unavailable (${e}); delivering rolling` } : { agent: e };
   }
 
   private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined, configHash: string | undefined): Pick<ClusterRuntime, 'hitless'> {
@@ -220,15 +233,29 @@ export class CoreRun {
     );
   }
 
-  /** Proxy services of clusters that no longer exist (a deleted ServiceCluster). */
+  /** The cluster's extension service, when the core runs them (extensionImage). */
+  private async convergeExtensionOf(model: ProxyModel, live: LiveState): Promise<number> {
+    const image = this.options.extensionImage;
+    if (image === undefined) return 0;
+    const endpoint = this.endpoint(live);
+    if (typeof endpoint === 'string') {
+      this.runLog.warn({ cluster: model.cluster }, 'extension services need the core\'s agent address (--advertise) and control network');
+      return 0;
+    }
+    const writes = await convergeExtension(this.port, model, image, endpoint, live.services);
+    if (writes > 0) this.runLog.info({ cluster: model.cluster }, 'extension service converged');
+    return writes;
+  }
+
+  /** Proxy and extension services of clusters that no longer exist (a deleted ServiceCluster). */
   private async removeOrphanProxies(clusters: readonly string[], services: LiveState['services']): Promise<number> {
     let removed = 0;
     for (const s of services) {
       const l = s.Spec.Labels ?? {};
-      if (l[LABELS.owner] !== OWNER_VALUE || l[LABELS.role] !== 'proxy') continue;
+      if (l[LABELS.owner] !== OWNER_VALUE || (l[LABELS.role] !== 'proxy' && l[LABELS.role] !== 'extension')) continue;
       if (clusters.includes(l[LABELS.cluster] ?? '')) continue;
       await this.port.removeService(s.ID);
-      this.runLog.info({ service: s.Spec.Name }, 'removed the proxy of a deleted service cluster');
+      this.runLog.info({ service: s.Spec.Name }, 'removed a service of a deleted service cluster');
       removed++;
     }
     return removed;

@@ -25,6 +25,7 @@ export interface CoreOptions {
   readonly agents?: CoreRunOptions['agents'];
   readonly metrics?: CoreMetrics;
   readonly externalExtension?: boolean;
+  readonly extensionImage?: string;
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -49,6 +50,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     ...(options.plane !== undefined ? { plane: options.plane } : {}),
     ...(options.agents !== undefined ? { agents: options.agents } : {}),
     ...(options.externalExtension !== undefined ? { externalExtension: options.externalExtension } : {}),
+    ...(options.extensionImage !== undefined ? { extensionImage: options.extensionImage } : {}),
   });
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();

@@ -11,7 +11,7 @@ import { BOOT_CONFIG_PATH } from '../../src/apply/proxy-service-spec';
 import { CoreRun } from '../../src/components/core-run';
 import { createTlsSet } from '../../src/apply/tls-secrets';
 import { LABELS } from '../../src/domain/labels';
-import { applyObject } from '../../src/desired/spec-store';
+import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';
 import { statusText } from '../../src/cli/commands/status';
 import { FakeDocker } from '../fakes/fake-docker';
@@ -131,6 +131,23 @@ describe('core run with hitless delivery', () => {
     expect(plane.delivered('edge')?.files[0]?.content.toString()).toContain('changed.test');
     expect(received.length).toBe(1);
     expect(docker.writes.filter((a) => a.target.includes('other'))).toEqual([]);
+  });
+
+  it('runs one extension service per cluster, with no mounts, and waits for its submission', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents, extensionImage: 'sha256:app' });
+    await run.run(1);
+    const ext = docker.service('sg-extension-edge');
+    expect(ext?.Spec.TaskTemplate.ContainerSpec.Args).toEqual(['extension', '--cluster', 'edge', '--core', 'swarmgate-core:50051']);
+    expect(ext?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).toEqual([]);
+    expect(ext?.Spec.TaskTemplate.ContainerSpec.Image).toBe('sha256:app');
+    // Nothing rendered by the core itself: the proxy waits for the extension.
+    expect(docker.service('sg-proxy-edge')).toBeUndefined();
+    docker.clearActions();
+    await run.run(2);
+    expect(docker.writes.filter((a) => a.target === 'sg-extension-edge')).toEqual([]);
+    await deleteObject(docker, 'ServiceCluster', 'edge');
+    await run.run(3);
+    expect(docker.service('sg-extension-edge')).toBeUndefined();
   });
 
   it('shows a replica that rejected the config as Programmed=False Invalid', async () => {

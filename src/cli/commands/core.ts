@@ -32,6 +32,8 @@ export interface CoreCommandOptions {
   readonly metricsListen?: string;
   /** Wait for extensions (swarmgate extension) to render instead of rendering here. */
   readonly externalExtension?: boolean;
+  /** Run one extension service per cluster with this image (implies externalExtension). */
+  readonly extensionImage?: string;
 }
 
 export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
@@ -61,6 +63,10 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     io.err(`--tls-dir: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.invalid;
   }
+  if (opts.extensionImage !== undefined && opts.advertise === undefined) {
+    io.err('--extension-image needs --listen and --advertise (extension services must reach the gRPC API)');
+    return EXIT.invalid;
+  }
   if (opts.externalExtension === true && opts.listen === undefined) {
     io.err('--external-extension needs --listen (extensions must reach the gRPC API)');
     return EXIT.invalid;
@@ -86,6 +92,7 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
     plane,
     metrics,
     ...(opts.externalExtension === true ? { externalExtension: true } : {}),
+    ...(opts.extensionImage !== undefined ? { extensionImage: opts.extensionImage } : {}),
     ...(opts.advertise !== undefined
       ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.tlsDir === undefined, ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}) } }
       : {}),

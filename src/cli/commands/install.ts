@@ -31,12 +31,16 @@ export interface InstallOptions {
   /** Name images by local ID and tell the core to do the same for proxies (no registry). */
   readonly localImages: boolean;
   readonly logLevel: string;
+  /** Render in one extension service per cluster (least privilege) instead of in the core. */
+  readonly extensionServices?: boolean;
 }
 
 export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
   // Mutual TLS: the core's server pair from the set; it mounts the set's client pair into proxies.
   const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id, '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
+  // Extension services run the same image as the core (it has NGINX for nginx -t).
+  if (opts.extensionServices === true) args.push('--extension-image', image);
   return {
     Name: CORE_SERVICE,
     Labels: labels,
@@ -177,13 +181,17 @@ async function whenReleased(remove: () => Promise<void>): Promise<void> {
 
 export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
   const owned = `${LABELS.owner}=${OWNER_VALUE}`;
-  // The core first, so it does not recreate the proxies being removed.
-  const services = (await port.listServices([owned])).sort((a, b) => (a.Spec.Name === CORE_SERVICE ? -1 : b.Spec.Name === CORE_SERVICE ? 1 : 0));
-  for (const s of services) {
+  // The core first, and only then list the rest: until its task is gone it may still create a proxy
+  // or extension service.
+  const core = (await port.listServices([owned])).find((s) => s.Spec.Name === CORE_SERVICE);
+  if (core !== undefined) {
+    await port.removeService(core.ID);
+    io.out(`service/${CORE_SERVICE} removed`);
+    await waitForTasksGone(port, core.ID);
+  }
+  for (const s of await port.listServices([owned])) {
     await port.removeService(s.ID);
     io.out(`service/${s.Spec.Name} removed`);
-    // A core task that is still stopping could finish one more run and recreate a proxy.
-    if (s.Spec.Name === CORE_SERVICE) await waitForTasksGone(port, s.ID);
   }
   const configs = await port.listConfigs([owned]);
   let kept = 0;

@@ -1,0 +1,108 @@
+/**
+ * The three-service layout on the real local Swarm: `swarmgate install --extension-services` runs
+ * the core, which creates an extension service (no Docker socket, no mounts) and a hitless proxy
+ * per cluster. The extension renders and validates, the core delivers what it submitted, and
+ * traffic keeps flowing while the extension task is replaced.
+ * Needs the images (make images). Run: make test-int
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInstall, runUninstall } from '../../src/cli/commands/install';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject, deleteObject } from '../../src/desired/spec-store';
+import { createDockerPort } from '../../src/observed/dockerode-adapter';
+import { parseStatus } from '../../src/status/object-status';
+import { send } from '../helpers/http-client';
+import { freePorts } from '../helpers/nginx-process';
+import { cluster, route } from '../helpers/specs';
+
+const PREFIX = `sgex${process.pid % 10000}`;
+const NET = `${PREFIX}-net`;
+const CLUSTER = `${PREFIX}-edge`;
+const V1 = `${PREFIX}-v1`;
+const BACKEND_CONF = `${PREFIX}-backend`;
+const io = { out: () => undefined, err: () => undefined };
+const port = createDockerPort();
+let httpPort = 0;
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function ok(host: string): Promise<true | undefined> {
+  const r = await send({ port: httpPort, host, path: '/' });
+  return r.status === 200 ? true : undefined;
+}
+
+beforeAll(async () => {
+  const [h, hs] = await freePorts(2);
+  if (h === undefined || hs === undefined) throw new Error('no free ports');
+  httpPort = h;
+  const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
+  docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
+  const dir = mkdtempSync(join(tmpdir(), 'sgex-'));
+  writeFileSync(join(dir, 'backend.conf'), 'events {}\nhttp { access_log off; server { listen 80; location / { return 200 "ok\\n"; } } }\n');
+  docker('config', 'create', BACKEND_CONF, join(dir, 'backend.conf'));
+  docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', V1, '--network', NET, '--config', `src=${BACKEND_CONF},target=/etc/nginx/nginx.conf`, image);
+  await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, publish: { mode: 'host', http: h, https: hs } } }));
+  await applyObject(port, route(PREFIX, { serviceCluster: CLUSTER, hosts: [`${PREFIX}.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+  expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info', extensionServices: true }, io)).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await deleteObject(port, 'Route', PREFIX).catch(() => undefined);
+  await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
+  await runUninstall(port, false, io).catch(() => undefined);
+  for (const args of [['service', 'rm', V1], ['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]) {
+    for (let i = 0; i < 40; i++) {
+      try {
+        docker(...args);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}, 180_000);
+
+describe('extension services on a real Swarm', () => {
+  it('renders in an extension service without Docker access and routes through the proxy', async () => {
+    await until('route answers', () => ok(`${PREFIX}.localhost`));
+    const ext = (await port.listServices()).find((s) => s.Spec.Name === `sg-extension-${CLUSTER}`);
+    expect(ext?.Spec.TaskTemplate.ContainerSpec.Args?.slice(0, 3)).toEqual(['extension', '--cluster', CLUSTER]);
+    expect(ext?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).toEqual([]);
+    expect(ext?.Spec.TaskTemplate.ContainerSpec.Env).toContain('SWARMGATE_TLS_DIR=/run/secrets');
+    // Status follows the proxy's report of the config it now serves.
+    await until('route programmed', async () => {
+      const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${PREFIX}`]);
+      return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === 'Programmed')?.status === 'True' ? true : undefined;
+    }, 30_000);
+  });
+
+  it('keeps traffic flowing while the extension task is replaced, and renders again after', async () => {
+    docker('service', 'update', '--detach', '--quiet', '--force', `sg-extension-${CLUSTER}`);
+    let failures = 0;
+    const end = Date.now() + 8_000;
+    while (Date.now() < end) {
+      if ((await ok(`${PREFIX}.localhost`).catch(() => undefined)) !== true) failures++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(failures).toBe(0);
+    await applyObject(port, route(`${PREFIX}-b`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}-b.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+    await until('a route added after the restart answers', () => ok(`${PREFIX}-b.localhost`), 60_000);
+    await deleteObject(port, 'Route', `${PREFIX}-b`);
+  });
+});
