@@ -24,10 +24,8 @@ export interface ProxyRuntime {
   readonly bootConfigPath: string;
   /** Rolling delivery: the container's Args; absent: the image's CMD (NGINX alone). */
   readonly rollingArgs?: readonly string[];
-  /** Hitless delivery: the agent's Args (its environment says the rest). */
+  /** Hitless delivery: the agent's Args (its environment says the rest: core address, cluster, task). */
   readonly agentArgs: readonly string[];
-  /** Environment every task of this kind needs besides the agent's core address and identity. */
-  readonly env: readonly string[];
   /** The agent's default writable config directory. */
   readonly confDir: string;
   /** Loopback status URL the agent reads counters from (rendered configs serve it). */
@@ -36,7 +34,7 @@ export interface ProxyRuntime {
 
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_BOOT_CONFIG_PATH = '/etc/swarmgate/boot/haproxy.cfg';
-/** The agent's proxy kind (`--kind`); absent: nginx. */
+/** The agent's proxy kind when `--kind` is not given; absent: nginx. */
 export const PROXY_KIND_ENV = 'SWARMGATE_PROXY_KIND';
 
 export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
@@ -46,7 +44,6 @@ export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
     configPath: NGINX_CONFIG_PATH,
     bootConfigPath: BOOT_CONFIG_PATH,
     agentArgs: [...AGENT_ARGS],
-    env: [],
     confDir: '/run/swarmgate/nginx',
     statusUrl: `http://127.0.0.1:${DEFAULT_NGINX_OPTIONS.statusPort}/nginx_status`,
   },
@@ -55,9 +52,8 @@ export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
     mainFile: 'haproxy.cfg',
     configPath: HAPROXY_CONFIG_PATH,
     bootConfigPath: HAPROXY_BOOT_CONFIG_PATH,
-    rollingArgs: [...AGENT_ARGS, '--standalone'],
-    agentArgs: [...AGENT_ARGS],
-    env: [`${PROXY_KIND_ENV}=haproxy`],
+    rollingArgs: [...AGENT_ARGS, '--kind', 'haproxy', '--standalone'],
+    agentArgs: [...AGENT_ARGS, '--kind', 'haproxy'],
     confDir: `${DEFAULT_HAPROXY_OPTIONS.runtimeDir}/conf`,
     statusUrl: `http://127.0.0.1:${DEFAULT_HAPROXY_OPTIONS.statusPort}/haproxy_status;csv`,
   },

@@ -126,7 +126,7 @@ export class ProxyAgent {
    */
   stop(signal: NodeJS.Signals = 'SIGQUIT'): void {
     this.stopStreams();
-    if (this.proxyProc?.exitCode === null) this.proxyProc.kill(this.driver.stopSignal(signal));
+    if (this.proxyProc?.exitCode === null) this.driver.stop(this.proxyProc, signal);
     else this.resolveExit(0);
   }
 

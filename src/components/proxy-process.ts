@@ -7,15 +7,20 @@
  * has a worker that did not exist before and no old worker still accepts (NGINX retitles a
  * draining worker "... is shutting down").
  *
- * HAProxy (master-worker): `haproxy -W -db -f haproxy.cfg`; before a check the combined PEM files
- * the config reads are built from the mounted secrets; `haproxy -c`; SIGUSR2 makes the master
- * re-read the same file and fork a new worker, which takes the listening sockets over (`-x`), and
- * the old workers soft-stop (they unbind at once and finish their requests). Confirmed when the
- * master has a worker that did not exist before and no old worker still holds a listening socket
- * (from /proc/<pid>/fd and /proc/net/{tcp,tcp6,unix}).
+ * HAProxy (master-worker): `haproxy -W -db -S <runtimeDir>/master.sock -f haproxy.cfg`; before a
+ * check the combined PEM files the config reads are built from the mounted secrets; `haproxy -c`;
+ * SIGUSR2 makes the master re-read the same file and fork a new worker, which takes the listening
+ * sockets over (`-x`), and the old workers soft-stop (they unbind at once and finish their
+ * requests). Confirmed when the master has a worker that did not exist before and no old worker
+ * still holds a listening socket (from /proc/<pid>/fd and /proc/net/{tcp,tcp6,unix}).
+ * HAProxy 2.6's master installs its SIGUSR1/SIGUSR2 handlers only once its main loop runs, after
+ * the worker already serves (and again after every reload, which re-executes it): a signal in
+ * that window kills it (default action) or is dropped. So every signal waits until the master
+ * answers on its CLI socket (`-S`, mode 0600), which it only does from that loop.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { haproxyProblems } from '../apply/haproxy-validate';
 import type { ProxyKind } from '../plan/proxy-capabilities';
@@ -47,8 +52,8 @@ export interface ProxyDriver {
   start(confPath: string): ChildProcess;
   check(candidatePath: string): CheckResult;
   reloadAndConfirm(masterPid: number, timeoutMs?: number): Promise<boolean>;
-  /** The signal that stops the proxy for `requested` (SIGQUIT: gracefully, finishing requests). */
-  stopSignal(requested: NodeJS.Signals): NodeJS.Signals;
+  /** Stop the running proxy: SIGQUIT gracefully (finishing requests), SIGTERM at once. */
+  stop(proc: ChildProcess, requested: NodeJS.Signals): void;
   /** Counters from the loopback status page's body. */
   parseCounters(body: string): Counters;
   /** After a config is live: drop what no live config needs any more (HAProxy: stale PEMs). */
@@ -146,9 +151,36 @@ export function reloadAndConfirm(masterPid: number, timeoutMs = 10_000): Promise
   return signalAndConfirm(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs);
 }
 
-/** HAProxy master-worker: SIGUSR2 and confirm (an old worker that still holds a listening socket still accepts). */
-export function reloadHaproxyAndConfirm(masterPid: number, timeoutMs = 10_000): Promise<boolean> {
-  return signalAndConfirm(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), timeoutMs);
+/**
+ * Whether an HAProxy master answers on its CLI socket within `timeoutMs`: it does so only from its
+ * main loop, where its signal handlers are installed.
+ */
+export async function haproxyMasterReady(socketPath: string, timeoutMs = 10_000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const sock = connect(socketPath);
+      const done = (ok: boolean): void => {
+        sock.destroy();
+        resolve(ok);
+      };
+      sock.setTimeout(Math.max(100, Math.min(2_000, until - Date.now())), () => done(false));
+      sock.once('connect', () => sock.write('show proc\n'));
+      sock.once('data', () => done(true));
+      sock.once('error', () => done(false));
+      sock.once('close', () => done(false));
+    });
+    if (answered) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/** HAProxy master-worker: once the master is ready, SIGUSR2 and confirm (an old worker that still holds a listening socket still accepts). */
+export async function reloadHaproxyAndConfirm(masterPid: number, masterSocket: string, timeoutMs = 10_000): Promise<boolean> {
+  const start = Date.now();
+  if (!(await haproxyMasterReady(masterSocket, timeoutMs))) return false;
+  return signalAndConfirm(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), Math.max(0, timeoutMs - (Date.now() - start)));
 }
 
 export interface NginxDriverOptions {
@@ -172,7 +204,7 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
       return r.status === 0 ? { ok: true, output: '' } : { ok: false, output: r.stderr.trim() || `nginx -t exited ${String(r.status)}` };
     },
     reloadAndConfirm,
-    stopSignal: (requested) => requested,
+    stop: (proc, requested) => void proc.kill(requested),
     parseCounters(text) {
       // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."; no status codes.
       const active = /Active connections:\s*(\d+)/.exec(text)?.[1];
@@ -193,6 +225,8 @@ export interface HaproxyDriverOptions {
   readonly secretsDir?: string;
   /** `-q`: no messages from HAProxy itself (its master logs on stderr), alerts included; for tests. */
   readonly quiet?: boolean;
+  /** How long a signal waits for the master to be ready (see above). */
+  readonly readyTimeoutMs?: number;
 }
 
 /**
@@ -255,6 +289,8 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
   const certDir = (o.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir).replace(/\/+$/, '');
   const runtimeDir = o.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir;
   const secretsDir = o.secretsDir ?? '/run/secrets';
+  const masterSocket = join(runtimeDir, 'master.sock');
+  const readyTimeout = o.readyTimeoutMs ?? 10_000;
   return {
     kind: 'haproxy',
     label: 'HAProxy',
@@ -265,7 +301,8 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
     start(confPath) {
       mkdirSync(runtimeDir, { recursive: true });
       // -W: master-worker (SIGUSR2 reloads, the master's PID never changes); -db: foreground, logs on stdout.
-      return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
+      // -S: the master's CLI, only to know when it can take signals (see above).
+      return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
     },
     check(candidate) {
       const r = spawnSync(bin, ['-c', '-f', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -273,9 +310,15 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       if (r.status === 0) return { ok: true, output: haproxyProblems(`${r.stdout}${r.stderr}`) };
       return { ok: false, output: haproxyProblems(`${r.stdout}${r.stderr}`) || `${r.stdout}${r.stderr}`.trim() || `haproxy -c exited ${String(r.status)}` };
     },
-    reloadAndConfirm: reloadHaproxyAndConfirm,
-    // HAProxy: SIGUSR1 is the soft stop (finish requests); SIGQUIT would only dump memory pools.
-    stopSignal: (requested) => (requested === 'SIGQUIT' ? 'SIGUSR1' : requested),
+    reloadAndConfirm: (masterPid, timeoutMs) => reloadHaproxyAndConfirm(masterPid, masterSocket, timeoutMs),
+    stop(proc, requested) {
+      // SIGTERM's default action is what it asks for: no need to wait for the handlers.
+      if (requested !== 'SIGQUIT') return void proc.kill(requested);
+      // SIGUSR1 is HAProxy's soft stop (finish requests); SIGQUIT would only dump memory pools.
+      void haproxyMasterReady(masterSocket, readyTimeout).then(() => {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGUSR1');
+      });
+    },
     parseCounters: parseHaproxyStats,
     afterApply: (config) => pruneStalePemFiles(config, certDir),
   };

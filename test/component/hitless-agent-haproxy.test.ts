@@ -67,7 +67,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup() {
+async function setup(initial?: (http: number, status: number) => string) {
   const dir = mkdtempSync(join(tmpdir(), 'sg-agent-haproxy-'));
   const socket = `unix://${dir}/core.sock`;
   const [http = 0, https = 0, status = 0, backendPort = 0] = await freePorts(4);
@@ -91,7 +91,7 @@ async function setup() {
   const agent = new ProxyAgent({
     client,
     kind: 'haproxy',
-    haproxy: { certDir, runtimeDir, secretsDir, quiet: true },
+    haproxy: { certDir, runtimeDir, secretsDir, quiet: process.env['SG_DEBUG'] !== '1' },
     cluster: 'edge',
     replicaId: 'task-1',
     confDir: join(dir, 'live'),
@@ -100,13 +100,15 @@ async function setup() {
     heartbeatMs: 200,
     statusUrl: `http://127.0.0.1:${status}/haproxy_status;csv`,
   });
+  // A config the core already has: the agent gets it the moment it subscribes, while HAProxy is still starting.
+  if (initial !== undefined) plane.deliver('edge', 'haproxy', [{ path: 'haproxy.cfg', content: Buffer.from(initial(http, status)) }]);
   agent.start();
   cleanups.push(async () => {
     agent.stop('SIGTERM');
     await agent.exited;
   });
   const get = async (host = 'web.test'): Promise<string> => (await send({ port: http, host })).body.trim();
-  await until('haproxy on the boot config', async () => ((await get()) === 'boot' ? true : undefined));
+  if (initial === undefined) await until('haproxy on the boot config', async () => ((await get()) === 'boot' ? true : undefined));
 
   /** The model of a cluster `edge` (proxy.kind: haproxy) with one route, rendered for this test's ports and directories. */
   const rendered = (certSecret = 'web.crt', keySecret = 'web.key'): string => {
@@ -191,11 +193,55 @@ describe.runIf(haproxyAvailable())('hitless delivery to HAProxy over gRPC', () =
     expect(await s.get()).toBe('boot');
   });
 
+  it('applies a config that arrives while HAProxy is still starting (signals wait for the master\'s main loop)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const s = await setup((http, status) => plain(http, status, 'early'));
+      const master = s.agent.proxyPid;
+      const first = s.plane.delivered('edge');
+      await until('early config applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === first?.configHash));
+      expect(await s.get()).toBe('early');
+      expect(s.agent.proxyPid).toBe(master);
+      // Straight after the reload the master re-executes itself: a second change must not hit that window either.
+      const next = s.deliver(plain(s.http, s.status, 'next'));
+      await until('next applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === next.configHash));
+      expect(await s.get()).toBe('next');
+      expect(s.agent.proxyPid).toBe(master);
+      for (const c of cleanups.splice(0).reverse()) await c();
+    }
+  });
+
   it('stops gracefully on SIGQUIT (HAProxy soft stop)', async () => {
     const s = await setup();
     const master = s.agent.proxyPid ?? 0;
     s.agent.stop('SIGQUIT');
     expect(await s.agent.exited).toBe(0);
     expect(existsSync(`/proc/${master}`)).toBe(false);
+  });
+});
+
+describe.runIf(haproxyAvailable())('HAProxy without a core (rolling delivery, --standalone)', () => {
+  it('builds the PEMs of the mounted config and serves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-agent-standalone-'));
+    const [http = 0, https = 0, status = 0] = await freePorts(3);
+    const secretsDir = join(dir, 'secrets');
+    mkdirSync(secretsDir);
+    const pair = selfSigned('tls.test');
+    writeFileSync(join(secretsDir, 'c'), pair.cert);
+    writeFileSync(join(secretsDir, 'k'), pair.key);
+    const certDir = join(dir, 'certs');
+    const mounted = join(dir, 'haproxy.cfg');
+    writeFileSync(
+      mounted,
+      `${plain(http, status, 'rolling')}frontend tls\n    bind 127.0.0.1:${https} ssl crt "${certDir}/c+k.pem"\n    http-request return status 200 content-type text/plain string "tls"\n`,
+    );
+    const agent = new ProxyAgent({ kind: 'haproxy', haproxy: { certDir, runtimeDir: join(dir, 'run'), secretsDir, quiet: true }, cluster: '', replicaId: '', confDir: join(dir, 'live'), bootConfigs: [join(dir, 'boot-missing.cfg'), mounted], log });
+    agent.start();
+    cleanups.push(async () => {
+      agent.stop('SIGTERM');
+      await agent.exited;
+    });
+    await until('served', async () => ((await send({ port: http, host: 'x.test' })).body === 'rolling' ? true : undefined));
+    expect((await send({ port: https, host: 'tls.test', tls: true })).body).toBe('tls');
+    expect(readFileSync(join(certDir, 'c+k.pem'), 'utf8')).toBe(`${pair.cert}${pair.key}`);
   });
 });

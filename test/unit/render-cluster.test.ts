@@ -1,9 +1,11 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haproxyProblems } from '../../src/apply/haproxy-validate';
 import { renderCluster, validateCluster } from '../../src/apply/render-cluster';
+import { runRender } from '../../src/cli/commands/render';
+import type { Output } from '../../src/cli/output';
 import { buildModel } from '../../src/plan/build-model';
 import type { ProxyModel } from '../../src/plan/model';
 import { renderHaproxy } from '../../src/render/haproxy/render';
@@ -70,5 +72,30 @@ describe('validateCluster', () => {
 
   it('keeps only alert and warning lines', () => {
     expect(haproxyProblems('[NOTICE]   (1) : v\n[WARNING]  (1) : w\n[ALERT]    (1) : a\n')).toBe('[WARNING] w\n[ALERT] a');
+  });
+});
+
+describe('swarmgate render', () => {
+  it('writes haproxy.cfg for an HAProxy cluster and nginx.conf for an NGINX one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-render-cli-'));
+    const specs = join(dir, 'specs.yaml');
+    writeFileSync(
+      specs,
+      [
+        'apiVersion: swarmgate.io/v1\nkind: ServiceCluster\nmetadata: {name: edge}\nspec: {proxy: {kind: haproxy}}',
+        'apiVersion: swarmgate.io/v1\nkind: Route\nmetadata: {name: web}\nspec: {serviceCluster: edge, hosts: [web.test], rules: [{backends: [{service: web, port: 80}]}]}',
+      ].join('\n---\n'),
+    );
+    const out: string[] = [];
+    const io: Output = { out: (s) => void out.push(s), err: () => undefined };
+    expect(runRender({ file: [specs], output: 'json' }, io)).toBe(0);
+    const json = JSON.parse(out.join('')) as { clusters: { name: string; files: Record<string, string> }[] };
+    expect(json.clusters.map((c) => [c.name, Object.keys(c.files)])).toEqual([
+      ['default', ['nginx.conf']],
+      ['edge', ['haproxy.cfg']],
+    ]);
+    expect(json.clusters[1]?.files['haproxy.cfg']).toContain('# Routes: web@1');
+    expect(runRender({ file: [specs], out: join(dir, 'out') }, io)).toBe(0);
+    expect(readFileSync(join(dir, 'out', 'edge', 'haproxy.cfg'), 'utf8')).toBe(json.clusters[1]?.files['haproxy.cfg']);
   });
 });

@@ -15,7 +15,7 @@ import type { DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
 import { buildModel } from '../../plan/build-model';
 import type { DesiredState, Stored } from '../../plan/inputs';
-import { renderNginx } from '../../render/nginx/render';
+import { renderCluster } from '../../apply/render-cluster';
 import { proxyServiceName } from '../../apply/proxy-service-spec';
 import type { Output } from '../output';
 import { resourceName } from './apply';
@@ -44,9 +44,15 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
   };
 }
 
-function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, string> {
+/** Each cluster's config file (nginx.conf or haproxy.cfg, by its proxy.kind) → content. */
+function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, { file: string; content: string }> {
   // As the core: services with com.docker.lb.* labels are routed too (after every Route spec).
-  return new Map(buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.map((m) => [m.cluster, renderNginx(m)]));
+  return new Map(
+    buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.map((m) => {
+      const r = renderCluster(m);
+      return [m.cluster, { file: r.main, content: r.files.find((f) => f.path === r.main)?.content ?? '' }];
+    }),
+  );
 }
 
 export async function runDiff(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {
@@ -78,11 +84,14 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
     const afterConfigs = renderAll(withApplied(current, applied), snapshot);
     const services: string[] = [];
     for (const [cluster, after] of afterConfigs) {
-      const before = beforeConfigs.get(cluster) ?? '';
-      if (before === after) continue;
+      const now = beforeConfigs.get(cluster);
+      // Another proxy kind: the whole file is new.
+      const before = now?.file === after.file ? now.content : '';
+      if (now?.file === after.file && before === after.content) continue;
       changed = true;
       services.push(proxyServiceName(cluster));
-      io.out(createTwoFilesPatch(`${cluster}/nginx.conf (now)`, `${cluster}/nginx.conf (after apply)`, before, after, undefined, undefined, { context: 3 }).split('\n').slice(1).join('\n'));
+      const label = `${cluster}/${after.file}`;
+      io.out(createTwoFilesPatch(`${label} (now)`, `${label} (after apply)`, before, after.content, undefined, undefined, { context: 3 }).split('\n').slice(1).join('\n'));
     }
     if (services.length > 0) io.out(`proxy services that would be updated: ${services.join(', ')}`);
     if (!changed) io.out('no changes');

@@ -12,7 +12,7 @@ import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue } from '../../desired/source-position';
 import { loadSnapshotFile } from '../../observed/snapshot-file';
 import { buildModel } from '../../plan/build-model';
-import { renderNginx } from '../../render/nginx/render';
+import { renderCluster } from '../../apply/render-cluster';
 import { EXIT, type Output } from '../output';
 
 export interface RenderFlags {
@@ -46,13 +46,16 @@ export function runRender(flags: RenderFlags, io: Output): number {
     io.err(`service cluster "${flags.cluster ?? ''}" not found; known: ${result.clusters.map((c) => c.cluster).join(', ')}`);
     return EXIT.invalid;
   }
-  const rendered = wanted.map((m) => ({ cluster: m.cluster, routes: m.routes, config: renderNginx(m) }));
+  // nginx.conf or haproxy.cfg, by each cluster's proxy.kind.
+  const rendered = wanted.map((m) => ({ cluster: m.cluster, routes: m.routes, ...renderCluster(m) }));
   if (flags.out !== undefined) {
     for (const r of rendered) {
       const dir = join(flags.out, r.cluster);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'nginx.conf'), r.config);
-      io.err(`wrote ${join(dir, 'nginx.conf')}`);
+      for (const f of r.files) {
+        writeFileSync(join(dir, f.path), f.content);
+        io.err(`wrote ${join(dir, f.path)}`);
+      }
     }
     writeFileSync(join(flags.out, 'conditions.json'), `${JSON.stringify(result.conditions, null, 2)}\n`);
     io.err(`wrote ${join(flags.out, 'conditions.json')}`);
@@ -64,7 +67,7 @@ export function runRender(flags: RenderFlags, io: Output): number {
     io.out(
       JSON.stringify(
         {
-          clusters: rendered.map((r) => ({ name: r.cluster, routes: r.routes, files: { 'nginx.conf': r.config } })),
+          clusters: rendered.map((r) => ({ name: r.cluster, routes: r.routes, files: Object.fromEntries(r.files.map((f) => [f.path, f.content])) })),
           conditions: result.conditions,
           ...(result.labelRoutes !== undefined ? { labelRoutes: result.labelRoutes } : {}),
         },
@@ -75,7 +78,8 @@ export function runRender(flags: RenderFlags, io: Output): number {
   } else {
     // Without --cluster, print the default cluster's config: one config on stdout is what a user can pipe.
     const one = flags.cluster === undefined ? (rendered.find((r) => r.cluster === 'default') ?? rendered[0]) : rendered[0];
-    if (one !== undefined) io.out(one.config);
+    const main = one?.files.find((f) => f.path === one.main);
+    if (main !== undefined) io.out(main.content);
   }
   return issues.length > 0 ? EXIT.invalid : EXIT.ok;
 }
