@@ -163,6 +163,10 @@ smoke_test() {
     || die "nginx -t fails inside $app_image:$VERSION"
   docker run --rm "$proxy_image:$VERSION" nginx -t -q \
     || die "nginx -t fails inside $proxy_image:$VERSION"
+  out=$(docker run --rm --entrypoint haproxy "$app_image:$VERSION" -v | head -n 1)
+  [[ $out == *"version 2."* ]] || die "haproxy in $app_image:$VERSION prints '$out'"
+  docker run --rm "$proxy_image:$VERSION" haproxy -c -q -f /etc/haproxy/haproxy.cfg \
+    || die "haproxy -c fails on the placeholder config inside $proxy_image:$VERSION"
   out=$(docker run --rm "$proxy_image:$VERSION" swarmgate --version)
   [[ $out == "$VERSION" ]] || die "swarmgate (the hitless agent) in $proxy_image:$VERSION prints '$out', expected $VERSION"
   # The placeholder config must answer 503. Published on a random loopback port only.

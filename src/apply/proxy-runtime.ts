@@ -12,7 +12,12 @@
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
-import { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-service-spec';
+
+export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
+/** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
+export const BOOT_CONFIG_PATH = '/etc/swarmgate/boot/nginx.conf';
+/** The agent's command, run by the proxy image's entrypoint (tini). */
+export const AGENT_ARGS = ['swarmgate', 'proxy-agent'] as const;
 
 export interface ProxyRuntime {
   readonly kind: ProxyKind;

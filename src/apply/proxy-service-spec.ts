@@ -9,12 +9,9 @@ import type { ProxyModel } from '../plan/model';
 import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 import { TLS_DIR_IN_TASKS } from '../api/tls';
 import { tlsMounts, type TlsSet } from './tls-secrets';
+import { PROXY_RUNTIME } from './proxy-runtime';
 
-export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
-/** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
-export const BOOT_CONFIG_PATH = '/etc/swarmgate/boot/nginx.conf';
-/** Hitless delivery: the agent's command, run by the proxy image's entrypoint (tini). */
-export const AGENT_ARGS = ['swarmgate', 'proxy-agent'] as const;
+export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
 
 /** How a hitless proxy's agent reaches the core. */
 export interface AgentEndpoint {
@@ -77,6 +74,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
   const constraints = placementConstraints(model, inputs.nodes);
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster, [LABELS.delivery]: inputs.agent !== undefined ? 'hitless' : 'rolling' };
   const agent = inputs.agent;
+  const runtime = PROXY_RUNTIME[model.spec.proxy.kind];
   const networks = [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
   if (agent !== undefined) networks.push({ Target: agent.controlNetworkId });
   for (const id of inputs.keepNetworkIds ?? []) if (!networks.some((n) => n.Target === id)) networks.push({ Target: id });
@@ -91,7 +89,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
         Labels: labels,
         ...(agent !== undefined
           ? {
-              Args: [...AGENT_ARGS],
+              Args: [...runtime.agentArgs],
               Env: [
                 `SWARMGATE_CORE_ADDR=${agent.coreAddress}`,
                 `SWARMGATE_CLUSTER=${model.cluster}`,
@@ -101,9 +99,11 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
               ],
             }
           : {}),
+        // HAProxy always runs under the agent (only the task can build its combined PEMs).
+        ...(agent === undefined && runtime.rollingArgs !== undefined ? { Args: [...runtime.rollingArgs] } : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
-        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? BOOT_CONFIG_PATH : NGINX_CONFIG_PATH, UID: '0', GID: '0', Mode: 0o444 } }],
+        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? runtime.bootConfigPath : runtime.configPath, UID: '0', GID: '0', Mode: 0o444 } }],
         Secrets: [
           ...[...model.secrets].sort().map((name) => ({
             SecretID: inputs.secretIds.get(name) ?? name,

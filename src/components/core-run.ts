@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { configFilesHash, type ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
 import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
-import { validateNginx } from '../apply/nginx-validate';
+import { MAIN_CONFIG_FILE, renderCluster, validateCluster } from '../apply/render-cluster';
 import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
 import { tlsSets } from '../apply/tls-secrets';
 import { convergeExtension } from '../apply/extension-service';
@@ -21,7 +21,6 @@ import { toSnapshot } from '../observed/to-snapshot';
 import { buildModel } from '../plan/build-model';
 import type { ProxyModel } from '../plan/model';
 import type { RunResult } from '../reconcile';
-import { renderNginx } from '../render/nginx/render';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
@@ -113,11 +112,12 @@ export class CoreRun {
         continue;
       }
       const rendered = source.rendered;
-      const files = [{ path: 'nginx.conf', content: Buffer.from(rendered) }];
+      const kind = model.spec.proxy.kind;
+      const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
       // Hitless: agents run nginx -t themselves before reloading, so they get the config first and
       // the core's own check (for the Swarm config that later tasks boot with) comes after.
       const sentBefore = this.options.plane?.delivered(model.cluster)?.sequence;
-      const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, 'nginx', files) : undefined;
+      const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, kind, files) : undefined;
       const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
       if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
       const invalid = source.invalid ?? this.validate(model, rendered);
@@ -174,22 +174,26 @@ export class CoreRun {
    */
   private renderedFor(model: ProxyModel, modelHash: string): { rendered: string; invalid?: string } | undefined {
     const plane = this.options.plane;
-    if ((this.options.externalExtension !== true && this.options.extensionImage === undefined) || plane === undefined) return { rendered: renderNginx(model) };
+    const mainFile = MAIN_CONFIG_FILE[model.spec.proxy.kind];
+    if ((this.options.externalExtension !== true && this.options.extensionImage === undefined) || plane === undefined) {
+      const r = renderCluster(model);
+      return { rendered: r.files.find((f) => f.path === r.main)?.content ?? '' };
+    }
     const sub = plane.submission(model.cluster, modelHash);
     if (sub === undefined) return undefined;
-    const main = sub.files.find((f) => f.path === 'nginx.conf');
-    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || 'the extension submitted no nginx.conf' };
+    const main = sub.proxyKind === model.spec.proxy.kind ? sub.files.find((f) => f.path === mainFile) : undefined;
+    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || `the extension submitted no ${mainFile} for a ${model.spec.proxy.kind} cluster` };
     return { rendered: main.content.toString() };
   }
 
-  /** nginx -t once per distinct rendered text; returns the failure output, or undefined when valid. */
+  /** nginx -t / haproxy -c once per distinct rendered text; returns the failure output, or undefined when valid. */
   private validate(model: ProxyModel, rendered: string): string | undefined {
     const hash = sha256(rendered);
     if (!this.validated.has(hash)) {
-      const v = validateNginx(model);
+      const v = validateCluster(model);
       this.validated.set(hash, v.ok ? undefined : v.output);
       if (this.validated.size > CoreRun.VALIDATED_KEPT) this.validated.delete(this.validated.keys().next().value ?? '');
-      if (!v.ok) this.runLog.warn({ cluster: model.cluster, nginx: v.output }, 'rendered configuration failed nginx -t; keeping the last good one');
+      if (!v.ok) this.runLog.warn({ cluster: model.cluster, validator: v.output }, 'rendered configuration failed validation; keeping the last good one');
     }
     return this.validated.get(hash);
   }

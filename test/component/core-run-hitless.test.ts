@@ -150,6 +150,23 @@ describe('core run with hitless delivery', () => {
     expect(docker.service('sg-extension-edge')).toBeUndefined();
   });
 
+  it('runs an HAProxy cluster under the agent, hitless and rolling', async () => {
+    await applyObject(docker, cluster('edge', { proxy: { kind: 'haproxy', replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    await new CoreRun(docker, quiet, { plane, agents }).run(1);
+    let c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
+    expect(c?.Args).toEqual(['swarmgate', 'proxy-agent', '--kind', 'haproxy']);
+    expect(c?.Configs?.[0]?.File.Name).toBe('/etc/swarmgate/boot/haproxy.cfg');
+    const d = plane.delivered('edge');
+    expect(d?.proxyKind).toBe('haproxy');
+    expect(d?.files.map((f) => f.path)).toEqual(['haproxy.cfg']);
+    expect(d?.files[0]?.content.toString()).toMatch(/^frontend /m);
+    await applyObject(docker, cluster('edge', { proxy: { kind: 'haproxy', replicas: 1, delivery: 'rolling', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    await new CoreRun(docker, quiet, { plane, agents }).run(2);
+    c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
+    expect(c?.Args).toEqual(['swarmgate', 'proxy-agent', '--kind', 'haproxy', '--standalone']);
+    expect(c?.Configs?.[0]?.File.Name).toBe('/etc/haproxy/haproxy.cfg');
+  });
+
   it('shows a replica that rejected the config as Programmed=False Invalid', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);
