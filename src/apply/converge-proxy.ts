@@ -11,9 +11,9 @@ import type { DockerObjects } from '../observed/to-snapshot';
 import { canonicalJson } from '../plan/hash';
 import type { ProxyModel } from '../plan/model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from './proxy-service-spec';
+import { KEEP_REVISIONS, clusterRevisions, revisionNumber, routesLabels } from './revisions';
 
-/** Generated configs kept for rollback besides the one in use. */
-export const KEEP_OLD_CONFIGS = 3;
+export { KEEP_REVISIONS } from './revisions';
 
 /** What a run read from Docker: the snapshot's raw objects plus the generated configs. */
 export interface LiveState extends DockerObjects {
@@ -44,19 +44,40 @@ export function proxyConfigName(cluster: string, hash: string): string {
  * config of tasks started later), but the service keeps its mounted boot config unless something
  * else about the service changed: a route change alone updates nothing.
  */
-export async function convergeProxy(port: DockerPort, model: ProxyModel, rendered: string, live: LiveState, image?: string, agent?: AgentEndpoint): Promise<ConvergeResult> {
+export async function convergeProxy(
+  port: DockerPort,
+  model: ProxyModel,
+  rendered: string,
+  live: LiveState,
+  image?: string,
+  agent?: AgentEndpoint,
+  options: { readonly rollback?: boolean } = {},
+): Promise<ConvergeResult> {
   let writes = 0;
   const hash = sha256(rendered);
   const configName = proxyConfigName(model.cluster, hash);
   const config = live.proxyConfigs.find((c) => c.Spec.Name === configName);
+  // Revisions: a new config is previous max + 1; a known config that becomes current again is
+  // renumbered (max + 1), so the current config is always the newest revision except during a
+  // rollback, which serves an old revision as it is.
+  const maxRevision = Math.max(0, ...clusterRevisions(live.proxyConfigs, model.cluster).map((r) => r.revision));
+  const routes = routesLabels(model.routes);
   let configId = config?.ID;
   if (configId === undefined) {
     configId = await port.createConfig({
       Name: configName,
-      Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash },
+      Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash, [LABELS.revision]: String(maxRevision + 1), ...routes },
       Data: Buffer.from(rendered).toString('base64'),
     });
     writes++;
+  } else if (config !== undefined && options.rollback !== true) {
+    const own = revisionNumber(config);
+    const revision = own !== undefined && own === maxRevision ? own : maxRevision + 1;
+    const labels = config.Spec.Labels ?? {};
+    if (labels[LABELS.revision] !== String(revision) || Object.entries(routes).some(([k, v]) => labels[k] !== v)) {
+      await port.updateConfigLabels(config.ID, config.Version.Index, { ...config.Spec, Labels: { ...labels, [LABELS.revision]: String(revision), ...routes } });
+      writes++;
+    }
   }
   const name = proxyServiceName(model.cluster);
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
@@ -108,16 +129,17 @@ export async function convergeProxy(port: DockerPort, model: ProxyModel, rendere
   return { cluster: model.cluster, writes, configName: mountedName, serviceId, configHash: hash, serviceChanged };
 }
 
-/** Remove generated configs no task uses, keeping the newest few for rollback. */
+/** Remove generated configs no task uses, keeping the newest KEEP_REVISIONS revisions (the current one included). */
 async function pruneConfigs(port: DockerPort, cluster: string, current: string, serviceId: string, live: LiveState): Promise<number> {
   const inUse = new Set(
     live.tasks.filter((t) => t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
   );
   const candidates = live.proxyConfigs
     .filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster && c.Spec.Name !== current && !inUse.has(c.Spec.Name))
-    .sort((a, b) => ((a.CreatedAt ?? '') < (b.CreatedAt ?? '') ? 1 : -1));
+    // Newest revision first; configs from before revisions existed (no label) go first, oldest first.
+    .sort((a, b) => (revisionNumber(b) ?? 0) - (revisionNumber(a) ?? 0) || ((a.CreatedAt ?? '') < (b.CreatedAt ?? '') ? 1 : -1));
   let removed = 0;
-  for (const c of candidates.slice(KEEP_OLD_CONFIGS)) {
+  for (const c of candidates.slice(KEEP_REVISIONS - 1)) {
     try {
       await port.removeConfig(c.ID);
       removed++;

@@ -8,6 +8,7 @@ import { runRender } from './commands/render';
 import { runDiff } from './commands/diff';
 import { runImportLabels } from './commands/import-labels';
 import { runStatus } from './commands/status';
+import { runHistory, runRollback } from './commands/history';
 import { runWait } from './commands/wait';
 import type { DockerPort } from '../observed/docker-port';
 import type * as Adapter from '../observed/dockerode-adapter';
@@ -192,6 +193,22 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('proxies per cluster (replicas, the config each serves) and route conditions')
     .option('-w, --watch', 'redraw in place on every change until Ctrl-C')
     .action(async (opts: { watch?: boolean }) => setExit(await runStatus(port(), opts.watch === true, io)));
+
+  program
+    .command('history')
+    .description('revisions of a cluster\'s generated proxy config (the last 5 are kept): `history cluster NAME`')
+    .argument('<kind>', 'cluster')
+    .argument('<name>', 'service cluster name')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json']))
+    .action(async (kind: string, name: string, opts: { output?: string }) => setExit(await runHistory(port(), kind, name, opts.output, io)));
+
+  program
+    .command('rollback')
+    .description('serve an earlier revision of a cluster\'s proxy config until the next apply of the cluster or one of its routes')
+    .argument('<kind>', 'cluster')
+    .argument('<name>', 'service cluster name')
+    .option('--to-revision <n>', 'revision to serve (default: the one before the current)')
+    .action(async (kind: string, name: string, opts: { toRevision?: string }) => setExit(await runRollback(port(), kind, name, opts.toRevision, io)));
 
   program
     .command('install')

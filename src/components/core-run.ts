@@ -11,11 +11,13 @@ import { MAIN_CONFIG_FILE, renderCluster, validateCluster } from '../apply/rende
 import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
 import { tlsSets } from '../apply/tls-secrets';
 import { convergeExtension } from '../apply/extension-service';
+import { clusterRevisions, clusterRouteGenerations, revisionHas, rollbackOf, specsFingerprint, withRollback, type Revision } from '../apply/revisions';
 import { condition, type Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
 import { withLabelRoutes } from '../desired/interlock-labels';
-import { DesiredStateReader } from '../desired/spec-store';
+import { DesiredStateReader, type StoredSpec } from '../desired/spec-store';
+import type { DesiredState } from '../plan/inputs';
 import type { DockerPort } from '../observed/docker-port';
 import { toSnapshot } from '../observed/to-snapshot';
 import { buildModel } from '../plan/build-model';
@@ -91,22 +93,27 @@ export class CoreRun {
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
     if (dropped.length > 0) this.runLog.debug({ dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
     const { desired: specs, stored } = await this.reader.read();
+    let writes = await this.endStaleRollbacks(specs, stored);
     // Services with com.docker.lb.* labels become in-memory Routes, admitted after every Route spec.
     const desired = withLabelRoutes(specs, snapshot);
     const result = buildModel(desired, snapshot);
     const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
-    let writes = 0;
     const runtimes: ClusterRuntime[] = [];
+    /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
+    const rolledBack = new Map<string, Revision>();
     for (const model of result.clusters) {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
       const expectedReplicas = expectedProxyReplicas(model, nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length);
-      const { agent, note } = this.agentFor(model, live);
+      const { agent, note: agentNote } = this.agentFor(model, live);
       const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
       const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
       const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
       writes += await this.convergeExtensionOf(model, live);
-      const source = this.renderedFor(model, modelHash);
+      const rollback = await this.rollbackSource(model.cluster, stored, proxyConfigs);
+      if (rollback.revision !== undefined) rolledBack.set(model.cluster, rollback.revision);
+      const note = [agentNote, rollback.note].filter((n) => n !== undefined).join('; ') || undefined;
+      const source = rollback.source ?? this.renderedFor(model, modelHash);
       if (source === undefined) {
         runtimes.push({ model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
         continue;
@@ -120,14 +127,15 @@ export class CoreRun {
       const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, kind, files) : undefined;
       const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
       if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
-      const invalid = source.invalid ?? this.validate(model, rendered);
+      // A rolled-back revision was validated when it was current; validate() checks the current model.
+      const invalid = source.invalid ?? (rollback.source !== undefined ? undefined : this.validate(model, rendered));
       if (invalid !== undefined) {
         runtimes.push({ model, invalid, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, configHash) });
         continue;
       }
       const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
       if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
-      const r = await convergeProxy(port, model, rendered, live, image, agent);
+      const r = await convergeProxy(port, model, rendered, live, image, agent, { rollback: rollback.source !== undefined });
       if (r.writes > 0) this.runLog.info({ cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
       writes += r.writes;
       if (r.serviceChanged) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: agent !== undefined ? 'hitless' : 'rolling' });
@@ -148,7 +156,14 @@ export class CoreRun {
         if (s.object.spec.serviceCluster !== rt.model.cluster) continue;
         const key = objectKey('Route', s.object.metadata.name);
         const accepted = (conditions[key] ?? []).find((c) => c.type === 'Accepted')?.status === 'True';
-        conditions[key] = [...(conditions[key] ?? []), accepted ? routeProgrammed(s.object.metadata.name, s.generation, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
+        const rev = rolledBack.get(rt.model.cluster);
+        const programmed =
+          !accepted
+            ? condition('Programmed', 'False', 'Pending', 'not accepted')
+            : rev !== undefined && !revisionHas(rev, { name: s.object.metadata.name, generation: s.generation }, rt.model.routes)
+              ? condition('Programmed', 'False', 'RolledBack', `cluster "${rt.model.cluster}" is rolled back to revision ${rev.revision}, which does not contain generation ${s.generation} of this route; the next apply ends the rollback`)
+              : routeProgrammed(s.object.metadata.name, s.generation, rt, st);
+        conditions[key] = [...(conditions[key] ?? []), programmed];
       }
       // Routes from com.docker.lb.* labels have no stored config to carry status: published (gRPC, metrics) only.
       for (const r of desired.labelRoutes ?? []) {
@@ -165,6 +180,40 @@ export class CoreRun {
     this.options.metrics?.recordConditions(everything);
     this.lastReport = { writes, clusters: report };
     return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
+  }
+
+  /**
+   * A rollback ends once the cluster's stored route generations differ from when it was requested
+   * (an apply or delete of one of its routes); the core then clears it from the cluster's spec
+   * config. Applying a changed ServiceCluster needs nothing: its new config has no rollback label.
+   */
+  private async endStaleRollbacks(specs: DesiredState, stored: Map<string, StoredSpec>): Promise<number> {
+    let writes = 0;
+    for (const [key, s] of stored) {
+      if (s.kind !== 'ServiceCluster') continue;
+      const request = rollbackOf(s.config);
+      if (request === undefined || request.specs === specsFingerprint(clusterRouteGenerations(specs, s.name))) continue;
+      const labels = s.config.Spec.Labels ?? {};
+      await this.port.updateConfigLabels(s.config.ID, s.config.Version.Index, { ...s.config.Spec, Labels: withRollback(labels, undefined) });
+      writes++;
+      this.runLog.info({ cluster: s.name, revision: request.revision }, 'a route of the cluster was applied: rollback ended');
+      // Status is written on the same config later in this run: carry its new version.
+      stored.set(key, { ...s, config: await this.port.inspectConfig(s.config.ID) });
+    }
+    return writes;
+  }
+
+  /** While the cluster is rolled back: the rolled-back revision's config, read from its Swarm config. */
+  private async rollbackSource(cluster: string, stored: ReadonlyMap<string, StoredSpec>, configs: readonly LiveState['proxyConfigs'][number][]): Promise<{ source?: { rendered: string; invalid?: string }; revision?: Revision; note?: string }> {
+    const request = rollbackOf(stored.get(objectKey('ServiceCluster', cluster))?.config);
+    if (request === undefined) return {};
+    const revision = clusterRevisions(configs, cluster).find((r) => r.revision === request.revision);
+    if (revision === undefined) {
+      this.runLog.warn({ cluster, revision: request.revision }, 'rollback revision not found; delivering the current specs');
+      return { note: `rollback to revision ${request.revision} impossible: its config is gone; delivering the current specs` };
+    }
+    const full = await this.port.inspectConfig(revision.config.ID);
+    return { source: { rendered: Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8') }, revision, note: `rolled back to revision ${revision.revision} until the next apply` };
   }
 
   /**

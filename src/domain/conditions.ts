@@ -21,6 +21,7 @@ export const REASONS = [
   'Programmed',
   'Pending',
   'Ready',
+  'RolledBack',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -20,6 +20,19 @@ export const LABELS = {
   tlsFile: 'io.swarmgate.tls-file',
   /** On proxy services: "rolling" or "hitless". */
   delivery: 'io.swarmgate.delivery',
+  /** On proxy configs: the revision number within the cluster (previous max + 1 when it becomes current). */
+  revision: 'io.swarmgate.revision',
+  /**
+   * On proxy configs: the routes the config was rendered from, sorted `name@generation` joined by ",";
+   * `sha256:<hex>` of that list when it would exceed ROUTES_LABEL_MAX (see ADR 0007).
+   */
+  routes: 'io.swarmgate.routes',
+  /** On proxy configs: how many routes the config contains. */
+  routeCount: 'io.swarmgate.route-count',
+  /** On a ServiceCluster spec config: the proxy config revision the cluster is rolled back to. */
+  rollback: 'io.swarmgate.rollback',
+  /** With `rollback`: fingerprint of the cluster's stored route generations when it was requested. */
+  rollbackSpecs: 'io.swarmgate.rollback-specs',
 } as const;
 
 export const OWNER_VALUE = 'swarmgate';

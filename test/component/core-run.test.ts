@@ -185,7 +185,7 @@ describe('proxy placement and config history', () => {
     expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Placement?.Constraints).toEqual(['node.labels.edge==true']);
   });
 
-  it('prunes generated configs no task uses, keeping the newest three for rollback', async () => {
+  it('prunes generated configs no task uses, keeping the newest five revisions', async () => {
     const run = new CoreRun(docker, quiet);
     for (let i = 0; i < 7; i++) {
       docker.addTasks('web', 1); // every new task changes the upstream, so the config
@@ -194,7 +194,9 @@ describe('proxy placement and config history', () => {
     const generated = (await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`])).map((c) => c.Spec.Name);
     const current = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
     expect(generated).toContain(current);
-    expect(generated).toHaveLength(4);
-    expect(docker.writes.filter((a) => a.op === 'removeConfig')).toHaveLength(3);
+    expect(generated).toHaveLength(5);
+    expect(docker.writes.filter((a) => a.op === 'removeConfig')).toHaveLength(2);
+    const revisions = (await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`])).map((c) => Number(c.Spec.Labels?.[LABELS.revision])).sort();
+    expect(revisions).toEqual([3, 4, 5, 6, 7]);
   });
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreRun } from '../../src/components/core-run';
+import { runHistory, runRollback } from '../../src/cli/commands/history';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import type { DockerPort } from '../../src/observed/docker-port';
@@ -159,7 +160,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const name of [PREFIX, `${PREFIX}-bad`, `${PREFIX}-tls`]) await deleteObject(port, 'Route', name).catch(() => undefined);
+  for (const name of [PREFIX, `${PREFIX}-bad`, `${PREFIX}-tls`, `${PREFIX}-extra`]) await deleteObject(port, 'Route', name).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   tryDocker('service', 'rm', `sg-proxy-${CLUSTER}`, V1, V2);
   if (!defaultProxyExisted) tryDocker('service', 'rm', 'sg-proxy-default');
@@ -262,6 +263,29 @@ describe('core on a real Swarm', () => {
     await applyObject(port, route(`${PREFIX}-bad`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}.localhost`], rules: [{ backends: [{ service: V2, port: 80 }] }] }));
     await converge(async () => (await statusOf('Route', `${PREFIX}-bad`))?.conditions.some((c) => c.type === 'Accepted' && c.reason === 'HostConflict') ?? false);
     expect((await get('/')).body).toMatch(new RegExp(`^${V1}\\.`));
+  });
+
+  it('rolls the proxies back to the previous revision and marks the newer route RolledBack until the next apply', async () => {
+    await converge(() => programmed(PREFIX));
+    const extra = `${PREFIX}-extra`;
+    // Rolling delivery restarts the proxy (stop-first): a request may meet a closed port meanwhile.
+    const statusOfHost = (host: string) => send({ port: httpPort, host, path: '/' }).then((r) => r.status, () => 0);
+    await applyObject(port, route(extra, { serviceCluster: CLUSTER, hosts: [`${extra}.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+    await converge(async () => (await programmed(extra)) && (await statusOfHost(`${extra}.localhost`)) === 200);
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
+    expect(await runRollback(port, 'cluster', CLUSTER, undefined, io)).toBe(0);
+    // The previous revision does not know the extra route: it stops being served, the others keep working.
+    await converge(async () => (await statusOf('Route', extra))?.conditions.some((c) => c.type === 'Programmed' && c.reason === 'RolledBack') === true && ![0, 200].includes(await statusOfHost(`${extra}.localhost`)));
+    expect((await getOk('/hello')).status).toBe(200);
+    lines.length = 0;
+    expect(await runHistory(port, 'cluster', CLUSTER, undefined, io)).toBe(0);
+    expect(lines.join('\n')).toMatch(/REVISION/);
+    // The next apply of a route of the cluster ends the rollback.
+    await applyObject(port, route(extra, { serviceCluster: CLUSTER, hosts: [`${extra}.localhost`, `${extra}2.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+    await converge(async () => (await programmed(extra)) && (await statusOfHost(`${extra}2.localhost`)) === 200);
+    await deleteObject(port, 'Route', extra);
+    await converge(async () => (await programmed(PREFIX)) && (await statusOfHost(`${extra}2.localhost`)) !== 200);
   });
 
   it('answers 503 with BackendNotFound after the backend service is removed, and no 502 on the way', async () => {

@@ -6,7 +6,7 @@
  * while the core is restarted, and the restarted core updates no proxy.
  * Needs the images (make images). Run: make test-int
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ import { cluster, route } from '../helpers/specs';
 const PREFIX = `sghl${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
 const CLUSTER = `${PREFIX}-edge`;
+/** A second cluster: a change in CLUSTER must reach none of its proxies. */
+const OTHER = `${PREFIX}-other`;
 const PROXY = `sg-proxy-${CLUSTER}`;
 const V1 = `${PREFIX}-v1`;
 const BACKEND_CONF = `${PREFIX}-backend`;
@@ -64,6 +66,12 @@ async function ok(host: string): Promise<true | undefined> {
   return r.status === 200 ? true : undefined;
 }
 
+/** Configurations an agent applied so far (its log lines; the agent logs to stderr). */
+function reloadsOf(service: string): number {
+  const r = spawnSync('docker', ['service', 'logs', '--raw', service], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('configuration applied')).length;
+}
+
 async function proxyState(): Promise<{ version: number; specHash: string; tasks: string[] }> {
   const svc = (await port.listServices()).find((s) => s.Spec.Name === PROXY);
   if (svc === undefined) throw new Error('no proxy service');
@@ -72,8 +80,8 @@ async function proxyState(): Promise<{ version: number; specHash: string; tasks:
 }
 
 beforeAll(async () => {
-  const [h, hs] = await freePorts(2);
-  if (h === undefined || hs === undefined) throw new Error('no free ports');
+  const [h, hs, oh, ohs] = await freePorts(4);
+  if (h === undefined || hs === undefined || oh === undefined || ohs === undefined) throw new Error('no free ports');
   httpPort = h;
   const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
   docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
@@ -84,12 +92,14 @@ beforeAll(async () => {
     '--config', `src=${BACKEND_CONF},target=/etc/nginx/nginx.conf`, image);
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(port, route(`${PREFIX}-a`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}-a.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+  await applyObject(port, cluster(OTHER, { proxy: { replicas: 1, publish: { mode: 'host', http: oh, https: ohs } } }));
+  await applyObject(port, route(`${PREFIX}-o`, { serviceCluster: OTHER, hosts: [`${PREFIX}-o.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
 }, 180_000);
 
 afterAll(async () => {
-  for (const name of [`${PREFIX}-a`, `${PREFIX}-b`]) await deleteObject(port, 'Route', name).catch(() => undefined);
-  await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
+  for (const name of [`${PREFIX}-a`, `${PREFIX}-b`, `${PREFIX}-o`]) await deleteObject(port, 'Route', name).catch(() => undefined);
+  for (const name of [CLUSTER, OTHER]) await deleteObject(port, 'ServiceCluster', name).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
   tryDocker('service', 'rm', V1);
   for (let i = 0; i < 40; i++) {
@@ -120,8 +130,11 @@ describe('hitless delivery on a real Swarm', () => {
     expect(core?.Spec.TaskTemplate.ContainerSpec.Args).not.toContain('--insecure');
   });
 
-  it('applies a route change in place: no service update, same task', async () => {
+  it('applies a route change in place: no service update, same task, nothing sent to another cluster', async () => {
     await until('route a answers', () => ok(`${PREFIX}-a.localhost`));
+    await until('the other cluster programmed', () => programmed('Route', `${PREFIX}-o`));
+    const otherReloads = reloadsOf(`sg-proxy-${OTHER}`);
+    expect(otherReloads).toBeGreaterThan(0);
     const before = await proxyState();
     const started = Date.now();
     await applyObject(port, route(`${PREFIX}-b`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}-b.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
@@ -131,6 +144,7 @@ describe('hitless delivery on a real Swarm', () => {
     const after = await proxyState();
     expect(after).toEqual(before);
     console.log(`route change → served through the hitless proxy in ${tookMs} ms`);
+    expect(reloadsOf(`sg-proxy-${OTHER}`)).toBe(otherReloads);
     expect(await ok(`${PREFIX}-a.localhost`)).toBe(true);
   });
 

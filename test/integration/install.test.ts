@@ -22,7 +22,9 @@ describe('install, status, uninstall', () => {
     const lines: string[] = [];
     expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, { out: (t) => lines.push(t), err: (t) => lines.push(t) })).toBe(0);
     expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, { out: (t) => lines.push(t), err: (t) => lines.push(t) })).toBe(0);
-    expect(lines[1]).toBe(`service/${CORE_SERVICE} unchanged`);
+    // The second install finds everything in place: the same TLS set, the same network, no update.
+    expect(lines.at(-1)).toBe(`service/${CORE_SERVICE} unchanged`);
+    expect(lines.filter((l) => l.startsWith('tls/'))).toHaveLength(1);
     const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
     expect(core?.Spec.TaskTemplate.ContainerSpec.Mounts?.[0]?.Source).toBe('/var/run/docker.sock');
     expect(core?.Spec.TaskTemplate.Placement?.Constraints).toEqual(['node.role==manager']);

@@ -166,14 +166,14 @@ async function waitForTasksGone(port: DockerPort, serviceId: string, timeoutMs =
   }
 }
 
-/** Retry a removal for up to ~10 s: objects stay in use until Swarm has stopped the tasks using them. */
-async function whenReleased(remove: () => Promise<void>): Promise<void> {
+/** Retry a removal (every 250 ms, 10 s by default): objects stay in use until Swarm has stopped the tasks using them. */
+async function whenReleased(remove: () => Promise<void>, attempts = 40): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await remove();
       return;
     } catch (e) {
-      if (attempt >= 40) throw e;
+      if (attempt >= attempts) throw e;
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -211,6 +211,10 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
   for (const n of (await port.listNetworks()).filter((x) => x.Labels?.[LABELS.owner] === OWNER_VALUE)) {
     // Task network attachments are released asynchronously after the services are gone.
     await whenReleased(() => port.removeNetwork(n.Id));
+    // Swarm deletes the network asynchronously; an install right after must not find the dying one.
+    await whenReleased(async () => {
+      if ((await port.listNetworks()).some((x) => x.Id === n.Id)) throw new Error(`network ${n.Name} is still being removed`);
+    }, 240);
     io.out(`network/${n.Name} removed`);
   }
   io.out(`${configs.length - kept} generated config${configs.length - kept === 1 ? '' : 's'} removed${kept > 0 ? `; ${kept} stored spec${kept === 1 ? '' : 's'} kept (use --purge to remove them)` : ''}`);

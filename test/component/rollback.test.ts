@@ -1,0 +1,197 @@
+/**
+ * Revisioned rollback over the in-memory Docker fake (ADR 0007): revisions on generated configs,
+ * `history cluster`, `rollback cluster` delivering an old revision (rolling and hitless), the
+ * RolledBack condition, and the next apply ending the rollback.
+ */
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ControlPlane } from '../../src/api/control-plane';
+import { runHistory, runRollback } from '../../src/cli/commands/history';
+import { CoreRun } from '../../src/components/core-run';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject, deleteObject } from '../../src/desired/spec-store';
+import { parseStatus } from '../../src/status/object-status';
+import { FakeDocker } from '../fakes/fake-docker';
+import { cluster, route } from '../helpers/specs';
+
+const quiet = pino({ level: 'silent' });
+let docker: FakeDocker;
+
+const web = (host: string) => route('web', { serviceCluster: 'edge', hosts: [host], rules: [{ backends: [{ service: 'web', port: 8080 }] }] });
+const api = route('api', { serviceCluster: 'edge', hosts: ['api.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] });
+const edge = (replicas = 1, delivery: 'rolling' | 'hitless' = 'rolling') => cluster('edge', { proxy: { replicas, delivery, publish: { mode: 'host', http: 18080, https: 18443 } } });
+
+async function programmed(name: string, kind = 'Route') {
+  const [c] = await docker.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
+  return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === 'Programmed');
+}
+
+async function clusterLabels() {
+  const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);
+  return c?.Spec.Labels ?? {};
+}
+
+async function cli(f: (io: { out: (t: string) => void; err: (t: string) => void }) => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await f({ out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const mounted = () => docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+
+async function configNameOf(revision: number): Promise<string | undefined> {
+  const [c] = await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`, `${LABELS.revision}=${revision}`]);
+  return c?.Spec.Name;
+}
+
+beforeEach(async () => {
+  docker = FakeDocker.singleNode();
+  docker.addNetwork('app');
+  docker.addNetwork('swarmgate-control');
+  await docker.createService({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'web' }, Networks: [{ Target: 'app' }] } });
+  docker.addTasks('web', 2);
+});
+
+/** Revision 1 serves web.test, revision 2 shop.test; api (generation 1) is in both. */
+async function twoRevisions(run: CoreRun, delivery: 'rolling' | 'hitless' = 'rolling'): Promise<void> {
+  await applyObject(docker, edge(1, delivery));
+  await applyObject(docker, web('web.test'));
+  await applyObject(docker, api);
+  await run.run(1);
+  await applyObject(docker, web('shop.test'));
+  await run.run(2);
+}
+
+describe('revisions', () => {
+  it('numbers generated configs per cluster and records their route generations', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    const configs = await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`]);
+    const byRevision = Object.fromEntries(configs.map((c) => [c.Spec.Labels?.[LABELS.revision], c.Spec.Labels?.[LABELS.routes]]));
+    expect(byRevision).toEqual({ '1': 'api@1,web@1', '2': 'api@1,web@2' });
+    expect(mounted()).toBe(await configNameOf(2));
+  });
+
+  it('renumbers a known config that becomes current again, so the current one is the newest', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    await deleteObject(docker, 'Route', 'api');
+    await run.run(3);
+    await applyObject(docker, api);
+    await run.run(4); // same content as revision 2, but api is a new generation 1 again
+    const revisions = (await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`])).map((c) => Number(c.Spec.Labels?.[LABELS.revision])).sort();
+    expect(revisions).toEqual([1, 3, 4]);
+    expect(mounted()).toBe(await configNameOf(4));
+    docker.clearActions();
+    await run.run(5);
+    expect(docker.writes).toEqual([]); // renumbered once, then converged
+  });
+
+  it('lists revisions with history cluster (table and JSON)', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    const table = await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io));
+    expect(table.code).toBe(0);
+    const lines = table.out.split('\n');
+    expect(lines[0]).toMatch(/^REVISION\s+CONFIG\s+CREATED\s+ROUTES\s+CURRENT$/);
+    expect(lines[1]).toMatch(/^1\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+2$/);
+    expect(lines[2]).toMatch(/^2\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+2\s+\*$/);
+    const json = await cli((io) => runHistory(docker, 'cluster', 'edge', 'json', io));
+    const parsed = JSON.parse(json.out) as { current: number; revisions: { revision: number; config: string; routes: number; current: boolean }[] };
+    expect(parsed.current).toBe(2);
+    expect(parsed.revisions.map((r) => [r.revision, r.routes, r.current])).toEqual([
+      [1, 2, false],
+      [2, 2, true],
+    ]);
+    expect((await cli((io) => runHistory(docker, 'route', 'web', undefined, io))).code).toBe(2);
+  });
+});
+
+describe('rollback', () => {
+  it('mounts the previous revision on a rolling proxy and marks routes not in it RolledBack', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    const r = await cli((io) => runRollback(docker, 'cluster', 'edge', undefined, io));
+    expect(r).toMatchObject({ code: 0, out: 'servicecluster/edge rolled back to revision 1' });
+    expect((await clusterLabels())[LABELS.rollback]).toBe('1');
+    docker.clearActions();
+    await run.run(3);
+    expect(docker.writes.map((a) => a.op)).not.toContain('createConfig');
+    expect(mounted()).toBe(await configNameOf(1));
+    expect(await programmed('web')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+    expect((await programmed('web'))?.message).toContain('revision 1');
+    expect((await programmed('api'))?.reason).not.toBe('RolledBack');
+    expect((await programmed('edge', 'ServiceCluster'))?.message).toContain('rolled back to revision 1');
+    const history = await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io));
+    expect(history.out).toMatch(/^1\s.*\*$/m);
+    expect(history.out).toContain('rolled back to revision 1');
+    // Converged while rolled back: nothing more to write.
+    docker.clearActions();
+    await run.run(4);
+    expect(docker.writes).toEqual([]);
+  });
+
+  it('hands the old revision to hitless agents through the plane', async () => {
+    const plane = new ControlPlane();
+    const run = new CoreRun(docker, quiet, { plane, agents: { coreAddress: 'swarmgate-core:50051', controlNetwork: 'swarmgate-control', insecure: true } });
+    await twoRevisions(run, 'hitless');
+    expect(plane.delivered('edge')?.files[0]?.content.toString()).toContain('shop.test');
+    await cli((io) => runRollback(docker, 'cluster', 'edge', '1', io));
+    docker.clearActions();
+    await run.run(3);
+    const content = plane.delivered('edge')?.files[0]?.content.toString() ?? '';
+    expect(content).toContain('web.test');
+    expect(content).not.toContain('shop.test');
+    expect(docker.writes.map((a) => a.op)).not.toContain('createConfig');
+    expect(await programmed('web')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+  });
+
+  it('ends at the next apply of one of the cluster\'s routes', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    await cli((io) => runRollback(docker, 'cluster', 'edge', undefined, io));
+    await run.run(3);
+    await applyObject(docker, web('new.test'));
+    await run.run(4);
+    expect((await clusterLabels())[LABELS.rollback]).toBeUndefined();
+    expect(mounted()).toBe(await configNameOf(3));
+    expect((await programmed('web'))?.reason).toBe('Pending');
+    expect((await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io))).out).toMatch(/^3\s.*\*$/m);
+  });
+
+  it('ends at the next apply of the cluster itself', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    await cli((io) => runRollback(docker, 'cluster', 'edge', undefined, io));
+    await run.run(3);
+    await applyObject(docker, edge(2));
+    await run.run(4);
+    expect((await clusterLabels())[LABELS.rollback]).toBeUndefined();
+    expect(mounted()).toBe(await configNameOf(2));
+    expect((await programmed('web'))?.reason).not.toBe('RolledBack');
+  });
+
+  it('rolling back to the newest revision clears the rollback', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    await cli((io) => runRollback(docker, 'cluster', 'edge', '1', io));
+    const r = await cli((io) => runRollback(docker, 'cluster', 'edge', '2', io));
+    expect(r.out).toContain('rollback cleared');
+    expect((await clusterLabels())[LABELS.rollback]).toBeUndefined();
+  });
+
+  it('refuses unknown revisions, clusters without history, and the implicit default cluster', async () => {
+    const run = new CoreRun(docker, quiet);
+    await twoRevisions(run);
+    const unknown = await cli((io) => runRollback(docker, 'cluster', 'edge', '9', io));
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe('revision 9 of cluster "edge" not found; known revisions: 1, 2 (swarmgate history cluster edge)');
+    expect((await cli((io) => runRollback(docker, 'cluster', 'edge', 'x', io))).code).toBe(2);
+    expect((await cli((io) => runRollback(docker, 'cluster', 'nope', undefined, io))).err).toBe('servicecluster "nope" not found');
+    expect((await cli((io) => runRollback(docker, 'cluster', 'default', undefined, io))).err).toContain('implicit "default" cluster has no stored spec');
+    await cli((io) => runRollback(docker, 'cluster', 'edge', undefined, io));
+    const again = await cli((io) => runRollback(docker, 'cluster', 'edge', undefined, io));
+    expect(again).toMatchObject({ code: 1, err: 'cluster "edge" has no revision before 1 to roll back to (swarmgate history cluster edge)' });
+  });
+});
