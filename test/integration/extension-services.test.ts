@@ -5,19 +5,17 @@
  * traffic keeps flowing while the extension task is replaced.
  * Needs the images (make images). Run: make test-int
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstall, runUninstall } from '../../src/cli/commands/install';
-import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
-import { parseStatus } from '../../src/status/object-status';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
+import { docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
 
 const PREFIX = `sgex${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -27,20 +25,6 @@ const BACKEND_CONF = `${PREFIX}-backend`;
 const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
-
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function ok(host: string): Promise<true | undefined> {
   const r = await send({ port: httpPort, host, path: '/' });
@@ -66,16 +50,7 @@ afterAll(async () => {
   await deleteObject(port, 'Route', PREFIX).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
-  for (const args of [['service', 'rm', V1], ['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]) {
-    for (let i = 0; i < 40; i++) {
-      try {
-        docker(...args);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  }
+  await removeWhenReleased([['service', 'rm', V1], ['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]);
 }, 180_000);
 
 describe('extension services on a real Swarm', () => {
@@ -86,10 +61,7 @@ describe('extension services on a real Swarm', () => {
     expect(ext?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).toEqual([]);
     expect(ext?.Spec.TaskTemplate.ContainerSpec.Env).toContain('SWARMGATE_TLS_DIR=/run/secrets');
     // Status follows the proxy's report of the config it now serves.
-    await until('route programmed', async () => {
-      const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${PREFIX}`]);
-      return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === 'Programmed')?.status === 'True' ? true : undefined;
-    }, 30_000);
+    await until('route programmed', () => isProgrammed(port, 'Route', PREFIX), 30_000);
   });
 
   it('keeps traffic flowing while the extension task is replaced, and renders again after', async () => {

@@ -4,19 +4,17 @@
  * splits by declared weight whatever the task counts (3 tasks at weight 1 vs 1 task at weight 3).
  * Needs the images (make images). Run: make test-int
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstall, runUninstall } from '../../src/cli/commands/install';
-import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
-import { parseStatus } from '../../src/status/object-status';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
+import { docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
 
 const PREFIX = `sgha${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -26,20 +24,6 @@ const B = `${PREFIX}-b`;
 const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
-
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   const [h, hs] = await freePorts(2);
@@ -62,24 +46,12 @@ afterAll(async () => {
   await deleteObject(port, 'Route', PREFIX).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
-  for (const args of [['service', 'rm', A, B], ['config', 'rm', `${A}-conf`, `${B}-conf`], ['network', 'rm', NET]]) {
-    for (let i = 0; i < 40; i++) {
-      try {
-        docker(...args);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  }
+  await removeWhenReleased([['service', 'rm', A, B], ['config', 'rm', `${A}-conf`, `${B}-conf`], ['network', 'rm', NET]]);
 }, 180_000);
 
 describe('HAProxy cluster on a real Swarm', () => {
   it('routes by host and splits by declared weight, not by task count', async () => {
-    await until('route programmed', async () => {
-      const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${PREFIX}`]);
-      return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === 'Programmed')?.status === 'True' ? true : undefined;
-    });
+    await until('route programmed', () => isProgrammed(port, 'Route', PREFIX));
     // All four backend tasks answer before counting.
     await until('both services answer', async () => {
       const seen = new Set<string>();

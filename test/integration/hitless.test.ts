@@ -6,7 +6,7 @@
  * while the core is restarted, and the restarted core updates no proxy.
  * Needs the images (make images). Run: make test-int
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,10 @@ import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { isServingTask } from '../../src/observed/docker-port';
-import { parseStatus } from '../../src/status/object-status';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
+import { docker, isProgrammed, tryDocker, until } from '../helpers/swarm';
 
 const PREFIX = `sghl${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -33,33 +33,7 @@ const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-function tryDocker(...args: string[]): void {
-  try {
-    docker(...args);
-  } catch {
-    // already gone
-  }
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function programmed(kind: string, name: string): Promise<true | undefined> {
-  const [c] = await port.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
-  const st = parseStatus(c?.Spec.Labels?.[LABELS.status]);
-  return st?.conditions.some((x) => x.type === 'Programmed' && x.status === 'True') === true ? true : undefined;
-}
+const programmed = (kind: string, name: string) => isProgrammed(port, kind, name);
 
 async function ok(host: string): Promise<true | undefined> {
   const r = await send({ port: httpPort, host, path: '/' });

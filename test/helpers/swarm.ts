@@ -1,0 +1,48 @@
+/** Small helpers shared by the real-Swarm tests: the docker CLI, polling, and cleanup that waits for Swarm. */
+import { execFileSync } from 'node:child_process';
+import { LABELS } from '../../src/domain/labels';
+import type { DockerPort } from '../../src/observed/docker-port';
+import { parseStatus } from '../../src/status/object-status';
+
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+export function tryDocker(...args: string[]): void {
+  try {
+    docker(...args);
+  } catch {
+    // already gone
+  }
+}
+
+/** Poll `f` (errors count as "not yet") until it returns a value. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Run each docker command until it succeeds (objects are released only once Swarm stopped their tasks), ~20 s each at most. */
+export async function removeWhenReleased(commands: readonly (readonly string[])[]): Promise<void> {
+  for (const args of commands) {
+    for (let i = 0; i < 40; i++) {
+      try {
+        docker(...args);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}
+
+/** True once the object's stored status has Programmed=True (undefined otherwise, for `until`). */
+export async function isProgrammed(port: DockerPort, kind: string, name: string): Promise<true | undefined> {
+  const [c] = await port.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
+  return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.some((x) => x.type === 'Programmed' && x.status === 'True') === true ? true : undefined;
+}
