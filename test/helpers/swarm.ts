@@ -1,5 +1,8 @@
 /** Small helpers shared by the real-Swarm tests: the docker CLI, polling, and cleanup that waits for Swarm. */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LABELS } from '../../src/domain/labels';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { parseStatus } from '../../src/status/object-status';
@@ -45,4 +48,22 @@ export async function removeWhenReleased(commands: readonly (readonly string[])[
 export async function isProgrammed(port: DockerPort, kind: string, name: string): Promise<true | undefined> {
   const [c] = await port.listConfigs([`${LABELS.kind}=${kind}`, `${LABELS.name}=${name}`]);
   return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.some((x) => x.type === 'Programmed' && x.status === 'True') === true ? true : undefined;
+}
+
+/**
+ * A backend service for routing tests: NGINX from the local proxy image (by ID: nothing is pulled)
+ * with `server` body `locations` on port 80, its config named `<name>-conf`, tasks named `<name>.<slot>`.
+ */
+export function createBackend(name: string, network: string, replicas: number, locations: string): void {
+  const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
+  const dir = mkdtempSync(join(tmpdir(), 'sg-backend-'));
+  writeFileSync(join(dir, 'nginx.conf'), `events {}\nhttp { access_log off; default_type text/plain; server { listen 80; ${locations} } }\n`);
+  docker('config', 'create', `${name}-conf`, join(dir, 'nginx.conf'));
+  docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', name, '--replicas', String(replicas), '--network', network,
+    '--hostname', `${name}.{{.Task.Slot}}`, '--config', `src=${name}-conf,target=/etc/nginx/nginx.conf`, image);
+}
+
+/** The docker commands that remove backends made by createBackend, then their network. */
+export function backendRemoval(names: readonly string[], network: string): string[][] {
+  return [['service', 'rm', ...names], ['config', 'rm', ...names.map((n) => `${n}-conf`)], ['network', 'rm', network]];
 }

@@ -5,9 +5,6 @@
  * traffic keeps flowing while the extension task is replaced.
  * Needs the images (make images). Run: make test-int
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstall, runUninstall } from '../../src/cli/commands/install';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
@@ -15,13 +12,12 @@ import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
+import { backendRemoval, createBackend, docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
 
 const PREFIX = `sgex${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
 const CLUSTER = `${PREFIX}-edge`;
 const V1 = `${PREFIX}-v1`;
-const BACKEND_CONF = `${PREFIX}-backend`;
 const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
@@ -35,12 +31,8 @@ beforeAll(async () => {
   const [h, hs] = await freePorts(2);
   if (h === undefined || hs === undefined) throw new Error('no free ports');
   httpPort = h;
-  const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
   docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
-  const dir = mkdtempSync(join(tmpdir(), 'sgex-'));
-  writeFileSync(join(dir, 'backend.conf'), 'events {}\nhttp { access_log off; server { listen 80; location / { return 200 "ok\\n"; } } }\n');
-  docker('config', 'create', BACKEND_CONF, join(dir, 'backend.conf'));
-  docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', V1, '--network', NET, '--config', `src=${BACKEND_CONF},target=/etc/nginx/nginx.conf`, image);
+  createBackend(V1, NET, 1, 'location / { return 200 "ok\\n"; }');
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(port, route(PREFIX, { serviceCluster: CLUSTER, hosts: [`${PREFIX}.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info', extensionServices: true }, io)).toBe(0);
@@ -50,7 +42,7 @@ afterAll(async () => {
   await deleteObject(port, 'Route', PREFIX).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
-  await removeWhenReleased([['service', 'rm', V1], ['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]);
+  await removeWhenReleased(backendRemoval([V1], NET));
 }, 180_000);
 
 describe('extension services on a real Swarm', () => {

@@ -4,9 +4,6 @@
  * splits by declared weight whatever the task counts (3 tasks at weight 1 vs 1 task at weight 3).
  * Needs the images (make images). Run: make test-int
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstall, runUninstall } from '../../src/cli/commands/install';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
@@ -14,7 +11,7 @@ import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
+import { backendRemoval, createBackend, docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
 
 const PREFIX = `sgha${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -29,14 +26,8 @@ beforeAll(async () => {
   const [h, hs] = await freePorts(2);
   if (h === undefined || hs === undefined) throw new Error('no free ports');
   httpPort = h;
-  const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
   docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
-  const dir = mkdtempSync(join(tmpdir(), 'sgha-'));
-  for (const [name, replicas] of [[A, 3], [B, 1]] as const) {
-    writeFileSync(join(dir, `${name}.conf`), `events {}\nhttp { access_log off; server { listen 80; location / { return 200 "${name}\\n"; } } }\n`);
-    docker('config', 'create', `${name}-conf`, join(dir, `${name}.conf`));
-    docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', name, '--replicas', String(replicas), '--network', NET, '--config', `src=${name}-conf,target=/etc/nginx/nginx.conf`, image);
-  }
+  for (const [name, replicas] of [[A, 3], [B, 1]] as const) createBackend(name, NET, replicas, `location / { return 200 "${name}\\n"; }`);
   await applyObject(port, cluster(CLUSTER, { proxy: { kind: 'haproxy', replicas: 1, publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(port, route(PREFIX, { serviceCluster: CLUSTER, hosts: [`${PREFIX}.localhost`], rules: [{ backends: [{ service: A, port: 80, weight: 1 }, { service: B, port: 80, weight: 3 }] }] }));
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
@@ -46,7 +37,7 @@ afterAll(async () => {
   await deleteObject(port, 'Route', PREFIX).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
-  await removeWhenReleased([['service', 'rm', A, B], ['config', 'rm', `${A}-conf`, `${B}-conf`], ['network', 'rm', NET]]);
+  await removeWhenReleased(backendRemoval([A, B], NET));
 }, 180_000);
 
 describe('HAProxy cluster on a real Swarm', () => {

@@ -4,9 +4,6 @@
  * and a header canary sends `X-Canary: always` to the canary regardless of weights.
  * Production layout: `swarmgate install`, hitless delivery. Needs the images (make images).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstall, runUninstall } from '../../src/cli/commands/install';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
@@ -14,7 +11,7 @@ import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
+import { backendRemoval, createBackend, docker, isProgrammed, removeWhenReleased, until } from '../helpers/swarm';
 
 const PREFIX = `sgw${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -53,22 +50,18 @@ async function allTasksServing(expected: number): Promise<void> {
   });
 }
 
-function backend(name: string, replicas: number, image: string, dir: string): void {
-  // "/" answers the service name (for shares), "/whoami" the task (to know every task is routed).
-  writeFileSync(join(dir, `${name}.conf`), `events {}\nhttp { access_log off; server { listen 80; location = /whoami { return 200 "$hostname\\n"; } location / { return 200 "${name}\\n"; } } }\n`);
-  docker('config', 'create', `${name}-conf`, join(dir, `${name}.conf`));
-  docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', name, '--replicas', String(replicas), '--network', NET, '--config', `src=${name}-conf,target=/etc/nginx/nginx.conf`, image);
+/** "/" answers the service name (for shares), "/whoami" the task (to know every task is routed). */
+function backend(name: string, replicas: number): void {
+  createBackend(name, NET, replicas, `location = /whoami { return 200 "$hostname\\n"; } location / { return 200 "${name}\\n"; }`);
 }
 
 beforeAll(async () => {
   const [h, hs] = await freePorts(2);
   if (h === undefined || hs === undefined) throw new Error('no free ports');
   httpPort = h;
-  const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
   docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
-  const dir = mkdtempSync(join(tmpdir(), 'sgw-'));
-  backend(STABLE, 1, image, dir);
-  backend(CANARY, 5, image, dir);
+  backend(STABLE, 1);
+  backend(CANARY, 5);
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(
     port,
@@ -89,7 +82,7 @@ afterAll(async () => {
   await deleteObject(port, 'Route', PREFIX).catch(() => undefined);
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
-  await removeWhenReleased([['service', 'rm', STABLE, CANARY], ['config', 'rm', `${STABLE}-conf`, `${CANARY}-conf`], ['network', 'rm', NET]]);
+  await removeWhenReleased(backendRemoval([STABLE, CANARY], NET));
 }, 180_000);
 
 describe('declared weights on a real Swarm', () => {
