@@ -11,7 +11,9 @@
 import { createHash } from 'node:crypto';
 import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 
-export type ProxyKind = 'nginx' | 'haproxy';
+import type { ProxyKind } from '../plan/proxy-capabilities';
+
+export type { ProxyKind };
 
 export interface ConfigFileData {
   readonly path: string;

@@ -11,6 +11,7 @@ import type { ControlPlane, ProxyKind } from './control-plane';
 import type { CoreHandlers } from './generated/swarmgate/v1/Core';
 import { coreProto } from './proto';
 import { MODEL_VERSION } from './model-json';
+import { PROXY_CAPABILITIES } from '../plan/proxy-capabilities';
 
 export interface CoreApiOptions {
   readonly plane: ControlPlane;
@@ -41,7 +42,7 @@ function bindStream(call: grpc.ServerWritableStream<unknown, unknown>, sub: Subs
 }
 
 function proxyKind(s: string): ProxyKind | undefined {
-  return s === 'nginx' || s === 'haproxy' ? s : undefined;
+  return Object.hasOwn(PROXY_CAPABILITIES, s) ? (s as ProxyKind) : undefined;
 }
 
 export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
