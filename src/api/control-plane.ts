@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 
 import type { ProxyKind } from '../plan/proxy-capabilities';
+import { TrafficTotals, type TrafficDelta, type UpstreamReading } from './traffic-totals';
 
 export type { ProxyKind };
 
@@ -154,9 +155,20 @@ export class ControlPlane {
     return this.subject(this.configs, cluster).pipe(filter((c): c is DeliveredConfig => c !== undefined));
   }
 
-  report(r: Omit<ReplicaReport, 'receivedAt'>): void {
+  /** Per-backend traffic of each cluster, summed over its replicas' reports (canary analysis, metrics). */
+  readonly traffic = new TrafficTotals();
+  private readonly trafficDeltas = new Subject<TrafficDelta[]>();
+
+  /** What each report added to the traffic totals (for Prometheus counters). */
+  get trafficDeltas$(): Observable<TrafficDelta[]> {
+    return this.trafficDeltas.asObservable();
+  }
+
+  report(r: Omit<ReplicaReport, 'receivedAt'>, upstreams: readonly UpstreamReading[] = []): void {
     const prev = this.reports.get(r.replicaId);
     this.reports.set(r.replicaId, { ...r, receivedAt: this.now() });
+    const deltas = this.traffic.observe(r.cluster, r.replicaId, upstreams);
+    if (deltas.length > 0) this.trafficDeltas.next(deltas);
     // Counters change on every heartbeat; only a change of what runs is worth a reconcile.
     if (prev?.appliedHash !== r.appliedHash || prev.lastValidation?.ok !== r.lastValidation?.ok) this.changed.next(`report:${r.replicaId}`);
   }
@@ -177,6 +189,7 @@ export class ControlPlane {
   /** Drop state of clusters and replicas that no longer exist (called by each run). */
   retain(clusters: ReadonlySet<string>, replicaIds: ReadonlySet<string>): void {
     for (const [id, r] of this.reports) if (!replicaIds.has(id) || !clusters.has(r.cluster)) this.reports.delete(id);
+    this.traffic.retain(clusters, replicaIds);
     for (const c of this.submissions.keys()) if (!clusters.has(c)) this.submissions.delete(c);
     for (const map of [this.models, this.configs] as const) {
       for (const [c, s] of map) {

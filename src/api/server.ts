@@ -11,6 +11,8 @@ import type { ControlPlane, ProxyKind } from './control-plane';
 import type { CoreHandlers } from './generated/swarmgate/v1/Core';
 import { coreProto } from './proto';
 import { MODEL_VERSION } from './model-json';
+import type { UpstreamTraffic__Output } from './generated/swarmgate/v1/UpstreamTraffic';
+import type { UpstreamReading } from './traffic-totals';
 import { PROXY_CAPABILITIES } from '../plan/proxy-capabilities';
 
 export interface CoreApiOptions {
@@ -108,7 +110,7 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
           responses5xx: Number(r.counters?.responses_5xx ?? 0),
           activeConnections: Number(r.counters?.activeConnections ?? 0),
         },
-      });
+      }, upstreamReadings(r.upstreams));
       callback(null, {});
     },
     WatchStatus(call) {
@@ -152,4 +154,12 @@ export async function startCoreApi(options: CoreApiOptions): Promise<CoreApi> {
         });
       }),
   };
+}
+
+/** The agent's per-upstream counters; malformed entries (names outside the allow-list) are dropped. */
+function upstreamReadings(list: readonly UpstreamTraffic__Output[]): UpstreamReading[] {
+  return list
+    .filter((u) => /^[A-Za-z0-9_]{1,128}$/.test(u.upstream))
+    .slice(0, 10_000)
+    .map((u) => ({ upstream: u.upstream, requests: Number(u.requests), responses5xx: Number(u.responses_5xx), latencyBuckets: u.latencyBuckets.map(Number) }));
 }

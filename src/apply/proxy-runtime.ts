@@ -35,6 +35,8 @@ export interface ProxyRuntime {
   readonly confDir: string;
   /** Loopback status URL the agent reads counters from (rendered configs serve it). */
   readonly statusUrl: string;
+  /** Loopback UDP port the rendered config sends per-request traffic lines to; absent: none. */
+  readonly trafficPort?: number;
 }
 
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
@@ -51,6 +53,7 @@ export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
     agentArgs: [...AGENT_ARGS],
     confDir: '/run/swarmgate/nginx',
     statusUrl: `http://127.0.0.1:${DEFAULT_NGINX_OPTIONS.statusPort}/nginx_status`,
+    trafficPort: DEFAULT_NGINX_OPTIONS.trafficLogPort,
   },
   haproxy: {
     kind: 'haproxy',

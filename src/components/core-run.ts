@@ -16,12 +16,15 @@ import { condition, type Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
 import { withLabelRoutes } from '../desired/interlock-labels';
+import { withRolloutWeights } from '../plan/rollout/apply-weights';
+import { Subject, type Observable } from 'rxjs';
+import { RolloutDriver, type WebhookCaller } from './rollouts';
 import { DesiredStateReader, type StoredSpec } from '../desired/spec-store';
 import type { DesiredState } from '../plan/inputs';
 import type { DockerPort } from '../observed/docker-port';
 import { toSnapshot } from '../observed/to-snapshot';
 import { buildModel } from '../plan/build-model';
-import type { ProxyModel } from '../plan/model';
+import type { ProxyModel, Upstream } from '../plan/model';
 import type { RunResult } from '../reconcile';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
@@ -55,6 +58,8 @@ export interface CoreRunOptions {
    * set the extensions use too). Implies waiting for their submissions.
    */
   readonly extensionImage?: string;
+  /** How rollout webhooks are called (tests); default: HTTP POST with the hook's timeout. */
+  readonly webhookCaller?: WebhookCaller;
 }
 
 export class CoreRun {
@@ -67,6 +72,15 @@ export class CoreRun {
   private static readonly VALIDATED_KEPT = 64;
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
   private runLog: Logger;
+  private readonly rollouts: RolloutDriver;
+  /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
+  private lastUpstreams = new Map<string, readonly Upstream[]>();
+  private readonly wake = new Subject<number>();
+  /**
+   * When a run is needed without any Docker change (epoch ms): a rollout's next pause end or analysis
+   * interval, or webhook answers that arrived. The core's loop turns these into triggers.
+   */
+  readonly wakeAt$: Observable<number> = this.wake.asObservable();
 
   constructor(
     private readonly port: DockerPort,
@@ -76,6 +90,7 @@ export class CoreRun {
   ) {
     this.reader = new DesiredStateReader(port);
     this.runLog = log;
+    this.rollouts = new RolloutDriver(log, options.plane?.traffic, () => this.wake.next(this.now().getTime()), options.webhookCaller, options.metrics);
   }
 
   async run(seq: number): Promise<RunResult> {
@@ -94,9 +109,12 @@ export class CoreRun {
     if (dropped.length > 0) this.runLog.debug({ dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
     const { desired: specs, stored } = await this.reader.read();
     let writes = await this.endStaleRollbacks(specs, stored);
+    const now = this.now().getTime();
+    const rollouts = this.rollouts.advance(specs, stored, services, (c) => this.lastUpstreams.get(c), now);
     // Services with com.docker.lb.* labels become in-memory Routes, admitted after every Route spec.
-    const desired = withLabelRoutes(specs, snapshot);
+    const desired = withLabelRoutes(withRolloutWeights(specs, rollouts.weights), snapshot);
     const result = buildModel(desired, snapshot);
+    this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
     const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
     const runtimes: ClusterRuntime[] = [];
     /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
@@ -143,6 +161,7 @@ export class CoreRun {
     }
     writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
     const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
+    for (const [key, c] of rollouts.conditions) conditions[key] = [...(conditions[key] ?? []), c];
     const report: CoreRunReport['clusters'][number][] = [];
     const labelConditions: Record<string, Condition[]> = {};
     for (const rt of runtimes) {
@@ -174,7 +193,8 @@ export class CoreRun {
         labelConditions[objectKey('Route', name)] = [...own, accepted ? routeProgrammed(name, 1, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
       }
     }
-    writes += await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks));
+    writes += await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
+    if (rollouts.nextWakeAt !== undefined && rollouts.nextWakeAt > now) this.wake.next(rollouts.nextWakeAt);
     const everything = { ...labelConditions, ...conditions };
     this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
     this.options.metrics?.recordConditions(everything);

@@ -26,6 +26,7 @@ export interface CoreOptions {
   readonly metrics?: CoreMetrics;
   readonly externalExtension?: boolean;
   readonly extensionImage?: string;
+  readonly webhookCaller?: CoreRunOptions['webhookCaller'];
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -40,6 +41,16 @@ export function dockerEvents$(port: DockerPort, log: Logger, scheduler: Schedule
   );
 }
 
+/**
+ * Runs a rollout asks for at a time (a pause ends, an analysis interval is due, webhook answers
+ * arrived). Only the latest request counts: every run asks again for what it still needs.
+ */
+function wakeups$(run: CoreRun, scheduler: SchedulerLike): Observable<number> {
+  return run.wakeAt$.pipe(switchMap((at) => timer(Math.max(MIN_WAKE_MS, at - scheduler.now()), scheduler)));
+}
+/** Two wake-ups never come closer than this (a due time in the past does not make a busy loop). */
+const MIN_WAKE_MS = 100;
+
 export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>; stop: () => void; run: CoreRun } {
   const log = options.log ?? pino({ name: 'swarmgate-core' }, pino.destination(2));
   const scheduler = options.scheduler ?? asyncScheduler;
@@ -51,6 +62,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     ...(options.agents !== undefined ? { agents: options.agents } : {}),
     ...(options.externalExtension !== undefined ? { externalExtension: options.externalExtension } : {}),
     ...(options.extensionImage !== undefined ? { extensionImage: options.extensionImage } : {}),
+    ...(options.webhookCaller !== undefined ? { webhookCaller: options.webhookCaller } : {}),
   });
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();
@@ -60,7 +72,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     skip(1),
   );
   const outcomes = reconcileLoop({
-    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$],
+    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$, wakeups$(run, scheduler)],
     run: (seq) => run.run(seq),
     scheduler,
     classify: (e) => (isOutOfSequence(e) ? 'conflict' : defaultClassify(e)),

@@ -21,6 +21,8 @@ import type { CoreClient } from '../api/generated/swarmgate/v1/Core';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
+import { LATENCY_BUCKETS_MS } from '../domain/traffic';
+import { TrafficListener } from './traffic-listener';
 import { haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
 
 export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
@@ -44,6 +46,11 @@ export interface ProxyAgentOptions {
   /** Loopback status URL (NGINX stub_status, HAProxy stats CSV; rendered configs serve it on the status port). */
   readonly statusUrl?: string;
   readonly heartbeatMs?: number;
+  /**
+   * Loopback UDP port of the traffic listener (the NGINX config's `sg_traffic` log); absent: no
+   * per-upstream counters. Only started when a core receives them.
+   */
+  readonly trafficPort?: number;
 }
 
 export interface AgentState {
@@ -64,6 +71,7 @@ export class ProxyAgent {
   private proxyProc: ChildProcess | undefined;
   private stream: StreamHandle | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private traffic: TrafficListener | undefined;
   private state: AgentState = { appliedHash: '', lastReceivedHash: '', appliedAt: 0 };
   private readonly driver: ProxyDriver;
   readonly exited: Promise<number>;
@@ -112,6 +120,10 @@ export class ProxyAgent {
     });
     const client = this.o.client;
     if (client === undefined) return;
+    if (this.o.trafficPort !== undefined) {
+      this.traffic = new TrafficListener(this.o.trafficPort, this.o.log);
+      void this.traffic.start();
+    }
     this.stream = resubscribe(
       () => client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
       (m: ProxyConfig__Output) => this.apply(m),
@@ -132,6 +144,7 @@ export class ProxyAgent {
 
   private stopStreams(): void {
     this.stream?.stop();
+    this.traffic?.stop();
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
   }
 
@@ -204,6 +217,7 @@ export class ProxyAgent {
     const client = this.o.client;
     if (client === undefined) return;
     const c = await this.counters();
+    const upstreams = this.traffic?.counters.snapshot() ?? [];
     const s = this.state;
     await new Promise<void>((resolve) => {
       client.ReportProxyState(
@@ -213,9 +227,11 @@ export class ProxyAgent {
           appliedHash: s.appliedHash,
           lastReceivedHash: s.lastReceivedHash,
           ...(s.lastValidation !== undefined ? { lastValidation: s.lastValidation } : {}),
-          // NGINX: 5xx are not in stub_status (0); the access-log counters of the canary work will fill them in.
-          counters: { requests: c.requests, responses_5xx: c.responses5xx, activeConnections: c.activeConnections },
+          // NGINX's stub_status has no status codes: its 5xx come from the traffic log's counters.
+          counters: { requests: c.requests, responses_5xx: upstreams.length > 0 ? upstreams.reduce((n, u) => n + u.responses5xx, 0) : c.responses5xx, activeConnections: c.activeConnections },
           appliedAtMs: s.appliedAt,
+          upstreams: upstreams.map((u) => ({ upstream: u.upstream, requests: u.requests, responses_5xx: u.responses5xx, latencyBuckets: [...u.latencyBuckets] })),
+          latencyBoundsMs: [...LATENCY_BUCKETS_MS],
         },
         { deadline: deadline() },
         (err) => {

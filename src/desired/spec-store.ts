@@ -76,6 +76,8 @@ export async function applyObject(port: DockerPort, obj: ApiObject, now: () => D
       [LABELS.generation]: String(generation),
       [LABELS.specHash]: hash,
       [LABELS.createdAt]: prev?.createdAt ?? now().toISOString(),
+      // A rollout outlives spec edits (a new threshold must not restart it): carry its state along.
+      ...carried(prev),
     },
     Data: Buffer.from(`${JSON.stringify(encodeObject(obj), null, 2)}\n`).toString('base64'),
   });
@@ -84,6 +86,13 @@ export async function applyObject(port: DockerPort, obj: ApiObject, now: () => D
     await port.removeConfig(old.config.ID);
   }
   return prev === undefined ? 'created' : 'configured';
+}
+
+const CARRIED_LABELS = [LABELS.rollout, LABELS.rolloutCommand, LABELS.rolloutResult] as const;
+
+function carried(prev: StoredSpec | undefined): Record<string, string> {
+  const labels = prev?.config.Spec.Labels ?? {};
+  return Object.fromEntries(CARRIED_LABELS.flatMap((k) => (labels[k] !== undefined ? [[k, labels[k]]] : [])));
 }
 
 /** Remove every generation of an object; false when nothing was stored under that name. */

@@ -2,7 +2,13 @@
  * Conditions, Gateway-API style: the only way swarmgate reports what it did with an object.
  * Reasons are a closed vocabulary so tools can match on them.
  */
-export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready'] as const;
+/**
+ * `CertificateExpiring` is a warning: present (status True) only on a Route whose stored certificate
+ * (tls.certificate.name) expires within EXPIRY_WARNING_DAYS or has expired; absent otherwise.
+ * `Rollout` is present only on a Route with `spec.canary`: True while the rollout is healthy
+ * (Progressing, Paused, Promoted, Succeeded), False once Failed or Aborted; the reason is the phase.
+ */
+export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'Rollout'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -22,6 +28,16 @@ export const REASONS = [
   'Pending',
   'Ready',
   'RolledBack',
+  'CertificateNotFound',
+  'ExpiresSoon',
+  'Expired',
+  // Rollout phases (src/plan/rollout/state.ts PHASES).
+  'Progressing',
+  'Paused',
+  'Promoted',
+  'Succeeded',
+  'Aborted',
+  'Failed',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

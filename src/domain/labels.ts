@@ -4,7 +4,7 @@
  */
 export const LABELS = {
   owner: 'io.swarmgate.owner',
-  /** What an owned object is for: "spec", "proxy-config", "proxy", "extension", "core". */
+  /** What an owned object is for: "spec", "proxy-config", "proxy", "extension", "core", "tls" (gRPC API), "certificate" (tls apply). */
   role: 'io.swarmgate.role',
   kind: 'io.swarmgate.kind',
   name: 'io.swarmgate.name',
@@ -29,10 +29,28 @@ export const LABELS = {
   routes: 'io.swarmgate.routes',
   /** On proxy configs: how many routes the config contains. */
   routeCount: 'io.swarmgate.route-count',
+  /**
+   * On certificate secrets (`swarmgate tls apply`, role "certificate"): the logical name routes refer
+   * to (tls.certificate.name), the version within the name (previous max + 1), which part of the pair
+   * the secret holds ("cert" or "key"), the certificate's notAfter (ISO 8601, UTC) and the SHA-256 of
+   * its DER form. All public: the pure plan reads them through the snapshot, and nothing about the
+   * private key is ever put in a label.
+   */
+  certificate: 'io.swarmgate.certificate',
+  certificateVersion: 'io.swarmgate.certificate-version',
+  certificatePart: 'io.swarmgate.certificate-part',
+  notAfter: 'io.swarmgate.not-after',
+  fingerprint: 'io.swarmgate.fingerprint',
   /** On a ServiceCluster spec config: the proxy config revision the cluster is rolled back to. */
   rollback: 'io.swarmgate.rollback',
   /** With `rollback`: fingerprint of the cluster's stored route generations when it was requested. */
   rollbackSpecs: 'io.swarmgate.rollback-specs',
+  /** On a Route spec config: the rollout state of `spec.canary` (encodeRolloutState), written by the core only. */
+  rollout: 'io.swarmgate.rollout',
+  /** On a Route spec config: a pending rollout command JSON {id, command, at}, written by the CLI, removed by the core. */
+  rolloutCommand: 'io.swarmgate.rollout-command',
+  /** On a Route spec config: the core's verdict on the last command JSON {id, accepted, message}. */
+  rolloutResult: 'io.swarmgate.rollout-result',
 } as const;
 
 export const OWNER_VALUE = 'swarmgate';

@@ -11,6 +11,8 @@ export async function writeStatuses(
   conditions: Readonly<Record<string, readonly Condition[]>>,
   now: string,
   proxies: Readonly<Record<string, ProxyStatus>> = {},
+  /** By object key: other labels to set (string) or remove (undefined) in the same write (rollout state). */
+  extraLabels: ReadonlyMap<string, Readonly<Record<string, string | undefined>>> = new Map(),
 ): Promise<number> {
   let writes = 0;
   for (const [key, spec] of stored) {
@@ -19,12 +21,15 @@ export async function writeStatuses(
     const labels = spec.config.Spec.Labels ?? {};
     const prev = parseStatus(labels[LABELS.status]);
     const next = nextStatus(prev, spec.generation, conds, now, proxies[key]);
-    if (sameStatus(prev, next)) continue;
+    const extra = Object.entries(extraLabels.get(key) ?? {}).filter(([k, v]) => labels[k] !== v);
+    if (sameStatus(prev, next) && extra.length === 0) continue;
+    const merged: Record<string, string> = { ...labels, [LABELS.status]: JSON.stringify(next) };
+    for (const [k, v] of extra) {
+      if (v === undefined) delete merged[k];
+      else merged[k] = v;
+    }
     // Version-checked: a concurrent apply that replaced the config makes this fail, and the next run retries.
-    await port.updateConfigLabels(spec.config.ID, spec.config.Version.Index, {
-      ...spec.config.Spec,
-      Labels: { ...labels, [LABELS.status]: JSON.stringify(next) },
-    });
+    await port.updateConfigLabels(spec.config.ID, spec.config.Version.Index, { ...spec.config.Spec, Labels: merged });
     writes++;
   }
   return writes;

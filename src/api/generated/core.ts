@@ -14,6 +14,7 @@ import type { SubmitConfigRequest as _swarmgate_v1_SubmitConfigRequest, SubmitCo
 import type { SubmitConfigResponse as _swarmgate_v1_SubmitConfigResponse, SubmitConfigResponse__Output as _swarmgate_v1_SubmitConfigResponse__Output } from './swarmgate/v1/SubmitConfigResponse';
 import type { TrafficCounters as _swarmgate_v1_TrafficCounters, TrafficCounters__Output as _swarmgate_v1_TrafficCounters__Output } from './swarmgate/v1/TrafficCounters';
 import type { UpstreamModel as _swarmgate_v1_UpstreamModel, UpstreamModel__Output as _swarmgate_v1_UpstreamModel__Output } from './swarmgate/v1/UpstreamModel';
+import type { UpstreamTraffic as _swarmgate_v1_UpstreamTraffic, UpstreamTraffic__Output as _swarmgate_v1_UpstreamTraffic__Output } from './swarmgate/v1/UpstreamTraffic';
 import type { Validation as _swarmgate_v1_Validation, Validation__Output as _swarmgate_v1_Validation__Output } from './swarmgate/v1/Validation';
 import type { WatchProxyConfigRequest as _swarmgate_v1_WatchProxyConfigRequest, WatchProxyConfigRequest__Output as _swarmgate_v1_WatchProxyConfigRequest__Output } from './swarmgate/v1/WatchProxyConfigRequest';
 import type { WatchStatusRequest as _swarmgate_v1_WatchStatusRequest, WatchStatusRequest__Output as _swarmgate_v1_WatchStatusRequest__Output } from './swarmgate/v1/WatchStatusRequest';
@@ -39,6 +40,7 @@ export interface ProtoGrpcType {
       SubmitConfigResponse: MessageTypeDefinition<_swarmgate_v1_SubmitConfigResponse, _swarmgate_v1_SubmitConfigResponse__Output>
       TrafficCounters: MessageTypeDefinition<_swarmgate_v1_TrafficCounters, _swarmgate_v1_TrafficCounters__Output>
       UpstreamModel: MessageTypeDefinition<_swarmgate_v1_UpstreamModel, _swarmgate_v1_UpstreamModel__Output>
+      UpstreamTraffic: MessageTypeDefinition<_swarmgate_v1_UpstreamTraffic, _swarmgate_v1_UpstreamTraffic__Output>
       Validation: MessageTypeDefinition<_swarmgate_v1_Validation, _swarmgate_v1_Validation__Output>
       WatchProxyConfigRequest: MessageTypeDefinition<_swarmgate_v1_WatchProxyConfigRequest, _swarmgate_v1_WatchProxyConfigRequest__Output>
       WatchStatusRequest: MessageTypeDefinition<_swarmgate_v1_WatchStatusRequest, _swarmgate_v1_WatchStatusRequest__Output>

@@ -7,7 +7,7 @@ import { startCoreApi, type CoreApi } from '../../api/server';
 import { serverCredentials } from '../../api/tls';
 import { CoreRun } from '../../components/core-run';
 import { startMetricsServer } from '../../components/metrics-server';
-import { CoreMetrics } from '../../status/metrics';
+import { CoreMetrics, recordTraffic } from '../../status/metrics';
 import { startCore } from '../../components/core';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
@@ -83,6 +83,7 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
   const metrics = new CoreMetrics();
   const metricsServer = listenAt !== undefined ? await startMetricsServer(metrics, { host: listenAt[1] ?? '', port: Number(listenAt[2]) }, log) : undefined;
   const plane = new ControlPlane();
+  const trafficMetrics = plane.trafficDeltas$.subscribe((deltas) => recordTraffic(metrics, deltas));
   let api: CoreApi | undefined;
   if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials, log });
   const core = startCore({
@@ -114,5 +115,6 @@ export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions,
   });
   await api?.close();
   metricsServer?.close();
+  trafficMetrics.unsubscribe();
   return EXIT.ok;
 }

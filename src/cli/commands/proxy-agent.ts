@@ -66,6 +66,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     bootConfigs,
     log,
     statusUrl: runtime.statusUrl,
+    ...(runtime.trafficPort !== undefined ? { trafficPort: runtime.trafficPort } : {}),
   });
   agent.start();
   // Swarm stops the task with the service's StopSignal (SIGQUIT: graceful); SIGTERM/SIGINT also stop gracefully.

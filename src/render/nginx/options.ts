@@ -17,6 +17,12 @@ export interface NginxRenderOptions {
   readonly statusPort: number;
   /** Loopback listener answering 503: every HTTP upstream's backup, used when no task is reachable. */
   readonly unavailablePort: number;
+  /**
+   * Loopback UDP port of the proxy agent's traffic listener: with hitless delivery NGINX sends one
+   * short syslog line per request (upstream, status, time) there, for per-backend counters.
+   * Only hitless clusters get it: without an agent listening, NGINX logs an error per request.
+   */
+  readonly trafficLogPort: number;
 }
 
 export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
@@ -30,4 +36,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   passthroughInternalPort: 10444,
   statusPort: 18080,
   unavailablePort: 18081,
+  trafficLogPort: 18082,
 };

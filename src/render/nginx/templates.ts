@@ -189,11 +189,21 @@ http {
         '"method":"$request_method","uri":"$request_uri","status":$status,"bytes":$body_bytes_sent,'
         '"route":"$sg_route","upstream":"$proxy_host","upstream_addr":"$upstream_addr",'
         '"request_time":$request_time,"upstream_time":"$upstream_response_time","request_id":"$request_id"}';
+{{#trafficLog}}
+    # One line per request to the proxy agent (loopback UDP syslog): per-upstream request, 5xx and
+    # latency counters for canary analysis and metrics. Lossy by design, never blocks a request.
+    log_format sg_traffic 'sgm $proxy_host $status \${request_time}s';
+{{/trafficLog}}
 {{#accessLog}}
     access_log "{{accessLogPath}}" sg_json;
 {{/accessLog}}
+{{#trafficLog}}
+    access_log "syslog:server=127.0.0.1:{{port}},nohostname,tag=sg" sg_traffic;
+{{/trafficLog}}
 {{^accessLog}}
+{{^trafficLog}}
     access_log off;
+{{/trafficLog}}
 {{/accessLog}}
 
     # "$" cannot be escaped in NGINX strings: user text uses \${sg_dollar} for a literal dollar.

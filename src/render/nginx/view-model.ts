@@ -94,6 +94,8 @@ export interface NginxView {
   readonly pidPath: string;
   readonly accessLog: boolean;
   readonly accessLogPath: string;
+  /** Set with hitless delivery: the agent's loopback syslog listener for per-upstream counters. */
+  readonly trafficLog?: { readonly port: number };
   readonly clientMaxBodySize: string;
   readonly defaults: HttpDefaults;
   readonly standardHeaders: readonly NameRef[];
@@ -433,6 +435,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
     accessLogPath: opts.accessLogPath,
+    ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort } } : {}),
     clientMaxBodySize: d.clientMaxBodySize,
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,

@@ -1,0 +1,67 @@
+/**
+ * Per-upstream traffic counters kept by the proxy agent from the proxy's traffic log lines
+ * (`sgm <upstream> <status> <time>`, see the NGINX template's `sg_traffic` format): requests, 5xx
+ * responses and a latency histogram. Counters are cumulative since the agent started; the core
+ * turns them into deltas (an agent restart resets them, and the core detects that).
+ */
+import { LATENCY_BUCKET_COUNT, LATENCY_BUCKETS_MS } from '../domain/traffic';
+
+export interface TrafficLine {
+  readonly upstream: string;
+  readonly status: number;
+  readonly ms: number;
+}
+
+export interface UpstreamTraffic {
+  readonly upstream: string;
+  readonly requests: number;
+  readonly responses5xx: number;
+  /** Requests per bucket (not cumulative), LATENCY_BUCKETS_MS.length + 1 entries. */
+  readonly latencyBuckets: readonly number[];
+}
+
+/** Upstream names the renderers generate (see upstreamName); anything else is not counted. */
+const UPSTREAM = /^[A-Za-z0-9_]{1,128}$/;
+const LINE = /sgm (\S+) (\d{3}) (\d+(?:\.\d+)?)(s|ms)\s*$/;
+
+/** Parse one syslog datagram; undefined for lines that are not ours or not about an upstream. */
+export function parseTrafficLine(datagram: string): TrafficLine | undefined {
+  const m = LINE.exec(datagram);
+  if (m === null) return undefined;
+  const [, upstream = '', status = '', time = '', unit = ''] = m;
+  // "-": no upstream (a redirect, a fixed answer); not a backend's traffic.
+  if (!UPSTREAM.test(upstream)) return undefined;
+  const value = Number(time);
+  return { upstream, status: Number(status), ms: unit === 's' ? value * 1000 : value };
+}
+
+export function bucketOf(ms: number): number {
+  const i = LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);
+  return i === -1 ? LATENCY_BUCKETS_MS.length : i;
+}
+
+/** Bounded: a proxy has as many upstreams as its config; more than this are not counted. */
+const MAX_UPSTREAMS = 10_000;
+
+export class TrafficCounters {
+  private readonly byUpstream = new Map<string, { requests: number; responses5xx: number; buckets: number[] }>();
+
+  record(line: TrafficLine): void {
+    let c = this.byUpstream.get(line.upstream);
+    if (c === undefined) {
+      if (this.byUpstream.size >= MAX_UPSTREAMS) return;
+      c = { requests: 0, responses5xx: 0, buckets: new Array<number>(LATENCY_BUCKET_COUNT).fill(0) };
+      this.byUpstream.set(line.upstream, c);
+    }
+    c.requests++;
+    if (line.status >= 500 && line.status <= 599) c.responses5xx++;
+    const b = bucketOf(line.ms);
+    c.buckets[b] = (c.buckets[b] ?? 0) + 1;
+  }
+
+  snapshot(): UpstreamTraffic[] {
+    return [...this.byUpstream.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([upstream, c]) => ({ upstream, requests: c.requests, responses5xx: c.responses5xx, latencyBuckets: [...c.buckets] }));
+  }
+}
