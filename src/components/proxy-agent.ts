@@ -23,6 +23,7 @@ import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { LATENCY_BUCKETS_MS } from '../domain/traffic';
 import { TrafficListener } from './traffic-listener';
+import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
 
 export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
@@ -51,6 +52,8 @@ export interface ProxyAgentOptions {
    * per-upstream counters. Only started when a core receives them.
    */
   readonly trafficPort?: number;
+  /** Pacing of reloads under bursts of changes (reload-pacer.ts); default DEFAULT_PACER. */
+  readonly pacer?: PacerOptions;
 }
 
 export interface AgentState {
@@ -72,6 +75,7 @@ export class ProxyAgent {
   private stream: StreamHandle | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private traffic: TrafficListener | undefined;
+  private readonly pacer: ReloadPacer<ProxyConfig__Output>;
   private state: AgentState = { appliedHash: '', lastReceivedHash: '', appliedAt: 0 };
   private readonly driver: ProxyDriver;
   readonly exited: Promise<number>;
@@ -80,6 +84,7 @@ export class ProxyAgent {
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver = o.kind === 'haproxy' ? haproxyDriver(o.haproxy) : nginxDriver(o.nginx !== undefined ? { bin: o.nginx } : {});
     this.exited = new Promise((r) => (this.resolveExit = r));
+    this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
   }
 
   get current(): AgentState {
@@ -126,7 +131,7 @@ export class ProxyAgent {
     }
     this.stream = resubscribe(
       () => client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
-      (m: ProxyConfig__Output) => this.apply(m),
+      (m: ProxyConfig__Output) => this.pacer.offer(m),
       { log: this.o.log, what: 'WatchProxyConfig' },
     );
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
@@ -145,20 +150,22 @@ export class ProxyAgent {
   private stopStreams(): void {
     this.stream?.stop();
     this.traffic?.stop();
+    this.pacer.stop();
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
   }
 
-  async apply(m: ProxyConfig__Output): Promise<void> {
-    if (m.cluster !== this.o.cluster) return;
+  /** Apply one delivered config now; true when the proxy reloaded onto it. */
+  async apply(m: ProxyConfig__Output): Promise<boolean> {
+    if (m.cluster !== this.o.cluster) return false;
     const files: ConfigFileData[] = m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
     const hash = configFilesHash(files);
     if (hash !== m.configHash) {
       this.o.log.error({ expected: m.configHash, got: hash }, 'received config does not match its hash; ignoring it');
-      return;
+      return false;
     }
     if (hash === this.state.appliedHash) {
       await this.report();
-      return;
+      return false;
     }
     // An older core sends no kind: NGINX was the only one.
     const kind = m.proxyKind === '' ? 'nginx' : m.proxyKind;
@@ -172,6 +179,7 @@ export class ProxyAgent {
     if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();
+    return validation.ok;
   }
 
   /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */

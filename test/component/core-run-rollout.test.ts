@@ -185,4 +185,30 @@ describe('a canary rollout run by the core', () => {
     expect(await rollout()).toMatchObject({ phase: 'Progressing', gatePassed: true, weight: 20 });
     expect(calls.length).toBe(2);
   });
+
+  it('serves a blue-green preview on its own host and switches all traffic on promote', async () => {
+    await applyObject(
+      docker,
+      route('shop', {
+        serviceCluster: 'edge',
+        hosts: ['shop.test'],
+        rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }],
+        canary: { strategy: 'blueGreen', active: { service: 'shop-v1', port: 8080 }, preview: { service: 'shop-v2', port: 8080 }, previewHost: 'preview.shop.test', scaleDownDelay: '1m' },
+      }),
+    );
+    const run = new CoreRun(docker, quiet, {}, now);
+    await run.run(1);
+    expect(await rollout()).toMatchObject({ phase: 'Paused', weight: 0 });
+    const serverOf = (conf: string, host: string) => conf.slice(conf.indexOf(`server_name "${host}"`)).split(/\n    server \{/)[0] ?? '';
+    const before = await mountedConfig();
+    expect(serverOf(before, 'preview.shop.test')).toMatch(/proxy_pass http:\/\/u_\w+_shop_v2_8080/);
+    expect(serverOf(before, 'shop.test')).toMatch(/proxy_pass http:\/\/u_\w+_shop_v1_8080/);
+    await command('promote');
+    await run.run(2);
+    expect(await rollout()).toMatchObject({ phase: 'Promoted', weight: 100 });
+    expect(serverOf(await mountedConfig(), 'shop.test')).toMatch(/proxy_pass http:\/\/u_\w+_shop_v2_8080/);
+    clock += 61_000;
+    await run.run(3);
+    expect(await rollout()).toMatchObject({ phase: 'Succeeded', weight: 100 });
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Declared weights on the real local Swarm, measured the Gateway API conformance way (500 requests,
  * 10 at a time): 90/10 holds within ±5 points whatever the replica counts (1 vs 5, then 5 vs 1),
- * and a header canary sends `X-Canary: always` to the canary regardless of weights.
+ * and within ±2 points over 5,000; a re-applied weight shifts traffic with no failed request; and a
+ * header canary sends `X-Canary: always` to the canary regardless of weights.
  * Production layout: `swarmgate install`, hitless delivery. Needs the images (make images).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,17 @@ function backend(name: string, replicas: number): void {
   createBackend(name, NET, replicas, `location = /whoami { return 200 "$hostname\\n"; } location / { return 200 "${name}\\n"; }`);
 }
 
+function weighted(stable: number, canary: number): ReturnType<typeof route> {
+  return route(PREFIX, {
+    serviceCluster: CLUSTER,
+    hosts: [HOST],
+    rules: [
+      { match: { headers: [{ name: 'X-Canary', value: 'always' }] }, backends: [{ service: CANARY, port: 80 }] },
+      { backends: [{ service: STABLE, port: 80, weight: stable }, { service: CANARY, port: 80, weight: canary }] },
+    ],
+  });
+}
+
 beforeAll(async () => {
   const [h, hs] = await freePorts(2);
   if (h === undefined || hs === undefined) throw new Error('no free ports');
@@ -63,17 +75,7 @@ beforeAll(async () => {
   backend(STABLE, 1);
   backend(CANARY, 5);
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, publish: { mode: 'host', http: h, https: hs } } }));
-  await applyObject(
-    port,
-    route(PREFIX, {
-      serviceCluster: CLUSTER,
-      hosts: [HOST],
-      rules: [
-        { match: { headers: [{ name: 'X-Canary', value: 'always' }] }, backends: [{ service: CANARY, port: 80 }] },
-        { backends: [{ service: STABLE, port: 80, weight: 90 }, { service: CANARY, port: 80, weight: 10 }] },
-      ],
-    }),
-  );
+  await applyObject(port, weighted(90, 10));
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
   await until('route programmed', () => isProgrammed(port, 'Route', PREFIX), 120_000);
 }, 240_000);
@@ -100,6 +102,40 @@ describe('declared weights on a real Swarm', () => {
     const s = await share(STABLE);
     console.log(`stable share with 5 vs 1 tasks: ${(s * 100).toFixed(1)} %`);
     expect(Math.abs(s - 0.9)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('holds 90/10 within ±2 points over 5,000 requests', async () => {
+    const s = await share(STABLE, 5000);
+    console.log(`stable share over 5,000 requests: ${(s * 100).toFixed(2)} %`);
+    expect(Math.abs(s - 0.9)).toBeLessThanOrEqual(0.02);
+  });
+
+  it('shifts traffic to a re-applied weight with no failed request', async () => {
+    let failed = 0;
+    let running = true;
+    const recent: string[] = [];
+    const load = Array.from({ length: 4 }, async () => {
+      while (running) {
+        try {
+          const r = await send({ port: httpPort, host: HOST, path: '/' });
+          if (r.status !== 200) failed++;
+          recent.push(r.body.trim());
+          if (recent.length > 200) recent.shift();
+        } catch {
+          failed++;
+        }
+      }
+    });
+    const started = Date.now();
+    await applyObject(port, weighted(50, 50));
+    // Shifted: the last 200 answers are near 50/50 (90/10 gives ~20 canary answers, 50/50 ~100).
+    await until('traffic shifted to 50/50', async () => (recent.filter((b) => b === CANARY).length >= 70 ? true : undefined), 30_000);
+    const ms = Date.now() - started;
+    running = false;
+    await Promise.all(load);
+    console.log(`re-applied 50/50: traffic shifted within ${ms} ms (apply to a 200-request window at ≥35 % canary), ${failed} failed requests`);
+    expect(failed).toBe(0);
+    await applyObject(port, weighted(90, 10));
   });
 
   it('sends X-Canary: always to the canary regardless of weights', async () => {

@@ -1,0 +1,89 @@
+/**
+ * The per-upstream traffic counters end to end on a real NGINX: the rendered config (hitless
+ * delivery) sends its `sg_traffic` syslog lines to the agent's UDP listener, which counts
+ * requests, 5xx answers and latencies per upstream, the way canary analysis reads them.
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrafficListener } from '../../src/components/traffic-listener';
+import { LATENCY_BUCKET_COUNT } from '../../src/domain/traffic';
+import { buildModel } from '../../src/plan/build-model';
+import { renderNginx } from '../../src/render/nginx/render';
+import { startEcho, type Backend } from '../helpers/echo-backends';
+import { send } from '../helpers/http-client';
+import { freePorts, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { desired, route, snapshot, task } from '../helpers/specs';
+
+let nginx: RunningNginx | undefined;
+let listener: TrafficListener | undefined;
+const closers: (() => Promise<void>)[] = [];
+let http = 0;
+let okUpstream = '';
+let badUpstream = '';
+
+beforeAll(async () => {
+  const [pHttp, pTls, pPt, pStatus, pUnavailable, pTraffic, pOk, pBad] = await freePorts(8);
+  http = pHttp ?? 0;
+  const ok: Backend = await startEcho('ok', 't1', '127.0.9.1', pOk ?? 0);
+  closers.push(() => ok.close());
+  const bad = createServer((_req, res) => {
+    res.statusCode = 500;
+    res.end('broken\n');
+  });
+  await new Promise<void>((r) => bad.listen(pBad, '127.0.9.2', () => r()));
+  closers.push(() => new Promise<void>((r) => bad.close(() => r())));
+  const routes = [
+    route('ok', { hosts: ['ok.test'], rules: [{ backends: [{ service: 'ok', port: pOk }] }] }),
+    route('bad', { hosts: ['bad.test'], rules: [{ backends: [{ service: 'bad', port: pBad }] }] }),
+  ];
+  const snap = snapshot({ services: [{ name: 'ok', networks: ['app'] }, { name: 'bad', networks: ['app'] }], tasks: [task('ok', '127.0.9.1'), task('bad', '127.0.9.2')], networks: [{ name: 'app' }], secrets: [] });
+  const model = buildModel(desired(routes), snap).clusters.find((c) => c.cluster === 'default');
+  if (model === undefined) throw new Error('no default cluster');
+  expect(model.spec.proxy.delivery).toBe('hitless');
+  okUpstream = model.upstreams.find((u) => u.service === 'ok')?.name ?? '';
+  badUpstream = model.upstreams.find((u) => u.service === 'bad')?.name ?? '';
+  listener = new TrafficListener(pTraffic ?? 0, pino({ level: 'silent' }));
+  await listener.start();
+  const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
+  const config = renderNginx(model, {
+    pidPath: join(dir, 'nginx.pid'),
+    accessLogPath: join(dir, 'access.log'),
+    httpPort: http,
+    tlsInternalPort: pTls ?? 0,
+    passthroughInternalPort: pPt ?? 0,
+    statusPort: pStatus ?? 0,
+    unavailablePort: pUnavailable ?? 0,
+    trafficLogPort: pTraffic ?? 0,
+  });
+  expect(config).toContain(`syslog:server=127.0.0.1:${pTraffic},nohostname,tag=sg`);
+  nginx = await startNginx(config, http, dir);
+}, 30_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  listener?.stop();
+  for (const c of closers) await c();
+});
+
+describe('traffic counters from the NGINX traffic log', () => {
+  it('counts requests, 5xx and latencies per upstream', async () => {
+    for (let i = 0; i < 30; i++) expect((await send({ port: http, host: 'ok.test', path: `/${i}` })).status).toBe(200);
+    for (let i = 0; i < 20; i++) expect((await send({ port: http, host: 'bad.test', path: '/' })).status).toBe(500);
+    // Requests no upstream served (no matching host) are not any backend's traffic.
+    expect((await send({ port: http, host: 'nobody.test', path: '/' })).status).toBe(503);
+    const byUpstream = async () => new Map((listener?.counters.snapshot() ?? []).map((u) => [u.upstream, u]));
+    for (let i = 0; i < 50 && ((await byUpstream()).get(okUpstream)?.requests ?? 0) < 30; i++) await new Promise((r) => setTimeout(r, 20));
+    const counters = await byUpstream();
+    expect([...counters.keys()].sort()).toEqual([badUpstream, okUpstream].sort());
+    const okc = counters.get(okUpstream);
+    const badc = counters.get(badUpstream);
+    expect(okc).toMatchObject({ requests: 30, responses5xx: 0 });
+    expect(badc).toMatchObject({ requests: 20, responses5xx: 20 });
+    expect(okc?.latencyBuckets.length).toBe(LATENCY_BUCKET_COUNT);
+    expect(okc?.latencyBuckets.reduce((a, b) => a + b, 0)).toBe(30);
+  });
+});
