@@ -23,11 +23,9 @@ export async function writeStatuses(
     const next = nextStatus(prev, spec.generation, conds, now, proxies[key]);
     const extra = Object.entries(extraLabels.get(key) ?? {}).filter(([k, v]) => labels[k] !== v);
     if (sameStatus(prev, next) && extra.length === 0) continue;
-    const merged: Record<string, string> = { ...labels, [LABELS.status]: JSON.stringify(next) };
-    for (const [k, v] of extra) {
-      if (v === undefined) delete merged[k];
-      else merged[k] = v;
-    }
+    const removed = new Set(extra.filter(([, v]) => v === undefined).map(([k]) => k));
+    const merged: Record<string, string> = Object.fromEntries(Object.entries({ ...labels, [LABELS.status]: JSON.stringify(next) }).filter(([k]) => !removed.has(k)));
+    for (const [k, v] of extra) if (v !== undefined) merged[k] = v;
     // Version-checked: a concurrent apply that replaced the config makes this fail, and the next run retries.
     await port.updateConfigLabels(spec.config.ID, spec.config.Version.Index, { ...spec.config.Spec, Labels: merged });
     writes++;

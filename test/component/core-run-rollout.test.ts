@@ -199,7 +199,7 @@ describe('a canary rollout run by the core', () => {
     const run = new CoreRun(docker, quiet, {}, now);
     await run.run(1);
     expect(await rollout()).toMatchObject({ phase: 'Paused', weight: 0 });
-    const serverOf = (conf: string, host: string) => conf.slice(conf.indexOf(`server_name "${host}"`)).split(/\n    server \{/)[0] ?? '';
+    const serverOf = (conf: string, host: string) => conf.slice(conf.indexOf(`server_name "${host}"`)).split(/\n {4}server \{/)[0] ?? '';
     const before = await mountedConfig();
     expect(serverOf(before, 'preview.shop.test')).toMatch(/proxy_pass http:\/\/u_\w+_shop_v2_8080/);
     expect(serverOf(before, 'shop.test')).toMatch(/proxy_pass http:\/\/u_\w+_shop_v1_8080/);

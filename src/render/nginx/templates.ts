@@ -61,6 +61,9 @@ const body = `            set $sg_route "{{route}}";
 {{#setCookie}}
             add_header Set-Cookie {{{setCookie}}} always;
 {{/setCookie}}
+{{#pinCookie}}
+            add_header Set-Cookie "{{cookie}}={{{token}}}.{{{tag}}}; Path=/; Max-Age={{maxAge}}; HttpOnly; SameSite=Lax" always;
+{{/pinCookie}}
 {{/proxy}}
 `;
 
@@ -246,6 +249,32 @@ http {
         default "";
     }
 {{/setCookieMaps}}
+{{#cookieTokenMaps}}
+    map {{{source}}} {{{variable}}} {
+        "" $request_id;
+        "~^([^.]+)\\." $1;
+        default {{{source}}};
+    }
+{{/cookieTokenMaps}}
+{{#stickySplits}}
+    # Clients stay on the version their cookie names while it has weight; others are split.
+    map {{{source}}} {{{pin}}} {
+{{#entries}}
+        "~\\.{{{tag}}}$" {{{upstream}}};
+{{/entries}}
+        default "";
+    }
+    map {{{pin}}} {{{pick}}} {
+        "" {{{split}}};
+        default {{{pin}}};
+    }
+    map {{{pick}}} {{{tag}}} {
+{{#entries}}
+        {{{upstream}}} {{{tag}}};
+{{/entries}}
+        default "";
+    }
+{{/stickySplits}}
 {{#addHeaderMaps}}
     map {{{source}}} {{{variable}}} {
         "" "{{value}}";

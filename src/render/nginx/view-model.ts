@@ -56,6 +56,8 @@ export interface ProxyBodyView {
   readonly hideHeaders: readonly string[];
   readonly addHeaders: readonly NameValue[];
   readonly setCookie?: Token;
+  /** A weighted split pinned by a proxy-issued cookie: the cookie is (re)written on every answer. */
+  readonly pinCookie?: { readonly cookie: string; readonly token: Token; readonly tag: Token; readonly maxAge: number };
   readonly redirect?: { readonly code: number; readonly parts: readonly { lit?: string; ref?: Token }[] };
 }
 
@@ -112,9 +114,25 @@ export interface NginxView {
   readonly setCookieMaps: readonly { readonly source: Token; readonly variable: Token; readonly cookie: string; readonly maxAge: number }[];
   readonly addHeaderMaps: readonly { readonly source: Token; readonly variable: Token; readonly value: string }[];
   readonly splits: readonly { readonly key: Token; readonly variable: Token; readonly shares: readonly { readonly share: string; readonly upstream: Token }[] }[];
+  readonly cookieTokenMaps: readonly { readonly source: Token; readonly variable: Token }[];
+  readonly stickySplits: readonly StickySplitView[];
   readonly upstreams: readonly UpstreamView[];
   readonly servers: readonly ServerView[];
   readonly stream?: StreamView;
+}
+
+/**
+ * A weighted split whose clients stay on the version they landed on: the proxy's cookie carries
+ * `<token>.<tag>`, the tag naming the chosen upstream. A cookie naming one of the split's targets
+ * (weight > 0) picks it whatever the weights; otherwise the split decides, on the token.
+ */
+export interface StickySplitView {
+  readonly source: Token;
+  readonly pin: Token;
+  readonly pick: Token;
+  readonly tag: Token;
+  readonly split: Token;
+  readonly entries: readonly { readonly upstream: Token; readonly tag: Token }[];
 }
 
 export interface UpstreamView {
@@ -153,6 +171,8 @@ class MapRegistry {
   readonly setCookieMaps = new Map<string, NginxView['setCookieMaps'][number]>();
   readonly addHeaderMaps = new Map<string, NginxView['addHeaderMaps'][number]>();
   readonly splits = new Map<string, NginxView['splits'][number]>();
+  readonly cookieTokenMaps = new Map<string, NginxView['cookieTokenMaps'][number]>();
+  readonly stickySplits = new Map<string, StickySplitView>();
 
   /** A variable that is "1" when all of the rule's header and method conditions hold. */
   condition(rule: ModelRule): Token {
@@ -190,6 +210,24 @@ class MapRegistry {
     const variable = token(`$sg_setck_${a.name}_${maxAge}`);
     this.setCookieMaps.set(variable, { source: token(`$cookie_${a.name}`), variable, cookie: a.name, maxAge });
     return variable;
+  }
+
+  /** The client's token: the proxy cookie's value up to its first ".", or a new request id. */
+  cookieToken(name: string): Token {
+    const variable = token(`$sg_tok_${name}`);
+    this.cookieTokenMaps.set(variable, { source: token(`$cookie_${name}`), variable });
+    return variable;
+  }
+
+  /** A split that keeps each client on the version its cookie names (StickySplitView). */
+  pinnedSplit(a: Affinity & { kind: 'cookie' }, targets: readonly WeightedTarget[]): NonNullable<ProxyBodyView['pinCookie']> & { pick: Token } {
+    const tok = this.cookieToken(a.name);
+    const split = this.split(targets, tok);
+    const id = split.slice('$sg_split_'.length);
+    const entries = targets.map((t) => ({ upstream: token(t.upstream), tag: token(fnv1a32(t.upstream)) }));
+    const view: StickySplitView = { source: token(`$cookie_${a.name}`), pin: token(`$sg_pin_${id}`), pick: token(`$sg_pick_${id}`), tag: token(`$sg_tag_${id}`), split, entries };
+    this.stickySplits.set(view.pick, view);
+    return { pick: view.pick, cookie: a.name, token: tok, tag: view.tag, maxAge: Math.max(1, Math.floor(durationMs(a.ttl) / 1000)) };
   }
 
   addHeader(name: string, value: string): Token {
@@ -239,9 +277,12 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
   if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
-  const key = maps.affinityKey(action.affinity);
+  const a = action.affinity;
+  const key = maps.affinityKey(a);
   const [single] = action.targets;
-  const target = action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key);
+  // Proxy-issued cookie over several versions: pin each client to the version it landed on.
+  const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
+  const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
   const headers = mergeRequestHeaders(action.requestHeaders, maps);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
@@ -256,7 +297,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
         : { pattern: `(?s)^${prefix}(.*)\\z`, replacement: to };
     }
   }
-  const setCookie = maps.setCookie(action.affinity);
+  const setCookie = pinned === undefined ? maps.setCookie(action.affinity) : undefined;
   const nextUpstream = action.retries.on.join(' ');
   const customHeaders = action.websocket || headers.user.length > 0 || headers.fixed.length !== STANDARD_REQUEST_HEADERS.length;
   return {
@@ -276,6 +317,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
     userHeaders: headers.user,
     websocket: action.websocket,
     ...(setCookie !== undefined ? { setCookie } : {}),
+    ...(pinned !== undefined ? { pinCookie: { cookie: pinned.cookie, token: pinned.token, tag: pinned.tag, maxAge: pinned.maxAge } } : {}),
   };
 }
 
@@ -452,6 +494,8 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     setCookieMaps: sortedValues(maps.setCookieMaps),
     addHeaderMaps: sortedValues(maps.addHeaderMaps),
     splits: sortedValues(maps.splits),
+    cookieTokenMaps: sortedValues(maps.cookieTokenMaps),
+    stickySplits: sortedValues(maps.stickySplits),
     upstreams,
     servers,
     ...(stream !== undefined ? { stream } : {}),
