@@ -67,8 +67,12 @@ NODE_BIN ?= /usr/bin/node
 # swarm-up: address a new swarm advertises; seconds to wait for a dockerd it starts.
 SWARM_ADVERTISE_ADDR ?= 127.0.0.1
 DOCKERD_WAIT ?= 60
+# swarm-up/swarm-down: unset (or 1) = this machine's single-node swarm; 2 = a separate two-node swarm
+# in network namespaces (deploy/scripts/swarm-nodes-up.sh) for make test-multinode.
+NODES ?=
+CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset) or 2, not '$(NODES)'" >&2; exit 2 ;; esac
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int bench-swarm bench-memory bench-reload
+.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode bench-swarm bench-memory bench-reload
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
@@ -76,12 +80,22 @@ images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOUR
 	  DEBIAN_SECURITY_MIRROR='$(DEBIAN_SECURITY_MIRROR)' NODE_BIN='$(NODE_BIN)' \
 	  bash deploy/scripts/images.sh
 
-swarm-up: ## install/start dockerd and init a single-node swarm as needed; records what it did
+swarm-up: ## install/start dockerd and init a single-node swarm as needed; records what it did (NODES=2: a separate 2-node swarm in netns)
+ifeq ($(NODES),2)
+	@DOCKERD_WAIT='$(DOCKERD_WAIT)' IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/swarm-nodes-up.sh
+else
+	@$(CHECK_NODES)
 	@SWARM_ADVERTISE_ADDR='$(SWARM_ADVERTISE_ADDR)' DOCKERD_WAIT='$(DOCKERD_WAIT)' \
 	  bash deploy/scripts/swarm-up.sh
+endif
 
-swarm-down: ## undo only what swarm-up recorded (leave its swarm, stop its dockerd; never uninstall)
+swarm-down: ## undo only what swarm-up recorded (leave its swarm, stop its dockerd; never uninstall) (NODES=2: remove the 2-node swarm)
+ifeq ($(NODES),2)
+	@bash deploy/scripts/swarm-nodes-down.sh
+else
+	@$(CHECK_NODES)
 	@bash deploy/scripts/swarm-down.sh
+endif
 
 demo: swarm-up images ## one command: swarm, images, install the core, apply examples/quickstart/, curl it
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/demo.sh
@@ -91,6 +105,10 @@ demo-clean: build ## remove what make demo created (core, proxies, specs, backen
 
 test-int: ## integration tests against the local Swarm (needs make swarm-up images)
 	npx vitest run --config vitest.integration.mts
+
+test-multinode: ## tests on the separate 2-node swarm: placement, overlay, drain, client IP, host-mode backends (needs make swarm-up NODES=2)
+	@bash deploy/scripts/swarm-nodes-check.sh
+	npx vitest run --config vitest.multinode.mts
 
 bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket errors, reloads (needs swarm-up images, wrk)
 	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }

@@ -10,7 +10,10 @@ import { runImportLabels } from './commands/import-labels';
 import { runStatus } from './commands/status';
 import { runHistory, runRollback } from './commands/history';
 import { runWait } from './commands/wait';
+import { runCanaryCommand, runCanaryGet } from './commands/canary';
+import { withInterrupt } from './interrupt';
 import type { DockerPort } from '../observed/docker-port';
+import type { RolloutCommand } from '../plan/rollout';
 import type * as Adapter from '../observed/dockerode-adapter';
 import { runValidate } from './commands/validate';
 import type { Output } from './output';
@@ -18,6 +21,7 @@ import { runCoreCommand } from './commands/core';
 import { runProxyAgent } from './commands/proxy-agent';
 import { runExtension } from './commands/extension';
 import { DEFAULT_CORE_IMAGE, runInstall, runRotateCerts, runUninstall } from './commands/install';
+import { registerTlsCommands } from './commands/tls';
 
 /** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
 function packageVersion(): string {
@@ -98,9 +102,44 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('wait')
     .description('wait until a condition holds for the current generation (exit 1 on timeout)')
     .argument('<ref>', 'KIND/NAME, e.g. route/shop')
-    .requiredOption('--for <condition>', 'condition, e.g. Programmed or Accepted=True')
+    .requiredOption('--for <condition>', 'condition, e.g. Programmed, Accepted=True, or canary=Succeeded (a route\'s rollout phase)')
     .option('--timeout <duration>', 'give up after this long', '60s')
     .action(async (ref: string, opts: { for: string; timeout: string }) => setExit(await runWait(port(), ref, opts.for, opts.timeout, io)));
+
+  const canary = program
+    .command('canary')
+    .description('watch and steer the rollout of a Route with spec.canary (the core runs it; see README, "Watching and steering a rollout")');
+
+  canary
+    .command('get')
+    .description('the rollout: phase, steps, weights, analysis, history and the last command\'s result')
+    .argument('<name>', 'route name')
+    .option('-w, --watch', 'redraw every second until the rollout is Succeeded, Failed or Aborted, or Ctrl-C')
+    .addOption(new Option('-o, --output <format>', 'output format (with --watch: one JSON line per change)').choices(['json']))
+    .action(async (name: string, opts: { watch?: boolean; output?: string }) =>
+      setExit(
+        await withInterrupt((signal) =>
+          runCanaryGet(port(), name, { watch: opts.watch === true, ...(opts.output !== undefined ? { output: opts.output } : {}), tty: process.stdout.isTTY, signal }, io),
+        ),
+      ),
+    );
+
+  // Each command waits for the core's verdict: exit 0 accepted, 1 rejected or no answer (the command is then withdrawn).
+  const steer = (cmd: string, description: string, command: (opts: { full?: boolean }) => RolloutCommand): Command =>
+    canary
+      .command(cmd)
+      .description(description)
+      .argument('<name>', 'route name')
+      .option('--timeout <duration>', 'how long to wait for the core to take the command', '30s')
+      .action(async (name: string, opts: { timeout: string; full?: boolean }) =>
+        setExit(await withInterrupt((signal) => runCanaryCommand(port(), name, command(opts), { timeout: opts.timeout, signal }, io))),
+      );
+  steer('promote', 'end the current pause (blue-green: switch to the preview); --full: go to 100% at once', (o) => (o.full === true ? 'promoteFull' : 'promote')).option(
+    '--full',
+    'skip the remaining steps and send all traffic to the new service',
+  );
+  steer('abort', 'stop the rollout and send all traffic back to the stable service', () => 'abort');
+  steer('retry', 'restart a Failed or Aborted rollout from step 0', () => 'retry');
 
   program
     .command('core')
@@ -210,6 +249,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--to-revision <n>', 'revision to serve (default: the one before the current)')
     .action(async (kind: string, name: string, opts: { toRevision?: string }) => setExit(await runRollback(port(), kind, name, opts.toRevision, io)));
 
+  registerTlsCommands(program, io, setExit, port);
+
   program
     .command('install')
     .description('deploy the swarmgate core as a Swarm service on a manager (idempotent)')
@@ -229,7 +270,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
   program
     .command('uninstall')
     .description('remove the core, the proxies and their generated configs')
-    .option('--purge', 'also remove the stored Route and ServiceCluster specs')
+    .option('--purge', 'also remove the stored Route and ServiceCluster specs and the certificates stored with tls apply')
     .action(async (opts: { purge?: boolean }) => setExit(await runUninstall(port(), opts.purge === true, io)));
 
   return program;

@@ -10,6 +10,7 @@ import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
 import { MAIN_CONFIG_FILE, renderCluster, validateCluster } from '../apply/render-cluster';
 import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
 import { tlsSets } from '../apply/tls-secrets';
+import { pruneCertificateVersions } from '../apply/certificate-secrets';
 import { convergeExtension } from '../apply/extension-service';
 import { clusterRevisions, clusterRouteGenerations, revisionHas, rollbackOf, specsFingerprint, withRollback, type Revision } from '../apply/revisions';
 import { condition, type Condition } from '../domain/conditions';
@@ -113,7 +114,7 @@ export class CoreRun {
     const rollouts = this.rollouts.advance(specs, stored, services, (c) => this.lastUpstreams.get(c), now);
     // Services with com.docker.lb.* labels become in-memory Routes, admitted after every Route spec.
     const desired = withLabelRoutes(withRolloutWeights(specs, rollouts.weights), snapshot);
-    const result = buildModel(desired, snapshot);
+    const result = buildModel(desired, snapshot, { now: new Date(now) });
     this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
     const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
     const runtimes: ClusterRuntime[] = [];
@@ -160,6 +161,9 @@ export class CoreRun {
       runtimes.push({ model, serviceId: r.serviceId, configName: r.configName, expectedReplicas, ...(note !== undefined ? { note } : {}), ...this.hitlessRuntime(model.cluster, agent, configHash) });
     }
     writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
+    const pruned = await pruneCertificateVersions(port, live);
+    if (pruned.length > 0) this.runLog.info({ secrets: pruned }, 'removed certificate versions no task uses any more');
+    writes += pruned.length;
     const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
     for (const [key, c] of rollouts.conditions) conditions[key] = [...(conditions[key] ?? []), c];
     const report: CoreRunReport['clusters'][number][] = [];

@@ -22,7 +22,6 @@ import { didYouMean } from '../domain/did-you-mean';
 import { describeValue, formatPath, type Issue, type PathSegment } from '../domain/issue';
 import { API_VERSION } from '../domain/meta';
 import { decodeObject, type RouteObject } from '../domain/object';
-import { BACKEND_MODES } from '../domain/route';
 import { normalisePrefix } from '../domain/route-checks';
 import type { Snapshot, SnapshotService } from '../domain/snapshot';
 import { canonicalJson, fnv1a32 } from '../plan/hash';
@@ -56,6 +55,9 @@ export const INTERLOCK_LABELS = [
 export type InterlockLabel = (typeof INTERLOCK_LABELS)[number];
 
 /** Labels that describe the backend only: services that differ only in these are pooled on their shared hosts. */
+/** Interlock's com.docker.lb.backend_mode values: swarmgate's `host` mode has no Interlock label form. */
+const INTERLOCK_BACKEND_MODES = ['task', 'vip'] as const;
+
 export const BACKEND_LABELS: readonly InterlockLabel[] = ['port', 'network', 'backend_mode', 'max_fails', 'fail_timeout'];
 
 /** Annotation naming the services a label-derived Route comes from ("service/web,service/web-canary"). */
@@ -264,7 +266,7 @@ function readService(service: SnapshotService): Draft | LabelIssue[] {
   if (!r.has('port')) r.invalid(at('port'), 'required label missing (expected the container port to send traffic to, 1..65535)');
   const network = r.text('network', SwarmName);
   const modeRaw = r.raw('backend_mode');
-  const mode = modeRaw === undefined ? undefined : r.branded(oneOf(BACKEND_MODES), modeRaw, at('backend_mode'));
+  const mode = modeRaw === undefined ? undefined : r.branded(oneOf(INTERLOCK_BACKEND_MODES), modeRaw, at('backend_mode'));
   const maxFails = r.integer('max_fails', 0, 100, 'integer 0..100');
   const failRaw = r.raw('fail_timeout');
   // NGINX reads a bare number as seconds, and Interlock passes the label through.

@@ -9,6 +9,7 @@ import { brandedString, intRange, type Codec } from './codec';
 type Brand<N extends string> = t.Brand<{ readonly [K in N]: N }>;
 
 export type DnsLabel = string & Brand<'DnsLabel'>;
+export type CertificateName = string & Brand<'CertificateName'>;
 export type Hostname = string & Brand<'Hostname'>;
 export type HostPattern = string & Brand<'HostPattern'>;
 export type HttpPath = string & Brand<'HttpPath'>;
@@ -48,6 +49,16 @@ function dnsLabelProblem(label: string, what: string): string | undefined {
 
 export const DnsLabel = brandedString<Brand<'DnsLabel'>>('DNS-1123 label (lowercase letters, digits, "-", at most 63)', (s) =>
   dnsLabelProblem(s, 'name'),
+);
+
+/**
+ * The logical name of a certificate stored with `swarmgate tls apply` (tls.certificate.name). A DNS
+ * label of at most 40 characters, so that its versioned secret names (`sg-cert-<name>-v<version>.crt`)
+ * stay within Swarm's 64-character limit.
+ */
+export const CERTIFICATE_NAME_MAX = 40;
+export const CertificateName = brandedString<Brand<'CertificateName'>>(`certificate name (DNS-1123 label, at most ${CERTIFICATE_NAME_MAX})`, (s) =>
+  s.length > CERTIFICATE_NAME_MAX ? `longer than ${CERTIFICATE_NAME_MAX} characters` : dnsLabelProblem(s, 'name'),
 );
 
 function hostnameProblem(s: string): string | undefined {

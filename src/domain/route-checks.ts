@@ -4,7 +4,7 @@
  */
 import { checkCanary } from './canary-checks';
 import type { Issue, PathSegment } from './issue';
-import type { Rule, RouteSpec } from './route';
+import type { Certificate, Rule, RouteSpec } from './route';
 
 /** "/api/" and "/api" are the same prefix (whole-segment matching); "/" stays "/". */
 export function normalisePrefix(p: string): string {
@@ -36,6 +36,7 @@ const tlsShape: Check = (spec) => {
   const out: Issue[] = [];
   if (tls.mode === 'Terminate' && tls.certificate === undefined)
     out.push(at(['tls', 'certificate'], 'required when tls.mode is Terminate (certSecret and keySecret name Docker secrets)'));
+  if (tls.certificate !== undefined && tls.mode === 'Terminate') out.push(...certificateForm(tls.certificate));
   if (tls.mode === 'Passthrough') {
     if (tls.certificate !== undefined) out.push(at(['tls', 'certificate'], 'not used with tls.mode Passthrough: the backend terminates TLS'));
     if (tls.redirectHTTP) out.push(at(['tls', 'redirectHTTP'], 'not available with tls.mode Passthrough: the route has no HTTP server'));
@@ -44,6 +45,19 @@ const tlsShape: Check = (spec) => {
   }
   return out;
 };
+
+/** Exactly one form: a stored certificate's name, or both secrets. */
+function certificateForm(cert: Certificate): Issue[] {
+  const p = (field?: string): PathSegment[] => ['tls', 'certificate', ...(field !== undefined ? [field] : [])];
+  const secrets = cert.certSecret !== undefined || cert.keySecret !== undefined;
+  if (cert.name !== undefined && secrets)
+    return [at(p(cert.certSecret !== undefined ? 'certSecret' : 'keySecret'), 'use either name (a certificate stored with swarmgate tls apply) or certSecret and keySecret, not both')];
+  if (cert.name === undefined && !secrets) return [at(p(), 'expected name (a certificate stored with swarmgate tls apply) or certSecret and keySecret (Docker secrets)')];
+  if (cert.name !== undefined) return [];
+  if (cert.certSecret === undefined) return [at(p('certSecret'), 'required with keySecret (the Docker secret holding the certificate)')];
+  if (cert.keySecret === undefined) return [at(p('keySecret'), 'required with certSecret (the Docker secret holding the private key)')];
+  return [];
+}
 
 /** Fields a Passthrough rule cannot honour: the proxy never decrypts, so it sees no path, header or method. */
 function passthroughRuleIssues(rule: Rule, i: number): Issue[] {
@@ -94,6 +108,11 @@ function ruleIssues(rule: Rule, i: number): Issue[] {
   if (rule.backends !== undefined) {
     for (const [j, first] of duplicates(rule.backends, (b) => `${b.service}:${b.port}:${b.network ?? ''}:${b.mode}`))
       out.push(at(p('backends', j), `duplicate backend (same service, port, mode and network as backends[${first}])`));
+    rule.backends.forEach((b, j) => {
+      // Said rather than ignored: a network here means the author expects overlay routing.
+      if (b.mode === 'host' && b.network !== undefined)
+        out.push(at(p('backends', j, 'network'), 'mode: host reaches the tasks on their nodes\' addresses, not over an overlay network; remove network or use mode: task'));
+    });
     if (rule.split === 'Tasks')
       rule.backends.forEach((b, j) => {
         if (b.weight > 1) out.push(at(p('backends', j, 'weight'), `expected 0 (left out of the pool) or 1 with split: Tasks (shares follow task counts), got ${b.weight}`));

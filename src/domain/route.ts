@@ -4,6 +4,7 @@
  */
 import type * as t from 'io-ts';
 import {
+  CertificateName,
   CookieName,
   DnsLabel,
   Duration,
@@ -56,7 +57,12 @@ export type Match = t.TypeOf<typeof Match>;
 
 const Rewrite = struct('rewrite', {}, { stripPrefix: bool, replacePrefix: HttpPath });
 
-export const BACKEND_MODES = ['task', 'vip'] as const;
+/**
+ * How the proxy reaches a backend's tasks: `task` their overlay addresses, `vip` the service's
+ * virtual IP, `host` the address of each task's node and the port the task publishes there in host
+ * mode (no overlay network shared with the proxy needed; Interlock's host-mode backends).
+ */
+export const BACKEND_MODES = ['task', 'vip', 'host'] as const;
 export type BackendMode = (typeof BACKEND_MODES)[number];
 
 /** NGINX's defaults for a server before this field existed: one failure marks it down for one second. */
@@ -149,7 +155,14 @@ export const Rule = struct(
 );
 export type Rule = t.TypeOf<typeof Rule>;
 
-const Certificate = struct('certificate', { certSecret: SwarmName, keySecret: SwarmName });
+/**
+ * Two forms, exactly one of them (route-checks.ts): `name`, a certificate stored with `swarmgate tls
+ * apply` (the plan resolves it to the newest version's secrets, so a new pair under the same name
+ * rolls the proxies without editing the route), or `certSecret` + `keySecret`, Docker secrets the
+ * user manages. Every field is optional here so that the check can say which form is incomplete.
+ */
+export const Certificate = struct('certificate', {}, { name: CertificateName, certSecret: SwarmName, keySecret: SwarmName });
+export type Certificate = t.TypeOf<typeof Certificate>;
 
 export const TLS_MODES = ['Terminate', 'Passthrough'] as const;
 export const Tls = struct(

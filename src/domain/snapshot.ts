@@ -5,7 +5,7 @@
  * (names, addresses) also end up in proxy configuration.
  */
 import type * as t from 'io-ts';
-import { LabelKey, LabelValue, Port, SwarmName } from './brands';
+import { CertificateName, LabelKey, LabelValue, Port, SwarmName } from './brands';
 import { bool, brandedString, intRange, listOf, mapOf, oneOf, struct, withDefault } from './codec';
 
 type IpBrand = t.Brand<{ readonly IpAddress: 'IpAddress' }>;
@@ -56,6 +56,8 @@ export const SnapshotTask = struct(
     state: oneOf(TASK_STATES),
     desiredState: oneOf(TASK_STATES),
     addresses: withDefault(listOf(TaskAddress), []),
+    /** Ports the task publishes on its node (host mode; the published port may be one Swarm picked). */
+    ports: withDefault(listOf(PublishedPort), []),
   },
   { node: SwarmName, slot: intRange(0, 100_000) },
 );
@@ -81,11 +83,37 @@ export const SnapshotNode = struct(
   { addr: IpAddress },
 );
 
+type TimestampBrand = t.Brand<{ readonly UtcTimestamp: 'UtcTimestamp' }>;
+export type UtcTimestamp = string & TimestampBrand;
+
+/** An instant as ISO 8601 in UTC ("2026-03-01T12:00:00Z", milliseconds optional): how notAfter is stored. */
+export const UtcTimestamp = brandedString<TimestampBrand>('UTC timestamp (ISO 8601, e.g. 2026-03-01T12:00:00Z)', (s) =>
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(s) && !Number.isNaN(Date.parse(s)) ? undefined : 'not an ISO 8601 UTC timestamp',
+);
+
+export const CERTIFICATE_PARTS = ['cert', 'key'] as const;
+export type CertificatePart = (typeof CERTIFICATE_PARTS)[number];
+
+/**
+ * A secret that holds one part of a certificate stored with `swarmgate tls apply` (from its labels).
+ * The plan resolves `tls.certificate.name` to the newest version that has both parts.
+ */
+export const SnapshotCertificate = struct(
+  'certificate secret',
+  { name: CertificateName, version: intRange(1, 999_999_999), part: oneOf(CERTIFICATE_PARTS) },
+  // Absent: the expiry is unknown (a secret labelled by hand); no expiry condition is then possible.
+  { notAfter: UtcTimestamp },
+);
+export type SnapshotCertificate = t.TypeOf<typeof SnapshotCertificate>;
+
+export const SnapshotSecret = struct('secret', { name: SwarmName }, { certificate: SnapshotCertificate });
+export type SnapshotSecret = t.TypeOf<typeof SnapshotSecret>;
+
 export const Snapshot = struct('snapshot', {
   services: withDefault(listOf(SnapshotService), []),
   tasks: withDefault(listOf(SnapshotTask), []),
   networks: withDefault(listOf(SnapshotNetwork), []),
-  secrets: withDefault(listOf(struct('secret', { name: SwarmName })), []),
+  secrets: withDefault(listOf(SnapshotSecret), []),
   nodes: withDefault(listOf(SnapshotNode), []),
 });
 

@@ -75,9 +75,22 @@ export interface TaskInfo {
   readonly NodeID?: string;
   readonly Slot?: number;
   readonly DesiredState: string;
-  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ContainerID?: string } };
+  readonly Status: {
+    readonly State: string;
+    readonly Timestamp?: string;
+    readonly Err?: string;
+    readonly ContainerStatus?: { readonly ContainerID?: string };
+    /** The task's host-mode published ports, with the port the node actually bound. */
+    readonly PortStatus?: { readonly Ports?: readonly PortConfig[] };
+  };
   readonly NetworksAttachments?: readonly { readonly Network: { readonly ID: string; readonly Spec?: { readonly Name?: string } }; readonly Addresses?: readonly string[] }[];
-  readonly Spec?: { readonly ContainerSpec?: { readonly Configs?: readonly { readonly ConfigID: string; readonly ConfigName: string }[] } };
+  readonly Spec?: {
+    readonly ContainerSpec?: {
+      readonly Configs?: readonly { readonly ConfigID: string; readonly ConfigName: string }[];
+      /** What the task mounts: a secret stays in use while a task that is meant to run mounts it. */
+      readonly Secrets?: readonly { readonly SecretID: string; readonly SecretName: string }[];
+    };
+  };
 }
 
 export interface NetworkInfo {

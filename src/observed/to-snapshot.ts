@@ -12,6 +12,8 @@
  * - Addresses lose their prefix length ("10.0.1.5/24" → "10.0.1.5").
  * - `ports`: the service's Endpoint ports (they carry the published port the daemon assigned),
  *   falling back to the spec's. A port without a published port (host mode, dynamic) is not listed.
+ *   A task's `ports` are its Status.PortStatus ports: the host-mode ports its node bound for it
+ *   (also the dynamic ones), what `mode: host` backends route to.
  * - `exposedPorts`: the target ports of the service's published ports (spec and endpoint). The
  *   Engine API does not tell which ports a container listens on (image EXPOSE lives in the image,
  *   not the service), so published targets are the only ports known for sure. A service that
@@ -25,6 +27,8 @@
  * - Job-mode services (ReplicatedJob/GlobalJob) map to replicated/global without a replica count.
  * - Tasks of services that are not in the service list (removed between the two reads) are dropped.
  * - A label with a key or value outside the allow-list is dropped alone (the object stays).
+ * - Secrets owned by swarmgate with role "certificate" (`swarmgate tls apply`) carry `certificate`
+ *   from their labels; labels that do not decode drop only that field (the secret stays, by name).
  */
 import * as E from 'fp-ts/Either';
 import type { Codec } from '../domain/codec';
@@ -32,7 +36,8 @@ import { decode } from '../domain/codec';
 import { LabelKey, LabelValue, SwarmName } from '../domain/brands';
 import type { Issue } from '../domain/issue';
 import type { Snapshot } from '../domain/snapshot';
-import { IpAddress, SnapshotNetwork, SnapshotNode, SnapshotService, SnapshotTask, TASK_STATES } from '../domain/snapshot';
+import { LABELS, OWNER_VALUE } from '../domain/labels';
+import { IpAddress, SnapshotCertificate, SnapshotNetwork, SnapshotNode, SnapshotService, SnapshotTask, TASK_STATES } from '../domain/snapshot';
 import type { NetworkInfo, NodeInfo, PortConfig, SecretInfo, ServiceInfo, TaskInfo } from './docker-port';
 
 export interface DockerObjects {
@@ -96,6 +101,42 @@ function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
   };
 }
 
+/** A secret `swarmgate tls apply` created (owner and role labels); only those are read as certificates. */
+export function isCertificateSecret(labels: Readonly<Record<string, unknown>> | undefined): boolean {
+  return labels?.[LABELS.owner] === OWNER_VALUE && labels[LABELS.role] === 'certificate';
+}
+
+/** The snapshot form of a certificate secret's labels, still to be decoded with SnapshotCertificate. */
+export function certificateOf(labels: Readonly<Record<string, unknown>>): unknown {
+  const version = str(labels[LABELS.certificateVersion]);
+  const notAfter = str(labels[LABELS.notAfter]);
+  return {
+    name: labels[LABELS.certificate],
+    // A label is a string; the snapshot's version is an integer (and "07" or "1e3" are not versions).
+    version: version !== undefined && /^[1-9]\d{0,8}$/.test(version) ? Number(version) : version,
+    part: labels[LABELS.certificatePart],
+    ...(notAfter !== undefined ? { notAfter } : {}),
+  };
+}
+
+interface PublishedPortT {
+  target: number;
+  published: number;
+  protocol: string;
+  mode: string;
+}
+
+/** Port configs that carry a published port, sorted; the rest (a dynamic port not assigned yet) are left out. */
+function publishedPorts(configs: readonly Record<string, unknown>[]): PublishedPortT[] {
+  const ports: PublishedPortT[] = [];
+  for (const p of configs) {
+    const pc = p as Partial<Record<keyof PortConfig, unknown>>;
+    if (typeof pc.PublishedPort !== 'number' || pc.PublishedPort <= 0 || typeof pc.TargetPort !== 'number') continue;
+    ports.push({ target: pc.TargetPort, published: pc.PublishedPort, protocol: str(pc.Protocol) ?? 'tcp', mode: str(pc.PublishMode) ?? 'ingress' });
+  }
+  return ports.sort(byKey((p) => `${String(p.published).padStart(5, '0')}/${p.protocol}/${p.mode}/${String(p.target).padStart(5, '0')}`));
+}
+
 export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
   const dropped: string[] = [];
 
@@ -152,12 +193,16 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
     if (ok !== undefined) networks.push(ok);
   }
 
-  // ---- secrets
+  // ---- secrets (a certificate stored by `tls apply` also carries its name, version, part and notAfter)
   const secrets: SnapshotSecretT[] = [];
   for (const s of objects.secrets) {
     const name = str(record(s.Spec)['Name']) ?? '';
-    const ok = accept(SwarmName, `secret ${JSON.stringify(name)}`, name);
-    if (ok !== undefined) secrets.push({ name: ok });
+    const what = `secret ${JSON.stringify(name)}`;
+    const ok = accept(SwarmName, what, name);
+    if (ok === undefined) continue;
+    const labels = record(record(s.Spec)['Labels']);
+    const certificate = isCertificateSecret(labels) ? accept(SnapshotCertificate, `${what} certificate labels`, certificateOf(labels)) : undefined;
+    secrets.push({ name: ok, ...(certificate !== undefined ? { certificate } : {}) });
   }
 
   // ---- nodes
@@ -206,12 +251,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
     }
     const specPorts = array(record(spec['EndpointSpec'])['Ports']).map(record);
     const endpointPorts = array(endpoint['Ports']).map(record);
-    const ports: { target: number; published: number; protocol: string; mode: string }[] = [];
-    for (const p of endpointPorts.length > 0 ? endpointPorts : specPorts) {
-      const pc = p as Partial<Record<keyof PortConfig, unknown>>;
-      if (typeof pc.PublishedPort !== 'number' || pc.PublishedPort <= 0 || typeof pc.TargetPort !== 'number') continue;
-      ports.push({ target: pc.TargetPort, published: pc.PublishedPort, protocol: str(pc.Protocol) ?? 'tcp', mode: str(pc.PublishMode) ?? 'ingress' });
-    }
+    const ports = publishedPorts(endpointPorts.length > 0 ? endpointPorts : specPorts);
     const exposed = new Set<number>();
     for (const p of [...specPorts, ...endpointPorts]) {
       const target = p['TargetPort'];
@@ -226,7 +266,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
       labels: cleanLabels(what, spec['Labels']),
       networks: [...netNames].sort(),
       vips: vips.sort(byKey((v) => `${v.network}\u0000${v.ip}`)),
-      ports: ports.sort(byKey((p) => `${String(p.published).padStart(5, '0')}/${p.protocol}/${p.mode}/${String(p.target).padStart(5, '0')}`)),
+      ports,
       exposedPorts: [...exposed].sort((a, b) => a - b),
       mode: isGlobal ? 'global' : 'replicated',
       ...(!isGlobal && typeof replicas === 'number' ? { replicas } : {}),
@@ -267,6 +307,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
       state: toTaskState(record(t.Status)['State'], 'pending'),
       desiredState: toTaskState(t.DesiredState, 'shutdown'),
       addresses: addresses.sort(byKey((a) => `${a.network}\u0000${a.ip}`)),
+      ports: publishedPorts(array(record(record(t.Status)['PortStatus'])['Ports']).map(record)),
       ...(node !== undefined && node !== '' ? { node } : {}),
       ...(typeof t.Slot === 'number' && t.Slot > 0 ? { slot: t.Slot } : {}),
     });

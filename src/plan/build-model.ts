@@ -11,6 +11,7 @@ import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC, type ServiceClusterSpec } from '../domain/service-cluster';
 import type { Snapshot } from '../domain/snapshot';
+import { certificateVersions, currentCertificate, expiryCondition, type CertificateVersion } from './certificates';
 import { byAge, type DesiredState, type Stored } from './inputs';
 import type {
   Affinity,
@@ -50,7 +51,21 @@ interface CompiledRoute {
   readonly problems: RefProblem[];
   readonly passthroughTargets: WeightedTarget[];
   readonly passthroughAffinity: Affinity;
+  /** TLS termination with the certificate resolved to secret names (a stored certificate: its newest version). */
+  readonly tls?: TlsTerminate;
 }
+
+/** Inputs of buildModel besides specs and snapshot. */
+export interface BuildOptions {
+  /**
+   * The time the model is built for: routes whose stored certificate expires within
+   * EXPIRY_WARNING_DAYS get a CertificateExpiring condition. Absent: no expiry is judged, so callers
+   * that want byte-identical output for the same files (golden tests, render) stay deterministic.
+   */
+  readonly now?: Date;
+}
+
+type Certificates = ReadonlyMap<string, readonly CertificateVersion[]>;
 
 function affinityOf(rule: Rule): Affinity {
   const a = rule.sessionAffinity;
@@ -79,7 +94,7 @@ function redirectAction(rule: Rule): RedirectAction {
   };
 }
 
-function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex): CompiledRoute {
+function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates): CompiledRoute {
   const upstreams: Upstream[] = [];
   const problems: RefProblem[] = [];
   const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
@@ -136,7 +151,8 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
     };
     rules.push({ ...base, action });
   });
-  return { rules, upstreams, problems, passthroughTargets, passthroughAffinity };
+  const tls = terminateOf(route, certs);
+  return { rules, upstreams, problems, passthroughTargets, passthroughAffinity, ...(tls !== undefined ? { tls } : {}) };
 }
 
 /** Per-cluster accumulation while routes are admitted oldest first. */
@@ -163,7 +179,8 @@ class ClusterBuilder {
         if (existing !== undefined) return { reason: 'HostConflict', message: `host "${host}" already has TLS settings from route "${existing.route}"`, owner: existing.route };
         continue;
       }
-      if (tls !== undefined && existing !== undefined && JSON.stringify(existing.tls) !== JSON.stringify(terminateOf(route)))
+      // Unresolved TLS (a stored certificate not found) is no conflict: the route is left out as CertificateNotFound.
+      if (tls !== undefined && compiled.tls !== undefined && existing !== undefined && JSON.stringify(existing.tls) !== JSON.stringify(compiled.tls))
         return { reason: 'HostConflict', message: `host "${host}" already has different TLS settings from route "${existing.route}"`, owner: existing.route };
       for (const rule of compiled.rules) {
         const owner = this.claims.get(claimKey(host, rule));
@@ -197,7 +214,7 @@ class ClusterBuilder {
         this.passthrough.push({ host, route: name, targets: compiled.passthroughTargets, affinity: compiled.passthroughAffinity });
         continue;
       }
-      const terminate = terminateOf(route);
+      const terminate = compiled.tls;
       if (terminate !== undefined && !this.hostTls.has(host)) this.hostTls.set(host, { tls: terminate, route: name });
       for (const rule of compiled.rules) this.claims.set(claimKey(host, rule), name);
       const entry = this.hostRules.get(host) ?? { routes: [], rules: [] };
@@ -206,7 +223,7 @@ class ClusterBuilder {
       this.hostRules.set(host, entry);
     }
     if (route.spec.defaultBackend) {
-      const terminate = terminateOf(route);
+      const terminate = compiled.tls;
       const host = route.spec.hosts[0] as HostPattern;
       this.defaultRoute = { name, rules: compiled.rules, host, ...(terminate !== undefined ? { tls: terminate } : {}) };
     }
@@ -244,16 +261,23 @@ class ClusterBuilder {
       ...(defaultServer !== undefined ? { defaultServer } : {}),
       upstreams,
       secrets: [...secrets].sort(),
-      networks: [...new Set(upstreams.map((u) => u.network))].sort(),
+      networks: [...new Set(upstreams.flatMap((u) => (u.network !== undefined ? [u.network] : [])))].sort(),
       routes: [...this.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
     };
   }
 }
 
-function terminateOf(route: RouteObject): TlsTerminate | undefined {
+/** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */
+function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | undefined {
   const tls = route.spec.tls;
-  if (tls?.mode !== 'Terminate' || tls.certificate === undefined) return undefined;
-  return { certSecret: tls.certificate.certSecret, keySecret: tls.certificate.keySecret, redirectHTTP: tls.redirectHTTP };
+  const cert = tls?.certificate;
+  if (tls?.mode !== 'Terminate' || cert === undefined) return undefined;
+  if (cert.name !== undefined) {
+    const current = currentCertificate(certs, cert.name);
+    return current === undefined ? undefined : { certSecret: current.certSecret, keySecret: current.keySecret, redirectHTTP: tls.redirectHTTP };
+  }
+  if (cert.certSecret === undefined || cert.keySecret === undefined) return undefined;
+  return { certSecret: cert.certSecret, keySecret: cert.keySecret, redirectHTTP: tls.redirectHTTP };
 }
 
 function claimKey(host: string, rule: ModelRule): string {
@@ -270,12 +294,26 @@ function withGeneration(conds: Condition[], generation: number): Condition[] {
   return conds.map((c) => ({ ...c, observedGeneration: generation }));
 }
 
-function missingSecrets(route: RouteObject, idx: SnapshotIndex): RefProblem[] {
+function missingSecrets(route: RouteObject, idx: SnapshotIndex, certs: Certificates): RefProblem[] {
   const cert = route.spec.tls?.certificate;
   if (route.spec.tls?.mode !== 'Terminate' || cert === undefined) return [];
+  if (cert.name !== undefined) {
+    return currentCertificate(certs, cert.name) !== undefined
+      ? []
+      : [{ reason: 'CertificateNotFound', message: `certificate "${cert.name}" not found (store it with swarmgate tls apply ${cert.name} --cert FILE --key FILE); the route is not programmed until it exists` }];
+  }
   return [cert.certSecret, cert.keySecret]
+    .filter((s): s is SwarmName => s !== undefined)
     .filter((s, i, all) => !idx.secrets.has(s) && all.indexOf(s) === i)
     .map((s) => ({ reason: 'SecretNotFound' as const, message: `secret "${s}" not found; the route is not programmed until it exists` }));
+}
+
+/** CertificateExpiring for a route whose stored certificate expires soon or has expired (only when `now` is known). */
+function certificateWarning(route: RouteObject, certs: Certificates, now: Date | undefined): Condition | undefined {
+  const name = route.spec.tls?.mode === 'Terminate' ? route.spec.tls.certificate?.name : undefined;
+  if (now === undefined || name === undefined) return undefined;
+  const current = currentCertificate(certs, name);
+  return current === undefined ? undefined : expiryCondition(current, now);
 }
 
 /** The first three issues on one line, "(and N more)" after them. */
@@ -288,8 +326,9 @@ function issueSummary(issues: readonly Issue[]): string {
 const SPEC_WINS = ' (a Route spec takes precedence over com.docker.lb.* labels)';
 const NOT_POOLED = ` (services sharing a host are pooled into one upstream only when all their com.docker.lb.* labels other than ${BACKEND_LABEL_NAMES} are equal)`;
 
-export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResult {
+export function buildModel(desired: DesiredState, snapshot: Snapshot, options: BuildOptions = {}): ModelResult {
   const idx = indexSnapshot(snapshot);
+  const certs = certificateVersions(snapshot.secrets);
   const conditions: Record<string, Condition[]> = {};
   for (const r of desired.rejected) {
     conditions[objectKey(r.kind, r.name)] = withGeneration([condition('Accepted', 'False', 'Invalid', issueSummary(r.issues))], r.generation);
@@ -315,13 +354,13 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResu
     if (unsupported.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(unsupported)}`)];
     }
-    const compiled = compileRoute(route, cluster.spec, idx);
+    const compiled = compileRoute(route, cluster.spec, idx, certs);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
       const hint = !fromLabels || conflict.reason !== 'HostConflict' || conflict.owner === undefined ? '' : labelNames.has(conflict.owner) ? NOT_POOLED : SPEC_WINS;
       return [condition('Accepted', 'False', conflict.reason, `${conflict.message}${hint}`)];
     }
-    const secretProblems = missingSecrets(route, idx);
+    const secretProblems = missingSecrets(route, idx, certs);
     const problems = [...secretProblems, ...compiled.problems];
     const first = problems[0];
     const resolved =
@@ -330,7 +369,8 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot): ModelResu
         : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
     // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
     if (secretProblems.length === 0) cluster.admit(stored, compiled);
-    return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved];
+    const expiry = certificateWarning(route, certs, options.now);
+    return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved, ...(expiry !== undefined ? [expiry] : [])];
   };
   for (const stored of [...desired.routes].sort(byAge)) {
     conditions[objectKey('Route', stored.object.metadata.name)] = withGeneration(place(stored, false), stored.generation);

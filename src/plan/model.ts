@@ -40,7 +40,8 @@ export interface Upstream {
   readonly service: SwarmName;
   readonly port: Port;
   readonly mode: BackendMode;
-  readonly network: SwarmName;
+  /** The overlay network the proxy reaches the servers on; absent for `mode: host` (node addresses). */
+  readonly network?: SwarmName;
   readonly affinity: Affinity;
   readonly servers: readonly UpstreamServer[];
   /**

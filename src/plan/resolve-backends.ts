@@ -6,7 +6,7 @@
 import type { Port, SwarmName } from '../domain/brands';
 import type { Reason } from '../domain/conditions';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type Backend } from '../domain/route';
-import type { Snapshot, SnapshotService } from '../domain/snapshot';
+import type { IpAddress, Snapshot, SnapshotService, SnapshotTask } from '../domain/snapshot';
 import { fnv1a32 } from './hash';
 import type { Affinity, Upstream, UpstreamServer } from './model';
 
@@ -22,6 +22,10 @@ export interface SnapshotIndex {
   readonly secrets: ReadonlySet<string>;
   readonly routableNetworks: ReadonlySet<string>;
   readonly runningAddresses: ReadonlyMap<string, readonly { network: string; ip: string }[][]>;
+  /** Running tasks by service, for `mode: host` (node and published ports). */
+  readonly runningTasks: ReadonlyMap<string, readonly SnapshotTask[]>;
+  /** Node ID → the address the node advertises in the swarm (Status.Addr). */
+  readonly nodeAddresses: ReadonlyMap<string, IpAddress>;
 }
 
 export function indexSnapshot(s: Snapshot): SnapshotIndex {
@@ -32,17 +36,23 @@ export function indexSnapshot(s: Snapshot): SnapshotIndex {
   for (const svc of s.services) for (const n of svc.networks) if (!unroutable.has(n) || !known.has(n)) routable.add(n);
   for (const n of unroutable) routable.delete(n);
   const running = new Map<string, { network: string; ip: string }[][]>();
+  const runningTasks = new Map<string, SnapshotTask[]>();
   for (const task of s.tasks) {
     if (task.state !== 'running' || task.desiredState !== 'running') continue;
     const list = running.get(task.service) ?? [];
     list.push(task.addresses.map((a) => ({ network: a.network, ip: a.ip })));
     running.set(task.service, list);
+    runningTasks.set(task.service, [...(runningTasks.get(task.service) ?? []), task]);
   }
+  const nodeAddresses = new Map<string, IpAddress>();
+  for (const n of s.nodes) if (n.addr !== undefined) nodeAddresses.set(n.id, n.addr);
   return {
     services: new Map(s.services.map((svc) => [svc.name, svc])),
     secrets: new Set(s.secrets.map((x) => x.name)),
     routableNetworks: routable,
     runningAddresses: running,
+    runningTasks,
+    nodeAddresses,
   };
 }
 
@@ -94,6 +104,54 @@ function sortServers(servers: UpstreamServer[]): UpstreamServer[] {
   return keyed.map((k) => k.s);
 }
 
+/** A host-mode published TCP port for `target` in a list of published ports. */
+function hostPort(ports: SnapshotService['ports'], target: number): Port | undefined {
+  return ports.find((p) => p.mode === 'host' && p.protocol === 'tcp' && p.target === target)?.published;
+}
+
+/**
+ * `mode: host`: one server per running task, the task's node address and the port the task
+ * publishes there for the backend port (its own PortStatus, which also has ports Swarm picked,
+ * else the service's fixed host-mode port). A task whose node has no known address, or that has
+ * not bound the port yet, is no server. No overlay network is involved.
+ */
+function resolveHostMode(backend: Backend, svc: SnapshotService, idx: SnapshotIndex): UpstreamServer[] | RefProblem {
+  const fixed = hostPort(svc.ports, backend.port);
+  const tasks = idx.runningTasks.get(svc.name) ?? [];
+  if (fixed === undefined && !tasks.some((t) => hostPort(t.ports, backend.port) !== undefined))
+    return {
+      reason: 'PortNotExposed',
+      message: `service "${svc.name}" publishes no port ${backend.port} in host mode (mode: host needs --publish mode=host,target=${backend.port})`,
+    };
+  const health = healthOf(backend);
+  const servers: UpstreamServer[] = [];
+  for (const task of tasks) {
+    const ip = task.node === undefined ? undefined : idx.nodeAddresses.get(task.node);
+    const port = hostPort(task.ports, backend.port) ?? fixed;
+    if (ip !== undefined && port !== undefined) servers.push({ ip, port, ...health } as UpstreamServer);
+  }
+  return servers;
+}
+
+function hostModeResolution(backend: Backend, affinity: Affinity, svc: SnapshotService, idx: SnapshotIndex): Resolution {
+  const servers = resolveHostMode(backend, svc, idx);
+  if (!Array.isArray(servers)) return { ok: false, problem: servers };
+  const health = healthOf(backend);
+  const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
+  const identity = `${svc.name}|${backend.port}|host|${affinityKey(affinity)}${healthKey}`;
+  return {
+    ok: true,
+    upstream: {
+      name: upstreamName(svc.name, backend.port, identity),
+      service: svc.name as SwarmName,
+      port: backend.port as Port,
+      mode: 'host',
+      affinity,
+      servers: sortServers(servers),
+    },
+  };
+}
+
 export function resolveBackend(backend: Backend, affinity: Affinity, allow: readonly SwarmName[], idx: SnapshotIndex): Resolution {
   const svc = idx.services.get(backend.service);
   if (svc === undefined) return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${backend.service}" not found` } };
@@ -102,6 +160,7 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
       ok: false,
       problem: { reason: 'PortNotExposed', message: `service "${svc.name}" does not expose port ${backend.port} (exposes ${svc.exposedPorts.join(', ')})` },
     };
+  if (backend.mode === 'host') return hostModeResolution(backend, affinity, svc, idx);
   const network = chooseNetwork(backend, svc, allow, idx);
   if (typeof network !== 'string') return { ok: false, problem: network };
   let servers: UpstreamServer[];
@@ -145,7 +204,7 @@ export function poolUpstream(members: readonly Upstream[], affinity: Affinity): 
     service: first.service,
     port: first.port,
     mode: first.mode,
-    network: first.network,
+    ...(first.network !== undefined ? { network: first.network } : {}),
     affinity,
     // A server listed by two members (the same task reached twice) is one server of the pool.
     servers: sortServers([...new Map(members.flatMap((m) => m.servers.map((sv) => [`${sv.ip}#${sv.port}`, sv] as const))).values()]),

@@ -342,7 +342,12 @@ export class FakeDocker implements DockerPort {
       Status: { State: options.state ?? 'running', Timestamp: new Date(0).toISOString() },
       NetworksAttachments: attachments,
       // Like Swarm, a task carries the container spec of the service version it was created from.
-      Spec: { ContainerSpec: { Configs: (svc.Spec.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => ({ ConfigID: c.ConfigID, ConfigName: c.ConfigName })) } },
+      Spec: {
+        ContainerSpec: {
+          Configs: (svc.Spec.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => ({ ConfigID: c.ConfigID, ConfigName: c.ConfigName })),
+          Secrets: (svc.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => ({ SecretID: x.SecretID, SecretName: x.SecretName })),
+        },
+      },
     };
     this.tasks.set(id, task);
     return id;

@@ -184,6 +184,7 @@ describe('toSnapshot', () => {
         { network: 'backend', ip: '10.0.2.3' },
         { network: 'ingress', ip: '10.0.0.6' },
       ],
+      ports: [],
     });
     expect(snap.tasks.find((t) => t.id === 'webtask000000000000000002')).toMatchObject({ state: 'running', desiredState: 'shutdown' });
     expect(snap.tasks.find((t) => t.id === 'webtask000000000000000003')).toMatchObject({ state: 'running', desiredState: 'remove' });

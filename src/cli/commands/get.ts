@@ -7,6 +7,8 @@ import { encodeObject, type ApiObject } from '../../domain/object';
 import { withLabelRoutes } from '../../desired/interlock-labels';
 import { DesiredStateReader } from '../../desired/spec-store';
 import { buildModel } from '../../plan/build-model';
+import { certificateVersions, currentCertificate, expiryCondition } from '../../plan/certificates';
+import type { Certificate } from '../../domain/route';
 import type { LabelRouteStatus } from '../../plan/model';
 import type { Snapshot } from '../../domain/snapshot';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
@@ -15,6 +17,7 @@ import { conditionCell, parseStatus, type ObjectStatus } from '../../status/obje
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
+import { untilText } from './tls';
 
 interface Listed {
   readonly kind: Kind;
@@ -141,7 +144,23 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
   return EXIT.ok;
 }
 
-export async function runDescribe(port: DockerPort, what: string, name: string, io: Output): Promise<number> {
+/**
+ * The certificate a route terminates with: a stored one resolved as the plan does (newest complete
+ * version), with its expiry and the warning a route carries from EXPIRY_WARNING_DAYS before it.
+ */
+function certificateLines(cert: Certificate, snapshot: Snapshot, now: Date): string[] {
+  if (cert.name === undefined) return [`Certificate:  secrets ${cert.certSecret ?? '-'}, ${cert.keySecret ?? '-'}`];
+  const current = currentCertificate(certificateVersions(snapshot.secrets), cert.name);
+  if (current === undefined) return [`Certificate:  ${cert.name}: not stored (swarmgate tls apply ${cert.name} --cert FILE --key FILE)`];
+  const expires = current.notAfter === undefined ? 'expiry unknown' : `expires ${current.notAfter} (${untilText(current.notAfter, now)})`;
+  const warning = expiryCondition(current, now);
+  return [
+    `Certificate:  ${cert.name} version ${current.version} (secrets ${current.certSecret}, ${current.keySecret}), ${expires}`,
+    ...(warning !== undefined ? [`              Warning: ${warning.message}`] : []),
+  ];
+}
+
+export async function runDescribe(port: DockerPort, what: string, name: string, io: Output, now = new Date()): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
     io.err(`unknown resource type "${what}"; use route or servicecluster`);
@@ -159,9 +178,12 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
   if (item.invalid !== undefined) lines.push(`Invalid:      ${item.invalid}`);
   if (item.object?.kind === 'Route') {
     const s = item.object.spec;
-    lines.push(`Cluster:      ${s.serviceCluster}`, `Hosts:        ${s.hosts.join(', ')}`, `TLS:          ${s.tls === undefined ? 'none' : s.tls.mode}`, 'Rules:');
-    // Running task counts per backend service: what the upstreams contain right now.
     const { snapshot } = await readSnapshot(port);
+    lines.push(`Cluster:      ${s.serviceCluster}`, `Hosts:        ${s.hosts.join(', ')}`, `TLS:          ${s.tls === undefined ? 'none' : s.tls.mode}`);
+    const cert = s.tls?.mode === 'Terminate' ? s.tls.certificate : undefined;
+    if (cert !== undefined) lines.push(...certificateLines(cert, snapshot, now));
+    lines.push('Rules:');
+    // Running task counts per backend service: what the upstreams contain right now.
     const running = (service: string): string => {
       if (!snapshot.services.some((x) => x.name === service)) return 'service not found';
       const n = snapshot.tasks.filter((t) => t.service === service && t.state === 'running' && t.desiredState === 'running').length;

@@ -208,6 +208,10 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
   for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && y.Spec.Labels[LABELS.role] === 'tls')) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
+  // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.
+  const certificates = (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && y.Spec.Labels[LABELS.role] === 'certificate');
+  if (purge) for (const x of certificates) await whenReleased(() => port.removeSecret(x.ID));
+  if (certificates.length > 0) io.out(`${certificates.length} certificate secret${certificates.length === 1 ? '' : 's'} ${purge ? 'removed' : 'kept (use --purge to remove them)'}`);
   for (const n of (await port.listNetworks()).filter((x) => x.Labels?.[LABELS.owner] === OWNER_VALUE)) {
     // Task network attachments are released asynchronously after the services are gone.
     await whenReleased(() => port.removeNetwork(n.Id));

@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Settings shared by swarm-nodes-up.sh and swarm-nodes-down.sh (sourced after lib.sh).
+#
+# The two-node test swarm lives entirely in network namespaces this harness creates, on
+# addresses of NODES_SUBNET, so it never touches the machine's own dockerd or its swarm:
+#
+#   sg-br   a bridge (br0) that stands for the LAN; every other namespace has a veth into it
+#   sg-mgr  dockerd, swarm manager, 10.210.0.11   socket /var/run/docker-sg-mgr.sock
+#   sg-wrk  dockerd, swarm worker,  10.210.0.12   socket /var/run/docker-sg-wrk.sock
+#   sg-cli  no dockerd: the client of traffic tests, 10.210.0.20
+
+NODES_PREFIX=${NODES_PREFIX:-10.210.0}
+NODES_SUBNET=$NODES_PREFIX.0/24
+MGR=sg-mgr
+WRK=sg-wrk
+CLI=sg-cli
+BR=sg-br
+MGR_ADDR=$NODES_PREFIX.11
+WRK_ADDR=$NODES_PREFIX.12
+CLI_ADDR=$NODES_PREFIX.20
+# Overlay subnets come from this pool instead of Docker's default 10.0.0.0/8, which contains
+# NODES_SUBNET: an overlay that happened to get 10.210.0.0/24 would shadow the node addresses.
+NODES_ADDR_POOL=${NODES_ADDR_POOL:-10.212.0.0/16}
+
+NODES_CACHE=$(cd "$here/.." && pwd)/.cache/swarm-nodes
+NODES_STATE=${NODES_STATE:-$NODES_CACHE/state}
+
+node_addr() { case $1 in "$MGR") echo "$MGR_ADDR" ;; "$WRK") echo "$WRK_ADDR" ;; "$CLI") echo "$CLI_ADDR" ;; esac; }
+node_sock() { echo "/var/run/docker-$1.sock"; }
+node_pidfile() { echo "/var/run/docker-$1.pid"; }
+node_data_root() { echo "/var/lib/docker-$1"; }
+node_exec_root() { echo "/var/run/docker-$1"; }
+node_cgroup() { echo "docker-$1"; }
+node_docker() {
+  local n=$1
+  shift
+  docker -H "unix://$(node_sock "$n")" "$@"
+}
+# (timeout runs programs, not shell functions: hence docker -H here)
+node_answers() { [[ -S $(node_sock "$1") ]] && timeout 10 docker -H "unix://$(node_sock "$1")" info >/dev/null 2>&1; }
+netns_exists() { [[ -e /var/run/netns/$1 ]]; }
+
+# The cgroup v1 hierarchies dockerd (20.10, cgroupfs driver) needs; `ip netns exec` remounts
+# /sys, which hides the host's /sys/fs/cgroup mounts, so the node's launcher mounts them again.
+CGROUP_CONTROLLERS=(cpu cpuacct cpuset memory devices freezer blkio pids)
+
+# remove_cgroups NODE: the node's cgroup parent in every hierarchy, innermost first. Only empty
+# cgroups can be removed, so this runs after the node's processes are gone.
+remove_cgroups() {
+  local h dir
+  for h in "${CGROUP_CONTROLLERS[@]}" systemd unified; do
+    dir=/sys/fs/cgroup/$h/$(node_cgroup "$1")
+    [[ -d $dir ]] || continue
+    find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || warn "could not remove $dir (processes left in it?)"
+  done
+}
+
+# containerd and its shims started by the node's dockerd name its exec root on their command line.
+runtime_pids() {
+  local p root
+  root=$(node_exec_root "$1")/
+  for p in /proc/[0-9]*; do
+    [[ -r $p/cmdline ]] || continue
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$root" && printf '%s\n' "${p#/proc/}"
+  done
+  return 0
+}
