@@ -17,6 +17,7 @@ export type HeaderName = string & Brand<'HeaderName'>;
 export type HeaderValue = string & Brand<'HeaderValue'>;
 export type SwarmName = string & Brand<'SwarmName'>;
 export type CookieName = string & Brand<'CookieName'>;
+export type CookieValue = string & Brand<'CookieValue'>;
 export type Duration = string & Brand<'Duration'>;
 export type Size = string & Brand<'Size'>;
 export type MemorySize = string & Brand<'MemorySize'>;
@@ -125,6 +126,12 @@ export const SwarmName = brandedString<Brand<'SwarmName'>>('Swarm object name (l
 export const CookieName = brandedString<Brand<'CookieName'>>('cookie name (letters, digits, "_")', (s) => {
   if (s.length === 0 || s.length > 64) return 'length must be 1..64';
   return badChar(s, /[A-Za-z0-9_]/);
+});
+
+/** RFC 6265 cookie-octets: printable ASCII without space, '"', ',', ';' and '\\'. Never empty. */
+export const CookieValue = brandedString<Brand<'CookieValue'>>('cookie value (printable ASCII without space " , ; \\)', (s) => {
+  if (s.length === 0 || s.length > 1024) return 'length must be 1..1024';
+  return badChar(s, /[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]/);
 });
 
 const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

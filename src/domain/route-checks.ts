@@ -67,6 +67,7 @@ function passthroughRuleIssues(rule: Rule, i: number): Issue[] {
   if (m.pathPrefix !== undefined && m.pathPrefix !== '/') out.push(at(['rules', i, 'match', 'pathPrefix'], why));
   if (m.path !== undefined) out.push(at(['rules', i, 'match', 'path'], why));
   if (m.headers.length > 0) out.push(at(['rules', i, 'match', 'headers'], why));
+  if (m.cookies.length > 0) out.push(at(['rules', i, 'match', 'cookies'], why));
   if (m.methods.length > 0) out.push(at(['rules', i, 'match', 'methods'], why));
   for (const field of ['rewrite', 'redirect', 'timeouts', 'retries', 'requestHeaders', 'responseHeaders'] as const) {
     if (rule[field] !== undefined) out.push(at(['rules', i, field], why));
@@ -85,6 +86,8 @@ function ruleIssues(rule: Rule, i: number): Issue[] {
     out.push(at(p('match', 'path'), 'use either path (exact) or pathPrefix, not both'));
   for (const [j, first] of duplicates(rule.match.headers, (h) => h.name.toLowerCase()))
     out.push(at(p('match', 'headers', j, 'name'), `duplicate header match (already at headers[${first}])`));
+  for (const [j, first] of duplicates(rule.match.cookies, (c) => c.name))
+    out.push(at(p('match', 'cookies', j, 'name'), `duplicate cookie match (already at cookies[${first}])`));
   for (const [j, first] of duplicates(rule.match.methods, (m) => m)) out.push(at(p('match', 'methods', j), `duplicate method (already at methods[${first}])`));
   if (rule.rewrite !== undefined) {
     if (rule.redirect !== undefined) out.push(at(p('rewrite'), 'a redirect rule cannot rewrite; put the target path in redirect'));
@@ -141,7 +144,7 @@ const rules: Check = (spec) =>
 
 const matchUnique: Check = (spec) =>
   duplicates(spec.rules, (r) =>
-    JSON.stringify([r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort()]),
+    JSON.stringify([r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort(), [...r.match.cookies].map((c) => `${c.name}=${c.value}`).sort()]),
   ).map(([i, first]) => at(['rules', i, 'match'], `same match as rules[${first}]; the second rule could never be used`));
 
 const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary];

@@ -6,6 +6,7 @@ import type * as t from 'io-ts';
 import {
   CertificateName,
   CookieName,
+  CookieValue,
   DnsLabel,
   Duration,
   HeaderName,
@@ -44,11 +45,14 @@ export const RETRY_CONDITIONS = [
 export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 
 const HeaderMatch = struct('header match', { name: HeaderName, value: HeaderValue });
+/** A cookie with exactly this value (ingress-nginx's canary-by-cookie, with any name and value). */
+const CookieMatch = struct('cookie match', { name: CookieName, value: CookieValue });
 
 export const Match = struct(
   'match',
   {
     headers: withDefault(listOf(HeaderMatch, { max: 16 }), []),
+    cookies: withDefault(listOf(CookieMatch, { max: 16 }), []),
     methods: withDefault(listOf(oneOf(HTTP_METHODS), { max: HTTP_METHODS.length }), []),
   },
   { pathPrefix: MatchPath, path: MatchPath },
@@ -138,7 +142,7 @@ export type SplitMode = (typeof SPLIT_MODES)[number];
 export const Rule = struct(
   'rule',
   {
-    match: withDefault(Match, { headers: [], methods: [] }),
+    match: withDefault(Match, { headers: [], cookies: [], methods: [] }),
     websocket: withDefault(bool, false),
   },
   {

@@ -124,7 +124,7 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
   let passthroughAffinity: Affinity = { kind: 'none' };
   route.spec.rules.forEach((rule, i) => {
     const affinity = affinityOf(rule);
-    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, methods: rule.match.methods };
+    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, cookies: rule.match.cookies, methods: rule.match.methods };
     if (rule.redirect !== undefined) {
       rules.push({ ...base, action: redirectAction(rule) });
       return;
@@ -188,10 +188,10 @@ class ClusterBuilder {
           return { reason: 'HostConflict', message: `host "${host}" ${describeMatch(rule)} is already routed by route "${owner}"`, owner };
       }
     }
-    const conditional = compiled.rules.filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
+    const conditional = compiled.rules.filter(isConditional).length;
     const maxConditional = PROXY_CAPABILITIES[this.spec.proxy.kind].maxConditionalRulesPerHost;
     for (const host of route.spec.hosts) {
-      const existing = (this.hostRules.get(host)?.rules ?? []).filter((r) => r.headers.length > 0 || r.methods.length > 0).length;
+      const existing = (this.hostRules.get(host)?.rules ?? []).filter(isConditional).length;
       if (maxConditional !== undefined && conditional > 0 && existing + conditional > maxConditional)
         return {
           reason: 'UnsupportedValue',
@@ -280,13 +280,16 @@ function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | un
   return { certSecret: cert.certSecret, keySecret: cert.keySecret, redirectHTTP: tls.redirectHTTP };
 }
 
+const isConditional = (r: ModelRule): boolean => r.headers.length > 0 || r.cookies.length > 0 || r.methods.length > 0;
+
 function claimKey(host: string, rule: ModelRule): string {
   const headers = rule.headers.map((h) => `${h.name.toLowerCase()}=${h.value}`).sort();
-  return JSON.stringify([host, rule.match.kind, rule.match.path, headers, [...rule.methods].sort()]);
+  const cookies = rule.cookies.map((c) => `${c.name}=${c.value}`).sort();
+  return JSON.stringify([host, rule.match.kind, rule.match.path, headers, [...rule.methods].sort(), ...(cookies.length > 0 ? [cookies] : [])]);
 }
 
 function describeMatch(rule: ModelRule): string {
-  const conds = [...rule.headers.map((h) => `header ${h.name}=${h.value}`), ...(rule.methods.length > 0 ? [`methods ${rule.methods.join(',')}`] : [])];
+  const conds = [...rule.headers.map((h) => `header ${h.name}=${h.value}`), ...rule.cookies.map((c) => `cookie ${c.name}=${c.value}`), ...(rule.methods.length > 0 ? [`methods ${rule.methods.join(',')}`] : [])];
   return `${rule.match.kind === 'exact' ? 'path' : 'pathPrefix'} ${rule.match.path}${conds.length > 0 ? ` (${conds.join(', ')})` : ''}`;
 }
 

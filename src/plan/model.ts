@@ -6,6 +6,7 @@
 import type { Condition } from '../domain/conditions';
 import type {
   CookieName,
+  CookieValue,
   Duration,
   HeaderName,
   HeaderValue,
@@ -67,6 +68,11 @@ export interface HeaderPair {
   readonly value: HeaderValue;
 }
 
+export interface CookiePair {
+  readonly name: CookieName;
+  readonly value: CookieValue;
+}
+
 export interface HeaderEdits {
   readonly set: readonly HeaderPair[];
   readonly add: readonly HeaderPair[];
@@ -109,6 +115,8 @@ export interface ModelRule {
   readonly route: string;
   readonly match: PathMatch;
   readonly headers: readonly HeaderPair[];
+  /** Cookies that must have exactly these values (names are case-sensitive, unlike headers). */
+  readonly cookies: readonly CookiePair[];
   readonly methods: readonly HttpMethod[];
   readonly action: ProxyAction | RedirectAction;
 }

@@ -8,7 +8,7 @@ import { normalisePrefix as normaliseText } from '../domain/route-checks';
 import type { ModelRule, PathGroup, PathMatch } from './model';
 
 const matchKey = (m: PathMatch): string => `${m.kind} ${m.path}`;
-const conditionCount = (r: ModelRule): number => r.headers.length + (r.methods.length > 0 ? 1 : 0);
+const conditionCount = (r: ModelRule): number => r.headers.length + r.cookies.length + (r.methods.length > 0 ? 1 : 0);
 
 /** Whether prefix `prefix` covers path `path` by whole segments ("/api" covers "/api/x", not "/apix"). */
 export function prefixCovers(prefix: HttpPath, path: string): boolean {

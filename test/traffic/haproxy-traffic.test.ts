@@ -88,6 +88,7 @@ beforeAll(async () => {
       rules: [
         { match: { pathPrefix: '/api' }, rewrite: { stripPrefix: true }, backends: [{ service: 'api', port: pApi }] },
         { match: { pathPrefix: '/api', headers: [{ name: 'X-Canary', value: 'always' }] }, backends: [{ service: 'api-canary', port: pApi }] },
+        { match: { pathPrefix: '/api', cookies: [{ name: 'canary', value: 'always' }] }, backends: [{ service: 'api-canary', port: pApi }] },
         { match: { pathPrefix: '/api', methods: ['DELETE'] }, redirect: { path: '/denied', code: 307 } },
         { match: { path: '/old' }, redirect: { to: 'https://new.test/landing', code: 301 } },
         { match: { pathPrefix: '/v1' }, rewrite: { replacePrefix: '/v2' }, backends: [{ service: 'web', port: pWeb }] },
@@ -183,6 +184,8 @@ describe('host and path routing', () => {
   it('routes by header and method, and redirects', async () => {
     expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { 'X-Canary': 'always' } })).body)).toMatchObject({ service: 'api-canary', url: '/api/items' });
     expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { 'X-Canary': 'always-not' } })).body).service).toBe('api');
+    expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie: 'a=1; canary=always' } })).body).service).toBe('api-canary');
+    expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie: 'canary=always2; xcanary=always' } })).body).service).toBe('api');
     const del = await send({ port: http, host: 'web.test', path: '/api/items?q=1', method: 'DELETE' });
     expect(del.status).toBe(307);
     expect(del.headers.location).toBe('http://web.test/denied?q=1');

@@ -57,6 +57,7 @@ beforeAll(async () => {
       rules: [
         { match: { pathPrefix: '/api' }, rewrite: { stripPrefix: true }, backends: [{ service: 'api', port: pApi }] },
         { match: { pathPrefix: '/api', headers: [{ name: 'X-Canary', value: 'always' }] }, backends: [{ service: 'api-canary', port: pApi }] },
+        { match: { pathPrefix: '/api', cookies: [{ name: 'canary', value: 'always' }] }, backends: [{ service: 'api-canary', port: pApi }] },
         { match: { pathPrefix: '/api', methods: ['DELETE'] }, redirect: { path: '/denied', code: 307 } },
         { match: { path: '/old' }, redirect: { to: 'https://new.test/landing', code: 301 } },
         { match: { pathPrefix: '/v1' }, rewrite: { replacePrefix: '/v2' }, backends: [{ service: 'web', port: pWeb }] },
@@ -182,6 +183,11 @@ describe('header and method matches', () => {
   it('does not treat other header values as a match', async () => {
     const r = await send({ port: http, host: 'web.test', path: '/api/items', headers: { 'X-Canary': 'always-not' } });
     expect(echo(r.body).service).toBe('api');
+  });
+
+  it('sends a canary=always cookie to the canary, and no other cookie value', async () => {
+    expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie: 'a=1; canary=always' } })).body).service).toBe('api-canary');
+    expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie: 'canary=always2; xcanary=always' } })).body).service).toBe('api');
   });
 
   it('routes by method', async () => {

@@ -61,7 +61,7 @@ describe('escaping', () => {
 
 describe('path groups', () => {
   const rule = (id: string, kind: 'prefix' | 'exact', path: string, headers: { name: string; value: string }[] = []): ModelRule =>
-    ({ id, route: id, match: { kind, path }, headers, methods: [], action: { kind: 'redirect', code: 302, responseHeaders: { set: [], add: [], remove: [] } } }) as unknown as ModelRule;
+    ({ id, route: id, match: { kind, path }, headers, cookies: [], methods: [], action: { kind: 'redirect', code: 302, responseHeaders: { set: [], add: [], remove: [] } } }) as unknown as ModelRule;
 
   it('covers by whole segments', () => {
     expect(prefixCovers('/api' as never, '/api/x')).toBe(true);
@@ -93,7 +93,7 @@ describe('path groups', () => {
 
 describe('path groups: inherited conditional rules', () => {
   const rule = (id: string, path: string, headers: { name: string; value: string }[] = []): ModelRule =>
-    ({ id, route: id, match: { kind: 'prefix', path }, headers, methods: [], action: { kind: 'redirect', code: 302, responseHeaders: { set: [], add: [], remove: [] } } }) as unknown as ModelRule;
+    ({ id, route: id, match: { kind: 'prefix', path }, headers, cookies: [], methods: [], action: { kind: 'redirect', code: 302, responseHeaders: { set: [], add: [], remove: [] } } }) as unknown as ModelRule;
 
   it('lets a longer prefix without its own fallback try the shorter prefixes\' conditional rules first', () => {
     const groups = groupPaths([rule('root', '/'), rule('api-canary', '/api', [{ name: 'X-C', value: '1' }]), rule('v2-canary', '/api/v2', [{ name: 'X-D', value: '1' }])]);

@@ -117,6 +117,9 @@ const http = `frontend sg_http
     acl {{{name}}} req.fhdr_cnt({{{header}}}) eq 0
 {{/empty}}
 {{/headerAcls}}
+{{#cookieMatchAcls}}
+    acl {{{name}}} req.cook({{{cookie}}}) -m str -- "{{value}}"
+{{/cookieMatchAcls}}
 {{#methodAcls}}
     acl {{{name}}} method{{#methods}} {{{.}}}{{/methods}}
 {{/methodAcls}}

@@ -146,6 +146,7 @@ export interface HttpFrontendView extends PickVariables {
   readonly httpsRedirects: readonly { readonly acl: Token; readonly location: string }[];
   readonly pathAcls: readonly { readonly name: Token; readonly path: string; readonly hasPrefix: boolean; readonly prefix: string }[];
   readonly headerAcls: readonly { readonly name: Token; readonly header: Token; readonly value: string; readonly empty: boolean }[];
+  readonly cookieMatchAcls: readonly { readonly name: Token; readonly cookie: Token; readonly value: string }[];
   readonly methodAcls: readonly { readonly name: Token; readonly methods: readonly Token[] }[];
   readonly ruleSelect: readonly ({ readonly rule: Token } & Conditional)[];
   readonly ruleAcls: readonly { readonly name: Token; readonly rule: Token }[];
@@ -262,6 +263,7 @@ class AclRegistry {
   readonly methods = new Map<string, HttpFrontendView['methodAcls'][number]>();
   readonly picks = new Map<string, PickAclView>();
   readonly cookies = new Map<string, HttpFrontendView['cookieAcls'][number]>();
+  readonly cookieMatches = new Map<string, HttpFrontendView['cookieMatchAcls'][number]>();
   readonly sources = new Map<string, PickSource>();
 
   /** Undefined for the root prefix, which every path matches. */
@@ -281,6 +283,11 @@ class AclRegistry {
       this.headers.set(name, { name, header: token(h.name), value: h.value, empty: h.value === '' });
       return name;
     });
+    for (const c of rule.cookies) {
+      const name = token(`cook_${fnv1a32(`${c.name}\u0000${c.value}`)}`);
+      this.cookieMatches.set(name, { name, cookie: token(c.name), value: c.value });
+      out.push(name);
+    }
     if (rule.methods.length > 0) {
       const methods = [...rule.methods].sort();
       const name = token(`meth_${fnv1a32(methods.join(','))}`);
@@ -594,6 +601,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
         .map(({ index }) => ({ acl: token(`vh_${index}`), location: `https://%[var(txn.sg_host)]${httpsPort === 443 ? '' : `:${httpsPort}`}%[pathq]` })),
       pathAcls: sortedValues(acls.paths),
       headerAcls: sortedValues(acls.headers),
+      cookieMatchAcls: sortedValues(acls.cookieMatches),
       methodAcls: sortedValues(acls.methods),
       ruleSelect: select,
       ruleAcls: rules.map((r) => ({ name: ruleAcl(r), rule: token(r.id) })),

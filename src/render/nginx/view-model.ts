@@ -181,6 +181,11 @@ class MapRegistry {
       this.headerMaps.set(variable, { source: headerVariable(h.name), variable, pattern: `~${exactRegex(h.value)}` });
       return variable;
     });
+    for (const c of rule.cookies) {
+      const variable = token(`$sg_k_${fnv1a32(`${c.name}\u0000${c.value}`)}`);
+      this.headerMaps.set(variable, { source: token(`$cookie_${c.name}`), variable, pattern: `~${exactRegex(c.value)}` });
+      parts.push(variable);
+    }
     if (rule.methods.length > 0) {
       const methods = [...rule.methods].sort();
       const variable = token(`$sg_m_${fnv1a32(methods.join(','))}`);
