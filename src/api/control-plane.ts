@@ -48,6 +48,8 @@ export interface DeliveredConfig {
   readonly sequence: number;
   readonly proxyKind: ProxyKind;
   readonly files: readonly ConfigFileData[];
+  /** Skip the agents' reload pacing (a rollback away from a failing backend). */
+  readonly immediate?: boolean;
 }
 
 export interface ReplicaReport {
@@ -138,11 +140,11 @@ export class ControlPlane {
   }
 
   /** Hand a validated config to the cluster's proxy agents; the same hash is not resent. */
-  deliver(cluster: string, proxyKind: ProxyKind, files: readonly ConfigFileData[]): DeliveredConfig {
+  deliver(cluster: string, proxyKind: ProxyKind, files: readonly ConfigFileData[], immediate = false): DeliveredConfig {
     const s = this.subject(this.configs, cluster);
     const configHash = configFilesHash(files);
     if (s.value?.configHash === configHash) return s.value;
-    const next = { cluster, configHash, sequence: ++this.sequence, proxyKind, files };
+    const next = { cluster, configHash, sequence: ++this.sequence, proxyKind, files, ...(immediate ? { immediate } : {}) };
     s.next(next);
     return next;
   }

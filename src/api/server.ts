@@ -89,7 +89,7 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
       bindStream(
         call,
         plane.watchConfig(cluster).subscribe((c) => {
-          call.write({ cluster: c.cluster, configHash: c.configHash, sequence: String(c.sequence), proxyKind: c.proxyKind, files: c.files.map((f) => ({ path: f.path, content: f.content })) });
+          call.write({ cluster: c.cluster, configHash: c.configHash, sequence: String(c.sequence), proxyKind: c.proxyKind, files: c.files.map((f) => ({ path: f.path, content: f.content })), immediate: c.immediate === true });
         }),
       );
     },

@@ -20,7 +20,7 @@ import type { Output } from './output';
 import { runCoreCommand } from './commands/core';
 import { runProxyAgent } from './commands/proxy-agent';
 import { runExtension } from './commands/extension';
-import { DEFAULT_CORE_IMAGE, runInstall, runRotateCerts, runUninstall } from './commands/install';
+import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET, runInstall, runRotateCerts, runUninstall } from './commands/install';
 import { registerTlsCommands } from './commands/tls';
 
 /** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
@@ -258,8 +258,15 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--local-images', 'name images by local ID (no registry; single-node trials and CI)')
     .option('--log-level <level>', 'core log level', 'info')
     .option('--extension-services', 'render in one extension service per cluster (no Docker API) instead of in the core')
-    .action(async (opts: { image: string; localImages?: boolean; logLevel: string; extensionServices?: boolean }) =>
-      setExit(await runInstall(port(), { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel, ...(opts.extensionServices === true ? { extensionServices: true } : {}) }, io)),
+    .option('--docker-socket <path>', 'host path of the Docker socket to mount into the core', DEFAULT_DOCKER_SOCKET)
+    .action(async (opts: { image: string; localImages?: boolean; logLevel: string; extensionServices?: boolean; dockerSocket: string }) =>
+      setExit(
+        await runInstall(
+          port(),
+          { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel, dockerSocket: opts.dockerSocket, ...(opts.extensionServices === true ? { extensionServices: true } : {}) },
+          io,
+        ),
+      ),
     );
 
   program

@@ -143,7 +143,7 @@ export class CoreRun {
       // Hitless: agents run nginx -t themselves before reloading, so they get the config first and
       // the core's own check (for the Swarm config that later tasks boot with) comes after.
       const sentBefore = this.options.plane?.delivered(model.cluster)?.sequence;
-      const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, kind, files) : undefined;
+      const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, kind, files, rollouts.urgentClusters.has(model.cluster)) : undefined;
       const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
       if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
       // A rolled-back revision was validated when it was current; validate() checks the current model.

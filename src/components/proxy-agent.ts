@@ -131,7 +131,7 @@ export class ProxyAgent {
     }
     this.stream = resubscribe(
       () => client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
-      (m: ProxyConfig__Output) => this.pacer.offer(m),
+      (m: ProxyConfig__Output) => this.pacer.offer(m, m.immediate),
       { log: this.o.log, what: 'WatchProxyConfig' },
     );
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);

@@ -81,4 +81,23 @@ describe('ReloadPacer', () => {
     await clock.advance(1000);
     expect(applied).toEqual([1, 3, 4, 6]);
   });
+
+  it('applies an urgent item at once, even inside a gap', async () => {
+    const clock = manualClock();
+    const applied: { at: number; item: number }[] = [];
+    const pacer = new ReloadPacer<number>(async (item) => {
+      applied.push({ at: clock.now(), item });
+      return true;
+    }, { firstGapMs: 1500, maxGapMs: 8000 }, clock);
+    pacer.offer(1);
+    await clock.advance(100);
+    pacer.offer(2);
+    await clock.advance(100);
+    pacer.offer(3, true);
+    await clock.advance(0);
+    expect(applied).toEqual([{ at: 0, item: 1 }, { at: 200, item: 3 }]);
+    // The paced item was replaced by the urgent one: nothing more to apply.
+    await clock.advance(10_000);
+    expect(applied.length).toBe(2);
+  });
 });

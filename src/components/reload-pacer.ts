@@ -41,9 +41,20 @@ export class ReloadPacer<T> {
     private readonly clock: PacerClock = realClock,
   ) {}
 
-  /** A new item: applied now, or kept (replacing any kept one) until the gap has passed. */
-  offer(item: T): void {
+  /**
+   * A new item: applied now, or kept (replacing any kept one) until the gap has passed. `urgent`
+   * items skip the gap (they still wait for an apply in progress, and count as a reload).
+   */
+  offer(item: T, urgent = false): void {
     this.pending = item;
+    if (urgent && this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (urgent && !this.busy) {
+      void this.flush();
+      return;
+    }
     this.schedule();
   }
 

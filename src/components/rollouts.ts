@@ -41,6 +41,8 @@ export interface RolloutPass {
   readonly conditions: ReadonlyMap<string, Condition>;
   /** When the next run is needed for time-based progress (epoch ms). */
   readonly nextWakeAt?: number;
+  /** Clusters where a rollout just failed or was aborted: their proxies should apply at once. */
+  readonly urgentClusters: ReadonlySet<string>;
 }
 
 /** Calls one webhook; resolves to the HTTP status, 0 for no answer. Never rejects. */
@@ -112,6 +114,7 @@ export class RolloutDriver {
     const conditions = new Map<string, Condition>();
     const wakes: number[] = [];
     const live = new Set<string>();
+    const urgentClusters = new Set<string>();
     this.metrics?.rolloutWeight.reset();
     this.metrics?.rolloutPhase.reset();
     for (const route of desired.routes) {
@@ -137,6 +140,7 @@ export class RolloutDriver {
       for (const t of r.transitions) this.log.info({ route: name, from: t.from, to: t.to, step: t.step, weight: t.weight, reason: t.reason, ...(t.message !== undefined ? { detail: t.message } : {}) }, 'rollout transition');
       for (const call of r.notify) void this.callWebhook(call, this.hookBody(name, call, r.state));
       weights.set(name, r.weights);
+      if (r.transitions.some((t) => t.to === 'Failed' || t.to === 'Aborted')) urgentClusters.add(cluster);
       conditions.set(key, rolloutCondition(r.state));
       this.metrics?.rolloutWeight.set({ route: name }, r.weights.canary);
       this.metrics?.rolloutPhase.set({ route: name, phase: r.state.phase }, 1);
@@ -153,7 +157,7 @@ export class RolloutDriver {
       if (r.nextWakeAt !== undefined) wakes.push(r.nextWakeAt);
     }
     for (const name of this.baselines.keys()) if (!live.has(name)) this.baselines.delete(name);
-    return { weights, labels, conditions, ...(wakes.length > 0 ? { nextWakeAt: Math.min(...wakes) } : {}) };
+    return { weights, labels, conditions, urgentClusters, ...(wakes.length > 0 ? { nextWakeAt: Math.min(...wakes) } : {}) };
   }
 
   /** The stable and new service's traffic since the state's step began (undefined: no counters here). */

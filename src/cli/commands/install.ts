@@ -33,7 +33,14 @@ export interface InstallOptions {
   readonly logLevel: string;
   /** Render in one extension service per cluster (least privilege) instead of in the core. */
   readonly extensionServices?: boolean;
+  /**
+   * Host path of the Docker socket bind-mounted into the core (default /var/run/docker.sock): a
+   * dockerd listening elsewhere (e.g. several engines on one host, as the multi-node tests run).
+   */
+  readonly dockerSocket?: string;
 }
+
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
@@ -51,7 +58,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
         // glibc's per-thread malloc arenas fragment a long-running Node process; two are plenty here.
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
-        Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
+        Mounts: [{ Type: 'bind', Source: opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET, Target: DEFAULT_DOCKER_SOCKET }],
         Secrets: tlsMounts(tls, ['ca', 'serverCert', 'serverKey']),
         StopGracePeriod: 10_000_000_000,
       },
@@ -134,6 +141,10 @@ async function removeUnusedTlsSets(port: DockerPort, keep: string | undefined, i
 }
 
 export async function runInstall(port: DockerPort, opts: InstallOptions, io: Output): Promise<number> {
+  if (opts.dockerSocket !== undefined && !/^\/[A-Za-z0-9_./-]+$/.test(opts.dockerSocket)) {
+    io.err(`--docker-socket: expected an absolute path such as /var/run/docker.sock, got ${JSON.stringify(opts.dockerSocket)}`);
+    return EXIT.usage;
+  }
   let image = opts.image;
   if (opts.localImages) {
     const id = await port.localImageId(opts.image);

@@ -9,6 +9,7 @@ export interface ProxyConfig {
   'sequence'?: (number | string | Long);
   'files'?: (_swarmgate_v1_ConfigFile)[];
   'proxyKind'?: (string);
+  'immediate'?: (boolean);
 }
 
 export interface ProxyConfig__Output {
@@ -17,4 +18,5 @@ export interface ProxyConfig__Output {
   'sequence': (string);
   'files': (_swarmgate_v1_ConfigFile__Output)[];
   'proxyKind': (string);
+  'immediate': (boolean);
 }
