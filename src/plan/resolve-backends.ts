@@ -136,16 +136,23 @@ function resolveHostMode(backend: Backend, svc: SnapshotService, idx: SnapshotIn
 function hostModeResolution(backend: Backend, affinity: Affinity, svc: SnapshotService, idx: SnapshotIndex): Resolution {
   const servers = resolveHostMode(backend, svc, idx);
   if (!Array.isArray(servers)) return { ok: false, problem: servers };
+  return resolved(svc, backend, affinity, servers);
+}
+
+/** The upstream of a resolved backend; its name changes with everything that changes its block. */
+function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, servers: UpstreamServer[], network?: SwarmName): Resolution {
   const health = healthOf(backend);
   const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
-  const identity = `${svc.name}|${backend.port}|host|${affinityKey(affinity)}${healthKey}`;
+  // Host mode has no network; its identity keeps the shape it had before networks were optional.
+  const identity = `${svc.name}|${backend.port}|${backend.mode}|${network !== undefined ? `${network}|` : ''}${affinityKey(affinity)}${healthKey}`;
   return {
     ok: true,
     upstream: {
       name: upstreamName(svc.name, backend.port, identity),
       service: svc.name as SwarmName,
       port: backend.port as Port,
-      mode: 'host',
+      mode: backend.mode,
+      ...(network !== undefined ? { network } : {}),
       affinity,
       servers: sortServers(servers),
     },
@@ -174,20 +181,7 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
     const tasks = idx.runningAddresses.get(svc.name) ?? [];
     servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port, ...health }) as UpstreamServer));
   }
-  const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
-  const identity = `${svc.name}|${backend.port}|${backend.mode}|${network}|${affinityKey(affinity)}${healthKey}`;
-  return {
-    ok: true,
-    upstream: {
-      name: upstreamName(svc.name, backend.port, identity),
-      service: svc.name as SwarmName,
-      port: backend.port as Port,
-      mode: backend.mode,
-      network,
-      affinity,
-      servers: sortServers(servers),
-    },
-  };
+  return resolved(svc, backend, affinity, servers, network);
 }
 
 /**

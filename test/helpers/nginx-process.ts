@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NginxRenderOptions } from '../../src/render/nginx/options';
 
 export interface RunningNginx {
   readonly dir: string;
@@ -67,4 +68,13 @@ export async function startNginx(config: string, readyPort: number, dir = mkdtem
         proc.kill('SIGQUIT');
       }),
   };
+}
+
+/**
+ * Render options for a test NGINX: pid and access log in `dir`, every listener on a loopback port
+ * given in this order: http, TLS internal, passthrough internal, status, unavailable, traffic log.
+ */
+export function loopbackRenderOptions(dir: string, ports: readonly number[]): Partial<NginxRenderOptions> {
+  const [httpPort = 0, tlsInternalPort = 0, passthroughInternalPort = 0, statusPort = 0, unavailablePort = 0, trafficLogPort = 0] = ports;
+  return { pidPath: join(dir, 'nginx.pid'), accessLogPath: join(dir, 'access.log'), httpPort, tlsInternalPort, passthroughInternalPort, statusPort, unavailablePort, trafficLogPort };
 }

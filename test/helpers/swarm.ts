@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABELS } from '../../src/domain/labels';
+import { isOutOfSequence } from '../../src/observed/docker-errors';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { parseStatus } from '../../src/status/object-status';
 
@@ -66,4 +67,25 @@ export function createBackend(name: string, network: string, replicas: number, l
 /** The docker commands that remove backends made by createBackend, then their network. */
 export function backendRemoval(names: readonly string[], network: string): string[][] {
   return [['service', 'rm', ...names], ['config', 'rm', ...names.map((n) => `${n}-conf`)], ['network', 'rm', network]];
+}
+
+/**
+ * Run reconcile passes (what the loop does on every trigger) until `done` holds or the deadline
+ * passes. Swarm bumps a service's version while it rolls an update; such conflicts are retried at
+ * once, as the loop does.
+ */
+export async function converge(core: { run(seq: number): Promise<unknown> }, what: string, done: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let seq = 0;
+  for (;;) {
+    try {
+      await core.run(++seq);
+    } catch (e) {
+      if (!isOutOfSequence(e)) throw e;
+      continue;
+    }
+    if (await done()) return;
+    if (Date.now() > end) throw new Error(`did not converge in time: ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

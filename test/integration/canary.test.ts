@@ -174,8 +174,8 @@ describe('progressive delivery on a real Swarm', () => {
   }, 150_000);
 
   it('aborts mid-rollout: all traffic back to stable', async () => {
+    // Another canary service and other steps: a new rollout from step 0 (the failed one is over).
     await applyObject(port, shopRoute(GOOD, { steps: [{ setWeight: 50 }, { pause: {} }] }));
-    await command('retry');
     await phase('Paused');
     await until('canary takes traffic', async () => {
       for (let i = 0; i < 40; i++) if ((await send({ port: httpPort, host: HOST, path: '/' })).body.trim() === GOOD) return true;

@@ -23,6 +23,7 @@ import { parseStatus } from '../../src/status/object-status';
 import { peerCertificate, send } from '../helpers/http-client';
 import { selfSigned } from '../helpers/tls-material';
 import { cluster, route } from '../helpers/specs';
+import { converge } from '../helpers/swarm';
 import { freePorts } from '../helpers/nginx-process';
 
 const PREFIX = `sgic${process.pid % 10000}`;
@@ -72,23 +73,6 @@ async function runOnce(run: CoreRun, seq: number): Promise<Awaited<ReturnType<Co
   }
 }
 
-/** Run reconcile passes (what the loop does on every trigger) until `done` holds or the deadline passes. */
-async function converge(done: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let seq = 0;
-  for (;;) {
-    try {
-      await core.run(++seq);
-    } catch (e) {
-      // Swarm bumps a service's version while it rolls an update; the loop retries such conflicts at once.
-      if (!isOutOfSequence(e)) throw e;
-      continue;
-    }
-    if (await done()) return;
-    if (Date.now() > until) throw new Error('did not converge in time');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function programmed(name: string): Promise<boolean> {
   return (await statusOf('Route', name))?.conditions.some((c) => c.type === 'Programmed' && c.status === 'True') ?? false;
@@ -100,7 +84,7 @@ async function programmed(name: string): Promise<boolean> {
  */
 async function getOk(path: string): Promise<{ status: number; body: string }> {
   let last = { status: 0, body: '' };
-  await converge(async () => {
+  await converge(core, 'reconcile', async () => {
     if (!(await programmed(PREFIX))) return false;
     last = await get(path);
     return last.status === 200;
@@ -186,7 +170,7 @@ afterAll(async () => {
 
 describe('core on a real Swarm', () => {
   it('programs the route and routes by host and path through the host-mode port', async () => {
-    await converge(() => programmed(PREFIX));
+    await converge(core, 'reconcile', () => programmed(PREFIX));
     const root = await getOk('/hello');
     expect(root.status).toBe(200);
     expect(root.body).toMatch(new RegExp(`^${V1}\\.[12] /hello$`, 'm'));
@@ -197,7 +181,7 @@ describe('core on a real Swarm', () => {
   });
 
   it('terminates TLS with the certificate and key from Docker secrets, and redirects HTTP', async () => {
-    await converge(() => programmed(`${PREFIX}-tls`));
+    await converge(core, 'reconcile', () => programmed(`${PREFIX}-tls`));
     const cert = await peerCertificate(httpsPort, TLS_HOST);
     expect(cert instanceof Error ? cert.message : cert.subject.CN).toBe(TLS_HOST);
     let r = await send({ port: httpsPort, host: TLS_HOST, path: '/secure', tls: true });
@@ -213,7 +197,7 @@ describe('core on a real Swarm', () => {
   });
 
   it('writes nothing on a converged Swarm, also after a core restart', async () => {
-    await converge(() => programmed(PREFIX));
+    await converge(core, 'reconcile', () => programmed(PREFIX));
     // Settle: one more pass may still record status.
     await runOnce(core, 1000);
     const again = await runOnce(core, 1001);
@@ -225,7 +209,7 @@ describe('core on a real Swarm', () => {
   it('follows a scale-up with every request succeeding', async () => {
     docker('service', 'scale', '--detach', `${V1}=4`);
     const seen = new Set<string>();
-    await converge(async () => {
+    await converge(core, 'reconcile', async () => {
       const r = await get('/');
       expect(r.status).toBe(200);
       seen.add(r.body.split(' ')[0] ?? '');
@@ -247,7 +231,7 @@ describe('core on a real Swarm', () => {
     })();
     docker('service', 'scale', '--detach', `${V1}=1`);
     const seen = new Set<string>();
-    await converge(async () => {
+    await converge(core, 'reconcile', async () => {
       seen.clear();
       for (let i = 0; i < 10; i++) seen.add((await get('/')).body.split(' ')[0] ?? '');
       return seen.size === 1;
@@ -261,31 +245,31 @@ describe('core on a real Swarm', () => {
 
   it('rejects a conflicting route alone while the good one keeps routing', async () => {
     await applyObject(port, route(`${PREFIX}-bad`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}.localhost`], rules: [{ backends: [{ service: V2, port: 80 }] }] }));
-    await converge(async () => (await statusOf('Route', `${PREFIX}-bad`))?.conditions.some((c) => c.type === 'Accepted' && c.reason === 'HostConflict') ?? false);
+    await converge(core, 'reconcile', async () => (await statusOf('Route', `${PREFIX}-bad`))?.conditions.some((c) => c.type === 'Accepted' && c.reason === 'HostConflict') ?? false);
     expect((await get('/')).body).toMatch(new RegExp(`^${V1}\\.`));
   });
 
   it('rolls the proxies back to the previous revision and marks the newer route RolledBack until the next apply', async () => {
-    await converge(() => programmed(PREFIX));
+    await converge(core, 'reconcile', () => programmed(PREFIX));
     const extra = `${PREFIX}-extra`;
     // Rolling delivery restarts the proxy (stop-first): a request may meet a closed port meanwhile.
     const statusOfHost = (host: string) => send({ port: httpPort, host, path: '/' }).then((r) => r.status, () => 0);
     await applyObject(port, route(extra, { serviceCluster: CLUSTER, hosts: [`${extra}.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
-    await converge(async () => (await programmed(extra)) && (await statusOfHost(`${extra}.localhost`)) === 200);
+    await converge(core, 'reconcile', async () => (await programmed(extra)) && (await statusOfHost(`${extra}.localhost`)) === 200);
     const lines: string[] = [];
     const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
     expect(await runRollback(port, 'cluster', CLUSTER, undefined, io)).toBe(0);
     // The previous revision does not know the extra route: it stops being served, the others keep working.
-    await converge(async () => (await statusOf('Route', extra))?.conditions.some((c) => c.type === 'Programmed' && c.reason === 'RolledBack') === true && ![0, 200].includes(await statusOfHost(`${extra}.localhost`)));
+    await converge(core, 'reconcile', async () => (await statusOf('Route', extra))?.conditions.some((c) => c.type === 'Programmed' && c.reason === 'RolledBack') === true && ![0, 200].includes(await statusOfHost(`${extra}.localhost`)));
     expect((await getOk('/hello')).status).toBe(200);
     lines.length = 0;
     expect(await runHistory(port, 'cluster', CLUSTER, undefined, io)).toBe(0);
     expect(lines.join('\n')).toMatch(/REVISION/);
     // The next apply of a route of the cluster ends the rollback.
     await applyObject(port, route(extra, { serviceCluster: CLUSTER, hosts: [`${extra}.localhost`, `${extra}2.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
-    await converge(async () => (await programmed(extra)) && (await statusOfHost(`${extra}2.localhost`)) === 200);
+    await converge(core, 'reconcile', async () => (await programmed(extra)) && (await statusOfHost(`${extra}2.localhost`)) === 200);
     await deleteObject(port, 'Route', extra);
-    await converge(async () => (await programmed(PREFIX)) && (await statusOfHost(`${extra}2.localhost`)) !== 200);
+    await converge(core, 'reconcile', async () => (await programmed(PREFIX)) && (await statusOfHost(`${extra}2.localhost`)) !== 200);
   });
 
   it('answers 503 with BackendNotFound after the backend service is removed, and no 502 on the way', async () => {
@@ -299,8 +283,8 @@ describe('core on a real Swarm', () => {
       }
     })();
     docker('service', 'rm', V2);
-    await converge(async () => (await statusOf('Route', PREFIX))?.conditions.some((c) => c.type === 'ResolvedRefs' && c.reason === 'BackendNotFound') ?? false);
-    await converge(() => programmed(PREFIX));
+    await converge(core, 'reconcile', async () => (await statusOf('Route', PREFIX))?.conditions.some((c) => c.type === 'ResolvedRefs' && c.reason === 'BackendNotFound') ?? false);
+    await converge(core, 'reconcile', () => programmed(PREFIX));
     done = true;
     await traffic;
     const r = await get('/v2/');

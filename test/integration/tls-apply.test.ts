@@ -19,11 +19,10 @@ import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
-import { isOutOfSequence } from '../../src/observed/docker-errors';
 import { peerCertificate, send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { backendRemoval, createBackend, docker, isProgrammed, removeWhenReleased, tryDocker } from '../helpers/swarm';
+import { backendRemoval, createBackend, docker, isProgrammed, removeWhenReleased, tryDocker, converge } from '../helpers/swarm';
 import { selfSigned, type KeyPair } from '../helpers/tls-material';
 
 const PREFIX = `sgtl${process.pid % 10000}`;
@@ -46,23 +45,6 @@ const second: KeyPair = selfSigned(HOST);
 
 const fingerprint = (pair: KeyPair): string => new X509Certificate(pair.cert).fingerprint256;
 
-/** Run reconcile passes (what the loop does on every trigger) until `done` holds. */
-async function converge(what: string, done: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let seq = 0;
-  for (;;) {
-    try {
-      await core.run(++seq);
-    } catch (e) {
-      // Swarm bumps a service's version while it rolls an update; the loop retries such conflicts at once.
-      if (!isOutOfSequence(e)) throw e;
-      continue;
-    }
-    if (await done()) return;
-    if (Date.now() > end) throw new Error(`did not converge in time: ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** The fingerprint of the certificate the proxy presents for HOST, or undefined while it cannot be reached. */
 async function served(): Promise<string | undefined> {
@@ -123,7 +105,7 @@ afterAll(async () => {
 
 describe('tls apply on a real Swarm', () => {
   it('serves the stored certificate over HTTPS through the host-mode port', async () => {
-    await converge('route programmed and answering over HTTPS', async () => (await isProgrammed(port, 'Route', ROUTE)) === true && (await getOnce().catch(() => ({ status: 0 }))).status === 200);
+    await converge(core, 'route programmed and answering over HTTPS', async () => (await isProgrammed(port, 'Route', ROUTE)) === true && (await getOnce().catch(() => ({ status: 0 }))).status === 200);
     expect(await served()).toBe(fingerprint(first));
     const svc = (await port.listServices()).find((s) => s.Spec.Name === `sg-proxy-${CLUSTER}`);
     expect((svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((s) => s.SecretName).sort()).toEqual([`sg-cert-${CERT}-v1.crt`, `sg-cert-${CERT}-v1.key`]);
@@ -142,7 +124,7 @@ describe('tls apply on a real Swarm', () => {
       }
     })();
     expect(await runTlsApply(port, { name: CERT, cert: second.certPath, key: second.keyPath }, io)).toBe(0);
-    await converge('the new certificate served', async () => (await served()) === fingerprint(second) && (await isProgrammed(port, 'Route', ROUTE)) === true, 120_000);
+    await converge(core, 'the new certificate served', async () => (await served()) === fingerprint(second) && (await isProgrammed(port, 'Route', ROUTE)) === true, 120_000);
     // Keep sending for a moment after the switch: nothing may fall back to the old pair.
     await new Promise((res) => setTimeout(res, 2_000));
     done = true;
@@ -154,7 +136,7 @@ describe('tls apply on a real Swarm', () => {
   }, 180_000);
 
   it('removes the old version once no task uses it, and keeps the current one', async () => {
-    await converge('version 1 removed', async () => !(await certificateSecrets()).some((n) => n.includes('-v1.')), 90_000);
+    await converge(core, 'version 1 removed', async () => !(await certificateSecrets()).some((n) => n.includes('-v1.')), 90_000);
     expect(await certificateSecrets()).toEqual([`sg-cert-${CERT}-v2.crt`, `sg-cert-${CERT}-v2.key`]);
     expect((await getOnce()).status).toBe(200);
   }, 150_000);

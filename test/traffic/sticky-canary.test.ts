@@ -11,7 +11,7 @@ import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
-import { freePorts, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 let nginx: RunningNginx | undefined;
@@ -31,17 +31,7 @@ async function serve(v1: number, v2: number): Promise<void> {
   const model = buildModel(desired([r]), snap).clusters[0];
   if (model === undefined) throw new Error('no model');
   const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
-  const [, pTls, pPt, pStatus, pUnavailable, pTraffic] = ports;
-  const config = renderNginx(model, {
-    pidPath: join(dir, 'nginx.pid'),
-    accessLogPath: join(dir, 'access.log'),
-    httpPort: http,
-    tlsInternalPort: pTls ?? 0,
-    passthroughInternalPort: pPt ?? 0,
-    statusPort: pStatus ?? 0,
-    unavailablePort: pUnavailable ?? 0,
-    trafficLogPort: pTraffic ?? 0,
-  });
+  const config = renderNginx(model, loopbackRenderOptions(dir, ports));
   nginx = await startNginx(config, http, dir);
 }
 

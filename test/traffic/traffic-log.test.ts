@@ -15,7 +15,7 @@ import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho, type Backend } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
-import { freePorts, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 let nginx: RunningNginx | undefined;
@@ -49,16 +49,7 @@ beforeAll(async () => {
   listener = new TrafficListener(pTraffic ?? 0, pino({ level: 'silent' }));
   await listener.start();
   const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
-  const config = renderNginx(model, {
-    pidPath: join(dir, 'nginx.pid'),
-    accessLogPath: join(dir, 'access.log'),
-    httpPort: http,
-    tlsInternalPort: pTls ?? 0,
-    passthroughInternalPort: pPt ?? 0,
-    statusPort: pStatus ?? 0,
-    unavailablePort: pUnavailable ?? 0,
-    trafficLogPort: pTraffic ?? 0,
-  });
+  const config = renderNginx(model, loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]));
   expect(config).toContain(`syslog:server=127.0.0.1:${pTraffic},nohostname,tag=sg`);
   nginx = await startNginx(config, http, dir);
 }, 30_000);
