@@ -40,7 +40,16 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
   const running = mine.length;
   const programmed = rt.invalid === undefined && rt.waiting === undefined && running > 0 && current === running;
   const what = hitless !== undefined ? `config ${hitless.configHash.slice(0, 12)} (hitless)` : `config ${rt.configName ?? ''}`;
-  const rejected = hitless === undefined ? undefined : [...applied.values()].find((r) => r.lastValidation?.ok === false && r.appliedHash !== hitless.configHash);
+  // A task started before the config needed a new secret (a new `tls apply` version) cannot load
+  // it; the rolling update that mounts the secret replaces that task. Waiting, not invalid.
+  const missingSecrets = (replicaId: string): string[] => {
+    const task = mine.find((t) => t.ID === replicaId);
+    const mounted = new Set((task?.Spec?.ContainerSpec?.Secrets ?? []).map((x) => x.SecretName));
+    return task === undefined ? [] : [...rt.model.secrets].filter((name) => !mounted.has(name)).sort();
+  };
+  const failed = hitless === undefined ? [] : [...applied.values()].filter((r) => r.lastValidation?.ok === false && r.appliedHash !== hitless.configHash);
+  const rejected = failed.find((r) => missingSecrets(r.replicaId).length === 0);
+  const outdated = failed.find((r) => missingSecrets(r.replicaId).length > 0);
   const note = rt.note !== undefined ? `; ${rt.note}` : '';
   const ready = running >= rt.expectedReplicas;
   const conditions = [
@@ -53,6 +62,8 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
       ? condition('Programmed', 'False', 'Invalid', `rendered configuration failed validation; proxies keep the last good one: ${rt.invalid}`)
       : rejected !== undefined && !programmed
         ? condition('Programmed', 'False', 'Invalid', `replica ${rejected.replicaId.slice(0, 12)} rejected ${what} and keeps the last good one: ${rejected.lastValidation?.output ?? ''}`)
+        : outdated !== undefined && !programmed
+          ? condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}; replica ${outdated.replicaId.slice(0, 12)} is being replaced to mount secret ${missingSecrets(outdated.replicaId).join(', ')}${note}`)
         : programmed
           ? condition('Programmed', 'True', 'Programmed', `${current}/${running} running proxies serve ${what}${note}`)
           : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}${note}`),
