@@ -64,5 +64,6 @@ export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
     agentArgs: [...AGENT_ARGS, '--kind', 'haproxy'],
     confDir: `${DEFAULT_HAPROXY_OPTIONS.runtimeDir}/conf`,
     statusUrl: `http://127.0.0.1:${DEFAULT_HAPROXY_OPTIONS.statusPort}/haproxy_status;csv`,
+    trafficPort: DEFAULT_HAPROXY_OPTIONS.trafficLogPort,
   },
 };

@@ -22,17 +22,39 @@ export interface UpstreamTraffic {
 
 /** Upstream names the renderers generate (see upstreamName); anything else is not counted. */
 const UPSTREAM = /^[A-Za-z0-9_]{1,128}$/;
-const LINE = /sgm (\S+) (\d{3}) (\d+(?:\.\d+)?)(s|ms)\s*$/;
+/**
+ * NGINX: `<syslog header> sgm <upstream> <status> <seconds>s`. HAProxy (raw format, no header):
+ * `sgm be.<rule>.<upstream> <status> <ms> ms`, then `|<access log line>` when the access log is on.
+ */
+const LINE = /sgm (\S+) (-?\d+) (-?\d+(?:\.\d+)?) ?(s|ms)(?:\|(.*))?$/s;
 
-/** Parse one syslog datagram; undefined for lines that are not ours or not about an upstream. */
+export interface ParsedDatagram {
+  /** Counted traffic; absent for a line about no upstream (a redirect, a fixed answer, an abort). */
+  readonly traffic?: TrafficLine;
+  /** Access-log text to print (HAProxy logs through the agent); absent: nothing to print. */
+  readonly accessLog?: string;
+}
+
+/** Parse one syslog datagram. Lines of ours ("sg…") are never printed except their access-log part. */
+export function parseDatagram(datagram: string): ParsedDatagram {
+  const text = datagram.replace(/\n+$/, '');
+  const m = LINE.exec(text);
+  if (m === null) return text.startsWith('sg') || text.includes(' sg: ') ? {} : { accessLog: text };
+  const [, backend = '', status = '', time = '', unit = '', rest] = m;
+  const accessLog = rest !== undefined ? { accessLog: rest } : {};
+  // HAProxy names a backend be.<rule>.<upstream>; NGINX logs the upstream itself.
+  const upstream = backend.slice(backend.lastIndexOf('.') + 1);
+  const code = Number(status);
+  // HAProxy (ms) names the frontend when no backend took the request (a redirect, a deny).
+  const haproxy = unit === 'ms';
+  if (!UPSTREAM.test(upstream) || code < 100 || code > 599 || (haproxy && !backend.startsWith('be.'))) return accessLog;
+  const value = Math.max(0, Number(time));
+  return { traffic: { upstream, status: code, ms: unit === 's' ? value * 1000 : value }, ...accessLog };
+}
+
+/** The counted part of a datagram (see parseDatagram). */
 export function parseTrafficLine(datagram: string): TrafficLine | undefined {
-  const m = LINE.exec(datagram);
-  if (m === null) return undefined;
-  const [, upstream = '', status = '', time = '', unit = ''] = m;
-  // "-": no upstream (a redirect, a fixed answer); not a backend's traffic.
-  if (!UPSTREAM.test(upstream)) return undefined;
-  const value = Number(time);
-  return { upstream, status: Number(status), ms: unit === 's' ? value * 1000 : value };
+  return parseDatagram(datagram).traffic;
 }
 
 export function bucketOf(ms: number): number {

@@ -1,7 +1,7 @@
 /** Traffic counting: syslog line parsing, p99 from buckets, and totals that survive agent restarts. */
 import { describe, expect, it } from 'vitest';
 import { TrafficTotals } from '../../src/api/traffic-totals';
-import { parseTrafficLine, TrafficCounters } from '../../src/components/traffic-counters';
+import { parseDatagram, parseTrafficLine, TrafficCounters } from '../../src/components/traffic-counters';
 import { LATENCY_BUCKET_COUNT, quantileMs } from '../../src/domain/traffic';
 
 const buckets = (entries: Record<number, number>) => Array.from({ length: LATENCY_BUCKET_COUNT }, (_, i) => entries[i] ?? 0);
@@ -9,12 +9,29 @@ const buckets = (entries: Record<number, number>) => Array.from({ length: LATENC
 describe('parseTrafficLine', () => {
   it('reads NGINX syslog lines (seconds) and millisecond lines', () => {
     expect(parseTrafficLine('<190>Nov 26 18:50:41 sg: sgm u_1a2b3c_shop_8080 503 0.012s')).toEqual({ upstream: 'u_1a2b3c_shop_8080', status: 503, ms: 12 });
-    expect(parseTrafficLine('sgm u_x_y_80 200 7ms')).toEqual({ upstream: 'u_x_y_80', status: 200, ms: 7 });
+    expect(parseTrafficLine('sgm be.r-r0.u_x_y_80 200 7 ms')).toEqual({ upstream: 'u_x_y_80', status: 200, ms: 7 });
   });
   it('ignores requests without an upstream and anything else', () => {
     expect(parseTrafficLine('<190>sg: sgm - 301 0.000s')).toBeUndefined();
     expect(parseTrafficLine('sgm u_a"b 200 0.1s')).toBeUndefined();
     expect(parseTrafficLine('hello')).toBeUndefined();
+  });
+});
+
+describe('parseDatagram (HAProxy)', () => {
+  it('counts be.<rule>.<upstream> lines and hands back the access log after "|"', () => {
+    expect(parseDatagram('sgm be.shop-r0.u_1a2b3c_shop_8080 502 37 ms|10.0.0.9:5123 [26/Nov] sg_http be.shop-r0.u_1a2b3c_shop_8080/s1 "GET / HTTP/1.1"\n')).toEqual({
+      traffic: { upstream: 'u_1a2b3c_shop_8080', status: 502, ms: 37 },
+      accessLog: '10.0.0.9:5123 [26/Nov] sg_http be.shop-r0.u_1a2b3c_shop_8080/s1 "GET / HTTP/1.1"',
+    });
+  });
+  it('prints but does not count requests no backend took, aborted ones, and TCP log lines', () => {
+    expect(parseDatagram('sgm sg_http 308 0 ms|redirect line')).toEqual({ accessLog: 'redirect line' });
+    expect(parseDatagram('sgm be.a-r0.u_x_80 -1 -1 ms|aborted')).toEqual({ accessLog: 'aborted' });
+    expect(parseDatagram('10.0.0.9:5123 [26/Nov] sg_tls pt.x/s1 1/0/5 120 --')).toEqual({ accessLog: '10.0.0.9:5123 [26/Nov] sg_tls pt.x/s1 1/0/5 120 --' });
+    // Counters only (access log off), and the quiet marker of TCP frontends: nothing printed.
+    expect(parseDatagram('sgm be.a-r0.u_x_80 200 3 ms')).toEqual({ traffic: { upstream: 'u_x_80', status: 200, ms: 3 } });
+    expect(parseDatagram('sg-quiet')).toEqual({});
   });
 });
 

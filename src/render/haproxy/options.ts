@@ -16,6 +16,11 @@ export interface HaproxyRenderOptions {
   readonly statusPort: number;
   /** `log` target: "stdout" reaches `docker service logs`; a syslog address otherwise. */
   readonly logTarget: string;
+  /**
+   * Hitless delivery: every log line goes to the proxy agent on this loopback UDP port instead; the
+   * agent counts per-backend traffic from it and prints the access log on its own stdout.
+   */
+  readonly trafficLogPort: number;
 }
 
 export const HAPROXY_CERT_DIR = '/run/swarmgate/haproxy/certs';
@@ -28,4 +33,5 @@ export const DEFAULT_HAPROXY_OPTIONS: HaproxyRenderOptions = {
   httpsPort: 443,
   statusPort: 18080,
   logTarget: 'stdout',
+  trafficLogPort: 18082,
 };

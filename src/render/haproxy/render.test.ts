@@ -162,7 +162,11 @@ describe('TLS and options', () => {
   it('takes threads, access log and body size from the cluster defaults', () => {
     const config = renderHaproxy(model({ d: { hosts: ['d.test'], rules: [{ backends: [{ service: 'a', port: 80 }] }] } }, { defaults: { workerProcesses: 4, accessLog: 'off', clientMaxBodySize: '0' } }));
     expect(config).toMatch(/\n {4}nbthread 4\n/);
-    expect(config).not.toMatch(/log global|log-format|tcplog/);
+    // Hitless (the default): only the agent's counter line, no access log, nothing logged for TCP.
+    expect(config).toContain('log-format "sgm %b %ST %Ta ms"\n');
+    expect(config).not.toMatch(/tcplog|\|%ci/);
     expect(config).not.toMatch(/deny_status 413/);
+    const rolling = renderHaproxy(model({ d: { hosts: ['d.test'], rules: [{ backends: [{ service: 'a', port: 80 }] }] } }, { proxy: { delivery: 'rolling' }, defaults: { accessLog: 'off' } }));
+    expect(rolling).not.toMatch(/log global|log-format|tcplog/);
   });
 });

@@ -62,6 +62,9 @@ const http = `frontend sg_http
     bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}"
 {{/tlsBinds}}
     unique-id-format %[uuid()]
+    # On a reload the old process answers each idle keep-alive client's next request with
+    # "Connection: close" instead of closing the connection under it (no reset for the client).
+    option idle-close-on-response
 {{#maxBodyBytes}}
     # client_max_body_size (requests announcing their length; chunked bodies are not limited).
     http-request deny deny_status 413 if { req.hdr_val(content-length) gt {{maxBodyBytes}} }
@@ -166,6 +169,13 @@ const tls = `frontend sg_tls
 {{#accessLog}}
     option tcplog
 {{/accessLog}}
+{{^accessLog}}
+{{#trafficLog}}
+    # No access log; the defaults' HTTP log-format (the agent's counters) cannot apply to TCP,
+    # and the agent drops lines of this marker.
+    log-format "sg-quiet"
+{{/trafficLog}}
+{{/accessLog}}
     timeout client {{idleTimeout}}
     tcp-request inspect-delay 5s
 {{#randomPick}}
@@ -202,7 +212,14 @@ backend sg_tls_reject
 `;
 
 const main = `${GENERATED_HEADER}global
+{{#trafficLog}}
+    # To the proxy agent (loopback UDP): it counts per-backend requests, 5xx and latency for canary
+    # analysis and prints the access log on its stdout. Lossy by design, never blocks a request.
+    log 127.0.0.1:{{port}} format raw local0
+{{/trafficLog}}
+{{^trafficLog}}
     log "{{logTarget}}" format raw local0
+{{/trafficLog}}
     maxconn 8192
 {{#nbthread}}
     nbthread {{nbthread}}
@@ -213,11 +230,19 @@ const main = `${GENERATED_HEADER}global
 
 defaults
     mode http
+{{#trafficLog}}
+    log global
+    option dontlognull
+    # "sgm <backend> <status> <time>" first, for the agent's counters; the access log after "|".
+    log-format "sgm %b %ST %Ta ms{{#accessLog}}|%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq rule=%[var(txn.sg_rule)] id=%ID %{+Q}r{{/accessLog}}"
+{{/trafficLog}}
+{{^trafficLog}}
 {{#accessLog}}
     log global
     option dontlognull
     log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq rule=%[var(txn.sg_rule)] id=%ID %{+Q}r"
 {{/accessLog}}
+{{/trafficLog}}
 {{#defaults}}
     timeout connect {{connect}}
     timeout server {{server}}

@@ -178,6 +178,8 @@ export interface HaproxyView {
   readonly logTarget: string;
   readonly nbthread?: string;
   readonly accessLog: boolean;
+  /** Set with hitless delivery: logs go to the agent's loopback listener (see options). */
+  readonly trafficLog?: { readonly port: number };
   readonly defaults: { readonly connect: string; readonly server: string; readonly retryOn: readonly Token[] };
   readonly http: HttpFrontendView;
   readonly tls?: TlsFrontendView;
@@ -584,6 +586,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     logTarget: opts.logTarget,
     ...(d.workerProcesses !== 'auto' ? { nbthread: d.workerProcesses } : {}),
     accessLog: d.accessLog,
+    ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort } } : {}),
     defaults: { connect: haproxyDuration(defaults.connect), server: haproxyDuration(defaults.server), retryOn: defaults.retryOn.split(' ').map(token) },
     http: {
       bind: token(`${opts.bindAddress}:${opts.httpPort}`),
