@@ -4,8 +4,9 @@
  * 200 ms apart (alternately a new route on another host and an edit of the loaded route itself),
  * once with keep-alive clients and once with `Connection: close`. Counts non-2xx responses, socket
  * errors and proxy reloads (the agents' "configuration applied" log lines; hitless delivery).
- * DELIVERY=rolling measures rolling delivery instead (reloads are then proxy task restarts).
- * Prints a table and saves bench/results/reload-<delivery>-latest.json.
+ * DELIVERY=rolling measures rolling delivery instead (reloads are then proxy task restarts);
+ * KIND=haproxy an HAProxy cluster instead of NGINX.
+ * Prints a table and saves bench/results/reload-<delivery>[-haproxy]-latest.json.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { decodeObject } from '../src/domain/object';
 import { createDockerPort } from '../src/observed/dockerode-adapter';
 
 const DELIVERY = process.env['DELIVERY'] === 'rolling' ? 'rolling' : 'hitless';
+const KIND = process.env['KIND'] === 'haproxy' ? 'haproxy' : 'nginx';
 const CHANGES = Number(process.env['CHANGES'] ?? 100);
 const GAP_MS = 200;
 const P = `sgr${process.pid % 10000}`;
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
   docker('network', 'create', '--driver', 'overlay', NET);
   docker('config', 'create', `${P}-backend`, join(dir, 'backend.conf'));
   docker('service', 'create', '--detach', '--quiet', '--no-resolve-image', '--name', SVC, '--replicas', '2', '--network', NET, '--config', `src=${P}-backend,target=/etc/nginx/nginx.conf`, image);
-  await applyObject(port, object({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: CLUSTER }, spec: { proxy: { replicas: 1, delivery: DELIVERY, publish: { mode: 'host', http: HTTP_PORT, https: HTTP_PORT + 1 } } } }));
+  await applyObject(port, object({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: CLUSTER }, spec: { proxy: { kind: KIND, replicas: 1, delivery: DELIVERY, publish: { mode: 'host', http: HTTP_PORT, https: HTTP_PORT + 1 } } } }));
   await applyObject(port, route(P, HOST, 'start'));
   if ((await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'warn' }, quietIo)) !== 0) throw new Error('install failed');
   const rows: Record<string, WrkResult & { reloads: number }> = {};
@@ -122,9 +124,9 @@ async function main(): Promise<void> {
     const lines = Object.entries(rows).map(
       ([k, r]) => `  ${k.padEnd(18)} requests ${String(r.requests).padStart(9)}  non-2xx ${String(r.non2xx).padStart(5)}  socket errors ${String(r.socketErrors).padStart(5)} (${((r.socketErrors * 100_000) / Math.max(1, r.requests)).toFixed(2)} per 100k)  reloads ${r.reloads}`,
     );
-    process.stdout.write(`\nreconfiguration under load, ${DELIVERY} delivery, ${CHANGES} changes ${GAP_MS} ms apart\n${lines.join('\n')}\n  targets (hitless): 0 non-2xx, ≤ 1 socket error per 100k requests, ≤ 3 reloads per 100 changes in 10 s\n`);
+    process.stdout.write(`\nreconfiguration under load, ${KIND}, ${DELIVERY} delivery, ${CHANGES} changes ${GAP_MS} ms apart\n${lines.join('\n')}\n  targets (hitless): 0 non-2xx, ≤ 1 socket error per 100k requests, ≤ 3 reloads per 100 changes in 10 s\n`);
     mkdirSync('bench/results', { recursive: true });
-    writeFileSync(`bench/results/reload-${DELIVERY}-latest.json`, `${JSON.stringify({ date: new Date().toISOString(), delivery: DELIVERY, changes: CHANGES, gapMs: GAP_MS, results: rows }, null, 2)}\n`);
+    writeFileSync(`bench/results/reload-${DELIVERY}${KIND === 'haproxy' ? '-haproxy' : ''}-latest.json`, `${JSON.stringify({ date: new Date().toISOString(), kind: KIND, delivery: DELIVERY, changes: CHANGES, gapMs: GAP_MS, results: rows }, null, 2)}\n`);
   } finally {
     process.stderr.write('cleaning up\n');
     for (const name of (await port.listConfigs(['io.swarmgate.kind=Route'])).map((c) => c.Spec.Labels?.['io.swarmgate.name'] ?? '').filter((n) => n.startsWith(P))) {

@@ -12,8 +12,8 @@ import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spe
 import { tlsSets } from '../apply/tls-secrets';
 import { pruneCertificateVersions } from '../apply/certificate-secrets';
 import { convergeExtension } from '../apply/extension-service';
-import { clusterRevisions, clusterRouteGenerations, revisionHas, rollbackOf, specsFingerprint, withRollback, type Revision } from '../apply/revisions';
-import { condition, type Condition } from '../domain/conditions';
+import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../apply/revisions';
+import type { Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
 import { withLabelRoutes } from '../desired/interlock-labels';
@@ -27,11 +27,10 @@ import { toSnapshot } from '../observed/to-snapshot';
 import { buildModel } from '../plan/build-model';
 import type { ProxyModel, Upstream } from '../plan/model';
 import type { RunResult } from '../reconcile';
-import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
+import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
-import type { ProxyStatus } from '../status/object-status';
-import { isServingTask } from '../observed/docker-port';
+import { proxyStatuses, runConditions } from './run-conditions';
 
 export interface CoreRunReport {
   readonly writes: number;
@@ -164,39 +163,7 @@ export class CoreRun {
     const pruned = await pruneCertificateVersions(port, live);
     if (pruned.length > 0) this.runLog.info({ secrets: pruned }, 'removed certificate versions no task uses any more');
     writes += pruned.length;
-    const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
-    for (const [key, c] of rollouts.conditions) conditions[key] = [...(conditions[key] ?? []), c];
-    const report: CoreRunReport['clusters'][number][] = [];
-    const labelConditions: Record<string, Condition[]> = {};
-    for (const rt of runtimes) {
-      const st = clusterStatus(rt, tasks);
-      this.options.metrics?.replicasRunning.set({ cluster: rt.model.cluster }, st.running);
-      this.options.metrics?.replicasCurrent.set({ cluster: rt.model.cluster }, st.current);
-      report.push({ name: rt.model.cluster, ...(rt.configName !== undefined ? { configName: rt.configName } : {}), running: st.running, current: st.current, programmed: st.programmed });
-      const ck = objectKey('ServiceCluster', rt.model.cluster);
-      if (conditions[ck] !== undefined) conditions[ck] = [...(conditions[ck] ?? []), ...st.conditions];
-      for (const s of desired.routes) {
-        if (s.object.spec.serviceCluster !== rt.model.cluster) continue;
-        const key = objectKey('Route', s.object.metadata.name);
-        const accepted = (conditions[key] ?? []).find((c) => c.type === 'Accepted')?.status === 'True';
-        const rev = rolledBack.get(rt.model.cluster);
-        const programmed =
-          !accepted
-            ? condition('Programmed', 'False', 'Pending', 'not accepted')
-            : rev !== undefined && !revisionHas(rev, { name: s.object.metadata.name, generation: s.generation }, rt.model.routes)
-              ? condition('Programmed', 'False', 'RolledBack', `cluster "${rt.model.cluster}" is rolled back to revision ${rev.revision}, which does not contain generation ${s.generation} of this route; the next apply ends the rollback`)
-              : routeProgrammed(s.object.metadata.name, s.generation, rt, st);
-        conditions[key] = [...(conditions[key] ?? []), programmed];
-      }
-      // Routes from com.docker.lb.* labels have no stored config to carry status: published (gRPC, metrics) only.
-      for (const r of desired.labelRoutes ?? []) {
-        if (r.object.spec.serviceCluster !== rt.model.cluster) continue;
-        const name = r.object.metadata.name;
-        const own = result.labelRoutes?.[name]?.conditions ?? [];
-        const accepted = own.find((c) => c.type === 'Accepted')?.status === 'True';
-        labelConditions[objectKey('Route', name)] = [...own, accepted ? routeProgrammed(name, 1, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
-      }
-    }
+    const { conditions, labelConditions, report } = runConditions(result, rollouts.conditions, desired, runtimes, tasks, rolledBack, this.options.metrics);
     writes += await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
     if (rollouts.nextWakeAt !== undefined && rollouts.nextWakeAt > now) this.wake.next(rollouts.nextWakeAt);
     const everything = { ...labelConditions, ...conditions };
@@ -337,21 +304,6 @@ export class CoreRun {
     }
     return removed;
   }
-}
-
-/** Per hitless cluster: the delivered config and what each running proxy task reported it runs. */
-function proxyStatuses(runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks']): Record<string, ProxyStatus> {
-  const out: Record<string, ProxyStatus> = {};
-  for (const rt of runtimes) {
-    if (rt.hitless === undefined || rt.serviceId === undefined) continue;
-    const applied = new Map(rt.hitless.reports.map((r) => [r.replicaId, r.appliedHash]));
-    const replicas = tasks
-      .filter((t) => t.ServiceID === rt.serviceId && isServingTask(t))
-      .map((t) => ({ task: t.ID.slice(0, 12), applied: (applied.get(t.ID) ?? '').slice(0, 12) || '-' }))
-      .sort((a, b) => (a.task < b.task ? -1 : 1));
-    out[objectKey('ServiceCluster', rt.model.cluster)] = { delivery: 'hitless', config: rt.hitless.configHash.slice(0, 12), replicas };
-  }
-  return out;
 }
 
 /** One host-mode replica per node at most (two cannot bind the same port). */
