@@ -5,7 +5,7 @@
  * once with keep-alive clients and once with `Connection: close`. Counts non-2xx responses, socket
  * errors and proxy reloads (the agents' "configuration applied" log lines; hitless delivery).
  * DELIVERY=rolling measures rolling delivery instead (reloads are then proxy task restarts);
- * KIND=haproxy an HAProxy cluster instead of NGINX.
+ * KIND=haproxy an HAProxy cluster instead of NGINX; GAP_MS the time between changes (default 200).
  * Prints a table and saves bench/results/reload-<delivery>[-haproxy]-latest.json.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -21,7 +21,7 @@ import { createDockerPort } from '../src/observed/dockerode-adapter';
 const DELIVERY = process.env['DELIVERY'] === 'rolling' ? 'rolling' : 'hitless';
 const KIND = process.env['KIND'] === 'haproxy' ? 'haproxy' : 'nginx';
 const CHANGES = Number(process.env['CHANGES'] ?? 100);
-const GAP_MS = 200;
+const GAP_MS = Number(process.env['GAP_MS'] ?? 200);
 const P = `sgr${process.pid % 10000}`;
 const NET = `${P}-net`;
 const CLUSTER = `${P}-edge`;
@@ -80,7 +80,13 @@ function reloadsSince(sinceIso: string): number {
   return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('configuration applied')).length;
 }
 
-async function underChanges(keepAlive: boolean, round: number): Promise<WrkResult & { reloads: number }> {
+interface Row extends WrkResult {
+  readonly reloads: number;
+  /** How long applying the changes took (each apply is a few Docker API calls). */
+  readonly changesSeconds: number;
+}
+
+async function underChanges(keepAlive: boolean, round: number): Promise<Row> {
   const durationS = Math.ceil((CHANGES * GAP_MS) / 1000) + 6;
   const since = new Date().toISOString();
   const args = ['-c50', '-t2', `-d${durationS}s`, '-H', `Host: ${HOST}`, ...(keepAlive ? [] : ['-H', 'Connection: close']), `http://127.0.0.1:${HTTP_PORT}/`];
@@ -89,14 +95,16 @@ async function underChanges(keepAlive: boolean, round: number): Promise<WrkResul
   wrk.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<void>((resolve) => wrk.on('exit', () => resolve()));
   await sleep(2000);
+  const started = Date.now();
   for (let i = 0; i < CHANGES; i++) {
     // Alternate: another host (new route), and the loaded route itself (a header edit).
     if (i % 2 === 0) await applyObject(port, route(`${P}-x${round}-${i}`, `x${i}.${HOST}`, `r${round}c${i}`));
     else await applyObject(port, route(P, HOST, `r${round}c${i}`));
     await sleep(GAP_MS);
   }
+  const changesSeconds = (Date.now() - started) / 1000;
   await done;
-  return { ...parseWrk(out), reloads: reloadsSince(since) };
+  return { ...parseWrk(out), reloads: reloadsSince(since), changesSeconds };
 }
 
 async function main(): Promise<void> {
@@ -109,7 +117,7 @@ async function main(): Promise<void> {
   await applyObject(port, object({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: CLUSTER }, spec: { proxy: { kind: KIND, replicas: 1, delivery: DELIVERY, publish: { mode: 'host', http: HTTP_PORT, https: HTTP_PORT + 1 } } } }));
   await applyObject(port, route(P, HOST, 'start'));
   if ((await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'warn' }, quietIo)) !== 0) throw new Error('install failed');
-  const rows: Record<string, WrkResult & { reloads: number }> = {};
+  const rows: Record<string, Row> = {};
   try {
     const end = Date.now() + 120_000;
     while ((await status()) !== 200) {
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
       rows[keepAlive ? 'keep-alive' : 'connection-close'] = await underChanges(keepAlive, i);
     }
     const lines = Object.entries(rows).map(
-      ([k, r]) => `  ${k.padEnd(18)} requests ${String(r.requests).padStart(9)}  non-2xx ${String(r.non2xx).padStart(5)}  socket errors ${String(r.socketErrors).padStart(5)} (${((r.socketErrors * 100_000) / Math.max(1, r.requests)).toFixed(2)} per 100k)  reloads ${r.reloads}`,
+      ([k, r]) => `  ${k.padEnd(18)} requests ${String(r.requests).padStart(9)}  non-2xx ${String(r.non2xx).padStart(5)}  socket errors ${String(r.socketErrors).padStart(5)} (${((r.socketErrors * 100_000) / Math.max(1, r.requests)).toFixed(2)} per 100k)  reloads ${r.reloads} while the changes took ${r.changesSeconds.toFixed(1)} s`,
     );
     process.stdout.write(`\nreconfiguration under load, ${KIND}, ${DELIVERY} delivery, ${CHANGES} changes ${GAP_MS} ms apart\n${lines.join('\n')}\n  targets (hitless): 0 non-2xx, ≤ 1 socket error per 100k requests, ≤ 3 reloads per 100 changes in 10 s\n`);
     mkdirSync('bench/results', { recursive: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReloadPacer, type PacerClock } from './reload-pacer';
+import { DEFAULT_PACER, ReloadPacer, type PacerClock } from './reload-pacer';
 
 /** A manual clock: timers fire when the test advances time. */
 function manualClock(): PacerClock & { advance(ms: number): Promise<void> } {
@@ -34,61 +34,58 @@ function manualClock(): PacerClock & { advance(ms: number): Promise<void> } {
   };
 }
 
+const OPTIONS = DEFAULT_PACER;
+
+function recorder(clock: PacerClock) {
+  const applied: { at: number; item: number }[] = [];
+  const pacer = new ReloadPacer<number>(async (item) => {
+    applied.push({ at: clock.now(), item });
+    return true;
+  }, OPTIONS, clock);
+  return { applied, pacer };
+}
+
+async function burst(clock: ReturnType<typeof manualClock>, pacer: ReloadPacer<number>, n: number, gapMs: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    pacer.offer(i);
+    await clock.advance(gapMs);
+  }
+}
+
 describe('ReloadPacer', () => {
-  it('applies a lone change at once and paces a burst with a doubling gap, latest wins', async () => {
+  it('turns 100 changes in 10 s into 3 reloads, the last one with the latest change', async () => {
     const clock = manualClock();
-    const applied: { at: number; item: number }[] = [];
-    const pacer = new ReloadPacer<number>(async (item) => {
-      applied.push({ at: clock.now(), item });
-      return true;
-    }, { firstGapMs: 1500, maxGapMs: 8000 }, clock);
-    // 100 changes 200 ms apart (the bench's burst).
-    for (let i = 0; i < 100; i++) {
-      pacer.offer(i);
-      await clock.advance(200);
-    }
-    await clock.advance(20_000);
-    expect(applied[0]).toEqual({ at: 0, item: 0 });
-    expect(applied.map((a) => a.at)).toEqual([0, 1500, 4500, 10500, 18500, 26500]);
+    const { applied, pacer } = recorder(clock);
+    await burst(clock, pacer, 100, 100);
+    await clock.advance(10_000);
+    expect(applied.map((a) => a.at)).toEqual([0, 5100, 10100]);
+    expect(applied.map((a) => a.item)).toEqual([0, 50, 99]);
+  });
+
+  it('keeps any 10 s of a longer burst (100 changes 200 ms apart) to at most 3 reloads', async () => {
+    const clock = manualClock();
+    const { applied, pacer } = recorder(clock);
+    await burst(clock, pacer, 100, 200);
+    await clock.advance(10_000);
     expect(applied.at(-1)?.item).toBe(99);
-    // Any 10 s window of the burst has at most 3 reloads.
     for (const a of applied) expect(applied.filter((b) => b.at >= a.at && b.at < a.at + 10_000).length).toBeLessThanOrEqual(3);
-    // After a quiet period a change applies at once again.
-    await clock.advance(20_000);
-    const before = clock.now();
-    pacer.offer(1000);
-    await clock.advance(0);
-    expect(applied.at(-1)).toEqual({ at: before, item: 1000 });
   });
 
-  it('does not count items that did not reload (same config, refused config)', async () => {
+  it('applies changes a calm period (2 s) apart at once, and a close second one after 1.5 s of quiet', async () => {
     const clock = manualClock();
-    const applied: number[] = [];
-    const pacer = new ReloadPacer<number>(async (item) => {
-      applied.push(item);
-      return item % 2 === 0;
-    }, { firstGapMs: 1000, maxGapMs: 8000 }, clock);
+    const { applied, pacer } = recorder(clock);
     pacer.offer(1);
-    await clock.advance(10);
+    await clock.advance(2000);
+    pacer.offer(2);
+    await clock.advance(300);
     pacer.offer(3);
-    await clock.advance(10);
-    pacer.offer(4);
-    await clock.advance(10);
-    expect(applied).toEqual([1, 3, 4]);
-    pacer.offer(6);
-    await clock.advance(10);
-    expect(applied).toEqual([1, 3, 4]);
-    await clock.advance(1000);
-    expect(applied).toEqual([1, 3, 4, 6]);
+    await clock.advance(2000);
+    expect(applied).toEqual([{ at: 0, item: 1 }, { at: 2000, item: 2 }, { at: 3800, item: 3 }]);
   });
 
-  it('applies an urgent item at once, even inside a gap', async () => {
+  it('applies an urgent item at once, even inside a burst', async () => {
     const clock = manualClock();
-    const applied: { at: number; item: number }[] = [];
-    const pacer = new ReloadPacer<number>(async (item) => {
-      applied.push({ at: clock.now(), item });
-      return true;
-    }, { firstGapMs: 1500, maxGapMs: 8000 }, clock);
+    const { applied, pacer } = recorder(clock);
     pacer.offer(1);
     await clock.advance(100);
     pacer.offer(2);
@@ -96,7 +93,7 @@ describe('ReloadPacer', () => {
     pacer.offer(3, true);
     await clock.advance(0);
     expect(applied).toEqual([{ at: 0, item: 1 }, { at: 200, item: 3 }]);
-    // The paced item was replaced by the urgent one: nothing more to apply.
+    // The waiting item was replaced by the urgent one: nothing more to apply.
     await clock.advance(10_000);
     expect(applied.length).toBe(2);
   });

@@ -2,18 +2,23 @@
  * Paces proxy reloads under bursts of configuration changes. Every reload makes NGINX start new
  * workers and close the old ones' idle keep-alive connections (clients racing those closes see
  * read errors), so a burst of 100 changes must not become 100 reloads; yet a lone change must go
- * live at once. Policy: a change after a quiet period applies immediately; changes that follow a
- * reload closely wait for a gap that doubles with each reload of the burst (first 1.5 s, at most
- * 8 s), and only the latest waiting config is applied (latest wins). The gap resets after a quiet
- * period of twice the current gap.
+ * live at once. Policy:
+ * - after a calm period (no change for `calmMs`) a change applies at once (leading edge);
+ * - otherwise changes are debounced: applied once none has come for `quietMs`, but never later
+ *   than `maxWaitMs` after the first waiting one; only the latest is applied (latest wins).
+ * So 100 changes in 10 s become 3 reloads (at once, then every 5 s), and changes 2 s or
+ * more apart each apply at once. Urgent items (a rollback away from a failing backend) skip all.
  * Pure timing logic (the clock and timers are injected), so it is unit-tested without a proxy.
  */
 export interface PacerOptions {
-  readonly firstGapMs: number;
-  readonly maxGapMs: number;
+  readonly calmMs: number;
+  readonly quietMs: number;
+  readonly maxWaitMs: number;
 }
 
-export const DEFAULT_PACER: PacerOptions = { firstGapMs: 1_500, maxGapMs: 8_000 };
+// quietMs exceeds the core's delivery cadence during a burst (its loop batches changes for up to 500 ms
+// plus the run itself), so a burst of applies is one burst here too.
+export const DEFAULT_PACER: PacerOptions = { calmMs: 2_000, quietMs: 1_500, maxWaitMs: 5_000 };
 
 export interface PacerClock {
   now(): number;
@@ -28,71 +33,67 @@ const realClock: PacerClock = {
 };
 
 export class ReloadPacer<T> {
-  private lastAt = Number.NEGATIVE_INFINITY;
-  private gap = 0;
+  private lastOfferAt = Number.NEGATIVE_INFINITY;
   private pending: T | undefined;
+  /** When the oldest waiting item arrived (bounds the debounce by maxWaitMs). */
+  private waitingSince: number | undefined;
   private timer: unknown;
   private busy = false;
 
   constructor(
-    /** Applies one item; resolves to true when it reloaded the proxy (a no-op or a refused config: false). */
-    private readonly apply: (item: T) => Promise<boolean>,
+    /** Applies one item (whether it reloaded the proxy does not matter to the pacing). */
+    private readonly apply: (item: T) => Promise<unknown>,
     private readonly options: PacerOptions = DEFAULT_PACER,
     private readonly clock: PacerClock = realClock,
   ) {}
 
-  /**
-   * A new item: applied now, or kept (replacing any kept one) until the gap has passed. `urgent`
-   * items skip the gap (they still wait for an apply in progress, and count as a reload).
-   */
+  /** A new item: applied now, or kept (replacing any kept one) until the burst calms down. */
   offer(item: T, urgent = false): void {
     this.pending = item;
-    if (urgent && this.timer !== undefined) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (urgent && !this.busy) {
+    const now = this.clock.now();
+    const calm = now - this.lastOfferAt >= this.options.calmMs;
+    this.lastOfferAt = now;
+    this.waitingSince ??= now;
+    this.cancelTimer();
+    if (this.busy) return;
+    if (urgent || calm) {
       void this.flush();
       return;
     }
-    this.schedule();
+    this.arm(now);
   }
 
   stop(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer();
     this.pending = undefined;
+    this.waitingSince = undefined;
   }
 
-  private schedule(): void {
-    if (this.timer !== undefined || this.busy) return;
-    const since = this.clock.now() - this.lastAt;
-    if (since >= 2 * this.gap) this.gap = 0;
-    const wait = Math.max(0, this.gap - since);
-    if (wait === 0) {
-      void this.flush();
-      return;
-    }
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(now: number): void {
+    const due = Math.min(now + this.options.quietMs, (this.waitingSince ?? now) + this.options.maxWaitMs);
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       void this.flush();
-    }, wait);
+    }, Math.max(0, due - now));
   }
 
   private async flush(): Promise<void> {
     const item = this.pending;
     if (item === undefined) return;
     this.pending = undefined;
+    this.waitingSince = undefined;
     this.busy = true;
     try {
-      if (await this.apply(item)) {
-        this.lastAt = this.clock.now();
-        this.gap = this.gap === 0 ? this.options.firstGapMs : Math.min(this.options.maxGapMs, this.gap * 2);
-      }
+      await this.apply(item);
     } finally {
       this.busy = false;
     }
-    // Items that arrived while applying.
-    if (this.pending !== undefined) this.schedule();
+    // Items that arrived while applying wait for quiet like any other within a burst.
+    if (this.pending !== undefined) this.arm(this.clock.now());
   }
 }
