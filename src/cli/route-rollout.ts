@@ -7,8 +7,8 @@
 import * as E from 'fp-ts/Either';
 import type { CanarySpec } from '../domain/canary';
 import { LABELS } from '../domain/labels';
-import { decodeObject, type RouteObject } from '../domain/object';
-import { listStoredSpecs } from '../desired/spec-store';
+import type { RouteObject } from '../domain/object';
+import { decodeStoredObject, listStoredSpecs } from '../desired/spec-store';
 import type { ConfigInfo, DockerPort } from '../observed/docker-port';
 import { decodeRolloutState, type RolloutState } from '../plan/rollout';
 import { parseStatus } from '../status/object-status';
@@ -77,14 +77,7 @@ export class RouteRolloutReader {
   private async spec(configId: string, name: string): Promise<E.Either<string, RouteObject>> {
     const hit = this.specs.get(configId);
     if (hit !== undefined) return hit;
-    const full = await this.port.inspectConfig(configId);
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8'));
-    } catch {
-      json = undefined;
-    }
-    const decoded = decodeObject(json);
+    const decoded = await decodeStoredObject(this.port, configId);
     const result: E.Either<string, RouteObject> = E.isLeft(decoded)
       ? E.left(decoded.left.map((i) => i.message).join('; '))
       : decoded.right.kind !== 'Route' || decoded.right.metadata.name !== name

@@ -105,6 +105,18 @@ export async function deleteObject(port: DockerPort, kind: Kind, name: string): 
 
 type Decoded = E.Either<Rejected['issues'], ApiObject>;
 
+/** The object stored in a spec config (its data is the object's JSON), decoded; unreadable JSON fails decoding. */
+export async function decodeStoredObject(port: DockerPort, configId: string): Promise<ReturnType<typeof decodeObject>> {
+  const full = await port.inspectConfig(configId);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  return decodeObject(parsed);
+}
+
 /**
  * Reads and decodes the stored objects: what the core reconciles. Invalid ones become rejects.
  * A config's content never changes, so decoded objects are cached by config ID: a run costs one
@@ -139,14 +151,7 @@ export class DesiredStateReader {
   private async decoded(s: StoredSpec): Promise<Decoded> {
     const hit = this.cache.get(s.config.ID);
     if (hit !== undefined) return hit;
-    const full = await this.port.inspectConfig(s.config.ID);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    const r = decodeObject(parsed);
+    const r = await decodeStoredObject(this.port, s.config.ID);
     const result: Decoded =
       E.isRight(r) && (r.right.kind !== s.kind || r.right.metadata.name !== s.name)
         ? E.left([{ path: ['metadata', 'name'], message: 'stored object does not match its labels' }])
