@@ -13,6 +13,7 @@ import { coreProto } from './proto';
 import { MODEL_VERSION } from './model-json';
 import type { UpstreamTraffic__Output } from './generated/swarmgate/v1/UpstreamTraffic';
 import type { UpstreamReading } from './traffic-totals';
+import { isUpstreamName } from '../domain/traffic';
 import { PROXY_CAPABILITIES } from '../plan/proxy-capabilities';
 
 export interface CoreApiOptions {
@@ -159,7 +160,7 @@ export async function startCoreApi(options: CoreApiOptions): Promise<CoreApi> {
 /** The agent's per-upstream counters; malformed entries (names outside the allow-list) are dropped. */
 function upstreamReadings(list: readonly UpstreamTraffic__Output[]): UpstreamReading[] {
   return list
-    .filter((u) => /^[A-Za-z0-9_]{1,128}$/.test(u.upstream))
+    .filter((u) => isUpstreamName(u.upstream))
     .slice(0, 10_000)
     .map((u) => ({ upstream: u.upstream, requests: Number(u.requests), responses5xx: Number(u.responses_5xx), latencyBuckets: u.latencyBuckets.map(Number) }));
 }

@@ -4,7 +4,7 @@
  * responses and a latency histogram. Counters are cumulative since the agent started; the core
  * turns them into deltas (an agent restart resets them, and the core detects that).
  */
-import { LATENCY_BUCKET_COUNT, LATENCY_BUCKETS_MS } from '../domain/traffic';
+import { isUpstreamName, LATENCY_BUCKET_COUNT, LATENCY_BUCKETS_MS } from '../domain/traffic';
 
 export interface TrafficLine {
   readonly upstream: string;
@@ -20,8 +20,6 @@ export interface UpstreamTraffic {
   readonly latencyBuckets: readonly number[];
 }
 
-/** Upstream names the renderers generate (see upstreamName); anything else is not counted. */
-const UPSTREAM = /^[A-Za-z0-9_]{1,128}$/;
 /**
  * NGINX: `<syslog header> sgm <upstream> <status> <seconds>s`. HAProxy (raw format, no header):
  * `sgm be.<rule>.<upstream> <status> <ms> ms`, then `|<access log line>` when the access log is on.
@@ -47,14 +45,9 @@ export function parseDatagram(datagram: string): ParsedDatagram {
   const code = Number(status);
   // HAProxy (ms) names the frontend when no backend took the request (a redirect, a deny).
   const haproxy = unit === 'ms';
-  if (!UPSTREAM.test(upstream) || code < 100 || code > 599 || (haproxy && !backend.startsWith('be.'))) return accessLog;
+  if (!isUpstreamName(upstream) || code < 100 || code > 599 || (haproxy && !backend.startsWith('be.'))) return accessLog;
   const value = Math.max(0, Number(time));
   return { traffic: { upstream, status: code, ms: unit === 's' ? value * 1000 : value }, ...accessLog };
-}
-
-/** The counted part of a datagram (see parseDatagram). */
-export function parseTrafficLine(datagram: string): TrafficLine | undefined {
-  return parseDatagram(datagram).traffic;
 }
 
 export function bucketOf(ms: number): number {

@@ -8,6 +8,14 @@
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
 export const LATENCY_BUCKET_COUNT = LATENCY_BUCKETS_MS.length + 1;
 
+/**
+ * Upstream names as the renderers generate them (`u_<hash>_<service>_<port>`, see upstreamName):
+ * the allow-list for names arriving from agents, in traffic lines and in reports.
+ */
+export function isUpstreamName(s: string): boolean {
+  return /^[A-Za-z0-9_]{1,128}$/.test(s);
+}
+
 /** Counters of one backend over some period; latencyBuckets per bucket (not cumulative). */
 export interface TrafficCount {
   readonly requests: number;

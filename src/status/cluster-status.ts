@@ -47,9 +47,9 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
     const mounted = new Set((task?.Spec?.ContainerSpec?.Secrets ?? []).map((x) => x.SecretName));
     return task === undefined ? [] : [...rt.model.secrets].filter((name) => !mounted.has(name)).sort();
   };
-  const failed = hitless === undefined ? [] : [...applied.values()].filter((r) => r.lastValidation?.ok === false && r.appliedHash !== hitless.configHash);
-  const rejected = failed.find((r) => missingSecrets(r.replicaId).length === 0);
-  const outdated = failed.find((r) => missingSecrets(r.replicaId).length > 0);
+  const failed = (hitless === undefined ? [] : [...applied.values()].filter((r) => r.lastValidation?.ok === false && r.appliedHash !== hitless.configHash)).map((r) => ({ ...r, missing: missingSecrets(r.replicaId) }));
+  const rejected = failed.find((r) => r.missing.length === 0);
+  const outdated = failed.find((r) => r.missing.length > 0);
   const note = rt.note !== undefined ? `; ${rt.note}` : '';
   const ready = running >= rt.expectedReplicas;
   const conditions = [
@@ -63,7 +63,7 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
       : rejected !== undefined && !programmed
         ? condition('Programmed', 'False', 'Invalid', `replica ${rejected.replicaId.slice(0, 12)} rejected ${what} and keeps the last good one: ${rejected.lastValidation?.output ?? ''}`)
         : outdated !== undefined && !programmed
-          ? condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}; replica ${outdated.replicaId.slice(0, 12)} is being replaced to mount secret ${missingSecrets(outdated.replicaId).join(', ')}${note}`)
+          ? condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}; replica ${outdated.replicaId.slice(0, 12)} is being replaced to mount secret ${outdated.missing.join(', ')}${note}`)
         : programmed
           ? condition('Programmed', 'True', 'Programmed', `${current}/${running} running proxies serve ${what}${note}`)
           : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}${note}`),

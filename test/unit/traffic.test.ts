@@ -1,9 +1,11 @@
 /** Traffic counting: syslog line parsing, p99 from buckets, and totals that survive agent restarts. */
 import { describe, expect, it } from 'vitest';
 import { TrafficTotals } from '../../src/api/traffic-totals';
-import { parseDatagram, parseTrafficLine, TrafficCounters } from '../../src/components/traffic-counters';
+import { parseDatagram, TrafficCounters } from '../../src/components/traffic-counters';
 import { LATENCY_BUCKET_COUNT, quantileMs } from '../../src/domain/traffic';
 
+/** The counted part of a datagram. */
+const parseTrafficLine = (datagram: string) => parseDatagram(datagram).traffic;
 const buckets = (entries: Record<number, number>) => Array.from({ length: LATENCY_BUCKET_COUNT }, (_, i) => entries[i] ?? 0);
 
 describe('parseTrafficLine', () => {

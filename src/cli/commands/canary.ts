@@ -3,7 +3,7 @@
  * watch and steer a Route's rollout (`spec.canary`), in the manner of `kubectl argo rollouts`.
  * The core runs the rollout; these commands only read its state and leave commands for it.
  */
-import { durationMs } from '../../domain/brands';
+import { parseTimeout } from '../timeout-option';
 import type { DockerPort } from '../../observed/docker-port';
 import type { RolloutCommand } from '../../plan/rollout';
 import { sendRolloutCommand, type SendOutcome } from '../canary-command';
@@ -65,18 +65,13 @@ export interface CommandOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The `--timeout` value in milliseconds, or undefined when it is not a duration like 30s or 2m. */
-export function timeoutMs(text: string): number | undefined {
-  return /^\d+(ms|s|m|h)$/.test(text) ? durationMs(text) : undefined;
-}
-
 export async function runCanaryCommand(port: DockerPort, name: string, command: RolloutCommand, opts: CommandOptions, io: Output): Promise<number> {
-  const ms = timeoutMs(opts.timeout);
-  if (ms === undefined) {
-    io.err(`--timeout: expected a duration like 30s or 2m, got "${opts.timeout}"`);
+  const limit = parseTimeout(opts.timeout);
+  if ('error' in limit) {
+    io.err(limit.error);
     return EXIT.usage;
   }
-  const outcome = await sendRolloutCommand(port, name, command, { timeoutMs: ms, ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) });
+  const outcome = await sendRolloutCommand(port, name, command, { timeoutMs: limit.ms, ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) });
   return report(outcome, name, command, opts.timeout, io);
 }
 

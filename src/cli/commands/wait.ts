@@ -4,7 +4,7 @@
  * `--for=canary=PHASE` waits for a Route's rollout phase instead (see ../canary-wait.ts): it also
  * exits 1 early when the rollout ends in another phase.
  */
-import { durationMs } from '../../domain/brands';
+import { parseTimeout } from '../timeout-option';
 import { LABELS } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
@@ -43,15 +43,16 @@ export async function runWait(port: DockerPort, ref: string, forCondition: strin
     return EXIT.usage;
   }
   const [type, wanted = 'True'] = forCondition.split('=');
-  if (!/^\d+(ms|s|m|h)$/.test(timeout)) {
-    io.err(`--timeout: expected a duration like 30s or 2m, got "${timeout}"`);
+  const limit = parseTimeout(timeout);
+  if ('error' in limit) {
+    io.err(limit.error);
     return EXIT.usage;
   }
   const reader = new RouteRolloutReader(port);
   const probe = (): Promise<Probe> =>
     canary !== undefined ? reader.read(name).then((l) => probeCanary(l, canary.phase)) : probeCondition(port, kind, name, type ?? '', wanted);
   const goal = canary !== undefined ? `canary=${canary.phase}` : `${type}=${wanted}`;
-  const deadline = Date.now() + durationMs(timeout);
+  const deadline = Date.now() + limit.ms;
   for (;;) {
     const p = await probe();
     if (p.verdict === 'met') {
