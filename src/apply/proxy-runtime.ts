@@ -37,6 +37,8 @@ export interface ProxyRuntime {
   readonly statusUrl: string;
   /** Loopback UDP port the rendered config sends per-request traffic lines to; absent: none. */
   readonly trafficPort?: number;
+  /** The flag file the rendered config tests to ask clients to close during a reload; absent: none. */
+  readonly drainFlagPath?: string;
 }
 
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
@@ -54,6 +56,7 @@ export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
     confDir: '/run/swarmgate/nginx',
     statusUrl: `http://127.0.0.1:${DEFAULT_NGINX_OPTIONS.statusPort}/nginx_status`,
     trafficPort: DEFAULT_NGINX_OPTIONS.trafficLogPort,
+    drainFlagPath: DEFAULT_NGINX_OPTIONS.drainFlagPath,
   },
   haproxy: {
     kind: 'haproxy',

@@ -12,7 +12,7 @@
  * The per-kind process details live in proxy-process.ts.
  */
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type StreamHandle } from '../api/client';
@@ -24,6 +24,7 @@ import type { ProxyKind } from '../plan/proxy-capabilities';
 import { LATENCY_BUCKETS_MS } from '../domain/traffic';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
+import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
 import { haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
 
 export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
@@ -54,6 +55,11 @@ export interface ProxyAgentOptions {
   readonly trafficPort?: number;
   /** Pacing of reloads under bursts of changes (reload-pacer.ts); default DEFAULT_PACER. */
   readonly pacer?: PacerOptions;
+  /**
+   * NGINX: the rendered config's drain flag, held around every reload so keep-alive clients are
+   * not reset (nginx-drain.ts); absent: plain SIGHUP (configs without the flag test).
+   */
+  readonly drainFlagPath?: string;
 }
 
 export interface AgentState {
@@ -82,7 +88,10 @@ export class ProxyAgent {
   private resolveExit: (code: number) => void = () => undefined;
 
   constructor(private readonly o: ProxyAgentOptions) {
-    this.driver = o.kind === 'haproxy' ? haproxyDriver(o.haproxy) : nginxDriver(o.nginx !== undefined ? { bin: o.nginx } : {});
+    this.driver =
+      o.kind === 'haproxy'
+        ? haproxyDriver(o.haproxy)
+        : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
   }
@@ -114,6 +123,8 @@ export class ProxyAgent {
       copyFileSync(boot, this.confPath);
       this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
     }
+    // A flag left by an agent that died mid-reload would keep every answer on Connection: close.
+    if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
     const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
     if (!prepared.ok) throw new Error(`cannot start ${label} on ${this.confPath}: ${prepared.output}`);
     const proc = this.driver.start(this.confPath);

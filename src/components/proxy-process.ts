@@ -5,7 +5,8 @@
  *
  * NGINX: `nginx -c nginx.conf -g 'daemon off;'`, `nginx -t`, SIGHUP; confirmed when the master
  * has a worker that did not exist before and no old worker still accepts (NGINX retitles a
- * draining worker "... is shutting down").
+ * draining worker "... is shutting down"). With hitless configs the reload holds the drain flag
+ * (nginx-drain.ts) so keep-alive clients see no reset.
  *
  * HAProxy (master-worker): `haproxy -W -db -S <runtimeDir>/master.sock -f haproxy.cfg`; before a
  * check the combined PEM files the config reads are built from the mounted secrets; `haproxy -c`;
@@ -25,6 +26,7 @@ import { join } from 'node:path';
 import { haproxyProblems } from '../apply/haproxy-validate';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { pemFilesOfConfig } from '../render/haproxy/pem-files';
+import { drainedReload, type DrainOptions } from './nginx-drain';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 
 export interface CheckResult {
@@ -132,23 +134,33 @@ export function holdsListener(pid: number, listening: ReadonlySet<string>): bool
 /**
  * Send `signal` to the master, then wait until the new config is what answers: the master has
  * started a worker that did not exist before, and no old worker still accepts connections.
+ * Resolves with the workers that ran before the signal, or undefined when not confirmed in time.
  */
-async function signalAndConfirm(masterPid: number, signal: NodeJS.Signals, oldStillAccepting: (pid: number) => boolean, timeoutMs: number): Promise<boolean> {
+async function signalAndConfirmWorkers(masterPid: number, signal: NodeJS.Signals, oldStillAccepting: (pid: number) => boolean, timeoutMs: number): Promise<ReadonlySet<number> | undefined> {
   const before = childPids(masterPid);
   process.kill(masterPid, signal);
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const now = childPids(masterPid);
     const started = [...now].some((p) => !before.has(p));
-    if (started && ![...before].some((p) => now.has(p) && oldStillAccepting(p))) return true;
+    if (started && ![...before].some((p) => now.has(p) && oldStillAccepting(p))) return before;
     await new Promise((r) => setTimeout(r, 10));
   }
-  return false;
+  return undefined;
+}
+
+async function signalAndConfirm(masterPid: number, signal: NodeJS.Signals, oldStillAccepting: (pid: number) => boolean, timeoutMs: number): Promise<boolean> {
+  return (await signalAndConfirmWorkers(masterPid, signal, oldStillAccepting, timeoutMs)) !== undefined;
 }
 
 /** NGINX: SIGHUP and confirm (see signalAndConfirm). */
 export function reloadAndConfirm(masterPid: number, timeoutMs = 10_000): Promise<boolean> {
   return signalAndConfirm(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs);
+}
+
+/** NGINX with the drain flag held around the reload (nginx-drain.ts). */
+export function drainedReloadAndConfirm(masterPid: number, drain: DrainOptions, timeoutMs = 10_000): Promise<boolean> {
+  return drainedReload(drain, () => signalAndConfirmWorkers(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs), (pid) => existsSync(`/proc/${pid}`));
 }
 
 /**
@@ -185,6 +197,8 @@ export async function reloadHaproxyAndConfirm(masterPid: number, masterSocket: s
 
 export interface NginxDriverOptions {
   readonly bin?: string;
+  /** Hold this flag around reloads (the rendered config's drainFlagPath); absent: plain SIGHUP. */
+  readonly drain?: DrainOptions;
 }
 
 export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
@@ -203,7 +217,7 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
       const r = spawnSync(bin, ['-t', '-q', '-c', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'inherit', 'pipe'] });
       return r.status === 0 ? { ok: true, output: '' } : { ok: false, output: r.stderr.trim() || `nginx -t exited ${String(r.status)}` };
     },
-    reloadAndConfirm,
+    reloadAndConfirm: (masterPid, timeoutMs) => (o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timeoutMs) : reloadAndConfirm(masterPid, timeoutMs)),
     stop: (proc, requested) => void proc.kill(requested),
     parseCounters(text) {
       // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."; no status codes.

@@ -76,5 +76,5 @@ export async function startNginx(config: string, readyPort: number, dir = mkdtem
  */
 export function loopbackRenderOptions(dir: string, ports: readonly number[]): Partial<NginxRenderOptions> {
   const [httpPort = 0, tlsInternalPort = 0, passthroughInternalPort = 0, statusPort = 0, unavailablePort = 0, trafficLogPort = 0] = ports;
-  return { pidPath: join(dir, 'nginx.pid'), accessLogPath: join(dir, 'access.log'), httpPort, tlsInternalPort, passthroughInternalPort, statusPort, unavailablePort, trafficLogPort };
+  return { pidPath: join(dir, 'nginx.pid'), accessLogPath: join(dir, 'access.log'), drainFlagPath: join(dir, 'draining'), httpPort, tlsInternalPort, passthroughInternalPort, statusPort, unavailablePort, trafficLogPort };
 }

@@ -67,6 +67,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     log,
     statusUrl: runtime.statusUrl,
     ...(runtime.trafficPort !== undefined ? { trafficPort: runtime.trafficPort } : {}),
+    ...(runtime.drainFlagPath !== undefined ? { drainFlagPath: runtime.drainFlagPath } : {}),
   });
   agent.start();
   // Swarm stops the task with the service's StopSignal (SIGQUIT: graceful); SIGTERM/SIGINT also stop gracefully.

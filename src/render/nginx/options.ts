@@ -23,6 +23,12 @@ export interface NginxRenderOptions {
    * Only hitless clusters get it: without an agent listening, NGINX logs an error per request.
    */
   readonly trafficLogPort: number;
+  /**
+   * Hitless delivery: while this file exists, responses carry `Connection: close`. The agent
+   * creates it around each reload so keep-alive clients close their connections themselves
+   * instead of racing the old workers' close of idle connections (see nginx-drain.ts).
+   */
+  readonly drainFlagPath: string;
 }
 
 export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
@@ -37,4 +43,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   statusPort: 18080,
   unavailablePort: 18081,
   trafficLogPort: 18082,
+  drainFlagPath: '/run/swarmgate/draining',
 };

@@ -65,6 +65,11 @@ const body = `            set $sg_route "{{route}}";
             add_header Set-Cookie "{{cookie}}={{{token}}}.{{{tag}}}; Path=/; Max-Age={{maxAge}}; HttpOnly; SameSite=Lax" always;
 {{/pinCookie}}
 {{/proxy}}
+{{#ownAddHeaders}}
+{{#drain}}
+            add_header Connection $sg_drain_connection always;
+{{/drain}}
+{{/ownAddHeaders}}
 `;
 
 const upstream = `    upstream {{{name}}} {
@@ -92,6 +97,13 @@ const server = `    server {
 {{/tlsListener}}
         server_name "{{serverName}}";
         set $sg_route "";
+{{#drain}}
+        set $sg_draining "";
+        if (-f "{{flagPath}}") {
+            set $sg_draining 1;
+        }
+        add_header Connection $sg_drain_connection always;
+{{/drain}}
 {{#tls}}
         ssl_certificate "{{cert}}";
         ssl_certificate_key "{{key}}";
@@ -217,6 +229,15 @@ http {
         default upgrade;
         "" close;
     }
+{{#drain}}
+    # While the agent reloads (its flag file exists), answers ask keep-alive clients to close:
+    # a client closing after a response races nothing, whereas the old workers' close of idle
+    # connections at a reload races a client sending its next request. 1xx (Upgrade) is left alone.
+    map "$sg_draining:$status" $sg_drain_connection {
+        "~^1:[2-5]" close;
+        default "";
+    }
+{{/drain}}
 {{#headerMaps}}
     map {{{source}}} {{{variable}}} {
         "{{pattern}}" 1;

@@ -59,6 +59,8 @@ export interface ProxyBodyView {
   /** A weighted split pinned by a proxy-issued cookie: the cookie is (re)written on every answer. */
   readonly pinCookie?: { readonly cookie: string; readonly token: Token; readonly tag: Token; readonly maxAge: number };
   readonly redirect?: { readonly code: number; readonly parts: readonly { lit?: string; ref?: Token }[] };
+  /** The location sets add_header itself, so it must repeat the server's (add_header is inherited all-or-nothing). */
+  readonly ownAddHeaders: boolean;
 }
 
 export interface LocationView {
@@ -98,6 +100,8 @@ export interface NginxView {
   readonly accessLogPath: string;
   /** Set with hitless delivery: the agent's loopback syslog listener for per-upstream counters. */
   readonly trafficLog?: { readonly port: number };
+  /** Set with hitless delivery: the flag file the agent holds around a reload (see NginxRenderOptions.drainFlagPath). */
+  readonly drain?: { readonly flagPath: string };
   readonly clientMaxBodySize: string;
   readonly defaults: HttpDefaults;
   readonly standardHeaders: readonly NameRef[];
@@ -278,7 +282,7 @@ interface HttpDefaults {
   readonly tries: number;
 }
 
-function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
+function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders'> {
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
   if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
@@ -326,7 +330,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   };
 }
 
-function redirectBody(rule: ModelRule, action: RedirectAction): ProxyBodyView {
+function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyView, 'ownAddHeaders'> {
   const parts: { lit?: string; ref?: Token }[] = [];
   if (action.to !== undefined) parts.push({ lit: action.to });
   else {
@@ -352,7 +356,8 @@ function redirectBody(rule: ModelRule, action: RedirectAction): ProxyBodyView {
 }
 
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
-  return rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
+  const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
+  return { ...b, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
@@ -482,7 +487,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
     accessLogPath: opts.accessLogPath,
-    ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort } } : {}),
+    ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort }, drain: { flagPath: opts.drainFlagPath } } : {}),
     clientMaxBodySize: d.clientMaxBodySize,
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,

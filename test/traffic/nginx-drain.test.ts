@@ -1,0 +1,112 @@
+/**
+ * Drained reloads on a real NGINX running a rendered hitless config: while the agent's flag file
+ * exists answers carry `Connection: close` (and only then), and keep-alive clients hammering the
+ * proxy see no reset across reloads made the way the agent makes them (nginx-drain.ts).
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DRAIN_TIMING } from '../../src/components/nginx-drain';
+import { childPids, drainedReloadAndConfirm } from '../../src/components/proxy-process';
+import { buildModel } from '../../src/plan/build-model';
+import { renderNginx } from '../../src/render/nginx/render';
+import { startEcho, type Backend } from '../helpers/echo-backends';
+import { send } from '../helpers/http-client';
+import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { desired, route, snapshot, task } from '../helpers/specs';
+
+let nginx: RunningNginx | undefined;
+let backend: Backend | undefined;
+let http = 0;
+let flag = '';
+let masterPid = 0;
+
+beforeAll(async () => {
+  const [pHttp, pTls, pPt, pStatus, pUnavailable, pTraffic, pApp] = await freePorts(7);
+  http = pHttp ?? 0;
+  backend = await startEcho('app', 't1', '127.0.9.1', pApp ?? 0);
+  const routes = [route('app', { hosts: ['app.test'], rules: [{ backends: [{ service: 'app', port: pApp }] }] })];
+  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [task('app', '127.0.9.1')], networks: [{ name: 'app' }], secrets: [] });
+  const model = buildModel(desired(routes), snap).clusters.find((c) => c.cluster === 'default');
+  if (model === undefined) throw new Error('no default cluster');
+  expect(model.spec.proxy.delivery).toBe('hitless');
+  const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
+  // NGINX's workers (user nobody when the master runs as root) must be able to stat the flag.
+  chmodSync(dir, 0o755);
+  const options = loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]);
+  flag = options.drainFlagPath ?? '';
+  const config = renderNginx(model, options);
+  expect(config).toContain(`if (-f "${flag}")`);
+  nginx = await startNginx(config, http, dir);
+  masterPid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+}, 30_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  await backend?.close();
+});
+
+describe('drained NGINX reloads', () => {
+  it('asks clients to close only while the flag file exists', async () => {
+    const keepAlive = { connection: 'keep-alive' };
+    const before = await send({ port: http, host: 'app.test', headers: keepAlive });
+    writeFileSync(flag, '');
+    const during = await send({ port: http, host: 'app.test', headers: keepAlive });
+    const missing = await send({ port: http, host: 'missing.test', headers: keepAlive });
+    rmSync(flag);
+    const after = await send({ port: http, host: 'app.test', headers: keepAlive });
+    expect([before.status, during.status, missing.status, after.status]).toEqual([200, 200, 503, 200]);
+    expect(String(before.headers.connection)).not.toMatch(/close/);
+    expect(String(during.headers.connection)).toMatch(/close/);
+    expect(String(missing.headers.connection)).toMatch(/close/);
+    expect(String(after.headers.connection)).not.toMatch(/close/);
+  });
+
+  it('keeps keep-alive clients free of resets across reloads', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+    const sockets = new Set<unknown>();
+    let ok = 0;
+    const failures: string[] = [];
+    let running = true;
+    const one = (): Promise<void> =>
+      new Promise((resolve) => {
+        const req = request({ host: '127.0.0.1', port: http, path: '/', headers: { host: 'app.test' }, agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) ok++;
+            else failures.push(`status ${String(res.statusCode)}`);
+            resolve();
+          });
+        });
+        req.on('socket', (s) => sockets.add(s));
+        req.on('error', (e) => {
+          failures.push(e.message);
+          resolve();
+        });
+        req.end();
+      });
+    const clients = Array.from({ length: 20 }, async () => {
+      while (running) await one();
+    });
+    const workersSeen = new Set<number>(childPids(masterPid));
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const socketsBefore = sockets.size;
+      expect(await drainedReloadAndConfirm(masterPid, { ...DEFAULT_DRAIN_TIMING, flagPath: flag })).toBe(true);
+      // The window made clients open new connections (they were asked to close the old ones).
+      expect(sockets.size).toBeGreaterThan(socketsBefore);
+      for (const p of childPids(masterPid)) workersSeen.add(p);
+      expect(existsSync(flag)).toBe(false);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    running = false;
+    await Promise.all(clients);
+    agent.destroy();
+    // Five reloads each started new workers (one per core, or the configured count, every time).
+    expect(workersSeen.size).toBeGreaterThanOrEqual(6);
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(500);
+  }, 30_000);
+});
