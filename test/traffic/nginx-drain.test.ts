@@ -4,7 +4,6 @@
  * proxy see no reset across reloads made the way the agent makes them (nginx-drain.ts).
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho, type Backend } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
+import { startKeepAliveLoad } from '../helpers/keepalive-load';
 import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
@@ -65,45 +65,19 @@ describe('drained NGINX reloads', () => {
   });
 
   it('keeps keep-alive clients free of resets across reloads', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
-    const sockets = new Set<unknown>();
-    let ok = 0;
-    const failures: string[] = [];
-    let running = true;
-    const one = (): Promise<void> =>
-      new Promise((resolve) => {
-        const req = request({ host: '127.0.0.1', port: http, path: '/', headers: { host: 'app.test' }, agent }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode === 200) ok++;
-            else failures.push(`status ${String(res.statusCode)}`);
-            resolve();
-          });
-        });
-        req.on('socket', (s) => sockets.add(s));
-        req.on('error', (e) => {
-          failures.push(e.message);
-          resolve();
-        });
-        req.end();
-      });
-    const clients = Array.from({ length: 20 }, async () => {
-      while (running) await one();
-    });
+    const load = startKeepAliveLoad(http, 'app.test');
     const workersSeen = new Set<number>(childPids(masterPid));
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setTimeout(r, 300));
-      const socketsBefore = sockets.size;
+      const connectionsBefore = load.connections();
       expect(await drainedReloadAndConfirm(masterPid, { ...DEFAULT_DRAIN_TIMING, flagPath: flag })).toBe(true);
       // The window made clients open new connections (they were asked to close the old ones).
-      expect(sockets.size).toBeGreaterThan(socketsBefore);
+      expect(load.connections()).toBeGreaterThan(connectionsBefore);
       for (const p of childPids(masterPid)) workersSeen.add(p);
       expect(existsSync(flag)).toBe(false);
     }
     await new Promise((r) => setTimeout(r, 300));
-    running = false;
-    await Promise.all(clients);
-    agent.destroy();
+    const { ok, failures } = await load.stop();
     // Five reloads each started new workers (one per core, or the configured count, every time).
     expect(workersSeen.size).toBeGreaterThanOrEqual(6);
     expect(failures).toEqual([]);
