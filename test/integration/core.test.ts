@@ -290,11 +290,8 @@ describe('core on a real Swarm', () => {
     const r = await get('/v2/');
     expect(r.status).toBe(503);
     // Only successes before the removal and 503s after it: dead task addresses must not surface as
-    // 502/504. A single 502 has been seen twice in ~30 runs (a request in flight on a task NGINX
-    // could not retry; unexplained so far, see the closing notes): tolerated once, never more.
-    const others = [...statuses.entries()].filter(([s]) => s !== 200 && s !== 503);
-    if (others.length > 0) console.log(`statuses during removal: ${JSON.stringify(Object.fromEntries(statuses))}`);
-    expect(others.filter(([s]) => s !== 502)).toEqual([]);
-    expect(statuses.get(502) ?? 0).toBeLessThanOrEqual(1);
+    // 502/504, also for a request in flight while the rolling update stops the old proxy (its 503
+    // backup listener is already closed then: the config maps that 502 to 503, nginx-shutdown.test.ts).
+    expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
   });
 });

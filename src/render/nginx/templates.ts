@@ -111,6 +111,7 @@ const server = `    server {
 {{#rejectTls}}
         ssl_reject_handshake on;
 {{/rejectTls}}
+        error_page 502 = @sg_bad_gateway;
 {{#httpsRedirect}}
         if ($scheme = "http") {
             return 308 "https://$host{{portSuffix}}$request_uri";
@@ -126,6 +127,9 @@ const server = `    server {
 {{#dispatch}}
             error_page {{code}} = {{{target}}};
 {{/dispatch}}
+{{#ownErrorPages}}
+            error_page 502 = @sg_bad_gateway;
+{{/ownErrorPages}}
 {{#dispatch}}
             if ({{{condition}}}) { return {{code}}; }
 {{/dispatch}}
@@ -144,6 +148,14 @@ const server = `    server {
 {{/body}}
         }
 {{/named}}
+        # NGINX's own 502 after the backup was tried means the 503 listener was gone (this NGINX
+        # is shutting down): the backend is unavailable, not broken. Other 502s stay 502.
+        location @sg_bad_gateway {
+            if ($upstream_addr ~ "127\\.0\\.0\\.1:{{unavailablePort}}$") {
+                return 503 "no task of this backend is reachable\\n";
+            }
+            return 502;
+        }
     }
 `;
 

@@ -67,6 +67,8 @@ export interface LocationView {
   readonly exact: boolean;
   readonly path: string;
   readonly dispatch: readonly { readonly code: number; readonly condition: Token; readonly target: Token }[];
+  /** Dispatch sets error_page here, so the location must repeat the server's (error_page is inherited all-or-nothing). */
+  readonly ownErrorPages: boolean;
   readonly body?: ProxyBodyView;
 }
 
@@ -378,7 +380,7 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry, default
       return { code: FIRST_DISPATCH_CODE + i, condition: maps.condition(rule), target };
     });
     const fallback = group.fallback === undefined ? undefined : body(group.fallback, maps, defaults);
-    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ...(fallback !== undefined ? { body: fallback } : {}) });
+    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ownErrorPages: dispatch.length > 0, ...(fallback !== undefined ? { body: fallback } : {}) });
     const p = group.match.path;
     if (group.match.kind === 'exact') locations.push(make(true, p));
     else if (p === '/') locations.push(make(false, '/'));
