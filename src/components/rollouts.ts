@@ -18,6 +18,7 @@ import type { StoredSpec } from '../desired/spec-store';
 import type { ServiceInfo } from '../observed/docker-port';
 import type { DesiredState } from '../plan/inputs';
 import type { Upstream } from '../plan/model';
+import { previewRouteName, takenPreviewNames } from '../plan/rollout/apply-weights';
 import {
   advanceRollout,
   decodeRolloutState,
@@ -117,6 +118,7 @@ export class RolloutDriver {
     const urgentClusters = new Set<string>();
     this.metrics?.rolloutWeight.reset();
     this.metrics?.rolloutPhase.reset();
+    const taken = takenPreviewNames(desired);
     for (const route of desired.routes) {
       const spec = route.object.spec.canary;
       const name = route.object.metadata.name;
@@ -141,7 +143,8 @@ export class RolloutDriver {
       for (const call of r.notify) void this.callWebhook(call, this.hookBody(name, call, r.state));
       weights.set(name, r.weights);
       if (r.transitions.some((t) => t.to === 'Failed' || t.to === 'Aborted')) urgentClusters.add(cluster);
-      conditions.set(key, rolloutCondition(r.state));
+      const cond = rolloutCondition(r.state);
+      conditions.set(key, taken.has(name) ? { ...cond, message: `${cond.message}; the preview is not served: a Route named "${previewRouteName(name)}" exists (rename it or this route)` } : cond);
       this.metrics?.rolloutWeight.set({ route: name }, r.weights.canary);
       this.metrics?.rolloutPhase.set({ route: name, phase: r.state.phase }, 1);
       const changes: Record<string, string | undefined> = {};

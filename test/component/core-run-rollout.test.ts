@@ -211,4 +211,26 @@ describe('a canary rollout run by the core', () => {
     await run.run(3);
     expect(await rollout()).toMatchObject({ phase: 'Succeeded', weight: 100 });
   });
+
+  it('leaves a Route named like the preview alone and says why the preview is not served', async () => {
+    await applyObject(docker, route('shop-preview', { serviceCluster: 'edge', hosts: ['mine.shop.test'], rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }] }));
+    await applyObject(
+      docker,
+      route('shop', {
+        serviceCluster: 'edge',
+        hosts: ['shop.test'],
+        rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }],
+        canary: { strategy: 'blueGreen', active: { service: 'shop-v1', port: 8080 }, preview: { service: 'shop-v2', port: 8080 }, previewHost: 'preview.shop.test', scaleDownDelay: '1m' },
+      }),
+    );
+    await new CoreRun(docker, quiet, {}, now).run(1);
+    const conf = await mountedConfig();
+    expect(conf).toContain('server_name "mine.shop.test"');
+    expect(conf).not.toContain('preview.shop.test');
+    expect((await rolloutCondition())?.message).toContain('the preview is not served: a Route named "shop-preview" exists');
+    const [mine] = await docker.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=shop-preview`]);
+    // The user's Route keeps its own status (accepted, its references resolved), not the preview's.
+    const conditions = parseStatus(mine?.Spec.Labels?.[LABELS.status])?.conditions ?? [];
+    expect(conditions.filter((c) => c.type === 'Accepted' || c.type === 'ResolvedRefs').map((c) => c.status)).toEqual(['True', 'True']);
+  });
 });

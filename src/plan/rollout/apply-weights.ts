@@ -7,7 +7,8 @@
  *   backends: stable with `100 − w`, the new service with `w`. At 0 % or 100 % the rule keeps one
  *   backend (no split to render, and nothing reaches the other service).
  * - Blue-green adds a preview route `<name>-preview` on `previewHost` with the same rules, the
- *   rolled-out backend replaced by the preview service, whatever the phase.
+ *   rolled-out backend replaced by the preview service, whatever the phase; not when a stored
+ *   Route already has that name (the Rollout condition says so).
  */
 import type { HostPattern, Weight } from '../../domain/brands';
 import { rolloutNew, rolloutStable, type CanarySpec, type RolloutBackend } from '../../domain/canary';
@@ -52,8 +53,23 @@ function previewOf(route: Stored<RouteObject>, spec: CanarySpec, from: RolloutBa
   };
 }
 
+/**
+ * Blue-green routes whose preview cannot be served because a stored Route already has the
+ * preview's name: that Route is the user's and wins (its status would otherwise be the preview's).
+ */
+export function takenPreviewNames(desired: DesiredState): ReadonlySet<string> {
+  const names = new Set(desired.routes.map((r) => r.object.metadata.name as string));
+  const taken = new Set<string>();
+  for (const r of desired.routes) {
+    const spec = r.object.spec.canary;
+    if (spec?.strategy === 'blueGreen' && spec.previewHost !== undefined && names.has(previewRouteName(r.object.metadata.name))) taken.add(r.object.metadata.name);
+  }
+  return taken;
+}
+
 /** The desired state with each rolling-out route at its weights (routes absent from `weights`: 100 % stable). */
 export function withRolloutWeights(desired: DesiredState, weights: ReadonlyMap<string, Weights>): DesiredState {
+  const taken = takenPreviewNames(desired);
   const routes: Stored<RouteObject>[] = [];
   for (const r of desired.routes) {
     const spec = r.object.spec.canary;
@@ -65,7 +81,7 @@ export function withRolloutWeights(desired: DesiredState, weights: ReadonlyMap<s
     }
     const w = weights.get(r.object.metadata.name) ?? { stable: 100, canary: 0 };
     routes.push({ ...r, object: { ...r.object, spec: { ...r.object.spec, rules: r.object.spec.rules.map((rule) => shifted(rule, from, to, w)) } } });
-    if (spec.strategy === 'blueGreen') {
+    if (spec.strategy === 'blueGreen' && !taken.has(r.object.metadata.name)) {
       const preview = previewOf(r, spec, from, to);
       if (preview !== undefined) routes.push(preview);
     }
