@@ -210,6 +210,11 @@ function destroyStream(s: NodeJS.ReadableStream | undefined): void {
 // ---------------------------------------------------------------------------------------------
 // The port
 
+/** docker-modem sends `_body` as the request body and `_query` (empty here) as the query string. */
+function bodyOnly<T>(body: T): { readonly _query: Record<string, never>; readonly _body: T } {
+  return { _query: {}, _body: body };
+}
+
 function labelFilters(labels: LabelFilter | undefined): { filters: { label: string[] } } | Record<string, never> {
   return labels !== undefined && labels.length > 0 ? { filters: { label: [...labels] } } : {};
 }
@@ -275,7 +280,9 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
     inspectConfig: (id) => call('inspectConfig', async () => (await docker.getConfig(id).inspect()) as unknown as ConfigInfo),
     createConfig: (spec: ConfigSpec) =>
       call('createConfig', async () => {
-        const created = await docker.createConfig({ ...spec });
+        // Body only: dockerode would also put every option, Data included, in the query string, and
+        // the daemon refuses request lines over 1 MiB (431) long before its 1,000 KiB config limit.
+        const created = await docker.createConfig(bodyOnly({ ...spec }) as unknown as Record<string, unknown>);
         return (created as Dockerode.Config).id;
       }),
     updateConfigLabels: (id, version, spec) =>
@@ -288,7 +295,8 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
       }),
     createSecret: (spec) =>
       call('createSecret', async () => {
-        const created = (await docker.createSecret({ Name: spec.Name, Labels: { ...(spec.Labels ?? {}) }, Data: spec.Data })) as Dockerode.Secret;
+        // Body only, as for configs: key material must not travel in a URL either.
+        const created = (await docker.createSecret(bodyOnly({ Name: spec.Name, Labels: { ...(spec.Labels ?? {}) }, Data: spec.Data }) as unknown as Record<string, unknown>)) as Dockerode.Secret;
         return created.id;
       }),
     removeSecret: (id) =>

@@ -155,6 +155,17 @@ afterAll(async () => {
 });
 
 describe('dockerode adapter on a real Swarm', () => {
+  it('creates a config near the daemon\'s 1,000 KiB limit (its base64 would not fit in a request line)', async () => {
+    // 900 KB of config: 1.2 MB of base64, more than the daemon accepts in a URL (431).
+    const data = Buffer.from('#'.repeat(899_999) + '\n').toString('base64');
+    const id = await port.createConfig({ Name: `${CFG}-big`, Labels: { [LABEL]: PREFIX }, Data: data });
+    try {
+      expect((await port.inspectConfig(id)).Spec.Data).toBe(data);
+    } finally {
+      await port.removeConfig(id);
+    }
+  });
+
   it('round-trips a config: data, labels, version-checked label update, typed errors', async () => {
     const data = Buffer.from('server_name example.test; # ünïcode\n', 'utf8').toString('base64');
     const id = await port.createConfig({ Name: CFG, Labels: { [LABEL]: PREFIX, 'io.swarmgate.generation': '1' }, Data: data });
