@@ -12,6 +12,7 @@ import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spe
 import { tlsSets } from '../apply/tls-secrets';
 import { pruneCertificateVersions } from '../apply/certificate-secrets';
 import { convergeExtension } from '../apply/extension-service';
+import { configSizeProblem } from '../apply/config-size';
 import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../apply/revisions';
 import type { Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
@@ -60,6 +61,8 @@ export interface CoreRunOptions {
   readonly extensionImage?: string;
   /** How rollout webhooks are called (tests); default: HTTP POST with the hook's timeout. */
   readonly webhookCaller?: WebhookCaller;
+  /** Largest rendered config delivered (tests); default Swarm's limit, MAX_SWARM_CONFIG_BYTES. */
+  readonly maxConfigBytes?: number;
 }
 
 export class CoreRun {
@@ -137,6 +140,12 @@ export class CoreRun {
         continue;
       }
       const rendered = source.rendered;
+      const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
+      if (tooLarge !== undefined) {
+        this.runLog.warn({ cluster: model.cluster, bytes: Buffer.byteLength(rendered) }, 'rendered configuration is too large for a Swarm config; keeping the last good one');
+        runtimes.push({ model, invalid: tooLarge, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
+        continue;
+      }
       const kind = model.spec.proxy.kind;
       const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
       // Hitless: agents run nginx -t themselves before reloading, so they get the config first and

@@ -74,6 +74,8 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
 export function routeProgrammed(route: string, generation: number, rt: ClusterRuntime, status: ClusterStatus): Condition {
   const inModel = rt.model.routes.some((r) => r.name === route && r.generation === generation);
   if (!inModel) return condition('Programmed', 'False', 'Pending', 'not part of the proxy configuration (see Accepted and ResolvedRefs)');
+  // The cluster's new config cannot go out at all: say why here too, not only on the cluster.
+  if (rt.invalid !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}" keeps its last good configuration: ${rt.invalid}`);
   return status.programmed
     ? condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`)
     : condition('Programmed', 'False', 'Pending', `waiting for the proxies of cluster "${rt.model.cluster}" (${status.current}/${status.running} on the current config)`);

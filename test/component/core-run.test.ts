@@ -199,4 +199,30 @@ describe('proxy placement and config history', () => {
     const revisions = (await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`])).map((c) => Number(c.Spec.Labels?.[LABELS.revision])).sort();
     expect(revisions).toEqual([3, 4, 5, 6, 7]);
   });
+
+  it('says on the cluster when its config outgrows a Swarm config, and still serves the other clusters', async () => {
+    const small = cluster('small', { proxy: { replicas: 1, publish: { mode: 'host', http: 18081, https: 18444 } } });
+    await applyObject(docker, small);
+    await applyObject(docker, route('tiny', { serviceCluster: 'small', hosts: ['tiny.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    for (let i = 0; i < 20; i++) await applyObject(docker, route(`web${i}`, { serviceCluster: 'edge', hosts: [`web${i}.test`], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    // A limit between the two clusters' config sizes (the small one has 1 route, edge 21).
+    await new CoreRun(docker, quiet).run(1);
+    const sizeOf = async (c: string) => {
+      const [cfg] = await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=${c}`]);
+      return cfg === undefined ? 0 : Buffer.from((await docker.inspectConfig(cfg.ID)).Spec.Data ?? '', 'base64').length;
+    };
+    const [smallBytes, edgeBytes] = [await sizeOf('small'), await sizeOf('edge')];
+    expect(edgeBytes).toBeGreaterThan(smallBytes + 2_000);
+    await applyObject(docker, route('web20', { serviceCluster: 'edge', hosts: ['web20.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    await applyObject(docker, route('tiny2', { serviceCluster: 'small', hosts: ['tiny2.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    docker.clearActions();
+    const limit = smallBytes + 1_000;
+    await new CoreRun(docker, quiet, { maxConfigBytes: limit }).run(2);
+    const programmed = condition(await statusOf('web20'), 'Programmed');
+    expect(programmed).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect(programmed?.message).toContain(`for 22 routes is`);
+    expect(programmed?.message).toContain(`must be smaller than ${limit.toLocaleString('en-US')} bytes: split the routes over more ServiceClusters`);
+    // Nothing was stored for edge; the small cluster got its new config.
+    expect(docker.writes.filter((a) => a.op === 'createConfig').map((a) => a.target)).toEqual([expect.stringMatching(/^sg-nginx-small-/)]);
+  });
 });

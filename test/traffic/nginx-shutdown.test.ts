@@ -63,10 +63,12 @@ describe('NGINX answers while a backend dies', () => {
   it('keeps a real bad gateway a 502: a POST the backend reset is not retried', async () => {
     const [backendPort = 0] = await freePorts(1);
     await resettingBackend('127.0.9.3', backendPort, 50);
-    const { http } = await proxyTo(backendPort);
+    const { nginx, http } = await proxyTo(backendPort);
     const r = await send({ port: http, host: 'app.test', method: 'POST' });
     expect(r.status).toBe(502);
     // A GET is retried on the backup while NGINX runs: the backend is unavailable.
     expect((await send({ port: http, host: 'app.test' })).status).toBe(503);
+    // The backup server and @sg_bad_gateway evaluate the drain header too: every variable it reads is set there.
+    expect(nginx.logs()).not.toContain('uninitialized');
   });
 });

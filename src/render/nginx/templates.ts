@@ -102,7 +102,6 @@ const server = `    server {
         if (-f "{{flagPath}}") {
             set $sg_draining 1;
         }
-        add_header Connection $sg_drain_connection always;
 {{/drain}}
 {{#tls}}
         ssl_certificate "{{cert}}";
@@ -148,8 +147,6 @@ const server = `    server {
 {{/body}}
         }
 {{/named}}
-        # NGINX's own 502 after the backup was tried means the 503 listener was gone (this NGINX
-        # is shutting down): the backend is unavailable, not broken. Other 502s stay 502.
         location @sg_bad_gateway {
             if ($upstream_addr ~ "127\\.0\\.0\\.1:{{unavailablePort}}$") {
                 return 503 "no task of this backend is reachable\\n";
@@ -249,7 +246,11 @@ http {
         "~^1:[2-5]" close;
         default "";
     }
+    add_header Connection $sg_drain_connection always;
 {{/drain}}
+    # Every server sends NGINX's own 502 to @sg_bad_gateway: after the 503 backup was tried it
+    # means the backup's listener was gone (this NGINX is shutting down), so the backend is
+    # unavailable (503), not broken. Other 502s stay 502.
 {{#headerMaps}}
     map {{{source}}} {{{variable}}} {
         "{{pattern}}" 1;
@@ -327,6 +328,9 @@ http {
         listen 127.0.0.1:{{unavailablePort}};
         server_name "_";
         access_log off;
+{{#drain}}
+        set $sg_draining "";
+{{/drain}}
         default_type text/plain;
         return 503 "no task of this backend is reachable\n";
     }
@@ -335,6 +339,9 @@ http {
         listen 127.0.0.1:{{statusPort}};
         server_name "_";
         access_log off;
+{{#drain}}
+        set $sg_draining "";
+{{/drain}}
         location = /nginx_status {
             stub_status;
         }

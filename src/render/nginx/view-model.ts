@@ -59,7 +59,7 @@ export interface ProxyBodyView {
   /** A weighted split pinned by a proxy-issued cookie: the cookie is (re)written on every answer. */
   readonly pinCookie?: { readonly cookie: string; readonly token: Token; readonly tag: Token; readonly maxAge: number };
   readonly redirect?: { readonly code: number; readonly parts: readonly { lit?: string; ref?: Token }[] };
-  /** The location sets add_header itself, so it must repeat the server's (add_header is inherited all-or-nothing). */
+  /** The location sets add_header itself, so it must repeat the http block's (add_header is inherited all-or-nothing). */
   readonly ownAddHeaders: boolean;
 }
 
