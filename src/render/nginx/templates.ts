@@ -96,12 +96,8 @@ const server = `    server {
         listen {{{tlsInternal}}} ssl proxy_protocol{{#defaultServer}} default_server{{/defaultServer}};
 {{/tlsListener}}
         server_name "{{serverName}}";
-        set $sg_route "";
 {{#drain}}
-        set $sg_draining "";
-        if (-f "{{flagPath}}") {
-            set $sg_draining 1;
-        }
+        if (-f "{{flagPath}}") { set $sg_draining 1; }
 {{/drain}}
 {{#tls}}
         ssl_certificate "{{cert}}";
@@ -110,7 +106,7 @@ const server = `    server {
 {{#rejectTls}}
         ssl_reject_handshake on;
 {{/rejectTls}}
-        error_page 502 = @sg_bad_gateway;
+        error_page 502 = @sg_502;
 {{#httpsRedirect}}
         if ($scheme = "http") {
             return 308 "https://$host{{portSuffix}}$request_uri";
@@ -127,7 +123,7 @@ const server = `    server {
             error_page {{code}} = {{{target}}};
 {{/dispatch}}
 {{#ownErrorPages}}
-            error_page 502 = @sg_bad_gateway;
+            error_page 502 = @sg_502;
 {{/ownErrorPages}}
 {{#dispatch}}
             if ({{{condition}}}) { return {{code}}; }
@@ -147,10 +143,8 @@ const server = `    server {
 {{/body}}
         }
 {{/named}}
-        location @sg_bad_gateway {
-            if ($upstream_addr ~ "127\\.0\\.0\\.1:{{unavailablePort}}$") {
-                return 503 "no task of this backend is reachable\\n";
-            }
+        location @sg_502 {
+            if ($sg_backup_gone) { return 503 "no task of this backend is reachable\\n"; }
             return 502;
         }
     }
@@ -179,6 +173,9 @@ events {
 
 http {
     server_tokens off;
+    # $sg_route and $sg_draining are set only where they apply (declared in the 503 server below);
+    # unset they are empty, which is what the log and the drain map expect.
+    uninitialized_variable_warn off;
     server_names_hash_max_size 262144;
     # Buckets fit the longest legal host name (253) plus map keys derived from it.
     server_names_hash_bucket_size 512;
@@ -248,9 +245,13 @@ http {
     }
     add_header Connection $sg_drain_connection always;
 {{/drain}}
-    # Every server sends NGINX's own 502 to @sg_bad_gateway: after the 503 backup was tried it
-    # means the backup's listener was gone (this NGINX is shutting down), so the backend is
-    # unavailable (503), not broken. Other 502s stay 502.
+    # Every server sends NGINX's own 502 to @sg_502: after the 503 backup was tried it means the
+    # backup's listener was gone (this NGINX is shutting down), so the backend is unavailable (503),
+    # not broken. Other 502s stay 502.
+    map $upstream_addr $sg_backup_gone {
+        "~127\\.0\\.0\\.1:{{unavailablePort}}$" 1;
+        default 0;
+    }
 {{#headerMaps}}
     map {{{source}}} {{{variable}}} {
         "{{pattern}}" 1;
@@ -328,9 +329,9 @@ http {
         listen 127.0.0.1:{{unavailablePort}};
         server_name "_";
         access_log off;
-{{#drain}}
+        # Declares the variables the http block reads (a config may have no server setting them).
+        set $sg_route "";
         set $sg_draining "";
-{{/drain}}
         default_type text/plain;
         return 503 "no task of this backend is reachable\n";
     }
@@ -339,9 +340,6 @@ http {
         listen 127.0.0.1:{{statusPort}};
         server_name "_";
         access_log off;
-{{#drain}}
-        set $sg_draining "";
-{{/drain}}
         location = /nginx_status {
             stub_status;
         }
