@@ -32,6 +32,13 @@ const shop = (canary: Record<string, unknown> = {}) =>
     canary: { stable: { service: 'shop-v1', port: 8080 }, canary: { service: 'shop-v2', port: 8080 }, steps: STEPS, ...canary },
   });
 
+const blueGreenShop = route('shop', {
+  serviceCluster: 'edge',
+  hosts: ['shop.test'],
+  rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }],
+  canary: { strategy: 'blueGreen', active: { service: 'shop-v1', port: 8080 }, preview: { service: 'shop-v2', port: 8080 }, previewHost: 'preview.shop.test', scaleDownDelay: '1m' },
+});
+
 async function routeLabels(): Promise<Record<string, string>> {
   const [c] = await docker.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=shop`]);
   return { ...(c?.Spec.Labels ?? {}) };
@@ -187,15 +194,7 @@ describe('a canary rollout run by the core', () => {
   });
 
   it('serves a blue-green preview on its own host and switches all traffic on promote', async () => {
-    await applyObject(
-      docker,
-      route('shop', {
-        serviceCluster: 'edge',
-        hosts: ['shop.test'],
-        rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }],
-        canary: { strategy: 'blueGreen', active: { service: 'shop-v1', port: 8080 }, preview: { service: 'shop-v2', port: 8080 }, previewHost: 'preview.shop.test', scaleDownDelay: '1m' },
-      }),
-    );
+    await applyObject(docker, blueGreenShop);
     const run = new CoreRun(docker, quiet, {}, now);
     await run.run(1);
     expect(await rollout()).toMatchObject({ phase: 'Paused', weight: 0 });
@@ -214,15 +213,7 @@ describe('a canary rollout run by the core', () => {
 
   it('leaves a Route named like the preview alone and says why the preview is not served', async () => {
     await applyObject(docker, route('shop-preview', { serviceCluster: 'edge', hosts: ['mine.shop.test'], rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }] }));
-    await applyObject(
-      docker,
-      route('shop', {
-        serviceCluster: 'edge',
-        hosts: ['shop.test'],
-        rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }],
-        canary: { strategy: 'blueGreen', active: { service: 'shop-v1', port: 8080 }, preview: { service: 'shop-v2', port: 8080 }, previewHost: 'preview.shop.test', scaleDownDelay: '1m' },
-      }),
-    );
+    await applyObject(docker, blueGreenShop);
     await new CoreRun(docker, quiet, {}, now).run(1);
     const conf = await mountedConfig();
     expect(conf).toContain('server_name "mine.shop.test"');
