@@ -3,19 +3,16 @@
  * exists answers carry `Connection: close` (and only then), and keep-alive clients hammering the
  * proxy see no reset across reloads made the way the agent makes them (nginx-drain.ts).
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DRAIN_TIMING } from '../../src/components/nginx-drain';
 import { childPids, drainedReloadAndConfirm } from '../../src/components/proxy-process';
-import { buildModel } from '../../src/plan/build-model';
-import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho, type Backend } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
 import { startKeepAliveLoad } from '../helpers/keepalive-load';
-import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
-import { desired, route, snapshot, task } from '../helpers/specs';
+import { freePorts, type RunningNginx } from '../helpers/nginx-process';
+import { startOneRouteNginx } from '../helpers/one-route-nginx';
 
 let nginx: RunningNginx | undefined;
 let backend: Backend | undefined;
@@ -24,23 +21,14 @@ let flag = '';
 let masterPid = 0;
 
 beforeAll(async () => {
-  const [pHttp, pTls, pPt, pStatus, pUnavailable, pTraffic, pApp] = await freePorts(7);
-  http = pHttp ?? 0;
-  backend = await startEcho('app', 't1', '127.0.9.1', pApp ?? 0);
-  const routes = [route('app', { hosts: ['app.test'], rules: [{ backends: [{ service: 'app', port: pApp }] }] })];
-  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [task('app', '127.0.9.1')], networks: [{ name: 'app' }], secrets: [] });
-  const model = buildModel(desired(routes), snap).clusters.find((c) => c.cluster === 'default');
-  if (model === undefined) throw new Error('no default cluster');
-  expect(model.spec.proxy.delivery).toBe('hitless');
-  const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
-  // NGINX's workers (user nobody when the master runs as root) must be able to stat the flag.
-  chmodSync(dir, 0o755);
-  const options = loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]);
-  flag = options.drainFlagPath ?? '';
-  const config = renderNginx(model, options);
-  expect(config).toContain(`if (-f "${flag}")`);
-  nginx = await startNginx(config, http, dir);
-  masterPid = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+  const [pApp = 0] = await freePorts(1);
+  backend = await startEcho('app', 't1', '127.0.9.1', pApp);
+  const started = await startOneRouteNginx('127.0.9.1', pApp);
+  expect(started.model.spec.proxy.delivery).toBe('hitless');
+  ({ nginx, http } = started);
+  flag = started.options.drainFlagPath ?? '';
+  expect(started.config).toContain(`if (-f "${flag}")`);
+  masterPid = Number(readFileSync(join(started.dir, 'nginx.pid'), 'utf8').trim());
 }, 30_000);
 
 afterAll(async () => {

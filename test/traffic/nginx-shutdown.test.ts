@@ -4,16 +4,11 @@
  * listener the quitting NGINX has already closed. The answer must still be 503 (unavailable), and a
  * 502 that is a real bad gateway (a POST the backend reset: NGINX may not retry it) must stay 502.
  */
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/plan/build-model';
-import { renderNginx } from '../../src/render/nginx/render';
 import { send } from '../helpers/http-client';
-import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
-import { desired, route, snapshot, task } from '../helpers/specs';
+import { freePorts, type RunningNginx } from '../helpers/nginx-process';
+import { startOneRouteNginx } from '../helpers/one-route-nginx';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -34,13 +29,7 @@ async function resettingBackend(ip: string, port: number, ms: number): Promise<S
 }
 
 async function proxyTo(backendPort: number): Promise<{ nginx: RunningNginx; http: number }> {
-  const [http = 0, tls = 0, pt = 0, status = 0, unavailable = 0, traffic = 0] = await freePorts(6);
-  const routes = [route('app', { hosts: ['app.test'], rules: [{ backends: [{ service: 'app', port: backendPort }] }] })];
-  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [task('app', '127.0.9.3')], networks: [{ name: 'app' }], secrets: [] });
-  const model = buildModel(desired(routes), snap).clusters.find((c) => c.cluster === 'default');
-  if (model === undefined) throw new Error('no default cluster');
-  const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
-  const nginx = await startNginx(renderNginx(model, loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic])), http, dir);
+  const { nginx, http } = await startOneRouteNginx('127.0.9.3', backendPort);
   cleanups.push(() => nginx.stop());
   return { nginx, http };
 }
