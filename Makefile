@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck test unit update-golden bench clean proto proto-check
+.PHONY: help deps build lint typecheck test unit update-golden bench clean proto proto-check system-deps
+
+# Debian packages: deploy/scripts/system-deps.sh holds the one table (package -> purpose -> why).
+# Each target the README names installs what its purpose needs when it is missing (quiet otherwise).
+SYSTEM_DEPS := bash deploy/scripts/system-deps.sh
 
 # npm ci writes this file; it is newer than the lockfile once dependencies are installed, so the
 # first `make demo` or `make test` on a fresh clone installs them and later runs do not.
@@ -12,6 +16,9 @@ $(DEPS_STAMP): package-lock.json
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+system-deps: ## install every Debian package the project uses that is missing (root; the list: deploy/scripts/system-deps.sh)
+	@$(SYSTEM_DEPS) all
 
 deps: ## install npm packages (npm ci)
 	npm ci --no-audit --no-fund
@@ -25,7 +32,8 @@ lint: $(DEPS_STAMP) ## ESLint, including the pure-core import boundaries
 typecheck: $(DEPS_STAMP) ## strict TypeScript check of src, test and bench
 	npx tsc -p tsconfig.json --noEmit
 
-unit: $(DEPS_STAMP) ## all tests that need no Docker engine (nginx must be installed for nginx -t)
+unit: $(DEPS_STAMP) ## all tests that need no Docker engine (installs nginx, haproxy, openssl when missing)
+	@$(SYSTEM_DEPS) test
 	npx vitest run
 
 test: proto-check lint typecheck unit ## generated types fresh, lint, typecheck and every test that needs no Docker engine
@@ -46,7 +54,8 @@ proto-check: $(DEPS_STAMP) ## fail when src/api/generated/ is stale (run make pr
 update-golden: ## rewrite test/golden/*/expected files from the current renderer (review the diff!)
 	UPDATE_GOLDEN=1 npx vitest run test/golden
 
-bench: ## render 100/1k/10k routes, time render and nginx -t; table on stdout, JSON in bench/results/
+bench: $(DEPS_STAMP) ## render 100/1k/10k routes, time render and nginx -t; table on stdout, JSON in bench/results/
+	@$(SYSTEM_DEPS) bench
 	npx tsx bench/render-bench.ts
 
 clean: ## remove build output
@@ -75,6 +84,7 @@ CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset) or
 .PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode bench-swarm bench-memory bench-reload
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
+	@$(SYSTEM_DEPS) images
 	@IMAGE_PREFIX='$(IMAGE_PREFIX)' VERSION='$(VERSION)' IMAGE_SOURCE='$(IMAGE_SOURCE)' \
 	  BASE_IMAGE='$(BASE_IMAGE)' DEBIAN_MIRROR='$(DEBIAN_MIRROR)' \
 	  DEBIAN_SECURITY_MIRROR='$(DEBIAN_SECURITY_MIRROR)' NODE_BIN='$(NODE_BIN)' \
@@ -82,6 +92,7 @@ images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOUR
 
 swarm-up: ## install/start dockerd and init a single-node swarm as needed; records what it did (NODES=2: a separate 2-node swarm in netns)
 ifeq ($(NODES),2)
+	@$(SYSTEM_DEPS) swarm multinode
 	@DOCKERD_WAIT='$(DOCKERD_WAIT)' IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/swarm-nodes-up.sh
 else
 	@$(CHECK_NODES)
@@ -103,18 +114,20 @@ demo: swarm-up images ## one command: swarm, images, install the core, apply exa
 demo-clean: build ## remove what make demo created (core, proxies, specs, backends); keeps swarm and images
 	@bash deploy/scripts/demo-clean.sh
 
-test-int: ## integration tests against the local Swarm (needs make swarm-up images)
+test-int: $(DEPS_STAMP) ## integration tests against the local Swarm (needs make swarm-up images)
+	@$(SYSTEM_DEPS) test swarm
 	npx vitest run --config vitest.integration.mts
 
-test-multinode: ## tests on the separate 2-node swarm: placement, overlay, drain, client IP, host-mode backends (needs make swarm-up NODES=2)
+test-multinode: $(DEPS_STAMP) ## tests on the separate 2-node swarm: placement, overlay, drain, client IP, host-mode backends (needs make swarm-up NODES=2)
+	@$(SYSTEM_DEPS) test multinode
 	@bash deploy/scripts/swarm-nodes-check.sh
 	npx vitest run --config vitest.multinode.mts
 
 bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket errors, reloads (needs swarm-up images, wrk)
-	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
+	@$(SYSTEM_DEPS) test bench-reload
 	npx tsx bench/reload-bench.ts
 
-bench-memory: ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
+bench-memory: $(DEPS_STAMP) ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
 	node --import tsx $(NODE_FLAGS) bench/core-memory.ts
 
 bench-swarm: build ## core latencies on the local Swarm: create/scale/remove → traffic, core RSS at 1k routes (needs swarm-up images)

@@ -112,7 +112,7 @@ clean_rootfs() {
 
 build_tarball() {
   [[ $EUID -eq 0 ]] || die "building the base rootfs needs root (debootstrap, chroot); run as root"
-  command -v debootstrap >/dev/null || die "debootstrap is not installed: apt-get install -y debootstrap"
+  command -v debootstrap >/dev/null || die "debootstrap is not installed: make system-deps (as root) installs it"
   command -v unshare >/dev/null || die "unshare (util-linux) is not installed"
   mkdir -p "$CACHE_DIR/rootfs"
   local work

@@ -47,11 +47,8 @@ install_docker() {
       return 0
     fi
   fi
-  [[ $EUID -eq 0 ]] || die "docker.io must be installed, which needs root"
   log "installing Debian's docker.io"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q docker.io
+  bash "$here/system-deps.sh" swarm || die "docker.io could not be installed (see above)"
   installed=1 installed_now=1
 }
 
