@@ -10,4 +10,4 @@ export const processOutput: Output = {
 };
 
 /** Exit codes shared by every command. */
-export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, invalid: 1, usage: 2, brokenPipe: 141 } as const;

@@ -47,7 +47,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
   const program = new Command('swarmgate')
     .description('Layer-7 routing for Docker Swarm: Route and ServiceCluster specs, reconciled into NGINX proxies')
     .version(VERSION)
-    .showHelpAfterError()
+    // A hint, not the whole help: the error line (with commander's "did you mean") stays visible.
+    .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
 
@@ -102,7 +103,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('wait')
     .description('wait until a condition holds for the current generation (exit 1 on timeout)')
     .argument('<ref>', 'KIND/NAME, e.g. route/shop')
-    .requiredOption('--for <condition>', 'condition, e.g. Programmed, Accepted=True, or canary=Succeeded (a route\'s rollout phase)')
+    .requiredOption('--for <condition>', 'Programmed, condition=Accepted=True, delete, or canary=Succeeded (a route\'s rollout phase)')
     .option('--timeout <duration>', 'give up after this long', '60s')
     .action(async (ref: string, opts: { for: string; timeout: string }) => setExit(await runWait(port(), ref, opts.for, opts.timeout, io)));
 

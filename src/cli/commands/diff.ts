@@ -3,6 +3,7 @@
  * object, the unified diff of every generated proxy config that would change, and the proxy services that
  * would be updated. Exit codes as `diff`: 0 no change, 1 changes, 2 error.
  */
+import { errorText } from '../error-text';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import { withLabelRoutes } from '../../desired/interlock-labels';
@@ -97,7 +98,7 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
     if (!changed) io.out('no changes');
     return changed ? DIFF_EXIT.changed : DIFF_EXIT.same;
   } catch (e) {
-    io.err(`diff failed: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(`diff failed: ${errorText(e)}`);
     return DIFF_EXIT.error;
   }
 }
