@@ -87,6 +87,17 @@ export interface NewPair {
   readonly key: string;
   readonly notAfter: UtcTimestamp;
   readonly fingerprint: string;
+  /** The certificate's DNS names, recorded so the plan can check them against route hosts. */
+  readonly dnsNames: readonly string[];
+}
+
+/** More names than this, or a longer label, and the names are not recorded (unknown: no host check). */
+const MAX_RECORDED_NAMES = 1000;
+const MAX_NAMES_LABEL = 64 * 1024;
+
+function dnsNamesLabel(names: readonly string[]): Record<string, string> {
+  const value = names.map((n) => n.toLowerCase()).join(',');
+  return names.length <= MAX_RECORDED_NAMES && value.length <= MAX_NAMES_LABEL ? { [LABELS.dnsNames]: value } : {};
 }
 
 /**
@@ -104,6 +115,7 @@ export async function createCertificateVersion(port: DockerPort, name: string, p
     [LABELS.certificatePart]: part,
     [LABELS.notAfter]: pair.notAfter,
     [LABELS.fingerprint]: pair.fingerprint,
+    ...dnsNamesLabel(pair.dnsNames),
   });
   const certName = certificateSecretName(name, version, 'cert');
   const keyName = certificateSecretName(name, version, 'key');

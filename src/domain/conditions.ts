@@ -5,10 +5,12 @@
 /**
  * `CertificateExpiring` is a warning: present (status True) only on a Route whose stored certificate
  * (tls.certificate.name) expires within EXPIRY_WARNING_DAYS or has expired; absent otherwise.
+ * `CertificateMismatch` is a warning too: present only when that certificate's DNS names leave one of
+ * the route's hosts uncovered (clients reject the certificate there).
  * `Rollout` is present only on a Route with `spec.canary`: True while the rollout is healthy
  * (Progressing, Paused, Promoted, Succeeded), False once Failed or Aborted; the reason is the phase.
  */
-export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'Rollout'] as const;
+export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -31,6 +33,7 @@ export const REASONS = [
   'CertificateNotFound',
   'ExpiresSoon',
   'Expired',
+  'HostNotCovered',
   // Rollout phases (src/plan/rollout/state.ts PHASES).
   'Progressing',
   'Paused',

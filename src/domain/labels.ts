@@ -41,6 +41,8 @@ export const LABELS = {
   certificatePart: 'io.swarmgate.certificate-part',
   notAfter: 'io.swarmgate.not-after',
   fingerprint: 'io.swarmgate.fingerprint',
+  /** On a certificate secret: the certificate's DNS names (subjectAltName), lower case, comma-separated. */
+  dnsNames: 'io.swarmgate.dns-names',
   /** On a ServiceCluster spec config: the proxy config revision the cluster is rolled back to. */
   rollback: 'io.swarmgate.rollback',
   /** With `rollback`: fingerprint of the cluster's stored route generations when it was requested. */

@@ -5,7 +5,7 @@
  * (names, addresses) also end up in proxy configuration.
  */
 import type * as t from 'io-ts';
-import { CertificateName, LabelKey, LabelValue, Port, SwarmName } from './brands';
+import { CertificateName, HostPattern, LabelKey, LabelValue, Port, SwarmName } from './brands';
 import { bool, brandedString, intRange, listOf, mapOf, oneOf, struct, withDefault } from './codec';
 
 type IpBrand = t.Brand<{ readonly IpAddress: 'IpAddress' }>;
@@ -102,7 +102,8 @@ export const SnapshotCertificate = struct(
   'certificate secret',
   { name: CertificateName, version: intRange(1, 999_999_999), part: oneOf(CERTIFICATE_PARTS) },
   // Absent: the expiry is unknown (a secret labelled by hand); no expiry condition is then possible.
-  { notAfter: UtcTimestamp },
+  // dnsNames absent: the names are unknown (stored before swarmgate recorded them); no name check then.
+  { notAfter: UtcTimestamp, dnsNames: listOf(HostPattern, { max: 1000 }) },
 );
 export type SnapshotCertificate = t.TypeOf<typeof SnapshotCertificate>;
 

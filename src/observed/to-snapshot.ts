@@ -33,7 +33,7 @@
 import * as E from 'fp-ts/Either';
 import type { Codec } from '../domain/codec';
 import { decode } from '../domain/codec';
-import { LabelKey, LabelValue, SwarmName } from '../domain/brands';
+import { HostPattern, LabelKey, LabelValue, SwarmName } from '../domain/brands';
 import type { Issue } from '../domain/issue';
 import type { Snapshot } from '../domain/snapshot';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
@@ -110,12 +110,16 @@ export function isCertificateSecret(labels: Readonly<Record<string, unknown>> | 
 export function certificateOf(labels: Readonly<Record<string, unknown>>): unknown {
   const version = str(labels[LABELS.certificateVersion]);
   const notAfter = str(labels[LABELS.notAfter]);
+  const dnsNames = str(labels[LABELS.dnsNames]);
   return {
     name: labels[LABELS.certificate],
     // A label is a string; the snapshot's version is an integer (and "07" or "1e3" are not versions).
     version: version !== undefined && /^[1-9]\d{0,8}$/.test(version) ? Number(version) : version,
     part: labels[LABELS.certificatePart],
     ...(notAfter !== undefined ? { notAfter } : {}),
+    // A name no route host can have (an IP, a mid-label wildcard) can cover no route: leave it out
+    // rather than make the whole certificate unreadable.
+    ...(dnsNames !== undefined ? { dnsNames: dnsNames.split(',').filter((n) => E.isRight(decode(HostPattern, n))) } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC, type ServiceClusterSpec } from '../domain/service-cluster';
 import type { Snapshot } from '../domain/snapshot';
-import { certificateVersions, currentCertificate, expiryCondition, type CertificateVersion } from './certificates';
+import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition, type CertificateVersion } from './certificates';
 import { byAge, type DesiredState, type Stored } from './inputs';
 import type {
   Affinity,
@@ -311,12 +311,17 @@ function missingSecrets(route: RouteObject, idx: SnapshotIndex, certs: Certifica
     .map((s) => ({ reason: 'SecretNotFound' as const, message: `secret "${s}" not found; the route is not programmed until it exists` }));
 }
 
-/** CertificateExpiring for a route whose stored certificate expires soon or has expired (only when `now` is known). */
-function certificateWarning(route: RouteObject, certs: Certificates, now: Date | undefined): Condition | undefined {
+/**
+ * Warnings about a route's stored certificate: CertificateExpiring when it expires soon or has expired
+ * (only when `now` is known), CertificateMismatch when its names do not cover every host of the route.
+ */
+function certificateWarnings(route: RouteObject, certs: Certificates, now: Date | undefined): Condition[] {
   const name = route.spec.tls?.mode === 'Terminate' ? route.spec.tls.certificate?.name : undefined;
-  if (now === undefined || name === undefined) return undefined;
-  const current = currentCertificate(certs, name);
-  return current === undefined ? undefined : expiryCondition(current, now);
+  const current = name === undefined ? undefined : currentCertificate(certs, name);
+  if (current === undefined) return [];
+  const expiry = now === undefined ? undefined : expiryCondition(current, now);
+  const mismatch = mismatchCondition(current, route.spec.hosts);
+  return [expiry, mismatch].filter((c): c is Condition => c !== undefined);
 }
 
 /** The first three issues on one line, "(and N more)" after them. */
@@ -372,8 +377,7 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
         : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
     // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
     if (secretProblems.length === 0) cluster.admit(stored, compiled);
-    const expiry = certificateWarning(route, certs, options.now);
-    return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved, ...(expiry !== undefined ? [expiry] : [])];
+    return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved, ...certificateWarnings(route, certs, options.now)];
   };
   for (const stored of [...desired.routes].sort(byAge)) {
     conditions[objectKey('Route', stored.object.metadata.name)] = withGeneration(place(stored, false), stored.generation);

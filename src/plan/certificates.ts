@@ -26,6 +26,8 @@ export interface CertificateVersion {
   readonly certSecret: SwarmName;
   readonly keySecret: SwarmName;
   readonly notAfter?: UtcTimestamp;
+  /** The certificate's DNS names; absent when unknown (stored before they were recorded). */
+  readonly dnsNames?: readonly string[];
 }
 
 /**
@@ -54,7 +56,15 @@ export function certificateVersions(secrets: readonly SnapshotSecret[]): Readonl
   for (const e of parts.values()) {
     if (e.cert === undefined || e.key === undefined) continue;
     const notAfter = e.cert.certificate?.notAfter;
-    const v: CertificateVersion = { name: e.name, version: e.version, certSecret: e.cert.name, keySecret: e.key.name, ...(notAfter !== undefined ? { notAfter } : {}) };
+    const dnsNames = e.cert.certificate?.dnsNames;
+    const v: CertificateVersion = {
+      name: e.name,
+      version: e.version,
+      certSecret: e.cert.name,
+      keySecret: e.key.name,
+      ...(notAfter !== undefined ? { notAfter } : {}),
+      ...(dnsNames !== undefined ? { dnsNames } : {}),
+    };
     out.set(e.name, [...(out.get(e.name) ?? []), v]);
   }
   for (const list of out.values()) list.sort((a, b) => b.version - a.version);
@@ -92,4 +102,38 @@ export function expiryCondition(cert: CertificateVersion, now: Date): Condition 
   if (state.kind === 'expired') return condition('CertificateExpiring', 'True', 'Expired', `${what} expired at ${cert.notAfter}; clients reject it: ${renew}`);
   if (state.kind === 'expiring') return condition('CertificateExpiring', 'True', 'ExpiresSoon', `${what} expires at ${cert.notAfter}, within ${EXPIRY_WARNING_DAYS} days: ${renew}`);
   return undefined;
+}
+
+/**
+ * Whether a certificate name covers a route host, as TLS clients check it (RFC 6125): exact match,
+ * case-insensitive; a `*.` name covers exactly one more label (`*.example.com` covers
+ * `a.example.com`, not `example.com` nor `a.b.example.com`). A wildcard route host is covered only
+ * by the same wildcard name, since it serves every such one-label host.
+ */
+export function nameCoversHost(name: string, host: string): boolean {
+  const n = name.toLowerCase();
+  const h = host.toLowerCase();
+  if (n === h) return true;
+  if (!n.startsWith('*.') || h.startsWith('*.')) return false;
+  const dot = h.indexOf('.');
+  return dot > 0 && h.slice(dot + 1) === n.slice(2);
+}
+
+/** The hosts none of the certificate's names covers, in the order given. */
+export function uncoveredHosts(dnsNames: readonly string[], hosts: readonly string[]): string[] {
+  return hosts.filter((h) => !dnsNames.some((n) => nameCoversHost(n, h)));
+}
+
+/** CertificateMismatch for a route whose stored certificate's names leave some of its hosts uncovered. */
+export function mismatchCondition(cert: CertificateVersion, hosts: readonly string[]): Condition | undefined {
+  if (cert.dnsNames === undefined) return undefined;
+  const missing = uncoveredHosts(cert.dnsNames, hosts);
+  if (missing.length === 0) return undefined;
+  const names = cert.dnsNames.length === 0 ? 'no DNS names' : `DNS names ${cert.dnsNames.join(', ')}`;
+  return condition(
+    'CertificateMismatch',
+    'True',
+    'HostNotCovered',
+    `certificate "${cert.name}" version ${cert.version} (${names}) does not cover ${missing.map((h) => `"${h}"`).join(', ')}; clients reject it there: store a certificate whose names cover every host (swarmgate tls apply ${cert.name} --cert FILE --key FILE)`,
+  );
 }

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTlsApply } from '../../src/cli/commands/tls';
 import { CoreRun } from '../../src/components/core-run';
 import { LABELS } from '../../src/domain/labels';
+import { parseStatus } from '../../src/status/object-status';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
@@ -138,6 +139,25 @@ describe('tls apply on a real Swarm', () => {
   it('removes the old version once no task uses it, and keeps the current one', async () => {
     await converge(core, 'version 1 removed', async () => !(await certificateSecrets()).some((n) => n.includes('-v1.')), 90_000);
     expect(await certificateSecrets()).toEqual([`sg-cert-${CERT}-v2.crt`, `sg-cert-${CERT}-v2.key`]);
+    expect((await getOnce()).status).toBe(200);
+  }, 150_000);
+
+  it('refuses a pair whose names miss the route\'s host, and warns on the route when a host outgrows its certificate', async () => {
+    const elsewhere = selfSigned(`other-${HOST}`);
+    const lines: string[] = [];
+    const refused = await runTlsApply(port, { name: CERT, cert: elsewhere.certPath, key: elsewhere.keyPath }, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    expect(refused).toBe(1);
+    expect(lines[0]).toBe(`route/${ROUTE} uses certificate "${CERT}", whose DNS names other-${HOST} do not cover "${HOST}"`);
+    expect(await certificateSecrets()).toEqual([`sg-cert-${CERT}-v2.crt`, `sg-cert-${CERT}-v2.key`]);
+    // A second host the stored certificate does not name: the core warns on the route and keeps serving it.
+    await applyObject(port, route(ROUTE, { serviceCluster: CLUSTER, hosts: [HOST, `www.${HOST}`], tls: { mode: 'Terminate', certificate: { name: CERT } }, rules: [{ backends: [{ service: BACKEND, port: 80 }] }] }));
+    const mismatch = async () => {
+      const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${ROUTE}`]);
+      const status = parseStatus(c?.Spec.Labels?.[LABELS.status]);
+      return status?.observedGeneration === 2 ? status.conditions.find((x) => x.type === 'CertificateMismatch') : undefined;
+    };
+    await converge(core, 'CertificateMismatch written', async () => (await mismatch()) !== undefined, 90_000);
+    expect(await mismatch()).toMatchObject({ status: 'True', reason: 'HostNotCovered', message: expect.stringContaining(`does not cover "www.${HOST}"`) });
     expect((await getOnce()).status).toBe(200);
   }, 150_000);
 });

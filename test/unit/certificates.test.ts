@@ -12,7 +12,7 @@ import { LABELS } from '../../src/domain/labels';
 import type { SecretInfo } from '../../src/observed/docker-port';
 import { toSnapshot } from '../../src/observed/to-snapshot';
 import { buildModel } from '../../src/plan/build-model';
-import { certificateSecretName, certificateVersions, EXPIRY_WARNING_DAYS, expiryState } from '../../src/plan/certificates';
+import { certificateSecretName, certificateVersions, EXPIRY_WARNING_DAYS, expiryState, nameCoversHost, uncoveredHosts } from '../../src/plan/certificates';
 import { renderNginx } from '../../src/render/nginx/render';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
@@ -179,5 +179,51 @@ describe('certificate expiry', () => {
   it('expiryState counts whole days left', () => {
     expect(expiryState(NOT_AFTER, new Date(end - 3 * DAY - 5))).toEqual({ kind: 'expiring', daysLeft: 3 });
     expect(expiryState(NOT_AFTER, new Date(end - 15 * DAY))).toEqual({ kind: 'valid' });
+  });
+});
+
+describe('certificate names against route hosts', () => {
+  it.each([
+    ['shop.test', 'shop.test', true],
+    ['SHOP.test', 'shop.TEST', true],
+    ['*.shop.test', 'a.shop.test', true],
+    ['*.shop.test', 'shop.test', false],
+    ['*.shop.test', 'a.b.shop.test', false],
+    ['*.shop.test', '*.shop.test', true],
+    ['a.shop.test', '*.shop.test', false],
+    ['*.test', 'shop.test', true],
+    ['other.test', 'shop.test', false],
+  ])('%s covers %s: %s', (name, host, covers) => {
+    expect(nameCoversHost(name, host)).toBe(covers);
+    expect(uncoveredHosts([name], [host])).toEqual(covers ? [] : [host]);
+  });
+
+  const withNames = (dnsNames: string[] | undefined) =>
+    version('shop', 1).map((s) => ({ ...s, certificate: { ...s.certificate, ...(dnsNames !== undefined ? { dnsNames } : {}) } }));
+
+  it('warns with CertificateMismatch on a route the stored certificate does not cover, and keeps it served', () => {
+    const r = buildModel(desired([shop({}, 'shop', ['shop.test', 'www.shop.test', 'api.shop.test'])]), snap(withNames(['shop.test', '*.shop.example', 'www.shop.test'])));
+    expect(r.clusters[0]?.virtualHosts.map((v) => v.host)).toEqual(['api.shop.test', 'shop.test', 'www.shop.test']);
+    const mismatch = conditionsOf(r).find((c) => c.type === 'CertificateMismatch');
+    expect(mismatch).toMatchObject({ status: 'True', reason: 'HostNotCovered' });
+    expect(mismatch?.message).toBe(
+      'certificate "shop" version 1 (DNS names shop.test, *.shop.example, www.shop.test) does not cover "api.shop.test"; clients reject it there: store a certificate whose names cover every host (swarmgate tls apply shop --cert FILE --key FILE)',
+    );
+  });
+
+  it('says nothing when every host is covered, or when the names are unknown (stored before they were recorded)', () => {
+    expect(conditionsOf(buildModel(desired([shop()]), snap(withNames(['*.test'])))).map((c) => c.type)).toEqual(['Accepted', 'ResolvedRefs']);
+    expect(conditionsOf(buildModel(desired([shop()]), snap(withNames(undefined)))).map((c) => c.type)).toEqual(['Accepted', 'ResolvedRefs']);
+    expect(conditionsOf(buildModel(desired([shop()]), snap(withNames([])))).map((c) => c.type)).toEqual(['Accepted', 'ResolvedRefs', 'CertificateMismatch']);
+  });
+
+  it('reads the names from the label, leaving out names no route host can have', () => {
+    const { snapshot: s, dropped } = toSnapshot({
+      services: [], tasks: [], networks: [], nodes: [],
+      secrets: [{ ID: 'c', Spec: { Name: 'sg-cert-shop-v1.crt', Labels: { [LABELS.owner]: 'swarmgate', [LABELS.role]: 'certificate', [LABELS.certificate]: 'shop', [LABELS.certificateVersion]: '1', [LABELS.certificatePart]: 'cert', [LABELS.dnsNames]: 'shop.test,10.0.0.1,a.*.test,*.shop.test' } } }],
+    });
+    expect(dropped).toEqual([]);
+    // A mid-label wildcard can match no route host and is left out; an all-digit name is a valid hostname.
+    expect(s.secrets[0]?.certificate?.dnsNames).toEqual(['shop.test', '10.0.0.1', '*.shop.test']);
   });
 });

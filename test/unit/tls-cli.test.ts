@@ -110,6 +110,7 @@ describe('tls apply, list and delete', () => {
       [LABELS.certificatePart]: 'cert',
       [LABELS.notAfter]: expect.stringMatching(/Z$/),
       [LABELS.fingerprint]: expect.stringMatching(/^sha256:/),
+      [LABELS.dnsNames]: 'a.test,www.a.test',
     });
     expect(secrets.find((s) => s.Spec.Name === 'sg-cert-shop-v1.key')?.Spec.Labels?.[LABELS.certificatePart]).toBe('key');
   });
@@ -197,6 +198,23 @@ describe('tls apply, list and delete', () => {
     const later = capture();
     await runDescribe(docker, 'route', 'front', later.io, new Date(NOW.getTime() - 30 * 86_400_000));
     expect((later.out[0] ?? '').includes('Warning:')).toBe(false);
+  });
+
+  it('refuses a pair whose names do not cover the hosts of the routes using the name, unless told to', async () => {
+    await apply('shop', a);
+    await applyObject(docker, route('front', { hosts: ['a.test', 'shop.test'], tls: { mode: 'Terminate', certificate: { name: 'shop' } }, rules: [{ backends: [{ service: 'web', port: 80 }] }] }));
+    docker.clearActions();
+    const refused = await apply('shop', b);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toEqual([
+      'route/front uses certificate "shop", whose DNS names b.test do not cover "a.test", "shop.test"',
+      'nothing stored: use a certificate whose names cover these hosts, or --allow-mismatch to store it anyway',
+    ]);
+    expect(docker.writes).toEqual([]);
+    const c = capture();
+    expect(await runTlsApply(docker, { name: 'shop', cert: b.certPath, key: b.keyPath, allowMismatch: true }, c.io, NOW)).toBe(0);
+    expect(c.err).toEqual(['warning: route/front uses certificate "shop", whose DNS names b.test do not cover "a.test", "shop.test"']);
+    expect(c.out[0]).toMatch(/^certificate\/shop version 2 created/);
   });
 
   it('deletes a certificate only when no route names it', async () => {

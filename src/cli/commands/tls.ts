@@ -13,7 +13,7 @@ import { CertificateName } from '../../domain/brands';
 import { decode } from '../../domain/codec';
 import { DesiredStateReader } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
-import { expiryState } from '../../plan/certificates';
+import { expiryState, uncoveredHosts } from '../../plan/certificates';
 import { checkPemPair, MAX_SECRET_BYTES, type PairInfo, type PemFile } from '../pem-pair';
 import { EXIT, type Output } from '../output';
 import { formatTable } from '../table';
@@ -22,6 +22,8 @@ export interface TlsApplyFlags {
   readonly name: string;
   readonly cert: string;
   readonly key: string;
+  /** Store the pair even though its names do not cover every host of the routes that use the name. */
+  readonly allowMismatch?: boolean;
 }
 
 /** A file's text, or a message naming the file (never its content). */
@@ -52,10 +54,28 @@ export async function runTlsApply(port: DockerPort, flags: TlsApplyFlags, io: Ou
   if (problems.length === 0 && typeof cert !== 'string' && typeof key !== 'string') {
     const check = checkPemPair(cert, key, now);
     if (!check.ok) problems.push(...check.errors);
-    else return storePair(port, flags.name, cert.text, key.text, check.info, io);
+    else {
+      const mismatches = await uncoveredRouteHosts(port, flags.name, check.info.dnsNames);
+      if (mismatches.length === 0 || flags.allowMismatch === true) {
+        for (const m of mismatches) io.err(`warning: ${m}`);
+        return storePair(port, flags.name, cert.text, key.text, check.info, io);
+      }
+      problems.push(...mismatches, `nothing stored: use a certificate whose names cover these hosts, or --allow-mismatch to store it anyway`);
+    }
   }
   for (const p of problems) io.err(p);
   return EXIT.invalid;
+}
+
+/** One line per stored route that names the certificate and has a host none of `dnsNames` covers. */
+async function uncoveredRouteHosts(port: DockerPort, name: string, dnsNames: readonly string[]): Promise<string[]> {
+  const { desired } = await new DesiredStateReader(port).read();
+  const names = dnsNames.length === 0 ? 'no DNS names' : `DNS names ${dnsNames.join(', ')}`;
+  return desired.routes.flatMap(({ object: r }) => {
+    if (r.spec.tls?.mode !== 'Terminate' || r.spec.tls.certificate?.name !== name) return [];
+    const missing = uncoveredHosts(dnsNames, r.spec.hosts);
+    return missing.length === 0 ? [] : [`route/${r.metadata.name} uses certificate "${name}", whose ${names} do not cover ${missing.map((h) => `"${h}"`).join(', ')}`];
+  });
 }
 
 async function storePair(port: DockerPort, name: string, cert: string, key: string, info: PairInfo, io: Output): Promise<number> {
@@ -65,7 +85,7 @@ async function storePair(port: DockerPort, name: string, cert: string, key: stri
     io.out(`certificate/${name} unchanged (version ${current.version}, expires ${current.notAfter ?? 'unknown'})`);
     return EXIT.ok;
   }
-  const created = await createCertificateVersion(port, name, { cert, key, notAfter: info.notAfter, fingerprint: info.fingerprint }, versions);
+  const created = await createCertificateVersion(port, name, { cert, key, notAfter: info.notAfter, fingerprint: info.fingerprint, dnsNames: info.dnsNames }, versions);
   io.out(`certificate/${name} version ${created.version} created (secrets ${created.cert.name}, ${created.key.name}; expires ${info.notAfter}${info.dnsNames.length > 0 ? `; DNS names ${info.dnsNames.join(', ')}` : ''})`);
   // Versions nothing mounts can go now; the one the proxies run is removed by the core once they moved on.
   const [services, tasks, secrets] = await Promise.all([port.listServices(), port.listTasks(), port.listSecrets()]);
@@ -190,7 +210,10 @@ export function registerTlsCommands(program: Command, io: Output, setExit: (code
     .argument('<name>', 'certificate name (a DNS label, at most 40 characters)')
     .requiredOption('--cert <file>', 'PEM certificate, the server\'s own first, then its chain')
     .requiredOption('--key <file>', 'PEM private key of the first certificate (unencrypted)')
-    .action(async (name: string, opts: { cert: string; key: string }) => setExit(await runTlsApply(port(), { name, cert: opts.cert, key: opts.key }, io)));
+    .option('--allow-mismatch', 'store it even if its DNS names do not cover every host of the routes using NAME')
+    .action(async (name: string, opts: { cert: string; key: string; allowMismatch?: boolean }) =>
+      setExit(await runTlsApply(port(), { name, cert: opts.cert, key: opts.key, allowMismatch: opts.allowMismatch === true }, io)),
+    );
   tls
     .command('list')
     .description('stored certificates: versions, expiry, the services mounting each version and the routes using it')
