@@ -89,8 +89,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('list routes or serviceclusters with their conditions')
     .argument('<kind>', 'routes | serviceclusters')
     .argument('[name]', 'one object')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json']))
-    .action(async (kind: string, name: string | undefined, opts: { output?: string }) => setExit(await runGet(port(), kind, name, opts.output, io)));
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name']))
+    .option('-l, --selector <selector>', 'only objects whose metadata.labels match: key=value, key!=value, key, !key (comma: and)')
+    .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string }) =>
+      setExit(await runGet(port(), kind, name, opts.output, io, new Date(), opts.selector)),
+    );
 
   program
     .command('describe')

@@ -1,5 +1,6 @@
-/** `swarmgate get routes|serviceclusters [NAME] [-o wide|yaml|json]` and `describe`. */
+/** `swarmgate get routes|serviceclusters [NAME] [-o wide|yaml|json|name] [-l SELECTOR]` and `describe`. */
 
+import * as E from 'fp-ts/Either';
 import { stringify } from 'yaml';
 import { LABELS } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
@@ -14,6 +15,8 @@ import type { Snapshot } from '../../domain/snapshot';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
 import { conditionCell, parseStatus, type ObjectStatus } from '../../status/object-status';
+import { decodeRolloutState } from '../../plan/rollout';
+import { matchesSelector, parseSelector } from '../label-selector';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
@@ -29,6 +32,8 @@ interface Listed {
   readonly invalid?: string;
   /** A route from com.docker.lb.* labels: no stored config; its conditions are computed now from the Swarm. */
   readonly labels?: LabelRouteStatus;
+  /** The stored rollout state label of a Route with spec.canary (decodeRolloutState). */
+  readonly rollout?: string;
 }
 
 /**
@@ -69,9 +74,26 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
       const object = objects.get(key);
       const status = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
       const invalid = rejects.get(key);
-      return { kind: s.kind, name: s.name, generation: s.generation, createdAt: s.createdAt, ...(object !== undefined ? { object } : {}), ...(status !== undefined ? { status } : {}), ...(invalid !== undefined ? { invalid } : {}) } as Listed;
+      const rollout = s.config.Spec.Labels?.[LABELS.rollout];
+      return {
+        kind: s.kind,
+        name: s.name,
+        generation: s.generation,
+        createdAt: s.createdAt,
+        ...(object !== undefined ? { object } : {}),
+        ...(status !== undefined ? { status } : {}),
+        ...(invalid !== undefined ? { invalid } : {}),
+        ...(rollout !== undefined ? { rollout } : {}),
+      } as Listed;
     })
     .concat(fromLabels);
+}
+
+/** "Progressing 20%": the rollout's phase and the new service's weight; "-" without spec.canary or before the core started it. */
+function rolloutCell(l: Listed): string {
+  if (l.object?.kind !== 'Route' || l.object.spec.canary === undefined) return '-';
+  const state = l.rollout === undefined ? undefined : decodeRolloutState(l.rollout);
+  return state === undefined || E.isLeft(state) ? 'Pending' : `${state.right.phase} ${state.right.weight}%`;
 }
 
 function source(l: Listed): string {
@@ -87,15 +109,21 @@ function asDocument(l: Listed): unknown {
   return { ...base, status: { generation: l.generation, ...(l.status ?? { conditions: [] }) } };
 }
 
-export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date()): Promise<number> {
+export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
     io.err(`unknown resource type "${what}"; use routes or serviceclusters`);
     return EXIT.usage;
   }
+  const requirements = selector === undefined ? undefined : parseSelector(selector);
+  if (requirements !== undefined && 'error' in requirements) {
+    io.err(requirements.error);
+    return EXIT.usage;
+  }
   const listed = await listObjects(port, kind);
   // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
-  const all = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
+  const stored = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
+  const all = requirements === undefined ? stored : stored.filter((l) => matchesSelector(requirements, l.object?.metadata.labels));
   const items = name === undefined ? all : all.filter((l) => l.name === name);
   if (name !== undefined && items.length === 0) {
     const fromLabels = listed.some((l) => l.name === name && l.labels !== undefined);
@@ -110,11 +138,17 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     io.out(items.map((l) => stringify(asDocument(l))).join('---\n'));
     return EXIT.ok;
   }
+  if (output === 'name') {
+    if (items.length > 0) io.out(items.map((l) => `${resourceName(kind)}/${l.name}`).join('\n'));
+    return EXIT.ok;
+  }
   const wide = output === 'wide';
   if (kind === 'Route') {
     // Routes from com.docker.lb.* labels add a SOURCE column (absent when there are none, so the usual table is unchanged).
     const withSource = items.some((l) => l.labels !== undefined);
-    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', 'AGE', ...(wide ? ['RESOLVEDREFS'] : []), ...(withSource ? ['SOURCE'] : [])];
+    // A ROLLOUT column (phase and the new service's weight) once any listed route has spec.canary.
+    const withRollout = items.some((l) => l.object?.kind === 'Route' && l.object.spec.canary !== undefined);
+    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', ...(withRollout ? ['ROLLOUT'] : []), 'AGE', ...(wide ? ['RESOLVEDREFS'] : []), ...(withSource ? ['SOURCE'] : [])];
     const rows = items.map((l) => {
       const spec = l.object?.kind === 'Route' ? l.object.spec : undefined;
       const hosts = spec === undefined ? '<invalid>' : wide || spec.hosts.length <= 2 ? spec.hosts.join(',') : `${spec.hosts.slice(0, 2).join(',')} +${spec.hosts.length - 2}`;
@@ -127,6 +161,7 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
         fromLabels ? '-' : String(l.generation),
         accepted,
         fromLabels ? '-' : cell(l, 'Programmed'),
+        ...(withRollout ? [rolloutCell(l)] : []),
         fromLabels ? '-' : age(l.createdAt, now),
         ...(wide ? [cell(l, 'ResolvedRefs')] : []),
         ...(withSource ? [source(l)] : []),

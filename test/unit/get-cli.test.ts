@@ -1,0 +1,99 @@
+/** `get` as scripts use it: `-o name`, label selectors, and the ROLLOUT column of routes with spec.canary. */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runGet } from '../../src/cli/commands/get';
+import { matchesSelector, parseSelector } from '../../src/cli/label-selector';
+import { LABELS } from '../../src/domain/labels';
+import { applyObject } from '../../src/desired/spec-store';
+import { encodeRolloutState } from '../../src/plan/rollout';
+import { FakeDocker } from '../fakes/fake-docker';
+import { at, canary, last, run } from '../helpers/rollout';
+import { route } from '../helpers/specs';
+
+const web = [{ backends: [{ service: 'web', port: 80 }] }];
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
+}
+
+describe('label selectors', () => {
+  const labels = { team: 'shop', tier: 'front' };
+  const sel = (text: string) => {
+    const r = parseSelector(text);
+    if ('error' in r) throw new Error(r.error);
+    return r;
+  };
+
+  it.each([
+    ['team=shop', true],
+    ['team==shop', true],
+    ['team=blog', false],
+    ['team!=blog', true],
+    ['team!=shop', false],
+    ['tier', true],
+    ['!tier', false],
+    ['!owner', true],
+    ['owner!=x', true],
+    ['team=shop,tier=front', true],
+    ['team=shop, tier=back', false],
+    ['team=', false],
+  ])('%s on {team: shop, tier: front}: %s', (text, expected) => {
+    expect(matchesSelector(sel(text), labels)).toBe(expected);
+  });
+
+  it('refuses what it cannot read, saying what it takes', () => {
+    expect(parseSelector('')).toEqual({ error: '--selector: empty; expected key=value, key!=value, key or !key, comma-separated' });
+    expect(parseSelector('env in (a,b)')).toMatchObject({ error: expect.stringMatching(/set-based selectors \(in, notin\) are not supported/) });
+    expect(parseSelector('a b=c')).toMatchObject({ error: expect.stringMatching(/"a b" is not a label key/) });
+  });
+});
+
+describe('get', () => {
+  let docker: FakeDocker;
+  beforeEach(async () => {
+    docker = FakeDocker.singleNode();
+    await applyObject(docker, route('shop', { hosts: ['shop.test'], rules: web }));
+    const blog = route('blog', { hosts: ['blog.test'], rules: web });
+    await applyObject(docker, { ...blog, metadata: { ...blog.metadata, labels: { team: 'content' } } } as typeof blog);
+  });
+
+  it('prints KIND/NAME lines with -o name, filtered by -l', async () => {
+    const all = capture();
+    expect(await runGet(docker, 'routes', undefined, 'name', all.io)).toBe(0);
+    expect(all.out).toEqual(['route/blog\nroute/shop']);
+    const some = capture();
+    expect(await runGet(docker, 'routes', undefined, 'name', some.io, new Date(), 'team=content')).toBe(0);
+    expect(some.out).toEqual(['route/blog']);
+    const none = capture();
+    expect(await runGet(docker, 'routes', undefined, 'name', none.io, new Date(), 'team=nobody')).toBe(0);
+    expect(none.out).toEqual([]);
+    const bad = capture();
+    expect(await runGet(docker, 'routes', undefined, undefined, bad.io, new Date(), 'team in (a)')).toBe(2);
+    expect(bad.err[0]).toMatch(/^--selector /);
+  });
+
+  it('shows a ROLLOUT column with the phase and weight once a route has spec.canary', async () => {
+    const plain = capture();
+    await runGet(docker, 'routes', undefined, undefined, plain.io);
+    expect(plain.out[0]?.split('\n')[0]).not.toMatch(/ROLLOUT/);
+    await applyObject(docker, route('cart', { hosts: ['cart.test'], rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }], canary: { stable: { service: 'shop-v1', port: 8080 }, canary: { service: 'shop-v2', port: 8080 }, steps: [{ setWeight: 10 }, { pause: {} }] } }));
+    const before = capture();
+    await runGet(docker, 'routes', undefined, undefined, before.io);
+    const rowsBefore = (before.out[0] ?? '').split('\n').map((l) => l.split(/\s{2,}/));
+    const col = rowsBefore[0]?.indexOf('ROLLOUT') ?? -1;
+    expect(col).toBeGreaterThan(0);
+    expect(rowsBefore.find((r) => r[0] === 'cart')?.[col]).toBe('Pending');
+    expect(rowsBefore.find((r) => r[0] === 'shop')?.[col]).toBe('-');
+    // The core stores the rollout's state on the route's config.
+    const state = last(run(canary({ steps: [{ setWeight: 10 }, { pause: {} }] }), [{ now: at(0) }])).state;
+    const [config] = await docker.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=cart`]);
+    if (config === undefined) throw new Error('no config');
+    await docker.updateConfigLabels(config.ID, config.Version.Index, { ...config.Spec, Labels: { ...config.Spec.Labels, [LABELS.rollout]: encodeRolloutState(state) } });
+    const after = capture();
+    await runGet(docker, 'routes', undefined, undefined, after.io);
+    const cart = (after.out[0] ?? '').split('\n').map((l) => l.split(/\s{2,}/)).find((r) => r[0] === 'cart');
+    expect(cart?.[col]).toBe(`${state.phase} ${state.weight}%`);
+    expect(state.weight).toBe(10);
+  });
+});
