@@ -169,8 +169,11 @@ export interface DockerPort {
   createSecret(spec: { readonly Name: string; readonly Labels?: Labels; readonly Data: string }): Promise<string>;
   removeSecret(id: string): Promise<void>;
   removeNetwork(id: string): Promise<void>;
-  /** The last `lines` log lines (stdout and stderr) of a service's tasks, oldest first. */
-  serviceLogTail(serviceId: string, lines: number): Promise<string[]>;
+  /**
+   * The last `lines` log lines (stdout and stderr) of one task, oldest first. Rejects once `timeoutMs`
+   * has passed: a task log is read from the node that ran it, which may be gone (the request then hangs).
+   */
+  taskLogTail(taskId: string, lines: number, timeoutMs: number): Promise<string[]>;
   /** The local image ID of a reference (tag or ID) on this daemon; undefined when it is not present. */
   localImageId(ref: string): Promise<string | undefined>;
   /** Subscribe to the event stream; returns the unsubscribe function. Events are hints, never data. */

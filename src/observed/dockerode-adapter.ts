@@ -258,10 +258,13 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
     listSecrets: () => call('listSecrets', async () => (await docker.listSecrets()) as unknown as SecretInfo[]),
     listNodes: () => call('listNodes', async () => (await docker.listNodes()) as NodeInfo[]),
     listConfigs: (labels) => call('listConfigs', async () => (await docker.listConfigs(labelFilters(labels))) as unknown as ConfigInfo[]),
-    serviceLogTail: (id, lines) =>
-      call('serviceLogTail', async () => {
+    taskLogTail: (id, lines, timeoutMs) =>
+      call('taskLogTail', async () => {
+        const opts = { stdout: true, stderr: true, tail: lines, follow: false, abortSignal: AbortSignal.timeout(timeoutMs) };
         // Typed as a stream, but with follow: false docker-modem resolves the whole body as one Buffer.
-        const body: unknown = await docker.getService(id).logs({ stdout: true, stderr: true, tail: lines, follow: false } as Dockerode.ContainerLogsOptions);
+        // @types/dockerode lacks Task#logs, which dockerode has (GET /tasks/{id}/logs).
+        const task = docker.getTask(id) as unknown as { logs(o: typeof opts): Promise<unknown> };
+        const body: unknown = await task.logs(opts);
         if (Buffer.isBuffer(body)) return demuxLogLines(body);
         const chunks: Buffer[] = [];
         for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));

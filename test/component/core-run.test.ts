@@ -155,6 +155,42 @@ describe('status command', () => {
   });
 });
 
+describe('status command: the core itself', () => {
+  const line = (text: string) => text.split('\n')[0];
+  const record = (seq: number) => `{"level":30,"time":${Date.parse('2026-01-01T00:00:00Z')},"seq":${seq},"result":"applied","reason":"config changed"}`;
+
+  beforeEach(async () => {
+    await docker.createService({ Name: 'swarmgate-core', Labels: { [LABELS.owner]: 'swarmgate', [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'swarmgate' } } });
+  });
+
+  it('reads the last run from the running task only, never a dead one\'s', async () => {
+    const [dead] = docker.addTasks('swarmgate-core', 1, { state: 'failed', desiredState: 'shutdown' });
+    const [live] = docker.addTasks('swarmgate-core', 1);
+    docker.taskLogs.set(dead ?? '', [record(198)]);
+    docker.taskLogs.set(live ?? '', [record(13)]);
+    const { statusText } = await import('../../src/cli/commands/status');
+    expect(line(await statusText(docker, new Date('2026-01-01T00:00:05Z')))).toBe('core: swarmgate-core 1/1 running; last run #13 applied (config changed) 5s ago');
+  });
+
+  it('says the core is not running, and that the conditions may be stale, when no task runs', async () => {
+    const [dead] = docker.addTasks('swarmgate-core', 1, { state: 'shutdown', desiredState: 'shutdown' });
+    docker.taskLogs.set(dead ?? '', [record(30)]);
+    const { statusText } = await import('../../src/cli/commands/status');
+    expect(line(await statusText(docker))).toBe(
+      'core: swarmgate-core is NOT RUNNING (0/1; last task shutdown). Nothing is reconciled; the conditions below were written by a core that is gone and may be out of date.',
+    );
+  });
+
+  it('gives up on a log that does not answer instead of hanging', async () => {
+    const [live] = docker.addTasks('swarmgate-core', 1);
+    docker.hangingLogs.add(live ?? '');
+    const { statusText, CORE_LOG_TIMEOUT_MS } = await import('../../src/cli/commands/status');
+    const started = Date.now();
+    expect(line(await statusText(docker))).toBe('core: swarmgate-core 1/1 running; last run unknown (its log did not answer within 3 s)');
+    expect(Date.now() - started).toBeLessThan(CORE_LOG_TIMEOUT_MS + 2_000);
+  });
+});
+
 describe('describe command', () => {
   it('lists backends with running task counts and the proxy replicas with their config', async () => {
     const { runDescribe } = await import('../../src/cli/commands/get');

@@ -492,11 +492,15 @@ export class FakeDocker implements DockerPort {
     return this.run('listSecrets', () => [...this.secrets.values()].map(clone));
   }
 
-  /** Log lines per service ID, as a test sets them. */
-  readonly serviceLogs = new Map<string, string[]>();
+  /** Log lines per task ID, as a test sets them; a task in `hangingLogs` never answers (until the timeout). */
+  readonly taskLogs = new Map<string, string[]>();
+  readonly hangingLogs = new Set<string>();
 
-  serviceLogTail(serviceId: string, lines: number): Promise<string[]> {
-    return this.run('serviceLogTail', () => (this.serviceLogs.get(serviceId) ?? []).slice(-lines));
+  taskLogTail(taskId: string, lines: number, timeoutMs: number): Promise<string[]> {
+    if (this.hangingLogs.has(taskId)) {
+      return new Promise((_, reject) => setTimeout(() => reject(new DockerApiError(0, 'The operation was aborted due to timeout', 'taskLogTail', 'ABORT_ERR')), timeoutMs));
+    }
+    return this.run('taskLogTail', () => (this.taskLogs.get(taskId) ?? []).slice(-lines));
   }
 
   /** Images "present" on the fake daemon: reference → ID. */

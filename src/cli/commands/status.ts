@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
-import { isServingTask, type DockerPort } from '../../observed/docker-port';
+import { isServingTask, type DockerPort, type TaskInfo } from '../../observed/docker-port';
 import { conditionCell, parseStatus } from '../../status/object-status';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
@@ -30,6 +30,29 @@ export function lastRun(lines: readonly string[], now: Date): string {
     }
   }
   return 'no run logged yet';
+}
+
+/** How long `status` waits for the core task's log: it is read from the task's node, which may be unreachable. */
+export const CORE_LOG_TIMEOUT_MS = 3_000;
+
+/**
+ * The core's line: the running task's last logged run, read from that task only (a dead task's last
+ * run is history, not state) and with a deadline; when no task runs, say so and that what follows
+ * may be stale.
+ */
+async function coreState(port: DockerPort, name: string, tasks: readonly TaskInfo[], now: Date): Promise<string> {
+  const newestFirst = [...tasks].sort((a, b) => ((a.Status.Timestamp ?? '') < (b.Status.Timestamp ?? '') ? 1 : -1));
+  const live = newestFirst.find(isServingTask);
+  if (live === undefined) {
+    const last = newestFirst[0];
+    const why = last === undefined ? 'no task' : `last task ${last.Status.State}${last.Status.Err !== undefined && last.Status.Err !== '' ? `: ${last.Status.Err}` : ''}`;
+    return `core: ${name} is NOT RUNNING (0/1; ${why}). Nothing is reconciled; the conditions below were written by a core that is gone and may be out of date.`;
+  }
+  const run = await port.taskLogTail(live.ID, 200, CORE_LOG_TIMEOUT_MS).then(
+    (lines) => lastRun(lines, now),
+    () => `last run unknown (its log did not answer within ${CORE_LOG_TIMEOUT_MS / 1000} s)`,
+  );
+  return `core: ${name} 1/1 running; ${run}`;
 }
 
 export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
@@ -60,10 +83,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
       const cell = (type: string) => conditionCell(st, s.generation, type);
       return [s.name, String(s.generation), cell('Accepted'), cell('ResolvedRefs'), cell('Programmed')];
     });
-  const coreLine =
-    core === undefined
-      ? 'core: not installed as a service (swarmgate install)'
-      : `core: ${core.Spec.Name} ${running(core.ID).length}/1 running; ${lastRun(await port.serviceLogTail(core.ID, 200).catch(() => []), now)}`;
+  const coreLine = core === undefined ? 'core: not installed as a service (swarmgate install)' : await coreState(port, core.Spec.Name, tasks.filter((t) => t.ServiceID === core.ID), now);
   const ingress = proxies.some((p) => (p.Spec.EndpointSpec?.Ports ?? []).some((x) => (x.PublishMode ?? 'ingress') === 'ingress'));
   const warnings = ingress && !ipvsAvailable() ? ['WARNING: a proxy publishes in ingress mode, but this node has no IPVS (/proc/net/ip_vs is missing): the routing mesh cannot carry its traffic here; use publish.mode: host.'] : [];
   return [
