@@ -71,7 +71,9 @@ t0=$(date +%s)
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+# Wait for another apt (a parallel make, unattended-upgrades) instead of failing on its lock.
+apt=(apt-get -o DPkg::Lock::Timeout=300)
+if ! { "${apt[@]}" update -qq && "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
   tail -n 25 "$log" >&2
   echo "system-deps: apt-get install ${missing[*]} failed (output above)" >&2
   exit 1
