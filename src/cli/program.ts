@@ -123,7 +123,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .action(async (name: string, opts: { watch?: boolean; output?: string }) =>
       setExit(
         await withInterrupt((signal) =>
-          runCanaryGet(port(), name, { watch: opts.watch === true, ...(opts.output !== undefined ? { output: opts.output } : {}), tty: process.stdout.isTTY, signal }, io),
+          runCanaryGet(port(), name, { watch: opts.watch === true, ...(opts.output !== undefined ? { output: opts.output } : {}), signal }, io),
         ),
       ),
     );
@@ -235,7 +235,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('status')
     .description('proxies per cluster (replicas, the config each serves) and route conditions')
     .option('-w, --watch', 'redraw in place on every change until Ctrl-C')
-    .action(async (opts: { watch?: boolean }) => setExit(await runStatus(port(), opts.watch === true, io)));
+    .action(async (opts: { watch?: boolean }) => setExit(await withInterrupt((signal) => runStatus(port(), opts.watch === true, io, { signal }))));
 
   program
     .command('history')

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCanaryCommand, runCanaryGet } from '../../src/cli/commands/canary';
+import { WatchScreen } from '../../src/cli/watch-screen';
 import { runWait } from '../../src/cli/commands/wait';
 import type { Output } from '../../src/cli/output';
 import { buildProgram } from '../../src/cli/program';
@@ -233,7 +234,7 @@ describe('canary get', () => {
   it('--watch without a terminal prints a block per change and stops once the rollout is terminal', async () => {
     await storeState(PAUSED());
     const io = capture();
-    const watching = runCanaryGet(docker, 'shop', { watch: true, tty: false, intervalMs: 10 }, io);
+    const watching = runCanaryGet(docker, 'shop', { watch: true, screen: new WatchScreen(io, { tty: false }), intervalMs: 10 }, io);
     await new Promise((r) => setTimeout(r, 60));
     // Several polls of an unchanged state printed one block.
     expect(io.out_).toHaveLength(1);
@@ -244,14 +245,29 @@ describe('canary get', () => {
     expect(io.out_.every((b) => !b.includes('\x1b'))).toBe(true);
   });
 
-  it('--watch on a terminal redraws (clear screen) every interval until Ctrl-C', async () => {
+  it('--watch exits 1 when the rollout ends Aborted, for scripts', async () => {
+    await storeState(PAUSED());
+    const io = capture();
+    const watching = runCanaryGet(docker, 'shop', { watch: true, screen: new WatchScreen(io, { tty: false }), intervalMs: 10 }, io);
+    await new Promise((r) => setTimeout(r, 40));
+    await storeState(advanceRollout(spec, PAUSED(), { now: at(70), command: 'abort' }).state);
+    expect(await watching).toBe(1);
+    expect(io.out_.at(-1)).toContain('Phase:      Aborted');
+  });
+
+  it('--watch on a terminal redraws in place every interval until Ctrl-C, cut to the terminal', async () => {
     await storeState(PAUSED());
     const io = capture();
     const ctl = new AbortController();
     setTimeout(() => ctl.abort(), 80);
-    expect(await runCanaryGet(docker, 'shop', { watch: true, tty: true, intervalMs: 10, signal: ctl.signal }, io)).toBe(0);
+    expect(await runCanaryGet(docker, 'shop', { watch: true, screen: new WatchScreen(io, { tty: true, colour: false, columns: 60, rows: 8 }), intervalMs: 10, signal: ctl.signal }, io)).toBe(0);
     expect(io.out_.length).toBeGreaterThan(2);
-    expect(io.out_.every((b) => b.startsWith('\x1b[H\x1b[2J'))).toBe(true);
+    expect(io.out_.every((b) => b.startsWith('\x1b[H') && b.endsWith('\x1b[J'))).toBe(true);
+    // 8 rows: 7 lines at most, the last one saying how many did not fit; no line wider than 60 columns.
+    const frame = (io.out_[0] ?? '').slice(3, -3).split('\x1b[K\n');
+    expect(frame.length).toBeLessThanOrEqual(7);
+    expect(frame.at(-1)).toMatch(/^… \d+ more lines/);
+    expect(frame.every((l) => [...l.replace('\x1b[K', '')].length <= 60)).toBe(true);
   });
 
   it('--watch does not stop on a terminal state the core has not re-observed for a new generation', async () => {
@@ -260,7 +276,7 @@ describe('canary get', () => {
     setTimeout(() => ctl.abort(), 60);
     const io = capture();
     const started = Date.now();
-    expect(await runCanaryGet(docker, 'shop', { watch: true, tty: false, intervalMs: 10, signal: ctl.signal }, io)).toBe(0);
+    expect(await runCanaryGet(docker, 'shop', { watch: true, screen: new WatchScreen(io, { tty: false }), intervalMs: 10, signal: ctl.signal }, io)).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(50);
   });
 });

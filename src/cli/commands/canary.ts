@@ -10,21 +10,19 @@ import { sendRolloutCommand, type SendOutcome } from '../canary-command';
 import { canaryViewJson, formatCanaryView, isTerminal } from '../canary-view';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
+import { WatchScreen } from '../watch-screen';
 import { RouteRolloutReader } from '../route-rollout';
 import { commandText } from '../rollout-labels';
 
 export interface GetOptions {
   readonly watch?: boolean;
   readonly output?: string;
-  /** Redraw in place (clear the screen) only on a terminal; a pipe or log gets a new block per change. */
-  readonly tty?: boolean;
+  /** How frames are drawn (see ../watch-screen.ts); default: stdout's, terminal or not. */
+  readonly screen?: WatchScreen;
   readonly intervalMs?: number;
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
 }
-
-/** Cursor home and clear screen, then the frame: a full redraw, since relative times change every second. */
-const CLEAR = '\x1b[H\x1b[2J';
 
 /** A function, not an inline test, so the compiler does not assume the signal stays as first checked. */
 const interrupted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
@@ -33,6 +31,7 @@ export async function runCanaryGet(port: DockerPort, name: string, opts: GetOpti
   const reader = new RouteRolloutReader(port);
   const now = opts.now ?? (() => new Date());
   const json = opts.output === 'json';
+  const screen = opts.screen ?? WatchScreen.forStdout(io);
   let lastFacts = '';
   for (;;) {
     const lookup = await reader.read(name);
@@ -49,11 +48,11 @@ export async function runCanaryGet(port: DockerPort, name: string, opts: GetOpti
     const facts = JSON.stringify({ generation: r.generation, ...(canaryViewJson(r) as object) });
     if (json) {
       if (facts !== lastFacts) io.out(JSON.stringify(canaryViewJson(r)));
-    } else if (opts.tty === true) io.out(`${CLEAR}${formatCanaryView(r, now())}`);
-    else if (facts !== lastFacts) io.out(`${lastFacts === '' ? '' : '\n'}--- ${now().toISOString()}\n${formatCanaryView(r, now())}`);
+    } else screen.show(formatCanaryView(r, now()), facts, now());
     lastFacts = facts;
     // A terminal state left from the previous generation is no end: the core has yet to restart the rollout.
-    if (isTerminal(r.state) && r.observedGeneration === r.generation) return EXIT.ok;
+    // The exit status says how it ended, for scripts: 0 Succeeded, 1 Failed or Aborted.
+    if (isTerminal(r.state) && r.observedGeneration === r.generation) return r.state?.phase === 'Succeeded' ? EXIT.ok : EXIT.invalid;
     await pause(opts.intervalMs ?? 1000, opts.signal);
     if (interrupted(opts.signal)) return EXIT.ok;
   }

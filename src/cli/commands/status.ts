@@ -7,7 +7,10 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import { isServingTask, type DockerPort, type TaskInfo } from '../../observed/docker-port';
 import { conditionCell, parseStatus } from '../../status/object-status';
+import { errorText } from '../error-text';
+import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
+import { WatchScreen } from '../watch-screen';
 import { age, formatTable } from '../table';
 
 /** Ingress publishing and service VIPs need the kernel's IPVS; its proc file exists when it is there. */
@@ -96,25 +99,26 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
   ].join('\n');
 }
 
-export async function runStatus(port: DockerPort, watch: boolean, io: Output, intervalMs = 1000): Promise<number> {
+export interface StatusWatchOptions {
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+  /** Default: stdout's (terminal or not, and its size). */
+  readonly screen?: WatchScreen;
+}
+
+/** Ages ("3s ago", "AGE 5m") move every second: a change of them alone is not news for a pipe. */
+const AGES = /\b\d+[smhd]( ago)?\b/g;
+
+export async function runStatus(port: DockerPort, watch: boolean, io: Output, opts: StatusWatchOptions = {}): Promise<number> {
   if (!watch) {
     io.out(await statusText(port));
     return EXIT.ok;
   }
-  let last = '';
-  let stopped = false;
-  process.once('SIGINT', () => {
-    stopped = true;
-  });
-  while (!stopped) {
-    const text = await statusText(port).catch((e: unknown) => `error: ${e instanceof Error ? e.message : String(e)}`);
-    if (text !== last) {
-      // Cursor home, overwrite, clear what is left below: no blank frame, so no flicker.
-      io.out(`\x1b[H${text.split('\n').map((l) => `${l}\x1b[K`).join('\n')}\x1b[J`);
-      last = text;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
+  const screen = opts.screen ?? WatchScreen.forStdout(io);
+  while (opts.signal?.aborted !== true) {
+    const text = await statusText(port).catch((e: unknown) => `error: ${errorText(e)}`);
+    screen.show(text, text.replace(AGES, ''), new Date());
+    await pause(opts.intervalMs ?? 1000, opts.signal);
   }
   return EXIT.ok;
 }
-
