@@ -20,7 +20,7 @@ import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/buil
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
 import { fnv1a32 } from '../../plan/hash';
 import { headerVariable, token, type Token } from '../token';
-import { exactRegex, pathRegex } from './escape';
+import { cookiePairRegex, exactRegex, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { splitPercentages } from '../split';
 
@@ -189,7 +189,8 @@ class MapRegistry {
     });
     for (const c of rule.cookies) {
       const variable = token(`$sg_k_${fnv1a32(`${c.name}\u0000${c.value}`)}`);
-      this.headerMaps.set(variable, { source: token(`$cookie_${c.name}`), variable, pattern: `~${exactRegex(c.value)}` });
+      // Not $cookie_<name>: NGINX finds that name without regard to case; cookie matches are case-sensitive.
+      this.headerMaps.set(variable, { source: token('$http_cookie'), variable, pattern: `~${cookiePairRegex(c.name, c.value)}` });
       parts.push(variable);
     }
     if (rule.methods.length > 0) {
