@@ -276,3 +276,43 @@ function twoWeighted(a1: number, b1: number, a2: number, b2: number): ProxyModel
   if (model === undefined) throw new Error('no model');
   return model;
 }
+
+describe('sticky cookie tags', () => {
+  const sticky = { cookie: { name: 'sg', ttl: '10m' } };
+
+  it('NGINX: give two versions of a pinned split their own tag when the 32-bit hashes of their upstream names collide', () => {
+    const upstreamOf = (s: string) => upstreamName(s, 80, `${s}|80|task|app|cookie:sg`);
+    const [a, b] = collision((i) => `v${i.toString(36)}`, (s) => fnv1a32(upstreamOf(s)));
+    const snap = snapshot({ services: [a, b].map((name) => ({ name, networks: ['app'] })), tasks: [task(a, '10.0.0.1'), task(b, '10.0.0.2')], networks: [{ name: 'app' }] });
+    const r = route('pin', { hosts: ['pin.test'], rules: [{ backends: [{ service: a, port: 80 }, { service: b, port: 80 }], sessionAffinity: sticky }] });
+    const [model] = buildModel(desired([r]), snap).clusters;
+    if (model === undefined) throw new Error('no model');
+    expect(model.upstreams.map((u) => u.name).sort()).toEqual([upstreamOf(a), upstreamOf(b)].sort());
+    const view = buildNginxView(model, DEFAULT_NGINX_OPTIONS);
+    const entries = view.stickySplits[0]?.entries ?? [];
+    expect(entries.map((e) => e.upstream).sort()).toEqual([upstreamOf(a), upstreamOf(b)].sort());
+    expect(new Set(entries.map((e) => e.tag)).size).toBe(2);
+    expectValidConfigs(model);
+  });
+
+  it('HAProxy: give each backend its own cookie tag when the 32-bit hashes of two backend names collide', () => {
+    const rule = { backends: [{ service: 'alpha', port: 80 }, { service: 'beta', port: 80 }], sessionAffinity: sticky };
+    const [probe] = buildModel(desired([route('probe', { hosts: ['probe.test'], rules: [rule] })]), SNAP).clusters;
+    const alpha = probe?.upstreams.find((u) => u.service === 'alpha')?.name ?? '';
+    const [x, y] = collision((i) => `r${i.toString(36)}`, (name) => fnv1a32(`be.${name}-r0.${alpha}`));
+    const [model] = buildModel(desired([route(x, { hosts: ['x.test'], rules: [rule] }), route(y, { hosts: ['y.test'], rules: [rule] })]), SNAP).clusters;
+    if (model === undefined) throw new Error('no model');
+    const view = buildHaproxyView(model, DEFAULT_HAPROXY_OPTIONS);
+    expect(new Set(view.http.cookieAcls.map((a) => a.prefix)).size).toBe(view.http.cookieAcls.length);
+    expect(view.http.cookieAcls).toHaveLength(4);
+    // The cookie a backend's servers issue is the one its use_backend line tests for, and no other backend's line.
+    for (const backend of view.backends) {
+      const acl = view.http.useBackends.find((u) => u.backend === backend.name && u.conditions.some((c) => c.startsWith('ck_')))?.conditions.find((c) => c.startsWith('ck_'));
+      const prefix = view.http.cookieAcls.find((a) => a.name === acl)?.prefix ?? '<none>';
+      for (const server of backend.servers) expect(server.serverCookie?.startsWith(prefix)).toBe(true);
+      const others = view.backends.filter((o) => o.name !== backend.name).flatMap((o) => o.servers.map((s) => s.serverCookie ?? ''));
+      expect(others.filter((c) => c.startsWith(prefix))).toEqual([]);
+    }
+    expectValidConfigs(model);
+  });
+});
