@@ -12,9 +12,13 @@
  * Uniqueness therefore never rests on the hash: two identities can share a base, never a name.
  *
  * Deterministic: the same identities asked for in the same order get the same names, so a converged
- * cluster renders byte-identical configs. Callers ask in the model's deterministic order (routes
- * oldest first, rules and backends in spec order), so an identity that holds a base keeps it when a
- * younger object with a colliding base appears; only colliding identities ever carry a suffix.
+ * cluster renders byte-identical configs. Callers ask in a deterministic order: upstream names as
+ * routes are compiled (oldest first, rules and backends in spec order), so an older route's upstream
+ * keeps its name when a younger one with a colliding base appears; renderer names in the order the
+ * view model is built. Only colliding identities ever carry a suffix, so names without a collision
+ * are exactly the readable bases (and did not change when this table was introduced).
+ *
+ * `base` must be a function of `identity` (every caller derives it from the same values).
  */
 export class NameTable {
   private readonly byIdentity = new Map<string, string>();
