@@ -9,7 +9,8 @@ export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 500
 export const LATENCY_BUCKET_COUNT = LATENCY_BUCKETS_MS.length + 1;
 
 /**
- * Upstream names as the renderers generate them (`u_<hash>_<service>_<port>`, see upstreamName):
+ * Upstream names as the renderers generate them (`u_<hash>_<service>_<port>`, `_x<n>` appended
+ * when that base is taken; see upstreamName and src/plan/names.ts):
  * the allow-list for names arriving from agents, in traffic lines and in reports.
  */
 export function isUpstreamName(s: string): boolean {

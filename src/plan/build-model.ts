@@ -29,6 +29,7 @@ import type {
   VirtualHost,
   WeightedTarget,
 } from './model';
+import { lowerCase, NameTable } from './names';
 import { groupPaths, normalisePrefix } from './path-groups';
 import { MAX_NGINX_CONDITIONAL_RULES, PROXY_CAPABILITIES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
@@ -94,14 +95,14 @@ function redirectAction(rule: Rule): RedirectAction {
   };
 }
 
-function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates): CompiledRoute {
+function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable): CompiledRoute {
   const upstreams: Upstream[] = [];
   const problems: RefProblem[] = [];
   const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
     const targets: WeightedTarget[] = [];
     const pooled: Upstream[] = [];
     for (const backend of rule.backends ?? []) {
-      const res = resolveBackend(backend, affinity, cluster.networks, idx);
+      const res = resolveBackend(backend, affinity, cluster.networks, idx, names);
       if (!res.ok) {
         problems.push(res.problem);
         continue;
@@ -112,7 +113,7 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
       } else if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
     }
     // split: Tasks — one upstream with every member's servers: the shares follow the task counts.
-    const pool = poolUpstream(pooled, affinity);
+    const pool = poolUpstream(pooled, affinity, names);
     if (pool !== undefined) {
       upstreams.push(pool);
       if (pool.servers.length > 0) targets.push({ upstream: pool.name, weight: 1 });
@@ -162,6 +163,11 @@ class ClusterBuilder {
   readonly hostRules = new Map<string, { routes: string[]; rules: ModelRule[] }>();
   readonly passthrough: PassthroughHost[] = [];
   readonly upstreams = new Map<string, Upstream>();
+  /**
+   * Upstream names, one per distinct upstream identity in the cluster (NGINX compares them without
+   * regard to case). Routes are compiled oldest first, so an older route's upstream keeps its name.
+   */
+  readonly names = new NameTable(lowerCase);
   readonly programmed: ProgrammedRoute[] = [];
   defaultRoute?: { name: string; rules: ModelRule[]; tls?: TlsTerminate; host: HostPattern };
 
@@ -362,7 +368,7 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (unsupported.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(unsupported)}`)];
     }
-    const compiled = compileRoute(route, cluster.spec, idx, certs);
+    const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
       const hint = !fromLabels || conflict.reason !== 'HostConflict' || conflict.owner === undefined ? '' : labelNames.has(conflict.owner) ? NOT_POOLED : SPEC_WINS;

@@ -9,6 +9,7 @@ import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type Backend } from '../domain
 import type { IpAddress, Snapshot, SnapshotService, SnapshotTask } from '../domain/snapshot';
 import { fnv1a32 } from './hash';
 import type { Affinity, Upstream, UpstreamServer } from './model';
+import { identityKey, type NameTable } from './names';
 
 export interface RefProblem {
   readonly reason: Reason;
@@ -89,9 +90,11 @@ function healthOf(backend: Backend): Pick<UpstreamServer, 'maxFails' | 'failTime
 }
 
 /**
- * `u_1a2b3c_web_8080`: the hash comes first because NGINX finds upstreams by a linear scan that
- * compares names from the start; distinct prefixes make each comparison end at once (measured:
- * 20k upstream blocks 11 s → 4.9 s of `nginx -t`).
+ * The readable base of an upstream name, `u_1a2b3c_web_8080`: the hash comes first because NGINX
+ * finds upstreams by a linear scan that compares names from the start; distinct prefixes make each
+ * comparison end at once (measured: 20k upstream blocks 11 s → 4.9 s of `nginx -t`). It is only a
+ * proposal: the cluster's NameTable makes the final name unique (see src/plan/names.ts), since a
+ * 24-bit hash and a folded, cut service name collide easily.
  */
 export function upstreamName(service: string, port: number, identity: string): string {
   return `u_${fnv1a32(identity).slice(0, 6)}_${service.replace(/[^A-Za-z0-9]/g, '_').slice(0, 40)}_${port}`;
@@ -133,22 +136,24 @@ function resolveHostMode(backend: Backend, svc: SnapshotService, idx: SnapshotIn
   return servers;
 }
 
-function hostModeResolution(backend: Backend, affinity: Affinity, svc: SnapshotService, idx: SnapshotIndex): Resolution {
+function hostModeResolution(backend: Backend, affinity: Affinity, svc: SnapshotService, idx: SnapshotIndex, names: NameTable): Resolution {
   const servers = resolveHostMode(backend, svc, idx);
   if (!Array.isArray(servers)) return { ok: false, problem: servers };
-  return resolved(svc, backend, affinity, servers);
+  return resolved(svc, backend, affinity, servers, names);
 }
 
 /** The upstream of a resolved backend; its name changes with everything that changes its block. */
-function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, servers: UpstreamServer[], network?: SwarmName): Resolution {
+function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, servers: UpstreamServer[], names: NameTable, network?: SwarmName): Resolution {
   const health = healthOf(backend);
   const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
-  // Host mode has no network; its identity keeps the shape it had before networks were optional.
-  const identity = `${svc.name}|${backend.port}|${backend.mode}|${network !== undefined ? `${network}|` : ''}${affinityKey(affinity)}${healthKey}`;
+  // The hash of the readable base: host mode has no network; this string keeps the shape it had before networks were optional.
+  const label = `${svc.name}|${backend.port}|${backend.mode}|${network !== undefined ? `${network}|` : ''}${affinityKey(affinity)}${healthKey}`;
+  // Everything that makes the upstream block differ, unfolded and unambiguously encoded: equal only for equal blocks.
+  const identity = identityKey('upstream', svc.name, backend.port, backend.mode, network, affinityKey(affinity), health.maxFails, health.failTimeout);
   return {
     ok: true,
     upstream: {
-      name: upstreamName(svc.name, backend.port, identity),
+      name: names.name(identity, upstreamName(svc.name, backend.port, label)),
       service: svc.name as SwarmName,
       port: backend.port as Port,
       mode: backend.mode,
@@ -159,7 +164,8 @@ function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, se
   };
 }
 
-export function resolveBackend(backend: Backend, affinity: Affinity, allow: readonly SwarmName[], idx: SnapshotIndex): Resolution {
+/** `names`: the cluster's upstream names, so that two different upstreams never get one name. */
+export function resolveBackend(backend: Backend, affinity: Affinity, allow: readonly SwarmName[], idx: SnapshotIndex, names: NameTable): Resolution {
   const svc = idx.services.get(backend.service);
   if (svc === undefined) return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${backend.service}" not found` } };
   if (svc.exposedPorts.length > 0 && !svc.exposedPorts.includes(backend.port))
@@ -167,7 +173,7 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
       ok: false,
       problem: { reason: 'PortNotExposed', message: `service "${svc.name}" does not expose port ${backend.port} (exposes ${svc.exposedPorts.join(', ')})` },
     };
-  if (backend.mode === 'host') return hostModeResolution(backend, affinity, svc, idx);
+  if (backend.mode === 'host') return hostModeResolution(backend, affinity, svc, idx, names);
   const network = chooseNetwork(backend, svc, allow, idx);
   if (typeof network !== 'string') return { ok: false, problem: network };
   let servers: UpstreamServer[];
@@ -181,7 +187,7 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
     const tasks = idx.runningAddresses.get(svc.name) ?? [];
     servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port, ...health }) as UpstreamServer));
   }
-  return resolved(svc, backend, affinity, servers, network);
+  return resolved(svc, backend, affinity, servers, names, network);
 }
 
 /**
@@ -189,12 +195,14 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
  * all of them, so each member's share of requests follows its number of servers (running tasks).
  * Its name depends on the members, so a pool never shares a name with a single backend's upstream.
  */
-export function poolUpstream(members: readonly Upstream[], affinity: Affinity): Upstream | undefined {
+export function poolUpstream(members: readonly Upstream[], affinity: Affinity, names: NameTable): Upstream | undefined {
   const [first] = members;
   if (first === undefined) return undefined;
   const services = members.map((m) => m.service);
+  // Member names are unique in the cluster, so the list of them identifies the pool.
+  const identity = identityKey('pool', affinityKey(affinity), members.map((m) => m.name));
   return {
-    name: upstreamName(services.join('_'), first.port, `pool|${members.map((m) => m.name).join('|')}`),
+    name: names.name(identity, upstreamName(services.join('_'), first.port, `pool|${members.map((m) => m.name).join('|')}`)),
     service: first.service,
     port: first.port,
     mode: first.mode,

@@ -181,6 +181,16 @@ describe('host and path routing', () => {
     expect((await send({ port: status, host: 'localhost', path: '/healthz' })).status).toBe(200);
   });
 
+  it('matches cookie names case-sensitively, like NGINX (README: rules[].match.cookies)', async () => {
+    const service = async (cookie: string) => echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie } })).body).service;
+    expect(await service('Canary=always')).toBe('api');
+    expect(await service('CANARY=always')).toBe('api');
+    expect(await service('canary=Always')).toBe('api');
+    // Any occurrence of the exact pair matches (the req.cook ACL tests every occurrence).
+    expect(await service('Canary=x; canary=always')).toBe('api-canary');
+    expect(await service('canary=x; canary=always')).toBe('api-canary');
+  });
+
   it('routes by header and method, and redirects', async () => {
     expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { 'X-Canary': 'always' } })).body)).toMatchObject({ service: 'api-canary', url: '/api/items' });
     expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { 'X-Canary': 'always-not' } })).body).service).toBe('api');

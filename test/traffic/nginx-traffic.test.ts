@@ -190,6 +190,16 @@ describe('header and method matches', () => {
     expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie: 'canary=always2; xcanary=always' } })).body).service).toBe('api');
   });
 
+  it('matches cookie names case-sensitively, like HAProxy (README: rules[].match.cookies)', async () => {
+    const service = async (cookie: string) => echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie } })).body).service;
+    expect(await service('Canary=always')).toBe('api');
+    expect(await service('CANARY=always')).toBe('api');
+    expect(await service('canary=Always')).toBe('api');
+    // Any occurrence of the exact pair matches (HAProxy's req.cook ACL tests every occurrence).
+    expect(await service('Canary=x; canary=always')).toBe('api-canary');
+    expect(await service('canary=x; canary=always')).toBe('api-canary');
+  });
+
   it('routes by method', async () => {
     const r = await send({ port: http, host: 'web.test', path: '/api/items', method: 'DELETE' });
     expect(r.status).toBe(307);

@@ -36,6 +36,7 @@ import { durationMs, sizeBytes, type Duration } from '../../domain/brands';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type RetryCondition } from '../../domain/route';
 import { DEFAULT_RETRIES } from '../../plan/build-model';
 import { fnv1a32 } from '../../plan/hash';
+import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import type { Affinity, HeaderEdits, HeaderPair, ModelRule, PathMatch, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost, WeightedTarget } from '../../plan/model';
 import { pathRegex } from '../nginx/escape';
 import { splitPercentages } from '../split';
@@ -258,8 +259,13 @@ function pickSource(a: Affinity, scope: 'txn' | 'sess'): PickSource {
   return { variable: `${scope}.sg_pick`, tag: 'pick' };
 }
 
-/** Collects ACLs and pick variables, deduplicated by name. */
+/**
+ * Collects ACLs and pick variables, deduplicated by name. Names made from user values go through
+ * one NameTable: HAProxy ORs every `acl` line of one name, so two values sharing a name would make
+ * one route's condition test another route's value.
+ */
 class AclRegistry {
+  private readonly names = new NameTable(lowerCase);
   readonly paths = new Map<string, HttpFrontendView['pathAcls'][number]>();
   readonly headers = new Map<string, HttpFrontendView['headerAcls'][number]>();
   readonly methods = new Map<string, HttpFrontendView['methodAcls'][number]>();
@@ -271,7 +277,7 @@ class AclRegistry {
   /** Undefined for the root prefix, which every path matches. */
   path(m: PathMatch): Token | undefined {
     if (m.kind === 'prefix' && m.path === '/') return undefined;
-    const name = token(`path_${m.kind === 'exact' ? 'e' : 'p'}_${fnv1a32(m.path)}`);
+    const name = token(this.names.name(identityKey('path', m.kind, m.path), `path_${m.kind === 'exact' ? 'e' : 'p'}_${fnv1a32(m.path)}`));
     // Gateway API prefix semantics: "/api" matches "/api" and "/api/…", never "/apix".
     this.paths.set(name, { name, path: m.path, hasPrefix: m.kind === 'prefix', prefix: `${m.path}/` });
     return name;
@@ -279,20 +285,20 @@ class AclRegistry {
 
   conditions(rule: ModelRule): Token[] {
     const out = rule.headers.map((h) => {
-      const name = token(`hdr_${fnv1a32(`${h.name.toLowerCase()}\u0000${h.value}`)}`);
+      const name = token(this.names.name(identityKey('header', h.name.toLowerCase(), h.value), `hdr_${fnv1a32(`${h.name.toLowerCase()}\u0000${h.value}`)}`));
       // NGINX compares $http_<name> (empty when absent) with the value: "" matches an empty or absent header.
       // (HAProxy drops an empty quoted argument, so "" cannot be written as a pattern.)
       this.headers.set(name, { name, header: token(h.name), value: h.value, empty: h.value === '' });
       return name;
     });
     for (const c of rule.cookies) {
-      const name = token(`cook_${fnv1a32(`${c.name}\u0000${c.value}`)}`);
+      const name = token(this.names.name(identityKey('cookie', c.name, c.value), `cook_${fnv1a32(`${c.name}\u0000${c.value}`)}`));
       this.cookieMatches.set(name, { name, cookie: token(c.name), value: c.value });
       out.push(name);
     }
     if (rule.methods.length > 0) {
       const methods = [...rule.methods].sort();
-      const name = token(`meth_${fnv1a32(methods.join(','))}`);
+      const name = token(this.names.name(identityKey('methods', methods), `meth_${fnv1a32(methods.join(','))}`));
       this.methods.set(name, { name, methods: methods.map(token) });
       out.push(name);
     }
@@ -306,8 +312,13 @@ class AclRegistry {
     return name;
   }
 
+  /** The opaque tag of a backend in the proxy-issued affinity cookie ("<tag>.<server>"), unique in the config. */
+  cookieTag(backend: Token): string {
+    return this.names.name(identityKey('cookie-tag', backend), fnv1a32(backend));
+  }
+
   cookie(cookieName: string, backend: Token): Token {
-    const tag = fnv1a32(backend);
+    const tag = this.cookieTag(backend);
     const name = token(`ck_${tag}`);
     this.cookies.set(name, { name, cookieName: token(cookieName), prefix: token(`${tag}.`) });
     return name;
@@ -371,6 +382,8 @@ function rewriteOf(rule: ModelRule, action: ProxyAction): Pick<BackendView, 'rep
 function serverViews(u: Upstream, cookieTag: string | undefined): ServerView[] {
   const seen = new Set<string>();
   const out: ServerView[] = [];
+  // Each server's cookie value is its own, even if two addresses share a hash.
+  const serverTags = new NameTable(lowerCase);
   for (const s of u.servers) {
     const address = token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`);
     if (seen.has(address)) continue;
@@ -380,7 +393,7 @@ function serverViews(u: Upstream, cookieTag: string | undefined): ServerView[] {
       name: token(`s_${s.ip.replace(/[.:]/g, '_')}_${s.port}`),
       address,
       // The cookie names the task opaquely (no address reaches clients) and survives reloads.
-      ...(cookieTag !== undefined ? { serverCookie: token(`${cookieTag}.${fnv1a32(address)}`) } : {}),
+      ...(cookieTag !== undefined ? { serverCookie: token(`${cookieTag}.${serverTags.name(address, fnv1a32(address))}`) } : {}),
       // max_fails=0 turns failure accounting off in NGINX: no observation, no checks.
       ...(maxFails > 0 ? { passiveHealth: { upInterval: UP_CHECK_INTERVAL, failTimeout: haproxyDuration(s.failTimeout ?? DEFAULT_FAIL_TIMEOUT), maxFails } } : {}),
     });
@@ -404,7 +417,7 @@ interface Defaults {
   readonly retryOn: string;
 }
 
-function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults): BackendView {
+function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry): BackendView {
   const name = token(`be.${rule.id}.${u.name}`);
   const a = action.affinity;
   const server = serverTimeout(action.timeouts);
@@ -415,7 +428,7 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
   if (action.websocket) timeouts.push({ kind: token('tunnel'), value: haproxyDuration(server) });
   const keywords = retryKeywords(action.retries.on);
   const proxyCookie = a.kind === 'cookie' && a.issuedBy !== 'Application' ? a : undefined;
-  const servers = serverViews(u, proxyCookie !== undefined ? fnv1a32(name) : undefined);
+  const servers = serverViews(u, proxyCookie !== undefined ? acls.cookieTag(name) : undefined);
   return {
     name,
     route: rule.route,
@@ -568,7 +581,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
     else if (action.targets.length === 0) unavailable.push(acl);
     else {
-      const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults));
+      const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls));
       backends.push(...ruleBackends);
       const a = action.affinity;
       // A returning client's cookie names its backend: it wins over the weighted choice.

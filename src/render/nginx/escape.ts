@@ -19,9 +19,23 @@ export function nginxEscape(value: unknown): string {
  * escapes (so neither NGINX quoting nor `$` handling can change it). `\z` anchors the end.
  */
 export function exactRegex(value: string): string {
-  let out = '^';
+  return `^${literalRegex(value)}\\z`;
+}
+
+function literalRegex(value: string): string {
+  let out = '';
   for (const ch of value) out += /[A-Za-z0-9]/.test(ch) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  return `${out}\\z`;
+  return out;
+}
+
+/**
+ * A PCRE pattern for the Cookie header (`$http_cookie`, every Cookie header joined by "; ") that
+ * holds when some cookie is exactly `name=value`, name and value case-sensitive. NGINX's own
+ * `$cookie_<name>` finds the name without regard to case, unlike HAProxy's `req.cook(<name>)`;
+ * this makes both proxies match the same cookies (any occurrence, as HAProxy's ACL does).
+ */
+export function cookiePairRegex(name: string, value: string): string {
+  return `(?:^|;)[\\x20\\x09]*${literalRegex(name)}=${literalRegex(value)}[\\x20\\x09]*(?:;|\\z)`;
 }
 
 /** A regex for a URL path prefix made of allow-listed path characters: metacharacters become classes. */
