@@ -49,7 +49,7 @@ export class Extension {
     this.stream = resubscribe(
       () => this.o.core.client.WatchUpstreams({ cluster: this.o.cluster }),
       (m: UpstreamModel__Output) => this.handle(m),
-      { log: this.o.log, what: 'WatchUpstreams', connection: this.o.core },
+      { log: this.o.log, what: 'WatchUpstreams', connection: this.o.core, onConnect: () => this.o.log.info('connected to the core') },
     );
   }
 

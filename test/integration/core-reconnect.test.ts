@@ -1,9 +1,10 @@
 /**
  * Replacing the core's task on the real Swarm (`docker kill` of its container: Swarm starts a new
- * task with a new address behind the same DNS name, `swarmgate-core`). The hitless agent must be
- * streaming from the new core within 2 s of it listening, so that a route change made while the core
- * was away, or a backend update (new task addresses) during the outage, is served within a few
- * seconds of the new core listening. Before the fix the agents dialled the old task's address for
+ * task with a new address behind the same DNS name, `swarmgate-core`). The hitless agent and the
+ * cluster's extension service (the core runs one: a change goes core → extension → core → agent)
+ * must be streaming from the new core within 2 s of it listening, so that a route change made while
+ * the core was away, or a backend update (new task addresses) during the outage, is served within a
+ * few seconds of the new core listening. Before the fix the agents dialled the old task's address for
  * 32–135 s. Times come from the core's and the agent's JSON logs (same host clock).
  * Needs the images built from this tree (make images). Run: make test-int
  */
@@ -24,6 +25,7 @@ const PREFIX = `sgrc${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
 const CLUSTER = `${PREFIX}-edge`;
 const PROXY = `sg-proxy-${CLUSTER}`;
+const EXTENSION = `sg-extension-${CLUSTER}`;
 const V1 = `${PREFIX}-v1`;
 const BACKEND_CONF = `${PREFIX}-backend`;
 const io = { out: () => undefined, err: () => undefined };
@@ -61,11 +63,12 @@ function killCore(): number {
   return at;
 }
 
-/** When the core that replaced the killed one started listening, and when the agent was connected to it. */
-async function timesAfter(killedAt: number): Promise<{ listening: number; connected: number }> {
+/** When the core that replaced the killed one started listening, and when the agent and the extension were connected to it. */
+async function timesAfter(killedAt: number): Promise<{ listening: number; connected: number; extension: number }> {
   const listening = await until('the new core listening', async () => logTimes(CORE_SERVICE, 'gRPC API listening').find((t) => t > killedAt), 60_000, 500);
   const connected = await until('the agent connected to the new core', async () => logTimes(PROXY, 'connected to the core').find((t) => t > killedAt), 60_000, 500);
-  return { listening, connected };
+  const extension = await until('the extension connected to the new core', async () => logTimes(EXTENSION, 'connected to the core').find((t) => t > killedAt), 60_000, 500);
+  return { listening, connected, extension };
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -84,7 +87,7 @@ beforeAll(async () => {
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(port, route(`${PREFIX}-a`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}-a.localhost`], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
   routes.push(`${PREFIX}-a`);
-  expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
+  expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info', extensionServices: true }, io)).toBe(0);
   await until('route a programmed', () => isProgrammed(port, 'Route', `${PREFIX}-a`), 120_000);
   await until('route a answers', async () => ((await ok(`${PREFIX}-a.localhost`)) ? true : undefined), 60_000);
 }, 240_000);
@@ -107,7 +110,7 @@ afterAll(async () => {
 
 describe('agents after the core task is replaced, on a real Swarm', () => {
   it('serves a route change made while the core was away within seconds of the new core listening', async () => {
-    const rows: { away: number; agent: number; served: number }[] = [];
+    const rows: { away: number; agent: number; extension: number; served: number }[] = [];
     for (let i = 1; i <= 3; i++) {
       const name = `${PREFIX}-r${i}`;
       const host = `${name}.localhost`;
@@ -115,14 +118,15 @@ describe('agents after the core task is replaced, on a real Swarm', () => {
       await applyObject(port, route(name, { serviceCluster: CLUSTER, hosts: [host], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
       routes.push(name);
       const servedAt = await until(`route ${name} answers`, async () => ((await ok(host)) ? Date.now() : undefined), 150_000, 50);
-      const { listening, connected } = await timesAfter(killedAt);
-      rows.push({ away: listening - killedAt, agent: connected - listening, served: servedAt - listening });
+      const { listening, connected, extension } = await timesAfter(killedAt);
+      rows.push({ away: listening - killedAt, agent: connected - listening, extension: extension - listening, served: servedAt - listening });
       await until(`route ${name} programmed`, () => isProgrammed(port, 'Route', name), 30_000);
     }
-    console.log(`core killed → new core listening / agent connected after that / route change served after that (ms): ${rows.map((r) => `${r.away}/${r.agent}/${r.served}`).join(', ')}`);
+    console.log(`core killed → new core listening / agent, extension connected after that / route change served after that (ms): ${rows.map((r) => `${r.away}/${r.agent},${r.extension}/${r.served}`).join(', ')}`);
     console.log(`agent reconnect: min ${Math.min(...rows.map((r) => r.agent))}, median ${median(rows.map((r) => r.agent))}; served: min ${Math.min(...rows.map((r) => r.served))}, median ${median(rows.map((r) => r.served))}`);
     for (const r of rows) {
       expect(r.agent).toBeLessThan(2_000);
+      expect(r.extension).toBeLessThan(2_000);
       expect(r.served).toBeLessThan(5_000);
     }
   }, 600_000);
@@ -144,7 +148,7 @@ describe('agents after the core task is replaced, on a real Swarm', () => {
       if (okSince > 0 && at - okSince > 5_000 && docker('service', 'inspect', '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', V1) === 'completed') break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const { listening, connected } = await timesAfter(killedAt);
+    const { listening, connected, extension } = await timesAfter(killedAt);
     const failures = samples.filter((s) => !s.ok);
     const lastFailure = failures.at(-1)?.at ?? killedAt;
     let longest = 0;
@@ -156,8 +160,9 @@ describe('agents after the core task is replaced, on a real Swarm', () => {
         start = 0;
       }
     }
-    console.log(`backend update with the core away: core listening ${listening - killedAt} ms after the kill, agent connected ${connected - listening} ms later; ${failures.length}/${samples.length} requests failed, longest run without a success ${longest} ms, last failure ${lastFailure - listening} ms after the core listened`);
+    console.log(`backend update with the core away: core listening ${listening - killedAt} ms after the kill, agent connected ${connected - listening} ms later, extension ${extension - listening} ms; ${failures.length}/${samples.length} requests failed, longest run without a success ${longest} ms, last failure ${lastFailure - listening} ms after the core listened`);
     expect(connected - listening).toBeLessThan(2_000);
+    expect(extension - listening).toBeLessThan(2_000);
     expect(lastFailure - listening).toBeLessThan(5_000);
     expect(samples.at(-1)?.ok).toBe(true);
   }, 300_000);
