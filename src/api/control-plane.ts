@@ -83,12 +83,17 @@ export interface StatusData {
   readonly objects: readonly ObjectStatusData[];
 }
 
+/** Three missed heartbeats (agents report every 5 s): a replica that only reports counts as heard this long. */
+export const AGENT_HEARD_MS = 15_000;
+
 export class ControlPlane {
   private sequence = 0;
   private readonly models = new Map<string, BehaviorSubject<PublishedModel | undefined>>();
   private readonly configs = new Map<string, BehaviorSubject<DeliveredConfig | undefined>>();
   private readonly submissions = new Map<string, Submission>();
   private readonly reports = new Map<string, ReplicaReport>();
+  /** Open WatchProxyConfig streams per replica, and when the last one closed. */
+  private readonly agentStreams = new Map<string, { cluster: string; open: number; closedAt: number }>();
   private readonly changed = new Subject<string>();
   private readonly status = new BehaviorSubject<StatusData>({ sequence: 0, objects: [] });
 
@@ -175,6 +180,43 @@ export class ControlPlane {
     if (prev?.appliedHash !== r.appliedHash || prev.lastValidation?.ok !== r.lastValidation?.ok) this.changed.next(`report:${r.replicaId}`);
   }
 
+  /**
+   * A proxy agent's WatchProxyConfig stream opened; call the returned function when it ends. The
+   * first stream of a replica and the end of its last one are changes the next run shows (status
+   * says which replicas' agents are not connected).
+   */
+  agentStreamOpened(cluster: string, replicaId: string): () => void {
+    const s = this.agentStreams.get(replicaId) ?? { cluster, open: 0, closedAt: 0 };
+    this.agentStreams.set(replicaId, s);
+    s.cluster = cluster;
+    s.open++;
+    if (s.open === 1) this.changed.next(`agent-connected:${replicaId}`);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      s.open--;
+      if (s.open > 0) return;
+      s.closedAt = this.now();
+      this.changed.next(`agent-disconnected:${replicaId}`);
+    };
+  }
+
+  /**
+   * Replicas of a cluster whose agent the core hears: it has a stream open, or (a client that only
+   * reports) its last report is under AGENT_HEARD_MS old and came after its last stream ended.
+   */
+  connectedAgents(cluster: string): Set<string> {
+    const out = new Set<string>();
+    for (const [id, s] of this.agentStreams) if (s.cluster === cluster && s.open > 0) out.add(id);
+    const now = this.now();
+    for (const r of this.reports.values()) {
+      if (r.cluster !== cluster || out.has(r.replicaId)) continue;
+      if (now - r.receivedAt < AGENT_HEARD_MS && r.receivedAt >= (this.agentStreams.get(r.replicaId)?.closedAt ?? 0)) out.add(r.replicaId);
+    }
+    return out;
+  }
+
   reportsOf(cluster: string): ReplicaReport[] {
     return [...this.reports.values()].filter((r) => r.cluster === cluster);
   }
@@ -191,6 +233,7 @@ export class ControlPlane {
   /** Drop state of clusters and replicas that no longer exist (called by each run). */
   retain(clusters: ReadonlySet<string>, replicaIds: ReadonlySet<string>): void {
     for (const [id, r] of this.reports) if (!replicaIds.has(id) || !clusters.has(r.cluster)) this.reports.delete(id);
+    for (const [id, s] of this.agentStreams) if (s.open === 0 && (!replicaIds.has(id) || !clusters.has(s.cluster))) this.agentStreams.delete(id);
     this.traffic.retain(clusters, replicaIds);
     for (const c of this.submissions.keys()) if (!clusters.has(c)) this.submissions.delete(c);
     for (const map of [this.models, this.configs] as const) {

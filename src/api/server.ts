@@ -36,9 +36,12 @@ function badArgument(message: string): grpc.ServiceError {
   return Object.assign(new Error(message), { code: grpc.status.INVALID_ARGUMENT, details: message, metadata: new grpc.Metadata() });
 }
 
-/** Ends a server stream's subscription when the client goes away. */
-function bindStream(call: grpc.ServerWritableStream<unknown, unknown>, sub: Subscription): void {
-  const end = (): void => sub.unsubscribe();
+/** Ends a server stream's subscription (and runs `ended`) when the client goes away. */
+function bindStream(call: grpc.ServerWritableStream<unknown, unknown>, sub: Subscription, ended?: () => void): void {
+  const end = (): void => {
+    sub.unsubscribe();
+    ended?.();
+  };
   call.on('cancelled', end);
   call.on('close', end);
   call.on('error', end);
@@ -87,11 +90,16 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
         return;
       }
       log.debug({ cluster, replicaId, peer: call.getPeer() }, 'proxy agent subscribed');
+      const disconnected = plane.agentStreamOpened(cluster, replicaId);
       bindStream(
         call,
         plane.watchConfig(cluster).subscribe((c) => {
           call.write({ cluster: c.cluster, configHash: c.configHash, sequence: String(c.sequence), proxyKind: c.proxyKind, files: c.files.map((f) => ({ path: f.path, content: f.content })), immediate: c.immediate === true });
         }),
+        () => {
+          disconnected();
+          log.debug({ cluster, replicaId }, 'proxy agent stream ended');
+        },
       );
     },
     ReportProxyState(call, callback) {
@@ -129,7 +137,10 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
 
 export async function startCoreApi(options: CoreApiOptions): Promise<CoreApi> {
   const server = new grpc.Server({
-    'grpc.keepalive_time_ms': 20_000,
+    // Notice an agent that vanished without closing its stream within 15 s (status: AgentsDisconnected).
+    // Clients ping every 3 s (client.ts); grpc-js servers accept pings at any rate (no too_many_pings).
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     // SubmitConfig carries whole rendered configs (~1 MB per 1,000 routes).
     'grpc.max_receive_message_length': 64 * 1024 * 1024,

@@ -269,7 +269,7 @@ export class CoreRun {
   private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined, configHash: string | undefined): Pick<ClusterRuntime, 'hitless'> {
     if (agent === undefined || this.options.plane === undefined) return {};
     const delivered = configHash ?? this.options.plane.delivered(cluster)?.configHash ?? '';
-    return { hitless: { configHash: delivered, reports: this.options.plane.reportsOf(cluster) } };
+    return { hitless: { configHash: delivered, reports: this.options.plane.reportsOf(cluster), connected: this.options.plane.connectedAgents(cluster) } };
   }
 
   /** Share the run's result with gRPC subscribers and forget replicas that are gone. */

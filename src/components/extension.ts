@@ -7,8 +7,7 @@
  * cluster shows the validator's message.
  */
 import type { Logger } from 'pino';
-import { resubscribe, type StreamHandle } from '../api/client';
-import type { CoreClient } from '../api/generated/swarmgate/v1/Core';
+import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
 import type { UpstreamModel__Output } from '../api/generated/swarmgate/v1/UpstreamModel';
 import { decodeModel } from '../api/model-json';
 import { deadline } from '../api/proto';
@@ -16,7 +15,7 @@ import { renderCluster, validateCluster, type ProxyKind, type Validation } from 
 import type { ProxyModel } from '../plan/model';
 
 export interface ExtensionOptions {
-  readonly client: CoreClient;
+  readonly core: CoreConnection;
   readonly cluster: string;
   readonly log: Logger;
   /** Injected in tests; validateCluster (`nginx -t` or `haproxy -c`) by default. */
@@ -48,9 +47,9 @@ export class Extension {
 
   start(): void {
     this.stream = resubscribe(
-      () => this.o.client.WatchUpstreams({ cluster: this.o.cluster }),
+      () => this.o.core.client.WatchUpstreams({ cluster: this.o.cluster }),
       (m: UpstreamModel__Output) => this.handle(m),
-      { log: this.o.log, what: 'WatchUpstreams' },
+      { log: this.o.log, what: 'WatchUpstreams', connection: this.o.core, onConnect: () => this.o.log.info('connected to the core') },
     );
   }
 
@@ -67,7 +66,7 @@ export class Extension {
       rendered = { proxyKind: 'nginx', files: [], validation: { ok: false, output: e instanceof Error ? e.message : String(e) } };
     }
     const accepted = await new Promise<boolean>((resolve) => {
-      this.o.client.SubmitConfig(
+      this.o.core.client.SubmitConfig(
         { cluster: m.cluster, modelHash: m.modelHash, files: rendered.files, validation: rendered.validation, proxyKind: rendered.proxyKind },
         { deadline: deadline() },
         (err, res) => {

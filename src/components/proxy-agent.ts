@@ -7,7 +7,8 @@
  * and applied in place (NGINX: SIGHUP; HAProxy: SIGUSR2 to the master), and the applied hash is
  * reported back once new workers serve it. A config that fails its check is reported and never
  * applied: the proxy keeps serving the last good one. When the core is unreachable the agent keeps
- * the proxy running unchanged and resubscribes with backoff. Without a client (standalone, for
+ * the proxy running unchanged and reconnects (client.ts: a fresh resolution of the core's name and
+ * a bounded connect on every attempt, 250 ms doubling to 1 s apart). Without a client (standalone, for
  * rolling delivery) it only starts the proxy on the mounted config, PEMs included.
  * The per-kind process details live in proxy-process.ts.
  */
@@ -15,9 +16,8 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
-import { resubscribe, type StreamHandle } from '../api/client';
+import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
 import { configFilesHash, type ConfigFileData, type Validation } from '../api/control-plane';
-import type { CoreClient } from '../api/generated/swarmgate/v1/Core';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
@@ -31,7 +31,7 @@ export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-pr
 
 export interface ProxyAgentOptions {
   /** The core; absent: standalone (start the proxy on the boot config, no stream, no reports). */
-  readonly client?: CoreClient;
+  readonly core?: CoreConnection;
   readonly cluster: string;
   /** The Swarm task ID (the core matches reports to tasks by it). */
   readonly replicaId: string;
@@ -134,16 +134,16 @@ export class ProxyAgent {
       this.stopStreams();
       this.resolveExit(code ?? (signal !== null ? 128 : 1));
     });
-    const client = this.o.client;
-    if (client === undefined) return;
+    const core = this.o.core;
+    if (core === undefined) return;
     if (this.o.trafficPort !== undefined) {
       this.traffic = new TrafficListener(this.o.trafficPort, this.o.log);
       void this.traffic.start();
     }
     this.stream = resubscribe(
-      () => client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
+      () => core.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
       (m: ProxyConfig__Output) => this.pacer.offer(m, m.immediate),
-      { log: this.o.log, what: 'WatchProxyConfig' },
+      { log: this.o.log, what: 'WatchProxyConfig', connection: core, onConnect: () => this.o.log.info('connected to the core') },
     );
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
   }
@@ -233,13 +233,13 @@ export class ProxyAgent {
   }
 
   async report(): Promise<void> {
-    const client = this.o.client;
-    if (client === undefined) return;
+    const core = this.o.core;
+    if (core === undefined) return;
     const c = await this.counters();
     const upstreams = this.traffic?.counters.snapshot() ?? [];
     const s = this.state;
     await new Promise<void>((resolve) => {
-      client.ReportProxyState(
+      core.client.ReportProxyState(
         {
           cluster: this.o.cluster,
           replicaId: this.o.replicaId,

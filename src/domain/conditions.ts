@@ -30,6 +30,8 @@ export const REASONS = [
   'Pending',
   'Ready',
   'RolledBack',
+  // Hitless replicas whose agent has no stream to the core (the core cannot know what they serve).
+  'AgentsDisconnected',
   'CertificateNotFound',
   'ExpiresSoon',
   'Expired',

@@ -16,7 +16,12 @@ export interface ClusterRuntime {
   /** Replicas that can run at all (host mode: one per eligible node). */
   readonly expectedReplicas: number;
   /** Hitless delivery: the config handed to the agents and what each replica reported it runs. */
-  readonly hitless?: { readonly configHash: string; readonly reports: readonly { readonly replicaId: string; readonly appliedHash: string; readonly lastValidation?: { readonly ok: boolean; readonly output: string } }[] };
+  readonly hitless?: {
+    readonly configHash: string;
+    readonly reports: readonly { readonly replicaId: string; readonly appliedHash: string; readonly lastValidation?: { readonly ok: boolean; readonly output: string } }[];
+    /** Replicas whose agent is connected to the core; absent: not tracked (every replica counts as connected). */
+    readonly connected?: ReadonlySet<string>;
+  };
   /** Shown with the Programmed condition (e.g. why hitless delivery fell back to rolling). */
   readonly note?: string;
   /** Set while the config for the current model does not exist yet (the extension has not answered). */
@@ -27,7 +32,14 @@ export interface ClusterStatus {
   readonly running: number;
   readonly current: number;
   readonly programmed: boolean;
+  /** Running hitless replicas not on the current config whose agent is not connected (task IDs). */
+  readonly disconnected: readonly string[];
   readonly conditions: Condition[];
+}
+
+function replicaList(ids: readonly string[]): string {
+  const shown = ids.slice(0, 5).map((id) => id.slice(0, 12));
+  return `replica${ids.length === 1 ? '' : 's'} ${shown.join(', ')}${ids.length > shown.length ? ` and ${ids.length - shown.length} more` : ''}`;
 }
 
 export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): ClusterStatus {
@@ -39,6 +51,10 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
   const current = mine.filter(serves).length;
   const running = mine.length;
   const programmed = rt.invalid === undefined && rt.waiting === undefined && running > 0 && current === running;
+  // The core cannot know what a replica serves while its agent is not connected (the core restarted,
+  // or the agent is cut off): it keeps its last config, which may or may not be the current one.
+  const connected = hitless?.connected;
+  const disconnected = connected === undefined ? [] : mine.filter((t) => !serves(t) && !connected.has(t.ID)).map((t) => t.ID).sort();
   const what = hitless !== undefined ? `config ${hitless.configHash.slice(0, 12)} (hitless)` : `config ${rt.configName ?? ''}`;
   // A task started before the config needed a new secret (a new `tls apply` version) cannot load
   // it; the rolling update that mounts the secret replaces that task. Waiting, not invalid.
@@ -66,9 +82,11 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
           ? condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}; replica ${outdated.replicaId.slice(0, 12)} is being replaced to mount secret ${outdated.missing.join(', ')}${note}`)
         : programmed
           ? condition('Programmed', 'True', 'Programmed', `${current}/${running} running proxies serve ${what}${note}`)
-          : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}${note}`),
+          : disconnected.length > 0
+            ? condition('Programmed', 'Unknown', 'AgentsDisconnected', `${current}/${running} running proxies serve ${what}; the agents of ${replicaList(disconnected)} are not connected to the core (they keep serving their last configuration)${note}`)
+            : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}${note}`),
   ];
-  return { running, current, programmed, conditions };
+  return { running, current, programmed, disconnected, conditions };
 }
 
 export function routeProgrammed(route: string, generation: number, rt: ClusterRuntime, status: ClusterStatus): Condition {
@@ -76,7 +94,9 @@ export function routeProgrammed(route: string, generation: number, rt: ClusterRu
   if (!inModel) return condition('Programmed', 'False', 'Pending', 'not part of the proxy configuration (see Accepted and ResolvedRefs)');
   // The cluster's new config cannot go out at all: say why here too, not only on the cluster.
   if (rt.invalid !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}" keeps its last good configuration: ${rt.invalid}`);
-  return status.programmed
-    ? condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`)
-    : condition('Programmed', 'False', 'Pending', `waiting for the proxies of cluster "${rt.model.cluster}" (${status.current}/${status.running} on the current config)`);
+  if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
+  if (status.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AgentsDisconnected')) {
+    return condition('Programmed', 'Unknown', 'AgentsDisconnected', `${status.current}/${status.running} proxy replicas of cluster "${rt.model.cluster}" serve the current config; the agents of ${replicaList(status.disconnected)} are not connected to the core`);
+  }
+  return condition('Programmed', 'False', 'Pending', `waiting for the proxies of cluster "${rt.model.cluster}" (${status.current}/${status.running} on the current config)`);
 }

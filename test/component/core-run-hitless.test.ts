@@ -200,6 +200,42 @@ describe('core run with hitless delivery', () => {
     expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('hitless delivery unavailable');
   });
 
+  it('says the agents are disconnected, not Pending, while running replicas have no stream to the core', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const [task = ''] = docker.addTasks('sg-proxy-edge', 1);
+    const changes: string[] = [];
+    const sub = plane.changes$.subscribe((c) => changes.push(c));
+    // A core that just started: the proxy task runs, its agent has not reached this core yet.
+    await run.run(2);
+    const cluster = await conditionOf('edge', 'ServiceCluster', 'Programmed');
+    expect(cluster).toMatchObject({ status: 'Unknown', reason: 'AgentsDisconnected' });
+    expect(cluster?.message).toContain(`the agents of replica ${task.slice(0, 12)} are not connected to the core`);
+    expect(await conditionOf('web', 'Route', 'Programmed')).toMatchObject({ status: 'Unknown', reason: 'AgentsDisconnected' });
+
+    // The agent connects (its stream opens): a change for the next run, and Pending until it reports.
+    const ended = plane.agentStreamOpened('edge', task);
+    expect(changes).toContain(`agent-connected:${task}`);
+    await run.run(3);
+    expect(await conditionOf('edge', 'ServiceCluster', 'Programmed')).toMatchObject({ status: 'False', reason: 'Pending' });
+    const hash = plane.delivered('edge')?.configHash ?? '';
+    plane.report({ cluster: 'edge', replicaId: task, appliedHash: hash, lastReceivedHash: hash, counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
+    await run.run(4);
+    expect(await conditionOf('web', 'Route', 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed' });
+
+    // Cut off: it still serves what it reported, so that stays Programmed...
+    ended();
+    expect(changes).toContain(`agent-disconnected:${task}`);
+    await run.run(5);
+    expect(await conditionOf('web', 'Route', 'Programmed')).toMatchObject({ status: 'True' });
+    // ...but a change it cannot have received is not Pending forever: the agent is not connected.
+    await applyObject(docker, web('shop.test'));
+    await run.run(6);
+    expect(await conditionOf('edge', 'ServiceCluster', 'Programmed')).toMatchObject({ status: 'Unknown', reason: 'AgentsDisconnected' });
+    expect(await conditionOf('web', 'Route', 'Programmed')).toMatchObject({ status: 'Unknown', reason: 'AgentsDisconnected' });
+    sub.unsubscribe();
+  });
+
   it('forgets replicas whose tasks are gone', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);

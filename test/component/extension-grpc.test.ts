@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { coreClient } from '../../src/api/client';
+import { coreConnection, type CoreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { CoreRun } from '../../src/components/core-run';
@@ -27,7 +27,7 @@ const quiet = pino({ level: 'silent' });
 let docker: FakeDocker;
 let plane: ControlPlane;
 let api: CoreApi;
-let client: ReturnType<typeof coreClient>;
+let core: CoreConnection;
 let ext: Extension | undefined;
 
 async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
@@ -55,12 +55,12 @@ beforeEach(async () => {
   plane = new ControlPlane();
   const socket = `unix://${mkdtempSync(join(tmpdir(), 'sg-ext-'))}/core.sock`;
   api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log: quiet });
-  client = coreClient(socket, grpc.credentials.createInsecure());
+  core = coreConnection(socket, grpc.credentials.createInsecure());
 });
 
 afterEach(async () => {
   ext?.stop();
-  client.close();
+  core.close();
   await api.close();
 });
 
@@ -71,7 +71,7 @@ describe('extension over gRPC', () => {
     // Nothing rendered yet: no proxy service, and the cluster says what it waits for.
     expect(docker.service('sg-proxy-edge')).toBeUndefined();
     expect((await clusterProgrammed())?.message).toContain('waiting for the extension');
-    ext = new Extension({ client, cluster: 'edge', log: quiet });
+    ext = new Extension({ core, cluster: 'edge', log: quiet });
     ext.start();
     const modelHash = plane.model('edge')?.modelHash ?? '';
     const sub = await until('submission', () => plane.submission('edge', modelHash));
@@ -85,14 +85,14 @@ describe('extension over gRPC', () => {
 
   it('keeps the last good config when the extension reports a validation failure', async () => {
     const run = new CoreRun(docker, quiet, { plane, externalExtension: true });
-    ext = new Extension({ client, cluster: 'edge', log: quiet });
+    ext = new Extension({ core, cluster: 'edge', log: quiet });
     ext.start();
     await run.run(1);
     await until('first submission', () => plane.submission('edge', plane.model('edge')?.modelHash ?? ''));
     await run.run(2);
     const before = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
     ext.stop();
-    ext = new Extension({ client, cluster: 'edge', log: quiet, validate: () => ({ ok: false, output: 'nginx: [emerg] pretend failure' }) });
+    ext = new Extension({ core, cluster: 'edge', log: quiet, validate: () => ({ ok: false, output: 'nginx: [emerg] pretend failure' }) });
     ext.start();
     await applyObject(docker, route('web', { serviceCluster: 'edge', hosts: ['web.test', 'www.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
     await run.run(3);
@@ -115,7 +115,7 @@ describe('extension over gRPC', () => {
     if (model === undefined) throw new Error('no cluster lb');
     const { json, hash } = encodeModel(model);
     plane.publishModel('lb', hash, json);
-    ext = new Extension({ client, cluster: 'lb', log: quiet });
+    ext = new Extension({ core, cluster: 'lb', log: quiet });
     ext.start();
     const sub = await until('haproxy submission', () => plane.submission('lb', hash));
     expect(sub.proxyKind).toBe('haproxy');
@@ -132,7 +132,7 @@ describe('extension over gRPC', () => {
     if (model === undefined) throw new Error('no cluster lb');
     const { json, hash } = encodeModel(model);
     plane.publishModel('lb', hash, json);
-    ext = new Extension({ client, cluster: 'lb', log: quiet, validate: () => ({ ok: false, output: '[ALERT] pretend failure' }) });
+    ext = new Extension({ core, cluster: 'lb', log: quiet, validate: () => ({ ok: false, output: '[ALERT] pretend failure' }) });
     ext.start();
     const sub = await until('haproxy submission', () => plane.submission('lb', hash));
     expect(sub).toMatchObject({ proxyKind: 'haproxy', validation: { ok: false, output: '[ALERT] pretend failure' } });
@@ -141,7 +141,7 @@ describe('extension over gRPC', () => {
   it('refuses a submission for a model that is no longer current', async () => {
     plane.publishModel('edge', 'a'.repeat(64), '{}');
     const res = await new Promise<{ accepted: boolean }>((resolve, reject) =>
-      client.SubmitConfig({ cluster: 'edge', modelHash: 'b'.repeat(64), files: [], validation: { ok: true, output: '' }, proxyKind: 'nginx' }, (err, r) => (err !== null || r === undefined ? reject(err ?? new Error('no reply')) : resolve(r))),
+      core.client.SubmitConfig({ cluster: 'edge', modelHash: 'b'.repeat(64), files: [], validation: { ok: true, output: '' }, proxyKind: 'nginx' }, (err, r) => (err !== null || r === undefined ? reject(err ?? new Error('no reply')) : resolve(r))),
     );
     expect(res.accepted).toBe(false);
   });

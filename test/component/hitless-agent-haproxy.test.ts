@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coreClient } from '../../src/api/client';
+import { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { childPids, ProxyAgent } from '../../src/components/proxy-agent';
@@ -86,10 +86,10 @@ async function setup(initial?: (http: number, status: number) => string) {
   const runtimeDir = join(dir, 'run');
   const boot = join(dir, 'boot.cfg');
   writeFileSync(boot, plain(http, status, 'boot'));
-  const client = coreClient(socket, grpc.credentials.createInsecure());
-  cleanups.push(() => client.close());
+  const core = coreConnection(socket, grpc.credentials.createInsecure());
+  cleanups.push(() => core.close());
   const agent = new ProxyAgent({
-    client,
+    core,
     kind: 'haproxy',
     haproxy: { certDir, runtimeDir, secretsDir, quiet: process.env['SG_DEBUG'] !== '1' },
     cluster: 'edge',

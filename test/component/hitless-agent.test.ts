@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coreClient } from '../../src/api/client';
+import { coreConnection } from '../../src/api/client';
 import { ControlPlane, configFilesHash } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { ProxyAgent } from '../../src/components/proxy-agent';
@@ -55,9 +55,9 @@ async function setup() {
   cleanups.push(() => api.close());
   const boot = join(dir, 'boot.conf');
   writeFileSync(boot, conf(dir, port, 'boot'));
-  const client = coreClient(socket, grpc.credentials.createInsecure());
-  cleanups.push(() => client.close());
-  const agent = new ProxyAgent({ client, cluster: 'edge', replicaId: 'task-1', confDir: join(dir, 'live'), bootConfigs: [join(dir, 'missing.conf'), boot], log, heartbeatMs: 200 });
+  const core = coreConnection(socket, grpc.credentials.createInsecure());
+  cleanups.push(() => core.close());
+  const agent = new ProxyAgent({ core, cluster: 'edge', replicaId: 'task-1', confDir: join(dir, 'live'), bootConfigs: [join(dir, 'missing.conf'), boot], log, heartbeatMs: 200 });
   agent.start();
   cleanups.push(async () => {
     agent.stop('SIGTERM');

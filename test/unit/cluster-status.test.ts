@@ -1,4 +1,4 @@
-/** The Programmed condition of a hitless cluster when a replica rejects the delivered config. */
+/** The Programmed condition of a hitless cluster when a replica rejects the delivered config, or its agent is not connected. */
 import { describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../../src/observed/docker-port';
 import { buildModel } from '../../src/plan/build-model';
@@ -34,5 +34,32 @@ describe('clusterStatus with a rejected hitless config', () => {
     const c = st.conditions.find((x) => x.type === 'Programmed');
     expect(c).toMatchObject({ status: 'False', reason: 'Pending' });
     expect(c?.message).toContain('being replaced to mount secret shop-v2.crt, shop-v2.key');
+  });
+});
+
+describe('clusterStatus with agents that are not connected', () => {
+  const rt = (connected: readonly string[], reports: { replicaId: string; appliedHash: string }[] = []): ClusterRuntime => {
+    if (model === undefined) throw new Error('no model');
+    return { model, serviceId: 'svc', expectedReplicas: 2, hitless: { configHash: 'new', reports, connected: new Set(connected) } };
+  };
+  const tasks = [proxyTask('t1', ['shop-v2.crt', 'shop-v2.key']), proxyTask('t2', ['shop-v2.crt', 'shop-v2.key'])];
+  const programmed = (r: ClusterRuntime) => clusterStatus(r, tasks).conditions.find((c) => c.type === 'Programmed');
+
+  it('is Unknown, AgentsDisconnected, naming the replicas nobody can hear', () => {
+    const c = programmed(rt(['t2'], [{ replicaId: 't1', appliedHash: 'old' }]));
+    expect(c).toMatchObject({ status: 'Unknown', reason: 'AgentsDisconnected' });
+    expect(c?.message).toContain('0/2 running proxies serve');
+    expect(c?.message).toContain('the agents of replica t1 are not connected to the core');
+    expect(clusterStatus(rt([]), tasks).disconnected).toEqual(['t1', 't2']);
+  });
+
+  it('counts a replica that reported the current config before it was cut off, and is Pending when every laggard is connected', () => {
+    expect(programmed(rt([], [{ replicaId: 't1', appliedHash: 'new' }, { replicaId: 't2', appliedHash: 'new' }]))).toMatchObject({ status: 'True', reason: 'Programmed' });
+    expect(programmed(rt(['t1', 't2'], [{ replicaId: 't1', appliedHash: 'new' }]))).toMatchObject({ status: 'False', reason: 'Pending' });
+  });
+
+  it('keeps Pending when connections are not tracked', () => {
+    if (model === undefined) throw new Error('no model');
+    expect(programmed({ model, serviceId: 'svc', expectedReplicas: 2, hitless: { configHash: 'new', reports: [] } })).toMatchObject({ status: 'False', reason: 'Pending' });
   });
 });

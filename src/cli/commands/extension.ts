@@ -1,6 +1,6 @@
 /** `swarmgate extension --cluster NAME`: render one cluster's models from the core until stopped. */
 import pino from 'pino';
-import { coreClient } from '../../api/client';
+import { coreConnection } from '../../api/client';
 import { Extension } from '../../components/extension';
 import { EXIT, type Output } from '../output';
 import { componentCredentials } from './grpc-credentials';
@@ -17,13 +17,13 @@ export async function runExtension(opts: { cluster: string; core?: string; tlsDi
     return EXIT.invalid;
   }
   const log = pino({ name: 'swarmgate-extension', level: env['LOG_LEVEL'] ?? 'info', base: { cluster: opts.cluster } }, pino.destination(2));
-  const client = coreClient(core, credentials);
-  const ext = new Extension({ client, cluster: opts.cluster, log });
+  const connection = coreConnection(core, credentials);
+  const ext = new Extension({ core: connection, cluster: opts.cluster, log });
   ext.start();
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
   });
   ext.stop();
-  client.close();
+  connection.close();
   return EXIT.ok;
 }

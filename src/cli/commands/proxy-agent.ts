@@ -6,7 +6,7 @@
  * override them for local runs.
  */
 import pino from 'pino';
-import { coreClient } from '../../api/client';
+import { coreConnection } from '../../api/client';
 import { ProxyAgent } from '../../components/proxy-agent';
 import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../apply/proxy-runtime';
 import { EXIT, type Output } from '../output';
@@ -58,7 +58,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
   }
   const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { cluster, replica: replicaId.slice(0, 12) } }, pino.destination(2));
   const agent = new ProxyAgent({
-    client: coreClient(core, credentials),
+    core: coreConnection(core, credentials),
     cluster,
     replicaId,
     kind: kindText,
