@@ -9,5 +9,5 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+/** Exit codes shared by every command. `conflict`: another writer changed the same object first; nothing of this command was stored. */
+export const EXIT = { ok: 0, invalid: 1, usage: 2, conflict: 3 } as const;
