@@ -30,12 +30,14 @@ export const SEAL_LABEL = 'io.swarmgate.superseded-by';
 export const SEAL_TTL_MS = 60_000;
 
 export interface Seal {
-  /** The generation being written. */
+  /** The generation being written (a delete: the generation being removed). */
   readonly generation: number;
-  /** Random, per apply: tells an apply its own seal from another's. */
+  /** Random, per apply or delete: tells a writer its own seal from another's. */
   readonly id: string;
   /** ISO time the seal was written. */
   readonly at: string;
+  /** Sealed by a delete: the object is being removed, no generation follows. */
+  readonly deleting?: true;
 }
 
 export interface StoredSpec {
@@ -60,12 +62,13 @@ export function specConfigName(kind: Kind, name: string, generation: number): st
 export function parseSeal(text: string | undefined): Seal | undefined {
   if (text === undefined) return undefined;
   try {
-    const v = JSON.parse(text) as { generation?: unknown; id?: unknown; at?: unknown };
+    const v = JSON.parse(text) as { generation?: unknown; id?: unknown; at?: unknown; deleting?: unknown };
     // Unreadable but present still seals: a writer must not write a config someone marked as being replaced.
     return {
       generation: typeof v.generation === 'number' ? v.generation : 0,
       id: typeof v.id === 'string' ? v.id : '',
       at: typeof v.at === 'string' ? v.at : '',
+      ...(v.deleting === true ? { deleting: true as const } : {}),
     };
   } catch {
     return { generation: 0, id: '', at: '' };
@@ -163,6 +166,7 @@ export async function applyObjectChecked(port: DockerPort, obj: ApiObject, now: 
   if (first !== undefined && first.config.Spec.Labels?.[LABELS.specHash] === hash && (first.sealed === undefined || sealAbandoned(first.sealed, now()))) return { result: 'unchanged', generation: first.generation };
   /** The generation this apply replaces, as first read: any other writer moving past it wins. */
   const base = first?.generation ?? 0;
+  const baseId = first?.config.ID;
   const generation = base + 1;
 
   // 2. Seal generation n.
@@ -171,10 +175,11 @@ export async function applyObjectChecked(port: DockerPort, obj: ApiObject, now: 
     const prev = gens[0];
     if (prev === undefined) throw conflict(`it was deleted while this apply was being written; ${RUN_AGAIN}`);
     // Another apply stored exactly this spec meanwhile: what this apply asked for is stored.
-    if (prev.generation !== base && prev.config.Spec.Labels?.[LABELS.specHash] === hash && prev.sealed === undefined) return { result: 'unchanged', generation: prev.generation };
-    if (prev.generation !== base) throw conflict(`another apply stored generation ${prev.generation} while this one was being written; ${RUN_AGAIN}`);
+    if (prev.config.ID !== baseId && prev.config.Spec.Labels?.[LABELS.specHash] === hash && prev.sealed === undefined) return { result: 'unchanged', generation: prev.generation };
+    // By config ID: a delete followed by another apply may have stored the same generation number again.
+    if (prev.config.ID !== baseId) throw conflict(`another apply stored generation ${prev.generation} while this one was being written; ${RUN_AGAIN}`);
     if (prev.sealed !== undefined && prev.sealed.id !== sealId && !sealAbandoned(prev.sealed, now()))
-      throw conflict(`another apply is storing generation ${prev.sealed.generation} right now; ${RUN_AGAIN}`);
+      throw conflict(prev.sealed.deleting === true ? `a delete is removing it right now; ${RUN_AGAIN}` : `another apply is storing generation ${prev.sealed.generation} right now; ${RUN_AGAIN}`);
     const labels = { ...(prev.config.Spec.Labels ?? {}), [SEAL_LABEL]: JSON.stringify({ generation, id: sealId, at: now().toISOString() }) };
     try {
       await port.updateConfigLabels(prev.config.ID, prev.config.Version.Index, { ...prev.config.Spec, Labels: labels });
@@ -292,19 +297,44 @@ function carried(prev: StoredSpec | undefined): Record<string, string> {
 export type DeleteResult = 'deleted' | 'notFound';
 
 /**
- * Remove every generation of an object. Configs another delete removed first are fine (404); when
- * none was left for this call to remove, the object is reported not found (the other delete deleted
- * it). A generation stored by a concurrent apply after the read is not removed blindly: the re-read
- * finds it and the delete reports ConflictError (the object exists, with the apply's spec).
+ * Remove every generation of an object, with optimistic concurrency like apply: first seal the newest
+ * generation as being deleted (version-checked), so an apply that read it can no longer seal it and store
+ * a generation on top (it gets a conflict), then remove every generation (404 is fine). A newest
+ * generation sealed by an apply in progress is a conflict for the delete. Another delete's seal is no
+ * conflict: both remove, and the one that found nothing left to remove reports not found. A generation
+ * that appears anyway (an apply that read the object after it was removed) is found by the re-read:
+ * ConflictError, the object exists with the apply's spec.
  */
-export async function deleteObjectChecked(port: DockerPort, kind: Kind, name: string): Promise<DeleteResult> {
-  const all = await generationsOf(port, kind, name);
+export async function deleteObjectChecked(port: DockerPort, kind: Kind, name: string, now: () => Date = () => new Date()): Promise<DeleteResult> {
+  const sealId = randomBytes(8).toString('hex');
+  const conflict = (detail: string): ConflictError => new ConflictError(kind, name, detail);
+  let all = await generationsOf(port, kind, name);
+  /** The newest generation as first read: a newer one stored meanwhile wins over this delete. */
+  const baseId = all[0]?.config.ID;
+  for (let attempt = 1; ; attempt++) {
+    const top = all[0];
+    if (top === undefined) return 'notFound';
+    if (top.config.ID !== baseId) throw conflict(`another apply stored generation ${top.generation} while this delete ran; it is not deleted — run delete again`);
+    const seal = top.sealed;
+    if (seal !== undefined && seal.deleting === true) break;
+    if (seal !== undefined && !sealAbandoned(seal, now())) throw conflict(`an apply is storing generation ${seal.generation} right now; it is not deleted — run delete again`);
+    try {
+      const labels = { ...(top.config.Spec.Labels ?? {}), [SEAL_LABEL]: JSON.stringify({ generation: top.generation, id: sealId, at: now().toISOString(), deleting: true }) };
+      await port.updateConfigLabels(top.config.ID, top.config.Version.Index, { ...top.config.Spec, Labels: labels });
+      break;
+    } catch (e) {
+      // A status or command write, an apply's seal or another delete came first: look again.
+      if (!(isOutOfSequence(e) || isNotFound(e))) throw e;
+      if (attempt >= MAX_SEAL_ATTEMPTS) throw conflict(`it kept changing while this delete tried to remove it; it is not deleted — run delete again`);
+      all = await generationsOf(port, kind, name);
+    }
+  }
   let removed = 0;
   for (const s of all) if (await removeIfPresent(port, s.config.ID)) removed++;
   const seen = new Set(all.map((s) => s.config.ID));
   const newer = (await generationsOf(port, kind, name)).filter((s) => !seen.has(s.config.ID));
   const top = newer[0];
-  if (top !== undefined) throw new ConflictError(kind, name, `another apply stored generation ${top.generation} while this delete ran; it is not deleted — run delete again`);
+  if (top !== undefined) throw conflict(`another apply stored generation ${top.generation} while this delete ran; it is not deleted — run delete again`);
   return removed > 0 ? 'deleted' : 'notFound';
 }
 

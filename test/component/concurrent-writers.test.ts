@@ -7,7 +7,10 @@
  * stored that is not, and rollout labels carried across generations are never lost.
  */
 import { describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { runApply, runDelete } from '../../src/cli/commands/apply';
+import { runRollback } from '../../src/cli/commands/history';
+import { CoreRun } from '../../src/components/core-run';
 import { sendRolloutCommand } from '../../src/cli/canary-command';
 import { EXIT, type Output } from '../../src/cli/output';
 import { ConflictError } from '../../src/desired/conflict';
@@ -27,7 +30,7 @@ import { LABELS } from '../../src/domain/labels';
 import type { RouteObject } from '../../src/domain/object';
 import { writeStatuses } from '../../src/status/write-status';
 import { FakeDocker } from '../fakes/fake-docker';
-import { route } from '../helpers/specs';
+import { cluster, route } from '../helpers/specs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,14 +183,44 @@ describe('apply / delete', () => {
     expect(await generations(docker)).toEqual([]);
   });
 
-  it('an apply storing its generation while a delete runs: the delete reports a conflict, the apply\'s spec is stored', async () => {
+  it('an apply storing its generation between the delete\'s read and its seal: the delete reports a conflict, the apply\'s spec is stored', async () => {
     const docker = FakeDocker.singleNode();
     await applyObject(docker, shop(1));
-    // The delete has read generation 1; the whole apply runs before its first removal.
-    docker.beforeNext('removeConfig', async () => {
+    docker.beforeNext('updateConfigLabels', async () => {
       expect(await applyObjectChecked(docker, shop(2))).toEqual({ result: 'configured', generation: 2 });
     });
     await expect(deleteObjectChecked(docker, 'Route', 'shop')).rejects.toThrow('route/shop: conflict: another apply stored generation 2 while this delete ran; it is not deleted — run delete again');
+    expect(await storedHash(docker)).toBe(specHash(shop(2)));
+  });
+
+  it('a delete and a new first apply between the apply\'s read and its seal: same generation number, still a conflict', async () => {
+    const docker = FakeDocker.singleNode();
+    await applyObject(docker, shop(1));
+    docker.beforeNext('updateConfigLabels', async () => {
+      expect(await deleteObjectChecked(docker, 'Route', 'shop')).toBe('deleted');
+      expect(await applyObjectChecked(docker, shop(5))).toEqual({ result: 'created', generation: 1 });
+    });
+    await expect(applyObjectChecked(docker, shop(2))).rejects.toThrow('route/shop: conflict: another apply stored generation 1 while this one was being written');
+    expect(await storedHash(docker)).toBe(specHash(shop(5)));
+  });
+
+  it('an apply after the delete sealed the route: the apply gets a conflict, the route is deleted', async () => {
+    const docker = FakeDocker.singleNode();
+    await applyObject(docker, shop(1));
+    docker.beforeNext('removeConfig', async () => {
+      await expect(applyObjectChecked(docker, shop(2))).rejects.toThrow('route/shop: conflict: a delete is removing it right now; nothing of this apply was stored — run apply again');
+    });
+    expect(await deleteObjectChecked(docker, 'Route', 'shop')).toBe('deleted');
+    expect(await generations(docker)).toEqual([]);
+  });
+
+  it('a delete while an apply holds its seal: the delete gets a conflict, the apply\'s spec is stored', async () => {
+    const docker = FakeDocker.singleNode();
+    await applyObject(docker, shop(1));
+    docker.beforeNext('createConfig', async () => {
+      await expect(deleteObjectChecked(docker, 'Route', 'shop')).rejects.toThrow('route/shop: conflict: an apply is storing generation 2 right now; it is not deleted — run delete again');
+    });
+    expect(await applyObjectChecked(docker, shop(2))).toEqual({ result: 'configured', generation: 2 });
     expect(await storedHash(docker)).toBe(specHash(shop(2)));
   });
 
@@ -421,5 +454,30 @@ describe('what is stored is what was applied', () => {
     const id = (await current(docker))?.config.ID ?? '';
     const decoded = await decodeStoredObject(docker, id);
     expect(decoded._tag === 'Right' ? decoded.right : undefined).toEqual(shop(7));
+  });
+});
+
+describe('rollback / apply of the cluster', () => {
+  it('an apply of the ServiceCluster between the rollback\'s read and its write: exit 3 and the conflict line, nothing written', async () => {
+    const docker = FakeDocker.singleNode();
+    docker.addNetwork('app');
+    await docker.createService({ Name: 'web', TaskTemplate: { ContainerSpec: { Image: 'web' }, Networks: [{ Target: 'app' }] } });
+    docker.addTasks('web', 1);
+    const edge = (replicas: number) => cluster('edge', { proxy: { replicas, delivery: 'rolling', publish: { mode: 'host', http: 18080, https: 18443 } } });
+    const web = (host: string) => route('web', { serviceCluster: 'edge', hosts: [host], rules: [{ backends: [{ service: 'web', port: 8080 }] }] });
+    const core = new CoreRun(docker, pino({ level: 'silent' }));
+    await applyObject(docker, edge(1));
+    await applyObject(docker, web('a.test'));
+    await core.run(1);
+    await applyObject(docker, web('b.test'));
+    await core.run(2);
+    docker.beforeNext('updateConfigLabels', async () => {
+      await applyObjectChecked(docker, edge(2));
+    });
+    const io = capture();
+    expect(await runRollback(docker, 'cluster', 'edge', undefined, io)).toBe(EXIT.conflict);
+    expect(io.err_).toEqual(['servicecluster/edge: conflict: its stored spec changed while the rollback was being written (an apply, a delete or the core); nothing was written — run rollback again']);
+    const { current: now } = await listStoredSpecs(docker);
+    expect(now.get('ServiceCluster/edge')?.config.Spec.Labels?.[LABELS.rollback]).toBeUndefined();
   });
 });

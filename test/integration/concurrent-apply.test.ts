@@ -16,7 +16,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runApply } from '../../src/cli/commands/apply';
+import { runApply, runDelete } from '../../src/cli/commands/apply';
 import { EXIT, type Output } from '../../src/cli/output';
 import { deleteObject, listStoredSpecs, specHash } from '../../src/desired/spec-store';
 import { LABELS } from '../../src/domain/labels';
@@ -105,7 +105,14 @@ describe('concurrent apply of one route on the real Swarm', () => {
         const created = new Map<string, string>();
         const ios = Array.from({ length: writers }, capture);
         const files = Array.from({ length: writers }, (_, w) => file(trial, w));
-        const codes = await Promise.all(ios.map((io, w) => runApply(recording(createDockerPort(), created), [files[w] ?? ''], io)));
+        // Odd trials start the writers up to 150 ms apart: some then read another's new generation and go after it.
+        const jitter = (w: number): number => (trial % 2 === 1 ? Math.floor(Math.random() * 150) * Math.min(w, 1) : 0);
+        const codes = await Promise.all(
+          ios.map(async (io, w) => {
+            await new Promise((r) => setTimeout(r, jitter(w)));
+            return runApply(recording(createDockerPort(), created), [files[w] ?? ''], io);
+          }),
+        );
 
         const winners: number[] = [];
         for (const [w, io] of ios.entries()) {
@@ -144,5 +151,55 @@ describe('concurrent apply of one route on the real Swarm', () => {
     expect(current.get(KEY)?.config.Spec.Labels?.[LABELS.rollout]).toBe(lastState);
     expect(statusWrites).toBeGreaterThan(0);
     console.log(`${summary.join('\n')}\nstatus writes during the trials: ${statusWrites}, last ${lastState ?? '-'}`);
+  });
+
+  it('applies racing a delete: no Docker text, and what is stored agrees with what was reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-race-del-'));
+    const summary: string[] = [];
+    for (let trial = 0; trial < 6; trial++) {
+      const base = join(dir, `base-${trial}.json`);
+      writeFileSync(base, JSON.stringify(spec(50 + trial, 9)));
+      expect(await runApply(port, [base], capture())).toBe(EXIT.ok);
+      const created = new Map<string, string>();
+      const files = [0, 1].map((w) => {
+        const f = join(dir, `t${trial}-w${w}.json`);
+        writeFileSync(f, JSON.stringify(spec(50 + trial, w)));
+        return f;
+      });
+      const applies = files.map(capture);
+      const del = capture();
+      // Who starts first varies: the delete 0–20 ms after the applies, or the applies 0–20 ms after the delete.
+      const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+      const applyDelay = trial % 2 === 0 ? trial * 5 : 0;
+      const deleteDelay = trial % 2 === 1 ? trial * 5 : 0;
+      const [a0, a1, d] = await Promise.all([
+        later(applyDelay).then(() => runApply(recording(createDockerPort(), created), [files[0] ?? ''], applies[0] ?? capture())),
+        later(applyDelay).then(() => runApply(recording(createDockerPort(), created), [files[1] ?? ''], applies[1] ?? capture())),
+        later(deleteDelay).then(() => runDelete(createDockerPort(), { kind: 'route', names: [NAME] }, del)),
+      ]);
+      const all = [...applies, del].flatMap((io) => [...io.out_, ...io.err_]);
+      for (const line of all) {
+        expect(line).not.toMatch(RAW_DOCKER);
+        expect(line).toMatch(new RegExp(`^route/${NAME}(:? (created|configured|deleted|not found)$|: conflict: )`));
+      }
+      const { current } = await listStoredSpecs(port);
+      const stored = current.get(KEY);
+      const okApplies = [a0, a1].flatMap((code, w) => (code === EXIT.ok ? [specHash(spec(50 + trial, w))] : []));
+      if (stored !== undefined) {
+        // Present: the stored spec is the newest a successful apply wrote; if the delete succeeded too, that
+        // apply came after it (it read no object and created generation 1).
+        expect(okApplies).toContain(stored.config.Spec.Labels?.[LABELS.specHash]);
+        const newest = [...created.entries()].sort((x, y) => Number(y[0]) - Number(x[0]))[0];
+        expect(stored.config.Spec.Labels?.[LABELS.specHash]).toBe(newest?.[1]);
+        if (d === EXIT.ok) expect(applies.some((io) => io.out_.includes(`route/${NAME} created`))).toBe(true);
+        else expect(d).toBe(EXIT.conflict);
+      } else {
+        // Absent: the delete won (only a delete removes a generation); applies that read the route before got conflicts.
+        expect(d).toBe(EXIT.ok);
+      }
+      summary.push(`trial ${trial}: applies exit ${a0},${a1}, delete exit ${d}; stored ${stored === undefined ? 'nothing' : `generation ${stored.generation}`}`);
+      await deleteObject(port, 'Route', NAME);
+    }
+    console.log(summary.join('\n'));
   });
 });
