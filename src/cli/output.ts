@@ -9,5 +9,8 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, invalid: 1, usage: 2, brokenPipe: 141 } as const;
+/**
+ * Exit codes shared by every command. `conflict`: another writer changed the same object first;
+ * nothing of this command was stored. `brokenPipe`: the reader of stdout went away (as for SIGPIPE).
+ */
+export const EXIT = { ok: 0, invalid: 1, usage: 2, conflict: 3, brokenPipe: 141 } as const;

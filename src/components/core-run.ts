@@ -21,8 +21,9 @@ import { withLabelRoutes } from '../desired/interlock-labels';
 import { withRolloutWeights } from '../plan/rollout/apply-weights';
 import { Subject, type Observable } from 'rxjs';
 import { RolloutDriver, type WebhookCaller } from './rollouts';
-import { DesiredStateReader, type StoredSpec } from '../desired/spec-store';
+import { DesiredStateReader, liftAbandonedSeals, type StoredSpec } from '../desired/spec-store';
 import type { DesiredState } from '../plan/inputs';
+import { isNotFound, isOutOfSequence } from '../observed/docker-errors';
 import type { DockerPort } from '../observed/docker-port';
 import { toSnapshot } from '../observed/to-snapshot';
 import { buildModel } from '../plan/build-model';
@@ -64,6 +65,9 @@ export interface CoreRunOptions {
   /** Largest rendered config delivered (tests); default Swarm's limit, MAX_SWARM_CONFIG_BYTES. */
   readonly maxConfigBytes?: number;
 }
+
+/** A status write that lost a race is retried this soon (the racing write's own event usually comes first). */
+const RACED_RETRY_MS = 250;
 
 export class CoreRun {
   private readonly reader: DesiredStateReader;
@@ -110,8 +114,12 @@ export class CoreRun {
     ]);
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
     if (dropped.length > 0) this.runLog.debug({ dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
-    const { desired: specs, stored } = await this.reader.read();
-    let writes = await this.endStaleRollbacks(specs, stored);
+    const read = await this.reader.read();
+    const specs = read.desired;
+    // An apply that died between sealing generation n and storing n+1 must not freeze the object.
+    const { stored, lifted } = await liftAbandonedSeals(port, read.stored, this.now());
+    if (lifted.length > 0) this.runLog.warn({ objects: lifted }, 'lifted the seal of an apply that stopped before storing its generation');
+    let writes = lifted.length + (await this.endStaleRollbacks(specs, stored));
     const now = this.now().getTime();
     const rollouts = this.rollouts.advance(specs, stored, services, (c) => this.lastUpstreams.get(c), now);
     // Services with com.docker.lb.* labels become in-memory Routes, admitted after every Route spec.
@@ -173,8 +181,13 @@ export class CoreRun {
     if (pruned.length > 0) this.runLog.info({ secrets: pruned }, 'removed certificate versions no task uses any more');
     writes += pruned.length;
     const { conditions, labelConditions, report } = runConditions(result, rollouts.conditions, desired, runtimes, tasks, rolledBack, this.options.metrics);
-    writes += await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
-    if (rollouts.nextWakeAt !== undefined && rollouts.nextWakeAt > now) this.wake.next(rollouts.nextWakeAt);
+    const status = await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
+    writes += status.writes;
+    if (status.raced.length + status.sealed.length > 0)
+      this.runLog.info({ raced: status.raced, sealed: status.sealed }, 'status not written: another writer changed the object (an apply, a delete or a rollout command); the next run writes it');
+    // A lost status race is retried soon on a fresh read (its rollout state and command are then read from where they are now).
+    const wakeAt = Math.min(rollouts.nextWakeAt ?? Infinity, status.raced.length > 0 ? now + RACED_RETRY_MS : Infinity);
+    if (Number.isFinite(wakeAt) && wakeAt > now) this.wake.next(wakeAt);
     const everything = { ...labelConditions, ...conditions };
     this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
     this.options.metrics?.recordConditions(everything);
@@ -193,8 +206,17 @@ export class CoreRun {
       if (s.kind !== 'ServiceCluster') continue;
       const request = rollbackOf(s.config);
       if (request === undefined || request.specs === specsFingerprint(clusterRouteGenerations(specs, s.name))) continue;
+      // Being replaced by an apply: its new generation has no rollback label anyway.
+      if (s.sealed !== undefined) continue;
       const labels = s.config.Spec.Labels ?? {};
-      await this.port.updateConfigLabels(s.config.ID, s.config.Version.Index, { ...s.config.Spec, Labels: withRollback(labels, undefined) });
+      try {
+        await this.port.updateConfigLabels(s.config.ID, s.config.Version.Index, { ...s.config.Spec, Labels: withRollback(labels, undefined) });
+      } catch (e) {
+        // Another writer came first (an apply, a delete, a rollback command): the next run decides again on a fresh read.
+        if (!(isOutOfSequence(e) || isNotFound(e))) throw e;
+        stored.delete(key);
+        continue;
+      }
       writes++;
       this.runLog.info({ cluster: s.name, revision: request.revision }, 'a route of the cluster was applied: rollback ended');
       // Status is written on the same config later in this run: carry its new version.

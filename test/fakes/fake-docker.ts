@@ -12,6 +12,8 @@
  *   that needs content must call inspectConfig;
  * - every WRITE call (create/update/remove) is appended to `actions`, failed ones too (with `error`);
  * - `failNext` / `delayNext` inject faults per method; `emitEvent` / `killEvents` drive watchEvents;
+ * - `beforeNext` / `afterNext` interleave: a hook (typically another writer's whole call) runs just before a
+ *   method's next call reads the state, or just after it wrote and before it returns to its caller;
  * - it does not schedule: tests add tasks (`addTask`, `addTasks`) and move them (`setTaskState`).
  *   Removing a service removes its tasks.
  * Everything returned is a deep copy, so callers cannot change the fake's state by mutation.
@@ -55,6 +57,9 @@ export interface Fault {
   /** Wait this long before running (or failing) the call. */
   readonly delayMs?: number;
 }
+
+/** An interleaving hook (see FakeDocker.beforeNext): anything, often another writer's call against the same fake. */
+export type Hook = () => unknown;
 
 export interface TaskOptions {
   readonly state?: string;
@@ -120,6 +125,8 @@ export class FakeDocker implements DockerPort {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly configs = new Map<string, ConfigInfo>();
   private readonly faults = new Map<PortMethod, { fault: Fault; remaining: number }[]>();
+  private readonly hooks = { before: new Map<PortMethod, Hook[]>(), after: new Map<PortMethod, Hook[]>() };
+  private hookDepth = 0;
   private readonly subscribers = new Set<Subscriber>();
   private readonly log: FakeAction[] = [];
   private readonly emitWriteEvents: boolean;
@@ -193,6 +200,30 @@ export class FakeDocker implements DockerPort {
 
   clearFaults(): void {
     this.faults.clear();
+    this.hooks.before.clear();
+    this.hooks.after.clear();
+  }
+
+  /**
+   * Interleaving: the next call of `method` first awaits `hook`, then runs on the state the hook left
+   * (so the hook can be another writer racing this call). Hooks queue per method; no hook fires for a
+   * call made while a hook runs (the hook's own calls, or anything else meanwhile).
+   */
+  beforeNext(method: PortMethod, hook: Hook): this {
+    this.hooks.before.set(method, [...(this.hooks.before.get(method) ?? []), hook]);
+    return this;
+  }
+
+  /** Like beforeNext, but the hook runs after the call took effect (successful or not), before its caller sees the result. */
+  afterNext(method: PortMethod, hook: Hook): this {
+    this.hooks.after.set(method, [...(this.hooks.after.get(method) ?? []), hook]);
+    return this;
+  }
+
+  private takeHook(which: 'before' | 'after', method: PortMethod): Hook | undefined {
+    if (this.hookDepth > 0) return undefined;
+    const queue = this.hooks[which].get(method);
+    return queue?.shift();
   }
 
   private takeFault(method: PortMethod): Fault | undefined {
@@ -206,6 +237,27 @@ export class FakeDocker implements DockerPort {
 
   /** Apply a pending fault (delay, then maybe throw) before running `body`. */
   private async run<T>(method: PortMethod, body: () => T, action?: Omit<FakeAction, 'error'>): Promise<T> {
+    const before = this.takeHook('before', method);
+    if (before !== undefined) await this.inHook(before);
+    const after = this.takeHook('after', method);
+    try {
+      return await this.runNow(method, body, action);
+    } finally {
+      if (after !== undefined) await this.inHook(after);
+    }
+  }
+
+  /** While a hook runs, no other hook fires (its own calls would otherwise take the next one queued). */
+  private async inHook(hook: Hook): Promise<void> {
+    this.hookDepth++;
+    try {
+      await hook();
+    } finally {
+      this.hookDepth--;
+    }
+  }
+
+  private async runNow<T>(method: PortMethod, body: () => T, action?: Omit<FakeAction, 'error'>): Promise<T> {
     const fault = this.takeFault(method);
     if (fault?.delayMs !== undefined && fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
     else await Promise.resolve();

@@ -274,3 +274,36 @@ describe('FakeDocker events', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('FakeDocker interleaving hooks', () => {
+  it('runs a beforeNext hook before the call reads the state, an afterNext hook after it wrote, each once', async () => {
+    const f = new FakeDocker();
+    const id = await f.createConfig({ Name: 'c', Labels: { a: '1' }, Data: 'eA==' });
+    const v = f.config(id)?.Version.Index ?? 0;
+    // Another writer updates the labels just before this update reads the version: the update loses.
+    f.beforeNext('updateConfigLabels', () => f.updateConfigLabels(id, v, { Name: 'c', Labels: { a: 'other' } }));
+    await expect(f.updateConfigLabels(id, v, { Name: 'c', Labels: { a: 'mine' } })).rejects.toThrow('update out of sequence');
+    expect(f.config(id)?.Spec.Labels).toEqual({ a: 'other' });
+    // After: the hook sees the write done, the caller sees the hook done.
+    const seen: (string | undefined)[] = [];
+    f.afterNext('createConfig', () => seen.push(f.config('d')?.Spec.Name));
+    await f.createConfig({ Name: 'd', Data: 'eA==' });
+    expect(seen).toEqual(['d']);
+    await f.createConfig({ Name: 'e', Data: 'eA==' });
+    expect(seen).toEqual(['d']);
+  });
+
+  it('fires no hook for calls made while a hook runs', async () => {
+    const f = new FakeDocker();
+    const order: string[] = [];
+    f.beforeNext('listConfigs', async () => {
+      order.push('hook 1');
+      await f.listConfigs();
+    });
+    f.beforeNext('listConfigs', () => order.push('hook 2'));
+    await f.listConfigs();
+    expect(order).toEqual(['hook 1']);
+    await f.listConfigs();
+    expect(order).toEqual(['hook 1', 'hook 2']);
+  });
+});

@@ -4,7 +4,8 @@
  */
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
-import { applyObject, deleteObject } from '../../desired/spec-store';
+import { isConflict } from '../../desired/conflict';
+import { applyObjectChecked, deleteObjectChecked } from '../../desired/spec-store';
 import type { Kind } from '../../domain/meta';
 import { KINDS } from '../../domain/meta';
 import type { DockerPort } from '../../observed/docker-port';
@@ -21,11 +22,19 @@ export async function runApply(port: DockerPort, paths: readonly string[], io: O
     io.err(objects.length === 0 && issues.length === 0 ? 'no objects found in the input; nothing applied' : `${issues.length} problem${issues.length === 1 ? '' : 's'} found; nothing applied`);
     return EXIT.invalid;
   }
+  // Each object is stored on its own: a conflict on one (another writer won it) does not stop the others.
+  let conflicts = 0;
   for (const { object } of objects) {
-    const result = await applyObject(port, object);
-    io.out(`${resourceName(object.kind)}/${object.metadata.name} ${result}`);
+    try {
+      const { result } = await applyObjectChecked(port, object);
+      io.out(`${resourceName(object.kind)}/${object.metadata.name} ${result}`);
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      io.err(e.message);
+      conflicts++;
+    }
   }
-  return EXIT.ok;
+  return conflicts > 0 ? EXIT.conflict : EXIT.ok;
 }
 
 /** `delete route NAME...` or `delete -f PATH...`. */
@@ -47,14 +56,21 @@ export async function runDelete(port: DockerPort, target: { kind?: string; names
     refs.push(...(target.names ?? []).map((name) => ({ kind, name })));
   }
   let missing = 0;
+  let conflicts = 0;
   for (const r of refs) {
-    if (await deleteObject(port, r.kind, r.name)) io.out(`${resourceName(r.kind)}/${r.name} deleted`);
-    else {
-      io.err(`${resourceName(r.kind)}/${r.name} not found`);
-      missing++;
+    try {
+      if ((await deleteObjectChecked(port, r.kind, r.name)) === 'deleted') io.out(`${resourceName(r.kind)}/${r.name} deleted`);
+      else {
+        io.err(`${resourceName(r.kind)}/${r.name} not found`);
+        missing++;
+      }
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      io.err(e.message);
+      conflicts++;
     }
   }
-  return missing > 0 ? EXIT.invalid : EXIT.ok;
+  return conflicts > 0 ? EXIT.conflict : missing > 0 ? EXIT.invalid : EXIT.ok;
 }
 
 /** route, routes, servicecluster(s), sc — as kubectl accepts singular, plural and short names. */

@@ -93,6 +93,9 @@ function report(outcome: SendOutcome, name: string, command: RolloutCommand, tim
     case 'gone':
       io.err(outcome.message);
       return EXIT.invalid;
+    case 'conflict':
+      io.err(outcome.message);
+      return EXIT.conflict;
     case 'replaced':
       io.err(`${ref}: "${what}" was replaced by another "${commandText(outcome.by.command)}" (id ${outcome.by.id}) before the core took it; the core acts on that one`);
       return EXIT.invalid;

@@ -7,6 +7,7 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { objectKey } from '../../domain/meta';
 import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
+import { isNotFound, isOutOfSequence } from '../../observed/docker-errors';
 import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../apply/revisions';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
@@ -100,7 +101,19 @@ export async function runRollback(port: DockerPort, kind: string, name: string, 
   const config = h.spec.config;
   // Rolling back to the newest revision is the same as no rollback.
   const request = chosen === latest ? undefined : { revision: chosen, specs: specsFingerprint(h.routes) };
-  await port.updateConfigLabels(config.ID, config.Version.Index, { ...config.Spec, Labels: withRollback(config.Spec.Labels ?? {}, request) });
+  // Version-checked against the spec as read: an apply (its seal), a delete or the core writing in between wins.
+  const raced = `servicecluster/${name}: conflict: its stored spec changed while the rollback was being written (an apply, a delete or the core); nothing was written — run rollback again`;
+  if (h.spec.sealed !== undefined) {
+    io.err(raced);
+    return EXIT.conflict;
+  }
+  try {
+    await port.updateConfigLabels(config.ID, config.Version.Index, { ...config.Spec, Labels: withRollback(config.Spec.Labels ?? {}, request) });
+  } catch (e) {
+    if (!(isOutOfSequence(e) || isNotFound(e))) throw e;
+    io.err(raced);
+    return EXIT.conflict;
+  }
   io.out(request === undefined ? `servicecluster/${name} rollback cleared (revision ${chosen} is the newest)` : `servicecluster/${name} rolled back to revision ${chosen}`);
   return EXIT.ok;
 }
