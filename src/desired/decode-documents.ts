@@ -55,7 +55,7 @@ export function decodeDocuments(docs: readonly SourceDocument[]): DecodeResult {
       issues.push(...listed);
       const more = result.left.length - listed.length;
       const last = listed[listed.length - 1];
-      if (more > 0 && last !== undefined) issues.push({ at: last.at, ...obj, message: moreProblems(more) });
+      if (more > 0 && last !== undefined) issues.push({ at: last.at, ...obj, message: moreProblems(more), omitted: more });
       if (id.kind !== undefined && id.name !== undefined) rejected.push({ kind: id.kind, name: id.name, generation: 1, issues: result.left });
       continue;
     }

@@ -3,7 +3,7 @@ import type { RouteObject, ServiceClusterObject } from '../domain/object';
 import type { DesiredState, Stored } from '../plan/inputs';
 import { decodeDocuments, type DecodedDocument } from './decode-documents';
 import { readInputs } from './read-inputs';
-import { sortByPosition, type LocatedIssue } from './source-position';
+import { problemCount, sortByPosition, type LocatedIssue } from './source-position';
 import { parseYamlDocuments, type SourceDocument } from './yaml-documents';
 
 export interface LoadedSpecs {
@@ -45,7 +45,9 @@ export const MAX_ISSUES_LISTED = 1000;
 /** The first MAX_ISSUES_LISTED problems in reading order, then one line counting the rest. */
 function capTotal(issues: LocatedIssue[]): LocatedIssue[] {
   if (issues.length <= MAX_ISSUES_LISTED) return issues;
-  const shown = sortByPosition(issues).slice(0, MAX_ISSUES_LISTED);
+  const sorted = sortByPosition(issues);
+  const shown = sorted.slice(0, MAX_ISSUES_LISTED);
   const last = shown[shown.length - 1] as LocatedIssue;
-  return [...shown, { at: last.at, message: `and ${issues.length - MAX_ISSUES_LISTED} more problems (not listed)` }];
+  const omitted = problemCount(sorted.slice(MAX_ISSUES_LISTED));
+  return [...shown, { at: last.at, message: `and ${omitted} more problems (not listed)`, omitted }];
 }

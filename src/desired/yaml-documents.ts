@@ -201,7 +201,8 @@ export function moreProblems(n: number): string {
 function capIssues(issues: readonly LocatedIssue[]): LocatedIssue[] {
   const shown = issues.slice(0, MAX_ISSUES_PER_DOCUMENT);
   const last = shown[shown.length - 1];
-  return issues.length > shown.length && last !== undefined ? [...shown, { at: last.at, message: moreProblems(issues.length - shown.length) }] : shown;
+  const omitted = issues.length - shown.length;
+  return omitted > 0 && last !== undefined ? [...shown, { at: last.at, message: moreProblems(omitted), omitted }] : shown;
 }
 
 export function parseYamlDocuments(text: string, file: string): ParsedSource {
