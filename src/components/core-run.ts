@@ -113,7 +113,13 @@ export class CoreRun {
       port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
     ]);
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
-    if (dropped.length > 0) this.runLog.debug({ dropped: dropped.length }, 'snapshot dropped objects with names outside the allow-list');
+    if (dropped.length > 0) {
+      // An address that is no IP address is a daemon (or network driver) problem that takes a server out of the
+      // proxies: say it at warn level, with the lines; the rest (e.g. a plugin network's driver name) is routine.
+      const addresses = dropped.filter((d) => / (address|virtual IP) .* dropped \(/.test(d));
+      if (addresses.length > 0) this.runLog.warn({ dropped: addresses.slice(0, 20), count: addresses.length }, 'snapshot dropped addresses that are not IP addresses');
+      this.runLog.debug({ dropped: dropped.length, lines: dropped.slice(0, 20) }, 'snapshot dropped objects with names outside the allow-list');
+    }
     const read = await this.reader.read();
     const specs = read.desired;
     // An apply that died between sealing generation n and storing n+1 must not freeze the object.

@@ -8,7 +8,7 @@ import { KINDS, objectKey, type Kind } from '../domain/meta';
 import { decodeObject, type ApiObject } from '../domain/object';
 import type { Rejected } from '../plan/inputs';
 import type { LocatedIssue, SourcePosition } from './source-position';
-import type { SourceDocument } from './yaml-documents';
+import { MAX_ISSUES_PER_DOCUMENT, moreProblems, type SourceDocument } from './yaml-documents';
 
 export interface DecodedDocument {
   readonly object: ApiObject;
@@ -49,9 +49,13 @@ export function decodeDocuments(docs: readonly SourceDocument[]): DecodeResult {
     const shown = id.kind !== undefined && id.name !== undefined ? label(id.kind, id.name) : undefined;
     const result = decodeObject(doc.value);
     if (E.isLeft(result)) {
-      for (const i of result.left) {
-        issues.push({ at: doc.locate(i.path), ...(shown !== undefined ? { object: shown } : {}), path: formatPath(i.path), message: i.message });
-      }
+      // Each is located by a walk of its path through per-mapping key indexes; at most MAX_ISSUES_PER_DOCUMENT are listed.
+      const obj = shown !== undefined ? { object: shown } : {};
+      const listed: LocatedIssue[] = result.left.slice(0, MAX_ISSUES_PER_DOCUMENT).map((i) => ({ at: doc.locate(i.path), ...obj, path: formatPath(i.path), message: i.message }));
+      issues.push(...listed);
+      const more = result.left.length - listed.length;
+      const last = listed[listed.length - 1];
+      if (more > 0 && last !== undefined) issues.push({ at: last.at, ...obj, message: moreProblems(more), omitted: more });
       if (id.kind !== undefined && id.name !== undefined) rejected.push({ kind: id.kind, name: id.name, generation: 1, issues: result.left });
       continue;
     }

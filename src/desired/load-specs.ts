@@ -3,7 +3,7 @@ import type { RouteObject, ServiceClusterObject } from '../domain/object';
 import type { DesiredState, Stored } from '../plan/inputs';
 import { decodeDocuments, type DecodedDocument } from './decode-documents';
 import { readInputs } from './read-inputs';
-import type { LocatedIssue } from './source-position';
+import { problemCount, sortByPosition, type LocatedIssue } from './source-position';
 import { parseYamlDocuments, type SourceDocument } from './yaml-documents';
 
 export interface LoadedSpecs {
@@ -35,6 +35,19 @@ export function loadSpecs(paths: readonly string[], stdin?: () => string): Loade
   return {
     desired: { routes, clusters, rejected: decoded.rejected },
     objects: decoded.objects,
-    issues: [...loaded.issues, ...decoded.issues],
+    issues: capTotal([...loaded.issues, ...decoded.issues]),
   };
+}
+
+/** Problems listed for one set of inputs (up to MAX_ISSUES_PER_DOCUMENT of each of up to MAX_DOCUMENTS_PER_FILE documents per file). */
+export const MAX_ISSUES_LISTED = 1000;
+
+/** The first MAX_ISSUES_LISTED problems in reading order, then one line counting the rest. */
+function capTotal(issues: LocatedIssue[]): LocatedIssue[] {
+  if (issues.length <= MAX_ISSUES_LISTED) return issues;
+  const sorted = sortByPosition(issues);
+  const shown = sorted.slice(0, MAX_ISSUES_LISTED);
+  const last = shown[shown.length - 1] as LocatedIssue;
+  const omitted = problemCount(sorted.slice(MAX_ISSUES_LISTED));
+  return [...shown, { at: last.at, message: `and ${omitted} more problems (not listed)`, omitted }];
 }

@@ -11,6 +11,8 @@ export interface LocatedIssue {
   readonly object?: string;
   readonly path?: string;
   readonly message: string;
+  /** On the line that stands for problems left unlisted ("and N more problems …"): N. */
+  readonly omitted?: number;
 }
 
 /** `FILE:LINE:COL Kind/name spec.field: message` — one line, no stack trace. */
@@ -18,6 +20,11 @@ export function formatLocatedIssue(i: LocatedIssue): string {
   const where = `${i.at.file}:${i.at.line}:${i.at.col}`;
   const what = [i.object, i.path !== undefined && i.path !== '' ? `${i.path}:` : undefined].filter((x) => x !== undefined).join(' ');
   return `${where} ${what === '' ? '' : `${what} `}${i.message}`.replace(/[\r\n]+/g, ' ');
+}
+
+/** How many problems `issues` stand for: one each, and N for a line that counts N unlisted ones. */
+export function problemCount(issues: readonly LocatedIssue[]): number {
+  return issues.reduce((n, i) => n + (i.omitted ?? 1), 0);
 }
 
 /** Issues in reading order: files as given, then line and column (a stable sort keeps ties in place). */

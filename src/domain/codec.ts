@@ -36,6 +36,9 @@ export function withDefault<A>(inner: Codec<A>, value: A): DefaultCodec<A> {
   return new DefaultCodec(inner, value);
 }
 
+/** Unknown fields of one mapping reported one by one; the rest are counted in one more issue. */
+export const MAX_UNKNOWN_FIELDS_LISTED = 20;
+
 type Props = Record<string, t.Mixed>;
 type Required<R extends Props> = { [K in keyof R]: t.TypeOf<R[K]> };
 type Optional<O extends Props> = { [K in keyof O]?: t.TypeOf<O[K]> };
@@ -96,8 +99,11 @@ export function struct<R extends Props, O extends Props = Record<never, never>>(
       if (!isPlainRecord(u)) return fail(u, c, expected(`a mapping (${name})`, u));
       const errors: t.Errors = [];
       const out: Record<string, unknown> = {};
+      let unknown = 0;
       for (const key of Object.keys(u)) {
         if (known.includes(key)) continue;
+        // Each is one problem for the user to fix; past a few, one line says how many more there are.
+        if (++unknown > MAX_UNKNOWN_FIELDS_LISTED) continue;
         const hint = didYouMean(key, known);
         const entry = { key, type: codec, actual: u[key] };
         errors.push({
@@ -106,6 +112,8 @@ export function struct<R extends Props, O extends Props = Record<never, never>>(
           message: `unknown field${hint !== undefined ? ` (did you mean "${hint}"?)` : ''}; allowed: ${known.join(', ')}`,
         });
       }
+      if (unknown > MAX_UNKNOWN_FIELDS_LISTED)
+        errors.push({ value: u, context: c, message: `${unknown - MAX_UNKNOWN_FIELDS_LISTED} more unknown fields (not listed); allowed: ${known.join(', ')}` });
       const visit = (key: string, field: t.Mixed, isRequired: boolean): void => {
         const value = u[key];
         const ctx = [...c, { key, type: field, actual: value }];

@@ -19,8 +19,13 @@ function singular(s: string): string {
   return s.replace(/ies$/, 'y').replace(/s$/, '');
 }
 
+/** Longest string compared with the known names. */
+const MAX_TYPO_LENGTH = 64;
+
 /** The closest known name when it is close enough to be a typo, case-insensitively. */
 export function didYouMean(unknown: string, known: readonly string[]): string | undefined {
+  // Names are short; a long string is no typo of one, and the distance costs its length times theirs.
+  if (unknown.length > MAX_TYPO_LENGTH) return undefined;
   const needle = unknown.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -11,12 +11,65 @@ import { bool, brandedString, intRange, listOf, mapOf, oneOf, struct, withDefaul
 type IpBrand = t.Brand<{ readonly IpAddress: 'IpAddress' }>;
 export type IpAddress = string & IpBrand;
 
-export const IpAddress = brandedString<IpBrand>('IPv4 or IPv6 address', (s) => {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (v4 !== null) return v4.slice(1).every((o) => Number(o) <= 255) ? undefined : 'octet above 255';
-  if (/^[0-9a-fA-F:]{2,39}$/.test(s) && s.includes(':')) return undefined;
+/** A strict dotted quad: four decimal octets 0–255 without leading zeros (010 reads as octal to some parsers). */
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** Why `s` is not an IPv4 address, or undefined. */
+function ipv4Problem(s: string): string | undefined {
+  if (IPV4.test(s)) return undefined;
+  const parts = s.split('.');
+  if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p))) return parts.some((p) => Number(p) > 255) ? 'octet above 255' : 'octet with a leading zero';
   return 'not an IP address';
-});
+}
+
+/** The number of 16-bit groups in a ":"-separated run ("" has none), or undefined when one is malformed. */
+function groupCount(run: string, last: boolean): number | undefined {
+  if (run === '') return 0;
+  const parts = run.split(':');
+  let n = 0;
+  for (const [i, p] of parts.entries()) {
+    // An IPv4 address may stand for the last two groups ("::ffff:10.0.0.1").
+    if (last && i === parts.length - 1 && p.includes('.')) {
+      if (!IPV4.test(p)) return undefined;
+      n += 2;
+    } else if (HEX_GROUP.test(p)) n += 1;
+    else return undefined;
+  }
+  return n;
+}
+
+/**
+ * Why `s` is not an RFC 4291 IPv6 address (text form 2.2: eight groups, one "::", an embedded IPv4 tail), or
+ * undefined. Stricter in one point, where NGINX is: a trailing "::" must stand for two or more groups.
+ */
+function ipv6Problem(s: string): string | undefined {
+  if (s.includes('%')) return 'zone ids (%…) are not allowed';
+  if (s.length > 45) return 'too long for an IPv6 address';
+  const halves = s.split('::');
+  if (halves.length > 2) return '"::" may appear only once';
+  if (halves.length === 2) {
+    const [head = '', tail = ''] = halves;
+    const h = groupCount(head, false);
+    const t = groupCount(tail, true);
+    if (h === undefined || t === undefined) return 'not an IPv6 address';
+    if (h + t > 7) return 'more than 8 groups';
+    // "::" stands for one or more groups of zeros, but NGINX refuses one group at the end ("1:2:3:4:5:6:7::";
+    // RFC 5952, the form Docker writes, never compresses a single group).
+    return h === 7 && tail === '' ? '"::" at the end stands for a single group of zeros, which NGINX refuses; write it as 0' : undefined;
+  }
+  const n = groupCount(s, true);
+  if (n === undefined) return 'not an IPv6 address';
+  return n === 8 ? undefined : `expected 8 groups, got ${n}`;
+}
+
+/**
+ * A task, VIP or node address as NGINX and HAProxy read it: a strict IPv4 dotted quad, or an IPv6 address
+ * in RFC 4291 text form ("::" compression and an embedded IPv4 tail allowed; no zone id, no brackets, no
+ * trailing "::" for a single group, which NGINX refuses).
+ * Cross-checked against Node's net.isIP in test/property/ip-address-properties.test.ts.
+ */
+export const IpAddress = brandedString<IpBrand>('IPv4 or IPv6 address', (s) => (s.includes(':') ? ipv6Problem(s) : ipv4Problem(s)));
 
 const TaskAddress = struct('task address', { network: SwarmName, ip: IpAddress });
 const Vip = struct('virtual IP', { network: SwarmName, ip: IpAddress });

@@ -9,7 +9,9 @@
  *   through the network list, falling back to the name a task attachment carries (the lists are
  *   read at slightly different moments). A service's networks come from its TaskTemplate, whose
  *   targets the daemon stores as IDs (names are accepted too).
- * - Addresses lose their prefix length ("10.0.1.5/24" → "10.0.1.5").
+ * - Addresses lose their prefix length ("10.0.1.5/24" → "10.0.1.5"). An address that is not one (both
+ *   Node's net.isIP and the snapshot's own strict parser must accept it; no zone ids) is dropped alone
+ *   and described in `dropped`: a node keeps no `addr`, a service loses that VIP, a task that address.
  * - `ports`: the service's Endpoint ports (they carry the published port the daemon assigned),
  *   falling back to the spec's. A port without a published port (host mode, dynamic) is not listed.
  *   A task's `ports` are its Status.PortStatus ports: the host-mode ports its node bound for it
@@ -31,6 +33,7 @@
  *   from their labels; labels that do not decode drop only that field (the secret stays, by name).
  */
 import * as E from 'fp-ts/Either';
+import { isIP } from 'node:net';
 import type { Codec } from '../domain/codec';
 import { decode } from '../domain/codec';
 import { HostPattern, LabelKey, LabelValue, SwarmName } from '../domain/brands';
@@ -58,6 +61,16 @@ type TaskState = (typeof TASK_STATES)[number];
 type SnapshotNetworkT = Snapshot['networks'][number];
 type SnapshotNodeT = Snapshot['nodes'][number];
 type SnapshotSecretT = Snapshot['secrets'][number];
+
+/**
+ * Why `ip` (prefix length already stripped) cannot be a snapshot address, or undefined. Node's parser and the
+ * pure one (IpAddress, which the snapshot file decoder uses too) must both accept it.
+ */
+export function addressProblem(ip: string): string | undefined {
+  const r = decode(IpAddress, ip);
+  if (E.isLeft(r)) return r.left[0]?.message ?? 'not an IP address';
+  return isIP(ip) === 0 ? `not an IP address: ${JSON.stringify(ip)}` : undefined;
+}
 
 /** Engine API task state → snapshot task state; `fallback` for states the snapshot does not know. */
 export function toTaskState(raw: unknown, fallback: TaskState): TaskState {
@@ -152,6 +165,13 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
     return undefined;
   };
 
+  /** Whether `ip` is a usable address; when it is not, note it (the address alone is left out; an empty one is no address and silently absent). */
+  const checkAddress = (what: string, ip: string): boolean => {
+    const problem = addressProblem(ip);
+    if (problem !== undefined) dropped.push(`${what} ${JSON.stringify(ip)} dropped (${problem})`);
+    return problem === undefined;
+  };
+
   /** Keep the labels the allow-list accepts; note each one left out. */
   const cleanLabels = (what: string, raw: unknown): Record<string, string> => {
     const out: Record<string, string> = {};
@@ -225,7 +245,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
       availability: str(spec['Availability']),
       state: rawState === 'ready' || rawState === 'down' || rawState === 'disconnected' ? rawState : 'unknown',
       labels: cleanLabels(what, spec['Labels']),
-      ...(addr !== undefined && IpAddress.is(addr) ? { addr } : {}),
+      ...(addr !== undefined && addr !== '' && checkAddress(`${what} address`, addr) ? { addr } : {}),
     });
     if (ok !== undefined) nodes.push(ok);
   }
@@ -251,7 +271,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
       const vr = record(v);
       const network = networkName(str(vr['NetworkID']) ?? '');
       const ip = stripPrefixLength(str(vr['Addr']) ?? '');
-      if (network !== undefined && IpAddress.is(ip)) vips.push({ network, ip });
+      if (network !== undefined && ip !== '' && checkAddress(`${what} virtual IP on network ${JSON.stringify(network)}`, ip)) vips.push({ network, ip });
     }
     const specPorts = array(record(spec['EndpointSpec'])['Ports']).map(record);
     const endpointPorts = array(endpoint['Ports']).map(record);
@@ -301,7 +321,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
       if (network === undefined) continue;
       for (const a of array(ar['Addresses'])) {
         const ip = typeof a === 'string' ? stripPrefixLength(a) : '';
-        if (IpAddress.is(ip)) addresses.push({ network, ip });
+        if (ip !== '' && checkAddress(`${what} address on network ${JSON.stringify(network)}`, ip)) addresses.push({ network, ip });
       }
     }
     const node = str(t.NodeID);

@@ -159,7 +159,10 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
 /** Per-cluster accumulation while routes are admitted oldest first. */
 class ClusterBuilder {
   readonly claims = new Map<string, string>();
-  readonly hostTls = new Map<string, { tls: TlsTerminate | 'passthrough'; route: string }>();
+  /** Per host: the TLS setting of its HTTP server, from the oldest route on it. */
+  readonly hostServer = new Map<string, { tls: 'none' | TlsTerminate; route: string }>();
+  /** Per host: the route it is passed through to. */
+  readonly hostPassthrough = new Map<string, string>();
   readonly hostRules = new Map<string, { routes: string[]; rules: ModelRule[] }>();
   readonly passthrough: PassthroughHost[] = [];
   readonly upstreams = new Map<string, Upstream>();
@@ -178,16 +181,23 @@ class ClusterBuilder {
 
   /** The first conflict this route would cause, or undefined; `owner` is the route that holds what it wants. */
   conflict(route: RouteObject, compiled: CompiledRoute): { reason: Reason; message: string; owner?: string } | undefined {
-    const tls = route.spec.tls;
+    const wanted = hostTlsOf(route, compiled);
     for (const host of route.spec.hosts) {
-      const existing = this.hostTls.get(host);
-      if (tls?.mode === 'Passthrough') {
-        if (existing !== undefined) return { reason: 'HostConflict', message: `host "${host}" already has TLS settings from route "${existing.route}"`, owner: existing.route };
+      // A host has two sides. Its HTTP server (port 80, and 443 when it terminates TLS) has one TLS setting that
+      // every route on it must ask for: none, or the same termination (certificate and redirectHTTP), else one
+      // route would change how the other's paths are served. The passthrough side (443 only) has one route.
+      const server = this.hostServer.get(host);
+      const passedBy = this.hostPassthrough.get(host);
+      if (wanted === 'passthrough') {
+        if (passedBy !== undefined) return { reason: 'HostConflict', message: `host "${host}" is already passed through by route "${passedBy}"`, owner: passedBy };
+        if (server !== undefined && server.tls !== 'none') return tlsConflict(host, server.route, server.tls, wanted);
         continue;
       }
-      // Unresolved TLS (a stored certificate not found) is no conflict: the route is left out as CertificateNotFound.
-      if (tls !== undefined && compiled.tls !== undefined && existing !== undefined && JSON.stringify(existing.tls) !== JSON.stringify(compiled.tls))
-        return { reason: 'HostConflict', message: `host "${host}" already has different TLS settings from route "${existing.route}"`, owner: existing.route };
+      // Unresolved TLS (a certificate not found) claims nothing: that route is left out as CertificateNotFound.
+      if (wanted !== undefined) {
+        if (wanted !== 'none' && passedBy !== undefined) return tlsConflict(host, passedBy, 'passthrough', wanted);
+        if (server !== undefined && !sameHostTls(server.tls, wanted)) return tlsConflict(host, server.route, server.tls, wanted);
+      }
       for (const rule of compiled.rules) {
         const owner = this.claims.get(claimKey(host, rule));
         if (owner !== undefined)
@@ -212,16 +222,16 @@ class ClusterBuilder {
   admit(stored: Stored<RouteObject>, compiled: CompiledRoute): void {
     const route = stored.object;
     const name = route.metadata.name;
-    const tls = route.spec.tls;
     for (const u of compiled.upstreams) this.upstreams.set(u.name, u);
+    const hostTls = hostTlsOf(route, compiled);
     for (const host of route.spec.hosts) {
-      if (tls?.mode === 'Passthrough') {
-        this.hostTls.set(host, { tls: 'passthrough', route: name });
+      if (hostTls === 'passthrough') {
+        this.hostPassthrough.set(host, name);
         this.passthrough.push({ host, route: name, targets: compiled.passthroughTargets, affinity: compiled.passthroughAffinity });
         continue;
       }
-      const terminate = compiled.tls;
-      if (terminate !== undefined && !this.hostTls.has(host)) this.hostTls.set(host, { tls: terminate, route: name });
+      // The first route admitted on a host (the oldest) sets what every later one must agree with.
+      if (hostTls !== undefined && !this.hostServer.has(host)) this.hostServer.set(host, { tls: hostTls, route: name });
       for (const rule of compiled.rules) this.claims.set(claimKey(host, rule), name);
       const entry = this.hostRules.get(host) ?? { routes: [], rules: [] };
       entry.routes.push(name);
@@ -240,11 +250,11 @@ class ClusterBuilder {
     const virtualHosts: VirtualHost[] = [...this.hostRules.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([host, { routes, rules }]) => {
-        const tls = this.hostTls.get(host)?.tls;
+        const tls = this.hostServer.get(host)?.tls;
         return {
           host: host as HostPattern,
           routes,
-          ...(tls !== undefined && tls !== 'passthrough' ? { tls } : {}),
+          ...(tls !== undefined && tls !== 'none' ? { tls } : {}),
           paths: groupPaths(rules),
         };
       });
@@ -271,6 +281,37 @@ class ClusterBuilder {
       routes: [...this.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
     };
   }
+}
+
+/**
+ * What a route asks of each of its hosts' server: plain HTTP only ('none'), TLS termination with one
+ * certificate and redirect setting, or passthrough. Undefined: a Terminate route whose certificate did
+ * not resolve (it is left out, so it claims nothing).
+ */
+export type HostTls = 'none' | 'passthrough' | TlsTerminate;
+
+function hostTlsOf(route: RouteObject, compiled: CompiledRoute): HostTls | undefined {
+  const mode = route.spec.tls?.mode;
+  if (mode === undefined) return 'none';
+  if (mode === 'Passthrough') return 'passthrough';
+  return compiled.tls;
+}
+
+/** Every field of a termination is per server: compare them all, so a field added later cannot be shared silently. */
+function sameHostTls(a: HostTls, b: HostTls): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof TlsTerminate)[];
+  return keys.every((k) => a[k] === b[k]);
+}
+
+function tlsConflict(host: string, owner: string, has: HostTls, wanted: HostTls): { reason: Reason; message: string; owner: string } {
+  return { reason: 'HostConflict', message: `host "${host}" already has different TLS settings from route "${owner}" (${describeHostTls(has)}; this route: ${describeHostTls(wanted)})`, owner };
+}
+
+function describeHostTls(t: HostTls): string {
+  if (t === 'none') return 'plain HTTP, no tls';
+  if (t === 'passthrough') return 'tls.mode Passthrough';
+  return `tls.mode Terminate with secrets ${t.certSecret} and ${t.keySecret}, redirectHTTP ${t.redirectHTTP ? 'true' : 'false'}`;
 }
 
 /** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */

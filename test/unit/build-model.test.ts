@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/plan/build-model';
 import type { DesiredState } from '../../src/plan/inputs';
+import type { RouteObject } from '../../src/domain/object';
 import type { ProxyModel } from '../../src/plan/model';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 
@@ -92,6 +93,98 @@ describe('conflicts', () => {
     const r = buildModel(desired([web('d1', { defaultBackend: true }), route('d2', { hosts: ['b.test'], defaultBackend: true, rules: [{ backends: [{ service: 'web', port: 80 }] }] })]), SNAP);
     expect(only(r).defaultServer?.routes).toEqual(['d1']);
     expect(cond(r, 'Route/d2', 'Accepted')).toMatchObject({ status: 'False', reason: 'DefaultBackendConflict' });
+  });
+});
+
+describe('per-host TLS settings: every route of a host asks for the same', () => {
+  const TERM = (cert = 'crt', key = 'key', redirectHTTP = false) => ({ mode: 'Terminate', redirectHTTP, certificate: { certSecret: cert, keySecret: key } });
+  const on = (name: string, path: string, tls?: unknown) =>
+    route(name, { hosts: ['a.test'], ...(tls !== undefined ? { tls } : {}), rules: [{ match: { pathPrefix: path }, backends: [{ service: 'web', port: 80 }] }] });
+  const pt = (name: string) => route(name, { hosts: ['a.test'], tls: { mode: 'Passthrough' }, rules: [{ backends: [{ service: 'web', port: 443 }] }] });
+  const SECRETS = snapshot({ ...SNAP, secrets: [{ name: 'crt' }, { name: 'key' }, { name: 'crt2' }, { name: 'key2' }] });
+  /** Older first: creation times follow the array order, names run the other way so age decides, not the name. */
+  const aged = (routes: RouteObject[]): DesiredState => ({
+    routes: routes.map((object, i) => ({ object, generation: 1, createdAt: `2026-01-0${i + 1}T00:00:00Z` })),
+    clusters: [],
+    rejected: [],
+  });
+  const accepted = (r: ReturnType<typeof buildModel>, name: string) => cond(r, `Route/${name}`, 'Accepted');
+
+  it('issue 14: a newer Terminate + redirectHTTP route cannot take over an older plain-HTTP host', () => {
+    const r = buildModel(aged([on('z-plain', '/'), on('a-tls', '/api', TERM('crt', 'key', true))]), SECRETS);
+    expect(accepted(r, 'z-plain')?.status).toBe('True');
+    expect(accepted(r, 'a-tls')).toMatchObject({ status: 'False', reason: 'HostConflict' });
+    expect(accepted(r, 'a-tls')?.message).toBe(
+      'host "a.test" already has different TLS settings from route "z-plain" (plain HTTP, no tls; this route: tls.mode Terminate with secrets crt and key, redirectHTTP true)',
+    );
+    expect(only(r).virtualHosts.map((v) => [v.host, v.tls, v.routes])).toEqual([['a.test', undefined, ['z-plain']]]);
+  });
+
+  it('no tls vs Terminate without redirect: either order, the older wins', () => {
+    const a = buildModel(aged([on('z-plain', '/'), on('a-tls', '/api', TERM())]), SECRETS);
+    expect(accepted(a, 'a-tls')?.reason).toBe('HostConflict');
+    const b = buildModel(aged([on('z-tls', '/', TERM()), on('a-plain', '/blog')]), SECRETS);
+    expect(accepted(b, 'a-plain')?.reason).toBe('HostConflict');
+    expect(accepted(b, 'a-plain')?.message).toContain('(tls.mode Terminate with secrets crt and key, redirectHTTP false; this route: plain HTTP, no tls)');
+    expect(only(b).virtualHosts[0]?.routes).toEqual(['z-tls']);
+  });
+
+  it('Terminate: the certificate secret, the key secret and redirectHTTP must each be the same', () => {
+    for (const other of [TERM('crt2', 'key'), TERM('crt', 'key2'), TERM('crt', 'key', true)]) {
+      const r = buildModel(aged([on('z-old', '/', TERM()), on('a-new', '/x', other)]), SECRETS);
+      expect(accepted(r, 'a-new')?.reason).toBe('HostConflict');
+      expect(only(r).virtualHosts[0]?.tls).toEqual({ certSecret: 'crt', keySecret: 'key', redirectHTTP: false });
+    }
+  });
+
+  it('the same TLS settings share the host, and plain HTTP routes share a plain host', () => {
+    const r = buildModel(aged([on('z-old', '/', TERM('crt', 'key', true)), on('a-new', '/x', TERM('crt', 'key', true))]), SECRETS);
+    expect(accepted(r, 'a-new')?.status).toBe('True');
+    expect(only(r).virtualHosts[0]?.routes).toEqual(['z-old', 'a-new']);
+    const plain = buildModel(aged([on('z-old', '/'), on('a-new', '/x')]), SECRETS);
+    expect(only(plain).virtualHosts[0]?.routes).toEqual(['z-old', 'a-new']);
+  });
+
+  it('passthrough vs Terminate: either order, the older wins', () => {
+    const a = buildModel(aged([pt('z-pt'), on('a-tls', '/', TERM())]), SECRETS);
+    expect(accepted(a, 'a-tls')?.message).toContain('(tls.mode Passthrough; this route: tls.mode Terminate');
+    expect(only(a).passthrough.map((p) => p.route)).toEqual(['z-pt']);
+    const b = buildModel(aged([on('z-tls', '/', TERM()), pt('a-pt')]), SECRETS);
+    expect(accepted(b, 'a-pt')?.reason).toBe('HostConflict');
+    expect(only(b).passthrough).toEqual([]);
+  });
+
+  it('a passthrough host has one route', () => {
+    const r = buildModel(aged([pt('z-pt'), pt('a-pt')]), SECRETS);
+    expect(accepted(r, 'a-pt')).toMatchObject({ reason: 'HostConflict', message: 'host "a.test" is already passed through by route "z-pt"' });
+    expect(only(r).passthrough.map((p) => p.route)).toEqual(['z-pt']);
+  });
+
+  it('plain HTTP and passthrough use different ports and may share a host in either order', () => {
+    for (const routes of [[pt('z-pt'), on('a-plain', '/')], [on('z-plain', '/'), pt('a-pt')]]) {
+      const r = buildModel(aged(routes), SECRETS);
+      for (const x of routes) expect(accepted(r, x.metadata.name)?.status).toBe('True');
+      expect(only(r).virtualHosts.map((v) => v.tls)).toEqual([undefined]);
+      expect(only(r).passthrough).toHaveLength(1);
+    }
+  });
+
+  it('a Terminate route whose secrets are missing claims nothing; once they exist the older route wins', () => {
+    const routes = [on('z-tls', '/', TERM('gone', 'gone-key')), on('a-plain', '/x')];
+    const before = buildModel(aged(routes), SECRETS);
+    expect(cond(before, 'Route/z-tls', 'ResolvedRefs')?.reason).toBe('SecretNotFound');
+    expect(accepted(before, 'a-plain')?.status).toBe('True');
+    const after = buildModel(aged(routes), snapshot({ ...SNAP, secrets: [{ name: 'gone' }, { name: 'gone-key' }] }));
+    expect(accepted(after, 'a-plain')?.reason).toBe('HostConflict');
+  });
+
+  it('the rule is per host: a route on another host is unaffected, and routes in other service clusters never conflict', () => {
+    const other = route('b-other', { hosts: ['b.test'], tls: TERM('crt2', 'key2', true), rules: [{ backends: [{ service: 'web', port: 80 }] }] });
+    const r = buildModel(aged([on('z-plain', '/'), other]), SECRETS);
+    expect(accepted(r, 'b-other')?.status).toBe('True');
+    const elsewhere = route('a-tls', { serviceCluster: 'edge', hosts: ['a.test'], tls: TERM(), rules: [{ backends: [{ service: 'web', port: 80 }] }] });
+    const c = buildModel({ ...aged([on('z-plain', '/'), elsewhere]), clusters: desired([], [cluster('edge', {})]).clusters }, SECRETS);
+    expect(accepted(c, 'a-tls')?.status).toBe('True');
   });
 });
 

@@ -20,7 +20,7 @@ const LABELLED: Snapshot = snapshot({
   services: [
     { name: 'web-v1', networks: ['app'], labels: lb({ hosts: 'app.example.com,www.example.com', port: '8080', ssl_cert: 'app.crt', ssl_key: 'app.key', ssl_only: 'true' }) },
     { name: 'web-v2', networks: ['app'], labels: lb({ hosts: 'www.example.com,app.example.com', port: '8080', ssl_cert: 'app.crt', ssl_key: 'app.key', ssl_only: 'true', max_fails: '2', fail_timeout: '5s' }) },
-    { name: 'blog', networks: ['app'], labels: lb({ hosts: 'app.example.com', port: '2368', context_root: '/blog', context_root_rewrite: 'true', websocket_endpoints: '/blog/live,/ws' }) },
+    { name: 'blog', networks: ['app'], labels: lb({ hosts: 'app.example.com', port: '2368', ssl_cert: 'app.crt', ssl_key: 'app.key', ssl_only: 'true', context_root: '/blog', context_root_rewrite: 'true', websocket_endpoints: '/blog/live,/ws' }) },
     { name: 'shop', networks: ['app', 'front'], labels: lb({ hosts: 'shop.example.com,old.example.com', port: '80', network: 'front', sticky_session_cookie: 'sid', redirects: 'http://old.example.com,https://shop.example.com' }) },
     { name: 'vault', networks: ['app'], labels: lb({ hosts: 'vault.example.com', port: '8200', ssl_passthrough: 'true', ip_hash: 'true' }) },
     { name: 'api', networks: ['app'], vips: [{ network: 'app', ip: '10.0.9.1' }], labels: lb({ hosts: 'api.example.com', port: '9000', backend_mode: 'vip', service_cluster: 'edge' }) },

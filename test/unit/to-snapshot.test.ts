@@ -228,6 +228,33 @@ describe('toSnapshot', () => {
     expect(d).toMatch(/^task "orphan0000000000000000001": service svcgone000000000000000009 is not in the service list/m);
   });
 
+  it('drops a task, VIP or node address that is no IP address (issue 14: ":::::", "1:2:3:4"), alone, and says why', () => {
+    const svc = service('svcaddr000000000000000001', 'addr', {}, {
+      Spec: {},
+      VirtualIPs: [
+        { NetworkID: NET_APP, Addr: ':::::/24' },
+        { NetworkID: NET_BACKEND, Addr: 'fd00::5/64' },
+      ],
+    });
+    const t = task('addrtask00000000000000001', 'svcaddr000000000000000001', 1, 'running', 'running', [
+      { id: NET_APP, addrs: ['1:2:3:4/24', '10.0.1.9/24'] },
+      { id: NET_BACKEND, addrs: ['fe80::1%eth0/64', '999.0.0.1/24', ''] },
+    ]);
+    const node = { ...nodes[0], ID: 'addrnode00000000000000001', Description: { Hostname: 'odd' }, Status: { State: 'ready', Addr: '10.0.0.1.5' } } as unknown as NodeInfo;
+    const r = toSnapshot({ services: [svc], tasks: [t], networks, secrets: [], nodes: [node] });
+    expect(r.snapshot.services[0]?.vips).toEqual([{ network: 'backend', ip: 'fd00::5' }]);
+    expect(r.snapshot.tasks[0]?.addresses).toEqual([{ network: 'app', ip: '10.0.1.9' }]);
+    expect(r.snapshot.nodes[0]).toMatchObject({ id: 'addrnode00000000000000001', hostname: 'odd' });
+    expect(r.snapshot.nodes[0]?.addr).toBeUndefined();
+    expect(r.dropped.filter((d) => !d.startsWith('network "weave"'))).toEqual([
+      'node "odd" address "10.0.0.1.5" dropped (expected IPv4 or IPv6 address, got "10.0.0.1.5": not an IP address)',
+      'service "addr" virtual IP on network "app" ":::::" dropped (expected IPv4 or IPv6 address, got ":::::": "::" may appear only once)',
+      'task "addrtask00000000000000001" address on network "app" "1:2:3:4" dropped (expected IPv4 or IPv6 address, got "1:2:3:4": expected 8 groups, got 4)',
+      'task "addrtask00000000000000001" address on network "backend" "fe80::1%eth0" dropped (expected IPv4 or IPv6 address, got "fe80::1%eth0": zone ids (%…) are not allowed)',
+      'task "addrtask00000000000000001" address on network "backend" "999.0.0.1" dropped (expected IPv4 or IPv6 address, got "999.0.0.1": octet above 255)',
+    ]);
+  });
+
   it('is deterministic whatever order the API lists things in', () => {
     const shuffled = toSnapshot({ services: [...services].reverse(), tasks: [...tasks].reverse(), networks: [...networks].reverse(), secrets: [...secrets].reverse(), nodes: [...nodes].reverse() });
     expect(shuffled.snapshot).toEqual(snap);

@@ -3,7 +3,7 @@
  * then store each object as a Swarm config generation. Output is kubectl's: `route/shop created`.
  */
 import { loadSpecs } from '../../desired/load-specs';
-import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
+import { formatLocatedIssue, problemCount, sortByPosition } from '../../desired/source-position';
 import { isConflict } from '../../desired/conflict';
 import { applyObjectChecked, deleteObjectChecked } from '../../desired/spec-store';
 import type { Kind } from '../../domain/meta';
@@ -19,7 +19,8 @@ export async function runApply(port: DockerPort, paths: readonly string[], io: O
   const { objects, issues } = loadSpecs(paths);
   if (issues.length > 0 || objects.length === 0) {
     for (const i of sortByPosition(issues)) io.err(formatLocatedIssue(i));
-    io.err(objects.length === 0 && issues.length === 0 ? 'no objects found in the input; nothing applied' : `${issues.length} problem${issues.length === 1 ? '' : 's'} found; nothing applied`);
+    const n = problemCount(issues);
+    io.err(objects.length === 0 && issues.length === 0 ? 'no objects found in the input; nothing applied' : `${n} problem${n === 1 ? '' : 's'} found; nothing applied`);
     return EXIT.invalid;
   }
   // Each object is stored on its own: a conflict on one (another writer won it) does not stop the others.
