@@ -20,7 +20,7 @@ import { HTTP_METHODS, RETRY_CONDITIONS } from '../../src/domain/route';
 import { proxyRejects, renderClusters } from '../helpers/proxy-accepts';
 import { desired, snapshot } from '../helpers/specs';
 
-const RUNS = Number(process.env['SG_PROPERTY_RUNS'] ?? '12');
+const RUNS = Number(process.env['SG_PROPERTY_RUNS'] ?? '8');
 const SEED = process.env['SG_PROPERTY_SEED'] === undefined ? undefined : Number(process.env['SG_PROPERTY_SEED']);
 const SHRINK = process.env['SG_PROPERTY_SHRINK'] === '1';
 /** SG_PROPERTY_DEBUG=1: print why generated candidates were refused (to keep the generator useful). */

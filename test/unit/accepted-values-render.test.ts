@@ -103,6 +103,9 @@ function worstCase(unit: string, cost: (s: string) => number, budget: number, ma
   return v;
 }
 
+const LONG_PATH = `/${'+.'.repeat(512)}`.slice(0, 1024);
+const LONG_WRITTEN_PATH = `/${'%41'.repeat(341)}`.slice(0, 1024);
+
 describe('parameter length (issue 14: NGINX refuses a parameter over 4 KiB once escaped)', () => {
   it('counts escaped bytes exactly as the renderer escapes', () => {
     for (const v of ['', 'plain', '$$$', 'a"b\\c$d', ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~', 'x'.repeat(1024)]) {
@@ -129,6 +132,9 @@ describe('parameter length (issue 14: NGINX refuses a parameter over 4 KiB once 
         responseHeaders: { set: [{ name: 'X-R', value: v }], add: [{ name: 'X-Q', value: v }] },
       },
       { match: { pathPrefix: '/b' }, redirect: { to } },
+      // Paths at 1024 characters: "+" and "." take 3 bytes each in a rewrite regex ("[+]").
+      { match: { pathPrefix: LONG_PATH }, rewrite: { replacePrefix: LONG_WRITTEN_PATH }, backends: [{ service: 'beta', port: 80 }] },
+      { match: { path: LONG_PATH.replace(/^\/\+/, '/-') }, redirect: { path: LONG_WRITTEN_PATH, host: `${'h'.repeat(63)}.test`, port: 65535 } },
     ],
   });
 
