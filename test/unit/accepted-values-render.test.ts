@@ -13,6 +13,7 @@ import {
   nginxQuotedBytes,
   nginxRegexBytes,
   REDIRECT_URL_MAX,
+  durationMs,
   type Duration,
 } from '../../src/domain/brands';
 import { formatPath } from '../../src/domain/issue';
@@ -65,7 +66,8 @@ describe('durations (issue 14: 1s1s, 30m1h, 500ms1s, a failTimeout below 1s or 0
           hosts: [`d${i}.test`],
           rules: [
             {
-              timeouts: { connect: t, read: t, send: t },
+              // A zero timeout is refused (below); failTimeout may be 0.
+              ...(durationMs(t) > 0 ? { timeouts: { connect: t, read: t, send: t } } : {}),
               backends: [{ service: 'alpha', port: 80, passiveHealthCheck: { maxFails: 3, failTimeout: t } }],
             },
           ],
@@ -75,6 +77,19 @@ describe('durations (issue 14: 1s1s, 30m1h, 500ms1s, a failTimeout below 1s or 0
       expect(rejectedConfigs(desired(routes, [c]), SNAPSHOT)).toEqual([]);
     });
   }
+});
+
+describe('zero timeouts (NGINX answers 504 at once, HAProxy never times out)', () => {
+  it('are refused with the field path, in rules and in cluster defaults', () => {
+    expect(routeIssues({ hosts: ['z.test'], rules: [{ timeouts: { connect: '0s', read: '0ms0s', send: '1ms' }, backends: [{ service: 'alpha', port: 80 }] }] })).toEqual([
+      'spec.rules[0].timeouts.connect: a timeout must be longer than 0 (NGINX would give up at once, HAProxy never)',
+      'spec.rules[0].timeouts.read: a timeout must be longer than 0 (NGINX would give up at once, HAProxy never)',
+    ]);
+    const c = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: 'c' }, spec: { defaults: { timeouts: { send: '0d' } } } });
+    expect(E.isLeft(c) ? c.left.map((i) => `${formatPath(i.path)}: ${i.message}`) : []).toEqual([
+      'spec.defaults.timeouts.send: a timeout must be longer than 0 (NGINX would give up at once, HAProxy never)',
+    ]);
+  });
 });
 
 describe('weights (issue 14: a share that rounds to 0.00%)', () => {
