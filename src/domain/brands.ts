@@ -110,10 +110,68 @@ export const HeaderName = brandedString<Brand<'HeaderName'>>('HTTP header name (
   return undefined;
 });
 
-export const HeaderValue = brandedString<Brand<'HeaderValue'>>('HTTP header value (printable ASCII)', (s) => {
+/**
+ * NGINX reads a double-quoted parameter of at most 4093 bytes between the quotes when it is the
+ * first word of a line (a map key) and 4094 after it (nginx 1.22: one more is "too long
+ * parameter"); the smaller bound holds for every position. Every user string is written into nginx.conf as one quoted
+ * parameter, escaped; a field whose escaped form could exceed this is bounded below by its
+ * escaped size, computed from the renderer's escaping rules (src/render/nginx/escape.ts, which a
+ * test keeps in step with the two functions here).
+ */
+export const NGINX_MAX_QUOTED_PARAM = 4093;
+
+/** Bytes of `s` inside a quoted nginx.conf parameter: `$` is written `${sg_dollar}` (12), `"` and `\` take a backslash. */
+export function nginxQuotedBytes(s: string): number {
+  let n = 0;
+  for (const ch of s) n += ch === '$' ? 12 : ch === '"' || ch === '\\' ? 2 : 1;
+  return n;
+}
+
+/** Bytes of `s` as an exact-match regex in a quoted parameter: letters and digits 1, any other character `\\xHH` (5). */
+export function nginxRegexBytes(s: string): number {
+  let n = 0;
+  for (const ch of s) n += /[A-Za-z0-9]/.test(ch) ? 1 : 5;
+  return n;
+}
+
+/**
+ * Header edit values share their parameter with at most `$http_<64-character name>, ` (72 bytes,
+ * the add-header map's default); match values are regexes `~^…\\z` (5 bytes around the value).
+ */
+export const HEADER_VALUE_MAX_BYTES = NGINX_MAX_QUOTED_PARAM - '$http_, '.length - 64;
+export const MATCH_VALUE_MAX_BYTES = NGINX_MAX_QUOTED_PARAM - '~^\\\\z'.length;
+/**
+ * Cookie matches test the whole Cookie header with `~(?:^|;)[\x20\x09]*NAME=VALUE[\x20\x09]*(?:;|\z)`
+ * (src/render/nginx/escape.ts cookiePairRegex): 44 bytes of frame once escaped, and a cookie name of
+ * up to 64 characters, share the parameter with the value.
+ */
+export const COOKIE_MATCH_FRAME_BYTES = 44;
+export const COOKIE_MATCH_VALUE_MAX_BYTES = NGINX_MAX_QUOTED_PARAM - COOKIE_MATCH_FRAME_BYTES - 64;
+
+function printableProblem(s: string): string | undefined {
   if (s.length > 1024) return 'longer than 1024 characters';
   return badChar(s, /[\x20-\x7e]/);
-});
+}
+
+function headerValueProblem(s: string): string | undefined {
+  const p = printableProblem(s);
+  if (p !== undefined) return p;
+  const bytes = nginxQuotedBytes(s);
+  if (bytes > HEADER_VALUE_MAX_BYTES)
+    return `takes ${bytes} bytes once escaped for nginx.conf ("$" takes 12, '"' and "\\" 2, any other character 1), at most ${HEADER_VALUE_MAX_BYTES}`;
+  return undefined;
+}
+
+function matchValueProblem(s: string, max = MATCH_VALUE_MAX_BYTES): string | undefined {
+  const bytes = nginxRegexBytes(s);
+  if (bytes > max) return `takes ${bytes} bytes as an NGINX match pattern (a letter or digit 1, any other character 5), at most ${max}`;
+  return undefined;
+}
+
+export const HeaderValue = brandedString<Brand<'HeaderValue'>>('HTTP header value (printable ASCII)', headerValueProblem);
+
+/** A header value to match exactly: a header value whose match pattern also fits NGINX's parameter limit. */
+export const HeaderMatchValue = brandedString<Brand<'HeaderValue'>>('HTTP header value to match (printable ASCII)', (s) => printableProblem(s) ?? matchValueProblem(s));
 
 export const SwarmName = brandedString<Brand<'SwarmName'>>('Swarm object name (letters, digits, "_", ".", "-")', (s) => {
   if (s.length === 0 || s.length > 64) return 'length must be 1..64';
@@ -131,7 +189,7 @@ export const CookieName = brandedString<Brand<'CookieName'>>('cookie name (lette
 /** RFC 6265 cookie-octets: printable ASCII without space, '"', ',', ';' and '\\'. Never empty. */
 export const CookieValue = brandedString<Brand<'CookieValue'>>('cookie value (printable ASCII without space " , ; \\)', (s) => {
   if (s.length === 0 || s.length > 1024) return 'length must be 1..1024';
-  return badChar(s, /[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]/);
+  return badChar(s, /[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]/) ?? matchValueProblem(s, COOKIE_MATCH_VALUE_MAX_BYTES);
 });
 
 const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -207,7 +265,11 @@ export const NodeLabelPath = brandedString<Brand<'NodeLabelPath'>>('node label p
   /^(node|engine)\.labels\.[A-Za-z0-9_.-]+$/.test(s) ? undefined : 'use node.labels.KEY or engine.labels.KEY',
 );
 
+/** No URL character needs escaping in nginx.conf, so a redirect URL fits one parameter at this length. */
+export const REDIRECT_URL_MAX = NGINX_MAX_QUOTED_PARAM;
+
 export const RedirectUrl = brandedString<Brand<'RedirectUrl'>>('absolute http(s) URL', (s) => {
+  if (s.length > REDIRECT_URL_MAX) return `longer than ${REDIRECT_URL_MAX} characters`;
   const m = /^(https?):\/\/([^/:?#]+)(?::(\d{1,5}))?(\/[^?#]*)?(?:\?([^#]*))?$/.exec(s);
   if (m === null) return 'use http(s)://host[:port][/path][?query] (no fragment)';
   const hostProblem = hostnameProblem(m[2] ?? '');

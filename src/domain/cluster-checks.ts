@@ -1,7 +1,7 @@
 /** Cross-field rules of a ServiceCluster. */
 import { sizeBytes } from './brands';
 import type { Issue } from './issue';
-import type { ServiceClusterSpec } from './service-cluster';
+import { zeroTimeoutIssues, type ServiceClusterSpec } from './service-cluster';
 
 export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
   const out: Issue[] = [];
@@ -15,6 +15,7 @@ export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
     out.push({ path: ['spec', 'proxy', 'resources', 'reservations', 'cpus'], message: `reservation ${resv.cpus} exceeds limit ${lim.cpus}` });
   if (lim?.memory !== undefined && resv?.memory !== undefined && sizeBytes(resv.memory) > sizeBytes(lim.memory))
     out.push({ path: ['spec', 'proxy', 'resources', 'reservations', 'memory'], message: `reservation ${resv.memory} exceeds limit ${lim.memory}` });
+  out.push(...zeroTimeoutIssues(spec.defaults.timeouts, ['spec', 'defaults', 'timeouts']));
   const seen = new Set<string>();
   spec.networks.forEach((n, i) => {
     if (seen.has(n)) out.push({ path: ['spec', 'networks', i], message: `duplicate network "${n}"` });

@@ -5,6 +5,7 @@
 import { checkCanary } from './canary-checks';
 import type { Issue, PathSegment } from './issue';
 import type { Certificate, Rule, RouteSpec } from './route';
+import { zeroTimeoutIssues } from './service-cluster';
 
 /** "/api/" and "/api" are the same prefix (whole-segment matching); "/" stays "/". */
 export function normalisePrefix(p: string): string {
@@ -121,6 +122,7 @@ function ruleIssues(rule: Rule, i: number): Issue[] {
         if (b.weight > 1) out.push(at(p('backends', j, 'weight'), `expected 0 (left out of the pool) or 1 with split: Tasks (shares follow task counts), got ${b.weight}`));
       });
   }
+  for (const issue of zeroTimeoutIssues(rule.timeouts, ['rules', i, 'timeouts'])) out.push(at(issue.path, issue.message));
   const aff = rule.sessionAffinity;
   if (aff !== undefined) {
     if (aff.cookie !== undefined && aff.clientIP === true) out.push(at(p('sessionAffinity'), 'use either cookie or clientIP, not both'));

@@ -9,6 +9,7 @@ import {
   CookieValue,
   DnsLabel,
   Duration,
+  HeaderMatchValue,
   HeaderName,
   HeaderValue,
   HostPattern,
@@ -44,7 +45,7 @@ export const RETRY_CONDITIONS = [
 ] as const;
 export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 
-const HeaderMatch = struct('header match', { name: HeaderName, value: HeaderValue });
+const HeaderMatch = struct('header match', { name: HeaderName, value: HeaderMatchValue });
 /** A cookie with exactly this value (ingress-nginx's canary-by-cookie, with any name and value). */
 const CookieMatch = struct('cookie match', { name: CookieName, value: CookieValue });
 

@@ -6,6 +6,7 @@ import type * as t from 'io-ts';
 import {
   ConstraintExpr,
   Duration,
+  durationMs,
   ImageRef,
   MemorySize,
   NodeLabelPath,
@@ -93,6 +94,19 @@ const WorkerProcessesField: Codec<string> = new tt.Type<string, unknown, unknown
 );
 
 export const Timeouts = struct('timeouts', {}, { connect: Duration, read: Duration, send: Duration });
+
+/**
+ * A zero proxy timeout means opposite things: NGINX times out at once (every request of the rule, or
+ * with defaults of the whole cluster, answers 504), HAProxy waits forever. Neither is what a user
+ * means, so a timeout of 0 is refused (a cross-field check: the Duration format itself allows 0).
+ */
+export function zeroTimeoutIssues(t: { readonly connect?: string; readonly read?: string; readonly send?: string } | undefined, at: readonly (string | number)[]): { path: (string | number)[]; message: string }[] {
+  if (t === undefined) return [];
+  return (['connect', 'read', 'send'] as const).flatMap((k) => {
+    const v = t[k];
+    return v !== undefined && durationMs(v) === 0 ? [{ path: [...at, k], message: 'a timeout must be longer than 0 (NGINX would give up at once, HAProxy never)' }] : [];
+  });
+}
 
 export const ClusterDefaults = struct('defaults', {
   timeouts: withDefault(

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { durationMs, sizeBytes } from '../../src/domain/brands';
 import { didYouMean } from '../../src/domain/did-you-mean';
@@ -5,7 +6,7 @@ import { formatPath } from '../../src/domain/issue';
 import { groupPaths, prefixCovers } from '../../src/plan/path-groups';
 import type { ModelRule } from '../../src/plan/model';
 import { exactRegex, nginxEscape, pathRegex } from '../../src/render/nginx/escape';
-import { splitPercentages } from '../../src/render/split';
+import { SPLIT_UNITS, splitPercentages, splitShares } from '../../src/render/split';
 
 describe('formatPath', () => {
   it('prints fields, indices and odd keys the way users read them', () => {
@@ -41,6 +42,39 @@ describe('splitPercentages', () => {
     expect(splitPercentages([1, 1, 1])).toEqual(['33.33%', '33.33%', '*']);
     expect(splitPercentages([1, 999])).toEqual(['0.10%', '*']);
     expect(splitPercentages([0, 0])).toEqual([]);
+  });
+
+  it('gives every positive weight a nonzero share, the total still exactly 100 % (issue 14)', () => {
+    // One backend of weight 1 among eleven of weight 1000 floored to 0.00 %, which nginx -t refuses.
+    const tiny = splitShares([1, ...Array<number>(11).fill(1000)]);
+    expect(tiny[0]).toBe(1);
+    expect(tiny.reduce((a, b) => a + b, 0)).toBe(SPLIT_UNITS);
+    expect(splitPercentages([1, ...Array<number>(11).fill(1000)])[0]).toBe('0.01%');
+    // The tiny one last: the rest ("*") is still at least 0.01 %.
+    const lastTiny = splitShares([...Array<number>(31).fill(1000), 1]);
+    expect(lastTiny[31]).toBeGreaterThanOrEqual(1);
+    expect(splitShares([...Array<number>(10).fill(1000), 1, 1])).toEqual([...Array<number>(10).fill(999), 1, 9]);
+    expect(lastTiny.reduce((a, b) => a + b, 0)).toBe(SPLIT_UNITS);
+  });
+
+  it('never gives a positive weight 0, and shares sum to 10000 basis points', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(0, 1, 1000), fc.integer({ min: 0, max: 1000 })), { minLength: 1, maxLength: 32 }), (weights) => {
+        const shares = splitShares(weights);
+        const total = weights.reduce((a, b) => a + b, 0);
+        if (total === 0) {
+          expect(shares).toEqual([]);
+          return;
+        }
+        expect(shares.reduce((a, b) => a + b, 0)).toBe(SPLIT_UNITS);
+        weights.forEach((w, i) => {
+          if (w > 0) expect(shares[i]).toBeGreaterThanOrEqual(1);
+          // No share strays more than one unit per target from the declared ratio.
+          if (i < weights.length - 1) expect(Math.abs((shares[i] ?? 0) - (w * SPLIT_UNITS) / total)).toBeLessThanOrEqual(weights.length);
+        });
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

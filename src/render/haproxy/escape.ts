@@ -42,3 +42,12 @@ export function haproxyDuration(d: Duration): string {
   const unit = UNIT_MS.find(([, size]) => ms % size === 0);
   return unit === undefined ? `${ms}ms` : `${ms / unit[1]}${unit[0]}`;
 }
+
+/**
+ * A passive-health failTimeout as the `fastinter`/`downinter` of a server. HAProxy has no zero
+ * interval (`fastinter 0s` is an error); NGINX's `fail_timeout=0` skips a failed server for the
+ * rest of the current second, so 0 becomes 1s here.
+ */
+export function haproxyFailTimeout(d: Duration): string {
+  return durationMs(d) === 0 ? '1s' : haproxyDuration(d);
+}

@@ -39,14 +39,14 @@ import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import type { Affinity, HeaderEdits, HeaderPair, ModelRule, PathMatch, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost, WeightedTarget } from '../../plan/model';
 import { pathRegex } from '../nginx/escape';
-import { splitPercentages } from '../split';
+import { SPLIT_UNITS, splitShares } from '../split';
 import { token, type Token } from '../token';
-import { haproxyDuration, logFormatText } from './escape';
+import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { haproxyPemFiles, pemPath } from './pem-files';
 
 /** Random numbers and hashes that pick a weighted backend are drawn from [0, PICK_RANGE). */
-const PICK_RANGE = 10000;
+const PICK_RANGE = SPLIT_UNITS;
 /**
  * Passive health (NGINX max_fails / fail_timeout): `observe layer4` marks a server down after
  * maxFails consecutive connection failures, and a check every failTimeout (downinter) brings it
@@ -237,9 +237,9 @@ function hostMatch(host: string): { match: Token; host: string } {
 /** Cumulative thresholds (out of PICK_RANGE) for all targets but the last, which takes the rest. */
 function thresholds(targets: readonly WeightedTarget[]): number[] {
   let acc = 0;
-  return splitPercentages(targets.map((t) => t.weight))
+  return splitShares(targets.map((t) => t.weight))
     .slice(0, -1)
-    .map((share) => (acc += Math.round((Number.parseFloat(share) * PICK_RANGE) / 100)));
+    .map((share) => (acc += share));
 }
 
 function sortedValues<V>(m: Map<string, V>): V[] {
@@ -395,7 +395,7 @@ function serverViews(u: Upstream, cookieTag: string | undefined): ServerView[] {
       // The cookie names the task opaquely (no address reaches clients) and survives reloads.
       ...(cookieTag !== undefined ? { serverCookie: token(`${cookieTag}.${serverTags.name(address, fnv1a32(address))}`) } : {}),
       // max_fails=0 turns failure accounting off in NGINX: no observation, no checks.
-      ...(maxFails > 0 ? { passiveHealth: { upInterval: UP_CHECK_INTERVAL, failTimeout: haproxyDuration(s.failTimeout ?? DEFAULT_FAIL_TIMEOUT), maxFails } } : {}),
+      ...(maxFails > 0 ? { passiveHealth: { upInterval: UP_CHECK_INTERVAL, failTimeout: haproxyFailTimeout(s.failTimeout ?? DEFAULT_FAIL_TIMEOUT), maxFails } } : {}),
     });
   }
   return out;

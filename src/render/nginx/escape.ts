@@ -35,7 +35,10 @@ function literalRegex(value: string): string {
  * this makes both proxies match the same cookies (any occurrence, as HAProxy's ACL does).
  */
 export function cookiePairRegex(name: string, value: string): string {
-  return `(?:^|;)[\\x20\\x09]*${literalRegex(name)}=${literalRegex(value)}[\\x20\\x09]*(?:;|\\z)`;
+  // A cookie name is letters, digits and "_" (CookieName): none is special in PCRE, so it stays as it is,
+  // which keeps its size in the parameter to its length (src/domain/brands.ts COOKIE_MATCH_FRAME_BYTES).
+  const literalName = name.replace(/[^A-Za-z0-9_]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `(?:^|;)[\\x20\\x09]*${literalName}=${literalRegex(value)}[\\x20\\x09]*(?:;|\\z)`;
 }
 
 /** A regex for a URL path prefix made of allow-listed path characters: metacharacters become classes. */

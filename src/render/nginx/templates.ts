@@ -184,6 +184,9 @@ http {
     variables_hash_max_size 65536;
     variables_hash_bucket_size 128;
     client_max_body_size {{clientMaxBodySize}};
+{{#proxyHeadersHash}}
+    proxy_headers_hash_bucket_size {{bucketSize}};
+{{/proxyHeadersHash}}
     proxy_http_version 1.1;
     # Defaults every location inherits; a location repeats a directive only to change it
     # (proxy_set_header is inherited all-or-nothing, so such a location repeats the whole set).

@@ -21,6 +21,7 @@ import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import { headerVariable, token, type Token } from '../token';
+import { nginxDuration, nginxSeconds } from './duration';
 import { cookiePairRegex, exactRegex, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { splitPercentages } from '../split';
@@ -106,6 +107,8 @@ export interface NginxView {
   /** Set with hitless delivery: the flag file the agent holds around a reload (see NginxRenderOptions.drainFlagPath). */
   readonly drain?: { readonly flagPath: string };
   readonly clientMaxBodySize: string;
+  /** Set when a proxied header name is too long for NGINX's default hash bucket (see PROXY_HEADERS_BUCKET). */
+  readonly proxyHeadersHash?: { readonly bucketSize: number };
   readonly defaults: HttpDefaults;
   readonly standardHeaders: readonly NameRef[];
   readonly httpPort: number;
@@ -293,7 +296,8 @@ function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[]
 
 /** What the http block sets once; a location repeats a directive only when its value differs. */
 interface HttpDefaults {
-  readonly timeouts: ProxyAction['timeouts'];
+  /** In NGINX's time syntax (nginxDuration). */
+  readonly timeouts: { readonly connect: string; readonly read: string; readonly send: string };
   readonly nextUpstream: string;
   readonly tries: number;
 }
@@ -332,9 +336,9 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
     ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
     ...(rewriteExact !== undefined ? { rewriteExact } : {}),
     target,
-    ...(action.timeouts.connect !== defaults.timeouts.connect ? { connectTimeout: action.timeouts.connect } : {}),
-    ...(action.timeouts.read !== defaults.timeouts.read ? { readTimeout: action.timeouts.read } : {}),
-    ...(action.timeouts.send !== defaults.timeouts.send ? { sendTimeout: action.timeouts.send } : {}),
+    ...(nginxDuration(action.timeouts.connect) !== defaults.timeouts.connect ? { connectTimeout: nginxDuration(action.timeouts.connect) } : {}),
+    ...(nginxDuration(action.timeouts.read) !== defaults.timeouts.read ? { readTimeout: nginxDuration(action.timeouts.read) } : {}),
+    ...(nginxDuration(action.timeouts.send) !== defaults.timeouts.send ? { sendTimeout: nginxDuration(action.timeouts.send) } : {}),
     ...(nextUpstream !== defaults.nextUpstream || action.retries.attempts !== defaults.tries ? { nextUpstream, tries: action.retries.attempts } : {}),
     // proxy_set_header is inherited all-or-nothing: a location that sets one must set them all.
     customHeaders,
@@ -431,7 +435,7 @@ function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup
   const servers = u.servers.map((s) => ({
     address: token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`),
     maxFails: s.maxFails ?? DEFAULT_MAX_FAILS,
-    failTimeout: s.failTimeout ?? DEFAULT_FAIL_TIMEOUT,
+    failTimeout: nginxSeconds(s.failTimeout ?? DEFAULT_FAIL_TIMEOUT),
   }));
   return { name: token(u.name), ...(hash !== undefined ? { hash } : {}), servers, keepalive, ...(backup !== undefined && hash === undefined ? { backup } : {}) };
 }
@@ -463,7 +467,28 @@ function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegist
 }
 
 function httpDefaults(model: ProxyModel): HttpDefaults {
-  return { timeouts: model.spec.defaults.timeouts, nextUpstream: DEFAULT_RETRIES.on.join(' '), tries: DEFAULT_RETRIES.attempts };
+  const t = model.spec.defaults.timeouts;
+  return { timeouts: { connect: nginxDuration(t.connect), read: nginxDuration(t.read), send: nginxDuration(t.send) }, nextUpstream: DEFAULT_RETRIES.on.join(' '), tries: DEFAULT_RETRIES.attempts };
+}
+
+/**
+ * proxy_set_header and proxy_hide_header names go into a hash whose default bucket (64 bytes) holds
+ * names of at most 46 characters (nginx 1.22); a header name may have 64, which needs 128.
+ */
+const DEFAULT_BUCKET_MAX_NAME = 46;
+const PROXY_HEADERS_BUCKET = 128;
+
+function longestProxiedHeader(servers: readonly ServerView[]): number {
+  let longest = 0;
+  const visit = (b: ProxyBodyView | undefined): void => {
+    if (b === undefined) return;
+    for (const n of [...b.fixedHeaders.map((h) => h.name), ...b.userHeaders.map((h) => h.name), ...b.hideHeaders]) longest = Math.max(longest, n.length);
+  };
+  for (const s of servers) {
+    for (const l of s.locations) visit(l.body);
+    for (const n of s.named) visit(n.body);
+  }
+  return longest;
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -505,6 +530,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     accessLogPath: opts.accessLogPath,
     ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort }, drain: { flagPath: opts.drainFlagPath } } : {}),
     clientMaxBodySize: d.clientMaxBodySize,
+    ...(longestProxiedHeader(servers) > DEFAULT_BUCKET_MAX_NAME ? { proxyHeadersHash: { bucketSize: PROXY_HEADERS_BUCKET } } : {}),
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
