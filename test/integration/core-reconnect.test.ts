@@ -20,7 +20,7 @@ import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { docker, isProgrammed, tryDocker, until } from '../helpers/swarm';
+import { docker, isProgrammed, removeWhenReleased, tryDocker, until } from '../helpers/swarm';
 
 const PREFIX = `sgrc${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -127,15 +127,7 @@ afterAll(async () => {
   await deleteObject(port, 'ServiceCluster', CLUSTER).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
   tryDocker('service', 'rm', V1);
-  for (let i = 0; i < 40; i++) {
-    try {
-      tryDocker('config', 'rm', BACKEND_CONF);
-      docker('network', 'rm', NET);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await removeWhenReleased([['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]);
 }, 180_000);
 
 describe('agents after the core task is replaced, on a real Swarm', () => {

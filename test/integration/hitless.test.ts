@@ -20,7 +20,7 @@ import { send } from '../helpers/http-client';
 import { startKeepAliveLoad } from '../helpers/keepalive-load';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { docker, isProgrammed, tryDocker, until } from '../helpers/swarm';
+import { docker, isProgrammed, removeWhenReleased, tryDocker, until } from '../helpers/swarm';
 
 const PREFIX = `sghl${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -77,15 +77,7 @@ afterAll(async () => {
   for (const name of [CLUSTER, OTHER]) await deleteObject(port, 'ServiceCluster', name).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
   tryDocker('service', 'rm', V1);
-  for (let i = 0; i < 40; i++) {
-    try {
-      tryDocker('config', 'rm', BACKEND_CONF);
-      docker('network', 'rm', NET);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await removeWhenReleased([['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]);
 }, 180_000);
 
 describe('hitless delivery on a real Swarm', () => {
