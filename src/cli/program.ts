@@ -1,27 +1,18 @@
-/** The commander program: parse, call a command, return its exit code. Thin by design. */
+/**
+ * The commander program: parse, call a command, return its exit code. Thin by design. Each command's
+ * module is imported when that command runs, not at start-up: a user types these commands all day,
+ * and loading every command (Docker client, gRPC, the model, the renderers) cost ~0.5 s each time.
+ */
 import { Command, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { runApply, runDelete } from './commands/apply';
-import { runDescribe, runGet } from './commands/get';
-import { runRender } from './commands/render';
-import { runDiff } from './commands/diff';
-import { runImportLabels } from './commands/import-labels';
-import { runStatus } from './commands/status';
-import { runHistory, runRollback } from './commands/history';
-import { runWait } from './commands/wait';
-import { runCanaryCommand, runCanaryGet } from './commands/canary';
 import { withInterrupt } from './interrupt';
 import type { DockerPort } from '../observed/docker-port';
 import type { RolloutCommand } from '../plan/rollout';
 import type * as Adapter from '../observed/dockerode-adapter';
-import { runValidate } from './commands/validate';
 import type { Output } from './output';
-import { runCoreCommand } from './commands/core';
-import { runProxyAgent } from './commands/proxy-agent';
-import { runExtension } from './commands/extension';
-import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET, runInstall, runRotateCerts, runUninstall } from './commands/install';
-import { registerTlsCommands } from './commands/tls';
+import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from './install-defaults';
+import { registerTlsCommands } from './tls-commands';
 
 /** The version in package.json (one version for CLI and images), found from src/ and dist/src/ alike. */
 function packageVersion(): string {
@@ -56,7 +47,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('validate')
     .description('check spec files offline; one line per problem as FILE:LINE:COL Kind/name field: message')
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories ("-" reads stdin)')
-    .action((opts: { file: string[] }) => setExit(runValidate(opts.file, io)));
+    .action(async (opts: { file: string[] }) => setExit((await import('./commands/validate')).runValidate(opts.file, io)));
 
   program
     .command('render')
@@ -66,13 +57,13 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--cluster <name>', 'only this service cluster (default: print the "default" cluster)')
     .option('--out <dir>', 'write <dir>/<cluster>/nginx.conf and <dir>/conditions.json')
     .addOption(new Option('-o, --output <format>', 'print configs and conditions as JSON').choices(['json']))
-    .action((opts: { file: string[]; snapshot?: string; cluster?: string; out?: string; output?: string }) => setExit(runRender(opts, io)));
+    .action(async (opts: { file: string[]; snapshot?: string; cluster?: string; out?: string; output?: string }) => setExit((await import('./commands/render')).runRender(opts, io)));
 
   program
     .command('apply')
     .description('validate, then store each object in the Swarm (a config per generation); prints route/NAME created|configured|unchanged')
     .requiredOption('-f, --file <path...>', 'YAML files or directories')
-    .action(async (opts: { file: string[] }) => setExit(await runApply(port(), opts.file, io)));
+    .action(async (opts: { file: string[] }) => setExit(await (await import('./commands/apply')).runApply(port(), opts.file, io)));
 
   program
     .command('delete')
@@ -81,7 +72,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .argument('[names...]', 'object names')
     .option('-f, --file <path...>', 'delete the objects these files define')
     .action(async (kind: string | undefined, names: string[], opts: { file?: string[] }) =>
-      setExit(await runDelete(port(), { ...(kind !== undefined ? { kind } : {}), names, ...(opts.file !== undefined ? { paths: opts.file } : {}) }, io)),
+      setExit(await (await import('./commands/apply')).runDelete(port(), { ...(kind !== undefined ? { kind } : {}), names, ...(opts.file !== undefined ? { paths: opts.file } : {}) }, io)),
     );
 
   program
@@ -92,7 +83,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name']))
     .option('-l, --selector <selector>', 'only objects whose metadata.labels match: key=value, key!=value, key, !key (comma: and)')
     .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string }) =>
-      setExit(await runGet(port(), kind, name, opts.output, io, new Date(), opts.selector)),
+      setExit(await (await import('./commands/get')).runGet(port(), kind, name, opts.output, io, new Date(), opts.selector)),
     );
 
   program
@@ -100,7 +91,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('show one object: spec summary and conditions with reasons')
     .argument('<kind>', 'route | servicecluster')
     .argument('<name>', 'object name')
-    .action(async (kind: string, name: string) => setExit(await runDescribe(port(), kind, name, io)));
+    .action(async (kind: string, name: string) => setExit(await (await import('./commands/get')).runDescribe(port(), kind, name, io)));
 
   program
     .command('wait')
@@ -108,7 +99,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .argument('<ref>', 'KIND/NAME, e.g. route/shop')
     .requiredOption('--for <condition>', 'Programmed, condition=Accepted=True, delete, or canary=Succeeded (a route\'s rollout phase)')
     .option('--timeout <duration>', 'give up after this long', '60s')
-    .action(async (ref: string, opts: { for: string; timeout: string }) => setExit(await runWait(port(), ref, opts.for, opts.timeout, io)));
+    .action(async (ref: string, opts: { for: string; timeout: string }) => setExit(await (await import('./commands/wait')).runWait(port(), ref, opts.for, opts.timeout, io)));
 
   const canary = program
     .command('canary')
@@ -122,8 +113,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .addOption(new Option('-o, --output <format>', 'output format (with --watch: one JSON line per change)').choices(['json']))
     .action(async (name: string, opts: { watch?: boolean; output?: string }) =>
       setExit(
-        await withInterrupt((signal) =>
-          runCanaryGet(port(), name, { watch: opts.watch === true, ...(opts.output !== undefined ? { output: opts.output } : {}), signal }, io),
+        await withInterrupt(async (signal) =>
+          (await import('./commands/canary')).runCanaryGet(port(), name, { watch: opts.watch === true, ...(opts.output !== undefined ? { output: opts.output } : {}), signal }, io),
         ),
       ),
     );
@@ -136,7 +127,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
       .argument('<name>', 'route name')
       .option('--timeout <duration>', 'how long to wait for the core to take the command', '30s')
       .action(async (name: string, opts: { timeout: string; full?: boolean }) =>
-        setExit(await withInterrupt((signal) => runCanaryCommand(port(), name, command(opts), { timeout: opts.timeout, signal }, io))),
+        setExit(await withInterrupt(async (signal) => (await import('./commands/canary')).runCanaryCommand(port(), name, command(opts), { timeout: opts.timeout, signal }, io))),
       );
   steer('promote', 'end the current pause (blue-green: switch to the preview); --full: go to 100% at once', (o) => (o.full === true ? 'promoteFull' : 'promote')).option(
     '--full',
@@ -160,7 +151,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--extension-image <ref>', 'run one extension service per cluster with this image (implies --external-extension)')
     .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; tlsDir?: string; tlsSet?: string; metricsListen?: string; externalExtension?: boolean; extensionImage?: string }) =>
       setExit(
-        await runCoreCommand(
+        await (await import('./commands/core')).runCoreCommand(
           port(),
           {
             once: opts.once === true,
@@ -187,7 +178,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--tls-dir <dir>', 'mutual TLS: directory with swarmgate-ca.crt, swarmgate-client.crt, swarmgate-client.key (default: $SWARMGATE_TLS_DIR)')
     .option('--insecure', 'plaintext gRPC (development only)')
     .action(async (opts: { cluster: string; core?: string; tlsDir?: string; insecure?: boolean }) =>
-      setExit(await runExtension({ cluster: opts.cluster, ...(opts.core !== undefined ? { core: opts.core } : {}), ...(opts.tlsDir !== undefined ? { tlsDir: opts.tlsDir } : {}), insecure: opts.insecure === true }, io)),
+      setExit(await (await import('./commands/extension')).runExtension({ cluster: opts.cluster, ...(opts.core !== undefined ? { core: opts.core } : {}), ...(opts.tlsDir !== undefined ? { tlsDir: opts.tlsDir } : {}), insecure: opts.insecure === true }, io)),
     );
 
   program
@@ -203,7 +194,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--insecure', 'plaintext gRPC (default when SWARMGATE_INSECURE=1)')
     .action(async (opts: { core?: string; cluster?: string; replica?: string; kind?: string; confDir?: string; standalone?: boolean; tlsDir?: string; insecure?: boolean }) =>
       setExit(
-        await runProxyAgent(
+        await (await import('./commands/proxy-agent')).runProxyAgent(
           {
             ...(opts.confDir !== undefined ? { confDir: opts.confDir } : {}),
             ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
@@ -223,19 +214,19 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('diff')
     .description('show what apply would change: spec changes, generated proxy config diffs, proxy services updated (exit 0 same, 1 changes, 2 error)')
     .requiredOption('-f, --file <path...>', 'YAML files or directories')
-    .action(async (opts: { file: string[] }) => setExit(await runDiff(port(), opts.file, io)));
+    .action(async (opts: { file: string[] }) => setExit(await (await import('./commands/diff')).runDiff(port(), opts.file, io)));
 
   program
     .command('import-labels')
     .description('print the Route YAML equivalent to the Interlock com.docker.lb.* labels of the services (all labelled services by default); exit 1 if a label cannot be translated')
     .argument('[services...]', 'only these services (and the services pooled with them)')
-    .action(async (services: string[]) => setExit(await runImportLabels(port(), services, io)));
+    .action(async (services: string[]) => setExit(await (await import('./commands/import-labels')).runImportLabels(port(), services, io)));
 
   program
     .command('status')
     .description('proxies per cluster (replicas, the config each serves) and route conditions')
     .option('-w, --watch', 'redraw in place on every change until Ctrl-C')
-    .action(async (opts: { watch?: boolean }) => setExit(await withInterrupt((signal) => runStatus(port(), opts.watch === true, io, { signal }))));
+    .action(async (opts: { watch?: boolean }) => setExit(await withInterrupt(async (signal) => (await import('./commands/status')).runStatus(port(), opts.watch === true, io, { signal }))));
 
   program
     .command('history')
@@ -243,7 +234,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .argument('<kind>', 'cluster')
     .argument('<name>', 'service cluster name')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json']))
-    .action(async (kind: string, name: string, opts: { output?: string }) => setExit(await runHistory(port(), kind, name, opts.output, io)));
+    .action(async (kind: string, name: string, opts: { output?: string }) => setExit(await (await import('./commands/history')).runHistory(port(), kind, name, opts.output, io)));
 
   program
     .command('rollback')
@@ -251,7 +242,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .argument('<kind>', 'cluster')
     .argument('<name>', 'service cluster name')
     .option('--to-revision <n>', 'revision to serve (default: the one before the current)')
-    .action(async (kind: string, name: string, opts: { toRevision?: string }) => setExit(await runRollback(port(), kind, name, opts.toRevision, io)));
+    .action(async (kind: string, name: string, opts: { toRevision?: string }) => setExit(await (await import('./commands/history')).runRollback(port(), kind, name, opts.toRevision, io)));
 
   registerTlsCommands(program, io, setExit, port);
 
@@ -265,7 +256,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--docker-socket <path>', 'host path of the Docker socket to mount into the core', DEFAULT_DOCKER_SOCKET)
     .action(async (opts: { image: string; localImages?: boolean; logLevel: string; extensionServices?: boolean; dockerSocket: string }) =>
       setExit(
-        await runInstall(
+        await (await import('./commands/install')).runInstall(
           port(),
           { image: opts.image, localImages: opts.localImages === true, logLevel: opts.logLevel, dockerSocket: opts.dockerSocket, ...(opts.extensionServices === true ? { extensionServices: true } : {}) },
           io,
@@ -276,13 +267,13 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
   program
     .command('rotate-certs')
     .description('new CA and certificates for the gRPC API; the core and the proxies move to them')
-    .action(async () => setExit(await runRotateCerts(port(), io)));
+    .action(async () => setExit(await (await import('./commands/install')).runRotateCerts(port(), io)));
 
   program
     .command('uninstall')
     .description('remove the core, the proxies and their generated configs')
     .option('--purge', 'also remove the stored Route and ServiceCluster specs and the certificates stored with tls apply')
-    .action(async (opts: { purge?: boolean }) => setExit(await runUninstall(port(), opts.purge === true, io)));
+    .action(async (opts: { purge?: boolean }) => setExit(await (await import('./commands/install')).runUninstall(port(), opts.purge === true, io)));
 
   return program;
 }

@@ -3,6 +3,7 @@
  * mounted (idempotent: an unchanged spec is not updated); `swarmgate uninstall` removes the core,
  * the proxies and their generated configs (`--purge` also removes the stored Route/ServiceCluster specs).
  */
+import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from '../install-defaults';
 import { createHash } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
@@ -17,7 +18,6 @@ export const CONTROL_NETWORK = 'swarmgate-control';
 export const GRPC_PORT = 50051;
 /** Prometheus metrics of the core (GET /metrics), on its task address. */
 export const METRICS_PORT = 9464;
-export const DEFAULT_CORE_IMAGE = 'swarmgate/swarmgate:latest';
 /**
  * The core's live heap is small (≈ 25–35 MB at 1,000 routes) but V8's defaults let garbage pile up
  * to several times that between collections: small semi-spaces keep RSS near
@@ -40,7 +40,6 @@ export interface InstallOptions {
   readonly dockerSocket?: string;
 }
 
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
@@ -235,3 +234,5 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
   io.out(`${configs.length - kept} generated config${configs.length - kept === 1 ? '' : 's'} removed${kept > 0 ? `; ${kept} stored spec${kept === 1 ? '' : 's'} kept (use --purge to remove them)` : ''}`);
   return EXIT.ok;
 }
+
+export { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET };

@@ -1,0 +1,23 @@
+/**
+ * The CLI loads a command's module only when that command runs: starting `swarmgate` must not load
+ * the Docker client, gRPC, the YAML parser or the renderers (they cost ~0.5 s on every call).
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const HEAVY = ['dockerode', '@grpc/grpc-js', 'yaml', 'mustache', 'pino', 'rxjs', 'io-ts'];
+
+function loadedAfter(script: string): string[] {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `${script}; process.stdout.write(JSON.stringify(Object.keys(require.cache)))`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return (JSON.parse(r.stdout) as string[]).map((p) => p.replace(/\\/g, '/'));
+}
+
+describe('CLI start-up', () => {
+  it('builds the program without loading any heavy module', () => {
+    const loaded = loadedAfter("require('./src/cli/program').buildProgram({ out() {}, err() {} }, () => undefined)");
+    expect(loaded.some((p) => p.endsWith('/src/cli/program.ts'))).toBe(true);
+    expect(HEAVY.filter((m) => loaded.some((p) => p.includes(`/node_modules/${m}/`)))).toEqual([]);
+    expect(loaded.filter((p) => p.includes('/src/cli/commands/'))).toEqual([]);
+  });
+});
