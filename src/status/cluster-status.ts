@@ -50,6 +50,12 @@ export interface TaskProblem {
   readonly task: TaskInfo;
 }
 
+/** When the task last changed state; RFC 3339 with trimmed fractions does not sort as text ("03Z" after "03.5Z"). */
+function changedAt(t: TaskInfo): number {
+  const ms = Date.parse(t.Status.Timestamp ?? '');
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
 function taskText(t: TaskInfo): string {
   const err = t.Status.Err ?? '';
   const msg = t.Status.Message ?? '';
@@ -75,13 +81,13 @@ export function taskProblem(serviceTasks: readonly TaskInfo[]): TaskProblem | un
   const problems: TaskProblem[] = [];
   for (const list of slots.values()) {
     if (list.some(isServingTask)) continue;
-    const newestFirst = [...list].sort((a, b) => (b.Status.Timestamp ?? '').localeCompare(a.Status.Timestamp ?? ''));
+    const newestFirst = [...list].sort((x, y) => changedAt(y) - changedAt(x));
     const settled = newestFirst.find((t) => !TRANSITIONAL.has(t.Status.State) && !(t.Status.State === 'pending' && (t.Status.Err ?? '') === ''));
     if (settled === undefined || (settled.Status.Err ?? '') === '') continue;
     if (settled.Status.State === 'pending' && settled.DesiredState === 'running') problems.push({ reason: 'Unschedulable', task: settled });
     else if (settled.Status.State === 'failed' || settled.Status.State === 'rejected') problems.push({ reason: 'TasksFailing', task: settled });
   }
-  return problems.sort((a, b) => (b.task.Status.Timestamp ?? '').localeCompare(a.task.Status.Timestamp ?? ''))[0];
+  return problems.sort((x, y) => changedAt(y.task) - changedAt(x.task))[0];
 }
 
 export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): ClusterStatus {

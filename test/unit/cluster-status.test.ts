@@ -86,4 +86,11 @@ describe('taskProblem: why the slots without a serving proxy task do not run', (
     expect(taskProblem([t('a', 1, 'failed', 1, 'task: non-zero exit (1)', 'shutdown'), t('b', 1, 'running', 2)])).toBeUndefined();
     expect(taskProblem([t('a', 1, 'pending', 1)])).toBeUndefined();
   });
+
+  it('orders by time, not text: Swarm trims trailing zeros of the fraction', () => {
+    const at = (x: TaskInfo, ts: string): TaskInfo => ({ ...x, Status: { ...x.Status, Timestamp: ts } });
+    const older = at(t('old', 1, 'failed', 0, 'task: non-zero exit (1)', 'shutdown'), '2026-12-06T12:01:03Z');
+    const newer = at(t('new', 1, 'shutdown', 0, undefined, 'shutdown'), '2026-12-06T12:01:03.5Z');
+    expect(taskProblem([older, newer])).toBeUndefined();
+  });
 });
