@@ -139,7 +139,7 @@ export class CoreRun {
     for (const model of result.clusters) {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
-      const expectedReplicas = expectedProxyReplicas(model, nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length);
+      const expectedReplicas = expectedProxyReplicas(model);
       const { agent, note: agentNote } = this.agentFor(model, live);
       const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
       const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
@@ -343,8 +343,11 @@ export class CoreRun {
   }
 }
 
-/** One host-mode replica per node at most (two cannot bind the same port). */
-export function expectedProxyReplicas(model: ProxyModel, activeNodes: number): number {
-  const p = model.spec.proxy;
-  return p.publish.mode === 'host' ? Math.min(p.replicas, Math.max(1, activeNodes)) : p.replicas;
+/**
+ * The replicas the proxy service asks Swarm for. Not capped at the active node count in host mode:
+ * the service still requests every replica (MaxReplicas 1 per node leaves the rest pending with "no
+ * suitable node"), and a node may not even match the constraints, so a cap made Ready True with 1 of 3.
+ */
+export function expectedProxyReplicas(model: ProxyModel): number {
+  return model.spec.proxy.replicas;
 }

@@ -30,6 +30,9 @@ export const REASONS = [
   'Pending',
   'Ready',
   'RolledBack',
+  // ServiceCluster Ready=False: Swarm cannot place proxy tasks (no suitable node), or they fail to start.
+  'Unschedulable',
+  'TasksFailing',
   // Hitless replicas whose agent has no stream to the core (the core cannot know what they serve).
   'AgentsDisconnected',
   'CertificateNotFound',

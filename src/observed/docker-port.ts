@@ -78,7 +78,10 @@ export interface TaskInfo {
   readonly Status: {
     readonly State: string;
     readonly Timestamp?: string;
+    /** Swarm's error for the task, e.g. "no suitable node (host-mode port already in use on 1 node)" while pending. */
     readonly Err?: string;
+    /** Swarm's state message, e.g. "pending task scheduling", "starting". */
+    readonly Message?: string;
     readonly ContainerStatus?: { readonly ContainerID?: string };
     /** The task's host-mode published ports, with the port the node actually bound. */
     readonly PortStatus?: { readonly Ports?: readonly PortConfig[] };

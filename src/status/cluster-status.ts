@@ -13,7 +13,7 @@ export interface ClusterRuntime {
   readonly configName?: string;
   /** Set when the rendered config failed validation: proxies keep the last good one. */
   readonly invalid?: string;
-  /** Replicas that can run at all (host mode: one per eligible node). */
+  /** Replicas the proxy service asks Swarm for (spec.proxy.replicas). */
   readonly expectedReplicas: number;
   /** Hitless delivery: the config handed to the agents and what each replica reported it runs. */
   readonly hitless?: {
@@ -42,6 +42,54 @@ function replicaList(ids: readonly string[]): string {
   return `replica${ids.length === 1 ? '' : 's'} ${shown.join(', ')}${ids.length > shown.length ? ` and ${ids.length - shown.length} more` : ''}`;
 }
 
+/** Task states on the way to running: they say nothing yet about whether the slot can run. */
+const TRANSITIONAL = new Set(['new', 'allocated', 'assigned', 'accepted', 'ready', 'preparing', 'starting']);
+
+export interface TaskProblem {
+  readonly reason: 'Unschedulable' | 'TasksFailing';
+  readonly task: TaskInfo;
+}
+
+/** When the task last changed state; RFC 3339 with trimmed fractions does not sort as text ("03Z" after "03.5Z"). */
+function changedAt(t: TaskInfo): number {
+  const ms = Date.parse(t.Status.Timestamp ?? '');
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+function taskText(t: TaskInfo): string {
+  const err = t.Status.Err ?? '';
+  const msg = t.Status.Message ?? '';
+  // Swarm's Message is generic ("pending task scheduling", "starting"); the error says why.
+  const why = err !== '' && msg !== '' && !err.includes(msg) ? `${err} (${msg})` : err || msg;
+  return `task ${t.ID.slice(0, 12)}${t.Slot !== undefined ? ` (slot ${t.Slot})` : ''} ${t.Status.State}: ${why}`;
+}
+
+/**
+ * Why the slots of a proxy service without a serving task do not run, from Swarm's own task errors:
+ * per such slot, its newest task that is not merely on its way (restart attempts pass through
+ * transitional states between failures); an error there is Unschedulable when the task is pending
+ * (the scheduler found no node: host port in use, constraint, max replicas per node, resources) and
+ * TasksFailing when it failed or was rejected (e.g. the image cannot be found). The newest problem wins.
+ * A slot whose newest settled task ended without error (shutdown, complete) has none: its error is history.
+ */
+export function taskProblem(serviceTasks: readonly TaskInfo[]): TaskProblem | undefined {
+  const slots = new Map<string, TaskInfo[]>();
+  for (const t of serviceTasks) {
+    const key = t.Slot !== undefined ? `slot ${t.Slot}` : `task ${t.ID}`;
+    slots.set(key, [...(slots.get(key) ?? []), t]);
+  }
+  const problems: TaskProblem[] = [];
+  for (const list of slots.values()) {
+    if (list.some(isServingTask)) continue;
+    const newestFirst = [...list].sort((x, y) => changedAt(y) - changedAt(x));
+    const settled = newestFirst.find((t) => !TRANSITIONAL.has(t.Status.State) && !(t.Status.State === 'pending' && (t.Status.Err ?? '') === ''));
+    if (settled === undefined || (settled.Status.Err ?? '') === '') continue;
+    if (settled.Status.State === 'pending' && settled.DesiredState === 'running') problems.push({ reason: 'Unschedulable', task: settled });
+    else if (settled.Status.State === 'failed' || settled.Status.State === 'rejected') problems.push({ reason: 'TasksFailing', task: settled });
+  }
+  return problems.sort((x, y) => changedAt(y.task) - changedAt(x.task))[0];
+}
+
 export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): ClusterStatus {
   const mine = tasks.filter((t) => t.ServiceID === rt.serviceId && isServingTask(t));
   const hitless = rt.hitless;
@@ -67,11 +115,16 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
   const rejected = failed.find((r) => r.missing.length === 0);
   const outdated = failed.find((r) => r.missing.length > 0);
   const note = rt.note !== undefined ? `; ${rt.note}` : '';
+  // Start-first updates run old and new replicas side by side for a moment: more than requested is ready too.
   const ready = running >= rt.expectedReplicas;
+  const replicas = `${running}/${rt.expectedReplicas} proxy replicas running`;
+  const problem = ready || rt.serviceId === undefined ? undefined : taskProblem(tasks.filter((t) => t.ServiceID === rt.serviceId));
   const conditions = [
     ready
-      ? condition('Ready', 'True', 'Ready', `${running}/${rt.expectedReplicas} proxy replicas running`)
-      : condition('Ready', 'False', 'Pending', `${running}/${rt.expectedReplicas} proxy replicas running`),
+      ? condition('Ready', 'True', 'Ready', replicas)
+      : problem !== undefined
+        ? condition('Ready', 'False', problem.reason, `${replicas}; ${taskText(problem.task)}`)
+        : condition('Ready', 'False', 'Pending', `${replicas}${rt.serviceId === undefined ? '; the proxy service does not exist yet' : ''}`),
     rt.waiting !== undefined
       ? condition('Programmed', 'False', 'Pending', `${rt.waiting}; proxies keep their current config`)
       : rt.invalid !== undefined
@@ -97,6 +150,11 @@ export function routeProgrammed(route: string, generation: number, rt: ClusterRu
   if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
   if (status.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AgentsDisconnected')) {
     return condition('Programmed', 'Unknown', 'AgentsDisconnected', `${status.current}/${status.running} proxy replicas of cluster "${rt.model.cluster}" serve the current config; the agents of ${replicaList(status.disconnected)} are not connected to the core`);
+  }
+  // No proxy runs at all: say why the cluster is not ready (e.g. Swarm finds no node for its tasks).
+  const ready = status.conditions.find((c) => c.type === 'Ready');
+  if (status.running === 0 && ready !== undefined && ready.status === 'False' && ready.reason !== 'Pending') {
+    return condition('Programmed', 'False', 'Pending', `no proxy replica of cluster "${rt.model.cluster}" runs: it is not Ready (${ready.reason}: ${ready.message})`);
   }
   return condition('Programmed', 'False', 'Pending', `waiting for the proxies of cluster "${rt.model.cluster}" (${status.current}/${status.running} on the current config)`);
 }

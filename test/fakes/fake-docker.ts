@@ -66,6 +66,10 @@ export interface TaskOptions {
   readonly desiredState?: string;
   readonly slot?: number;
   readonly nodeId?: string;
+  /** Swarm's error (Status.Err), e.g. "no suitable node (host-mode port already in use on 1 node)" on a pending task. */
+  readonly err?: string;
+  /** Swarm's state message (Status.Message), e.g. "pending task scheduling". */
+  readonly message?: string;
   /** Addresses by network name or ID, with or without a prefix length; default: one fresh address per service network. */
   readonly addresses?: readonly { readonly network: string; readonly ip: string }[];
 }
@@ -123,6 +127,7 @@ export class FakeDocker implements DockerPort {
   private readonly networks = new Map<string, NetworkState>();
   private readonly secrets = new Map<string, SecretInfo>();
   private readonly nodes = new Map<string, NodeInfo>();
+  private taskClock = 0;
   private readonly configs = new Map<string, ConfigInfo>();
   private readonly faults = new Map<PortMethod, { fault: Fault; remaining: number }[]>();
   private readonly hooks = { before: new Map<PortMethod, Hook[]>(), after: new Map<PortMethod, Hook[]>() };
@@ -391,7 +396,12 @@ export class FakeDocker implements DockerPort {
       ...(nodeId !== undefined ? { NodeID: nodeId } : {}),
       Slot: slot,
       DesiredState: options.desiredState ?? 'running',
-      Status: { State: options.state ?? 'running', Timestamp: new Date(0).toISOString() },
+      Status: {
+        State: options.state ?? 'running',
+        Timestamp: this.taskTimestamp(),
+        ...(options.err !== undefined ? { Err: options.err } : {}),
+        ...(options.message !== undefined ? { Message: options.message } : {}),
+      },
       NetworksAttachments: attachments,
       // Like Swarm, a task carries the container spec of the service version it was created from.
       Spec: {
@@ -410,11 +420,18 @@ export class FakeDocker implements DockerPort {
     return Array.from({ length: count }, () => this.addTask(serviceIdOrName, options));
   }
 
-  /** Move a task: observed state and, optionally, desired state (e.g. 'running', 'shutdown'). */
-  setTaskState(taskId: string, state: string, desiredState?: string): void {
+  /** Move a task: observed state and, optionally, desired state (e.g. 'running', 'shutdown') and Swarm's error (Status.Err). */
+  setTaskState(taskId: string, state: string, desiredState?: string, err?: string): void {
     const t = this.tasks.get(taskId);
     if (t === undefined) throw new Error(`FakeDocker.setTaskState: no task ${taskId}`);
-    this.tasks.set(taskId, { ...t, Status: { ...t.Status, State: state }, DesiredState: desiredState ?? t.DesiredState });
+    const { Err: _previous, ...status } = t.Status;
+    this.tasks.set(taskId, { ...t, Status: { ...status, State: state, Timestamp: this.taskTimestamp(), ...(err !== undefined ? { Err: err } : {}) }, DesiredState: desiredState ?? t.DesiredState });
+  }
+
+  /** Task status timestamps move forward one second per task change, so "newest" is well defined. */
+  private taskTimestamp(): string {
+    this.taskClock += 1;
+    return new Date(this.taskClock * 1000).toISOString();
   }
 
   removeTask(taskId: string): void {

@@ -1,8 +1,8 @@
-/** The Programmed condition of a hitless cluster when a replica rejects the delivered config, or its agent is not connected. */
+/** The Programmed condition of a hitless cluster when a replica rejects the delivered config, or its agent is not connected; Ready from Swarm's task errors. */
 import { describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../../src/observed/docker-port';
 import { buildModel } from '../../src/plan/build-model';
-import { clusterStatus, type ClusterRuntime } from '../../src/status/cluster-status';
+import { clusterStatus, taskProblem, type ClusterRuntime } from '../../src/status/cluster-status';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 const tlsRoute = route('shop', { hosts: ['shop.test'], tls: { mode: 'Terminate', certificate: { certSecret: 'shop-v2.crt', keySecret: 'shop-v2.key' } }, rules: [{ backends: [{ service: 'web', port: 80 }] }] });
@@ -61,5 +61,36 @@ describe('clusterStatus with agents that are not connected', () => {
   it('keeps Pending when connections are not tracked', () => {
     if (model === undefined) throw new Error('no model');
     expect(programmed({ model, serviceId: 'svc', expectedReplicas: 2, hitless: { configHash: 'new', reports: [] } })).toMatchObject({ status: 'False', reason: 'Pending' });
+  });
+});
+
+describe('taskProblem: why the slots without a serving proxy task do not run', () => {
+  const t = (id: string, slot: number, state: string, at: number, err?: string, desired = 'running'): TaskInfo => ({
+    ID: id,
+    ServiceID: 'svc',
+    Slot: slot,
+    DesiredState: desired,
+    Status: { State: state, Timestamp: new Date(at * 1000).toISOString(), ...(err !== undefined ? { Err: err } : {}) },
+  });
+
+  it('is Unschedulable for a pending task with a scheduler error, TasksFailing for a rejected one; the newest wins', () => {
+    const pending = t('p', 2, 'pending', 5, 'no suitable node (host-mode port already in use on 1 node)');
+    const rejected = t('r', 3, 'rejected', 4, 'No such image: x', 'shutdown');
+    expect(taskProblem([pending, rejected])).toMatchObject({ reason: 'Unschedulable', task: { ID: 'p' } });
+    expect(taskProblem([{ ...pending, Status: { ...pending.Status, Timestamp: new Date(1000).toISOString() } }, rejected])).toMatchObject({ reason: 'TasksFailing', task: { ID: 'r' } });
+  });
+
+  it('looks through the next attempt on its way, but not past a task that ended without error or a slot that serves', () => {
+    expect(taskProblem([t('a', 1, 'failed', 1, 'task: non-zero exit (1)', 'shutdown'), t('b', 1, 'starting', 2)])).toMatchObject({ reason: 'TasksFailing' });
+    expect(taskProblem([t('a', 1, 'failed', 1, 'task: non-zero exit (1)', 'shutdown'), t('b', 1, 'shutdown', 2, undefined, 'shutdown'), t('c', 1, 'starting', 3)])).toBeUndefined();
+    expect(taskProblem([t('a', 1, 'failed', 1, 'task: non-zero exit (1)', 'shutdown'), t('b', 1, 'running', 2)])).toBeUndefined();
+    expect(taskProblem([t('a', 1, 'pending', 1)])).toBeUndefined();
+  });
+
+  it('orders by time, not text: Swarm trims trailing zeros of the fraction', () => {
+    const at = (x: TaskInfo, ts: string): TaskInfo => ({ ...x, Status: { ...x.Status, Timestamp: ts } });
+    const older = at(t('old', 1, 'failed', 0, 'task: non-zero exit (1)', 'shutdown'), '2026-12-06T12:01:03Z');
+    const newer = at(t('new', 1, 'shutdown', 0, undefined, 'shutdown'), '2026-12-06T12:01:03.5Z');
+    expect(taskProblem([older, newer])).toBeUndefined();
   });
 });
