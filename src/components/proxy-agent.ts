@@ -10,6 +10,10 @@
  * the proxy running unchanged and reconnects (client.ts: a fresh resolution of the core's name and
  * a bounded connect on every attempt, 250 ms doubling to 1 s apart). Without a client (standalone, for
  * rolling delivery) it only starts the proxy on the mounted config, PEMs included.
+ * Self-healing: when the proxy's master exits while the agent is not stopping it, the agent stops
+ * its orphaned workers (they would hold the ports) and starts it again at once on the live config
+ * (the last one that passed its check); a proxy that keeps dying is restarted 100 ms doubling to
+ * 2 s apart, back to "at once" after it stayed up 10 s. The agent only exits when asked to.
  * The per-kind process details live in proxy-process.ts.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -25,7 +29,7 @@ import { LATENCY_BUCKETS_MS } from '../domain/traffic';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
-import { haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
+import { childPids, haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
 
 export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
 
@@ -60,6 +64,27 @@ export interface ProxyAgentOptions {
    * not reset (nginx-drain.ts); absent: plain SIGHUP (configs without the flag test).
    */
   readonly drainFlagPath?: string;
+  /** Restart pacing of a proxy that keeps dying; default DEFAULT_RESTART_BACKOFF. */
+  readonly restartBackoff?: RestartBackoff;
+}
+
+/** Restart backoff of a proxy that keeps dying (see the header). */
+export interface RestartBackoff {
+  readonly firstMs: number;
+  readonly maxMs: number;
+  /** A proxy that ran this long is healthy again: the next restart is immediate. */
+  readonly resetAfterMs: number;
+}
+
+export const DEFAULT_RESTART_BACKOFF: RestartBackoff = { firstMs: 100, maxMs: 2_000, resetAfterMs: 10_000 };
+
+/**
+ * The wait before restarting a proxy that ran for `ranMs`, given the previous wait (undefined: no
+ * restart yet): at once the first time and after a healthy run, then firstMs doubling to maxMs.
+ */
+export function nextRestartDelay(previousMs: number | undefined, ranMs: number, b: RestartBackoff = DEFAULT_RESTART_BACKOFF): number {
+  if (previousMs === undefined || ranMs >= b.resetAfterMs) return 0;
+  return previousMs <= 0 ? b.firstMs : Math.min(b.maxMs, previousMs * 2);
 }
 
 export interface AgentState {
@@ -86,6 +111,11 @@ export class ProxyAgent {
   private readonly driver: ProxyDriver;
   readonly exited: Promise<number>;
   private resolveExit: (code: number) => void = () => undefined;
+  /** Set by stop(): an exit of the proxy from then on ends the agent instead of restarting it. */
+  private stopping = false;
+  private restartCount = 0;
+  private restartDelayMs: number | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
@@ -100,13 +130,19 @@ export class ProxyAgent {
     return this.state;
   }
 
+  /** How many times the agent restarted a proxy that died. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
   get kind(): ProxyKind {
     return this.driver.kind;
   }
 
   /** PID of the proxy's master process while it runs (NGINX master, HAProxy master). */
   get proxyPid(): number | undefined {
-    return this.proxyProc?.exitCode === null ? this.proxyProc.pid : undefined;
+    const p = this.proxyProc;
+    return p !== undefined && p.exitCode === null && p.signalCode === null ? p.pid : undefined;
   }
 
   private get confPath(): string {
@@ -127,13 +163,7 @@ export class ProxyAgent {
     if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
     const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
     if (!prepared.ok) throw new Error(`cannot start ${label} on ${this.confPath}: ${prepared.output}`);
-    const proc = this.driver.start(this.confPath);
-    this.proxyProc = proc;
-    proc.on('exit', (code, signal) => {
-      this.o.log.info({ code, signal }, `${label} exited`);
-      this.stopStreams();
-      this.resolveExit(code ?? (signal !== null ? 128 : 1));
-    });
+    this.startProxy();
     const core = this.o.core;
     if (core === undefined) return;
     if (this.o.trafficPort !== undefined) {
@@ -148,13 +178,66 @@ export class ProxyAgent {
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
   }
 
+  /** Start the proxy on the live config and watch it: an unexpected exit restarts it. */
+  private startProxy(): void {
+    const label = this.driver.label;
+    const startedAt = Date.now();
+    const proc = this.driver.start(this.confPath);
+    this.proxyProc = proc;
+    let ended = false;
+    const onEnd = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
+      if (ended) return;
+      ended = true;
+      if (this.stopping) {
+        this.o.log.info({ code, signal }, `${label} exited`);
+        this.stopStreams();
+        this.resolveExit(code ?? (signal !== null ? 128 : 1));
+        return;
+      }
+      this.restartDelayMs = nextRestartDelay(this.restartDelayMs, Date.now() - startedAt, this.o.restartBackoff);
+      this.o.log.error({ code, signal, err: error?.message, restartInMs: this.restartDelayMs, restarts: this.restartCount }, `${label} exited unexpectedly; restarting it on the last good configuration`);
+      this.restartTimer = setTimeout(() => void this.restart(proc.pid), this.restartDelayMs);
+    };
+    proc.on('exit', (code, signal) => onEnd(code, signal));
+    // A spawn that failed (binary missing) emits only 'error'.
+    proc.on('error', (err) => onEnd(null, null, err));
+  }
+
+  private async restart(deadPid: number | undefined): Promise<void> {
+    this.restartTimer = undefined;
+    if (this.stopping) return this.resolveExit(0);
+    const label = this.driver.label;
+    const t0 = Date.now();
+    try {
+      // Its workers may still hold the listening sockets (NGINX's keep serving): let them go first.
+      if (deadPid !== undefined) await this.driver.releaseOrphans(deadPid);
+      if (this.stopping) return this.resolveExit(0);
+      // A flag left by a reload the master died in would keep every answer on Connection: close.
+      if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
+      const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
+      if (!prepared.ok) throw new Error(prepared.output);
+      this.restartCount++;
+      this.startProxy();
+      this.o.log.warn({ restarts: this.restartCount, pid: this.proxyProc?.pid, releasedMs: Date.now() - t0, config: this.state.appliedHash.slice(0, 12) }, `${label} restarted`);
+    } catch (err) {
+      this.restartDelayMs = nextRestartDelay(this.restartDelayMs, 0, this.o.restartBackoff);
+      this.o.log.error({ err: err instanceof Error ? err.message : String(err), retryInMs: this.restartDelayMs }, `could not restart ${label}`);
+      this.restartTimer = setTimeout(() => void this.restart(undefined), this.restartDelayMs);
+    }
+  }
+
   /**
    * Stop: SIGQUIT (default) is graceful, the proxy finishes in-flight requests (HAProxy gets its
    * soft-stop signal, SIGUSR1), then the agent exits; SIGTERM stops at once.
    */
   stop(signal: NodeJS.Signals = 'SIGQUIT'): void {
+    this.stopping = true;
     this.stopStreams();
-    if (this.proxyProc?.exitCode === null) this.driver.stop(this.proxyProc, signal);
+    if (this.restartTimer !== undefined) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      this.resolveExit(0);
+    } else if (this.proxyProc !== undefined && this.proxyProc.exitCode === null && this.proxyProc.signalCode === null) this.driver.stop(this.proxyProc, signal);
     else this.resolveExit(0);
   }
 
@@ -214,12 +297,35 @@ export class ProxyAgent {
     const check = d.check(`${this.confPath}.next`);
     if (!check.ok) return check;
     for (const [next, target] of staged) renameSync(next, target);
-    const pid = this.proxyProc?.pid;
-    if (pid === undefined || this.proxyProc?.exitCode !== null) return { ok: false, output: `${d.label} is not running` };
+    const proc = this.proxyProc;
+    const pid = proc?.pid;
+    if (proc === undefined || pid === undefined || proc.exitCode !== null) return { ok: false, output: `${d.label} is not running` };
     // Reported as applied only once new workers run it: Programmed must mean "serving".
-    if (!(await d.reloadAndConfirm(pid))) return { ok: false, output: `${d.label} did not start workers on the new configuration within 10 s` };
+    let reloaded: boolean;
+    try {
+      reloaded = await d.reloadAndConfirm(pid);
+    } catch (err) {
+      reloaded = false;
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${d.label} reload failed`);
+    }
+    // The master died during the reload: the restart started after the files moved, so it runs them.
+    if (!reloaded && this.proxyProc === proc && proc.exitCode === null && proc.signalCode === null) {
+      return { ok: false, output: `${d.label} did not start workers on the new configuration within 10 s` };
+    }
+    if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
     return { ok: true, output: check.output };
+  }
+
+  /** Whether a proxy started after `old` runs (its master has a worker) within `timeoutMs`. */
+  private async restartedSince(old: ChildProcess, timeoutMs = 10_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until && !this.stopping) {
+      const pid = this.proxyPid;
+      if (this.proxyProc !== old && pid !== undefined && childPids(pid).size > 0) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
   }
 
   private async counters(): Promise<Counters> {

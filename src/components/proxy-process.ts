@@ -60,6 +60,53 @@ export interface ProxyDriver {
   parseCounters(body: string): Counters;
   /** After a config is live: drop what no live config needs any more (HAProxy: stale PEMs). */
   afterApply(config: string): void;
+  /**
+   * After the master died unexpectedly: make its orphaned workers (its process group; start()
+   * makes the master a group leader) let go of the listening sockets, so a new master can bind.
+   */
+  releaseOrphans(pgid: number): Promise<void>;
+}
+
+/** PIDs in process group `pgid` (from /proc/<pid>/stat). */
+export function processGroupMembers(pgid: number): Set<number> {
+  const out = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp ..."
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid && f[0] !== 'Z') out.add(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/**
+ * The workers of a master that was killed keep running (NGINX's keep serving the old config and
+ * hold the listening sockets, so a new master cannot bind). Ask them to stop gracefully with
+ * `signal` (they close their listeners at once and finish their requests), wait until none holds a
+ * listening socket, and SIGKILL the group after `timeoutMs`. Measured: the listeners are gone
+ * within a few ms.
+ */
+export async function releaseOrphanedWorkers(pgid: number, signal: NodeJS.Signals, timeoutMs = 2_000): Promise<void> {
+  const kill = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      // no process left in the group
+    }
+  };
+  kill(signal);
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const listening = listeningSocketInodes();
+    if (![...processGroupMembers(pgid)].some((pid) => holdsListener(pid, listening))) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  kill('SIGKILL');
 }
 
 /** PIDs whose parent is `pid` (from /proc: the proxy's workers are children of its master). */
@@ -138,9 +185,14 @@ export function holdsListener(pid: number, listening: ReadonlySet<string>): bool
  */
 async function signalAndConfirmWorkers(masterPid: number, signal: NodeJS.Signals, oldStillAccepting: (pid: number) => boolean, timeoutMs: number): Promise<ReadonlySet<number> | undefined> {
   const before = childPids(masterPid);
-  process.kill(masterPid, signal);
+  try {
+    process.kill(masterPid, signal);
+  } catch {
+    return undefined; // the master died (the agent restarts it)
+  }
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    if (!existsSync(`/proc/${masterPid}`)) return undefined;
     const now = childPids(masterPid);
     const started = [...now].some((p) => !before.has(p));
     if (started && ![...before].some((p) => now.has(p) && oldStillAccepting(p))) return before;
@@ -210,7 +262,8 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
     checkName: 'nginx -t',
     reloadSignal: 'SIGHUP',
     prepare: () => ({ ok: true, output: '' }),
-    start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'] }),
+    // detached: the master leads its own process group, so its workers can be found if it dies.
+    start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
     check(candidate) {
       // stdout inherited, not piped: Node's pipes are socketpairs, and NGINX cannot open /dev/stdout
       // (the access log) when it is a socket. Its errors come on stderr.
@@ -226,6 +279,7 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
       return { requests: Number(totals?.[3] ?? 0), responses5xx: 0, activeConnections: Number(active ?? 0) };
     },
     afterApply: () => undefined,
+    releaseOrphans: (pgid) => releaseOrphanedWorkers(pgid, 'SIGQUIT'),
   };
 }
 
@@ -316,7 +370,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       mkdirSync(runtimeDir, { recursive: true });
       // -W: master-worker (SIGUSR2 reloads, the master's PID never changes); -db: foreground, logs on stdout.
       // -S: the master's CLI, only to know when it can take signals (see above).
-      return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
+      return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     },
     check(candidate) {
       const r = spawnSync(bin, ['-c', '-f', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -335,5 +389,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
     },
     parseCounters: parseHaproxyStats,
     afterApply: (config) => pruneStalePemFiles(config, certDir),
+    // Workers leave when their master dies; SIGUSR1 (soft stop) for any that has not noticed yet.
+    releaseOrphans: (pgid) => releaseOrphanedWorkers(pgid, 'SIGUSR1'),
   };
 }

@@ -44,6 +44,8 @@ export interface ServiceSpec {
       readonly Reservations?: { readonly NanoCPUs?: number; readonly MemoryBytes?: number };
     };
     readonly Networks?: readonly { readonly Target: string; readonly Aliases?: readonly string[] }[];
+    /** Delay and Window in nanoseconds; MaxAttempts 0: unlimited. */
+    readonly RestartPolicy?: { readonly Condition?: 'none' | 'on-failure' | 'any'; readonly Delay?: number; readonly MaxAttempts?: number; readonly Window?: number };
     readonly ForceUpdate?: number;
   };
   readonly Mode?: { readonly Replicated?: { readonly Replicas: number }; readonly Global?: Record<string, never> };

@@ -26,6 +26,16 @@ export interface ProxyAgentCommandOptions {
   readonly standalone?: boolean;
 }
 
+/**
+ * The agent is the task's main process: if it exits, the task and the proxy with it end. A
+ * rejected promise nobody awaited (a failed report, a listener that could not start) is logged, not
+ * fatal; the proxy keeps serving. A thrown exception still ends it (the service restarts the task
+ * within 200 ms: PROXY_RESTART_POLICY).
+ */
+function surviveRejections(log: pino.Logger): void {
+  process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection; the agent keeps running'));
+}
+
 export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const kindText = opts.kind ?? env[PROXY_KIND_ENV] ?? 'nginx';
   if (kindText !== 'nginx' && kindText !== 'haproxy') {
@@ -37,6 +47,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
   const bootConfigs = [runtime.bootConfigPath, runtime.configPath];
   if (opts.standalone === true) {
     const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { standalone: true } }, pino.destination(2));
+    surviveRejections(log);
     const agent = new ProxyAgent({ kind: kindText, cluster: opts.cluster ?? env['SWARMGATE_CLUSTER'] ?? '', replicaId: '', confDir, bootConfigs, log });
     agent.start();
     for (const sig of ['SIGQUIT', 'SIGTERM', 'SIGINT'] as const) process.once(sig, () => agent.stop('SIGQUIT'));
@@ -57,6 +68,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     return EXIT.invalid;
   }
   const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { cluster, replica: replicaId.slice(0, 12) } }, pino.destination(2));
+  surviveRejections(log);
   const agent = new ProxyAgent({
     core: coreConnection(core, credentials),
     cluster,
