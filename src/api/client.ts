@@ -184,7 +184,16 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
         return;
       }
     }
-    const stream = open();
+    let stream: grpc.ClientReadableStream<T>;
+    try {
+      stream = open();
+    } catch (e) {
+      // The channel was closed under us (a renew or close raced this attempt): try again on the next one.
+      if (stopped) return;
+      connection?.renew();
+      later(e instanceof Error ? e : new Error(String(e)), false);
+      return;
+    }
     current = stream;
     let ended = false;
     let heard = false;

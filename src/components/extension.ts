@@ -66,14 +66,20 @@ export class Extension {
       rendered = { proxyKind: 'nginx', files: [], validation: { ok: false, output: e instanceof Error ? e.message : String(e) } };
     }
     const accepted = await new Promise<boolean>((resolve) => {
-      this.o.core.client.SubmitConfig(
-        { cluster: m.cluster, modelHash: m.modelHash, files: rendered.files, validation: rendered.validation, proxyKind: rendered.proxyKind },
-        { deadline: deadline() },
-        (err, res) => {
-          if (err !== null) this.o.log.warn({ err: err.message }, 'SubmitConfig failed; the next model or reconnect resubmits');
-          resolve(err === null && res?.accepted === true);
-        },
-      );
+      // A channel closed by stop() (or renewed meanwhile) throws at once instead of calling back.
+      try {
+        this.o.core.client.SubmitConfig(
+          { cluster: m.cluster, modelHash: m.modelHash, files: rendered.files, validation: rendered.validation, proxyKind: rendered.proxyKind },
+          { deadline: deadline() },
+          (err, res) => {
+            if (err !== null) this.o.log.warn({ err: err.message }, 'SubmitConfig failed; the next model or reconnect resubmits');
+            resolve(err === null && res?.accepted === true);
+          },
+        );
+      } catch (e) {
+        this.o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'SubmitConfig not sent; the next model or reconnect resubmits');
+        resolve(false);
+      }
     });
     this.submitted++;
     this.o.log.info({ model: m.modelHash.slice(0, 12), sequence: m.sequence, valid: rendered.validation.ok, accepted }, 'rendered and submitted');

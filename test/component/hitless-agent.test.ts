@@ -69,6 +69,7 @@ async function setup() {
     port,
     plane,
     agent,
+    core,
     restartApi: async () => {
       await api.close();
       api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
@@ -101,6 +102,12 @@ describe('hitless delivery over gRPC', () => {
     expect(report.lastValidation?.ok).toBe(false);
     expect(report.lastValidation?.output).toContain('bogus_directive');
     expect(await get(s.port)).toBe('good');
+  });
+
+  it('never rejects a report on a channel that was closed under it (stop, or a renew racing a heartbeat)', async () => {
+    const { agent, core } = await setup();
+    core.close();
+    await expect(agent.report()).resolves.toBeUndefined();
   });
 
   it('refuses files outside its config directory', async () => {
