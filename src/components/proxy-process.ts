@@ -67,21 +67,33 @@ export interface ProxyDriver {
   releaseOrphans(pgid: number): Promise<void>;
 }
 
-/** PIDs in process group `pgid` (from /proc/<pid>/stat). */
-export function processGroupMembers(pgid: number): Set<number> {
-  const out = new Set<number>();
+interface ProcStat {
+  readonly pid: number;
+  readonly state: string;
+  readonly ppid: number;
+  readonly pgrp: number;
+}
+
+/** Every process's /proc/<pid>/stat fields this file needs; a process that ends while we look is skipped. */
+function procStats(): ProcStat[] {
+  const out: ProcStat[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid pgrp ..."
+      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[2]) === pgid && f[0] !== 'Z') out.add(Number(entry));
+      out.push({ pid: Number(entry), state: f[0] ?? '', ppid: Number(f[1]), pgrp: Number(f[2]) });
     } catch {
       // the process ended while we looked
     }
   }
   return out;
+}
+
+/** PIDs in process group `pgid`, zombies left out. */
+export function processGroupMembers(pgid: number): Set<number> {
+  return new Set(procStats().filter((p) => p.pgrp === pgid && p.state !== 'Z').map((p) => p.pid));
 }
 
 /**
@@ -111,19 +123,7 @@ export async function releaseOrphanedWorkers(pgid: number, signal: NodeJS.Signal
 
 /** PIDs whose parent is `pid` (from /proc: the proxy's workers are children of its master). */
 export function childPids(pid: number): Set<number> {
-  const out = new Set<number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.add(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
+  return new Set(procStats().filter((p) => p.ppid === pid).map((p) => p.pid));
 }
 
 /** An old NGINX worker still accepting connections: alive and not yet retitled "... is shutting down". */
