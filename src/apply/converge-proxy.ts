@@ -4,22 +4,19 @@
  * Idempotent: the desired service spec is hashed into a label, so a converged cluster costs
  * zero writes, and a restarted core causes no proxy update.
  */
-import { createHash } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import type { ConfigInfo, DockerPort } from '../observed/docker-port';
-import type { DockerObjects } from '../observed/to-snapshot';
+import type { DockerPort } from '../observed/docker-port';
+import type { LiveState } from '../observed/live-state';
+
+export type { LiveState } from '../observed/live-state';
 import { canonicalJson } from '../plan/hash';
+import { sha256Hex } from '../plan/sha256';
 import type { ProxyModel } from '../plan/model';
-import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from './proxy-service-spec';
-import { KEEP_REVISIONS, clusterRevisions, revisionNumber, routesLabels } from './revisions';
+import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../plan/proxy-service-spec';
+import { KEEP_REVISIONS, clusterRevisions, revisionNumber, routesLabels } from '../plan/revisions';
 
-export { KEEP_REVISIONS } from './revisions';
+export { KEEP_REVISIONS } from '../plan/revisions';
 
-/** What a run read from Docker: the snapshot's raw objects plus the generated configs. */
-export interface LiveState extends DockerObjects {
-  /** Owned proxy-config configs (role=proxy-config). */
-  readonly proxyConfigs: readonly ConfigInfo[];
-}
 
 export interface ConvergeResult {
   readonly cluster: string;
@@ -31,9 +28,8 @@ export interface ConvergeResult {
   readonly serviceChanged: boolean;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+/** SHA-256 hex of a text: content addressing of generated configs (same digest as node:crypto). */
+export const sha256 = sha256Hex;
 
 export function proxyConfigName(cluster: string, hash: string): string {
   return `sg-nginx-${cluster}-${hash.slice(0, 12)}`;

@@ -5,13 +5,13 @@
  * Converged like the proxy: the whole spec is hashed into a label, so an unchanged cluster costs
  * no write.
  */
-import { createHash } from 'node:crypto';
-import { TLS_DIR_IN_TASKS } from '../api/tls';
+import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import type { DockerPort, ServiceInfo, ServiceSpec } from '../observed/docker-port';
 import { canonicalJson } from '../plan/hash';
+import { sha256Hex } from '../plan/sha256';
 import type { ProxyModel } from '../plan/model';
-import type { AgentEndpoint } from './proxy-service-spec';
+import type { AgentEndpoint } from '../plan/proxy-service-spec';
 import { tlsMounts } from './tls-secrets';
 
 export function extensionServiceName(cluster: string): string {
@@ -44,7 +44,7 @@ export function extensionServiceSpec(model: ProxyModel, image: string, endpoint:
 /** Create or update the cluster's extension service; returns the number of Docker writes. */
 export async function convergeExtension(port: DockerPort, model: ProxyModel, image: string, endpoint: AgentEndpoint, services: readonly ServiceInfo[]): Promise<number> {
   const spec = extensionServiceSpec(model, image, endpoint);
-  const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
+  const hash = sha256Hex(canonicalJson(spec));
   const labelled = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = services.find((s) => s.Spec.Name === spec.Name);
   if (existing === undefined) {

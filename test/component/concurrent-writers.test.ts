@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { runApply, runDelete } from '../../src/cli/commands/apply';
 import { runRollback } from '../../src/cli/commands/history';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { sendRolloutCommand } from '../../src/cli/canary-command';
 import { EXIT, type Output } from '../../src/cli/output';
 import { ConflictError } from '../../src/desired/conflict';

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
-import { loadSnapshotFile } from '../../src/observed/snapshot-file';
+import { loadSnapshotFile } from '../../src/cli/snapshot-file';
 import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';
 import { nginxAvailable, nginxCheck } from '../helpers/nginx-check';

@@ -21,7 +21,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { loadSpecs } from '../../src/desired/load-specs';
-import { loadSnapshotFile } from '../../src/observed/snapshot-file';
+import { loadSnapshotFile } from '../../src/cli/snapshot-file';
 import { buildModel } from '../../src/plan/build-model';
 import { unsupportedValues } from '../../src/plan/proxy-capabilities';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';

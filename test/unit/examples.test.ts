@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/commands/validate';
 import { loadSpecs } from '../../src/desired/load-specs';
-import { loadSnapshotFile } from '../../src/observed/snapshot-file';
+import { loadSnapshotFile } from '../../src/cli/snapshot-file';
 import { buildModel } from '../../src/plan/build-model';
-import { validateCluster } from '../../src/apply/render-cluster';
+import { validateCluster } from '../../src/validate/validate-cluster';
 
 const EXAMPLES = readdirSync('examples', { withFileTypes: true })
   .filter((d) => d.isDirectory())

@@ -16,8 +16,8 @@ import type { DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
 import { buildModel } from '../../plan/build-model';
 import type { DesiredState, Stored } from '../../plan/inputs';
-import { renderCluster } from '../../apply/render-cluster';
-import { proxyServiceName } from '../../apply/proxy-service-spec';
+import { renderCluster } from '../../render/render-cluster';
+import { proxyServiceName } from '../../plan/proxy-service-spec';
 import type { Output } from '../output';
 import { resourceName } from './apply';
 

@@ -9,7 +9,7 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
-import { TLS_DIR_IN_TASKS } from '../../api/tls';
+import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
 
 export const CORE_SERVICE = 'swarmgate-core';
@@ -88,7 +88,7 @@ async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
   const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
   const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
   if (current !== undefined) return current;
-  const created = await createTlsSet(port);
+  const created = await createTlsSet(port, generateTlsMaterial());
   io.out(`tls/${created.id} created (CA, core and component certificates as Docker secrets)`);
   return created;
 }
@@ -104,7 +104,7 @@ export async function runRotateCerts(port: DockerPort, io: Output): Promise<numb
     io.err(`${CORE_SERVICE} is not installed: run swarmgate install`);
     return EXIT.invalid;
   }
-  const set = await createTlsSet(port);
+  const set = await createTlsSet(port, generateTlsMaterial());
   const spec = core.Spec;
   const args = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
   const at = args.indexOf('--tls-set');

@@ -10,9 +10,9 @@ import { EMPTY_SNAPSHOT, type Snapshot } from '../../domain/snapshot';
 import { withLabelRoutes } from '../../desired/interlock-labels';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue } from '../../desired/source-position';
-import { loadSnapshotFile } from '../../observed/snapshot-file';
+import { loadSnapshotFile } from '../snapshot-file';
 import { buildModel } from '../../plan/build-model';
-import { renderCluster } from '../../apply/render-cluster';
+import { renderCluster } from '../../render/render-cluster';
 import { EXIT, type Output } from '../output';
 
 export interface RenderFlags {

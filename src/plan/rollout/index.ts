@@ -1,6 +1,6 @@
 /**
  * Progressive delivery, the pure half: the rollout state machine of `spec.canary` and its
- * serialisable state. The core drives it once per run (src/components/rollouts.ts) and stores the
+ * serialisable state. The core drives it once per run (src/core/rollouts.ts) and stores the
  * state on the Route's config (see README, "Progressive delivery").
  */
 export { advanceRollout, rolloutRevision, weightsOf, ROLLOUT_COMMANDS } from './advance';

@@ -23,7 +23,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { haproxyProblems } from '../apply/haproxy-validate';
+import { haproxyProblems } from '../validate/haproxy';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { pemFilesOfConfig } from '../render/haproxy/pem-files';
 import { drainedReload, type DrainOptions } from './nginx-drain';

@@ -5,10 +5,10 @@
  */
 import { durationMs, sizeBytes } from '../domain/brands';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import type { ProxyModel } from '../plan/model';
+import type { ProxyModel } from './model';
 import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
-import { TLS_DIR_IN_TASKS } from '../api/tls';
-import { tlsMounts, type TlsSet } from './tls-secrets';
+import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
+import { tlsMounts, type TlsSet } from './tls-sets';
 import { PROXY_RUNTIME } from './proxy-runtime';
 
 export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxyModel } from '../plan/model';
 import { haproxyPemFiles, renderHaproxy } from '../render/haproxy/render';
-import { scratchCertificate, type Validation } from './nginx-validate';
+import { scratchCertificate, type Validation } from './nginx';
 
 export function haproxyAvailable(bin = 'haproxy'): boolean {
   const r = spawnSync(bin, ['-v'], { stdio: 'ignore' });

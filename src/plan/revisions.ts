@@ -9,11 +9,11 @@
  * routes) the core clears the rollback. Applying a changed ServiceCluster clears it too: the new
  * generation's config simply does not carry the labels.
  */
-import { createHash } from 'node:crypto';
 import { LABELS } from '../domain/labels';
 import type { ConfigInfo } from '../observed/docker-port';
-import { fnv1a32 } from '../plan/hash';
-import type { DesiredState } from '../plan/inputs';
+import { fnv1a32 } from './hash';
+import { sha256Hex } from './sha256';
+import type { DesiredState } from './inputs';
 
 /** Revisions kept per cluster (the current one included); configs still used by tasks are kept besides. */
 export const KEEP_REVISIONS = 5;
@@ -39,9 +39,7 @@ function routeList(routes: readonly RouteGeneration[]): string[] {
   return [...new Set(routes.map((r) => `${r.name}@${r.generation}`))].sort();
 }
 
-function sha(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+const sha = sha256Hex;
 
 /** The labels a proxy config carries for its routes. */
 export function routesLabels(routes: readonly RouteGeneration[]): Record<string, string> {

@@ -1,19 +1,16 @@
 /**
  * One entry point per proxy kind for whoever renders a cluster's model (the core's embedded
- * extension, the extension service, the CLI): which files the proxy reads, and the check that
- * runs before they are delivered. NGINX: `nginx.conf`, `nginx -t`. HAProxy: `haproxy.cfg`,
- * `haproxy -c` (TLS certificates and keys are not files of the config: the proxy agent builds the
- * combined PEMs from its mounted secrets, see haproxyPemFiles).
+ * extension, the extension service, the CLI): which files the proxy reads. NGINX:
+ * `nginx.conf`. HAProxy: `haproxy.cfg` (TLS certificates and keys are not files of the config: the
+ * proxy agent builds the combined PEMs from its mounted secrets, see haproxyPemFiles). The check
+ * they pass before delivery lives in src/validate/.
  */
 import type { ProxyModel } from '../plan/model';
 import type { ProxyKind } from '../plan/proxy-capabilities';
-import { renderHaproxy } from '../render/haproxy/render';
-import { renderNginx } from '../render/nginx/render';
-import { validateHaproxy } from './haproxy-validate';
-import { validateNginx, type Validation } from './nginx-validate';
+import { renderHaproxy } from './haproxy/render';
+import { renderNginx } from './nginx/render';
 
 export type { ProxyKind } from '../plan/proxy-capabilities';
-export type { Validation } from './nginx-validate';
 
 /** The file a proxy of each kind starts from (the only file rendered today). */
 export const MAIN_CONFIG_FILE: Readonly<Record<ProxyKind, string>> = { nginx: 'nginx.conf', haproxy: 'haproxy.cfg' };
@@ -37,18 +34,4 @@ export function renderCluster(model: ProxyModel): RenderedCluster {
   const main = MAIN_CONFIG_FILE[kind];
   const content = kind === 'haproxy' ? renderHaproxy(model) : renderNginx(model);
   return { kind, main, files: [{ path: main, content }] };
-}
-
-export interface ValidatorBinaries {
-  readonly nginx?: string;
-  readonly haproxy?: string;
-}
-
-/**
- * Check the model's rendered config with its proxy's own parser (`nginx -t` / `haproxy -c`), with
- * throw-away certificates standing in for the TLS secrets. `ok: true` with `skipped` when the
- * binary is not installed here (the proxy still validates before it reloads).
- */
-export function validateCluster(model: ProxyModel, bins: ValidatorBinaries = {}): Validation {
-  return model.spec.proxy.kind === 'haproxy' ? validateHaproxy(model, bins.haproxy) : validateNginx(model, bins.nginx);
 }

@@ -7,13 +7,14 @@ import type { Logger } from 'pino';
 import { configFilesHash, type ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
 import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
-import { MAIN_CONFIG_FILE, renderCluster, validateCluster } from '../apply/render-cluster';
-import { proxyServiceName, type AgentEndpoint } from '../apply/proxy-service-spec';
-import { tlsSets } from '../apply/tls-secrets';
+import { MAIN_CONFIG_FILE, renderCluster } from '../render/render-cluster';
+import { validateCluster } from '../validate/validate-cluster';
+import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
+import { tlsSets } from '../plan/tls-sets';
 import { pruneCertificateVersions } from '../apply/certificate-secrets';
 import { convergeExtension } from '../apply/extension-service';
-import { configSizeProblem } from '../apply/config-size';
-import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../apply/revisions';
+import { configSizeProblem } from '../plan/config-size';
+import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
 import type { Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
@@ -32,12 +33,9 @@ import type { RunResult } from '../reconcile';
 import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
-import { proxyStatuses, runConditions } from './run-conditions';
+import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
 
-export interface CoreRunReport {
-  readonly writes: number;
-  readonly clusters: readonly { readonly name: string; readonly configName?: string; readonly running: number; readonly current: number; readonly programmed: boolean }[];
-}
+export type { CoreRunReport } from './run-conditions';
 
 export interface CoreRunOptions {
   /**

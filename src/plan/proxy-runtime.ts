@@ -9,7 +9,7 @@
  * mounted config and runs `haproxy -W -db` on it; no stream, no reports). The agent turns the
  * task's SIGQUIT into HAProxy's soft stop (SIGUSR1), so the task's StopSignal stays SIGQUIT.
  */
-import type { ProxyKind } from '../plan/proxy-capabilities';
+import type { ProxyKind } from './proxy-capabilities';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
 

@@ -11,7 +11,8 @@ import { resubscribe, type CoreConnection, type StreamHandle } from '../api/clie
 import type { UpstreamModel__Output } from '../api/generated/swarmgate/v1/UpstreamModel';
 import { decodeModel } from '../api/model-json';
 import { deadline } from '../api/proto';
-import { renderCluster, validateCluster, type ProxyKind, type Validation } from '../apply/render-cluster';
+import { renderCluster, type ProxyKind } from '../render/render-cluster';
+import { validateCluster, type Validation } from '../validate/validate-cluster';
 import type { ProxyModel } from '../plan/model';
 
 export interface ExtensionOptions {

@@ -5,15 +5,20 @@
  */
 import { condition, type Condition } from '../domain/conditions';
 import { objectKey } from '../domain/meta';
-import type { LiveState } from '../apply/converge-proxy';
-import { revisionHas, type Revision } from '../apply/revisions';
+import type { LiveState } from '../observed/live-state';
+import { revisionHas, type Revision } from '../plan/revisions';
 import { isServingTask } from '../observed/docker-port';
 import type { DesiredState } from '../plan/inputs';
 import type { buildModel } from '../plan/build-model';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import type { ProxyStatus } from '../status/object-status';
-import type { CoreRunReport } from './core-run';
+
+/** What one run did, per cluster: for logs, tests and `swarmgate core` output. */
+export interface CoreRunReport {
+  readonly writes: number;
+  readonly clusters: readonly { readonly name: string; readonly configName?: string; readonly running: number; readonly current: number; readonly programmed: boolean }[];
+}
 
 export interface RunConditions {
   /** By object key, for the stored specs (written as status). */
