@@ -18,7 +18,7 @@ import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint
 import type { Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
-import { withLabelRoutes } from '../desired/interlock-labels';
+import { withLabelRoutes } from '../plan/sources/interlock';
 import { withRolloutWeights } from '../plan/rollout/apply-weights';
 import { Subject, type Observable } from 'rxjs';
 import { RolloutDriver, type WebhookCaller } from './rollouts';

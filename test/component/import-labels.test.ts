@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runDescribe, runGet } from '../../src/cli/commands/get';
 import { runImportLabels } from '../../src/cli/commands/import-labels';
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
+import { withLabelRoutes } from '../../src/plan/sources/interlock';
 import { applyObject, DesiredStateReader } from '../../src/desired/spec-store';
 import type { ServiceSpec } from '../../src/observed/docker-port';
 import { readSnapshot } from '../../src/observed/read-snapshot';

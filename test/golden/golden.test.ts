@@ -13,7 +13,7 @@ import * as E from 'fp-ts/Either';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
+import { withLabelRoutes } from '../../src/plan/sources/interlock';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
 import { loadSnapshotFile } from '../../src/cli/snapshot-file';

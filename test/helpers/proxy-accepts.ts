@@ -3,7 +3,7 @@
  * cluster's renderer) and run the proxy's own check on each config: `nginx -t` or `haproxy -c`.
  * Returns one line per rejected config (empty when the proxies accept everything).
  */
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
+import { withLabelRoutes } from '../../src/plan/sources/interlock';
 import type { Snapshot } from '../../src/domain/snapshot';
 import { buildModel } from '../../src/plan/build-model';
 import type { DesiredState } from '../../src/plan/inputs';

@@ -6,7 +6,7 @@
 import { errorText } from '../error-text';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import { withLabelRoutes } from '../../desired/interlock-labels';
+import { withLabelRoutes } from '../../plan/sources/interlock';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
 import { DesiredStateReader, specHash } from '../../desired/spec-store';

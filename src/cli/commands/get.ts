@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { LABELS } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
-import { withLabelRoutes } from '../../desired/interlock-labels';
+import { withLabelRoutes } from '../../plan/sources/interlock';
 import { DesiredStateReader } from '../../desired/spec-store';
 import { buildModel } from '../../plan/build-model';
 import { certificateVersions, currentCertificate, expiryCondition } from '../../plan/certificates';

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/Either';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../../domain/snapshot';
-import { withLabelRoutes } from '../../desired/interlock-labels';
+import { withLabelRoutes } from '../../plan/sources/interlock';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue } from '../../desired/source-position';
 import { loadSnapshotFile } from '../snapshot-file';
