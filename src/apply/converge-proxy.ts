@@ -10,7 +10,7 @@ import type { LiveState } from '../observed/live-state';
 
 export type { LiveState } from '../observed/live-state';
 import { canonicalJson } from '../plan/hash';
-import { sha256Hex } from '../plan/sha256';
+import { sha256Hex } from '../domain/sha256';
 import type { ProxyModel } from '../plan/model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { KEEP_REVISIONS, clusterRevisions, revisionNumber, routesLabels } from '../plan/revisions';

@@ -9,7 +9,7 @@ import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import type { DockerPort, ServiceInfo, ServiceSpec } from '../observed/docker-port';
 import { canonicalJson } from '../plan/hash';
-import { sha256Hex } from '../plan/sha256';
+import { sha256Hex } from '../domain/sha256';
 import type { ProxyModel } from '../plan/model';
 import type { AgentEndpoint } from '../plan/proxy-service-spec';
 import { tlsMounts } from './tls-secrets';

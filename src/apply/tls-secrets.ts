@@ -4,9 +4,8 @@
  * id and the file each holds. Secrets cannot be read back through the API, so services get them
  * mounted: the core its server pair, proxies and extensions the client pair, all the CA.
  */
-import { LABELS, OWNER_VALUE } from '../domain/labels';
 import type { DockerPort } from '../observed/docker-port';
-import { TLS_FILES, type TlsFile, type TlsMaterial } from '../domain/tls-layout';
+import { encodeTlsSecretLabels, TLS_FILES, type TlsFile, type TlsMaterial } from '../domain/tls-layout';
 import { TLS_SET_FILES as FILES, type SecretRef, type TlsSet } from '../plan/tls-sets';
 
 export { tlsMounts, tlsSets, type SecretRef, type TlsSet } from '../plan/tls-sets';
@@ -19,7 +18,7 @@ export async function createTlsSet(port: DockerPort, material: TlsMaterial, now:
   const refs: Partial<Record<TlsFile, SecretRef>> = {};
   for (const f of FILES) {
     const name = `swarmgate-tls-${id}-${TLS_FILES[f].replace(/^swarmgate-/, '').replace('.', '-')}`;
-    const secretId = await port.createSecret({ Name: name, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'tls', [LABELS.tlsSet]: id, [LABELS.tlsFile]: f }, Data: Buffer.from(content[f]).toString('base64') });
+    const secretId = await port.createSecret({ Name: name, Labels: encodeTlsSecretLabels({ set: id, file: f }), Data: Buffer.from(content[f]).toString('base64') });
     refs[f] = { id: secretId, name };
   }
   return { id, ...(refs as Record<TlsFile, SecretRef>) };

@@ -12,6 +12,7 @@ import type { TrafficTotals } from '../api/traffic-totals';
 import { condition, type Condition } from '../domain/conditions';
 import { rolloutNew, rolloutStable, type CanarySpec, type RolloutBackend } from '../domain/canary';
 import { LABELS } from '../domain/labels';
+import { decodeRolloutCommand, encodeRolloutResult, ROLLOUT_COMMANDS } from '../domain/rollout-labels';
 import { objectKey } from '../domain/meta';
 import { addTraffic, NO_TRAFFIC, quantileMs, subtractTraffic, type TrafficCount } from '../domain/traffic';
 import type { StoredSpec } from '../desired/spec-store';
@@ -23,9 +24,7 @@ import {
   advanceRollout,
   decodeRolloutState,
   encodeRolloutState,
-  ROLLOUT_COMMANDS,
   type BackendMetrics,
-  type RolloutCommand,
   type RolloutResult,
   type RolloutState,
   type WebhookCall,
@@ -58,24 +57,6 @@ export const httpWebhook: WebhookCaller = async (call, body) => {
     return 0;
   }
 };
-
-interface PendingCommand {
-  readonly id: string;
-  readonly command?: RolloutCommand;
-  readonly raw: string;
-}
-
-function parseCommand(label: string | undefined): PendingCommand | undefined {
-  if (label === undefined) return undefined;
-  try {
-    const v = JSON.parse(label) as { id?: unknown; command?: unknown };
-    const id = typeof v.id === 'string' ? v.id.slice(0, 64) : '';
-    const command = (ROLLOUT_COMMANDS as readonly unknown[]).includes(v.command) ? (v.command as RolloutCommand) : undefined;
-    return { id, raw: String(v.command), ...(command !== undefined ? { command } : {}) };
-  } catch {
-    return { id: '', raw: 'unreadable' };
-  }
-}
 
 const HEALTHY = ['Progressing', 'Paused', 'Promoted', 'Succeeded'];
 
@@ -130,7 +111,7 @@ export class RolloutDriver {
       const decoded = own[LABELS.rollout] !== undefined ? decodeRolloutState(own[LABELS.rollout] ?? '') : undefined;
       if (decoded?._tag === 'Left') this.log.warn({ route: name, problem: decoded.left }, 'stored rollout state unreadable; starting the rollout again');
       const state = decoded?._tag === 'Right' ? decoded.right : undefined;
-      const pending = parseCommand(own[LABELS.rolloutCommand]);
+      const pending = decodeRolloutCommand(own[LABELS.rolloutCommand]);
       const revision = imageOf(services, rolloutNew(spec));
       const cluster = route.object.spec.serviceCluster;
       const known = upstreams(cluster);
@@ -153,7 +134,7 @@ export class RolloutDriver {
       if (pending !== undefined) {
         changes[LABELS.rolloutCommand] = undefined;
         const result = verdict ?? { accepted: false, message: `unknown command "${pending.raw.slice(0, 40)}"; expected one of ${ROLLOUT_COMMANDS.join(', ')}` };
-        changes[LABELS.rolloutResult] = JSON.stringify({ id: pending.id, ...result });
+        changes[LABELS.rolloutResult] = encodeRolloutResult({ id: pending.id, ...result });
         this.log.info({ route: name, command: pending.raw.slice(0, 40), accepted: result.accepted }, result.message);
       }
       if (Object.keys(changes).length > 0) labels.set(key, changes);

@@ -12,7 +12,7 @@ import type { DesiredState } from '../plan/inputs';
 import type { buildModel } from '../plan/build-model';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
-import type { ProxyStatus } from '../status/object-status';
+import type { ProxyStatus } from '../domain/status-label';
 
 /** What one run did, per cluster: for logs, tests and `swarmgate core` output. */
 export interface CoreRunReport {

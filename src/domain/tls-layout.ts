@@ -3,6 +3,8 @@
  * file names of each piece in a task's secrets directory. One definition for the writer (install,
  * rotate-certs, the service specs that mount the secrets) and the readers (core, agents, extensions).
  */
+import { LABELS, OWNER_VALUE } from './labels';
+
 /** The name the core's certificate is issued for; clients check it whatever address they dial. */
 export const CORE_TLS_NAME = 'swarmgate-core';
 
@@ -18,4 +20,27 @@ export interface TlsMaterial {
   readonly serverKey: string;
   readonly clientCert: string;
   readonly clientKey: string;
+}
+
+/** Every file of a set, in a fixed order. */
+export const TLS_SET_FILES = Object.keys(TLS_FILES) as TlsFile[];
+
+/** Which set and file a TLS secret holds, as its labels say (the secret's name is not relied upon). */
+export interface TlsSecretRole {
+  readonly set: string;
+  readonly file: TlsFile;
+}
+
+/** The labels of one secret of a set: owned by swarmgate, role "tls", the set id and the file it holds. */
+export function encodeTlsSecretLabels(r: TlsSecretRole): Record<string, string> {
+  return { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'tls', [LABELS.tlsSet]: r.set, [LABELS.tlsFile]: r.file };
+}
+
+/** The set and file of a secret; undefined for a secret that is not one of swarmgate's TLS files. */
+export function decodeTlsSecretLabels(labels: Readonly<Record<string, string>> | undefined): TlsSecretRole | undefined {
+  const l = labels ?? {};
+  const set = l[LABELS.tlsSet];
+  const file = l[LABELS.tlsFile];
+  if (l[LABELS.owner] !== OWNER_VALUE || set === undefined || set === '' || file === undefined || !(TLS_SET_FILES as readonly string[]).includes(file)) return undefined;
+  return { set, file: file as TlsFile };
 }

@@ -9,22 +9,16 @@
  * routes) the core clears the rollback. Applying a changed ServiceCluster clears it too: the new
  * generation's config simply does not carry the labels.
  */
-import { LABELS } from '../domain/labels';
+import { decodeRevisionLabels, decodeRollback, encodeRollback, encodeRouteLabels, routeEntries, routeListHash, type RollbackRequest, type RouteGeneration } from '../domain/revision-labels';
 import type { ConfigInfo } from '../observed/docker-port';
 import { fnv1a32 } from './hash';
-import { sha256Hex } from './sha256';
 import type { DesiredState } from './inputs';
+import { LABELS } from '../domain/labels';
+
+export { ROUTES_LABEL_MAX, type RollbackRequest, type RouteGeneration } from '../domain/revision-labels';
 
 /** Revisions kept per cluster (the current one included); configs still used by tasks are kept besides. */
 export const KEEP_REVISIONS = 5;
-
-/** Longest route list stored verbatim in a label; longer lists are stored as their SHA-256. */
-export const ROUTES_LABEL_MAX = 8192;
-
-export interface RouteGeneration {
-  readonly name: string;
-  readonly generation: number;
-}
 
 export interface Revision {
   readonly revision: number;
@@ -35,37 +29,16 @@ export interface Revision {
   readonly routeCount: number;
 }
 
-function routeList(routes: readonly RouteGeneration[]): string[] {
-  return [...new Set(routes.map((r) => `${r.name}@${r.generation}`))].sort();
-}
-
-const sha = sha256Hex;
-
 /** The labels a proxy config carries for its routes. */
-export function routesLabels(routes: readonly RouteGeneration[]): Record<string, string> {
-  const list = routeList(routes);
-  const joined = list.join(',');
-  return { [LABELS.routes]: joined.length > ROUTES_LABEL_MAX ? `sha256:${sha(joined)}` : joined, [LABELS.routeCount]: String(list.length) };
-}
+export const routesLabels = encodeRouteLabels;
 
 export function revisionNumber(c: ConfigInfo): number | undefined {
-  const n = Number(c.Spec.Labels?.[LABELS.revision]);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
+  return decodeRevisionLabels(c.Spec.Labels).revision;
 }
 
 export function toRevision(c: ConfigInfo): Revision | undefined {
-  const revision = revisionNumber(c);
-  if (revision === undefined) return undefined;
-  const label = c.Spec.Labels?.[LABELS.routes] ?? '';
-  const list = label === '' ? [] : label.split(',');
-  const hashed = label.startsWith('sha256:');
-  return {
-    revision,
-    config: c,
-    ...(hashed ? {} : { routes: new Set(list) }),
-    routesHash: hashed ? label.slice('sha256:'.length) : sha(list.join(',')),
-    routeCount: Number(c.Spec.Labels?.[LABELS.routeCount] ?? list.length) || 0,
-  };
+  const { revision, ...rest } = decodeRevisionLabels(c.Spec.Labels);
+  return revision === undefined ? undefined : { revision, config: c, ...rest };
 }
 
 /** A cluster's revisions, oldest first (configs without a revision label are left out). */
@@ -78,34 +51,23 @@ export function clusterRevisions(configs: readonly ConfigInfo[], cluster: string
 }
 
 /** Whether the revision contains this route generation; `routes` are all of the cluster's, for hashed lists. */
-export function revisionHas(rev: Revision, route: RouteGeneration, routes: readonly RouteGeneration[]): boolean {
+export function revisionHas(rev: Pick<Revision, 'routes' | 'routesHash'>, route: RouteGeneration, routes: readonly RouteGeneration[]): boolean {
   if (rev.routes !== undefined) return rev.routes.has(`${route.name}@${route.generation}`);
   // Only a hash: a route is known to be in it only when the whole list is unchanged.
-  return sha(routeList(routes).join(',')) === rev.routesHash;
+  return routeListHash(routes) === rev.routesHash;
 }
 
 /** Fingerprint of the stored route generations of a cluster: changes with every apply/delete of one of them. */
 export function specsFingerprint(routes: readonly RouteGeneration[]): string {
-  return fnv1a32(routeList(routes).join(','));
-}
-
-export interface RollbackRequest {
-  readonly revision: number;
-  readonly specs: string;
+  return fnv1a32(routeEntries(routes).join(','));
 }
 
 export function rollbackOf(specConfig: ConfigInfo | undefined): RollbackRequest | undefined {
-  const l = specConfig?.Spec.Labels ?? {};
-  const revision = Number(l[LABELS.rollback]);
-  if (!Number.isInteger(revision) || revision <= 0) return undefined;
-  return { revision, specs: l[LABELS.rollbackSpecs] ?? '' };
+  return decodeRollback(specConfig?.Spec.Labels);
 }
 
 /** The spec config's labels with the rollback request set (or cleared, with undefined). */
-export function withRollback(labels: Readonly<Record<string, string>>, request: RollbackRequest | undefined): Record<string, string> {
-  const { [LABELS.rollback]: _r, [LABELS.rollbackSpecs]: _s, ...rest } = labels;
-  return request === undefined ? rest : { ...rest, [LABELS.rollback]: String(request.revision), [LABELS.rollbackSpecs]: request.specs };
-}
+export const withRollback = encodeRollback;
 
 /** The stored routes of a cluster with their generations (what a rollback request is compared with). */
 export function clusterRouteGenerations(specs: DesiredState, cluster: string): RouteGeneration[] {

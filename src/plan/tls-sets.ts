@@ -4,8 +4,7 @@
  * id and the file each holds. Pure: which complete sets exist among listed secrets, and how a
  * service mounts some files of a set. Creating a set is I/O: src/apply/tls-secrets.ts.
  */
-import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { TLS_FILES, type TlsFile } from '../domain/tls-layout';
+import { decodeTlsSecretLabels, TLS_FILES, TLS_SET_FILES, type TlsFile } from '../domain/tls-layout';
 import type { SecretInfo, ServiceSpec } from '../observed/docker-port';
 
 export interface SecretRef {
@@ -15,17 +14,15 @@ export interface SecretRef {
 
 export type TlsSet = { readonly id: string } & Readonly<Record<TlsFile, SecretRef>>;
 
-export const TLS_SET_FILES = Object.keys(TLS_FILES) as TlsFile[];
+export { TLS_SET_FILES } from '../domain/tls-layout';
 
 /** Complete sets among the listed secrets, newest first (set ids sort by creation time). */
 export function tlsSets(secrets: readonly SecretInfo[]): TlsSet[] {
   const bySet = new Map<string, Partial<Record<TlsFile, SecretRef>>>();
   for (const s of secrets) {
-    const l = s.Spec.Labels ?? {};
-    const set = l[LABELS.tlsSet];
-    const file = l[LABELS.tlsFile] as TlsFile | undefined;
-    if (l[LABELS.owner] !== OWNER_VALUE || set === undefined || file === undefined || !TLS_SET_FILES.includes(file)) continue;
-    bySet.set(set, { ...bySet.get(set), [file]: { id: s.ID, name: s.Spec.Name } });
+    const role = decodeTlsSecretLabels(s.Spec.Labels);
+    if (role === undefined) continue;
+    bySet.set(role.set, { ...bySet.get(role.set), [role.file]: { id: s.ID, name: s.Spec.Name } });
   }
   const complete: TlsSet[] = [];
   for (const [id, files] of bySet) {

@@ -14,7 +14,8 @@ import type { LabelRouteStatus } from '../../plan/model';
 import type { Snapshot } from '../../domain/snapshot';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
-import { conditionCell, parseStatus, type ObjectStatus } from '../../status/object-status';
+import { decodeStatus, type ObjectStatus } from '../../domain/status-label';
+import { conditionCell } from '../../status/object-status';
 import { decodeRolloutState } from '../../plan/rollout';
 import { matchesSelector, parseSelector } from '../label-selector';
 import { EXIT, type Output } from '../output';
@@ -72,7 +73,7 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
     .map((s) => {
       const key = objectKey(s.kind, s.name);
       const object = objects.get(key);
-      const status = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
+      const status = decodeStatus(s.config.Spec.Labels?.[LABELS.status]);
       const invalid = rejects.get(key);
       const rollout = s.config.Spec.Labels?.[LABELS.rollout];
       return {

@@ -10,7 +10,7 @@ import { parseTimeout } from '../timeout-option';
 import { LABELS } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
-import { parseStatus } from '../../status/object-status';
+import { decodeStatus } from '../../domain/status-label';
 import { probeCanary, type Probe } from '../canary-wait';
 import { goalText, parseWaitFor, probeConditionGoal, type WaitGoal } from '../wait-for';
 import { EXIT, type Output } from '../output';
@@ -24,7 +24,7 @@ async function probeStored(port: DockerPort, kind: Kind, name: string, goal: Exc
   const spec = [...current.values()].find((s) => s.kind === kind && s.name === name);
   if (goal.kind === 'delete') return spec === undefined ? { verdict: 'met', message: 'deleted' } : { verdict: 'pending', last: `generation ${spec.generation} is still stored` };
   if (spec === undefined) return { verdict: 'pending', last: 'not found' };
-  const status = parseStatus(spec.config.Spec.Labels?.[LABELS.status]);
+  const status = decodeStatus(spec.config.Spec.Labels?.[LABELS.status]);
   return probeConditionGoal(goal, spec.generation, status?.observedGeneration === spec.generation ? status.conditions : undefined);
 }
 

@@ -7,5 +7,5 @@ export { advanceRollout, rolloutRevision, weightsOf, ROLLOUT_COMMANDS } from './
 export type { RolloutCommand, RolloutInput, RolloutResult, WebhookCall, Weights } from './advance';
 export { judgeInterval } from './analysis';
 export type { BackendMetrics, Verdict, WebhookResults } from './analysis';
-export { decodeRolloutState, encodeRolloutState, MAX_ENCODED_STATE_BYTES, PHASES, TRANSITION_REASONS } from './state';
-export type { Outcome, Phase, RolloutState, StepMeasurement, Transition, TransitionReason } from './state';
+export { decodeRolloutState, encodeRolloutState, MAX_ENCODED_STATE_BYTES, PHASES, TRANSITION_REASONS } from '../../domain/rollout-state';
+export type { Outcome, Phase, RolloutState, StepMeasurement, Transition, TransitionReason } from '../../domain/rollout-state';

@@ -7,9 +7,9 @@
  */
 import * as E from 'fp-ts/Either';
 import * as tt from 'io-ts';
-import { MAX_CANARY_STEPS } from '../../domain/canary';
-import { bool, decode, expected, intRange, listOf, oneOf, struct, type Codec } from '../../domain/codec';
-import { formatPath } from '../../domain/issue';
+import { MAX_CANARY_STEPS } from './canary';
+import { bool, decode, expected, intRange, listOf, oneOf, struct, type Codec } from './codec';
+import { formatPath } from './issue';
 
 export const PHASES = ['Progressing', 'Paused', 'Promoted', 'Aborted', 'Failed', 'Succeeded'] as const;
 /**
