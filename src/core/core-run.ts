@@ -7,19 +7,18 @@ import type { Logger } from 'pino';
 import { configFilesHash, type ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
 import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
-import { MAIN_CONFIG_FILE, renderCluster } from '../render/render-cluster';
+import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
 import { validateCluster } from '../validate/validate-cluster';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { tlsSets } from '../plan/tls-sets';
 import { pruneCertificateVersions } from '../apply/certificate-secrets';
 import { convergeExtension } from '../apply/extension-service';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
+import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
 import type { Condition } from '../domain/conditions';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { objectKey } from '../domain/meta';
-import { withLabelRoutes } from '../plan/sources/interlock';
-import { withRolloutWeights } from '../plan/rollout/apply-weights';
+import { desiredConfig, mainFile } from '../plan/pipeline';
+import { storedRollbacks } from '../desired/served-state';
 import { Subject, type Observable } from 'rxjs';
 import { RolloutDriver, type WebhookCaller } from './rollouts';
 import { DesiredStateReader, liftAbandonedSeals, type StoredSpec } from '../desired/spec-store';
@@ -27,7 +26,6 @@ import type { DesiredState } from '../plan/inputs';
 import { isNotFound, isOutOfSequence } from '../observed/docker-errors';
 import type { DockerPort } from '../observed/docker-port';
 import { toSnapshot } from '../observed/to-snapshot';
-import { buildModel } from '../plan/build-model';
 import type { ProxyModel, Upstream } from '../plan/model';
 import type { RunResult } from '../reconcile';
 import type { ClusterRuntime } from '../status/cluster-status';
@@ -126,15 +124,17 @@ export class CoreRun {
     let writes = lifted.length + (await this.endStaleRollbacks(specs, stored));
     const now = this.now().getTime();
     const rollouts = this.rollouts.advance(specs, stored, services, (c) => this.lastUpstreams.get(c), now);
-    // Services with com.docker.lb.* labels become in-memory Routes, admitted after every Route spec.
-    const desired = withLabelRoutes(withRolloutWeights(specs, rollouts.weights), snapshot);
-    const result = buildModel(desired, snapshot, { now: new Date(now) });
+    const rollbacks = await storedRollbacks(port, stored, proxyConfigs);
+    for (const m of rollbacks.missing) this.runLog.warn({ cluster: m.cluster, revision: m.revision }, 'rollback revision not found; delivering the current specs');
+    // The one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files.
+    const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
+    const { desired, result, clusters } = desiredConfig({ specs, snapshot, now: new Date(now), rollouts: { weights: rollouts.weights }, rollbacks: rollbacks.sources, render: !externalRender });
     this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
     const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
     const runtimes: ClusterRuntime[] = [];
     /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
     const rolledBack = new Map<string, Revision>();
-    for (const model of result.clusters) {
+    for (const { model, files: desiredFiles, rolledBack: rollback } of clusters) {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
       const expectedReplicas = expectedProxyReplicas(model);
@@ -143,10 +143,16 @@ export class CoreRun {
       const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
       const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
       writes += await this.convergeExtensionOf(model, live);
-      const rollback = await this.rollbackSource(model.cluster, stored, proxyConfigs);
-      if (rollback.revision !== undefined) rolledBack.set(model.cluster, rollback.revision);
-      const note = [agentNote, rollback.note].filter((n) => n !== undefined).join('; ') || undefined;
-      const source = rollback.source ?? this.renderedFor(model, modelHash);
+      if (rollback !== undefined) rolledBack.set(model.cluster, rollback.revision);
+      const missing = rollbacks.missing.find((m) => m.cluster === model.cluster);
+      const rollbackNote =
+        rollback !== undefined
+          ? `rolled back to revision ${rollback.revision.revision} until the next apply`
+          : missing !== undefined
+            ? `rollback to revision ${missing.revision} impossible: its config is gone; delivering the current specs`
+            : undefined;
+      const note = [agentNote, rollbackNote].filter((n) => n !== undefined).join('; ') || undefined;
+      const source = rollback !== undefined ? { rendered: mainFile(desiredFiles) } : this.renderedFor(model, modelHash, desiredFiles);
       if (source === undefined) {
         runtimes.push({ model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
         continue;
@@ -167,14 +173,14 @@ export class CoreRun {
       const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
       if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
       // A rolled-back revision was validated when it was current; validate() checks the current model.
-      const invalid = source.invalid ?? (rollback.source !== undefined ? undefined : this.validate(model, rendered));
+      const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, rendered));
       if (invalid !== undefined) {
         runtimes.push({ model, invalid, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, configHash) });
         continue;
       }
       const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
       if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
-      const r = await convergeProxy(port, model, rendered, live, image, agent, { rollback: rollback.source !== undefined });
+      const r = await convergeProxy(port, model, rendered, live, image, agent, { rollback: rollback !== undefined });
       if (r.writes > 0) this.runLog.info({ cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
       writes += r.writes;
       if (r.serviceChanged) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: agent !== undefined ? 'hitless' : 'rolling' });
@@ -229,35 +235,20 @@ export class CoreRun {
     return writes;
   }
 
-  /** While the cluster is rolled back: the rolled-back revision's config, read from its Swarm config. */
-  private async rollbackSource(cluster: string, stored: ReadonlyMap<string, StoredSpec>, configs: readonly LiveState['proxyConfigs'][number][]): Promise<{ source?: { rendered: string; invalid?: string }; revision?: Revision; note?: string }> {
-    const request = rollbackOf(stored.get(objectKey('ServiceCluster', cluster))?.config);
-    if (request === undefined) return {};
-    const revision = clusterRevisions(configs, cluster).find((r) => r.revision === request.revision);
-    if (revision === undefined) {
-      this.runLog.warn({ cluster, revision: request.revision }, 'rollback revision not found; delivering the current specs');
-      return { note: `rollback to revision ${request.revision} impossible: its config is gone; delivering the current specs` };
-    }
-    const full = await this.port.inspectConfig(revision.config.ID);
-    return { source: { rendered: Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8') }, revision, note: `rolled back to revision ${revision.revision} until the next apply` };
-  }
-
   /**
    * The cluster's config: rendered here (embedded extension), or what the extension service
    * submitted for exactly this model (undefined until it has). A submission that failed its
    * validation carries the validator's output.
    */
-  private renderedFor(model: ProxyModel, modelHash: string): { rendered: string; invalid?: string } | undefined {
+  private renderedFor(model: ProxyModel, modelHash: string, rendered: RenderedCluster | undefined): { rendered: string; invalid?: string } | undefined {
     const plane = this.options.plane;
-    const mainFile = MAIN_CONFIG_FILE[model.spec.proxy.kind];
-    if ((this.options.externalExtension !== true && this.options.extensionImage === undefined) || plane === undefined) {
-      const r = renderCluster(model);
-      return { rendered: r.files.find((f) => f.path === r.main)?.content ?? '' };
-    }
+    const mainName = MAIN_CONFIG_FILE[model.spec.proxy.kind];
+    // Rendered in this core (embedded extension): the pipeline's files.
+    if (rendered !== undefined || plane === undefined) return { rendered: mainFile(rendered) };
     const sub = plane.submission(model.cluster, modelHash);
     if (sub === undefined) return undefined;
-    const main = sub.proxyKind === model.spec.proxy.kind ? sub.files.find((f) => f.path === mainFile) : undefined;
-    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || `the extension submitted no ${mainFile} for a ${model.spec.proxy.kind} cluster` };
+    const main = sub.proxyKind === model.spec.proxy.kind ? sub.files.find((f) => f.path === mainName) : undefined;
+    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || `the extension submitted no ${mainName} for a ${model.spec.proxy.kind} cluster` };
     return { rendered: main.content.toString() };
   }
 

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Reason } from '../../src/domain/conditions';
 import { LABELS, OWNER_VALUE } from '../../src/domain/labels';
 import { decodeRevisionLabels, decodeRollback, encodeRevisionLabel, encodeRollback, encodeRouteLabels, routeEntries, ROUTES_LABEL_MAX } from '../../src/domain/revision-labels';
 import {
@@ -28,7 +29,7 @@ describe('status label', () => {
   const cond = fc.record({
     type: fc.constantFrom('Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'Rollout'),
     status: fc.constantFrom('True' as const, 'False' as const, 'Unknown' as const),
-    reason: fc.stringMatching(/^[A-Z][A-Za-z]{0,20}$/),
+    reason: fc.constantFrom<Reason>('Accepted', 'HostConflict', 'BackendNotFound', 'RolledBack', 'Pending'),
     message: text,
     lastTransitionTime: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   });

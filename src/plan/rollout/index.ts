@@ -9,3 +9,4 @@ export { judgeInterval } from './analysis';
 export type { BackendMetrics, Verdict, WebhookResults } from './analysis';
 export { decodeRolloutState, encodeRolloutState, MAX_ENCODED_STATE_BYTES, PHASES, TRANSITION_REASONS } from '../../domain/rollout-state';
 export type { Outcome, Phase, RolloutState, StepMeasurement, Transition, TransitionReason } from '../../domain/rollout-state';
+export { servedWeights } from './served-weights';
