@@ -6,17 +6,16 @@
 import { errorText } from '../error-text';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import { withLabelRoutes } from '../../plan/sources/interlock';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
+import { listProxyConfigs, storedRollbacks, storedRolloutStates } from '../../desired/served-state';
 import { DesiredStateReader, specHash } from '../../desired/spec-store';
 import { objectKey } from '../../domain/meta';
 import { encodeObject, type ApiObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
 import type { DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
-import { buildModel } from '../../plan/build-model';
 import type { DesiredState, Stored } from '../../plan/inputs';
-import { renderCluster } from '../../render/render-cluster';
+import { desiredConfig, mainFile, type PipelineInputs } from '../../plan/pipeline';
 import { proxyServiceName } from '../../plan/proxy-service-spec';
 import type { Output } from '../output';
 import { resourceName } from './apply';
@@ -45,15 +44,13 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
   };
 }
 
-/** Each cluster's config file (nginx.conf or haproxy.cfg, by its proxy.kind) → content. */
-function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, { file: string; content: string }> {
-  // As the core: services with com.docker.lb.* labels are routed too (after every Route spec).
-  return new Map(
-    buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.map((m) => {
-      const r = renderCluster(m);
-      return [m.cluster, { file: r.main, content: r.files.find((f) => f.path === r.main)?.content ?? '' }];
-    }),
-  );
+/**
+ * Each cluster's config file (nginx.conf or haproxy.cfg, by its proxy.kind) → content, through the
+ * core's own pipeline: label routes, every rollout at the weights it is served at, rolled-back clusters
+ * at their revision (a rollback the applied objects would end is not applied).
+ */
+function renderAll(desired: DesiredState, served: Omit<PipelineInputs, 'specs'>): Map<string, { file: string; content: string }> {
+  return new Map(desiredConfig({ ...served, specs: desired }).clusters.map((c) => [c.model.cluster, { file: c.files?.main ?? '', content: mainFile(c.files) }]));
 }
 
 export async function runDiff(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {
@@ -64,7 +61,9 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
     return DIFF_EXIT.error;
   }
   try {
-    const [{ desired: current, stored }, { snapshot }] = await Promise.all([new DesiredStateReader(port).read(), readSnapshot(port)]);
+    const [{ desired: current, stored }, { snapshot }, proxyConfigs] = await Promise.all([new DesiredStateReader(port).read(), readSnapshot(port), listProxyConfigs(port)]);
+    // What the proxies serve now: the stored rollout states and rollbacks, as the core last decided them.
+    const served = { snapshot, rollouts: { states: storedRolloutStates(stored) }, rollbacks: (await storedRollbacks(port, stored, proxyConfigs)).sources };
     const storedObjects = new Map<string, ApiObject>([...current.routes, ...current.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
     let changed = false;
     // Like apply, an unchanged object keeps its generation (and so its place in the rendered config).
@@ -81,8 +80,8 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
       // Drop the "====" separator line jsdiff puts first; keep the ---/+++ header.
       io.out(patch.split('\n').slice(1).join('\n'));
     }
-    const beforeConfigs = renderAll(current, snapshot);
-    const afterConfigs = renderAll(withApplied(current, applied), snapshot);
+    const beforeConfigs = renderAll(current, served);
+    const afterConfigs = renderAll(withApplied(current, applied), served);
     const services: string[] = [];
     for (const [cluster, after] of afterConfigs) {
       const now = beforeConfigs.get(cluster);

@@ -5,9 +5,9 @@ import { stringify } from 'yaml';
 import { LABELS } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
-import { withLabelRoutes } from '../../plan/sources/interlock';
-import { DesiredStateReader } from '../../desired/spec-store';
-import { buildModel } from '../../plan/build-model';
+import { storedRolloutStates } from '../../desired/served-state';
+import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
+import { desiredConfig } from '../../plan/pipeline';
 import { certificateVersions, currentCertificate, expiryCondition } from '../../plan/certificates';
 import type { Certificate } from '../../domain/route';
 import type { LabelRouteStatus } from '../../plan/model';
@@ -39,11 +39,12 @@ interface Listed {
 
 /**
  * Routes translated from com.docker.lb.* service labels, with the conditions the core would give them:
- * computed read-only (stored specs + snapshot → buildModel), since they have no config to carry a status.
+ * computed read-only through the core's pipeline (stored specs at their served rollout weights + snapshot),
+ * since they have no config to carry a status.
  */
-function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], snapshot: Snapshot): Listed[] {
-  const merged = withLabelRoutes(desired, snapshot);
-  const statuses = buildModel(merged, snapshot).labelRoutes ?? {};
+function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>, snapshot: Snapshot): Listed[] {
+  const { desired: merged, result } = desiredConfig({ specs: desired, snapshot, rollouts: { states: storedRolloutStates(stored) }, render: false });
+  const statuses = result.labelRoutes ?? {};
   const objects = new Map<string, ApiObject>((merged.labelRoutes ?? []).map((r) => [r.object.metadata.name, r.object]));
   return Object.entries(statuses).map(([name, st]) => {
     const object = objects.get(name);
@@ -64,7 +65,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 
 async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const { desired, stored } = await new DesiredStateReader(port).read();
-  const fromLabels = kind === 'Route' ? labelRoutes(desired, (await readSnapshot(port)).snapshot) : [];
+  const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
   return [...stored.values()]
