@@ -1,7 +1,7 @@
 /**
  * Golden tests: every directory here with `specs.yaml` and `snapshot.json` is one case.
  * specs (plus the Route equivalents of the snapshot's com.docker.lb.* service labels) → loadSpecs →
- * buildModel → renderNginx (default options) for every NGINX service cluster, compared byte for byte with
+ * the core's pipeline (desiredConfig: sources → buildModel → renderCluster) for every NGINX service cluster, compared byte for byte with
  * `expected/<cluster>.nginx.conf`, `expected/conditions.json`, when the specs have invalid documents
  * `expected/issues.txt`, and when services carry Interlock labels `expected/label-routes.json`. Every rendered config must also
  * pass `nginx -t`, and rendering twice must give the same bytes.
@@ -13,12 +13,10 @@ import * as E from 'fp-ts/Either';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLabelRoutes } from '../../src/plan/sources/interlock';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
 import { loadSnapshotFile } from '../../src/cli/snapshot-file';
-import { buildModel } from '../../src/plan/build-model';
-import { renderNginx } from '../../src/render/nginx/render';
+import { desiredConfig, mainFile } from '../../src/plan/pipeline';
 import { nginxAvailable, nginxCheck } from '../helpers/nginx-check';
 
 const GOLDEN_DIR = __dirname;
@@ -51,13 +49,13 @@ function runCase(name: string): CaseOutput {
   const loaded = loadSpecs([relativePath(name, 'specs.yaml')]);
   const snapshot = loadSnapshotFile(relativePath(name, 'snapshot.json'));
   if (E.isLeft(snapshot)) throw new Error(`snapshot of ${name} does not decode:\n${snapshot.left.map(formatLocatedIssue).join('\n')}`);
-  const result = buildModel(withLabelRoutes(loaded.desired, snapshot.right), snapshot.right);
+  const { result, clusters } = desiredConfig({ specs: loaded.desired, snapshot: snapshot.right });
   const files = new Map<string, string>();
   const configs = new Map<string, string>();
-  for (const model of result.clusters) {
+  for (const { model, files: rendered } of clusters) {
     // An HAProxy cluster's config is haproxy.test.ts's (expected/haproxy/).
     if (model.spec.proxy.kind !== 'nginx') continue;
-    const config = renderNginx(model);
+    const config = mainFile(rendered);
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.nginx.conf`, config);
   }
