@@ -1,7 +1,7 @@
 /**
- * `swarmgate diff` goes through the core's own pipeline: during an active rollout its "now" side is
- * the config the proxies serve (the stored rollout weights), and its patch turns that config into
- * exactly what the core serves after the apply.
+ * `swarmgate diff` goes through the core's own pipeline: during an active rollout or a rollback its
+ * "now" side is the config the proxies serve (the stored rollout weights, the rolled-back revision),
+ * and its patch turns that config into exactly what the core serves after the apply.
  */
 import { applyPatch } from 'diff';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runDiff } from '../../src/cli/commands/diff';
+import { runRollback } from '../../src/cli/commands/history';
 import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
@@ -104,5 +105,40 @@ describe('diff during an active rollout', () => {
   it('says "no changes" for the stored specs while a rollout is under way', async () => {
     await new CoreRun(docker, quiet, {}, now).run(1);
     expect(await diff(SHOP_WITH_TIMEOUT.replace('      timeouts: {connect: 2s}\n', ''))).toMatchObject({ code: 0, out: 'no changes' });
+  });
+});
+
+describe('diff while a cluster is rolled back', () => {
+  const web = (host: string) => route('web', { serviceCluster: 'edge', hosts: [host], rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }] });
+  const routeYaml = (name: string, host: string, clusterName: string) =>
+    `apiVersion: swarmgate.io/v1\nkind: Route\nmetadata: {name: ${name}}\nspec: {serviceCluster: ${clusterName}, hosts: [${host}], rules: [{backends: [{service: shop-v1, port: 8080}]}]}\n`;
+
+  it('compares with the rolled-back revision the proxies serve; an apply to the cluster ends the rollback, one elsewhere does not', async () => {
+    const core = new CoreRun(docker, quiet, {}, now);
+    await applyObject(docker, web('old.test'));
+    await core.run(1);
+    await applyObject(docker, web('new.test'));
+    await core.run(2);
+    expect(await runRollback(docker, 'cluster', 'edge', '1', { out: () => undefined, err: () => undefined })).toBe(0);
+    await core.run(3);
+    const served = await servedConfig();
+    expect(served).toContain('server_name "old.test";');
+    expect(served).not.toContain('new.test');
+
+    // A route of another cluster leaves the rollback in place: nothing changes for edge.
+    const elsewhere = await diff(routeYaml('other', 'other.test', 'default'));
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.out).not.toContain('edge/nginx.conf');
+
+    // A route of edge ends it: the patch goes from the served revision to the current specs.
+    docker.clearActions();
+    const r = await diff(routeYaml('extra', 'extra.test', 'edge'));
+    expect(docker.writes).toEqual([]);
+    const patch = configPatch(r.out, 'edge');
+    expect(patch).toMatch(/^-\s+server_name "old\.test";$/m);
+    expect(patch).toMatch(/^\+\s+server_name "new\.test";$/m);
+    await applyObject(docker, route('extra', { serviceCluster: 'edge', hosts: ['extra.test'], rules: [{ backends: [{ service: 'shop-v1', port: 8080 }] }] }));
+    await core.run(4);
+    expect(applyPatch(served, patch)).toBe(await servedConfig());
   });
 });
