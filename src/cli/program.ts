@@ -63,7 +63,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('apply')
     .description('validate, then store each object in the Swarm (a config per generation); prints route/NAME created|configured|unchanged')
     .requiredOption('-f, --file <path...>', 'YAML files or directories')
-    .action(async (opts: { file: string[] }) => setExit(await (await import('./commands/apply')).runApply(port(), opts.file, io)));
+    .action(async (opts: { file: string[] }) => setExit(await withInterrupt(async (signal) => (await import('./commands/apply')).runApply(port(), opts.file, io, signal))));
 
   program
     .command('delete')
