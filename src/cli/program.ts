@@ -44,6 +44,12 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .exitOverride();
 
   program
+    .command('version')
+    .description('the CLI\'s version and the running core\'s (from its image), like kubectl version')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json']))
+    .action(async (opts: { output?: string }) => setExit(await (await import('./commands/version')).runVersion(port, VERSION, opts.output, io)));
+
+  program
     .command('validate')
     .description('check spec files offline; one line per problem as FILE:LINE:COL Kind/name field: message')
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories ("-" reads stdin)')
