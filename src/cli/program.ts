@@ -50,6 +50,22 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .action(async (opts: { output?: string }) => setExit(await (await import('./commands/version')).runVersion(port, VERSION, opts.output, io)));
 
   program
+    .command('completion')
+    .description('print the shell completion script: source <(swarmgate completion bash), or zsh/fish likewise')
+    .argument('<shell>', 'bash | zsh | fish')
+    .action(async (shell: string) => setExit(await (await import('./commands/completion')).runCompletionScript(shell, io)));
+
+  program
+    .command('completion-server', { hidden: true })
+    .description('answer one TAB for the completion script (reads COMP_LINE and COMP_POINT)')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async () => {
+      const c = await import('./commands/completion');
+      setExit(await c.runCompletionServer(program, process.env, c.storedNames(port)));
+    });
+
+  program
     .command('validate')
     .description('check spec files offline; one line per problem as FILE:LINE:COL Kind/name field: message')
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories ("-" reads stdin)')
