@@ -47,6 +47,9 @@ function takesValue(o: Option | undefined): boolean {
   return o !== undefined && (o.required || o.optional);
 }
 
+/** Values of options that take free text besides some usual values (no commander choices). */
+const OPTION_VALUES: Readonly<Record<string, readonly string[]>> = { 'get --output': ['wide', 'yaml', 'json', 'name', 'jsonpath='] };
+
 /** Options whose value is a path: the shell completes files there. */
 const FILE_OPTIONS = new Set(['--file', '--snapshot', '--out', '--cert', '--key', '--tls-dir']);
 
@@ -79,7 +82,11 @@ export async function completionCandidates(program: Command, words: readonly str
     }
     positionals.push(w);
   }
-  if (pendingValueOf !== undefined) return FILE_OPTIONS.has(pendingValueOf.long ?? '') ? FILES : (pendingValueOf.argChoices ?? []).filter((c) => c.startsWith(partial));
+  if (pendingValueOf !== undefined) {
+    if (FILE_OPTIONS.has(pendingValueOf.long ?? '')) return FILES;
+    const values = pendingValueOf.argChoices ?? OPTION_VALUES[`${path.join(' ')} ${pendingValueOf.long ?? ''}`] ?? [];
+    return values.filter((c) => c.startsWith(partial));
+  }
   if (partial.startsWith('-')) {
     const flags = cmd.options.flatMap((o) => (o.hidden ? [] : [o.long ?? o.short ?? ''])).filter((f) => f !== '');
     return [...flags, '--help'].filter((f) => f.startsWith(partial));

@@ -102,7 +102,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('list routes or serviceclusters with their conditions')
     .argument('<kind>', 'routes | serviceclusters')
     .argument('[name]', 'one object')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name']))
+    .option('-o, --output <format>', 'output format: wide, yaml, json, name, or jsonpath=TEMPLATE (kubectl\'s, e.g. \'{.items[*].metadata.name}\')')
     .option('-l, --selector <selector>', 'only objects whose metadata.labels match: key=value, key!=value, key, !key (comma: and)')
     .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string }) =>
       setExit(await (await import('./commands/get')).runGet(port(), kind, name, opts.output, io, new Date(), opts.selector)),

@@ -42,7 +42,8 @@ describe('completion candidates', () => {
 
   it('offers options, option choices, and files for path options', async () => {
     expect(await complete('get routes --')).toEqual(expect.arrayContaining(['--output', '--selector', '--help']));
-    expect(await complete('get routes -o ')).toEqual(['wide', 'yaml', 'json', 'name']);
+    expect(await complete('get routes -o ')).toEqual(['wide', 'yaml', 'json', 'name', 'jsonpath=']);
+    expect(await complete('canary get shop -o ')).toEqual(['json']);
     expect(await complete('apply -f ')).toBe(FILES);
     // A value already given does not shift the positional arguments.
     expect(await complete('get -o wide routes b')).toEqual(['blog']);

@@ -96,4 +96,28 @@ describe('get', () => {
     expect(cart?.[col]).toBe(`${state.phase} ${state.weight}%`);
     expect(state.weight).toBe(10);
   });
+
+  it('prints kubectl-style -o jsonpath templates over the -o json document', async () => {
+    const names = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items[*].metadata.name}', names.io)).toBe(0);
+    expect(names.out).toEqual(['blog shop']);
+    const one = capture();
+    expect(await runGet(docker, 'routes', 'blog', 'jsonpath=host={.spec.hosts[0]} team={.metadata.labels.team}\\n', one.io)).toBe(0);
+    expect(one.out).toEqual(['host=blog.test team=content\n']);
+    const filtered = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items[?(@.metadata.name=="shop")].spec.hosts[*]}', filtered.io)).toBe(0);
+    expect(filtered.out).toEqual(['shop.test']);
+  });
+
+  it('refuses an output format or template it cannot read, saying what it takes', async () => {
+    const bad = capture();
+    expect(await runGet(docker, 'routes', undefined, 'table', bad.io)).toBe(2);
+    expect(bad.err).toEqual(['-o: expected one of wide, yaml, json, name, jsonpath=TEMPLATE, got "table"']);
+    const unclosed = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items', unclosed.io)).toBe(2);
+    expect(unclosed.err[0]).toMatch(/unclosed "\{" at column 1/);
+    const range = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={range .items[*]}{.metadata.name}{end}', range.io)).toBe(2);
+    expect(range.err[0]).toMatch(/not supported; use -o json with jq/);
+  });
 });

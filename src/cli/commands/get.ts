@@ -1,4 +1,4 @@
-/** `swarmgate get routes|serviceclusters [NAME] [-o wide|yaml|json|name] [-l SELECTOR]` and `describe`. */
+/** `swarmgate get routes|serviceclusters [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
 
 import * as E from 'fp-ts/Either';
 import { stringify } from 'yaml';
@@ -18,6 +18,7 @@ import { conditionCell, parseStatus, type ObjectStatus } from '../../status/obje
 import { decodeRolloutState } from '../../plan/rollout';
 import { matchesSelector, parseSelector } from '../label-selector';
 import { EXIT, type Output } from '../output';
+import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
 import { untilText } from './tls';
@@ -109,10 +110,27 @@ function asDocument(l: Listed): unknown {
   return { ...base, status: { generation: l.generation, ...(l.status ?? { conditions: [] }) } };
 }
 
+const OUTPUT_FORMATS = ['wide', 'yaml', 'json', 'name', 'jsonpath=TEMPLATE'] as const;
+
+/** -o: a table variant, a document format, or a kubectl-style jsonpath template. */
+function parseGetOutput(output: string | undefined): { readonly plain: string | undefined } | { readonly jsonpath: Template } | { readonly error: string } {
+  if (output === undefined || ['wide', 'yaml', 'json', 'name'].includes(output)) return { plain: output };
+  if (output.startsWith('jsonpath=')) {
+    const t = parseJsonpathTemplate(output.slice('jsonpath='.length));
+    return 'error' in t ? t : { jsonpath: t };
+  }
+  return { error: `-o: expected one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(output)}` };
+}
+
 export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
     io.err(`unknown resource type "${what}"; use routes or serviceclusters`);
+    return EXIT.usage;
+  }
+  const format = parseGetOutput(output);
+  if ('error' in format) {
+    io.err(format.error);
     return EXIT.usage;
   }
   const requirements = selector === undefined ? undefined : parseSelector(selector);
@@ -132,6 +150,11 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
   }
   if (output === 'json') {
     io.out(JSON.stringify(name !== undefined ? asDocument(items[0] as Listed) : { kind: 'List', items: items.map(asDocument) }, null, 2));
+    return EXIT.ok;
+  }
+  if ('jsonpath' in format) {
+    // The same document -o json prints, so a template can be tried out against that output.
+    io.out(renderJsonpathTemplate(format.jsonpath, JSON.parse(JSON.stringify(name !== undefined ? asDocument(items[0] as Listed) : { kind: 'List', items: items.map(asDocument) })) as unknown));
     return EXIT.ok;
   }
   if (output === 'yaml') {
