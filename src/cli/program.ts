@@ -104,8 +104,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .argument('[name]', 'one object')
     .option('-o, --output <format>', 'output format: wide, yaml, json, name, or jsonpath=TEMPLATE (kubectl\'s, e.g. \'{.items[*].metadata.name}\')')
     .option('-l, --selector <selector>', 'only objects whose metadata.labels match: key=value, key!=value, key, !key (comma: and)')
-    .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string }) =>
-      setExit(await (await import('./commands/get')).runGet(port(), kind, name, opts.output, io, new Date(), opts.selector)),
+    .option('-w, --watch', 'after the table, print a row whenever an object\'s row changes, until Ctrl-C')
+    .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string; watch?: boolean }) =>
+      setExit(
+        await withInterrupt(async (signal) => (await import('./commands/get')).runGet(port(), kind, name, opts.output, io, new Date(), opts.selector, opts.watch === true ? { signal } : undefined)),
+      ),
     );
 
   program

@@ -16,7 +16,8 @@ import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
 import { conditionCell, parseStatus, type ObjectStatus } from '../../status/object-status';
 import { decodeRolloutState } from '../../plan/rollout';
-import { matchesSelector, parseSelector } from '../label-selector';
+import { matchesSelector, parseSelector, type Requirement } from '../label-selector';
+import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
@@ -122,7 +123,13 @@ function parseGetOutput(output: string | undefined): { readonly plain: string | 
   return { error: `-o: expected one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(output)}` };
 }
 
-export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string): Promise<number> {
+/** `get -w`: how often to look again, and the Ctrl-C that ends the watch. */
+export interface GetWatch {
+  readonly signal: AbortSignal;
+  readonly intervalMs?: number;
+}
+
+export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string, watch?: GetWatch): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
     io.err(`unknown resource type "${what}"; use routes or serviceclusters`);
@@ -138,11 +145,11 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     io.err(requirements.error);
     return EXIT.usage;
   }
-  const listed = await listObjects(port, kind);
-  // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
-  const stored = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
-  const all = requirements === undefined ? stored : stored.filter((l) => matchesSelector(requirements, l.object?.metadata.labels));
-  const items = name === undefined ? all : all.filter((l) => l.name === name);
+  if (watch !== undefined && !(output === undefined || output === 'wide')) {
+    io.err(`-w prints the table (optionally -o wide); -o ${output} is not supported with it`);
+    return EXIT.usage;
+  }
+  const { listed, items } = await selectItems(port, kind, name, output, requirements);
   if (name !== undefined && items.length === 0) {
     const fromLabels = listed.some((l) => l.name === name && l.labels !== undefined);
     io.err(`${resourceName(kind)}/${name} ${fromLabels ? 'comes from com.docker.lb.* service labels and has no stored object; print it with `swarmgate import-labels`' : 'not found'}`);
@@ -165,7 +172,57 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     if (items.length > 0) io.out(items.map((l) => `${resourceName(kind)}/${l.name}`).join('\n'));
     return EXIT.ok;
   }
-  const wide = output === 'wide';
+  const table = tableOf(kind, items, output === 'wide', now);
+  io.out(items.length === 0 ? table.empty : formatTable(table.header, table.rows));
+  if (watch !== undefined) return watchTable(port, kind, name, output === 'wide', requirements, table, io, watch);
+  return EXIT.ok;
+}
+
+/** The objects `get` shows: by kind, then -l and NAME; -o yaml/json leave out label routes. */
+async function selectItems(port: DockerPort, kind: Kind, name: string | undefined, output: string | undefined, requirements: readonly Requirement[] | undefined): Promise<{ listed: Listed[]; items: Listed[] }> {
+  const listed = await listObjects(port, kind);
+  // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
+  const stored = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
+  const all = requirements === undefined ? stored : stored.filter((l) => matchesSelector(requirements, l.object?.metadata.labels));
+  return { listed, items: name === undefined ? all : all.filter((l) => l.name === name) };
+}
+
+/**
+ * `get -w`, as kubectl's: after the table, one line per object whose row changed (its AGE aside), in
+ * the first table's column widths; a new header when the columns change; `KIND/NAME deleted` when
+ * an object goes. Until Ctrl-C (exit 0).
+ */
+async function watchTable(port: DockerPort, kind: Kind, name: string | undefined, wide: boolean, requirements: readonly Requirement[] | undefined, first: ReturnType<typeof tableOf>, io: Output, watch: GetWatch): Promise<number> {
+  let header = first.header;
+  const withoutAge = (h: readonly string[], row: readonly string[]): string => JSON.stringify(row.filter((_, i) => h[i] !== 'AGE'));
+  let seen = new Map(first.rows.map((r) => [r[0] ?? '', withoutAge(header, r)]));
+  // Rows are printed in the widths of the last table printed, so columns stay aligned while watching.
+  let widthsOf = [...first.rows];
+  for (;;) {
+    await pause(watch.intervalMs ?? 1000, watch.signal);
+    if (watch.signal.aborted) return EXIT.ok;
+    const { items } = await selectItems(port, kind, name, wide ? 'wide' : undefined, requirements);
+    const table = tableOf(kind, items, wide, new Date());
+    if (JSON.stringify(table.header) !== JSON.stringify(header)) {
+      header = table.header;
+      widthsOf = [...table.rows];
+      io.out(formatTable(header, table.rows));
+      seen = new Map(table.rows.map((r) => [r[0] ?? '', withoutAge(header, r)]));
+      continue;
+    }
+    const next = new Map(table.rows.map((r) => [r[0] ?? '', withoutAge(header, r)]));
+    for (const row of table.rows) {
+      const key = row[0] ?? '';
+      if (seen.get(key) === next.get(key)) continue;
+      io.out(formatTable(header, [...widthsOf, row]).split('\n').at(-1) ?? '');
+    }
+    for (const gone of [...seen.keys()].filter((k) => !next.has(k))) io.out(`${resourceName(kind)}/${gone} deleted`);
+    seen = next;
+  }
+}
+
+/** The table `get` prints: header, one row per object (first cell: the name), and what to say when empty. */
+function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date): { header: string[]; rows: string[][]; empty: string } {
   if (kind === 'Route') {
     // Routes from com.docker.lb.* labels add a SOURCE column (absent when there are none, so the usual table is unchanged).
     const withSource = items.some((l) => l.labels !== undefined);
@@ -190,16 +247,15 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
         ...(withSource ? [source(l)] : []),
       ];
     });
-    io.out(items.length === 0 ? 'No routes found.' : formatTable(header, rows));
+    return { header, rows, empty: 'No routes found.' };
   } else {
     const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
     const rows = items.map((l) => {
       const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
       return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), cell(l, 'Ready'), cell(l, 'Programmed'), age(l.createdAt, now)];
     });
-    io.out(items.length === 0 ? 'No service clusters found (the implicit "default" cluster always exists).' : formatTable(header, rows));
+    return { header, rows, empty: 'No service clusters found (the implicit "default" cluster always exists).' };
   }
-  return EXIT.ok;
 }
 
 /**
