@@ -5,6 +5,7 @@
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { isServingTask, type DockerPort } from '../observed/docker-port';
+import type { ObjectStatus } from '../status/object-status';
 
 export type CorePresence = { readonly state: 'running'; readonly service: string } | { readonly state: 'stopped'; readonly service: string } | { readonly state: 'not-installed' };
 
@@ -22,4 +23,23 @@ export function coreAbsenceWarning(p: CorePresence, consequence: string): string
   if (p.state === 'running') return undefined;
   const what = p.state === 'not-installed' ? 'no swarmgate core is installed (swarmgate install)' : `the swarmgate core (${p.service}) is not running (docker service ps ${p.service})`;
   return `warning: ${what}: ${consequence}`;
+}
+
+/** Conditions that report what runs (proxies serving, replicas ready): stale as soon as no core watches. */
+const OBSERVED_STATE = new Set(['Programmed', 'Ready']);
+
+/**
+ * A stored status as a reader should show it: with no core running, Programmed and Ready are Unknown
+ * (CoreNotRunning) — the last core's word is kept in the message, marked as such — since nobody
+ * knows any more whether a proxy serves the object. Unchanged when a core runs.
+ */
+export function asSeenNow(status: ObjectStatus | undefined, p: CorePresence): ObjectStatus | undefined {
+  if (status === undefined || p.state === 'running') return status;
+  const why = p.state === 'not-installed' ? 'swarmgate is not installed' : `the core (${p.service}) is not running`;
+  return {
+    ...status,
+    conditions: status.conditions.map((c) =>
+      OBSERVED_STATE.has(c.type) && c.reason !== 'CoreUninstalled' ? { ...c, status: 'Unknown' as const, reason: 'CoreNotRunning' as const, message: `${why}; last known: ${c.status} (${c.reason}) ${c.message}` } : c,
+    ),
+  };
 }

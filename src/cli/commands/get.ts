@@ -19,6 +19,7 @@ import { decodeRolloutState } from '../../plan/rollout';
 import { matchesSelector, parseSelector, type Requirement } from '../label-selector';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
+import { asSeenNow, corePresence } from '../core-presence';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
@@ -64,7 +65,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 }
 
 async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
-  const { desired, stored } = await new DesiredStateReader(port).read();
+  const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
   const fromLabels = kind === 'Route' ? labelRoutes(desired, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
@@ -74,7 +75,8 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
     .map((s) => {
       const key = objectKey(s.kind, s.name);
       const object = objects.get(key);
-      const status = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
+      // Without a running core, what proxies serve is not known: Programmed and Ready read Unknown.
+      const status = asSeenNow(parseStatus(s.config.Spec.Labels?.[LABELS.status]), presence);
       const invalid = rejects.get(key);
       const rollout = s.config.Spec.Labels?.[LABELS.rollout];
       return {
