@@ -35,6 +35,9 @@ export const REASONS = [
   'TasksFailing',
   // Hitless replicas whose agent has no stream to the core (the core cannot know what they serve).
   'AgentsDisconnected',
+  // Read-side: no core runs (stopped) or swarmgate was uninstalled, so what proxies serve is not known.
+  'CoreNotRunning',
+  'CoreUninstalled',
   'CertificateNotFound',
   'ExpiresSoon',
   'Expired',
