@@ -6,19 +6,20 @@
  * from an untrusted party (an extension's submission) can only open, create or load what is in
  * there (see docs/adr/0009-validate-the-shipped-bytes.md).
  *
- * The binary, libraries and modules are copied once per process into a base directory (never
- * hard-linked to the system's own files: a check may append log lines to any file it can name),
- * and every check gets a fresh root of hard links to that base, removed afterwards. The base is
- * rebuilt when one of its files changed size or time (a previous check appended to it).
+ * The binary, libraries and modules are copied once per process into the root (never hard-linked
+ * to the system's own files: a check may append log lines to any file it can name). Before and
+ * after every check, everything that is not one of those copies is removed; the root is rebuilt
+ * when one of the copies changed size or time (a previous check appended to it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
 
 /** Directories every root has (the proxies create files below them: pid, temp paths, sockets). */
+const ROOT_PREFIX = 'sg-root-';
 const ROOT_DIRS = ['/dev', '/tmp', '/run', '/run/secrets', '/var/lib/nginx', '/var/log/nginx', '/var/lib/haproxy', '/etc'];
 /** Opened by configs as log targets; plain files here, never the host's devices. */
 const DEVICE_FILES = ['/dev/stdout', '/dev/stderr', '/dev/null'];
@@ -82,9 +83,9 @@ function writeInto(baseDir: string, files: Map<string, BaseFile>, path: string, 
   files.set(path, { size: s.size, mtimeMs: s.mtimeMs });
 }
 
-/** Copy what running `binPath` needs into a new base directory. */
+/** Copy what running `binPath` needs into a new root directory (its name carries this process's ID, see sweepOrphans). */
 function buildBase(kind: ProxyKind, binPath: string): Base {
-  const dir = mkdtempSync(join(tmpdir(), 'sg-root-base-'));
+  const dir = mkdtempSync(join(tmpdir(), `${ROOT_PREFIX}${process.pid}-${kind}-`));
   const files = new Map<string, BaseFile>();
   const programs = [binPath];
   const interpreter = interpreterOf(binPath);
@@ -115,22 +116,57 @@ function unchanged(base: Base): boolean {
   return true;
 }
 
+/**
+ * Back to the state right after buildBase: everything a check wrote (its config, the throw-away
+ * secrets, pid and temp files, logs) is removed, the directories the proxies write to exist, and
+ * the device stand-ins are empty plain files.
+ */
+function reset(base: Base): void {
+  const keep = new Set<string>(['/']);
+  for (const p of [...base.files.keys(), ...ROOT_DIRS, ...DEVICE_FILES]) for (let d = p; d !== '/'; d = dirname(d)) keep.add(d);
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(base.dir, dir), { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (!keep.has(path)) rmSync(join(base.dir, path), { recursive: true, force: true });
+      else if (e.isDirectory()) walk(path);
+    }
+  };
+  walk('/');
+  for (const d of ROOT_DIRS) mkdirSync(join(base.dir, d), { recursive: true });
+  for (const d of DEVICE_FILES) writeFileSync(join(base.dir, d), '');
+}
+
+/** Roots left by processes that ended without their exit handler (a killed test worker, a crashed core). */
+function sweepOrphans(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(/^sg-root-(\d+)-/.exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 const bases = new Map<string, Base>();
 let cleanupRegistered = false;
 
 function baseFor(kind: ProxyKind, binPath: string): Base {
   const key = `${kind}\0${binPath}`;
   const known = bases.get(key);
+  // A check may append to any file it can name (error_log): rebuild rather than run a changed binary.
   if (known !== undefined && unchanged(known)) return known;
   if (known !== undefined) rmSync(known.dir, { recursive: true, force: true });
-  const base = buildBase(kind, binPath);
-  bases.set(key, base);
   if (!cleanupRegistered) {
     cleanupRegistered = true;
+    sweepOrphans();
     process.once('exit', () => {
       for (const b of bases.values()) rmSync(b.dir, { recursive: true, force: true });
     });
   }
+  const base = buildBase(kind, binPath);
+  bases.set(key, base);
   return base;
 }
 
@@ -163,35 +199,28 @@ export interface PrivateRoot {
   readonly enter: readonly string[];
   /** Write a file at its absolute path inside the root. */
   write(path: string, content: string | Uint8Array, mode?: number): void;
-  remove(): void;
+  /** Remove everything the check wrote (the root itself is kept for the next check in this process). */
+  release(): void;
 }
 
-/** A fresh private root for one check with `binPath`, or why none can be made here. */
+/**
+ * A clean private root for one check with `binPath`, or why none can be made here. Checks run
+ * one at a time (synchronously) in a process, so one root per proxy binary serves them all.
+ */
 export function privateRoot(kind: ProxyKind, binPath: string): PrivateRoot | string {
   const how = rootEntry();
   if (typeof how === 'string') return how;
   const base = baseFor(kind, binPath);
-  const dir = mkdtempSync(join(tmpdir(), 'sg-root-'));
-  for (const d of ROOT_DIRS) mkdirSync(join(dir, d), { recursive: true });
-  for (const path of base.files.keys()) {
-    const target = join(dir, path);
-    mkdirSync(dirname(target), { recursive: true });
-    try {
-      linkSync(join(base.dir, path), target);
-    } catch {
-      copyFileSync(join(base.dir, path), target); // another file system (EXDEV) or no hard links
-    }
-  }
-  for (const d of DEVICE_FILES) writeFileSync(join(dir, d), '');
+  reset(base);
   return {
-    dir,
-    enter: [...how, dir],
+    dir: base.dir,
+    enter: [...how, base.dir],
     write(path, content, mode = 0o644) {
-      const target = join(dir, path);
+      const target = join(base.dir, path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content, { mode });
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    release: () => reset(base),
   };
 }
 

@@ -81,7 +81,7 @@ export function validateFiles(kind: ProxyKind, files: readonly ShippedFile[], o:
     }
     return runProxyCheck(kind, { bin: binPath, configPath: shippedConfigPath(kind), enter: root.enter, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
   } finally {
-    root.remove();
+    root.release();
   }
 }
 

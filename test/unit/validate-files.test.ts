@@ -77,10 +77,15 @@ describe('validateFiles', () => {
     expect(validateFiles('nginx', [{ path: 'nginx.conf', content: 'x' }], { bin: '/nonexistent/nginx' })).toEqual({ ok: true, output: '', skipped: 'nginx not installed here; the proxy validates on start' });
   });
 
-  it('leaves no private root behind', () => {
-    const before = readdirSync(tmpdir()).filter((f) => f.startsWith('sg-root-') && !f.startsWith('sg-root-base-')).length;
-    validateFiles('nginx', [{ path: 'nginx.conf', content: minimalNginx() }]);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('sg-root-') && !f.startsWith('sg-root-base-')).length).toBeLessThanOrEqual(before);
+  it('leaves nothing of a check in the private root: no config, no throw-away secret', () => {
+    const tls = minimalNginx('', '    server { listen 443 ssl; ssl_certificate "/run/secrets/left-cert"; ssl_certificate_key "/run/secrets/left-cert"; return 204; }');
+    expect(validateFiles('nginx', [{ path: 'nginx.conf', content: tls }], { secrets: ['left-cert'] }).ok).toBe(true);
+    const roots = readdirSync(tmpdir()).filter((f) => f.startsWith(`sg-root-${process.pid}-nginx-`));
+    expect(roots).toHaveLength(1);
+    const root = join(tmpdir(), roots[0] ?? '');
+    expect(existsSync(join(root, 'usr/sbin/nginx'))).toBe(true);
+    expect(existsSync(join(root, 'etc/nginx/nginx.conf'))).toBe(false);
+    expect(readdirSync(join(root, 'run/secrets'))).toEqual([]);
   });
 
   it('resolves a proxy binary on PATH', () => {
