@@ -18,9 +18,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, normalize, isAbsolute } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
+import { safeRelativePath } from '../validate/validate-files';
 import { configFilesHash, type ConfigFileData, type Validation } from '../api/control-plane';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import { deadline } from '../api/proto';
@@ -94,12 +95,8 @@ export interface AgentState {
   readonly appliedAt: number;
 }
 
-/** Only plain relative paths inside the config directory may be written. */
-export function safeRelativePath(p: string): string | undefined {
-  if (p === '' || isAbsolute(p) || p.includes('\0')) return undefined;
-  const n = normalize(p);
-  return n.startsWith('..') || n === '.' ? undefined : n;
-}
+/** Only plain relative paths inside the config directory may be written (the validator's rule too). */
+export { safeRelativePath };
 
 export class ProxyAgent {
   private proxyProc: ChildProcess | undefined;

@@ -19,20 +19,20 @@
  * that window kills it (default action) or is dropped. So every signal waits until the master
  * answers on its CLI socket (`-S`, mode 0600), which it only does from that loop.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { haproxyProblems } from '../validate/haproxy';
+import { buildPemFiles, pruneStalePemFiles } from '../validate/haproxy-pems';
+import { runProxyCheck } from '../validate/proxy-check';
+import { PASSED, type Validation } from '../validate/result';
 import type { ProxyKind } from '../plan/proxy-capabilities';
-import { pemFilesOfConfig } from '../render/haproxy/pem-files';
 import { drainedReload, type DrainOptions } from './nginx-drain';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 
-export interface CheckResult {
-  readonly ok: boolean;
-  readonly output: string;
-}
+/** A check's outcome: the one Validation type of src/validate. */
+export type CheckResult = Validation;
+export { buildPemFiles, pruneStalePemFiles };
 
 export interface Counters {
   readonly requests: number;
@@ -261,15 +261,10 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
     mainFile: 'nginx.conf',
     checkName: 'nginx -t',
     reloadSignal: 'SIGHUP',
-    prepare: () => ({ ok: true, output: '' }),
+    prepare: () => PASSED,
     // detached: the master leads its own process group, so its workers can be found if it dies.
     start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
-    check(candidate) {
-      // stdout inherited, not piped: Node's pipes are socketpairs, and NGINX cannot open /dev/stdout
-      // (the access log) when it is a socket. Its errors come on stderr.
-      const r = spawnSync(bin, ['-t', '-q', '-c', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'inherit', 'pipe'] });
-      return r.status === 0 ? { ok: true, output: '' } : { ok: false, output: r.stderr.trim() || `nginx -t exited ${String(r.status)}` };
-    },
+    check: (candidate) => runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 }),
     reloadAndConfirm: (masterPid, timeoutMs) => (o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timeoutMs) : reloadAndConfirm(masterPid, timeoutMs)),
     stop: (proc, requested) => void proc.kill(requested),
     parseCounters(text) {
@@ -295,42 +290,6 @@ export interface HaproxyDriverOptions {
   readonly quiet?: boolean;
   /** How long a signal waits for the master to be ready (see above). */
   readonly readyTimeoutMs?: number;
-}
-
-/**
- * Build the combined PEM files `config` reads under `certDir`: certificate secret, then key
- * secret, mode 0600, written to a temporary name and renamed (a reader never sees half a file).
- * Messages name secrets and paths, never their content.
- */
-export function buildPemFiles(config: string, certDir: string, secretsDir: string): CheckResult {
-  const pems = pemFilesOfConfig(config, certDir);
-  if (pems.length === 0) return { ok: true, output: '' };
-  mkdirSync(certDir, { recursive: true, mode: 0o700 });
-  for (const pem of pems) {
-    const parts: string[] = [];
-    for (const name of [pem.certSecret, pem.keySecret]) {
-      const path = join(secretsDir, name);
-      if (!existsSync(path)) return { ok: false, output: `secret "${name}" is not mounted at ${path}; the proxy service must mount it (the core updates the service)` };
-      const text = readFileSync(path, 'utf8');
-      parts.push(text.endsWith('\n') ? text : `${text}\n`);
-    }
-    const content = parts.join('');
-    if (existsSync(pem.path) && readFileSync(pem.path, 'utf8') === content) continue;
-    const tmp = `${pem.path}.tmp`;
-    writeFileSync(tmp, content, { mode: 0o600 });
-    renameSync(tmp, pem.path);
-  }
-  return { ok: true, output: '' };
-}
-
-/** Remove combined PEMs under `certDir` that `config` does not read (key material does not linger). */
-export function pruneStalePemFiles(config: string, certDir: string): void {
-  if (!existsSync(certDir)) return;
-  const keep = new Set(pemFilesOfConfig(config, certDir).map((p) => p.path));
-  for (const f of readdirSync(certDir)) {
-    const path = join(certDir, f);
-    if ((f.endsWith('.pem') || f.endsWith('.pem.tmp')) && !keep.has(path)) rmSync(path, { force: true });
-  }
 }
 
 /** Totals over the public frontends (all but sg_status) of HAProxy's stats CSV; they restart at 0 with each new worker. */
@@ -372,12 +331,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       // -S: the master's CLI, only to know when it can take signals (see above).
       return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     },
-    check(candidate) {
-      const r = spawnSync(bin, ['-c', '-f', candidate], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
-      if (r.error !== undefined) return { ok: false, output: `could not run haproxy: ${r.error.message}` };
-      if (r.status === 0) return { ok: true, output: haproxyProblems(`${r.stdout}${r.stderr}`) };
-      return { ok: false, output: haproxyProblems(`${r.stdout}${r.stderr}`) || `${r.stdout}${r.stderr}`.trim() || `haproxy -c exited ${String(r.status)}` };
-    },
+    check: (candidate) => runProxyCheck('haproxy', { bin, configPath: candidate, timeoutMs: 60_000 }),
     reloadAndConfirm: (masterPid, timeoutMs) => reloadHaproxyAndConfirm(masterPid, masterSocket, timeoutMs),
     stop(proc, requested) {
       // SIGTERM's default action is what it asks for: no need to wait for the handlers.

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 
 import type { ProxyKind } from '../plan/proxy-capabilities';
+import type { Validation } from '../validate/result';
 import { TrafficTotals, type TrafficDelta, type UpstreamReading } from './traffic-totals';
 
 export type { ProxyKind };
@@ -28,10 +29,8 @@ export interface PublishedModel {
   readonly modelJson: string;
 }
 
-export interface Validation {
-  readonly ok: boolean;
-  readonly output: string;
-}
+/** A config check's outcome: the one Validation type of src/validate (the gRPC message carries ok and output). */
+export type { Validation };
 
 export interface Submission {
   readonly cluster: string;

@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import { configFilesHash, type ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
-import { convergeProxy, sha256, type LiveState } from '../apply/converge-proxy';
+import { convergeProxy, type LiveState } from '../apply/converge-proxy';
 import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
-import { validateCluster } from '../validate/validate-cluster';
+import { ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { tlsSets } from '../plan/tls-sets';
 import { pruneCertificateVersions } from '../apply/certificate-secrets';
@@ -60,6 +60,8 @@ export interface CoreRunOptions {
   readonly webhookCaller?: WebhookCaller;
   /** Largest rendered config delivered (tests); default Swarm's limit, MAX_SWARM_CONFIG_BYTES. */
   readonly maxConfigBytes?: number;
+  /** How the exact files that ship are checked (tests record them); default validateFiles in a private root. */
+  readonly validate?: FilesValidator;
 }
 
 /** A status write that lost a race is retried this soon (the racing write's own event usually comes first). */
@@ -67,12 +69,8 @@ const RACED_RETRY_MS = 250;
 
 export class CoreRun {
   private readonly reader: DesiredStateReader;
-  /**
-   * Validation result by rendered-config hash: the same text is never validated twice. Bounded (oldest
-   * first out): a long-running core sees a new hash on every task change.
-   */
-  private readonly validated = new Map<string, string | undefined>();
-  private static readonly VALIDATED_KEPT = 64;
+  /** Validation result by the hash of the files that ship: the same config is never validated twice. */
+  private readonly validation: ValidationCache;
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
   private runLog: Logger;
   private readonly rollouts: RolloutDriver;
@@ -92,6 +90,7 @@ export class CoreRun {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.reader = new DesiredStateReader(port);
+    this.validation = new ValidationCache(options.validate);
     this.runLog = log;
     this.rollouts = new RolloutDriver(log, options.plane?.traffic, () => this.wake.next(this.now().getTime()), options.webhookCaller, options.metrics);
   }
@@ -166,18 +165,18 @@ export class CoreRun {
       }
       const kind = model.spec.proxy.kind;
       const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
-      // Hitless: agents run nginx -t themselves before reloading, so they get the config first and
-      // the core's own check (for the Swarm config that later tasks boot with) comes after.
+      // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
+      // config), an extension's submission too, whatever it reported. A rolled-back revision was
+      // validated when it was current.
+      const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, files));
+      if (invalid !== undefined) {
+        runtimes.push({ model, invalid, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
+        continue;
+      }
       const sentBefore = this.options.plane?.delivered(model.cluster)?.sequence;
       const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, kind, files, rollouts.urgentClusters.has(model.cluster)) : undefined;
       const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
       if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
-      // A rolled-back revision was validated when it was current; validate() checks the current model.
-      const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, rendered));
-      if (invalid !== undefined) {
-        runtimes.push({ model, invalid, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, configHash) });
-        continue;
-      }
       const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
       if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
       const r = await convergeProxy(port, model, rendered, live, image, agent, { rollback: rollback !== undefined });
@@ -252,16 +251,12 @@ export class CoreRun {
     return { rendered: main.content.toString() };
   }
 
-  /** nginx -t / haproxy -c once per distinct rendered text; returns the failure output, or undefined when valid. */
-  private validate(model: ProxyModel, rendered: string): string | undefined {
-    const hash = sha256(rendered);
-    if (!this.validated.has(hash)) {
-      const v = validateCluster(model);
-      this.validated.set(hash, v.ok ? undefined : v.output);
-      if (this.validated.size > CoreRun.VALIDATED_KEPT) this.validated.delete(this.validated.keys().next().value ?? '');
-      if (!v.ok) this.runLog.warn({ cluster: model.cluster, validator: v.output }, 'rendered configuration failed validation; keeping the last good one');
-    }
-    return this.validated.get(hash);
+  /** nginx -t / haproxy -c on the files that ship, once per distinct config; returns the failure output, or undefined when valid. */
+  private validate(model: ProxyModel, files: readonly ShippedFile[]): string | undefined {
+    const { validation: v, fresh } = this.validation.check(model.spec.proxy.kind, files, model.secrets);
+    if (fresh && !v.ok) this.runLog.warn({ cluster: model.cluster, validator: v.output }, 'configuration failed validation; keeping the last good one');
+    if (fresh && v.skipped !== undefined) this.runLog.warn({ cluster: model.cluster, reason: v.skipped }, 'configuration not validated by the core');
+    return v.ok ? undefined : v.output || 'the configuration failed validation';
   }
 
   /** How components reach this core (address, control network, TLS set), if they can. */

@@ -2,9 +2,10 @@
  * `swarmgate extension`: renders one ServiceCluster's configuration with no Docker API access. It
  * streams the cluster's model from the core (WatchUpstreams), renders it with the same templates
  * the core would use (nginx.conf or haproxy.cfg, by the cluster's proxy.kind), validates it with
- * `nginx -t` / `haproxy -c` in its own container, and submits the result (SubmitConfig). The core
- * never delivers a config the extension marked invalid: the proxies keep the last good one and the
- * cluster shows the validator's message.
+ * `nginx -t` / `haproxy -c` on the exact files (src/validate) in its own container, and submits the
+ * result (SubmitConfig). The core never delivers a config the extension marked invalid, and checks
+ * every submission itself with the same validator whatever the extension reported: the proxies
+ * keep the last good one and the cluster shows the validator's message.
  */
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
@@ -12,15 +13,15 @@ import type { UpstreamModel__Output } from '../api/generated/swarmgate/v1/Upstre
 import { decodeModel } from '../api/model-json';
 import { deadline } from '../api/proto';
 import { renderCluster, type ProxyKind } from '../render/render-cluster';
-import { validateCluster, type Validation } from '../validate/validate-cluster';
+import { validateFiles, type ShippedFile, type Validation } from '../validate/validate-files';
 import type { ProxyModel } from '../plan/model';
 
 export interface ExtensionOptions {
   readonly core: CoreConnection;
   readonly cluster: string;
   readonly log: Logger;
-  /** Injected in tests; validateCluster (`nginx -t` or `haproxy -c`) by default. */
-  readonly validate?: (model: ProxyModel) => Validation;
+  /** Injected in tests; validateFiles (`nginx -t` or `haproxy -c` on the exact files submitted) by default. */
+  readonly validate?: (model: ProxyModel, files: readonly ShippedFile[]) => Validation;
 }
 
 export interface Rendered {
@@ -29,15 +30,17 @@ export interface Rendered {
   readonly validation: { ok: boolean; output: string };
 }
 
-/** What the extension submits for one model (pure apart from the validator). */
-export function renderForSubmission(model: ProxyModel, validate: (m: ProxyModel) => Validation = (m) => validateCluster(m)): Rendered {
+/** What the extension submits for one model: renderCluster's files and their check (pure apart from the validator). */
+export function renderForSubmission(model: ProxyModel, validate: (m: ProxyModel, files: readonly ShippedFile[]) => Validation = defaultValidate): Rendered {
   const rendered = renderCluster(model);
-  const v = validate(model);
-  return {
-    proxyKind: rendered.kind,
-    files: rendered.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })),
-    validation: { ok: v.ok, output: v.output },
-  };
+  const files = rendered.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+  // The bytes checked are the bytes submitted (the core checks them again before delivering).
+  const v = validate(model, files);
+  return { proxyKind: rendered.kind, files, validation: { ok: v.ok, output: v.output } };
+}
+
+function defaultValidate(model: ProxyModel, files: readonly ShippedFile[]): Validation {
+  return validateFiles(model.spec.proxy.kind, files, { secrets: model.secrets });
 }
 
 export class Extension {

@@ -1,12 +1,13 @@
 /**
- * The check every rendered cluster config passes before it is delivered: its proxy's own parser
- * (`nginx -t` / `haproxy -c`), chosen by the model's proxy kind.
+ * A cluster's model rendered and checked in one call (the CLI, the golden and example tests):
+ * renderCluster's exact files through validateFiles, with the secrets the proxy task mounts.
  */
 import type { ProxyModel } from '../plan/model';
-import { validateHaproxy } from './haproxy';
-import { validateNginx, type Validation } from './nginx';
+import { renderCluster } from '../render/render-cluster';
+import type { Validation } from './result';
+import { validateFiles } from './validate-files';
 
-export type { Validation } from './nginx';
+export type { Validation } from './result';
 
 export interface ValidatorBinaries {
   readonly nginx?: string;
@@ -19,5 +20,7 @@ export interface ValidatorBinaries {
  * binary is not installed here (the proxy still validates before it reloads).
  */
 export function validateCluster(model: ProxyModel, bins: ValidatorBinaries = {}): Validation {
-  return model.spec.proxy.kind === 'haproxy' ? validateHaproxy(model, bins.haproxy) : validateNginx(model, bins.nginx);
+  const rendered = renderCluster(model);
+  const bin = bins[rendered.kind];
+  return validateFiles(rendered.kind, rendered.files, { secrets: model.secrets, ...(bin !== undefined ? { bin } : {}) });
 }
