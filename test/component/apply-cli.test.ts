@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runApply } from '../../src/cli/commands/apply';
 import { EXIT, type Output } from '../../src/cli/output';
 import { listStoredSpecs } from '../../src/desired/spec-store';
-import { LABELS, OWNER_VALUE } from '../../src/domain/labels';
+import { addCore } from '../helpers/running-core';
 import { FakeDocker } from '../fakes/fake-docker';
 
 function routesFile(names: readonly string[]): string {
@@ -31,9 +31,8 @@ async function storedRoutes(docker: FakeDocker): Promise<string[]> {
   return [...current.values()].filter((s) => s.kind === 'Route').map((s) => s.name).sort();
 }
 
-async function withCore(docker: FakeDocker, running: boolean): Promise<void> {
-  await docker.createService({ Name: 'swarmgate-core', Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'swarmgate' } } });
-  if (running) docker.addTask('swarmgate-core');
+function withCore(docker: FakeDocker, running: boolean): Promise<void> {
+  return addCore(docker, { running });
 }
 
 describe('swarmgate apply', () => {

@@ -5,15 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runDescribe, runGet } from '../../src/cli/commands/get';
-import { CORE_SERVICE, runUninstall } from '../../src/cli/commands/install';
+import { runUninstall } from '../../src/cli/commands/install';
 import { runWait } from '../../src/cli/commands/wait';
 import { EXIT, type Output } from '../../src/cli/output';
 import { condition } from '../../src/domain/conditions';
-import { LABELS, OWNER_VALUE } from '../../src/domain/labels';
+import { LABELS } from '../../src/domain/labels';
 import { objectKey } from '../../src/domain/meta';
 import { applyObject, listStoredSpecs } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';
 import { writeStatuses } from '../../src/status/write-status';
+import { addCore } from '../helpers/running-core';
 import { FakeDocker } from '../fakes/fake-docker';
 import { route } from '../helpers/specs';
 
@@ -31,9 +32,8 @@ async function programmedRoute(docker: FakeDocker): Promise<void> {
   await writeStatuses(docker, current, { [key]: [condition('Accepted', 'True', 'Accepted', 'ok'), condition('ResolvedRefs', 'True', 'ResolvedRefs', 'ok'), condition('Programmed', 'True', 'Programmed', 'served by 1 proxy replica of cluster "default"')] }, '2026-12-06T10:00:00Z');
 }
 
-async function core(docker: FakeDocker, running: boolean): Promise<void> {
-  await docker.createService({ Name: CORE_SERVICE, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'swarmgate' } } });
-  if (running) docker.addTask(CORE_SERVICE);
+function core(docker: FakeDocker, running: boolean): Promise<void> {
+  return addCore(docker, { running });
 }
 
 function programmedCell(out: readonly string[]): string | undefined {

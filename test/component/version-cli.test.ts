@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { runVersion } from '../../src/cli/commands/version';
 import { EXIT, type Output } from '../../src/cli/output';
-import { LABELS, OWNER_VALUE } from '../../src/domain/labels';
 import { DockerApiError } from '../../src/observed/docker-errors';
+import { addCore } from '../helpers/running-core';
 import { FakeDocker } from '../fakes/fake-docker';
 
 function capture(): Output & { readonly lines: string[] } {
@@ -11,9 +11,8 @@ function capture(): Output & { readonly lines: string[] } {
   return { lines, out: (t) => lines.push(t), err: (t) => lines.push(`ERR ${t}`) };
 }
 
-async function installCore(docker: FakeDocker, running: boolean): Promise<void> {
-  await docker.createService({ Name: 'swarmgate-core', Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'sha256:0123abcd' } } });
-  if (running) docker.addTask('swarmgate-core');
+function installCore(docker: FakeDocker, running: boolean): Promise<void> {
+  return addCore(docker, { running, image: 'sha256:0123abcd' });
 }
 
 describe('swarmgate version', () => {
