@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
 import { executePlan, type GroupOutcome } from '../apply/execute-plan';
-import type { LiveState } from '../observed/live-state';
+import { readLiveState, type LiveState } from '../observed/live-state';
 import { configFilesHash } from '../plan/config-files-hash';
 import { sha256Hex as sha256 } from '../plan/sha256';
 import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
@@ -18,11 +18,10 @@ import { TerminalFailures } from './terminal-failures';
 import { MAIN_CONFIG_FILE, renderCluster } from '../render/render-cluster';
 import { validateCluster } from '../validate/validate-cluster';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
-import { tlsSets } from '../plan/tls-sets';
+import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
 import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
 import type { Condition } from '../domain/conditions';
-import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { objectKey } from '../domain/meta';
 import { withLabelRoutes } from '../desired/interlock-labels';
 import { withRolloutWeights } from '../plan/rollout/apply-weights';
@@ -125,14 +124,8 @@ export class CoreRun {
     // Every line a run logs carries its run id (seq), also the ones from helpers below.
     this.runLog = this.log.child({ seq });
     const port = this.port;
-    const [services, tasks, networks, secrets, nodes, proxyConfigs] = await Promise.all([
-      port.listServices(),
-      port.listTasks(),
-      port.listNetworks(),
-      port.listSecrets(),
-      port.listNodes(),
-      port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
-    ]);
+    const live = await readLiveState(port);
+    const { services, tasks, networks, secrets, nodes, proxyConfigs } = live;
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
     if (dropped.length > 0) {
       // An address that is no IP address is a daemon (or network driver) problem that takes a server out of the
@@ -153,7 +146,6 @@ export class CoreRun {
     const desired = withLabelRoutes(withRolloutWeights(specs, rollouts.weights), snapshot);
     const result = buildModel(desired, snapshot, { now: new Date(now) });
     this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
-    const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
     /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
     const rolledBack = new Map<string, Revision>();
     const intents: ClusterIntent[] = [];
@@ -270,12 +262,7 @@ export class CoreRun {
   private endpoint(live: LiveState): AgentEndpoint | string {
     const a = this.options.agents;
     if (a === undefined || this.options.plane === undefined) return 'the core has no address components can reach: start it with --advertise';
-    const net = live.networks.find((n) => n.Name === a.controlNetwork && n.Scope === 'swarm');
-    if (net === undefined) return `control network ${a.controlNetwork} not found`;
-    if (a.tlsSet === undefined) return { coreAddress: a.coreAddress, controlNetworkId: net.Id };
-    const tls = tlsSets(live.secrets).find((t) => t.id === a.tlsSet);
-    if (tls === undefined) return `TLS set ${a.tlsSet} not found among the secrets; run swarmgate install`;
-    return { coreAddress: a.coreAddress, controlNetworkId: net.Id, tls };
+    return agentEndpoint(a, live);
   }
 
   /** Hitless delivery when the cluster asks for it and agents can reach this core. */

@@ -1,7 +1,9 @@
 /**
  * `swarmgate diff -f PATH...`: what `apply` would change, before it changes anything — the spec changes per
- * object, the unified diff of every generated proxy config that would change, and the proxy services that
- * would be updated. Exit codes as `diff`: 0 no change, 1 changes, 2 error.
+ * object, the unified diff of every generated proxy config that would change, the proxy services that
+ * would be updated, and the Plan: every write the core would make (configs, service creates and updates
+ * with whether they restart the proxy tasks, deliveries to agents, prunes), each with its reason.
+ * Exit codes as `diff`: 0 no change, 1 changes, 2 error.
  */
 import { errorText } from '../error-text';
 import { createTwoFilesPatch } from 'diff';
@@ -13,7 +15,11 @@ import { DesiredStateReader, specHash } from '../../desired/spec-store';
 import { objectKey } from '../../domain/meta';
 import { encodeObject, type ApiObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
 import type { DockerPort } from '../../observed/docker-port';
-import { readSnapshot } from '../../observed/read-snapshot';
+import type { Snapshot } from '../../domain/snapshot';
+import { readLiveState } from '../../observed/live-state';
+import { toSnapshot } from '../../observed/to-snapshot';
+import { describePlan } from '../../plan/writes/describe-plan';
+import { corePlan, type RenderedCluster } from './diff-plan';
 import { buildModel } from '../../plan/build-model';
 import type { DesiredState, Stored } from '../../plan/inputs';
 import { renderCluster } from '../../render/render-cluster';
@@ -46,12 +52,12 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
 }
 
 /** Each cluster's config file (nginx.conf or haproxy.cfg, by its proxy.kind) → content. */
-function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, { file: string; content: string }> {
+function renderAll(desired: DesiredState, snapshot: Snapshot): Map<string, RenderedCluster> {
   // As the core: services with com.docker.lb.* labels are routed too (after every Route spec).
   return new Map(
     buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.map((m) => {
       const r = renderCluster(m);
-      return [m.cluster, { file: r.main, content: r.files.find((f) => f.path === r.main)?.content ?? '' }];
+      return [m.cluster, { model: m, file: r.main, content: r.files.find((f) => f.path === r.main)?.content ?? '' }];
     }),
   );
 }
@@ -64,7 +70,8 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
     return DIFF_EXIT.error;
   }
   try {
-    const [{ desired: current, stored }, { snapshot }] = await Promise.all([new DesiredStateReader(port).read(), readSnapshot(port)]);
+    const [{ desired: current, stored }, live] = await Promise.all([new DesiredStateReader(port).read(), readLiveState(port)]);
+    const { snapshot } = toSnapshot(live);
     const storedObjects = new Map<string, ApiObject>([...current.routes, ...current.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
     let changed = false;
     // Like apply, an unchanged object keeps its generation (and so its place in the rendered config).
@@ -95,6 +102,11 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
       io.out(createTwoFilesPatch(`${label} (now)`, `${label} (after apply)`, before, after.content, undefined, undefined, { context: 3 }).split('\n').slice(1).join('\n'));
     }
     if (services.length > 0) io.out(`proxy services that would be updated: ${services.join(', ')}`);
+    if (changed) {
+      // What the core would write once the apply lands: the Plan of the applied specs against the live Swarm.
+      const lines = describePlan(await corePlan(port, [...afterConfigs.values()], beforeConfigs, live));
+      io.out(lines.length > 0 ? ['what the core would write:', ...lines].join('\n') : 'the core would write nothing');
+    }
     if (!changed) io.out('no changes');
     return changed ? DIFF_EXIT.changed : DIFF_EXIT.same;
   } catch (e) {
