@@ -41,6 +41,9 @@ export const REASONS = [
   'Rejected',
   'Conflict',
   'DockerUnavailable',
+  // Read-side: no core runs (stopped) or swarmgate was uninstalled, so what proxies serve is not known.
+  'CoreNotRunning',
+  'CoreUninstalled',
   'CertificateNotFound',
   'ExpiresSoon',
   'Expired',

@@ -10,6 +10,7 @@ import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
 import { DockerApiError } from '../../src/observed/docker-errors';
 import { parseStatus } from '../../src/status/object-status';
+import { addRunningCore } from '../helpers/running-core';
 import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, route } from '../helpers/specs';
 
@@ -199,6 +200,7 @@ describe('describe command', () => {
     await run.run(1);
     startProxyTasks();
     await run.run(2);
+    await addRunningCore(docker);
     const out: string[] = [];
     const code = await runDescribe(docker, 'route', 'web', { out: (t) => out.push(t), err: (t) => out.push(t) });
     const text = out.join('\n');

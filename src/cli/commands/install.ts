@@ -10,6 +10,7 @@ import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
 import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
+import { markUninstalled } from '../uninstalled-status';
 import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
 
@@ -144,6 +145,11 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
   for (const s of await port.listServices([owned])) {
     await port.removeService(s.ID);
     io.out(`service/${s.Spec.Name} removed`);
+  }
+  if (!purge) {
+    // Kept specs must not go on saying a proxy serves them.
+    const marked = await markUninstalled(port);
+    if (marked > 0) io.out(`${marked} stored spec${marked === 1 ? '' : 's'}: Programmed/Ready set to Unknown (CoreUninstalled)`);
   }
   const configs = await port.listConfigs([owned]);
   let kept = 0;
