@@ -128,7 +128,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
 
   const canary = program
     .command('canary')
-    .description('watch and steer the rollout of a Route with spec.canary (the core runs it; see README, "Watching and steering a rollout")');
+    .description('watch and steer the rollout of a Route with spec.canary (the core runs it; see docs/reference/canary.md)');
 
   canary
     .command('get')

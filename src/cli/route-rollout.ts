@@ -51,7 +51,7 @@ export class RouteRolloutReader {
     if (E.isLeft(spec)) return { ok: false, problem: 'invalid', message: `route/${name} generation ${stored.generation} is invalid: ${spec.left}` };
     const canary = spec.right.spec.canary;
     if (canary === undefined)
-      return { ok: false, problem: 'noCanary', message: `route/${name} has no spec.canary: there is no rollout to show or steer (see README, "Progressive delivery")` };
+      return { ok: false, problem: 'noCanary', message: `route/${name} has no spec.canary: there is no rollout to show or steer (see docs/reference/canary.md)` };
     const labels = stored.config.Spec.Labels ?? {};
     const observed = parseStatus(labels[LABELS.status])?.observedGeneration;
     const stateText = labels[LABELS.rollout];

@@ -209,6 +209,25 @@ describe('describe command', () => {
     expect(text).toMatch(/^ {2}sg-proxy-edge\.\d+ on \S+ serves sg-nginx-edge-[0-9a-f]{12}$/m);
     expect(text).toMatch(/Programmed +True/);
   });
+
+  it('ends with the events read back from what is stored: generation, condition changes, config revisions', async () => {
+    const { runDescribe } = await import('../../src/cli/commands/get');
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    // A second generation of the route: a new config revision carries it, the first does not.
+    await applyObject(docker, route('web', { serviceCluster: 'edge', hosts: ['web.test', 'www.web.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    await run.run(3);
+    await addRunningCore(docker);
+    const out: string[] = [];
+    await runDescribe(docker, 'route', 'web', { out: (t) => out.push(t), err: (t) => out.push(t) });
+    const events = (out.join('\n').split('\nEvents:\n')[1] ?? '').split('\n').map((l) => l.replace(/^\s*\S+ ago {2}/, ''));
+    expect(events).toContain('generation 2 stored');
+    expect(events).toContain('Accepted became True (Accepted)');
+    expect(events.filter((e) => /^proxy config revision 1 \(sg-nginx-edge-[0-9a-f]{12}\), without this generation$/.test(e))).toHaveLength(1);
+    expect(events.filter((e) => /^proxy config revision 2 \(sg-nginx-edge-[0-9a-f]{12}\), with generation 2$/.test(e))).toHaveLength(1);
+  });
 });
 
 describe('proxy placement and config history', () => {

@@ -2,7 +2,7 @@
 
 import * as E from 'fp-ts/Either';
 import { stringify } from 'yaml';
-import { LABELS } from '../../domain/labels';
+import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
 import { withLabelRoutes } from '../../desired/interlock-labels';
@@ -20,6 +20,8 @@ import { matchesSelector, parseSelector, type Requirement } from '../label-selec
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { asSeenNow, corePresence } from '../core-presence';
+import { describeEvents, eventLines, type DescribedEvent } from '../describe-events';
+import { clusterRevisions } from '../../plan/revisions';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
@@ -180,6 +182,21 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
   return EXIT.ok;
 }
 
+/** What happened to a stored object lately, read back from what is stored (describe-events.ts). */
+async function eventsOf(port: DockerPort, item: Listed): Promise<DescribedEvent[]> {
+  const cluster = item.object?.kind === 'Route' ? item.object.spec.serviceCluster : item.object?.kind === 'ServiceCluster' ? item.name : undefined;
+  const configs = cluster === undefined ? [] : await port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`, `${LABELS.cluster}=${cluster}`]);
+  const rollout = item.rollout === undefined ? undefined : decodeRolloutState(item.rollout);
+  return describeEvents({
+    generation: item.generation,
+    storedAt: item.createdAt,
+    ...(item.status !== undefined ? { status: item.status } : {}),
+    ...(cluster !== undefined ? { revisions: clusterRevisions(configs, cluster) } : {}),
+    ...(item.kind === 'Route' ? { route: { name: item.name, generation: item.generation } } : {}),
+    ...(rollout !== undefined && E.isRight(rollout) ? { rollout: rollout.right.history } : {}),
+  });
+}
+
 /** The objects `get` shows: by kind, then -l and NAME; -o yaml/json leave out label routes. */
 async function selectItems(port: DockerPort, kind: Kind, name: string | undefined, output: string | undefined, requirements: readonly Requirement[] | undefined): Promise<{ listed: Listed[]; items: Listed[] }> {
   const listed = await listObjects(port, kind);
@@ -324,6 +341,7 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
   const conds = item.status?.conditions ?? [];
   if (conds.length === 0) lines.push('  (none yet: the core has not observed this object)');
   for (const c of conds) lines.push(`  ${c.type.padEnd(13)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message}${c.lastTransitionTime === '' ? '' : ` (since ${c.lastTransitionTime})`}`);
+  if (item.labels === undefined) lines.push(...eventLines(await eventsOf(port, item), now));
   io.out(lines.join('\n'));
   return EXIT.ok;
 }

@@ -1,7 +1,7 @@
 /**
  * Progressive delivery, the pure half: the rollout state machine of `spec.canary` and its
  * serialisable state. The core drives it once per run (src/core/rollouts.ts) and stores the
- * state on the Route's config (see README, "Progressive delivery").
+ * state on the Route's config (see docs/reference/canary.md).
  */
 export { advanceRollout, rolloutRevision, weightsOf, ROLLOUT_COMMANDS } from './advance';
 export type { RolloutCommand, RolloutInput, RolloutResult, WebhookCall, Weights } from './advance';
