@@ -4,20 +4,24 @@
  * nothing here depends on what triggered the run, so lost events cannot make it wrong.
  */
 import type { Logger } from 'pino';
-import { configFilesHash, type ControlPlane } from '../api/control-plane';
+import type { ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
-import { convergeProxy, type LiveState } from '../apply/converge-proxy';
+import { executePlan, type GroupOutcome } from '../apply/execute-plan';
+import { readLiveState, type LiveState } from '../observed/live-state';
+import { configFilesHash } from '../plan/config-files-hash';
+import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
+import { PROXY_SERVICE_STEP, type ProxyPlan } from '../plan/writes/proxy-writes';
+import { clusterGroupKey, type Step } from '../plan/writes/steps';
+import { agentSink, blockedCount, countWrites, failureCondition, logOutcomes, runError } from './actuation';
+import { TerminalFailures } from './terminal-failures';
 import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
 import { ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
-import { tlsSets } from '../plan/tls-sets';
-import { pruneCertificateVersions } from '../apply/certificate-secrets';
-import { convergeExtension } from '../apply/extension-service';
+import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
 import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
 import type { Condition } from '../domain/conditions';
-import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { desiredConfig, mainFile } from '../plan/pipeline';
+import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
 import { storedRollbacks } from '../desired/served-state';
 import { Subject, type Observable } from 'rxjs';
 import { RolloutDriver, type WebhookCaller } from './rollouts';
@@ -64,12 +68,27 @@ export interface CoreRunOptions {
   readonly validate?: FilesValidator;
 }
 
+/** A cluster's part of the pipeline's output: its files (when rendered here), its rollback, and what to say about it. */
+interface ClusterSource {
+  readonly files?: RenderedCluster;
+  readonly rolledBack?: RollbackSource;
+  readonly note?: string;
+}
+
+/** One cluster's part of the run: what the plan gets, and the status inputs known before executing. */
+interface ClusterIntent {
+  readonly input: ClusterPlanInput;
+  readonly agent: AgentEndpoint | undefined;
+  /** The runtime as it stands before the writes (the service and config the cluster has now). */
+  readonly status: ClusterRuntime;
+}
+
 /** A status write that lost a race is retried this soon (the racing write's own event usually comes first). */
 const RACED_RETRY_MS = 250;
 
 export class CoreRun {
   private readonly reader: DesiredStateReader;
-  /** Validation result by the hash of the files that ship: the same config is never validated twice. */
+  /** Validation results by the exact files checked: the same config is never validated twice (bounded). */
   private readonly validation: ValidationCache;
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
   private runLog: Logger;
@@ -77,6 +96,8 @@ export class CoreRun {
   /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
   private lastUpstreams = new Map<string, readonly Upstream[]>();
   private readonly wake = new Subject<number>();
+  /** Writes Docker rejected for good, not sent again until their inputs change. */
+  private readonly terminal = new TerminalFailures();
   /**
    * When a run is needed without any Docker change (epoch ms): a rollout's next pause end or analysis
    * interval, or webhook answers that arrived. The core's loop turns these into triggers.
@@ -99,14 +120,8 @@ export class CoreRun {
     // Every line a run logs carries its run id (seq), also the ones from helpers below.
     this.runLog = this.log.child({ seq });
     const port = this.port;
-    const [services, tasks, networks, secrets, nodes, proxyConfigs] = await Promise.all([
-      port.listServices(),
-      port.listTasks(),
-      port.listNetworks(),
-      port.listSecrets(),
-      port.listNodes(),
-      port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
-    ]);
+    const live = await readLiveState(port);
+    const { services, tasks, networks, secrets, nodes, proxyConfigs } = live;
     const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
     if (dropped.length > 0) {
       // An address that is no IP address is a daemon (or network driver) problem that takes a server out of the
@@ -129,66 +144,31 @@ export class CoreRun {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
     const { desired, result, clusters } = desiredConfig({ specs, snapshot, now: new Date(now), rollouts: { weights: rollouts.weights }, rollbacks: rollbacks.sources, render: !externalRender });
     this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
-    const live: LiveState = { services, tasks, networks, secrets, nodes, proxyConfigs };
-    const runtimes: ClusterRuntime[] = [];
     /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
     const rolledBack = new Map<string, Revision>();
-    for (const { model, files: desiredFiles, rolledBack: rollback } of clusters) {
+    const intents: ClusterIntent[] = [];
+    for (const { model, files, rolledBack: rollback } of clusters) {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
-      const expectedReplicas = expectedProxyReplicas(model);
-      const { agent, note: agentNote } = this.agentFor(model, live);
-      const existing = services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
-      const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
-      const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
-      writes += await this.convergeExtensionOf(model, live);
       if (rollback !== undefined) rolledBack.set(model.cluster, rollback.revision);
       const missing = rollbacks.missing.find((m) => m.cluster === model.cluster);
-      const rollbackNote =
+      const note =
         rollback !== undefined
           ? `rolled back to revision ${rollback.revision.revision} until the next apply`
           : missing !== undefined
             ? `rollback to revision ${missing.revision} impossible: its config is gone; delivering the current specs`
             : undefined;
-      const note = [agentNote, rollbackNote].filter((n) => n !== undefined).join('; ') || undefined;
-      const source = rollback !== undefined ? { rendered: mainFile(desiredFiles) } : this.renderedFor(model, modelHash, desiredFiles);
-      if (source === undefined) {
-        runtimes.push({ model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
-        continue;
-      }
-      const rendered = source.rendered;
-      const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
-      if (tooLarge !== undefined) {
-        this.runLog.warn({ cluster: model.cluster, bytes: Buffer.byteLength(rendered) }, 'rendered configuration is too large for a Swarm config; keeping the last good one');
-        runtimes.push({ model, invalid: tooLarge, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
-        continue;
-      }
-      const kind = model.spec.proxy.kind;
-      const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
-      // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
-      // config), an extension's submission too, whatever it reported. A rolled-back revision was
-      // validated when it was current.
-      const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, files));
-      if (invalid !== undefined) {
-        runtimes.push({ model, invalid, expectedReplicas, ...keepLast, ...this.hitlessRuntime(model.cluster, agent, undefined) });
-        continue;
-      }
-      const sentBefore = this.options.plane?.delivered(model.cluster)?.sequence;
-      const delivered = agent !== undefined ? this.options.plane?.deliver(model.cluster, kind, files, rollouts.urgentClusters.has(model.cluster)) : undefined;
-      const configHash = agent !== undefined ? (delivered?.configHash ?? configFilesHash(files)) : undefined;
-      if (delivered !== undefined && delivered.sequence !== sentBefore) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
-      const image = this.options.localImages === true ? await port.localImageId(model.spec.proxy.image) : undefined;
-      if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
-      const r = await convergeProxy(port, model, rendered, live, image, agent, { rollback: rollback !== undefined });
-      if (r.writes > 0) this.runLog.info({ cluster: model.cluster, config: r.configName, writes: r.writes }, 'proxy converged');
-      writes += r.writes;
-      if (r.serviceChanged) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: agent !== undefined ? 'hitless' : 'rolling' });
-      runtimes.push({ model, serviceId: r.serviceId, configName: r.configName, expectedReplicas, ...(note !== undefined ? { note } : {}), ...this.hitlessRuntime(model.cluster, agent, configHash) });
+      const source: ClusterSource = { ...(files !== undefined ? { files } : {}), ...(rollback !== undefined ? { rolledBack: rollback } : {}), ...(note !== undefined ? { note } : {}) };
+      intents.push(await this.intentFor(model, modelHash, live, source, rollouts.urgentClusters.has(model.cluster)));
     }
-    writes += await this.removeOrphanProxies(result.clusters.map((m) => m.cluster), services);
-    const pruned = await pruneCertificateVersions(port, live);
-    if (pruned.length > 0) this.runLog.info({ secrets: pruned }, 'removed certificate versions no task uses any more');
-    writes += pruned.length;
+    // Plan → execute: every write of the run as data, then written group by group (one per cluster).
+    const { plan, proxies } = planRun(intents.map((i) => i.input), live);
+    const plane = this.options.plane;
+    const outcomes = await executePlan(plan, { docker: port, ...(plane !== undefined ? { agents: agentSink(plane) } : {}) }, this.terminal.blocked);
+    this.terminal.update(outcomes);
+    logOutcomes(this.runLog, outcomes);
+    writes += countWrites(outcomes);
+    const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster))));
     const { conditions, labelConditions, report } = runConditions(result, rollouts.conditions, desired, runtimes, tasks, rolledBack, this.options.metrics);
     const status = await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
     writes += status.writes;
@@ -201,7 +181,12 @@ export class CoreRun {
     this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
     this.options.metrics?.recordConditions(everything);
     this.lastReport = { writes, clusters: report };
-    return { result: writes > 0 ? 'applied' : 'unchanged', reason: writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged' };
+    // Status is written and published whatever failed: now the loop hears about the failures.
+    const failure = runError(outcomes);
+    if (failure !== undefined) throw failure;
+    const blocked = blockedCount(outcomes);
+    const held = blocked > 0 ? `; ${blocked} write${blocked === 1 ? '' : 's'} held back (Docker rejected ${blocked === 1 ? 'it' : 'them'} before; see the clusters' status)` : '';
+    return { result: writes > 0 ? 'applied' : 'unchanged', reason: `${writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged'}${held}` };
   }
 
   /**
@@ -263,12 +248,7 @@ export class CoreRun {
   private endpoint(live: LiveState): AgentEndpoint | string {
     const a = this.options.agents;
     if (a === undefined || this.options.plane === undefined) return 'the core has no address components can reach: start it with --advertise';
-    const net = live.networks.find((n) => n.Name === a.controlNetwork && n.Scope === 'swarm');
-    if (net === undefined) return `control network ${a.controlNetwork} not found`;
-    if (a.tlsSet === undefined) return { coreAddress: a.coreAddress, controlNetworkId: net.Id };
-    const tls = tlsSets(live.secrets).find((t) => t.id === a.tlsSet);
-    if (tls === undefined) return `TLS set ${a.tlsSet} not found among the secrets; run swarmgate install`;
-    return { coreAddress: a.coreAddress, controlNetworkId: net.Id, tls };
+    return agentEndpoint(a, live);
   }
 
   /** Hitless delivery when the cluster asks for it and agents can reach this core. */
@@ -278,9 +258,10 @@ export class CoreRun {
     return typeof e === 'string' ? { note: `hitless delivery unavailable (${e}); delivering rolling` } : { agent: e };
   }
 
-  private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined, configHash: string | undefined): Pick<ClusterRuntime, 'hitless'> {
+  /** What the agents were handed (after this run's delivery) and what each replica reported. */
+  private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined): Pick<ClusterRuntime, 'hitless'> {
     if (agent === undefined || this.options.plane === undefined) return {};
-    const delivered = configHash ?? this.options.plane.delivered(cluster)?.configHash ?? '';
+    const delivered = this.options.plane.delivered(cluster)?.configHash ?? '';
     return { hitless: { configHash: delivered, reports: this.options.plane.reportsOf(cluster), connected: this.options.plane.connectedAgents(cluster) } };
   }
 
@@ -298,32 +279,73 @@ export class CoreRun {
     );
   }
 
+  /**
+   * What one cluster should run: its extension service (when the core runs them) and, when the
+   * cluster has a config that passed its checks, the config to ship; plus what its status needs.
+   */
+  private async intentFor(model: ProxyModel, modelHash: string, live: LiveState, cluster: ClusterSource, urgent: boolean): Promise<ClusterIntent> {
+    const expectedReplicas = expectedProxyReplicas(model);
+    const { agent, note: agentNote } = this.agentFor(model, live);
+    const existing = live.services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
+    const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+    const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
+    const extension = this.extensionOf(model, live);
+    const base = { model, ...(extension !== undefined ? { extension } : {}) };
+    const note = [agentNote, cluster.note].filter((n) => n !== undefined).join('; ') || undefined;
+    const rollback = cluster.rolledBack;
+    const source = rollback !== undefined ? { rendered: mainFile(cluster.files) } : this.renderedFor(model, modelHash, cluster.files);
+    if (source === undefined) return { input: base, agent, status: { model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast } };
+    const rendered = source.rendered;
+    const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
+    if (tooLarge !== undefined) {
+      this.runLog.warn({ cluster: model.cluster, bytes: Buffer.byteLength(rendered) }, 'rendered configuration is too large for a Swarm config; keeping the last good one');
+      return { input: base, agent, status: { model, invalid: tooLarge, expectedReplicas, ...keepLast } };
+    }
+    const kind = model.spec.proxy.kind;
+    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
+    // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
+    // config), an extension's submission too, whatever it reported. A rolled-back revision was
+    // validated when it was current.
+    const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, files));
+    if (invalid !== undefined) return { input: base, agent, status: { model, invalid, expectedReplicas, ...keepLast } };
+    const image = this.options.localImages === true ? await this.port.localImageId(model.spec.proxy.image) : undefined;
+    if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
+    // Hitless: the agents get the validated config (they run nginx -t / haproxy -c themselves too before reloading).
+    const plane = this.options.plane;
+    const delivered = plane?.delivered(model.cluster)?.configHash;
+    const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: configFilesHash(files), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
+    const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
+    return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
+  }
+
+  /** The cluster's status inputs once its writes ran: the service and config it has now, and what failed. */
+  private runtimeOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, outcome: GroupOutcome | undefined): ClusterRuntime {
+    const { model } = intent.input;
+    const failed = outcome?.failed !== undefined ? failureCondition(outcome.failed) : undefined;
+    const ok = (op: Step['op']) => outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === op && (o.step.op !== 'createService' && o.step.op !== 'updateService' ? true : o.step.role === 'proxy')) === true;
+    const serviceId = proxy?.serviceId ?? outcome?.created.get(PROXY_SERVICE_STEP) ?? intent.status.serviceId;
+    if (ok('createService') || ok('updateService')) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: intent.agent !== undefined ? 'hitless' : 'rolling' });
+    if (outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === 'deliver') === true) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
+    return {
+      ...intent.status,
+      ...(serviceId !== undefined ? { serviceId } : {}),
+      // A failed cluster keeps what it mounts; a converged one mounts what the plan said.
+      ...(proxy !== undefined && failed === undefined ? { configName: proxy.configName } : {}),
+      ...(failed !== undefined ? { failed } : {}),
+      ...this.hitlessRuntime(model.cluster, intent.agent),
+    };
+  }
+
   /** The cluster's extension service, when the core runs them (extensionImage). */
-  private async convergeExtensionOf(model: ProxyModel, live: LiveState): Promise<number> {
+  private extensionOf(model: ProxyModel, live: LiveState): ClusterPlanInput['extension'] {
     const image = this.options.extensionImage;
-    if (image === undefined) return 0;
+    if (image === undefined) return undefined;
     const endpoint = this.endpoint(live);
     if (typeof endpoint === 'string') {
       this.runLog.warn({ cluster: model.cluster }, 'extension services need the core\'s agent address (--advertise) and control network');
-      return 0;
+      return undefined;
     }
-    const writes = await convergeExtension(this.port, model, image, endpoint, live.services);
-    if (writes > 0) this.runLog.info({ cluster: model.cluster }, 'extension service converged');
-    return writes;
-  }
-
-  /** Proxy and extension services of clusters that no longer exist (a deleted ServiceCluster). */
-  private async removeOrphanProxies(clusters: readonly string[], services: LiveState['services']): Promise<number> {
-    let removed = 0;
-    for (const s of services) {
-      const l = s.Spec.Labels ?? {};
-      if (l[LABELS.owner] !== OWNER_VALUE || (l[LABELS.role] !== 'proxy' && l[LABELS.role] !== 'extension')) continue;
-      if (clusters.includes(l[LABELS.cluster] ?? '')) continue;
-      await this.port.removeService(s.ID);
-      this.runLog.info({ service: s.Spec.Name }, 'removed a service of a deleted service cluster');
-      removed++;
-    }
-    return removed;
+    return { image, endpoint };
   }
 }
 

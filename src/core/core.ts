@@ -5,7 +5,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { asyncScheduler, distinctUntilChanged, from, Observable, retry, skip, switchMap, timer, type SchedulerLike, type Subscription } from 'rxjs';
-import { isOutOfSequence } from '../observed/docker-errors';
+import { classifyDockerError, isDockerApiError } from '../observed/docker-errors';
 import type { DockerEvent, DockerPort } from '../observed/docker-port';
 import { readTaskFingerprint } from '../observed/read-snapshot';
 import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, poll$, reconcileLoop, resync$, type Outcome } from '../reconcile';
@@ -75,7 +75,8 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$, wakeups$(run, scheduler)],
     run: (seq) => run.run(seq),
     scheduler,
-    classify: (e) => (isOutOfSequence(e) ? 'conflict' : defaultClassify(e)),
+    // Docker's answers by the error table in docker-errors.ts (a 4xx is terminal: no backoff).
+    classify: (e) => (isDockerApiError(e) ? classifyDockerError(e) : defaultClassify(e)),
     onTriggerError: (i, e) => log.warn({ trigger: i, err: e instanceof Error ? e.message : String(e) }, 'a trigger failed'),
   });
   let sub: Subscription | undefined;

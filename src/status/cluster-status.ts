@@ -3,7 +3,7 @@
  * running proxy task uses the current config (and at least one runs); a route is Programmed when
  * its generation is in that config. Pure: the core feeds it the task list.
  */
-import { condition, type Condition } from '../domain/conditions';
+import { condition, type Condition, type Reason } from '../domain/conditions';
 import { isServingTask, type TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
 
@@ -26,6 +26,8 @@ export interface ClusterRuntime {
   readonly note?: string;
   /** Set while the config for the current model does not exist yet (the extension has not answered). */
   readonly waiting?: string;
+  /** Set when a write of this run for the cluster failed (Docker's answer): proxies keep what they run. */
+  readonly failed?: { readonly reason: Reason; readonly message: string };
   /**
    * The routes (`name@generation`) in the config each running replica serves, by task ID, where the
    * core knows them (configs it delivered or stored with their route list). A route whose generation
@@ -106,7 +108,7 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
     hitless !== undefined ? applied.get(t.ID)?.appliedHash === hitless.configHash : (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName);
   const current = mine.filter(serves).length;
   const running = mine.length;
-  const programmed = rt.invalid === undefined && rt.waiting === undefined && running > 0 && current === running;
+  const programmed = rt.invalid === undefined && rt.waiting === undefined && rt.failed === undefined && running > 0 && current === running;
   // The core cannot know what a replica serves while its agent is not connected (the core restarted,
   // or the agent is cut off): it keeps its last config, which may or may not be the current one.
   const connected = hitless?.connected;
@@ -137,6 +139,8 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
       ? condition('Programmed', 'False', 'Pending', `${rt.waiting}; proxies keep their current config`)
       : rt.invalid !== undefined
       ? condition('Programmed', 'False', 'Invalid', `rendered configuration failed validation; proxies keep the last good one: ${rt.invalid}`)
+      : rt.failed !== undefined
+      ? condition('Programmed', 'False', rt.failed.reason, rt.failed.message)
       : rejected !== undefined && !programmed
         ? condition('Programmed', 'False', 'Invalid', `replica ${rejected.replicaId.slice(0, 12)} rejected ${what} and keeps the last good one: ${rejected.lastValidation?.output ?? ''}`)
         : outdated !== undefined && !programmed
@@ -159,6 +163,7 @@ export function routeProgrammed(route: string, generation: number, rt: ClusterRu
   if (servedEverywhere !== undefined) return condition('Programmed', 'True', 'Programmed', `served by ${servedEverywhere} proxy replica${servedEverywhere === 1 ? '' : 's'} of cluster "${rt.model.cluster}" (the cluster's newest configuration, for other changes, is not everywhere yet)`);
   // The cluster's new config cannot go out at all: say why here too, not only on the cluster.
   if (rt.invalid !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}" keeps its last good configuration: ${rt.invalid}`);
+  if (rt.failed !== undefined) return condition('Programmed', 'False', rt.failed.reason, `cluster "${rt.model.cluster}": ${rt.failed.message}`);
   if (status.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AgentsDisconnected')) {
     return condition('Programmed', 'Unknown', 'AgentsDisconnected', `${status.current}/${status.running} proxy replicas of cluster "${rt.model.cluster}" serve the current config; the agents of ${replicaList(status.disconnected)} are not connected to the core`);
   }

@@ -116,12 +116,13 @@ describe('core run', () => {
   });
 
   it('surfaces Docker faults to the loop and converges on the next run', async () => {
+    // The first proxy service written is the implicit default cluster's; the fault is its alone.
     docker.failNext('createService', new DockerApiError(500, 'daemon busy', 'createService'));
     const run = new CoreRun(docker, quiet);
     await expect(run.run(1)).rejects.toThrow('daemon busy');
-    expect(docker.service('sg-proxy-edge')).toBeUndefined();
+    expect(docker.service('sg-proxy-default')).toBeUndefined();
     await run.run(2);
-    expect(docker.service('sg-proxy-edge')).toBeDefined();
+    expect(docker.service('sg-proxy-default')).toBeDefined();
   });
 
   it('keeps good routes converging next to a conflicting one', async () => {

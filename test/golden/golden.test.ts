@@ -17,12 +17,18 @@ import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
 import { loadSnapshotFile } from '../../src/cli/snapshot-file';
 import { desiredConfig, mainFile } from '../../src/plan/pipeline';
+import { goldenPlan } from '../helpers/golden-plan';
 import { nginxAvailable, nginxCheck } from '../helpers/nginx-check';
 
 const GOLDEN_DIR = __dirname;
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 const MIN_CASES = 28;
 const KNOWN_NGINX_FAILURE = 'KNOWN_NGINX_FAILURE';
+/**
+ * Cases whose Plan (the Docker writes on a Swarm without swarmgate objects: configs, proxy service
+ * specs, deliveries) is pinned as expected/plan.json: service clusters, host-mode publishing, TLS.
+ */
+const PLAN_CASES = new Set(['19-tls-terminate', '20-tls-redirect-http-custom-port', '32-two-service-clusters', '50-host-mode-backend']);
 
 interface CaseOutput {
   /** File name under expected/ → content. */
@@ -61,6 +67,7 @@ function runCase(name: string): CaseOutput {
   }
   files.set('conditions.json', `${JSON.stringify(result.conditions, null, 2)}\n`);
   if (result.labelRoutes !== undefined) files.set('label-routes.json', `${JSON.stringify(result.labelRoutes, null, 2)}\n`);
+  if (PLAN_CASES.has(name)) files.set('plan.json', goldenPlan(result.clusters, snapshot.right));
   if (loaded.issues.length > 0) files.set('issues.txt', `${loaded.issues.map(formatLocatedIssue).join('\n')}\n`);
   return { files, configs };
 }
@@ -80,6 +87,10 @@ function writeExpected(name: string, out: CaseOutput): void {
 const cases = caseNames();
 
 describe('golden cases', () => {
+  it('pins the Plan of every plan case', () => {
+    for (const name of PLAN_CASES) expect(cases, name).toContain(name);
+  });
+
   it(`has at least ${MIN_CASES} cases, each with a README.md`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(MIN_CASES);
     for (const name of cases) expect(existsSync(join(GOLDEN_DIR, name, 'README.md')), `${name}/README.md`).toBe(true);

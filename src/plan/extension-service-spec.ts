@@ -2,17 +2,15 @@
  * One extension service per ServiceCluster (`sg-extension-<cluster>`): `swarmgate extension`
  * rendering that cluster's models for the core over gRPC. Least privilege by construction: no
  * mounts at all (no Docker socket), only the control network and the components' TLS pair.
- * Converged like the proxy: the whole spec is hashed into a label, so an unchanged cluster costs
- * no write.
+ * Converged like the proxy (src/plan/writes/extension-writes.ts): the whole spec is hashed into a
+ * label, so an unchanged cluster costs no write. Pure.
  */
 import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import type { DockerPort, ServiceInfo, ServiceSpec } from '../observed/docker-port';
-import { canonicalJson } from '../plan/hash';
-import { sha256Hex } from '../domain/sha256';
-import type { ProxyModel } from '../plan/model';
-import type { AgentEndpoint } from '../plan/proxy-service-spec';
-import { tlsMounts } from './tls-secrets';
+import type { ServiceSpec } from '../observed/docker-port';
+import type { ProxyModel } from './model';
+import type { AgentEndpoint } from './proxy-service-spec';
+import { tlsMounts } from './tls-sets';
 
 export function extensionServiceName(cluster: string): string {
   return `sg-extension-${cluster}`;
@@ -39,19 +37,4 @@ export function extensionServiceSpec(model: ProxyModel, image: string, endpoint:
     Mode: { Replicated: { Replicas: e.replicas } },
     UpdateConfig: { Parallelism: 1, Order: 'start-first', FailureAction: 'rollback' },
   };
-}
-
-/** Create or update the cluster's extension service; returns the number of Docker writes. */
-export async function convergeExtension(port: DockerPort, model: ProxyModel, image: string, endpoint: AgentEndpoint, services: readonly ServiceInfo[]): Promise<number> {
-  const spec = extensionServiceSpec(model, image, endpoint);
-  const hash = sha256Hex(canonicalJson(spec));
-  const labelled = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
-  const existing = services.find((s) => s.Spec.Name === spec.Name);
-  if (existing === undefined) {
-    await port.createService(labelled);
-    return 1;
-  }
-  if (existing.Spec.Labels?.[LABELS.specHash] === hash) return 0;
-  await port.updateService(existing.ID, existing.Version.Index, labelled);
-  return 1;
 }
