@@ -122,15 +122,19 @@ down_node_label() {
   fi
 }
 
-# Retry a removal while Swarm still holds the object (tasks stop asynchronously), ~20 s at most.
+# ex_remove_when_released TRIES KIND rm NAME: retry a removal every 0.5 s while Swarm still holds the
+# object (tasks stop asynchronously).
 ex_remove_when_released() {
-  local i
-  for i in $(seq 1 40); do
+  local i tries=$1
+  shift
+  for i in $(seq 1 "$tries"); do
     docker "$@" >/dev/null 2>&1 && return 0
     docker "$1" inspect "${@: -1}" >/dev/null 2>&1 || return 0
     sleep 0.5
   done
-  printf '==> [%s] WARNING: could not remove %s %s (still in use)\n' "$EXAMPLE" "$1" "${*: -1}" >&2
+  ex_log "$1 ${*: -1} kept: still in use (a swarmgate proxy may hold it until its routes are deleted or"
+  ex_log "swarmgate is uninstalled: run backends.sh down again then)"
+  return 1
 }
 
 example_down() {
@@ -152,18 +156,18 @@ example_down() {
   for kind in secret config; do
     for sec in $(docker "$kind" ls --quiet --filter "label=$EXAMPLE_LABEL"); do
       sec=$(docker "$kind" inspect --format '{{.Spec.Name}}' "$sec")
-      ex_remove_when_released "$kind" rm "$sec"
-      ex_log "$kind $sec removed"
+      if ex_remove_when_released 40 "$kind" rm "$sec"; then ex_log "$kind $sec removed"; fi
     done
   done
   # The shared config and networks go with the last example backend.
   if [[ -z $(docker service ls --quiet --filter label=io.swarmgate.example-backend=true) ]]; then
-    docker config inspect "$EXAMPLE_BACKEND_CONFIG" >/dev/null 2>&1 && ex_remove_when_released config rm "$EXAMPLE_BACKEND_CONFIG"
+    if docker config inspect "$EXAMPLE_BACKEND_CONFIG" >/dev/null 2>&1; then
+      ex_remove_when_released 40 config rm "$EXAMPLE_BACKEND_CONFIG" || true
+    fi
     local net
     for net in $(docker network ls --quiet --filter label=io.swarmgate.example=true); do
       net=$(docker network inspect --format '{{.Name}}' "$net")
-      ex_remove_when_released network rm "$net"
-      ex_log "network $net removed"
+      if ex_remove_when_released 20 network rm "$net"; then ex_log "network $net removed"; fi
     done
   fi
 }

@@ -215,6 +215,13 @@ afterAll(async () => {
   for (const e of [...applied].reverse()) await swarmgate('delete', '-f', join('examples', e)).catch((x: Error) => console.error(x.message));
   for (const e of [...backendsUp].reverse()) await backends(e, 'down').catch((x: Error) => console.error(x.message));
   if (!coreWasInstalled) await runUninstall(port, false, io).catch((x: Error) => console.error(x.message));
+  // Proxies hold the backends' network (and secrets) until uninstall: a second `down` removes them, as the README says.
+  for (const e of backendsUp) await backends(e, 'down').catch((x: Error) => console.error(x.message));
+  const left = [
+    ...backendsUp.flatMap((e) => ['service', 'secret', 'config'].map((kind) => docker(kind, 'ls', '--quiet', '--filter', `label=io.swarmgate.example.${e}`))),
+    docker('network', 'ls', '--quiet', '--filter', 'label=io.swarmgate.example=true'),
+  ].filter((x) => x !== '');
+  if (!coreWasInstalled) expect(left, 'objects the recipes made, left behind').toEqual([]);
   timings.push(`cleanup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`examples walk: ${timings.join('; ')}`);
 }, 240_000);
