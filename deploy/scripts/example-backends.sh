@@ -31,6 +31,9 @@ read -r -a SWARMGATE_CMD <<<"${SWARMGATE:-node $EXAMPLES_ROOT/dist/src/cli/main.
 ex_log() { printf '==> [%s] %s\n' "$EXAMPLE" "$*" >&2; }
 ex_die() { printf '==> [%s] ERROR: %s\n' "$EXAMPLE" "$*" >&2; exit 1; }
 
+# This node's ID (`docker node inspect` accepts "self", `docker node update` does not).
+ex_this_node() { docker info --format '{{.Swarm.NodeID}}'; }
+
 # The example labels (io.swarmgate.example.*) on an object, one per line.
 ex_labels_of() {
   docker "$1" inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}}{{"\n"}}{{end}}' "$2" 2>/dev/null | grep '^io\.swarmgate\.example\.' || true
@@ -108,7 +111,7 @@ node_label() {
   local key=${1%%=*} value=${1#*=} have
   have=$(docker node inspect self --format "{{index .Spec.Labels \"$key\"}}")
   if [[ $have != "$value" ]]; then
-    docker node update --label-add "$1" self >/dev/null
+    docker node update --label-add "$1" "$(ex_this_node)" >/dev/null
     ex_log "node labelled $1"
   fi
 }
@@ -117,7 +120,7 @@ node_label() {
 down_node_label() {
   local key=${1%%=*} value=${1#*=}
   if [[ $(docker node inspect self --format "{{index .Spec.Labels \"$key\"}}") == "$value" ]]; then
-    docker node update --label-rm "$key" self >/dev/null
+    docker node update --label-rm "$key" "$(ex_this_node)" >/dev/null
     ex_log "node label $key removed"
   fi
 }

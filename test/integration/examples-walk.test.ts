@@ -220,6 +220,7 @@ afterAll(async () => {
   const left = [
     ...backendsUp.flatMap((e) => ['service', 'secret', 'config'].map((kind) => docker(kind, 'ls', '--quiet', '--filter', `label=io.swarmgate.example.${e}`))),
     docker('network', 'ls', '--quiet', '--filter', 'label=io.swarmgate.example=true'),
+    docker('node', 'inspect', 'self', '--format', '{{index .Spec.Labels "zone"}}') === 'example-zone-a' ? 'node label zone=example-zone-a' : '',
   ].filter((x) => x !== '');
   if (!coreWasInstalled) expect(left, 'objects the recipes made, left behind').toEqual([]);
   timings.push(`cleanup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
