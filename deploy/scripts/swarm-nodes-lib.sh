@@ -42,6 +42,10 @@ NODES_STATE=${NODES_STATE:-$NODES_CACHE/state}
 
 node_addr() { case $1 in "$MGR") echo "$MGR_ADDR" ;; "$WRK") echo "$WRK_ADDR" ;; "$MGR2") echo "$MGR2_ADDR" ;; "$MGR3") echo "$MGR3_ADDR" ;; "$CLI") echo "$CLI_ADDR" ;; esac; }
 node_sock() { echo "/var/run/docker-$1.sock"; }
+# Every node's dockerd also listens here, in the node's own mount namespace (a private tmpfs):
+# the same path names each node's own engine, like /var/run/docker.sock on real machines, so a
+# core bind-mounting it (swarmgate install --docker-socket) talks to whichever manager runs it.
+NODE_LOCAL_SOCK=/var/run/sg-node/docker.sock
 node_pidfile() { echo "/var/run/docker-$1.pid"; }
 node_data_root() { echo "/var/lib/docker-$1"; }
 node_exec_root() { echo "/var/run/docker-$1"; }
@@ -102,8 +106,10 @@ for c in ${CGROUP_CONTROLLERS[*]}; do mkdir -p /sys/fs/cgroup/\$c; mount -t cgro
 mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
 mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
 mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+mkdir -p $(dirname "$NODE_LOCAL_SOCK")
+mount -t tmpfs -o mode=755 sg_node $(dirname "$NODE_LOCAL_SOCK")
 exec dockerd --data-root $data_root --exec-root $(node_exec_root "$n") --pidfile $(node_pidfile "$n") \
-  -H unix://$(node_sock "$n") --cgroup-parent /$(node_cgroup "$n") --log-level warn $*
+  -H unix://$(node_sock "$n") -H unix://$NODE_LOCAL_SOCK --cgroup-parent /$(node_cgroup "$n") --log-level warn $*
 EOF
 }
 
