@@ -91,19 +91,19 @@ export async function waitSending(ms = 3_000): Promise<void> {
 
 /**
  * What swarmgate owns must be consistent after convergence, whatever was interrupted: one core
- * task, one proxy service per cluster, one stored spec per object, and no two proxy configs of a
- * cluster with the same revision or the same content. Returns the problems found (empty = none)
+ * task (when installed), one proxy service per cluster, one stored spec per object, and no two
+ * proxy configs of a cluster with the same revision or the same content. Returns the problems found (empty = none)
  * and counts for the report.
  */
-export async function ownedObjectProblems(port: DockerPort): Promise<{ problems: string[]; counts: Record<string, number> }> {
+export async function ownedObjectProblems(port: DockerPort, opts: { installedCore: boolean } = { installedCore: true }): Promise<{ problems: string[]; counts: Record<string, number> }> {
   const problems: string[] = [];
   const owned = (labels: Record<string, string> | undefined): boolean => labels?.[LABELS.owner] === OWNER_VALUE;
   const services = (await port.listServices()).filter((s) => owned(s.Spec.Labels));
   const tasks = await port.listTasks();
   const cores = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'core');
-  if (cores.length !== 1) problems.push(`${cores.length} core services`);
+  if (cores.length !== (opts.installedCore ? 1 : 0)) problems.push(`${cores.length} core services`);
   const coreTasks = tasks.filter((t) => t.ServiceID === cores[0]?.ID && t.DesiredState === 'running');
-  if (coreTasks.length !== 1) problems.push(`${coreTasks.length} core tasks desired running`);
+  if (opts.installedCore && coreTasks.length !== 1) problems.push(`${coreTasks.length} core tasks desired running`);
   const proxiesByCluster = new Map<string, number>();
   for (const s of services.filter((x) => x.Spec.Labels?.[LABELS.role] === 'proxy')) {
     const c = s.Spec.Labels?.[LABELS.cluster] ?? '?';

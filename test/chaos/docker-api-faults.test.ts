@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runUninstall } from '../../src/cli/commands/install';
 import { startCore } from '../../src/components/core';
 import { applyObject } from '../../src/desired/spec-store';
+import { withCallDeadline } from '../../src/observed/deadline-port';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import type { Outcome } from '../../src/reconcile';
 import { cluster, route } from '../helpers/specs';
@@ -55,6 +56,7 @@ function rate(seen: readonly SeenRequest[]): { total: number; maxPerSecond: numb
   return { total: seen.length, maxPerSecond: Math.max(...filled), perSecond: filled };
 }
 
+const countBy = (xs: readonly string[]): Record<string, number> => Object.fromEntries([...new Set(xs)].map((x) => [x, xs.filter((y) => y === x).length]));
 const failedSince = (t: number): Outcome[] => outcomes.filter((o) => o.result === 'failed' && o.finishedAt >= t);
 
 beforeAll(async () => {
@@ -65,8 +67,11 @@ beforeAll(async () => {
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, delivery: 'rolling', constraints: [`node.hostname==${CONTROL}`], publish: { mode: 'host', http: HTTP, https: HTTP + 443 } } }));
   await applyObject(port, routeFor(1));
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push({ at: Date.now(), msg: (JSON.parse(line) as { msg: string }).msg }) });
-  const core = startCore({ port: createDockerPort(new Dockerode({ socketPath: fault.path })), localImages: true, taskPollMs: 500, log, onOutcome: (o) => outcomes.push(o) });
-  stopCore = core.stop;
+  // As `swarmgate core` runs it: every call under the deadline of src/observed/deadline-port.ts.
+  const core = startCore({ port: withCallDeadline(createDockerPort(new Dockerode({ socketPath: fault.path }))), localImages: true, taskPollMs: 500, log });
+  // The loop runs while its outcomes are subscribed.
+  const sub = core.outcomes.subscribe((o) => outcomes.push(o));
+  stopCore = () => sub.unsubscribe();
   await live(1);
 }, 300_000);
 
@@ -105,44 +110,51 @@ describe('a failing Docker API', () => {
     expect(seen.maxPerSecond).toBeLessThan(50);
   });
 
-  it('hanging for 30 s: the core waits it out and converges once the API answers again', async () => {
+  it('hanging for 30 s: the core gives each call 10 s, reports the failures, and converges once the API answers again', async () => {
     fault.clear();
     const t0 = Date.now();
     fault.set('hang');
     await applyObject(port, routeFor(3));
     await sleep(30_000);
     const held = fault.seen().length;
+    const heldRate = rate(fault.seen());
     const failed = failedSince(t0);
     const warned = warnings.filter((w) => w.at >= t0).map((w) => w.msg);
     const back = Date.now();
     fault.set('none');
     await live(3);
     const liveMs = Date.now() - back;
-    console.log(`hang for 30 s: ${held} requests held; ${failed.length} failed runs; warnings ${JSON.stringify([...new Set(warned)])}; change live ${liveMs} ms after the API answered again`);
+    console.log(`hang for 30 s: ${held} requests held (max ${heldRate.maxPerSecond}/s); ${failed.length} failed runs (${failed.map((o) => `${o.reason}: ${o.error ?? ''}`).join(' | ')}); warnings ${JSON.stringify([...new Set(warned)])}; change live ${liveMs} ms after the API answered again`);
     rows.push(
-      { drill: 'Docker API hangs (30 s)', measure: 'requests held / failed runs reported', value: `${held} / ${failed.length}` },
+      { drill: 'Docker API hangs (30 s)', measure: 'requests held / failed runs reported', value: `${held} / ${failed.length} (${[...new Set(failed.map((o) => o.reason))].join(',')})`, want: '>= 1 failed run' },
       { drill: 'Docker API hangs (30 s)', measure: 'change live after the API answers again', value: `${liveMs} ms` },
     );
-    details['hang-30s'] = { held, failed, warnings: warned, liveMs };
+    details['hang-30s'] = { held, heldRate, failed, warnings: warned, liveMs };
     expect(held).toBeGreaterThan(0);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed[0]?.error).toMatch(/did not answer \w+ within 10 s/);
   });
 
   it('failing right after a config write: no orphaned or duplicated objects, and the change goes live', async () => {
     const tripped = fault.tripAfter('POST', /\/configs\/create/, 'error', 5_000);
+    fault.clear();
     const t0 = Date.now();
     await applyObject(port, routeFor(4));
     await tripped;
     const failed = failedSince(t0);
+    // What the core tried while the engine failed: the service update among it.
+    const refused = fault.seen().filter((r) => r.fault === 'error').map((r) => `${r.method} ${r.path.replace(/\/v[\d.]+/, '').replace(/\/[a-z0-9]{25}\//, '/ID/')}`);
     await live(4);
     const liveMs = Date.now() - t0;
     await sleep(3_000);
-    const census = await ownedObjectProblems(port);
-    console.log(`engine failed for 5 s after the config write: ${failed.length} failed runs; change live ${liveMs} ms after apply; objects ${JSON.stringify(census)}`);
+    const census = await ownedObjectProblems(port, { installedCore: false });
+    console.log(`engine failed for 5 s after the config write: refused ${JSON.stringify(countBy(refused))}; ${failed.length} failed runs; change live ${liveMs} ms after apply; objects ${JSON.stringify(census)}`);
     rows.push(
       { drill: 'engine fails after a config write (5 s)', measure: 'change live after apply', value: `${liveMs} ms` },
       { drill: 'engine fails after a config write (5 s)', measure: 'orphaned or duplicated objects', value: census.problems.length === 0 ? 'none' : census.problems.join('; '), want: 'none' },
     );
-    details['fail-after-write'] = { failed, liveMs, census };
+    details['fail-after-write'] = { refused: countBy(refused), failed, liveMs, census };
+    expect(refused.some((r) => /^POST \/services\/ID\/update/.test(r))).toBe(true);
     expect(census.problems).toEqual([]);
   });
 });

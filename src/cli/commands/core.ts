@@ -9,6 +9,7 @@ import { CoreRun } from '../../components/core-run';
 import { startMetricsServer } from '../../components/metrics-server';
 import { CoreMetrics, recordTraffic } from '../../status/metrics';
 import { startCore } from '../../components/core';
+import { withCallDeadline } from '../../observed/deadline-port';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
 
@@ -36,7 +37,9 @@ export interface CoreCommandOptions {
   readonly extensionImage?: string;
 }
 
-export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
+export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
+  // A hung engine must fail the core's calls (and show in its log and outcomes), not hold them.
+  const port = withCallDeadline(engine);
   const log = pino({ name: 'swarmgate-core', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
   if (opts.once) {
     try {
