@@ -40,28 +40,27 @@ export async function startFaultSocket(path: string, upstream: string): Promise<
   const held: (() => void)[] = [];
   const open = new Set<Socket>();
   let trip: { method: string; path: RegExp; fault: Fault; forMs: number; done: () => void } | undefined;
-  const set = (next: Fault): void => {
-    if (next !== 'none' && fault === 'none') for (const s of open) s.destroy();
+  /** `keep`: the connection whose answer switched the fault on (it still gets that answer). */
+  const set = (next: Fault, keep?: Socket): void => {
+    if (next !== 'none' && fault === 'none') for (const s of open) if (s !== keep) s.destroy();
     fault = next;
     if (next !== 'hang') for (const go of held.splice(0)) go();
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const up = request({ socketPath: upstream, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
       const t = trip;
       if (t !== undefined && req.method === t.method && t.path.test(req.url ?? '')) {
         trip = undefined;
-        // After this answer is on its way: the client sees the write succeed, then the engine fail.
-        ur.on('end', () => {
-          setImmediate(() => set(t.fault));
-          setTimeout(() => {
-            set('none');
-            t.done();
-          }, t.forMs);
-        });
+        // The engine did the write; from now on it fails, before the client even has the answer.
+        set(t.fault, req.socket);
+        setTimeout(() => {
+          set('none');
+          t.done();
+        }, t.forMs);
       }
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
     });
     up.on('error', () => res.destroy());
     res.on('close', () => up.destroy());

@@ -38,9 +38,9 @@ export interface CoreCommandOptions {
 }
 
 export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
-  // A hung engine must fail the core's calls (and show in its log and outcomes), not hold them.
-  const port = withCallDeadline(engine);
   const log = pino({ name: 'swarmgate-core', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+  // A hung engine must fail the core's calls (and show in its log and outcomes), not hold them.
+  const port = withCallDeadline(engine, { onTimeout: (method, ms) => log.warn({ method, deadlineMs: ms }, 'the Docker engine did not answer in time; the call fails and is retried') });
   if (opts.once) {
     try {
       const r = await new CoreRun(port, log, { localImages: localImagesFromEnv() }).run(1);
