@@ -4,8 +4,10 @@
 #   swarm-nodes-ctl.sh stop NODE    SIGTERM the node's dockerd and wait until it exited (it stops
 #                                   its containers first: an orderly daemon stop)
 #   swarm-nodes-ctl.sh crash NODE   SIGKILL everything of the node at once — its containers'
-#                                   processes, containerd and shims, dockerd: the node is lost
-#                                   as in a power cut (its network stays, nothing answers on it)
+#                                   processes, containerd and shims, dockerd — and renew its
+#                                   network namespace (interfaces, routes, iptables rules gone, as
+#                                   after a reboot; same address): the node is lost as in a power
+#                                   cut, and only its disk (the data root) survives
 #   swarm-nodes-ctl.sh start NODE   start the node's dockerd again on its data root and wait until
 #                                   it answers (the node rejoins the swarm by itself)
 #
@@ -52,7 +54,12 @@ case $action in
     (( ${#pids[@]} > 0 )) || die "nothing of $n is running"
     kill -KILL "${pids[@]}" 2>/dev/null || true
     [[ -z $pid ]] || while is_dockerd_pid "$pid"; do sleep 0.05; done
-    log "$n crashed: ${#pids[@]} process(es) SIGKILLed"
+    # A reboot clears the kernel's state: stale NAT rules of the dead containers would otherwise
+    # catch the published ports of the tasks that start after the restart.
+    ip netns del "$n"
+    ensure_netns "$n"
+    ensure_link "$n"
+    log "$n crashed: ${#pids[@]} process(es) SIGKILLed, network namespace renewed"
     ;;
   start)
     [[ -z $(dockerd_pid) ]] || die "dockerd of $n is running already"

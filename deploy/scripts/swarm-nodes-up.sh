@@ -38,32 +38,6 @@ mkdir -p "$NODES_CACHE"
 [[ -f $NODES_STATE ]] || printf '# Written by deploy/scripts/swarm-nodes-up.sh; read by swarm-nodes-down.sh.\n' >"$NODES_STATE"
 
 # ---- 1. namespaces and links
-ensure_netns() {
-  local ns=$1
-  if netns_exists "$ns"; then
-    log "netns $ns exists"
-  else
-    ip netns add "$ns"
-    log "netns $ns created"
-  fi
-  record "netns=$ns"
-  ip -n "$ns" link set lo up
-}
-
-# ensure_link NS: veth "eth0" in NS with its peer "v-NS" on the bridge in sg-br.
-ensure_link() {
-  local ns=$1 addr
-  addr=$(node_addr "$ns")
-  if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
-    # Both ends are created directly in their namespaces: no interface ever appears on the host.
-    ip link add "v-$ns" netns "$BR" type veth peer name eth0 netns "$ns"
-    log "veth v-$ns ($BR) <-> eth0 ($ns)"
-  fi
-  ip -n "$BR" link set "v-$ns" master br0 up
-  ip -n "$ns" addr replace "$addr/24" dev eth0
-  ip -n "$ns" link set eth0 up
-}
-
 setup_network() {
   local ns
   for ns in "$BR" "${SWARM_NODES[@]}" "$CLI"; do ensure_netns "$ns"; done

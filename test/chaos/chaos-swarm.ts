@@ -19,6 +19,7 @@ import { SEAL_LABEL } from '../../src/desired/spec-store';
 import { LABELS, OWNER_VALUE } from '../../src/domain/labels';
 import type { DockerPort } from '../../src/observed/docker-port';
 import { docker, until } from '../helpers/swarm';
+import { getFromClient } from '../multinode/nodes';
 import type { ClientSummary } from './steady-client';
 
 export const NODE_NAMES = ['sg-mgr', 'sg-wrk', 'sg-mgr2', 'sg-mgr3'] as const;
@@ -34,6 +35,23 @@ export const NODE_LOCAL_SOCKET = '/var/run/sg-node/docker.sock';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
+
+/** Poll until `host` answers 200 through the proxy at addr:port; on timeout say what it answered last. */
+export async function waitServing(addr: string, port: number, host: string, timeoutMs = 90_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    try {
+      const r = await getFromClient(addr, port, host);
+      if (r.status === 200) return;
+      last = `HTTP ${r.status}: ${r.body.slice(0, 200)}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e);
+    }
+    if (Date.now() > end) throw new Error(`${host} via ${addr}:${port} did not answer 200 within ${timeoutMs} ms; last: ${last}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 /** Refuse to run against anything but the namespaced control manager. */
 export function assertChaosSwarm(): void {
