@@ -103,7 +103,15 @@ init_swarm() {
       log "$n is already in a swarm"
     else
       token=$(node_docker "$MGR" swarm join-token -q manager)
-      node_docker "$n" swarm join --token "$token" --advertise-addr "$(node_addr "$n")" --listen-addr "$(node_addr "$n"):2377" "$MGR_ADDR:2377" >/dev/null
+      # A manager joins once the Raft log has reached it; on a busy machine that can take longer
+      # than the CLI's 20 s, which then says the join "will continue in the background".
+      node_docker "$n" swarm join --token "$token" --advertise-addr "$(node_addr "$n")" --listen-addr "$(node_addr "$n"):2377" "$MGR_ADDR:2377" >/dev/null \
+        || log "$n: the join goes on in the background; waiting for it"
+      local join_deadline=$(( SECONDS + 90 ))
+      until [[ $(node_docker "$n" info --format '{{.Swarm.LocalNodeState}}') == active ]]; do
+        (( SECONDS < join_deadline )) || die "$n did not join the swarm within 90 s: $(node_docker "$n" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.Error}}')"
+        sleep 1
+      done
       log "$n joined as a manager"
     fi
   done
