@@ -56,6 +56,9 @@ case $action in
     [[ -z $pid ]] || while is_dockerd_pid "$pid"; do sleep 0.05; done
     # A reboot clears the kernel's state: stale NAT rules of the dead containers would otherwise
     # catch the published ports of the tasks that start after the restart.
+    # The bridge end first: removing the namespace frees its veth only later, and the new link
+    # would then find the old v-NODE still on the bridge.
+    ip -n "$BR" link del "v-$n" 2>/dev/null || true
     ip netns del "$n"
     ensure_netns "$n"
     ensure_link "$n"
