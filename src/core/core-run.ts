@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import type { ControlPlane } from '../api/control-plane';
 import { encodeModel } from '../api/model-json';
 import { executePlan, type GroupOutcome } from '../apply/execute-plan';
-import { readLiveState, type LiveState } from '../observed/live-state';
+import type { LiveState } from '../observed/live-state';
+import { observe, type Observed } from './observe';
+import { ServedRoutes } from './served-routes';
 import { configFilesHash } from '../plan/config-files-hash';
 import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
 import { PROXY_SERVICE_STEP, type ProxyPlan } from '../plan/writes/proxy-writes';
@@ -19,9 +21,8 @@ import { ValidationCache, type FilesValidator, type ShippedFile } from '../valid
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRouteGenerations, rollbackOf, specsFingerprint, toRevision, withRollback, type Revision } from '../plan/revisions';
+import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
 import type { Condition } from '../domain/conditions';
-import { LABELS } from '../domain/labels';
 import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
 import { storedRollbacks } from '../desired/served-state';
 import { Subject, type Observable } from 'rxjs';
@@ -30,7 +31,6 @@ import { DesiredStateReader, liftAbandonedSeals, type StoredSpec } from '../desi
 import type { DesiredState } from '../plan/inputs';
 import { isNotFound, isOutOfSequence } from '../observed/docker-errors';
 import type { DockerPort } from '../observed/docker-port';
-import { toSnapshot } from '../observed/to-snapshot';
 import type { ProxyModel, Upstream } from '../plan/model';
 import type { RunResult } from '../reconcile';
 import type { ClusterRuntime } from '../status/cluster-status';
@@ -84,6 +84,16 @@ interface ClusterIntent {
   readonly status: ClusterRuntime;
 }
 
+/** What the desire phase hands on: the specs as stored, the writes it made, the time, rollouts and rollbacks. */
+interface Wanted {
+  readonly specs: DesiredState;
+  readonly stored: Map<string, StoredSpec>;
+  readonly writes: number;
+  readonly now: number;
+  readonly rollouts: ReturnType<RolloutDriver['advance']>;
+  readonly rollbacks: Awaited<ReturnType<typeof storedRollbacks>>;
+}
+
 /** A status write that lost a race is retried this soon (the racing write's own event usually comes first). */
 const RACED_RETRY_MS = 250;
 
@@ -97,13 +107,8 @@ export class CoreRun {
   /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
   private lastUpstreams = new Map<string, readonly Upstream[]>();
   private readonly wake = new Subject<number>();
-  /**
-   * The routes (`name@generation`) in each config handed to agents, by its files hash: what a replica
-   * that reports that hash serves. Bounded (oldest first out); empty after a restart, when status
-   * falls back to whether replicas run the newest config.
-   */
-  private readonly deliveredRoutes = new Map<string, ReadonlySet<string>>();
-  private static readonly DELIVERED_KEPT = 32;
+  /** What each proxy replica serves (route generations), for route status. */
+  private readonly served = new ServedRoutes();
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
   /**
@@ -124,42 +129,62 @@ export class CoreRun {
     this.rollouts = new RolloutDriver(log, options.plane?.traffic, () => this.wake.next(this.now().getTime()), options.webhookCaller, options.metrics);
   }
 
+  /**
+   * One run, as its phases: observe → desire → build (pure pipeline: model, conditions, files) →
+   * validate (per cluster, the exact bytes) → plan (pure) → execute (per cluster) → status. Each phase
+   * returns data; the status phase runs whatever failed before it.
+   */
   async run(seq: number): Promise<RunResult> {
     // Every line a run logs carries its run id (seq), also the ones from helpers below.
     this.runLog = this.log.child({ seq });
-    const port = this.port;
-    const live = await readLiveState(port);
-    const { services, tasks, networks, secrets, nodes, proxyConfigs } = live;
-    const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
-    if (dropped.length > 0) {
-      // An address that is no IP address is a daemon (or network driver) problem that takes a server out of the
-      // proxies: say it at warn level, with the lines; the rest (e.g. a plugin network's driver name) is routine.
-      const addresses = dropped.filter((d) => / (address|virtual IP) .* dropped \(/.test(d));
-      if (addresses.length > 0) this.runLog.warn({ dropped: addresses.slice(0, 20), count: addresses.length }, 'snapshot dropped addresses that are not IP addresses');
-      this.runLog.debug({ dropped: dropped.length, lines: dropped.slice(0, 20) }, 'snapshot dropped objects with names outside the allow-list');
-    }
+    const observed = await observe(this.port, this.runLog);
+    const wanted = await this.desire(observed);
+    const built = this.build(observed, wanted);
+    const intents = await this.validated(observed, wanted, built);
+    const { plan, proxies } = planRun(intents.map((i) => i.input), observed.live);
+    const outcomes = await this.execute(plan);
+    const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster)), observed.live));
+    const status = await this.status(observed, wanted, built, runtimes);
+    const writes = wanted.writes + countWrites(outcomes) + status.writes;
+    this.lastReport = { writes, clusters: status.report };
+    // Status is written and published whatever failed: now the loop hears about the failures.
+    const failure = runError(outcomes);
+    if (failure !== undefined) throw failure;
+    const blocked = blockedCount(outcomes);
+    const held = blocked > 0 ? `; ${blocked} write${blocked === 1 ? '' : 's'} held back (Docker rejected ${blocked === 1 ? 'it' : 'them'} before; see the clusters' status)` : '';
+    return { result: writes > 0 ? 'applied' : 'unchanged', reason: `${writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged'}${held}` };
+  }
+
+  /** desire: the stored specs (abandoned seals lifted, ended rollbacks cleared), rollouts advanced, rollbacks read. */
+  private async desire({ live }: Observed): Promise<Wanted> {
     const read = await this.reader.read();
     const specs = read.desired;
     // An apply that died between sealing generation n and storing n+1 must not freeze the object.
-    const { stored, lifted } = await liftAbandonedSeals(port, read.stored, this.now());
+    const { stored, lifted } = await liftAbandonedSeals(this.port, read.stored, this.now());
     if (lifted.length > 0) this.runLog.warn({ objects: lifted }, 'lifted the seal of an apply that stopped before storing its generation');
-    let writes = lifted.length + (await this.endStaleRollbacks(specs, stored));
+    const writes = lifted.length + (await this.endStaleRollbacks(specs, stored));
     const now = this.now().getTime();
-    const rollouts = this.rollouts.advance(specs, stored, services, (c) => this.lastUpstreams.get(c), now);
-    const rollbacks = await storedRollbacks(port, stored, proxyConfigs);
+    const rollouts = this.rollouts.advance(specs, stored, live.services, (c) => this.lastUpstreams.get(c), now);
+    const rollbacks = await storedRollbacks(this.port, stored, live.proxyConfigs);
     for (const m of rollbacks.missing) this.runLog.warn({ cluster: m.cluster, revision: m.revision }, 'rollback revision not found; delivering the current specs');
-    // The one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files.
+    return { specs, stored, writes, now, rollouts, rollbacks };
+  }
+
+  /** build: the one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files. */
+  private build({ snapshot }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
-    const { desired, result, clusters } = desiredConfig({ specs, snapshot, now: new Date(now), rollouts: { weights: rollouts.weights }, rollbacks: rollbacks.sources, render: !externalRender });
-    this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
-    /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
-    const rolledBack = new Map<string, Revision>();
+    const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender });
+    this.lastUpstreams = new Map(built.result.clusters.map((m) => [m.cluster, m.upstreams]));
+    return built;
+  }
+
+  /** validate: per cluster, the config that would ship (rendered here, submitted, or rolled back), checked byte for byte. */
+  private async validated({ live }: Observed, w: Wanted, built: ReturnType<typeof desiredConfig>): Promise<ClusterIntent[]> {
     const intents: ClusterIntent[] = [];
-    for (const { model, files, rolledBack: rollback } of clusters) {
+    for (const { model, files, rolledBack: rollback } of built.clusters) {
       const { json, hash: modelHash } = encodeModel(model);
       this.options.plane?.publishModel(model.cluster, modelHash, json);
-      if (rollback !== undefined) rolledBack.set(model.cluster, rollback.revision);
-      const missing = rollbacks.missing.find((m) => m.cluster === model.cluster);
+      const missing = w.rollbacks.missing.find((m) => m.cluster === model.cluster);
       const note =
         rollback !== undefined
           ? `rolled back to revision ${rollback.revision.revision} until the next apply`
@@ -167,34 +192,35 @@ export class CoreRun {
             ? `rollback to revision ${missing.revision} impossible: its config is gone; delivering the current specs`
             : undefined;
       const source: ClusterSource = { ...(files !== undefined ? { files } : {}), ...(rollback !== undefined ? { rolledBack: rollback } : {}), ...(note !== undefined ? { note } : {}) };
-      intents.push(await this.intentFor(model, modelHash, live, source, rollouts.urgentClusters.has(model.cluster)));
+      intents.push(await this.intentFor(model, modelHash, live, source, w.rollouts.urgentClusters.has(model.cluster)));
     }
-    // Plan → execute: every write of the run as data, then written group by group (one per cluster).
-    const { plan, proxies } = planRun(intents.map((i) => i.input), live);
+    return intents;
+  }
+
+  /** execute: the plan's writes, group by group (one per cluster); a failed group ends alone. */
+  private async execute(plan: ReturnType<typeof planRun>['plan']): Promise<GroupOutcome[]> {
     const plane = this.options.plane;
-    const outcomes = await executePlan(plan, { docker: port, ...(plane !== undefined ? { agents: agentSink(plane) } : {}) }, this.terminal.blocked);
+    const outcomes = await executePlan(plan, { docker: this.port, ...(plane !== undefined ? { agents: agentSink(plane) } : {}) }, this.terminal.blocked);
     this.terminal.update(outcomes);
     logOutcomes(this.runLog, outcomes);
-    writes += countWrites(outcomes);
-    const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster)), live));
-    const { conditions, labelConditions, report } = runConditions(result, rollouts.conditions, desired, runtimes, tasks, rolledBack, this.options.metrics);
-    const status = await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
-    writes += status.writes;
+    return outcomes;
+  }
+
+  /** status: conditions written on the stored specs, published to gRPC watchers and metrics; the writes made and the per-cluster report. */
+  private async status({ live }: Observed, w: Wanted, built: ReturnType<typeof desiredConfig>, runtimes: readonly ClusterRuntime[]): Promise<{ writes: number; report: CoreRunReport['clusters'] }> {
+    /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
+    const rolledBack = new Map(built.clusters.flatMap((c) => (c.rolledBack !== undefined ? [[c.model.cluster, c.rolledBack.revision] as const] : [])));
+    const { conditions, labelConditions, report } = runConditions(built.result, w.rollouts.conditions, built.desired, runtimes, live.tasks, rolledBack, this.options.metrics);
+    const status = await writeStatuses(this.port, w.stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, live.tasks), w.rollouts.labels);
     if (status.raced.length + status.sealed.length > 0)
       this.runLog.info({ raced: status.raced, sealed: status.sealed }, 'status not written: another writer changed the object (an apply, a delete or a rollout command); the next run writes it');
     // A lost status race is retried soon on a fresh read (its rollout state and command are then read from where they are now).
-    const wakeAt = Math.min(rollouts.nextWakeAt ?? Infinity, status.raced.length > 0 ? now + RACED_RETRY_MS : Infinity);
-    if (Number.isFinite(wakeAt) && wakeAt > now) this.wake.next(wakeAt);
+    const wakeAt = Math.min(w.rollouts.nextWakeAt ?? Infinity, status.raced.length > 0 ? w.now + RACED_RETRY_MS : Infinity);
+    if (Number.isFinite(wakeAt) && wakeAt > w.now) this.wake.next(wakeAt);
     const everything = { ...labelConditions, ...conditions };
-    this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
+    this.publish(built.result.clusters.map((m) => m.cluster), runtimes, live.tasks, everything);
     this.options.metrics?.recordConditions(everything);
-    this.lastReport = { writes, clusters: report };
-    // Status is written and published whatever failed: now the loop hears about the failures.
-    const failure = runError(outcomes);
-    if (failure !== undefined) throw failure;
-    const blocked = blockedCount(outcomes);
-    const held = blocked > 0 ? `; ${blocked} write${blocked === 1 ? '' : 's'} held back (Docker rejected ${blocked === 1 ? 'it' : 'them'} before; see the clusters' status)` : '';
-    return { result: writes > 0 ? 'applied' : 'unchanged', reason: `${writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged'}${held}` };
+    return { writes: status.writes, report };
   }
 
   /**
@@ -322,39 +348,12 @@ export class CoreRun {
     const plane = this.options.plane;
     const delivered = plane?.delivered(model.cluster)?.configHash;
     const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: configFilesHash(files), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
-    if (delivery !== undefined) this.rememberRoutes(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
+    if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
     const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
   }
 
   /** The cluster's status inputs once its writes ran: the service and config it has now, and what failed. */
-  private rememberRoutes(configHash: string, routes: ReadonlySet<string>): void {
-    this.deliveredRoutes.delete(configHash);
-    this.deliveredRoutes.set(configHash, routes);
-    if (this.deliveredRoutes.size > CoreRun.DELIVERED_KEPT) this.deliveredRoutes.delete(this.deliveredRoutes.keys().next().value ?? '');
-  }
-
-  /**
-   * What each running replica of the cluster serves, where known: hitless replicas by the hash they
-   * reported (configs this core delivered); rolling ones by the Swarm config they mount (its routes label).
-   */
-  private servedRoutes(hitless: boolean, serviceId: string | undefined, live: LiveState): ReadonlyMap<string, ReadonlySet<string>> {
-    const served = new Map<string, ReadonlySet<string>>();
-    if (serviceId === undefined) return served;
-    const reports = hitless && this.options.plane !== undefined ? new Map(this.options.plane.reportsOf(live.services.find((s) => s.ID === serviceId)?.Spec.Labels?.[LABELS.cluster] ?? '').map((r) => [r.replicaId, r.appliedHash])) : undefined;
-    for (const task of live.tasks.filter((x) => x.ServiceID === serviceId)) {
-      const routes =
-        reports !== undefined
-          ? this.deliveredRoutes.get(reports.get(task.ID) ?? '')
-          : (() => {
-              const mounted = live.proxyConfigs.find((c) => c.Spec.Name === task.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName);
-              return mounted === undefined ? undefined : toRevision(mounted)?.routes;
-            })();
-      if (routes !== undefined) served.set(task.ID, routes);
-    }
-    return served;
-  }
-
   private runtimeOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, outcome: GroupOutcome | undefined, live: LiveState): ClusterRuntime {
     const { model } = intent.input;
     const failed = outcome?.failed !== undefined ? failureCondition(outcome.failed) : undefined;
@@ -369,7 +368,7 @@ export class CoreRun {
       ...(proxy !== undefined && failed === undefined ? { configName: proxy.configName } : {}),
       ...(failed !== undefined ? { failed } : {}),
       ...this.hitlessRuntime(model.cluster, intent.agent),
-      servedRoutes: this.servedRoutes(intent.agent !== undefined, serviceId, live),
+      servedRoutes: this.served.of(intent.agent !== undefined ? this.options.plane : undefined, serviceId, live),
     };
   }
 
