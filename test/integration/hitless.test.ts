@@ -100,8 +100,9 @@ describe('hitless delivery on a real Swarm', () => {
   it('applies a route change in place: no service update, same task, nothing sent to another cluster', async () => {
     await until('route a answers', () => ok(`${PREFIX}-a.localhost`));
     await until('the other cluster programmed', () => programmed('Route', `${PREFIX}-o`));
+    // A proxy boots on the core's current config (src/agent/agent-boot.ts), so the other cluster may
+    // not have reloaded at all yet; what matters is that this change adds none there (checked below).
     const otherReloads = reloadsOf(`sg-proxy-${OTHER}`);
-    expect(otherReloads).toBeGreaterThan(0);
     const before = await proxyState();
     const reloadsBefore = reloadsOf(PROXY);
     // Keep-alive clients on route a while the proxy reloads: the drained reload resets none of them.
