@@ -36,6 +36,8 @@ export const REASONS = [
   // Hitless replicas whose agent has no stream to the core (the core cannot know what they serve).
   'AgentsDisconnected',
   'CertificateNotFound',
+  // A Route or ServiceCluster names a Middleware that does not exist or is invalid.
+  'MiddlewareNotFound',
   'ExpiresSoon',
   'Expired',
   'HostNotCovered',

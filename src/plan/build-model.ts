@@ -31,6 +31,7 @@ import type {
 } from './model';
 import { lowerCase, NameTable } from './names';
 import { groupPaths, normalisePrefix } from './path-groups';
+import { indexMiddlewares, resolvePolicies, type ResolvedPolicies } from './middlewares';
 import { MAX_NGINX_CONDITIONAL_RULES, PROXY_CAPABILITIES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
@@ -95,7 +96,7 @@ function redirectAction(rule: Rule): RedirectAction {
   };
 }
 
-function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable): CompiledRoute {
+function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable, policies: ResolvedPolicies['rules']): CompiledRoute {
   const upstreams: Upstream[] = [];
   const problems: RefProblem[] = [];
   const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
@@ -125,7 +126,8 @@ function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: Snap
   let passthroughAffinity: Affinity = { kind: 'none' };
   route.spec.rules.forEach((rule, i) => {
     const affinity = affinityOf(rule);
-    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, cookies: rule.match.cookies, methods: rule.match.methods };
+    const p = policies[i];
+    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, cookies: rule.match.cookies, methods: rule.match.methods, ...(p !== undefined ? { policies: p } : {}) };
     if (rule.redirect !== undefined) {
       rules.push({ ...base, action: redirectAction(rule) });
       return;
@@ -396,6 +398,10 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     clusters.set(name, new ClusterBuilder(name, c.object.spec));
     conditions[objectKey('ServiceCluster', name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], c.generation);
   }
+  const middlewares = indexMiddlewares(desired.middlewares, desired.rejected);
+  for (const m of desired.middlewares ?? []) {
+    conditions[objectKey('Middleware', m.object.metadata.name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], m.generation);
+  }
   if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, new ClusterBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
 
   const labelNames = new Set<string>((desired.labelRoutes ?? []).map((r) => r.object.metadata.name));
@@ -409,21 +415,23 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (unsupported.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(unsupported)}`)];
     }
-    const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names);
+    const policies = resolvePolicies(route, cluster.spec, middlewares);
+    const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
       const hint = !fromLabels || conflict.reason !== 'HostConflict' || conflict.owner === undefined ? '' : labelNames.has(conflict.owner) ? NOT_POOLED : SPEC_WINS;
       return [condition('Accepted', 'False', conflict.reason, `${conflict.message}${hint}`)];
     }
     const secretProblems = missingSecrets(route, idx, certs);
-    const problems = [...secretProblems, ...compiled.problems];
+    const problems = [...secretProblems, ...policies.problems, ...compiled.problems];
     const first = problems[0];
     const resolved =
       first === undefined
         ? condition('ResolvedRefs', 'True', 'ResolvedRefs', 'all references resolved')
         : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
     // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
-    if (secretProblems.length === 0) cluster.admit(stored, compiled);
+    // Without one of its middlewares it would be served without a policy its owner asked for: left out too.
+    if (secretProblems.length === 0 && policies.problems.length === 0) cluster.admit(stored, compiled);
     return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved, ...certificateWarnings(route, certs, options.now)];
   };
   for (const stored of [...desired.routes].sort(byAge)) {

@@ -3,6 +3,7 @@
  * It is plain data (JSON-serialisable) because the core streams it to the extension over gRPC.
  * Renderers for NGINX and HAProxy read the same model.
  */
+import type { Cidr } from '../domain/cidr';
 import type { Condition } from '../domain/conditions';
 import type {
   CookieName,
@@ -109,6 +110,19 @@ export interface PathMatch {
   readonly path: HttpPath;
 }
 
+/**
+ * The edge policies of one rule, merged from its Middlewares (src/plan/middlewares.ts) in the order
+ * they apply: the cluster's defaults, the route's, the rule's. Checks accumulate (every one must pass).
+ */
+export interface RulePolicies {
+  /** Middleware names in the order they apply. */
+  readonly middlewares: readonly string[];
+  /** The client address must be in each of these lists (one per Middleware with ipAllow); canonical forms (canonicalCidr), sorted. */
+  readonly ipAllow: readonly (readonly Cidr[])[];
+  /** The client address must be in none of these lists. */
+  readonly ipDeny: readonly (readonly Cidr[])[];
+}
+
 export interface ModelRule {
   /** Stable id "<route>-r<index>", unique in the cluster. */
   readonly id: string;
@@ -119,6 +133,8 @@ export interface ModelRule {
   readonly cookies: readonly CookiePair[];
   readonly methods: readonly HttpMethod[];
   readonly action: ProxyAction | RedirectAction;
+  /** Absent: no middleware applies to the rule. */
+  readonly policies?: RulePolicies;
 }
 
 /** All rules that share one path match on one host; the first whose conditions hold wins. */

@@ -136,6 +136,14 @@ const http = `frontend sg_http
     http-request return status 503 content-type text/plain string "no route for this host" if !sg_vh_set
 {{/fallback503}}
     http-request return status 404 content-type text/plain string "no rule of this host matches the request" if sg_vh_set !sg_rule_set
+{{#addressAcls}}
+{{#cidrs}}
+    acl {{{name}}} src "{{.}}"
+{{/cidrs}}
+{{/addressAcls}}
+{{#forbidden}}
+    http-request deny deny_status 403 if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
+{{/forbidden}}
 {{#hasQueryAcl}}
     acl sg_has_query query -m found
 {{/hasQueryAcl}}

@@ -44,6 +44,7 @@ import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { haproxyPemFiles, pemPath } from './pem-files';
+import { HaproxyPolicies, type PolicyFrontendView } from './policies';
 
 /** Random numbers and hashes that pick a weighted backend are drawn from [0, PICK_RANGE). */
 const PICK_RANGE = SPLIT_UNITS;
@@ -136,7 +137,7 @@ interface PickVariables {
   readonly cookiePicks: readonly { readonly variable: Token; readonly cookieName: Token }[];
 }
 
-export interface HttpFrontendView extends PickVariables {
+export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly tlsBinds: readonly { readonly socket: string; readonly pem: string }[];
   readonly maxBodyBytes: number;
@@ -574,9 +575,11 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const unavailable: Token[] = [];
   const respEdits: ResponseEditView[] = [];
   const useBackends: UseBackendView[] = [];
+  const policies = new HaproxyPolicies();
   for (const rule of rules) {
     const action = rule.action;
     const acl = ruleAcl(rule);
+    policies.add(rule, acl);
     respEdits.push(...responseEdits(action.responseHeaders, acl, action.kind === 'proxy'));
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
     else if (action.targets.length === 0) unavailable.push(acl);
@@ -622,6 +625,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
       ruleSelect: select,
       ruleAcls: rules.map((r) => ({ name: ruleAcl(r), rule: token(r.id) })),
       fallback503: model.defaultServer === undefined,
+      ...policies.view(),
       hasQueryAcl: redirects.some((r) => r.conditions.includes(hasQuery)),
       redirects,
       unavailable,

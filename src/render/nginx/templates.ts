@@ -7,6 +7,9 @@
 import { GENERATED_HEADER } from '../generated-header';
 
 const body = `            set $sg_route "{{route}}";
+{{#forbidden}}
+            if ({{{variable}}} = {{value}}) { return 403; }
+{{/forbidden}}
 {{#unavailable}}
             return 503;
 {{/unavailable}}
@@ -255,6 +258,14 @@ http {
         "~127\\.0\\.0\\.1:{{unavailablePort}}$" 1;
         default 0;
     }
+{{#geoMaps}}
+    geo {{{variable}}} {
+        default 0;
+{{#cidrs}}
+        "{{.}}" 1;
+{{/cidrs}}
+    }
+{{/geoMaps}}
 {{#headerMaps}}
     map {{{source}}} {{{variable}}} {
         "{{pattern}}" 1;

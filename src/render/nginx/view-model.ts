@@ -25,6 +25,7 @@ import { nginxDuration, nginxSeconds } from './duration';
 import { cookiePairRegex, exactRegex, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { splitPercentages } from '../split';
+import { PolicyRegistry, type GeoView, type PolicyBodyView } from './policies';
 
 /** error_page codes used to jump from a location to a conditional rule's named location. */
 const FIRST_DISPATCH_CODE = 460;
@@ -39,7 +40,7 @@ interface NameRef {
   readonly ref: Token;
 }
 
-export interface ProxyBodyView {
+export interface ProxyBodyView extends PolicyBodyView {
   readonly route: string;
   readonly unavailable: boolean;
   readonly proxy: boolean;
@@ -117,6 +118,8 @@ export interface NginxView {
   readonly passthroughInternal: Token;
   readonly statusPort: number;
   readonly unavailablePort: number;
+  /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
+  readonly geoMaps: readonly GeoView[];
   readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
   readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
   readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
@@ -179,6 +182,7 @@ const STANDARD_REQUEST_HEADERS: readonly NameRef[] = [
  */
 class MapRegistry {
   private readonly names = new NameTable(lowerCase);
+  readonly policies = new PolicyRegistry();
   readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();
   readonly methodMaps = new Map<string, NginxView['methodMaps'][number]>();
   readonly combineMaps = new Map<string, NginxView['combineMaps'][number]>();
@@ -302,7 +306,7 @@ interface HttpDefaults {
   readonly tries: number;
 }
 
-function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders'> {
+function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
   if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
@@ -350,7 +354,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   };
 }
 
-function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyView, 'ownAddHeaders'> {
+function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const parts: { lit?: string; ref?: Token }[] = [];
   if (action.to !== undefined) parts.push({ lit: action.to });
   else {
@@ -377,7 +381,7 @@ function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyVi
 
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
-  return { ...b, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
+  return { ...b, ...maps.policies.body(rule.policies), ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
@@ -539,6 +543,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
+    geoMaps: maps.policies.geoViews(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),
     combineMaps: sortedValues(maps.combineMaps),

@@ -1,0 +1,65 @@
+/**
+ * Middleware: a named, reusable set of edge policies (access by client address, authentication,
+ * limits, …) that Routes and ServiceClusters reference by name. Each field is one behaviour; a
+ * Middleware holds one or more. How references combine is in docs/adr/0009-middlewares.md.
+ */
+import type * as t from 'io-ts';
+import { Cidr } from './cidr';
+import { DnsLabel } from './brands';
+import { listOf, struct } from './codec';
+import type { Issue } from './issue';
+
+/** The most client address ranges one list may hold (each is one line of a geo block / ACL). */
+export const MAX_CIDRS = 256;
+/** The most middlewares one reference list (route, rule or cluster defaults) may name. */
+export const MAX_MIDDLEWARE_REFS = 16;
+
+const CidrList = listOf(Cidr, { min: 1, max: MAX_CIDRS });
+
+export const MiddlewareSpec = struct(
+  'Middleware spec',
+  {},
+  {
+    /** Only clients whose address is in one of these ranges pass; others get 403. */
+    ipAllow: CidrList,
+    /** Clients whose address is in one of these ranges get 403. */
+    ipDeny: CidrList,
+  },
+);
+export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;
+
+/** The behaviours a Middleware can hold, in the order the reference documents them. */
+export const MIDDLEWARE_BEHAVIOURS = Object.keys(MiddlewareSpec.optional) as (keyof MiddlewareSpec)[];
+
+/** Names of middlewares, in the order they apply. */
+export const MiddlewareRefs = listOf(DnsLabel, { max: MAX_MIDDLEWARE_REFS });
+
+/** The behaviours a spec sets, in MIDDLEWARE_BEHAVIOURS order. */
+export function behavioursOf(spec: MiddlewareSpec): (keyof MiddlewareSpec)[] {
+  return MIDDLEWARE_BEHAVIOURS.filter((b) => spec[b] !== undefined);
+}
+
+export function checkMiddleware(spec: MiddlewareSpec): Issue[] {
+  if (behavioursOf(spec).length === 0) return [{ path: ['spec'], message: `a Middleware needs at least one behaviour: ${MIDDLEWARE_BEHAVIOURS.join(', ')}` }];
+  const out: Issue[] = [];
+  for (const field of ['ipAllow', 'ipDeny'] as const) {
+    const seen = new Map<string, number>();
+    (spec[field] ?? []).forEach((c, i) => {
+      const first = seen.get(c);
+      if (first !== undefined) out.push({ path: ['spec', field, i], message: `duplicate address (already at ${field}[${first}])` });
+      else seen.set(c, i);
+    });
+  }
+  return out;
+}
+
+/** Duplicate names in one reference list, as issues at `at`. */
+export function duplicateRefIssues(refs: readonly string[] | undefined, at: readonly (string | number)[]): Issue[] {
+  const seen = new Set<string>();
+  const out: Issue[] = [];
+  (refs ?? []).forEach((r, i) => {
+    if (seen.has(r)) out.push({ path: [...at, i], message: `middleware "${r}" is already listed` });
+    seen.add(r);
+  });
+  return out;
+}

@@ -1,0 +1,82 @@
+/**
+ * "No user string can add a directive", for every field of a Middleware: whatever the codec accepts
+ * renders into NGINX and HAProxy configurations with exactly the structure of a plain value (same
+ * directives, arguments, lines and words), and reaches the proxy intact. Values are generated from
+ * every printable character plus the shapes each field takes; those the codec refuses are skipped,
+ * as `validate` would refuse them.
+ */
+import * as E from 'fp-ts/Either';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalCidr, type Cidr } from '../../src/domain/cidr';
+import { decodeObject, type MiddlewareObject } from '../../src/domain/object';
+import { buildModel } from '../../src/plan/build-model';
+import { renderHaproxy } from '../../src/render/haproxy/render';
+import { renderNginx } from '../../src/render/nginx/render';
+import { haproxyShape, parseHaproxyConfig } from '../helpers/haproxy-check';
+import { findAll, parseConfig, shape } from '../helpers/nginx-tokens';
+import { cluster, desired, route, snapshot, task } from '../helpers/specs';
+
+const SNAPSHOT = snapshot({ services: [{ name: 'alpha', networks: ['app'] }], tasks: [task('alpha', '10.1.0.1')], networks: [{ name: 'app' }] });
+
+const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 30 });
+/** Address-like strings with a hostile character spliced in, and real addresses. */
+const addressLike = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 40 })).map(([ip, n]) => `${ip}/${n}`),
+  fc.tuple(fc.ipV4(), fc.constantFrom('"', ';', '}', ' ', '$x', '#', '\\', "'", '{', '%[src]')).map(([ip, bad]) => `${ip}${bad}`),
+  printable,
+);
+
+/** The addresses as rendered: one canonical form each (src/domain/cidr.ts), without duplicates. */
+const distinct = (v: readonly string[]): string[] => [...new Set(v.map((c) => canonicalCidr(c as Cidr)))];
+
+/** A Middleware spec generator per field, and a plain spec of the same structure. */
+const FIELDS = {
+  ipAllow: { values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v: string[]) => ({ ipAllow: v }), plain: (v: string[]) => ({ ipAllow: distinct(v).map((_, i) => `10.0.0.${i}`) }), rendered: (v: string[]) => distinct(v) },
+  ipDeny: { values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v: string[]) => ({ ipDeny: v }), plain: (v: string[]) => ({ ipDeny: distinct(v).map((_, i) => `10.0.0.${i}`) }), rendered: (v: string[]) => distinct(v) },
+} as const;
+
+function decodeMiddleware(spec: unknown): MiddlewareObject | undefined {
+  const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'Middleware', metadata: { name: 'm' }, spec });
+  return E.isRight(r) && r.right.kind === 'Middleware' ? r.right : undefined;
+}
+
+function render(kind: 'nginx' | 'haproxy', m: MiddlewareObject): string {
+  const r = route('inj', { hosts: ['inj.test'], middlewares: ['m'], rules: [{ backends: [{ service: 'alpha', port: 80 }] }, { match: { path: '/r' }, redirect: { path: '/s' } }] });
+  const state = { ...desired([r], [cluster('default', { proxy: { kind } })]), middlewares: [{ object: m, generation: 1 }] };
+  const model = buildModel(state, SNAPSHOT).clusters.find((c) => c.cluster === 'default');
+  if (model === undefined || model.routes.length !== 1) throw new Error('route not programmed');
+  return kind === 'nginx' ? renderNginx(model) : renderHaproxy(model);
+}
+
+describe.each(Object.keys(FIELDS) as (keyof typeof FIELDS)[])('Middleware %s', (field) => {
+  const f = FIELDS[field];
+  it('cannot change the structure of nginx.conf or haproxy.cfg, and reaches both intact', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(f.values, (values) => {
+        const evil = decodeMiddleware(f.spec(values));
+        if (evil === undefined) return;
+        accepted++;
+        const plain = decodeMiddleware(f.plain(values));
+        if (plain === undefined) throw new Error('plain spec refused');
+        const nginx = parseConfig(render('nginx', evil));
+        expect(shape(nginx)).toBe(shape(parseConfig(render('nginx', plain))));
+        const haproxy = parseHaproxyConfig(render('haproxy', evil));
+        expect(haproxyShape(haproxy)).toBe(haproxyShape(parseHaproxyConfig(render('haproxy', plain))));
+        // Every address is one geo key (NGINX) and one src ACL pattern (HAProxy), in its canonical form.
+        const geoKeys = findAll(nginx, 'geo').flatMap((g) => (g.block ?? []).map((d) => d.name)).filter((k) => k !== 'default');
+        const aclWords = haproxy.filter((l) => l.words[0] === 'acl' && l.words[2] === 'src').map((l) => l.words[3]);
+        for (const v of f.rendered(values)) {
+          expect(geoKeys).toContain(v);
+          expect(aclWords).toContain(v);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // The generator must reach the renderers, else the property proves nothing.
+    expect(accepted).toBeGreaterThan(20);
+  });
+});
