@@ -5,8 +5,8 @@
  */
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';
-import { DnsLabel } from './brands';
-import { listOf, struct } from './codec';
+import { DnsLabel, HeaderName, SwarmName } from './brands';
+import { brandedString, listOf, struct, withDefault } from './codec';
 import type { Issue } from './issue';
 
 /** The most client address ranges one list may hold (each is one line of a geo block / ACL). */
@@ -16,6 +16,29 @@ export const MAX_MIDDLEWARE_REFS = 16;
 
 const CidrList = listOf(Cidr, { min: 1, max: MAX_CIDRS });
 
+export type Realm = string & t.Brand<{ readonly Realm: 'Realm' }>;
+/**
+ * The realm of a login prompt. NGINX writes it into `WWW-Authenticate: Basic realm="…"` without
+ * escaping, so '"' and a backslash would break the header: printable ASCII without them.
+ */
+export const Realm = brandedString<t.Brand<{ readonly Realm: 'Realm' }>>('realm (printable ASCII without " and \\, 1..128 characters)', (s) => {
+  if (s.length === 0 || s.length > 128) return 'length must be 1..128';
+  for (const ch of s) if (!/[\x20-\x7e]/.test(ch) || ch === '"' || ch === '\\') return `character ${JSON.stringify(ch)} is not allowed`;
+  return undefined;
+});
+
+export const BasicAuth = struct(
+  'basicAuth',
+  {
+    /** Docker secret holding the users in htpasswd format (one `user:hash` per line). */
+    secret: SwarmName,
+    realm: withDefault(Realm, 'Restricted' as Realm),
+  },
+  /** Request header that carries the authenticated user name to the backends (the client's own is replaced). */
+  { userHeader: HeaderName },
+);
+export type BasicAuth = t.TypeOf<typeof BasicAuth>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -24,6 +47,8 @@ export const MiddlewareSpec = struct(
     ipAllow: CidrList,
     /** Clients whose address is in one of these ranges get 403. */
     ipDeny: CidrList,
+    /** A login (HTTP Basic authentication) against users from a Docker secret in htpasswd format. */
+    basicAuth: BasicAuth,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;

@@ -31,7 +31,7 @@ import type {
 } from './model';
 import { lowerCase, NameTable } from './names';
 import { groupPaths, normalisePrefix } from './path-groups';
-import { indexMiddlewares, resolvePolicies, type ResolvedPolicies } from './middlewares';
+import { indexMiddlewares, resolvePolicies, unsupportedPolicies, type ResolvedPolicies } from './middlewares';
 import { MAX_NGINX_CONDITIONAL_RULES, PROXY_CAPABILITIES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
@@ -270,6 +270,12 @@ class ClusterBuilder {
         secrets.add(vh.tls.keySecret);
       }
     }
+    // basicAuth users files: mounted like certificates, but read by NGINX's workers at request time.
+    const workerSecrets = new Set<SwarmName>();
+    for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])])
+      for (const g of vh.paths)
+        for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) if (r.policies?.basicAuth !== undefined) workerSecrets.add(r.policies.basicAuth.secret);
+    for (const s of workerSecrets) secrets.add(s);
     const upstreams = [...this.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     return {
       cluster: this.name,
@@ -279,6 +285,7 @@ class ClusterBuilder {
       ...(defaultServer !== undefined ? { defaultServer } : {}),
       upstreams,
       secrets: [...secrets].sort(),
+      ...(workerSecrets.size > 0 ? { workerSecrets: [...workerSecrets].sort() } : {}),
       networks: [...new Set(upstreams.flatMap((u) => (u.network !== undefined ? [u.network] : [])))].sort(),
       routes: [...this.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
     };
@@ -415,7 +422,11 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (unsupported.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(unsupported)}`)];
     }
-    const policies = resolvePolicies(route, cluster.spec, middlewares);
+    const policyGaps = unsupportedPolicies(cluster.spec.proxy.kind, route, cluster.spec, middlewares);
+    if (policyGaps.length > 0) {
+      return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(policyGaps)}`)];
+    }
+    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s));
     const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {

@@ -49,14 +49,21 @@ function merge(names: readonly string[], index: MiddlewareIndex): RulePolicies |
     const s = index.valid.get(n);
     return s === undefined ? [] : [s];
   });
+  // Single-valued behaviours: the last middleware that sets one wins (a route's own over its cluster's).
+  const basicAuth = specs.flatMap((s) => (s.basicAuth !== undefined ? [s.basicAuth] : [])).at(-1);
   return {
     middlewares: names,
     ipAllow: specs.flatMap((s) => (s.ipAllow !== undefined ? [addresses(s.ipAllow)] : [])),
     ipDeny: specs.flatMap((s) => (s.ipDeny !== undefined ? [addresses(s.ipDeny)] : [])),
+    ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
 }
 
-export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex): ResolvedPolicies {
+/**
+ * @param secretExists whether a Docker secret of that name exists (a basicAuth users file that does
+ *   not is SecretNotFound: the route is left out, as for a missing TLS secret).
+ */
+export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex, secretExists: (name: string) => boolean): ResolvedPolicies {
   const passthrough = route.spec.tls?.mode === 'Passthrough';
   const base = [...(passthrough ? [] : (cluster.defaults.middlewares ?? [])), ...(route.spec.middlewares ?? [])];
   const perRule = route.spec.rules.map((r) => [...new Set([...base, ...(r.middlewares ?? [])])]);
@@ -67,7 +74,43 @@ export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec,
       ? `middleware "${n}" is invalid (see swarmgate describe middleware ${n}); the route is not programmed until it is fixed`
       : `middleware "${n}" not found${hint(n, index)}; the route is not programmed until it exists`,
   }));
-  return { rules: perRule.map((names) => merge(names, index)), problems };
+  const rules = perRule.map((names) => merge(names, index));
+  const secrets = [...new Set(rules.flatMap((r) => (r?.basicAuth !== undefined ? [r.basicAuth.secret] : [])))];
+  for (const s of secrets.filter((name) => !secretExists(name)))
+    problems.push({ reason: 'SecretNotFound', message: `secret "${s}" (basicAuth users) not found; the route is not programmed until it exists` });
+  return { rules, problems };
+}
+
+/** One Route value a proxy kind cannot serve, with the middleware that holds it. */
+export interface UnsupportedPolicy {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+/**
+ * Behaviours of the route's middlewares that a proxy of `kind` cannot express (see the README's
+ * parity table). HAProxy reads basicAuth users only from its own configuration (a `userlist`), and
+ * swarmgate never writes a secret's content into a configuration or a Swarm config.
+ */
+export function unsupportedPolicies(kind: 'nginx' | 'haproxy', route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex): UnsupportedPolicy[] {
+  if (kind !== 'haproxy') return [];
+  const passthrough = route.spec.tls?.mode === 'Passthrough';
+  const sources: { path: (string | number)[]; names: readonly string[] }[] = [
+    { path: ['spec', 'defaults', 'middlewares'], names: passthrough ? [] : (cluster.defaults.middlewares ?? []) },
+    { path: ['spec', 'middlewares'], names: route.spec.middlewares ?? [] },
+    ...route.spec.rules.map((r, i) => ({ path: ['spec', 'rules', i, 'middlewares'], names: r.middlewares ?? [] })),
+  ];
+  const out: UnsupportedPolicy[] = [];
+  const seen = new Set<string>();
+  for (const src of sources) {
+    for (const name of src.names) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (index.valid.get(name)?.basicAuth !== undefined)
+        out.push({ path: src.path, message: `middleware "${name}": basicAuth is not supported by HAProxy (it reads users only from its configuration, which never holds secrets); use forwardAuth or an NGINX cluster` });
+    }
+  }
+  return out;
 }
 
 /** Which routes use a middleware: directly, through a rule, or through their cluster's defaults. */

@@ -5,6 +5,7 @@
  */
 import type { Cidr } from '../domain/cidr';
 import type { Condition } from '../domain/conditions';
+import type { Realm } from '../domain/middleware';
 import type {
   CookieName,
   CookieValue,
@@ -121,6 +122,8 @@ export interface RulePolicies {
   readonly ipAllow: readonly (readonly Cidr[])[];
   /** The client address must be in none of these lists. */
   readonly ipDeny: readonly (readonly Cidr[])[];
+  /** A login against the htpasswd users of a Docker secret (several middlewares: the last one's). */
+  readonly basicAuth?: { readonly secret: SwarmName; readonly realm: Realm; readonly userHeader?: HeaderName };
 }
 
 export interface ModelRule {
@@ -181,6 +184,12 @@ export interface ProxyModel {
   readonly upstreams: readonly Upstream[];
   /** Docker secrets the proxy must mount at /run/secrets/<name>. */
   readonly secrets: readonly SwarmName[];
+  /**
+   * Those of `secrets` that NGINX's worker processes read while serving (htpasswd files of basicAuth),
+   * so they must be readable by the worker user, not root only like certificates the master reads.
+   * Absent: none.
+   */
+  readonly workerSecrets?: readonly SwarmName[];
   /** Overlay networks the proxy must join to reach its upstreams. */
   readonly networks: readonly SwarmName[];
   readonly routes: readonly ProgrammedRoute[];

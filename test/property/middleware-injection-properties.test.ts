@@ -13,8 +13,8 @@ import { decodeObject, type MiddlewareObject } from '../../src/domain/object';
 import { buildModel } from '../../src/plan/build-model';
 import { renderHaproxy } from '../../src/render/haproxy/render';
 import { renderNginx } from '../../src/render/nginx/render';
-import { haproxyShape, parseHaproxyConfig } from '../helpers/haproxy-check';
-import { findAll, parseConfig, shape } from '../helpers/nginx-tokens';
+import { haproxyShape, parseHaproxyConfig, type HaproxyLine } from '../helpers/haproxy-check';
+import { findAll, parseConfig, shape, type Directive } from '../helpers/nginx-tokens';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 
 const SNAPSHOT = snapshot({ services: [{ name: 'alpha', networks: ['app'] }], tasks: [task('alpha', '10.1.0.1')], networks: [{ name: 'app' }] });
@@ -32,27 +32,68 @@ const addressLike = fc.oneof(
 /** The addresses as rendered: one canonical form each (src/domain/cidr.ts), without duplicates. */
 const distinct = (v: readonly string[]): string[] => [...new Set(v.map((c) => canonicalCidr(c as Cidr)))];
 
-/** A Middleware spec generator per field, and a plain spec of the same structure. */
-const FIELDS = {
-  ipAllow: { values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v: string[]) => ({ ipAllow: v }), plain: (v: string[]) => ({ ipAllow: distinct(v).map((_, i) => `10.0.0.${i}`) }), rendered: (v: string[]) => distinct(v) },
-  ipDeny: { values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v: string[]) => ({ ipDeny: v }), plain: (v: string[]) => ({ ipDeny: distinct(v).map((_, i) => `10.0.0.${i}`) }), rendered: (v: string[]) => distinct(v) },
-} as const;
+type Kind = 'nginx' | 'haproxy';
+const BOTH: readonly Kind[] = ['nginx', 'haproxy'];
+
+interface Field {
+  /** Proxies that can express the field (HAProxy refuses basicAuth: UnsupportedValue). */
+  readonly kinds: readonly Kind[];
+  readonly values: fc.Arbitrary<string[]>;
+  readonly spec: (v: string[]) => unknown;
+  /** A spec of the same structure with harmless values. */
+  readonly plain: (v: string[]) => unknown;
+  /** The values as they must reach each proxy, and where to find them in the parsed config. */
+  readonly arrives: (v: string[], nginx: Directive[], haproxy: HaproxyLine[], kinds: readonly Kind[]) => void;
+}
+
+const addressesArrive: Field['arrives'] = (v, nginx, haproxy) => {
+  // Every address is one geo key (NGINX) and one src ACL pattern (HAProxy), in its canonical form.
+  const geoKeys = findAll(nginx, 'geo').flatMap((g) => (g.block ?? []).map((d) => d.name)).filter((k) => k !== 'default');
+  const aclWords = haproxy.filter((l) => l.words[0] === 'acl' && l.words[2] === 'src').map((l) => l.words[3]);
+  for (const a of distinct(v)) {
+    expect(geoKeys).toContain(a);
+    expect(aclWords).toContain(a);
+  }
+};
+
+const realmLike = fc.oneof(printable, fc.constantFrom('$', '${x}', '"', '\\', '";', '{}', '#', "'", ' a ', '%[src]'));
+const secretLike = fc.oneof(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/), printable);
+const headerLike = fc.oneof(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,20}$/), printable);
+
+/** A Middleware spec generator per field. */
+const FIELDS: Record<string, Field> = {
+  ipAllow: { kinds: BOTH, values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v) => ({ ipAllow: v }), plain: (v) => ({ ipAllow: distinct(v).map((_, i) => `10.0.0.${i}`) }), arrives: addressesArrive },
+  ipDeny: { kinds: BOTH, values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v) => ({ ipDeny: v }), plain: (v) => ({ ipDeny: distinct(v).map((_, i) => `10.0.0.${i}`) }), arrives: addressesArrive },
+  'basicAuth (realm, secret, userHeader)': {
+    kinds: ['nginx'],
+    values: fc.tuple(realmLike, secretLike, headerLike),
+    spec: ([realm, secret, userHeader]) => ({ basicAuth: { realm, secret, userHeader } }),
+    plain: () => ({ basicAuth: { realm: 'r', secret: 's', userHeader: 'X-U' } }),
+    arrives: ([realm, secret, userHeader], nginx) => {
+      expect(findAll(nginx, 'auth_basic').map((d) => d.args[0]?.replace(/\$\{sg_dollar\}/g, '$'))).toContain(realm);
+      expect(findAll(nginx, 'auth_basic_user_file').map((d) => d.args[0])).toContain(`/run/secrets/${secret}`);
+      expect(findAll(nginx, 'proxy_set_header').filter((d) => d.args[0] === userHeader).map((d) => d.args[1])).toEqual(['$remote_user']);
+    },
+  },
+};
 
 function decodeMiddleware(spec: unknown): MiddlewareObject | undefined {
   const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'Middleware', metadata: { name: 'm' }, spec });
   return E.isRight(r) && r.right.kind === 'Middleware' ? r.right : undefined;
 }
 
-function render(kind: 'nginx' | 'haproxy', m: MiddlewareObject): string {
+function render(kind: Kind, m: MiddlewareObject): string {
   const r = route('inj', { hosts: ['inj.test'], middlewares: ['m'], rules: [{ backends: [{ service: 'alpha', port: 80 }] }, { match: { path: '/r' }, redirect: { path: '/s' } }] });
+  const secrets = m.spec.basicAuth !== undefined ? [{ name: m.spec.basicAuth.secret }] : [];
   const state = { ...desired([r], [cluster('default', { proxy: { kind } })]), middlewares: [{ object: m, generation: 1 }] };
-  const model = buildModel(state, SNAPSHOT).clusters.find((c) => c.cluster === 'default');
+  const snap = { ...SNAPSHOT, secrets: [...SNAPSHOT.secrets, ...secrets.map((s) => ({ ...s, labels: {} }))] };
+  const model = buildModel(state, snap as typeof SNAPSHOT).clusters.find((c) => c.cluster === 'default');
   if (model === undefined || model.routes.length !== 1) throw new Error('route not programmed');
   return kind === 'nginx' ? renderNginx(model) : renderHaproxy(model);
 }
 
-describe.each(Object.keys(FIELDS) as (keyof typeof FIELDS)[])('Middleware %s', (field) => {
-  const f = FIELDS[field];
+describe.each(Object.keys(FIELDS))('Middleware %s', (field) => {
+  const f = FIELDS[field] as Field;
   it('cannot change the structure of nginx.conf or haproxy.cfg, and reaches both intact', () => {
     let accepted = 0;
     fc.assert(
@@ -64,15 +105,9 @@ describe.each(Object.keys(FIELDS) as (keyof typeof FIELDS)[])('Middleware %s', (
         if (plain === undefined) throw new Error('plain spec refused');
         const nginx = parseConfig(render('nginx', evil));
         expect(shape(nginx)).toBe(shape(parseConfig(render('nginx', plain))));
-        const haproxy = parseHaproxyConfig(render('haproxy', evil));
-        expect(haproxyShape(haproxy)).toBe(haproxyShape(parseHaproxyConfig(render('haproxy', plain))));
-        // Every address is one geo key (NGINX) and one src ACL pattern (HAProxy), in its canonical form.
-        const geoKeys = findAll(nginx, 'geo').flatMap((g) => (g.block ?? []).map((d) => d.name)).filter((k) => k !== 'default');
-        const aclWords = haproxy.filter((l) => l.words[0] === 'acl' && l.words[2] === 'src').map((l) => l.words[3]);
-        for (const v of f.rendered(values)) {
-          expect(geoKeys).toContain(v);
-          expect(aclWords).toContain(v);
-        }
+        const haproxy = f.kinds.includes('haproxy') ? parseHaproxyConfig(render('haproxy', evil)) : [];
+        if (f.kinds.includes('haproxy')) expect(haproxyShape(haproxy)).toBe(haproxyShape(parseHaproxyConfig(render('haproxy', plain))));
+        f.arrives(values, nginx, haproxy, f.kinds);
       }),
       { numRuns: 200 },
     );

@@ -175,7 +175,9 @@ const cidr = fc.oneof(
   { weight: 1, arbitrary: fc.ipV6() },
 );
 const cidrList = fc.oneof({ weight: 6, arbitrary: fc.uniqueArray(cidr, { minLength: 1, maxLength: 6 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 256 }, (_, i) => `10.${i}.0.0/16`)) });
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList }, { requiredKeys: [] });
+const realm = fc.oneof(fc.string({ unit: fc.oneof(printableChar, special), minLength: 1, maxLength: 40 }), fc.constantFrom(repeatTo('$', 128), repeatTo("{;'#", 128), 'a'));
+const basicAuth = fc.record({ secret: fc.constantFrom(CERT, KEY), realm, userHeader: headerName }, { requiredKeys: ['secret'] });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc

@@ -3,6 +3,9 @@
  * configuration of the same specs. Loopback servers stand in for Swarm tasks; loopback source
  * addresses (127.0.0.1, 127.0.0.2, …) stand in for different clients.
  */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
 import { send, type RequestSpec } from '../helpers/http-client';
@@ -15,11 +18,28 @@ const proxies = new Map<ProxyKind, PolicyProxy>();
 const backends: Backend[] = [];
 
 const echo = (body: string): EchoReply => JSON.parse(body) as EchoReply;
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/**
+ * Users in the three hash formats NGINX reads (bcrypt, SHA-512 crypt, Apache MD5), as the Docker
+ * secret holds them; passwords are `<user>-pw`. Made with Python's crypt and `openssl passwd -apr1`.
+ */
+const HTPASSWD = [
+  'alice:$2b$05$fKjnwT0T2VS0rnHlnKqmKONPjAw2qJdjVX1nICK4VT3xLqXSOiZzO',
+  'bob:$6$FBeBEWuBrJ.ihR06$E7k8pdVO3e27cP542rL//auA1p7IHZAf.Ev00TyeuYn0TycsIiNjjnhHufUB6sIWaKBttYIvkVZILELDBK.H8.',
+  'carol:$apr1$sgtest$zAyNKDqSS45W/7moS4C1y.',
+  '',
+].join('\n');
 
 beforeAll(async () => {
   const [appPort = 0] = await freePorts(1);
   backends.push(await startEcho('app', 'app@127.0.0.50', '127.0.0.50', appPort));
+  // What /run/secrets holds in a proxy task: the users secret, readable by NGINX's workers (0444).
+  const secretsDir = mkdtempSync(join(tmpdir(), 'sg-secrets-'));
+  chmodSync(secretsDir, 0o755);
+  writeFileSync(join(secretsDir, 'staff-users'), HTPASSWD, { mode: 0o444 });
   const middlewares = [
+    middleware('staff-login', { basicAuth: { secret: 'staff-users', realm: 'Staff area', userHeader: 'X-Remote-User' } }),
     middleware('no-bad-client', { ipDeny: ['127.0.0.3'] }),
     middleware('office-only', { ipAllow: ['127.0.0.0/30', '::1'] }),
     middleware('admin-only', { ipAllow: ['127.0.0.1'] }),
@@ -35,10 +55,15 @@ beforeAll(async () => {
         { match: { path: '/old' }, redirect: { path: '/new' } },
       ],
     }),
+    route('private', {
+      hosts: ['private.test'],
+      middlewares: ['staff-login'],
+      rules: [{ backends: [{ service: 'app', port: appPort }], requestHeaders: { set: [{ name: 'X-Remote-User', value: 'from-edit' }] } }],
+    }),
     route('typo', { hosts: ['typo.test'], middlewares: ['ofice-only'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
   ];
-  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [task('app', '127.0.0.50')], networks: [{ name: 'app' }] });
-  for (const kind of KINDS) proxies.set(kind, await startPolicyProxy(kind, routes, middlewares, snap, { defaults: { middlewares: ['no-bad-client'] } }));
+  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [task('app', '127.0.0.50')], networks: [{ name: 'app' }], secrets: [{ name: 'staff-users' }] });
+  for (const kind of KINDS) proxies.set(kind, await startPolicyProxy(kind, routes, middlewares, snap, { defaults: { middlewares: ['no-bad-client'] }, secretsDir }));
 }, 30_000);
 
 afterAll(async () => {
@@ -81,5 +106,40 @@ describe.each(KINDS)('%s: client address lists (ipAllow / ipDeny)', (kind) => {
     expect(r.status).toBe(503);
     const conds = proxies.get(kind)?.result.conditions['Route/typo'] ?? [];
     expect(conds.find((c) => c.type === 'ResolvedRefs')).toMatchObject({ status: 'False', reason: 'MiddlewareNotFound' });
+  });
+});
+
+describe('nginx: basicAuth', () => {
+  const get = (headers: Record<string, string>) => send({ port: proxies.get('nginx')?.http ?? 0, host: 'private.test', path: '/doc', headers });
+
+  it('asks for a login with the realm, and refuses a wrong password or an unknown user', async () => {
+    const none = await get({});
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Basic realm="Staff area"');
+    expect((await get({ authorization: basic('alice', 'wrong') })).status).toBe(401);
+    expect((await get({ authorization: basic('mallory', 'mallory-pw') })).status).toBe(401);
+  });
+
+  it.each([
+    ['alice', 'bcrypt'],
+    ['bob', 'SHA-512 crypt'],
+    ['carol', 'Apache MD5'],
+  ])('lets %s in (%s) and tells the backend who it is, whatever the client or an edit says', async (user) => {
+    const r = await get({ authorization: basic(user, `${user}-pw`), 'x-remote-user': 'admin' });
+    expect(r.status).toBe(200);
+    expect(echo(r.body).headers['x-remote-user']).toBe(user);
+  });
+
+  it('still applies the cluster default address check before the login', async () => {
+    const r = await send({ port: proxies.get('nginx')?.http ?? 0, host: 'private.test', localAddress: '127.0.0.3', headers: { authorization: basic('alice', 'alice-pw') } });
+    expect(r.status).toBe(403);
+  });
+});
+
+describe('haproxy: basicAuth', () => {
+  it('is not supported: the route is Accepted=False UnsupportedValue and not served', async () => {
+    const accepted = proxies.get('haproxy')?.result.conditions['Route/private']?.find((c) => c.type === 'Accepted');
+    expect(accepted).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/middleware "staff-login": basicAuth is not supported by HAProxy/) });
+    expect((await send({ port: proxies.get('haproxy')?.http ?? 0, host: 'private.test', headers: { authorization: basic('alice', 'alice-pw') } })).status).toBe(503);
   });
 });

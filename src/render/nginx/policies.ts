@@ -5,7 +5,9 @@
  * cannot meet the view model's (src/plan/names.ts).
  *
  * Address checks are `if (…) { return 403; }` at the top of the rule's location: NGINX runs them in
- * its rewrite phase, before the rule answers (proxy, redirect or 503). The geo blocks read
+ * its rewrite phase, before the rule answers (proxy, redirect or 503). A login (`auth_basic`) runs in
+ * the access phase, after that: a redirect rule or a 503 answers before it (documented), a proxied
+ * request only once the user is known. The geo blocks read
  * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
  */
 import type { RulePolicies } from '../../plan/model';
@@ -22,6 +24,8 @@ export interface GeoView {
 export interface PolicyBodyView {
   /** `if (<variable> = <value>) { return 403; }`: a client address check that failed. */
   readonly forbidden: readonly { readonly variable: Token; readonly value: 0 | 1 }[];
+  /** `auth_basic` with the users file (a mounted Docker secret); NGINX's workers read it per request. */
+  readonly basicAuth?: { readonly realm: string; readonly file: string };
 }
 
 export const NO_POLICIES: PolicyBodyView = { forbidden: [] };
@@ -29,6 +33,9 @@ export const NO_POLICIES: PolicyBodyView = { forbidden: [] };
 export class PolicyRegistry {
   private readonly names = new NameTable(lowerCase);
   readonly geos = new Map<string, GeoView>();
+
+  /** @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir). */
+  constructor(private readonly secretsDir: string) {}
 
   /** A variable that is 1 when the client address is in `cidrs`, 0 otherwise. */
   private addressList(cidrs: readonly string[]): Token {
@@ -38,13 +45,15 @@ export class PolicyRegistry {
     return variable;
   }
 
-  body(policies: RulePolicies | undefined): PolicyBodyView {
+  /** @param redirect the rule answers with a redirect (in the rewrite phase): no login is asked (it could not be). */
+  body(policies: RulePolicies | undefined, redirect: boolean): PolicyBodyView {
     if (policies === undefined) return NO_POLICIES;
     const forbidden = [
       ...policies.ipAllow.map((list) => ({ variable: this.addressList(list), value: 0 as const })),
       ...policies.ipDeny.map((list) => ({ variable: this.addressList(list), value: 1 as const })),
     ];
-    return { forbidden };
+    const auth = redirect ? undefined : policies.basicAuth;
+    return { forbidden, ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}) };
   }
 
   geoViews(): GeoView[] {

@@ -10,6 +10,10 @@ const body = `            set $sg_route "{{route}}";
 {{#forbidden}}
             if ({{{variable}}} = {{value}}) { return 403; }
 {{/forbidden}}
+{{#basicAuth}}
+            auth_basic "{{realm}}";
+            auth_basic_user_file "{{file}}";
+{{/basicAuth}}
 {{#unavailable}}
             return 503;
 {{/unavailable}}

@@ -182,7 +182,12 @@ const STANDARD_REQUEST_HEADERS: readonly NameRef[] = [
  */
 class MapRegistry {
   private readonly names = new NameTable(lowerCase);
-  readonly policies = new PolicyRegistry();
+  readonly policies: PolicyRegistry;
+
+  constructor(secretsDir = '/run/secrets') {
+    this.policies = new PolicyRegistry(secretsDir);
+  }
+
   readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();
   readonly methodMaps = new Map<string, NginxView['methodMaps'][number]>();
   readonly combineMaps = new Map<string, NginxView['combineMaps'][number]>();
@@ -291,6 +296,13 @@ function mergeRequestHeaders(edits: HeaderEdits, maps: MapRegistry): { fixed: Na
   return { fixed, user };
 }
 
+/** basicAuth's userHeader: the logged-in user ($remote_user), replacing any value the client or an edit gave it. */
+function withUserHeader(headers: { fixed: NameRef[]; user: NameValue[] }, name: string | undefined): { fixed: NameRef[]; user: NameValue[] } {
+  if (name === undefined) return headers;
+  const other = (h: { name: string }): boolean => h.name.toLowerCase() !== name.toLowerCase();
+  return { fixed: [...headers.fixed.filter(other), { name, ref: token('$remote_user') }], user: headers.user.filter(other) };
+}
+
 function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[] } {
   return {
     hide: [...edits.set.map((h) => h.name), ...edits.remove],
@@ -316,7 +328,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   // Proxy-issued cookie over several versions: pin each client to the version it landed on.
   const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
   const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
-  const headers = mergeRequestHeaders(action.requestHeaders, maps);
+  const headers = withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
   let rewriteExact: ProxyBodyView['rewriteExact'];
@@ -381,7 +393,7 @@ function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyVi
 
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
-  return { ...b, ...maps.policies.body(rule.policies), ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
+  return { ...b, ...maps.policies.body(rule.policies, rule.action.kind === 'redirect'), ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
@@ -502,7 +514,7 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
-  const maps = new MapRegistry();
+  const maps = new MapRegistry(opts.secretsDir);
   const stream = streamView(model, opts, maps);
   const hasStream = stream !== undefined;
   const servers: ServerView[] = [];

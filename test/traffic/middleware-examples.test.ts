@@ -1,0 +1,46 @@
+/**
+ * The Middleware examples as shipped, with real traffic through a real NGINX: the example's specs are
+ * loaded from examples/, only the Swarm is replaced (a loopback "task" for the service, the users
+ * secret as a file where the proxy task would mount it).
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSpecs } from '../../src/desired/load-specs';
+import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
+import { send } from '../helpers/http-client';
+import { startPolicyProxy, type PolicyProxy } from '../helpers/policy-proxies';
+import { snapshot, task } from '../helpers/specs';
+
+/** alice / alice-pw (bcrypt). */
+const USERS = 'alice:$2b$05$fKjnwT0T2VS0rnHlnKqmKONPjAw2qJdjVX1nICK4VT3xLqXSOiZzO\n';
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('examples/basic-auth', () => {
+  let proxy: PolicyProxy;
+  let backend: Backend;
+  beforeAll(async () => {
+    const { desired, issues } = loadSpecs(['examples/basic-auth']);
+    expect(issues).toEqual([]);
+    backend = await startEcho('dashboard', 'dashboard@127.0.0.60', '127.0.0.60', 8080);
+    const secretsDir = mkdtempSync(join(tmpdir(), 'sg-secrets-'));
+    chmodSync(secretsDir, 0o755);
+    writeFileSync(join(secretsDir, 'staff-users-v1'), USERS, { mode: 0o444 });
+    const snap = snapshot({ services: [{ name: 'dashboard', networks: ['app'] }], tasks: [task('dashboard', '127.0.0.60')], networks: [{ name: 'app' }], secrets: [{ name: 'staff-users-v1' }] });
+    proxy = await startPolicyProxy('nginx', desired.routes.map((r) => r.object), (desired.middlewares ?? []).map((m) => m.object), snap, { secretsDir });
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it('asks for the staff login on the dashboard and passes the user on', async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => send({ port: proxy.http, host: 'dashboard.example.com', path, headers });
+    expect((await get('/')).status).toBe(401);
+    const ok = await get('/', { authorization: basic('alice', 'alice-pw'), 'x-remote-user': 'root' });
+    expect(ok.status).toBe(200);
+    expect((JSON.parse(ok.body) as EchoReply).headers['x-remote-user']).toBe('alice');
+    expect((await get('/healthz')).status).toBe(200);
+  });
+});
