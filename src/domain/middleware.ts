@@ -6,7 +6,7 @@
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';
 import { DnsLabel, HeaderName, SwarmName } from './brands';
-import { brandedString, listOf, struct, withDefault } from './codec';
+import { brandedString, intRange, listOf, oneOf, struct, withDefault } from './codec';
 import type { Issue } from './issue';
 
 /** The most client address ranges one list may hold (each is one line of a geo block / ACL). */
@@ -39,6 +39,36 @@ export const BasicAuth = struct(
 );
 export type BasicAuth = t.TypeOf<typeof BasicAuth>;
 
+export const RATE_PERIODS = ['1s', '1m'] as const;
+/**
+ * Where a limit is counted. Replica: each proxy replica counts on its own (as Traefik does), so a
+ * client whose connections reach N replicas may get up to N times the limit. Cluster: each replica
+ * gets 1/N of the limit (N = proxy.replicas), which is exact when a client's connections spread
+ * evenly over the replicas (the routing mesh spreads connections, not requests) and stricter than
+ * asked for a client on one keep-alive connection.
+ */
+export const LIMIT_SCOPES = ['Replica', 'Cluster'] as const;
+
+export const RateLimit = struct(
+  'rateLimit',
+  {
+    /** Requests each client may make per period, on average. */
+    average: intRange(1, 1_000_000),
+    period: withDefault(oneOf(RATE_PERIODS), '1s'),
+    /** Requests a client may make at once above the average (answered at once, not delayed). */
+    burst: withDefault(intRange(0, 1_000_000), 0),
+    scope: withDefault(oneOf(LIMIT_SCOPES), 'Replica'),
+  },
+  // Count per value of this request header (e.g. an API key) instead of per client address; requests without it are not limited.
+  { header: HeaderName },
+);
+export type RateLimit = t.TypeOf<typeof RateLimit>;
+
+/** Concurrent requests in progress per client address (NGINX) / connections (HAProxy). */
+/** NGINX's limit_conn takes at most 65535. */
+export const ConnectionLimit = struct('connectionLimit', { max: intRange(1, 65_535), scope: withDefault(oneOf(LIMIT_SCOPES), 'Replica') });
+export type ConnectionLimit = t.TypeOf<typeof ConnectionLimit>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -49,6 +79,10 @@ export const MiddlewareSpec = struct(
     ipDeny: CidrList,
     /** A login (HTTP Basic authentication) against users from a Docker secret in htpasswd format. */
     basicAuth: BasicAuth,
+    /** Requests per client (address or header value) and period; above it 429 with Retry-After. */
+    rateLimit: RateLimit,
+    /** Requests in progress at once per client address; above it 429. */
+    connectionLimit: ConnectionLimit,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;

@@ -8,10 +8,10 @@
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
-import type { MiddlewareSpec } from '../domain/middleware';
+import type { MiddlewareSpec, RateLimit } from '../domain/middleware';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { Rejected, Stored } from './inputs';
-import type { RulePolicies } from './model';
+import type { ModelRateLimit, RulePolicies } from './model';
 import type { RefProblem } from './resolve-backends';
 
 /** Valid middlewares by name, and the names of invalid ones (so the message can say which). */
@@ -43,7 +43,22 @@ function addresses(list: readonly Cidr[]): Cidr[] {
   return [...new Set(list.map((c) => canonicalCidr(c) as Cidr))].sort();
 }
 
-function merge(names: readonly string[], index: MiddlewareIndex): RulePolicies | undefined {
+/**
+ * A rate limit as each replica enforces it. Cluster scope divides by the replica count; the rate is
+ * kept per second when that stays a whole number, else counted per minute (NGINX and HAProxy take
+ * whole numbers), never below one request per minute.
+ */
+export function replicaRate(r: RateLimit, replicas: number): ModelRateLimit {
+  const n = r.scope === 'Cluster' ? Math.max(1, replicas) : 1;
+  const perSecond = r.period === '1s' && r.average % n === 0;
+  const rate = perSecond ? r.average / n : Math.max(1, Math.floor((r.average * (r.period === '1s' ? 60 : 1)) / n));
+  const per = perSecond ? 's' : 'm';
+  const burst = Math.floor(r.burst / n);
+  const retryAfter = Math.max(1, Math.ceil((per === 's' ? 1 : 60) / rate));
+  return { rate, per, burst, ...(r.header !== undefined ? { header: r.header } : {}), retryAfter };
+}
+
+function merge(names: readonly string[], index: MiddlewareIndex, replicas: number): RulePolicies | undefined {
   if (names.length === 0) return undefined;
   const specs = names.flatMap((n) => {
     const s = index.valid.get(n);
@@ -55,6 +70,8 @@ function merge(names: readonly string[], index: MiddlewareIndex): RulePolicies |
     middlewares: names,
     ipAllow: specs.flatMap((s) => (s.ipAllow !== undefined ? [addresses(s.ipAllow)] : [])),
     ipDeny: specs.flatMap((s) => (s.ipDeny !== undefined ? [addresses(s.ipDeny)] : [])),
+    rateLimits: specs.flatMap((s) => (s.rateLimit !== undefined ? [replicaRate(s.rateLimit, replicas)] : [])),
+    connectionLimits: specs.flatMap((s) => (s.connectionLimit !== undefined ? [{ max: s.connectionLimit.scope === 'Cluster' ? Math.max(1, Math.floor(s.connectionLimit.max / Math.max(1, replicas))) : s.connectionLimit.max }] : [])),
     ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
 }
@@ -74,12 +91,15 @@ export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec,
       ? `middleware "${n}" is invalid (see swarmgate describe middleware ${n}); the route is not programmed until it is fixed`
       : `middleware "${n}" not found${hint(n, index)}; the route is not programmed until it exists`,
   }));
-  const rules = perRule.map((names) => merge(names, index));
+  const rules = perRule.map((names) => merge(names, index, cluster.proxy.replicas));
   const secrets = [...new Set(rules.flatMap((r) => (r?.basicAuth !== undefined ? [r.basicAuth.secret] : [])))];
   for (const s of secrets.filter((name) => !secretExists(name)))
     problems.push({ reason: 'SecretNotFound', message: `secret "${s}" (basicAuth users) not found; the route is not programmed until it exists` });
   return { rules, problems };
 }
+
+/** Sticky counters HAProxy 2.6 tracks per request (MAX_SESS_STKCTR): rate limits + one for connection limits. */
+export const MAX_HAPROXY_COUNTERS = 3;
 
 /** One Route value a proxy kind cannot serve, with the middleware that holds it. */
 export interface UnsupportedPolicy {
@@ -106,10 +126,21 @@ export function unsupportedPolicies(kind: 'nginx' | 'haproxy', route: RouteObjec
     for (const name of src.names) {
       if (seen.has(name)) continue;
       seen.add(name);
-      if (index.valid.get(name)?.basicAuth !== undefined)
-        out.push({ path: src.path, message: `middleware "${name}": basicAuth is not supported by HAProxy (it reads users only from its configuration, which never holds secrets); use forwardAuth or an NGINX cluster` });
+      const spec = index.valid.get(name);
+      if ((spec?.rateLimit?.burst ?? 0) > 0)
+        out.push({ path: src.path, message: `middleware "${name}": rateLimit.burst is not supported by HAProxy (it counts requests in a sliding window of the period, which admits up to average at once); leave burst out` });
+      if (spec?.basicAuth !== undefined)
+        out.push({ path: src.path, message: `middleware "${name}": basicAuth is not supported by HAProxy (it reads users only from its configuration, which never holds secrets); use an NGINX cluster` });
     }
   }
+  // HAProxy 2.6 tracks at most 3 sticky counters per request: one per rate limit, one for connections.
+  const base = [...(passthrough ? [] : (cluster.defaults.middlewares ?? [])), ...(route.spec.middlewares ?? [])];
+  route.spec.rules.forEach((r, i) => {
+    const specs = [...new Set([...base, ...(r.middlewares ?? [])])].flatMap((n) => index.valid.get(n) ?? []);
+    const counters = specs.filter((s) => s.rateLimit !== undefined).length + (specs.some((s) => s.connectionLimit !== undefined) ? 1 : 0);
+    if (counters > MAX_HAPROXY_COUNTERS)
+      out.push({ path: ['spec', 'rules', i, 'middlewares'], message: `${counters} rate and connection limits apply to this rule; HAProxy 2.6 tracks at most ${MAX_HAPROXY_COUNTERS} per request` });
+  });
   return out;
 }
 

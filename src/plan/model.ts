@@ -124,6 +124,25 @@ export interface RulePolicies {
   readonly ipDeny: readonly (readonly Cidr[])[];
   /** A login against the htpasswd users of a Docker secret (several middlewares: the last one's). */
   readonly basicAuth?: { readonly secret: SwarmName; readonly realm: Realm; readonly userHeader?: HeaderName };
+  /** Each limit applies (several middlewares: all of them); already divided per replica for scope Cluster. */
+  readonly rateLimits: readonly ModelRateLimit[];
+  readonly connectionLimits: readonly ModelConnectionLimit[];
+}
+
+/** Requests per replica: `rate` per `per` (a second or a minute), `burst` more at once. */
+export interface ModelRateLimit {
+  readonly rate: number;
+  readonly per: 's' | 'm';
+  readonly burst: number;
+  /** Counted per value of this header; absent: per client address. */
+  readonly header?: HeaderName;
+  /** Seconds a refused client should wait (Retry-After): the time one request's share takes, at least 1. */
+  readonly retryAfter: number;
+}
+
+export interface ModelConnectionLimit {
+  /** Per replica. */
+  readonly max: number;
 }
 
 export interface ModelRule {

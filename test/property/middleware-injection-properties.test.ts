@@ -64,6 +64,17 @@ const headerLike = fc.oneof(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,20}$/)
 const FIELDS: Record<string, Field> = {
   ipAllow: { kinds: BOTH, values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v) => ({ ipAllow: v }), plain: (v) => ({ ipAllow: distinct(v).map((_, i) => `10.0.0.${i}`) }), arrives: addressesArrive },
   ipDeny: { kinds: BOTH, values: fc.array(addressLike, { minLength: 1, maxLength: 4 }), spec: (v) => ({ ipDeny: v }), plain: (v) => ({ ipDeny: distinct(v).map((_, i) => `10.0.0.${i}`) }), arrives: addressesArrive },
+  'rateLimit (header) and connectionLimit': {
+    kinds: BOTH,
+    values: fc.tuple(headerLike),
+    spec: ([header]) => ({ rateLimit: { average: 5, header }, connectionLimit: { max: 2 } }),
+    plain: () => ({ rateLimit: { average: 5, header: 'X-K' }, connectionLimit: { max: 2 } }),
+    arrives: ([header], nginx, haproxy) => {
+      const name = (header ?? '').toLowerCase().replace(/-/g, '_');
+      expect(findAll(nginx, 'limit_req_zone').map((d) => d.args[0])).toEqual([`$http_${name}`]);
+      expect(haproxy.filter((l) => l.words[1] === 'track-sc0').map((l) => l.words[2])).toEqual([`req.hdr(${header ?? ''})`]);
+    },
+  },
   'basicAuth (realm, secret, userHeader)': {
     kinds: ['nginx'],
     values: fc.tuple(realmLike, secretLike, headerLike),

@@ -177,7 +177,18 @@ const cidr = fc.oneof(
 const cidrList = fc.oneof({ weight: 6, arbitrary: fc.uniqueArray(cidr, { minLength: 1, maxLength: 6 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 256 }, (_, i) => `10.${i}.0.0/16`)) });
 const realm = fc.oneof(fc.string({ unit: fc.oneof(printableChar, special), minLength: 1, maxLength: 40 }), fc.constantFrom(repeatTo('$', 128), repeatTo("{;'#", 128), 'a'));
 const basicAuth = fc.record({ secret: fc.constantFrom(CERT, KEY), realm, userHeader: headerName }, { requiredKeys: ['secret'] });
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth }, { requiredKeys: [] });
+const rateLimit = fc.record(
+  {
+    average: fc.oneof(fc.constantFrom(1, 7, 1_000_000), fc.integer({ min: 1, max: 1_000_000 })),
+    period: fc.constantFrom('1s', '1m'),
+    burst: fc.oneof(fc.constant(0), fc.constantFrom(1, 1_000_000)),
+    scope: fc.constantFrom('Replica', 'Cluster'),
+    header: headerName,
+  },
+  { requiredKeys: ['average'] },
+);
+const connectionLimit = fc.record({ max: fc.constantFrom(1, 3, 65_535), scope: fc.constantFrom('Replica', 'Cluster') }, { requiredKeys: ['max'] });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { proxyServiceSpec } from '../../src/apply/proxy-service-spec';
 import { buildModel } from '../../src/plan/build-model';
+import { replicaRate } from '../../src/plan/middlewares';
 import type { ModelRule, ProxyModel } from '../../src/plan/model';
 import { cluster, desired, middleware, route, snapshot, task } from '../helpers/specs';
 
@@ -41,7 +42,7 @@ describe('middleware policies of a rule', () => {
       }),
     ]);
     const [root, b] = [rulesOf(model).find((r) => r.match.path === '/'), rulesOf(model).find((r) => r.match.path === '/b')];
-    expect(root?.policies).toEqual({ middlewares: ['deny-a', 'allow-b', 'login-a'], ipAllow: [['0:0:0:0:0:0:0:1', '10.0.0.0/8']], ipDeny: [['10.9.0.0/16']], basicAuth: { secret: 'users-a', realm: 'Restricted' } });
+    expect(root?.policies).toEqual({ middlewares: ['deny-a', 'allow-b', 'login-a'], ipAllow: [['0:0:0:0:0:0:0:1', '10.0.0.0/8']], ipDeny: [['10.9.0.0/16']], basicAuth: { secret: 'users-a', realm: 'Restricted' }, rateLimits: [], connectionLimits: [] });
     expect(b?.policies?.middlewares).toEqual(['deny-a', 'allow-b', 'login-a', 'login-b']);
     expect(b?.policies?.basicAuth).toEqual({ secret: 'users-b', realm: 'B', userHeader: 'X-User' });
   });
@@ -89,5 +90,36 @@ describe('basicAuth users secrets', () => {
       message: expect.stringMatching(/spec\.rules\[0\]\.middlewares: middleware "login-b": basicAuth is not supported by HAProxy/),
     });
     expect(model.routes.map((r) => r.name)).toEqual(['open']);
+  });
+});
+
+describe('rate limits per replica', () => {
+  it('keep the limit per replica (Replica) or divide it by proxy.replicas (Cluster), per second when whole, else per minute', () => {
+    const rate = (average: number, period: '1s' | '1m', scope: 'Replica' | 'Cluster', replicas: number, burst = 0) => replicaRate({ average, period, burst, scope }, replicas);
+    expect(rate(100, '1s', 'Replica', 3)).toEqual({ rate: 100, per: 's', burst: 0, retryAfter: 1 });
+    expect(rate(90, '1s', 'Cluster', 3, 30)).toEqual({ rate: 30, per: 's', burst: 10, retryAfter: 1 });
+    expect(rate(100, '1s', 'Cluster', 3)).toEqual({ rate: 2000, per: 'm', burst: 0, retryAfter: 1 });
+    expect(rate(10, '1m', 'Cluster', 3)).toEqual({ rate: 3, per: 'm', burst: 0, retryAfter: 20 });
+    // Never below one request per minute, whatever the replica count; 0 replicas count as 1.
+    expect(rate(1, '1m', 'Cluster', 5)).toEqual({ rate: 1, per: 'm', burst: 0, retryAfter: 60 });
+    expect(rate(6, '1s', 'Cluster', 0)).toEqual({ rate: 6, per: 's', burst: 0, retryAfter: 1 });
+  });
+
+  it('HAProxy refuses a burst and more than 3 limits on one rule (UnsupportedValue)', () => {
+    const limits = [
+      middleware('l1', { rateLimit: { average: 1 } }),
+      middleware('l2', { rateLimit: { average: 2 } }),
+      middleware('l3', { rateLimit: { average: 3 } }),
+      middleware('c1', { connectionLimit: { max: 3 } }),
+      middleware('b1', { rateLimit: { average: 3, burst: 2 } }),
+    ];
+    const state = {
+      ...desired([route('four', { hosts: ['four.test'], middlewares: ['l1', 'l2', 'l3'], rules: [{ backends }, { match: { pathPrefix: '/c' }, middlewares: ['c1'], backends }] }), route('three', { hosts: ['three.test'], middlewares: ['l1', 'l2', 'c1'], rules: [{ backends }] }), route('burst', { hosts: ['burst.test'], middlewares: ['b1'], rules: [{ backends }] })], [cluster('default', { proxy: { kind: 'haproxy' } })]),
+      middlewares: limits.map((object) => ({ object, generation: 1 })),
+    };
+    const result = buildModel(state, SNAP);
+    expect(result.conditions['Route/four']?.[0]).toMatchObject({ reason: 'UnsupportedValue', message: expect.stringMatching(/spec\.rules\[1\]\.middlewares: 4 rate and connection limits apply to this rule; HAProxy 2\.6 tracks at most 3/) });
+    expect(result.conditions['Route/burst']?.[0]).toMatchObject({ reason: 'UnsupportedValue', message: expect.stringMatching(/rateLimit\.burst is not supported by HAProxy/) });
+    expect(result.clusters.flatMap((c) => c.routes.map((r) => r.name))).toEqual(['three']);
   });
 });

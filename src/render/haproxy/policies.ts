@@ -17,8 +17,35 @@ export interface AddressAclView {
   readonly cidrs: readonly string[];
 }
 
+/** One limit of one rule: a sticky counter tracked in a table, and the refusal above the limit. */
+export interface LimitLineView {
+  readonly rule: Token;
+  readonly counter: number;
+  readonly table: Token;
+  /** Keyed by this request header (only requests carrying it are tracked); absent: by `src`. */
+  readonly header?: Token;
+  readonly rate?: { readonly limit: number; readonly retryAfter: number };
+  readonly connections?: { readonly max: number };
+}
+
+export interface StickTableView {
+  readonly name: Token;
+  /** Keyed by a header value (`type string len 128`), else by address (`type ipv6`, which holds IPv4 too). */
+  readonly byHeader: boolean;
+  readonly expire: string;
+  /** `gpc0,gpc0_rate(<period>)` for a rate, `conn_cur` for connections. */
+  readonly ratePeriod?: string;
+}
+
+/**
+ * HAProxy 2.6 tracks at most 3 sticky counters per request (MAX_SESS_STKCTR), so one rule can have at
+ * most 3 limits there (src/plan/middlewares.ts refuses more as UnsupportedValue).
+ */
+export const MAX_HAPROXY_LIMITS_PER_RULE = 3;
+
 export interface PolicyFrontendView {
   readonly addressAcls: readonly AddressAclView[];
+  readonly limitLines: readonly LimitLineView[];
   /** `http-request deny deny_status 403 if <rule> [!]<acl>`. */
   readonly forbidden: readonly { readonly rule: Token; readonly negate: boolean; readonly acl: Token }[];
 }
@@ -27,6 +54,14 @@ export class HaproxyPolicies {
   private readonly names = new NameTable(lowerCase);
   private readonly acls = new Map<string, AddressAclView>();
   private readonly forbidden: PolicyFrontendView['forbidden'][number][] = [];
+  private readonly limits: LimitLineView[] = [];
+  private readonly tables = new Map<string, StickTableView>();
+
+  private table(identity: string, base: string, t: Omit<StickTableView, 'name'>): Token {
+    const name = token(this.names.name(identity, base));
+    this.tables.set(name, { name, ...t });
+    return name;
+  }
 
   private addressAcl(cidrs: readonly string[]): Token {
     const sorted = [...cidrs].sort();
@@ -41,9 +76,27 @@ export class HaproxyPolicies {
     if (p === undefined) return;
     for (const list of p.ipAllow) this.forbidden.push({ rule: ruleAcl, negate: true, acl: this.addressAcl(list) });
     for (const list of p.ipDeny) this.forbidden.push({ rule: ruleAcl, negate: false, acl: this.addressAcl(list) });
+    // Redirect rules are not limited (as with NGINX, which answers them before it counts).
+    if (rule.action.kind === 'redirect') return;
+    let counter = 0;
+    for (const l of p.rateLimits) {
+      const identity = identityKey('rate', rule.route, l.header?.toLowerCase(), l.rate, l.per);
+      const period = l.per === 's' ? '1s' : '60s';
+      const table = this.table(identity, `pol_rl_${fnv1a32(identity)}`, { byHeader: l.header !== undefined, expire: l.per === 's' ? '10s' : '2m', ratePeriod: period });
+      this.limits.push({ rule: ruleAcl, counter: counter++, table, ...(l.header !== undefined ? { header: token(l.header) } : {}), rate: { limit: l.rate, retryAfter: l.retryAfter } });
+    }
+    if (p.connectionLimits.length > 0) {
+      const identity = identityKey('conn', rule.route);
+      const table = this.table(identity, `pol_cl_${fnv1a32(rule.route)}`, { byHeader: false, expire: '1m' });
+      this.limits.push({ rule: ruleAcl, counter: counter++, table, connections: { max: Math.min(...p.connectionLimits.map((c) => c.max)) } });
+    }
   }
 
   view(): PolicyFrontendView {
-    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden };
+    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, limitLines: this.limits };
+  }
+
+  stickTables(): StickTableView[] {
+    return [...this.tables.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
   }
 }

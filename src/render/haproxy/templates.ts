@@ -144,6 +144,16 @@ const http = `frontend sg_http
 {{#forbidden}}
     http-request deny deny_status 403 if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
 {{/forbidden}}
+{{#limitLines}}
+    http-request track-sc{{counter}} {{#header}}req.hdr({{{header}}}){{/header}}{{^header}}src{{/header}} table {{{table}}} if {{{rule}}}{{#header}} { req.hdr({{{header}}}) -m found }{{/header}}
+{{#rate}}
+    http-request deny deny_status 429 hdr Retry-After {{retryAfter}} if {{{rule}}} { sc_gpc0_rate({{counter}},{{{table}}}) ge {{limit}} }
+    http-request sc-inc-gpc0({{counter}}) if {{{rule}}}
+{{/rate}}
+{{#connections}}
+    http-request deny deny_status 429 if {{{rule}}} { sc_conn_cur({{counter}},{{{table}}}) gt {{max}} }
+{{/connections}}
+{{/limitLines}}
 {{#hasQueryAcl}}
     acl sg_has_query query -m found
 {{/hasQueryAcl}}
@@ -275,6 +285,12 @@ defaults
 
 {{> backend}}
 {{/backends}}
+{{#stickTables}}
+
+backend {{{name}}}
+    # Counters of a Middleware limit (one table per route and limit).
+    stick-table type {{#byHeader}}string len 128{{/byHeader}}{{^byHeader}}ipv6{{/byHeader}} size 100k expire {{expire}} store {{#ratePeriod}}gpc0,gpc0_rate({{ratePeriod}}){{/ratePeriod}}{{^ratePeriod}}conn_cur{{/ratePeriod}}
+{{/stickTables}}
 
 frontend sg_status
     # Loopback only: stats page and health check, never on a public frontend.

@@ -44,7 +44,7 @@ import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { haproxyPemFiles, pemPath } from './pem-files';
-import { HaproxyPolicies, type PolicyFrontendView } from './policies';
+import { HaproxyPolicies, type PolicyFrontendView, type StickTableView } from './policies';
 
 /** Random numbers and hashes that pick a weighted backend are drawn from [0, PICK_RANGE). */
 const PICK_RANGE = SPLIT_UNITS;
@@ -186,6 +186,7 @@ export interface HaproxyView {
   readonly http: HttpFrontendView;
   readonly tls?: TlsFrontendView;
   readonly backends: readonly BackendView[];
+  readonly stickTables: readonly StickTableView[];
   readonly statusBind: Token;
 }
 
@@ -636,6 +637,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     },
     ...(tls !== undefined ? { tls } : {}),
     backends: [...new Map(backends.map((b) => [b.name, b])).values()],
+    stickTables: policies.stickTables(),
     statusBind: token(`127.0.0.1:${opts.statusPort}`),
   };
 }

@@ -10,10 +10,10 @@
  * request only once the user is known. The geo blocks read
  * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
  */
-import type { RulePolicies } from '../../plan/model';
+import type { ModelRateLimit, ModelRule } from '../../plan/model';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
-import { token, type Token } from '../token';
+import { headerVariable, token, type Token } from '../token';
 
 export interface GeoView {
   readonly variable: Token;
@@ -26,13 +26,32 @@ export interface PolicyBodyView {
   readonly forbidden: readonly { readonly variable: Token; readonly value: 0 | 1 }[];
   /** `auth_basic` with the users file (a mounted Docker secret); NGINX's workers read it per request. */
   readonly basicAuth?: { readonly realm: string; readonly file: string };
+  readonly limitReq: readonly { readonly zone: Token; readonly burst: number }[];
+  readonly limitConn: readonly { readonly zone: Token; readonly max: number }[];
+  /** Set when the location limits: answer 429 (NGINX's default is 503). */
+  readonly limitStatus: boolean;
+  /** A variable holding the Retry-After seconds when limit_req refused the request, else empty (no header). */
+  readonly retryAfter?: Token;
 }
 
-export const NO_POLICIES: PolicyBodyView = { forbidden: [] };
+export interface LimitReqZoneView {
+  readonly zone: Token;
+  readonly key: Token;
+  readonly rate: number;
+  readonly per: 's' | 'm';
+}
+
+export const NO_POLICIES: PolicyBodyView = { forbidden: [], limitReq: [], limitConn: [], limitStatus: false };
+
+/** Shared memory per limit zone: 10 MB hold about 160 000 client addresses (NGINX's docs). */
+export const LIMIT_ZONE_SIZE = '10m';
 
 export class PolicyRegistry {
   private readonly names = new NameTable(lowerCase);
   readonly geos = new Map<string, GeoView>();
+  readonly reqZones = new Map<string, LimitReqZoneView>();
+  readonly connZones = new Map<string, Token>();
+  readonly retryAfterMaps = new Map<string, { readonly variable: Token; readonly seconds: number }>();
 
   /** @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir). */
   constructor(private readonly secretsDir: string) {}
@@ -45,18 +64,70 @@ export class PolicyRegistry {
     return variable;
   }
 
-  /** @param redirect the rule answers with a redirect (in the rewrite phase): no login is asked (it could not be). */
-  body(policies: RulePolicies | undefined, redirect: boolean): PolicyBodyView {
+  /** A limit_req zone per route and limit: routes sharing a middleware do not share their clients' counts. */
+  private reqZone(route: string, l: ModelRateLimit): Token {
+    const key = l.header !== undefined ? headerVariable(l.header) : token('$binary_remote_addr');
+    const identity = identityKey('limit-req', route, l.header?.toLowerCase(), l.rate, l.per);
+    const zone = token(this.names.name(identity, `sg_acl_rl_${fnv1a32(identity)}`));
+    this.reqZones.set(zone, { zone, key, rate: l.rate, per: l.per });
+    return zone;
+  }
+
+  private connZone(route: string): Token {
+    const zone = token(this.names.name(identityKey('limit-conn', route), `sg_acl_cl_${fnv1a32(route)}`));
+    this.connZones.set(zone, zone);
+    return zone;
+  }
+
+  private retryAfterVariable(seconds: number): Token {
+    const variable = token(this.names.name(identityKey('retry-after', seconds), `$sg_acl_retry_${seconds}`));
+    this.retryAfterMaps.set(variable, { variable, seconds });
+    return variable;
+  }
+
+  /**
+   * @param redirect the rule answers with a redirect (in the rewrite phase): no login is asked and no
+   *   limit counted (neither could be: both run in later phases).
+   */
+  body(rule: ModelRule, redirect: boolean): PolicyBodyView {
+    const policies = rule.policies;
     if (policies === undefined) return NO_POLICIES;
     const forbidden = [
       ...policies.ipAllow.map((list) => ({ variable: this.addressList(list), value: 0 as const })),
       ...policies.ipDeny.map((list) => ({ variable: this.addressList(list), value: 1 as const })),
     ];
     const auth = redirect ? undefined : policies.basicAuth;
-    return { forbidden, ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}) };
+    const rates = redirect ? [] : policies.rateLimits;
+    const conns = redirect ? [] : policies.connectionLimits;
+    const limitReq = rates.map((l) => ({ zone: this.reqZone(rule.route, l), burst: l.burst }));
+    // One zone per route counts a client's requests in progress; several limits: the smallest decides.
+    const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
+    const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
+    return {
+      forbidden,
+      ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
+      limitReq,
+      limitConn,
+      limitStatus: limitReq.length > 0 || limitConn.length > 0,
+      ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
+    };
   }
 
   geoViews(): GeoView[] {
-    return [...this.geos.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+    return sorted(this.geos);
   }
+
+  httpView(): { geoMaps: GeoView[]; limitReqZones: LimitReqZoneView[]; limitConnZones: { zone: Token }[]; retryAfterMaps: { variable: Token; seconds: number }[]; limitZoneSize: string } {
+    return {
+      geoMaps: sorted(this.geos),
+      limitReqZones: sorted(this.reqZones),
+      limitConnZones: sorted(this.connZones).map((zone) => ({ zone })),
+      retryAfterMaps: sorted(this.retryAfterMaps),
+      limitZoneSize: LIMIT_ZONE_SIZE,
+    };
+  }
+}
+
+function sorted<V>(m: Map<string, V>): V[] {
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
 }

@@ -14,6 +14,19 @@ const body = `            set $sg_route "{{route}}";
             auth_basic "{{realm}}";
             auth_basic_user_file "{{file}}";
 {{/basicAuth}}
+{{#limitReq}}
+            limit_req zone={{{zone}}}{{#burst}} burst={{burst}} nodelay{{/burst}};
+{{/limitReq}}
+{{#limitConn}}
+            limit_conn {{{zone}}} {{max}};
+{{/limitConn}}
+{{#limitStatus}}
+            limit_req_status 429;
+            limit_conn_status 429;
+{{/limitStatus}}
+{{#retryAfter}}
+            add_header Retry-After {{{retryAfter}}} always;
+{{/retryAfter}}
 {{#unavailable}}
             return 503;
 {{/unavailable}}
@@ -270,6 +283,18 @@ http {
 {{/cidrs}}
     }
 {{/geoMaps}}
+{{#limitReqZones}}
+    limit_req_zone {{{key}}} zone={{{zone}}}:{{limitZoneSize}} rate={{rate}}r/{{per}};
+{{/limitReqZones}}
+{{#limitConnZones}}
+    limit_conn_zone $binary_remote_addr zone={{{zone}}}:{{limitZoneSize}};
+{{/limitConnZones}}
+{{#retryAfterMaps}}
+    map $limit_req_status {{{variable}}} {
+        REJECTED "{{seconds}}";
+        default "";
+    }
+{{/retryAfterMaps}}
 {{#headerMaps}}
     map {{{source}}} {{{variable}}} {
         "{{pattern}}" 1;

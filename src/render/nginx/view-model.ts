@@ -25,7 +25,7 @@ import { nginxDuration, nginxSeconds } from './duration';
 import { cookiePairRegex, exactRegex, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { splitPercentages } from '../split';
-import { PolicyRegistry, type GeoView, type PolicyBodyView } from './policies';
+import { PolicyRegistry, type GeoView, type LimitReqZoneView, type PolicyBodyView } from './policies';
 
 /** error_page codes used to jump from a location to a conditional rule's named location. */
 const FIRST_DISPATCH_CODE = 460;
@@ -120,6 +120,10 @@ export interface NginxView {
   readonly unavailablePort: number;
   /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
   readonly geoMaps: readonly GeoView[];
+  readonly limitReqZones: readonly LimitReqZoneView[];
+  readonly limitConnZones: readonly { readonly zone: Token }[];
+  readonly retryAfterMaps: readonly { readonly variable: Token; readonly seconds: number }[];
+  readonly limitZoneSize: string;
   readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
   readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
   readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
@@ -393,7 +397,8 @@ function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyVi
 
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
-  return { ...b, ...maps.policies.body(rule.policies, rule.action.kind === 'redirect'), ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
+  const p = maps.policies.body(rule, rule.action.kind === 'redirect');
+  return { ...b, ...p, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined || p.retryAfter !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
@@ -555,7 +560,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
-    geoMaps: maps.policies.geoViews(),
+    ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),
     combineMaps: sortedValues(maps.combineMaps),
