@@ -5,8 +5,9 @@
  */
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';
-import { DnsLabel, HeaderName, SwarmName } from './brands';
-import { brandedString, intRange, listOf, oneOf, struct, withDefault } from './codec';
+import { DnsLabel, Duration, HeaderName, Hostname, SwarmName } from './brands';
+import { bool, brandedString, intRange, listOf, oneOf, struct, withDefault } from './codec';
+import { HTTP_METHODS } from './http-methods';
 import type { Issue } from './issue';
 
 /** The most client address ranges one list may hold (each is one line of a geo block / ACL). */
@@ -69,6 +70,33 @@ export type RateLimit = t.TypeOf<typeof RateLimit>;
 export const ConnectionLimit = struct('connectionLimit', { max: intRange(1, 65_535), scope: withDefault(oneOf(LIMIT_SCOPES), 'Replica') });
 export type ConnectionLimit = t.TypeOf<typeof ConnectionLimit>;
 
+export type CorsOrigin = string & t.Brand<{ readonly CorsOrigin: 'CorsOrigin' }>;
+/**
+ * An origin browsers send (`scheme://host[:port]`), or `scheme://*.domain[:port]` for any subdomain
+ * (one or more labels), or `*` for every origin.
+ */
+export const CorsOrigin = brandedString<t.Brand<{ readonly CorsOrigin: 'CorsOrigin' }>>('origin like https://app.example.com, https://*.example.com or *', (s) => {
+  if (s === '*') return undefined;
+  const m = /^(https?):\/\/(\*\.)?([^:/]+)(?::(\d{1,5}))?$/.exec(s);
+  if (m === null) return 'use scheme://host[:port] (no path), scheme://*.domain[:port], or *';
+  if (!Hostname.is(m[3])) return `host "${m[3] ?? ''}" is not a lowercase hostname`;
+  if (m[4] !== undefined && (Number(m[4]) < 1 || Number(m[4]) > 65535 || m[4].startsWith('0'))) return 'port must be 1..65535 without leading zeros';
+  return undefined;
+});
+
+export const Cors = struct(
+  'cors',
+  {
+    allowOrigins: listOf(CorsOrigin, { min: 1, max: 64 }),
+    allowMethods: withDefault(listOf(oneOf(HTTP_METHODS), { min: 1, max: HTTP_METHODS.length }), ['GET', 'HEAD', 'POST']),
+    allowHeaders: withDefault(listOf(HeaderName, { max: 64 }), []),
+    exposeHeaders: withDefault(listOf(HeaderName, { max: 64 }), []),
+    allowCredentials: withDefault(bool, false),
+    maxAge: withDefault(Duration, '5s' as Duration),
+  },
+);
+export type Cors = t.TypeOf<typeof Cors>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -83,6 +111,8 @@ export const MiddlewareSpec = struct(
     rateLimit: RateLimit,
     /** Requests in progress at once per client address; above it 429. */
     connectionLimit: ConnectionLimit,
+    /** Cross-origin requests from browsers: preflights answered by the proxy, CORS headers on answers. */
+    cors: Cors,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;
@@ -101,6 +131,11 @@ export function behavioursOf(spec: MiddlewareSpec): (keyof MiddlewareSpec)[] {
 export function checkMiddleware(spec: MiddlewareSpec): Issue[] {
   if (behavioursOf(spec).length === 0) return [{ path: ['spec'], message: `a Middleware needs at least one behaviour: ${MIDDLEWARE_BEHAVIOURS.join(', ')}` }];
   const out: Issue[] = [];
+  const c = spec.cors;
+  if (c !== undefined) {
+    if (c.allowCredentials && c.allowOrigins.includes('*' as CorsOrigin)) out.push({ path: ['spec', 'cors', 'allowOrigins'], message: 'browsers refuse "*" with allowCredentials: true; list the origins' });
+    if (c.allowOrigins.length > 1 && c.allowOrigins.includes('*' as CorsOrigin)) out.push({ path: ['spec', 'cors', 'allowOrigins'], message: '"*" allows every origin: list it alone' });
+  }
   for (const field of ['ipAllow', 'ipDeny'] as const) {
     const seen = new Map<string, number>();
     (spec[field] ?? []).forEach((c, i) => {

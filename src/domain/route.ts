@@ -27,8 +27,8 @@ import { CanarySpec } from './canary';
 import { Timeouts } from './service-cluster';
 import { MiddlewareRefs } from './middleware';
 
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
+import { HTTP_METHODS } from './http-methods';
+export { HTTP_METHODS, type HttpMethod } from './http-methods';
 
 /** The conditions `proxy_next_upstream` accepts that make sense to expose; a fixed list on purpose. */
 export const RETRY_CONDITIONS = [

@@ -5,6 +5,7 @@
  * not a valid stored Middleware is a MiddlewareNotFound problem: the route is left out.
  * Passthrough routes have no HTTP requests to apply policies to: cluster defaults skip them.
  */
+import { durationMs } from '../domain/brands';
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
@@ -66,12 +67,25 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
   });
   // Single-valued behaviours: the last middleware that sets one wins (a route's own over its cluster's).
   const basicAuth = specs.flatMap((s) => (s.basicAuth !== undefined ? [s.basicAuth] : [])).at(-1);
+  const cors = specs.flatMap((s) => (s.cors !== undefined ? [s.cors] : [])).at(-1);
   return {
     middlewares: names,
     ipAllow: specs.flatMap((s) => (s.ipAllow !== undefined ? [addresses(s.ipAllow)] : [])),
     ipDeny: specs.flatMap((s) => (s.ipDeny !== undefined ? [addresses(s.ipDeny)] : [])),
     rateLimits: specs.flatMap((s) => (s.rateLimit !== undefined ? [replicaRate(s.rateLimit, replicas)] : [])),
     connectionLimits: specs.flatMap((s) => (s.connectionLimit !== undefined ? [{ max: s.connectionLimit.scope === 'Cluster' ? Math.max(1, Math.floor(s.connectionLimit.max / Math.max(1, replicas))) : s.connectionLimit.max }] : [])),
+    ...(cors !== undefined
+      ? {
+          cors: {
+            allowOrigins: cors.allowOrigins,
+            allowMethods: cors.allowMethods,
+            allowHeaders: cors.allowHeaders,
+            exposeHeaders: cors.exposeHeaders,
+            allowCredentials: cors.allowCredentials,
+            maxAgeSeconds: Math.floor(durationMs(cors.maxAge) / 1000),
+          },
+        }
+      : {}),
     ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
 }

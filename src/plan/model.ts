@@ -5,7 +5,7 @@
  */
 import type { Cidr } from '../domain/cidr';
 import type { Condition } from '../domain/conditions';
-import type { Realm } from '../domain/middleware';
+import type { CorsOrigin, Realm } from '../domain/middleware';
 import type {
   CookieName,
   CookieValue,
@@ -127,6 +127,18 @@ export interface RulePolicies {
   /** Each limit applies (several middlewares: all of them); already divided per replica for scope Cluster. */
   readonly rateLimits: readonly ModelRateLimit[];
   readonly connectionLimits: readonly ModelConnectionLimit[];
+  /** Cross-origin requests (several middlewares: the last one's). */
+  readonly cors?: ModelCors;
+}
+
+export interface ModelCors {
+  /** `*` alone, or origins `scheme://host[:port]` and `scheme://*.domain[:port]`. */
+  readonly allowOrigins: readonly CorsOrigin[];
+  readonly allowMethods: readonly HttpMethod[];
+  readonly allowHeaders: readonly HeaderName[];
+  readonly exposeHeaders: readonly HeaderName[];
+  readonly allowCredentials: boolean;
+  readonly maxAgeSeconds: number;
 }
 
 /** Requests per replica: `rate` per `per` (a second or a minute), `burst` more at once. */

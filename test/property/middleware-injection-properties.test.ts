@@ -9,6 +9,7 @@ import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalCidr, type Cidr } from '../../src/domain/cidr';
+import { originPattern } from '../../src/render/cors';
 import { decodeObject, type MiddlewareObject } from '../../src/domain/object';
 import { buildModel } from '../../src/plan/build-model';
 import { renderHaproxy } from '../../src/render/haproxy/render';
@@ -73,6 +74,31 @@ const FIELDS: Record<string, Field> = {
       const name = (header ?? '').toLowerCase().replace(/-/g, '_');
       expect(findAll(nginx, 'limit_req_zone').map((d) => d.args[0])).toEqual([`$http_${name}`]);
       expect(haproxy.filter((l) => l.words[1] === 'track-sc0').map((l) => l.words[2])).toEqual([`req.hdr(${header ?? ''})`]);
+    },
+  },
+  'cors (origins, headers)': {
+    kinds: BOTH,
+    values: fc.tuple(
+      fc.oneof(
+        printable,
+        fc.constantFrom('https://a.test', 'https://*.a.test:8443', '*', 'https://a.test/"', 'https://a.test;x', 'https://$x.test'),
+        { weight: 3, arbitrary: fc.tuple(fc.constantFrom('http', 'https'), fc.boolean(), fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined })).map(([sc, w, l, p]) => `${sc}://${w ? '*.' : ''}${l}.test${p !== undefined ? `:${p}` : ''}`) },
+      ),
+      headerLike,
+      headerLike,
+    ),
+    spec: ([origin, allow, expose]) => ({ cors: { allowOrigins: [origin], allowHeaders: [allow], exposeHeaders: [expose] } }),
+    plain: ([origin]) => ({ cors: { allowOrigins: [origin === '*' ? '*' : 'https://p.test'], allowHeaders: ['X-A'], exposeHeaders: ['X-E'] } }),
+    arrives: ([origin, allow, expose], nginx, haproxy) => {
+      const allowHeaders = findAll(nginx, 'add_header').filter((d) => d.args[0] === 'Access-Control-Allow-Headers').map((d) => d.args[1]);
+      expect(new Set(allowHeaders)).toEqual(new Set([allow]));
+      const mapped = findAll(nginx, 'map').flatMap((m) => (m.block ?? []).map((e) => e.name));
+      if (origin !== '*') {
+        expect(mapped).toContain(`~${originPattern(origin ?? '')}`);
+        expect(haproxy.filter((l) => l.words[0] === 'acl' && l.words[4] === 'reg').map((l) => l.words.at(-1))).toContain(originPattern(origin ?? ''));
+      }
+      const exposeMap = findAll(nginx, 'map').filter((m) => m.args[1]?.startsWith('$sg_acl_corsexp_'));
+      expect(exposeMap.flatMap((m) => (m.block ?? []).filter((e) => e.name === 'default').map((e) => e.args[0]))).toEqual([expose]);
     },
   },
   'basicAuth (realm, secret, userHeader)': {

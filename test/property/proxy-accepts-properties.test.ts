@@ -188,7 +188,22 @@ const rateLimit = fc.record(
   { requiredKeys: ['average'] },
 );
 const connectionLimit = fc.record({ max: fc.constantFrom(1, 3, 65_535), scope: fc.constantFrom('Replica', 'Cluster') }, { requiredKeys: ['max'] });
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit }, { requiredKeys: [] });
+const corsOrigin = fc.oneof(
+  fc.tuple(fc.constantFrom('http', 'https'), fc.boolean(), label, fc.option(port, { nil: undefined })).map(([s, wild, l, p]) => `${s}://${wild ? '*.' : ''}${l}.test${p !== undefined ? `:${p}` : ''}`),
+  fc.constant(`https://*.${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}:65535`),
+);
+const cors = fc.record(
+  {
+    allowOrigins: fc.oneof({ weight: 5, arbitrary: fc.array(corsOrigin, { minLength: 1, maxLength: 64 }) }, { weight: 1, arbitrary: fc.constant(['*']) }),
+    allowMethods: fc.uniqueArray(fc.constantFrom(...HTTP_METHODS), { minLength: 1, maxLength: 9 }),
+    allowHeaders: fc.array(headerName, { maxLength: 64 }),
+    exposeHeaders: fc.array(headerName, { maxLength: 64 }),
+    allowCredentials: fc.boolean(),
+    maxAge: duration,
+  },
+  { requiredKeys: ['allowOrigins'] },
+);
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc

@@ -44,3 +44,30 @@ describe('examples/basic-auth', () => {
     expect((await get('/healthz')).status).toBe(200);
   });
 });
+
+describe('examples/cors', () => {
+  let proxy: PolicyProxy;
+  let backend: Backend;
+  beforeAll(async () => {
+    const { desired, issues } = loadSpecs(['examples/cors']);
+    expect(issues).toEqual([]);
+    backend = await startEcho('spa-api', 'spa-api@127.0.0.61', '127.0.0.61', 8080);
+    const snap = snapshot({ services: [{ name: 'spa-api', networks: ['app'] }], tasks: [task('spa-api', '127.0.0.61')], networks: [{ name: 'app' }] });
+    proxy = await startPolicyProxy('nginx', desired.routes.map((r) => r.object), (desired.middlewares ?? []).map((m) => m.object), snap);
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it("answers the app's preflight and lets a preview deployment read the API with cookies", async () => {
+    const pre = await send({ port: proxy.http, host: 'api.example.com', path: '/orders', method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers['access-control-allow-methods']).toBe('GET, POST, PUT, DELETE');
+    expect(pre.headers['access-control-allow-credentials']).toBe('true');
+    const r = await send({ port: proxy.http, host: 'api.example.com', path: '/orders', headers: { origin: 'https://pr-42.preview.example.com' } });
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBe('https://pr-42.preview.example.com');
+    expect(r.headers['access-control-expose-headers']).toBe('X-Total-Count');
+  });
+});

@@ -39,6 +39,7 @@ beforeAll(async () => {
   chmodSync(secretsDir, 0o755);
   writeFileSync(join(secretsDir, 'staff-users'), HTPASSWD, { mode: 0o444 });
   const middlewares = [
+    middleware('web-cors', { cors: { allowOrigins: ['https://app.example.com', 'https://*.example.org'], allowMethods: ['GET', 'PUT'], allowHeaders: ['Content-Type'], exposeHeaders: ['X-Total'], allowCredentials: true, maxAge: '10m' } }),
     middleware('staff-login', { basicAuth: { secret: 'staff-users', realm: 'Staff area', userHeader: 'X-Remote-User' } }),
     middleware('no-bad-client', { ipDeny: ['127.0.0.3'] }),
     middleware('office-only', { ipAllow: ['127.0.0.0/30', '::1'] }),
@@ -55,6 +56,7 @@ beforeAll(async () => {
         { match: { path: '/old' }, redirect: { path: '/new' } },
       ],
     }),
+    route('cors', { hosts: ['cors.test'], middlewares: ['web-cors'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
     route('private', {
       hosts: ['private.test'],
       middlewares: ['staff-login'],
@@ -141,5 +143,50 @@ describe('haproxy: basicAuth', () => {
     const accepted = proxies.get('haproxy')?.result.conditions['Route/private']?.find((c) => c.type === 'Accepted');
     expect(accepted).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/middleware "staff-login": basicAuth is not supported by HAProxy/) });
     expect((await send({ port: proxies.get('haproxy')?.http ?? 0, host: 'private.test', headers: { authorization: basic('alice', 'alice-pw') } })).status).toBe(503);
+  });
+});
+
+describe.each(KINDS)('%s: cors', (kind) => {
+  const get = (headers: Record<string, string>, method = 'GET') => send({ port: proxies.get(kind)?.http ?? 0, host: 'cors.test', path: '/items', method, headers });
+  const preflight = (origin: string) => get({ origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' }, 'OPTIONS');
+
+  it('answers a preflight from an allowed origin itself, with the allowed methods, headers and max age', async () => {
+    const r = await preflight('https://app.example.com');
+    expect(r.status).toBe(204);
+    expect(r.body).toBe('');
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(r.headers['access-control-allow-methods']).toBe('GET, PUT');
+    expect(r.headers['access-control-allow-headers']).toBe('Content-Type');
+    expect(r.headers['access-control-max-age']).toBe('600');
+    expect(r.headers['access-control-allow-credentials']).toBe('true');
+  });
+
+  it('answers a preflight from another origin without allowing it', async () => {
+    const r = await preflight('https://evil.test');
+    expect(r.status).toBe(204);
+    expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    expect(r.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('adds the CORS headers to the answer of an allowed origin (wildcard subdomains too), and only to those', async () => {
+    for (const origin of ['https://app.example.com', 'https://a.example.org', 'https://a.b.example.org']) {
+      const r = await get({ origin });
+      expect(r.status).toBe(200);
+      expect(echo(r.body).service).toBe('app');
+      expect(r.headers['access-control-allow-origin']).toBe(origin);
+      expect(r.headers['access-control-expose-headers']).toBe('X-Total');
+      expect(r.headers['vary']).toMatch(/Origin/);
+    }
+    for (const origin of ['https://example.org', 'http://app.example.com', 'https://app.example.com.evil.test', 'https://a.example.org:444', 'https://x.example.org.evil.test']) {
+      const r = await get({ origin });
+      expect(r.status).toBe(200);
+      expect(r.headers['access-control-allow-origin'], origin).toBeUndefined();
+    }
+  });
+
+  it('passes an OPTIONS request that is not a preflight on to the backend', async () => {
+    const r = await get({ origin: 'https://app.example.com' }, 'OPTIONS');
+    expect(r.status).toBe(200);
+    expect(echo(r.body).method).toBe('OPTIONS');
   });
 });

@@ -25,6 +25,7 @@ import { describe, expect, it } from 'vitest';
 import { CookieValue, Duration, HeaderMatchValue, HeaderValue, LabelValue, MemorySize, RedirectUrl, Size } from '../../src/domain/brands';
 import { DefaultCodec, ListCodec, MapCodec, OneOfCodec, StructCodec } from '../../src/domain/codec';
 import { Cidr } from '../../src/domain/cidr';
+import { CorsOrigin } from '../../src/domain/middleware';
 import { decodeObject, MiddlewareObject, RouteObject, ServiceClusterObject } from '../../src/domain/object';
 import { Redirect, REDIRECT_CODES } from '../../src/domain/route';
 
@@ -261,6 +262,8 @@ const LOOSER: ReadonlyMap<t.Mixed, RegExp> = new Map<t.Mixed, RegExp>([
   [HeaderValue, /bytes once escaped for nginx\.conf .*, at most \d+$/],
   [HeaderMatchValue, /bytes as an NGINX match pattern .*, at most \d+$/],
   [CookieValue, /bytes as an NGINX match pattern .*, at most \d+$/],
+  // Host labels and port range inside an origin: the schema checks the shape only.
+  [CorsOrigin, /(is not a lowercase hostname|port must be 1\.\.65535)/],
   // Address syntax (octets, groups, "::") and host bits: the schema checks the characters only.
   [Cidr, /(not an IP(v6)? address|octet|groups|"::"|prefix length|host bits are set|zone ids|too long|more than one "\/")/],
 ]);

@@ -7,7 +7,9 @@
  * Address checks use `src`: the client address, or the one the PROXY protocol header carried on the
  * TLS listeners.
  */
-import type { ModelRule } from '../../plan/model';
+import type { ModelCors, ModelRule } from '../../plan/model';
+import { anyOrigin, originPattern, preflightHeaders } from '../cors';
+import { logFormatText } from './escape';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import { token, type Token } from '../token';
@@ -43,8 +45,29 @@ export interface StickTableView {
  */
 export const MAX_HAPROXY_LIMITS_PER_RULE = 3;
 
+/** CORS of one rule: the origin ACL, the preflight answer, the headers added to every answer. */
+export interface CorsLineView {
+  readonly rule: Token;
+  readonly acl: Token;
+  /** `*` allowed: Access-Control-Allow-Origin is "*", else the request's Origin. */
+  readonly any: boolean;
+  readonly methods: string;
+  readonly headers?: string;
+  readonly maxAge: string;
+  readonly credentials: boolean;
+  readonly expose?: string;
+}
+
+export interface OriginAclView {
+  readonly name: Token;
+  readonly any: boolean;
+  readonly patterns: readonly string[];
+}
+
 export interface PolicyFrontendView {
   readonly addressAcls: readonly AddressAclView[];
+  readonly originAcls: readonly OriginAclView[];
+  readonly corsLines: readonly CorsLineView[];
   readonly limitLines: readonly LimitLineView[];
   /** `http-request deny deny_status 403 if <rule> [!]<acl>`. */
   readonly forbidden: readonly { readonly rule: Token; readonly negate: boolean; readonly acl: Token }[];
@@ -55,6 +78,14 @@ export class HaproxyPolicies {
   private readonly acls = new Map<string, AddressAclView>();
   private readonly forbidden: PolicyFrontendView['forbidden'][number][] = [];
   private readonly limits: LimitLineView[] = [];
+  private readonly origins = new Map<string, OriginAclView>();
+  private readonly cors: CorsLineView[] = [];
+
+  private originAcl(c: ModelCors): Token {
+    const name = token(this.names.name(identityKey('origin', c.allowOrigins), `pol_cors_${fnv1a32(c.allowOrigins.join(','))}`));
+    this.origins.set(name, { name, any: anyOrigin(c), patterns: anyOrigin(c) ? [] : c.allowOrigins.map(originPattern) });
+    return name;
+  }
   private readonly tables = new Map<string, StickTableView>();
 
   private table(identity: string, base: string, t: Omit<StickTableView, 'name'>): Token {
@@ -76,6 +107,20 @@ export class HaproxyPolicies {
     if (p === undefined) return;
     for (const list of p.ipAllow) this.forbidden.push({ rule: ruleAcl, negate: true, acl: this.addressAcl(list) });
     for (const list of p.ipDeny) this.forbidden.push({ rule: ruleAcl, negate: false, acl: this.addressAcl(list) });
+    const c = p.cors;
+    if (c !== undefined) {
+      const h = preflightHeaders(c);
+      this.cors.push({
+        rule: ruleAcl,
+        acl: this.originAcl(c),
+        any: anyOrigin(c),
+        methods: logFormatText(h.methods),
+        ...(h.headers !== undefined ? { headers: logFormatText(h.headers) } : {}),
+        maxAge: h.maxAge,
+        credentials: c.allowCredentials,
+        ...(c.exposeHeaders.length > 0 ? { expose: logFormatText(c.exposeHeaders.join(', ')) } : {}),
+      });
+    }
     // Redirect rules are not limited (as with NGINX, which answers them before it counts).
     if (rule.action.kind === 'redirect') return;
     let counter = 0;
@@ -93,7 +138,7 @@ export class HaproxyPolicies {
   }
 
   view(): PolicyFrontendView {
-    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, limitLines: this.limits };
+    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, limitLines: this.limits, originAcls: [...this.origins.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), corsLines: this.cors };
   }
 
   stickTables(): StickTableView[] {

@@ -144,6 +144,18 @@ const http = `frontend sg_http
 {{#forbidden}}
     http-request deny deny_status 403 if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
 {{/forbidden}}
+{{#originAcls}}
+{{#any}}
+    acl {{{name}}} req.hdr(origin) -m found
+{{/any}}
+{{#patterns}}
+    acl {{{name}}} req.hdr(origin) -m reg -- "{{.}}"
+{{/patterns}}
+{{/originAcls}}
+{{#corsLines}}
+    http-request set-var(txn.sg_origin) {{#any}}str(*){{/any}}{{^any}}req.hdr(origin){{/any}} if {{{rule}}} {{{acl}}}
+    http-request return status 204 hdr Access-Control-Allow-Methods "{{methods}}"{{#headers}} hdr Access-Control-Allow-Headers "{{headers}}"{{/headers}} hdr Access-Control-Max-Age "{{maxAge}}" if {{{rule}}} METH_OPTIONS { req.hdr(access-control-request-method) -m found }
+{{/corsLines}}
 {{#limitLines}}
     http-request track-sc{{counter}} {{#header}}req.hdr({{{header}}}){{/header}}{{^header}}src{{/header}} table {{{table}}} if {{{rule}}}{{#header}} { req.hdr({{{header}}}) -m found }{{/header}}
 {{#rate}}
@@ -166,6 +178,16 @@ const http = `frontend sg_http
 {{#responseEdits}}
     http-after-response {{{verb}}} "{{name}}"{{#hasValue}} "{{value}}"{{/hasValue}} if {{{acl}}}
 {{/responseEdits}}
+{{#corsLines}}
+    http-after-response set-header Access-Control-Allow-Origin "%[var(txn.sg_origin)]" if {{{rule}}} { var(txn.sg_origin) -m found }
+{{#credentials}}
+    http-after-response set-header Access-Control-Allow-Credentials "true" if {{{rule}}} { var(txn.sg_origin) -m found }
+{{/credentials}}
+{{#expose}}
+    http-after-response set-header Access-Control-Expose-Headers "{{expose}}" if {{{rule}}} { var(txn.sg_origin) -m found }
+{{/expose}}
+    http-after-response add-header Vary "Origin" if {{{rule}}}
+{{/corsLines}}
 
     # Backend: weighted by declared share (random or client-address hash), sticky by cookie.
 {{#pickAcls}}

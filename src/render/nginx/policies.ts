@@ -10,7 +10,8 @@
  * request only once the user is known. The geo blocks read
  * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
  */
-import type { ModelRateLimit, ModelRule } from '../../plan/model';
+import type { ModelCors, ModelRateLimit, ModelRule } from '../../plan/model';
+import { anyOrigin, originPattern, preflightHeaders } from '../cors';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import { headerVariable, token, type Token } from '../token';
@@ -32,6 +33,30 @@ export interface PolicyBodyView {
   readonly limitStatus: boolean;
   /** A variable holding the Retry-After seconds when limit_req refused the request, else empty (no header). */
   readonly retryAfter?: Token;
+  readonly cors?: CorsBodyView;
+}
+
+/** CORS in a location: the preflight answered in the rewrite phase, the headers added to every answer. */
+export interface CorsBodyView {
+  /** 1 for an OPTIONS request with Access-Control-Request-Method. */
+  readonly preflight: Token;
+  /** The Access-Control-Allow-Origin value: the request's Origin when allowed ("*" for any), else empty. */
+  readonly allowOrigin: Token;
+  /** "true" when the origin is allowed and credentials are; else empty. */
+  readonly credentials?: Token;
+  readonly expose?: Token;
+  readonly methods: string;
+  readonly headers?: string;
+  readonly maxAge: string;
+}
+
+export interface CorsMapView {
+  readonly variable: Token;
+  readonly any: boolean;
+  readonly patterns: readonly string[];
+  readonly credentials?: Token;
+  /** (Field names differ from the map's own: mustache looks names up through the enclosing sections.) */
+  readonly expose?: { readonly exposeVariable: Token; readonly exposeValue: string };
 }
 
 export interface LimitReqZoneView {
@@ -43,6 +68,8 @@ export interface LimitReqZoneView {
 
 export const NO_POLICIES: PolicyBodyView = { forbidden: [], limitReq: [], limitConn: [], limitStatus: false };
 
+const PREFLIGHT = token('$sg_acl_preflight');
+
 /** Shared memory per limit zone: 10 MB hold about 160 000 client addresses (NGINX's docs). */
 export const LIMIT_ZONE_SIZE = '10m';
 
@@ -52,6 +79,17 @@ export class PolicyRegistry {
   readonly reqZones = new Map<string, LimitReqZoneView>();
   readonly connZones = new Map<string, Token>();
   readonly retryAfterMaps = new Map<string, { readonly variable: Token; readonly seconds: number }>();
+  readonly corsMaps = new Map<string, CorsMapView>();
+
+  private corsBody(c: ModelCors): CorsBodyView {
+    const identity = identityKey('cors', c.allowOrigins, c.exposeHeaders, c.allowCredentials);
+    const id = fnv1a32(identity);
+    const allowOrigin = token(this.names.name(identity, `$sg_acl_cors_${id}`));
+    const credentials = c.allowCredentials ? token(this.names.name(identityKey('cors-credentials', allowOrigin), `$sg_acl_corscred_${id}`)) : undefined;
+    const expose = c.exposeHeaders.length > 0 ? { exposeVariable: token(this.names.name(identityKey('cors-expose', allowOrigin), `$sg_acl_corsexp_${id}`)), exposeValue: c.exposeHeaders.join(', ') } : undefined;
+    this.corsMaps.set(allowOrigin, { variable: allowOrigin, any: anyOrigin(c), patterns: anyOrigin(c) ? [] : c.allowOrigins.map(originPattern), ...(credentials !== undefined ? { credentials } : {}), ...(expose !== undefined ? { expose } : {}) });
+    return { preflight: PREFLIGHT, allowOrigin, ...(credentials !== undefined ? { credentials } : {}), ...(expose !== undefined ? { expose: expose.exposeVariable } : {}), ...preflightHeaders(c) };
+  }
 
   /** @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir). */
   constructor(private readonly secretsDir: string) {}
@@ -103,6 +141,7 @@ export class PolicyRegistry {
     // One zone per route counts a client's requests in progress; several limits: the smallest decides.
     const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
     const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
+    const cors = policies.cors === undefined ? undefined : this.corsBody(policies.cors);
     return {
       forbidden,
       ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
@@ -110,6 +149,7 @@ export class PolicyRegistry {
       limitConn,
       limitStatus: limitReq.length > 0 || limitConn.length > 0,
       ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
+      ...(cors !== undefined ? { cors } : {}),
     };
   }
 
@@ -117,8 +157,10 @@ export class PolicyRegistry {
     return sorted(this.geos);
   }
 
-  httpView(): { geoMaps: GeoView[]; limitReqZones: LimitReqZoneView[]; limitConnZones: { zone: Token }[]; retryAfterMaps: { variable: Token; seconds: number }[]; limitZoneSize: string } {
+  httpView(): { geoMaps: GeoView[]; limitReqZones: LimitReqZoneView[]; limitConnZones: { zone: Token }[]; retryAfterMaps: { variable: Token; seconds: number }[]; limitZoneSize: string; corsMaps: CorsMapView[]; preflightMap?: { variable: Token } } {
     return {
+      corsMaps: sorted(this.corsMaps),
+      ...(this.corsMaps.size > 0 ? { preflightMap: { variable: PREFLIGHT } } : {}),
       geoMaps: sorted(this.geos),
       limitReqZones: sorted(this.reqZones),
       limitConnZones: sorted(this.connZones).map((zone) => ({ zone })),

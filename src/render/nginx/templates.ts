@@ -10,6 +10,32 @@ const body = `            set $sg_route "{{route}}";
 {{#forbidden}}
             if ({{{variable}}} = {{value}}) { return 403; }
 {{/forbidden}}
+{{#cors}}
+            if ({{{preflight}}} = 1) {
+                add_header Access-Control-Allow-Origin {{{allowOrigin}}} always;
+{{#credentials}}
+                add_header Access-Control-Allow-Credentials {{{credentials}}} always;
+{{/credentials}}
+                add_header Access-Control-Allow-Methods "{{methods}}" always;
+{{#headers}}
+                add_header Access-Control-Allow-Headers "{{headers}}" always;
+{{/headers}}
+                add_header Access-Control-Max-Age "{{maxAge}}" always;
+                add_header Vary Origin always;
+{{#drain}}
+                add_header Connection $sg_drain_connection always;
+{{/drain}}
+                return 204;
+            }
+            add_header Access-Control-Allow-Origin {{{allowOrigin}}} always;
+{{#credentials}}
+            add_header Access-Control-Allow-Credentials {{{credentials}}} always;
+{{/credentials}}
+{{#expose}}
+            add_header Access-Control-Expose-Headers {{{expose}}} always;
+{{/expose}}
+            add_header Vary Origin always;
+{{/cors}}
 {{#basicAuth}}
             auth_basic "{{realm}}";
             auth_basic_user_file "{{file}}";
@@ -289,6 +315,38 @@ http {
 {{#limitConnZones}}
     limit_conn_zone $binary_remote_addr zone={{{zone}}}:{{limitZoneSize}};
 {{/limitConnZones}}
+{{#preflightMap}}
+    map "$request_method:$http_access_control_request_method" {{{variable}}} {
+        "~^OPTIONS:." 1;
+        default 0;
+    }
+{{/preflightMap}}
+{{#corsMaps}}
+    map $http_origin {{{variable}}} {
+{{#any}}
+        "" "";
+        default "*";
+{{/any}}
+{{^any}}
+{{#patterns}}
+        "~{{.}}" $http_origin;
+{{/patterns}}
+        default "";
+{{/any}}
+    }
+{{#credentials}}
+    map {{{variable}}} {{{credentials}}} {
+        "" "";
+        default "true";
+    }
+{{/credentials}}
+{{#expose}}
+    map {{{variable}}} {{{exposeVariable}}} {
+        "" "";
+        default "{{exposeValue}}";
+    }
+{{/expose}}
+{{/corsMaps}}
 {{#retryAfterMaps}}
     map $limit_req_status {{{variable}}} {
         REJECTED "{{seconds}}";

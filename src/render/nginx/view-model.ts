@@ -25,7 +25,7 @@ import { nginxDuration, nginxSeconds } from './duration';
 import { cookiePairRegex, exactRegex, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { splitPercentages } from '../split';
-import { PolicyRegistry, type GeoView, type LimitReqZoneView, type PolicyBodyView } from './policies';
+import { PolicyRegistry, type CorsMapView, type GeoView, type LimitReqZoneView, type PolicyBodyView } from './policies';
 
 /** error_page codes used to jump from a location to a conditional rule's named location. */
 const FIRST_DISPATCH_CODE = 460;
@@ -124,6 +124,8 @@ export interface NginxView {
   readonly limitConnZones: readonly { readonly zone: Token }[];
   readonly retryAfterMaps: readonly { readonly variable: Token; readonly seconds: number }[];
   readonly limitZoneSize: string;
+  readonly corsMaps: readonly CorsMapView[];
+  readonly preflightMap?: { readonly variable: Token };
   readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
   readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
   readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
@@ -398,7 +400,7 @@ function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyVi
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
   const p = maps.policies.body(rule, rule.action.kind === 'redirect');
-  return { ...b, ...p, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined || p.retryAfter !== undefined };
+  return { ...b, ...p, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined || p.retryAfter !== undefined || p.cors !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
