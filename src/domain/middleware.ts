@@ -5,7 +5,7 @@
  */
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';
-import { DnsLabel, Duration, HeaderName, Hostname, SwarmName } from './brands';
+import { DnsLabel, Duration, HeaderName, HeaderValue, Hostname, SwarmName } from './brands';
 import { bool, brandedString, intRange, listOf, oneOf, struct, withDefault } from './codec';
 import { HTTP_METHODS } from './http-methods';
 import type { Issue } from './issue';
@@ -97,6 +97,15 @@ export const Cors = struct(
 );
 export type Cors = t.TypeOf<typeof Cors>;
 
+/** A switch that answers every request of the rules with 503 and Retry-After, without removing the route. */
+export const Maintenance = struct('maintenance', {
+  enabled: withDefault(bool, true),
+  retryAfter: withDefault(Duration, '5m' as Duration),
+  /** The plain-text body (one line, printable ASCII). */
+  message: withDefault(HeaderValue, 'This service is down for maintenance.' as HeaderValue),
+});
+export type Maintenance = t.TypeOf<typeof Maintenance>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -113,6 +122,8 @@ export const MiddlewareSpec = struct(
     connectionLimit: ConnectionLimit,
     /** Cross-origin requests from browsers: preflights answered by the proxy, CORS headers on answers. */
     cors: Cors,
+    /** While enabled: 503 with Retry-After and a message for every request, the route stays programmed. */
+    maintenance: Maintenance,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;

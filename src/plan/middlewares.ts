@@ -68,6 +68,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
   // Single-valued behaviours: the last middleware that sets one wins (a route's own over its cluster's).
   const basicAuth = specs.flatMap((s) => (s.basicAuth !== undefined ? [s.basicAuth] : [])).at(-1);
   const cors = specs.flatMap((s) => (s.cors !== undefined ? [s.cors] : [])).at(-1);
+  const maintenance = specs.flatMap((s) => (s.maintenance?.enabled === true ? [s.maintenance] : [])).at(-1);
   return {
     middlewares: names,
     ipAllow: specs.flatMap((s) => (s.ipAllow !== undefined ? [addresses(s.ipAllow)] : [])),
@@ -86,6 +87,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
           },
         }
       : {}),
+    ...(maintenance !== undefined ? { maintenance: { retryAfterSeconds: Math.max(1, Math.floor(durationMs(maintenance.retryAfter) / 1000)), message: maintenance.message } } : {}),
     ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
 }

@@ -129,6 +129,8 @@ export interface RulePolicies {
   readonly connectionLimits: readonly ModelConnectionLimit[];
   /** Cross-origin requests (several middlewares: the last one's). */
   readonly cors?: ModelCors;
+  /** Answer 503 with this (the last enabled maintenance of the middlewares); absent: serve. */
+  readonly maintenance?: { readonly retryAfterSeconds: number; readonly message: HeaderValue };
 }
 
 export interface ModelCors {

@@ -101,6 +101,18 @@ const FIELDS: Record<string, Field> = {
       expect(exposeMap.flatMap((m) => (m.block ?? []).filter((e) => e.name === 'default').map((e) => e.args[0]))).toEqual([expose]);
     },
   },
+  'maintenance (message)': {
+    kinds: BOTH,
+    values: fc.tuple(fc.oneof(printable, fc.constantFrom('$HOME', '"', '\\', '%[src]', '\\n', '";return 200;"', "'#{}"))),
+    spec: ([message]) => ({ maintenance: { message } }),
+    plain: () => ({ maintenance: { message: 'm' } }),
+    arrives: ([message], nginx, haproxy) => {
+      const returned = findAll(nginx, 'return').filter((d) => d.args[0] === '503' && d.args.length === 2).map((d) => d.args[1]?.replace(/\$\{sg_dollar\}/g, '$'));
+      expect(returned).toContain(`${message ?? ''}\\n`);
+      const line = haproxy.find((l) => l.words[0] === 'http-request' && l.words[1] === 'return' && l.words.includes('Retry-After'));
+      expect(line?.words[line.words.indexOf('string') + 1]).toBe(`${message ?? ''}\n`);
+    },
+  },
   'basicAuth (realm, secret, userHeader)': {
     kinds: ['nginx'],
     values: fc.tuple(realmLike, secretLike, headerLike),

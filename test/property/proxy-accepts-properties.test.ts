@@ -203,7 +203,8 @@ const cors = fc.record(
   },
   { requiredKeys: ['allowOrigins'] },
 );
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors }, { requiredKeys: [] });
+const maintenance = fc.record({ enabled: fc.boolean(), retryAfter: duration, message: headerValue }, { requiredKeys: [] });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc

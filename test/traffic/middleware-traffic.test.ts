@@ -18,6 +18,8 @@ const proxies = new Map<ProxyKind, PolicyProxy>();
 const backends: Backend[] = [];
 
 const echo = (body: string): EchoReply => JSON.parse(body) as EchoReply;
+/** Every character either proxy's configuration treats specially. */
+const MAINTENANCE = 'Back at 10:00 $HOME "x" %[src] \\ #{;}';
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /**
@@ -39,6 +41,7 @@ beforeAll(async () => {
   chmodSync(secretsDir, 0o755);
   writeFileSync(join(secretsDir, 'staff-users'), HTPASSWD, { mode: 0o444 });
   const middlewares = [
+    middleware('down', { maintenance: { retryAfter: '2m', message: MAINTENANCE } }),
     middleware('web-cors', { cors: { allowOrigins: ['https://app.example.com', 'https://*.example.org'], allowMethods: ['GET', 'PUT'], allowHeaders: ['Content-Type'], exposeHeaders: ['X-Total'], allowCredentials: true, maxAge: '10m' } }),
     middleware('staff-login', { basicAuth: { secret: 'staff-users', realm: 'Staff area', userHeader: 'X-Remote-User' } }),
     middleware('no-bad-client', { ipDeny: ['127.0.0.3'] }),
@@ -56,6 +59,7 @@ beforeAll(async () => {
         { match: { path: '/old' }, redirect: { path: '/new' } },
       ],
     }),
+    route('down', { hosts: ['down.test'], middlewares: ['down'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
     route('cors', { hosts: ['cors.test'], middlewares: ['web-cors'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
     route('private', {
       hosts: ['private.test'],
@@ -188,5 +192,16 @@ describe.each(KINDS)('%s: cors', (kind) => {
     const r = await get({ origin: 'https://app.example.com' }, 'OPTIONS');
     expect(r.status).toBe(200);
     expect(echo(r.body).method).toBe('OPTIONS');
+  });
+});
+
+describe.each(KINDS)('%s: maintenance', (kind) => {
+  it('answers 503 with Retry-After and the message, byte for byte, while the route stays programmed', async () => {
+    const r = await send({ port: proxies.get(kind)?.http ?? 0, host: 'down.test', path: '/anything' });
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('120');
+    expect(r.headers['content-type']).toMatch(/^text\/plain/);
+    expect(r.body).toBe(`${MAINTENANCE}\n`);
+    expect(proxies.get(kind)?.result.clusters.flatMap((c) => c.routes.map((x) => x.name))).toContain('down');
   });
 });

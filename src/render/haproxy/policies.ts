@@ -65,6 +65,7 @@ export interface OriginAclView {
 }
 
 export interface PolicyFrontendView {
+  readonly maintenance: readonly { readonly rule: Token; readonly retryAfter: string; readonly message: string }[];
   readonly addressAcls: readonly AddressAclView[];
   readonly originAcls: readonly OriginAclView[];
   readonly corsLines: readonly CorsLineView[];
@@ -80,6 +81,7 @@ export class HaproxyPolicies {
   private readonly limits: LimitLineView[] = [];
   private readonly origins = new Map<string, OriginAclView>();
   private readonly cors: CorsLineView[] = [];
+  private readonly maintenance: PolicyFrontendView['maintenance'][number][] = [];
 
   private originAcl(c: ModelCors): Token {
     const name = token(this.names.name(identityKey('origin', c.allowOrigins), `pol_cors_${fnv1a32(c.allowOrigins.join(','))}`));
@@ -107,6 +109,8 @@ export class HaproxyPolicies {
     if (p === undefined) return;
     for (const list of p.ipAllow) this.forbidden.push({ rule: ruleAcl, negate: true, acl: this.addressAcl(list) });
     for (const list of p.ipDeny) this.forbidden.push({ rule: ruleAcl, negate: false, acl: this.addressAcl(list) });
+    // `string` is not a log-format: the message needs only the escaping every quoted value gets.
+    if (p.maintenance !== undefined) this.maintenance.push({ rule: ruleAcl, retryAfter: String(p.maintenance.retryAfterSeconds), message: p.maintenance.message });
     const c = p.cors;
     if (c !== undefined) {
       const h = preflightHeaders(c);
@@ -138,7 +142,7 @@ export class HaproxyPolicies {
   }
 
   view(): PolicyFrontendView {
-    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, limitLines: this.limits, originAcls: [...this.origins.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), corsLines: this.cors };
+    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, maintenance: this.maintenance, limitLines: this.limits, originAcls: [...this.origins.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), corsLines: this.cors };
   }
 
   stickTables(): StickTableView[] {

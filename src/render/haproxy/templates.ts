@@ -144,6 +144,9 @@ const http = `frontend sg_http
 {{#forbidden}}
     http-request deny deny_status 403 if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
 {{/forbidden}}
+{{#maintenance}}
+    http-request return status 503 content-type text/plain string "{{message}}\\n" hdr Retry-After "{{retryAfter}}" if {{{rule}}}
+{{/maintenance}}
 {{#originAcls}}
 {{#any}}
     acl {{{name}}} req.hdr(origin) -m found

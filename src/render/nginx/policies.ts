@@ -34,6 +34,8 @@ export interface PolicyBodyView {
   /** A variable holding the Retry-After seconds when limit_req refused the request, else empty (no header). */
   readonly retryAfter?: Token;
   readonly cors?: CorsBodyView;
+  /** Answer 503 with Retry-After and this text before anything else of the rule. */
+  readonly maintenance?: { readonly retryAfter: string; readonly message: string };
 }
 
 /** CORS in a location: the preflight answered in the rewrite phase, the headers added to every answer. */
@@ -150,6 +152,7 @@ export class PolicyRegistry {
       limitStatus: limitReq.length > 0 || limitConn.length > 0,
       ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
       ...(cors !== undefined ? { cors } : {}),
+      ...(policies.maintenance !== undefined ? { maintenance: { retryAfter: String(policies.maintenance.retryAfterSeconds), message: policies.maintenance.message } } : {}),
     };
   }
 

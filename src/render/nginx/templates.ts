@@ -10,6 +10,11 @@ const body = `            set $sg_route "{{route}}";
 {{#forbidden}}
             if ({{{variable}}} = {{value}}) { return 403; }
 {{/forbidden}}
+{{#maintenance}}
+            default_type text/plain;
+            add_header Retry-After "{{retryAfter}}" always;
+            return 503 "{{message}}\\n";
+{{/maintenance}}
 {{#cors}}
             if ({{{preflight}}} = 1) {
                 add_header Access-Control-Allow-Origin {{{allowOrigin}}} always;

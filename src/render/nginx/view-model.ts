@@ -400,7 +400,7 @@ function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyVi
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
   const p = maps.policies.body(rule, rule.action.kind === 'redirect');
-  return { ...b, ...p, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined || p.retryAfter !== undefined || p.cors !== undefined };
+  return { ...b, ...p, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined || p.retryAfter !== undefined || p.cors !== undefined || p.maintenance !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
