@@ -5,7 +5,7 @@
  */
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';
-import { DnsLabel, Duration, HeaderName, HeaderValue, Hostname, SwarmName } from './brands';
+import { DnsLabel, Duration, HeaderName, HeaderValue, Hostname, Size, SwarmName } from './brands';
 import { bool, brandedString, intRange, listOf, oneOf, struct, withDefault } from './codec';
 import { HTTP_METHODS } from './http-methods';
 import type { Issue } from './issue';
@@ -106,6 +106,30 @@ export const Maintenance = struct('maintenance', {
 });
 export type Maintenance = t.TypeOf<typeof Maintenance>;
 
+/** What the proxy does with request bodies of the rules. */
+export const RequestBody = struct('requestBody', {}, {
+  /** Largest body accepted (413 above it); 0: no limit. Replaces the cluster's defaults.clientMaxBodySize. */
+  maxSize: Size,
+  /** true: read the whole body before sending it on; false: stream it. Absent: the proxy's default. */
+  buffering: bool,
+});
+export type RequestBody = t.TypeOf<typeof RequestBody>;
+
+export type MimeType = string & t.Brand<{ readonly MimeType: 'MimeType' }>;
+/**
+ * A media type without parameters, e.g. application/json. At most 45 characters: NGINX's gzip_types
+ * hash (64-byte buckets, nginx 1.22) refuses longer ones.
+ */
+export const MIME_TYPE_MAX = 45;
+export const MimeType = brandedString<t.Brand<{ readonly MimeType: 'MimeType' }>>(`media type like text/html or application/json (at most ${MIME_TYPE_MAX} characters)`, (s) => {
+  if (s.length > MIME_TYPE_MAX) return `longer than ${MIME_TYPE_MAX} characters`;
+  return /^[a-z0-9][a-z0-9_.+-]*\/[a-z0-9][a-z0-9_.+-]*$/.test(s) ? undefined : 'use lowercase type/subtype (letters, digits, ".", "+", "-", "_")';
+});
+
+/** gzip for answers of the listed media types (when the client accepts it and the backend did not compress). */
+export const Compression = struct('compression', { types: listOf(MimeType, { min: 1, max: 32 }) });
+export type Compression = t.TypeOf<typeof Compression>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -124,6 +148,10 @@ export const MiddlewareSpec = struct(
     cors: Cors,
     /** While enabled: 503 with Retry-After and a message for every request, the route stays programmed. */
     maintenance: Maintenance,
+    /** Body size limit and buffering of requests. */
+    requestBody: RequestBody,
+    /** gzip for listed media types. */
+    compression: Compression,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;

@@ -5,7 +5,7 @@
  * not a valid stored Middleware is a MiddlewareNotFound problem: the route is left out.
  * Passthrough routes have no HTTP requests to apply policies to: cluster defaults skip them.
  */
-import { durationMs } from '../domain/brands';
+import { durationMs, sizeBytes } from '../domain/brands';
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
@@ -68,6 +68,8 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
   // Single-valued behaviours: the last middleware that sets one wins (a route's own over its cluster's).
   const basicAuth = specs.flatMap((s) => (s.basicAuth !== undefined ? [s.basicAuth] : [])).at(-1);
   const cors = specs.flatMap((s) => (s.cors !== undefined ? [s.cors] : [])).at(-1);
+  const body = specs.flatMap((s) => (s.requestBody !== undefined ? [s.requestBody] : [])).at(-1);
+  const compression = specs.flatMap((s) => (s.compression !== undefined ? [s.compression] : [])).at(-1);
   const maintenance = specs.flatMap((s) => (s.maintenance?.enabled === true ? [s.maintenance] : [])).at(-1);
   return {
     middlewares: names,
@@ -87,6 +89,10 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
           },
         }
       : {}),
+    ...(body !== undefined && (body.maxSize !== undefined || body.buffering !== undefined)
+      ? { requestBody: { ...(body.maxSize !== undefined ? { maxBytes: sizeBytes(body.maxSize) } : {}), ...(body.buffering !== undefined ? { buffering: body.buffering } : {}) } }
+      : {}),
+    ...(compression !== undefined ? { compression: { types: [...new Set(compression.types)].sort() } } : {}),
     ...(maintenance !== undefined ? { maintenance: { retryAfterSeconds: Math.max(1, Math.floor(durationMs(maintenance.retryAfter) / 1000)), message: maintenance.message } } : {}),
     ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
@@ -145,6 +151,10 @@ export function unsupportedPolicies(kind: 'nginx' | 'haproxy', route: RouteObjec
       const spec = index.valid.get(name);
       if ((spec?.rateLimit?.burst ?? 0) > 0)
         out.push({ path: src.path, message: `middleware "${name}": rateLimit.burst is not supported by HAProxy (it counts requests in a sliding window of the period, which admits up to average at once); leave burst out` });
+      const max = spec?.requestBody?.maxSize;
+      const clusterMax = sizeBytes(cluster.defaults.clientMaxBodySize);
+      if (max !== undefined && clusterMax !== 0 && (sizeBytes(max) === 0 || sizeBytes(max) > clusterMax))
+        out.push({ path: src.path, message: `middleware "${name}": requestBody.maxSize ${max} is larger than the cluster's defaults.clientMaxBodySize ${cluster.defaults.clientMaxBodySize}, which HAProxy checks before it knows the rule; raise the cluster's instead` });
       if (spec?.basicAuth !== undefined)
         out.push({ path: src.path, message: `middleware "${name}": basicAuth is not supported by HAProxy (it reads users only from its configuration, which never holds secrets); use an NGINX cluster` });
     }

@@ -5,7 +5,7 @@
  */
 import type { Cidr } from '../domain/cidr';
 import type { Condition } from '../domain/conditions';
-import type { CorsOrigin, Realm } from '../domain/middleware';
+import type { CorsOrigin, MimeType, Realm } from '../domain/middleware';
 import type {
   CookieName,
   CookieValue,
@@ -131,6 +131,10 @@ export interface RulePolicies {
   readonly cors?: ModelCors;
   /** Answer 503 with this (the last enabled maintenance of the middlewares); absent: serve. */
   readonly maintenance?: { readonly retryAfterSeconds: number; readonly message: HeaderValue };
+  /** Largest request body in bytes (0: none) and buffering; each absent: the cluster's / proxy's default (last middleware wins). */
+  readonly requestBody?: { readonly maxBytes?: number; readonly buffering?: boolean };
+  /** gzip these media types (last middleware wins). */
+  readonly compression?: { readonly types: readonly MimeType[] };
 }
 
 export interface ModelCors {

@@ -113,6 +113,16 @@ const FIELDS: Record<string, Field> = {
       expect(line?.words[line.words.indexOf('string') + 1]).toBe(`${message ?? ''}\n`);
     },
   },
+  'compression (types)': {
+    kinds: BOTH,
+    values: fc.tuple(fc.oneof(printable, fc.constantFrom('application/json', 'text/x"y', 'a/b;gzip off', 'a/$x', 'a/b c'), fc.stringMatching(/^[a-z0-9][a-z0-9_.+-]{0,8}\/[a-z0-9][a-z0-9_.+-]{0,8}$/))),
+    spec: ([type]) => ({ compression: { types: [type] } }),
+    plain: () => ({ compression: { types: ['a/b'] } }),
+    arrives: ([type], nginx, haproxy) => {
+      expect(findAll(nginx, 'gzip_types').map((d) => d.args)).toEqual([[type]]);
+      expect(haproxy.filter((l) => l.words[0] === 'compression' && l.words[1] === 'type').map((l) => l.words.slice(2))).toEqual([[type]]);
+    },
+  },
   'basicAuth (realm, secret, userHeader)': {
     kinds: ['nginx'],
     values: fc.tuple(realmLike, secretLike, headerLike),

@@ -204,7 +204,10 @@ const cors = fc.record(
   { requiredKeys: ['allowOrigins'] },
 );
 const maintenance = fc.record({ enabled: fc.boolean(), retryAfter: duration, message: headerValue }, { requiredKeys: [] });
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance }, { requiredKeys: [] });
+const requestBody = fc.record({ maxSize: size, buffering: fc.boolean() }, { requiredKeys: [] });
+const mimeType = fc.oneof(fc.constantFrom('application/json', 'text/css', 'image/svg+xml', `${'a'.repeat(22)}/${'b'.repeat(22)}`, `a/${'b'.repeat(43)}`), fc.stringMatching(/^[a-z0-9][a-z0-9_.+-]{0,10}\/[a-z0-9][a-z0-9_.+-]{0,10}$/));
+const compression = fc.record({ types: fc.array(mimeType, { minLength: 1, maxLength: 32 }) });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance, requestBody, compression }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc

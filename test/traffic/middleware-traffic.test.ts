@@ -41,6 +41,8 @@ beforeAll(async () => {
   chmodSync(secretsDir, 0o755);
   writeFileSync(join(secretsDir, 'staff-users'), HTPASSWD, { mode: 0o444 });
   const middlewares = [
+    middleware('small-bodies', { requestBody: { maxSize: '64k' } }),
+    middleware('gzip-json', { compression: { types: ['application/json'] } }),
     middleware('down', { maintenance: { retryAfter: '2m', message: MAINTENANCE } }),
     middleware('web-cors', { cors: { allowOrigins: ['https://app.example.com', 'https://*.example.org'], allowMethods: ['GET', 'PUT'], allowHeaders: ['Content-Type'], exposeHeaders: ['X-Total'], allowCredentials: true, maxAge: '10m' } }),
     middleware('staff-login', { basicAuth: { secret: 'staff-users', realm: 'Staff area', userHeader: 'X-Remote-User' } }),
@@ -59,6 +61,7 @@ beforeAll(async () => {
         { match: { path: '/old' }, redirect: { path: '/new' } },
       ],
     }),
+    route('body', { hosts: ['body.test'], middlewares: ['small-bodies', 'gzip-json'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
     route('down', { hosts: ['down.test'], middlewares: ['down'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
     route('cors', { hosts: ['cors.test'], middlewares: ['web-cors'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
     route('private', {
@@ -203,5 +206,24 @@ describe.each(KINDS)('%s: maintenance', (kind) => {
     expect(r.headers['content-type']).toMatch(/^text\/plain/);
     expect(r.body).toBe(`${MAINTENANCE}\n`);
     expect(proxies.get(kind)?.result.clusters.flatMap((c) => c.routes.map((x) => x.name))).toContain('down');
+  });
+});
+
+describe.each(KINDS)('%s: requestBody and compression', (kind) => {
+  const post = (size: number) => send({ port: proxies.get(kind)?.http ?? 0, host: 'body.test', method: 'POST', body: 'x'.repeat(size), headers: { 'content-type': 'text/plain' } });
+
+  it('refuses a body above maxSize with 413 and passes one below it', async () => {
+    expect((await post(70 * 1024)).status).toBe(413);
+    const ok = await post(60 * 1024);
+    expect(ok.status).toBe(200);
+  });
+
+  it('gzips a listed media type for a client that accepts it, and only then', async () => {
+    const gz = await send({ port: proxies.get(kind)?.http ?? 0, host: 'body.test', headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.status).toBe(200);
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const plain = await send({ port: proxies.get(kind)?.http ?? 0, host: 'body.test' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(echo(plain.body).service).toBe('app');
   });
 });

@@ -123,3 +123,17 @@ describe('rate limits per replica', () => {
     expect(result.clusters.flatMap((c) => c.routes.map((r) => r.name))).toEqual(['three']);
   });
 });
+
+describe('requestBody on HAProxy', () => {
+  it('accepts a limit below the cluster default and refuses a larger one or none (UnsupportedValue)', () => {
+    const bodies = [middleware('small', { requestBody: { maxSize: '64k' } }), middleware('large', { requestBody: { maxSize: '10m' } }), middleware('none', { requestBody: { maxSize: '0' } })];
+    const state = {
+      ...desired(['small', 'large', 'none'].map((n) => route(n, { hosts: [`${n}.test`], middlewares: [n], rules: [{ backends }] })), [cluster('default', { proxy: { kind: 'haproxy' } })]),
+      middlewares: bodies.map((object) => ({ object, generation: 1 })),
+    };
+    const result = buildModel(state, SNAP);
+    expect(result.clusters.flatMap((c) => c.routes.map((r) => r.name))).toEqual(['small']);
+    expect(result.conditions['Route/large']?.[0]).toMatchObject({ reason: 'UnsupportedValue', message: expect.stringMatching(/requestBody\.maxSize 10m is larger than the cluster's defaults\.clientMaxBodySize 1m/) });
+    expect(result.conditions['Route/none']?.[0]?.reason).toBe('UnsupportedValue');
+  });
+});

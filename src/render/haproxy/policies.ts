@@ -65,6 +65,8 @@ export interface OriginAclView {
 }
 
 export interface PolicyFrontendView {
+  /** Middleware requestBody.maxSize, tighter than the cluster's (src/plan/middlewares.ts refuses a looser one). */
+  readonly bodyLimits: readonly { readonly rule: Token; readonly maxBytes: number }[];
   readonly maintenance: readonly { readonly rule: Token; readonly retryAfter: string; readonly message: string }[];
   readonly addressAcls: readonly AddressAclView[];
   readonly originAcls: readonly OriginAclView[];
@@ -82,6 +84,7 @@ export class HaproxyPolicies {
   private readonly origins = new Map<string, OriginAclView>();
   private readonly cors: CorsLineView[] = [];
   private readonly maintenance: PolicyFrontendView['maintenance'][number][] = [];
+  private readonly bodyLimits: PolicyFrontendView['bodyLimits'][number][] = [];
 
   private originAcl(c: ModelCors): Token {
     const name = token(this.names.name(identityKey('origin', c.allowOrigins), `pol_cors_${fnv1a32(c.allowOrigins.join(','))}`));
@@ -127,6 +130,8 @@ export class HaproxyPolicies {
     }
     // Redirect rules are not limited (as with NGINX, which answers them before it counts).
     if (rule.action.kind === 'redirect') return;
+    const maxBytes = p.requestBody?.maxBytes;
+    if (maxBytes !== undefined && maxBytes > 0) this.bodyLimits.push({ rule: ruleAcl, maxBytes });
     let counter = 0;
     for (const l of p.rateLimits) {
       const identity = identityKey('rate', rule.route, l.header?.toLowerCase(), l.rate, l.per);
@@ -142,7 +147,7 @@ export class HaproxyPolicies {
   }
 
   view(): PolicyFrontendView {
-    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, maintenance: this.maintenance, limitLines: this.limits, originAcls: [...this.origins.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), corsLines: this.cors };
+    return { addressAcls: [...this.acls.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), forbidden: this.forbidden, maintenance: this.maintenance, bodyLimits: this.bodyLimits, limitLines: this.limits, originAcls: [...this.origins.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v), corsLines: this.cors };
   }
 
   stickTables(): StickTableView[] {

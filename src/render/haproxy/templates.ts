@@ -51,6 +51,13 @@ const backend = `backend {{{name}}}
 {{#setPath}}
     http-request set-path "{{setPath}}"
 {{/setPath}}
+{{#bufferRequest}}
+    option http-buffer-request
+{{/bufferRequest}}
+{{#compression}}
+    compression algo gzip
+    compression type{{#types}} "{{.}}"{{/types}}
+{{/compression}}
 {{#servers}}
     server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
@@ -159,6 +166,9 @@ const http = `frontend sg_http
     http-request set-var(txn.sg_origin) {{#any}}str(*){{/any}}{{^any}}req.hdr(origin){{/any}} if {{{rule}}} {{{acl}}}
     http-request return status 204 hdr Access-Control-Allow-Methods "{{methods}}"{{#headers}} hdr Access-Control-Allow-Headers "{{headers}}"{{/headers}} hdr Access-Control-Max-Age "{{maxAge}}" if {{{rule}}} METH_OPTIONS { req.hdr(access-control-request-method) -m found }
 {{/corsLines}}
+{{#bodyLimits}}
+    http-request deny deny_status 413 if {{{rule}}} { req.hdr_val(content-length) gt {{maxBytes}} }
+{{/bodyLimits}}
 {{#limitLines}}
     http-request track-sc{{counter}} {{#header}}req.hdr({{{header}}}){{/header}}{{^header}}src{{/header}} table {{{table}}} if {{{rule}}}{{#header}} { req.hdr({{{header}}}) -m found }{{/header}}
 {{#rate}}

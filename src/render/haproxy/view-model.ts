@@ -112,6 +112,10 @@ export interface BackendView {
   readonly blockUpgrade: boolean;
   readonly requestEdits: readonly EditView[];
   readonly replacePath?: { readonly pattern: string; readonly replacement: string };
+  /** Middleware requestBody.buffering: true (`option http-buffer-request`). */
+  readonly bufferRequest: boolean;
+  /** Middleware compression: gzip these media types. */
+  readonly compression?: { readonly types: readonly string[] };
   readonly setPath?: string;
   readonly servers: readonly ServerView[];
 }
@@ -446,6 +450,8 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     blockUpgrade: !action.websocket,
     requestEdits: requestEdits(action.requestHeaders),
     ...rewriteOf(rule, action),
+    bufferRequest: rule.policies?.requestBody?.buffering === true,
+    ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
     servers,
   };
 }
@@ -462,6 +468,7 @@ function tcpBackend(name: Token, route: string, u: Upstream, affinity: Affinity)
     protectNonIdempotent: false,
     blockUpgrade: false,
     requestEdits: [],
+    bufferRequest: false,
     servers,
   };
 }

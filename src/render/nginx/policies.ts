@@ -36,6 +36,11 @@ export interface PolicyBodyView {
   readonly cors?: CorsBodyView;
   /** Answer 503 with Retry-After and this text before anything else of the rule. */
   readonly maintenance?: { readonly retryAfter: string; readonly message: string };
+  /** client_max_body_size in bytes ("0": none; a string so that mustache prints 0). */
+  readonly maxBodySize?: string;
+  readonly requestBuffering?: 'on' | 'off';
+  /** gzip_types (NGINX always compresses text/html too). */
+  readonly gzip?: { readonly types: readonly string[] };
 }
 
 /** CORS in a location: the preflight answered in the rewrite phase, the headers added to every answer. */
@@ -152,6 +157,9 @@ export class PolicyRegistry {
       limitStatus: limitReq.length > 0 || limitConn.length > 0,
       ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
       ...(cors !== undefined ? { cors } : {}),
+      ...(!redirect && policies.requestBody?.maxBytes !== undefined ? { maxBodySize: String(policies.requestBody.maxBytes) } : {}),
+      ...(!redirect && policies.requestBody?.buffering !== undefined ? { requestBuffering: policies.requestBody.buffering ? ('on' as const) : ('off' as const) } : {}),
+      ...(!redirect && policies.compression !== undefined ? { gzip: { types: policies.compression.types } } : {}),
       ...(policies.maintenance !== undefined ? { maintenance: { retryAfter: String(policies.maintenance.retryAfterSeconds), message: policies.maintenance.message } } : {}),
     };
   }

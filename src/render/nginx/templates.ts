@@ -45,6 +45,18 @@ const body = `            set $sg_route "{{route}}";
             auth_basic "{{realm}}";
             auth_basic_user_file "{{file}}";
 {{/basicAuth}}
+{{#maxBodySize}}
+            client_max_body_size {{maxBodySize}};
+{{/maxBodySize}}
+{{#requestBuffering}}
+            proxy_request_buffering {{requestBuffering}};
+{{/requestBuffering}}
+{{#gzip}}
+            gzip on;
+            gzip_proxied any;
+            gzip_vary on;
+            gzip_types{{#types}} "{{.}}"{{/types}};
+{{/gzip}}
 {{#limitReq}}
             limit_req zone={{{zone}}}{{#burst}} burst={{burst}} nodelay{{/burst}};
 {{/limitReq}}
