@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { ControlPlane } from '../src/api/control-plane';
-import { CoreRun } from '../src/components/core-run';
+import { CoreRun } from '../src/core/core-run';
 import { applyObject } from '../src/desired/spec-store';
 import { FakeDocker } from '../test/fakes/fake-docker';
 import { cluster, route } from '../test/helpers/specs';

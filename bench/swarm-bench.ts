@@ -20,7 +20,7 @@ import { applyObject, deleteObject } from '../src/desired/spec-store';
 import { decodeObject } from '../src/domain/object';
 import { createDockerPort } from '../src/observed/dockerode-adapter';
 import { summarize, type Summary } from './lib/stats';
-import { childPids } from '../src/components/proxy-agent';
+import { childPids } from '../src/agent/proxy-agent';
 
 const RUNS = Number(process.env['RUNS'] ?? 5);
 const DELIVERY = process.env['DELIVERY'] === 'rolling' ? 'rolling' : 'hitless';

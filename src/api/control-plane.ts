@@ -8,10 +8,11 @@
  * Nothing here is durable on purpose: after a core restart the first reconcile run republishes
  * every model and config, and the proxies keep serving their last good config meanwhile.
  */
-import { createHash } from 'node:crypto';
 import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 
+import { configFilesHash } from '../plan/config-files-hash';
 import type { ProxyKind } from '../plan/proxy-capabilities';
+import type { Validation } from '../validate/result';
 import { TrafficTotals, type TrafficDelta, type UpstreamReading } from './traffic-totals';
 
 export type { ProxyKind };
@@ -28,10 +29,8 @@ export interface PublishedModel {
   readonly modelJson: string;
 }
 
-export interface Validation {
-  readonly ok: boolean;
-  readonly output: string;
-}
+/** A config check's outcome: the one Validation type of src/validate (the gRPC message carries ok and output). */
+export type { Validation };
 
 export interface Submission {
   readonly cluster: string;
@@ -63,14 +62,8 @@ export interface ReplicaReport {
   readonly receivedAt: number;
 }
 
-/** The hash a proxy reports for a set of files: order-independent, path and content both count. */
-export function configFilesHash(files: readonly ConfigFileData[]): string {
-  const h = createHash('sha256');
-  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    h.update(f.path).update('\0').update(String(f.content.length)).update('\0').update(f.content);
-  }
-  return h.digest('hex');
-}
+/** The hash a proxy reports for a set of files (pure, shared with the plan). */
+export { configFilesHash } from '../plan/config-files-hash';
 
 export interface ObjectStatusData {
   readonly kind: string;

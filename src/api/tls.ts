@@ -13,21 +13,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The name the core's certificate is issued for; clients check it whatever address they dial. */
-export const CORE_TLS_NAME = 'swarmgate-core';
+export { CORE_TLS_NAME, TLS_DIR_IN_TASKS, TLS_FILES, type TlsFile, type TlsMaterial } from '../domain/tls-layout';
+import { CORE_TLS_NAME, TLS_FILES, type TlsMaterial } from '../domain/tls-layout';
 
-/** File names inside a TLS directory (/run/secrets in tasks, where Docker mounts the secrets). */
-export const TLS_FILES = { ca: 'swarmgate-ca.crt', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key' } as const;
-export type TlsFile = keyof typeof TLS_FILES;
-export const TLS_DIR_IN_TASKS = '/run/secrets';
-
-export interface TlsMaterial {
-  readonly ca: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-}
 
 function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -11,7 +11,8 @@ import type { DockerPort } from '../observed/docker-port';
 import type { RolloutCommand } from '../plan/rollout';
 import { pause } from './interrupt';
 import { RouteRolloutReader, type RolloutLookup, type RouteRollout } from './route-rollout';
-import { newCommandId, withCommand, withoutCommand, type RolloutCommandLabel, type RolloutResultLabel } from './rollout-labels';
+import { withCommand, withoutCommand, type RolloutCommandLabel, type RolloutResultLabel } from '../domain/rollout-labels';
+import { newCommandId } from './rollout-labels';
 
 /** Label writes that lose a race with the core (or an apply) are re-read and retried this often. */
 const MAX_WRITE_ATTEMPTS = 5;

@@ -11,6 +11,7 @@ export const processOutput: Output = {
 
 /**
  * Exit codes shared by every command. `conflict`: another writer changed the same object first;
- * nothing of this command was stored. `brokenPipe`: the reader of stdout went away (as for SIGPIPE).
+ * nothing of this command was stored. `interrupted`: Ctrl-C (as a shell reports SIGINT); the command
+ * printed what it completed. `brokenPipe`: the reader of stdout went away (as for SIGPIPE).
  */
-export const EXIT = { ok: 0, invalid: 1, usage: 2, conflict: 3, brokenPipe: 141 } as const;
+export const EXIT = { ok: 0, invalid: 1, usage: 2, conflict: 3, interrupted: 130, brokenPipe: 141 } as const;

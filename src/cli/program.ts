@@ -44,6 +44,28 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .exitOverride();
 
   program
+    .command('version')
+    .description('the CLI\'s version and the running core\'s (from its image), like kubectl version')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json']))
+    .action(async (opts: { output?: string }) => setExit(await (await import('./commands/version')).runVersion(port, VERSION, opts.output, io)));
+
+  program
+    .command('completion')
+    .description('print the shell completion script: source <(swarmgate completion bash), or zsh/fish likewise')
+    .argument('<shell>', 'bash | zsh | fish')
+    .action(async (shell: string) => setExit(await (await import('./commands/completion')).runCompletionScript(shell, io)));
+
+  program
+    .command('completion-server', { hidden: true })
+    .description('answer one TAB for the completion script (reads COMP_LINE and COMP_POINT)')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async () => {
+      const c = await import('./commands/completion');
+      setExit(await c.runCompletionServer(program, process.env, c.storedNames(port)));
+    });
+
+  program
     .command('validate')
     .description('check spec files offline; one line per problem as FILE:LINE:COL Kind/name field: message')
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories ("-" reads stdin)')
@@ -63,7 +85,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .command('apply')
     .description('validate, then store each object in the Swarm (a config per generation); prints route/NAME created|configured|unchanged')
     .requiredOption('-f, --file <path...>', 'YAML files or directories')
-    .action(async (opts: { file: string[] }) => setExit(await (await import('./commands/apply')).runApply(port(), opts.file, io)));
+    .action(async (opts: { file: string[] }) => setExit(await withInterrupt(async (signal) => (await import('./commands/apply')).runApply(port(), opts.file, io, signal))));
 
   program
     .command('delete')
@@ -80,10 +102,13 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('list routes, serviceclusters or middlewares with their conditions')
     .argument('<kind>', 'routes | serviceclusters | middlewares')
     .argument('[name]', 'one object')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['wide', 'yaml', 'json', 'name']))
+    .option('-o, --output <format>', 'output format: wide, yaml, json, name, or jsonpath=TEMPLATE (kubectl\'s, e.g. \'{.items[*].metadata.name}\')')
     .option('-l, --selector <selector>', 'only objects whose metadata.labels match: key=value, key!=value, key, !key (comma: and)')
-    .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string }) =>
-      setExit(await (await import('./commands/get')).runGet(port(), kind, name, opts.output, io, new Date(), opts.selector)),
+    .option('-w, --watch', 'after the table, print a row whenever an object\'s row changes, until Ctrl-C')
+    .action(async (kind: string, name: string | undefined, opts: { output?: string; selector?: string; watch?: boolean }) =>
+      setExit(
+        await withInterrupt(async (signal) => (await import('./commands/get')).runGet(port(), kind, name, opts.output, io, new Date(), opts.selector, opts.watch === true ? { signal } : undefined)),
+      ),
     );
 
   program
@@ -103,7 +128,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
 
   const canary = program
     .command('canary')
-    .description('watch and steer the rollout of a Route with spec.canary (the core runs it; see README, "Watching and steering a rollout")');
+    .description('watch and steer the rollout of a Route with spec.canary (the core runs it; see docs/reference/canary.md)');
 
   canary
     .command('get')

@@ -11,8 +11,8 @@ import type { RouteObject } from '../domain/object';
 import { decodeStoredObject, listStoredSpecs } from '../desired/spec-store';
 import type { ConfigInfo, DockerPort } from '../observed/docker-port';
 import { decodeRolloutState, type RolloutState } from '../plan/rollout';
-import { parseStatus } from '../status/object-status';
-import { parseCommand, parseResult, type RolloutCommandLabel, type RolloutResultLabel } from './rollout-labels';
+import { decodeStatus } from '../domain/status-label';
+import { decodeRolloutCommand, decodeRolloutResult, knownCommand, type RolloutCommandLabel, type RolloutResultLabel } from '../domain/rollout-labels';
 
 export interface RouteRollout {
   readonly name: string;
@@ -51,13 +51,14 @@ export class RouteRolloutReader {
     if (E.isLeft(spec)) return { ok: false, problem: 'invalid', message: `route/${name} generation ${stored.generation} is invalid: ${spec.left}` };
     const canary = spec.right.spec.canary;
     if (canary === undefined)
-      return { ok: false, problem: 'noCanary', message: `route/${name} has no spec.canary: there is no rollout to show or steer (see README, "Progressive delivery")` };
+      return { ok: false, problem: 'noCanary', message: `route/${name} has no spec.canary: there is no rollout to show or steer (see docs/reference/canary.md)` };
     const labels = stored.config.Spec.Labels ?? {};
-    const observed = parseStatus(labels[LABELS.status])?.observedGeneration;
+    const observed = decodeStatus(labels[LABELS.status])?.observedGeneration;
     const stateText = labels[LABELS.rollout];
     const decoded = stateText === undefined ? undefined : decodeRolloutState(stateText);
-    const pending = parseCommand(labels[LABELS.rolloutCommand]);
-    const result = parseResult(labels[LABELS.rolloutResult]);
+    // A command the core cannot act on is not shown as pending: the core answers it at once.
+    const pending = knownCommand(decodeRolloutCommand(labels[LABELS.rolloutCommand]));
+    const result = decodeRolloutResult(labels[LABELS.rolloutResult]);
     return {
       ok: true,
       rollout: {

@@ -7,7 +7,7 @@
 import { CONDITION_TYPES, type ConditionStatus, type ConditionType, type Reason } from '../domain/conditions';
 import { didYouMean } from '../domain/did-you-mean';
 import type { Phase } from '../plan/rollout';
-import type { StatusCondition } from '../status/object-status';
+import type { StatusCondition } from '../domain/status-label';
 import { parseCanaryFor, type Probe } from './canary-wait';
 
 export type WaitGoal =

@@ -35,6 +35,15 @@ export const REASONS = [
   'TasksFailing',
   // Hitless replicas whose agent has no stream to the core (the core cannot know what they serve).
   'AgentsDisconnected',
+  // Programmed=False on a ServiceCluster (and its routes) when a Docker write for it failed this run:
+  // Rejected (a 4xx: not retried until an input of the write changes), Conflict (another writer came
+  // first: retried on a fresh read), DockerUnavailable (no answer or a 5xx: retried with backoff).
+  'Rejected',
+  'Conflict',
+  'DockerUnavailable',
+  // Read-side: no core runs (stopped) or swarmgate was uninstalled, so what proxies serve is not known.
+  'CoreNotRunning',
+  'CoreUninstalled',
   'CertificateNotFound',
   // A Route or ServiceCluster names a Middleware that does not exist or is invalid.
   'MiddlewareNotFound',

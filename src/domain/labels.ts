@@ -10,6 +10,11 @@ export const LABELS = {
   name: 'io.swarmgate.name',
   generation: 'io.swarmgate.generation',
   specHash: 'io.swarmgate.spec-hash',
+  /**
+   * On proxy and extension services: SHA-256 of the task template and endpoint (what Swarm compares to
+   * decide whether tasks are replaced), so a plan can say whether an update restarts the tasks.
+   */
+  taskHash: 'io.swarmgate.task-hash',
   /** Creation time of generation 1, carried to every later generation: conflicts are decided by age. */
   createdAt: 'io.swarmgate.created-at',
   /** JSON {observedGeneration, conditions}, written by the core only. */

@@ -1,7 +1,7 @@
 /**
  * Middleware: a named, reusable set of edge policies (access by client address, authentication,
  * limits, …) that Routes and ServiceClusters reference by name. Each field is one behaviour; a
- * Middleware holds one or more. How references combine is in docs/adr/0009-middlewares.md.
+ * Middleware holds one or more. How references combine is in docs/adr/0011-middlewares.md.
  */
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';

@@ -76,3 +76,24 @@ export function isTransient(e: unknown): boolean {
 export function outOfSequenceError(operation?: string): DockerApiError {
   return new DockerApiError(500, `rpc error: code = Unknown desc = ${OUT_OF_SEQUENCE_TEXT}`, operation);
 }
+
+/**
+ * What to do after a failed write, by the daemon's answer (the run's error table):
+ * | class      | answers                                                        | what happens                                      |
+ * |------------|----------------------------------------------------------------|---------------------------------------------------|
+ * | conflict   | update out of sequence (500/409), name conflict (409)           | re-read at once: another writer changed the state |
+ * | transient  | no answer (0), 502/503/504, other 500s                          | retry with backoff                                |
+ * | terminal   | other 4xx, 500 "… not found" (a missing reference), 501         | no retry until an input of the write changes      |
+ * A 404 while removing is no failure (already gone), and "in use" while pruning is not either
+ * (the next run decides again): the executor handles both before classifying. Errors that are not
+ * the daemon's (a bug, an unexpected exception) are transient: retrying is the safe default.
+ */
+export type DockerErrorClass = 'conflict' | 'transient' | 'terminal';
+
+export function classifyDockerError(e: unknown): DockerErrorClass {
+  if (!isDockerApiError(e)) return 'transient';
+  if (isOutOfSequence(e) || isNameConflict(e)) return 'conflict';
+  if (isTransient(e)) return 'transient';
+  if (e.statusCode >= 400 && e.statusCode < 600) return 'terminal';
+  return 'transient';
+}

@@ -181,6 +181,8 @@ export interface DockerPort {
   taskLogTail(taskId: string, lines: number, timeoutMs: number): Promise<string[]>;
   /** The local image ID of a reference (tag or ID) on this daemon; undefined when it is not present. */
   localImageId(ref: string): Promise<string | undefined>;
+  /** The `org.opencontainers.image.version` label of a local image (tag or ID); undefined when absent. */
+  localImageVersion(ref: string): Promise<string | undefined>;
   /** Subscribe to the event stream; returns the unsubscribe function. Events are hints, never data. */
   watchEvents(onEvent: (e: DockerEvent) => void, onError: (err: Error) => void): () => void;
 }

@@ -280,6 +280,16 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
           throw e;
         }
       }),
+    localImageVersion: (ref) =>
+      call('localImageVersion', async () => {
+        try {
+          const info = (await docker.getImage(ref).inspect()) as { Config?: { Labels?: Record<string, string> | null } };
+          return info.Config?.Labels?.['org.opencontainers.image.version'];
+        } catch (e) {
+          if (toDockerApiError(e).statusCode === 404) return undefined;
+          throw e;
+        }
+      }),
     inspectConfig: (id) => call('inspectConfig', async () => (await docker.getConfig(id).inspect()) as unknown as ConfigInfo),
     createConfig: (spec: ConfigSpec) =>
       call('createConfig', async () => {

@@ -20,13 +20,30 @@ export interface Rejected {
 }
 
 /**
- * A Route translated from com.docker.lb.* service labels (src/desired/interlock-labels.ts). It is
- * an ordinary Route object (generation 1, never stored); `services` is its source.
+ * A desired-state source other than stored specs, as the model builder needs to know it: its routes
+ * are admitted after every Route spec (a spec always wins), and what they lose is explained in the
+ * source's own terms.
+ */
+export interface RouteSource {
+  /** Which source ("interlock-labels"). */
+  readonly name: string;
+  /** Appended to a HostConflict message when a Route spec holds what the route wants. */
+  readonly lostToSpec: string;
+  /** Appended when another route of the same source holds it. */
+  readonly lostToSameSource: string;
+}
+
+/**
+ * A Route from a source other than stored specs, e.g. translated from com.docker.lb.* service labels
+ * (src/plan/sources/interlock/). It is an ordinary Route object (generation 1, never stored) with its
+ * provenance: the services that define it and the source.
  */
 export interface LabelRoute {
   readonly object: RouteObject;
   /** The services whose labels define it; several when services sharing hosts are pooled. */
   readonly services: readonly string[];
+  /** The source it comes from; absent: conflicts are reported without a hint. */
+  readonly source?: RouteSource;
 }
 
 /** A service whose com.docker.lb.* labels cannot be translated; it gets Accepted=False with this reason. */

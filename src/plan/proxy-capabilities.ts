@@ -11,7 +11,7 @@
  *   Only the explicit pair is rejected. When one or both come from the ServiceCluster's
  *   `defaults.timeouts` the rule is accepted and HAProxy uses the larger of the two, so a cluster
  *   whose defaults differ (or a rule that only lengthens `read`) never loses its routes; the
- *   README documents it.
+ *   docs/reference/service-cluster.md ("HAProxy") documents it.
  * Everything else in a model has an HAProxy equivalent (see src/render/haproxy/view-model.ts).
  *
  * NGINX has one limit the model must respect: at most MAX_NGINX_CONDITIONAL_RULES header/method

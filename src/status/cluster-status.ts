@@ -3,7 +3,7 @@
  * running proxy task uses the current config (and at least one runs); a route is Programmed when
  * its generation is in that config. Pure: the core feeds it the task list.
  */
-import { condition, type Condition } from '../domain/conditions';
+import { condition, type Condition, type Reason } from '../domain/conditions';
 import { isServingTask, type TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
 
@@ -26,6 +26,14 @@ export interface ClusterRuntime {
   readonly note?: string;
   /** Set while the config for the current model does not exist yet (the extension has not answered). */
   readonly waiting?: string;
+  /** Set when a write of this run for the cluster failed (Docker's answer): proxies keep what they run. */
+  readonly failed?: { readonly reason: Reason; readonly message: string };
+  /**
+   * The routes (`name@generation`) in the config each running replica serves, by task ID, where the
+   * core knows them (configs it delivered or stored with their route list). A route whose generation
+   * every running replica serves stays Programmed while the cluster's newest config is on its way.
+   */
+  readonly servedRoutes?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface ClusterStatus {
@@ -34,6 +42,8 @@ export interface ClusterStatus {
   readonly programmed: boolean;
   /** Running hitless replicas not on the current config whose agent is not connected (task IDs). */
   readonly disconnected: readonly string[];
+  /** Task IDs of the running replicas. */
+  readonly runningIds?: readonly string[];
   readonly conditions: Condition[];
 }
 
@@ -98,7 +108,7 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
     hitless !== undefined ? applied.get(t.ID)?.appliedHash === hitless.configHash : (t.Spec?.ContainerSpec?.Configs ?? []).some((c) => c.ConfigName === rt.configName);
   const current = mine.filter(serves).length;
   const running = mine.length;
-  const programmed = rt.invalid === undefined && rt.waiting === undefined && running > 0 && current === running;
+  const programmed = rt.invalid === undefined && rt.waiting === undefined && rt.failed === undefined && running > 0 && current === running;
   // The core cannot know what a replica serves while its agent is not connected (the core restarted,
   // or the agent is cut off): it keeps its last config, which may or may not be the current one.
   const connected = hitless?.connected;
@@ -129,6 +139,8 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
       ? condition('Programmed', 'False', 'Pending', `${rt.waiting}; proxies keep their current config`)
       : rt.invalid !== undefined
       ? condition('Programmed', 'False', 'Invalid', `rendered configuration failed validation; proxies keep the last good one: ${rt.invalid}`)
+      : rt.failed !== undefined
+      ? condition('Programmed', 'False', rt.failed.reason, rt.failed.message)
       : rejected !== undefined && !programmed
         ? condition('Programmed', 'False', 'Invalid', `replica ${rejected.replicaId.slice(0, 12)} rejected ${what} and keeps the last good one: ${rejected.lastValidation?.output ?? ''}`)
         : outdated !== undefined && !programmed
@@ -139,15 +151,19 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
             ? condition('Programmed', 'Unknown', 'AgentsDisconnected', `${current}/${running} running proxies serve ${what}; the agents of ${replicaList(disconnected)} are not connected to the core (they keep serving their last configuration)${note}`)
             : condition('Programmed', 'False', 'Pending', `${current}/${running} running proxies serve ${what}${note}`),
   ];
-  return { running, current, programmed, disconnected, conditions };
+  return { running, current, programmed, disconnected, runningIds: mine.map((t) => t.ID), conditions };
 }
 
 export function routeProgrammed(route: string, generation: number, rt: ClusterRuntime, status: ClusterStatus): Condition {
   const inModel = rt.model.routes.some((r) => r.name === route && r.generation === generation);
   if (!inModel) return condition('Programmed', 'False', 'Pending', 'not part of the proxy configuration (see Accepted and ResolvedRefs)');
+  if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
+  // Another route's change (or a backend task change) is on its way: this route's generation is still served everywhere.
+  const servedEverywhere = servingReplicas(`${route}@${generation}`, rt, status);
+  if (servedEverywhere !== undefined) return condition('Programmed', 'True', 'Programmed', `served by ${servedEverywhere} proxy replica${servedEverywhere === 1 ? '' : 's'} of cluster "${rt.model.cluster}" (the cluster's newest configuration, for other changes, is not everywhere yet)`);
   // The cluster's new config cannot go out at all: say why here too, not only on the cluster.
   if (rt.invalid !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}" keeps its last good configuration: ${rt.invalid}`);
-  if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
+  if (rt.failed !== undefined) return condition('Programmed', 'False', rt.failed.reason, `cluster "${rt.model.cluster}": ${rt.failed.message}`);
   if (status.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AgentsDisconnected')) {
     return condition('Programmed', 'Unknown', 'AgentsDisconnected', `${status.current}/${status.running} proxy replicas of cluster "${rt.model.cluster}" serve the current config; the agents of ${replicaList(status.disconnected)} are not connected to the core`);
   }
@@ -157,4 +173,16 @@ export function routeProgrammed(route: string, generation: number, rt: ClusterRu
     return condition('Programmed', 'False', 'Pending', `no proxy replica of cluster "${rt.model.cluster}" runs: it is not Ready (${ready.reason}: ${ready.message})`);
   }
   return condition('Programmed', 'False', 'Pending', `waiting for the proxies of cluster "${rt.model.cluster}" (${status.current}/${status.running} on the current config)`);
+}
+
+/**
+ * How many replicas serve `routeKey` when every running replica is known to serve it; undefined when
+ * one does not, or when what one serves is unknown (then the cluster's own state decides). An invalid
+ * or undelivered config leaves the old one in place, which is fine for a route it contains.
+ */
+function servingReplicas(routeKey: string, rt: ClusterRuntime, status: ClusterStatus): number | undefined {
+  const served = rt.servedRoutes;
+  if (served === undefined || status.running === 0 || status.runningIds === undefined) return undefined;
+  if (status.runningIds.length !== status.running) return undefined;
+  return status.runningIds.every((id) => served.get(id)?.has(routeKey) === true) ? status.running : undefined;
 }

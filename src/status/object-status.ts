@@ -1,35 +1,14 @@
 /**
- * The status stored on an object's current config (label io.swarmgate.status): observed generation
- * and conditions with the time each last changed. Kept stable so an unchanged run writes nothing.
+ * How an object's stored status (label io.swarmgate.status, codec in src/domain/status-label.ts)
+ * changes from run to run: a condition keeps its transition time while its status holds, so an
+ * unchanged run writes nothing; and how the CLI shows a condition.
  */
 import type { Condition } from '../domain/conditions';
+import { decodeStatus, type ObjectStatus, type ProxyStatus, type StatusCondition } from '../domain/status-label';
 
-export interface StatusCondition extends Condition {
-  readonly lastTransitionTime: string;
-}
-
-/** What a ServiceCluster's proxies run (hitless delivery: from the agents' reports; hashes shortened). */
-export interface ProxyStatus {
-  readonly delivery: 'hitless';
-  readonly config: string;
-  readonly replicas: readonly { readonly task: string; readonly applied: string }[];
-}
-
-export interface ObjectStatus {
-  readonly observedGeneration: number;
-  readonly conditions: readonly StatusCondition[];
-  readonly proxy?: ProxyStatus;
-}
-
-export function parseStatus(label: string | undefined): ObjectStatus | undefined {
-  if (label === undefined) return undefined;
-  try {
-    const v = JSON.parse(label) as ObjectStatus;
-    return typeof v.observedGeneration === 'number' && Array.isArray(v.conditions) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export type { ObjectStatus, ProxyStatus, StatusCondition } from '../domain/status-label';
+/** The stored status label, read (decodeStatus of src/domain/status-label.ts). */
+export const parseStatus = decodeStatus;
 
 /** New status from this run's conditions; a condition whose status did not flip keeps its transition time. */
 export function nextStatus(prev: ObjectStatus | undefined, generation: number, conditions: readonly Condition[], now: string, proxy?: ProxyStatus): ObjectStatus {

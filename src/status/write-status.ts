@@ -10,7 +10,8 @@ import { LABELS } from '../domain/labels';
 import type { StoredSpec } from '../desired/spec-store';
 import { isNotFound, isOutOfSequence } from '../observed/docker-errors';
 import type { DockerPort } from '../observed/docker-port';
-import { nextStatus, parseStatus, sameStatus, type ProxyStatus } from './object-status';
+import { decodeStatus, encodeStatus, type ProxyStatus } from '../domain/status-label';
+import { nextStatus, sameStatus } from './object-status';
 
 export async function writeStatuses(
   port: DockerPort,
@@ -34,12 +35,12 @@ export async function writeStatuses(
       continue;
     }
     const labels = spec.config.Spec.Labels ?? {};
-    const prev = parseStatus(labels[LABELS.status]);
+    const prev = decodeStatus(labels[LABELS.status]);
     const next = nextStatus(prev, spec.generation, conds, now, proxies[key]);
     const extra = Object.entries(extraLabels.get(key) ?? {}).filter(([k, v]) => labels[k] !== v);
     if (sameStatus(prev, next) && extra.length === 0) continue;
     const removed = new Set(extra.filter(([, v]) => v === undefined).map(([k]) => k));
-    const merged: Record<string, string> = Object.fromEntries(Object.entries({ ...labels, [LABELS.status]: JSON.stringify(next) }).filter(([k]) => !removed.has(k)));
+    const merged: Record<string, string> = Object.fromEntries(Object.entries({ ...labels, [LABELS.status]: encodeStatus(next) }).filter(([k]) => !removed.has(k)));
     for (const [k, v] of extra) if (v !== undefined) merged[k] = v;
     // Version-checked: a concurrent write (apply's seal, a CLI command) or a removal makes this fail; the next run retries on a fresh read.
     try {

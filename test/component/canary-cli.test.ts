@@ -13,6 +13,7 @@ import { LABELS } from '../../src/domain/labels';
 import { applyObject, specConfigName } from '../../src/desired/spec-store';
 import { outOfSequenceError } from '../../src/observed/docker-errors';
 import { advanceRollout, encodeRolloutState, type RolloutInput, type RolloutState } from '../../src/plan/rollout';
+import { addRunningCore } from '../helpers/running-core';
 import { FakeDocker } from '../fakes/fake-docker';
 import { answerRolloutCommands, stateMachine, type CoreStub } from '../helpers/rollout-core-stub';
 import { at, last, run } from '../helpers/rollout';
@@ -340,6 +341,8 @@ describe('wait --for=canary=PHASE', () => {
       ...c.Spec,
       Labels: { ...(c.Spec.Labels ?? {}), [LABELS.status]: JSON.stringify({ observedGeneration: 1, conditions: [{ type: 'Programmed', status: 'True', reason: 'Programmed', message: '', lastTransitionTime: '' }] }) },
     });
+    // A core runs: conditions it wrote are trusted (with none, Programmed reads Unknown).
+    await addRunningCore(docker);
     const io = capture();
     expect(await runWait(docker, 'route/shop', 'Programmed', '1s', io, 10)).toBe(0);
     expect(io.out_).toEqual(['route/shop condition met: Programmed=True']);

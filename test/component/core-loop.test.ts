@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { firstValueFrom, filter, take, toArray, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCore } from '../../src/components/core';
+import { startCore } from '../../src/core/core';
 import { applyObject } from '../../src/desired/spec-store';
 import { outOfSequenceError } from '../../src/observed/docker-errors';
 import type { Outcome } from '../../src/reconcile';

@@ -7,9 +7,10 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
-import { BOOT_CONFIG_PATH } from '../../src/apply/proxy-service-spec';
-import { CoreRun } from '../../src/components/core-run';
+import { BOOT_CONFIG_PATH } from '../../src/plan/proxy-service-spec';
+import { CoreRun } from '../../src/core/core-run';
 import { createTlsSet } from '../../src/apply/tls-secrets';
+import { generateTlsMaterial } from '../../src/api/tls';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';
@@ -180,7 +181,7 @@ describe('core run with hitless delivery', () => {
   });
 
   it('mounts the TLS set\'s component pair and CA into proxies when the core runs with mutual TLS', async () => {
-    const set = await createTlsSet(docker);
+    const set = await createTlsSet(docker, generateTlsMaterial());
     const run = new CoreRun(docker, quiet, { plane, agents: { ...agents, insecure: false, tlsSet: set.id } });
     await run.run(1);
     const c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;

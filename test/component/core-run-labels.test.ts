@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { applyObject } from '../../src/desired/spec-store';
 import { FakeDocker } from '../fakes/fake-docker';
 import { route } from '../helpers/specs';

@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';

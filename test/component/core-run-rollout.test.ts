@@ -7,7 +7,7 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
 import { LATENCY_BUCKET_COUNT } from '../../src/domain/traffic';
 import { applyObject } from '../../src/desired/spec-store';

@@ -5,11 +5,12 @@
  */
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
 import { DockerApiError } from '../../src/observed/docker-errors';
 import { parseStatus } from '../../src/status/object-status';
+import { addRunningCore } from '../helpers/running-core';
 import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, route } from '../helpers/specs';
 
@@ -115,12 +116,13 @@ describe('core run', () => {
   });
 
   it('surfaces Docker faults to the loop and converges on the next run', async () => {
+    // The first proxy service written is the implicit default cluster's; the fault is its alone.
     docker.failNext('createService', new DockerApiError(500, 'daemon busy', 'createService'));
     const run = new CoreRun(docker, quiet);
     await expect(run.run(1)).rejects.toThrow('daemon busy');
-    expect(docker.service('sg-proxy-edge')).toBeUndefined();
+    expect(docker.service('sg-proxy-default')).toBeUndefined();
     await run.run(2);
-    expect(docker.service('sg-proxy-edge')).toBeDefined();
+    expect(docker.service('sg-proxy-default')).toBeDefined();
   });
 
   it('keeps good routes converging next to a conflicting one', async () => {
@@ -198,6 +200,7 @@ describe('describe command', () => {
     await run.run(1);
     startProxyTasks();
     await run.run(2);
+    await addRunningCore(docker);
     const out: string[] = [];
     const code = await runDescribe(docker, 'route', 'web', { out: (t) => out.push(t), err: (t) => out.push(t) });
     const text = out.join('\n');
@@ -205,6 +208,25 @@ describe('describe command', () => {
     expect(text).toContain('-> web:8080 w=1 (2 running tasks)');
     expect(text).toMatch(/^ {2}sg-proxy-edge\.\d+ on \S+ serves sg-nginx-edge-[0-9a-f]{12}$/m);
     expect(text).toMatch(/Programmed +True/);
+  });
+
+  it('ends with the events read back from what is stored: generation, condition changes, config revisions', async () => {
+    const { runDescribe } = await import('../../src/cli/commands/get');
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    // A second generation of the route: a new config revision carries it, the first does not.
+    await applyObject(docker, route('web', { serviceCluster: 'edge', hosts: ['web.test', 'www.web.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    await run.run(3);
+    await addRunningCore(docker);
+    const out: string[] = [];
+    await runDescribe(docker, 'route', 'web', { out: (t) => out.push(t), err: (t) => out.push(t) });
+    const events = (out.join('\n').split('\nEvents:\n')[1] ?? '').split('\n').map((l) => l.replace(/^\s*\S+ ago {2}/, ''));
+    expect(events).toContain('generation 2 stored');
+    expect(events).toContain('Accepted became True (Accepted)');
+    expect(events.filter((e) => /^proxy config revision 1 \(sg-nginx-edge-[0-9a-f]{12}\), without this generation$/.test(e))).toHaveLength(1);
+    expect(events.filter((e) => /^proxy config revision 2 \(sg-nginx-edge-[0-9a-f]{12}\), with generation 2$/.test(e))).toHaveLength(1);
   });
 });
 

@@ -77,3 +77,20 @@ describe('diff of a new object', () => {
     expect(r.out).toMatch(/^\+ {8}server_name "fresh\.test";$/m);
   });
 });
+
+describe('diff prints the Plan', () => {
+  it('lists the proxy service update and the config the core would write, and whether the update restarts the tasks', async () => {
+    const { CoreRun } = await import('../../src/core/core-run');
+    const pino = (await import('pino')).default;
+    await new CoreRun(docker, pino({ level: 'silent' })).run(1);
+    const mounted = docker.service('sg-proxy-default')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName ?? 'none';
+    docker.clearActions();
+    const r = await diff(specFile('shift-plan.yaml', [50, 50]));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('what the core would write:\ncluster/default:');
+    expect(r.out).toMatch(/^ {2}createConfig sg-nginx-default-[0-9a-f]{12} \(no restart\): the rendered nginx config changed: new content-addressed config, revision 2$/m);
+    expect(r.out).toMatch(new RegExp(`^ {2}updateService sg-proxy-default \\(restarts the tasks\\): mount config sg-nginx-default-[0-9a-f]{12} \\(was ${mounted}\\)$`, 'm'));
+    expect(docker.writes).toEqual([]);
+  });
+
+});

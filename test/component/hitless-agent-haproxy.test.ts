@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
-import { childPids, ProxyAgent } from '../../src/components/proxy-agent';
+import { childPids, ProxyAgent } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { renderHaproxy } from '../../src/render/haproxy/render';
 import { startEcho, type EchoReply } from '../helpers/echo-backends';

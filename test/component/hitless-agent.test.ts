@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
 import { ControlPlane, configFilesHash } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
-import { ProxyAgent } from '../../src/components/proxy-agent';
+import { ProxyAgent } from '../../src/agent/proxy-agent';
 import { freePorts } from '../helpers/nginx-process';
 
 const log = pino({ level: 'silent' });

@@ -7,11 +7,10 @@ import { parseAllDocuments } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runDescribe, runGet } from '../../src/cli/commands/get';
 import { runImportLabels } from '../../src/cli/commands/import-labels';
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { applyObject, DesiredStateReader } from '../../src/desired/spec-store';
 import type { ServiceSpec } from '../../src/observed/docker-port';
 import { readSnapshot } from '../../src/observed/read-snapshot';
-import { buildModel } from '../../src/plan/build-model';
+import { desiredConfig } from '../../src/plan/pipeline';
 import { renderNginx } from '../../src/render/nginx/render';
 import { FakeDocker } from '../fakes/fake-docker';
 import { object, route } from '../helpers/specs';
@@ -38,7 +37,7 @@ async function run(names: string[] = []): Promise<{ code: number; out: string; e
 
 async function renderedNow(): Promise<string> {
   const [{ desired }, { snapshot }] = await Promise.all([new DesiredStateReader(docker).read(), readSnapshot(docker)]);
-  const model = buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.find((m) => m.cluster === 'default');
+  const model = desiredConfig({ specs: desired, snapshot, render: false }).clusters.find((c) => c.model.cluster === 'default')?.model;
   if (model === undefined) throw new Error('no default cluster');
   return renderNginx(model);
 }

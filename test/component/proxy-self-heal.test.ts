@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi } from '../../src/api/server';
-import { ProxyAgent, type ProxyAgentOptions } from '../../src/components/proxy-agent';
+import { ProxyAgent, type ProxyAgentOptions } from '../../src/agent/proxy-agent';
 import { haproxyAvailable } from '../helpers/haproxy-check';
 import { freePorts } from '../helpers/nginx-process';
 

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
 import { runHistory, runRollback } from '../../src/cli/commands/history';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { parseStatus } from '../../src/status/object-status';

@@ -10,7 +10,7 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runTlsApply } from '../../src/cli/commands/tls';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { pruneCertificateVersions } from '../../src/apply/certificate-secrets';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';

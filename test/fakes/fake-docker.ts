@@ -575,6 +575,13 @@ export class FakeDocker implements DockerPort {
   /** Images "present" on the fake daemon: reference → ID. */
   readonly images = new Map<string, string>();
 
+  /** Image version labels by reference or ID (org.opencontainers.image.version). */
+  readonly imageVersions = new Map<string, string>();
+
+  localImageVersion(ref: string): Promise<string | undefined> {
+    return this.run('localImageVersion', () => this.imageVersions.get(ref));
+  }
+
   localImageId(ref: string): Promise<string | undefined> {
     return this.run('localImageId', () => this.images.get(ref) ?? ([...this.images.values()].includes(ref) ? ref : undefined));
   }

@@ -1,7 +1,7 @@
 /**
  * Golden tests: every directory here with `specs.yaml` and `snapshot.json` is one case.
  * specs (plus the Route equivalents of the snapshot's com.docker.lb.* service labels) → loadSpecs →
- * buildModel → renderNginx (default options) for every NGINX service cluster, compared byte for byte with
+ * the core's pipeline (desiredConfig: sources → buildModel → renderCluster) for every NGINX service cluster, compared byte for byte with
  * `expected/<cluster>.nginx.conf`, `expected/conditions.json`, when the specs have invalid documents
  * `expected/issues.txt`, and when services carry Interlock labels `expected/label-routes.json`. Every rendered config must also
  * pass `nginx -t`, and rendering twice must give the same bytes.
@@ -13,18 +13,22 @@ import * as E from 'fp-ts/Either';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
-import { loadSnapshotFile } from '../../src/observed/snapshot-file';
-import { buildModel } from '../../src/plan/build-model';
-import { renderNginx } from '../../src/render/nginx/render';
+import { loadSnapshotFile } from '../../src/cli/snapshot-file';
+import { desiredConfig, mainFile } from '../../src/plan/pipeline';
+import { goldenPlan } from '../helpers/golden-plan';
 import { nginxAvailable, nginxCheck } from '../helpers/nginx-check';
 
 const GOLDEN_DIR = __dirname;
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 const MIN_CASES = 28;
 const KNOWN_NGINX_FAILURE = 'KNOWN_NGINX_FAILURE';
+/**
+ * Cases whose Plan (the Docker writes on a Swarm without swarmgate objects: configs, proxy service
+ * specs, deliveries) is pinned as expected/plan.json: service clusters, host-mode publishing, TLS.
+ */
+const PLAN_CASES = new Set(['19-tls-terminate', '20-tls-redirect-http-custom-port', '32-two-service-clusters', '50-host-mode-backend']);
 
 interface CaseOutput {
   /** File name under expected/ → content. */
@@ -51,18 +55,19 @@ function runCase(name: string): CaseOutput {
   const loaded = loadSpecs([relativePath(name, 'specs.yaml')]);
   const snapshot = loadSnapshotFile(relativePath(name, 'snapshot.json'));
   if (E.isLeft(snapshot)) throw new Error(`snapshot of ${name} does not decode:\n${snapshot.left.map(formatLocatedIssue).join('\n')}`);
-  const result = buildModel(withLabelRoutes(loaded.desired, snapshot.right), snapshot.right);
+  const { result, clusters } = desiredConfig({ specs: loaded.desired, snapshot: snapshot.right });
   const files = new Map<string, string>();
   const configs = new Map<string, string>();
-  for (const model of result.clusters) {
+  for (const { model, files: rendered } of clusters) {
     // An HAProxy cluster's config is haproxy.test.ts's (expected/haproxy/).
     if (model.spec.proxy.kind !== 'nginx') continue;
-    const config = renderNginx(model);
+    const config = mainFile(rendered);
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.nginx.conf`, config);
   }
   files.set('conditions.json', `${JSON.stringify(result.conditions, null, 2)}\n`);
   if (result.labelRoutes !== undefined) files.set('label-routes.json', `${JSON.stringify(result.labelRoutes, null, 2)}\n`);
+  if (PLAN_CASES.has(name)) files.set('plan.json', goldenPlan(result.clusters, snapshot.right));
   if (loaded.issues.length > 0) files.set('issues.txt', `${loaded.issues.map(formatLocatedIssue).join('\n')}\n`);
   return { files, configs };
 }
@@ -82,6 +87,10 @@ function writeExpected(name: string, out: CaseOutput): void {
 const cases = caseNames();
 
 describe('golden cases', () => {
+  it('pins the Plan of every plan case', () => {
+    for (const name of PLAN_CASES) expect(cases, name).toContain(name);
+  });
+
   it(`has at least ${MIN_CASES} cases, each with a README.md`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(MIN_CASES);
     for (const name of cases) expect(existsSync(join(GOLDEN_DIR, name, 'README.md')), `${name}/README.md`).toBe(true);

@@ -19,10 +19,9 @@ import * as E from 'fp-ts/Either';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import { loadSpecs } from '../../src/desired/load-specs';
-import { loadSnapshotFile } from '../../src/observed/snapshot-file';
-import { buildModel } from '../../src/plan/build-model';
+import { loadSnapshotFile } from '../../src/cli/snapshot-file';
+import { desiredConfig } from '../../src/plan/pipeline';
 import { unsupportedValues } from '../../src/plan/proxy-capabilities';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';
 import { pemFilesOfConfig } from '../../src/render/haproxy/pem-files';
@@ -51,9 +50,9 @@ function render(name: string): Rendered {
   if (E.isLeft(snapshot)) throw new Error(`snapshot of ${name} does not decode`);
   const files = new Map<string, string>();
   const configs = new Map<string, string>();
-  const desired = withLabelRoutes(loadSpecs([at('specs.yaml')]).desired, snapshot.right);
+  const { desired, clusters } = desiredConfig({ specs: loadSpecs([at('specs.yaml')]).desired, snapshot: snapshot.right, render: false });
   const routes = [...desired.routes, ...(desired.labelRoutes ?? [])].map((r) => r.object).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  for (const model of buildModel(desired, snapshot.right).clusters) {
+  for (const { model } of clusters) {
     const config = renderHaproxy(model);
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.haproxy.cfg`, config);

@@ -5,7 +5,7 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel } from '../../src/plan/build-model';
+import { desiredConfig } from '../../src/plan/pipeline';
 import type { ProxyModel } from '../../src/plan/model';
 import type { NginxRenderOptions } from '../../src/render/nginx/options';
 import { renderNginx } from '../../src/render/nginx/render';
@@ -25,7 +25,8 @@ export async function startOneRouteNginx(taskIp: string, backendPort: number): P
   const [http = 0, tls = 0, pt = 0, status = 0, unavailable = 0, traffic = 0] = await freePorts(6);
   const routes = [route('app', { hosts: ['app.test'], rules: [{ backends: [{ service: 'app', port: backendPort }] }] })];
   const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [task('app', taskIp)], networks: [{ name: 'app' }], secrets: [] });
-  const model = buildModel(desired(routes), snap).clusters.find((c) => c.cluster === 'default');
+  // The core's pipeline for the model; rendered here with loopback listeners (render options the core does not use).
+  const model = desiredConfig({ specs: desired(routes), snapshot: snap, render: false }).clusters.find((c) => c.model.cluster === 'default')?.model;
   if (model === undefined) throw new Error('no default cluster');
   const dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
   // NGINX's workers (user nobody when the master runs as root) must be able to stat the drain flag here.

@@ -1,15 +1,12 @@
 /**
- * Render every cluster of a desired state with the real pipeline (labels → buildModel → the
- * cluster's renderer) and run the proxy's own check on each config: `nginx -t` or `haproxy -c`.
+ * Render every cluster of a desired state with the core's pipeline (desiredConfig: labels → buildModel →
+ * the cluster's renderer) and run the proxy's own check on each config: `nginx -t` or `haproxy -c`.
  * Returns one line per rejected config (empty when the proxies accept everything).
  */
-import { withLabelRoutes } from '../../src/desired/interlock-labels';
 import type { Snapshot } from '../../src/domain/snapshot';
-import { buildModel } from '../../src/plan/build-model';
 import type { DesiredState } from '../../src/plan/inputs';
 import type { ModelResult, ProxyModel } from '../../src/plan/model';
-import { renderHaproxy } from '../../src/render/haproxy/render';
-import { renderNginx } from '../../src/render/nginx/render';
+import { desiredConfig, mainFile } from '../../src/plan/pipeline';
 import { haproxyCheck } from './haproxy-check';
 import { nginxCheck } from './nginx-check';
 
@@ -20,8 +17,8 @@ export interface RenderedConfig {
 }
 
 export function renderClusters(state: DesiredState, snap: Snapshot): { result: ModelResult; configs: RenderedConfig[] } {
-  const result = buildModel(withLabelRoutes(state, snap), snap);
-  const configs = result.clusters.map((m) => ({ cluster: m.cluster, kind: m.spec.proxy.kind, config: m.spec.proxy.kind === 'haproxy' ? renderHaproxy(m) : renderNginx(m) }));
+  const { result, clusters } = desiredConfig({ specs: state, snapshot: snap });
+  const configs = clusters.map(({ model, files }) => ({ cluster: model.cluster, kind: model.spec.proxy.kind, config: mainFile(files) }));
   return { result, configs };
 }
 

@@ -7,7 +7,7 @@ import * as E from 'fp-ts/Either';
 import { LABELS } from '../../src/domain/labels';
 import { decodeObject } from '../../src/domain/object';
 import { advanceRollout, decodeRolloutState, encodeRolloutState, type RolloutState } from '../../src/plan/rollout';
-import { parseCommand, type RolloutCommandLabel } from '../../src/cli/rollout-labels';
+import { decodeRolloutCommand, encodeRolloutResult, knownCommand, type RolloutCommandLabel } from '../../src/domain/rollout-labels';
 import type { ConfigInfo } from '../../src/observed/docker-port';
 import type { FakeDocker } from '../fakes/fake-docker';
 
@@ -42,13 +42,13 @@ export function answerRolloutCommands(docker: FakeDocker, decide: Decide): CoreS
       do {
         again = false;
         for (const c of await docker.listConfigs([`${LABELS.kind}=Route`, LABELS.rolloutCommand])) {
-          const command = parseCommand(c.Spec.Labels?.[LABELS.rolloutCommand]);
+          const command = knownCommand(decodeRolloutCommand(c.Spec.Labels?.[LABELS.rolloutCommand]));
           if (command === undefined) continue;
           if (!seen.some((s) => s.id === command.id)) seen.push(command);
           const answer = await decide(command, c, docker);
           if (answer === undefined) continue;
           const { [LABELS.rolloutCommand]: _taken, ...labels } = c.Spec.Labels ?? {};
-          const result = JSON.stringify({ id: command.id, accepted: answer.accepted, message: answer.message });
+          const result = encodeRolloutResult({ id: command.id, accepted: answer.accepted, message: answer.message });
           // A stale version means someone wrote meanwhile; their write's event brings us back.
           await docker
             .updateConfigLabels(c.ID, c.Version.Index, { ...c.Spec, Labels: { ...labels, [LABELS.rolloutResult]: result, ...(answer.state !== undefined ? { [LABELS.rollout]: answer.state } : {}) } })

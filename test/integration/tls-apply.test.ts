@@ -14,7 +14,7 @@ import { X509Certificate } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTlsApply } from '../../src/cli/commands/tls';
-import { CoreRun } from '../../src/components/core-run';
+import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
 import { parseStatus } from '../../src/status/object-status';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';

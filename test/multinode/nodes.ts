@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { startCore } from '../../src/components/core';
+import { startCore } from '../../src/core/core';
 import { isServingTask, type DockerPort } from '../../src/observed/docker-port';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import type { Outcome } from '../../src/reconcile';

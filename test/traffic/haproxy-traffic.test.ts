@@ -181,7 +181,7 @@ describe('host and path routing', () => {
     expect((await send({ port: status, host: 'localhost', path: '/healthz' })).status).toBe(200);
   });
 
-  it('matches cookie names case-sensitively, like NGINX (README: rules[].match.cookies)', async () => {
+  it('matches cookie names case-sensitively, like NGINX (docs/reference/route.md: rules[].match.cookies)', async () => {
     const service = async (cookie: string) => echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie } })).body).service;
     expect(await service('Canary=always')).toBe('api');
     expect(await service('CANARY=always')).toBe('api');

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DRAIN_TIMING } from '../../src/components/nginx-drain';
-import { childPids, drainedReloadAndConfirm } from '../../src/components/proxy-process';
+import { DEFAULT_DRAIN_TIMING } from '../../src/agent/nginx-drain';
+import { childPids, drainedReloadAndConfirm } from '../../src/agent/proxy-process';
 import { startEcho, type Backend } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
 import { startKeepAliveLoad } from '../helpers/keepalive-load';

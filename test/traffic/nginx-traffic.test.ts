@@ -190,7 +190,7 @@ describe('header and method matches', () => {
     expect(echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie: 'canary=always2; xcanary=always' } })).body).service).toBe('api');
   });
 
-  it('matches cookie names case-sensitively, like HAProxy (README: rules[].match.cookies)', async () => {
+  it('matches cookie names case-sensitively, like HAProxy (docs/reference/route.md: rules[].match.cookies)', async () => {
     const service = async (cookie: string) => echo((await send({ port: http, host: 'web.test', path: '/api/items', headers: { cookie } })).body).service;
     expect(await service('Canary=always')).toBe('api');
     expect(await service('CANARY=always')).toBe('api');

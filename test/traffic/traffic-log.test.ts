@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrafficListener } from '../../src/components/traffic-listener';
+import { TrafficListener } from '../../src/agent/traffic-listener';
 import { LATENCY_BUCKET_COUNT } from '../../src/domain/traffic';
 import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { describe, expect, it } from 'vitest';
-import { translateServiceLabels } from '../../src/desired/interlock-labels';
+import { translateServiceLabels } from '../../src/plan/sources/interlock';
 import {
   HEADER_VALUE_MAX_BYTES,
   COOKIE_MATCH_FRAME_BYTES,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../../src/observed/docker-port';
 import { buildModel } from '../../src/plan/build-model';
-import { clusterStatus, taskProblem, type ClusterRuntime } from '../../src/status/cluster-status';
+import { clusterStatus, routeProgrammed, taskProblem, type ClusterRuntime } from '../../src/status/cluster-status';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 const tlsRoute = route('shop', { hosts: ['shop.test'], tls: { mode: 'Terminate', certificate: { certSecret: 'shop-v2.crt', keySecret: 'shop-v2.key' } }, rules: [{ backends: [{ service: 'web', port: 80 }] }] });
@@ -92,5 +92,32 @@ describe('taskProblem: why the slots without a serving proxy task do not run', (
     const older = at(t('old', 1, 'failed', 0, 'task: non-zero exit (1)', 'shutdown'), '2026-12-06T12:01:03Z');
     const newer = at(t('new', 1, 'shutdown', 0, undefined, 'shutdown'), '2026-12-06T12:01:03.5Z');
     expect(taskProblem([older, newer])).toBeUndefined();
+  });
+});
+
+describe('routeProgrammed while the cluster moves to a newer config', () => {
+  const rt = (servedRoutes?: ReadonlyMap<string, ReadonlySet<string>>, invalid?: string): ClusterRuntime => {
+    if (model === undefined) throw new Error('no model');
+    return { model, serviceId: 'svc', expectedReplicas: 2, hitless: { configHash: 'new', reports: [{ replicaId: 't1', appliedHash: 'old' }, { replicaId: 't2', appliedHash: 'new' }] }, ...(servedRoutes !== undefined ? { servedRoutes } : {}), ...(invalid !== undefined ? { invalid } : {}) };
+  };
+  const tasks = [proxyTask('t1', ['shop-v2.crt', 'shop-v2.key']), proxyTask('t2', ['shop-v2.crt', 'shop-v2.key'])];
+  const generation = tlsRoute.metadata.name === 'shop' ? (model?.routes.find((r) => r.name === 'shop')?.generation ?? 0) : 0;
+  const programmed = (r: ClusterRuntime) => routeProgrammed('shop', generation, r, clusterStatus(r, tasks));
+
+  it('stays True when every running replica serves a config with its generation (a backend task change elsewhere)', () => {
+    const both = new Map([['t1', new Set([`shop@${generation}`, 'blog@1'])], ['t2', new Set([`shop@${generation}`, 'blog@2'])]]);
+    const c = programmed(rt(both));
+    expect(c).toMatchObject({ status: 'True', reason: 'Programmed' });
+    expect(c.message).toContain('served by 2 proxy replicas');
+    // The newest config being refused for another route's sake does not take this one down either.
+    expect(programmed(rt(both, 'nginx: [emerg] … in blog'))).toMatchObject({ status: 'True', reason: 'Programmed' });
+  });
+
+  it('is Pending when one replica serves an older generation of it, or what a replica serves is unknown', () => {
+    const stale = new Map([['t1', new Set([`shop@${generation - 1}`])], ['t2', new Set([`shop@${generation}`])]]);
+    expect(programmed(rt(stale))).toMatchObject({ status: 'False', reason: 'Pending' });
+    const unknown = new Map([['t2', new Set([`shop@${generation}`])]]);
+    expect(programmed(rt(unknown))).toMatchObject({ status: 'False', reason: 'Pending' });
+    expect(programmed(rt())).toMatchObject({ status: 'False', reason: 'Pending' });
   });
 });

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/commands/validate';
 import { loadSpecs } from '../../src/desired/load-specs';
-import { loadSnapshotFile } from '../../src/observed/snapshot-file';
-import { buildModel } from '../../src/plan/build-model';
-import { validateCluster } from '../../src/apply/render-cluster';
+import { loadSnapshotFile } from '../../src/cli/snapshot-file';
+import { desiredConfig } from '../../src/plan/pipeline';
+import { validateCluster } from '../../src/validate/validate-cluster';
 
 const EXAMPLES = readdirSync('examples', { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -33,12 +33,14 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
     if (E.isLeft(snapshot)) throw new Error(JSON.stringify(snapshot.left));
     const { desired, issues } = loadSpecs([dir]);
     expect(issues).toEqual([]);
-    const result = buildModel(desired, snapshot.right);
+    // The core's pipeline: a blue-green Route also serves its preview route.
+    const { result, desired: served } = desiredConfig({ specs: desired, snapshot: snapshot.right, render: false });
     for (const [key, conditions] of Object.entries(result.conditions)) {
       for (const c of conditions) expect(`${key} ${c.type}=${c.status} ${c.message}`).toMatch(new RegExp(`^${key} ${c.type}=True `));
     }
     const programmed = result.clusters.flatMap((c) => c.routes.map((r) => r.name)).sort();
-    expect(programmed).toEqual(desired.routes.map((r) => r.object.metadata.name).sort());
+    expect(programmed).toEqual(served.routes.map((r) => r.object.metadata.name).sort());
+    for (const r of desired.routes) expect(programmed).toContain(r.object.metadata.name);
     for (const model of result.clusters) {
       const check = validateCluster(model);
       expect(check.skipped).toBeUndefined();

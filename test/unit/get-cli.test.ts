@@ -96,6 +96,62 @@ describe('get', () => {
     expect(cart?.[col]).toBe(`${state.phase} ${state.weight}%`);
     expect(state.weight).toBe(10);
   });
+
+  it('prints kubectl-style -o jsonpath templates over the -o json document', async () => {
+    const names = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items[*].metadata.name}', names.io)).toBe(0);
+    expect(names.out).toEqual(['blog shop']);
+    const one = capture();
+    expect(await runGet(docker, 'routes', 'blog', 'jsonpath=host={.spec.hosts[0]} team={.metadata.labels.team}\\n', one.io)).toBe(0);
+    expect(one.out).toEqual(['host=blog.test team=content\n']);
+    const filtered = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items[?(@.metadata.name=="shop")].spec.hosts[*]}', filtered.io)).toBe(0);
+    expect(filtered.out).toEqual(['shop.test']);
+  });
+
+  it('refuses an output format or template it cannot read, saying what it takes', async () => {
+    const bad = capture();
+    expect(await runGet(docker, 'routes', undefined, 'table', bad.io)).toBe(2);
+    expect(bad.err).toEqual(['-o: expected one of wide, yaml, json, name, jsonpath=TEMPLATE, got "table"']);
+    const unclosed = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items', unclosed.io)).toBe(2);
+    expect(unclosed.err[0]).toMatch(/unclosed "\{" at column 1/);
+    const range = capture();
+    expect(await runGet(docker, 'routes', undefined, 'jsonpath={range .items[*]}{.metadata.name}{end}', range.io)).toBe(2);
+    expect(range.err[0]).toMatch(/not supported; use -o json with jq/);
+  });
+
+  it('watches with -w: one line per changed row, a deletion line, until Ctrl-C', async () => {
+    const w = capture();
+    const ctrlC = new AbortController();
+    const done = runGet(docker, 'routes', undefined, undefined, w.io, new Date(), undefined, { signal: ctrlC.signal, intervalMs: 20 });
+    const until = async (pred: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => w.out.length >= 1);
+    expect(w.out[0]?.split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['NAME', 'blog', 'shop']);
+    // Another apply: a new generation of shop, and a new route.
+    await applyObject(docker, route('shop', { hosts: ['shop.test', 'www.shop.test'], rules: web }));
+    await applyObject(docker, route('cart', { hosts: ['cart.test'], rules: web }));
+    await until(() => w.out.length >= 3);
+    const changed = w.out.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' ')).sort();
+    expect(changed).toEqual(['cart cart.test default 1', 'shop shop.test,www.shop.test default 2']);
+    const { deleteObject } = await import('../../src/desired/spec-store');
+    await deleteObject(docker, 'Route', 'blog');
+    await until(() => w.out.length >= 4);
+    expect(w.out[3]).toBe('route/blog deleted');
+    // Nothing changes: nothing more is printed.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(w.out).toHaveLength(4);
+    ctrlC.abort();
+    expect(await done).toBe(0);
+  });
+
+  it('refuses -w with a document output', async () => {
+    const bad = capture();
+    expect(await runGet(docker, 'routes', undefined, 'json', bad.io, new Date(), undefined, { signal: new AbortController().signal })).toBe(2);
+    expect(bad.err[0]).toMatch(/-o json is not supported with it/);
+  });
 });
 
 describe('get middlewares / describe middleware', () => {

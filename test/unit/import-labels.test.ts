@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { importYaml, rejectLines } from '../../src/cli/commands/import-labels';
-import { translateServiceLabels, withLabelRoutes } from '../../src/desired/interlock-labels';
+import { translateServiceLabels, withLabelRoutes } from '../../src/plan/sources/interlock';
 import { loadSpecs } from '../../src/desired/load-specs';
 import type { Snapshot } from '../../src/domain/snapshot';
 import { buildModel } from '../../src/plan/build-model';

@@ -4,7 +4,7 @@
  * (a Route spec always wins; label routes get conditions of their own).
  */
 import { describe, expect, it } from 'vitest';
-import { labelRouteName, translateServiceLabels, withLabelRoutes, type LabelTranslation } from '../../src/desired/interlock-labels';
+import { labelRouteName, translateServiceLabels, withLabelRoutes, type LabelTranslation } from '../../src/plan/sources/interlock';
 import { formatPath } from '../../src/domain/issue';
 import { buildModel } from '../../src/plan/build-model';
 import type { DesiredState } from '../../src/plan/inputs';

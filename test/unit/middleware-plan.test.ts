@@ -3,7 +3,7 @@
  * and why, the secrets a login needs and how the proxy service mounts them.
  */
 import { describe, expect, it } from 'vitest';
-import { proxyServiceSpec } from '../../src/apply/proxy-service-spec';
+import { proxyServiceSpec } from '../../src/plan/proxy-service-spec';
 import { buildModel } from '../../src/plan/build-model';
 import { replicaRate } from '../../src/plan/middlewares';
 import type { ModelRule, ProxyModel } from '../../src/plan/model';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProxyAgent } from '../../src/cli/commands/proxy-agent';
 import type { Output } from '../../src/cli/output';
-import { buildPemFiles, parseHaproxyStats, pruneStalePemFiles } from '../../src/components/proxy-process';
+import { buildPemFiles, parseHaproxyStats, pruneStalePemFiles } from '../../src/agent/proxy-process';
 import { pemFilesOfConfig } from '../../src/render/haproxy/pem-files';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';

@@ -4,8 +4,8 @@
  * the restart policy every proxy service gets (any exit, 200 ms, unlimited), rolling and hitless.
  */
 import { describe, expect, it } from 'vitest';
-import { PROXY_RESTART_POLICY, proxyServiceSpec, type ProxyInputs } from '../../src/apply/proxy-service-spec';
-import { DEFAULT_RESTART_BACKOFF, nextRestartDelay } from '../../src/components/proxy-agent';
+import { PROXY_RESTART_POLICY, proxyServiceSpec, type ProxyInputs } from '../../src/plan/proxy-service-spec';
+import { DEFAULT_RESTART_BACKOFF, nextRestartDelay } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 

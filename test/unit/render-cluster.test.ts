@@ -2,8 +2,9 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { haproxyProblems } from '../../src/apply/haproxy-validate';
-import { renderCluster, validateCluster } from '../../src/apply/render-cluster';
+import { haproxyProblems } from '../../src/validate/proxy-check';
+import { renderCluster } from '../../src/render/render-cluster';
+import { validateCluster } from '../../src/validate/validate-cluster';
 import { runRender } from '../../src/cli/commands/render';
 import type { Output } from '../../src/cli/output';
 import { buildModel } from '../../src/plan/build-model';
@@ -60,10 +61,10 @@ describe('validateCluster', () => {
     expect(validateCluster(model('nginx'))).toMatchObject({ ok: true });
   });
 
-  it('reports haproxy\'s alerts without the scratch directory or the process ID', () => {
+  it('reports haproxy\'s alerts at the path the proxy reads the config from, without the process ID', () => {
     const bin = fakeBinary('[ "$1" = -v ] && exit 0\necho "[NOTICE]   (42) : haproxy version is 2.6"\necho "[ALERT]    (42) : config : parsing [$3:7] : unknown keyword \'x\'" >&2\nexit 1');
     const v = validateCluster(model('haproxy'), { haproxy: bin });
-    expect(v).toEqual({ ok: false, output: "[ALERT] config : parsing [<scratch>/haproxy.cfg:7] : unknown keyword 'x'" });
+    expect(v).toEqual({ ok: false, output: "[ALERT] config : parsing [/etc/haproxy/haproxy.cfg:7] : unknown keyword 'x'" });
   });
 
   it('passes, marked skipped, where the proxy binary is not installed', () => {

@@ -1,7 +1,7 @@
 /** Traffic counting: syslog line parsing, p99 from buckets, and totals that survive agent restarts. */
 import { describe, expect, it } from 'vitest';
 import { TrafficTotals } from '../../src/api/traffic-totals';
-import { parseDatagram, TrafficCounters } from '../../src/components/traffic-counters';
+import { parseDatagram, TrafficCounters } from '../../src/agent/traffic-counters';
 import { LATENCY_BUCKET_COUNT, quantileMs } from '../../src/domain/traffic';
 
 /** The counted part of a datagram. */

@@ -1,6 +1,7 @@
 /**
  * `swarmgate apply -f PATH...`: validate everything first (any problem ⇒ exit 1, nothing written),
  * then store each object as a Swarm config generation. Output is kubectl's: `route/shop created`.
+ * Ctrl-C stops between objects and prints what was stored and what was not (exit 130).
  */
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue, problemCount, sortByPosition } from '../../desired/source-position';
@@ -10,12 +11,13 @@ import type { Kind } from '../../domain/meta';
 import { KINDS } from '../../domain/meta';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
+import { coreAbsenceWarning, corePresence } from '../core-presence';
 
 export function resourceName(kind: Kind): string {
   return kind.toLowerCase();
 }
 
-export async function runApply(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {
+export async function runApply(port: DockerPort, paths: readonly string[], io: Output, signal?: AbortSignal): Promise<number> {
   const { objects, issues } = loadSpecs(paths);
   if (issues.length > 0 || objects.length === 0) {
     for (const i of sortByPosition(issues)) io.err(formatLocatedIssue(i));
@@ -24,17 +26,29 @@ export async function runApply(port: DockerPort, paths: readonly string[], io: O
     return EXIT.invalid;
   }
   // Each object is stored on its own: a conflict on one (another writer won it) does not stop the others.
+  // Ctrl-C stops before the next object, never inside one (a generation is sealed, stored, then the old one
+  // removed): the user learns exactly what was stored and what was not.
   let conflicts = 0;
-  for (const { object } of objects) {
+  const stored: string[] = [];
+  for (const [i, { object }] of objects.entries()) {
+    const ref = `${resourceName(object.kind)}/${object.metadata.name}`;
+    if (signal?.aborted === true) {
+      const rest = objects.slice(i).map((o) => `${resourceName(o.object.kind)}/${o.object.metadata.name}`);
+      io.err(`interrupted: ${stored.length} of ${objects.length} object${objects.length === 1 ? '' : 's'} stored${stored.length > 0 ? ` (${stored.join(', ')})` : ''}; not stored: ${rest.join(', ')}`);
+      return EXIT.interrupted;
+    }
     try {
       const { result } = await applyObjectChecked(port, object);
-      io.out(`${resourceName(object.kind)}/${object.metadata.name} ${result}`);
+      io.out(`${ref} ${result}`);
+      stored.push(ref);
     } catch (e) {
       if (!isConflict(e)) throw e;
       io.err(e.message);
       conflicts++;
     }
   }
+  const warning = coreAbsenceWarning(await corePresence(port), 'nothing acts on these specs until one runs');
+  if (warning !== undefined) io.err(warning);
   return conflicts > 0 ? EXIT.conflict : EXIT.ok;
 }
 

@@ -5,10 +5,10 @@ import { lastValueFrom, take } from 'rxjs';
 import { ControlPlane } from '../../api/control-plane';
 import { startCoreApi, type CoreApi } from '../../api/server';
 import { serverCredentials } from '../../api/tls';
-import { CoreRun } from '../../components/core-run';
-import { startMetricsServer } from '../../components/metrics-server';
+import { CoreRun } from '../../core/core-run';
+import { startMetricsServer } from '../../core/metrics-server';
 import { CoreMetrics, recordTraffic } from '../../status/metrics';
-import { startCore } from '../../components/core';
+import { startCore } from '../../core/core';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
 

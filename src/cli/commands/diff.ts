@@ -1,23 +1,27 @@
 /**
  * `swarmgate diff -f PATH...`: what `apply` would change, before it changes anything — the spec changes per
- * object, the unified diff of every generated proxy config that would change, and the proxy services that
- * would be updated. Exit codes as `diff`: 0 no change, 1 changes, 2 error.
+ * object, the unified diff of every generated proxy config that would change, the proxy services that
+ * would be updated, and the Plan: every write the core would make (configs, service creates and updates
+ * with whether they restart the proxy tasks, deliveries to agents, prunes), each with its reason.
+ * Exit codes as `diff`: 0 no change, 1 changes, 2 error.
  */
 import { errorText } from '../error-text';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import { withLabelRoutes } from '../../desired/interlock-labels';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue, sortByPosition } from '../../desired/source-position';
+import { storedRollbacks, storedRolloutStates } from '../../desired/served-state';
 import { DesiredStateReader, specHash } from '../../desired/spec-store';
 import { objectKey } from '../../domain/meta';
 import { encodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
 import type { DockerPort } from '../../observed/docker-port';
-import { readSnapshot } from '../../observed/read-snapshot';
-import { buildModel } from '../../plan/build-model';
+import { readLiveState } from '../../observed/live-state';
+import { toSnapshot } from '../../observed/to-snapshot';
+import { describePlan } from '../../plan/writes/describe-plan';
+import { corePlan, type RenderedCluster } from './diff-plan';
 import type { DesiredState, Stored } from '../../plan/inputs';
-import { renderCluster } from '../../apply/render-cluster';
-import { proxyServiceName } from '../../apply/proxy-service-spec';
+import { desiredConfig, mainFile, type PipelineInputs } from '../../plan/pipeline';
+import { proxyServiceName } from '../../plan/proxy-service-spec';
 import type { Output } from '../output';
 import { resourceName } from './apply';
 
@@ -47,15 +51,13 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
   };
 }
 
-/** Each cluster's config file (nginx.conf or haproxy.cfg, by its proxy.kind) → content. */
-function renderAll(desired: DesiredState, snapshot: Awaited<ReturnType<typeof readSnapshot>>['snapshot']): Map<string, { file: string; content: string }> {
-  // As the core: services with com.docker.lb.* labels are routed too (after every Route spec).
-  return new Map(
-    buildModel(withLabelRoutes(desired, snapshot), snapshot).clusters.map((m) => {
-      const r = renderCluster(m);
-      return [m.cluster, { file: r.main, content: r.files.find((f) => f.path === r.main)?.content ?? '' }];
-    }),
-  );
+/**
+ * Each cluster's config file (nginx.conf or haproxy.cfg, by its proxy.kind) → content, through the
+ * core's own pipeline: label routes, every rollout at the weights it is served at, rolled-back clusters
+ * at their revision (a rollback the applied objects would end is not applied).
+ */
+function renderAll(desired: DesiredState, served: Omit<PipelineInputs, 'specs'>): Map<string, RenderedCluster> {
+  return new Map(desiredConfig({ ...served, specs: desired }).clusters.map((c) => [c.model.cluster, { model: c.model, file: c.files?.main ?? '', content: mainFile(c.files) }]));
 }
 
 export async function runDiff(port: DockerPort, paths: readonly string[], io: Output): Promise<number> {
@@ -66,7 +68,10 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
     return DIFF_EXIT.error;
   }
   try {
-    const [{ desired: current, stored }, { snapshot }] = await Promise.all([new DesiredStateReader(port).read(), readSnapshot(port)]);
+    const [{ desired: current, stored }, live] = await Promise.all([new DesiredStateReader(port).read(), readLiveState(port)]);
+    const { snapshot } = toSnapshot(live);
+    // What the proxies serve now: the stored rollout states and rollbacks, as the core last decided them.
+    const served = { snapshot, rollouts: { states: storedRolloutStates(stored) }, rollbacks: (await storedRollbacks(port, stored, live.proxyConfigs)).sources };
     const storedObjects = new Map<string, ApiObject>([...current.routes, ...current.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
     let changed = false;
     // Like apply, an unchanged object keeps its generation (and so its place in the rendered config).
@@ -83,8 +88,8 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
       // Drop the "====" separator line jsdiff puts first; keep the ---/+++ header.
       io.out(patch.split('\n').slice(1).join('\n'));
     }
-    const beforeConfigs = renderAll(current, snapshot);
-    const afterConfigs = renderAll(withApplied(current, applied), snapshot);
+    const beforeConfigs = renderAll(current, served);
+    const afterConfigs = renderAll(withApplied(current, applied), served);
     const services: string[] = [];
     for (const [cluster, after] of afterConfigs) {
       const now = beforeConfigs.get(cluster);
@@ -97,6 +102,11 @@ export async function runDiff(port: DockerPort, paths: readonly string[], io: Ou
       io.out(createTwoFilesPatch(`${label} (now)`, `${label} (after apply)`, before, after.content, undefined, undefined, { context: 3 }).split('\n').slice(1).join('\n'));
     }
     if (services.length > 0) io.out(`proxy services that would be updated: ${services.join(', ')}`);
+    if (changed) {
+      // What the core would write once the apply lands: the Plan of the applied specs against the live Swarm.
+      const lines = describePlan(await corePlan(port, [...afterConfigs.values()], beforeConfigs, live));
+      io.out(lines.length > 0 ? ['what the core would write:', ...lines].join('\n') : 'the core would write nothing');
+    }
     if (!changed) io.out('no changes');
     return changed ? DIFF_EXIT.changed : DIFF_EXIT.same;
   } catch (e) {

@@ -1,7 +1,7 @@
 /** `swarmgate extension --cluster NAME`: render one cluster's models from the core until stopped. */
 import pino from 'pino';
 import { coreConnection } from '../../api/client';
-import { Extension } from '../../components/extension';
+import { Extension } from '../../extension/extension';
 import { EXIT, type Output } from '../output';
 import { componentCredentials } from './grpc-credentials';
 

@@ -1,23 +1,29 @@
-/** `swarmgate get routes|serviceclusters|middlewares [NAME] [-o wide|yaml|json|name] [-l SELECTOR]` and `describe`. */
+/** `swarmgate get routes|serviceclusters|middlewares [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
 
 import * as E from 'fp-ts/Either';
 import { stringify } from 'yaml';
-import { LABELS } from '../../domain/labels';
+import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
-import { withLabelRoutes } from '../../desired/interlock-labels';
-import { DesiredStateReader } from '../../desired/spec-store';
-import { buildModel } from '../../plan/build-model';
+import { storedRolloutStates } from '../../desired/served-state';
+import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
+import { desiredConfig } from '../../plan/pipeline';
 import { certificateVersions, currentCertificate, expiryCondition } from '../../plan/certificates';
 import type { Certificate } from '../../domain/route';
 import type { LabelRouteStatus } from '../../plan/model';
 import type { Snapshot } from '../../domain/snapshot';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
-import { conditionCell, parseStatus, type ObjectStatus } from '../../status/object-status';
+import { decodeStatus, type ObjectStatus } from '../../domain/status-label';
+import { conditionCell } from '../../status/object-status';
 import { decodeRolloutState } from '../../plan/rollout';
-import { matchesSelector, parseSelector } from '../label-selector';
+import { matchesSelector, parseSelector, type Requirement } from '../label-selector';
+import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
+import { asSeenNow, corePresence } from '../core-presence';
+import { describeEvents, eventLines, type DescribedEvent } from '../describe-events';
+import { clusterRevisions } from '../../plan/revisions';
+import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
 import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
@@ -41,11 +47,12 @@ interface Listed {
 
 /**
  * Routes translated from com.docker.lb.* service labels, with the conditions the core would give them:
- * computed read-only (stored specs + snapshot → buildModel), since they have no config to carry a status.
+ * computed read-only through the core's pipeline (stored specs at their served rollout weights + snapshot),
+ * since they have no config to carry a status.
  */
-function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], snapshot: Snapshot): Listed[] {
-  const merged = withLabelRoutes(desired, snapshot);
-  const statuses = buildModel(merged, snapshot).labelRoutes ?? {};
+function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>, snapshot: Snapshot): Listed[] {
+  const { desired: merged, result } = desiredConfig({ specs: desired, snapshot, rollouts: { states: storedRolloutStates(stored) }, render: false });
+  const statuses = result.labelRoutes ?? {};
   const objects = new Map<string, ApiObject>((merged.labelRoutes ?? []).map((r) => [r.object.metadata.name, r.object]));
   return Object.entries(statuses).map(([name, st]) => {
     const object = objects.get(name);
@@ -65,8 +72,8 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 }
 
 async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
-  const { desired, stored } = await new DesiredStateReader(port).read();
-  const fromLabels = kind === 'Route' ? labelRoutes(desired, (await readSnapshot(port)).snapshot) : [];
+  const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
+  const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const routes = desired.routes.map((r) => r.object);
   const clusters = desired.clusters.map((c) => c.object);
@@ -77,7 +84,8 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
     .map((s) => {
       const key = objectKey(s.kind, s.name);
       const object = objects.get(key);
-      const status = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
+      // Without a running core, what proxies serve is not known: Programmed and Ready read Unknown.
+      const status = asSeenNow(decodeStatus(s.config.Spec.Labels?.[LABELS.status]), presence);
       const invalid = rejects.get(key);
       const rollout = s.config.Spec.Labels?.[LABELS.rollout];
       return {
@@ -115,10 +123,33 @@ function asDocument(l: Listed): unknown {
   return { ...base, status: { generation: l.generation, ...(l.status ?? { conditions: [] }) } };
 }
 
-export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string): Promise<number> {
+const OUTPUT_FORMATS = ['wide', 'yaml', 'json', 'name', 'jsonpath=TEMPLATE'] as const;
+
+/** -o: a table variant, a document format, or a kubectl-style jsonpath template. */
+function parseGetOutput(output: string | undefined): { readonly plain: string | undefined } | { readonly jsonpath: Template } | { readonly error: string } {
+  if (output === undefined || ['wide', 'yaml', 'json', 'name'].includes(output)) return { plain: output };
+  if (output.startsWith('jsonpath=')) {
+    const t = parseJsonpathTemplate(output.slice('jsonpath='.length));
+    return 'error' in t ? t : { jsonpath: t };
+  }
+  return { error: `-o: expected one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(output)}` };
+}
+
+/** `get -w`: how often to look again, and the Ctrl-C that ends the watch. */
+export interface GetWatch {
+  readonly signal: AbortSignal;
+  readonly intervalMs?: number;
+}
+
+export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string, watch?: GetWatch): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
     io.err(`unknown resource type "${what}"; use routes, serviceclusters or middlewares`);
+    return EXIT.usage;
+  }
+  const format = parseGetOutput(output);
+  if ('error' in format) {
+    io.err(format.error);
     return EXIT.usage;
   }
   const requirements = selector === undefined ? undefined : parseSelector(selector);
@@ -126,11 +157,11 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     io.err(requirements.error);
     return EXIT.usage;
   }
-  const listed = await listObjects(port, kind);
-  // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
-  const stored = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
-  const all = requirements === undefined ? stored : stored.filter((l) => matchesSelector(requirements, l.object?.metadata.labels));
-  const items = name === undefined ? all : all.filter((l) => l.name === name);
+  if (watch !== undefined && !(output === undefined || output === 'wide')) {
+    io.err(`-w prints the table (optionally -o wide); -o ${output} is not supported with it`);
+    return EXIT.usage;
+  }
+  const { listed, items } = await selectItems(port, kind, name, output, requirements);
   if (name !== undefined && items.length === 0) {
     const fromLabels = listed.some((l) => l.name === name && l.labels !== undefined);
     io.err(`${resourceName(kind)}/${name} ${fromLabels ? 'comes from com.docker.lb.* service labels and has no stored object; print it with `swarmgate import-labels`' : 'not found'}`);
@@ -138,6 +169,11 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
   }
   if (output === 'json') {
     io.out(JSON.stringify(name !== undefined ? asDocument(items[0] as Listed) : { kind: 'List', items: items.map(asDocument) }, null, 2));
+    return EXIT.ok;
+  }
+  if ('jsonpath' in format) {
+    // The same document -o json prints, so a template can be tried out against that output.
+    io.out(renderJsonpathTemplate(format.jsonpath, JSON.parse(JSON.stringify(name !== undefined ? asDocument(items[0] as Listed) : { kind: 'List', items: items.map(asDocument) })) as unknown));
     return EXIT.ok;
   }
   if (output === 'yaml') {
@@ -148,7 +184,72 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     if (items.length > 0) io.out(items.map((l) => `${resourceName(kind)}/${l.name}`).join('\n'));
     return EXIT.ok;
   }
-  const wide = output === 'wide';
+  const table = tableOf(kind, items, output === 'wide', now);
+  io.out(items.length === 0 ? table.empty : formatTable(table.header, table.rows));
+  if (watch !== undefined) return watchTable(port, kind, name, output === 'wide', requirements, table, io, watch);
+  return EXIT.ok;
+}
+
+/** What happened to a stored object lately, read back from what is stored (describe-events.ts). */
+async function eventsOf(port: DockerPort, item: Listed): Promise<DescribedEvent[]> {
+  const cluster = item.object?.kind === 'Route' ? item.object.spec.serviceCluster : item.object?.kind === 'ServiceCluster' ? item.name : undefined;
+  const configs = cluster === undefined ? [] : await port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`, `${LABELS.cluster}=${cluster}`]);
+  const rollout = item.rollout === undefined ? undefined : decodeRolloutState(item.rollout);
+  return describeEvents({
+    generation: item.generation,
+    storedAt: item.createdAt,
+    ...(item.status !== undefined ? { status: item.status } : {}),
+    ...(cluster !== undefined ? { revisions: clusterRevisions(configs, cluster) } : {}),
+    ...(item.kind === 'Route' ? { route: { name: item.name, generation: item.generation } } : {}),
+    ...(rollout !== undefined && E.isRight(rollout) ? { rollout: rollout.right.history } : {}),
+  });
+}
+
+/** The objects `get` shows: by kind, then -l and NAME; -o yaml/json leave out label routes. */
+async function selectItems(port: DockerPort, kind: Kind, name: string | undefined, output: string | undefined, requirements: readonly Requirement[] | undefined): Promise<{ listed: Listed[]; items: Listed[] }> {
+  const listed = await listObjects(port, kind);
+  // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
+  const stored = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
+  const all = requirements === undefined ? stored : stored.filter((l) => matchesSelector(requirements, l.object?.metadata.labels));
+  return { listed, items: name === undefined ? all : all.filter((l) => l.name === name) };
+}
+
+/**
+ * `get -w`, as kubectl's: after the table, one line per object whose row changed (its AGE aside), in
+ * the first table's column widths; a new header when the columns change; `KIND/NAME deleted` when
+ * an object goes. Until Ctrl-C (exit 0).
+ */
+async function watchTable(port: DockerPort, kind: Kind, name: string | undefined, wide: boolean, requirements: readonly Requirement[] | undefined, first: ReturnType<typeof tableOf>, io: Output, watch: GetWatch): Promise<number> {
+  let header = first.header;
+  const withoutAge = (h: readonly string[], row: readonly string[]): string => JSON.stringify(row.filter((_, i) => h[i] !== 'AGE'));
+  let seen = new Map(first.rows.map((r) => [r[0] ?? '', withoutAge(header, r)]));
+  // Rows are printed in the widths of the last table printed, so columns stay aligned while watching.
+  let widthsOf = [...first.rows];
+  for (;;) {
+    await pause(watch.intervalMs ?? 1000, watch.signal);
+    if (watch.signal.aborted) return EXIT.ok;
+    const { items } = await selectItems(port, kind, name, wide ? 'wide' : undefined, requirements);
+    const table = tableOf(kind, items, wide, new Date());
+    if (JSON.stringify(table.header) !== JSON.stringify(header)) {
+      header = table.header;
+      widthsOf = [...table.rows];
+      io.out(formatTable(header, table.rows));
+      seen = new Map(table.rows.map((r) => [r[0] ?? '', withoutAge(header, r)]));
+      continue;
+    }
+    const next = new Map(table.rows.map((r) => [r[0] ?? '', withoutAge(header, r)]));
+    for (const row of table.rows) {
+      const key = row[0] ?? '';
+      if (seen.get(key) === next.get(key)) continue;
+      io.out(formatTable(header, [...widthsOf, row]).split('\n').at(-1) ?? '');
+    }
+    for (const gone of [...seen.keys()].filter((k) => !next.has(k))) io.out(`${resourceName(kind)}/${gone} deleted`);
+    seen = next;
+  }
+}
+
+/** The table `get` prints: header, one row per object (first cell: the name), and what to say when empty. */
+function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date): { header: string[]; rows: string[][]; empty: string } {
   if (kind === 'Route') {
     // Routes from com.docker.lb.* labels add a SOURCE column (absent when there are none, so the usual table is unchanged).
     const withSource = items.some((l) => l.labels !== undefined);
@@ -173,7 +274,7 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
         ...(withSource ? [source(l)] : []),
       ];
     });
-    io.out(items.length === 0 ? 'No routes found.' : formatTable(header, rows));
+    return { header, rows, empty: 'No routes found.' };
   } else if (kind === 'Middleware') {
     const header = ['NAME', 'BEHAVIOURS', 'USED BY', 'GENERATION', 'ACCEPTED', 'AGE'];
     const rows = items.map((l) => [
@@ -184,16 +285,15 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
       l.invalid !== undefined ? 'False (Invalid)' : cell(l, 'Accepted'),
       age(l.createdAt, now),
     ]);
-    io.out(items.length === 0 ? 'No middlewares found.' : formatTable(header, rows));
+    return { header, rows, empty: 'No middlewares found.' };
   } else {
     const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
     const rows = items.map((l) => {
       const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
       return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), cell(l, 'Ready'), cell(l, 'Programmed'), age(l.createdAt, now)];
     });
-    io.out(items.length === 0 ? 'No service clusters found (the implicit "default" cluster always exists).' : formatTable(header, rows));
+    return { header, rows, empty: 'No service clusters found (the implicit "default" cluster always exists).' };
   }
-  return EXIT.ok;
 }
 
 /**
@@ -264,6 +364,7 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
   const conds = item.status?.conditions ?? [];
   if (conds.length === 0) lines.push('  (none yet: the core has not observed this object)');
   for (const c of conds) lines.push(`  ${c.type.padEnd(13)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message}${c.lastTransitionTime === '' ? '' : ` (since ${c.lastTransitionTime})`}`);
+  if (item.labels === undefined) lines.push(...eventLines(await eventsOf(port, item), now));
   io.out(lines.join('\n'));
   return EXIT.ok;
 }

@@ -8,7 +8,7 @@ import { objectKey } from '../../domain/meta';
 import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
 import { isNotFound, isOutOfSequence } from '../../observed/docker-errors';
-import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../apply/revisions';
+import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../plan/revisions';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 import { parseKind } from './apply';

@@ -9,7 +9,7 @@
  * naming one of them prints the pooled Route with all its services.
  */
 import { stringify } from 'yaml';
-import { LB_PREFIX, translateServiceLabels, type LabelTranslation, type TranslatedRoute } from '../../desired/interlock-labels';
+import { LB_PREFIX, translateServiceLabels, type LabelTranslation, type TranslatedRoute } from '../../plan/sources/interlock';
 import { formatPath } from '../../domain/issue';
 import type { DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';

@@ -9,69 +9,12 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
-import { TLS_DIR_IN_TASKS } from '../../api/tls';
+import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
+import { markUninstalled } from '../uninstalled-status';
+import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
 
-export const CORE_SERVICE = 'swarmgate-core';
-/** Overlay network shared by the core and hitless proxies (not attachable: only services join it). */
-export const CONTROL_NETWORK = 'swarmgate-control';
-export const GRPC_PORT = 50051;
-/** Prometheus metrics of the core (GET /metrics), on its task address. */
-export const METRICS_PORT = 9464;
-/**
- * The core's live heap is small (≈ 25–35 MB at 1,000 routes) but V8's defaults let garbage pile up
- * to several times that between collections: small semi-spaces keep RSS near
- * the live set, and --expose-gc lets the core collect after a run that changed something (each such
- * run drops a whole rendered config). bench/core-memory.ts under tsx: 171 → 112 MiB (tsx itself ≈ 38).
- */
-export const CORE_NODE_OPTIONS = '--max-semi-space-size=1 --expose-gc --v8-pool-size=1';
-
-export interface InstallOptions {
-  readonly image: string;
-  /** Name images by local ID and tell the core to do the same for proxies (no registry). */
-  readonly localImages: boolean;
-  readonly logLevel: string;
-  /** Render in one extension service per cluster (least privilege) instead of in the core. */
-  readonly extensionServices?: boolean;
-  /**
-   * Host path of the Docker socket bind-mounted into the core (default /var/run/docker.sock): a
-   * dockerd listening elsewhere (e.g. several engines on one host, as the multi-node tests run).
-   */
-  readonly dockerSocket?: string;
-}
-
-
-export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
-  const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
-  // Mutual TLS: the core's server pair from the set; it mounts the set's client pair into proxies.
-  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id, '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
-  // Extension services run the same image as the core (it has NGINX for nginx -t).
-  if (opts.extensionServices === true) args.push('--extension-image', image);
-  return {
-    Name: CORE_SERVICE,
-    Labels: labels,
-    TaskTemplate: {
-      ContainerSpec: {
-        Image: image,
-        Args: args,
-        // glibc's per-thread malloc arenas fragment a long-running Node process; two are plenty here.
-        Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
-        Labels: labels,
-        Mounts: [{ Type: 'bind', Source: opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET, Target: DEFAULT_DOCKER_SOCKET }],
-        Secrets: tlsMounts(tls, ['ca', 'serverCert', 'serverKey']),
-        StopGracePeriod: 10_000_000_000,
-      },
-      // The only component with the Docker API runs where the API is authoritative.
-      Placement: { Constraints: ['node.role==manager'] },
-      Networks: [{ Target: controlNetworkId }],
-    },
-    Mode: { Replicated: { Replicas: 1 } },
-    // DNS round robin: agents resolve the service name to the core task's address directly, which
-    // also works where service VIPs do not (no IPVS in the kernel).
-    EndpointSpec: { Mode: 'dnsrr' },
-    UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback' },
-  };
-}
+export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
 async function ensureControlNetwork(port: DockerPort, io: Output): Promise<string> {
   const existing = (await port.listNetworks()).find((n) => n.Name === CONTROL_NETWORK && n.Scope === 'swarm');
@@ -88,7 +31,7 @@ async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
   const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
   const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
   if (current !== undefined) return current;
-  const created = await createTlsSet(port);
+  const created = await createTlsSet(port, generateTlsMaterial());
   io.out(`tls/${created.id} created (CA, core and component certificates as Docker secrets)`);
   return created;
 }
@@ -104,7 +47,7 @@ export async function runRotateCerts(port: DockerPort, io: Output): Promise<numb
     io.err(`${CORE_SERVICE} is not installed: run swarmgate install`);
     return EXIT.invalid;
   }
-  const set = await createTlsSet(port);
+  const set = await createTlsSet(port, generateTlsMaterial());
   const spec = core.Spec;
   const args = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
   const at = args.indexOf('--tls-set');
@@ -202,6 +145,11 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
   for (const s of await port.listServices([owned])) {
     await port.removeService(s.ID);
     io.out(`service/${s.Spec.Name} removed`);
+  }
+  if (!purge) {
+    // Kept specs must not go on saying a proxy serves them.
+    const marked = await markUninstalled(port);
+    if (marked > 0) io.out(`${marked} stored spec${marked === 1 ? '' : 's'}: Programmed/Ready set to Unknown (CoreUninstalled)`);
   }
   const configs = await port.listConfigs([owned]);
   let kept = 0;

@@ -7,8 +7,8 @@
  */
 import pino from 'pino';
 import { coreConnection } from '../../api/client';
-import { ProxyAgent } from '../../components/proxy-agent';
-import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../apply/proxy-runtime';
+import { ProxyAgent } from '../../agent/proxy-agent';
+import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
 import { EXIT, type Output } from '../output';
 import { componentCredentials } from './grpc-credentials';
 

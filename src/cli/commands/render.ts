@@ -7,12 +7,10 @@ import * as E from 'fp-ts/Either';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../../domain/snapshot';
-import { withLabelRoutes } from '../../desired/interlock-labels';
 import { loadSpecs } from '../../desired/load-specs';
 import { formatLocatedIssue } from '../../desired/source-position';
-import { loadSnapshotFile } from '../../observed/snapshot-file';
-import { buildModel } from '../../plan/build-model';
-import { renderCluster } from '../../apply/render-cluster';
+import { loadSnapshotFile } from '../snapshot-file';
+import { desiredConfig } from '../../plan/pipeline';
 import { EXIT, type Output } from '../output';
 
 export interface RenderFlags {
@@ -39,15 +37,16 @@ export function runRender(flags: RenderFlags, io: Output): number {
   }
   const { desired, issues } = loadSpecs(flags.file);
   for (const i of issues) io.err(formatLocatedIssue(i));
-  // Services of the snapshot with com.docker.lb.* labels are routed too, as the core does.
-  const result = buildModel(withLabelRoutes(desired, snapshot), snapshot);
-  const wanted = flags.cluster === undefined ? result.clusters : result.clusters.filter((c) => c.cluster === flags.cluster);
+  // The core's pipeline: services of the snapshot with com.docker.lb.* labels are routed too. Files carry no
+  // rollout state, so a Route with spec.canary renders at 100 % stable (where every rollout starts).
+  const { result, clusters } = desiredConfig({ specs: desired, snapshot });
+  const wanted = flags.cluster === undefined ? clusters : clusters.filter((c) => c.model.cluster === flags.cluster);
   if (wanted.length === 0) {
     io.err(`service cluster "${flags.cluster ?? ''}" not found; known: ${result.clusters.map((c) => c.cluster).join(', ')}`);
     return EXIT.invalid;
   }
   // nginx.conf or haproxy.cfg, by each cluster's proxy.kind.
-  const rendered = wanted.map((m) => ({ cluster: m.cluster, routes: m.routes, ...renderCluster(m) }));
+  const rendered = wanted.map(({ model, files }) => ({ cluster: model.cluster, routes: model.routes, kind: model.spec.proxy.kind, main: files?.main ?? '', files: files?.files ?? [] }));
   if (flags.out !== undefined) {
     for (const r of rendered) {
       const dir = join(flags.out, r.cluster);

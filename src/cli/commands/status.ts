@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import { isServingTask, type DockerPort, type TaskInfo } from '../../observed/docker-port';
-import { conditionCell, parseStatus } from '../../status/object-status';
+import { decodeStatus } from '../../domain/status-label';
+import { conditionCell } from '../../status/object-status';
 import { errorText } from '../error-text';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
@@ -70,7 +71,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
       .map((t) => (t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-').replace(`sg-nginx-${cluster}-`, ''))
       .sort();
     const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
-    const status = parseStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
+    const status = decodeStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
     const programmed = status?.conditions.find((c) => c.type === 'Programmed');
     // Hitless proxies: the mounted config is only the boot config; what runs is what the agents reported.
     const hitless = p.Spec.Labels?.[LABELS.delivery] === 'hitless' ? status?.proxy : undefined;
@@ -82,7 +83,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
     .filter((s) => s.kind === 'Route')
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((s) => {
-      const st = parseStatus(s.config.Spec.Labels?.[LABELS.status]);
+      const st = decodeStatus(s.config.Spec.Labels?.[LABELS.status]);
       const cell = (type: string) => conditionCell(st, s.generation, type);
       return [s.name, String(s.generation), cell('Accepted'), cell('ResolvedRefs'), cell('Programmed')];
     });

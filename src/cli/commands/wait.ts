@@ -10,7 +10,8 @@ import { parseTimeout } from '../timeout-option';
 import { LABELS } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
-import { parseStatus } from '../../status/object-status';
+import { decodeStatus } from '../../domain/status-label';
+import { asSeenNow, corePresence } from '../core-presence';
 import { probeCanary, type Probe } from '../canary-wait';
 import { goalText, parseWaitFor, probeConditionGoal, type WaitGoal } from '../wait-for';
 import { EXIT, type Output } from '../output';
@@ -20,11 +21,13 @@ import type { Kind } from '../../domain/meta';
 
 /** A condition, or the object's absence, on what is stored now. */
 async function probeStored(port: DockerPort, kind: Kind, name: string, goal: Exclude<WaitGoal, { kind: 'canary' }>): Promise<Probe> {
-  const { current } = await listStoredSpecs(port);
+  const [{ current }, presence] = await Promise.all([listStoredSpecs(port), goal.kind === 'delete' ? undefined : corePresence(port)]);
   const spec = [...current.values()].find((s) => s.kind === kind && s.name === name);
   if (goal.kind === 'delete') return spec === undefined ? { verdict: 'met', message: 'deleted' } : { verdict: 'pending', last: `generation ${spec.generation} is still stored` };
   if (spec === undefined) return { verdict: 'pending', last: 'not found' };
-  const status = parseStatus(spec.config.Spec.Labels?.[LABELS.status]);
+  // A condition a gone core wrote is not met: Programmed and Ready read Unknown until a core runs again.
+  const raw = decodeStatus(spec.config.Spec.Labels?.[LABELS.status]);
+  const status = presence === undefined ? raw : asSeenNow(raw, presence);
   return probeConditionGoal(goal, spec.generation, status?.observedGeneration === spec.generation ? status.conditions : undefined);
 }
 

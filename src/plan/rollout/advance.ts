@@ -26,12 +26,12 @@
  */
 import { durationMs } from '../../domain/brands';
 import { ANALYSIS_DEFAULTS, rolloutNew, rolloutStable, type Analysis, type CanarySpec, type CanaryStep, type Webhook, type WebhookType } from '../../domain/canary';
+import type { RolloutCommand } from '../../domain/rollout-labels';
 import { canonicalJson, fnv1a32 } from '../hash';
 import { judgeInterval, webhookFailures, type BackendMetrics, type WebhookResults } from './analysis';
-import { clip, MAX_HISTORY, ROLLOUT_STATE_VERSION, type Phase, type RolloutState, type StepMeasurement, type Transition, type TransitionReason } from './state';
+import { clip, MAX_HISTORY, ROLLOUT_STATE_VERSION, type Phase, type RolloutState, type StepMeasurement, type Transition, type TransitionReason } from '../../domain/rollout-state';
 
-export const ROLLOUT_COMMANDS = ['promote', 'promoteFull', 'abort', 'retry'] as const;
-export type RolloutCommand = (typeof ROLLOUT_COMMANDS)[number];
+export { ROLLOUT_COMMANDS, type RolloutCommand } from '../../domain/rollout-labels';
 
 export interface RolloutInput {
   /** Epoch milliseconds. */

@@ -11,7 +11,7 @@
  */
 import { durationMs } from '../../domain/brands';
 import { percentageThousandths, type Analysis, type Webhook } from '../../domain/canary';
-import type { Outcome } from './state';
+import type { Outcome } from '../../domain/rollout-state';
 
 /** Counters of one backend since the current step started (integers; p99 in milliseconds). */
 export interface BackendMetrics {

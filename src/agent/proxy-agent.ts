@@ -1,0 +1,375 @@
+/**
+ * `swarmgate proxy-agent`: runs inside a proxy task (hitless delivery) next to the proxy, NGINX or
+ * HAProxy (the kind is fixed per task: `kind`, from SWARMGATE_PROXY_KIND), with no Docker socket.
+ * It starts the proxy on the boot config (the last good config the core mounted as a Swarm
+ * config), then streams WatchProxyConfig from the core: each new config is written beside the live
+ * one, checked (`nginx -t` / `haproxy -c`, HAProxy's combined PEMs built first), moved into place
+ * and applied in place (NGINX: SIGHUP; HAProxy: SIGUSR2 to the master), and the applied hash is
+ * reported back once new workers serve it. A config that fails its check is reported and never
+ * applied: the proxy keeps serving the last good one. When the core is unreachable the agent keeps
+ * the proxy running unchanged and reconnects (client.ts: a fresh resolution of the core's name and
+ * a bounded connect on every attempt, 250 ms doubling to 1 s apart). Without a client (standalone, for
+ * rolling delivery) it only starts the proxy on the mounted config, PEMs included.
+ * Self-healing: when the proxy's master exits while the agent is not stopping it, the agent stops
+ * its orphaned workers (they would hold the ports) and starts it again at once on the live config
+ * (the last one that passed its check); a proxy that keeps dying is restarted 100 ms doubling to
+ * 2 s apart, back to "at once" after it stayed up 10 s. The agent only exits when asked to.
+ * The per-kind process details live in proxy-process.ts.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
+import { safeRelativePath } from '../validate/validate-files';
+import { configFilesHash, type ConfigFileData, type Validation } from '../api/control-plane';
+import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
+import { deadline } from '../api/proto';
+import type { ProxyKind } from '../plan/proxy-capabilities';
+import { LATENCY_BUCKETS_MS } from '../domain/traffic';
+import { TrafficListener } from './traffic-listener';
+import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
+import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
+import { childPids, haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
+
+export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
+
+export interface ProxyAgentOptions {
+  /** The core; absent: standalone (start the proxy on the boot config, no stream, no reports). */
+  readonly core?: CoreConnection;
+  readonly cluster: string;
+  /** The Swarm task ID (the core matches reports to tasks by it). */
+  readonly replicaId: string;
+  /** Which proxy this task runs; a delivered config of another kind is refused. Default nginx. */
+  readonly kind?: ProxyKind;
+  /** Writable directory holding the live nginx.conf / haproxy.cfg. */
+  readonly confDir: string;
+  /** Config to start with: the mounted last-good config, else the image's placeholder. */
+  readonly bootConfigs: readonly string[];
+  readonly log: Logger;
+  readonly nginx?: string;
+  /** HAProxy binary and directories (defaults: the renderer's, and /run/secrets). */
+  readonly haproxy?: HaproxyDriverOptions;
+  /** Loopback status URL (NGINX stub_status, HAProxy stats CSV; rendered configs serve it on the status port). */
+  readonly statusUrl?: string;
+  readonly heartbeatMs?: number;
+  /**
+   * Loopback UDP port of the traffic listener (the NGINX config's `sg_traffic` log); absent: no
+   * per-upstream counters. Only started when a core receives them.
+   */
+  readonly trafficPort?: number;
+  /** Pacing of reloads under bursts of changes (reload-pacer.ts); default DEFAULT_PACER. */
+  readonly pacer?: PacerOptions;
+  /**
+   * NGINX: the rendered config's drain flag, held around every reload so keep-alive clients are
+   * not reset (nginx-drain.ts); absent: plain SIGHUP (configs without the flag test).
+   */
+  readonly drainFlagPath?: string;
+  /** Restart pacing of a proxy that keeps dying; default DEFAULT_RESTART_BACKOFF. */
+  readonly restartBackoff?: RestartBackoff;
+}
+
+/** Restart backoff of a proxy that keeps dying (see the header). */
+export interface RestartBackoff {
+  readonly firstMs: number;
+  readonly maxMs: number;
+  /** A proxy that ran this long is healthy again: the next restart is immediate. */
+  readonly resetAfterMs: number;
+}
+
+export const DEFAULT_RESTART_BACKOFF: RestartBackoff = { firstMs: 100, maxMs: 2_000, resetAfterMs: 10_000 };
+
+/**
+ * The wait before restarting a proxy that ran for `ranMs`, given the previous wait (undefined: no
+ * restart yet): at once the first time and after a healthy run, then firstMs doubling to maxMs.
+ */
+export function nextRestartDelay(previousMs: number | undefined, ranMs: number, b: RestartBackoff = DEFAULT_RESTART_BACKOFF): number {
+  if (previousMs === undefined || ranMs >= b.resetAfterMs) return 0;
+  return previousMs <= 0 ? b.firstMs : Math.min(b.maxMs, previousMs * 2);
+}
+
+export interface AgentState {
+  readonly appliedHash: string;
+  readonly lastReceivedHash: string;
+  readonly lastValidation?: Validation;
+  readonly appliedAt: number;
+}
+
+/** Only plain relative paths inside the config directory may be written (the validator's rule too). */
+export { safeRelativePath };
+
+export class ProxyAgent {
+  private proxyProc: ChildProcess | undefined;
+  private stream: StreamHandle | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private traffic: TrafficListener | undefined;
+  private readonly pacer: ReloadPacer<ProxyConfig__Output>;
+  private state: AgentState = { appliedHash: '', lastReceivedHash: '', appliedAt: 0 };
+  private readonly driver: ProxyDriver;
+  readonly exited: Promise<number>;
+  private resolveExit: (code: number) => void = () => undefined;
+  /** Set by stop(): an exit of the proxy from then on ends the agent instead of restarting it. */
+  private stopping = false;
+  private restartCount = 0;
+  private restartDelayMs: number | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: ProxyAgentOptions) {
+    this.driver =
+      o.kind === 'haproxy'
+        ? haproxyDriver(o.haproxy)
+        : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
+    this.exited = new Promise((r) => (this.resolveExit = r));
+    this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
+  }
+
+  get current(): AgentState {
+    return this.state;
+  }
+
+  /** How many times the agent restarted a proxy that died. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  get kind(): ProxyKind {
+    return this.driver.kind;
+  }
+
+  /** PID of the proxy's master process while it runs (NGINX master, HAProxy master). */
+  get proxyPid(): number | undefined {
+    const p = this.proxyProc;
+    return p !== undefined && p.exitCode === null && p.signalCode === null ? p.pid : undefined;
+  }
+
+  private get confPath(): string {
+    return join(this.o.confDir, this.driver.mainFile);
+  }
+
+  /** Start the proxy on the boot config and subscribe to the core. */
+  start(): void {
+    const label = this.driver.label;
+    mkdirSync(this.o.confDir, { recursive: true });
+    if (!existsSync(this.confPath)) {
+      const boot = this.o.bootConfigs.find((p) => existsSync(p));
+      if (boot === undefined) throw new Error(`no boot configuration found (looked at ${this.o.bootConfigs.join(', ')})`);
+      copyFileSync(boot, this.confPath);
+      this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
+    }
+    // A flag left by an agent that died mid-reload would keep every answer on Connection: close.
+    if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
+    const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
+    if (!prepared.ok) throw new Error(`cannot start ${label} on ${this.confPath}: ${prepared.output}`);
+    this.startProxy();
+    const core = this.o.core;
+    if (core === undefined) return;
+    if (this.o.trafficPort !== undefined) {
+      this.traffic = new TrafficListener(this.o.trafficPort, this.o.log);
+      void this.traffic.start();
+    }
+    this.stream = resubscribe(
+      () => core.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
+      (m: ProxyConfig__Output) => this.pacer.offer(m, m.immediate),
+      { log: this.o.log, what: 'WatchProxyConfig', connection: core, onConnect: () => this.o.log.info('connected to the core') },
+    );
+    this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
+  }
+
+  /** Start the proxy on the live config and watch it: an unexpected exit restarts it. */
+  private startProxy(): void {
+    const label = this.driver.label;
+    const startedAt = Date.now();
+    const proc = this.driver.start(this.confPath);
+    this.proxyProc = proc;
+    let ended = false;
+    const onEnd = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
+      if (ended) return;
+      ended = true;
+      if (this.stopping) {
+        this.o.log.info({ code, signal }, `${label} exited`);
+        this.stopStreams();
+        this.resolveExit(code ?? (signal !== null ? 128 : 1));
+        return;
+      }
+      this.restartDelayMs = nextRestartDelay(this.restartDelayMs, Date.now() - startedAt, this.o.restartBackoff);
+      this.o.log.error({ code, signal, err: error?.message, restartInMs: this.restartDelayMs, restarts: this.restartCount }, `${label} exited unexpectedly; restarting it on the last good configuration`);
+      this.restartTimer = setTimeout(() => void this.restart(proc.pid), this.restartDelayMs);
+    };
+    proc.on('exit', (code, signal) => onEnd(code, signal));
+    // A spawn that failed (binary missing) emits only 'error'.
+    proc.on('error', (err) => onEnd(null, null, err));
+  }
+
+  private async restart(deadPid: number | undefined): Promise<void> {
+    this.restartTimer = undefined;
+    if (this.stopping) return this.resolveExit(0);
+    const label = this.driver.label;
+    const t0 = Date.now();
+    try {
+      // Its workers may still hold the listening sockets (NGINX's keep serving): let them go first.
+      if (deadPid !== undefined) await this.driver.releaseOrphans(deadPid);
+      if (this.stopping) return this.resolveExit(0);
+      // A flag left by a reload the master died in would keep every answer on Connection: close.
+      if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
+      const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
+      if (!prepared.ok) throw new Error(prepared.output);
+      this.restartCount++;
+      this.startProxy();
+      this.o.log.warn({ restarts: this.restartCount, pid: this.proxyProc?.pid, releasedMs: Date.now() - t0, config: this.state.appliedHash.slice(0, 12) }, `${label} restarted`);
+    } catch (err) {
+      this.restartDelayMs = nextRestartDelay(this.restartDelayMs, 0, this.o.restartBackoff);
+      this.o.log.error({ err: err instanceof Error ? err.message : String(err), retryInMs: this.restartDelayMs }, `could not restart ${label}`);
+      this.restartTimer = setTimeout(() => void this.restart(undefined), this.restartDelayMs);
+    }
+  }
+
+  /**
+   * Stop: SIGQUIT (default) is graceful, the proxy finishes in-flight requests (HAProxy gets its
+   * soft-stop signal, SIGUSR1), then the agent exits; SIGTERM stops at once.
+   */
+  stop(signal: NodeJS.Signals = 'SIGQUIT'): void {
+    this.stopping = true;
+    this.stopStreams();
+    if (this.restartTimer !== undefined) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      this.resolveExit(0);
+    } else if (this.proxyProc !== undefined && this.proxyProc.exitCode === null && this.proxyProc.signalCode === null) this.driver.stop(this.proxyProc, signal);
+    else this.resolveExit(0);
+  }
+
+  private stopStreams(): void {
+    this.stream?.stop();
+    this.traffic?.stop();
+    this.pacer.stop();
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+  }
+
+  /** Apply one delivered config now; true when the proxy reloaded onto it. */
+  async apply(m: ProxyConfig__Output): Promise<boolean> {
+    if (m.cluster !== this.o.cluster) return false;
+    const files: ConfigFileData[] = m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+    const hash = configFilesHash(files);
+    if (hash !== m.configHash) {
+      this.o.log.error({ expected: m.configHash, got: hash }, 'received config does not match its hash; ignoring it');
+      return false;
+    }
+    if (hash === this.state.appliedHash) {
+      await this.report();
+      return false;
+    }
+    // An older core sends no kind: NGINX was the only one.
+    const kind = m.proxyKind === '' ? 'nginx' : m.proxyKind;
+    const validation =
+      kind === this.driver.kind
+        ? await this.install(files)
+        : { ok: false, output: `this proxy task runs ${this.driver.kind}; a ${kind} configuration needs a proxy task of that kind (the core replaces the tasks when proxy.kind changes)` };
+    this.state = validation.ok
+      ? { appliedHash: hash, lastReceivedHash: hash, lastValidation: validation, appliedAt: Date.now() }
+      : { ...this.state, lastReceivedHash: hash, lastValidation: validation };
+    if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
+    else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
+    await this.report();
+    return validation.ok;
+  }
+
+  /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
+  private async install(files: readonly ConfigFileData[]): Promise<Validation> {
+    const d = this.driver;
+    const main = files.find((f) => f.path === d.mainFile);
+    if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
+    const staged: [string, string][] = [];
+    for (const f of files) {
+      const rel = safeRelativePath(f.path);
+      if (rel === undefined) return { ok: false, output: `refusing to write outside the config directory: ${JSON.stringify(f.path)}` };
+      const target = join(this.o.confDir, rel);
+      const next = `${target}.next`;
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(next, f.content);
+      staged.push([next, target]);
+    }
+    const config = main.content.toString();
+    const prepared = d.prepare(config);
+    if (!prepared.ok) return prepared;
+    const check = d.check(`${this.confPath}.next`);
+    if (!check.ok) return check;
+    for (const [next, target] of staged) renameSync(next, target);
+    const proc = this.proxyProc;
+    const pid = proc?.pid;
+    if (proc === undefined || pid === undefined || proc.exitCode !== null) return { ok: false, output: `${d.label} is not running` };
+    // Reported as applied only once new workers run it: Programmed must mean "serving".
+    let reloaded: boolean;
+    try {
+      reloaded = await d.reloadAndConfirm(pid);
+    } catch (err) {
+      reloaded = false;
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${d.label} reload failed`);
+    }
+    // The master died during the reload: the restart started after the files moved, so it runs them.
+    if (!reloaded && this.proxyProc === proc && proc.exitCode === null && proc.signalCode === null) {
+      return { ok: false, output: `${d.label} did not start workers on the new configuration within 10 s` };
+    }
+    if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
+    d.afterApply(config);
+    return { ok: true, output: check.output };
+  }
+
+  /** Whether a proxy started after `old` runs (its master has a worker) within `timeoutMs`. */
+  private async restartedSince(old: ChildProcess, timeoutMs = 10_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until && !this.stopping) {
+      const pid = this.proxyPid;
+      if (this.proxyProc !== old && pid !== undefined && childPids(pid).size > 0) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  }
+
+  private async counters(): Promise<Counters> {
+    if (this.o.statusUrl === undefined) return { requests: 0, responses5xx: 0, activeConnections: 0 };
+    try {
+      const res = await fetch(this.o.statusUrl, { signal: AbortSignal.timeout(1_000) });
+      return this.driver.parseCounters(await res.text());
+    } catch {
+      return { requests: 0, responses5xx: 0, activeConnections: 0 };
+    }
+  }
+
+  async report(): Promise<void> {
+    const core = this.o.core;
+    if (core === undefined) return;
+    const c = await this.counters();
+    const upstreams = this.traffic?.counters.snapshot() ?? [];
+    const s = this.state;
+    await new Promise<void>((resolve) => {
+      // A channel closed by stop() (or renewed meanwhile) throws at once instead of calling back.
+      const failed = (e: unknown): void => {
+        this.o.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'report to the core not sent; the next heartbeat retries');
+        resolve();
+      };
+      try {
+        core.client.ReportProxyState(
+          {
+            cluster: this.o.cluster,
+            replicaId: this.o.replicaId,
+            appliedHash: s.appliedHash,
+            lastReceivedHash: s.lastReceivedHash,
+            ...(s.lastValidation !== undefined ? { lastValidation: s.lastValidation } : {}),
+            // NGINX's stub_status has no status codes: its 5xx come from the traffic log's counters.
+            counters: { requests: c.requests, responses_5xx: upstreams.length > 0 ? upstreams.reduce((n, u) => n + u.responses5xx, 0) : c.responses5xx, activeConnections: c.activeConnections },
+            appliedAtMs: s.appliedAt,
+            upstreams: upstreams.map((u) => ({ upstream: u.upstream, requests: u.requests, responses_5xx: u.responses5xx, latencyBuckets: [...u.latencyBuckets] })),
+            latencyBoundsMs: [...LATENCY_BUCKETS_MS],
+          },
+          { deadline: deadline() },
+          (err) => {
+            if (err !== null) this.o.log.debug({ err: err.message }, 'report to the core failed; the next heartbeat retries');
+            resolve();
+          },
+        );
+      } catch (e) {
+        failed(e);
+      }
+    });
+  }
+}

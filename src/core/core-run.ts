@@ -1,0 +1,359 @@
+/**
+ * One reconcile run of the core: read the Swarm and the stored specs, build the model, render and
+ * validate each cluster's config, converge the proxy services, and write status. Level-triggered:
+ * nothing here depends on what triggered the run, so lost events cannot make it wrong.
+ */
+import type { Logger } from 'pino';
+import type { ControlPlane } from '../api/control-plane';
+import { encodeModel } from '../api/model-json';
+import { executePlan, type GroupOutcome } from '../apply/execute-plan';
+import { readLiveState, type LiveState } from '../observed/live-state';
+import { configFilesHash } from '../plan/config-files-hash';
+import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
+import { PROXY_SERVICE_STEP, type ProxyPlan } from '../plan/writes/proxy-writes';
+import { clusterGroupKey, type Step } from '../plan/writes/steps';
+import { agentSink, blockedCount, countWrites, failureCondition, logOutcomes, runError } from './actuation';
+import { TerminalFailures } from './terminal-failures';
+import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
+import { ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
+import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
+import { agentEndpoint } from '../plan/agent-endpoint';
+import { configSizeProblem } from '../plan/config-size';
+import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
+import type { Condition } from '../domain/conditions';
+import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
+import { storedRollbacks } from '../desired/served-state';
+import { Subject, type Observable } from 'rxjs';
+import { RolloutDriver, type WebhookCaller } from './rollouts';
+import { DesiredStateReader, liftAbandonedSeals, type StoredSpec } from '../desired/spec-store';
+import type { DesiredState } from '../plan/inputs';
+import { isNotFound, isOutOfSequence } from '../observed/docker-errors';
+import type { DockerPort } from '../observed/docker-port';
+import { toSnapshot } from '../observed/to-snapshot';
+import type { ProxyModel, Upstream } from '../plan/model';
+import type { RunResult } from '../reconcile';
+import type { ClusterRuntime } from '../status/cluster-status';
+import type { CoreMetrics } from '../status/metrics';
+import { writeStatuses } from '../status/write-status';
+import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
+
+export type { CoreRunReport } from './run-conditions';
+
+export interface CoreRunOptions {
+  /**
+   * Name proxy images by their local image ID. Swarm tries a registry pull at every task start for a
+   * tagged image; on a machine without a registry (single-node trials, CI) that pull can only fail.
+   */
+  readonly localImages?: boolean;
+  /** The gRPC control plane: models for extensions, configs for proxy agents, their reports. */
+  readonly plane?: ControlPlane;
+  /**
+   * Where proxy agents reach this core. Without it (a core running outside Swarm), clusters that
+   * ask for hitless delivery are delivered rolling, and their status says so.
+   */
+  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean; readonly tlsSet?: string };
+  readonly metrics?: CoreMetrics;
+  /** Wait for each cluster's extension (SubmitConfig) instead of rendering in the core. Needs `plane`. */
+  readonly externalExtension?: boolean;
+  /**
+   * Run one extension service per cluster with this image (needs `agents`, whose address and TLS
+   * set the extensions use too). Implies waiting for their submissions.
+   */
+  readonly extensionImage?: string;
+  /** How rollout webhooks are called (tests); default: HTTP POST with the hook's timeout. */
+  readonly webhookCaller?: WebhookCaller;
+  /** Largest rendered config delivered (tests); default Swarm's limit, MAX_SWARM_CONFIG_BYTES. */
+  readonly maxConfigBytes?: number;
+  /** How the exact files that ship are checked (tests record them); default validateFiles in a private root. */
+  readonly validate?: FilesValidator;
+}
+
+/** A cluster's part of the pipeline's output: its files (when rendered here), its rollback, and what to say about it. */
+interface ClusterSource {
+  readonly files?: RenderedCluster;
+  readonly rolledBack?: RollbackSource;
+  readonly note?: string;
+}
+
+/** One cluster's part of the run: what the plan gets, and the status inputs known before executing. */
+interface ClusterIntent {
+  readonly input: ClusterPlanInput;
+  readonly agent: AgentEndpoint | undefined;
+  /** The runtime as it stands before the writes (the service and config the cluster has now). */
+  readonly status: ClusterRuntime;
+}
+
+/** A status write that lost a race is retried this soon (the racing write's own event usually comes first). */
+const RACED_RETRY_MS = 250;
+
+export class CoreRun {
+  private readonly reader: DesiredStateReader;
+  /** Validation results by the exact files checked: the same config is never validated twice (bounded). */
+  private readonly validation: ValidationCache;
+  lastReport: CoreRunReport = { writes: 0, clusters: [] };
+  private runLog: Logger;
+  private readonly rollouts: RolloutDriver;
+  /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
+  private lastUpstreams = new Map<string, readonly Upstream[]>();
+  private readonly wake = new Subject<number>();
+  /** Writes Docker rejected for good, not sent again until their inputs change. */
+  private readonly terminal = new TerminalFailures();
+  /**
+   * When a run is needed without any Docker change (epoch ms): a rollout's next pause end or analysis
+   * interval, or webhook answers that arrived. The core's loop turns these into triggers.
+   */
+  readonly wakeAt$: Observable<number> = this.wake.asObservable();
+
+  constructor(
+    private readonly port: DockerPort,
+    private readonly log: Logger,
+    private readonly options: CoreRunOptions = {},
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.reader = new DesiredStateReader(port);
+    this.validation = new ValidationCache(options.validate);
+    this.runLog = log;
+    this.rollouts = new RolloutDriver(log, options.plane?.traffic, () => this.wake.next(this.now().getTime()), options.webhookCaller, options.metrics);
+  }
+
+  async run(seq: number): Promise<RunResult> {
+    // Every line a run logs carries its run id (seq), also the ones from helpers below.
+    this.runLog = this.log.child({ seq });
+    const port = this.port;
+    const live = await readLiveState(port);
+    const { services, tasks, networks, secrets, nodes, proxyConfigs } = live;
+    const { snapshot, dropped } = toSnapshot({ services, tasks, networks, secrets, nodes });
+    if (dropped.length > 0) {
+      // An address that is no IP address is a daemon (or network driver) problem that takes a server out of the
+      // proxies: say it at warn level, with the lines; the rest (e.g. a plugin network's driver name) is routine.
+      const addresses = dropped.filter((d) => / (address|virtual IP) .* dropped \(/.test(d));
+      if (addresses.length > 0) this.runLog.warn({ dropped: addresses.slice(0, 20), count: addresses.length }, 'snapshot dropped addresses that are not IP addresses');
+      this.runLog.debug({ dropped: dropped.length, lines: dropped.slice(0, 20) }, 'snapshot dropped objects with names outside the allow-list');
+    }
+    const read = await this.reader.read();
+    const specs = read.desired;
+    // An apply that died between sealing generation n and storing n+1 must not freeze the object.
+    const { stored, lifted } = await liftAbandonedSeals(port, read.stored, this.now());
+    if (lifted.length > 0) this.runLog.warn({ objects: lifted }, 'lifted the seal of an apply that stopped before storing its generation');
+    let writes = lifted.length + (await this.endStaleRollbacks(specs, stored));
+    const now = this.now().getTime();
+    const rollouts = this.rollouts.advance(specs, stored, services, (c) => this.lastUpstreams.get(c), now);
+    const rollbacks = await storedRollbacks(port, stored, proxyConfigs);
+    for (const m of rollbacks.missing) this.runLog.warn({ cluster: m.cluster, revision: m.revision }, 'rollback revision not found; delivering the current specs');
+    // The one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files.
+    const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
+    const { desired, result, clusters } = desiredConfig({ specs, snapshot, now: new Date(now), rollouts: { weights: rollouts.weights }, rollbacks: rollbacks.sources, render: !externalRender });
+    this.lastUpstreams = new Map(result.clusters.map((m) => [m.cluster, m.upstreams]));
+    /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
+    const rolledBack = new Map<string, Revision>();
+    const intents: ClusterIntent[] = [];
+    for (const { model, files, rolledBack: rollback } of clusters) {
+      const { json, hash: modelHash } = encodeModel(model);
+      this.options.plane?.publishModel(model.cluster, modelHash, json);
+      if (rollback !== undefined) rolledBack.set(model.cluster, rollback.revision);
+      const missing = rollbacks.missing.find((m) => m.cluster === model.cluster);
+      const note =
+        rollback !== undefined
+          ? `rolled back to revision ${rollback.revision.revision} until the next apply`
+          : missing !== undefined
+            ? `rollback to revision ${missing.revision} impossible: its config is gone; delivering the current specs`
+            : undefined;
+      const source: ClusterSource = { ...(files !== undefined ? { files } : {}), ...(rollback !== undefined ? { rolledBack: rollback } : {}), ...(note !== undefined ? { note } : {}) };
+      intents.push(await this.intentFor(model, modelHash, live, source, rollouts.urgentClusters.has(model.cluster)));
+    }
+    // Plan → execute: every write of the run as data, then written group by group (one per cluster).
+    const { plan, proxies } = planRun(intents.map((i) => i.input), live);
+    const plane = this.options.plane;
+    const outcomes = await executePlan(plan, { docker: port, ...(plane !== undefined ? { agents: agentSink(plane) } : {}) }, this.terminal.blocked);
+    this.terminal.update(outcomes);
+    logOutcomes(this.runLog, outcomes);
+    writes += countWrites(outcomes);
+    const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster))));
+    const { conditions, labelConditions, report } = runConditions(result, rollouts.conditions, desired, runtimes, tasks, rolledBack, this.options.metrics);
+    const status = await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
+    writes += status.writes;
+    if (status.raced.length + status.sealed.length > 0)
+      this.runLog.info({ raced: status.raced, sealed: status.sealed }, 'status not written: another writer changed the object (an apply, a delete or a rollout command); the next run writes it');
+    // A lost status race is retried soon on a fresh read (its rollout state and command are then read from where they are now).
+    const wakeAt = Math.min(rollouts.nextWakeAt ?? Infinity, status.raced.length > 0 ? now + RACED_RETRY_MS : Infinity);
+    if (Number.isFinite(wakeAt) && wakeAt > now) this.wake.next(wakeAt);
+    const everything = { ...labelConditions, ...conditions };
+    this.publish(result.clusters.map((m) => m.cluster), runtimes, tasks, everything);
+    this.options.metrics?.recordConditions(everything);
+    this.lastReport = { writes, clusters: report };
+    // Status is written and published whatever failed: now the loop hears about the failures.
+    const failure = runError(outcomes);
+    if (failure !== undefined) throw failure;
+    const blocked = blockedCount(outcomes);
+    const held = blocked > 0 ? `; ${blocked} write${blocked === 1 ? '' : 's'} held back (Docker rejected ${blocked === 1 ? 'it' : 'them'} before; see the clusters' status)` : '';
+    return { result: writes > 0 ? 'applied' : 'unchanged', reason: `${writes > 0 ? `${writes} write${writes === 1 ? '' : 's'}` : 'converged'}${held}` };
+  }
+
+  /**
+   * A rollback ends once the cluster's stored route generations differ from when it was requested
+   * (an apply or delete of one of its routes); the core then clears it from the cluster's spec
+   * config. Applying a changed ServiceCluster needs nothing: its new config has no rollback label.
+   */
+  private async endStaleRollbacks(specs: DesiredState, stored: Map<string, StoredSpec>): Promise<number> {
+    let writes = 0;
+    for (const [key, s] of stored) {
+      if (s.kind !== 'ServiceCluster') continue;
+      const request = rollbackOf(s.config);
+      if (request === undefined || request.specs === specsFingerprint(clusterRouteGenerations(specs, s.name))) continue;
+      // Being replaced by an apply: its new generation has no rollback label anyway.
+      if (s.sealed !== undefined) continue;
+      const labels = s.config.Spec.Labels ?? {};
+      try {
+        await this.port.updateConfigLabels(s.config.ID, s.config.Version.Index, { ...s.config.Spec, Labels: withRollback(labels, undefined) });
+      } catch (e) {
+        // Another writer came first (an apply, a delete, a rollback command): the next run decides again on a fresh read.
+        if (!(isOutOfSequence(e) || isNotFound(e))) throw e;
+        stored.delete(key);
+        continue;
+      }
+      writes++;
+      this.runLog.info({ cluster: s.name, revision: request.revision }, 'a route of the cluster was applied: rollback ended');
+      // Status is written on the same config later in this run: carry its new version.
+      stored.set(key, { ...s, config: await this.port.inspectConfig(s.config.ID) });
+    }
+    return writes;
+  }
+
+  /**
+   * The cluster's config: rendered here (embedded extension), or what the extension service
+   * submitted for exactly this model (undefined until it has). A submission that failed its
+   * validation carries the validator's output.
+   */
+  private renderedFor(model: ProxyModel, modelHash: string, rendered: RenderedCluster | undefined): { rendered: string; invalid?: string } | undefined {
+    const plane = this.options.plane;
+    const mainName = MAIN_CONFIG_FILE[model.spec.proxy.kind];
+    // Rendered in this core (embedded extension): the pipeline's files.
+    if (rendered !== undefined || plane === undefined) return { rendered: mainFile(rendered) };
+    const sub = plane.submission(model.cluster, modelHash);
+    if (sub === undefined) return undefined;
+    const main = sub.proxyKind === model.spec.proxy.kind ? sub.files.find((f) => f.path === mainName) : undefined;
+    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || `the extension submitted no ${mainName} for a ${model.spec.proxy.kind} cluster` };
+    return { rendered: main.content.toString() };
+  }
+
+  /** nginx -t / haproxy -c on the files that ship, once per distinct config; returns the failure output, or undefined when valid. */
+  private validate(model: ProxyModel, files: readonly ShippedFile[]): string | undefined {
+    const { validation: v, fresh } = this.validation.check(model.spec.proxy.kind, files, model.secrets);
+    if (fresh && !v.ok) this.runLog.warn({ cluster: model.cluster, validator: v.output }, 'configuration failed validation; keeping the last good one');
+    if (fresh && v.skipped !== undefined) this.runLog.warn({ cluster: model.cluster, reason: v.skipped }, 'configuration not validated by the core');
+    return v.ok ? undefined : v.output || 'the configuration failed validation';
+  }
+
+  /** How components reach this core (address, control network, TLS set), if they can. */
+  private endpoint(live: LiveState): AgentEndpoint | string {
+    const a = this.options.agents;
+    if (a === undefined || this.options.plane === undefined) return 'the core has no address components can reach: start it with --advertise';
+    return agentEndpoint(a, live);
+  }
+
+  /** Hitless delivery when the cluster asks for it and agents can reach this core. */
+  private agentFor(model: ProxyModel, live: LiveState): { agent?: AgentEndpoint; note?: string } {
+    if (model.spec.proxy.delivery !== 'hitless') return {};
+    const e = this.endpoint(live);
+    return typeof e === 'string' ? { note: `hitless delivery unavailable (${e}); delivering rolling` } : { agent: e };
+  }
+
+  /** What the agents were handed (after this run's delivery) and what each replica reported. */
+  private hitlessRuntime(cluster: string, agent: AgentEndpoint | undefined): Pick<ClusterRuntime, 'hitless'> {
+    if (agent === undefined || this.options.plane === undefined) return {};
+    const delivered = this.options.plane.delivered(cluster)?.configHash ?? '';
+    return { hitless: { configHash: delivered, reports: this.options.plane.reportsOf(cluster), connected: this.options.plane.connectedAgents(cluster) } };
+  }
+
+  /** Share the run's result with gRPC subscribers and forget replicas that are gone. */
+  private publish(clusters: readonly string[], runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks'], conditions: Readonly<Record<string, readonly Condition[]>>): void {
+    const plane = this.options.plane;
+    if (plane === undefined) return;
+    const proxyServices = new Set(runtimes.map((r) => r.serviceId));
+    plane.retain(new Set(clusters), new Set(tasks.filter((t) => proxyServices.has(t.ServiceID) && t.DesiredState !== 'shutdown').map((t) => t.ID)));
+    plane.publishStatus(
+      Object.entries(conditions).map(([key, cs]) => {
+        const [kind = '', name = ''] = key.split('/');
+        return { kind, name, conditions: cs.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) };
+      }),
+    );
+  }
+
+  /**
+   * What one cluster should run: its extension service (when the core runs them) and, when the
+   * cluster has a config that passed its checks, the config to ship; plus what its status needs.
+   */
+  private async intentFor(model: ProxyModel, modelHash: string, live: LiveState, cluster: ClusterSource, urgent: boolean): Promise<ClusterIntent> {
+    const expectedReplicas = expectedProxyReplicas(model);
+    const { agent, note: agentNote } = this.agentFor(model, live);
+    const existing = live.services.find((s) => s.Spec.Name === proxyServiceName(model.cluster));
+    const configName = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
+    const keepLast = { ...(existing !== undefined ? { serviceId: existing.ID } : {}), ...(configName !== undefined ? { configName } : {}) };
+    const extension = this.extensionOf(model, live);
+    const base = { model, ...(extension !== undefined ? { extension } : {}) };
+    const note = [agentNote, cluster.note].filter((n) => n !== undefined).join('; ') || undefined;
+    const rollback = cluster.rolledBack;
+    const source = rollback !== undefined ? { rendered: mainFile(cluster.files) } : this.renderedFor(model, modelHash, cluster.files);
+    if (source === undefined) return { input: base, agent, status: { model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast } };
+    const rendered = source.rendered;
+    const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
+    if (tooLarge !== undefined) {
+      this.runLog.warn({ cluster: model.cluster, bytes: Buffer.byteLength(rendered) }, 'rendered configuration is too large for a Swarm config; keeping the last good one');
+      return { input: base, agent, status: { model, invalid: tooLarge, expectedReplicas, ...keepLast } };
+    }
+    const kind = model.spec.proxy.kind;
+    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
+    // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
+    // config), an extension's submission too, whatever it reported. A rolled-back revision was
+    // validated when it was current.
+    const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, files));
+    if (invalid !== undefined) return { input: base, agent, status: { model, invalid, expectedReplicas, ...keepLast } };
+    const image = this.options.localImages === true ? await this.port.localImageId(model.spec.proxy.image) : undefined;
+    if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
+    // Hitless: the agents get the validated config (they run nginx -t / haproxy -c themselves too before reloading).
+    const plane = this.options.plane;
+    const delivered = plane?.delivered(model.cluster)?.configHash;
+    const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: configFilesHash(files), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
+    const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
+    return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
+  }
+
+  /** The cluster's status inputs once its writes ran: the service and config it has now, and what failed. */
+  private runtimeOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, outcome: GroupOutcome | undefined): ClusterRuntime {
+    const { model } = intent.input;
+    const failed = outcome?.failed !== undefined ? failureCondition(outcome.failed) : undefined;
+    const ok = (op: Step['op']) => outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === op && (o.step.op !== 'createService' && o.step.op !== 'updateService' ? true : o.step.role === 'proxy')) === true;
+    const serviceId = proxy?.serviceId ?? outcome?.created.get(PROXY_SERVICE_STEP) ?? intent.status.serviceId;
+    if (ok('createService') || ok('updateService')) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: intent.agent !== undefined ? 'hitless' : 'rolling' });
+    if (outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === 'deliver') === true) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
+    return {
+      ...intent.status,
+      ...(serviceId !== undefined ? { serviceId } : {}),
+      // A failed cluster keeps what it mounts; a converged one mounts what the plan said.
+      ...(proxy !== undefined && failed === undefined ? { configName: proxy.configName } : {}),
+      ...(failed !== undefined ? { failed } : {}),
+      ...this.hitlessRuntime(model.cluster, intent.agent),
+    };
+  }
+
+  /** The cluster's extension service, when the core runs them (extensionImage). */
+  private extensionOf(model: ProxyModel, live: LiveState): ClusterPlanInput['extension'] {
+    const image = this.options.extensionImage;
+    if (image === undefined) return undefined;
+    const endpoint = this.endpoint(live);
+    if (typeof endpoint === 'string') {
+      this.runLog.warn({ cluster: model.cluster }, 'extension services need the core\'s agent address (--advertise) and control network');
+      return undefined;
+    }
+    return { image, endpoint };
+  }
+}
+
+/**
+ * The replicas the proxy service asks Swarm for. Not capped at the active node count in host mode:
+ * the service still requests every replica (MaxReplicas 1 per node leaves the rest pending with "no
+ * suitable node"), and a node may not even match the constraints, so a cap made Ready True with 1 of 3.
+ */
+export function expectedProxyReplicas(model: ProxyModel): number {
+  return model.spec.proxy.replicas;
+}

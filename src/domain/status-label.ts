@@ -1,0 +1,42 @@
+/**
+ * The status stored on an object's current spec config (label io.swarmgate.status): observed generation
+ * and conditions with the time each last changed, plus what a hitless cluster's proxies run. Written by
+ * the core only (src/status/write-status.ts), read by the CLI (get, status, wait, canary) and tests.
+ * One codec for both sides.
+ */
+import type { Condition } from './conditions';
+
+export interface StatusCondition extends Condition {
+  readonly lastTransitionTime: string;
+}
+
+/** What a ServiceCluster's proxies run (hitless delivery: from the agents' reports; hashes shortened). */
+export interface ProxyStatus {
+  readonly delivery: 'hitless';
+  readonly config: string;
+  readonly replicas: readonly { readonly task: string; readonly applied: string }[];
+}
+
+export interface ObjectStatus {
+  readonly observedGeneration: number;
+  readonly conditions: readonly StatusCondition[];
+  readonly proxy?: ProxyStatus;
+}
+
+/** The label text. Field order is fixed (proxy first), so an unchanged status encodes to the same text. */
+export function encodeStatus(s: ObjectStatus): string {
+  return JSON.stringify(s);
+}
+
+/** The stored status; undefined when there is none or it is unreadable (the core rewrites it on its next run). */
+export function decodeStatus(label: string | undefined): ObjectStatus | undefined {
+  if (label === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(label);
+    if (typeof v !== 'object' || v === null) return undefined;
+    const s = v as ObjectStatus;
+    return typeof s.observedGeneration === 'number' && Array.isArray(s.conditions) ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Where the gRPC API's TLS material sits: the name the core's certificate is issued for, and the
+ * file names of each piece in a task's secrets directory. One definition for the writer (install,
+ * rotate-certs, the service specs that mount the secrets) and the readers (core, agents, extensions).
+ */
+import { LABELS, OWNER_VALUE } from './labels';
+
+/** The name the core's certificate is issued for; clients check it whatever address they dial. */
+export const CORE_TLS_NAME = 'swarmgate-core';
+
+/** File names inside a TLS directory (/run/secrets in tasks, where Docker mounts the secrets). */
+export const TLS_FILES = { ca: 'swarmgate-ca.crt', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key' } as const;
+export type TlsFile = keyof typeof TLS_FILES;
+export const TLS_DIR_IN_TASKS = '/run/secrets';
+
+/** The PEM texts of one set (the CA key is not kept: rotation makes a whole new set). */
+export interface TlsMaterial {
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+/** Every file of a set, in a fixed order. */
+export const TLS_SET_FILES = Object.keys(TLS_FILES) as TlsFile[];
+
+/** Which set and file a TLS secret holds, as its labels say (the secret's name is not relied upon). */
+export interface TlsSecretRole {
+  readonly set: string;
+  readonly file: TlsFile;
+}
+
+/** The labels of one secret of a set: owned by swarmgate, role "tls", the set id and the file it holds. */
+export function encodeTlsSecretLabels(r: TlsSecretRole): Record<string, string> {
+  return { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'tls', [LABELS.tlsSet]: r.set, [LABELS.tlsFile]: r.file };
+}
+
+/** The set and file of a secret; undefined for a secret that is not one of swarmgate's TLS files. */
+export function decodeTlsSecretLabels(labels: Readonly<Record<string, string>> | undefined): TlsSecretRole | undefined {
+  const l = labels ?? {};
+  const set = l[LABELS.tlsSet];
+  const file = l[LABELS.tlsFile];
+  if (l[LABELS.owner] !== OWNER_VALUE || set === undefined || set === '' || file === undefined || !(TLS_SET_FILES as readonly string[]).includes(file)) return undefined;
+  return { set, file: file as TlsFile };
+}

@@ -1,0 +1,137 @@
+/**
+ * One Route → what the model builder admits of it: rules with their actions, the upstreams its backends
+ * resolve to (with the reference problems met), the passthrough targets and the resolved TLS termination.
+ * Pure; cluster-wide concerns (conflicts, claims) are the ClusterBuilder's.
+ */
+import type { HttpPath } from '../domain/brands';
+import type { RouteObject } from '../domain/object';
+import type { Rule } from '../domain/route';
+import type { ServiceClusterSpec } from '../domain/service-cluster';
+import { currentCertificate, type CertificateVersion } from './certificates';
+import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, WeightedTarget } from './model';
+import type { NameTable } from './names';
+import { normalisePrefix } from './path-groups';
+import { poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
+
+/**
+ * Without a `retries` field: NGINX's own default, every server once on connection errors and
+ * timeouts (0 = no limit), so a request reaches the "no task reachable" 503 backup rather than
+ * failing with 502 while a backend's tasks are being replaced or removed.
+ */
+export const DEFAULT_RETRIES = { attempts: 0, on: ['error', 'timeout'] } as const;
+const NO_EDITS = { set: [], add: [], remove: [] };
+
+export interface CompiledRoute {
+  readonly rules: ModelRule[];
+  readonly upstreams: Upstream[];
+  readonly problems: RefProblem[];
+  readonly passthroughTargets: WeightedTarget[];
+  readonly passthroughAffinity: Affinity;
+  /** TLS termination with the certificate resolved to secret names (a stored certificate: its newest version). */
+  readonly tls?: TlsTerminate;
+}
+
+export type Certificates = ReadonlyMap<string, readonly CertificateVersion[]>;
+
+function affinityOf(rule: Rule): Affinity {
+  const a = rule.sessionAffinity;
+  if (a?.cookie !== undefined) return { kind: 'cookie', name: a.cookie.name, ttl: a.cookie.ttl, ...(a.cookie.issuedBy === 'Application' ? { issuedBy: 'Application' as const } : {}) };
+  if (a?.clientIP === true) return { kind: 'clientIP' };
+  return { kind: 'none' };
+}
+
+function matchOf(rule: Rule): PathMatch {
+  if (rule.match.path !== undefined) return { kind: 'exact', path: rule.match.path };
+  return { kind: 'prefix', path: normalisePrefix(rule.match.pathPrefix ?? ('/' as HttpPath)) };
+}
+
+function redirectAction(rule: Rule): RedirectAction {
+  const r = rule.redirect;
+  if (r === undefined) throw new Error('redirectAction on a rule without redirect');
+  return {
+    kind: 'redirect',
+    code: r.code,
+    ...(r.to !== undefined ? { to: r.to } : {}),
+    ...(r.scheme !== undefined ? { scheme: r.scheme } : {}),
+    ...(r.host !== undefined ? { host: r.host } : {}),
+    ...(r.port !== undefined ? { port: r.port } : {}),
+    ...(r.path !== undefined ? { path: r.path } : {}),
+    responseHeaders: rule.responseHeaders ?? NO_EDITS,
+  };
+}
+
+/** @param policies per rule of the route (same index): its Middleware policies (src/plan/middlewares.ts). */
+export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable, policies: readonly (RulePolicies | undefined)[] = []): CompiledRoute {
+  const upstreams: Upstream[] = [];
+  const problems: RefProblem[] = [];
+  const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
+    const targets: WeightedTarget[] = [];
+    const pooled: Upstream[] = [];
+    for (const backend of rule.backends ?? []) {
+      const res = resolveBackend(backend, affinity, cluster.networks, idx, names);
+      if (!res.ok) {
+        problems.push(res.problem);
+        continue;
+      }
+      upstreams.push(res.upstream);
+      if (rule.split === 'Tasks') {
+        if (backend.weight > 0) pooled.push(res.upstream);
+      } else if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
+    }
+    // split: Tasks — one upstream with every member's servers: the shares follow the task counts.
+    const pool = poolUpstream(pooled, affinity, names);
+    if (pool !== undefined) {
+      upstreams.push(pool);
+      if (pool.servers.length > 0) targets.push({ upstream: pool.name, weight: 1 });
+    }
+    return targets;
+  };
+  const rules: ModelRule[] = [];
+  let passthroughTargets: WeightedTarget[] = [];
+  let passthroughAffinity: Affinity = { kind: 'none' };
+  route.spec.rules.forEach((rule, i) => {
+    const affinity = affinityOf(rule);
+    const p = policies[i];
+    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, cookies: rule.match.cookies, methods: rule.match.methods, ...(p !== undefined ? { policies: p } : {}) };
+    if (rule.redirect !== undefined) {
+      rules.push({ ...base, action: redirectAction(rule) });
+      return;
+    }
+    const targets = resolveTargets(rule, affinity);
+    if (route.spec.tls?.mode === 'Passthrough') {
+      passthroughTargets = targets;
+      passthroughAffinity = affinity;
+      return;
+    }
+    const d = cluster.defaults.timeouts;
+    const t = rule.timeouts;
+    const rewrite = rule.rewrite?.stripPrefix === true ? ('/' as HttpPath) : rule.rewrite?.replacePrefix;
+    const action: ProxyAction = {
+      kind: 'proxy',
+      targets,
+      affinity,
+      ...(rewrite !== undefined ? { rewrite: { replacePrefix: rewrite } } : {}),
+      timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? d.read, send: t?.send ?? d.send },
+      retries: rule.retries ?? { attempts: DEFAULT_RETRIES.attempts, on: [...DEFAULT_RETRIES.on] },
+      websocket: rule.websocket,
+      requestHeaders: rule.requestHeaders ?? NO_EDITS,
+      responseHeaders: rule.responseHeaders ?? NO_EDITS,
+    };
+    rules.push({ ...base, action });
+  });
+  const tls = terminateOf(route, certs);
+  return { rules, upstreams, problems, passthroughTargets, passthroughAffinity, ...(tls !== undefined ? { tls } : {}) };
+}
+
+/** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */
+function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | undefined {
+  const tls = route.spec.tls;
+  const cert = tls?.certificate;
+  if (tls?.mode !== 'Terminate' || cert === undefined) return undefined;
+  if (cert.name !== undefined) {
+    const current = currentCertificate(certs, cert.name);
+    return current === undefined ? undefined : { certSecret: current.certSecret, keySecret: current.keySecret, redirectHTTP: tls.redirectHTTP };
+  }
+  if (cert.certSecret === undefined || cert.keySecret === undefined) return undefined;
+  return { certSecret: cert.certSecret, keySecret: cert.keySecret, redirectHTTP: tls.redirectHTTP };
+}

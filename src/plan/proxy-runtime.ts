@@ -1,0 +1,72 @@
+/**
+ * How a proxy task of each kind runs, for the core's proxy service spec and the agent's defaults:
+ * where configs are mounted, what the container runs, and what the agent needs to know.
+ * NGINX's values are the ones proxy-service-spec.ts has always used.
+ *
+ * HAProxy reads each TLS certificate and key from one combined PEM file that only the task can
+ * build (from its mounted secrets), so an HAProxy task always runs the agent: with the core's
+ * address for hitless delivery, `--standalone` for rolling delivery (it builds the PEMs for the
+ * mounted config and runs `haproxy -W -db` on it; no stream, no reports). The agent turns the
+ * task's SIGQUIT into HAProxy's soft stop (SIGUSR1), so the task's StopSignal stays SIGQUIT.
+ */
+import type { ProxyKind } from './proxy-capabilities';
+import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
+import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
+
+export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
+/** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
+export const BOOT_CONFIG_PATH = '/etc/swarmgate/boot/nginx.conf';
+/** The agent's command, run by the proxy image's entrypoint (tini). */
+export const AGENT_ARGS = ['swarmgate', 'proxy-agent'] as const;
+
+export interface ProxyRuntime {
+  readonly kind: ProxyKind;
+  /** The rendered config's file name (renderCluster's `main`). */
+  readonly mainFile: string;
+  /** Rolling delivery: where the rendered config is mounted (the image's placeholder is there). */
+  readonly configPath: string;
+  /** Hitless delivery: where the boot config (last good) is mounted. */
+  readonly bootConfigPath: string;
+  /** Rolling delivery: the container's Args; absent: the image's CMD (NGINX alone). */
+  readonly rollingArgs?: readonly string[];
+  /** Hitless delivery: the agent's Args (its environment says the rest: core address, cluster, task). */
+  readonly agentArgs: readonly string[];
+  /** The agent's default writable config directory. */
+  readonly confDir: string;
+  /** Loopback status URL the agent reads counters from (rendered configs serve it). */
+  readonly statusUrl: string;
+  /** Loopback UDP port the rendered config sends per-request traffic lines to; absent: none. */
+  readonly trafficPort?: number;
+  /** The flag file the rendered config tests to ask clients to close during a reload; absent: none. */
+  readonly drainFlagPath?: string;
+}
+
+export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
+export const HAPROXY_BOOT_CONFIG_PATH = '/etc/swarmgate/boot/haproxy.cfg';
+/** The agent's proxy kind when `--kind` is not given; absent: nginx. */
+export const PROXY_KIND_ENV = 'SWARMGATE_PROXY_KIND';
+
+export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
+  nginx: {
+    kind: 'nginx',
+    mainFile: 'nginx.conf',
+    configPath: NGINX_CONFIG_PATH,
+    bootConfigPath: BOOT_CONFIG_PATH,
+    agentArgs: [...AGENT_ARGS],
+    confDir: '/run/swarmgate/nginx',
+    statusUrl: `http://127.0.0.1:${DEFAULT_NGINX_OPTIONS.statusPort}/nginx_status`,
+    trafficPort: DEFAULT_NGINX_OPTIONS.trafficLogPort,
+    drainFlagPath: DEFAULT_NGINX_OPTIONS.drainFlagPath,
+  },
+  haproxy: {
+    kind: 'haproxy',
+    mainFile: 'haproxy.cfg',
+    configPath: HAPROXY_CONFIG_PATH,
+    bootConfigPath: HAPROXY_BOOT_CONFIG_PATH,
+    rollingArgs: [...AGENT_ARGS, '--kind', 'haproxy', '--standalone'],
+    agentArgs: [...AGENT_ARGS, '--kind', 'haproxy'],
+    confDir: `${DEFAULT_HAPROXY_OPTIONS.runtimeDir}/conf`,
+    statusUrl: `http://127.0.0.1:${DEFAULT_HAPROXY_OPTIONS.statusPort}/haproxy_status;csv`,
+    trafficPort: DEFAULT_HAPROXY_OPTIONS.trafficLogPort,
+  },
+};

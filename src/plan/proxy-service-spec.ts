@@ -1,0 +1,151 @@
+/**
+ * The Swarm service spec of one ServiceCluster's proxy, as a pure function of the cluster spec,
+ * the delivered config, the secrets and networks it needs, and the nodes. Building it whole and
+ * comparing with the live spec makes updates idempotent: same inputs ⇒ same spec ⇒ no write.
+ */
+import { durationMs, sizeBytes } from '../domain/brands';
+import { LABELS, OWNER_VALUE } from '../domain/labels';
+import type { ProxyModel } from './model';
+import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
+import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
+import { tlsMounts, type TlsSet } from './tls-sets';
+import { PROXY_RUNTIME } from './proxy-runtime';
+
+export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
+
+/** How a hitless proxy's agent reaches the core. */
+export interface AgentEndpoint {
+  /** host:port the agents dial (the core's service name on the control network). */
+  readonly coreAddress: string;
+  /** ID of the overlay network shared with the core. */
+  readonly controlNetworkId: string;
+  /** The mutual-TLS set whose component pair and CA the agent mounts; plaintext (--insecure) when absent. */
+  readonly tls?: TlsSet;
+}
+
+export interface ProxyInputs {
+  readonly model: ProxyModel;
+  readonly serviceName: string;
+  readonly config: { readonly id: string; readonly name: string };
+  /** Secret name → ID, for every secret the model needs. */
+  readonly secretIds: ReadonlyMap<string, string>;
+  /** Network name → ID, for every network the model needs. */
+  readonly networkIds: ReadonlyMap<string, string>;
+  readonly nodes: readonly NodeInfo[];
+  /** The image as the service should name it (a local image ID in local-images mode); default: the spec's. */
+  readonly image?: string;
+  /** Set for hitless delivery: the mounted config is only the boot config; the agent streams the rest. */
+  readonly agent?: AgentEndpoint;
+  /** Network IDs to stay attached to although no route needs them now (hitless: leaving costs a restart). */
+  readonly keepNetworkIds?: readonly string[];
+}
+
+export function proxyServiceName(cluster: string): string {
+  return `sg-proxy-${cluster}`;
+}
+
+/**
+ * Interlock's placement order: workers first; managers only when no worker can run a proxy.
+ * A cluster's own constraints replace the default entirely.
+ */
+export function placementConstraints(model: ProxyModel, nodes: readonly NodeInfo[]): string[] {
+  if (model.spec.proxy.constraints.length > 0) return [...model.spec.proxy.constraints];
+  const usableWorker = nodes.some((n) => n.Spec.Role === 'worker' && n.Spec.Availability === 'active' && n.Status.State === 'ready');
+  return usableWorker ? ['node.role==worker'] : [];
+}
+
+/** start-first keeps serving during updates, but deadlocks with host-mode ports on one node. */
+export function updateOrder(model: ProxyModel): 'start-first' | 'stop-first' {
+  return model.spec.proxy.update.order ?? (model.spec.proxy.publish.mode === 'host' ? 'stop-first' : 'start-first');
+}
+
+const NANO = 1_000_000;
+
+/**
+ * An edge proxy that stops is a node whose clients are refused: restart its task whatever the
+ * reason (`any`), without giving up (MaxAttempts 0), after 200 ms instead of Swarm's default 5 s.
+ * The agent restarts a dead NGINX/HAProxy itself; this covers the agent's own death (it is the
+ * task's main process) and any other exit.
+ */
+export const PROXY_RESTART_POLICY = { Condition: 'any', Delay: 200 * NANO, MaxAttempts: 0 } as const;
+
+export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
+  const { model } = inputs;
+  const p = model.spec.proxy;
+  const res = p.resources;
+  const toRes = (r: { cpus?: number; memory?: string } | undefined) =>
+    r === undefined
+      ? undefined
+      : { ...(r.cpus !== undefined ? { NanoCPUs: Math.round(r.cpus * 1e9) } : {}), ...(r.memory !== undefined ? { MemoryBytes: sizeBytes(r.memory) } : {}) };
+  const limits = toRes(res?.limits);
+  const reservations = toRes(res?.reservations);
+  const constraints = placementConstraints(model, inputs.nodes);
+  const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster, [LABELS.delivery]: inputs.agent !== undefined ? 'hitless' : 'rolling' };
+  const agent = inputs.agent;
+  const runtime = PROXY_RUNTIME[model.spec.proxy.kind];
+  const networks = [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
+  if (agent !== undefined) networks.push({ Target: agent.controlNetworkId });
+  for (const id of inputs.keepNetworkIds ?? []) if (!networks.some((n) => n.Target === id)) networks.push({ Target: id });
+  // One order whatever the reason for each attachment, so equal sets hash equal.
+  networks.sort((a, b) => (a.Target < b.Target ? -1 : a.Target > b.Target ? 1 : 0));
+  return {
+    Name: inputs.serviceName,
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: inputs.image ?? p.image,
+        Labels: labels,
+        ...(agent !== undefined
+          ? {
+              Args: [...runtime.agentArgs],
+              Env: [
+                `SWARMGATE_CORE_ADDR=${agent.coreAddress}`,
+                `SWARMGATE_CLUSTER=${model.cluster}`,
+                // Swarm fills the template per task: reports are matched to tasks by ID.
+                'SWARMGATE_REPLICA_ID={{.Task.ID}}',
+                agent.tls !== undefined ? `SWARMGATE_TLS_DIR=${TLS_DIR_IN_TASKS}` : 'SWARMGATE_INSECURE=1',
+              ],
+            }
+          : {}),
+        // HAProxy always runs under the agent (only the task can build its combined PEMs).
+        ...(agent === undefined && runtime.rollingArgs !== undefined ? { Args: [...runtime.rollingArgs] } : {}),
+        StopSignal: 'SIGQUIT',
+        StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
+        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? runtime.bootConfigPath : runtime.configPath, UID: '0', GID: '0', Mode: 0o444 } }],
+        Secrets: [
+          ...[...model.secrets].sort().map((name) => ({
+            SecretID: inputs.secretIds.get(name) ?? name,
+            SecretName: name,
+            // Certificates are read by NGINX's master (root); basicAuth users files by its workers, per request.
+            File: { Name: name, UID: '0', GID: '0', Mode: model.workerSecrets?.includes(name) === true ? 0o444 : 0o400 },
+          })),
+          ...(agent?.tls !== undefined ? tlsMounts(agent.tls, ['ca', 'clientCert', 'clientKey']) : []),
+        ],
+      },
+      Placement: {
+        Constraints: constraints,
+        Preferences: p.placementPreferences.map((pref) => ({ Spread: { SpreadDescriptor: pref.spread } })),
+        // Two host-mode replicas cannot share a node's port 80.
+        ...(p.publish.mode === 'host' ? { MaxReplicas: 1 } : {}),
+      },
+      ...(limits !== undefined || reservations !== undefined ? { Resources: { ...(limits !== undefined ? { Limits: limits } : {}), ...(reservations !== undefined ? { Reservations: reservations } : {}) } } : {}),
+      Networks: networks,
+      RestartPolicy: PROXY_RESTART_POLICY,
+    },
+    Mode: { Replicated: { Replicas: p.replicas } },
+    UpdateConfig: {
+      Parallelism: p.update.parallelism,
+      Delay: durationMs(p.update.delay) * NANO,
+      FailureAction: 'rollback',
+      Monitor: 1_000 * NANO,
+      Order: updateOrder(model),
+    },
+    EndpointSpec: {
+      Mode: 'vip',
+      Ports: [
+        { Protocol: 'tcp', TargetPort: 80, PublishedPort: p.publish.http, PublishMode: p.publish.mode },
+        { Protocol: 'tcp', TargetPort: 443, PublishedPort: p.publish.https, PublishMode: p.publish.mode },
+      ],
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The writes that converge one ServiceCluster's proxy: the rendered config as a content-addressed
+ * Swarm config (with its revision and route labels), the proxy service created or updated to use
+ * it, the agents handed the config (hitless), and old configs pruned. Pure: every decision that
+ * convergeProxy used to take while writing is taken here, from the observed inventory.
+ */
+import { LABELS, OWNER_VALUE } from '../../domain/labels';
+import type { LiveState } from '../../observed/live-state';
+import type { ProxyModel } from '../model';
+import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../proxy-service-spec';
+import { clusterRevisions, revisionNumber, routesLabels } from '../revisions';
+import { sha256Hex } from '../../domain/sha256';
+import { planConfigPrune } from './config-prune';
+import { isCurrent, labelledServiceSpec, updateEffect } from './service-labels';
+import { configRef, type DeliverStep, type Step } from './steps';
+
+export const PROXY_CONFIG_STEP = 'proxy-config';
+export const PROXY_SERVICE_STEP = 'proxy-service';
+
+export function proxyConfigName(cluster: string, hash: string): string {
+  return `sg-nginx-${cluster}-${hash.slice(0, 12)}`;
+}
+
+export interface ProxyPlanInput {
+  readonly model: ProxyModel;
+  /** The validated text of the cluster's main config file (the bytes that ship). */
+  readonly rendered: string;
+  readonly live: LiveState;
+  /** The image as the service names it (a local image ID in local-images mode); default: the spec's. */
+  readonly image?: string;
+  /** Set for hitless delivery: agents get the config; the service keeps its boot config when it can. */
+  readonly agent?: AgentEndpoint;
+  /** Serving an old revision as it is (no renumbering). */
+  readonly rollback?: boolean;
+  /** What the agents must get (hitless), with the hash of what they were last handed. */
+  readonly delivery?: Omit<DeliverStep, 'op' | 'reason' | 'cluster'> & { readonly deliveredHash?: string };
+}
+
+export interface ProxyPlan {
+  readonly steps: Step[];
+  /** The live proxy service, when there is one (else the createService step's result is its ID). */
+  readonly serviceId?: string;
+  /** The config the service mounts after the plan ran (hitless keeps the mounted boot config). */
+  readonly configName: string;
+  /** SHA-256 of the rendered text (content address of the config). */
+  readonly configHash: string;
+}
+
+export function planProxy(input: ProxyPlanInput): ProxyPlan {
+  const { model, rendered, live, agent } = input;
+  const steps: Step[] = [];
+  const hash = sha256Hex(rendered);
+  const configName = proxyConfigName(model.cluster, hash);
+  const config = live.proxyConfigs.find((c) => c.Spec.Name === configName);
+  // Revisions: a new config is previous max + 1; a known config that becomes current again is
+  // renumbered (max + 1), so the current config is always the newest revision except during a
+  // rollback, which serves an old revision as it is.
+  const maxRevision = Math.max(0, ...clusterRevisions(live.proxyConfigs, model.cluster).map((r) => r.revision));
+  const routes = routesLabels(model.routes);
+  if (config === undefined) {
+    steps.push({
+      op: 'createConfig',
+      id: PROXY_CONFIG_STEP,
+      cluster: model.cluster,
+      spec: {
+        Name: configName,
+        Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash, [LABELS.revision]: String(maxRevision + 1), ...routes },
+        Data: Buffer.from(rendered).toString('base64'),
+      },
+      reason: `the rendered ${model.spec.proxy.kind} config changed: new content-addressed config, revision ${maxRevision + 1}`,
+    });
+  } else if (input.rollback !== true) {
+    const own = revisionNumber(config);
+    const revision = own !== undefined && own === maxRevision ? own : maxRevision + 1;
+    const labels = config.Spec.Labels ?? {};
+    if (labels[LABELS.revision] !== String(revision) || Object.entries(routes).some(([k, v]) => labels[k] !== v)) {
+      steps.push({
+        op: 'updateConfigLabels',
+        cluster: model.cluster,
+        configId: config.ID,
+        name: configName,
+        version: config.Version.Index,
+        spec: { ...config.Spec, Labels: { ...labels, [LABELS.revision]: String(revision), ...routes } },
+        reason: labels[LABELS.revision] !== String(revision) ? `config becomes current again: revision ${labels[LABELS.revision] ?? 'none'} → ${revision}` : 'route generations in the config changed',
+      });
+    }
+  }
+  const name = proxyServiceName(model.cluster);
+  const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
+  const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
+  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = []) =>
+    labelledServiceSpec(
+      proxyServiceSpec({
+        model,
+        serviceName: name,
+        config: mount,
+        secretIds,
+        networkIds,
+        nodes: live.nodes,
+        ...(input.image !== undefined ? { image: input.image } : {}),
+        ...(agent !== undefined ? { agent, keepNetworkIds } : {}),
+      }),
+    );
+  const existing = live.services.find((s) => s.Spec.Name === name);
+  let spec = build({ id: config?.ID ?? configRef(PROXY_CONFIG_STEP), name: configName });
+  let mountedName = configName;
+  let kept = false;
+  const mounted = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0];
+  if (agent !== undefined && existing !== undefined && mounted?.ConfigID !== undefined && mounted.ConfigName !== undefined && live.proxyConfigs.some((c) => c.ID === mounted.ConfigID)) {
+    // Hitless: a service update restarts the proxy tasks, so avoid the ones routes alone would cause.
+    // Keep the mounted boot config (the agent streams newer ones), and stay on networks no route
+    // needs any more (they are left at the next update the service needs anyway).
+    const attached = (existing.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target).filter((id) => live.networks.some((n) => n.Id === id));
+    for (const keep of [build({ id: mounted.ConfigID, name: mounted.ConfigName }), build({ id: mounted.ConfigID, name: mounted.ConfigName }, attached)]) {
+      if (!isCurrent(existing, keep)) continue;
+      spec = keep;
+      mountedName = mounted.ConfigName;
+      kept = true;
+      break;
+    }
+  }
+  if (input.delivery !== undefined && input.delivery.deliveredHash !== input.delivery.configHash) {
+    const { deliveredHash: _d, ...delivery } = input.delivery;
+    steps.push({ op: 'deliver', cluster: model.cluster, ...delivery, reason: input.delivery.deliveredHash === undefined ? 'the agents have no config from this core yet' : `the agents run ${input.delivery.deliveredHash.slice(0, 12)}; the config is now ${input.delivery.configHash.slice(0, 12)}` });
+  }
+  if (existing === undefined) {
+    steps.push({ op: 'createService', id: PROXY_SERVICE_STEP, cluster: model.cluster, role: 'proxy', spec, effect: 'starts-tasks', reason: 'the cluster has no proxy service' });
+  } else if (!isCurrent(existing, spec)) {
+    steps.push({
+      op: 'updateService',
+      cluster: model.cluster,
+      role: 'proxy',
+      serviceId: existing.ID,
+      version: existing.Version.Index,
+      spec,
+      effect: updateEffect(existing, spec),
+      reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
+    });
+  }
+  steps.push(...planConfigPrune(model.cluster, configName, existing?.ID, live));
+  return { steps, ...(existing !== undefined ? { serviceId: existing.ID } : {}), configName: mountedName, configHash: hash };
+}

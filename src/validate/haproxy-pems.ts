@@ -1,0 +1,50 @@
+/**
+ * HAProxy reads a certificate and its key from one combined PEM file, while a Route names two
+ * Docker secrets: before a check (and a start or reload) the combined files the config reads are
+ * built from the secrets mounted at secretsDir. The proxy agent does it with the task's real
+ * secrets; validate-files.ts with throw-away ones inside its private root, through this same code,
+ * so a config that names a secret the task does not mount fails the same way in both.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pemFilesOfConfig } from '../render/haproxy/pem-files';
+import { PASSED, type Validation } from './result';
+
+/**
+ * Build the combined PEM files `config` reads under `certDir`: certificate secret, then key
+ * secret, mode 0600, written to a temporary name and renamed (a reader never sees half a file).
+ * `root` (a private root, see sandbox.ts) prefixes every path read or written; messages name the
+ * paths the proxy sees, never file contents.
+ */
+export function buildPemFiles(config: string, certDir: string, secretsDir: string, root = ''): Validation {
+  const pems = pemFilesOfConfig(config, certDir);
+  if (pems.length === 0) return PASSED;
+  mkdirSync(join(root, certDir), { recursive: true, mode: 0o700 });
+  for (const pem of pems) {
+    const parts: string[] = [];
+    for (const name of [pem.certSecret, pem.keySecret]) {
+      const path = join(secretsDir, name);
+      if (!existsSync(join(root, path))) return { ok: false, output: `secret "${name}" is not mounted at ${path}; the proxy service must mount it (the core updates the service)` };
+      const text = readFileSync(join(root, path), 'utf8');
+      parts.push(text.endsWith('\n') ? text : `${text}\n`);
+    }
+    const content = parts.join('');
+    const target = join(root, pem.path);
+    if (existsSync(target) && readFileSync(target, 'utf8') === content) continue;
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+    const tmp = `${target}.tmp`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    renameSync(tmp, target);
+  }
+  return PASSED;
+}
+
+/** Remove combined PEMs under `certDir` that `config` does not read (key material does not linger). */
+export function pruneStalePemFiles(config: string, certDir: string): void {
+  if (!existsSync(certDir)) return;
+  const keep = new Set(pemFilesOfConfig(config, certDir).map((p) => p.path));
+  for (const f of readdirSync(certDir)) {
+    const path = join(certDir, f);
+    if ((f.endsWith('.pem') || f.endsWith('.pem.tmp')) && !keep.has(path)) rmSync(path, { force: true });
+  }
+}

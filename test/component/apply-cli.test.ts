@@ -1,0 +1,77 @@
+/**
+ * `swarmgate apply` as a user meets it: Ctrl-C between objects reports exactly what was stored and
+ * what was not (exit 130), and a warning says when no core runs to act on what was stored.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runApply } from '../../src/cli/commands/apply';
+import { EXIT, type Output } from '../../src/cli/output';
+import { listStoredSpecs } from '../../src/desired/spec-store';
+import { addCore } from '../helpers/running-core';
+import { FakeDocker } from '../fakes/fake-docker';
+
+function routesFile(names: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-apply-cli-'));
+  const file = join(dir, 'routes.yaml');
+  const doc = (n: string) => `apiVersion: swarmgate.io/v1\nkind: Route\nmetadata:\n  name: ${n}\nspec:\n  hosts: [${n}.example.com]\n  rules:\n    - backends: [{ service: ${n}, port: 80 }]\n`;
+  writeFileSync(file, names.map(doc).join('---\n'));
+  return file;
+}
+
+function capture(): Output & { readonly outLines: string[]; readonly errLines: string[] } {
+  const outLines: string[] = [];
+  const errLines: string[] = [];
+  return { outLines, errLines, out: (t) => outLines.push(t), err: (t) => errLines.push(t) };
+}
+
+async function storedRoutes(docker: FakeDocker): Promise<string[]> {
+  const { current } = await listStoredSpecs(docker);
+  return [...current.values()].filter((s) => s.kind === 'Route').map((s) => s.name).sort();
+}
+
+function withCore(docker: FakeDocker, running: boolean): Promise<void> {
+  return addCore(docker, { running });
+}
+
+describe('swarmgate apply', () => {
+  it('stops between objects on Ctrl-C and says what was stored and what was not', async () => {
+    const docker = new FakeDocker();
+    await withCore(docker, true);
+    const io = capture();
+    const ctrlC = new AbortController();
+    // The user presses Ctrl-C while the first object is being stored.
+    const out: Output = { out: (t) => { io.out(t); ctrlC.abort(); }, err: (t) => io.err(t) };
+    const code = await runApply(docker, [routesFile(['alpha', 'beta', 'gamma'])], out, ctrlC.signal);
+    expect(code).toBe(EXIT.interrupted);
+    expect(io.outLines).toEqual(['route/alpha created']);
+    expect(io.errLines).toEqual(['interrupted: 1 of 3 objects stored (route/alpha); not stored: route/beta, route/gamma']);
+    expect(await storedRoutes(docker)).toEqual(['alpha']);
+  });
+
+  it('stores everything without a signal, and says nothing more when a core runs', async () => {
+    const docker = new FakeDocker();
+    await withCore(docker, true);
+    const io = capture();
+    expect(await runApply(docker, [routesFile(['alpha', 'beta'])], io)).toBe(EXIT.ok);
+    expect(io.outLines).toEqual(['route/alpha created', 'route/beta created']);
+    expect(io.errLines).toEqual([]);
+    expect(await storedRoutes(docker)).toEqual(['alpha', 'beta']);
+  });
+
+  it('warns that nothing acts on the specs when the core is stopped or not installed', async () => {
+    const stopped = new FakeDocker();
+    await withCore(stopped, false);
+    const a = capture();
+    expect(await runApply(stopped, [routesFile(['alpha'])], a)).toBe(EXIT.ok);
+    expect(a.errLines).toEqual(['warning: the swarmgate core (swarmgate-core) is not running (docker service ps swarmgate-core): nothing acts on these specs until one runs']);
+
+    const none = new FakeDocker();
+    const b = capture();
+    expect(await runApply(none, [routesFile(['alpha'])], b)).toBe(EXIT.ok);
+    expect(b.errLines).toEqual(['warning: no swarmgate core is installed (swarmgate install): nothing acts on these specs until one runs']);
+    // The specs are stored all the same: the warning is about who acts on them.
+    expect(await storedRoutes(none)).toEqual(['alpha']);
+  });
+});
