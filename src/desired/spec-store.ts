@@ -54,10 +54,10 @@ export function specHash(obj: ApiObject): string {
   return createHash('sha256').update(canonicalJson(encodeObject(obj))).digest('hex');
 }
 
-/** `sgr-shop-1a2b3c-4`: readable, unique per object (the hash), under Docker's 64-character limit. */
 /** One letter per kind in config names (existing names keep theirs: r and c). */
 const KIND_LETTER: Readonly<Record<Kind, string>> = { Route: 'r', ServiceCluster: 'c', Middleware: 'm' };
 
+/** `sgr-shop-1a2b3c-4`: readable, unique per object (the hash), under Docker's 64-character limit. */
 export function specConfigName(kind: Kind, name: string, generation: number): string {
   return `sg${KIND_LETTER[kind]}-${name.slice(0, 40)}-${fnv1a32(objectKey(kind, name)).slice(0, 6)}-${generation}`;
 }
