@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: from a fresh Debian machine to traffic through swarmgate in one command.
 # swarm-up and images run before this script (Makefile prerequisites). Here: build the CLI,
-# create two small backend services on an overlay network, install the core, apply
+# create two small backend services on an overlay network (examples/quickstart/backends.sh), install the core, apply
 # examples/quickstart/, wait until the route is Programmed and send requests through the
 # host-mode published port 8080. Idempotent: running it again reuses what exists.
 set -euo pipefail
@@ -11,30 +11,13 @@ SG_TAG=demo
 source deploy/scripts/lib.sh
 
 IMAGE_PREFIX=${IMAGE_PREFIX:-swarmgate}
-NETWORK=sg-demo
 SG="node dist/src/cli/main.js"
 
 log "building the CLI"
 npm run build >/dev/null
 
-if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
-  log "creating overlay network $NETWORK"
-  docker network create --driver overlay "$NETWORK" >/dev/null
-fi
-if ! docker config inspect sg-demo-backend >/dev/null 2>&1; then
-  docker config create sg-demo-backend examples/quickstart/backend.nginx.conf >/dev/null
-fi
-
-# Services name their image by ID: with a tag, Swarm tries a registry pull at every task start.
-proxy_image=$(docker image inspect --format '{{.Id}}' "$IMAGE_PREFIX/proxy:latest") || die "run make images first"
-for spec in hello-v1:3 hello-v2:1; do
-  name=${spec%%:*} replicas=${spec##*:}
-  if docker service inspect "$name" >/dev/null 2>&1; then continue; fi
-  log "creating backend service $name ($replicas tasks)"
-  docker service create --detach --quiet --no-resolve-image --name "$name" --replicas "$replicas" --network "$NETWORK" \
-    --hostname "$name.{{.Task.Slot}}" --config src=sg-demo-backend,target=/etc/nginx/nginx.conf \
-    --label io.swarmgate.demo=true "$proxy_image" >/dev/null
-done
+log "creating the backend services hello-v1 (3 tasks) and hello-v2 (1 task)"
+IMAGE_PREFIX="$IMAGE_PREFIX" bash examples/quickstart/backends.sh up
 
 log "installing the swarmgate core"
 $SG install --local-images --image "$IMAGE_PREFIX/swarmgate:latest"

@@ -19,8 +19,9 @@ import { ValidationCache, type FilesValidator, type ShippedFile } from '../valid
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../plan/revisions';
+import { clusterRouteGenerations, rollbackOf, specsFingerprint, toRevision, withRollback, type Revision } from '../plan/revisions';
 import type { Condition } from '../domain/conditions';
+import { LABELS } from '../domain/labels';
 import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
 import { storedRollbacks } from '../desired/served-state';
 import { Subject, type Observable } from 'rxjs';
@@ -96,6 +97,13 @@ export class CoreRun {
   /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
   private lastUpstreams = new Map<string, readonly Upstream[]>();
   private readonly wake = new Subject<number>();
+  /**
+   * The routes (`name@generation`) in each config handed to agents, by its files hash: what a replica
+   * that reports that hash serves. Bounded (oldest first out); empty after a restart, when status
+   * falls back to whether replicas run the newest config.
+   */
+  private readonly deliveredRoutes = new Map<string, ReadonlySet<string>>();
+  private static readonly DELIVERED_KEPT = 32;
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
   /**
@@ -168,7 +176,7 @@ export class CoreRun {
     this.terminal.update(outcomes);
     logOutcomes(this.runLog, outcomes);
     writes += countWrites(outcomes);
-    const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster))));
+    const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster)), live));
     const { conditions, labelConditions, report } = runConditions(result, rollouts.conditions, desired, runtimes, tasks, rolledBack, this.options.metrics);
     const status = await writeStatuses(port, stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, tasks), rollouts.labels);
     writes += status.writes;
@@ -314,12 +322,40 @@ export class CoreRun {
     const plane = this.options.plane;
     const delivered = plane?.delivered(model.cluster)?.configHash;
     const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: configFilesHash(files), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
+    if (delivery !== undefined) this.rememberRoutes(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
     const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
   }
 
   /** The cluster's status inputs once its writes ran: the service and config it has now, and what failed. */
-  private runtimeOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, outcome: GroupOutcome | undefined): ClusterRuntime {
+  private rememberRoutes(configHash: string, routes: ReadonlySet<string>): void {
+    this.deliveredRoutes.delete(configHash);
+    this.deliveredRoutes.set(configHash, routes);
+    if (this.deliveredRoutes.size > CoreRun.DELIVERED_KEPT) this.deliveredRoutes.delete(this.deliveredRoutes.keys().next().value ?? '');
+  }
+
+  /**
+   * What each running replica of the cluster serves, where known: hitless replicas by the hash they
+   * reported (configs this core delivered); rolling ones by the Swarm config they mount (its routes label).
+   */
+  private servedRoutes(hitless: boolean, serviceId: string | undefined, live: LiveState): ReadonlyMap<string, ReadonlySet<string>> {
+    const served = new Map<string, ReadonlySet<string>>();
+    if (serviceId === undefined) return served;
+    const reports = hitless && this.options.plane !== undefined ? new Map(this.options.plane.reportsOf(live.services.find((s) => s.ID === serviceId)?.Spec.Labels?.[LABELS.cluster] ?? '').map((r) => [r.replicaId, r.appliedHash])) : undefined;
+    for (const task of live.tasks.filter((x) => x.ServiceID === serviceId)) {
+      const routes =
+        reports !== undefined
+          ? this.deliveredRoutes.get(reports.get(task.ID) ?? '')
+          : (() => {
+              const mounted = live.proxyConfigs.find((c) => c.Spec.Name === task.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName);
+              return mounted === undefined ? undefined : toRevision(mounted)?.routes;
+            })();
+      if (routes !== undefined) served.set(task.ID, routes);
+    }
+    return served;
+  }
+
+  private runtimeOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, outcome: GroupOutcome | undefined, live: LiveState): ClusterRuntime {
     const { model } = intent.input;
     const failed = outcome?.failed !== undefined ? failureCondition(outcome.failed) : undefined;
     const ok = (op: Step['op']) => outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === op && (o.step.op !== 'createService' && o.step.op !== 'updateService' ? true : o.step.role === 'proxy')) === true;
@@ -333,6 +369,7 @@ export class CoreRun {
       ...(proxy !== undefined && failed === undefined ? { configName: proxy.configName } : {}),
       ...(failed !== undefined ? { failed } : {}),
       ...this.hitlessRuntime(model.cluster, intent.agent),
+      servedRoutes: this.servedRoutes(intent.agent !== undefined, serviceId, live),
     };
   }
 

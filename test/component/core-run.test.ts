@@ -107,7 +107,25 @@ describe('core run', () => {
     const cfg = docker.writes[0]?.spec as { Data?: string } | undefined;
     const rendered = Buffer.from(cfg?.Data ?? '', 'base64').toString('utf8');
     expect(rendered.match(/server \S+:8080 /g)?.length).toBe(1);
-    expect(condition(await statusOf('web'), 'Programmed')?.status).toBe('False');
+    // The cluster is on its way to the new config; the route's generation is still served by every replica.
+    expect(condition(await statusOf('edge', 'ServiceCluster'), 'Programmed')?.status).toBe('False');
+    expect(condition(await statusOf('web'), 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed' });
+    expect(condition(await statusOf('web'), 'Programmed')?.message).toMatch(/newest configuration, for other changes, is not everywhere yet/);
+  });
+
+  it('takes a route out of Programmed only when its own generation is not served everywhere', async () => {
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    expect(condition(await statusOf('web'), 'Programmed')?.status).toBe('True');
+    await applyObject(docker, route('web', { serviceCluster: 'edge', hosts: ['web.test', 'www.web.test'], rules: [{ backends: [{ service: 'web', port: 8080 }] }] }));
+    await run.run(3);
+    // The running replica still mounts the config with generation 1: generation 2 is not served yet.
+    expect(condition(await statusOf('web'), 'Programmed')).toMatchObject({ status: 'False', reason: 'Pending' });
+    startProxyTasks();
+    await run.run(4);
+    expect(condition(await statusOf('web'), 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed' });
   });
 
   it('names the proxy image by local ID in local-images mode (no registry pulls)', async () => {

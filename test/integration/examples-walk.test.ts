@@ -1,0 +1,258 @@
+/**
+ * Every example runs as shipped on the quickstart's single node: on the real local Swarm, for each
+ * folder of examples/ the test does what the example's README tells a user to do — create its
+ * backends with `examples/NAME/backends.sh`, `swarmgate apply -f examples/NAME/` unchanged, wait
+ * until its routes are Programmed — then sends requests through the host-mode ports on loopback and
+ * checks that each answer comes from the backend the example routes it to (every example backend
+ * answers "hello from <service>.<slot>, path <uri>"), with the status, headers and certificate the
+ * example promises. A rollout example is checked at its first step. Then it removes what it made.
+ *
+ * All examples share one install (and the quickstart's `default` cluster on 8080/8443), which keeps
+ * the walk to a few minutes. Needs the images (make images). Run: make test-int
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInstall, runUninstall } from '../../src/cli/commands/install';
+import { LABELS } from '../../src/domain/labels';
+import { createDockerPort } from '../../src/observed/dockerode-adapter';
+import { decodeRolloutState, type RolloutState } from '../../src/plan/rollout';
+import { peerCertificate, send, type Reply } from '../helpers/http-client';
+import { docker, isProgrammed, until } from '../helpers/swarm';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '../..');
+/** The CLI as the recipes and this test call it: from source, so no `make build` is needed. */
+const SWARMGATE = `node --import tsx ${join(ROOT, 'src/cli/main.ts')}`;
+const port = createDockerPort();
+const io = { out: () => undefined, err: (t: string) => console.error(t) };
+
+/** One request through a published port and what its answer must be. */
+interface Check {
+  readonly what: string;
+  readonly port: number;
+  readonly host: string;
+  readonly path?: string;
+  readonly tls?: boolean;
+  readonly headers?: Record<string, string>;
+  /** The services that may answer (the body names them), or absent when the proxy answers itself. */
+  readonly from?: readonly string[];
+  /** The path the backend must have received (rewrites). */
+  readonly backendPath?: string;
+  readonly status?: number;
+  /** Response headers that must be present, with a value matching. */
+  readonly responseHeaders?: Record<string, RegExp>;
+  /** The subject CN of the certificate served for `host` (TLS checks). */
+  readonly certificateCN?: string;
+}
+
+interface Walk {
+  readonly routes: readonly string[];
+  readonly checks: readonly Check[];
+  /** More than a request can show (a rollout's state). */
+  readonly also?: () => Promise<void>;
+}
+
+const HTTP = 8080;
+const HTTPS = 8443;
+
+async function rollout(route: string): Promise<RolloutState | undefined> {
+  const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${route}`]);
+  const label = c?.Spec.Labels?.[LABELS.rollout];
+  if (label === undefined) return undefined;
+  const d = decodeRolloutState(label);
+  return d._tag === 'Right' ? d.right : undefined;
+}
+
+/** What each example is expected to do; the quickstart goes first (it defines the `default` cluster). */
+const WALKS: Record<string, Walk> = {
+  quickstart: {
+    routes: ['hello'],
+    checks: [
+      { what: 'weighted 90/10', port: HTTP, host: 'hello.localhost', from: ['hello-v1', 'hello-v2'] },
+      { what: '/v2 prefix stripped', port: HTTP, host: 'hello.localhost', path: '/v2/anything', from: ['hello-v2'], backendPath: '/anything' },
+      { what: 'header canary', port: HTTP, host: 'hello.localhost', headers: { 'x-canary': 'always' }, from: ['hello-v2'] },
+    ],
+  },
+  basic: {
+    routes: ['basic'],
+    checks: [{ what: 'one host to one service', port: HTTP, host: 'hello.example.com', path: '/x', from: ['hello'], backendPath: '/x' }],
+  },
+  'blue-green': {
+    routes: ['cart-rollout'],
+    checks: [
+      { what: 'active', port: HTTP, host: 'cart.example.com', from: ['cart-blue'] },
+      { what: 'preview host', port: HTTP, host: 'preview.cart.example.com', from: ['cart-green'] },
+    ],
+    also: async () => {
+      expect((await until('blue-green paused', async () => ((await rollout('cart-rollout'))?.phase === 'Paused' ? true : undefined), 30_000))).toBe(true);
+    },
+  },
+  canary: {
+    routes: ['api', 'shop-rollout'],
+    checks: [
+      { what: 'api weighted 90/10 with a sticky cookie', port: HTTP, host: 'api.example.com', from: ['api-v1', 'api-v2'], responseHeaders: { 'set-cookie': /api_version=/ } },
+      { what: 'api header canary', port: HTTP, host: 'api.example.com', headers: { 'x-canary': 'always' }, from: ['api-v2'] },
+      { what: 'api cookie canary', port: HTTP, host: 'api.example.com', headers: { cookie: 'canary=always' }, from: ['api-v2'] },
+      { what: 'rollout: testers reach shop-v2', port: HTTP, host: 'boutique.example.com', headers: { 'x-canary': 'always' }, from: ['shop-v2'] },
+      { what: 'rollout: everyone else shop-v1 (95 %) or shop-v2 (5 %)', port: HTTP, host: 'boutique.example.com', from: ['shop-v1', 'shop-v2'] },
+    ],
+    also: async () => {
+      // The pre-rollout webhook reached the bundled stub (else: Failed), and the first step is applied.
+      const s = await until('rollout at its first step (5 %)', async () => {
+        const r = await rollout('shop-rollout');
+        return r !== undefined && r.weight === 5 ? r : undefined;
+      }, 60_000);
+      expect(s.phase).toBe('Progressing');
+    },
+  },
+  haproxy: {
+    routes: ['shop-haproxy'],
+    checks: [
+      { what: 'HTTP redirected to HTTPS', port: 8081, host: 'shop.example.com', status: 308, responseHeaders: { location: /^https:\/\/shop\.example\.com(:8444)?\// } },
+      { what: '/api over TLS', port: 8444, tls: true, host: 'shop.example.com', path: '/api/orders', from: ['shop-api'], certificateCN: 'shop.example.com' },
+      { what: 'weighted 80/20', port: 8444, tls: true, host: 'shop.example.com', from: ['shop-v1', 'shop-v2'] },
+    ],
+  },
+  passthrough: {
+    routes: ['vault', 'portal'],
+    checks: [
+      { what: 'passthrough to the backend\'s own TLS', port: HTTPS, tls: true, host: 'vault.example.com', from: ['vault'], certificateCN: 'vault.example.com' },
+      { what: 'wildcard host terminated', port: HTTPS, tls: true, host: 'eu.portal.example.com', from: ['portal'], certificateCN: '*.portal.example.com' },
+    ],
+  },
+  'service-clusters': {
+    routes: ['storefront', 'reports'],
+    checks: [
+      { what: 'public pool', port: 8082, host: 'store.example.com', from: ['store'] },
+      { what: 'internal pool', port: 8083, host: 'reports.internal.example.com', from: ['reports'] },
+      { what: 'internal redirect', port: 8083, host: 'reports.internal.example.com', path: '/legacy', status: 301, responseHeaders: { location: /\/v2\/reports$/ } },
+      { what: 'internal default backend', port: 8083, host: 'unknown.example.com', from: ['reports'] },
+    ],
+  },
+  tls: {
+    routes: ['shop', 'shop-admin'],
+    checks: [
+      { what: 'HTTP redirected to HTTPS', port: HTTP, host: 'shop.example.com', status: 308, responseHeaders: { location: /^https:\/\/shop\.example\.com(:8443)?\// } },
+      { what: '/api prefix stripped', port: HTTPS, tls: true, host: 'shop.example.com', path: '/api/cart', from: ['shop-api'], backendPath: '/cart', certificateCN: 'shop.example.com' },
+      { what: 'HSTS on the web rule', port: HTTPS, tls: true, host: 'www.shop.example.com', from: ['shop-web'], responseHeaders: { 'strict-transport-security': /max-age=31536000/ } },
+      { what: 'stored certificate by name', port: HTTPS, tls: true, host: 'admin.shop.example.com', from: ['shop-web'], certificateCN: 'admin.shop.example.com' },
+    ],
+  },
+};
+
+const EXAMPLES = readdirSync(join(ROOT, 'examples'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+/** The quickstart first, the others in name order. */
+const ORDER = ['quickstart', ...EXAMPLES.filter((e) => e !== 'quickstart').sort()];
+
+async function sh(cmd: string, args: readonly string[]): Promise<string> {
+  try {
+    const r = await run(cmd, args, { cwd: ROOT, env: { ...process.env, SWARMGATE }, timeout: 150_000 });
+    return r.stdout + r.stderr;
+  } catch (e) {
+    const x = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${x.message}\n${x.stdout ?? ''}${x.stderr ?? ''}`);
+  }
+}
+const swarmgate = (...args: string[]): Promise<string> => sh('node', ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args]);
+const backends = (example: string, action: 'up' | 'down'): Promise<string> => sh('bash', [join('examples', example, 'backends.sh'), action]);
+
+/** Why a reply does not match the check, or undefined when it does. */
+function mismatch(c: Check, r: Reply): string | undefined {
+  if (r.status !== (c.status ?? 200)) return `status ${r.status}`;
+  if (c.from !== undefined) {
+    const m = /^hello from ([a-z0-9-]+)\.\d+(?: over its own TLS)?, path (\S+)$/.exec(r.body.trim());
+    if (m === null) return `body ${JSON.stringify(r.body)}`;
+    if (!c.from.includes(m[1] ?? '')) return `answered by ${m[1]}`;
+    if (c.backendPath !== undefined && m[2] !== c.backendPath) return `backend got path ${m[2]}`;
+  }
+  for (const [h, re] of Object.entries(c.responseHeaders ?? {})) {
+    const v = r.headers[h];
+    if (!re.test(Array.isArray(v) ? v.join('; ') : (v ?? ''))) return `header ${h}: ${String(v)}`;
+  }
+  return undefined;
+}
+
+/** Retries until the answer matches (a proxy may still be starting); fails with the last mismatch. */
+async function check(c: Check): Promise<void> {
+  let last = 'no answer';
+  await until(`${c.what}: ${c.host}${c.path ?? '/'} on ${c.port}`, async () => {
+    try {
+      const r = await send({ port: c.port, host: c.host, path: c.path ?? '/', tls: c.tls === true, headers: c.headers ?? {} });
+      last = mismatch(c, r) ?? '';
+      return last === '' ? true : undefined;
+    } catch (e) {
+      last = (e as Error).message;
+      return undefined;
+    }
+  }, 60_000, 250).catch(() => {
+    throw new Error(`${c.what} (${c.host}${c.path ?? '/'} on port ${c.port}): ${last}`);
+  });
+  if (c.certificateCN !== undefined) {
+    const cert = await peerCertificate(c.port, c.host);
+    expect(cert instanceof Error ? cert.message : cert.subject.CN, c.what).toBe(c.certificateCN);
+  }
+}
+
+let coreWasInstalled = false;
+const applied: string[] = [];
+const backendsUp: string[] = [];
+const timings: string[] = [];
+
+beforeAll(async () => {
+  const names = new Set(Object.values(WALKS).flatMap((w) => w.routes));
+  const stored = (await port.listConfigs([`${LABELS.kind}=Route`])).map((c) => c.Spec.Labels?.[LABELS.name] ?? '');
+  const clash = stored.filter((n) => names.has(n));
+  if (clash.length > 0) throw new Error(`routes of the examples are already stored (${[...new Set(clash)].join(', ')}): run make demo-clean or delete them first`);
+  coreWasInstalled = (await port.listServices([])).some((s) => s.Spec.Name === 'swarmgate-core');
+  expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  const t0 = Date.now();
+  for (const e of [...applied].reverse()) await swarmgate('delete', '-f', join('examples', e)).catch((x: Error) => console.error(x.message));
+  for (const e of [...backendsUp].reverse()) await backends(e, 'down').catch((x: Error) => console.error(x.message));
+  if (!coreWasInstalled) await runUninstall(port, false, io).catch((x: Error) => console.error(x.message));
+  // Proxies hold the backends' network (and secrets) until uninstall: a second `down` removes them, as the README says.
+  for (const e of backendsUp) await backends(e, 'down').catch((x: Error) => console.error(x.message));
+  const left = [
+    ...backendsUp.flatMap((e) => ['service', 'secret', 'config'].map((kind) => docker(kind, 'ls', '--quiet', '--filter', `label=io.swarmgate.example.${e}`))),
+    docker('network', 'ls', '--quiet', '--filter', 'label=io.swarmgate.example=true'),
+    docker('node', 'inspect', 'self', '--format', '{{index .Spec.Labels "zone"}}') === 'example-zone-a' ? 'node label zone=example-zone-a' : '',
+  ].filter((x) => x !== '');
+  if (!coreWasInstalled) expect(left, 'objects the recipes made, left behind').toEqual([]);
+  timings.push(`cleanup ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`examples walk: ${timings.join('; ')}`);
+}, 240_000);
+
+describe('every example runs as shipped on a single-node Swarm', () => {
+  it('has a backend recipe and a walk for every example folder', () => {
+    for (const e of EXAMPLES) {
+      expect(existsSync(join(ROOT, 'examples', e, 'backends.sh')), `examples/${e}/backends.sh`).toBe(true);
+      expect(existsSync(join(ROOT, 'examples', e, 'README.md')), `examples/${e}/README.md`).toBe(true);
+      expect(Object.keys(WALKS), `a walk for examples/${e} in this test`).toContain(e);
+    }
+  });
+
+  it.each(ORDER.filter((e) => WALKS[e] !== undefined))('examples/%s: backends, apply as shipped, Programmed, answers from the right backend', async (example) => {
+    const walk = WALKS[example];
+    if (walk === undefined) throw new Error(`no walk for ${example}`);
+    const t0 = Date.now();
+    backendsUp.push(example);
+    await backends(example, 'up');
+    applied.push(example);
+    await swarmgate('apply', '-f', join('examples', example));
+    for (const r of walk.routes) await until(`route ${r} Programmed`, () => isProgrammed(port, 'Route', r), 120_000, 250);
+    for (const c of walk.checks) await check(c);
+    await walk.also?.();
+    timings.push(`${example} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }, 240_000);
+
+  it('left no backend task failing (the recipes start what the examples need)', () => {
+    const failing = docker('service', 'ls', '--filter', 'label=io.swarmgate.example-backend=true', '--format', '{{.Name}} {{.Replicas}}')
+      .split('\n').filter((l) => l !== '' && !/ (\d+)\/\1$/.test(l));
+    expect(failing).toEqual([]);
+  });
+});
