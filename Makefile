@@ -77,11 +77,13 @@ NODE_BIN ?= /usr/bin/node
 SWARM_ADVERTISE_ADDR ?= 127.0.0.1
 DOCKERD_WAIT ?= 60
 # swarm-up/swarm-down: unset (or 1) = this machine's single-node swarm; 2 = a separate two-node swarm
-# in network namespaces (deploy/scripts/swarm-nodes-up.sh) for make test-multinode.
+# in network namespaces (deploy/scripts/swarm-nodes-up.sh) for make test-multinode; 4 = the same
+# with three managers and one worker, for make test-chaos.
 NODES ?=
-CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset) or 2, not '$(NODES)'" >&2; exit 2 ;; esac
+CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset), 2 or 4, not '$(NODES)'" >&2; exit 2 ;; esac
+NAMESPACED_NODES = $(filter 2 4,$(NODES))
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode bench-swarm bench-memory bench-reload
+.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-reload
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@$(SYSTEM_DEPS) images
@@ -90,19 +92,19 @@ images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOUR
 	  DEBIAN_SECURITY_MIRROR='$(DEBIAN_SECURITY_MIRROR)' NODE_BIN='$(NODE_BIN)' \
 	  bash deploy/scripts/images.sh
 
-swarm-up: ## install/start dockerd and init a single-node swarm as needed; records what it did (NODES=2: a separate 2-node swarm in netns)
-ifeq ($(NODES),2)
+swarm-up: ## install/start dockerd and init a single-node swarm as needed; records what it did (NODES=2 or 4: a separate swarm in netns)
+ifneq ($(NAMESPACED_NODES),)
 	@$(SYSTEM_DEPS) swarm multinode
-	@DOCKERD_WAIT='$(DOCKERD_WAIT)' IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/swarm-nodes-up.sh
+	@NODES='$(NODES)' DOCKERD_WAIT='$(DOCKERD_WAIT)' IMAGE_PREFIX='$(IMAGE_PREFIX)' bash deploy/scripts/swarm-nodes-up.sh
 else
 	@$(CHECK_NODES)
 	@SWARM_ADVERTISE_ADDR='$(SWARM_ADVERTISE_ADDR)' DOCKERD_WAIT='$(DOCKERD_WAIT)' \
 	  bash deploy/scripts/swarm-up.sh
 endif
 
-swarm-down: ## undo only what swarm-up recorded (leave its swarm, stop its dockerd; never uninstall) (NODES=2: remove the 2-node swarm)
-ifeq ($(NODES),2)
-	@bash deploy/scripts/swarm-nodes-down.sh
+swarm-down: ## undo only what swarm-up recorded (leave its swarm, stop its dockerd; never uninstall) (NODES=2 or 4: remove the netns swarm)
+ifneq ($(NAMESPACED_NODES),)
+	@NODES='$(NODES)' bash deploy/scripts/swarm-nodes-down.sh
 else
 	@$(CHECK_NODES)
 	@bash deploy/scripts/swarm-down.sh
@@ -120,8 +122,13 @@ test-int: $(DEPS_STAMP) ## integration tests against the local Swarm (needs make
 
 test-multinode: $(DEPS_STAMP) ## tests on the separate 2-node swarm: placement, overlay, drain, client IP, host-mode backends (needs make swarm-up NODES=2)
 	@$(SYSTEM_DEPS) test multinode
-	@bash deploy/scripts/swarm-nodes-check.sh
+	@NODES=2 bash deploy/scripts/swarm-nodes-check.sh
 	npx vitest run --config vitest.multinode.mts
+
+test-chaos: $(DEPS_STAMP) ## failure drills on the 3-manager + 1-worker netns swarm; table on stdout, JSON in bench/results/ (needs make swarm-up NODES=4)
+	@$(SYSTEM_DEPS) test multinode
+	@NODES=4 bash deploy/scripts/swarm-nodes-check.sh
+	npx vitest run --config vitest.chaos.mts
 
 bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket errors, reloads (needs swarm-up images, wrk)
 	@$(SYSTEM_DEPS) test bench-reload

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make swarm-down NODES=2: remove the two-node test swarm that swarm-nodes-up.sh recorded in
+# make swarm-down NODES=2 (or 4): remove the namespaced test swarm that swarm-nodes-up.sh recorded in
 # NODES_STATE — its dockerds (by PID), the processes of their containers (by PID, found through
 # the nodes' cgroups and exec roots), network namespaces (with their veths and bridge), data and
 # exec roots, sockets, pidfiles and cgroups. Works after a crash half-way through `up` (the state
@@ -31,13 +31,6 @@ kill_pids() {
   local sig=$1 pid
   shift
   for pid in "$@"; do kill "-$sig" "$pid" 2>/dev/null || true; done
-}
-
-# Processes of the node's containers: everything in its cgroup parent.
-container_pids() {
-  local f
-  for f in /sys/fs/cgroup/pids/$(node_cgroup "$1")/*/cgroup.procs; do [[ -f $f ]] && cat "$f"; done
-  return 0
 }
 
 stop_dockerds() {
@@ -106,5 +99,5 @@ step "remove network namespaces" remove_namespaces
 step "remove data roots, sockets, cgroups" remove_files
 rm -rf "$NODES_CACHE/seed"
 rm -f "$NODES_STATE"
-log "the two-node swarm is gone"
+log "the namespaced swarm is gone"
 summary

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # make swarm-up NODES=2: a separate two-node Swarm (manager + worker) in network namespaces, for
-# the multi-node tests (make test-multinode). The machine's own dockerd and swarm are never
+# the multi-node tests (make test-multinode). NODES=4: the same plus two more managers (sg-mgr2,
+# sg-mgr3), three managers in all, for the failure drills (make test-chaos). The machine's own dockerd and swarm are never
 # used or changed; images are copied from it read-only (docker save).
 #
-#   1. namespaces sg-br (bridge), sg-mgr, sg-wrk, sg-cli joined by veth pairs on 10.210.0.0/24;
+#   1. namespaces sg-br (bridge), sg-mgr, sg-wrk (sg-mgr2, sg-mgr3), sg-cli joined by veth pairs on 10.210.0.0/24;
 #   2. one dockerd per node namespace, under `unshare --uts` with its own hostname, its own
 #      data root, exec root, pidfile, socket (/var/run/docker-NODE.sock) and cgroup parent;
-#   3. swarm init on sg-mgr (advertising 10.210.0.11), sg-wrk joins as a worker;
-#   4. the swarmgate images loaded into both (docker save | docker -H … load).
+#   3. swarm init on sg-mgr (advertising 10.210.0.11), sg-wrk joins as a worker (sg-mgr2 and
+#      sg-mgr3 as managers);
+#   4. the swarmgate images loaded into every node (docker save | docker -H … load).
 #
 # Idempotent: what exists and works is kept. Everything created is recorded in NODES_STATE as it
 # is created, so `make swarm-down NODES=2` can remove it even after a crash half-way.
@@ -32,75 +34,19 @@ SOURCE_DATA_ROOT=${SOURCE_DATA_ROOT:-/var/lib/docker}
 for tool in ip unshare dockerd docker setsid; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
 mkdir -p "$NODES_CACHE"
 
-# ---- state: one "key=value" line per created thing, appended as soon as it exists
-record() {
-  grep -qxF "$1" "$NODES_STATE" 2>/dev/null || printf '%s\n' "$1" >>"$NODES_STATE"
-}
+# ---- state: one "key=value" line per created thing, appended as soon as it exists (record)
 [[ -f $NODES_STATE ]] || printf '# Written by deploy/scripts/swarm-nodes-up.sh; read by swarm-nodes-down.sh.\n' >"$NODES_STATE"
 
 # ---- 1. namespaces and links
-ensure_netns() {
-  local ns=$1
-  if netns_exists "$ns"; then
-    log "netns $ns exists"
-  else
-    ip netns add "$ns"
-    log "netns $ns created"
-  fi
-  record "netns=$ns"
-  ip -n "$ns" link set lo up
-}
-
-# ensure_link NS: veth "eth0" in NS with its peer "v-NS" on the bridge in sg-br.
-ensure_link() {
-  local ns=$1 addr
-  addr=$(node_addr "$ns")
-  if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
-    # Both ends are created directly in their namespaces: no interface ever appears on the host.
-    ip link add "v-$ns" netns "$BR" type veth peer name eth0 netns "$ns"
-    log "veth v-$ns ($BR) <-> eth0 ($ns)"
-  fi
-  ip -n "$BR" link set "v-$ns" master br0 up
-  ip -n "$ns" addr replace "$addr/24" dev eth0
-  ip -n "$ns" link set eth0 up
-}
-
 setup_network() {
   local ns
-  for ns in "$BR" "$MGR" "$WRK" "$CLI"; do ensure_netns "$ns"; done
+  for ns in "$BR" "${SWARM_NODES[@]}" "$CLI"; do ensure_netns "$ns"; done
   ip -n "$BR" link show br0 >/dev/null 2>&1 || ip -n "$BR" link add br0 type bridge
   ip -n "$BR" link set br0 up
-  for ns in "$MGR" "$WRK" "$CLI"; do ensure_link "$ns"; done
+  for ns in "${SWARM_NODES[@]}" "$CLI"; do ensure_link "$ns"; done
 }
 
-# ---- 2. one dockerd per node
-# The launcher runs inside the node's netns (and the private mount namespace `ip netns exec`
-# makes): hostname, cgroup hierarchies (see swarm-nodes-lib.sh), then exec dockerd.
-launcher_script() {
-  local n=$1 data_root=$2
-  shift 2
-  cat <<EOF
-set -e
-hostname $n
-mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
-for c in ${CGROUP_CONTROLLERS[*]}; do mkdir -p /sys/fs/cgroup/\$c; mount -t cgroup -o \$c cgroup /sys/fs/cgroup/\$c; done
-mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
-mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
-mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
-exec dockerd --data-root $data_root --exec-root $(node_exec_root "$n") --pidfile $(node_pidfile "$n") \
-  -H unix://$(node_sock "$n") --cgroup-parent /$(node_cgroup "$n") --log-level warn $*
-EOF
-}
-
-# launch NODE DATA_ROOT [DOCKERD ARGS...]: dockerd in NODE's netns, detached; its PID in LAUNCHED.
-# setsid: not in make's process group, so a Ctrl-C of a test run does not stop the node.
-LAUNCHED=''
-launch() {
-  local n=$1
-  setsid ip netns exec "$n" unshare --uts -- bash -c "$(launcher_script "$@")" >>"$NODES_CACHE/$n.log" 2>&1 </dev/null &
-  LAUNCHED=$!
-}
-
+# ---- 2. one dockerd per node (launcher: swarm-nodes-lib.sh)
 start_node() {
   local n=$1 pid='' deadline
   if node_answers "$n"; then
@@ -127,8 +73,8 @@ start_node() {
 }
 
 start_nodes() {
-  start_node "$MGR"
-  start_node "$WRK"
+  local n
+  for n in "${SWARM_NODES[@]}"; do start_node "$n"; done
 }
 
 # ---- 3. the swarm
@@ -150,18 +96,38 @@ init_swarm() {
     node_docker "$WRK" swarm join --token "$token" --advertise-addr "$WRK_ADDR" --listen-addr "$WRK_ADDR:2377" "$MGR_ADDR:2377" >/dev/null
     log "$WRK joined as a worker"
   fi
+  local n
+  for n in "${EXTRA_MANAGERS[@]}"; do
+    state=$(node_docker "$n" info --format '{{.Swarm.LocalNodeState}}')
+    if [[ $state == active ]]; then
+      log "$n is already in a swarm"
+    else
+      token=$(node_docker "$MGR" swarm join-token -q manager)
+      # A manager joins once the Raft log has reached it; on a busy machine that can take longer
+      # than the CLI's 20 s, which then says the join "will continue in the background".
+      node_docker "$n" swarm join --token "$token" --advertise-addr "$(node_addr "$n")" --listen-addr "$(node_addr "$n"):2377" "$MGR_ADDR:2377" >/dev/null \
+        || log "$n: the join goes on in the background; waiting for it"
+      local join_deadline=$(( SECONDS + 90 ))
+      until [[ $(node_docker "$n" info --format '{{.Swarm.LocalNodeState}}') == active ]]; do
+        (( SECONDS < join_deadline )) || die "$n did not join the swarm within 90 s: $(node_docker "$n" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.Error}}')"
+        sleep 1
+      done
+      log "$n joined as a manager"
+    fi
+  done
   local deadline=$(( SECONDS + 30 ))
-  until [[ $(node_docker "$MGR" node ls --format '{{.Status}}' | grep -c '^Ready$') == 2 ]]; do
-    (( SECONDS < deadline )) || die "the swarm does not have 2 ready nodes: $(node_docker "$MGR" node ls)"
+  until [[ $(node_docker "$MGR" node ls --format '{{.Status}}' | grep -c '^Ready$') == "${#SWARM_NODES[@]}" ]]; do
+    (( SECONDS < deadline )) || die "the swarm does not have ${#SWARM_NODES[@]} ready nodes: $(node_docker "$MGR" node ls)"
     sleep 0.5
   done
   node_docker "$MGR" node ls >&2
   # The client namespace reaches both nodes (the swarm ports answer; no ping on minimal systems).
   local a
-  for a in "$MGR_ADDR" "$WRK_ADDR"; do
+  for n in "${SWARM_NODES[@]}"; do
+    a=$(node_addr "$n")
     ip netns exec "$CLI" timeout 3 bash -c "</dev/tcp/$a/7946" || die "$CLI cannot reach $a:7946"
   done
-  log "$CLI reaches $MGR_ADDR and $WRK_ADDR"
+  log "$CLI reaches every node"
 }
 
 # ---- 4. images
@@ -222,14 +188,14 @@ stop_seed() {
 }
 
 # One `docker save` of every image some node lacks (layers shared by the images are written
-# once), then both nodes load it at the same time.
+# once), then the nodes load it at the same time.
 load_images() {
   local img want have n from='' tar=$NODES_CACHE/images.tar t0
   local -a save=() targets=()
   for img in $IMAGES; do
     want=$(source_image_id "$img")
     [[ -n $want ]] || die "image $img not found on $SOURCE_DOCKER_HOST (nor in $SOURCE_DATA_ROOT): run make images first"
-    for n in "$MGR" "$WRK"; do
+    for n in "${SWARM_NODES[@]}"; do
       have=$(node_docker "$n" image ls --no-trunc --format '{{.ID}}' "$img" | head -n 1)
       if [[ $have == "$want" ]]; then
         log "$n has $img (${want:7:12})"
@@ -255,10 +221,10 @@ load_images() {
   log "loaded into ${targets[*]} ($(elapsed "$t0")s)"
 }
 
-step "network namespaces $BR $MGR $WRK $CLI on $NODES_SUBNET" setup_network
-step "dockerd in $MGR and $WRK" start_nodes
-step "swarm: $MGR manager, $WRK worker" init_swarm
-step "images on both nodes" load_images
+step "network namespaces $BR ${SWARM_NODES[*]} $CLI on $NODES_SUBNET" setup_network
+step "dockerd in ${SWARM_NODES[*]}" start_nodes
+step "swarm: $MGR ${EXTRA_MANAGERS[*]} managers, $WRK worker" init_swarm
+step "images on every node" load_images
 log "ready: DOCKER_HOST=unix://$(node_sock "$MGR") docker node ls; clients: ip netns exec $CLI curl http://$MGR_ADDR:PORT/"
-log "state in $NODES_STATE; remove everything with: make swarm-down NODES=2"
+log "state in $NODES_STATE; remove everything with: make swarm-down NODES=$NODES"
 summary

@@ -27,6 +27,7 @@ import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyCon
 import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { LATENCY_BUCKETS_MS } from '../domain/traffic';
+import { firstConfigFromCore, installBootConfig } from './agent-boot';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
@@ -144,6 +145,28 @@ export class ProxyAgent {
 
   private get confPath(): string {
     return join(this.o.confDir, this.driver.mainFile);
+  }
+
+  /**
+   * Before start(): take the cluster's current config from the core as the one the proxy starts
+   * on, when the core sends it within `waitMs` and it passes the check (agent-boot.ts); otherwise
+   * start() boots on the mounted config. Resolves with what the proxy will start on.
+   */
+  async bootFromCore(waitMs: number): Promise<'core' | 'mounted'> {
+    const core = this.o.core;
+    if (core === undefined) return 'mounted';
+    mkdirSync(this.o.confDir, { recursive: true });
+    const t0 = Date.now();
+    const m = await firstConfigFromCore({ core, cluster: this.o.cluster, replicaId: this.o.replicaId, waitMs, log: this.o.log });
+    const installed = m === undefined ? undefined : installBootConfig(m, { cluster: this.o.cluster, driver: this.driver, confDir: this.o.confDir, safePath: safeRelativePath });
+    if (installed?.ok === true) {
+      this.state = { appliedHash: installed.hash, lastReceivedHash: installed.hash, appliedAt: Date.now() };
+      this.o.log.info({ config: installed.hash.slice(0, 12), waitedMs: Date.now() - t0 }, 'booting on the current configuration from the core');
+      return 'core';
+    }
+    const why = installed === undefined ? `no configuration from the core within ${waitMs} ms` : `the core's configuration was refused: ${installed.reason}`;
+    this.o.log.warn({ waitedMs: Date.now() - t0 }, `${why}; booting on the mounted one (maybe older) until the core is reached`);
+    return 'mounted';
   }
 
   /** Start the proxy on the boot config and subscribe to the core. */

@@ -160,7 +160,11 @@ export function routeProgrammed(route: string, generation: number, rt: ClusterRu
   if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
   // Another route's change (or a backend task change) is on its way: this route's generation is still served everywhere.
   const servedEverywhere = servingReplicas(`${route}@${generation}`, rt, status);
-  if (servedEverywhere !== undefined) return condition('Programmed', 'True', 'Programmed', `served by ${servedEverywhere} proxy replica${servedEverywhere === 1 ? '' : 's'} of cluster "${rt.model.cluster}" (the cluster's newest configuration, for other changes, is not everywhere yet)`);
+  if (servedEverywhere !== undefined) {
+    // Still true for this route; why the cluster is not on its newest config is said here too.
+    const why = rt.failed !== undefined ? `: ${rt.failed.reason}: ${rt.failed.message}` : rt.invalid !== undefined ? `: Invalid: ${rt.invalid}` : '';
+    return condition('Programmed', 'True', 'Programmed', `served by ${servedEverywhere} proxy replica${servedEverywhere === 1 ? '' : 's'} of cluster "${rt.model.cluster}" (the cluster's newest configuration, for other changes, is not everywhere yet${why})`);
+  }
   // The cluster's new config cannot go out at all: say why here too, not only on the cluster.
   if (rt.invalid !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}" keeps its last good configuration: ${rt.invalid}`);
   if (rt.failed !== undefined) return condition('Programmed', 'False', rt.failed.reason, `cluster "${rt.model.cluster}": ${rt.failed.message}`);

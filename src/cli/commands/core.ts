@@ -9,6 +9,7 @@ import { CoreRun } from '../../core/core-run';
 import { startMetricsServer } from '../../core/metrics-server';
 import { CoreMetrics, recordTraffic } from '../../status/metrics';
 import { startCore } from '../../core/core';
+import { withCallDeadline } from '../../observed/deadline-port';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
 
@@ -36,8 +37,10 @@ export interface CoreCommandOptions {
   readonly extensionImage?: string;
 }
 
-export async function runCoreCommand(port: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
+export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOptions, io: Output): Promise<number> {
   const log = pino({ name: 'swarmgate-core', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+  // A hung engine must fail the core's calls (and show in its log and outcomes), not hold them.
+  const port = withCallDeadline(engine, { onTimeout: (method, ms) => log.warn({ method, deadlineMs: ms }, 'the Docker engine did not answer in time; the call fails and is retried') });
   if (opts.once) {
     try {
       const r = await new CoreRun(port, log, { localImages: localImagesFromEnv() }).run(1);

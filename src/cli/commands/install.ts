@@ -14,7 +14,7 @@ import { markUninstalled } from '../uninstalled-status';
 import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
 
-export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
+export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
 async function ensureControlNetwork(port: DockerPort, io: Output): Promise<string> {
   const existing = (await port.listNetworks()).find((n) => n.Name === CONTROL_NETWORK && n.Scope === 'swarm');

@@ -7,6 +7,7 @@
  */
 import pino from 'pino';
 import { coreConnection } from '../../api/client';
+import { DEFAULT_BOOT_WAIT_MS } from '../../agent/agent-boot';
 import { ProxyAgent } from '../../agent/proxy-agent';
 import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
 import { EXIT, type Output } from '../output';
@@ -81,6 +82,10 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     ...(runtime.trafficPort !== undefined ? { trafficPort: runtime.trafficPort } : {}),
     ...(runtime.drainFlagPath !== undefined ? { drainFlagPath: runtime.drainFlagPath } : {}),
   });
+  // Serve nothing older than the cluster's current config when the core answers in time (agent-boot.ts).
+  const waitText = env['SWARMGATE_BOOT_WAIT_MS'];
+  const waitMs = waitText !== undefined && /^\d{1,6}$/.test(waitText) ? Number(waitText) : DEFAULT_BOOT_WAIT_MS;
+  await agent.bootFromCore(waitMs);
   agent.start();
   // Swarm stops the task with the service's StopSignal (SIGQUIT: graceful); SIGTERM/SIGINT also stop gracefully.
   for (const sig of ['SIGQUIT', 'SIGTERM', 'SIGINT'] as const) process.once(sig, () => agent.stop('SIGQUIT'));

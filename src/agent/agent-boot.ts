@@ -1,0 +1,84 @@
+/**
+ * What a proxy task serves first (issue 18, "boot config never stale"). The mounted boot config is
+ * the config of the proxy service's last update: with hitless delivery routes change without
+ * service updates, so it can be many revisions old (revision 2 of 38 and 31 minutes old in a
+ * drill), and an old config can point at task addresses that now belong to other services. So
+ * before the proxy starts, the agent asks the core for the cluster's current config and waits for
+ * it a short time (DEFAULT_BOOT_WAIT_MS): when it arrives and passes the proxy's check it becomes
+ * the live config the proxy starts on; when the core does not answer in time (it is down or being
+ * rescheduled) the proxy starts on the mounted boot config, as before, and the agent applies the
+ * current one as soon as it reaches the core.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
+import { configFilesHash } from '../api/control-plane';
+import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
+import type { ProxyDriver } from './proxy-process';
+
+/** How long a starting proxy waits for the core's current config before it boots on the mounted one. */
+export const DEFAULT_BOOT_WAIT_MS = 3_000;
+
+export interface BootFromCoreOptions {
+  readonly core: CoreConnection;
+  readonly cluster: string;
+  readonly replicaId: string;
+  readonly waitMs: number;
+  readonly log: Logger;
+}
+
+/** The first config the core streams for this replica, or undefined when none came within waitMs. */
+export function firstConfigFromCore(o: BootFromCoreOptions): Promise<ProxyConfig__Output | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    // Both callbacks run later (a message, the timer), never during this function.
+    const done = (m: ProxyConfig__Output | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      handle.stop();
+      resolve(m);
+    };
+    const handle: StreamHandle = resubscribe(() => o.core.client.WatchProxyConfig({ cluster: o.cluster, replicaId: o.replicaId }), (m: ProxyConfig__Output) => done(m), {
+      log: o.log,
+      what: 'WatchProxyConfig (boot)',
+      connection: o.core,
+    });
+    const timer = setTimeout(() => done(undefined), o.waitMs);
+  });
+}
+
+export type BootInstall = { readonly ok: true; readonly hash: string } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Make a delivered config the live one in `confDir`, before the proxy runs: every file is written
+ * beside its target, the proxy's own check must pass, then all are moved into place. Refuses a
+ * config for another cluster or kind, one whose files do not match its hash, or a path outside
+ * `confDir` (safeRelativePath).
+ */
+export function installBootConfig(m: ProxyConfig__Output, o: { readonly cluster: string; readonly driver: ProxyDriver; readonly confDir: string; readonly safePath: (p: string) => string | undefined }): BootInstall {
+  if (m.cluster !== o.cluster) return { ok: false, reason: `config of cluster ${JSON.stringify(m.cluster)}` };
+  const kind = m.proxyKind === '' ? 'nginx' : m.proxyKind;
+  if (kind !== o.driver.kind) return { ok: false, reason: `a ${kind} config for a ${o.driver.kind} task` };
+  const files = m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+  const hash = configFilesHash(files);
+  if (hash !== m.configHash) return { ok: false, reason: 'files do not match the config hash' };
+  const main = files.find((f) => f.path === o.driver.mainFile);
+  if (main === undefined) return { ok: false, reason: `no ${o.driver.mainFile}` };
+  const staged: [string, string][] = [];
+  for (const f of files) {
+    const rel = o.safePath(f.path);
+    if (rel === undefined) return { ok: false, reason: `path outside the config directory: ${JSON.stringify(f.path)}` };
+    const target = join(o.confDir, rel);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(`${target}.next`, f.content);
+    staged.push([`${target}.next`, target]);
+  }
+  const prepared = o.driver.prepare(main.content.toString());
+  if (!prepared.ok) return { ok: false, reason: prepared.output };
+  const check = o.driver.check(join(o.confDir, `${o.driver.mainFile}.next`));
+  if (!check.ok) return { ok: false, reason: check.output };
+  for (const [next, target] of staged) renameSync(next, target);
+  return { ok: true, hash };
+}
