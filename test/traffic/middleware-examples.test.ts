@@ -1,7 +1,8 @@
 /**
  * The Middleware examples as shipped, with real traffic through a real NGINX: the example's specs are
- * loaded from examples/, only the Swarm is replaced (a loopback "task" for the service, the users
- * secret as a file where the proxy task would mount it).
+ * loaded from examples/, only the Swarm is replaced (a loopback "task" for the service on a free port
+ * instead of 8080, which a published Swarm port may hold, and the users secret as a file where the
+ * proxy task would mount it).
  */
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
+import { freePorts } from '../helpers/nginx-process';
 import { startPolicyProxy, type PolicyProxy } from '../helpers/policy-proxies';
+import type { RouteObject } from '../../src/domain/object';
 import { snapshot, task } from '../helpers/specs';
 
 /** alice / alice-pw (bcrypt). */
 const USERS = 'alice:$2b$05$fKjnwT0T2VS0rnHlnKqmKONPjAw2qJdjVX1nICK4VT3xLqXSOiZzO\n';
+/** The example's routes with the backends' port moved to `port` (the loopback task's). */
+const onPort = (routes: readonly RouteObject[], port: number): RouteObject[] =>
+  routes.map((r) => ({ ...r, spec: { ...r.spec, rules: r.spec.rules.map((rule) => (rule.backends === undefined ? rule : { ...rule, backends: rule.backends.map((b) => ({ ...b, port: port as typeof b.port })) })) } }));
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('examples/basic-auth', () => {
@@ -23,12 +29,13 @@ describe('examples/basic-auth', () => {
   beforeAll(async () => {
     const { desired, issues } = loadSpecs(['examples/basic-auth']);
     expect(issues).toEqual([]);
-    backend = await startEcho('dashboard', 'dashboard@127.0.0.60', '127.0.0.60', 8080);
+    const [appPort = 0] = await freePorts(1);
+    backend = await startEcho('dashboard', 'dashboard@127.0.0.60', '127.0.0.60', appPort);
     const secretsDir = mkdtempSync(join(tmpdir(), 'sg-secrets-'));
     chmodSync(secretsDir, 0o755);
     writeFileSync(join(secretsDir, 'staff-users-v1'), USERS, { mode: 0o444 });
     const snap = snapshot({ services: [{ name: 'dashboard', networks: ['app'] }], tasks: [task('dashboard', '127.0.0.60')], networks: [{ name: 'app' }], secrets: [{ name: 'staff-users-v1' }] });
-    proxy = await startPolicyProxy('nginx', desired.routes.map((r) => r.object), (desired.middlewares ?? []).map((m) => m.object), snap, { secretsDir });
+    proxy = await startPolicyProxy('nginx', onPort(desired.routes.map((r) => r.object), appPort), (desired.middlewares ?? []).map((m) => m.object), snap, { secretsDir });
   }, 30_000);
   afterAll(async () => {
     await proxy?.stop();
@@ -51,9 +58,10 @@ describe('examples/cors', () => {
   beforeAll(async () => {
     const { desired, issues } = loadSpecs(['examples/cors']);
     expect(issues).toEqual([]);
-    backend = await startEcho('spa-api', 'spa-api@127.0.0.61', '127.0.0.61', 8080);
+    const [appPort = 0] = await freePorts(1);
+    backend = await startEcho('spa-api', 'spa-api@127.0.0.61', '127.0.0.61', appPort);
     const snap = snapshot({ services: [{ name: 'spa-api', networks: ['app'] }], tasks: [task('spa-api', '127.0.0.61')], networks: [{ name: 'app' }] });
-    proxy = await startPolicyProxy('nginx', desired.routes.map((r) => r.object), (desired.middlewares ?? []).map((m) => m.object), snap);
+    proxy = await startPolicyProxy('nginx', onPort(desired.routes.map((r) => r.object), appPort), (desired.middlewares ?? []).map((m) => m.object), snap);
   }, 30_000);
   afterAll(async () => {
     await proxy?.stop();
