@@ -8,7 +8,8 @@ import { canonicalJson } from '../plan/hash';
 import type { ProxyModel } from '../plan/model';
 
 /** Bump when ProxyModel changes shape. */
-export const MODEL_VERSION = 1;
+// 2: rules carry Middleware policies (ModelRule.policies); an older extension would render them without.
+export const MODEL_VERSION = 2;
 
 export function encodeModel(model: ProxyModel): { json: string; hash: string } {
   const json = canonicalJson(model);

@@ -1,5 +1,5 @@
 /** Files → desired state for the offline commands (validate, render) and, later, apply. */
-import type { RouteObject, ServiceClusterObject } from '../domain/object';
+import type { MiddlewareObject, RouteObject, ServiceClusterObject } from '../domain/object';
 import type { DesiredState, Stored } from '../plan/inputs';
 import { decodeDocuments, type DecodedDocument } from './decode-documents';
 import { readInputs } from './read-inputs';
@@ -28,12 +28,14 @@ export function loadSpecs(paths: readonly string[], stdin?: () => string): Loade
   const decoded = decodeDocuments(loaded.documents);
   const routes: Stored<RouteObject>[] = [];
   const clusters: Stored<ServiceClusterObject>[] = [];
+  const middlewares: Stored<MiddlewareObject>[] = [];
   for (const { object } of decoded.objects) {
     if (object.kind === 'Route') routes.push({ object, generation: 1 });
-    else clusters.push({ object, generation: 1 });
+    else if (object.kind === 'ServiceCluster') clusters.push({ object, generation: 1 });
+    else middlewares.push({ object, generation: 1 });
   }
   return {
-    desired: { routes, clusters, rejected: decoded.rejected },
+    desired: { routes, clusters, rejected: decoded.rejected, ...(middlewares.length > 0 ? { middlewares } : {}) },
     objects: decoded.objects,
     issues: capTotal([...loaded.issues, ...decoded.issues]),
   };

@@ -13,7 +13,7 @@ import type { ConfigInfo, DockerPort } from '../observed/docker-port';
 import { ConflictError, isConflict } from './conflict';
 import { canonicalJson, fnv1a32 } from '../plan/hash';
 import type { DesiredState, Rejected, Stored } from '../plan/inputs';
-import type { RouteObject, ServiceClusterObject } from '../domain/object';
+import type { MiddlewareObject, RouteObject, ServiceClusterObject } from '../domain/object';
 
 export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
@@ -54,9 +54,12 @@ export function specHash(obj: ApiObject): string {
   return createHash('sha256').update(canonicalJson(encodeObject(obj))).digest('hex');
 }
 
+/** One letter per kind in config names (existing names keep theirs: r and c). */
+const KIND_LETTER: Readonly<Record<Kind, string>> = { Route: 'r', ServiceCluster: 'c', Middleware: 'm' };
+
 /** `sgr-shop-1a2b3c-4`: readable, unique per object (the hash), under Docker's 64-character limit. */
 export function specConfigName(kind: Kind, name: string, generation: number): string {
-  return `sg${kind === 'Route' ? 'r' : 'c'}-${name.slice(0, 40)}-${fnv1a32(objectKey(kind, name)).slice(0, 6)}-${generation}`;
+  return `sg${KIND_LETTER[kind]}-${name.slice(0, 40)}-${fnv1a32(objectKey(kind, name)).slice(0, 6)}-${generation}`;
 }
 
 export function parseSeal(text: string | undefined): Seal | undefined {
@@ -242,7 +245,7 @@ export async function applyObjectChecked(port: DockerPort, obj: ApiObject, now: 
   // 5. Report only what is stored.
   const after = await generationsOf(port, kind, name);
   // A newer generation than ours was written by an apply that sealed ours, i.e. that came after this one.
-  if (!after.some((s) => s.config.ID === id || s.generation > generation)) throw conflict(`generation ${generation} was stored, then removed by a concurrent delete; the ${kind === 'Route' ? 'route' : 'servicecluster'} is deleted`);
+  if (!after.some((s) => s.config.ID === id || s.generation > generation)) throw conflict(`generation ${generation} was stored, then removed by a concurrent delete; the ${kind.toLowerCase()} is deleted`);
   return { result: prev === undefined ? 'created' : 'configured', generation };
 }
 
@@ -371,6 +374,7 @@ export class DesiredStateReader {
     const { current } = await listStoredSpecs(this.port);
     const routes: Stored<RouteObject>[] = [];
     const clusters: Stored<ServiceClusterObject>[] = [];
+    const middlewares: Stored<MiddlewareObject>[] = [];
     const rejected: Rejected[] = [];
     const live = new Set<string>();
     for (const s of current.values()) {
@@ -382,10 +386,11 @@ export class DesiredStateReader {
       }
       const base = { generation: s.generation, createdAt: s.createdAt };
       if (r.right.kind === 'Route') routes.push({ ...base, object: r.right });
-      else clusters.push({ ...base, object: r.right });
+      else if (r.right.kind === 'ServiceCluster') clusters.push({ ...base, object: r.right });
+      else middlewares.push({ ...base, object: r.right });
     }
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
-    return { desired: { routes, clusters, rejected }, stored: current };
+    return { desired: { routes, clusters, rejected, ...(middlewares.length > 0 ? { middlewares } : {}) }, stored: current };
   }
 
   private async decoded(s: StoredSpec): Promise<Decoded> {

@@ -1,6 +1,7 @@
 /** Cross-field rules of a ServiceCluster. */
 import { sizeBytes } from './brands';
 import type { Issue } from './issue';
+import { duplicateRefIssues } from './middleware';
 import { zeroTimeoutIssues, type ServiceClusterSpec } from './service-cluster';
 
 export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
@@ -21,5 +22,6 @@ export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
     if (seen.has(n)) out.push({ path: ['spec', 'networks', i], message: `duplicate network "${n}"` });
     seen.add(n);
   });
+  out.push(...duplicateRefIssues(spec.defaults.middlewares, ['spec', 'defaults', 'middlewares']));
   return out;
 }

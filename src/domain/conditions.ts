@@ -45,6 +45,8 @@ export const REASONS = [
   'CoreNotRunning',
   'CoreUninstalled',
   'CertificateNotFound',
+  // A Route or ServiceCluster names a Middleware that does not exist or is invalid.
+  'MiddlewareNotFound',
   'ExpiresSoon',
   'Expired',
   'HostNotCovered',

@@ -9,6 +9,7 @@ import { decode, expected, oneOf, struct, type Codec } from './codec';
 import { didYouMean } from './did-you-mean';
 import type { Issue } from './issue';
 import { API_VERSION, KINDS, ObjectMeta, type Kind } from './meta';
+import { checkMiddleware, MiddlewareSpec } from './middleware';
 import { RouteSpec } from './route';
 import { checkRoute } from './route-checks';
 import { ServiceClusterSpec } from './service-cluster';
@@ -35,20 +36,29 @@ export const ServiceClusterObject = struct(
   STATUS_IGNORED,
 );
 
+export const MiddlewareObject = struct(
+  'Middleware',
+  { apiVersion: literal(API_VERSION), kind: literal('Middleware'), metadata: ObjectMeta, spec: MiddlewareSpec },
+  STATUS_IGNORED,
+);
+
 type Decoded<C> = C extends Codec<infer A> ? Omit<A, 'status'> : never;
 export type RouteObject = Decoded<typeof RouteObject>;
 export type ServiceClusterObject = Decoded<typeof ServiceClusterObject>;
-export type ApiObject = RouteObject | ServiceClusterObject;
+export type MiddlewareObject = Decoded<typeof MiddlewareObject>;
+export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject;
 
 const KindCodec = oneOf(KINDS);
 const ENVELOPE_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
 const ENVELOPE: Record<Kind, Codec<ApiObject>> = {
   Route: RouteObject as Codec<ApiObject>,
   ServiceCluster: ServiceClusterObject as Codec<ApiObject>,
+  Middleware: MiddlewareObject as Codec<ApiObject>,
 };
 
 function semanticIssues(obj: ApiObject): Issue[] {
-  return obj.kind === 'Route' ? checkRoute(obj.spec) : checkServiceCluster(obj.spec);
+  if (obj.kind === 'Route') return checkRoute(obj.spec);
+  return obj.kind === 'ServiceCluster' ? checkServiceCluster(obj.spec) : checkMiddleware(obj.spec);
 }
 
 function withoutStatus(obj: ApiObject & { status?: unknown }): ApiObject {

@@ -3,6 +3,7 @@
  * Each returns issues with paths relative to the object, so they print like decode errors.
  */
 import { checkCanary } from './canary-checks';
+import { duplicateRefIssues } from './middleware';
 import type { Issue, PathSegment } from './issue';
 import type { Certificate, Rule, RouteSpec } from './route';
 import { zeroTimeoutIssues } from './service-cluster';
@@ -43,6 +44,7 @@ const tlsShape: Check = (spec) => {
     if (tls.redirectHTTP) out.push(at(['tls', 'redirectHTTP'], 'not available with tls.mode Passthrough: the route has no HTTP server'));
     if (spec.defaultBackend) out.push(at(['defaultBackend'], 'not available with tls.mode Passthrough'));
     if (spec.rules.length !== 1) out.push(at(['rules'], `tls.mode Passthrough takes exactly one rule, got ${spec.rules.length}`));
+    if (spec.middlewares !== undefined) out.push(at(['middlewares'], 'not available with tls.mode Passthrough (the proxy never sees the HTTP requests)'));
   }
   return out;
 };
@@ -70,7 +72,7 @@ function passthroughRuleIssues(rule: Rule, i: number): Issue[] {
   if (m.headers.length > 0) out.push(at(['rules', i, 'match', 'headers'], why));
   if (m.cookies.length > 0) out.push(at(['rules', i, 'match', 'cookies'], why));
   if (m.methods.length > 0) out.push(at(['rules', i, 'match', 'methods'], why));
-  for (const field of ['rewrite', 'redirect', 'timeouts', 'retries', 'requestHeaders', 'responseHeaders'] as const) {
+  for (const field of ['rewrite', 'redirect', 'timeouts', 'retries', 'requestHeaders', 'responseHeaders', 'middlewares'] as const) {
     if (rule[field] !== undefined) out.push(at(['rules', i, field], why));
   }
   if (rule.websocket) out.push(at(['rules', i, 'websocket'], why));
@@ -149,7 +151,12 @@ const matchUnique: Check = (spec) =>
     JSON.stringify([r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort(), [...r.match.cookies].map((c) => `${c.name}=${c.value}`).sort()]),
   ).map(([i, first]) => at(['rules', i, 'match'], `same match as rules[${first}]; the second rule could never be used`));
 
-const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary];
+const middlewareRefs: Check = (spec) => [
+  ...duplicateRefIssues(spec.middlewares, ['spec', 'middlewares']),
+  ...spec.rules.flatMap((r, i) => duplicateRefIssues(r.middlewares, ['spec', 'rules', i, 'middlewares'])),
+];
+
+const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary, middlewareRefs];
 
 export function checkRoute(spec: RouteSpec): Issue[] {
   return CHECKS.flatMap((check) => check(spec));

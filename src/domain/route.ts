@@ -25,9 +25,10 @@ import * as tt from 'io-ts';
 import { bool, expected, intRange, listOf, oneOf, struct, withDefault } from './codec';
 import { CanarySpec } from './canary';
 import { Timeouts } from './service-cluster';
+import { MiddlewareRefs } from './middleware';
 
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
+import { HTTP_METHODS } from './http-methods';
+export { HTTP_METHODS, type HttpMethod } from './http-methods';
 
 /** The conditions `proxy_next_upstream` accepts that make sense to expose; a fixed list on purpose. */
 export const RETRY_CONDITIONS = [
@@ -156,6 +157,8 @@ export const Rule = struct(
     sessionAffinity: SessionAffinity,
     requestHeaders: HeaderEdits,
     responseHeaders: HeaderEdits,
+    /** Middlewares for this rule only, applied after the cluster's defaults and the route's. */
+    middlewares: MiddlewareRefs,
   },
 );
 export type Rule = t.TypeOf<typeof Rule>;
@@ -186,6 +189,7 @@ export const RouteSpec = struct(
     defaultBackend: withDefault(bool, false),
   },
   // Progressive delivery; see canary.ts for how it relates to rules[].backends.
-  { tls: Tls, canary: CanarySpec },
+  // middlewares: names of Middleware objects for every rule of the route (after the cluster's defaults).
+  { tls: Tls, canary: CanarySpec, middlewares: MiddlewareRefs },
 );
 export type RouteSpec = t.TypeOf<typeof RouteSpec>;

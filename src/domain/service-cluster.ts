@@ -16,6 +16,7 @@ import {
 } from './brands';
 import { brandedString, fail, intRange, listOf, oneOf, struct, withDefault, type Codec } from './codec';
 import * as tt from 'io-ts';
+import { MiddlewareRefs } from './middleware';
 
 export const DEFAULT_CLUSTER_NAME = 'default';
 export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
@@ -120,7 +121,10 @@ export const ClusterDefaults = struct('defaults', {
   clientMaxBodySize: withDefault(Size, '1m' as Size),
   workerProcesses: withDefault(WorkerProcessesField, 'auto'),
   accessLog: withDefault(OnOff, true),
-});
+},
+  // Middlewares applied to every HTTP route of the cluster, before the route's own.
+  { middlewares: MiddlewareRefs },
+);
 
 const decodeDefault = <A>(codec: Codec<A>): A => {
   const r = codec.decode({});

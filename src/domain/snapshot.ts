@@ -16,7 +16,7 @@ const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** Why `s` is not an IPv4 address, or undefined. */
-function ipv4Problem(s: string): string | undefined {
+export function ipv4Problem(s: string): string | undefined {
   if (IPV4.test(s)) return undefined;
   const parts = s.split('.');
   if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p))) return parts.some((p) => Number(p) > 255) ? 'octet above 255' : 'octet with a leading zero';
@@ -43,7 +43,7 @@ function groupCount(run: string, last: boolean): number | undefined {
  * Why `s` is not an RFC 4291 IPv6 address (text form 2.2: eight groups, one "::", an embedded IPv4 tail), or
  * undefined. Stricter in one point, where NGINX is: a trailing "::" must stand for two or more groups.
  */
-function ipv6Problem(s: string): string | undefined {
+export function ipv6Problem(s: string): string | undefined {
   if (s.includes('%')) return 'zone ids (%…) are not allowed';
   if (s.length > 45) return 'too long for an IPv6 address';
   const halves = s.split('::');

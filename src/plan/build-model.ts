@@ -15,6 +15,7 @@ import { ClusterBuilder } from './cluster-builder';
 import { compileRoute, type Certificates } from './compile-route';
 import { byAge, type DesiredState, type RouteSource, type Stored } from './inputs';
 import type { LabelRouteStatus, ModelResult } from './model';
+import { indexMiddlewares, resolvePolicies, unsupportedPolicies } from './middlewares';
 import { MAX_NGINX_CONDITIONAL_RULES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
@@ -86,6 +87,10 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     clusters.set(name, new ClusterBuilder(name, c.object.spec));
     conditions[objectKey('ServiceCluster', name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], c.generation);
   }
+  const middlewares = indexMiddlewares(desired.middlewares, desired.rejected);
+  for (const m of desired.middlewares ?? []) {
+    conditions[objectKey('Middleware', m.object.metadata.name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], m.generation);
+  }
   if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, new ClusterBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
 
   /** Which source each route of another source comes from, by route name (who lost to whom). */
@@ -100,7 +105,12 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (unsupported.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(unsupported)}`)];
     }
-    const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names);
+    const policyGaps = unsupportedPolicies(cluster.spec.proxy.kind, route, cluster.spec, middlewares);
+    if (policyGaps.length > 0) {
+      return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(policyGaps)}`)];
+    }
+    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s));
+    const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
       // A route of another source is told, in its source's terms, why it lost (a spec wins; its own source's rules).
@@ -108,14 +118,15 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
       return [condition('Accepted', 'False', conflict.reason, `${conflict.message}${hint}`)];
     }
     const secretProblems = missingSecrets(route, idx, certs);
-    const problems = [...secretProblems, ...compiled.problems];
+    const problems = [...secretProblems, ...policies.problems, ...compiled.problems];
     const first = problems[0];
     const resolved =
       first === undefined
         ? condition('ResolvedRefs', 'True', 'ResolvedRefs', 'all references resolved')
         : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
     // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
-    if (secretProblems.length === 0) cluster.admit(stored, compiled);
+    // Without one of its middlewares it would be served without a policy its owner asked for: left out too.
+    if (secretProblems.length === 0 && policies.problems.length === 0) cluster.admit(stored, compiled);
     return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved, ...certificateWarnings(route, certs, options.now)];
   };
   for (const stored of [...desired.routes].sort(byAge)) {

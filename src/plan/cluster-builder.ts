@@ -126,6 +126,12 @@ export class ClusterBuilder {
         secrets.add(vh.tls.keySecret);
       }
     }
+    // basicAuth users files: mounted like certificates, but read by NGINX's workers at request time.
+    const workerSecrets = new Set<SwarmName>();
+    for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])])
+      for (const g of vh.paths)
+        for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) if (r.policies?.basicAuth !== undefined) workerSecrets.add(r.policies.basicAuth.secret);
+    for (const s of workerSecrets) secrets.add(s);
     const upstreams = [...this.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     return {
       cluster: this.name,
@@ -135,6 +141,7 @@ export class ClusterBuilder {
       ...(defaultServer !== undefined ? { defaultServer } : {}),
       upstreams,
       secrets: [...secrets].sort(),
+      ...(workerSecrets.size > 0 ? { workerSecrets: [...workerSecrets].sort() } : {}),
       networks: [...new Set(upstreams.flatMap((u) => (u.network !== undefined ? [u.network] : [])))].sort(),
       routes: [...this.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
     };

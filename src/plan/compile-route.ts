@@ -8,7 +8,7 @@ import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import { currentCertificate, type CertificateVersion } from './certificates';
-import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, TlsTerminate, Upstream, WeightedTarget } from './model';
+import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, WeightedTarget } from './model';
 import type { NameTable } from './names';
 import { normalisePrefix } from './path-groups';
 import { poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
@@ -60,7 +60,8 @@ function redirectAction(rule: Rule): RedirectAction {
   };
 }
 
-export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable): CompiledRoute {
+/** @param policies per rule of the route (same index): its Middleware policies (src/plan/middlewares.ts). */
+export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable, policies: readonly (RulePolicies | undefined)[] = []): CompiledRoute {
   const upstreams: Upstream[] = [];
   const problems: RefProblem[] = [];
   const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
@@ -90,7 +91,8 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
   let passthroughAffinity: Affinity = { kind: 'none' };
   route.spec.rules.forEach((rule, i) => {
     const affinity = affinityOf(rule);
-    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, cookies: rule.match.cookies, methods: rule.match.methods };
+    const p = policies[i];
+    const base = { id: `${route.metadata.name}-r${i}`, route: route.metadata.name, match: matchOf(rule), headers: rule.match.headers, cookies: rule.match.cookies, methods: rule.match.methods, ...(p !== undefined ? { policies: p } : {}) };
     if (rule.redirect !== undefined) {
       rules.push({ ...base, action: redirectAction(rule) });
       return;

@@ -3,7 +3,9 @@
  * It is plain data (JSON-serialisable) because the core streams it to the extension over gRPC.
  * Renderers for NGINX and HAProxy read the same model.
  */
+import type { Cidr } from '../domain/cidr';
 import type { Condition } from '../domain/conditions';
+import type { CorsOrigin, MimeType, Realm } from '../domain/middleware';
 import type {
   CookieName,
   CookieValue,
@@ -109,6 +111,58 @@ export interface PathMatch {
   readonly path: HttpPath;
 }
 
+/**
+ * The edge policies of one rule, merged from its Middlewares (src/plan/middlewares.ts) in the order
+ * they apply: the cluster's defaults, the route's, the rule's. Checks accumulate (every one must pass).
+ */
+export interface RulePolicies {
+  /** Middleware names in the order they apply. */
+  readonly middlewares: readonly string[];
+  /** The client address must be in each of these lists (one per Middleware with ipAllow); canonical forms (canonicalCidr), sorted. */
+  readonly ipAllow: readonly (readonly Cidr[])[];
+  /** The client address must be in none of these lists. */
+  readonly ipDeny: readonly (readonly Cidr[])[];
+  /** A login against the htpasswd users of a Docker secret (several middlewares: the last one's). */
+  readonly basicAuth?: { readonly secret: SwarmName; readonly realm: Realm; readonly userHeader?: HeaderName };
+  /** Each limit applies (several middlewares: all of them); already divided per replica for scope Cluster. */
+  readonly rateLimits: readonly ModelRateLimit[];
+  readonly connectionLimits: readonly ModelConnectionLimit[];
+  /** Cross-origin requests (several middlewares: the last one's). */
+  readonly cors?: ModelCors;
+  /** Answer 503 with this (the last enabled maintenance of the middlewares); absent: serve. */
+  readonly maintenance?: { readonly retryAfterSeconds: number; readonly message: HeaderValue };
+  /** Largest request body in bytes (0: none) and buffering; each absent: the cluster's / proxy's default (last middleware wins). */
+  readonly requestBody?: { readonly maxBytes?: number; readonly buffering?: boolean };
+  /** gzip these media types (last middleware wins). */
+  readonly compression?: { readonly types: readonly MimeType[] };
+}
+
+export interface ModelCors {
+  /** `*` alone, or origins `scheme://host[:port]` and `scheme://*.domain[:port]`. */
+  readonly allowOrigins: readonly CorsOrigin[];
+  readonly allowMethods: readonly HttpMethod[];
+  readonly allowHeaders: readonly HeaderName[];
+  readonly exposeHeaders: readonly HeaderName[];
+  readonly allowCredentials: boolean;
+  readonly maxAgeSeconds: number;
+}
+
+/** Requests per replica: `rate` per `per` (a second or a minute), `burst` more at once. */
+export interface ModelRateLimit {
+  readonly rate: number;
+  readonly per: 's' | 'm';
+  readonly burst: number;
+  /** Counted per value of this header; absent: per client address. */
+  readonly header?: HeaderName;
+  /** Seconds a refused client should wait (Retry-After): the time one request's share takes, at least 1. */
+  readonly retryAfter: number;
+}
+
+export interface ModelConnectionLimit {
+  /** Per replica. */
+  readonly max: number;
+}
+
 export interface ModelRule {
   /** Stable id "<route>-r<index>", unique in the cluster. */
   readonly id: string;
@@ -119,6 +173,8 @@ export interface ModelRule {
   readonly cookies: readonly CookiePair[];
   readonly methods: readonly HttpMethod[];
   readonly action: ProxyAction | RedirectAction;
+  /** Absent: no middleware applies to the rule. */
+  readonly policies?: RulePolicies;
 }
 
 /** All rules that share one path match on one host; the first whose conditions hold wins. */
@@ -165,6 +221,12 @@ export interface ProxyModel {
   readonly upstreams: readonly Upstream[];
   /** Docker secrets the proxy must mount at /run/secrets/<name>. */
   readonly secrets: readonly SwarmName[];
+  /**
+   * Those of `secrets` that NGINX's worker processes read while serving (htpasswd files of basicAuth),
+   * so they must be readable by the worker user, not root only like certificates the master reads.
+   * Absent: none.
+   */
+  readonly workerSecrets?: readonly SwarmName[];
   /** Overlay networks the proxy must join to reach its upstreams. */
   readonly networks: readonly SwarmName[];
   readonly routes: readonly ProgrammedRoute[];

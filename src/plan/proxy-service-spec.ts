@@ -116,7 +116,8 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
           ...[...model.secrets].sort().map((name) => ({
             SecretID: inputs.secretIds.get(name) ?? name,
             SecretName: name,
-            File: { Name: name, UID: '0', GID: '0', Mode: 0o400 },
+            // Certificates are read by NGINX's master (root); basicAuth users files by its workers, per request.
+            File: { Name: name, UID: '0', GID: '0', Mode: model.workerSecrets?.includes(name) === true ? 0o444 : 0o400 },
           })),
           ...(agent?.tls !== undefined ? tlsMounts(agent.tls, ['ca', 'clientCert', 'clientKey']) : []),
         ],

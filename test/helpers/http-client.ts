@@ -16,6 +16,9 @@ export interface RequestSpec {
   readonly method?: string;
   readonly headers?: Record<string, string>;
   readonly tls?: boolean;
+  /** The client's source address (a loopback address other than 127.0.0.1 stands for another client). */
+  readonly localAddress?: string;
+  readonly body?: string;
 }
 
 export function send(spec: RequestSpec): Promise<Reply> {
@@ -28,6 +31,7 @@ export function send(spec: RequestSpec): Promise<Reply> {
     agent: false as const,
     servername: spec.host,
     rejectUnauthorized: false,
+    ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
   };
   return new Promise((resolve, reject) => {
     const req = (spec.tls === true ? httpsRequest : httpRequest)(options, (res) => {
@@ -37,7 +41,7 @@ export function send(spec: RequestSpec): Promise<Reply> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(spec.body);
   });
 }
 

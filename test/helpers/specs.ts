@@ -2,7 +2,7 @@
 import * as E from 'fp-ts/Either';
 import { decode } from '../../src/domain/codec';
 import { formatPath } from '../../src/domain/issue';
-import { decodeObject, type ApiObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
+import { decodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
 import { Snapshot } from '../../src/domain/snapshot';
 import type { DesiredState } from '../../src/plan/inputs';
 import type { TASK_STATES } from '../../src/domain/snapshot';
@@ -24,6 +24,12 @@ export function route(name: string, spec: Record<string, unknown>): RouteObject 
 export function cluster(name: string, spec: Record<string, unknown>): ServiceClusterObject {
   const o = object({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name }, spec });
   if (o.kind !== 'ServiceCluster') throw new Error('not a cluster');
+  return o;
+}
+
+export function middleware(name: string, spec: Record<string, unknown>): MiddlewareObject {
+  const o = object({ apiVersion: 'swarmgate.io/v1', kind: 'Middleware', metadata: { name }, spec });
+  if (o.kind !== 'Middleware') throw new Error('not a middleware');
   return o;
 }
 

@@ -15,7 +15,7 @@ import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath, type Issue } from '../../src/domain/issue';
-import { decodeObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
+import { decodeObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
 import { HTTP_METHODS, RETRY_CONDITIONS } from '../../src/domain/route';
 import { proxyRejects, renderClusters } from '../helpers/proxy-accepts';
 import { desired, snapshot } from '../helpers/specs';
@@ -167,6 +167,49 @@ const sessionAffinity = fc.oneof(
   fc.constant({ clientIP: true }),
 );
 
+/** Middlewares m0..m3 (some maybe refused by the codec: a reference to them leaves the route out). */
+const MIDDLEWARES = ['m0', 'm1', 'm2', 'm3'];
+const cidr = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom('0.0.0.0/0', '::/0', '255.255.255.255', '255.255.255.255/32', '::', '::ffff:1.2.3.4', 'fe80::/10', '2001:db8::/32', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128', '10.0.0.0/8', '1:2:3:4:5:6:7::', '10.1.2.3/8') },
+  { weight: 2, arbitrary: fc.ipV4() },
+  { weight: 1, arbitrary: fc.ipV6() },
+);
+const cidrList = fc.oneof({ weight: 6, arbitrary: fc.uniqueArray(cidr, { minLength: 1, maxLength: 6 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 256 }, (_, i) => `10.${i}.0.0/16`)) });
+const realm = fc.oneof(fc.string({ unit: fc.oneof(printableChar, special), minLength: 1, maxLength: 40 }), fc.constantFrom(repeatTo('$', 128), repeatTo("{;'#", 128), 'a'));
+const basicAuth = fc.record({ secret: fc.constantFrom(CERT, KEY), realm, userHeader: headerName }, { requiredKeys: ['secret'] });
+const rateLimit = fc.record(
+  {
+    average: fc.oneof(fc.constantFrom(1, 7, 1_000_000), fc.integer({ min: 1, max: 1_000_000 })),
+    period: fc.constantFrom('1s', '1m'),
+    burst: fc.oneof(fc.constant(0), fc.constantFrom(1, 1_000_000)),
+    scope: fc.constantFrom('Replica', 'Cluster'),
+    header: headerName,
+  },
+  { requiredKeys: ['average'] },
+);
+const connectionLimit = fc.record({ max: fc.constantFrom(1, 3, 65_535), scope: fc.constantFrom('Replica', 'Cluster') }, { requiredKeys: ['max'] });
+const corsOrigin = fc.oneof(
+  fc.tuple(fc.constantFrom('http', 'https'), fc.boolean(), label, fc.option(port, { nil: undefined })).map(([s, wild, l, p]) => `${s}://${wild ? '*.' : ''}${l}.test${p !== undefined ? `:${p}` : ''}`),
+  fc.constant(`https://*.${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}:65535`),
+);
+const cors = fc.record(
+  {
+    allowOrigins: fc.oneof({ weight: 5, arbitrary: fc.array(corsOrigin, { minLength: 1, maxLength: 64 }) }, { weight: 1, arbitrary: fc.constant(['*']) }),
+    allowMethods: fc.uniqueArray(fc.constantFrom(...HTTP_METHODS), { minLength: 1, maxLength: 9 }),
+    allowHeaders: fc.array(headerName, { maxLength: 64 }),
+    exposeHeaders: fc.array(headerName, { maxLength: 64 }),
+    allowCredentials: fc.boolean(),
+    maxAge: duration,
+  },
+  { requiredKeys: ['allowOrigins'] },
+);
+const maintenance = fc.record({ enabled: fc.boolean(), retryAfter: duration, message: headerValue }, { requiredKeys: [] });
+const requestBody = fc.record({ maxSize: size, buffering: fc.boolean() }, { requiredKeys: [] });
+const mimeType = fc.oneof(fc.constantFrom('application/json', 'text/css', 'image/svg+xml', `${'a'.repeat(22)}/${'b'.repeat(22)}`, `a/${'b'.repeat(43)}`), fc.stringMatching(/^[a-z0-9][a-z0-9_.+-]{0,10}\/[a-z0-9][a-z0-9_.+-]{0,10}$/));
+const compression = fc.record({ types: fc.array(mimeType, { minLength: 1, maxLength: 32 }) });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance, requestBody, compression }, { requiredKeys: [] });
+const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
+
 const proxyRule = fc
   .record(
     {
@@ -180,6 +223,7 @@ const proxyRule = fc
       sessionAffinity,
       requestHeaders: fc.oneof({ weight: 5, arbitrary: headerEdits }, { weight: 1, arbitrary: manyEdits }),
       responseHeaders: headerEdits,
+      middlewares: middlewareRefs,
     },
     { requiredKeys: ['backends'] },
   )
@@ -193,6 +237,7 @@ const redirectRule = fc.record(
       fc.record({ scheme: fc.constantFrom('http', 'https'), host: label.map((l) => `${l}.test`), port, path: writtenPath, code: fc.constantFrom(301, 302, 307, 308) }, { requiredKeys: ['path'] }),
     ),
     responseHeaders: headerEdits.map((e) => ({ ...e, remove: [] })),
+    middlewares: middlewareRefs,
   },
   { requiredKeys: ['redirect'] },
 );
@@ -217,6 +262,7 @@ const httpRoute = (i: number) =>
       ),
       tls: fc.oneof(fc.constant(undefined), fc.record({ mode: fc.constant('Terminate'), certificate: fc.constant({ certSecret: CERT, keySecret: KEY }), redirectHTTP: fc.boolean() })),
       defaultBackend: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      middlewares: middlewareRefs,
     },
     { requiredKeys: ['hosts', 'rules'] },
   );
@@ -244,6 +290,7 @@ const clusterSpec = fc.record(
         clientMaxBodySize: size,
         workerProcesses: fc.constantFrom('auto', '1', '64', 64, '01'),
         accessLog: fc.constantFrom(true, false, 'on', 'off'),
+        middlewares: middlewareRefs,
       },
       { requiredKeys: [] },
     ),
@@ -282,12 +329,14 @@ const interlockLabels = (i: number) =>
     });
 
 interface World {
+  readonly middlewares: readonly unknown[];
   readonly clusters: readonly { readonly name: string; readonly spec: unknown }[];
   readonly routes: readonly unknown[];
   readonly labelled: readonly { readonly name: string; readonly labels: Record<string, string> }[];
 }
 
 const world: fc.Arbitrary<World> = fc.record({
+  middlewares: fc.tuple(...MIDDLEWARES.map(() => middlewareSpec)),
   // c0..c2 are always declared (routes naming them are accepted); `default` only sometimes.
   clusters: fc.tuple(fc.option(clusterSpec, { nil: undefined }), clusterSpec, clusterSpec, clusterSpec).map((specs) =>
     specs.flatMap((spec, i) => (spec === undefined ? [] : [{ name: CLUSTERS[i] ?? 'default', spec }])),
@@ -311,9 +360,14 @@ interface Stats {
 }
 
 /** The world's objects that the codec accepts (what `validate` and the core keep). */
-function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: ServiceClusterObject[] } {
+function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: ServiceClusterObject[]; middlewares: MiddlewareObject[] } {
   const routes: RouteObject[] = [];
   const clusters: ServiceClusterObject[] = [];
+  const middlewares: MiddlewareObject[] = [];
+  w.middlewares.forEach((spec, i) => {
+    const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'Middleware', metadata: { name: MIDDLEWARES[i] }, spec });
+    if (E.isRight(r) && r.right.kind === 'Middleware') middlewares.push(r.right);
+  });
   for (const c of w.clusters) {
     const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: c.name }, spec: c.spec });
     if (E.isRight(r) && r.right.kind === 'ServiceCluster') clusters.push(r.right);
@@ -325,7 +379,7 @@ function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: Se
     else if (DEBUG && E.isLeft(r)) for (const issue of r.left) stats.refusals.set(refusal(issue), (stats.refusals.get(refusal(issue)) ?? 0) + 1);
   });
   stats.accepted += routes.length;
-  return { routes, clusters };
+  return { routes, clusters, middlewares };
 }
 
 describe('every accepted input renders a config the proxy accepts (issue 14)', () => {
@@ -335,9 +389,10 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
     fc.assert(
       fc.property(world, (w) => {
         stats.worlds++;
-        const { routes, clusters } = accepted(w, stats);
+        const { routes, clusters, middlewares } = accepted(w, stats);
         const snap = baseSnapshot(w.labelled);
-        const { result, configs } = renderClusters(desired(routes, clusters), snap);
+        const state = { ...desired(routes, clusters), middlewares: middlewares.map((object) => ({ object, generation: 1 })) };
+        const { result, configs } = renderClusters(state, snap);
         stats.rendered += result.clusters.reduce((n, m) => n + m.routes.length, 0);
         if (DEBUG)
           for (const conds of [...Object.values(result.conditions), ...Object.values(result.labelRoutes ?? {}).map((l) => l.conditions)])

@@ -1,13 +1,13 @@
 /** `get` as scripts use it: `-o name`, label selectors, and the ROLLOUT column of routes with spec.canary. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runGet } from '../../src/cli/commands/get';
+import { runDescribe, runGet } from '../../src/cli/commands/get';
 import { matchesSelector, parseSelector } from '../../src/cli/label-selector';
 import { LABELS } from '../../src/domain/labels';
 import { applyObject } from '../../src/desired/spec-store';
 import { encodeRolloutState } from '../../src/plan/rollout';
 import { FakeDocker } from '../fakes/fake-docker';
 import { at, canary, last, run } from '../helpers/rollout';
-import { route } from '../helpers/specs';
+import { cluster, middleware, route } from '../helpers/specs';
 
 const web = [{ backends: [{ service: 'web', port: 80 }] }];
 
@@ -151,5 +151,30 @@ describe('get', () => {
     const bad = capture();
     expect(await runGet(docker, 'routes', undefined, 'json', bad.io, new Date(), undefined, { signal: new AbortController().signal })).toBe(2);
     expect(bad.err[0]).toMatch(/-o json is not supported with it/);
+  });
+});
+
+describe('get middlewares / describe middleware', () => {
+  it('lists each middleware with its behaviours and the routes that use it (directly, by a rule, by cluster defaults)', async () => {
+    const docker = FakeDocker.singleNode();
+    await applyObject(docker, middleware('office', { ipAllow: ['10.0.0.0/8'] }));
+    await applyObject(docker, middleware('no-bots', { ipDeny: ['203.0.113.0/24'] }));
+    await applyObject(docker, middleware('unused', { ipAllow: ['10.0.0.1'], ipDeny: ['10.0.0.2'] }));
+    await applyObject(docker, cluster('edge', { defaults: { middlewares: ['no-bots'] } }));
+    await applyObject(docker, route('shop', { hosts: ['shop.test'], middlewares: ['office'], rules: web }));
+    await applyObject(docker, route('blog', { hosts: ['blog.test'], rules: [{ ...web[0], middlewares: ['office'] }] }));
+    await applyObject(docker, route('edge-app', { serviceCluster: 'edge', hosts: ['edge.test'], rules: web }));
+    const c = capture();
+    expect(await runGet(docker, 'middlewares', undefined, undefined, c.io)).toBe(0);
+    const rows = (c.out[0] ?? '').split('\n').map((l) => l.split(/\s{2,}/));
+    expect(rows[0]).toEqual(['NAME', 'BEHAVIOURS', 'USED BY', 'GENERATION', 'ACCEPTED', 'AGE']);
+    expect(rows.find((r) => r[0] === 'office')?.slice(1, 3)).toEqual(['ipAllow', 'blog,shop']);
+    expect(rows.find((r) => r[0] === 'no-bots')?.slice(1, 3)).toEqual(['ipDeny', 'edge-app']);
+    expect(rows.find((r) => r[0] === 'unused')?.slice(1, 3)).toEqual(['ipAllow,ipDeny', '-']);
+    const d = capture();
+    expect(await runDescribe(docker, 'mw', 'office', d.io)).toBe(0);
+    expect(d.out[0]).toContain('Kind:         Middleware');
+    expect(d.out[0]).toContain('  ipAllow:     10.0.0.0/8');
+    expect(d.out[0]).toContain('Used by:      route/blog, route/shop');
   });
 });

@@ -63,7 +63,7 @@ describe('adversarial inputs give the right answer', { timeout: 120_000 }, () =>
     expect(r.code).toBe(1);
     expect(r.err).toHaveLength(MAX_UNKNOWN_FIELDS_LISTED + 2);
     expect(r.err[0]).toBe(
-      '<stdin>:5:1 Route/r spec: 39980 more unknown fields (not listed); allowed: serviceCluster, hosts, rules, defaultBackend, tls, canary',
+      '<stdin>:5:1 Route/r spec: 39980 more unknown fields (not listed); allowed: serviceCluster, hosts, rules, defaultBackend, tls, canary, middlewares',
     );
     expect(r.err[1]).toMatch(/^<stdin>:11:3 Route\/r spec\.x0: unknown field/);
     expect(r.err[MAX_UNKNOWN_FIELDS_LISTED]).toMatch(/^<stdin>:30:3 Route\/r spec\.x19: unknown field/);

@@ -88,10 +88,11 @@ export async function runDelete(port: DockerPort, target: { kind?: string; names
   return conflicts > 0 ? EXIT.conflict : missing > 0 ? EXIT.invalid : EXIT.ok;
 }
 
-/** route, routes, servicecluster(s), sc — as kubectl accepts singular, plural and short names. */
+/** route, routes, servicecluster(s), sc, middleware(s), mw — as kubectl accepts singular, plural and short names. */
 export function parseKind(word: string): Kind | undefined {
   const w = word.toLowerCase();
   if (['route', 'routes', 'rt'].includes(w)) return 'Route';
   if (['servicecluster', 'serviceclusters', 'sc'].includes(w)) return 'ServiceCluster';
+  if (['middleware', 'middlewares', 'mw'].includes(w)) return 'Middleware';
   return KINDS.find((k) => k.toLowerCase() === w);
 }

@@ -13,7 +13,7 @@ import { formatLocatedIssue, sortByPosition } from '../../desired/source-positio
 import { storedRollbacks, storedRolloutStates } from '../../desired/served-state';
 import { DesiredStateReader, specHash } from '../../desired/spec-store';
 import { objectKey } from '../../domain/meta';
-import { encodeObject, type ApiObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
+import { encodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
 import type { DockerPort } from '../../observed/docker-port';
 import { readLiveState } from '../../observed/live-state';
 import { toSnapshot } from '../../observed/to-snapshot';
@@ -41,11 +41,13 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
   };
   const routes = objects.filter((o): o is RouteObject => o.kind === 'Route');
   const clusters = objects.filter((o): o is ServiceClusterObject => o.kind === 'ServiceCluster');
+  const middlewares = replace(current.middlewares ?? [], objects.filter((o): o is MiddlewareObject => o.kind === 'Middleware'));
   const touched = new Set(objects.map((o) => objectKey(o.kind, o.metadata.name)));
   return {
     routes: replace(current.routes, routes),
     clusters: replace(current.clusters, clusters),
     rejected: current.rejected.filter((r) => !touched.has(objectKey(r.kind, r.name))),
+    ...(middlewares.length > 0 ? { middlewares } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-/** `swarmgate get routes|serviceclusters [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
+/** `swarmgate get routes|serviceclusters|middlewares [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
 
 import * as E from 'fp-ts/Either';
 import { stringify } from 'yaml';
@@ -26,6 +26,7 @@ import { clusterRevisions } from '../../plan/revisions';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
+import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
 import { untilText } from './tls';
 
 interface Listed {
@@ -40,6 +41,8 @@ interface Listed {
   readonly labels?: LabelRouteStatus;
   /** The stored rollout state label of a Route with spec.canary (decodeRolloutState). */
   readonly rollout?: string;
+  /** A Middleware: the routes that use it. */
+  readonly usedBy?: readonly string[];
 }
 
 /**
@@ -71,7 +74,9 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
   const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
-  const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
+  const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
+  const routes = desired.routes.map((r) => r.object);
+  const clusters = desired.clusters.map((c) => c.object);
   const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
   return [...stored.values()]
     .filter((s) => s.kind === kind)
@@ -92,6 +97,7 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
         ...(status !== undefined ? { status } : {}),
         ...(invalid !== undefined ? { invalid } : {}),
         ...(rollout !== undefined ? { rollout } : {}),
+        ...(s.kind === 'Middleware' ? { usedBy: usersOf(s.name, routes, clusters) } : {}),
       } as Listed;
     })
     .concat(fromLabels);
@@ -138,7 +144,7 @@ export interface GetWatch {
 export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string, watch?: GetWatch): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
-    io.err(`unknown resource type "${what}"; use routes or serviceclusters`);
+    io.err(`unknown resource type "${what}"; use routes, serviceclusters or middlewares`);
     return EXIT.usage;
   }
   const format = parseGetOutput(output);
@@ -269,6 +275,17 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
       ];
     });
     return { header, rows, empty: 'No routes found.' };
+  } else if (kind === 'Middleware') {
+    const header = ['NAME', 'BEHAVIOURS', 'USED BY', 'GENERATION', 'ACCEPTED', 'AGE'];
+    const rows = items.map((l) => [
+      l.name,
+      behavioursCell(l.object?.kind === 'Middleware' ? l.object : undefined),
+      usersCell(l.usedBy ?? [], wide),
+      String(l.generation),
+      l.invalid !== undefined ? 'False (Invalid)' : cell(l, 'Accepted'),
+      age(l.createdAt, now),
+    ]);
+    return { header, rows, empty: 'No middlewares found.' };
   } else {
     const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
     const rows = items.map((l) => {
@@ -298,7 +315,7 @@ function certificateLines(cert: Certificate, snapshot: Snapshot, now: Date): str
 export async function runDescribe(port: DockerPort, what: string, name: string, io: Output, now = new Date()): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
-    io.err(`unknown resource type "${what}"; use route or servicecluster`);
+    io.err(`unknown resource type "${what}"; use route, servicecluster or middleware`);
     return EXIT.usage;
   }
   const item = (await listObjects(port, kind)).find((l) => l.name === name);
@@ -337,6 +354,10 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
       if (tasks.length === 0) lines.push('  (none running)');
       for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${t.NodeID ?? '?'} serves ${t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'}`);
     }
+  }
+  if (item.object?.kind === 'Middleware') {
+    lines.push('Behaviours:', ...behaviourLines(item.object.spec));
+    lines.push(`Used by:      ${(item.usedBy ?? []).length === 0 ? '(no route)' : (item.usedBy ?? []).map((r) => `route/${r}`).join(', ')}`);
   }
   if (item.labels === undefined) lines.push(`Observed generation: ${item.status?.observedGeneration ?? '-'}`);
   lines.push('Conditions:');

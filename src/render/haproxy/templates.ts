@@ -51,6 +51,13 @@ const backend = `backend {{{name}}}
 {{#setPath}}
     http-request set-path "{{setPath}}"
 {{/setPath}}
+{{#bufferRequest}}
+    option http-buffer-request
+{{/bufferRequest}}
+{{#compression}}
+    compression algo gzip
+    compression type{{#types}} "{{.}}"{{/types}}
+{{/compression}}
 {{#servers}}
     server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
@@ -136,6 +143,42 @@ const http = `frontend sg_http
     http-request return status 503 content-type text/plain string "no route for this host" if !sg_vh_set
 {{/fallback503}}
     http-request return status 404 content-type text/plain string "no rule of this host matches the request" if sg_vh_set !sg_rule_set
+{{#addressAcls}}
+{{#cidrs}}
+    acl {{{name}}} src "{{.}}"
+{{/cidrs}}
+{{/addressAcls}}
+{{#forbidden}}
+    http-request deny deny_status 403 if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
+{{/forbidden}}
+{{#maintenance}}
+    http-request return status 503 content-type text/plain string "{{message}}\\n" hdr Retry-After "{{retryAfter}}" if {{{rule}}}
+{{/maintenance}}
+{{#originAcls}}
+{{#any}}
+    acl {{{name}}} req.hdr(origin) -m found
+{{/any}}
+{{#patterns}}
+    acl {{{name}}} req.hdr(origin) -m reg -- "{{.}}"
+{{/patterns}}
+{{/originAcls}}
+{{#corsLines}}
+    http-request set-var(txn.sg_origin) {{#any}}str(*){{/any}}{{^any}}req.hdr(origin){{/any}} if {{{rule}}} {{{acl}}}
+    http-request return status 204 hdr Access-Control-Allow-Methods "{{methods}}"{{#headers}} hdr Access-Control-Allow-Headers "{{headers}}"{{/headers}} hdr Access-Control-Max-Age "{{maxAge}}" if {{{rule}}} METH_OPTIONS { req.hdr(access-control-request-method) -m found }
+{{/corsLines}}
+{{#bodyLimits}}
+    http-request deny deny_status 413 if {{{rule}}} { req.hdr_val(content-length) gt {{maxBytes}} }
+{{/bodyLimits}}
+{{#limitLines}}
+    http-request track-sc{{counter}} {{#header}}req.hdr({{{header}}}){{/header}}{{^header}}src{{/header}} table {{{table}}} if {{{rule}}}{{#header}} { req.hdr({{{header}}}) -m found }{{/header}}
+{{#rate}}
+    http-request deny deny_status 429 hdr Retry-After {{retryAfter}} if {{{rule}}} { sc_gpc0_rate({{counter}},{{{table}}}) ge {{limit}} }
+    http-request sc-inc-gpc0({{counter}}) if {{{rule}}}
+{{/rate}}
+{{#connections}}
+    http-request deny deny_status 429 if {{{rule}}} { sc_conn_cur({{counter}},{{{table}}}) gt {{max}} }
+{{/connections}}
+{{/limitLines}}
 {{#hasQueryAcl}}
     acl sg_has_query query -m found
 {{/hasQueryAcl}}
@@ -148,6 +191,16 @@ const http = `frontend sg_http
 {{#responseEdits}}
     http-after-response {{{verb}}} "{{name}}"{{#hasValue}} "{{value}}"{{/hasValue}} if {{{acl}}}
 {{/responseEdits}}
+{{#corsLines}}
+    http-after-response set-header Access-Control-Allow-Origin "%[var(txn.sg_origin)]" if {{{rule}}} { var(txn.sg_origin) -m found }
+{{#credentials}}
+    http-after-response set-header Access-Control-Allow-Credentials "true" if {{{rule}}} { var(txn.sg_origin) -m found }
+{{/credentials}}
+{{#expose}}
+    http-after-response set-header Access-Control-Expose-Headers "{{expose}}" if {{{rule}}} { var(txn.sg_origin) -m found }
+{{/expose}}
+    http-after-response add-header Vary "Origin" if {{{rule}}}
+{{/corsLines}}
 
     # Backend: weighted by declared share (random or client-address hash), sticky by cookie.
 {{#pickAcls}}
@@ -267,6 +320,12 @@ defaults
 
 {{> backend}}
 {{/backends}}
+{{#stickTables}}
+
+backend {{{name}}}
+    # Counters of a Middleware limit (one table per route and limit).
+    stick-table type {{#byHeader}}string len 128{{/byHeader}}{{^byHeader}}ipv6{{/byHeader}} size 100k expire {{expire}} store {{#ratePeriod}}gpc0,gpc0_rate({{ratePeriod}}){{/ratePeriod}}{{^ratePeriod}}conn_cur{{/ratePeriod}}
+{{/stickTables}}
 
 frontend sg_status
     # Loopback only: stats page and health check, never on a public frontend.

@@ -44,6 +44,7 @@ import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { haproxyPemFiles, pemPath } from './pem-files';
+import { HaproxyPolicies, type PolicyFrontendView, type StickTableView } from './policies';
 
 /** Random numbers and hashes that pick a weighted backend are drawn from [0, PICK_RANGE). */
 const PICK_RANGE = SPLIT_UNITS;
@@ -111,6 +112,10 @@ export interface BackendView {
   readonly blockUpgrade: boolean;
   readonly requestEdits: readonly EditView[];
   readonly replacePath?: { readonly pattern: string; readonly replacement: string };
+  /** Middleware requestBody.buffering: true (`option http-buffer-request`). */
+  readonly bufferRequest: boolean;
+  /** Middleware compression: gzip these media types. */
+  readonly compression?: { readonly types: readonly string[] };
   readonly setPath?: string;
   readonly servers: readonly ServerView[];
 }
@@ -136,7 +141,7 @@ interface PickVariables {
   readonly cookiePicks: readonly { readonly variable: Token; readonly cookieName: Token }[];
 }
 
-export interface HttpFrontendView extends PickVariables {
+export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly tlsBinds: readonly { readonly socket: string; readonly pem: string }[];
   readonly maxBodyBytes: number;
@@ -185,6 +190,7 @@ export interface HaproxyView {
   readonly http: HttpFrontendView;
   readonly tls?: TlsFrontendView;
   readonly backends: readonly BackendView[];
+  readonly stickTables: readonly StickTableView[];
   readonly statusBind: Token;
 }
 
@@ -444,6 +450,8 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     blockUpgrade: !action.websocket,
     requestEdits: requestEdits(action.requestHeaders),
     ...rewriteOf(rule, action),
+    bufferRequest: rule.policies?.requestBody?.buffering === true,
+    ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
     servers,
   };
 }
@@ -460,6 +468,7 @@ function tcpBackend(name: Token, route: string, u: Upstream, affinity: Affinity)
     protectNonIdempotent: false,
     blockUpgrade: false,
     requestEdits: [],
+    bufferRequest: false,
     servers,
   };
 }
@@ -574,9 +583,11 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const unavailable: Token[] = [];
   const respEdits: ResponseEditView[] = [];
   const useBackends: UseBackendView[] = [];
+  const policies = new HaproxyPolicies();
   for (const rule of rules) {
     const action = rule.action;
     const acl = ruleAcl(rule);
+    policies.add(rule, acl);
     respEdits.push(...responseEdits(action.responseHeaders, acl, action.kind === 'proxy'));
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
     else if (action.targets.length === 0) unavailable.push(acl);
@@ -622,6 +633,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
       ruleSelect: select,
       ruleAcls: rules.map((r) => ({ name: ruleAcl(r), rule: token(r.id) })),
       fallback503: model.defaultServer === undefined,
+      ...policies.view(),
       hasQueryAcl: redirects.some((r) => r.conditions.includes(hasQuery)),
       redirects,
       unavailable,
@@ -632,6 +644,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     },
     ...(tls !== undefined ? { tls } : {}),
     backends: [...new Map(backends.map((b) => [b.name, b])).values()],
+    stickTables: policies.stickTables(),
     statusBind: token(`127.0.0.1:${opts.statusPort}`),
   };
 }

@@ -7,6 +7,69 @@
 import { GENERATED_HEADER } from '../generated-header';
 
 const body = `            set $sg_route "{{route}}";
+{{#forbidden}}
+            if ({{{variable}}} = {{value}}) { return 403; }
+{{/forbidden}}
+{{#maintenance}}
+            default_type text/plain;
+            add_header Retry-After "{{retryAfter}}" always;
+            return 503 "{{message}}\\n";
+{{/maintenance}}
+{{#cors}}
+            if ({{{preflight}}} = 1) {
+                add_header Access-Control-Allow-Origin {{{allowOrigin}}} always;
+{{#credentials}}
+                add_header Access-Control-Allow-Credentials {{{credentials}}} always;
+{{/credentials}}
+                add_header Access-Control-Allow-Methods "{{methods}}" always;
+{{#headers}}
+                add_header Access-Control-Allow-Headers "{{headers}}" always;
+{{/headers}}
+                add_header Access-Control-Max-Age "{{maxAge}}" always;
+                add_header Vary Origin always;
+{{#drain}}
+                add_header Connection $sg_drain_connection always;
+{{/drain}}
+                return 204;
+            }
+            add_header Access-Control-Allow-Origin {{{allowOrigin}}} always;
+{{#credentials}}
+            add_header Access-Control-Allow-Credentials {{{credentials}}} always;
+{{/credentials}}
+{{#expose}}
+            add_header Access-Control-Expose-Headers {{{expose}}} always;
+{{/expose}}
+            add_header Vary Origin always;
+{{/cors}}
+{{#basicAuth}}
+            auth_basic "{{realm}}";
+            auth_basic_user_file "{{file}}";
+{{/basicAuth}}
+{{#maxBodySize}}
+            client_max_body_size {{maxBodySize}};
+{{/maxBodySize}}
+{{#requestBuffering}}
+            proxy_request_buffering {{requestBuffering}};
+{{/requestBuffering}}
+{{#gzip}}
+            gzip on;
+            gzip_proxied any;
+            gzip_vary on;
+            gzip_types{{#types}} "{{.}}"{{/types}};
+{{/gzip}}
+{{#limitReq}}
+            limit_req zone={{{zone}}}{{#burst}} burst={{burst}} nodelay{{/burst}};
+{{/limitReq}}
+{{#limitConn}}
+            limit_conn {{{zone}}} {{max}};
+{{/limitConn}}
+{{#limitStatus}}
+            limit_req_status 429;
+            limit_conn_status 429;
+{{/limitStatus}}
+{{#retryAfter}}
+            add_header Retry-After {{{retryAfter}}} always;
+{{/retryAfter}}
 {{#unavailable}}
             return 503;
 {{/unavailable}}
@@ -255,6 +318,58 @@ http {
         "~127\\.0\\.0\\.1:{{unavailablePort}}$" 1;
         default 0;
     }
+{{#geoMaps}}
+    geo {{{variable}}} {
+        default 0;
+{{#cidrs}}
+        "{{.}}" 1;
+{{/cidrs}}
+    }
+{{/geoMaps}}
+{{#limitReqZones}}
+    limit_req_zone {{{key}}} zone={{{zone}}}:{{limitZoneSize}} rate={{rate}}r/{{per}};
+{{/limitReqZones}}
+{{#limitConnZones}}
+    limit_conn_zone $binary_remote_addr zone={{{zone}}}:{{limitZoneSize}};
+{{/limitConnZones}}
+{{#preflightMap}}
+    map "$request_method:$http_access_control_request_method" {{{variable}}} {
+        "~^OPTIONS:." 1;
+        default 0;
+    }
+{{/preflightMap}}
+{{#corsMaps}}
+    map $http_origin {{{variable}}} {
+{{#any}}
+        "" "";
+        default "*";
+{{/any}}
+{{^any}}
+{{#patterns}}
+        "~{{.}}" $http_origin;
+{{/patterns}}
+        default "";
+{{/any}}
+    }
+{{#credentials}}
+    map {{{variable}}} {{{credentials}}} {
+        "" "";
+        default "true";
+    }
+{{/credentials}}
+{{#expose}}
+    map {{{variable}}} {{{exposeVariable}}} {
+        "" "";
+        default "{{exposeValue}}";
+    }
+{{/expose}}
+{{/corsMaps}}
+{{#retryAfterMaps}}
+    map $limit_req_status {{{variable}}} {
+        REJECTED "{{seconds}}";
+        default "";
+    }
+{{/retryAfterMaps}}
 {{#headerMaps}}
     map {{{source}}} {{{variable}}} {
         "{{pattern}}" 1;

@@ -25,6 +25,7 @@ import { nginxDuration, nginxSeconds } from './duration';
 import { cookiePairRegex, exactRegex, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { splitPercentages } from '../split';
+import { PolicyRegistry, type CorsMapView, type GeoView, type LimitReqZoneView, type PolicyBodyView } from './policies';
 
 /** error_page codes used to jump from a location to a conditional rule's named location. */
 const FIRST_DISPATCH_CODE = 460;
@@ -39,7 +40,7 @@ interface NameRef {
   readonly ref: Token;
 }
 
-export interface ProxyBodyView {
+export interface ProxyBodyView extends PolicyBodyView {
   readonly route: string;
   readonly unavailable: boolean;
   readonly proxy: boolean;
@@ -117,6 +118,14 @@ export interface NginxView {
   readonly passthroughInternal: Token;
   readonly statusPort: number;
   readonly unavailablePort: number;
+  /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
+  readonly geoMaps: readonly GeoView[];
+  readonly limitReqZones: readonly LimitReqZoneView[];
+  readonly limitConnZones: readonly { readonly zone: Token }[];
+  readonly retryAfterMaps: readonly { readonly variable: Token; readonly seconds: number }[];
+  readonly limitZoneSize: string;
+  readonly corsMaps: readonly CorsMapView[];
+  readonly preflightMap?: { readonly variable: Token };
   readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
   readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
   readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
@@ -179,6 +188,12 @@ const STANDARD_REQUEST_HEADERS: readonly NameRef[] = [
  */
 class MapRegistry {
   private readonly names = new NameTable(lowerCase);
+  readonly policies: PolicyRegistry;
+
+  constructor(secretsDir = '/run/secrets') {
+    this.policies = new PolicyRegistry(secretsDir);
+  }
+
   readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();
   readonly methodMaps = new Map<string, NginxView['methodMaps'][number]>();
   readonly combineMaps = new Map<string, NginxView['combineMaps'][number]>();
@@ -287,6 +302,13 @@ function mergeRequestHeaders(edits: HeaderEdits, maps: MapRegistry): { fixed: Na
   return { fixed, user };
 }
 
+/** basicAuth's userHeader: the logged-in user ($remote_user), replacing any value the client or an edit gave it. */
+function withUserHeader(headers: { fixed: NameRef[]; user: NameValue[] }, name: string | undefined): { fixed: NameRef[]; user: NameValue[] } {
+  if (name === undefined) return headers;
+  const other = (h: { name: string }): boolean => h.name.toLowerCase() !== name.toLowerCase();
+  return { fixed: [...headers.fixed.filter(other), { name, ref: token('$remote_user') }], user: headers.user.filter(other) };
+}
+
 function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[] } {
   return {
     hide: [...edits.set.map((h) => h.name), ...edits.remove],
@@ -302,7 +324,7 @@ interface HttpDefaults {
   readonly tries: number;
 }
 
-function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders'> {
+function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
   if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
@@ -312,7 +334,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   // Proxy-issued cookie over several versions: pin each client to the version it landed on.
   const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
   const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
-  const headers = mergeRequestHeaders(action.requestHeaders, maps);
+  const headers = withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
   let rewriteExact: ProxyBodyView['rewriteExact'];
@@ -350,7 +372,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   };
 }
 
-function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyView, 'ownAddHeaders'> {
+function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const parts: { lit?: string; ref?: Token }[] = [];
   if (action.to !== undefined) parts.push({ lit: action.to });
   else {
@@ -377,7 +399,8 @@ function redirectBody(rule: ModelRule, action: RedirectAction): Omit<ProxyBodyVi
 
 function body(rule: ModelRule, maps: MapRegistry, defaults: HttpDefaults): ProxyBodyView {
   const b = rule.action.kind === 'proxy' ? proxyBody(rule, rule.action, maps, defaults) : redirectBody(rule, rule.action);
-  return { ...b, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined };
+  const p = maps.policies.body(rule, rule.action.kind === 'redirect');
+  return { ...b, ...p, ownAddHeaders: b.addHeaders.length > 0 || b.setCookie !== undefined || b.pinCookie !== undefined || p.retryAfter !== undefined || p.cors !== undefined || p.maintenance !== undefined };
 }
 
 function namedLocation(rule: ModelRule): Token {
@@ -498,7 +521,7 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
-  const maps = new MapRegistry();
+  const maps = new MapRegistry(opts.secretsDir);
   const stream = streamView(model, opts, maps);
   const hasStream = stream !== undefined;
   const servers: ServerView[] = [];
@@ -539,6 +562,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
+    ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),
     combineMaps: sortedValues(maps.combineMaps),

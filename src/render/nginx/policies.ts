@@ -1,0 +1,186 @@
+/**
+ * A rule's Middleware policies (model RulePolicies) in NGINX terms. The http-level blocks they
+ * need (a `geo` per client address list) are collected here, named from their own NameTable: every
+ * name starts with `$sg_acl_`, a prefix no other generated NGINX name uses, so names from this table
+ * cannot meet the view model's (src/plan/names.ts).
+ *
+ * Address checks are `if (…) { return 403; }` at the top of the rule's location: NGINX runs them in
+ * its rewrite phase, before the rule answers (proxy, redirect or 503). A login (`auth_basic`) runs in
+ * the access phase, after that: a redirect rule or a 503 answers before it (documented), a proxied
+ * request only once the user is known. The geo blocks read
+ * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
+ */
+import type { ModelCors, ModelRateLimit, ModelRule } from '../../plan/model';
+import { anyOrigin, originPattern, preflightHeaders } from '../cors';
+import { fnv1a32 } from '../../plan/hash';
+import { identityKey, lowerCase, NameTable } from '../../plan/names';
+import { headerVariable, token, type Token } from '../token';
+
+export interface GeoView {
+  readonly variable: Token;
+  readonly cidrs: readonly string[];
+}
+
+/** The policy directives of one location body. */
+export interface PolicyBodyView {
+  /** `if (<variable> = <value>) { return 403; }`: a client address check that failed. */
+  readonly forbidden: readonly { readonly variable: Token; readonly value: 0 | 1 }[];
+  /** `auth_basic` with the users file (a mounted Docker secret); NGINX's workers read it per request. */
+  readonly basicAuth?: { readonly realm: string; readonly file: string };
+  readonly limitReq: readonly { readonly zone: Token; readonly burst: number }[];
+  readonly limitConn: readonly { readonly zone: Token; readonly max: number }[];
+  /** Set when the location limits: answer 429 (NGINX's default is 503). */
+  readonly limitStatus: boolean;
+  /** A variable holding the Retry-After seconds when limit_req refused the request, else empty (no header). */
+  readonly retryAfter?: Token;
+  readonly cors?: CorsBodyView;
+  /** Answer 503 with Retry-After and this text before anything else of the rule. */
+  readonly maintenance?: { readonly retryAfter: string; readonly message: string };
+  /** client_max_body_size in bytes ("0": none; a string so that mustache prints 0). */
+  readonly maxBodySize?: string;
+  readonly requestBuffering?: 'on' | 'off';
+  /** gzip_types (NGINX always compresses text/html too). */
+  readonly gzip?: { readonly types: readonly string[] };
+}
+
+/** CORS in a location: the preflight answered in the rewrite phase, the headers added to every answer. */
+export interface CorsBodyView {
+  /** 1 for an OPTIONS request with Access-Control-Request-Method. */
+  readonly preflight: Token;
+  /** The Access-Control-Allow-Origin value: the request's Origin when allowed ("*" for any), else empty. */
+  readonly allowOrigin: Token;
+  /** "true" when the origin is allowed and credentials are; else empty. */
+  readonly credentials?: Token;
+  readonly expose?: Token;
+  readonly methods: string;
+  readonly headers?: string;
+  readonly maxAge: string;
+}
+
+export interface CorsMapView {
+  readonly variable: Token;
+  readonly any: boolean;
+  readonly patterns: readonly string[];
+  readonly credentials?: Token;
+  /** (Field names differ from the map's own: mustache looks names up through the enclosing sections.) */
+  readonly expose?: { readonly exposeVariable: Token; readonly exposeValue: string };
+}
+
+export interface LimitReqZoneView {
+  readonly zone: Token;
+  readonly key: Token;
+  readonly rate: number;
+  readonly per: 's' | 'm';
+}
+
+export const NO_POLICIES: PolicyBodyView = { forbidden: [], limitReq: [], limitConn: [], limitStatus: false };
+
+const PREFLIGHT = token('$sg_acl_preflight');
+
+/** Shared memory per limit zone: 10 MB hold about 160 000 client addresses (NGINX's docs). */
+export const LIMIT_ZONE_SIZE = '10m';
+
+export class PolicyRegistry {
+  private readonly names = new NameTable(lowerCase);
+  readonly geos = new Map<string, GeoView>();
+  readonly reqZones = new Map<string, LimitReqZoneView>();
+  readonly connZones = new Map<string, Token>();
+  readonly retryAfterMaps = new Map<string, { readonly variable: Token; readonly seconds: number }>();
+  readonly corsMaps = new Map<string, CorsMapView>();
+
+  private corsBody(c: ModelCors): CorsBodyView {
+    const identity = identityKey('cors', c.allowOrigins, c.exposeHeaders, c.allowCredentials);
+    const id = fnv1a32(identity);
+    const allowOrigin = token(this.names.name(identity, `$sg_acl_cors_${id}`));
+    const credentials = c.allowCredentials ? token(this.names.name(identityKey('cors-credentials', allowOrigin), `$sg_acl_corscred_${id}`)) : undefined;
+    const expose = c.exposeHeaders.length > 0 ? { exposeVariable: token(this.names.name(identityKey('cors-expose', allowOrigin), `$sg_acl_corsexp_${id}`)), exposeValue: c.exposeHeaders.join(', ') } : undefined;
+    this.corsMaps.set(allowOrigin, { variable: allowOrigin, any: anyOrigin(c), patterns: anyOrigin(c) ? [] : c.allowOrigins.map(originPattern), ...(credentials !== undefined ? { credentials } : {}), ...(expose !== undefined ? { expose } : {}) });
+    return { preflight: PREFLIGHT, allowOrigin, ...(credentials !== undefined ? { credentials } : {}), ...(expose !== undefined ? { expose: expose.exposeVariable } : {}), ...preflightHeaders(c) };
+  }
+
+  /** @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir). */
+  constructor(private readonly secretsDir: string) {}
+
+  /** A variable that is 1 when the client address is in `cidrs`, 0 otherwise. */
+  private addressList(cidrs: readonly string[]): Token {
+    const sorted = [...cidrs].sort();
+    const variable = token(this.names.name(identityKey('geo', sorted), `$sg_acl_ip_${fnv1a32(sorted.join(','))}`));
+    this.geos.set(variable, { variable, cidrs: sorted });
+    return variable;
+  }
+
+  /** A limit_req zone per route and limit: routes sharing a middleware do not share their clients' counts. */
+  private reqZone(route: string, l: ModelRateLimit): Token {
+    const key = l.header !== undefined ? headerVariable(l.header) : token('$binary_remote_addr');
+    const identity = identityKey('limit-req', route, l.header?.toLowerCase(), l.rate, l.per);
+    const zone = token(this.names.name(identity, `sg_acl_rl_${fnv1a32(identity)}`));
+    this.reqZones.set(zone, { zone, key, rate: l.rate, per: l.per });
+    return zone;
+  }
+
+  private connZone(route: string): Token {
+    const zone = token(this.names.name(identityKey('limit-conn', route), `sg_acl_cl_${fnv1a32(route)}`));
+    this.connZones.set(zone, zone);
+    return zone;
+  }
+
+  private retryAfterVariable(seconds: number): Token {
+    const variable = token(this.names.name(identityKey('retry-after', seconds), `$sg_acl_retry_${seconds}`));
+    this.retryAfterMaps.set(variable, { variable, seconds });
+    return variable;
+  }
+
+  /**
+   * @param redirect the rule answers with a redirect (in the rewrite phase): no login is asked and no
+   *   limit counted (neither could be: both run in later phases).
+   */
+  body(rule: ModelRule, redirect: boolean): PolicyBodyView {
+    const policies = rule.policies;
+    if (policies === undefined) return NO_POLICIES;
+    const forbidden = [
+      ...policies.ipAllow.map((list) => ({ variable: this.addressList(list), value: 0 as const })),
+      ...policies.ipDeny.map((list) => ({ variable: this.addressList(list), value: 1 as const })),
+    ];
+    const auth = redirect ? undefined : policies.basicAuth;
+    const rates = redirect ? [] : policies.rateLimits;
+    const conns = redirect ? [] : policies.connectionLimits;
+    const limitReq = rates.map((l) => ({ zone: this.reqZone(rule.route, l), burst: l.burst }));
+    // One zone per route counts a client's requests in progress; several limits: the smallest decides.
+    const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
+    const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
+    const cors = policies.cors === undefined ? undefined : this.corsBody(policies.cors);
+    return {
+      forbidden,
+      ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
+      limitReq,
+      limitConn,
+      limitStatus: limitReq.length > 0 || limitConn.length > 0,
+      ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
+      ...(cors !== undefined ? { cors } : {}),
+      ...(!redirect && policies.requestBody?.maxBytes !== undefined ? { maxBodySize: String(policies.requestBody.maxBytes) } : {}),
+      ...(!redirect && policies.requestBody?.buffering !== undefined ? { requestBuffering: policies.requestBody.buffering ? ('on' as const) : ('off' as const) } : {}),
+      ...(!redirect && policies.compression !== undefined ? { gzip: { types: policies.compression.types } } : {}),
+      ...(policies.maintenance !== undefined ? { maintenance: { retryAfter: String(policies.maintenance.retryAfterSeconds), message: policies.maintenance.message } } : {}),
+    };
+  }
+
+  geoViews(): GeoView[] {
+    return sorted(this.geos);
+  }
+
+  httpView(): { geoMaps: GeoView[]; limitReqZones: LimitReqZoneView[]; limitConnZones: { zone: Token }[]; retryAfterMaps: { variable: Token; seconds: number }[]; limitZoneSize: string; corsMaps: CorsMapView[]; preflightMap?: { variable: Token } } {
+    return {
+      corsMaps: sorted(this.corsMaps),
+      ...(this.corsMaps.size > 0 ? { preflightMap: { variable: PREFLIGHT } } : {}),
+      geoMaps: sorted(this.geos),
+      limitReqZones: sorted(this.reqZones),
+      limitConnZones: sorted(this.connZones).map((zone) => ({ zone })),
+      retryAfterMaps: sorted(this.retryAfterMaps),
+      limitZoneSize: LIMIT_ZONE_SIZE,
+    };
+  }
+}
+
+function sorted<V>(m: Map<string, V>): V[] {
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+}

@@ -1,0 +1,81 @@
+/**
+ * The Middleware examples as shipped, with real traffic through a real NGINX: the example's specs are
+ * loaded from examples/, only the Swarm is replaced (a loopback "task" for the service on a free port
+ * instead of 8080, which a published Swarm port may hold, and the users secret as a file where the
+ * proxy task would mount it).
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSpecs } from '../../src/desired/load-specs';
+import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
+import { send } from '../helpers/http-client';
+import { freePorts } from '../helpers/nginx-process';
+import { startPolicyProxy, type PolicyProxy } from '../helpers/policy-proxies';
+import type { RouteObject } from '../../src/domain/object';
+import { snapshot, task } from '../helpers/specs';
+
+/** alice / alice-pw (bcrypt). */
+const USERS = 'alice:$2b$05$fKjnwT0T2VS0rnHlnKqmKONPjAw2qJdjVX1nICK4VT3xLqXSOiZzO\n';
+/** The example's routes with the backends' port moved to `port` (the loopback task's). */
+const onPort = (routes: readonly RouteObject[], port: number): RouteObject[] =>
+  routes.map((r) => ({ ...r, spec: { ...r.spec, rules: r.spec.rules.map((rule) => (rule.backends === undefined ? rule : { ...rule, backends: rule.backends.map((b) => ({ ...b, port: port as typeof b.port })) })) } }));
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('examples/basic-auth', () => {
+  let proxy: PolicyProxy;
+  let backend: Backend;
+  beforeAll(async () => {
+    const { desired, issues } = loadSpecs(['examples/basic-auth']);
+    expect(issues).toEqual([]);
+    const [appPort = 0] = await freePorts(1);
+    backend = await startEcho('dashboard', 'dashboard@127.0.0.60', '127.0.0.60', appPort);
+    const secretsDir = mkdtempSync(join(tmpdir(), 'sg-secrets-'));
+    chmodSync(secretsDir, 0o755);
+    writeFileSync(join(secretsDir, 'staff-users-v1'), USERS, { mode: 0o444 });
+    const snap = snapshot({ services: [{ name: 'dashboard', networks: ['app'] }], tasks: [task('dashboard', '127.0.0.60')], networks: [{ name: 'app' }], secrets: [{ name: 'staff-users-v1' }] });
+    proxy = await startPolicyProxy('nginx', onPort(desired.routes.map((r) => r.object), appPort), (desired.middlewares ?? []).map((m) => m.object), snap, { secretsDir });
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it('asks for the staff login on the dashboard and passes the user on', async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => send({ port: proxy.http, host: 'dashboard.example.com', path, headers });
+    expect((await get('/')).status).toBe(401);
+    const ok = await get('/', { authorization: basic('alice', 'alice-pw'), 'x-remote-user': 'root' });
+    expect(ok.status).toBe(200);
+    expect((JSON.parse(ok.body) as EchoReply).headers['x-remote-user']).toBe('alice');
+    expect((await get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('examples/cors', () => {
+  let proxy: PolicyProxy;
+  let backend: Backend;
+  beforeAll(async () => {
+    const { desired, issues } = loadSpecs(['examples/cors']);
+    expect(issues).toEqual([]);
+    const [appPort = 0] = await freePorts(1);
+    backend = await startEcho('spa-api', 'spa-api@127.0.0.61', '127.0.0.61', appPort);
+    const snap = snapshot({ services: [{ name: 'spa-api', networks: ['app'] }], tasks: [task('spa-api', '127.0.0.61')], networks: [{ name: 'app' }] });
+    proxy = await startPolicyProxy('nginx', onPort(desired.routes.map((r) => r.object), appPort), (desired.middlewares ?? []).map((m) => m.object), snap);
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it("answers the app's preflight and lets a preview deployment read the API with cookies", async () => {
+    const pre = await send({ port: proxy.http, host: 'api.example.com', path: '/orders', method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers['access-control-allow-methods']).toBe('GET, POST, PUT, DELETE');
+    expect(pre.headers['access-control-allow-credentials']).toBe('true');
+    const r = await send({ port: proxy.http, host: 'api.example.com', path: '/orders', headers: { origin: 'https://pr-42.preview.example.com' } });
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBe('https://pr-42.preview.example.com');
+    expect(r.headers['access-control-expose-headers']).toBe('X-Total-Count');
+  });
+});
