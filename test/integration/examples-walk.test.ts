@@ -80,6 +80,25 @@ const WALKS: Record<string, Walk> = {
     routes: ['basic'],
     checks: [{ what: 'one host to one service', port: HTTP, host: 'hello.example.com', path: '/x', from: ['hello'], backendPath: '/x' }],
   },
+  'basic-auth': {
+    routes: ['dashboard'],
+    checks: [
+      { what: 'no login: 401', port: HTTP, host: 'dashboard.example.com', status: 401, responseHeaders: { 'www-authenticate': /^Basic realm="Staff area"/ } },
+      { what: 'alice logs in', port: HTTP, host: 'dashboard.example.com', headers: { authorization: `Basic ${Buffer.from('alice:s3cret').toString('base64')}` }, from: ['dashboard'] },
+      { what: '/healthz open', port: HTTP, host: 'dashboard.example.com', path: '/healthz', from: ['dashboard'], backendPath: '/healthz' },
+    ],
+  },
+  cors: {
+    routes: ['spa-api'],
+    checks: [{ what: 'allowed origin', port: HTTP, host: 'api.example.com', path: '/items', headers: { origin: 'https://app.example.com' }, from: ['spa-api'], responseHeaders: { 'access-control-allow-origin': /^https:\/\/app\.example\.com$/ } }],
+  },
+  'ip-allow-rate-limit': {
+    routes: ['wiki'],
+    checks: [
+      { what: 'public wiki', port: 80, host: 'wiki.example.com', from: ['wiki'] },
+      { what: '/admin for the office only', port: 80, host: 'wiki.example.com', path: '/admin', status: 403 },
+    ],
+  },
   'blue-green': {
     routes: ['cart-rollout'],
     checks: [
