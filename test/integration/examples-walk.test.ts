@@ -90,7 +90,7 @@ const WALKS: Record<string, Walk> = {
   },
   cors: {
     routes: ['spa-api'],
-    checks: [{ what: 'allowed origin', port: HTTP, host: 'api.example.com', path: '/items', headers: { origin: 'https://app.example.com' }, from: ['spa-api'], responseHeaders: { 'access-control-allow-origin': /^https:\/\/app\.example\.com$/ } }],
+    checks: [{ what: 'allowed origin', port: HTTP, host: 'spa-api.example.com', path: '/items', headers: { origin: 'https://app.example.com' }, from: ['spa-api'], responseHeaders: { 'access-control-allow-origin': /^https:\/\/app\.example\.com$/ } }],
   },
   'ip-allow-rate-limit': {
     routes: ['wiki'],

@@ -69,11 +69,11 @@ describe('examples/cors', () => {
   });
 
   it("answers the app's preflight and lets a preview deployment read the API with cookies", async () => {
-    const pre = await send({ port: proxy.http, host: 'api.example.com', path: '/orders', method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' } });
+    const pre = await send({ port: proxy.http, host: 'spa-api.example.com', path: '/orders', method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' } });
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-methods']).toBe('GET, POST, PUT, DELETE');
     expect(pre.headers['access-control-allow-credentials']).toBe('true');
-    const r = await send({ port: proxy.http, host: 'api.example.com', path: '/orders', headers: { origin: 'https://pr-42.preview.example.com' } });
+    const r = await send({ port: proxy.http, host: 'spa-api.example.com', path: '/orders', headers: { origin: 'https://pr-42.preview.example.com' } });
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBe('https://pr-42.preview.example.com');
     expect(r.headers['access-control-expose-headers']).toBe('X-Total-Count');
