@@ -36,15 +36,19 @@ import { durationMs, sizeBytes, type Duration } from '../../domain/brands';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type RetryCondition } from '../../domain/route';
 import { DEFAULT_RETRIES } from '../../plan/build-model';
 import { fnv1a32 } from '../../plan/hash';
-import { identityKey, lowerCase, NameTable } from '../../plan/names';
-import type { Affinity, HeaderEdits, HeaderPair, ModelRule, PathMatch, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost, WeightedTarget } from '../../plan/model';
+import { lowerCase, NameTable } from '../../plan/names';
+import type { Affinity, HeaderEdits, HeaderPair, ModelRule, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
 import { pathRegex } from '../nginx/escape';
-import { SPLIT_UNITS, splitShares } from '../split';
+import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { haproxyPemFiles, pemPath } from './pem-files';
-import { HaproxyPolicies, type PolicyFrontendView, type StickTableView } from './policies';
+import { HaproxyPolicies } from './policies';
+import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
+import type { BackendView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
+
+export type { BackendView, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView } from './view-types';
 
 /** Random numbers and hashes that pick a weighted backend are drawn from [0, PICK_RANGE). */
 const PICK_RANGE = SPLIT_UNITS;
@@ -77,122 +81,6 @@ const RETRY_ON: Readonly<Record<RetryCondition, readonly string[]>> = {
   non_idempotent: [],
 };
 const RETRY_ORDER = ['conn-failure', 'empty-response', 'junk-response', 'response-timeout', '403', '404', '500', '502', '503', '504'];
-
-export interface EditView {
-  readonly verb: Token;
-  readonly name: string;
-  readonly hasValue: boolean;
-  readonly value: string;
-}
-
-export interface ResponseEditView extends EditView {
-  readonly acl: Token;
-}
-
-export interface ServerView {
-  readonly name: Token;
-  readonly address: Token;
-  readonly serverCookie?: Token;
-  readonly passiveHealth?: { readonly upInterval: string; readonly failTimeout: string; readonly maxFails: number };
-}
-
-export interface BackendView {
-  readonly name: Token;
-  readonly route: string;
-  readonly tcp: boolean;
-  readonly balanceRoundRobin: boolean;
-  readonly balanceSource: boolean;
-  readonly balanceCookie?: { readonly cookieName: Token };
-  readonly consistentHash: boolean;
-  readonly cookieAffinity?: { readonly cookieName: Token; readonly maxAge: number };
-  readonly timeouts: readonly { readonly kind: Token; readonly value: string }[];
-  readonly retries: number;
-  readonly customRetryOn?: { readonly keywords: readonly Token[] };
-  readonly protectNonIdempotent: boolean;
-  readonly blockUpgrade: boolean;
-  readonly requestEdits: readonly EditView[];
-  readonly replacePath?: { readonly pattern: string; readonly replacement: string };
-  /** Middleware requestBody.buffering: true (`option http-buffer-request`). */
-  readonly bufferRequest: boolean;
-  /** Middleware compression: gzip these media types. */
-  readonly compression?: { readonly types: readonly string[] };
-  readonly setPath?: string;
-  readonly servers: readonly ServerView[];
-}
-
-interface Conditional {
-  readonly conditions: readonly Token[];
-}
-
-interface UseBackendView extends Conditional {
-  readonly backend: Token;
-}
-
-interface PickAclView {
-  readonly name: Token;
-  readonly variable: Token;
-  readonly below: number;
-}
-
-/** Which per-request numbers the frontend draws for weighted choices. */
-interface PickVariables {
-  readonly randomPick: boolean;
-  readonly clientIpPick: boolean;
-  readonly cookiePicks: readonly { readonly variable: Token; readonly cookieName: Token }[];
-}
-
-export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
-  readonly bind: Token;
-  readonly tlsBinds: readonly { readonly socket: string; readonly pem: string }[];
-  readonly maxBodyBytes: number;
-  readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
-  readonly vhostSelect: readonly { readonly index: number; readonly acl: Token; readonly plainOnly: boolean }[];
-  readonly defaultVhost: boolean;
-  readonly vhAcls: readonly { readonly name: Token; readonly index: number }[];
-  readonly httpsRedirects: readonly { readonly acl: Token; readonly location: string }[];
-  readonly pathAcls: readonly { readonly name: Token; readonly path: string; readonly hasPrefix: boolean; readonly prefix: string }[];
-  readonly headerAcls: readonly { readonly name: Token; readonly header: Token; readonly value: string; readonly empty: boolean }[];
-  readonly cookieMatchAcls: readonly { readonly name: Token; readonly cookie: Token; readonly value: string }[];
-  readonly methodAcls: readonly { readonly name: Token; readonly methods: readonly Token[] }[];
-  readonly ruleSelect: readonly ({ readonly rule: Token } & Conditional)[];
-  readonly ruleAcls: readonly { readonly name: Token; readonly rule: Token }[];
-  readonly fallback503: boolean;
-  readonly hasQueryAcl: boolean;
-  readonly redirects: readonly ({ readonly location: string; readonly code: number } & Conditional)[];
-  readonly unavailable: readonly Token[];
-  readonly responseEdits: readonly ResponseEditView[];
-  readonly pickAcls: readonly PickAclView[];
-  readonly cookieAcls: readonly { readonly name: Token; readonly cookieName: Token; readonly prefix: Token }[];
-  readonly useBackends: readonly UseBackendView[];
-}
-
-export interface TlsFrontendView extends PickVariables {
-  readonly bind: Token;
-  readonly idleTimeout: string;
-  readonly sniAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
-  readonly pickAcls: readonly PickAclView[];
-  readonly useBackends: readonly UseBackendView[];
-  readonly defaultBackend: Token;
-  readonly hops: readonly { readonly name: Token; readonly socket: string }[];
-  readonly rejectUnknown: boolean;
-}
-
-export interface HaproxyView {
-  readonly cluster: string;
-  readonly routeLines: readonly string[];
-  readonly pickRange: number;
-  readonly logTarget: string;
-  readonly nbthread?: string;
-  readonly accessLog: boolean;
-  /** Set with hitless delivery: logs go to the agent's loopback listener (see options). */
-  readonly trafficLog?: { readonly port: number };
-  readonly defaults: { readonly connect: string; readonly server: string; readonly retryOn: readonly Token[] };
-  readonly http: HttpFrontendView;
-  readonly tls?: TlsFrontendView;
-  readonly backends: readonly BackendView[];
-  readonly stickTables: readonly StickTableView[];
-  readonly statusBind: Token;
-}
 
 const SET = token('set-header');
 const ADD = token('add-header');
@@ -240,117 +128,6 @@ function hostMatch(host: string): { match: Token; host: string } {
   return host.startsWith('*.') ? { match: token('end'), host: host.slice(1) } : { match: token('str'), host };
 }
 
-/** Cumulative thresholds (out of PICK_RANGE) for all targets but the last, which takes the rest. */
-function thresholds(targets: readonly WeightedTarget[]): number[] {
-  let acc = 0;
-  return splitShares(targets.map((t) => t.weight))
-    .slice(0, -1)
-    .map((share) => (acc += share));
-}
-
-function sortedValues<V>(m: Map<string, V>): V[] {
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-}
-
-/** The number a weighted choice compares with the thresholds, by affinity. */
-interface PickSource {
-  readonly variable: string;
-  readonly tag: string;
-  readonly cookie?: string;
-}
-
-function pickSource(a: Affinity, scope: 'txn' | 'sess'): PickSource {
-  if (a.kind === 'clientIP') return { variable: `${scope}.sg_pick_ip`, tag: 'pickip' };
-  if (a.kind === 'cookie' && a.issuedBy === 'Application') return { variable: `${scope}.sg_pick_ck_${a.name}`, tag: `pickck_${a.name}`, cookie: a.name };
-  return { variable: `${scope}.sg_pick`, tag: 'pick' };
-}
-
-/**
- * Collects ACLs and pick variables, deduplicated by name. Names made from user values go through
- * one NameTable: HAProxy ORs every `acl` line of one name, so two values sharing a name would make
- * one route's condition test another route's value.
- */
-class AclRegistry {
-  private readonly names = new NameTable(lowerCase);
-  readonly paths = new Map<string, HttpFrontendView['pathAcls'][number]>();
-  readonly headers = new Map<string, HttpFrontendView['headerAcls'][number]>();
-  readonly methods = new Map<string, HttpFrontendView['methodAcls'][number]>();
-  readonly picks = new Map<string, PickAclView>();
-  readonly cookies = new Map<string, HttpFrontendView['cookieAcls'][number]>();
-  readonly cookieMatches = new Map<string, HttpFrontendView['cookieMatchAcls'][number]>();
-  readonly sources = new Map<string, PickSource>();
-
-  /** Undefined for the root prefix, which every path matches. */
-  path(m: PathMatch): Token | undefined {
-    if (m.kind === 'prefix' && m.path === '/') return undefined;
-    const name = token(this.names.name(identityKey('path', m.kind, m.path), `path_${m.kind === 'exact' ? 'e' : 'p'}_${fnv1a32(m.path)}`));
-    // Gateway API prefix semantics: "/api" matches "/api" and "/api/…", never "/apix".
-    this.paths.set(name, { name, path: m.path, hasPrefix: m.kind === 'prefix', prefix: `${m.path}/` });
-    return name;
-  }
-
-  conditions(rule: ModelRule): Token[] {
-    const out = rule.headers.map((h) => {
-      const name = token(this.names.name(identityKey('header', h.name.toLowerCase(), h.value), `hdr_${fnv1a32(`${h.name.toLowerCase()}\u0000${h.value}`)}`));
-      // NGINX compares $http_<name> (empty when absent) with the value: "" matches an empty or absent header.
-      // (HAProxy drops an empty quoted argument, so "" cannot be written as a pattern.)
-      this.headers.set(name, { name, header: token(h.name), value: h.value, empty: h.value === '' });
-      return name;
-    });
-    for (const c of rule.cookies) {
-      const name = token(this.names.name(identityKey('cookie', c.name, c.value), `cook_${fnv1a32(`${c.name}\u0000${c.value}`)}`));
-      this.cookieMatches.set(name, { name, cookie: token(c.name), value: c.value });
-      out.push(name);
-    }
-    if (rule.methods.length > 0) {
-      const methods = [...rule.methods].sort();
-      const name = token(this.names.name(identityKey('methods', methods), `meth_${fnv1a32(methods.join(','))}`));
-      this.methods.set(name, { name, methods: methods.map(token) });
-      out.push(name);
-    }
-    return out;
-  }
-
-  pick(source: PickSource, below: number): Token {
-    this.sources.set(source.variable, source);
-    const name = token(`${source.tag}_${below}`);
-    this.picks.set(name, { name, variable: token(source.variable), below });
-    return name;
-  }
-
-  /** The opaque tag of a backend in the proxy-issued affinity cookie ("<tag>.<server>"), unique in the config. */
-  cookieTag(backend: Token): string {
-    return this.names.name(identityKey('cookie-tag', backend), fnv1a32(backend));
-  }
-
-  cookie(cookieName: string, backend: Token): Token {
-    const tag = this.cookieTag(backend);
-    const name = token(`ck_${tag}`);
-    this.cookies.set(name, { name, cookieName: token(cookieName), prefix: token(`${tag}.`) });
-    return name;
-  }
-
-  pickVariables(): PickVariables {
-    const sources = [...this.sources.values()];
-    return {
-      randomPick: sources.some((s) => s.tag === 'pick'),
-      clientIpPick: sources.some((s) => s.tag === 'pickip'),
-      cookiePicks: sources
-        .filter((s) => s.cookie !== undefined)
-        .sort((a, b) => (a.variable < b.variable ? -1 : 1))
-        .map((s) => ({ variable: token(s.variable), cookieName: token(s.cookie ?? '') })),
-    };
-  }
-}
-
-/** use_backend lines for a weighted choice among `backends` (same order as `targets`). */
-function weightedChoice(targets: readonly WeightedTarget[], backends: readonly Token[], source: PickSource, acls: AclRegistry, prefix: readonly Token[]): UseBackendView[] {
-  const limits = thresholds(targets);
-  return backends.map((backend, i) => {
-    const below = limits[i];
-    return { backend, conditions: below === undefined ? [...prefix] : [...prefix, acls.pick(source, below)] };
-  });
-}
 
 /**
  * HAProxy drops an empty quoted argument, so an empty value cannot be written; NGINX sends no

@@ -3,174 +3,22 @@
  * names, percentages, which locations exist) is made here so the templates stay logic-less.
  * Fields typed Token are generated identifiers; everything else is user data and is escaped.
  */
-import { durationMs } from '../../domain/brands';
-import type {
-  Affinity,
-  HeaderEdits,
-  ModelRule,
-  PathGroup,
-  ProxyAction,
-  ProxyModel,
-  RedirectAction,
-  Upstream,
-  VirtualHost,
-  WeightedTarget,
-} from '../../plan/model';
+import type { HeaderEdits, ModelRule, PathGroup, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
 import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
-import { fnv1a32 } from '../../plan/hash';
-import { identityKey, lowerCase, NameTable } from '../../plan/names';
-import { headerVariable, token, type Token } from '../token';
+import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
-import { cookiePairRegex, exactRegex, pathRegex } from './escape';
+import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
-import { splitPercentages } from '../split';
-import { PolicyRegistry, type CorsMapView, type GeoView, type LimitReqZoneView, type PolicyBodyView } from './policies';
+import type { PolicyBodyView } from './policies';
+import { MapRegistry } from './map-registry';
+import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
+
+export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
 
 /** error_page codes used to jump from a location to a conditional rule's named location. */
 const FIRST_DISPATCH_CODE = 460;
 const MAX_DISPATCH_RULES = MAX_CONDITIONAL_RULES_PER_HOST;
-
-interface NameValue {
-  readonly name: string;
-  readonly value: string;
-}
-interface NameRef {
-  readonly name: string;
-  readonly ref: Token;
-}
-
-export interface ProxyBodyView extends PolicyBodyView {
-  readonly route: string;
-  readonly unavailable: boolean;
-  readonly proxy: boolean;
-  readonly rewritePrefix?: { readonly pattern: string; readonly replacement: string };
-  readonly rewriteExact?: { readonly pattern: string; readonly replacement: string };
-  readonly target?: Token;
-  readonly connectTimeout?: string;
-  readonly readTimeout?: string;
-  readonly sendTimeout?: string;
-  readonly nextUpstream?: string;
-  readonly tries?: number;
-  readonly customHeaders: boolean;
-  readonly fixedHeaders: readonly NameRef[];
-  readonly userHeaders: readonly NameValue[];
-  readonly websocket: boolean;
-  readonly hideHeaders: readonly string[];
-  readonly addHeaders: readonly NameValue[];
-  readonly setCookie?: Token;
-  /** A weighted split pinned by a proxy-issued cookie: the cookie is (re)written on every answer. */
-  readonly pinCookie?: { readonly cookie: string; readonly token: Token; readonly tag: Token; readonly maxAge: number };
-  readonly redirect?: { readonly code: number; readonly parts: readonly { lit?: string; ref?: Token }[] };
-  /** The location sets add_header itself, so it must repeat the http block's (add_header is inherited all-or-nothing). */
-  readonly ownAddHeaders: boolean;
-}
-
-export interface LocationView {
-  readonly exact: boolean;
-  readonly path: string;
-  readonly dispatch: readonly { readonly code: number; readonly condition: Token; readonly target: Token }[];
-  /** Dispatch sets error_page here, so the location must repeat the server's (error_page is inherited all-or-nothing). */
-  readonly ownErrorPages: boolean;
-  readonly body?: ProxyBodyView;
-}
-
-export interface NamedLocationView {
-  readonly name: Token;
-  readonly body: ProxyBodyView;
-}
-
-export interface ServerView {
-  readonly serverName: string;
-  readonly defaultServer: boolean;
-  readonly listenHttp: boolean;
-  /** Listens on the loopback TLS listener behind the SNI router. */
-  readonly tlsListener: boolean;
-  readonly tls?: { readonly cert: string; readonly key: string };
-  readonly rejectTls: boolean;
-  readonly httpsRedirect?: { readonly portSuffix: string };
-  readonly locations: readonly LocationView[];
-  readonly named: readonly NamedLocationView[];
-  readonly fixed503: boolean;
-}
-
-export interface NginxView {
-  readonly cluster: string;
-  /** The programmed routes as comment lines: NGINX refuses any line of 4096 bytes or more. */
-  readonly routeLines: readonly string[];
-  readonly streamModulePath?: string;
-  readonly workerProcesses: string;
-  readonly pidPath: string;
-  readonly accessLog: boolean;
-  readonly accessLogPath: string;
-  /** Set with hitless delivery: the agent's loopback syslog listener for per-upstream counters. */
-  readonly trafficLog?: { readonly port: number };
-  /** Set with hitless delivery: the flag file the agent holds around a reload (see NginxRenderOptions.drainFlagPath). */
-  readonly drain?: { readonly flagPath: string };
-  readonly clientMaxBodySize: string;
-  /** Set when a proxied header name is too long for NGINX's default hash bucket (see PROXY_HEADERS_BUCKET). */
-  readonly proxyHeadersHash?: { readonly bucketSize: number };
-  readonly defaults: HttpDefaults;
-  readonly standardHeaders: readonly NameRef[];
-  readonly httpPort: number;
-  readonly httpsPort: number;
-  readonly tlsInternal: Token;
-  readonly passthroughInternal: Token;
-  readonly statusPort: number;
-  readonly unavailablePort: number;
-  /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
-  readonly geoMaps: readonly GeoView[];
-  readonly limitReqZones: readonly LimitReqZoneView[];
-  readonly limitConnZones: readonly { readonly zone: Token }[];
-  readonly retryAfterMaps: readonly { readonly variable: Token; readonly seconds: number }[];
-  readonly limitZoneSize: string;
-  readonly corsMaps: readonly CorsMapView[];
-  readonly preflightMap?: { readonly variable: Token };
-  readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
-  readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
-  readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
-  readonly cookieKeyMaps: readonly { readonly source: Token; readonly variable: Token }[];
-  readonly setCookieMaps: readonly { readonly source: Token; readonly variable: Token; readonly cookie: string; readonly maxAge: number }[];
-  readonly addHeaderMaps: readonly { readonly source: Token; readonly variable: Token; readonly value: string }[];
-  readonly splits: readonly { readonly key: Token; readonly variable: Token; readonly shares: readonly { readonly share: string; readonly upstream: Token }[] }[];
-  readonly cookieTokenMaps: readonly { readonly source: Token; readonly variable: Token }[];
-  readonly stickySplits: readonly StickySplitView[];
-  readonly upstreams: readonly UpstreamView[];
-  readonly servers: readonly ServerView[];
-  readonly stream?: StreamView;
-}
-
-/**
- * A weighted split whose clients stay on the version they landed on: the proxy's cookie carries
- * `<token>.<tag>`, the tag naming the chosen upstream. A cookie naming one of the split's targets
- * (weight > 0) picks it whatever the weights; otherwise the split decides, on the token.
- */
-export interface StickySplitView {
-  readonly source: Token;
-  readonly pin: Token;
-  readonly pick: Token;
-  readonly tag: Token;
-  readonly split: Token;
-  readonly entries: readonly { readonly upstream: Token; readonly tag: Token }[];
-}
-
-export interface UpstreamView {
-  readonly name: Token;
-  readonly hash?: Token;
-  readonly servers: readonly { readonly address: Token; readonly maxFails: number; readonly failTimeout: string }[];
-  /** Connection reuse to upstreams (http only; stream has no keepalive). */
-  readonly keepalive: boolean;
-  /** The loopback 503 server, tried when every task failed (not with hash balancing, which forbids backups). */
-  readonly backup?: Token;
-}
-
-export interface StreamView {
-  readonly sni: readonly { readonly host: string; readonly target: Token }[];
-  readonly passthrough: readonly { readonly host: string; readonly target: Token }[];
-  readonly splits: NginxView['splits'];
-  readonly upstreams: readonly UpstreamView[];
-  readonly hasPassthrough: boolean;
-}
 
 const STANDARD_REQUEST_HEADERS: readonly NameRef[] = [
   { name: 'Host', ref: token('$host') },
@@ -180,113 +28,6 @@ const STANDARD_REQUEST_HEADERS: readonly NameRef[] = [
   { name: 'X-Forwarded-Host', ref: token('$host') },
   { name: 'X-Request-Id', ref: token('$request_id') },
 ];
-
-/**
- * Collects the http-level maps that rules need, deduplicated by variable name. Every generated
- * name goes through one NameTable (NGINX variable names ignore case): two `map`s of one variable
- * are one variable in NGINX, so a shared name would make one route test another route's value.
- */
-class MapRegistry {
-  private readonly names = new NameTable(lowerCase);
-  readonly policies: PolicyRegistry;
-
-  constructor(secretsDir = '/run/secrets') {
-    this.policies = new PolicyRegistry(secretsDir);
-  }
-
-  readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();
-  readonly methodMaps = new Map<string, NginxView['methodMaps'][number]>();
-  readonly combineMaps = new Map<string, NginxView['combineMaps'][number]>();
-  readonly cookieKeyMaps = new Map<string, NginxView['cookieKeyMaps'][number]>();
-  readonly setCookieMaps = new Map<string, NginxView['setCookieMaps'][number]>();
-  readonly addHeaderMaps = new Map<string, NginxView['addHeaderMaps'][number]>();
-  readonly splits = new Map<string, NginxView['splits'][number]>();
-  readonly cookieTokenMaps = new Map<string, NginxView['cookieTokenMaps'][number]>();
-  readonly stickySplits = new Map<string, StickySplitView>();
-
-  /** The name of `identity`: `base` unless another identity holds it (src/plan/names.ts). */
-  private name(identity: string, base: string): Token {
-    return token(this.names.name(identity, base));
-  }
-
-  /** A variable that is "1" when all of the rule's header and method conditions hold. */
-  condition(rule: ModelRule): Token {
-    const parts: Token[] = rule.headers.map((h) => {
-      const variable = this.name(identityKey('header', h.name.toLowerCase(), h.value), `$sg_h_${fnv1a32(`${h.name.toLowerCase()}\u0000${h.value}`)}`);
-      this.headerMaps.set(variable, { source: headerVariable(h.name), variable, pattern: `~${exactRegex(h.value)}` });
-      return variable;
-    });
-    for (const c of rule.cookies) {
-      const variable = this.name(identityKey('cookie', c.name, c.value), `$sg_k_${fnv1a32(`${c.name}\u0000${c.value}`)}`);
-      // Not $cookie_<name>: NGINX finds that name without regard to case; cookie matches are case-sensitive.
-      this.headerMaps.set(variable, { source: token('$http_cookie'), variable, pattern: `~${cookiePairRegex(c.name, c.value)}` });
-      parts.push(variable);
-    }
-    if (rule.methods.length > 0) {
-      const methods = [...rule.methods].sort();
-      const variable = this.name(identityKey('methods', methods), `$sg_m_${fnv1a32(methods.join(','))}`);
-      this.methodMaps.set(variable, { variable, methods });
-      parts.push(variable);
-    }
-    const [only] = parts;
-    if (parts.length === 1 && only !== undefined) return only;
-    const variable = this.name(identityKey('all', parts), `$sg_c_${fnv1a32(parts.join(''))}`);
-    this.combineMaps.set(variable, { source: token(parts.join('')), variable, expect: '1'.repeat(parts.length) });
-    return variable;
-  }
-
-  /** The value requests are hashed on for stickiness and weighted splits. */
-  affinityKey(a: Affinity): Token {
-    if (a.kind === 'clientIP') return token('$remote_addr');
-    if (a.kind === 'none') return token('$request_id');
-    const variable = this.name(identityKey('cookie-key', a.name), `$sg_ck_${a.name}`);
-    this.cookieKeyMaps.set(variable, { source: token(`$cookie_${a.name}`), variable });
-    return variable;
-  }
-
-  setCookie(a: Affinity): Token | undefined {
-    // An application-issued cookie is only hashed on: a second Set-Cookie of the same name would override the application's.
-    if (a.kind !== 'cookie' || a.issuedBy === 'Application') return undefined;
-    const maxAge = Math.max(1, Math.floor(durationMs(a.ttl) / 1000));
-    const variable = this.name(identityKey('set-cookie', a.name, maxAge), `$sg_setck_${a.name}_${maxAge}`);
-    this.setCookieMaps.set(variable, { source: token(`$cookie_${a.name}`), variable, cookie: a.name, maxAge });
-    return variable;
-  }
-
-  /** The client's token: the proxy cookie's value up to its first ".", or a new request id. */
-  cookieToken(name: string): Token {
-    const variable = this.name(identityKey('cookie-token', name), `$sg_tok_${name}`);
-    this.cookieTokenMaps.set(variable, { source: token(`$cookie_${name}`), variable });
-    return variable;
-  }
-
-  /** A split that keeps each client on the version its cookie names (StickySplitView). */
-  pinnedSplit(a: Affinity & { kind: 'cookie' }, targets: readonly WeightedTarget[]): NonNullable<ProxyBodyView['pinCookie']> & { pick: Token } {
-    const tok = this.cookieToken(a.name);
-    const split = this.split(targets, tok);
-    const id = split.slice('$sg_split_'.length);
-    // The tag names an upstream in clients' cookies: unique in the config, stable while the upstream exists.
-    const entries = targets.map((t) => ({ upstream: token(t.upstream), tag: this.name(identityKey('upstream-tag', t.upstream), fnv1a32(t.upstream)) }));
-    const derived = (kind: string): Token => this.name(identityKey(kind, split), `$sg_${kind}_${id}`);
-    const view: StickySplitView = { source: token(`$cookie_${a.name}`), pin: derived('pin'), pick: derived('pick'), tag: derived('tag'), split, entries };
-    this.stickySplits.set(view.pick, view);
-    return { pick: view.pick, cookie: a.name, token: tok, tag: view.tag, maxAge: Math.max(1, Math.floor(durationMs(a.ttl) / 1000)) };
-  }
-
-  addHeader(name: string, value: string): Token {
-    const variable = this.name(identityKey('add', name.toLowerCase(), value), `$sg_add_${fnv1a32(`${name.toLowerCase()}\u0000${value}`)}`);
-    this.addHeaderMaps.set(variable, { source: headerVariable(name), variable, value });
-    return variable;
-  }
-
-  split(targets: readonly WeightedTarget[], key: Token): Token {
-    const id = fnv1a32(`${key}|${targets.map((t) => `${t.upstream}=${t.weight}`).join(',')}`);
-    const variable = this.name(identityKey('split', key, targets.map((t) => `${t.upstream}=${t.weight}`)), `$sg_split_${id}`);
-    const shares = splitPercentages(targets.map((t) => t.weight)).map((share, i) => ({ share, upstream: token(targets[i]?.upstream ?? '') }));
-    this.splits.set(variable, { key, variable, shares });
-    return variable;
-  }
-}
 
 function sortedValues<V>(m: Map<string, V>): V[] {
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
@@ -317,12 +58,6 @@ function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[]
 }
 
 /** What the http block sets once; a location repeats a directive only when its value differs. */
-interface HttpDefaults {
-  /** In NGINX's time syntax (nginxDuration). */
-  readonly timeouts: { readonly connect: string; readonly read: string; readonly send: string };
-  readonly nextUpstream: string;
-  readonly tries: number;
-}
 
 function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const response = responseHeaders(action.responseHeaders);

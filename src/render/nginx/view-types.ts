@@ -1,0 +1,155 @@
+/**
+ * The shapes of the NGINX view model: what the mustache templates (templates.ts) read. Logic-less
+ * templates get every decision precomputed (tokens allow-listed, strings escaped) in view-model.ts.
+ */
+import type { Token } from '../token';
+import type { CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
+
+export interface NameValue {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface NameRef {
+  readonly name: string;
+  readonly ref: Token;
+}
+
+export interface ProxyBodyView extends PolicyBodyView {
+  readonly route: string;
+  readonly unavailable: boolean;
+  readonly proxy: boolean;
+  readonly rewritePrefix?: { readonly pattern: string; readonly replacement: string };
+  readonly rewriteExact?: { readonly pattern: string; readonly replacement: string };
+  readonly target?: Token;
+  readonly connectTimeout?: string;
+  readonly readTimeout?: string;
+  readonly sendTimeout?: string;
+  readonly nextUpstream?: string;
+  readonly tries?: number;
+  readonly customHeaders: boolean;
+  readonly fixedHeaders: readonly NameRef[];
+  readonly userHeaders: readonly NameValue[];
+  readonly websocket: boolean;
+  readonly hideHeaders: readonly string[];
+  readonly addHeaders: readonly NameValue[];
+  readonly setCookie?: Token;
+  /** A weighted split pinned by a proxy-issued cookie: the cookie is (re)written on every answer. */
+  readonly pinCookie?: { readonly cookie: string; readonly token: Token; readonly tag: Token; readonly maxAge: number };
+  readonly redirect?: { readonly code: number; readonly parts: readonly { lit?: string; ref?: Token }[] };
+  /** The location sets add_header itself, so it must repeat the http block's (add_header is inherited all-or-nothing). */
+  readonly ownAddHeaders: boolean;
+}
+
+export interface LocationView {
+  readonly exact: boolean;
+  readonly path: string;
+  readonly dispatch: readonly { readonly code: number; readonly condition: Token; readonly target: Token }[];
+  /** Dispatch sets error_page here, so the location must repeat the server's (error_page is inherited all-or-nothing). */
+  readonly ownErrorPages: boolean;
+  readonly body?: ProxyBodyView;
+}
+
+export interface NamedLocationView {
+  readonly name: Token;
+  readonly body: ProxyBodyView;
+}
+
+export interface ServerView {
+  readonly serverName: string;
+  readonly defaultServer: boolean;
+  readonly listenHttp: boolean;
+  /** Listens on the loopback TLS listener behind the SNI router. */
+  readonly tlsListener: boolean;
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly rejectTls: boolean;
+  readonly httpsRedirect?: { readonly portSuffix: string };
+  readonly locations: readonly LocationView[];
+  readonly named: readonly NamedLocationView[];
+  readonly fixed503: boolean;
+}
+
+export interface NginxView {
+  readonly cluster: string;
+  /** The programmed routes as comment lines: NGINX refuses any line of 4096 bytes or more. */
+  readonly routeLines: readonly string[];
+  readonly streamModulePath?: string;
+  readonly workerProcesses: string;
+  readonly pidPath: string;
+  readonly accessLog: boolean;
+  readonly accessLogPath: string;
+  /** Set with hitless delivery: the agent's loopback syslog listener for per-upstream counters. */
+  readonly trafficLog?: { readonly port: number };
+  /** Set with hitless delivery: the flag file the agent holds around a reload (see NginxRenderOptions.drainFlagPath). */
+  readonly drain?: { readonly flagPath: string };
+  readonly clientMaxBodySize: string;
+  /** Set when a proxied header name is too long for NGINX's default hash bucket (see PROXY_HEADERS_BUCKET). */
+  readonly proxyHeadersHash?: { readonly bucketSize: number };
+  readonly defaults: HttpDefaults;
+  readonly standardHeaders: readonly NameRef[];
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly tlsInternal: Token;
+  readonly passthroughInternal: Token;
+  readonly statusPort: number;
+  readonly unavailablePort: number;
+  /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
+  readonly geoMaps: readonly GeoView[];
+  readonly limitReqZones: readonly LimitReqZoneView[];
+  readonly limitConnZones: readonly { readonly zone: Token }[];
+  readonly retryAfterMaps: readonly { readonly variable: Token; readonly seconds: number }[];
+  readonly limitZoneSize: string;
+  readonly corsMaps: readonly CorsMapView[];
+  readonly preflightMap?: { readonly variable: Token };
+  readonly headerMaps: readonly { readonly source: Token; readonly variable: Token; readonly pattern: string }[];
+  readonly methodMaps: readonly { readonly variable: Token; readonly methods: readonly string[] }[];
+  readonly combineMaps: readonly { readonly source: Token; readonly variable: Token; readonly expect: string }[];
+  readonly cookieKeyMaps: readonly { readonly source: Token; readonly variable: Token }[];
+  readonly setCookieMaps: readonly { readonly source: Token; readonly variable: Token; readonly cookie: string; readonly maxAge: number }[];
+  readonly addHeaderMaps: readonly { readonly source: Token; readonly variable: Token; readonly value: string }[];
+  readonly splits: readonly { readonly key: Token; readonly variable: Token; readonly shares: readonly { readonly share: string; readonly upstream: Token }[] }[];
+  readonly cookieTokenMaps: readonly { readonly source: Token; readonly variable: Token }[];
+  readonly stickySplits: readonly StickySplitView[];
+  readonly upstreams: readonly UpstreamView[];
+  readonly servers: readonly ServerView[];
+  readonly stream?: StreamView;
+}
+
+/**
+ * A weighted split whose clients stay on the version they landed on: the proxy's cookie carries
+ * `<token>.<tag>`, the tag naming the chosen upstream. A cookie naming one of the split's targets
+ * (weight > 0) picks it whatever the weights; otherwise the split decides, on the token.
+ */
+export interface StickySplitView {
+  readonly source: Token;
+  readonly pin: Token;
+  readonly pick: Token;
+  readonly tag: Token;
+  readonly split: Token;
+  readonly entries: readonly { readonly upstream: Token; readonly tag: Token }[];
+}
+
+export interface UpstreamView {
+  readonly name: Token;
+  readonly hash?: Token;
+  readonly servers: readonly { readonly address: Token; readonly maxFails: number; readonly failTimeout: string }[];
+  /** Connection reuse to upstreams (http only; stream has no keepalive). */
+  readonly keepalive: boolean;
+  /** The loopback 503 server, tried when every task failed (not with hash balancing, which forbids backups). */
+  readonly backup?: Token;
+}
+
+export interface StreamView {
+  readonly sni: readonly { readonly host: string; readonly target: Token }[];
+  readonly passthrough: readonly { readonly host: string; readonly target: Token }[];
+  readonly splits: NginxView['splits'];
+  readonly upstreams: readonly UpstreamView[];
+  readonly hasPassthrough: boolean;
+}
+
+export interface HttpDefaults {
+  /** In NGINX's time syntax (nginxDuration). */
+  readonly timeouts: { readonly connect: string; readonly read: string; readonly send: string };
+  readonly nextUpstream: string;
+  readonly tries: number;
+}
