@@ -95,8 +95,8 @@ const WALKS: Record<string, Walk> = {
   'ip-allow-rate-limit': {
     routes: ['wiki'],
     checks: [
-      { what: 'public wiki', port: 80, host: 'wiki.example.com', from: ['wiki'] },
-      { what: '/admin for the office only', port: 80, host: 'wiki.example.com', path: '/admin', status: 403 },
+      { what: 'public wiki', port: 8084, host: 'wiki.example.com', from: ['wiki'] },
+      { what: '/admin for the office only', port: 8084, host: 'wiki.example.com', path: '/admin', status: 403 },
     ],
   },
   'blue-green': {
