@@ -36,7 +36,7 @@ function defaultPort(): DockerPort {
 
 export function buildProgram(io: Output, setExit: (code: number) => void, port: PortFactory = defaultPort): Command {
   const program = new Command('swarmgate')
-    .description('Layer-7 routing for Docker Swarm: Route and ServiceCluster specs, reconciled into NGINX proxies')
+    .description('Layer-7 routing for Docker Swarm: Route and ServiceCluster specs, reconciled into NGINX or HAProxy proxies')
     .version(VERSION)
     // A hint, not the whole help: the error line (with commander's "did you mean") stays visible.
     .showHelpAfterError('(add --help for usage)')
@@ -77,7 +77,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .requiredOption('-f, --file <path...>', 'YAML/JSON files or directories')
     .option('--snapshot <file>', 'Swarm state as JSON/YAML (see docs/snapshot.md); empty when omitted')
     .option('--cluster <name>', 'only this service cluster (default: print the "default" cluster)')
-    .option('--out <dir>', 'write <dir>/<cluster>/nginx.conf and <dir>/conditions.json')
+    .option('--out <dir>', 'write <dir>/<cluster>/nginx.conf (haproxy.cfg for HAProxy clusters), <dir>/conditions.json and, with Interlock labels, <dir>/label-routes.json')
     .addOption(new Option('-o, --output <format>', 'print configs and conditions as JSON').choices(['json']))
     .action(async (opts: { file: string[]; snapshot?: string; cluster?: string; out?: string; output?: string }) => setExit((await import('./commands/render')).runRender(opts, io)));
 
