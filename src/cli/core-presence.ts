@@ -4,18 +4,24 @@
  * core that is gone.
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { isServingTask, type DockerPort } from '../observed/docker-port';
+import { isServingTask, type DockerPort, type ServiceInfo } from '../observed/docker-port';
 import type { ObjectStatus } from '../status/object-status';
 
 export type CorePresence = { readonly state: 'running'; readonly service: string } | { readonly state: 'stopped'; readonly service: string } | { readonly state: 'not-installed' };
 
-export async function corePresence(port: DockerPort): Promise<CorePresence> {
+/** The core service (undefined when not installed) and whether one of its tasks serves. */
+export async function findCore(port: DockerPort): Promise<{ readonly service: ServiceInfo; readonly running: boolean } | undefined> {
   const services = await port.listServices([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=core`]);
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
-  if (core === undefined) return { state: 'not-installed' };
+  if (core === undefined) return undefined;
   const tasks = await port.listTasks();
-  const running = tasks.some((t) => t.ServiceID === core.ID && isServingTask(t));
-  return { state: running ? 'running' : 'stopped', service: core.Spec.Name };
+  return { service: core, running: tasks.some((t) => t.ServiceID === core.ID && isServingTask(t)) };
+}
+
+export async function corePresence(port: DockerPort): Promise<CorePresence> {
+  const core = await findCore(port);
+  if (core === undefined) return { state: 'not-installed' };
+  return { state: core.running ? 'running' : 'stopped', service: core.service.Spec.Name };
 }
 
 /** One line for stderr when no core acts on stored specs; undefined when one runs. */
@@ -26,7 +32,7 @@ export function coreAbsenceWarning(p: CorePresence, consequence: string): string
 }
 
 /** Conditions that report what runs (proxies serving, replicas ready): stale as soon as no core watches. */
-const OBSERVED_STATE = new Set(['Programmed', 'Ready']);
+export const OBSERVED_STATE: ReadonlySet<string> = new Set(['Programmed', 'Ready']);
 
 /**
  * A stored status as a reader should show it: with no core running, Programmed and Ready are Unknown

@@ -10,8 +10,8 @@ import { listStoredSpecs } from '../desired/spec-store';
 import type { DockerPort } from '../observed/docker-port';
 import { decodeStatus } from '../domain/status-label';
 import { writeStatuses } from '../status/write-status';
+import { OBSERVED_STATE } from './core-presence';
 
-const OBSERVED_STATE = new Set(['Programmed', 'Ready']);
 
 /** Mark every stored object's observed-state conditions Unknown; returns how many objects were written. */
 export async function markUninstalled(port: DockerPort, now: Date = new Date()): Promise<number> {

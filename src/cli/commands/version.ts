@@ -5,8 +5,8 @@
  * node this CLI talks to. Without Docker the client line still prints, and the exit code says why.
  */
 import { errorText } from '../error-text';
-import { LABELS, OWNER_VALUE } from '../../domain/labels';
-import { isServingTask, type DockerPort } from '../../observed/docker-port';
+import type { DockerPort } from '../../observed/docker-port';
+import { findCore } from '../core-presence';
 import { EXIT, type Output } from '../output';
 
 export interface CoreVersion {
@@ -17,13 +17,11 @@ export interface CoreVersion {
 }
 
 export async function coreVersion(port: DockerPort): Promise<CoreVersion> {
-  const services = await port.listServices([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=core`]);
-  const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
+  const core = await findCore(port);
   if (core === undefined) return { state: 'not-installed' };
-  const image = core.Spec.TaskTemplate.ContainerSpec.Image;
-  const [tasks, version] = await Promise.all([port.listTasks(), port.localImageVersion(image)]);
-  const running = tasks.some((t) => t.ServiceID === core.ID && isServingTask(t));
-  return { state: running ? 'running' : 'stopped', service: core.Spec.Name, image, ...(version !== undefined ? { version } : {}) };
+  const image = core.service.Spec.TaskTemplate.ContainerSpec.Image;
+  const version = await port.localImageVersion(image);
+  return { state: core.running ? 'running' : 'stopped', service: core.service.Spec.Name, image, ...(version !== undefined ? { version } : {}) };
 }
 
 function coreLine(c: CoreVersion): string {
