@@ -90,7 +90,37 @@ export class ControlPlane {
   private readonly changed = new Subject<string>();
   private readonly status = new BehaviorSubject<StatusData>({ sequence: 0, objects: [] });
 
+  /** Proxy task ID → its cluster, from the core's last snapshot (who may report for which replica). */
+  private replicaClusters = new Map<string, string>();
+  /** Fingerprints of the component certificates the core issued and still stands by; undefined: not tracked (no CA key). */
+  private issuedIdentities: Set<string> | undefined;
+
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** The tasks of every cluster's proxy service now (set by each run). */
+  setProxyReplicas(replicaToCluster: ReadonlyMap<string, string>): void {
+    this.replicaClusters = new Map(replicaToCluster);
+  }
+
+  replicaCluster(replicaId: string): string | undefined {
+    return this.replicaClusters.get(replicaId);
+  }
+
+  /** The certificates of current identities (set by each run of a core that issues them); any other is refused. */
+  setCurrentIdentities(fingerprints: Iterable<string>): void {
+    this.issuedIdentities = new Set(fingerprints);
+  }
+
+  /** Add one just issued (before the next run lists it). */
+  addCurrentIdentity(fingerprint: string): void {
+    (this.issuedIdentities ??= new Set()).add(fingerprint);
+  }
+
+  /** Whether the core tracks issued identities, and if so whether this one is current. */
+  get identityCheck(): ((fingerprint: string) => boolean) | undefined {
+    const issued = this.issuedIdentities;
+    return issued === undefined ? undefined : (f) => issued.has(f);
+  }
 
   /** Fires (with a reason) when something arrived from outside that the next run should look at. */
   get changes$(): Observable<string> {

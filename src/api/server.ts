@@ -15,6 +15,9 @@ import type { UpstreamTraffic__Output } from './generated/swarmgate/v1/UpstreamT
 import type { UpstreamReading } from './traffic-totals';
 import { isUpstreamName } from '../domain/traffic';
 import { PROXY_CAPABILITIES } from '../plan/proxy-capabilities';
+import { refusal, type CallTarget, type CoreCall } from './authorise';
+import { isTlsCall, peerCertificate } from './peer-identity';
+import { describeIdentity } from '../domain/identity';
 
 export interface CoreApiOptions {
   readonly plane: ControlPlane;
@@ -36,6 +39,30 @@ function badArgument(message: string): grpc.ServiceError {
   return Object.assign(new Error(message), { code: grpc.status.INVALID_ARGUMENT, details: message, metadata: new grpc.Metadata() });
 }
 
+function permissionDenied(message: string): grpc.ServiceError {
+  return Object.assign(new Error(message), { code: grpc.status.PERMISSION_DENIED, details: message, metadata: new grpc.Metadata() });
+}
+
+type AuthorisableCall = Parameters<typeof peerCertificate>[0] & { getPeer(): string };
+
+/**
+ * Checks the caller's certificate identity against the call and its target (authorise.ts); on a
+ * refusal logs who tried what and returns the PERMISSION_DENIED error to send. Plaintext calls
+ * (a core started with --insecure, development only) carry no identity and are not checked.
+ */
+function checker(plane: ControlPlane, log: Logger) {
+  return (call: AuthorisableCall, name: CoreCall, target: CallTarget): grpc.ServiceError | undefined => {
+    if (!isTlsCall(call)) return undefined;
+    const who = peerCertificate(call);
+    const identityCheck = plane.identityCheck;
+    const why = refusal(who, name, target, { replicaCluster: (r) => plane.replicaCluster(r), ...(identityCheck !== undefined ? { isCurrentIdentity: identityCheck } : {}) });
+    if (why === undefined) return undefined;
+    const identity = who?.identity !== undefined ? describeIdentity(who.identity) : 'unidentified client';
+    log.warn({ identity, call: name, ...target, peer: call.getPeer() }, `permission denied: ${identity} called ${name}: ${why}`);
+    return permissionDenied(`${name}: ${why}`);
+  };
+}
+
 /** Ends a server stream's subscription (and runs `ended`) when the client goes away. */
 function bindStream(call: grpc.ServerWritableStream<unknown, unknown>, sub: Subscription, ended?: () => void): void {
   const end = (): void => {
@@ -52,11 +79,17 @@ function proxyKind(s: string): ProxyKind | undefined {
 }
 
 export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
+  const denied = checker(plane, log);
   return {
     WatchUpstreams(call) {
       const cluster = call.request.cluster;
       if (!CLUSTER_RE.test(cluster)) {
         call.emit('error', badArgument(`cluster: expected a ServiceCluster name, got ${JSON.stringify(cluster)}`));
+        return;
+      }
+      const refused = denied(call, 'WatchUpstreams', { cluster });
+      if (refused !== undefined) {
+        call.emit('error', refused);
         return;
       }
       log.debug({ cluster, peer: call.getPeer() }, 'extension subscribed');
@@ -74,6 +107,11 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
         callback(badArgument('cluster, proxy_kind (nginx|haproxy) and model_hash (sha256 hex) are required'));
         return;
       }
+      const refused = denied(call, 'SubmitConfig', { cluster: r.cluster });
+      if (refused !== undefined) {
+        callback(refused);
+        return;
+      }
       const result = plane.submit({
         cluster: r.cluster,
         modelHash: r.modelHash,
@@ -87,6 +125,11 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
       const { cluster, replicaId } = call.request;
       if (!CLUSTER_RE.test(cluster) || replicaId === '') {
         call.emit('error', badArgument('cluster and replica_id are required'));
+        return;
+      }
+      const refused = denied(call, 'WatchProxyConfig', { cluster, replicaId });
+      if (refused !== undefined) {
+        call.emit('error', refused);
         return;
       }
       log.debug({ cluster, replicaId, peer: call.getPeer() }, 'proxy agent subscribed');
@@ -108,6 +151,11 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
         callback(badArgument('cluster and replica_id are required'));
         return;
       }
+      const refused = denied(call, 'ReportProxyState', { cluster: r.cluster, replicaId: r.replicaId });
+      if (refused !== undefined) {
+        callback(refused);
+        return;
+      }
       plane.report({
         cluster: r.cluster,
         replicaId: r.replicaId,
@@ -124,6 +172,11 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
     },
     WatchStatus(call) {
       const { kind, name } = call.request;
+      const refused = denied(call, 'WatchStatus', {});
+      if (refused !== undefined) {
+        call.emit('error', refused);
+        return;
+      }
       bindStream(
         call,
         plane.watchStatus().subscribe((s) => {

@@ -37,6 +37,7 @@ import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
 import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
+import { ensureIdentities, type IdentityAuthority } from './identities';
 
 export type { CoreRunReport } from './run-conditions';
 
@@ -67,6 +68,8 @@ export interface CoreRunOptions {
   readonly maxConfigBytes?: number;
   /** How the exact files that ship are checked (tests record them); default validateFiles in a private root. */
   readonly validate?: FilesValidator;
+  /** The CA the core issues components' identities with (ADR 0012); without it (no TLS, or a core outside Swarm) none are issued. */
+  readonly identities?: IdentityAuthority;
 }
 
 /** A cluster's part of the pipeline's output: its files (when rendered here), its rollback, and what to say about it. */
@@ -140,7 +143,8 @@ export class CoreRun {
     const observed = await observe(this.port, this.runLog);
     const wanted = await this.desire(observed);
     const built = this.build(observed, wanted);
-    const intents = await this.validated(observed, wanted, built);
+    const withIdentities = await this.identities(observed, built);
+    const intents = await this.validated(withIdentities, wanted, built);
     const { plan, proxies } = planRun(intents.map((i) => i.input), observed.live);
     const outcomes = await this.execute(plan);
     const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster)), observed.live));
@@ -176,6 +180,22 @@ export class CoreRun {
     const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender });
     this.lastUpstreams = new Map(built.result.clusters.map((m) => [m.cluster, m.upstreams]));
     return built;
+  }
+
+  /**
+   * identities: each cluster's proxy agents (hitless) and extension get their own certificate before
+   * the plan mounts it; the API then accepts exactly the current ones (removed clusters' and older
+   * sets' are revoked).
+   */
+  private async identities(observed: Observed, built: ReturnType<typeof desiredConfig>): Promise<Observed> {
+    const authority = this.options.identities;
+    const plane = this.options.plane;
+    if (authority === undefined || plane === undefined) return observed;
+    const extension = this.options.extensionImage !== undefined;
+    const needs = built.clusters.map(({ model }) => ({ cluster: model.cluster, roles: [...(model.spec.proxy.delivery === 'hitless' ? (['agent'] as const) : []), ...(extension ? (['extension'] as const) : [])] }));
+    const round = await ensureIdentities(this.port, authority, observed.live.secrets, needs, this.runLog);
+    plane.setCurrentIdentities(round.current);
+    return round.created.length === 0 ? observed : { ...observed, live: { ...observed.live, secrets: [...observed.live.secrets, ...round.created] } };
   }
 
   /** validate: per cluster, the config that would ship (rendered here, submitted, or rolled back), checked byte for byte. */
@@ -304,6 +324,8 @@ export class CoreRun {
     const plane = this.options.plane;
     if (plane === undefined) return;
     const proxyServices = new Set(runtimes.map((r) => r.serviceId));
+    const clusterOfService = new Map(runtimes.flatMap((r) => (r.serviceId !== undefined ? [[r.serviceId, r.model.cluster] as const] : [])));
+    plane.setProxyReplicas(new Map(tasks.flatMap((t) => { const c = clusterOfService.get(t.ServiceID); return c !== undefined && t.DesiredState !== 'shutdown' ? [[t.ID, c] as const] : []; })));
     plane.retain(new Set(clusters), new Set(tasks.filter((t) => proxyServices.has(t.ServiceID) && t.DesiredState !== 'shutdown').map((t) => t.ID)));
     plane.publishStatus(
       Object.entries(conditions).map(([key, cs]) => {

@@ -27,6 +27,7 @@ export interface CoreOptions {
   readonly externalExtension?: boolean;
   readonly extensionImage?: string;
   readonly webhookCaller?: CoreRunOptions['webhookCaller'];
+  readonly identities?: CoreRunOptions['identities'];
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -63,6 +64,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     ...(options.externalExtension !== undefined ? { externalExtension: options.externalExtension } : {}),
     ...(options.extensionImage !== undefined ? { extensionImage: options.extensionImage } : {}),
     ...(options.webhookCaller !== undefined ? { webhookCaller: options.webhookCaller } : {}),
+    ...(options.identities !== undefined ? { identities: options.identities } : {}),
   });
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();

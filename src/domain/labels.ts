@@ -23,6 +23,9 @@ export const LABELS = {
   /** On TLS secrets: the set (one install or rotation) and which file of it the secret holds. */
   tlsSet: 'io.swarmgate.tls-set',
   tlsFile: 'io.swarmgate.tls-file',
+  /** On component identity secrets (role "identity", ADR 0012): "agent" or "extension" (with cluster and tls-set), and the certificate's SHA-256 fingerprint. */
+  identityRole: 'io.swarmgate.identity-role',
+  identityFingerprint: 'io.swarmgate.identity-fingerprint',
   /** On proxy services: "rolling" or "hitless". */
   delivery: 'io.swarmgate.delivery',
   /** On proxy configs: the revision number within the cluster (previous max + 1 when it becomes current). */

@@ -9,21 +9,23 @@ import { LABELS, OWNER_VALUE } from './labels';
 export const CORE_TLS_NAME = 'swarmgate-core';
 
 /** File names inside a TLS directory (/run/secrets in tasks, where Docker mounts the secrets). */
-export const TLS_FILES = { ca: 'swarmgate-ca.crt', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key' } as const;
-export type TlsFile = keyof typeof TLS_FILES;
+export const TLS_FILES = { ca: 'swarmgate-ca.crt', caKey: 'swarmgate-ca.key', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key' } as const;
+/** Every TLS file a task may mount: a set's (below) and a component identity's (clientCert, clientKey). */
+export type TlsFileName = keyof typeof TLS_FILES;
+/** The files of one install/rotation set: the CA (and its key, mounted only into the core) and the core's server pair. */
+export type TlsFile = 'ca' | 'caKey' | 'serverCert' | 'serverKey';
 export const TLS_DIR_IN_TASKS = '/run/secrets';
 
-/** The PEM texts of one set (the CA key is not kept: rotation makes a whole new set). */
+/** The PEM texts of one set (rotation makes a whole new set, CA included). */
 export interface TlsMaterial {
   readonly ca: string;
+  readonly caKey: string;
   readonly serverCert: string;
   readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
 }
 
 /** Every file of a set, in a fixed order. */
-export const TLS_SET_FILES = Object.keys(TLS_FILES) as TlsFile[];
+export const TLS_SET_FILES: readonly TlsFile[] = ['ca', 'caKey', 'serverCert', 'serverKey'];
 
 /** Which set and file a TLS secret holds, as its labels say (the secret's name is not relied upon). */
 export interface TlsSecretRole {

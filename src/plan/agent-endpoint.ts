@@ -6,6 +6,7 @@
 import type { LiveState } from '../observed/live-state';
 import type { AgentEndpoint } from './proxy-service-spec';
 import { tlsSets } from './tls-sets';
+import { identitySecrets } from './identity-secrets';
 
 export interface CoreAddress {
   readonly coreAddress: string;
@@ -20,5 +21,5 @@ export function agentEndpoint(core: CoreAddress, live: Pick<LiveState, 'networks
   if (core.tlsSet === undefined) return { coreAddress: core.coreAddress, controlNetworkId: net.Id };
   const tls = tlsSets(live.secrets).find((t) => t.id === core.tlsSet);
   if (tls === undefined) return `TLS set ${core.tlsSet} not found among the secrets; run swarmgate install`;
-  return { coreAddress: core.coreAddress, controlNetworkId: net.Id, tls };
+  return { coreAddress: core.coreAddress, controlNetworkId: net.Id, tls, identities: identitySecrets(live.secrets) };
 }

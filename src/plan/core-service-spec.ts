@@ -65,7 +65,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: opts.dockerSocket ?? DOCKER_SOCKET, Target: DOCKER_SOCKET }],
-        Secrets: tlsMounts(tls, ['ca', 'serverCert', 'serverKey']),
+        Secrets: tlsMounts(tls, ['ca', 'caKey', 'serverCert', 'serverKey']),
         StopGracePeriod: 10_000_000_000,
       },
       // The only component with the Docker API runs where the API is authoritative.

@@ -9,6 +9,7 @@ import type { ProxyModel } from './model';
 import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
+import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
 import { PROXY_RUNTIME } from './proxy-runtime';
 
 export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
@@ -21,6 +22,15 @@ export interface AgentEndpoint {
   readonly controlNetworkId: string;
   /** The mutual-TLS set whose component pair and CA the agent mounts; plaintext (--insecure) when absent. */
   readonly tls?: TlsSet;
+  /** The components' identities of that set (identityKey → secrets): each service mounts only its own cluster's, for its role. */
+  readonly identities?: ReadonlyMap<string, IdentitySecrets>;
+}
+
+/** The CA and the component's own identity pair (ADR 0012); without an issued identity only the CA (the component cannot connect until the core issues one). */
+export function componentTlsMounts(endpoint: AgentEndpoint, role: ClusterRole, cluster: string): NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']> {
+  if (endpoint.tls === undefined) return [];
+  const identity = endpoint.identities?.get(identityKey(endpoint.tls.id, role, cluster));
+  return [...tlsMounts(endpoint.tls, ['ca']), ...(identity !== undefined ? identityMounts(identity) : [])];
 }
 
 export interface ProxyInputs {
@@ -119,7 +129,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
             // Certificates are read by NGINX's master (root); basicAuth users files by its workers, per request.
             File: { Name: name, UID: '0', GID: '0', Mode: model.workerSecrets?.includes(name) === true ? 0o444 : 0o400 },
           })),
-          ...(agent?.tls !== undefined ? tlsMounts(agent.tls, ['ca', 'clientCert', 'clientKey']) : []),
+          ...(agent !== undefined ? componentTlsMounts(agent, 'agent', model.cluster) : []),
         ],
       },
       Placement: {

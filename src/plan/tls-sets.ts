@@ -1,6 +1,6 @@
 /**
- * The gRPC API's TLS material as Docker secrets: one *set* per install or rotation, five secrets
- * (CA certificate, core certificate and key, component certificate and key) labelled with the set
+ * The gRPC API's TLS material as Docker secrets: one *set* per install or rotation, four secrets
+ * (CA certificate and key, core certificate and key; components' identities: identity-secrets.ts) labelled with the set
  * id and the file each holds. Pure: which complete sets exist among listed secrets, and how a
  * service mounts some files of a set. Creating a set is I/O: src/apply/tls-secrets.ts.
  */

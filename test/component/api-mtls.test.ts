@@ -1,10 +1,10 @@
 /**
- * Mutual TLS on the core's gRPC API, over a real socket: a component with a certificate from the
- * install's CA gets in; plaintext clients, TLS clients without a certificate and clients with a
+ * Mutual TLS on the core's gRPC API, over a real socket: a component with an identity issued from
+ * the install's CA gets in; plaintext clients, TLS clients without a certificate and clients with a
  * certificate from another CA are refused. No key material appears in any error.
  */
 import * as grpc from '@grpc/grpc-js';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coreClient } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
-import { TLS_FILES, clientCredentials, generateTlsMaterial, serverCredentials, type TlsMaterial } from '../../src/api/tls';
+import { clientCredentials, generateTlsMaterial, serverCredentials, type TlsMaterial } from '../../src/api/tls';
+import { writeComponentDir, writeCoreDir } from '../helpers/identity-tls';
 
 let api: CoreApi;
 let socket: string;
@@ -20,13 +21,10 @@ let dir: string;
 let material: TlsMaterial;
 const plane = new ControlPlane();
 
+/** The core's files and an edge agent's identity, both in `d` (the test's clients read it as their TLS dir). */
 function writeSet(d: string, m: TlsMaterial): string {
-  mkdirSync(d, { recursive: true });
-  writeFileSync(join(d, TLS_FILES.ca), m.ca);
-  writeFileSync(join(d, TLS_FILES.serverCert), m.serverCert);
-  writeFileSync(join(d, TLS_FILES.serverKey), m.serverKey);
-  writeFileSync(join(d, TLS_FILES.clientCert), m.clientCert);
-  writeFileSync(join(d, TLS_FILES.clientKey), m.clientKey);
+  writeCoreDir(d, m);
+  writeComponentDir(d, m, { role: 'agent', cluster: 'edge' });
   return d;
 }
 
@@ -45,12 +43,13 @@ beforeAll(async () => {
   material = generateTlsMaterial(1);
   writeSet(join(dir, 'ours'), material);
   socket = `unix://${dir}/core.sock`;
+  plane.setProxyReplicas(new Map([['r1', 'edge']]));
   api = await startCoreApi({ plane, listen: socket, credentials: serverCredentials(join(dir, 'ours')), log: pino({ level: 'silent' }) });
 }, 30_000);
 afterAll(() => api.close());
 
 describe('mutual TLS', () => {
-  it('lets a component with our client certificate in', async () => {
+  it('lets a component with an identity from our CA in', async () => {
     expect(await report(clientCredentials(join(dir, 'ours')))).toBeNull();
     expect(plane.reportsOf('edge').map((r) => r.replicaId)).toEqual(['r1']);
   });

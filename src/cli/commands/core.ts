@@ -4,7 +4,8 @@ import pino from 'pino';
 import { lastValueFrom, take } from 'rxjs';
 import { ControlPlane } from '../../api/control-plane';
 import { startCoreApi, type CoreApi } from '../../api/server';
-import { serverCredentials } from '../../api/tls';
+import { readCaPair, serverCredentials } from '../../api/tls';
+import type { IdentityAuthority } from '../../core/identities';
 import { CoreRun } from '../../core/core-run';
 import { startMetricsServer } from '../../core/metrics-server';
 import { CoreMetrics, recordTraffic } from '../../status/metrics';
@@ -60,8 +61,11 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
     return EXIT.invalid;
   }
   let credentials: grpc.ServerCredentials;
+  let identities: IdentityAuthority | undefined;
   try {
     credentials = opts.tlsDir !== undefined ? serverCredentials(opts.tlsDir) : grpc.ServerCredentials.createInsecure();
+    // The CA key is mounted only into the core: with it, the core issues each cluster's components their own identity (ADR 0012).
+    if (opts.tlsDir !== undefined && opts.tlsSet !== undefined) identities = { ca: readCaPair(opts.tlsDir), set: opts.tlsSet };
   } catch (e) {
     io.err(`--tls-dir: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.invalid;
@@ -97,6 +101,7 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
     metrics,
     ...(opts.externalExtension === true ? { externalExtension: true } : {}),
     ...(opts.extensionImage !== undefined ? { extensionImage: opts.extensionImage } : {}),
+    ...(identities !== undefined ? { identities } : {}),
     ...(opts.advertise !== undefined
       ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.tlsDir === undefined, ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}) } }
       : {}),

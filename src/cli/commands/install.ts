@@ -32,7 +32,7 @@ async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
   const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
   if (current !== undefined) return current;
   const created = await createTlsSet(port, generateTlsMaterial());
-  io.out(`tls/${created.id} created (CA, core and component certificates as Docker secrets)`);
+  io.out(`tls/${created.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
   return created;
 }
 
@@ -57,7 +57,7 @@ export async function runRotateCerts(port: DockerPort, io: Output): Promise<numb
     ...spec,
     TaskTemplate: {
       ...spec.TaskTemplate,
-      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: tlsMounts(set, ['ca', 'serverCert', 'serverKey']) },
+      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: tlsMounts(set, ['ca', 'caKey', 'serverCert', 'serverKey']) },
     },
   };
   const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
@@ -72,7 +72,7 @@ async function removeUnusedTlsSets(port: DockerPort, keep: string | undefined, i
   const used = new Set((await port.listServices()).flatMap((s) => (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID)));
   for (const set of tlsSets(await port.listSecrets())) {
     if (set.id === keep) continue;
-    const ids = [set.ca, set.serverCert, set.serverKey, set.clientCert, set.clientKey].map((r) => r.id);
+    const ids = [set.ca, set.caKey, set.serverCert, set.serverKey].map((r) => r.id);
     if (ids.some((id) => used.has(id))) {
       io.out(`tls/${set.id} still in use; it is removed by the next rotate-certs or uninstall`);
       continue;
