@@ -180,16 +180,18 @@ describe('core run with hitless delivery', () => {
     expect(c?.message).toContain('no such file');
   });
 
-  it('mounts the TLS set\'s component pair and CA into proxies when the core runs with mutual TLS', async () => {
-    const set = await createTlsSet(docker, generateTlsMaterial());
-    const run = new CoreRun(docker, quiet, { plane, agents: { ...agents, insecure: false, tlsSet: set.id } });
+  it('mounts the CA and the cluster\'s own agent identity into proxies when the core runs with mutual TLS', async () => {
+    const material = generateTlsMaterial();
+    const set = await createTlsSet(docker, material);
+    const run = new CoreRun(docker, quiet, { plane, agents: { ...agents, insecure: false, tlsSet: set.id }, identities: { ca: { cert: material.ca, key: material.caKey }, set: set.id } });
     await run.run(1);
     const c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
     expect(c?.Env).toContain('SWARMGATE_TLS_DIR=/run/secrets');
     expect(c?.Env).not.toContain('SWARMGATE_INSECURE=1');
     expect((c?.Secrets ?? []).map((x) => x.File.Name).sort()).toEqual(['swarmgate-ca.crt', 'swarmgate-client.crt', 'swarmgate-client.key']);
-    // The core's own key never goes to a proxy.
+    // The core's own key and the CA key never go to a proxy.
     expect((c?.Secrets ?? []).map((x) => x.SecretID)).not.toContain(set.serverKey.id);
+    expect((c?.Secrets ?? []).map((x) => x.SecretID)).not.toContain(set.caKey.id);
   });
 
   it('falls back to rolling delivery, and says so, when agents cannot reach the core', async () => {
