@@ -59,14 +59,14 @@ describe('quantileMs', () => {
 
 describe('TrafficTotals', () => {
   const reading = (requests: number, errors: number) => [{ upstream: 'u_a', requests, responses5xx: errors, latencyBuckets: buckets({ 1: requests }) }];
-  it('adds only the difference between reports, and all of a restarted agent\'s counters', () => {
+  it('adds only the difference between reports; a new replica (a restarted agent is a new task) counts from its first report', () => {
     const t = new TrafficTotals();
     t.observe('edge', 'r1', reading(10, 1));
     t.observe('edge', 'r1', reading(15, 1));
     t.observe('edge', 'r2', reading(4, 4));
     expect(t.of('edge', 'u_a')).toMatchObject({ requests: 19, responses5xx: 5 });
-    // r1 restarted: its counters start again at 0.
-    const deltas = t.observe('edge', 'r1', reading(3, 0));
+    // The agent restarted: Swarm ran a new task, with a new ID, whose counters start at 0.
+    const deltas = t.observe('edge', 'r3', reading(3, 0));
     expect(deltas).toEqual([{ cluster: 'edge', upstream: 'u_a', requests: 3, responses5xx: 0, latencyBuckets: buckets({ 1: 3 }) }]);
     expect(t.of('edge', 'u_a')).toMatchObject({ requests: 22, responses5xx: 5 });
     // A replica that went away keeps what it counted; a deleted cluster is forgotten.
@@ -74,6 +74,28 @@ describe('TrafficTotals', () => {
     expect(t.of('edge', 'u_a').requests).toBe(22);
     t.retain(new Set(), new Set());
     expect(t.of('edge', 'u_a').requests).toBe(0);
+  });
+  it('counts no reading with more errors or bucketed requests than requests, alone or as a difference', () => {
+    const t = new TrafficTotals();
+    expect(t.observe('edge', 'r1', [{ upstream: 'u_a', requests: 10, responses5xx: 11, latencyBuckets: buckets({ 1: 10 }) }])).toEqual([]);
+    expect(t.observe('edge', 'r1', [{ upstream: 'u_a', requests: 10, responses5xx: 0, latencyBuckets: buckets({ 1: 11 }) }])).toEqual([]);
+    expect(t.observe('edge', 'r1', [{ upstream: 'u_a', requests: -5, responses5xx: 0, latencyBuckets: buckets({}) }])).toEqual([]);
+    t.observe('edge', 'r1', reading(100, 0));
+    // 5 more requests cannot bring 50 more errors (the canary's error rate would jump from 0 to 33 %).
+    expect(t.observe('edge', 'r1', [{ upstream: 'u_a', requests: 105, responses5xx: 50, latencyBuckets: buckets({ 1: 105 }) }])).toEqual([]);
+    expect(t.of('edge', 'u_a')).toMatchObject({ requests: 100, responses5xx: 0 });
+    // The baseline stayed: an honest next reading counts its real difference.
+    t.observe('edge', 'r1', reading(110, 2));
+    expect(t.of('edge', 'u_a')).toMatchObject({ requests: 110, responses5xx: 2 });
+  });
+  it('keeps each replica\'s counters monotonic: cycling them down and up counts nothing twice', () => {
+    const t = new TrafficTotals();
+    t.observe('edge', 'r1', reading(1000, 0));
+    expect(t.observe('edge', 'r1', reading(0, 0))).toEqual([]);
+    expect(t.observe('edge', 'r1', reading(1000, 0))).toEqual([]);
+    expect(t.of('edge', 'u_a').requests).toBe(1000);
+    t.observe('edge', 'r1', reading(1001, 0));
+    expect(t.of('edge', 'u_a').requests).toBe(1001);
   });
   it('drops latency buckets of another layout instead of misreading them', () => {
     const t = new TrafficTotals();
