@@ -162,8 +162,8 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     // A config is removable once the tasks that mounted it are gone; Swarm stops them asynchronously.
     await whenReleased(() => port.removeConfig(c.ID));
   }
-  // TLS secrets: removable once the tasks that mount them are gone.
-  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && y.Spec.Labels[LABELS.role] === 'tls')) {
+  // TLS secrets and the components' identities: removable once the tasks that mount them are gone.
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity'].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
   // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.
