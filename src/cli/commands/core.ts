@@ -90,6 +90,8 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
   const metrics = new CoreMetrics();
   const metricsServer = listenAt !== undefined ? await startMetricsServer(metrics, { host: listenAt[1] ?? '', port: Number(listenAt[2]) }, log) : undefined;
   const plane = new ControlPlane();
+  // Fail closed until the first run has listed the current identities (it runs at once).
+  if (identities !== undefined) plane.setCurrentIdentities([]);
   const trafficMetrics = plane.trafficDeltas$.subscribe((deltas) => recordTraffic(metrics, deltas));
   let api: CoreApi | undefined;
   if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials, log });
