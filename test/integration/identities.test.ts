@@ -17,7 +17,6 @@ import { applyObject, deleteObject } from '../../src/desired/spec-store';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { isServingTask } from '../../src/observed/docker-port';
 import { send } from '../helpers/http-client';
-import { startKeepAliveLoad } from '../helpers/keepalive-load';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
 import { docker, isProgrammed, removeWhenReleased, tryDocker, until } from '../helpers/swarm';
@@ -78,6 +77,36 @@ function attackFrom(container: string, cluster: string, replicaId: string): Reco
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (!line.startsWith('{')) throw new Error(`attack script failed: ${r.stderr.slice(0, 2000)}`);
   return JSON.parse(line) as Record<string, string>;
+}
+
+/** One request every 40 ms (each on a new connection, like a client loop with curl): counts, and the span from first to last failure. */
+function pacedLoop(c: string): { stop(): Promise<{ ok: number; failed: number; ms: number; outageMs: number }> } {
+  let running = true;
+  let ok = 0;
+  let failed = 0;
+  let firstFailure = 0;
+  let lastFailure = 0;
+  const started = Date.now();
+  const done = (async () => {
+    while (running) {
+      const t = Date.now();
+      const good = await send({ port: httpPorts.get(c) ?? 0, host: `${c}.localhost`, path: '/' }).then((r) => r.status === 200, () => false);
+      if (good) ok++;
+      else {
+        failed++;
+        firstFailure ||= t;
+        lastFailure = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 40 - (Date.now() - t))));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return { ok, failed, ms: Date.now() - started, outageMs: failed === 0 ? 0 : lastFailure - firstFailure };
+    },
+  };
 }
 
 function coreLogs(): string {
@@ -144,24 +173,33 @@ describe('component identities on a real Swarm', () => {
   }, 240_000);
 
   it('rotates the certificates under traffic and counts the failed requests', async () => {
-    const load = startKeepAliveLoad(httpPorts.get(A) ?? 0, `${A}.localhost`, 4);
-    const started = Date.now();
+    const before = await until('A proxy task running', () => runningTask(`sg-proxy-${A}`));
+    const loop = pacedLoop(A);
     const lines: string[] = [];
     expect(await runRotateCerts(port, { out: (t) => lines.push(t), err: (t) => lines.push(t) })).toBe(0);
     const setId = /^tls\/(\S+) created/.exec(lines[0] ?? '')?.[1] ?? '';
+    expect(setId).not.toBe('');
+    // Until A's proxy runs a new task with the new set's identity, answers, and its agent reports again.
     await until('A proxy on the new set', async () => {
       const svc = (await port.listServices()).find((s) => s.Spec.Name === `sg-proxy-${A}`);
       return (svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).some((x) => x.SecretName.includes(setId)) ? true : undefined;
     }, 120_000);
-    await until('A programmed after rotation', () => isProgrammed(port, 'Route', A), 120_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    const result = await load.stop();
-    const total = result.ok + result.failures.length;
-    // Measured figure for the report (one host-mode replica: the proxy task is replaced with new mounts).
-    console.log(`rotate-certs under traffic: ${result.failures.length} of ${total} requests failed over ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    expect(total).toBeGreaterThan(50);
-    // Not yet hitless (see ADR 0012): bounded by one stop-first task replacement of the single replica.
-    expect(result.failures.length / total).toBeLessThan(0.6);
-    expect(await answers(A)).toBe(true);
+    const after = await until('a new A proxy task', async () => {
+      const t = await runningTask(`sg-proxy-${A}`);
+      return t !== undefined && t.id !== before.id ? t : undefined;
+    }, 120_000);
+    await until('A answers from the new task', () => answers(A), 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const result = await loop.stop();
+    const total = result.ok + result.failed;
+    // The measured figure for the report: one host-mode replica (stop-first), its task replaced with the new mounts.
+    console.log(`rotate-certs under traffic (one request per 40 ms): ${result.failed} of ${total} requests failed over ${(result.ms / 1000).toFixed(1)} s; outage ${(result.outageMs / 1000).toFixed(1)} s; task ${before.id.slice(0, 12)} → ${after.id.slice(0, 12)}`);
+    expect(total).toBeGreaterThan(100);
+    // Not hitless yet (ADR 0012: a rotation changes the proxies' secret mounts, so Swarm replaces the
+    // task; with host-mode ports and one replica that is stop-first). The bound is what was measured
+    // with margin; the goal, 0, needs credentials delivered over the agent's stream.
+    expect(result.outageMs).toBeLessThan(15_000);
+    // B, which was not loaded, keeps answering too.
+    expect(await answers(B)).toBe(true);
   }, 300_000);
 });
