@@ -21,6 +21,8 @@ import {
 import { sha256Hex } from '../../src/domain/sha256';
 import { decodeStatus, encodeStatus, type ObjectStatus } from '../../src/domain/status-label';
 import { decodeTlsSecretLabels, encodeTlsSecretLabels, TLS_SET_FILES } from '../../src/domain/tls-layout';
+import { identityUri, parseIdentityUri } from '../../src/domain/identity';
+import { identitySecretName } from '../../src/plan/identity-secrets';
 
 const text = fc.string({ maxLength: 40 });
 const otherLabels = fc.dictionary(fc.stringMatching(/^[a-z][a-z.-]{0,20}$/), text, { maxKeys: 4 });
@@ -136,6 +138,29 @@ describe('revision and rollback labels', () => {
   });
 });
 
+describe('component identities', () => {
+  const cluster = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
+  it('an identity URI reads back as its identity; other roles and malformed clusters read as none', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('agent', 'extension') as fc.Arbitrary<'agent' | 'extension'>, cluster, (role, c) => {
+        expect(parseIdentityUri(identityUri({ role, cluster: c }))).toEqual({ role, cluster: c });
+      }),
+    );
+    expect(parseIdentityUri(identityUri({ role: 'reader' }))).toEqual({ role: 'reader' });
+    for (const bad of ['spiffe://swarmgate/agent', 'spiffe://swarmgate/agent/Edge', 'spiffe://swarmgate/agent/a/b', 'spiffe://swarmgate/admin/edge', 'spiffe://other/agent/edge', 'spiffe://swarmgate/reader/edge']) expect(parseIdentityUri(bad)).toBeUndefined();
+  });
+  it('identity secret names fit Docker\'s 64 characters and differ for every cluster, role and file', () => {
+    fc.assert(
+      fc.property(cluster, cluster, (a, b) => {
+        const names = (c: string) => (['agent', 'extension'] as const).flatMap((r) => (['cert', 'key'] as const).map((f) => identitySecretName('mxc29jjoyii', r, c, f)));
+        for (const n of names(a)) expect(n.length).toBeLessThanOrEqual(64);
+        expect(new Set(names(a)).size).toBe(4);
+        if (a !== b) expect(names(a).some((n) => names(b).includes(n))).toBe(false);
+      }),
+    );
+  });
+});
+
 describe('TLS secret labels', () => {
   it('every secret of a set reads back as its set and file; foreign secrets read as none', () => {
     fc.assert(
@@ -144,6 +169,8 @@ describe('TLS secret labels', () => {
       }),
     );
     expect(decodeTlsSecretLabels({ [LABELS.tlsSet]: 'a', [LABELS.tlsFile]: 'ca' })).toBeUndefined();
-    expect(decodeTlsSecretLabels({ [LABELS.owner]: OWNER_VALUE, [LABELS.tlsSet]: 'a', [LABELS.tlsFile]: 'caKey' })).toBeUndefined();
+    // A component's identity pair is not a file of a set (identity-secrets.ts reads those).
+    expect(decodeTlsSecretLabels({ [LABELS.owner]: OWNER_VALUE, [LABELS.tlsSet]: 'a', [LABELS.tlsFile]: 'clientKey' })).toBeUndefined();
+    expect(decodeTlsSecretLabels({ [LABELS.owner]: OWNER_VALUE, [LABELS.tlsSet]: 'a', [LABELS.tlsFile]: 'nope' })).toBeUndefined();
   });
 });
