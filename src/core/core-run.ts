@@ -37,7 +37,7 @@ import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
 import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
-import { ensureIdentities, type IdentityAuthority } from './identities';
+import { withIdentities, type IdentityAuthority } from './identities';
 
 export type { CoreRunReport } from './run-conditions';
 
@@ -182,20 +182,11 @@ export class CoreRun {
     return built;
   }
 
-  /**
-   * identities: each cluster's proxy agents (hitless) and extension get their own certificate before
-   * the plan mounts it; the API then accepts exactly the current ones (removed clusters' and older
-   * sets' are revoked).
-   */
+  /** identities: each cluster's components get their own certificate before the plan mounts it (src/core/identities.ts). */
   private async identities(observed: Observed, built: ReturnType<typeof desiredConfig>): Promise<Observed> {
-    const authority = this.options.identities;
-    const plane = this.options.plane;
+    const { identities: authority, plane, extensionImage } = this.options;
     if (authority === undefined || plane === undefined) return observed;
-    const extension = this.options.extensionImage !== undefined;
-    const needs = built.clusters.map(({ model }) => ({ cluster: model.cluster, roles: [...(model.spec.proxy.delivery === 'hitless' ? (['agent'] as const) : []), ...(extension ? (['extension'] as const) : [])] }));
-    const round = await ensureIdentities(this.port, authority, observed.live.secrets, needs, this.runLog);
-    plane.setCurrentIdentities(round.current);
-    return round.created.length === 0 ? observed : { ...observed, live: { ...observed.live, secrets: [...observed.live.secrets, ...round.created] } };
+    return withIdentities(this.port, authority, plane, observed, built.clusters.map((c) => c.model), extensionImage !== undefined, this.runLog);
   }
 
   /** validate: per cluster, the config that would ship (rendered here, submitted, or rolled back), checked byte for byte. */

@@ -8,7 +8,10 @@
  */
 import type { Logger } from 'pino';
 import { issueIdentity } from '../api/tls';
+import type { ControlPlane } from '../api/control-plane';
 import type { DockerPort, SecretInfo } from '../observed/docker-port';
+import type { ProxyModel } from '../plan/model';
+import type { Observed } from './observe';
 import { identityKey, identitySecretLabels, identitySecretName, identitySecrets, type ClusterRole, type IdentitySecrets } from '../plan/identity-secrets';
 
 export interface IdentityAuthority {
@@ -59,6 +62,18 @@ export async function ensureIdentities(port: DockerPort, authority: IdentityAuth
   }
   await removeRevoked(port, [...existing.entries()].filter(([k]) => !wanted.has(k)).map(([, v]) => v), log);
   return { created, current };
+}
+
+/**
+ * One run's identity round: agents of hitless clusters and (with extension services) extensions
+ * get their identity; the API then accepts exactly the current ones (removed clusters' and older
+ * sets' are revoked). Returns the observed state with the new secrets, as the plan must see them.
+ */
+export async function withIdentities(port: DockerPort, authority: IdentityAuthority, plane: ControlPlane, observed: Observed, models: readonly ProxyModel[], extensions: boolean, log: Logger): Promise<Observed> {
+  const needs = models.map((m) => ({ cluster: m.cluster, roles: [...(m.spec.proxy.delivery === 'hitless' ? (['agent'] as const) : []), ...(extensions ? (['extension'] as const) : [])] }));
+  const round = await ensureIdentities(port, authority, observed.live.secrets, needs, log);
+  plane.setCurrentIdentities(round.current);
+  return round.created.length === 0 ? observed : { ...observed, live: { ...observed.live, secrets: [...observed.live.secrets, ...round.created] } };
 }
 
 /** A revoked identity's secrets go once the services mounting them were updated (Docker refuses earlier; the next round retries). */
