@@ -158,7 +158,12 @@ export function placeStreamRoutes(
       .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
     const streamUpstreams = [...c.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     const secrets = new Set(model.secrets);
-    for (const l of listeners) for (const r of l.routes) if (r.tls !== undefined) (secrets.add(r.tls.certSecret), secrets.add(r.tls.keySecret));
+    for (const l of listeners)
+      for (const r of l.routes)
+        if (r.tls !== undefined) {
+          secrets.add(r.tls.certSecret);
+          secrets.add(r.tls.keySecret);
+        }
     const networks = new Set(model.networks);
     for (const u of streamUpstreams) if (u.network !== undefined) networks.add(u.network);
     return {
