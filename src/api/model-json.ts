@@ -9,7 +9,8 @@ import type { ProxyModel } from '../plan/model';
 
 /** Bump when ProxyModel changes shape. */
 // 2: rules carry Middleware policies (ModelRule.policies); an older extension would render them without.
-export const MODEL_VERSION = 2;
+// 3: listeners and streamUpstreams (TCPRoute/UDPRoute); an older extension would render without them.
+export const MODEL_VERSION = 3;
 
 export function encodeModel(model: ProxyModel): { json: string; hash: string } {
   const json = canonicalJson(model);

@@ -11,6 +11,7 @@ import { isServingTask } from '../observed/docker-port';
 import type { DesiredState } from '../plan/inputs';
 import type { buildModel } from '../plan/build-model';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
+import { programmedStreamName } from '../plan/model';
 import type { CoreMetrics } from '../status/metrics';
 import type { ProxyStatus } from '../domain/status-label';
 
@@ -60,6 +61,14 @@ export function runConditions(
           : rev !== undefined && !revisionHas(rev, { name: s.object.metadata.name, generation: s.generation }, rt.model.routes)
             ? condition('Programmed', 'False', 'RolledBack', `cluster "${rt.model.cluster}" is rolled back to revision ${rev.revision}, which does not contain generation ${s.generation} of this route; the next apply ends the rollback`)
             : routeProgrammed(s.object.metadata.name, s.generation, rt, st);
+      conditions[key] = [...(conditions[key] ?? []), programmed];
+    }
+    // TCPRoutes and UDPRoutes: listed in the model under programmedStreamName (no Route has that name).
+    for (const s of desired.streamRoutes ?? []) {
+      if (s.object.spec.serviceCluster !== rt.model.cluster) continue;
+      const key = objectKey(s.object.kind, s.object.metadata.name);
+      const accepted = (conditions[key] ?? []).find((c) => c.type === 'Accepted')?.status === 'True';
+      const programmed = accepted ? routeProgrammed(programmedStreamName(s.object.kind, s.object.metadata.name), s.generation, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted');
       conditions[key] = [...(conditions[key] ?? []), programmed];
     }
     // Routes from com.docker.lb.* labels have no stored config to carry status: published (gRPC, metrics) only.

@@ -2,6 +2,7 @@
 import { sizeBytes } from './brands';
 import type { Issue } from './issue';
 import { duplicateRefIssues } from './middleware';
+import { listenerIssues } from './listener-checks';
 import { zeroTimeoutIssues, type ServiceClusterSpec } from './service-cluster';
 
 export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
@@ -23,5 +24,6 @@ export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
     seen.add(n);
   });
   out.push(...duplicateRefIssues(spec.defaults.middlewares, ['spec', 'defaults', 'middlewares']));
+  out.push(...listenerIssues(spec));
   return out;
 }

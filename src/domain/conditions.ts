@@ -7,10 +7,12 @@
  * (tls.certificate.name) expires within EXPIRY_WARNING_DAYS or has expired; absent otherwise.
  * `CertificateMismatch` is a warning too: present only when that certificate's DNS names leave one of
  * the route's hosts uncovered (clients reject the certificate there).
+ * `Conflicted` is present only on a ServiceCluster with a listener left out because its port clashes
+ * with another cluster's published ports (reason PortConflict; the message names both).
  * `Rollout` is present only on a Route with `spec.canary`: True while the rollout is healthy
  * (Progressing, Paused, Promoted, Succeeded), False once Failed or Aborted; the reason is the phase.
  */
-export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout'] as const;
+export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout', 'Conflicted'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -47,6 +49,12 @@ export const REASONS = [
   'CertificateNotFound',
   // A Route or ServiceCluster names a Middleware that does not exist or is invalid.
   'MiddlewareNotFound',
+  // Layer 4 (TCPRoute/UDPRoute and ServiceCluster listeners). Conflicted=True PortConflict on a cluster
+  // one of whose listeners is left out (its port is published by an older cluster on the same nodes).
+  'ListenerNotFound',
+  'ListenerConflict',
+  'PortConflict',
+  'ProtocolMismatch',
   'ExpiresSoon',
   'Expired',
   'HostNotCovered',

@@ -13,6 +13,8 @@ import { checkMiddleware, MiddlewareSpec } from './middleware';
 import { RouteSpec } from './route';
 import { checkRoute } from './route-checks';
 import { ServiceClusterSpec } from './service-cluster';
+import { TcpRouteSpec, UdpRouteSpec } from './stream-route';
+import { checkTcpRoute, checkUdpRoute } from './stream-route-checks';
 
 const literal = <L extends string>(value: L): Codec<L> =>
   new tt.Type<L, unknown, unknown>(
@@ -42,11 +44,26 @@ export const MiddlewareObject = struct(
   STATUS_IGNORED,
 );
 
+export const TcpRouteObject = struct(
+  'TCPRoute',
+  { apiVersion: literal(API_VERSION), kind: literal('TCPRoute'), metadata: ObjectMeta, spec: TcpRouteSpec },
+  STATUS_IGNORED,
+);
+export const UdpRouteObject = struct(
+  'UDPRoute',
+  { apiVersion: literal(API_VERSION), kind: literal('UDPRoute'), metadata: ObjectMeta, spec: UdpRouteSpec },
+  STATUS_IGNORED,
+);
+
 type Decoded<C> = C extends Codec<infer A> ? Omit<A, 'status'> : never;
 export type RouteObject = Decoded<typeof RouteObject>;
 export type ServiceClusterObject = Decoded<typeof ServiceClusterObject>;
 export type MiddlewareObject = Decoded<typeof MiddlewareObject>;
-export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject;
+export type TcpRouteObject = Decoded<typeof TcpRouteObject>;
+export type UdpRouteObject = Decoded<typeof UdpRouteObject>;
+/** The layer-4 routes: a listener of a cluster → backends. */
+export type StreamRouteObject = TcpRouteObject | UdpRouteObject;
+export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject | StreamRouteObject;
 
 const KindCodec = oneOf(KINDS);
 const ENVELOPE_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
@@ -54,11 +71,23 @@ const ENVELOPE: Record<Kind, Codec<ApiObject>> = {
   Route: RouteObject as Codec<ApiObject>,
   ServiceCluster: ServiceClusterObject as Codec<ApiObject>,
   Middleware: MiddlewareObject as Codec<ApiObject>,
+  TCPRoute: TcpRouteObject as Codec<ApiObject>,
+  UDPRoute: UdpRouteObject as Codec<ApiObject>,
 };
 
 function semanticIssues(obj: ApiObject): Issue[] {
-  if (obj.kind === 'Route') return checkRoute(obj.spec);
-  return obj.kind === 'ServiceCluster' ? checkServiceCluster(obj.spec) : checkMiddleware(obj.spec);
+  switch (obj.kind) {
+    case 'Route':
+      return checkRoute(obj.spec);
+    case 'ServiceCluster':
+      return checkServiceCluster(obj.spec);
+    case 'Middleware':
+      return checkMiddleware(obj.spec);
+    case 'TCPRoute':
+      return checkTcpRoute(obj.spec);
+    case 'UDPRoute':
+      return checkUdpRoute(obj.spec);
+  }
 }
 
 function withoutStatus(obj: ApiObject & { status?: unknown }): ApiObject {

@@ -50,7 +50,7 @@ const tlsShape: Check = (spec) => {
 };
 
 /** Exactly one form: a stored certificate's name, or both secrets. */
-function certificateForm(cert: Certificate): Issue[] {
+export function certificateForm(cert: Certificate): Issue[] {
   const p = (field?: string): PathSegment[] => ['tls', 'certificate', ...(field !== undefined ? [field] : [])];
   const secrets = cert.certSecret !== undefined || cert.keySecret !== undefined;
   if (cert.name !== undefined && secrets)

@@ -17,6 +17,7 @@ import {
 import { brandedString, fail, intRange, listOf, oneOf, struct, withDefault, type Codec } from './codec';
 import * as tt from 'io-ts';
 import { MiddlewareRefs } from './middleware';
+import { Listener, MAX_LISTENERS } from './listener';
 
 export const DEFAULT_CLUSTER_NAME = 'default';
 export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
@@ -137,6 +138,8 @@ export const ServiceClusterSpec = struct('ServiceCluster spec', {
   extension: withDefault(ExtensionSpec, decodeDefault(ExtensionSpec)),
   networks: withDefault(listOf(SwarmName, { max: 64 }), []),
   defaults: withDefault(ClusterDefaults, decodeDefault(ClusterDefaults)),
+  // Extra TCP/UDP/TLS ports for TCPRoutes and UDPRoutes (listeners.ts).
+  listeners: withDefault(listOf(Listener, { max: MAX_LISTENERS }), []),
 });
 
 export type ServiceClusterSpec = t.TypeOf<typeof ServiceClusterSpec>;

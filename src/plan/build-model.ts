@@ -18,6 +18,8 @@ import type { LabelRouteStatus, ModelResult } from './model';
 import { indexMiddlewares, resolvePolicies, unsupportedPolicies } from './middlewares';
 import { MAX_NGINX_CONDITIONAL_RULES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, type RefProblem, type SnapshotIndex } from './resolve-backends';
+import { listenerPortConflicts } from './listener-ports';
+import { placeStreamRoutes } from './stream-routes';
 
 export { DEFAULT_RETRIES } from './compile-route';
 export type { HostTls } from './cluster-builder';
@@ -141,7 +143,16 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
   for (const { stored, services, source } of labelled.sort((a, b) => byAge(a.stored, b.stored))) {
     labelStatus[stored.object.metadata.name] = { services, conditions: place(stored, source) };
   }
-  const models = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => c.build());
+  // Layer 4: listeners (a port another cluster publishes on the same nodes is left out) and their routes.
+  const ordered = [...clusters.values()];
+  const leftOut = listenerPortConflicts(ordered.map((c) => ({ name: c.name, spec: c.spec })));
+  for (const [name, lost] of leftOut) {
+    const key = objectKey('ServiceCluster', name);
+    if (conditions[key] !== undefined) conditions[key] = [...conditions[key], ...withGeneration([condition('Conflicted', 'True', 'PortConflict', lost.map((l) => l.message).join('; '))], conditions[key][0]?.observedGeneration ?? 1)];
+  }
+  const streams = placeStreamRoutes(desired.streamRoutes ?? [], new Map(ordered.map((c) => [c.name, c.spec])), leftOut, idx, certs);
+  Object.assign(conditions, streams.conditions);
+  const models = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => streams.extend(c.build()));
   const hasLabels = desired.labelRoutes !== undefined || desired.labelRejects !== undefined;
   return { clusters: models, conditions: sortKeys(conditions), ...(hasLabels ? { labelRoutes: sortKeys(labelStatus) } : {}) };
 }

@@ -9,6 +9,7 @@ import type { CorsOrigin, MimeType, Realm } from '../domain/middleware';
 import type {
   CookieName,
   CookieValue,
+  DnsLabel,
   Duration,
   HeaderName,
   HeaderValue,
@@ -21,6 +22,7 @@ import type {
 } from '../domain/brands';
 import type { BackendMode, HttpMethod, RetryCondition } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
+import type { ListenerProtocol } from '../domain/listener';
 import type { IpAddress } from '../domain/snapshot';
 
 export type Affinity =
@@ -230,6 +232,42 @@ export interface ProxyModel {
   /** Overlay networks the proxy must join to reach its upstreams. */
   readonly networks: readonly SwarmName[];
   readonly routes: readonly ProgrammedRoute[];
+  /** Extra listeners published and served (those left out for a port conflict are not here); absent: none. */
+  readonly listeners?: readonly ModelListener[];
+  /**
+   * Upstreams of TCPRoutes and UDPRoutes, named by their own NameTable (renderers prefix them, so they
+   * never meet the HTTP/passthrough upstream names); absent: none.
+   */
+  readonly streamUpstreams?: readonly Upstream[];
+}
+
+/** One TCPRoute or UDPRoute as its listener serves it. */
+export interface ModelStreamRoute {
+  readonly kind: 'TCPRoute' | 'UDPRoute';
+  readonly name: string;
+  /** Weighted upstreams with at least one server; empty: nothing to send to (the listener refuses). */
+  readonly targets: readonly WeightedTarget[];
+  /** SNI names on a TLS listener. */
+  readonly hostnames?: readonly HostPattern[];
+  /** TLS terminated on a TCP listener with these secrets. */
+  readonly tls?: { readonly certSecret: SwarmName; readonly keySecret: SwarmName };
+  readonly idleTimeout: Duration;
+  /** TCP only. */
+  readonly connectTimeout?: Duration;
+  readonly proxyProtocol: boolean;
+}
+
+export interface ModelListener {
+  readonly name: DnsLabel;
+  readonly port: Port;
+  readonly protocol: ListenerProtocol;
+  /** TCP and UDP listeners: at most one route; TLS listeners: one per SNI name set, sorted by name. */
+  readonly routes: readonly ModelStreamRoute[];
+}
+
+/** The name a stream route is listed under in ProxyModel.routes ("tcproute.db"): no Route name has a dot. */
+export function programmedStreamName(kind: 'TCPRoute' | 'UDPRoute', name: string): string {
+  return `${kind.toLowerCase()}.${name}`;
 }
 
 /** What became of one route translated from com.docker.lb.* service labels (it has no stored config to carry a status). */

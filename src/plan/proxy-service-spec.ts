@@ -11,6 +11,7 @@ import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
 import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
 import { PROXY_RUNTIME } from './proxy-runtime';
+import { listenerSwarmProtocol } from '../domain/listener';
 
 export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
 
@@ -155,6 +156,8 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
       Ports: [
         { Protocol: 'tcp', TargetPort: 80, PublishedPort: p.publish.http, PublishMode: p.publish.mode },
         { Protocol: 'tcp', TargetPort: 443, PublishedPort: p.publish.https, PublishMode: p.publish.mode },
+        // Extra listeners listen inside the task on the port they publish; a clashing one is left out (listener-ports.ts).
+        ...(model.listeners ?? []).map((l) => ({ Protocol: listenerSwarmProtocol(l), TargetPort: l.port, PublishedPort: l.port, PublishMode: p.publish.mode })),
       ],
     },
   };

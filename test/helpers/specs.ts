@@ -2,7 +2,7 @@
 import * as E from 'fp-ts/Either';
 import { decode } from '../../src/domain/codec';
 import { formatPath } from '../../src/domain/issue';
-import { decodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
+import { decodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject, type StreamRouteObject } from '../../src/domain/object';
 import { Snapshot } from '../../src/domain/snapshot';
 import type { DesiredState } from '../../src/plan/inputs';
 import type { TASK_STATES } from '../../src/domain/snapshot';
@@ -30,6 +30,13 @@ export function cluster(name: string, spec: Record<string, unknown>): ServiceClu
 export function middleware(name: string, spec: Record<string, unknown>): MiddlewareObject {
   const o = object({ apiVersion: 'swarmgate.io/v1', kind: 'Middleware', metadata: { name }, spec });
   if (o.kind !== 'Middleware') throw new Error('not a middleware');
+  return o;
+}
+
+/** A TCPRoute or UDPRoute. */
+export function streamRoute(kind: 'TCPRoute' | 'UDPRoute', name: string, spec: Record<string, unknown>): StreamRouteObject {
+  const o = object({ apiVersion: 'swarmgate.io/v1', kind, metadata: { name }, spec });
+  if (o.kind !== 'TCPRoute' && o.kind !== 'UDPRoute') throw new Error('not a stream route');
   return o;
 }
 

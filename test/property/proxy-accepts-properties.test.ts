@@ -15,7 +15,7 @@ import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath, type Issue } from '../../src/domain/issue';
-import { decodeObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../src/domain/object';
+import { decodeObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject, type StreamRouteObject } from '../../src/domain/object';
 import { HTTP_METHODS, RETRY_CONDITIONS } from '../../src/domain/route';
 import { proxyRejects, renderClusters } from '../helpers/proxy-accepts';
 import { desired, snapshot } from '../helpers/specs';
@@ -274,8 +274,21 @@ const passthroughRoute = (i: number) =>
     rules: fc.tuple(backends, fc.boolean()).map(([bs, ip]) => [{ backends: bs, ...(ip ? { sessionAffinity: { clientIP: true } } : {}) }]),
   });
 
+/** Listeners l0..l5 of fixed names (routes refer to them), ports at the boundaries, TCP and UDP sharing numbers. */
+const LISTENERS = ['l0', 'l1', 'l2', 'l3', 'l4', 'l5'];
+const listenerPort = fc.oneof(fc.constantFrom(1, 9000, 9001, 65535, 10445), fc.integer({ min: 1, max: 65535 }));
+/** l0 TCP, l1 UDP on the same number, l2 TLS (ports at the boundaries), then up to three of any protocol. */
+const listeners = fc
+  .tuple(
+    fc.constantFrom(2, 9000, 65535),
+    fc.constantFrom(3, 9001, 65534),
+    fc.subarray(LISTENERS.slice(3)).chain((names) => fc.tuple(...names.map((name) => fc.record({ name: fc.constant(name), port: listenerPort, protocol: fc.constantFrom('TCP', 'UDP', 'TLS') })))),
+  )
+  .map(([p, q, extra]) => [{ name: 'l0', port: p, protocol: 'TCP' }, { name: 'l1', port: p, protocol: 'UDP' }, { name: 'l2', port: q, protocol: 'TLS' }, ...extra]);
+
 const clusterSpec = fc.record(
   {
+    listeners,
     proxy: fc.record(
       {
         kind: fc.constantFrom('nginx', 'haproxy'),
@@ -328,7 +341,33 @@ const interlockLabels = (i: number) =>
       return out;
     });
 
+/** A TCPRoute or UDPRoute on any listener of any cluster: many are refused (protocol, conflicts), which is the point too. */
+const streamBackends = fc.uniqueArray(fc.oneof({ weight: 5, arbitrary: overlayBackend }, { weight: 1, arbitrary: hostBackend }), { minLength: 1, maxLength: 4, selector: backendKey });
+const streamCommon = { serviceCluster: fc.constantFrom(...CLUSTERS), backends: streamBackends, idleTimeout: duration };
+const tcpRoute = (i: number) =>
+  fc
+    .record(
+      {
+        ...streamCommon,
+        connectTimeout: duration,
+        proxyProtocol: fc.boolean(),
+        // A TCP listener, plain or terminating TLS; a TLS listener with SNI names; or any listener at all.
+        on: fc.oneof(
+          fc.constant({ listener: 'l0' }),
+          fc.constant({ listener: 'l0', tls: { certificate: { certSecret: CERT, keySecret: KEY } } }),
+          fc.uniqueArray(host(200 + i), { minLength: 1, maxLength: 3 }).map((hostnames) => ({ listener: 'l2', hostnames })),
+          fc.constantFrom(...LISTENERS).map((listener) => ({ listener })),
+        ),
+      },
+      { requiredKeys: ['on', 'backends'] },
+    )
+    .map(({ on, ...spec }) => ({ kind: 'TCPRoute', spec: { ...spec, ...on } }));
+const udpRoute = fc
+  .record({ ...streamCommon, listener: fc.oneof({ weight: 3, arbitrary: fc.constant('l1') }, { weight: 1, arbitrary: fc.constantFrom(...LISTENERS) }) }, { requiredKeys: ['listener', 'backends'] })
+  .map((spec) => ({ kind: 'UDPRoute', spec }));
+
 interface World {
+  readonly streamRoutes: readonly { readonly kind: string; readonly spec: unknown }[];
   readonly middlewares: readonly unknown[];
   readonly clusters: readonly { readonly name: string; readonly spec: unknown }[];
   readonly routes: readonly unknown[];
@@ -336,6 +375,7 @@ interface World {
 }
 
 const world: fc.Arbitrary<World> = fc.record({
+  streamRoutes: fc.integer({ min: 0, max: 10 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => fc.oneof(tcpRoute(i), udpRoute)))),
   middlewares: fc.tuple(...MIDDLEWARES.map(() => middlewareSpec)),
   // c0..c2 are always declared (routes naming them are accepted); `default` only sometimes.
   clusters: fc.tuple(fc.option(clusterSpec, { nil: undefined }), clusterSpec, clusterSpec, clusterSpec).map((specs) =>
@@ -356,11 +396,21 @@ interface Stats {
   candidates: number;
   accepted: number;
   rendered: number;
+  /** TCPRoutes/UDPRoutes with a target, rendered as a listener's route. */
+  streamRendered: number;
   configs: number;
 }
 
 /** The world's objects that the codec accepts (what `validate` and the core keep). */
-function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: ServiceClusterObject[]; middlewares: MiddlewareObject[] } {
+function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: ServiceClusterObject[]; middlewares: MiddlewareObject[]; streamRoutes: StreamRouteObject[] } {
+  const streamRoutes: StreamRouteObject[] = [];
+  w.streamRoutes.forEach((r, i) => {
+    stats.candidates++;
+    const d = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: r.kind, metadata: { name: `s${i}` }, spec: r.spec });
+    if (E.isRight(d) && (d.right.kind === 'TCPRoute' || d.right.kind === 'UDPRoute')) streamRoutes.push(d.right);
+    else if (DEBUG && E.isLeft(d)) for (const issue of d.left) stats.refusals.set(refusal(issue), (stats.refusals.get(refusal(issue)) ?? 0) + 1);
+  });
+  stats.accepted += streamRoutes.length;
   const routes: RouteObject[] = [];
   const clusters: ServiceClusterObject[] = [];
   const middlewares: MiddlewareObject[] = [];
@@ -379,21 +429,22 @@ function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: Se
     else if (DEBUG && E.isLeft(r)) for (const issue of r.left) stats.refusals.set(refusal(issue), (stats.refusals.get(refusal(issue)) ?? 0) + 1);
   });
   stats.accepted += routes.length;
-  return { routes, clusters, middlewares };
+  return { routes, clusters, middlewares, streamRoutes };
 }
 
 describe('every accepted input renders a config the proxy accepts (issue 14)', () => {
   it(`holds over ${RUNS} generated worlds (nginx -t, haproxy -c)`, () => {
-    const stats: Stats = { refusals: new Map(), worlds: 0, candidates: 0, accepted: 0, rendered: 0, configs: 0 };
+    const stats: Stats = { refusals: new Map(), worlds: 0, candidates: 0, accepted: 0, rendered: 0, streamRendered: 0, configs: 0 };
     const started = Date.now();
     fc.assert(
       fc.property(world, (w) => {
         stats.worlds++;
-        const { routes, clusters, middlewares } = accepted(w, stats);
+        const { routes, clusters, middlewares, streamRoutes } = accepted(w, stats);
         const snap = baseSnapshot(w.labelled);
-        const state = { ...desired(routes, clusters), middlewares: middlewares.map((object) => ({ object, generation: 1 })) };
+        const state = { ...desired(routes, clusters), middlewares: middlewares.map((object) => ({ object, generation: 1 })), streamRoutes: streamRoutes.map((object) => ({ object, generation: 1 })) };
         const { result, configs } = renderClusters(state, snap);
         stats.rendered += result.clusters.reduce((n, m) => n + m.routes.length, 0);
+        stats.streamRendered += result.clusters.reduce((n, m) => n + (m.listeners ?? []).reduce((k, l) => k + l.routes.filter((r) => r.targets.length > 0).length, 0), 0);
         if (DEBUG)
           for (const conds of [...Object.values(result.conditions), ...Object.values(result.labelRoutes ?? {}).map((l) => l.conditions)])
             for (const c of conds) if (c.status === 'False') {
@@ -412,5 +463,6 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
     // The generator must keep producing accepted input, else the property proves nothing.
     expect(stats.accepted).toBeGreaterThan(stats.candidates / 3);
     expect(stats.rendered).toBeGreaterThan(0);
+    expect(stats.streamRendered).toBeGreaterThan(0);
   }, Math.max(120_000, RUNS * 10_000));
 });

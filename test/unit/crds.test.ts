@@ -26,7 +26,7 @@ import { CookieValue, Duration, HeaderMatchValue, HeaderValue, LabelValue, Memor
 import { DefaultCodec, ListCodec, MapCodec, OneOfCodec, StructCodec } from '../../src/domain/codec';
 import { Cidr } from '../../src/domain/cidr';
 import { CorsOrigin } from '../../src/domain/middleware';
-import { decodeObject, MiddlewareObject, RouteObject, ServiceClusterObject } from '../../src/domain/object';
+import { decodeObject, MiddlewareObject, RouteObject, ServiceClusterObject, TcpRouteObject, UdpRouteObject } from '../../src/domain/object';
 import { Redirect, REDIRECT_CODES } from '../../src/domain/route';
 
 const ROOT = join(__dirname, '..', '..');
@@ -61,7 +61,7 @@ interface Schema {
 }
 
 interface SchemaDoc {
-  readonly kind: 'Route' | 'ServiceCluster' | 'Middleware';
+  readonly kind: 'Route' | 'ServiceCluster' | 'Middleware' | 'TCPRoute' | 'UDPRoute';
   readonly file: string;
   readonly root: Schema;
   readonly id: string;
@@ -82,6 +82,8 @@ const DOCS: readonly SchemaDoc[] = [
   makeDoc('Route', 'route.schema.json', RouteObject),
   makeDoc('ServiceCluster', 'servicecluster.schema.json', ServiceClusterObject),
   makeDoc('Middleware', 'middleware.schema.json', MiddlewareObject),
+  makeDoc('TCPRoute', 'tcproute.schema.json', TcpRouteObject),
+  makeDoc('UDPRoute', 'udproute.schema.json', UdpRouteObject),
 ];
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
@@ -602,6 +604,10 @@ describe('schemas and decodeObject on whole objects', () => {
     ['empty ServiceCluster spec', cluster({})],
     ['partial ServiceCluster', cluster({ proxy: { replicas: 3, update: { order: 'stop-first' } }, defaults: { timeouts: { read: '300s' } } })],
     ['rich ServiceCluster', RICH_CLUSTER],
+    ['ServiceCluster with listeners', cluster({ listeners: [{ name: 'db', port: 9000, protocol: 'TCP' }, { name: 'dns', port: 9000, protocol: 'UDP' }] })],
+    ['minimal TCPRoute', { apiVersion: 'swarmgate.io/v1', kind: 'TCPRoute', metadata: { name: 'db' }, spec: { listener: 'db', backends: [{ service: 'pg', port: 5432 }] } }],
+    ['TLS TCPRoute', { apiVersion: 'swarmgate.io/v1', kind: 'TCPRoute', metadata: { name: 'db' }, spec: { listener: 'db', tls: { certificate: { name: 'db' } }, proxyProtocol: true, backends: [{ service: 'pg', port: 5432, weight: 3 }] } }],
+    ['minimal UDPRoute', { apiVersion: 'swarmgate.io/v1', kind: 'UDPRoute', metadata: { name: 'dns' }, spec: { listener: 'dns', backends: [{ service: 'dns', port: 53 }] } }],
   ])('%s: filling in schema defaults gives what the codec decodes', (_name, object) => {
     const filling = new Ajv2020({ strict: true, useDefaults: true });
     for (const doc of DOCS) filling.addSchema(doc.root as object);

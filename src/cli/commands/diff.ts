@@ -13,7 +13,7 @@ import { formatLocatedIssue, sortByPosition } from '../../desired/source-positio
 import { storedRollbacks, storedRolloutStates } from '../../desired/served-state';
 import { DesiredStateReader, specHash } from '../../desired/spec-store';
 import { objectKey } from '../../domain/meta';
-import { encodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject } from '../../domain/object';
+import { encodeObject, type ApiObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject, type StreamRouteObject } from '../../domain/object';
 import type { DockerPort } from '../../observed/docker-port';
 import { readLiveState } from '../../observed/live-state';
 import { toSnapshot } from '../../observed/to-snapshot';
@@ -32,7 +32,7 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
   const replace = <O extends ApiObject>(list: readonly Stored<O>[], incoming: readonly O[]): Stored<O>[] => {
     const out = [...list];
     for (const o of incoming) {
-      const i = out.findIndex((s) => s.object.metadata.name === o.metadata.name);
+      const i = out.findIndex((s) => s.object.kind === o.kind && s.object.metadata.name === o.metadata.name);
       const prev = out[i];
       if (prev !== undefined) out[i] = { ...prev, object: o, generation: prev.generation + 1 };
       else out.push({ object: o, generation: 1, createdAt: '9999-12-31T23:59:59.999Z' });
@@ -42,12 +42,14 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
   const routes = objects.filter((o): o is RouteObject => o.kind === 'Route');
   const clusters = objects.filter((o): o is ServiceClusterObject => o.kind === 'ServiceCluster');
   const middlewares = replace(current.middlewares ?? [], objects.filter((o): o is MiddlewareObject => o.kind === 'Middleware'));
+  const streamRoutes = replace(current.streamRoutes ?? [], objects.filter((o): o is StreamRouteObject => o.kind === 'TCPRoute' || o.kind === 'UDPRoute'));
   const touched = new Set(objects.map((o) => objectKey(o.kind, o.metadata.name)));
   return {
     routes: replace(current.routes, routes),
     clusters: replace(current.clusters, clusters),
     rejected: current.rejected.filter((r) => !touched.has(objectKey(r.kind, r.name))),
     ...(middlewares.length > 0 ? { middlewares } : {}),
+    ...(streamRoutes.length > 0 ? { streamRoutes } : {}),
   };
 }
 

@@ -21,17 +21,29 @@ export function pemPath(certDir: string, tls: Pick<TlsTerminate, 'certSecret' | 
   return `${certDir.replace(/\/+$/, '')}/${tls.certSecret}+${tls.keySecret}.pem`;
 }
 
-/** Distinct combined PEM files the proxy needs, sorted by path. */
-export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
+type PemPair = Pick<TlsTerminate, 'certSecret' | 'keySecret'>;
+
+function distinctPems(pairs: readonly PemPair[], options: Partial<Pick<HaproxyRenderOptions, 'certDir'>>): HaproxyPemFile[] {
   const certDir = options.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir;
   const byPath = new Map<string, HaproxyPemFile>();
-  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
-  for (const vh of hosts) {
-    if (vh.tls === undefined) continue;
-    const path = pemPath(certDir, vh.tls);
-    byPath.set(path, { path, certSecret: vh.tls.certSecret, keySecret: vh.tls.keySecret });
+  for (const tls of pairs) {
+    const path = pemPath(certDir, tls);
+    byPath.set(path, { path, certSecret: tls.certSecret, keySecret: tls.keySecret });
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The PEM files of the HTTP side (virtual hosts terminating TLS behind the SNI router). */
+export function httpPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
+  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
+  return distinctPems(hosts.flatMap((vh) => (vh.tls !== undefined ? [vh.tls] : [])), options);
+}
+
+/** Distinct combined PEM files the proxy needs (HTTP side and TCPRoutes terminating TLS on a listener), sorted by path. */
+export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
+  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
+  const stream = (model.listeners ?? []).flatMap((l) => l.routes.flatMap((r) => (r.tls !== undefined ? [r.tls] : [])));
+  return distinctPems([...hosts.flatMap((vh) => (vh.tls !== undefined ? [vh.tls] : [])), ...stream], options);
 }
 
 const SWARM_NAME = '[A-Za-z0-9][A-Za-z0-9_.-]*';

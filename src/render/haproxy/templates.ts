@@ -59,7 +59,7 @@ const backend = `backend {{{name}}}
     compression type{{#types}} "{{.}}"{{/types}}
 {{/compression}}
 {{#servers}}
-    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
+    server {{{name}}} {{{address}}}{{#sendProxy}} send-proxy{{/sendProxy}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
 `;
 
@@ -264,6 +264,40 @@ backend sg_tls_reject
 {{/rejectUnknown}}
 `;
 
+const l4 = `frontend {{{name}}}
+    # Extra listener (TCPRoute).
+    mode tcp
+    bind {{{bind}}}{{#crt}} ssl crt "{{crt}}"{{/crt}}
+{{#accessLog}}
+    option tcplog
+{{/accessLog}}
+{{^accessLog}}
+{{#trafficLog}}
+    log-format "sg-quiet"
+{{/trafficLog}}
+{{/accessLog}}
+    timeout client {{idleTimeout}}
+{{#sni}}
+    tcp-request inspect-delay 5s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+{{/sni}}
+{{#randomPick}}
+    tcp-request content set-var(sess.sg_pick) rand({{pickRange}})
+{{/randomPick}}
+{{#sniAcls}}
+    acl {{{name}}} req.ssl_sni -i -m {{{match}}} -- "{{host}}"
+{{/sniAcls}}
+{{#pickAcls}}
+    acl {{{name}}} var({{{variable}}}) -m int lt {{below}}
+{{/pickAcls}}
+{{#useBackends}}
+    use_backend {{{backend}}} if{{#conditions}} {{{.}}}{{/conditions}}
+{{/useBackends}}
+{{#defaultBackend}}
+    default_backend {{{defaultBackend}}}
+{{/defaultBackend}}
+`;
+
 const main = `${GENERATED_HEADER}global
 {{#trafficLog}}
     # To the proxy agent (loopback UDP): it counts per-backend requests, 5xx and latency for canary
@@ -316,6 +350,10 @@ defaults
 
 {{> tls}}
 {{/tls}}
+{{#l4}}
+
+{{> l4}}
+{{/l4}}
 {{#backends}}
 
 {{> backend}}
@@ -336,4 +374,4 @@ frontend sg_status
     stats uri /haproxy_status
 `;
 
-export const HAPROXY_TEMPLATES = { main, partials: { http, tls, backend } } as const;
+export const HAPROXY_TEMPLATES = { main, partials: { http, tls, backend, l4 } } as const;

@@ -43,7 +43,8 @@ import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
-import { haproxyPemFiles, pemPath } from './pem-files';
+import { httpPemFiles, pemPath } from './pem-files';
+import { l4Frontends } from './stream-listeners';
 import { HaproxyPolicies } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
 import type { BackendView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
@@ -342,7 +343,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const d = model.spec.defaults;
   const defaults: Defaults = { connect: d.timeouts.connect, server: serverTimeout(d.timeouts), retryOn: retryKeywords(DEFAULT_RETRIES.on).join(' ') };
   const runtimeDir = opts.runtimeDir.replace(/\/+$/, '');
-  const pems = new Map(haproxyPemFiles(model, { certDir: opts.certDir }).map((p, i) => [p.path, { hop: token(`sg_tls_${i + 1}`), socket: `${runtimeDir}/tls-${i + 1}.sock` }]));
+  const pems = new Map(httpPemFiles(model, { certDir: opts.certDir }).map((p, i) => [p.path, { hop: token(`sg_tls_${i + 1}`), socket: `${runtimeDir}/tls-${i + 1}.sock` }]));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
   const backends: BackendView[] = [];
   const acls = new AclRegistry();
@@ -379,6 +380,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     }
   }
   const tls = tlsFrontend(model, opts, pems, upstreams, backends);
+  const l4 = l4Frontends(model, opts, backends, tcpBackend);
 
   return {
     cluster: model.cluster,
@@ -420,6 +422,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
       useBackends,
     },
     ...(tls !== undefined ? { tls } : {}),
+    ...(l4.length > 0 ? { l4 } : {}),
     backends: [...new Map(backends.map((b) => [b.name, b])).values()],
     stickTables: policies.stickTables(),
     statusBind: token(`127.0.0.1:${opts.statusPort}`),

@@ -3,6 +3,7 @@
  * templates get every decision precomputed here (tokens already allow-listed, strings escaped).
  */
 import type { Token } from '../token';
+import type { L4FrontendView } from './stream-listeners';
 import type { PolicyFrontendView, StickTableView } from './policies';
 
 export interface EditView {
@@ -21,6 +22,8 @@ export interface ServerView {
   readonly address: Token;
   readonly serverCookie?: Token;
   readonly passiveHealth?: { readonly upInterval: string; readonly failTimeout: string; readonly maxFails: number };
+  /** PROXY protocol v1 to the server (TCPRoute proxyProtocol). */
+  readonly sendProxy?: boolean;
 }
 
 export interface BackendView {
@@ -105,6 +108,8 @@ export interface TlsFrontendView extends PickVariables {
 }
 
 export interface HaproxyView {
+  /** Frontends of the extra listeners (TCPRoutes); absent: none. */
+  readonly l4?: readonly L4FrontendView[];
   readonly cluster: string;
   readonly routeLines: readonly string[];
   readonly pickRange: number;

@@ -265,6 +265,7 @@ stream {
     map_hash_max_size 262144;
     map_hash_bucket_size 512;
 
+{{#sniRouter}}
     # SNI router: terminated hosts go to the loopback TLS listener, passthrough hosts to the
     # loopback passthrough listener; both receive the client address as PROXY protocol.
     map $ssl_preread_server_name $sg_sni_target {
@@ -280,6 +281,7 @@ stream {
         proxy_protocol on;
         proxy_pass $sg_sni_target;
     }
+{{/sniRouter}}
 {{#hasPassthrough}}
     map $ssl_preread_server_name $sg_passthrough_target {
         hostnames;
@@ -300,6 +302,55 @@ stream {
         proxy_pass $sg_passthrough_target;
     }
 {{/hasPassthrough}}
+{{#l4}}
+    # Extra listeners (TCPRoute, UDPRoute).
+{{#splits}}
+    split_clients "{{{key}}}" {{{variable}}} {
+{{#shares}}
+        {{share}} {{{upstream}}};
+{{/shares}}
+    }
+{{/splits}}
+{{#upstreams}}
+{{> upstream}}
+{{/upstreams}}
+{{#refuse}}
+    # An SNI name no route of a TLS listener names: the connection is closed.
+    upstream sg_l4_refuse {
+        server 127.0.0.1:1 down;
+    }
+{{/refuse}}
+{{#listeners}}
+{{#sniMap}}
+    map $ssl_preread_server_name {{{variable}}} {
+        hostnames;
+{{#entries}}
+        "{{host}}" {{{target}}};
+{{/entries}}
+        default sg_l4_refuse;
+    }
+{{/sniMap}}
+    server {
+        listen {{{listen}}};
+{{#sniMap}}
+        ssl_preread on;
+{{/sniMap}}
+{{#tls}}
+        ssl_certificate "{{cert}}";
+        ssl_certificate_key "{{key}}";
+        ssl_protocols TLSv1.2 TLSv1.3;
+{{/tls}}
+{{#connectTimeout}}
+        proxy_connect_timeout {{connectTimeout}};
+{{/connectTimeout}}
+        proxy_timeout {{idleTimeout}};
+{{#proxyProtocol}}
+        proxy_protocol on;
+{{/proxyProtocol}}
+        proxy_pass {{{target}}};
+    }
+{{/listeners}}
+{{/l4}}
 }
 {{/stream}}
 `;

@@ -12,6 +12,7 @@ import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import type { PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
+import { l4View } from './stream-listeners';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
 export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
@@ -198,12 +199,11 @@ function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup
   return { name: token(u.name), ...(hash !== undefined ? { hash } : {}), servers, keepalive, ...(backup !== undefined && hash === undefined ? { backup } : {}) };
 }
 
-function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry): StreamView | undefined {
+function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, streamMaps: MapRegistry): Omit<StreamView, 'sniRouter' | 'l4'> | undefined {
   const terminated = model.virtualHosts.filter((vh) => vh.tls !== undefined);
   if (terminated.length === 0 && model.passthrough.length === 0 && model.defaultServer?.tls === undefined) return undefined;
   const tlsInternal = token(`127.0.0.1:${opts.tlsInternalPort}`);
   const ptInternal = token(`127.0.0.1:${opts.passthroughInternalPort}`);
-  const streamMaps = new MapRegistry();
   const used = new Set<string>();
   const passthrough = model.passthrough.map((pt) => {
     let target: Token;
@@ -257,8 +257,18 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
   const maps = new MapRegistry(opts.secretsDir);
-  const stream = streamView(model, opts, maps);
-  const hasStream = stream !== undefined;
+  // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
+  const streamMaps = new MapRegistry();
+  const router = streamView(model, opts, maps, streamMaps);
+  const routerSplits = new Set(streamMaps.splits.keys());
+  const l4 = l4View(model, streamMaps, opts.secretsDir, (u) => upstreamView(u, maps, false));
+  const l4Splits = sortedValues(streamMaps.splits).filter((sp) => !routerSplits.has(sp.variable));
+  const stream: StreamView | undefined =
+    router === undefined && l4 === undefined
+      ? undefined
+      : { ...(router ?? { sni: [], passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
+  // The SNI router (not the listeners) is what puts a TLS listener behind the default server.
+  const hasStream = router !== undefined;
   const servers: ServerView[] = [];
   const def = model.defaultServer;
   servers.push(

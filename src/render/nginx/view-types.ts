@@ -3,6 +3,7 @@
  * templates get every decision precomputed (tokens allow-listed, strings escaped) in view-model.ts.
  */
 import type { Token } from '../token';
+import type { L4View } from './stream-listeners';
 import type { CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
 
 export interface NameValue {
@@ -145,6 +146,10 @@ export interface StreamView {
   readonly splits: NginxView['splits'];
   readonly upstreams: readonly UpstreamView[];
   readonly hasPassthrough: boolean;
+  /** The SNI router on the https port exists (some host terminates or passes TLS through). */
+  readonly sniRouter: boolean;
+  /** Extra listeners (TCPRoute/UDPRoute); absent: none has a route with a target. */
+  readonly l4?: L4View & { readonly splits: StreamView['splits'] };
 }
 
 export interface HttpDefaults {
