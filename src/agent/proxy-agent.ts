@@ -26,7 +26,8 @@ import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyCon
 import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { LATENCY_BUCKETS_MS } from '../domain/traffic';
-import { firstConfigFromCore, installBootConfig } from './agent-boot';
+import { chooseBootConfig } from './agent-boot';
+import { bootConfigHash, saveLastApplied } from './last-applied';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
@@ -68,6 +69,8 @@ export interface ProxyAgentOptions {
    * not reset (nginx-drain.ts); absent: plain SIGHUP (configs without the flag test).
    */
   readonly drainFlagPath?: string;
+  /** The node's volume of last applied configs (last-applied.ts); absent: none kept. */
+  readonly lastAppliedDir?: string;
   /** Restart pacing of a proxy that keeps dying; default DEFAULT_RESTART_BACKOFF. */
   readonly restartBackoff?: RestartBackoff;
 }
@@ -97,6 +100,8 @@ export class ProxyAgent {
   private restartCount = 0;
   private restartDelayMs: number | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Which boot config the task has mounted (last-applied.ts). */
+  private readonly bootHash: string;
 
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
@@ -104,6 +109,7 @@ export class ProxyAgent {
         ? haproxyDriver(o.haproxy)
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
     this.exited = new Promise((r) => (this.resolveExit = r));
+    this.bootHash = bootConfigHash(o.bootConfigs);
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
   }
 
@@ -156,22 +162,36 @@ export class ProxyAgent {
    * on, when the core sends it within `waitMs` and it passes the check (agent-boot.ts); otherwise
    * start() boots on the mounted config. Resolves with what the proxy will start on.
    */
-  async bootFromCore(waitMs: number): Promise<'core' | 'mounted' | 'adopted'> {
+  async bootFromCore(waitMs: number): Promise<'core' | 'node' | 'mounted' | 'adopted'> {
     const core = this.o.core;
     if (this.proxyProc !== undefined) return 'adopted';
     if (core === undefined) return 'mounted';
-    mkdirSync(this.o.confDir, { recursive: true });
-    const t0 = Date.now();
-    const m = await firstConfigFromCore({ core, cluster: this.o.cluster, replicaId: this.o.replicaId, waitMs, log: this.o.log });
-    const installed = m === undefined ? undefined : installBootConfig(m, { cluster: this.o.cluster, driver: this.driver, confDir: this.o.confDir, safePath: safeRelativePath });
-    if (installed?.ok === true) {
-      this.state = { appliedHash: installed.hash, lastReceivedHash: installed.hash, appliedAt: Date.now() };
-      this.o.log.info({ config: installed.hash.slice(0, 12), waitedMs: Date.now() - t0 }, 'booting on the current configuration from the core');
-      return 'core';
+    const b = await chooseBootConfig({
+      core,
+      cluster: this.o.cluster,
+      replicaId: this.o.replicaId,
+      waitMs,
+      log: this.o.log,
+      driver: this.driver,
+      confDir: this.o.confDir,
+      safePath: safeRelativePath,
+      bootHash: this.bootHash,
+      ...(this.o.lastAppliedDir !== undefined ? { lastAppliedDir: this.o.lastAppliedDir } : {}),
+    });
+    if (b.source !== 'mounted') this.state = { appliedHash: b.hash, lastReceivedHash: b.hash, appliedAt: b.appliedAt };
+    if (b.source === 'core') this.saveLastApplied(b.files);
+    return b.source;
+  }
+
+  /** Keep the live config on the node for a task that starts while the core is away (last-applied.ts). */
+  private saveLastApplied(files: readonly ConfigFileData[]): void {
+    const dir = this.o.lastAppliedDir;
+    if (dir === undefined) return;
+    try {
+      saveLastApplied(dir, this.driver.kind, this.bootHash, { hash: this.state.appliedHash, appliedAt: this.state.appliedAt, files });
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "could not keep the configuration on the node's volume");
     }
-    const why = installed === undefined ? `no configuration from the core within ${waitMs} ms` : `the core's configuration was refused: ${installed.reason}`;
-    this.o.log.warn({ waitedMs: Date.now() - t0 }, `${why}; booting on the mounted one (maybe older) until the core is reached`);
-    return 'mounted';
   }
 
   /** Start the proxy on the boot config and subscribe to the core. */
@@ -311,7 +331,10 @@ export class ProxyAgent {
     this.state = validation.ok
       ? { appliedHash: hash, lastReceivedHash: hash, lastValidation: validation, appliedAt: Date.now() }
       : { ...this.state, lastReceivedHash: hash, lastValidation: validation };
-    if (validation.ok) this.recordMaster();
+    if (validation.ok) {
+      this.recordMaster();
+      this.saveLastApplied(files);
+    }
     if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();

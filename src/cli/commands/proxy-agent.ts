@@ -10,7 +10,8 @@ import { coreConnection } from '../../api/client';
 import { DEFAULT_BOOT_WAIT_MS } from '../../agent/agent-boot';
 import { AgentSupervisor, SUPERVISED_ENV } from '../../agent/agent-supervisor';
 import { ProxyAgent } from '../../agent/proxy-agent';
-import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
+import { existsSync } from 'node:fs';
+import { LAST_APPLIED_DIR, PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
 import { EXIT, type Output } from '../output';
 import { componentCredentials } from './grpc-credentials';
 
@@ -104,6 +105,8 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     statusUrl: runtime.statusUrl,
     ...(runtime.trafficPort !== undefined ? { trafficPort: runtime.trafficPort } : {}),
     ...(runtime.drainFlagPath !== undefined ? { drainFlagPath: runtime.drainFlagPath } : {}),
+    // The node's volume (mounted by the core's proxy service spec): absent in older specs.
+    ...(existsSync(LAST_APPLIED_DIR) ? { lastAppliedDir: LAST_APPLIED_DIR } : {}),
   });
   // Serve nothing older than the cluster's current config when the core answers in time (agent-boot.ts).
   const waitText = env['SWARMGATE_BOOT_WAIT_MS'];
