@@ -30,9 +30,14 @@ const port = createDockerPort();
 let httpPort = 0;
 const routes: string[] = [];
 
+/** '' for a 200, else what went wrong. */
+async function attempt(host: string): Promise<string> {
+  const r = await Promise.race([send({ port: httpPort, host, path: '/' }), new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 2 s'), 2_000))]).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+  return typeof r === 'string' ? r : r.status === 200 ? '' : `status ${r.status}`;
+}
+
 async function ok(host: string): Promise<boolean> {
-  const r = await Promise.race([send({ port: httpPort, host, path: '/' }), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000))]).catch(() => undefined);
-  return r?.status === 200;
+  return (await attempt(host)) === '';
 }
 
 function proxyContainer(): string {
@@ -62,7 +67,9 @@ function roles(container: string): { supervisor?: Proc; agent?: Proc; master?: P
 }
 
 /** Requests in a loop until stopped: how many, how many failed, the longest run without a success. */
-function load(host: string): { stop: () => Promise<{ requests: number; failed: number; gapMs: number }> } {
+function load(host: string): { stop: () => Promise<{ requests: number; failed: number; gapMs: number; failures: string[] }> } {
+  const t0 = Date.now();
+  const failures: string[] = [];
   let stopped = false;
   let requests = 0;
   let failed = 0;
@@ -70,7 +77,10 @@ function load(host: string): { stop: () => Promise<{ requests: number; failed: n
   let lastOk = Date.now();
   const loop = (async () => {
     while (!stopped) {
-      const good = await ok(host);
+      const at = Date.now();
+      const why = await attempt(host);
+      const good = why === '';
+      if (!good) failures.push(`${at - t0} ms: ${why}`);
       requests++;
       if (good) {
         gapMs = Math.max(gapMs, Date.now() - lastOk);
@@ -83,7 +93,7 @@ function load(host: string): { stop: () => Promise<{ requests: number; failed: n
     stop: async () => {
       stopped = true;
       await loop;
-      return { requests, failed, gapMs };
+      return { requests, failed, gapMs, failures };
     },
   };
 }
@@ -125,6 +135,7 @@ describe('self-healing proxy tasks on a real Swarm', () => {
     const rows: string[] = [];
     for (let i = 1; i <= 3; i++) {
       const { agent, master } = roles(container);
+      const t0 = Date.now();
       const traffic = load(host);
       await new Promise((r) => setTimeout(r, 500));
       const killedAt = Date.now();
@@ -132,7 +143,7 @@ describe('self-healing proxy tasks on a real Swarm', () => {
       const newAgent = await until('a new agent', async () => {
         const a = roles(container).agent;
         return a !== undefined && a.pid !== agent?.pid ? a : undefined;
-      }, 20_000, 20);
+      }, 20_000, 100);
       const respawnMs = Date.now() - killedAt;
       // A route change after the kill goes live through the new agent.
       const name = `${PREFIX}-r${i}`;
@@ -141,11 +152,12 @@ describe('self-healing proxy tasks on a real Swarm', () => {
       await until(`route ${name} answers`, async () => ((await ok(`${name}.localhost`)) ? true : undefined), 60_000, 50);
       const changeMs = Date.now() - killedAt;
       const r = await traffic.stop();
-      rows.push(`kill ${i}: ${r.failed}/${r.requests} failed, longest gap ${r.gapMs} ms, new agent after ${respawnMs} ms, next route live ${changeMs} ms after the kill`);
+      rows.push(`kill ${i} (${killedAt - t0} ms into the loop): ${r.failed}/${r.requests} failed [${r.failures.join('; ')}], longest gap ${r.gapMs} ms, new agent after ${respawnMs} ms, next route live ${changeMs} ms after the kill`);
       expect(r.failed).toBe(0);
       expect(newAgent.pid).not.toBe(agent?.pid);
       expect(roles(container).master?.pid).toBe(master?.pid);
       expect(proxyContainer()).toBe(container);
+      console.log(rows.at(-1));
     }
     console.log(`agent SIGKILL in the proxy task: ${rows.join('; ')}`);
   }, 300_000);
@@ -165,7 +177,7 @@ describe('self-healing proxy tasks on a real Swarm', () => {
       }, 20_000, 20);
       await new Promise((r) => setTimeout(r, 1_000));
       const r = await traffic.stop();
-      rows.push(`kill ${i}: ${r.failed}/${r.requests} failed, longest gap ${r.gapMs} ms`);
+      rows.push(`kill ${i}: ${r.failed}/${r.requests} failed [${r.failures.join('; ')}], longest gap ${r.gapMs} ms`);
       expect(r.gapMs).toBeLessThan(1_000);
       expect(proxyContainer()).toBe(container);
     }
