@@ -8,12 +8,16 @@
  * the live config the proxy starts on; when the core does not answer in time (it is down or being
  * rescheduled) the proxy starts on the mounted boot config, as before, and the agent applies the
  * current one as soon as it reaches the core.
+ * Between the two: the node's last applied config of the cluster (last-applied.ts), when it is
+ * newer than the mounted one. So a task that starts while the core is away serves the newest
+ * config its node knows.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { loadLastApplied } from './last-applied';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
-import { configFilesHash } from '../api/control-plane';
+import { configFilesHash, type ConfigFileData } from '../api/control-plane';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import type { ProxyDriver } from './proxy-process';
 
@@ -64,6 +68,11 @@ export function installBootConfig(m: ProxyConfig__Output, o: { readonly cluster:
   const files = m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
   const hash = configFilesHash(files);
   if (hash !== m.configHash) return { ok: false, reason: 'files do not match the config hash' };
+  return installConfigFiles(files, hash, o);
+}
+
+/** Stage `files` beside their targets, check them with the proxy, move them into place. */
+function installConfigFiles(files: readonly ConfigFileData[], hash: string, o: { readonly driver: ProxyDriver; readonly confDir: string; readonly safePath: (p: string) => string | undefined }): BootInstall {
   const main = files.find((f) => f.path === o.driver.mainFile);
   if (main === undefined) return { ok: false, reason: `no ${o.driver.mainFile}` };
   const staged: [string, string][] = [];
@@ -81,4 +90,48 @@ export function installBootConfig(m: ProxyConfig__Output, o: { readonly cluster:
   if (!check.ok) return { ok: false, reason: check.output };
   for (const [next, target] of staged) renameSync(next, target);
   return { ok: true, hash };
+}
+
+export interface BootChoice {
+  readonly source: 'core' | 'node' | 'mounted';
+  /** Hash of the installed config ('' for the mounted one). */
+  readonly hash: string;
+  readonly appliedAt: number;
+  /** The installed files (none for the mounted one). */
+  readonly files: readonly ConfigFileData[];
+}
+
+export interface ChooseBootOptions extends BootFromCoreOptions {
+  readonly driver: ProxyDriver;
+  readonly confDir: string;
+  readonly safePath: (p: string) => string | undefined;
+  /** The node's last applied configs (a volume); absent: none kept. */
+  readonly lastAppliedDir?: string;
+  /** bootConfigHash() of the task's mounted boot config. */
+  readonly bootHash: string;
+}
+
+/**
+ * Install the config the proxy starts on: the core's current one when it answers within waitMs,
+ * else the node's last applied one when newer than the mounted one, else nothing (start() copies
+ * the mounted one).
+ */
+export async function chooseBootConfig(o: ChooseBootOptions): Promise<BootChoice> {
+  const t0 = Date.now();
+  mkdirSync(o.confDir, { recursive: true });
+  const m = await firstConfigFromCore(o);
+  const installed = m === undefined ? undefined : installBootConfig(m, o);
+  if (installed?.ok === true) {
+    o.log.info({ config: installed.hash.slice(0, 12), waitedMs: Date.now() - t0 }, 'booting on the current configuration from the core');
+    return { source: 'core', hash: installed.hash, appliedAt: Date.now(), files: m?.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })) ?? [] };
+  }
+  const why = installed === undefined ? `no configuration from the core within ${o.waitMs} ms` : `the core's configuration was refused: ${installed.reason}`;
+  const last = o.lastAppliedDir === undefined ? undefined : loadLastApplied(o.lastAppliedDir, o.driver.kind, o.bootHash);
+  const fromNode = last === undefined ? undefined : installConfigFiles(last.files, last.hash, o);
+  if (last !== undefined && fromNode?.ok === true) {
+    o.log.warn({ waitedMs: Date.now() - t0, config: last.hash.slice(0, 12), appliedAt: new Date(last.appliedAt).toISOString() }, `${why}; booting on this node's last applied configuration until the core is reached`);
+    return { source: 'node', hash: last.hash, appliedAt: last.appliedAt, files: last.files };
+  }
+  o.log.warn({ waitedMs: Date.now() - t0 }, `${why}; booting on the mounted one (maybe older) until the core is reached`);
+  return { source: 'mounted', hash: '', appliedAt: 0, files: [] };
 }

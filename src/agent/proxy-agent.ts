@@ -16,7 +16,6 @@
  * 2 s apart, back to "at once" after it stayed up 10 s. The agent only exits when asked to.
  * The per-kind process details live in proxy-process.ts.
  */
-import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -27,13 +26,17 @@ import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyCon
 import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { LATENCY_BUCKETS_MS } from '../domain/traffic';
-import { firstConfigFromCore, installBootConfig } from './agent-boot';
+import { chooseBootConfig } from './agent-boot';
+import { bootConfigHash, saveLastApplied } from './last-applied';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
+import { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff } from './restart-backoff';
+import { adoptedHandle, clearMasterRecord, procIdentity, runningMaster, spawnedHandle, writeMasterRecord, type ProxyHandle } from './proxy-handle';
 import { childPids, haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
 
 export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
+export { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff };
 
 export interface ProxyAgentOptions {
   /** The core; absent: standalone (start the proxy on the boot config, no stream, no reports). */
@@ -66,27 +69,10 @@ export interface ProxyAgentOptions {
    * not reset (nginx-drain.ts); absent: plain SIGHUP (configs without the flag test).
    */
   readonly drainFlagPath?: string;
+  /** The node's volume of last applied configs (last-applied.ts); absent: none kept. */
+  readonly lastAppliedDir?: string;
   /** Restart pacing of a proxy that keeps dying; default DEFAULT_RESTART_BACKOFF. */
   readonly restartBackoff?: RestartBackoff;
-}
-
-/** Restart backoff of a proxy that keeps dying (see the header). */
-export interface RestartBackoff {
-  readonly firstMs: number;
-  readonly maxMs: number;
-  /** A proxy that ran this long is healthy again: the next restart is immediate. */
-  readonly resetAfterMs: number;
-}
-
-export const DEFAULT_RESTART_BACKOFF: RestartBackoff = { firstMs: 100, maxMs: 2_000, resetAfterMs: 10_000 };
-
-/**
- * The wait before restarting a proxy that ran for `ranMs`, given the previous wait (undefined: no
- * restart yet): at once the first time and after a healthy run, then firstMs doubling to maxMs.
- */
-export function nextRestartDelay(previousMs: number | undefined, ranMs: number, b: RestartBackoff = DEFAULT_RESTART_BACKOFF): number {
-  if (previousMs === undefined || ranMs >= b.resetAfterMs) return 0;
-  return previousMs <= 0 ? b.firstMs : Math.min(b.maxMs, previousMs * 2);
 }
 
 export interface AgentState {
@@ -100,7 +86,7 @@ export interface AgentState {
 export { safeRelativePath };
 
 export class ProxyAgent {
-  private proxyProc: ChildProcess | undefined;
+  private proxyProc: ProxyHandle | undefined;
   private stream: StreamHandle | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private traffic: TrafficListener | undefined;
@@ -114,6 +100,8 @@ export class ProxyAgent {
   private restartCount = 0;
   private restartDelayMs: number | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Which boot config the task has mounted (last-applied.ts). */
+  private readonly bootHash: string;
 
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
@@ -121,6 +109,7 @@ export class ProxyAgent {
         ? haproxyDriver(o.haproxy)
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
     this.exited = new Promise((r) => (this.resolveExit = r));
+    this.bootHash = bootConfigHash(o.bootConfigs);
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
   }
 
@@ -140,7 +129,12 @@ export class ProxyAgent {
   /** PID of the proxy's master process while it runs (NGINX master, HAProxy master). */
   get proxyPid(): number | undefined {
     const p = this.proxyProc;
-    return p !== undefined && p.exitCode === null && p.signalCode === null ? p.pid : undefined;
+    return p !== undefined && p.running() ? p.pid : undefined;
+  }
+
+  /** Whether the running proxy was adopted from an agent that died (not started by this one). */
+  get adopted(): boolean {
+    return this.proxyProc !== undefined && !this.proxyProc.spawned;
   }
 
   private get confPath(): string {
@@ -148,42 +142,61 @@ export class ProxyAgent {
   }
 
   /**
+   * Before start(): take over the proxy an agent that died left running (proxy-handle.ts, ADR
+   * 0018): its master still serves the live config, so the new agent neither boots nor starts
+   * another; start() then only subscribes. False when there is none (start() starts the proxy).
+   */
+  adoptRunningProxy(): boolean {
+    const r = runningMaster(this.o.confDir, this.driver.kind);
+    if (r === undefined) return false;
+    this.state = { appliedHash: r.appliedHash, lastReceivedHash: r.appliedHash, appliedAt: r.appliedAt };
+    // A flag left by the agent that died mid-reload would keep every answer on Connection: close.
+    if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
+    this.watchProxy(adoptedHandle(r.pid, r.startTime), Date.now());
+    this.o.log.warn({ pid: r.pid, config: r.appliedHash.slice(0, 12) }, `took over the running ${this.driver.label} left by the previous agent`);
+    return true;
+  }
+
+  /**
    * Before start(): take the cluster's current config from the core as the one the proxy starts
    * on, when the core sends it within `waitMs` and it passes the check (agent-boot.ts); otherwise
    * start() boots on the mounted config. Resolves with what the proxy will start on.
    */
-  async bootFromCore(waitMs: number): Promise<'core' | 'mounted'> {
+  async bootFromCore(waitMs: number): Promise<'core' | 'node' | 'mounted' | 'adopted'> {
     const core = this.o.core;
+    if (this.proxyProc !== undefined) return 'adopted';
     if (core === undefined) return 'mounted';
-    mkdirSync(this.o.confDir, { recursive: true });
-    const t0 = Date.now();
-    const m = await firstConfigFromCore({ core, cluster: this.o.cluster, replicaId: this.o.replicaId, waitMs, log: this.o.log });
-    const installed = m === undefined ? undefined : installBootConfig(m, { cluster: this.o.cluster, driver: this.driver, confDir: this.o.confDir, safePath: safeRelativePath });
-    if (installed?.ok === true) {
-      this.state = { appliedHash: installed.hash, lastReceivedHash: installed.hash, appliedAt: Date.now() };
-      this.o.log.info({ config: installed.hash.slice(0, 12), waitedMs: Date.now() - t0 }, 'booting on the current configuration from the core');
-      return 'core';
+    const b = await chooseBootConfig({
+      core,
+      cluster: this.o.cluster,
+      replicaId: this.o.replicaId,
+      waitMs,
+      log: this.o.log,
+      driver: this.driver,
+      confDir: this.o.confDir,
+      safePath: safeRelativePath,
+      bootHash: this.bootHash,
+      ...(this.o.lastAppliedDir !== undefined ? { lastAppliedDir: this.o.lastAppliedDir } : {}),
+    });
+    if (b.source !== 'mounted') this.state = { appliedHash: b.hash, lastReceivedHash: b.hash, appliedAt: b.appliedAt };
+    if (b.source === 'core') this.saveLastApplied(b.files);
+    return b.source;
+  }
+
+  /** Keep the live config on the node for a task that starts while the core is away (last-applied.ts). */
+  private saveLastApplied(files: readonly ConfigFileData[]): void {
+    const dir = this.o.lastAppliedDir;
+    if (dir === undefined) return;
+    try {
+      saveLastApplied(dir, this.driver.kind, this.bootHash, { hash: this.state.appliedHash, appliedAt: this.state.appliedAt, files });
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "could not keep the configuration on the node's volume");
     }
-    const why = installed === undefined ? `no configuration from the core within ${waitMs} ms` : `the core's configuration was refused: ${installed.reason}`;
-    this.o.log.warn({ waitedMs: Date.now() - t0 }, `${why}; booting on the mounted one (maybe older) until the core is reached`);
-    return 'mounted';
   }
 
   /** Start the proxy on the boot config and subscribe to the core. */
   start(): void {
-    const label = this.driver.label;
-    mkdirSync(this.o.confDir, { recursive: true });
-    if (!existsSync(this.confPath)) {
-      const boot = this.o.bootConfigs.find((p) => existsSync(p));
-      if (boot === undefined) throw new Error(`no boot configuration found (looked at ${this.o.bootConfigs.join(', ')})`);
-      copyFileSync(boot, this.confPath);
-      this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
-    }
-    // A flag left by an agent that died mid-reload would keep every answer on Connection: close.
-    if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
-    const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
-    if (!prepared.ok) throw new Error(`cannot start ${label} on ${this.confPath}: ${prepared.output}`);
-    this.startProxy();
+    if (this.proxyProc === undefined) this.startOnLiveConfig();
     const core = this.o.core;
     if (core === undefined) return;
     if (this.o.trafficPort !== undefined) {
@@ -198,17 +211,48 @@ export class ProxyAgent {
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
   }
 
+  /** The live config (the boot config when there is none yet), then the proxy on it. */
+  private startOnLiveConfig(): void {
+    const label = this.driver.label;
+    mkdirSync(this.o.confDir, { recursive: true });
+    if (!existsSync(this.confPath)) {
+      const boot = this.o.bootConfigs.find((p) => existsSync(p));
+      if (boot === undefined) throw new Error(`no boot configuration found (looked at ${this.o.bootConfigs.join(', ')})`);
+      copyFileSync(boot, this.confPath);
+      this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
+    }
+    // A flag left by an agent that died mid-reload would keep every answer on Connection: close.
+    if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });
+    const prepared = this.driver.prepare(readFileSync(this.confPath, 'utf8'));
+    if (!prepared.ok) throw new Error(`cannot start ${label} on ${this.confPath}: ${prepared.output}`);
+    this.startProxy();
+  }
+
   /** Start the proxy on the live config and watch it: an unexpected exit restarts it. */
   private startProxy(): void {
+    this.watchProxy(spawnedHandle(this.driver.start(this.confPath)), Date.now());
+    this.recordMaster();
+  }
+
+  /** Leave what a new agent needs to take the proxy over if this one dies (proxy-handle.ts). */
+  private recordMaster(): void {
+    const pid = this.proxyPid;
+    const id = pid === undefined ? undefined : procIdentity(pid);
+    if (pid === undefined || id === undefined) return;
+    try {
+      writeMasterRecord(this.o.confDir, { kind: this.driver.kind, pid, startTime: id.startTime, appliedHash: this.state.appliedHash, appliedAt: this.state.appliedAt });
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not record the running proxy; a restarted agent would start another');
+    }
+  }
+
+  /** Watch a running master: an unexpected end restarts it. */
+  private watchProxy(proc: ProxyHandle, startedAt: number): void {
     const label = this.driver.label;
-    const startedAt = Date.now();
-    const proc = this.driver.start(this.confPath);
     this.proxyProc = proc;
-    let ended = false;
-    const onEnd = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
-      if (ended) return;
-      ended = true;
+    proc.onEnd((code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
       if (this.stopping) {
+        clearMasterRecord(this.o.confDir);
         this.o.log.info({ code, signal }, `${label} exited`);
         this.stopStreams();
         this.resolveExit(code ?? (signal !== null ? 128 : 1));
@@ -217,10 +261,7 @@ export class ProxyAgent {
       this.restartDelayMs = nextRestartDelay(this.restartDelayMs, Date.now() - startedAt, this.o.restartBackoff);
       this.o.log.error({ code, signal, err: error?.message, restartInMs: this.restartDelayMs, restarts: this.restartCount }, `${label} exited unexpectedly; restarting it on the last good configuration`);
       this.restartTimer = setTimeout(() => void this.restart(proc.pid), this.restartDelayMs);
-    };
-    proc.on('exit', (code, signal) => onEnd(code, signal));
-    // A spawn that failed (binary missing) emits only 'error'.
-    proc.on('error', (err) => onEnd(null, null, err));
+    });
   }
 
   private async restart(deadPid: number | undefined): Promise<void> {
@@ -257,7 +298,7 @@ export class ProxyAgent {
       clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
       this.resolveExit(0);
-    } else if (this.proxyProc !== undefined && this.proxyProc.exitCode === null && this.proxyProc.signalCode === null) this.driver.stop(this.proxyProc, signal);
+    } else if (this.proxyProc !== undefined && this.proxyProc.running()) this.driver.stop(this.proxyProc, signal);
     else this.resolveExit(0);
   }
 
@@ -290,6 +331,10 @@ export class ProxyAgent {
     this.state = validation.ok
       ? { appliedHash: hash, lastReceivedHash: hash, lastValidation: validation, appliedAt: Date.now() }
       : { ...this.state, lastReceivedHash: hash, lastValidation: validation };
+    if (validation.ok) {
+      this.recordMaster();
+      this.saveLastApplied(files);
+    }
     if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();
@@ -319,7 +364,7 @@ export class ProxyAgent {
     for (const [next, target] of staged) renameSync(next, target);
     const proc = this.proxyProc;
     const pid = proc?.pid;
-    if (proc === undefined || pid === undefined || proc.exitCode !== null) return { ok: false, output: `${d.label} is not running` };
+    if (proc === undefined || pid === undefined || !proc.running()) return { ok: false, output: `${d.label} is not running` };
     // Reported as applied only once new workers run it: Programmed must mean "serving".
     let reloaded: boolean;
     try {
@@ -329,7 +374,7 @@ export class ProxyAgent {
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${d.label} reload failed`);
     }
     // The master died during the reload: the restart started after the files moved, so it runs them.
-    if (!reloaded && this.proxyProc === proc && proc.exitCode === null && proc.signalCode === null) {
+    if (!reloaded && this.proxyProc === proc && proc.running()) {
       return { ok: false, output: `${d.label} did not start workers on the new configuration within 10 s` };
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
@@ -338,7 +383,7 @@ export class ProxyAgent {
   }
 
   /** Whether a proxy started after `old` runs (its master has a worker) within `timeoutMs`. */
-  private async restartedSince(old: ChildProcess, timeoutMs = 10_000): Promise<boolean> {
+  private async restartedSince(old: ProxyHandle, timeoutMs = 10_000): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until && !this.stopping) {
       const pid = this.proxyPid;

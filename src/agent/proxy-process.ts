@@ -20,6 +20,7 @@
  * answers on its CLI socket (`-S`, mode 0600), which it only does from that loop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ProxyHandle } from './proxy-handle';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ export interface ProxyDriver {
   check(candidatePath: string): CheckResult;
   reloadAndConfirm(masterPid: number, timeoutMs?: number): Promise<boolean>;
   /** Stop the running proxy: SIGQUIT gracefully (finishing requests), SIGTERM at once. */
-  stop(proc: ChildProcess, requested: NodeJS.Signals): void;
+  stop(proxy: ProxyHandle, requested: NodeJS.Signals): void;
   /** Counters from the loopback status page's body. */
   parseCounters(body: string): Counters;
   /** After a config is live: drop what no live config needs any more (HAProxy: stale PEMs). */
@@ -266,7 +267,7 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
     start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
     check: (candidate) => runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 }),
     reloadAndConfirm: (masterPid, timeoutMs) => (o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timeoutMs) : reloadAndConfirm(masterPid, timeoutMs)),
-    stop: (proc, requested) => void proc.kill(requested),
+    stop: (proxy, requested) => proxy.kill(requested),
     parseCounters(text) {
       // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."; no status codes.
       const active = /Active connections:\s*(\d+)/.exec(text)?.[1];
@@ -333,12 +334,12 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
     },
     check: (candidate) => runProxyCheck('haproxy', { bin, configPath: candidate, timeoutMs: 60_000 }),
     reloadAndConfirm: (masterPid, timeoutMs) => reloadHaproxyAndConfirm(masterPid, masterSocket, timeoutMs),
-    stop(proc, requested) {
+    stop(proxy, requested) {
       // SIGTERM's default action is what it asks for: no need to wait for the handlers.
-      if (requested !== 'SIGQUIT') return void proc.kill(requested);
+      if (requested !== 'SIGQUIT') return proxy.kill(requested);
       // SIGUSR1 is HAProxy's soft stop (finish requests); SIGQUIT would only dump memory pools.
       void haproxyMasterReady(masterSocket, readyTimeout).then(() => {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGUSR1');
+        if (proxy.running()) proxy.kill('SIGUSR1');
       });
     },
     parseCounters: parseHaproxyStats,

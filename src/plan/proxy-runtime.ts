@@ -41,6 +41,17 @@ export interface ProxyRuntime {
   readonly drainFlagPath?: string;
 }
 
+/**
+ * Hitless delivery: where the node's volume of the cluster's last applied config is mounted
+ * (agent/last-applied.ts, ADR 0018); the agent keeps it only when the directory exists.
+ */
+export const LAST_APPLIED_DIR = '/var/lib/swarmgate/last';
+
+/** The node-local volume (one per cluster, created by Docker on each node on first use) mounted there. */
+export function lastAppliedVolume(cluster: string): string {
+  return `sg-last-${cluster}`;
+}
+
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_BOOT_CONFIG_PATH = '/etc/swarmgate/boot/haproxy.cfg';
 /** The agent's proxy kind when `--kind` is not given; absent: nginx. */

@@ -10,7 +10,7 @@ import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
 import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
-import { PROXY_RUNTIME } from './proxy-runtime';
+import { LAST_APPLIED_DIR, lastAppliedVolume, PROXY_RUNTIME } from './proxy-runtime';
 import { listenerSwarmProtocol } from '../domain/listener';
 
 export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
@@ -120,6 +120,8 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
           : {}),
         // HAProxy always runs under the agent (only the task can build its combined PEMs).
         ...(agent === undefined && runtime.rollingArgs !== undefined ? { Args: [...runtime.rollingArgs] } : {}),
+        // Hitless: the node keeps the last applied config for a task that starts while the core is away.
+        ...(agent !== undefined ? { Mounts: [{ Type: 'volume' as const, Source: lastAppliedVolume(model.cluster), Target: LAST_APPLIED_DIR }] } : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
         Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? runtime.bootConfigPath : runtime.configPath, UID: '0', GID: '0', Mode: 0o444 } }],

@@ -84,6 +84,22 @@ export function containerPids(node: NodeName, service: string, command: RegExp):
   return top.filter((l) => command.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
+/**
+ * The supervised proxy agent's host PID in the node's task of `service`: the `swarmgate
+ * proxy-agent` process whose parent is another one (its supervisor, agent-supervisor.ts).
+ */
+export function agentPid(node: NodeName, service: string): number | undefined {
+  const ids = docker('-H', `unix://${socketOf(node)}`, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`).split('\n').filter((x) => x !== '');
+  if (ids.length !== 1) throw new Error(`${node} runs ${ids.length} containers of ${service}, expected 1`);
+  const procs = docker('-H', `unix://${socketOf(node)}`, 'top', ids[0] ?? '', '-eo', 'pid,ppid,args')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => (f.slice(2).join(' ')).includes('main.js proxy-agent'))
+    .map((f) => ({ pid: Number(f[0]), ppid: Number(f[1]) }));
+  return procs.find((p) => procs.some((q) => q.pid === p.ppid))?.pid;
+}
+
 /** The steady client (steady-client.ts) in the client namespace; `stop()` ends it and returns its summary. */
 export function startSteadyClient(host: string, targets: readonly string[]): { stop: () => Promise<ClientSummary> } {
   const child = spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '--import', 'tsx', join(__dirname, 'steady-client.ts'), host, ...targets], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

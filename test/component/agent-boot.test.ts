@@ -52,26 +52,41 @@ async function firstAnswers(port: number, ms: number): Promise<string[]> {
   return [...new Set(seen)];
 }
 
-async function setup(listening: boolean) {
-  const dir = mkdtempSync(join(tmpdir(), 'sg-boot-'));
-  const socket = `unix://${dir}/core.sock`;
-  const [port = 0] = await freePorts(1);
+async function setup(listening: boolean, o: { dir?: string; lastAppliedDir?: string; confDir?: string; bootBody?: string } = {}) {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sg-boot-'));
+  const socket = `unix://${dir}/core-${++sockets}.sock`;
+  const [port = 0] = o.dir !== undefined ? [portOf.get(o.dir) ?? 0] : await freePorts(1);
+  portOf.set(dir, port);
   const plane = new ControlPlane();
   if (listening) {
     const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
     cleanups.push(() => api.close());
   }
   const boot = join(dir, 'boot.conf');
-  writeFileSync(boot, conf(dir, port, 'stale boot config'));
+  writeFileSync(boot, conf(dir, port, o.bootBody ?? 'stale boot config'));
   const core = coreConnection(socket, grpc.credentials.createInsecure());
   cleanups.push(() => core.close());
-  const agent = new ProxyAgent({ core, kind: 'nginx', cluster: 'edge', replicaId: 'task-1', confDir: join(dir, 'live'), bootConfigs: [boot], log, heartbeatMs: 200 });
+  const agent = new ProxyAgent({
+    core,
+    kind: 'nginx',
+    cluster: 'edge',
+    replicaId: 'task-1',
+    confDir: o.confDir ?? join(dir, 'live'),
+    bootConfigs: [boot],
+    log,
+    heartbeatMs: 200,
+    ...(o.lastAppliedDir !== undefined ? { lastAppliedDir: o.lastAppliedDir } : {}),
+  });
   cleanups.push(async () => {
     agent.stop('SIGTERM');
     await agent.exited;
   });
   return { dir, port, plane, agent };
 }
+
+/** The port a test directory's configs listen on (a second agent in the same directory reuses it). */
+const portOf = new Map<string, number>();
+let sockets = 0;
 
 describe('booting a proxy task', () => {
   it("starts on the core's current config, never the stale mounted one, and reports it without a reload", async () => {
@@ -119,5 +134,31 @@ describe('booting a proxy task', () => {
     expect(await s.agent.bootFromCore(3_000)).toBe('mounted');
     s.agent.start();
     expect(await firstAnswers(s.port, 200)).toEqual(['stale boot config']);
+  });
+
+  it("starts on the node's last applied config when the core does not answer, unless the mounted boot config changed since", async () => {
+    const first = await setup(false);
+    const lastAppliedDir = join(first.dir, 'node-volume');
+    const a = await setup(true, { dir: first.dir, lastAppliedDir, confDir: join(first.dir, 'live-a') });
+    expect(await a.agent.bootFromCore(3_000)).toBe('mounted');
+    a.agent.start();
+    const v2 = a.plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf(a.dir, a.port, 'v2')) }]);
+    for (let i = 0; i < 100 && a.agent.current.appliedHash !== v2.configHash; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(a.agent.current.appliedHash).toBe(v2.configHash);
+    a.agent.stop('SIGTERM');
+    await a.agent.exited;
+    // The task is replaced while the core is down: the new one starts on v2, not on the mounted config.
+    const b = await setup(false, { dir: first.dir, lastAppliedDir, confDir: join(first.dir, 'live-b') });
+    expect(await b.agent.bootFromCore(300)).toBe('node');
+    expect(b.agent.current.appliedHash).toBe(v2.configHash);
+    b.agent.start();
+    expect(await firstAnswers(b.port, 200)).toEqual(['v2']);
+    b.agent.stop('SIGTERM');
+    await b.agent.exited;
+    // A task of a service updated since (another mounted boot config) starts on its mounted one.
+    const c = await setup(false, { dir: first.dir, lastAppliedDir, confDir: join(first.dir, 'live-c'), bootBody: 'newer boot config' });
+    expect(await c.agent.bootFromCore(300)).toBe('mounted');
+    c.agent.start();
+    expect(await firstAnswers(c.port, 200)).toEqual(['newer boot config']);
   });
 });

@@ -230,3 +230,67 @@ describe('tls apply, list and delete', () => {
     expect(await certSecrets()).toEqual(['sg-cert-shop-v1.crt', 'sg-cert-shop-v1.key']);
   });
 });
+
+/** `docker` whose first listSecrets answers what was stored before: a writer that read, then lost the race. */
+function staleReader(docker: FakeDocker, before: Awaited<ReturnType<FakeDocker['listSecrets']>>): FakeDocker {
+  let stale = true;
+  return new Proxy(docker, {
+    get(target, prop, receiver) {
+      if (prop === 'listSecrets' && stale) {
+        stale = false;
+        return () => Promise.resolve(before);
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+describe('tls apply and delete racing another writer', () => {
+  it('the apply that lost the version number says conflict, exits 3 and stores nothing', async () => {
+    const docker = new FakeDocker();
+    const before = await docker.listSecrets();
+    const first = capture();
+    expect(await runTlsApply(docker, { name: 'shop', cert: a.certPath, key: a.keyPath }, first.io, NOW)).toBe(0);
+    const loser = capture();
+    expect(await runTlsApply(staleReader(docker, before), { name: 'shop', cert: b.certPath, key: b.keyPath, allowMismatch: true }, loser.io, NOW)).toBe(3);
+    expect(loser.err.join('\n')).toContain('certificate/shop: conflict: another writer stored version 1 while this one was being stored; nothing of this write was stored');
+    expect(loser.out.join('\n')).not.toContain('created');
+    // The winner's pair is the one stored, complete; no lone secret of the loser's.
+    const secrets = (await docker.listSecrets()).map((s) => s.Spec.Name).sort();
+    expect(secrets).toHaveLength(2);
+    const listed = capture();
+    await runTlsList(docker, 'json', listed.io, NOW);
+    const items = (JSON.parse(listed.out.join('')) as { items: { name: string; version: number; complete: boolean }[] }).items;
+    expect(items.map((i) => [i.name, i.version, i.complete])).toEqual([['shop', 1, true]]);
+    expect(keyLines(a.key, b.key).some((l) => [...loser.err, ...loser.out].join('\n').includes(l))).toBe(false);
+  });
+
+  it('a delete that raced an apply of the same name says the name is still stored', async () => {
+    const docker = new FakeDocker();
+    expect(await runTlsApply(docker, { name: 'shop', cert: a.certPath, key: a.keyPath }, capture().io, NOW)).toBe(0);
+    // The apply lands between the delete's listing and its removals.
+    let applied = false;
+    const racing = new Proxy(docker, {
+      get(target, prop, receiver) {
+        const v: unknown = Reflect.get(target, prop, receiver);
+        if (prop === 'removeSecret' && !applied) {
+          return async (id: string) => {
+            applied = true;
+            expect(await runTlsApply(docker, { name: 'shop', cert: b.certPath, key: b.keyPath, allowMismatch: true }, capture().io, NOW)).toBe(0);
+            return docker.removeSecret(id);
+          };
+        }
+        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const d = capture();
+    expect(await runTlsDelete(racing, 'shop', d.io)).toBe(3);
+    expect(d.err.join('\n')).toContain('certificate/shop: conflict: version 2 was stored by another writer while this one deleted');
+    expect(d.out.join('\n')).not.toContain('deleted (');
+    const listed = capture();
+    await runTlsList(docker, 'json', listed.io, NOW);
+    const items = (JSON.parse(listed.out.join('')) as { items: { name: string; version: number }[] }).items;
+    expect(items.map((i) => [i.name, i.version])).toEqual([['shop', 2]]);
+  });
+});

@@ -8,8 +8,10 @@
 import pino from 'pino';
 import { coreConnection } from '../../api/client';
 import { DEFAULT_BOOT_WAIT_MS } from '../../agent/agent-boot';
+import { AgentSupervisor, SUPERVISED_ENV } from '../../agent/agent-supervisor';
 import { ProxyAgent } from '../../agent/proxy-agent';
-import { PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
+import { existsSync } from 'node:fs';
+import { LAST_APPLIED_DIR, PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
 import { EXIT, type Output } from '../output';
 import { componentCredentials } from './grpc-credentials';
 
@@ -27,8 +29,27 @@ export interface ProxyAgentCommandOptions {
   readonly standalone?: boolean;
 }
 
+/** Set to `off` to run the agent without its supervisor (it is then the task's main process). */
+export const SUPERVISOR_ENV = 'SWARMGATE_AGENT_SUPERVISOR';
+
 /**
- * The agent is the task's main process: if it exits, the task and the proxy with it end. A
+ * Run this same command again as a supervised child (agent-supervisor.ts, ADR 0018): when the agent
+ * dies, the proxy it started keeps serving and a new agent takes it over.
+ */
+function supervise(env: NodeJS.ProcessEnv, log: pino.Logger): Promise<number> {
+  const supervisor = new AgentSupervisor({ command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], env, log });
+  for (const sig of ['SIGQUIT', 'SIGTERM', 'SIGINT'] as const) process.on(sig, () => supervisor.stop(sig));
+  supervisor.start();
+  return supervisor.exited;
+}
+
+function supervised(env: NodeJS.ProcessEnv): boolean {
+  return env[SUPERVISED_ENV] === '1' || env[SUPERVISOR_ENV] === 'off';
+}
+
+/**
+ * The agent runs under its supervisor: if it exits, the proxy keeps serving and a new agent takes
+ * it over (without the supervisor, the task and the proxy with it would end). A
  * rejected promise nobody awaited (a failed report, a listener that could not start) is logged, not
  * fatal; the proxy keeps serving. A thrown exception still ends it (the service restarts the task
  * within 200 ms: PROXY_RESTART_POLICY).
@@ -48,8 +69,10 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
   const bootConfigs = [runtime.bootConfigPath, runtime.configPath];
   if (opts.standalone === true) {
     const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { standalone: true } }, pino.destination(2));
+    if (!supervised(env)) return supervise(env, log.child({ supervisor: true }));
     surviveRejections(log);
     const agent = new ProxyAgent({ kind: kindText, cluster: opts.cluster ?? env['SWARMGATE_CLUSTER'] ?? '', replicaId: '', confDir, bootConfigs, log });
+    agent.adoptRunningProxy();
     agent.start();
     for (const sig of ['SIGQUIT', 'SIGTERM', 'SIGINT'] as const) process.once(sig, () => agent.stop('SIGQUIT'));
     return agent.exited;
@@ -69,6 +92,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     return EXIT.invalid;
   }
   const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { cluster, replica: replicaId.slice(0, 12) } }, pino.destination(2));
+  if (!supervised(env)) return supervise(env, log.child({ supervisor: true }));
   surviveRejections(log);
   const agent = new ProxyAgent({
     core: coreConnection(core, credentials),
@@ -81,11 +105,14 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     statusUrl: runtime.statusUrl,
     ...(runtime.trafficPort !== undefined ? { trafficPort: runtime.trafficPort } : {}),
     ...(runtime.drainFlagPath !== undefined ? { drainFlagPath: runtime.drainFlagPath } : {}),
+    // The node's volume (mounted by the core's proxy service spec): absent in older specs.
+    ...(existsSync(LAST_APPLIED_DIR) ? { lastAppliedDir: LAST_APPLIED_DIR } : {}),
   });
   // Serve nothing older than the cluster's current config when the core answers in time (agent-boot.ts).
   const waitText = env['SWARMGATE_BOOT_WAIT_MS'];
   const waitMs = waitText !== undefined && /^\d{1,6}$/.test(waitText) ? Number(waitText) : DEFAULT_BOOT_WAIT_MS;
-  await agent.bootFromCore(waitMs);
+  // A proxy left running by an agent that died serves the live config already: take it over.
+  if (!agent.adoptRunningProxy()) await agent.bootFromCore(waitMs);
   agent.start();
   // Swarm stops the task with the service's StopSignal (SIGQUIT: graceful); SIGTERM/SIGINT also stop gracefully.
   for (const sig of ['SIGQUIT', 'SIGTERM', 'SIGINT'] as const) process.once(sig, () => agent.stop('SIGQUIT'));

@@ -10,6 +10,7 @@ import { createCertificateVersion, currentVersion, isComplete, pruneCertificateV
 import { CertificateName } from '../../domain/brands';
 import { decode } from '../../domain/codec';
 import { DesiredStateReader } from '../../desired/spec-store';
+import { isNameConflict, isNotFound } from '../../observed/docker-errors';
 import type { DockerPort } from '../../observed/docker-port';
 import { expiryState, uncoveredHosts } from '../../plan/certificates';
 import { checkPemPair, MAX_SECRET_BYTES, type PairInfo, type PemFile } from '../pem-pair';
@@ -83,7 +84,18 @@ async function storePair(port: DockerPort, name: string, cert: string, key: stri
     io.out(`certificate/${name} unchanged (version ${current.version}, expires ${current.notAfter ?? 'unknown'})`);
     return EXIT.ok;
   }
-  const created = await createCertificateVersion(port, name, { cert, key, notAfter: info.notAfter, fingerprint: info.fingerprint, dnsNames: info.dnsNames }, versions);
+  let created: Awaited<ReturnType<typeof createCertificateVersion>>;
+  try {
+    created = await createCertificateVersion(port, name, { cert, key, notAfter: info.notAfter, fingerprint: info.fingerprint, dnsNames: info.dnsNames }, versions);
+  } catch (e) {
+    // Another `tls apply` of the same name took the version number between our read and our write
+    // (the secret names are per version): its pair is stored, none of ours is (a lone certificate
+    // secret is removed again by createCertificateVersion).
+    if (!isNameConflict(e)) throw e;
+    const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
+    io.err(`certificate/${name}: conflict: another writer stored version ${next} while this one was being stored; nothing of this write was stored — run the command again`);
+    return EXIT.conflict;
+  }
   io.out(`certificate/${name} version ${created.version} created (secrets ${created.cert.name}, ${created.key.name}; expires ${info.notAfter}${info.dnsNames.length > 0 ? `; DNS names ${info.dnsNames.join(', ')}` : ''})`);
   // Versions nothing mounts can go now; the one the proxies run is removed by the core once they moved on.
   const [services, tasks, secrets] = await Promise.all([port.listServices(), port.listTasks(), port.listSecrets()]);
@@ -193,7 +205,16 @@ export async function runTlsDelete(port: DockerPort, name: string, io: Output): 
   const ids = new Map((await port.listSecrets()).map((s) => [s.Spec.Name, s.ID]));
   for (const secret of stored.flatMap((r) => r.secrets)) {
     const id = ids.get(secret);
-    if (id !== undefined) await port.removeSecret(id);
+    // Gone meanwhile (a racing `tls apply` pruned it as an unused older version): deleted all the same.
+    if (id !== undefined) await port.removeSecret(id).catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
+  }
+  // A `tls apply` of the same name that stored a version meanwhile: the name is not gone.
+  const added = (storedCertificates(await port.listSecrets()).get(name) ?? []).filter((v) => !stored.some((r) => r.version === v.version));
+  if (added.length > 0) {
+    io.err(`certificate/${name}: conflict: version ${added.map((v) => v.version).join(', ')} was stored by another writer while this one deleted; ${stored.length} older version${stored.length === 1 ? '' : 's'} deleted, the name is still stored`);
+    return EXIT.conflict;
   }
   io.out(`certificate/${name} deleted (${stored.length} version${stored.length === 1 ? '' : 's'})`);
   return EXIT.ok;

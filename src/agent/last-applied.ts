@@ -1,0 +1,71 @@
+/**
+ * The last config an agent of this cluster applied on this node, kept on the node (issue 18, "boot
+ * config never stale"; ADR 0018). Hitless proxy tasks mount a named volume per cluster (Docker
+ * creates it on each node on first use; PROXY_RUNTIME[kind].lastAppliedDir); after every apply the
+ * agent writes the live files there, with their hash, the time and the hash of the boot config the
+ * task had mounted. A task that starts while the core does not answer (agent-boot.ts) starts on it
+ * instead of the mounted boot config, which is only as new as the proxy service's last update
+ * (with hitless delivery routes change without one: the mounted config was revision 2 of 38 in a
+ * drill). Only when the mounted boot config is the same as the writer's: a different one means
+ * the service was updated after the writer's task started, so the mounted one is at least as new.
+ * The files hold no secret (certificates are Docker secrets; HAProxy's PEMs are built per task).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { configFilesHash, type ConfigFileData } from '../api/control-plane';
+
+export interface LastApplied {
+  readonly hash: string;
+  readonly appliedAt: number;
+  readonly files: readonly ConfigFileData[];
+}
+
+interface Record {
+  readonly kind: string;
+  readonly hash: string;
+  readonly appliedAt: number;
+  readonly bootHash: string;
+  readonly files: readonly { readonly path: string; readonly content: string }[];
+}
+
+/** sha256 of the first boot config file that exists ('' when none): which mounted config a task had. */
+export function bootConfigHash(bootConfigs: readonly string[]): string {
+  const path = bootConfigs.find((p) => existsSync(p));
+  return path === undefined ? '' : createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function recordPath(dir: string, kind: string): string {
+  return join(dir, `${kind}.json`);
+}
+
+/** Keep `files` as the node's last applied config of `kind` (one file, replaced atomically: replicas on one node may write at once). */
+export function saveLastApplied(dir: string, kind: string, bootHash: string, applied: LastApplied): void {
+  const path = recordPath(dir, kind);
+  mkdirSync(dirname(path), { recursive: true });
+  const r: Record = { kind, hash: applied.hash, appliedAt: applied.appliedAt, bootHash, files: applied.files.map((f) => ({ path: f.path, content: f.content.toString('base64') })) };
+  const tmp = `${path}.${process.pid}.next`;
+  try {
+    writeFileSync(tmp, JSON.stringify(r));
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * The node's last applied config of `kind`, when it is newer than the task's mounted boot config
+ * (same boot config as its writer, see above) and intact (its files match its hash); else undefined.
+ */
+export function loadLastApplied(dir: string, kind: string, bootHash: string): LastApplied | undefined {
+  let r: Partial<Record>;
+  try {
+    r = JSON.parse(readFileSync(recordPath(dir, kind), 'utf8')) as Partial<Record>;
+  } catch {
+    return undefined;
+  }
+  if (r.kind !== kind || r.bootHash !== bootHash || typeof r.hash !== 'string' || typeof r.appliedAt !== 'number' || !Array.isArray(r.files)) return undefined;
+  const files = r.files.map((f) => ({ path: String(f.path), content: Buffer.from(String(f.content), 'base64') }));
+  if (configFilesHash(files) !== r.hash) return undefined;
+  return { hash: r.hash, appliedAt: r.appliedAt, files };
+}

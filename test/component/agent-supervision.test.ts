@@ -1,0 +1,172 @@
+/**
+ * The agent's own death does not stop the proxy (ADR 0018): `swarmgate proxy-agent` (the real
+ * CLI, as a proxy task runs it) supervises the agent as its child; the agent starts NGINX detached
+ * and records it. Under a request loop the agent is SIGKILLed: NGINX keeps serving (0 failed
+ * requests), the supervisor starts a new agent, which takes the running NGINX over (same master
+ * PID), applies the next config through it and restarts it when it is killed in turn. A stop
+ * signal to the supervisor stops everything gracefully. Figures are printed.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlPlane } from '../../src/api/control-plane';
+import { startCoreApi } from '../../src/api/server';
+import { masterRecordPath, procIdentity } from '../../src/agent/proxy-handle';
+import { childPids } from '../../src/agent/proxy-process';
+import { freePorts } from '../helpers/nginx-process';
+
+const log = pino({ level: 'silent' });
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const conf = (dir: string, port: number, body: string): string =>
+  `pid ${dir}/nginx.pid;\nerror_log stderr crit;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${port};\n    location / { return 200 "${body}\\n"; }\n  }\n}\n`;
+
+function probe(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { connection: 'close' }, timeout: 500 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A request on a new connection every few ms until stopped; the failures and the longest run of them. */
+function requestLoop(port: number): { stop: () => Promise<{ requests: number; failed: number; gapMs: number }> } {
+  let stopped = false;
+  let requests = 0;
+  let failed = 0;
+  let gapMs = 0;
+  let failingSince: number | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      const at = Date.now();
+      const ok = (await probe(port)) !== undefined;
+      requests++;
+      if (!ok) {
+        failed++;
+        failingSince ??= at;
+      } else if (failingSince !== undefined) {
+        gapMs = Math.max(gapMs, at - failingSince);
+        failingSince = undefined;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return { requests, failed, gapMs };
+    },
+  };
+}
+
+function recordedMaster(confDir: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(masterRecordPath(confDir), 'utf8')) as { pid: number }).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('the supervised proxy agent', () => {
+  it('keeps NGINX serving through a SIGKILL of the agent; the new agent takes it over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-supervise-'));
+    const socket = `unix://${dir}/core.sock`;
+    const [port = 0] = await freePorts(1);
+    const plane = new ControlPlane();
+    const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
+    cleanups.push(() => api.close());
+    const confDir = join(dir, 'live');
+    mkdirSync(confDir);
+    writeFileSync(join(confDir, 'nginx.conf'), conf(dir, port, 'boot'));
+    const stderr: string[] = [];
+    const supervisor: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'proxy-agent', '--core', socket, '--cluster', 'edge', '--replica', 'task-1', '--conf-dir', confDir, '--insecure'],
+      { env: { ...process.env, SWARMGATE_BOOT_WAIT_MS: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'pipe'] },
+    );
+    supervisor.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));
+    const supervisorExit = new Promise<number | null>((r) => supervisor.once('exit', (code) => r(code)));
+    cleanups.push(async () => {
+      if (supervisor.exitCode === null) supervisor.kill('SIGTERM');
+      await supervisorExit;
+      const m = recordedMaster(confDir);
+      if (m !== undefined && procIdentity(m) !== undefined) process.kill(m, 'SIGKILL');
+    });
+    const pid = supervisor.pid ?? 0;
+    const deliver = (body: string): string => plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf(dir, port, body)) }]).configHash;
+    const v1 = deliver('v1');
+    await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1));
+    expect(await probe(port)).toBe('v1');
+
+    // 1. SIGKILL the agent under a request loop.
+    const agent = [...childPids(pid)][0] ?? 0;
+    const master = recordedMaster(confDir);
+    expect(master).toBeDefined();
+    const load = requestLoop(port);
+    await new Promise((r) => setTimeout(r, 300));
+    const killedAt = Date.now();
+    process.kill(agent, 'SIGKILL');
+    const newAgent = await until('a new agent', () => [...childPids(pid)].find((p) => p !== agent));
+    const respawnMs = Date.now() - killedAt;
+    // The new agent reaches the core and applies the next config through the same NGINX master.
+    const v2 = deliver('v2');
+    await until('v2 applied by the new agent', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2));
+    const backMs = Date.now() - killedAt;
+    await new Promise((r) => setTimeout(r, 200));
+    const agentKill = await load.stop();
+    console.log(`agent SIGKILL: ${agentKill.failed} of ${agentKill.requests} requests failed; new agent after ${respawnMs} ms; it applied the next config ${backMs} ms after the kill`);
+    expect(agentKill.failed).toBe(0);
+    expect(agentKill.requests).toBeGreaterThan(20);
+    expect(newAgent).not.toBe(agent);
+    expect(recordedMaster(confDir)).toBe(master);
+    expect(procIdentity(master ?? 0)).toBeDefined();
+    expect(await probe(port)).toBe('v2');
+    // (pino writes asynchronously: the line may come a little after the report)
+    await until('the take-over logged', () => (stderr.join('').includes('took over the running NGINX') ? true : undefined), 5_000);
+
+    // 2. The adopted master (not the new agent's child) is SIGKILLed: the new agent restarts it.
+    const load2 = requestLoop(port);
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(master ?? 0, 'SIGKILL');
+    const restarted = await until('a new master', () => {
+      const m = recordedMaster(confDir);
+      return m !== undefined && m !== master ? m : undefined;
+    });
+    await until('v2 served again', async () => ((await probe(port)) === 'v2' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    const masterKill = await load2.stop();
+    console.log(`adopted NGINX master SIGKILL: ${masterKill.failed} of ${masterKill.requests} requests failed, longest gap ${masterKill.gapMs} ms`);
+    expect(masterKill.gapMs).toBeLessThan(1_000);
+
+    // 3. A stop signal to the supervisor ends the agent and NGINX.
+    supervisor.kill('SIGQUIT');
+    expect(await supervisorExit).toBe(0);
+    await until('NGINX gone', () => (procIdentity(restarted) === undefined ? true : undefined), 5_000);
+    expect(existsSync(masterRecordPath(confDir))).toBe(false);
+  }, 60_000);
+});
