@@ -10,7 +10,7 @@ import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
 import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
-import type { PolicyBodyView } from './policies';
+import { authHeaderVariable, type AuthLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
@@ -50,6 +50,14 @@ function withUserHeader(headers: { fixed: NameRef[]; user: NameValue[] }, name: 
   return { fixed: [...headers.fixed.filter(other), { name, ref: token('$remote_user') }], user: headers.user.filter(other) };
 }
 
+/** forwardAuth's copied answer headers, replacing any value the client or an edit gave them (empty: not sent). */
+function withAuthHeaders(headers: { fixed: NameRef[]; user: NameValue[] }, names: readonly string[] | undefined): { fixed: NameRef[]; user: NameValue[] } {
+  if (names === undefined || names.length === 0) return headers;
+  const copied = new Set(names.map((n) => n.toLowerCase()));
+  const other = (h: { name: string }): boolean => !copied.has(h.name.toLowerCase());
+  return { fixed: [...headers.fixed.filter(other), ...names.map((name) => ({ name, ref: authHeaderVariable(name) }))], user: headers.user.filter(other) };
+}
+
 function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[] } {
   return {
     hide: [...edits.set.map((h) => h.name), ...edits.remove],
@@ -69,7 +77,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   // Proxy-issued cookie over several versions: pin each client to the version it landed on.
   const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
   const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
-  const headers = withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader);
+  const headers = withAuthHeaders(withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader), rule.policies?.forwardAuth?.responseHeaders);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
   let rewriteExact: ProxyBodyView['rewriteExact'];
@@ -169,8 +177,16 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry, default
   return { locations, named: [...named.values()] };
 }
 
+/** The internal auth locations the server's rules ask (one per distinct path), sorted. */
+function authLocations(locations: readonly LocationView[], named: readonly NamedLocationView[]): AuthLocationView[] {
+  const out = new Map<string, AuthLocationView>();
+  for (const b of [...locations.map((l) => l.body), ...named.map((n) => n.body)]) if (b?.forwardAuth !== undefined) out.set(b.forwardAuth.uri, b.forwardAuth.location);
+  return sortedValues(out);
+}
+
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
   const { locations, named } = serverLocations(vh.paths, maps, httpDefaults(model));
+  const auth = authLocations(locations, named);
   const httpsPort = model.spec.proxy.publish.https;
   return {
     serverName: isDefault ? '_' : vh.host,
@@ -184,6 +200,7 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}` } } : {}),
     locations,
     named,
+    ...(auth.length > 0 ? { authAsks: { locations: auth } } : {}),
     fixed503: false,
   };
 }
@@ -256,7 +273,8 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
-  const maps = new MapRegistry(opts.secretsDir);
+  const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
+  const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   const stream = streamView(model, opts, maps);
   const hasStream = stream !== undefined;
   const servers: ServerView[] = [];
@@ -271,6 +289,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   const collect = (b: ProxyBodyView | undefined): void => {
     if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
   };
+  for (const s of servers) for (const a of s.authAsks?.locations ?? []) httpUpstreamNames.add(a.target);
   for (const s of servers) {
     for (const l of s.locations) collect(l.body);
     for (const n of s.named) collect(n.body);

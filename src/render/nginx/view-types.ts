@@ -3,7 +3,7 @@
  * templates get every decision precomputed (tokens allow-listed, strings escaped) in view-model.ts.
  */
 import type { Token } from '../token';
-import type { CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
+import type { AuthLocationView, CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
 
 export interface NameValue {
   readonly name: string;
@@ -66,6 +66,8 @@ export interface ServerView {
   readonly httpsRedirect?: { readonly portSuffix: string };
   readonly locations: readonly LocationView[];
   readonly named: readonly NamedLocationView[];
+  /** Set when a rule of the server uses forwardAuth: its internal auth locations and the answer handlers. */
+  readonly authAsks?: { readonly locations: readonly AuthLocationView[] };
   readonly fixed503: boolean;
 }
 
