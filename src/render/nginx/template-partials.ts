@@ -46,7 +46,6 @@ export const body = `            set $sg_route "{{route}}";
             auth_request "{{uri}}";
             auth_request_set $sg_acl_auth_status $upstream_status;
             auth_request_set $sg_acl_auth_location $upstream_http_location;
-            auth_request_set $sg_acl_auth_www $upstream_http_www_authenticate;
 {{#copy}}
             auth_request_set {{{variable}}} {{{source}}};
 {{/copy}}
@@ -238,10 +237,10 @@ export const server = `    server {
             proxy_read_timeout {{timeout}};
         }
 {{/locations}}
-        # The auth service answered 401: with a Location (Authelia's AuthRequest), send the client there.
+        # The auth service answered 401: with a Location (Authelia's AuthRequest), send the client there;
+        # else 401 (auth_request has already copied its WWW-Authenticate).
         location @sg_auth_401 {
             if ($sg_acl_auth_location != "") { return 302 $sg_acl_auth_location; }
-            add_header WWW-Authenticate $sg_acl_auth_www always;
             return 401;
         }
         # auth_request turns every other answer into 500: a 3xx is a redirect to the login; anything
