@@ -46,7 +46,8 @@ import type { HaproxyRenderOptions } from './options';
 import { haproxyPemFiles, pemPath } from './pem-files';
 import { HaproxyPolicies } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
-import type { BackendView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
+import { canonicalCidr } from '../../domain/cidr';
+import type { BackendView, ClientAddressView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
 
 export type { BackendView, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView } from './view-types';
 
@@ -332,6 +333,12 @@ function tlsFrontend(model: ProxyModel, opts: HaproxyRenderOptions, pems: Readon
   };
 }
 
+function clientAddressView(model: ProxyModel): ClientAddressView | undefined {
+  const c = model.spec.proxy.clientAddress;
+  if (c === undefined) return undefined;
+  return { trusted: [...new Set(c.trustedProxies.map((x) => canonicalCidr(x)))].sort(), proxyProtocol: c.from === 'ProxyProtocol', forwardedFor: c.from === 'XForwardedFor' };
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -378,7 +385,10 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
       useBackends.push(...weightedChoice(action.targets, ruleBackends.map((b) => b.name), pickSource(a, 'txn'), acls, [acl]));
     }
   }
-  const tls = tlsFrontend(model, opts, pems, upstreams, backends);
+  const tlsView = tlsFrontend(model, opts, pems, upstreams, backends);
+  const clientAddress = clientAddressView(model);
+  // The HTTPS port takes the balancer's PROXY header too; X-Forwarded-For is read in sg_http only.
+  const tls = tlsView === undefined ? undefined : { ...tlsView, ...(clientAddress?.proxyProtocol === true ? { clientAddress } : {}) };
 
   return {
     cluster: model.cluster,
@@ -391,6 +401,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     defaults: { connect: haproxyDuration(defaults.connect), server: haproxyDuration(defaults.server), retryOn: defaults.retryOn.split(' ').map(token) },
     http: {
       bind: token(`${opts.bindAddress}:${opts.httpPort}`),
+      ...(clientAddress !== undefined ? { clientAddress } : {}),
       tlsBinds: [...pems.entries()].map(([pem, s]) => ({ socket: s.socket, pem })),
       // client_max_body_size; 0 means no limit, as in NGINX.
       maxBodyBytes: sizeBytes(d.clientMaxBodySize),

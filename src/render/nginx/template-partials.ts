@@ -161,12 +161,19 @@ export const upstream = `    upstream {{{name}}} {
 
 export const server = `    server {
 {{#listenHttp}}
-        listen {{httpPort}}{{#defaultServer}} default_server{{/defaultServer}};
+        listen {{httpPort}}{{#defaultServer}} default_server{{/defaultServer}}{{#proxyProtocol}} proxy_protocol{{/proxyProtocol}};
 {{/listenHttp}}
 {{#tlsListener}}
         listen {{{tlsInternal}}} ssl proxy_protocol{{#defaultServer}} default_server{{/defaultServer}};
 {{/tlsListener}}
         server_name "{{serverName}}";
+{{#forwardedFor}}
+        # clientAddress XForwardedFor: the last address of X-Forwarded-For, from trusted proxies only.
+        real_ip_header X-Forwarded-For;
+{{#trusted}}
+        set_real_ip_from "{{.}}";
+{{/trusted}}
+{{/forwardedFor}}
 {{#drain}}
         if (-f "{{flagPath}}") { set $sg_draining 1; }
 {{/drain}}

@@ -6,6 +6,7 @@
 import type { HeaderEdits, ModelRule, PathGroup, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
 import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
+import { canonicalCidr } from '../../domain/cidr';
 import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
 import { pathRegex } from './escape';
@@ -205,6 +206,29 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
   };
 }
 
+/** The cluster's trusted proxies, canonical and sorted (clientAddress). */
+function trustedProxies(model: ProxyModel): string[] {
+  return [...new Set((model.spec.proxy.clientAddress?.trustedProxies ?? []).map((c) => canonicalCidr(c)))].sort();
+}
+
+/**
+ * clientAddress.from XForwardedFor: the HTTP port believes X-Forwarded-For from the trusted proxies,
+ * while the loopback TLS listener must keep believing only the SNI router's PROXY header (a TLS
+ * client's X-Forwarded-For would otherwise come "from 127.0.0.1"). realip is set per server, so a
+ * server on both listeners becomes two: one per listener.
+ */
+function withForwardedFor(servers: readonly ServerView[], trusted: readonly string[]): ServerView[] {
+  const xff = { trusted };
+  return servers.flatMap((sv) => {
+    if (!sv.listenHttp) return [sv];
+    if (!sv.tlsListener) return [{ ...sv, forwardedFor: xff }];
+    return [
+      { ...sv, tlsListener: false, rejectTls: false, forwardedFor: xff },
+      { ...sv, listenHttp: false },
+    ];
+  });
+}
+
 function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
   const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
   const servers = u.servers.map((s) => ({
@@ -277,14 +301,17 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   const stream = streamView(model, opts, maps);
   const hasStream = stream !== undefined;
-  const servers: ServerView[] = [];
+  const perServer: ServerView[] = [];
   const def = model.defaultServer;
-  servers.push(
+  perServer.push(
     def !== undefined
       ? serverView(def, model, opts, maps, true, hasStream)
       : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true },
   );
-  for (const vh of model.virtualHosts) servers.push(serverView(vh, model, opts, maps, false, hasStream));
+  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream));
+  const clientAddress = model.spec.proxy.clientAddress;
+  const trusted = trustedProxies(model);
+  const servers = clientAddress?.from === 'XForwardedFor' ? withForwardedFor(perServer, trusted) : perServer;
   const httpUpstreamNames = new Set<string>();
   const collect = (b: ProxyBodyView | undefined): void => {
     if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
@@ -311,6 +338,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
+    ...(clientAddress?.from === 'ProxyProtocol' ? { proxyProtocol: { trusted } } : {}),
     httpsPort: opts.httpsPort,
     tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),

@@ -67,6 +67,8 @@ export interface ServerView {
   readonly locations: readonly LocationView[];
   readonly named: readonly NamedLocationView[];
   /** Set when a rule of the server uses forwardAuth: its internal auth locations and the answer handlers. */
+  /** clientAddress XForwardedFor, on a server of the HTTP port: believe X-Forwarded-For from these. */
+  readonly forwardedFor?: { readonly trusted: readonly string[] };
   readonly authAsks?: { readonly locations: readonly AuthLocationView[] };
   readonly fixed503: boolean;
 }
@@ -91,6 +93,8 @@ export interface NginxView {
   readonly standardHeaders: readonly NameRef[];
   readonly httpPort: number;
   readonly httpsPort: number;
+  /** clientAddress ProxyProtocol: the published ports expect a PROXY header, believed from these. */
+  readonly proxyProtocol?: { readonly trusted: readonly string[] };
   readonly tlsInternal: Token;
   readonly passthroughInternal: Token;
   readonly statusPort: number;
