@@ -25,5 +25,11 @@ export function checkServiceCluster(spec: ServiceClusterSpec): Issue[] {
   });
   out.push(...duplicateRefIssues(spec.defaults.middlewares, ['spec', 'defaults', 'middlewares']));
   out.push(...listenerIssues(spec));
+  const trusted = new Map<string, number>();
+  (spec.proxy.clientAddress?.trustedProxies ?? []).forEach((c, i) => {
+    const first = trusted.get(c);
+    if (first !== undefined) out.push({ path: ['spec', 'proxy', 'clientAddress', 'trustedProxies', i], message: `duplicate address (already at trustedProxies[${first}])` });
+    else trusted.set(c, i);
+  });
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import type * as t from 'io-ts';
 import { Cidr } from './cidr';
-import { DnsLabel, Duration, HeaderName, HeaderValue, Hostname, Size, SwarmName } from './brands';
+import { DnsLabel, Duration, HeaderName, HeaderValue, Hostname, HttpPath, Port, Size, SwarmName } from './brands';
 import { bool, brandedString, intRange, listOf, oneOf, struct, withDefault } from './codec';
 import { HTTP_METHODS } from './http-methods';
 import type { Issue } from './issue';
@@ -39,6 +39,32 @@ export const BasicAuth = struct(
   { userHeader: HeaderName },
 );
 export type BasicAuth = t.TypeOf<typeof BasicAuth>;
+
+/** The most auth-service response headers one forwardAuth copies to the upstream request. */
+export const MAX_AUTH_RESPONSE_HEADERS = 16;
+
+/**
+ * Ask an auth service (Authelia, Authentik, oauth2-proxy, …) about every request before it is
+ * proxied. The service is a Swarm service reached on its task addresses like a backend. Its answer:
+ * 2xx lets the request through, 401 and 403 go back to the client, 401 with a `Location` header
+ * becomes a 302 to that location (Authelia's AuthRequest endpoint), any 3xx a 302 to its Location.
+ */
+export const ForwardAuth = struct(
+  'forwardAuth',
+  {
+    service: SwarmName,
+    port: Port,
+    /** The path asked on the auth service (the original request is described by X-Forwarded-* headers). */
+    path: withDefault(HttpPath, '/' as HttpPath),
+    /** Headers of the auth service's 2xx answer copied into the upstream request (the client's own are replaced). */
+    responseHeaders: withDefault(listOf(HeaderName, { max: MAX_AUTH_RESPONSE_HEADERS }), []),
+    /** Connect and read timeout of the ask; past it the request fails as "authentication service unavailable". */
+    timeout: withDefault(Duration, '5s' as Duration),
+  },
+  /** Overlay network to reach the auth service on (default: the first the cluster may join, as for backends). */
+  { network: SwarmName },
+);
+export type ForwardAuth = t.TypeOf<typeof ForwardAuth>;
 
 export const RATE_PERIODS = ['1s', '1m'] as const;
 /**
@@ -140,6 +166,8 @@ export const MiddlewareSpec = struct(
     ipDeny: CidrList,
     /** A login (HTTP Basic authentication) against users from a Docker secret in htpasswd format. */
     basicAuth: BasicAuth,
+    /** Ask an auth service about every request (NGINX only). */
+    forwardAuth: ForwardAuth,
     /** Requests per client (address or header value) and period; above it 429 with Retry-After. */
     rateLimit: RateLimit,
     /** Requests in progress at once per client address; above it 429. */
@@ -174,6 +202,13 @@ export function checkMiddleware(spec: MiddlewareSpec): Issue[] {
   if (c !== undefined) {
     if (c.allowCredentials && c.allowOrigins.includes('*' as CorsOrigin)) out.push({ path: ['spec', 'cors', 'allowOrigins'], message: 'browsers refuse "*" with allowCredentials: true; list the origins' });
     if (c.allowOrigins.length > 1 && c.allowOrigins.includes('*' as CorsOrigin)) out.push({ path: ['spec', 'cors', 'allowOrigins'], message: '"*" allows every origin: list it alone' });
+  }
+  const fa = spec.forwardAuth;
+  if (fa !== undefined) {
+    const lower = fa.responseHeaders.map((h) => h.toLowerCase());
+    lower.forEach((h, i) => {
+      if (lower.indexOf(h) !== i) out.push({ path: ['spec', 'forwardAuth', 'responseHeaders', i], message: `header "${fa.responseHeaders[i] ?? ''}" is already listed` });
+    });
   }
   for (const field of ['ipAllow', 'ipDeny'] as const) {
     const seen = new Map<string, number>();

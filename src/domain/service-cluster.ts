@@ -16,8 +16,9 @@ import {
 } from './brands';
 import { brandedString, fail, intRange, listOf, oneOf, struct, withDefault, type Codec } from './codec';
 import * as tt from 'io-ts';
-import { MiddlewareRefs } from './middleware';
 import { Listener, MAX_LISTENERS } from './listener';
+import { Cidr } from './cidr';
+import { MAX_CIDRS, MiddlewareRefs } from './middleware';
 
 export const DEFAULT_CLUSTER_NAME = 'default';
 export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
@@ -50,6 +51,22 @@ const Update = struct(
   { order: oneOf(['start-first', 'stop-first'] as const) },
 );
 
+/**
+ * Where the proxies learn the real client address when a load balancer stands in front of them
+ * (address checks, limits and logs then see the client, not the balancer; moby#25526):
+ * - ProxyProtocol: every connection to the published HTTP and HTTPS ports starts with a PROXY
+ *   protocol header (v1 or v2); the address in it is believed when the connection comes from
+ *   `trustedProxies`.
+ * - XForwardedFor: on plain HTTP, the last address of X-Forwarded-For (the one the balancer
+ *   appended) is believed when the request comes from `trustedProxies`.
+ */
+export const CLIENT_ADDRESS_SOURCES = ['ProxyProtocol', 'XForwardedFor'] as const;
+export const ClientAddress = struct('clientAddress', {
+  from: oneOf(CLIENT_ADDRESS_SOURCES),
+  trustedProxies: listOf(Cidr, { min: 1, max: MAX_CIDRS }),
+});
+export type ClientAddress = t.TypeOf<typeof ClientAddress>;
+
 export const ProxySpec = struct(
   'proxy',
   {
@@ -63,7 +80,7 @@ export const ProxySpec = struct(
     update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
   },
-  { resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }) },
+  { resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }), clientAddress: ClientAddress },
 );
 
 export const ExtensionSpec = struct('extension', {

@@ -8,7 +8,8 @@ import { formatPath, type Issue } from '../domain/issue';
 import { objectKey } from '../domain/meta';
 import type { RouteObject } from '../domain/object';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC } from '../domain/service-cluster';
-import type { SwarmName } from '../domain/brands';
+import type { SwarmName, Weight } from '../domain/brands';
+import type { ForwardAuth } from '../domain/middleware';
 import type { Snapshot } from '../domain/snapshot';
 import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition } from './certificates';
 import { ClusterBuilder } from './cluster-builder';
@@ -17,7 +18,7 @@ import { byAge, type DesiredState, type RouteSource, type Stored } from './input
 import type { LabelRouteStatus, ModelResult } from './model';
 import { indexMiddlewares, resolvePolicies, unsupportedPolicies } from './middlewares';
 import { MAX_NGINX_CONDITIONAL_RULES, unsupportedValues } from './proxy-capabilities';
-import { indexSnapshot, type RefProblem, type SnapshotIndex } from './resolve-backends';
+import { indexSnapshot, resolveBackend, type RefProblem, type Resolution, type SnapshotIndex } from './resolve-backends';
 import { listenerPortConflicts } from './listener-ports';
 import { placeStreamRoutes } from './stream-routes';
 
@@ -111,8 +112,11 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (policyGaps.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(policyGaps)}`)];
     }
-    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s));
-    const compiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
+    const resolveAuth = (a: ForwardAuth): Resolution =>
+      resolveBackend({ service: a.service, port: a.port, weight: 1 as Weight, mode: 'task', ...(a.network !== undefined ? { network: a.network } : {}) }, { kind: 'none' }, cluster.spec.networks, idx, cluster.names);
+    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth);
+    const routeCompiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
+    const compiled = { ...routeCompiled, upstreams: [...routeCompiled.upstreams, ...policies.upstreams] };
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
       // A route of another source is told, in its source's terms, why it lost (a spec wins; its own source's rules).

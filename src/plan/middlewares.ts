@@ -9,11 +9,11 @@ import { durationMs, sizeBytes } from '../domain/brands';
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
-import type { MiddlewareSpec, RateLimit } from '../domain/middleware';
+import type { ForwardAuth, MiddlewareSpec, RateLimit } from '../domain/middleware';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { Rejected, Stored } from './inputs';
-import type { ModelRateLimit, RulePolicies } from './model';
-import type { RefProblem } from './resolve-backends';
+import type { ModelRateLimit, RulePolicies, Upstream } from './model';
+import type { RefProblem, Resolution } from './resolve-backends';
 
 /** Valid middlewares by name, and the names of invalid ones (so the message can say which). */
 export interface MiddlewareIndex {
@@ -37,7 +37,12 @@ export interface ResolvedPolicies {
   /** Per rule of the route (same index): its policies, or undefined when no middleware applies. */
   readonly rules: readonly (RulePolicies | undefined)[];
   readonly problems: readonly RefProblem[];
+  /** The auth services' upstreams (forwardAuth), to add to the route's. */
+  readonly upstreams: readonly Upstream[];
 }
+
+/** Resolves a forwardAuth's auth service like a backend (task addresses on an overlay network). */
+export type AuthServiceResolver = (auth: ForwardAuth) => Resolution;
 
 /** Canonical forms (both proxies read them), sorted and without duplicates ("::1" and "0:0:…:1" are one). */
 function addresses(list: readonly Cidr[]): Cidr[] {
@@ -102,7 +107,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
  * @param secretExists whether a Docker secret of that name exists (a basicAuth users file that does
  *   not is SecretNotFound: the route is left out, as for a missing TLS secret).
  */
-export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex, secretExists: (name: string) => boolean): ResolvedPolicies {
+export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex, secretExists: (name: string) => boolean, resolveAuth?: AuthServiceResolver): ResolvedPolicies {
   const passthrough = route.spec.tls?.mode === 'Passthrough';
   const base = [...(passthrough ? [] : (cluster.defaults.middlewares ?? [])), ...(route.spec.middlewares ?? [])];
   const perRule = route.spec.rules.map((r) => [...new Set([...base, ...(r.middlewares ?? [])])]);
@@ -113,11 +118,28 @@ export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec,
       ? `middleware "${n}" is invalid (see swarmgate describe middleware ${n}); the route is not programmed until it is fixed`
       : `middleware "${n}" not found${hint(n, index)}; the route is not programmed until it exists`,
   }));
-  const rules = perRule.map((names) => merge(names, index, cluster.proxy.replicas));
+  const merged = perRule.map((names) => merge(names, index, cluster.proxy.replicas));
+  // forwardAuth: the last middleware's; its service resolved like a backend. A service that does not
+  // resolve leaves the route out (it must never be served without the login its owner asked for).
+  const upstreams = new Map<string, Upstream>();
+  const authProblems = new Map<string, RefProblem>();
+  const rules = merged.map((p, i) => {
+    const auth = (perRule[i] ?? []).flatMap((n) => index.valid.get(n)?.forwardAuth ?? []).at(-1);
+    if (p === undefined || auth === undefined) return p;
+    const res = resolveAuth?.(auth);
+    if (res === undefined || !res.ok) {
+      const problem = res?.problem ?? { reason: 'BackendNotFound' as const, message: `auth service "${auth.service}" cannot be resolved` };
+      authProblems.set(problem.message, { reason: problem.reason, message: `forwardAuth: ${problem.message}; the route is not programmed until it resolves` });
+      return p;
+    }
+    upstreams.set(res.upstream.name, res.upstream);
+    return { ...p, forwardAuth: { upstream: res.upstream.name, service: auth.service, port: auth.port, path: auth.path, responseHeaders: auth.responseHeaders, timeout: auth.timeout } };
+  });
+  problems.push(...authProblems.values());
   const secrets = [...new Set(rules.flatMap((r) => (r?.basicAuth !== undefined ? [r.basicAuth.secret] : [])))];
   for (const s of secrets.filter((name) => !secretExists(name)))
     problems.push({ reason: 'SecretNotFound', message: `secret "${s}" (basicAuth users) not found; the route is not programmed until it exists` });
-  return { rules, problems };
+  return { rules, problems, upstreams: [...upstreams.values()] };
 }
 
 /** Sticky counters HAProxy 2.6 tracks per request (MAX_SESS_STKCTR): rate limits + one for connection limits. */
@@ -155,6 +177,8 @@ export function unsupportedPolicies(kind: 'nginx' | 'haproxy', route: RouteObjec
       const clusterMax = sizeBytes(cluster.defaults.clientMaxBodySize);
       if (max !== undefined && clusterMax !== 0 && (sizeBytes(max) === 0 || sizeBytes(max) > clusterMax))
         out.push({ path: src.path, message: `middleware "${name}": requestBody.maxSize ${max} is larger than the cluster's defaults.clientMaxBodySize ${cluster.defaults.clientMaxBodySize}, which HAProxy checks before it knows the rule; raise the cluster's instead` });
+      if (spec?.forwardAuth !== undefined)
+        out.push({ path: src.path, message: `middleware "${name}": forwardAuth is not supported by HAProxy (2.6 has no subrequest to ask an auth service without Lua); use an NGINX cluster` });
       if (spec?.basicAuth !== undefined)
         out.push({ path: src.path, message: `middleware "${name}": basicAuth is not supported by HAProxy (it reads users only from its configuration, which never holds secrets); use an NGINX cluster` });
     }

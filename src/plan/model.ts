@@ -126,6 +126,8 @@ export interface RulePolicies {
   readonly ipDeny: readonly (readonly Cidr[])[];
   /** A login against the htpasswd users of a Docker secret (several middlewares: the last one's). */
   readonly basicAuth?: { readonly secret: SwarmName; readonly realm: Realm; readonly userHeader?: HeaderName };
+  /** Ask an auth service before proxying (several middlewares: the last one's). */
+  readonly forwardAuth?: ModelForwardAuth;
   /** Each limit applies (several middlewares: all of them); already divided per replica for scope Cluster. */
   readonly rateLimits: readonly ModelRateLimit[];
   readonly connectionLimits: readonly ModelConnectionLimit[];
@@ -137,6 +139,18 @@ export interface RulePolicies {
   readonly requestBody?: { readonly maxBytes?: number; readonly buffering?: boolean };
   /** gzip these media types (last middleware wins). */
   readonly compression?: { readonly types: readonly MimeType[] };
+}
+
+/** A forwardAuth with its auth service resolved to an upstream of the cluster (src/plan/middlewares.ts). */
+export interface ModelForwardAuth {
+  /** The upstream (in ProxyModel.upstreams) holding the auth service's tasks. */
+  readonly upstream: string;
+  readonly service: SwarmName;
+  readonly port: Port;
+  readonly path: HttpPath;
+  /** Copied from the auth service's answer into the upstream request, in the declared order. */
+  readonly responseHeaders: readonly HeaderName[];
+  readonly timeout: Duration;
 }
 
 export interface ModelCors {

@@ -3,24 +3,27 @@
  * the proxy kind asked for), every listener on a free loopback port: the harness of the Middleware
  * traffic tests, which run the same specs through both proxies.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MiddlewareObject, RouteObject } from '../../src/domain/object';
 import type { Snapshot } from '../../src/domain/snapshot';
 import { buildModel } from '../../src/plan/build-model';
 import type { ModelResult } from '../../src/plan/model';
-import { renderHaproxy } from '../../src/render/haproxy/render';
+import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startHaproxy } from './haproxy-check';
 import { freePorts, loopbackRenderOptions, startNginx } from './nginx-process';
 import { cluster, desired } from './specs';
+import type { KeyPair } from './tls-material';
 
 export type ProxyKind = 'nginx' | 'haproxy';
 
 export interface PolicyProxy {
   readonly kind: ProxyKind;
   readonly http: number;
+  /** The published HTTPS port (the SNI router). */
+  readonly https: number;
   readonly config: string;
   readonly result: ModelResult;
   logs(): string;
@@ -32,23 +35,41 @@ export interface PolicyProxyOptions {
   readonly defaults?: Record<string, unknown>;
   /** Where NGINX reads mounted secrets (`/run/secrets` in a proxy task). */
   readonly secretsDir?: string;
+  /** ServiceCluster `proxy` fields besides kind and delivery (e.g. clientAddress). */
+  readonly proxy?: Record<string, unknown>;
+  /** The certificate of every TLS secret pair the routes name (NGINX: files in secretsDir; HAProxy: its PEM files). */
+  readonly tls?: KeyPair;
 }
 
 export async function startPolicyProxy(kind: ProxyKind, routes: readonly RouteObject[], middlewares: readonly MiddlewareObject[], snap: Snapshot, opts: PolicyProxyOptions = {}): Promise<PolicyProxy> {
-  const clusterObject = cluster('default', { proxy: { kind, delivery: 'rolling' }, ...(opts.defaults !== undefined ? { defaults: opts.defaults } : {}) });
+  const clusterObject = cluster('default', { proxy: { kind, delivery: 'rolling', ...opts.proxy }, ...(opts.defaults !== undefined ? { defaults: opts.defaults } : {}) });
   const state = { ...desired(routes, [clusterObject]), middlewares: middlewares.map((object) => ({ object, generation: 1 })) };
   const result = buildModel(state, snap);
   const model = result.clusters.find((c) => c.cluster === 'default');
   if (model === undefined) throw new Error('no default cluster');
   const dir = mkdtempSync(join(tmpdir(), `sg-${kind}-`));
-  const [http = 0, tls = 0, pt = 0, status = 0, unavailable = 0, traffic = 0] = await freePorts(6);
+  const [http = 0, tls = 0, pt = 0, status = 0, unavailable = 0, traffic = 0, https = 0] = await freePorts(7);
   if (kind === 'nginx') {
-    const options = { ...loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic]), ...(opts.secretsDir !== undefined ? { secretsDir: opts.secretsDir } : {}) };
+    const options = { ...loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic]), httpsPort: https, ...(opts.secretsDir !== undefined ? { secretsDir: opts.secretsDir } : {}) };
+    if (opts.tls !== undefined) {
+      const secretsDir = opts.secretsDir ?? dir;
+      for (const vh of model.virtualHosts) {
+        if (vh.tls === undefined) continue;
+        writeFileSync(join(secretsDir, vh.tls.certSecret), opts.tls.cert);
+        writeFileSync(join(secretsDir, vh.tls.keySecret), opts.tls.key, { mode: 0o600 });
+      }
+      Object.assign(options, { secretsDir });
+    }
     const config = renderNginx(model, options);
     const nginx = await startNginx(config, http, dir);
-    return { kind, http, config, result, logs: () => nginx.logs(), stop: () => nginx.stop() };
+    return { kind, http, https, config, result, logs: () => nginx.logs(), stop: () => nginx.stop() };
   }
-  const config = renderHaproxy(model, { certDir: join(dir, 'certs'), runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: tls, statusPort: status, logTarget: 'stderr' });
+  const certDir = join(dir, 'certs');
+  if (opts.tls !== undefined) {
+    mkdirSync(certDir);
+    for (const pem of haproxyPemFiles(model, { certDir })) writeFileSync(pem.path, `${opts.tls.cert}${opts.tls.key}`, { mode: 0o600 });
+  }
+  const config = renderHaproxy(model, { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: 'stderr' });
   const haproxy = await startHaproxy(config, http, dir);
-  return { kind, http, config, result, logs: () => haproxy.logs(), stop: () => haproxy.stop() };
+  return { kind, http, https, config, result, logs: () => haproxy.logs(), stop: () => haproxy.stop() };
 }

@@ -134,6 +134,23 @@ const FIELDS: Record<string, Field> = {
       expect(findAll(nginx, 'proxy_set_header').filter((d) => d.args[0] === userHeader).map((d) => d.args[1])).toEqual(['$remote_user']);
     },
   },
+  'forwardAuth (service, path, responseHeaders)': {
+    kinds: ['nginx'],
+    values: fc.tuple(
+      fc.oneof({ weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/) }, printable),
+      fc.oneof(printable.map((p) => `/${p}`), fc.constantFrom('/a$b', '/a"b', '/a;b', '/a b', '/%41', '/a{b}', '/a\\b', '/api/authz/auth-request'), { weight: 3, arbitrary: fc.stringMatching(/^\/[A-Za-z0-9._~+,:@=&-]{0,20}$/) }),
+      fc.oneof({ weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,20}$/) }, printable),
+    ),
+    spec: ([service, path, header]) => ({ forwardAuth: { service, port: 9091, path, responseHeaders: [header] } }),
+    plain: () => ({ forwardAuth: { service: 's', port: 9091, path: '/p', responseHeaders: ['X-U'] } }),
+    arrives: ([, path, header], nginx) => {
+      const targets = findAll(nginx, 'proxy_pass').map((d) => d.args[0] ?? '').filter((a) => a.indexOf('/', 'http://'.length) > 0);
+      expect(targets.map((a) => a.slice(a.indexOf('/', 'http://'.length)))).toEqual([path]);
+      const lower = (header ?? '').toLowerCase().replace(/-/g, '_');
+      expect(findAll(nginx, 'auth_request_set').map((d) => d.args)).toContainEqual([`$sg_acl_auth_h_${lower}`, `$upstream_http_${lower}`]);
+      expect(findAll(nginx, 'proxy_set_header').filter((d) => d.args[0] === header).map((d) => d.args[1])).toEqual([`$sg_acl_auth_h_${lower}`]);
+    },
+  },
 };
 
 function decodeMiddleware(spec: unknown): MiddlewareObject | undefined {
@@ -145,7 +162,10 @@ function render(kind: Kind, m: MiddlewareObject): string {
   const r = route('inj', { hosts: ['inj.test'], middlewares: ['m'], rules: [{ backends: [{ service: 'alpha', port: 80 }] }, { match: { path: '/r' }, redirect: { path: '/s' } }] });
   const secrets = m.spec.basicAuth !== undefined ? [{ name: m.spec.basicAuth.secret }] : [];
   const state = { ...desired([r], [cluster('default', { proxy: { kind } })]), middlewares: [{ object: m, generation: 1 }] };
-  const snap = { ...SNAPSHOT, secrets: [...SNAPSHOT.secrets, ...secrets.map((s) => ({ ...s, labels: {} }))] };
+  const auth = m.spec.forwardAuth?.service;
+  const services = auth === undefined ? SNAPSHOT.services : [...SNAPSHOT.services, ...snapshot({ services: [{ name: auth, networks: ['app'] }] }).services];
+  const tasks = auth === undefined ? SNAPSHOT.tasks : [...SNAPSHOT.tasks, task(auth, '10.1.0.2')];
+  const snap = { ...SNAPSHOT, services, tasks, secrets: [...SNAPSHOT.secrets, ...secrets.map((s) => ({ ...s, labels: {} }))] };
   const model = buildModel(state, snap as typeof SNAPSHOT).clusters.find((c) => c.cluster === 'default');
   if (model === undefined || model.routes.length !== 1) throw new Error('route not programmed');
   return kind === 'nginx' ? renderNginx(model) : renderHaproxy(model);

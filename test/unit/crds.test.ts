@@ -555,7 +555,7 @@ describe('crds/*.schema.json', () => {
 
   it('declares uniqueItems only where a cross-field check rejects duplicates', () => {
     const unique = DOCS.flatMap((d) => walkDoc(d).uniqueLists).sort();
-    expect(unique).toEqual(['Middleware.spec.ipAllow', 'Middleware.spec.ipDeny', 'Route.spec.hosts', 'Route.spec.middlewares', 'Route.spec.rules[].match.methods', 'Route.spec.rules[].middlewares', 'ServiceCluster.spec.defaults.middlewares', 'ServiceCluster.spec.networks']);
+    expect(unique).toEqual(['Middleware.spec.forwardAuth.responseHeaders', 'Middleware.spec.ipAllow', 'Middleware.spec.ipDeny', 'Route.spec.hosts', 'Route.spec.middlewares', 'Route.spec.rules[].match.methods', 'Route.spec.rules[].middlewares', 'ServiceCluster.spec.defaults.middlewares', 'ServiceCluster.spec.networks', 'ServiceCluster.spec.proxy.clientAddress.trustedProxies']);
   });
 
   it('examples in the schemas are valid', () => {

@@ -137,3 +137,35 @@ describe('requestBody on HAProxy', () => {
     expect(result.conditions['Route/none']?.[0]?.reason).toBe('UnsupportedValue');
   });
 });
+
+describe('forwardAuth', () => {
+  const AUTH_SNAP = snapshot({
+    services: [{ name: 'app', networks: ['app'] }, { name: 'auth', networks: ['app', 'other'] }],
+    tasks: [task('app', '10.0.0.5'), task('auth', '10.0.0.9')],
+    networks: [{ name: 'app' }, { name: 'other' }],
+  });
+  const sso = middleware('sso', { forwardAuth: { service: 'auth', port: 9091, path: '/verify', responseHeaders: ['Remote-User'] } });
+  const buildAuth = (mws: ReturnType<typeof middleware>[], kind: 'nginx' | 'haproxy' = 'nginx') =>
+    buildModel({ ...desired([route('web', { hosts: ['web.test'], middlewares: mws.map((m) => m.metadata.name), rules: [{ backends }, { match: { path: '/old' }, redirect: { path: '/new' } }] })], [cluster('default', { proxy: { kind } })]), middlewares: mws.map((object) => ({ object, generation: 1 })) }, AUTH_SNAP);
+
+  it('resolves the auth service to its task addresses like a backend, and the proxy joins its network', () => {
+    const result = buildAuth([sso]);
+    const model = result.clusters.find((c) => c.cluster === 'default') as ProxyModel;
+    const fa = rulesOf(model).find((r) => r.action.kind === 'proxy')?.policies?.forwardAuth;
+    expect(fa).toMatchObject({ service: 'auth', port: 9091, path: '/verify', responseHeaders: ['Remote-User'], timeout: '5s' });
+    const upstream = model.upstreams.find((u) => u.name === fa?.upstream);
+    expect(upstream?.servers).toEqual([{ ip: '10.0.0.9', port: 9091 }]);
+    expect(model.networks).toEqual(['app']);
+  });
+
+  it('leaves the route out while the auth service does not resolve (never served without its login)', () => {
+    const result = buildAuth([middleware('sso', { forwardAuth: { service: 'gone', port: 9091 } })]);
+    expect(result.conditions['Route/web']?.find((c) => c.type === 'ResolvedRefs')).toMatchObject({ status: 'False', reason: 'BackendNotFound', message: expect.stringMatching(/forwardAuth: service "gone" not found/) });
+    expect(result.clusters.flatMap((c) => c.routes)).toEqual([]);
+  });
+
+  it('is UnsupportedValue on HAProxy', () => {
+    const result = buildAuth([sso], 'haproxy');
+    expect(result.conditions['Route/web']?.[0]).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/middleware "sso": forwardAuth is not supported by HAProxy/) });
+  });
+});

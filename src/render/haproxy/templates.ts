@@ -68,7 +68,22 @@ const http = `frontend sg_http
 {{#tlsBinds}}
     bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}"
 {{/tlsBinds}}
+{{#clientAddress}}
+{{#trusted}}
+    acl sg_trusted_proxy src "{{.}}"
+{{/trusted}}
+{{#proxyProtocol}}
+    # clientAddress ProxyProtocol: a trusted balancer's PROXY header names the client.
+    tcp-request connection expect-proxy layer4 if sg_trusted_proxy
+{{/proxyProtocol}}
+{{/clientAddress}}
     unique-id-format %[uuid()]
+{{#clientAddress}}
+{{#forwardedFor}}
+    # clientAddress XForwardedFor: the last address a trusted balancer appended names the client.
+    http-request set-src hdr_ip(x-forwarded-for,-1) if sg_trusted_proxy !{ ssl_fc } { req.hdr_cnt(x-forwarded-for) gt 0 }
+{{/forwardedFor}}
+{{/clientAddress}}
     # On a reload the old process answers each idle keep-alive client's next request with
     # "Connection: close" instead of closing the connection under it (no reset for the client).
     option idle-close-on-response
@@ -219,6 +234,15 @@ const tls = `frontend sg_tls
     # listener of their certificate (PROXY protocol keeps the client address).
     mode tcp
     bind {{{bind}}}
+{{#clientAddress}}
+{{#trusted}}
+    acl sg_trusted_proxy src "{{.}}"
+{{/trusted}}
+{{#proxyProtocol}}
+    # clientAddress ProxyProtocol: a trusted balancer's PROXY header names the client.
+    tcp-request connection expect-proxy layer4 if sg_trusted_proxy
+{{/proxyProtocol}}
+{{/clientAddress}}
 {{#accessLog}}
     option tcplog
 {{/accessLog}}

@@ -47,7 +47,8 @@ import { httpPemFiles, pemPath } from './pem-files';
 import { l4Frontends } from './stream-listeners';
 import { HaproxyPolicies } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
-import type { BackendView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
+import { canonicalCidr } from '../../domain/cidr';
+import type { BackendView, ClientAddressView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
 
 export type { BackendView, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView } from './view-types';
 
@@ -333,6 +334,12 @@ function tlsFrontend(model: ProxyModel, opts: HaproxyRenderOptions, pems: Readon
   };
 }
 
+function clientAddressView(model: ProxyModel): ClientAddressView | undefined {
+  const c = model.spec.proxy.clientAddress;
+  if (c === undefined) return undefined;
+  return { trusted: [...new Set(c.trustedProxies.map((x) => canonicalCidr(x)))].sort(), proxyProtocol: c.from === 'ProxyProtocol', forwardedFor: c.from === 'XForwardedFor' };
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -379,8 +386,11 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
       useBackends.push(...weightedChoice(action.targets, ruleBackends.map((b) => b.name), pickSource(a, 'txn'), acls, [acl]));
     }
   }
-  const tls = tlsFrontend(model, opts, pems, upstreams, backends);
+  const tlsView = tlsFrontend(model, opts, pems, upstreams, backends);
   const l4 = l4Frontends(model, opts, backends, tcpBackend);
+  const clientAddress = clientAddressView(model);
+  // The HTTPS port takes the balancer's PROXY header too; X-Forwarded-For is read in sg_http only.
+  const tls = tlsView === undefined ? undefined : { ...tlsView, ...(clientAddress?.proxyProtocol === true ? { clientAddress } : {}) };
 
   return {
     cluster: model.cluster,
@@ -393,6 +403,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     defaults: { connect: haproxyDuration(defaults.connect), server: haproxyDuration(defaults.server), retryOn: defaults.retryOn.split(' ').map(token) },
     http: {
       bind: token(`${opts.bindAddress}:${opts.httpPort}`),
+      ...(clientAddress !== undefined ? { clientAddress } : {}),
       tlsBinds: [...pems.entries()].map(([pem, s]) => ({ socket: s.socket, pem })),
       // client_max_body_size; 0 means no limit, as in NGINX.
       maxBodyBytes: sizeBytes(d.clientMaxBodySize),

@@ -71,8 +71,16 @@ export interface PickVariables {
   readonly cookiePicks: readonly { readonly variable: Token; readonly cookieName: Token }[];
 }
 
+/** ServiceCluster clientAddress: which peers' PROXY header or X-Forwarded-For names the client. */
+export interface ClientAddressView {
+  readonly trusted: readonly string[];
+  readonly proxyProtocol: boolean;
+  readonly forwardedFor: boolean;
+}
+
 export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
+  readonly clientAddress?: ClientAddressView;
   readonly tlsBinds: readonly { readonly socket: string; readonly pem: string }[];
   readonly maxBodyBytes: number;
   readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
@@ -98,6 +106,7 @@ export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
 
 export interface TlsFrontendView extends PickVariables {
   readonly bind: Token;
+  readonly clientAddress?: ClientAddressView;
   readonly idleTimeout: string;
   readonly sniAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
   readonly pickAcls: readonly PickAclView[];

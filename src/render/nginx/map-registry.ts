@@ -21,8 +21,8 @@ export class MapRegistry {
   private readonly names = new NameTable(lowerCase);
   readonly policies: PolicyRegistry;
 
-  constructor(secretsDir = '/run/secrets') {
-    this.policies = new PolicyRegistry(secretsDir);
+  constructor(secretsDir = '/run/secrets', ...policyContext: [unavailable?: Token, serving?: (upstream: string) => boolean]) {
+    this.policies = new PolicyRegistry(secretsDir, ...policyContext);
   }
 
   readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();

@@ -10,11 +10,12 @@
  * request only once the user is known. The geo blocks read
  * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
  */
-import type { ModelCors, ModelRateLimit, ModelRule } from '../../plan/model';
+import type { ModelCors, ModelForwardAuth, ModelRateLimit, ModelRule } from '../../plan/model';
 import { anyOrigin, originPattern, preflightHeaders } from '../cors';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import { headerVariable, token, type Token } from '../token';
+import { nginxDuration } from './duration';
 
 export interface GeoView {
   readonly variable: Token;
@@ -41,6 +42,31 @@ export interface PolicyBodyView {
   readonly requestBuffering?: 'on' | 'off';
   /** gzip_types (NGINX always compresses text/html too). */
   readonly gzip?: { readonly types: readonly string[] };
+  readonly forwardAuth?: ForwardAuthBodyView;
+}
+
+/** forwardAuth in a location: `auth_request` to the server's internal auth location, answers mapped. */
+export interface ForwardAuthBodyView {
+  /** The internal location's path (server-local; "!" keeps it out of every path a rule can match). */
+  readonly uri: string;
+  /** `auth_request_set <variable> <source>`: the auth answer's headers copied upstream. */
+  readonly copy: readonly { readonly variable: Token; readonly source: Token }[];
+  readonly location: AuthLocationView;
+}
+
+/** The internal location a server needs per distinct auth service ask. */
+export interface AuthLocationView {
+  readonly path: string;
+  /** The auth service's upstream, or the loopback 503 server when it has no running task. */
+  readonly target: Token;
+  /** The path asked on the auth service (user data, escaped). */
+  readonly authPath: string;
+  readonly timeout: string;
+}
+
+/** The variable holding a copied auth answer header: `$sg_acl_auth_h_remote_user` for Remote-User. */
+export function authHeaderVariable(name: string): Token {
+  return token(`$sg_acl_auth_h_${name.toLowerCase().replace(/-/g, '_')}`);
 }
 
 /** CORS in a location: the preflight answered in the rewrite phase, the headers added to every answer. */
@@ -98,8 +124,27 @@ export class PolicyRegistry {
     return { preflight: PREFLIGHT, allowOrigin, ...(credentials !== undefined ? { credentials } : {}), ...(expose !== undefined ? { expose: expose.exposeVariable } : {}), ...preflightHeaders(c) };
   }
 
-  /** @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir). */
-  constructor(private readonly secretsDir: string) {}
+  /**
+   * @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir).
+   * @param unavailable the loopback 503 server (an auth service without running tasks is asked there).
+   * @param serving upstream names that have servers.
+   */
+  constructor(
+    private readonly secretsDir: string,
+    private readonly unavailable: Token = token('127.0.0.1:1'),
+    private readonly serving: (upstream: string) => boolean = () => true,
+  ) {}
+
+  private forwardAuth(fa: ModelForwardAuth): ForwardAuthBodyView {
+    const identity = identityKey('forward-auth', fa.upstream, fa.path, fa.timeout);
+    const name = this.names.name(identity, `sg_acl_auth_${fnv1a32(identity)}`);
+    const path = `/!sg-auth/${name}`;
+    return {
+      uri: path,
+      copy: fa.responseHeaders.map((h) => ({ variable: authHeaderVariable(h), source: token(`$upstream_http_${h.toLowerCase().replace(/-/g, '_')}`) })),
+      location: { path, target: this.serving(fa.upstream) ? token(fa.upstream) : this.unavailable, authPath: fa.path, timeout: nginxDuration(fa.timeout) },
+    };
+  }
 
   /** A variable that is 1 when the client address is in `cidrs`, 0 otherwise. */
   private addressList(cidrs: readonly string[]): Token {
@@ -142,6 +187,7 @@ export class PolicyRegistry {
       ...policies.ipDeny.map((list) => ({ variable: this.addressList(list), value: 1 as const })),
     ];
     const auth = redirect ? undefined : policies.basicAuth;
+    const forwardAuth = redirect || policies.forwardAuth === undefined ? undefined : this.forwardAuth(policies.forwardAuth);
     const rates = redirect ? [] : policies.rateLimits;
     const conns = redirect ? [] : policies.connectionLimits;
     const limitReq = rates.map((l) => ({ zone: this.reqZone(rule.route, l), burst: l.burst }));
@@ -152,6 +198,7 @@ export class PolicyRegistry {
     return {
       forbidden,
       ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
+      ...(forwardAuth !== undefined ? { forwardAuth } : {}),
       limitReq,
       limitConn,
       limitStatus: limitReq.length > 0 || limitConn.length > 0,

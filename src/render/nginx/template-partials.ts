@@ -42,6 +42,17 @@ export const body = `            set $sg_route "{{route}}";
             auth_basic "{{realm}}";
             auth_basic_user_file "{{file}}";
 {{/basicAuth}}
+{{#forwardAuth}}
+            auth_request "{{uri}}";
+            auth_request_set $sg_acl_auth_status $upstream_status;
+            auth_request_set $sg_acl_auth_location $upstream_http_location;
+{{#copy}}
+            auth_request_set {{{variable}}} {{{source}}};
+{{/copy}}
+            error_page 401 = @sg_auth_401;
+            error_page 500 = @sg_auth_500;
+            error_page 502 = @sg_502;
+{{/forwardAuth}}
 {{#maxBodySize}}
             client_max_body_size {{maxBodySize}};
 {{/maxBodySize}}
@@ -150,12 +161,19 @@ export const upstream = `    upstream {{{name}}} {
 
 export const server = `    server {
 {{#listenHttp}}
-        listen {{httpPort}}{{#defaultServer}} default_server{{/defaultServer}};
+        listen {{httpPort}}{{#defaultServer}} default_server{{/defaultServer}}{{#proxyProtocol}} proxy_protocol{{/proxyProtocol}};
 {{/listenHttp}}
 {{#tlsListener}}
         listen {{{tlsInternal}}} ssl proxy_protocol{{#defaultServer}} default_server{{/defaultServer}};
 {{/tlsListener}}
         server_name "{{serverName}}";
+{{#forwardedFor}}
+        # clientAddress XForwardedFor: the last address of X-Forwarded-For, from trusted proxies only.
+        real_ip_header X-Forwarded-For;
+{{#trusted}}
+        set_real_ip_from "{{.}}";
+{{/trusted}}
+{{/forwardedFor}}
 {{#drain}}
         if (-f "{{flagPath}}") { set $sg_draining 1; }
 {{/drain}}
@@ -203,6 +221,45 @@ export const server = `    server {
 {{/body}}
         }
 {{/named}}
+{{#authAsks}}
+{{#locations}}
+        # forwardAuth: the auth service is asked here (a subrequest; "internal": clients cannot reach it).
+        location = "{{path}}" {
+            internal;
+            proxy_pass "http://{{{target}}}{{authPath}}";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Connection "";
+            proxy_set_header X-Original-URL "$scheme://$http_host$request_uri";
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Forwarded-Method $request_method;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Forwarded-Uri $request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Request-Id $request_id;
+            proxy_connect_timeout {{timeout}};
+            proxy_send_timeout {{timeout}};
+            proxy_read_timeout {{timeout}};
+        }
+{{/locations}}
+        # The auth service answered 401: with a Location (Authelia's AuthRequest), send the client there;
+        # else 401 (auth_request has already copied its WWW-Authenticate).
+        location @sg_auth_401 {
+            if ($sg_acl_auth_location != "") { return 302 $sg_acl_auth_location; }
+            return 401;
+        }
+        # auth_request turns every other answer into 500: a 3xx is a redirect to the login; anything
+        # else (no answer, timeout, 5xx) is the auth service's failure, told apart from the app's.
+        location @sg_auth_500 {
+            if ($sg_acl_auth_status ~ "^3") { return 302 $sg_acl_auth_location; }
+            if ($sg_acl_auth_status = "") { return 500; }
+            default_type text/plain;
+            add_header X-Swarmgate-Error forward-auth always;
+            return 502 "swarmgate: the authentication service failed ($sg_acl_auth_status)\\n";
+        }
+{{/authAsks}}
         location @sg_502 {
             if ($sg_backup_gone) { return 503 "no task of this backend is reachable\\n"; }
             return 502;

@@ -55,6 +55,12 @@ http {
     ssl_session_cache shared:sg_ssl:10m;
     # Client address from the SNI router's PROXY protocol header on the loopback TLS listener.
     set_real_ip_from 127.0.0.1;
+{{#proxyProtocol}}
+    # clientAddress ProxyProtocol: the HTTP port's PROXY header is believed from these.
+{{#trusted}}
+    set_real_ip_from "{{.}}";
+{{/trusted}}
+{{/proxyProtocol}}
     real_ip_header proxy_protocol;
 
     log_format sg_json escape=json '{"time":"$time_iso8601","client":"$remote_addr","host":"$host",'
@@ -276,7 +282,13 @@ stream {
         default {{{tlsInternal}}};
     }
     server {
-        listen {{httpsPort}};
+        listen {{httpsPort}}{{#proxyProtocol}} proxy_protocol{{/proxyProtocol}};
+{{#proxyProtocol}}
+        # The balancer's PROXY header names the client (from trusted proxies); it is passed on.
+{{#trusted}}
+        set_real_ip_from "{{.}}";
+{{/trusted}}
+{{/proxyProtocol}}
         ssl_preread on;
         proxy_protocol on;
         proxy_pass $sg_sni_target;

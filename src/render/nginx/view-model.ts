@@ -6,11 +6,12 @@
 import type { HeaderEdits, ModelRule, PathGroup, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
 import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
+import { canonicalCidr } from '../../domain/cidr';
 import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
 import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
-import type { PolicyBodyView } from './policies';
+import { authHeaderVariable, type AuthLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
@@ -51,6 +52,14 @@ function withUserHeader(headers: { fixed: NameRef[]; user: NameValue[] }, name: 
   return { fixed: [...headers.fixed.filter(other), { name, ref: token('$remote_user') }], user: headers.user.filter(other) };
 }
 
+/** forwardAuth's copied answer headers, replacing any value the client or an edit gave them (empty: not sent). */
+function withAuthHeaders(headers: { fixed: NameRef[]; user: NameValue[] }, names: readonly string[] | undefined): { fixed: NameRef[]; user: NameValue[] } {
+  if (names === undefined || names.length === 0) return headers;
+  const copied = new Set(names.map((n) => n.toLowerCase()));
+  const other = (h: { name: string }): boolean => !copied.has(h.name.toLowerCase());
+  return { fixed: [...headers.fixed.filter(other), ...names.map((name) => ({ name, ref: authHeaderVariable(name) }))], user: headers.user.filter(other) };
+}
+
 function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[] } {
   return {
     hide: [...edits.set.map((h) => h.name), ...edits.remove],
@@ -70,7 +79,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   // Proxy-issued cookie over several versions: pin each client to the version it landed on.
   const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
   const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
-  const headers = withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader);
+  const headers = withAuthHeaders(withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader), rule.policies?.forwardAuth?.responseHeaders);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
   let rewriteExact: ProxyBodyView['rewriteExact'];
@@ -170,8 +179,16 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry, default
   return { locations, named: [...named.values()] };
 }
 
+/** The internal auth locations the server's rules ask (one per distinct path), sorted. */
+function authLocations(locations: readonly LocationView[], named: readonly NamedLocationView[]): AuthLocationView[] {
+  const out = new Map<string, AuthLocationView>();
+  for (const b of [...locations.map((l) => l.body), ...named.map((n) => n.body)]) if (b?.forwardAuth !== undefined) out.set(b.forwardAuth.uri, b.forwardAuth.location);
+  return sortedValues(out);
+}
+
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
   const { locations, named } = serverLocations(vh.paths, maps, httpDefaults(model));
+  const auth = authLocations(locations, named);
   const httpsPort = model.spec.proxy.publish.https;
   return {
     serverName: isDefault ? '_' : vh.host,
@@ -185,8 +202,32 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}` } } : {}),
     locations,
     named,
+    ...(auth.length > 0 ? { authAsks: { locations: auth } } : {}),
     fixed503: false,
   };
+}
+
+/** The cluster's trusted proxies, canonical and sorted (clientAddress). */
+function trustedProxies(model: ProxyModel): string[] {
+  return [...new Set((model.spec.proxy.clientAddress?.trustedProxies ?? []).map((c) => canonicalCidr(c)))].sort();
+}
+
+/**
+ * clientAddress.from XForwardedFor: the HTTP port believes X-Forwarded-For from the trusted proxies,
+ * while the loopback TLS listener must keep believing only the SNI router's PROXY header (a TLS
+ * client's X-Forwarded-For would otherwise come "from 127.0.0.1"). realip is set per server, so a
+ * server on both listeners becomes two: one per listener.
+ */
+function withForwardedFor(servers: readonly ServerView[], trusted: readonly string[]): ServerView[] {
+  const xff = { trusted };
+  return servers.flatMap((sv) => {
+    if (!sv.listenHttp) return [sv];
+    if (!sv.tlsListener) return [{ ...sv, forwardedFor: xff }];
+    return [
+      { ...sv, tlsListener: false, rejectTls: false, forwardedFor: xff },
+      { ...sv, listenHttp: false },
+    ];
+  });
 }
 
 function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
@@ -256,7 +297,8 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
-  const maps = new MapRegistry(opts.secretsDir);
+  const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
+  const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
   const streamMaps = new MapRegistry();
   const router = streamView(model, opts, maps, streamMaps);
@@ -269,18 +311,22 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
       : { ...(router ?? { sni: [], passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
   // The SNI router (not the listeners) is what puts a TLS listener behind the default server.
   const hasStream = router !== undefined;
-  const servers: ServerView[] = [];
+  const perServer: ServerView[] = [];
   const def = model.defaultServer;
-  servers.push(
+  perServer.push(
     def !== undefined
       ? serverView(def, model, opts, maps, true, hasStream)
       : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true },
   );
-  for (const vh of model.virtualHosts) servers.push(serverView(vh, model, opts, maps, false, hasStream));
+  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream));
+  const clientAddress = model.spec.proxy.clientAddress;
+  const trusted = trustedProxies(model);
+  const servers = clientAddress?.from === 'XForwardedFor' ? withForwardedFor(perServer, trusted) : perServer;
   const httpUpstreamNames = new Set<string>();
   const collect = (b: ProxyBodyView | undefined): void => {
     if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
   };
+  for (const s of servers) for (const a of s.authAsks?.locations ?? []) httpUpstreamNames.add(a.target);
   for (const s of servers) {
     for (const l of s.locations) collect(l.body);
     for (const n of s.named) collect(n.body);
@@ -302,6 +348,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
+    ...(clientAddress?.from === 'ProxyProtocol' ? { proxyProtocol: { trusted } } : {}),
     httpsPort: opts.httpsPort,
     tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),

@@ -4,7 +4,7 @@
  */
 import type { Token } from '../token';
 import type { L4View } from './stream-listeners';
-import type { CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
+import type { AuthLocationView, CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
 
 export interface NameValue {
   readonly name: string;
@@ -67,6 +67,10 @@ export interface ServerView {
   readonly httpsRedirect?: { readonly portSuffix: string };
   readonly locations: readonly LocationView[];
   readonly named: readonly NamedLocationView[];
+  /** Set when a rule of the server uses forwardAuth: its internal auth locations and the answer handlers. */
+  /** clientAddress XForwardedFor, on a server of the HTTP port: believe X-Forwarded-For from these. */
+  readonly forwardedFor?: { readonly trusted: readonly string[] };
+  readonly authAsks?: { readonly locations: readonly AuthLocationView[] };
   readonly fixed503: boolean;
 }
 
@@ -90,6 +94,8 @@ export interface NginxView {
   readonly standardHeaders: readonly NameRef[];
   readonly httpPort: number;
   readonly httpsPort: number;
+  /** clientAddress ProxyProtocol: the published ports expect a PROXY header, believed from these. */
+  readonly proxyProtocol?: { readonly trusted: readonly string[] };
   readonly tlsInternal: Token;
   readonly passthroughInternal: Token;
   readonly statusPort: number;
