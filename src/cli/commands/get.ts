@@ -352,9 +352,17 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
       const tasks = (await port.listTasks()).filter((t) => t.ServiceID === proxies.ID && isServingTask(t));
       lines.push(`Proxy replicas (${proxies.Spec.Name}):`);
       if (tasks.length === 0) lines.push('  (none running)');
-      for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${t.NodeID ?? '?'} serves ${t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'}`);
+      const nodes = new Map((await port.listNodes()).map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
+      // Hitless: the mounted config is only the boot config; what runs is what each agent reported (the cluster's status).
+      const hitless = proxies.Spec.Labels?.[LABELS.delivery] === 'hitless' ? (await listObjects(port, 'ServiceCluster')).find((c) => c.name === s.serviceCluster)?.status?.proxy : undefined;
+      const serves = (taskId: string, mounted: string): string => {
+        if (hitless === undefined) return `serves ${mounted}`;
+        const applied = hitless.replicas.find((r) => taskId.startsWith(r.task))?.applied ?? '-';
+        return `serves config ${applied} (hitless; current ${hitless.config}${applied === hitless.config ? '' : ', not yet applied here'})`;
+      };
+      for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${nodes.get(t.NodeID ?? '') ?? t.NodeID ?? '?'} ${serves(t.ID, t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-')}`);
     }
-    lines.push(...backendLines(item.status?.backends));
+    if (item.labels === undefined) lines.push(...backendLines(item.status?.backends));
   }
   if (item.object?.kind === 'Middleware') {
     lines.push('Behaviours:', ...behaviourLines(item.object.spec));
