@@ -13,6 +13,7 @@ import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 import { configFilesHash } from '../plan/config-files-hash';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import type { Validation } from '../validate/result';
+import { backendVerdict } from '../domain/backend-health';
 import { TrafficTotals, type TrafficDelta, type UpstreamReading } from './traffic-totals';
 
 export type { ProxyKind };
@@ -194,11 +195,25 @@ export class ControlPlane {
     return this.trafficDeltas.asObservable();
   }
 
+  /** Per cluster: the backend verdicts last seen (upstream=verdict, sorted), to notice when one changes. */
+  private readonly verdicts = new Map<string, string>();
+
   report(r: Omit<ReplicaReport, 'receivedAt'>, upstreams: readonly UpstreamReading[] = []): void {
     const prev = this.reports.get(r.replicaId);
-    this.reports.set(r.replicaId, { ...r, receivedAt: this.now() });
-    const deltas = this.traffic.observe(r.cluster, r.replicaId, upstreams);
+    const now = this.now();
+    this.reports.set(r.replicaId, { ...r, receivedAt: now });
+    const deltas = this.traffic.observe(r.cluster, r.replicaId, upstreams, now);
     if (deltas.length > 0) this.trafficDeltas.next(deltas);
+    // Reports come every few seconds, traffic or not: a backend starting or stopping to fail (or its
+    // traffic leaving the window) is noticed here, and only such a change wakes a run (BackendsHealthy).
+    const verdicts = this.traffic
+      .recentUpstreams(r.cluster, now)
+      .map((u) => `${u}=${backendVerdict(this.traffic.recent(r.cluster, u, now))}`)
+      .join(',');
+    if ((this.verdicts.get(r.cluster) ?? '') !== verdicts) {
+      this.verdicts.set(r.cluster, verdicts);
+      this.changed.next(`backend-health:${r.cluster}`);
+    }
     // Counters change on every heartbeat; only a change of what runs is worth a reconcile.
     if (prev?.appliedHash !== r.appliedHash || prev.lastValidation?.ok !== r.lastValidation?.ok) this.changed.next(`report:${r.replicaId}`);
   }
@@ -258,6 +273,7 @@ export class ControlPlane {
     for (const [id, r] of this.reports) if (!replicaIds.has(id) || !clusters.has(r.cluster)) this.reports.delete(id);
     for (const [id, s] of this.agentStreams) if (s.open === 0 && (!replicaIds.has(id) || !clusters.has(s.cluster))) this.agentStreams.delete(id);
     this.traffic.retain(clusters, replicaIds);
+    for (const c of this.verdicts.keys()) if (!clusters.has(c)) this.verdicts.delete(c);
     for (const c of this.submissions.keys()) if (!clusters.has(c)) this.submissions.delete(c);
     for (const map of [this.models, this.configs] as const) {
       for (const [c, s] of map) {

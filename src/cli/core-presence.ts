@@ -32,7 +32,7 @@ export function coreAbsenceWarning(p: CorePresence, consequence: string): string
 }
 
 /** Conditions that report what runs (proxies serving, replicas ready): stale as soon as no core watches. */
-export const OBSERVED_STATE: ReadonlySet<string> = new Set(['Programmed', 'Ready']);
+export const OBSERVED_STATE: ReadonlySet<string> = new Set(['Programmed', 'Ready', 'BackendsHealthy']);
 
 /**
  * A stored status as a reader should show it: with no core running, Programmed and Ready are Unknown

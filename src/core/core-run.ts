@@ -221,8 +221,11 @@ export class CoreRun {
   private async status({ live }: Observed, w: Wanted, built: ReturnType<typeof desiredConfig>, runtimes: readonly ClusterRuntime[]): Promise<{ writes: number; report: CoreRunReport['clusters'] }> {
     /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
     const rolledBack = new Map(built.clusters.flatMap((c) => (c.rolledBack !== undefined ? [[c.model.cluster, c.rolledBack.revision] as const] : [])));
-    const { conditions, labelConditions, report } = runConditions(built.result, w.rollouts.conditions, built.desired, runtimes, live.tasks, rolledBack, this.options.metrics);
-    const status = await writeStatuses(this.port, w.stored, conditions, this.now().toISOString(), proxyStatuses(runtimes, live.tasks), w.rollouts.labels);
+    const traffic = this.options.plane?.traffic;
+    const at = this.now();
+    const recent = traffic !== undefined ? { recent: (c: string, u: string) => traffic.recent(c, u, at.getTime()), at: at.toISOString() } : undefined;
+    const { conditions, labelConditions, report, backends } = runConditions(built.result, w.rollouts.conditions, built.desired, runtimes, live.tasks, rolledBack, this.options.metrics, recent);
+    const status = await writeStatuses(this.port, w.stored, conditions, at.toISOString(), proxyStatuses(runtimes, live.tasks), w.rollouts.labels, backends);
     if (status.raced.length + status.sealed.length > 0)
       this.runLog.info({ raced: status.raced, sealed: status.sealed }, 'status not written: another writer changed the object (an apply, a delete or a rollout command); the next run writes it');
     // A lost status race is retried soon on a fresh read (its rollout state and command are then read from where they are now).

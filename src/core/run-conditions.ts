@@ -13,7 +13,9 @@ import type { buildModel } from '../plan/build-model';
 import { clusterStatus, routeProgrammed, type ClusterRuntime } from '../status/cluster-status';
 import { programmedStreamName } from '../plan/model';
 import type { CoreMetrics } from '../status/metrics';
-import type { ProxyStatus } from '../domain/status-label';
+import type { BackendsStatus, ProxyStatus } from '../domain/status-label';
+import { HEALTH_WINDOW_MS } from '../domain/backend-health';
+import { backendsHealthy, type RecentTraffic } from '../status/backend-health';
 
 /** What one run did, per cluster: for logs, tests and `swarmgate core` output. */
 export interface CoreRunReport {
@@ -27,6 +29,8 @@ export interface RunConditions {
   /** Routes from com.docker.lb.* labels: no stored config to carry status, published only. */
   readonly labelConditions: Record<string, Condition[]>;
   readonly report: CoreRunReport['clusters'][number][];
+  /** By Route key: its backends' recent counts (status `backends`). */
+  readonly backends: Record<string, BackendsStatus>;
 }
 
 export function runConditions(
@@ -38,7 +42,18 @@ export function runConditions(
   /** Clusters serving an old revision: routes not in it are Programmed=False, RolledBack. */
   rolledBack: ReadonlyMap<string, Revision>,
   metrics: CoreMetrics | undefined,
+  /** The agents' recent traffic (hitless clusters only), and the time it is read at. */
+  traffic?: { readonly recent: RecentTraffic; readonly at: string },
 ): RunConditions {
+  const backends: Record<string, BackendsStatus> = {};
+  const inModel = (rt: ClusterRuntime, name: string): boolean => rt.model.routes.some((r) => r.name === name);
+  /** BackendsHealthy for a route its cluster serves (counted only where agents report traffic); none for one left out. */
+  const health = (rt: ClusterRuntime, key: string, name: string): Condition[] => {
+    if (!inModel(rt, name)) return [];
+    const h = backendsHealthy(rt.model, name, rt.hitless !== undefined ? traffic?.recent : undefined);
+    if (h.backends.length > 0 && traffic !== undefined) backends[key] = { at: traffic.at, windowSeconds: HEALTH_WINDOW_MS / 1000, items: h.backends };
+    return [h.condition];
+  };
   const conditions: Record<string, Condition[]> = Object.fromEntries(Object.entries(result.conditions).map(([k, v]) => [k, [...v]]));
   for (const [key, c] of rollouts) conditions[key] = [...(conditions[key] ?? []), c];
   const report: CoreRunReport['clusters'][number][] = [];
@@ -61,7 +76,7 @@ export function runConditions(
           : rev !== undefined && !revisionHas(rev, { name: s.object.metadata.name, generation: s.generation }, rt.model.routes)
             ? condition('Programmed', 'False', 'RolledBack', `cluster "${rt.model.cluster}" is rolled back to revision ${rev.revision}, which does not contain generation ${s.generation} of this route; the next apply ends the rollback`)
             : routeProgrammed(s.object.metadata.name, s.generation, rt, st);
-      conditions[key] = [...(conditions[key] ?? []), programmed];
+      conditions[key] = [...(conditions[key] ?? []), programmed, ...health(rt, key, s.object.metadata.name)];
     }
     // TCPRoutes and UDPRoutes: listed in the model under programmedStreamName (no Route has that name).
     for (const s of desired.streamRoutes ?? []) {
@@ -77,10 +92,10 @@ export function runConditions(
       const name = r.object.metadata.name;
       const own = result.labelRoutes?.[name]?.conditions ?? [];
       const accepted = own.find((c) => c.type === 'Accepted')?.status === 'True';
-      labelConditions[objectKey('Route', name)] = [...own, accepted ? routeProgrammed(name, 1, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted')];
+      labelConditions[objectKey('Route', name)] = [...own, accepted ? routeProgrammed(name, 1, rt, st) : condition('Programmed', 'False', 'Pending', 'not accepted'), ...health(rt, objectKey('Route', name), name)];
     }
   }
-  return { conditions, labelConditions, report };
+  return { conditions, labelConditions, report, backends };
 }
 
 /** Per hitless cluster: the delivered config and what each running proxy task reported it runs. */

@@ -11,8 +11,10 @@
  * with another cluster's published ports (reason PortConflict; the message names both).
  * `Rollout` is present only on a Route with `spec.canary`: True while the rollout is healthy
  * (Progressing, Paused, Promoted, Succeeded), False once Failed or Aborted; the reason is the phase.
+ * `BackendsHealthy` is on every Route in its cluster's model: how its backends answered the proxies
+ * lately (src/status/backend-health.ts).
  */
-export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout', 'Conflicted'] as const;
+export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout', 'Conflicted', 'BackendsHealthy'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -58,6 +60,12 @@ export const REASONS = [
   'ExpiresSoon',
   'Expired',
   'HostNotCovered',
+  // BackendsHealthy: True BackendsAnswer; False BackendErrors (a backend answered only 5xx lately);
+  // Unknown NotEnoughTraffic (too few requests to judge) or NoTrafficData (nothing counts them).
+  'BackendsAnswer',
+  'BackendErrors',
+  'NotEnoughTraffic',
+  'NoTrafficData',
   // Rollout phases (src/plan/rollout/state.ts PHASES).
   'Progressing',
   'Paused',

@@ -17,10 +17,26 @@ export interface ProxyStatus {
   readonly replicas: readonly { readonly task: string; readonly applied: string }[];
 }
 
+/** Requests and 5xx answers of one backend (`service:port`) of a Route over the health window. */
+export interface BackendTraffic {
+  readonly backend: string;
+  readonly requests: number;
+  readonly responses5xx: number;
+}
+
+/** A Route's backend counts as of `at` (the last status write), over the `windowSeconds` before it. */
+export interface BackendsStatus {
+  readonly at: string;
+  readonly windowSeconds: number;
+  readonly items: readonly BackendTraffic[];
+}
+
 export interface ObjectStatus {
   readonly observedGeneration: number;
   readonly conditions: readonly StatusCondition[];
   readonly proxy?: ProxyStatus;
+  /** Counts only: written along with a status that changed anyway, never on their own (no write per request). */
+  readonly backends?: BackendsStatus;
 }
 
 /** The label text. Field order is fixed (proxy first), so an unchanged status encodes to the same text. */

@@ -4,14 +4,14 @@
  * unchanged run writes nothing; and how the CLI shows a condition.
  */
 import type { Condition } from '../domain/conditions';
-import { decodeStatus, type ObjectStatus, type ProxyStatus, type StatusCondition } from '../domain/status-label';
+import { decodeStatus, type BackendsStatus, type ObjectStatus, type ProxyStatus, type StatusCondition } from '../domain/status-label';
 
 export type { ObjectStatus, ProxyStatus, StatusCondition } from '../domain/status-label';
 /** The stored status label, read (decodeStatus of src/domain/status-label.ts). */
 export const parseStatus = decodeStatus;
 
 /** New status from this run's conditions; a condition whose status did not flip keeps its transition time. */
-export function nextStatus(prev: ObjectStatus | undefined, generation: number, conditions: readonly Condition[], now: string, proxy?: ProxyStatus): ObjectStatus {
+export function nextStatus(prev: ObjectStatus | undefined, generation: number, conditions: readonly Condition[], now: string, proxy?: ProxyStatus, backends?: BackendsStatus): ObjectStatus {
   const byType = new Map((prev?.conditions ?? []).map((c) => [c.type, c]));
   return {
     ...(proxy !== undefined ? { proxy } : {}),
@@ -21,11 +21,15 @@ export function nextStatus(prev: ObjectStatus | undefined, generation: number, c
       const { observedGeneration: _ignored, ...rest } = c;
       return { ...rest, lastTransitionTime: old !== undefined && old.status === c.status ? old.lastTransitionTime : now };
     }),
+    ...(backends !== undefined ? { backends } : {}),
   };
 }
 
+/** Equal apart from the backend counts: counts alone never make a write (they change with every request). */
 export function sameStatus(a: ObjectStatus | undefined, b: ObjectStatus): boolean {
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+  const { backends: _a, ...restA } = a ?? { backends: undefined };
+  const { backends: _b, ...restB } = b;
+  return a !== undefined && JSON.stringify(restA) === JSON.stringify(restB);
 }
 
 /** A condition of the given generation; undefined when the core has not observed that generation yet. */

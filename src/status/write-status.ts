@@ -10,7 +10,7 @@ import { LABELS } from '../domain/labels';
 import type { StoredSpec } from '../desired/spec-store';
 import { isNotFound, isOutOfSequence } from '../observed/docker-errors';
 import type { DockerPort } from '../observed/docker-port';
-import { decodeStatus, encodeStatus, type ProxyStatus } from '../domain/status-label';
+import { decodeStatus, encodeStatus, type BackendsStatus, type ProxyStatus } from '../domain/status-label';
 import { nextStatus, sameStatus } from './object-status';
 
 export async function writeStatuses(
@@ -21,6 +21,8 @@ export async function writeStatuses(
   proxies: Readonly<Record<string, ProxyStatus>> = {},
   /** By object key: other labels to set (string) or remove (undefined) in the same write (rollout state). */
   extraLabels: ReadonlyMap<string, Readonly<Record<string, string | undefined>>> = new Map(),
+  /** By object key: a Route's backend counts, written only along with a status that changed otherwise. */
+  backends: Readonly<Record<string, BackendsStatus>> = {},
 ): Promise<{ writes: number; raced: string[]; sealed: string[] }> {
   let writes = 0;
   /** Keys whose write lost its version check to another writer (an apply, a delete, a CLI command). */
@@ -36,7 +38,7 @@ export async function writeStatuses(
     }
     const labels = spec.config.Spec.Labels ?? {};
     const prev = decodeStatus(labels[LABELS.status]);
-    const next = nextStatus(prev, spec.generation, conds, now, proxies[key]);
+    const next = nextStatus(prev, spec.generation, conds, now, proxies[key], backends[key]);
     const extra = Object.entries(extraLabels.get(key) ?? {}).filter(([k, v]) => labels[k] !== v);
     if (sameStatus(prev, next) && extra.length === 0) continue;
     const removed = new Set(extra.filter(([, v]) => v === undefined).map(([k]) => k));

@@ -20,10 +20,14 @@ function routesFile(names: readonly string[]): string {
   return file;
 }
 
-function capture(): Output & { readonly outLines: string[]; readonly errLines: string[] } {
+/** What apply says before writing (test/component/apply-preview.test.ts checks it): kept apart from the rest of stderr. */
+const isPreview = (line: string): boolean => /^(note|warning): cluster "/.test(line) || /^warning: route\/\w+ would not be served/.test(line);
+
+function capture(): Output & { readonly outLines: string[]; readonly errLines: string[]; readonly previewLines: string[] } {
   const outLines: string[] = [];
   const errLines: string[] = [];
-  return { outLines, errLines, out: (t) => outLines.push(t), err: (t) => errLines.push(t) };
+  const previewLines: string[] = [];
+  return { outLines, errLines, previewLines, out: (t) => outLines.push(t), err: (t) => (isPreview(t) ? previewLines : errLines).push(t) };
 }
 
 async function storedRoutes(docker: FakeDocker): Promise<string[]> {
@@ -57,6 +61,12 @@ describe('swarmgate apply', () => {
     expect(await runApply(docker, [routesFile(['alpha', 'beta'])], io)).toBe(EXIT.ok);
     expect(io.outLines).toEqual(['route/alpha created', 'route/beta created']);
     expect(io.errLines).toEqual([]);
+    // Before writing: what the core will do (a new proxy service for the default cluster) and what it would not serve.
+    expect(io.previewLines).toEqual([
+      'warning: route/alpha would not be served: ResolvedRefs False (BackendNotFound): service "alpha" not found',
+      'warning: route/beta would not be served: ResolvedRefs False (BackendNotFound): service "beta" not found',
+      'note: cluster "default": new proxy service: 2 replicas start, publishing 80 (ingress), 443 (ingress)',
+    ]);
     expect(await storedRoutes(docker)).toEqual(['alpha', 'beta']);
   });
 

@@ -167,8 +167,8 @@ describe('apply / apply', () => {
     expect(EXIT.conflict).toBe(3);
     expect(winner.out_).toEqual(['route/shop configured']);
     expect(loser.out_).toEqual([]);
-    expect(loser.err_.filter((l) => !l.startsWith('warning: '))).toEqual(['route/shop: conflict: another apply stored generation 2 while this one was being written; nothing of this apply was stored — run apply again']);
-    expect(loser.err_.join('\n')).not.toMatch(RAW_DOCKER);
+    expect(loser.err_.filter((l) => !/^(warning|note): /.test(l))).toEqual(['route/shop: conflict: another apply stored generation 2 while this one was being written; nothing of this apply was stored — run apply again']);
+    expect(loser.err_.filter((l) => !/^(warning|note): /.test(l)).join('\n')).not.toMatch(RAW_DOCKER);
   });
 });
 
@@ -235,7 +235,7 @@ describe('apply / delete', () => {
     expect(await runApply(docker, [specFile(shop(2))], io)).toBe(EXIT.conflict);
     expect(del.out_).toEqual(['route/shop deleted']);
     expect(io.out_).toEqual([]);
-    expect(io.err_.filter((l) => !l.startsWith('warning: '))).toEqual(['route/shop: conflict: generation 2 was stored, then removed by a concurrent delete; the route is deleted']);
+    expect(io.err_.filter((l) => !/^(warning|note): /.test(l))).toEqual(['route/shop: conflict: generation 2 was stored, then removed by a concurrent delete; the route is deleted']);
     expect(await generations(docker)).toEqual([]);
   });
 });

@@ -166,6 +166,8 @@ describe('core run with hitless delivery', () => {
     c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
     expect(c?.Args).toEqual(['swarmgate', 'proxy-agent', '--kind', 'haproxy', '--standalone']);
     expect(c?.Configs?.[0]?.File.Name).toBe('/etc/haproxy/haproxy.cfg');
+    // Named after the proxy that reads it, not sg-nginx-….
+    expect(c?.Configs?.[0]?.ConfigName).toMatch(/^sg-haproxy-edge-[0-9a-f]{12}$/);
   });
 
   it('shows a replica that rejected the config as Programmed=False Invalid', async () => {

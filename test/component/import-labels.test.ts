@@ -122,7 +122,7 @@ describe('get routes and describe with labelled services', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('Source:       service/web-v1,service/web-v2 (com.docker.lb.* labels; not stored: conditions are computed now)');
     expect(r.out).toContain('  [0] prefix / -> web-v1:80 w=1 (3 running tasks), web-v2:80 w=1 (1 running task)');
-    expect(r.out).toMatch(/^ {2}Accepted {6}True {5}Accepted {15}accepted by service cluster "default"$/m);
+    expect(r.out).toMatch(/^ {2}Accepted {8}True {5}Accepted {15}accepted by service cluster "default"$/m);
   });
 
   it('keeps -o yaml to stored objects', async () => {

@@ -12,6 +12,8 @@ import { KINDS } from '../../domain/meta';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
 import { coreAbsenceWarning, corePresence } from '../core-presence';
+import { previewApply, previewLines } from '../apply-preview';
+import { errorText } from '../error-text';
 
 export function resourceName(kind: Kind): string {
   return kind.toLowerCase();
@@ -24,6 +26,14 @@ export async function runApply(port: DockerPort, paths: readonly string[], io: O
     const n = problemCount(issues);
     io.err(objects.length === 0 && issues.length === 0 ? 'no objects found in the input; nothing applied' : `${n} problem${n === 1 ? '' : 's'} found; nothing applied`);
     return EXIT.invalid;
+  }
+  // Before anything is written: what the core will do with these specs to running proxies (hitless
+  // reload or task restarts), and what would not be served (host conflicts, port clashes). On stderr:
+  // stdout stays kubectl's `route/x created` lines.
+  try {
+    for (const line of previewLines(await previewApply(port, objects.map((o) => o.object)))) io.err(line);
+  } catch (e) {
+    io.err(`warning: could not work out what this apply does to running proxies (${errorText(e)}); applying anyway`);
   }
   // Each object is stored on its own: a conflict on one (another writer won it) does not stop the others.
   // Ctrl-C stops before the next object, never inside one (a generation is sealed, stored, then the old one

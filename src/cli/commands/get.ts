@@ -14,7 +14,7 @@ import type { LabelRouteStatus } from '../../plan/model';
 import type { Snapshot } from '../../domain/snapshot';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
-import { decodeStatus, type ObjectStatus } from '../../domain/status-label';
+import { decodeStatus, type BackendsStatus, type ObjectStatus } from '../../domain/status-label';
 import { conditionCell } from '../../status/object-status';
 import { decodeRolloutState } from '../../plan/rollout';
 import { matchesSelector, parseSelector, type Requirement } from '../label-selector';
@@ -255,7 +255,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
     const withSource = items.some((l) => l.labels !== undefined);
     // A ROLLOUT column (phase and the new service's weight) once any listed route has spec.canary.
     const withRollout = items.some((l) => l.object?.kind === 'Route' && l.object.spec.canary !== undefined);
-    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', ...(withRollout ? ['ROLLOUT'] : []), 'AGE', ...(wide ? ['RESOLVEDREFS'] : []), ...(withSource ? ['SOURCE'] : [])];
+    const header = ['NAME', 'HOSTS', 'CLUSTER', 'GENERATION', 'ACCEPTED', 'PROGRAMMED', ...(withRollout ? ['ROLLOUT'] : []), 'AGE', ...(wide ? ['RESOLVEDREFS', 'HEALTH'] : []), ...(withSource ? ['SOURCE'] : [])];
     const rows = items.map((l) => {
       const spec = l.object?.kind === 'Route' ? l.object.spec : undefined;
       const hosts = spec === undefined ? '<invalid>' : wide || spec.hosts.length <= 2 ? spec.hosts.join(',') : `${spec.hosts.slice(0, 2).join(',')} +${spec.hosts.length - 2}`;
@@ -270,7 +270,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
         fromLabels ? '-' : cell(l, 'Programmed'),
         ...(withRollout ? [rolloutCell(l)] : []),
         fromLabels ? '-' : age(l.createdAt, now),
-        ...(wide ? [cell(l, 'ResolvedRefs')] : []),
+        ...(wide ? [cell(l, 'ResolvedRefs'), cell(l, 'BackendsHealthy')] : []),
         ...(withSource ? [source(l)] : []),
       ];
     });
@@ -352,8 +352,17 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
       const tasks = (await port.listTasks()).filter((t) => t.ServiceID === proxies.ID && isServingTask(t));
       lines.push(`Proxy replicas (${proxies.Spec.Name}):`);
       if (tasks.length === 0) lines.push('  (none running)');
-      for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${t.NodeID ?? '?'} serves ${t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'}`);
+      const nodes = new Map((await port.listNodes()).map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
+      // Hitless: the mounted config is only the boot config; what runs is what each agent reported (the cluster's status).
+      const hitless = proxies.Spec.Labels?.[LABELS.delivery] === 'hitless' ? (await listObjects(port, 'ServiceCluster')).find((c) => c.name === s.serviceCluster)?.status?.proxy : undefined;
+      const serves = (taskId: string, mounted: string): string => {
+        if (hitless === undefined) return `serves ${mounted}`;
+        const applied = hitless.replicas.find((r) => taskId.startsWith(r.task))?.applied ?? '-';
+        return `serves config ${applied} (hitless; current ${hitless.config}${applied === hitless.config ? '' : ', not yet applied here'})`;
+      };
+      for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${nodes.get(t.NodeID ?? '') ?? t.NodeID ?? '?'} ${serves(t.ID, t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-')}`);
     }
+    if (item.labels === undefined) lines.push(...backendLines(item.status?.backends));
   }
   if (item.object?.kind === 'Middleware') {
     lines.push('Behaviours:', ...behaviourLines(item.object.spec));
@@ -363,9 +372,18 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
   lines.push('Conditions:');
   const conds = item.status?.conditions ?? [];
   if (conds.length === 0) lines.push('  (none yet: the core has not observed this object)');
-  for (const c of conds) lines.push(`  ${c.type.padEnd(13)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message}${c.lastTransitionTime === '' ? '' : ` (since ${c.lastTransitionTime})`}`);
+  for (const c of conds) lines.push(`  ${c.type.padEnd(15)} ${c.status.padEnd(8)} ${c.reason.padEnd(22)} ${c.message}${c.lastTransitionTime === '' ? '' : ` (since ${c.lastTransitionTime})`}`);
   if (item.labels === undefined) lines.push(...eventLines(await eventsOf(port, item), now));
   io.out(lines.join('\n'));
   return EXIT.ok;
+}
+
+
+/** `describe route`: each backend's requests and 5xx answers as the proxies counted them (status `backends`). */
+function backendLines(b: BackendsStatus | undefined): string[] {
+  if (b === undefined || b.items.length === 0) return ['Backend traffic: (not counted yet: needs proxy agents and requests; see BackendsHealthy)'];
+  const rows = b.items.map((x) => [x.backend, String(x.requests), String(x.responses5xx), x.requests === 0 ? '-' : `${Math.round((100 * x.responses5xx) / x.requests)}%`]);
+  const table = formatTable(['BACKEND', 'REQUESTS', '5XX', 'ERRORS'], rows).split('\n').map((l) => `  ${l}`);
+  return [`Backend traffic (the ${b.windowSeconds} s before ${b.at}, counted by the proxies):`, ...table];
 }
 

@@ -59,6 +59,12 @@ async function coreState(port: DockerPort, name: string, tasks: readonly TaskInf
   return `core: ${name} 1/1 running; ${run}`;
 }
 
+/** A generated config's name without `sg-nginx-<cluster>-` / `sg-haproxy-<cluster>-`: its content hash. */
+function shortConfigName(name: string, cluster: string): string {
+  const prefix = [`sg-nginx-${cluster}-`, `sg-haproxy-${cluster}-`].find((p) => name.startsWith(p));
+  return prefix === undefined ? name : name.slice(prefix.length);
+}
+
 export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
   const [services, tasks, { current }] = await Promise.all([port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]), port.listTasks(), listStoredSpecs(port)]);
   const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
@@ -68,14 +74,15 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
     const want = p.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName ?? '-';
     const replicas = running(p.ID)
-      .map((t) => (t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-').replace(`sg-nginx-${cluster}-`, ''))
+      .map((t) => (t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'))
+      .map((name) => shortConfigName(name, cluster))
       .sort();
     const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
     const status = decodeStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
     const programmed = status?.conditions.find((c) => c.type === 'Programmed');
     // Hitless proxies: the mounted config is only the boot config; what runs is what the agents reported.
     const hitless = p.Spec.Labels?.[LABELS.delivery] === 'hitless' ? status?.proxy : undefined;
-    const config = hitless !== undefined ? `${hitless.config} (hitless)` : want.replace(`sg-nginx-${cluster}-`, '');
+    const config = hitless !== undefined ? `${hitless.config} (hitless)` : shortConfigName(want, cluster);
     const serve = hitless !== undefined ? hitless.replicas.map((r) => `${r.task}:${r.applied}`).join(' ') : replicas.join(' ');
     return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, config, serve || '-', published, programmed === undefined ? 'Unknown' : programmed.status];
   });

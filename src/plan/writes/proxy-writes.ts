@@ -17,8 +17,9 @@ import { configRef, type DeliverStep, type Step } from './steps';
 export const PROXY_CONFIG_STEP = 'proxy-config';
 export const PROXY_SERVICE_STEP = 'proxy-service';
 
-export function proxyConfigName(cluster: string, hash: string): string {
-  return `sg-nginx-${cluster}-${hash.slice(0, 12)}`;
+/** `sg-nginx-<cluster>-<hash>` or `sg-haproxy-…`: named after the proxy that reads it (content-addressed by `hash`). */
+export function proxyConfigName(cluster: string, hash: string, kind: ProxyModel['spec']['proxy']['kind'] = 'nginx'): string {
+  return `sg-${kind}-${cluster}-${hash.slice(0, 12)}`;
 }
 
 export interface ProxyPlanInput {
@@ -50,7 +51,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   const { model, rendered, live, agent } = input;
   const steps: Step[] = [];
   const hash = sha256Hex(rendered);
-  const configName = proxyConfigName(model.cluster, hash);
+  const configName = proxyConfigName(model.cluster, hash, model.spec.proxy.kind);
   const config = live.proxyConfigs.find((c) => c.Spec.Name === configName);
   // Revisions: a new config is previous max + 1; a known config that becomes current again is
   // renumbered (max + 1), so the current config is always the newest revision except during a
