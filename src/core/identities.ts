@@ -48,6 +48,11 @@ export async function ensureIdentities(port: DockerPort, authority: IdentityAuth
         current.push(have.fingerprint);
         continue;
       }
+      // Half of a pair (a run that died between its two writes) is mounted by nothing: replace it.
+      for (const file of ['cert', 'key'] as const) {
+        const stale = secrets.find((x) => x.Spec.Name === identitySecretName(authority.set, role, cluster, file));
+        if (stale !== undefined) await port.removeSecret(stale.ID);
+      }
       const issued = issueIdentity(authority.ca, { role, cluster });
       const meta = { set: authority.set, role, cluster, fingerprint: issued.fingerprint };
       for (const [file, pem] of [['cert', issued.cert], ['key', issued.key]] as const) {

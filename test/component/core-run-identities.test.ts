@@ -95,6 +95,18 @@ describe('component identities in the core run', () => {
     expect(mounts('sg-proxy-edge').map((m) => m.id)).not.toContain(ext?.cert.id);
   });
 
+  it('replaces half a pair left by a run that died between its two writes', async () => {
+    const run = newRun();
+    await run.run(1);
+    const west = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/west`);
+    await docker.removeService(docker.service('sg-proxy-west')?.ID ?? '');
+    await docker.removeSecret(west?.key.id ?? '');
+    await run.run(2);
+    const again = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/west`);
+    expect(again?.fingerprint).not.toBe(west?.fingerprint);
+    expect(mounts('sg-proxy-west').map((m) => m.id)).toEqual([set.ca.id, again?.cert.id, again?.key.id]);
+  });
+
   it('revokes a removed cluster\'s identity at once and removes its secrets once unused', async () => {
     const run = newRun();
     await run.run(1);
