@@ -79,6 +79,10 @@ describe('component identities in the core run', () => {
     await run.run(2);
     expect(plane.replicaCluster(edgeTask)).toBe('edge');
     expect(plane.replicaCluster(westTask)).toBe('west');
+    // And where each task's agent calls from (its addresses, prefix length dropped): reports are bound to them.
+    const attached = (await docker.listTasks()).find((t) => t.ID === edgeTask)?.NetworksAttachments?.flatMap((n) => n.Addresses ?? []) ?? [];
+    expect(attached.length).toBeGreaterThan(0);
+    expect(plane.replicaAddresses(edgeTask)).toEqual(attached.map((x) => x.split('/')[0]));
     const check = plane.identityCheck;
     const ids = identitySecrets(await docker.listSecrets());
     expect(check?.(ids.get(`${set.id}/agent/edge`)?.fingerprint ?? '')).toBe(true);
