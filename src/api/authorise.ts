@@ -16,6 +16,8 @@ export interface CallTarget {
 export interface AuthorityView {
   /** The cluster whose proxy service runs this task, from the core's last snapshot (undefined: none the core knows). */
   replicaCluster(replicaId: string): string | undefined;
+  /** The task's IP addresses from the core's last snapshot. */
+  replicaAddresses(replicaId: string): readonly string[];
   /** Whether a certificate is one the core issued for a current identity; undefined when the core keeps no list (no CA key). */
   isCurrentIdentity?(fingerprint: string): boolean;
 }
@@ -28,7 +30,12 @@ const CLUSTER_CALLS: Readonly<Record<Exclude<CoreCall, 'WatchStatus'>, 'agent' |
 };
 
 /** Why `who` may not make `call` for `target`; undefined when it may. */
-export function refusal(who: { identity?: Identity; fingerprint: string } | undefined, call: CoreCall, target: CallTarget, view: AuthorityView): string | undefined {
+/**
+ * `who.address`: the caller's IP address when it came over TCP (undefined over a unix socket).
+ * Reports are bound to the replica that sends them by that address: a certificate names a cluster,
+ * not a task, so another agent of the same cluster cannot report for this replica either.
+ */
+export function refusal(who: { identity?: Identity; fingerprint: string; address?: string } | undefined, call: CoreCall, target: CallTarget, view: AuthorityView): string | undefined {
   if (who === undefined) return 'no client certificate';
   const id = who.identity;
   if (id === undefined) return 'the client certificate names no swarmgate identity (spiffe://swarmgate/<role>/<cluster>)';
@@ -40,6 +47,7 @@ export function refusal(who: { identity?: Identity; fingerprint: string } | unde
   if (call === 'ReportProxyState') {
     const owner = target.replicaId !== undefined ? view.replicaCluster(target.replicaId) : undefined;
     if (owner !== id.cluster) return `replica ${target.replicaId ?? '(none)'} is not a task of cluster ${id.cluster}'s proxy service`;
+    if (who.address !== undefined && target.replicaId !== undefined && !view.replicaAddresses(target.replicaId).includes(who.address)) return `the call came from ${who.address}, not from an address of replica ${target.replicaId}`;
   }
   return undefined;
 }

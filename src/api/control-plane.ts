@@ -93,14 +93,21 @@ export class ControlPlane {
 
   /** Proxy task ID → its cluster, from the core's last snapshot (who may report for which replica). */
   private replicaClusters = new Map<string, string>();
+  /** Proxy task ID → its IP addresses (every network it is attached to): the only sources its agent reports from. */
+  private replicaIps = new Map<string, readonly string[]>();
   /** Fingerprints of the component certificates the core issued and still stands by; undefined: not tracked (no CA key). */
   private issuedIdentities: Set<string> | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** The tasks of every cluster's proxy service now (set by each run). */
-  setProxyReplicas(replicaToCluster: ReadonlyMap<string, string>): void {
+  setProxyReplicas(replicaToCluster: ReadonlyMap<string, string>, addresses: ReadonlyMap<string, readonly string[]> = new Map()): void {
     this.replicaClusters = new Map(replicaToCluster);
+    this.replicaIps = new Map(addresses);
+  }
+
+  replicaAddresses(replicaId: string): readonly string[] {
+    return this.replicaIps.get(replicaId) ?? [];
   }
 
   replicaCluster(replicaId: string): string | undefined {

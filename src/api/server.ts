@@ -4,6 +4,7 @@
  * so clients resume after a disconnect by simply subscribing again.
  */
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
@@ -43,6 +44,14 @@ function permissionDenied(message: string): grpc.ServiceError {
   return Object.assign(new Error(message), { code: grpc.status.PERMISSION_DENIED, details: message, metadata: new grpc.Metadata() });
 }
 
+/** The IP address of a TCP peer ("10.0.1.5:43210", "::ffff:10.0.1.5:43210"); undefined for a unix socket. */
+export function peerIp(peer: string): string | undefined {
+  const m = /^(.*):\d+$/.exec(peer);
+  const host = m?.[1];
+  if (host === undefined || isIP(host) === 0) return undefined;
+  return host.startsWith('::ffff:') && isIP(host.slice(7)) === 4 ? host.slice(7) : host;
+}
+
 type AuthorisableCall = Parameters<typeof peerCertificate>[0] & { getPeer(): string };
 
 /**
@@ -53,9 +62,11 @@ type AuthorisableCall = Parameters<typeof peerCertificate>[0] & { getPeer(): str
 function checker(plane: ControlPlane, log: Logger) {
   return (call: AuthorisableCall, name: CoreCall, target: CallTarget): grpc.ServiceError | undefined => {
     if (!isTlsCall(call)) return undefined;
-    const who = peerCertificate(call);
+    const cert = peerCertificate(call);
+    const address = peerIp(call.getPeer());
+    const who = cert !== undefined ? { ...cert, ...(address !== undefined ? { address } : {}) } : undefined;
     const identityCheck = plane.identityCheck;
-    const why = refusal(who, name, target, { replicaCluster: (r) => plane.replicaCluster(r), ...(identityCheck !== undefined ? { isCurrentIdentity: identityCheck } : {}) });
+    const why = refusal(who, name, target, { replicaCluster: (r) => plane.replicaCluster(r), replicaAddresses: (r) => plane.replicaAddresses(r), ...(identityCheck !== undefined ? { isCurrentIdentity: identityCheck } : {}) });
     if (why === undefined) return undefined;
     const identity = who?.identity !== undefined ? describeIdentity(who.identity) : 'unidentified client';
     log.warn({ identity, call: name, ...target, peer: call.getPeer() }, `permission denied: ${identity} called ${name}: ${why}`);

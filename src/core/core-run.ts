@@ -37,7 +37,7 @@ import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
 import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
-import { withIdentities, type IdentityAuthority } from './identities';
+import { taskIps, withIdentities, type IdentityAuthority } from './identities';
 
 export type { CoreRunReport } from './run-conditions';
 
@@ -319,7 +319,8 @@ export class CoreRun {
     if (plane === undefined) return;
     const proxyServices = new Set(runtimes.map((r) => r.serviceId));
     const clusterOfService = new Map(runtimes.flatMap((r) => (r.serviceId !== undefined ? [[r.serviceId, r.model.cluster] as const] : [])));
-    plane.setProxyReplicas(new Map(tasks.flatMap((t) => { const c = clusterOfService.get(t.ServiceID); return c !== undefined && t.DesiredState !== 'shutdown' ? [[t.ID, c] as const] : []; })));
+    const proxyTasks = tasks.filter((t) => clusterOfService.has(t.ServiceID) && t.DesiredState !== 'shutdown');
+    plane.setProxyReplicas(new Map(proxyTasks.map((t) => [t.ID, clusterOfService.get(t.ServiceID) ?? ''])), new Map(proxyTasks.map((t) => [t.ID, taskIps(t)])));
     plane.retain(new Set(clusters), new Set(tasks.filter((t) => proxyServices.has(t.ServiceID) && t.DesiredState !== 'shutdown').map((t) => t.ID)));
     plane.publishStatus(
       Object.entries(conditions).map(([key, cs]) => {

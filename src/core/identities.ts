@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { issueIdentity } from '../api/tls';
 import type { ControlPlane } from '../api/control-plane';
-import type { DockerPort, SecretInfo } from '../observed/docker-port';
+import type { DockerPort, SecretInfo, TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
 import type { Observed } from './observe';
 import { identityKey, identitySecretLabels, identitySecretName, identitySecrets, type ClusterRole, type IdentitySecrets } from '../plan/identity-secrets';
@@ -47,6 +47,11 @@ export async function ensureIdentities(port: DockerPort, authority: IdentityAuth
       if (have !== undefined) {
         current.push(have.fingerprint);
         continue;
+      }
+      // Half of a pair (a run that died between its two writes) is mounted by nothing: replace it.
+      for (const file of ['cert', 'key'] as const) {
+        const stale = secrets.find((x) => x.Spec.Name === identitySecretName(authority.set, role, cluster, file));
+        if (stale !== undefined) await port.removeSecret(stale.ID);
       }
       const issued = issueIdentity(authority.ca, { role, cluster });
       const meta = { set: authority.set, role, cluster, fingerprint: issued.fingerprint };
@@ -86,4 +91,9 @@ async function removeRevoked(port: DockerPort, revoked: readonly IdentitySecrets
       // Still mounted by a service being updated: removed by a later run.
     }
   }
+}
+
+/** A task's IP addresses on every network it is attached to ("10.0.1.5/24" → "10.0.1.5"): where its agent's calls come from. */
+export function taskIps(task: TaskInfo): string[] {
+  return (task.NetworksAttachments ?? []).flatMap((a) => (a.Addresses ?? []).map((x) => x.split('/')[0] ?? '')).filter((x) => x !== '');
 }

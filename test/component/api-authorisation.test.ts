@@ -17,7 +17,7 @@ import { coreClient } from '../../src/api/client';
 
 type CoreClient = ReturnType<typeof coreClient>;
 import { ControlPlane } from '../../src/api/control-plane';
-import { startCoreApi, type CoreApi } from '../../src/api/server';
+import { peerIp, startCoreApi, type CoreApi } from '../../src/api/server';
 import { clientCredentials, generateTlsMaterial, serverCredentials, type TlsMaterial } from '../../src/api/tls';
 import type { Identity } from '../../src/domain/identity';
 import { writeComponentDir, writeCoreDir, writePair } from '../helpers/identity-tls';
@@ -169,6 +169,35 @@ describe('authorisation: own cluster, other replicas, revoked and unnamed certif
       logLines.length = 0;
       expect(await attempt(coreClient(socket, clientCredentials(d)), 'ReportProxyState', 'edge', 'r-edge')).toBe('PERMISSION_DENIED');
       expect(logLines.join('')).toContain('names no swarmgate identity');
+    }
+  });
+});
+
+describe('authorisation: a report is bound to the address of the replica that sends it', () => {
+  it('reads the peer\'s IP address from grpc-js\' peer string', () => {
+    expect(peerIp('10.0.1.5:43210')).toBe('10.0.1.5');
+    expect(peerIp('::ffff:10.0.1.5:43210')).toBe('10.0.1.5');
+    expect(peerIp('fd00::5:43210')).toBe('fd00::5');
+    expect(peerIp('/tmp/core.sock')).toBeUndefined();
+    expect(peerIp('')).toBeUndefined();
+  });
+
+  it('over TCP, accepts an agent\'s report only from an address of that replica\'s task', async () => {
+    const tcp = await startCoreApi({ plane, listen: '127.0.0.1:0', credentials: serverCredentials(join(dir, 'core')), log });
+    const saved = socket;
+    try {
+      socket = `127.0.0.1:${tcp.port}`;
+      plane.setProxyReplicas(new Map([['r-edge', 'edge'], ['r-edge-2', 'edge']]), new Map([['r-edge', ['10.0.9.3', '127.0.0.1']], ['r-edge-2', ['10.0.9.4']]]));
+      const edge: Identity = { role: 'agent', cluster: 'edge' };
+      expect(await attempt(client(edge), 'ReportProxyState', 'edge', 'r-edge')).toBe('ok');
+      // Another replica of the same cluster, same certificate: its task has another address.
+      logLines.length = 0;
+      expect(await attempt(client(edge), 'ReportProxyState', 'edge', 'r-edge-2')).toBe('PERMISSION_DENIED');
+      expect(logLines.join('')).toContain('not from an address of replica r-edge-2');
+    } finally {
+      socket = saved;
+      plane.setProxyReplicas(new Map([['r-edge', 'edge'], ['r-other', 'other']]));
+      await tcp.close();
     }
   });
 });

@@ -79,6 +79,10 @@ describe('component identities in the core run', () => {
     await run.run(2);
     expect(plane.replicaCluster(edgeTask)).toBe('edge');
     expect(plane.replicaCluster(westTask)).toBe('west');
+    // And where each task's agent calls from (its addresses, prefix length dropped): reports are bound to them.
+    const attached = (await docker.listTasks()).find((t) => t.ID === edgeTask)?.NetworksAttachments?.flatMap((n) => n.Addresses ?? []) ?? [];
+    expect(attached.length).toBeGreaterThan(0);
+    expect(plane.replicaAddresses(edgeTask)).toEqual(attached.map((x) => x.split('/')[0]));
     const check = plane.identityCheck;
     const ids = identitySecrets(await docker.listSecrets());
     expect(check?.(ids.get(`${set.id}/agent/edge`)?.fingerprint ?? '')).toBe(true);
@@ -93,6 +97,18 @@ describe('component identities in the core run', () => {
     const ext = ids.get(`${set.id}/extension/edge`);
     expect(mounts('sg-extension-edge').map((m) => m.id)).toEqual([set.ca.id, ext?.cert.id, ext?.key.id]);
     expect(mounts('sg-proxy-edge').map((m) => m.id)).not.toContain(ext?.cert.id);
+  });
+
+  it('replaces half a pair left by a run that died between its two writes', async () => {
+    const run = newRun();
+    await run.run(1);
+    const west = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/west`);
+    await docker.removeService(docker.service('sg-proxy-west')?.ID ?? '');
+    await docker.removeSecret(west?.key.id ?? '');
+    await run.run(2);
+    const again = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/west`);
+    expect(again?.fingerprint).not.toBe(west?.fingerprint);
+    expect(mounts('sg-proxy-west').map((m) => m.id)).toEqual([set.ca.id, again?.cert.id, again?.key.id]);
   });
 
   it('revokes a removed cluster\'s identity at once and removes its secrets once unused', async () => {
