@@ -99,8 +99,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
 
   program
     .command('get')
-    .description('list routes, serviceclusters or middlewares with their conditions')
-    .argument('<kind>', 'routes | serviceclusters | middlewares')
+    .description('list routes, serviceclusters, middlewares, tcproutes or udproutes with their conditions')
+    .argument('<kind>', 'routes | serviceclusters | middlewares | tcproutes | udproutes')
     .argument('[name]', 'one object')
     .option('-o, --output <format>', 'output format: wide, yaml, json, name, or jsonpath=TEMPLATE (kubectl\'s, e.g. \'{.items[*].metadata.name}\')')
     .option('-l, --selector <selector>', 'only objects whose metadata.labels match: key=value, key!=value, key, !key (comma: and)')
@@ -114,7 +114,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
   program
     .command('describe')
     .description('show one object: spec summary and conditions with reasons')
-    .argument('<kind>', 'route | servicecluster | middleware')
+    .argument('<kind>', 'route | servicecluster | middleware | tcproute | udproute')
     .argument('<name>', 'object name')
     .action(async (kind: string, name: string) => setExit(await (await import('./commands/get')).runDescribe(port(), kind, name, io)));
 

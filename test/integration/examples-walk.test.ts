@@ -5,12 +5,16 @@
  * until its routes are Programmed — then sends requests through the host-mode ports on loopback and
  * checks that each answer comes from the backend the example routes it to (every example backend
  * answers "hello from <service>.<slot>, path <uri>"), with the status, headers and certificate the
- * example promises. A rollout example is checked at its first step. Then it removes what it made.
+ * example promises (the tcp-udp example: one line per TCP connection or UDP datagram on its
+ * listeners). A rollout example is checked at its first step. Then it removes what it made.
  *
  * All examples share one install (and the quickstart's `default` cluster on 8080/8443), which keeps
  * the walk to a few minutes. Needs the images (make images). Run: make test-int
  */
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -151,6 +155,23 @@ const WALKS: Record<string, Walk> = {
       { what: 'internal default backend', port: 8083, host: 'unknown.example.com', from: ['reports'] },
     ],
   },
+  'tcp-udp': {
+    routes: [],
+    checks: [],
+    also: async () => {
+      for (const [kind, name] of [['TCPRoute', 'echo'], ['TCPRoute', 'db'], ['UDPRoute', 'dns']] as const) await until(`${kind} ${name} Programmed`, () => isProgrammed(port, kind, name), 120_000, 250);
+      const hello = /^hello from (echo-[ab])\.\d+$/;
+      // Both services answer on the 50/50 TCP listener, one line per connection.
+      const seen = await until('echo-a and echo-b on 9002', async () => {
+        const names = new Set<string>();
+        for (let i = 0; i < 20; i++) names.add(hello.exec((await l4Line('tcp', 9002)) ?? '')?.[1] ?? '-');
+        return names.has('echo-a') && names.has('echo-b') ? names : undefined;
+      }, 60_000, 250);
+      expect([...seen].filter((n) => n !== '-').sort()).toEqual(['echo-a', 'echo-b']);
+      expect(await until('TLS terminated on 9003', async () => (await l4Line('tls', 9003)) ?? undefined, 60_000, 250)).toMatch(/^hello from echo-a\.\d+$/);
+      expect(await until('UDP on 9004', async () => (await l4Line('udp', 9004)) ?? undefined, 60_000, 250)).toMatch(hello);
+    },
+  },
   tls: {
     routes: ['shop', 'shop-admin'],
     checks: [
@@ -213,6 +234,34 @@ async function check(c: Check): Promise<void> {
     const cert = await peerCertificate(c.port, c.host);
     expect(cert instanceof Error ? cert.message : cert.subject.CN, c.what).toBe(c.certificateCN);
   }
+}
+
+/** The first line answered on a layer-4 listener of this node: a TCP connection, TLS (db.example.com) or one UDP datagram. */
+function l4Line(kind: 'tcp' | 'tls' | 'udp', p: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let data = '';
+    const finish = (): void => resolve(data.split('\n')[0] || undefined);
+    if (kind === 'udp') {
+      const sock = createSocket('udp4');
+      const timer = setTimeout(() => (sock.close(), finish()), 2000);
+      sock.on('message', (m) => {
+        clearTimeout(timer);
+        data = m.toString();
+        sock.close();
+        finish();
+      });
+      sock.send('ping\n', p, '127.0.0.1');
+      return;
+    }
+    const sock = kind === 'tls' ? tlsConnect({ port: p, host: '127.0.0.1', servername: 'db.example.com', rejectUnauthorized: false }) : connect(p, '127.0.0.1');
+    const timer = setTimeout(() => sock.destroy(), 2000);
+    sock.on('data', (d: Buffer) => (data += d.toString()));
+    sock.on('close', () => {
+      clearTimeout(timer);
+      finish();
+    });
+    sock.on('error', () => undefined);
+  });
 }
 
 let coreWasInstalled = false;

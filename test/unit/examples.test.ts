@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/commands/validate';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { loadSnapshotFile } from '../../src/cli/snapshot-file';
+import { programmedStreamName } from '../../src/plan/model';
 import { desiredConfig } from '../../src/plan/pipeline';
 import { validateCluster } from '../../src/validate/validate-cluster';
 
@@ -39,7 +40,9 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
       for (const c of conditions) expect(`${key} ${c.type}=${c.status} ${c.message}`).toMatch(new RegExp(`^${key} ${c.type}=True `));
     }
     const programmed = result.clusters.flatMap((c) => c.routes.map((r) => r.name)).sort();
-    expect(programmed).toEqual(served.routes.map((r) => r.object.metadata.name).sort());
+    // TCPRoutes and UDPRoutes are listed under programmedStreamName ("tcproute.db").
+    const streams = (served.streamRoutes ?? []).map((r) => programmedStreamName(r.object.kind, r.object.metadata.name));
+    expect(programmed).toEqual([...served.routes.map((r) => r.object.metadata.name), ...streams].sort());
     for (const r of desired.routes) expect(programmed).toContain(r.object.metadata.name);
     for (const model of result.clusters) {
       const check = validateCluster(model);

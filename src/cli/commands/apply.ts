@@ -98,11 +98,13 @@ export async function runDelete(port: DockerPort, target: { kind?: string; names
   return conflicts > 0 ? EXIT.conflict : missing > 0 ? EXIT.invalid : EXIT.ok;
 }
 
-/** route, routes, servicecluster(s), sc, middleware(s), mw — as kubectl accepts singular, plural and short names. */
+/** route, routes, servicecluster(s), sc, middleware(s), mw, tcproute(s), udproute(s) — as kubectl accepts singular, plural and short names. */
 export function parseKind(word: string): Kind | undefined {
   const w = word.toLowerCase();
   if (['route', 'routes', 'rt'].includes(w)) return 'Route';
   if (['servicecluster', 'serviceclusters', 'sc'].includes(w)) return 'ServiceCluster';
   if (['middleware', 'middlewares', 'mw'].includes(w)) return 'Middleware';
+  if (['tcproute', 'tcproutes'].includes(w)) return 'TCPRoute';
+  if (['udproute', 'udproutes'].includes(w)) return 'UDPRoute';
   return KINDS.find((k) => k.toLowerCase() === w);
 }

@@ -1,4 +1,4 @@
-/** `swarmgate get routes|serviceclusters|middlewares [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
+/** `swarmgate get routes|serviceclusters|middlewares|tcproutes|udproutes [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
 
 import * as E from 'fp-ts/Either';
 import { stringify } from 'yaml';
@@ -27,6 +27,7 @@ import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '..
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
 import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
+import { backendsCell, clusterCell, listenerCell, listenerLines, listenersCell, STREAM_ROUTE_HEADER, streamRouteLines } from './stream-route-view';
 import { untilText } from './tls';
 
 interface Listed {
@@ -74,7 +75,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
   const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
-  const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
+  const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? []), ...(desired.streamRoutes ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const routes = desired.routes.map((r) => r.object);
   const clusters = desired.clusters.map((c) => c.object);
   const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
@@ -144,7 +145,7 @@ export interface GetWatch {
 export async function runGet(port: DockerPort, what: string, name: string | undefined, output: string | undefined, io: Output, now = new Date(), selector?: string, watch?: GetWatch): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
-    io.err(`unknown resource type "${what}"; use routes, serviceclusters or middlewares`);
+    io.err(`unknown resource type "${what}"; use routes, serviceclusters, middlewares, tcproutes or udproutes`);
     return EXIT.usage;
   }
   const format = parseGetOutput(output);
@@ -286,11 +287,35 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
       age(l.createdAt, now),
     ]);
     return { header, rows, empty: 'No middlewares found.' };
+  } else if (kind === 'TCPRoute' || kind === 'UDPRoute') {
+    const header = [...STREAM_ROUTE_HEADER, ...(wide ? ['RESOLVEDREFS'] : [])];
+    const rows = items.map((l) => [
+      l.name,
+      clusterCell(l.object),
+      listenerCell(l.object),
+      backendsCell(l.object, wide),
+      String(l.generation),
+      l.invalid !== undefined ? 'False (Invalid)' : cell(l, 'Accepted'),
+      cell(l, 'Programmed'),
+      age(l.createdAt, now),
+      ...(wide ? [cell(l, 'ResolvedRefs')] : []),
+    ]);
+    return { header, rows, empty: `No ${kind === 'TCPRoute' ? 'TCP' : 'UDP'} routes found.` };
   } else {
-    const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
+    const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE', ...(wide ? ['LISTENERS'] : [])];
     const rows = items.map((l) => {
       const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
-      return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), cell(l, 'Ready'), cell(l, 'Programmed'), age(l.createdAt, now)];
+      return [
+        l.name,
+        p?.kind ?? '<invalid>',
+        p !== undefined ? String(p.replicas) : '-',
+        p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-',
+        String(l.generation),
+        cell(l, 'Ready'),
+        cell(l, 'Programmed'),
+        age(l.createdAt, now),
+        ...(wide ? [listenersCell(l.object)] : []),
+      ];
     });
     return { header, rows, empty: 'No service clusters found (the implicit "default" cluster always exists).' };
   }
@@ -315,7 +340,7 @@ function certificateLines(cert: Certificate, snapshot: Snapshot, now: Date): str
 export async function runDescribe(port: DockerPort, what: string, name: string, io: Output, now = new Date()): Promise<number> {
   const kind = parseKind(what);
   if (kind === undefined) {
-    io.err(`unknown resource type "${what}"; use route, servicecluster or middleware`);
+    io.err(`unknown resource type "${what}"; use route, servicecluster, middleware, tcproute or udproute`);
     return EXIT.usage;
   }
   const item = (await listObjects(port, kind)).find((l) => l.name === name);
@@ -364,6 +389,8 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
     }
     if (item.labels === undefined) lines.push(...backendLines(item.status?.backends));
   }
+  if (item.object?.kind === 'TCPRoute' || item.object?.kind === 'UDPRoute') lines.push(...streamRouteLines(item.object, (await readSnapshot(port)).snapshot));
+  if (item.object?.kind === 'ServiceCluster') lines.push(...listenerLines(item.object));
   if (item.object?.kind === 'Middleware') {
     lines.push('Behaviours:', ...behaviourLines(item.object.spec));
     lines.push(`Used by:      ${(item.usedBy ?? []).length === 0 ? '(no route)' : (item.usedBy ?? []).map((r) => `route/${r}`).join(', ')}`);
