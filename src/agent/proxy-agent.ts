@@ -23,10 +23,9 @@ import { resubscribe, type CoreConnection, type StreamHandle } from '../api/clie
 import { safeRelativePath } from '../validate/validate-files';
 import { configFilesHash, type ConfigFileData, type Validation } from '../api/control-plane';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
-import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
-import { LATENCY_BUCKETS_MS } from '../domain/traffic';
 import { chooseBootConfig } from './agent-boot';
+import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
@@ -406,38 +405,6 @@ export class ProxyAgent {
   async report(): Promise<void> {
     const core = this.o.core;
     if (core === undefined) return;
-    const c = await this.counters();
-    const upstreams = this.traffic?.counters.snapshot() ?? [];
-    const s = this.state;
-    await new Promise<void>((resolve) => {
-      // A channel closed by stop() (or renewed meanwhile) throws at once instead of calling back.
-      const failed = (e: unknown): void => {
-        this.o.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'report to the core not sent; the next heartbeat retries');
-        resolve();
-      };
-      try {
-        core.client.ReportProxyState(
-          {
-            cluster: this.o.cluster,
-            replicaId: this.o.replicaId,
-            appliedHash: s.appliedHash,
-            lastReceivedHash: s.lastReceivedHash,
-            ...(s.lastValidation !== undefined ? { lastValidation: s.lastValidation } : {}),
-            // NGINX's stub_status has no status codes: its 5xx come from the traffic log's counters.
-            counters: { requests: c.requests, responses_5xx: upstreams.length > 0 ? upstreams.reduce((n, u) => n + u.responses5xx, 0) : c.responses5xx, activeConnections: c.activeConnections },
-            appliedAtMs: s.appliedAt,
-            upstreams: upstreams.map((u) => ({ upstream: u.upstream, requests: u.requests, responses_5xx: u.responses5xx, latencyBuckets: [...u.latencyBuckets] })),
-            latencyBoundsMs: [...LATENCY_BUCKETS_MS],
-          },
-          { deadline: deadline() },
-          (err) => {
-            if (err !== null) this.o.log.debug({ err: err.message }, 'report to the core failed; the next heartbeat retries');
-            resolve();
-          },
-        );
-      } catch (e) {
-        failed(e);
-      }
-    });
+    await sendReport(core, { cluster: this.o.cluster, replicaId: this.o.replicaId, state: this.state, counters: await this.counters(), upstreams: this.traffic?.counters.snapshot() ?? [], log: this.o.log });
   }
 }

@@ -49,6 +49,13 @@ export interface ProxyInputs {
   readonly agent?: AgentEndpoint;
   /** Network IDs to stay attached to although no route needs them now (hitless: leaving costs a restart). */
   readonly keepNetworkIds?: readonly string[];
+  /**
+   * Hitless with an allow-list (`spec.networks`): also join every allowed network that exists, so a
+   * route to a backend on one of them later needs no service update, which would restart the
+   * tasks (ADR 0018). Default true; the planner leaves it out to see whether a running service is
+   * current without it (joining up front alone is never a reason to restart the tasks).
+   */
+  readonly joinAllowedNetworks?: boolean;
 }
 
 export function proxyServiceName(cluster: string): string {
@@ -94,7 +101,8 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster, [LABELS.delivery]: inputs.agent !== undefined ? 'hitless' : 'rolling' };
   const agent = inputs.agent;
   const runtime = PROXY_RUNTIME[model.spec.proxy.kind];
-  const networks = [...model.networks].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
+  const upFront = agent !== undefined && inputs.joinAllowedNetworks !== false ? model.spec.networks.filter((n) => inputs.networkIds.has(n)) : [];
+  const networks = [...new Set([...model.networks, ...upFront])].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
   if (agent !== undefined) networks.push({ Target: agent.controlNetworkId });
   for (const id of inputs.keepNetworkIds ?? []) if (!networks.some((n) => n.Target === id)) networks.push({ Target: id });
   // One order whatever the reason for each attachment, so equal sets hash equal.

@@ -103,6 +103,35 @@ describe('core run with hitless delivery', () => {
     expect(plane.delivered('edge')?.files[0]?.content.toString()).toMatch(/server 10\.\d+\.\d+\.\d+:8080/);
   });
 
+  it('joins every allowed network up front, so a route to a backend on another one restarts nothing', async () => {
+    docker.addNetwork('other');
+    await applyObject(docker, cluster('edge', { networks: ['app', 'other', 'not-created-yet'], proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const ids = (await docker.listNetworks()).filter((n) => ['app', 'other', 'swarmgate-control'].includes(n.Name)).map((n) => n.Id).sort();
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Networks?.map((n) => n.Target).sort()).toEqual(ids);
+    await docker.createService({ Name: 'api', TaskTemplate: { ContainerSpec: { Image: 'api' }, Networks: [{ Target: 'other' }] } });
+    docker.addTasks('api', 1);
+    await applyObject(docker, route('api', { serviceCluster: 'edge', hosts: ['api.test'], rules: [{ backends: [{ service: 'api', port: 8080 }] }] }));
+    docker.clearActions();
+    await run.run(2);
+    expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+    expect(plane.delivered('edge')?.files[0]?.content.toString()).toContain('api.test');
+  });
+
+  it('joins a network allowed later at the next update the service needs anyway, not by restarting it now', async () => {
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    docker.addNetwork('other');
+    await applyObject(docker, cluster('edge', { networks: ['app', 'other'], proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    docker.clearActions();
+    await run.run(2);
+    expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+    await applyObject(docker, cluster('edge', { networks: ['app', 'other'], proxy: { replicas: 2, delivery: 'hitless', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    await run.run(3);
+    expect(docker.service('sg-proxy-edge')?.Spec.TaskTemplate.Networks?.length).toBe(3);
+  });
+
   it('records what each replica runs in the cluster status, and status shows it', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);

@@ -66,7 +66,10 @@ function roles(container: string): { supervisor?: Proc; agent?: Proc; master?: P
   return { ...(supervisor !== undefined ? { supervisor } : {}), ...(agent !== undefined ? { agent } : {}), ...(master !== undefined ? { master } : {}) };
 }
 
-/** Requests in a loop until stopped: how many, how many failed, the longest run without a success. */
+/**
+ * Requests in a loop until stopped: how many, how many failed, and the gap: the longest time from
+ * the start of a failed request to the start of the next successful one (0 when none failed).
+ */
 function load(host: string): { stop: () => Promise<{ requests: number; failed: number; gapMs: number; failures: string[] }> } {
   const t0 = Date.now();
   const failures: string[] = [];
@@ -74,7 +77,7 @@ function load(host: string): { stop: () => Promise<{ requests: number; failed: n
   let requests = 0;
   let failed = 0;
   let gapMs = 0;
-  let lastOk = Date.now();
+  let failingSince: number | undefined;
   const loop = (async () => {
     while (!stopped) {
       const at = Date.now();
@@ -83,9 +86,12 @@ function load(host: string): { stop: () => Promise<{ requests: number; failed: n
       if (!good) failures.push(`${at - t0} ms: ${why}`);
       requests++;
       if (good) {
-        gapMs = Math.max(gapMs, Date.now() - lastOk);
-        lastOk = Date.now();
-      } else failed++;
+        if (failingSince !== undefined) gapMs = Math.max(gapMs, at - failingSince);
+        failingSince = undefined;
+      } else {
+        failed++;
+        failingSince ??= at;
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -143,7 +149,7 @@ describe('self-healing proxy tasks on a real Swarm', () => {
       const newAgent = await until('a new agent', async () => {
         const a = roles(container).agent;
         return a !== undefined && a.pid !== agent?.pid ? a : undefined;
-      }, 20_000, 100);
+      }, 20_000, 250);
       const respawnMs = Date.now() - killedAt;
       // A route change after the kill goes live through the new agent.
       const name = `${PREFIX}-r${i}`;
@@ -171,11 +177,11 @@ describe('self-healing proxy tasks on a real Swarm', () => {
       const traffic = load(host);
       await new Promise((r) => setTimeout(r, 500));
       docker('exec', container, 'sh', '-c', `kill -9 ${master?.pid}`);
-      await until('a new master', async () => {
-        const m = roles(container).master;
-        return m !== undefined && m.pid !== master?.pid ? m : undefined;
-      }, 20_000, 20);
-      await new Promise((r) => setTimeout(r, 1_000));
+      // Not polled: every `docker exec` costs CPU the proxy needs on this 2-vCPU machine.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const restarted = roles(container).master;
+      expect(restarted?.pid).toBeDefined();
+      expect(restarted?.pid).not.toBe(master?.pid);
       const r = await traffic.stop();
       rows.push(`kill ${i}: ${r.failed}/${r.requests} failed [${r.failures.join('; ')}], longest gap ${r.gapMs} ms`);
       expect(r.gapMs).toBeLessThan(1_000);

@@ -89,7 +89,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   const name = proxyServiceName(model.cluster);
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
-  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = []) =>
+  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true) =>
     labelledServiceSpec(
       proxyServiceSpec({
         model,
@@ -99,7 +99,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         networkIds,
         nodes: live.nodes,
         ...(input.image !== undefined ? { image: input.image } : {}),
-        ...(agent !== undefined ? { agent, keepNetworkIds } : {}),
+        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks } : {}),
       }),
     );
   const existing = live.services.find((s) => s.Spec.Name === name);
@@ -112,7 +112,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
     // Keep the mounted boot config (the agent streams newer ones), and stay on networks no route
     // needs any more (they are left at the next update the service needs anyway).
     const attached = (existing.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target).filter((id) => live.networks.some((n) => n.Id === id));
-    for (const keep of [build({ id: mounted.ConfigID, name: mounted.ConfigName }), build({ id: mounted.ConfigID, name: mounted.ConfigName }, attached)]) {
+    // Networks joined up front (allow-list) are added only when the service is updated anyway.
+    const m = { id: mounted.ConfigID, name: mounted.ConfigName };
+    for (const keep of [build(m), build(m, attached), build(m, [], false), build(m, attached, false)]) {
       if (!isCurrent(existing, keep)) continue;
       spec = keep;
       mountedName = mounted.ConfigName;
