@@ -103,6 +103,15 @@ const WALKS: Record<string, Walk> = {
       { what: '/admin for the office only', port: 8084, host: 'wiki.example.com', path: '/admin', status: 403 },
     ],
   },
+  'forward-auth': {
+    routes: ['team-wiki', 'sso-login'],
+    checks: [
+      { what: 'no session: to the login portal', port: 8088, host: 'wiki.sso.example.com', path: '/page', status: 302, responseHeaders: { location: /^http:\/\/login\.sso\.example\.com:8088\/\?rd=http:\/\/wiki\.sso\.example\.com\/page$/ } },
+      { what: 'alice is let in', port: 8088, host: 'wiki.sso.example.com', path: '/page', headers: { cookie: 'session=alice' }, from: ['team-wiki'], backendPath: '/page' },
+      { what: 'banned is refused', port: 8088, host: 'wiki.sso.example.com', headers: { cookie: 'session=banned' }, status: 403 },
+      { what: 'the login portal is open', port: 8088, host: 'login.sso.example.com', path: '/?rd=x', status: 200 },
+    ],
+  },
   'blue-green': {
     routes: ['cart-rollout'],
     checks: [

@@ -194,3 +194,38 @@ describe.each(Object.keys(FIELDS))('Middleware %s', (field) => {
     expect(accepted).toBeGreaterThan(20);
   });
 });
+
+/** The ServiceCluster's trusted proxies (proxy.clientAddress) are user strings too: same property. */
+describe.each(['ProxyProtocol', 'XForwardedFor'])('ServiceCluster proxy.clientAddress from %s, trustedProxies', (from) => {
+  const renderWith = (kind: Kind, trustedProxies: readonly string[]): string | undefined => {
+    const c = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: 'default' }, spec: { proxy: { kind, clientAddress: { from, trustedProxies } } } });
+    if (E.isLeft(c) || c.right.kind !== 'ServiceCluster') return undefined;
+    const r = route('ca', { hosts: ['ca.test'], rules: [{ backends: [{ service: 'alpha', port: 80 }] }] });
+    const model = buildModel({ ...desired([r]), clusters: [{ object: c.right, generation: 1 }] }, SNAPSHOT).clusters.find((m) => m.cluster === 'default');
+    if (model === undefined || model.routes.length !== 1) throw new Error('route not programmed');
+    return kind === 'nginx' ? renderNginx(model) : renderHaproxy(model);
+  };
+  it('cannot change the structure of nginx.conf or haproxy.cfg, and reaches both intact', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(addressLike, { minLength: 1, maxLength: 4 }), (values) => {
+        const nginxText = renderWith('nginx', values);
+        if (nginxText === undefined || new Set(values).size !== values.length) return;
+        accepted++;
+        const plain = distinct(values).map((_, i) => `10.0.0.${i}`);
+        const nginx = parseConfig(nginxText);
+        expect(shape(nginx)).toBe(shape(parseConfig(renderWith('nginx', plain) ?? '')));
+        const haproxy = parseHaproxyConfig(renderWith('haproxy', values) ?? '');
+        expect(haproxyShape(haproxy)).toBe(haproxyShape(parseHaproxyConfig(renderWith('haproxy', plain) ?? '')));
+        const realIp = findAll(nginx, 'set_real_ip_from').map((d) => d.args[0]);
+        const acl = haproxy.filter((l) => l.words[0] === 'acl' && l.words[1] === 'sg_trusted_proxy').map((l) => l.words[3]);
+        for (const a of distinct(values)) {
+          expect(realIp).toContain(a);
+          expect(acl).toContain(a);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect(accepted).toBeGreaterThan(20);
+  });
+});
