@@ -29,7 +29,7 @@ import { parseKind, resourceName } from './apply';
 import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
 import { untilText } from './tls';
 
-interface Listed {
+export interface Listed {
   readonly kind: Kind;
   readonly name: string;
   readonly generation: number;
@@ -71,7 +71,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
   });
 }
 
-async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
+export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
   const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
@@ -104,7 +104,7 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
 }
 
 /** "Progressing 20%": the rollout's phase and the new service's weight; "-" without spec.canary or before the core started it. */
-function rolloutCell(l: Listed): string {
+export function rolloutCell(l: Listed): string {
   if (l.object?.kind !== 'Route' || l.object.spec.canary === undefined) return '-';
   const state = l.rollout === undefined ? undefined : decodeRolloutState(l.rollout);
   return state === undefined || E.isLeft(state) ? 'Pending' : `${state.right.phase} ${state.right.weight}%`;
