@@ -22,7 +22,7 @@ import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { asSeenNow, corePresence } from '../core-presence';
 import { describeEvents, eventLines, type DescribedEvent } from '../describe-events';
-import { clusterRevisions } from '../../plan/revisions';
+import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint } from '../../plan/revisions';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
@@ -43,6 +43,8 @@ export interface Listed {
   readonly rollout?: string;
   /** A Middleware: the routes that use it. */
   readonly usedBy?: readonly string[];
+  /** A ServiceCluster serving an old revision (`swarmgate rollback`): that revision. */
+  readonly rolledBackTo?: number;
 }
 
 /**
@@ -88,6 +90,9 @@ export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[
       const status = asSeenNow(decodeStatus(s.config.Spec.Labels?.[LABELS.status]), presence);
       const invalid = rejects.get(key);
       const rollout = s.config.Spec.Labels?.[LABELS.rollout];
+      // A cluster rolled back (a request a later apply already ended does not count, as in `history`).
+      const rollback = s.kind === 'ServiceCluster' ? rollbackOf(s.config) : undefined;
+      const rolledBackTo = rollback !== undefined && rollback.specs === specsFingerprint(clusterRouteGenerations(desired, s.name)) ? rollback.revision : undefined;
       return {
         kind: s.kind,
         name: s.name,
@@ -97,6 +102,7 @@ export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[
         ...(status !== undefined ? { status } : {}),
         ...(invalid !== undefined ? { invalid } : {}),
         ...(rollout !== undefined ? { rollout } : {}),
+        ...(rolledBackTo !== undefined ? { rolledBackTo } : {}),
         ...(s.kind === 'Middleware' ? { usedBy: usersOf(s.name, routes, clusters) } : {}),
       } as Listed;
     })
@@ -290,7 +296,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
     const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE'];
     const rows = items.map((l) => {
       const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
-      return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), cell(l, 'Ready'), cell(l, 'Programmed'), age(l.createdAt, now)];
+      return [l.name, p?.kind ?? '<invalid>', p !== undefined ? String(p.replicas) : '-', p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-', String(l.generation), cell(l, 'Ready'), `${cell(l, 'Programmed')}${l.rolledBackTo !== undefined ? ` (rolled back to revision ${l.rolledBackTo})` : ''}`, age(l.createdAt, now)];
     });
     return { header, rows, empty: 'No service clusters found (the implicit "default" cluster always exists).' };
   }
