@@ -131,6 +131,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .description('watch and steer the rollout of a Route with spec.canary (the core runs it; see docs/reference/canary.md)');
 
   canary
+    .command('list')
+    .description('every route with spec.canary: strategy, stable and new backend, phase and weight, Rollout condition')
+    .action(async () => setExit(await (await import('./commands/canary-list')).runCanaryList(port(), io)));
+
+  canary
     .command('get')
     .description('the rollout: phase, steps, weights, analysis, history and the last command\'s result')
     .argument('<name>', 'route name')

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCanaryCommand, runCanaryGet } from '../../src/cli/commands/canary';
+import { runCanaryList } from '../../src/cli/commands/canary-list';
 import { WatchScreen } from '../../src/cli/watch-screen';
 import { runWait } from '../../src/cli/commands/wait';
 import type { Output } from '../../src/cli/output';
@@ -202,6 +203,21 @@ describe('canary promote / abort / retry', () => {
     const io = capture();
     expect(await runCanaryCommand(docker, 'shop', 'promote', { timeout: 'soon' }, io)).toBe(2);
     expect(io.err_).toEqual(['--timeout: expected a duration like 30s or 2m, got "soon"']);
+  });
+});
+
+describe('canary list', () => {
+  it('lists only routes with spec.canary, with their backends and phase', async () => {
+    const io = capture();
+    expect(await runCanaryList(docker, io)).toBe(0);
+    expect(io.out_.join('\n').split('\n').map((l) => l.split(/\s+/).slice(0, 6))).toEqual([
+      ['NAME', 'CLUSTER', 'STRATEGY', 'STABLE', 'NEW', 'STATUS'],
+      ['shop', 'default', 'canary', 'shop-v1:8080', 'shop-v2:8080', 'Pending'],
+    ]);
+    await storeState(PAUSED());
+    const paused = capture();
+    await runCanaryList(docker, paused);
+    expect(paused.out_.join('\n')).toMatch(/^shop +default +canary +shop-v1:8080 +shop-v2:8080 +Paused 50%/m);
   });
 });
 

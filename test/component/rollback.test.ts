@@ -6,6 +6,8 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
+import { runGet } from '../../src/cli/commands/get';
+import { statusText } from '../../src/cli/commands/status';
 import { runHistory, runRollback } from '../../src/cli/commands/history';
 import { CoreRun } from '../../src/core/core-run';
 import { LABELS } from '../../src/domain/labels';
@@ -95,8 +97,9 @@ describe('revisions', () => {
     expect(table.code).toBe(0);
     const lines = table.out.split('\n');
     expect(lines[0]).toMatch(/^REVISION\s+CONFIG\s+CREATED\s+ROUTES\s+CURRENT$/);
-    expect(lines[1]).toMatch(/^1\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+2$/);
-    expect(lines[2]).toMatch(/^2\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+2\s+\*$/);
+    // ROUTES names the route generations each revision serves (revision 2: web's second generation).
+    expect(lines[1]).toMatch(/^1\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+api@1, web@1$/);
+    expect(lines[2]).toMatch(/^2\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+api@1, web@2\s+\*$/);
     const json = await cli((io) => runHistory(docker, 'cluster', 'edge', 'json', io));
     const parsed = JSON.parse(json.out) as { current: number; revisions: { revision: number; config: string; routes: number; current: boolean }[] };
     expect(parsed.current).toBe(2);
@@ -126,6 +129,10 @@ describe('rollback', () => {
     const history = await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io));
     expect(history.out).toMatch(/^1\s.*\*$/m);
     expect(history.out).toContain('rolled back to revision 1');
+    // get sc says so next to PROGRAMMED.
+    const sc = await cli((io) => runGet(docker, 'sc', undefined, undefined, io));
+    expect(sc.out).toMatch(/^edge\s.*\(rolled back to revision 1\)/m);
+    expect(await statusText(docker)).toMatch(/^edge\s.*\(rolled back to revision 1\)$/m);
     // Converged while rolled back: nothing more to write.
     docker.clearActions();
     await run.run(4);

@@ -22,7 +22,7 @@ import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { asSeenNow, corePresence } from '../core-presence';
 import { describeEvents, eventLines, type DescribedEvent } from '../describe-events';
-import { clusterRevisions } from '../../plan/revisions';
+import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint } from '../../plan/revisions';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from './apply';
@@ -30,7 +30,7 @@ import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware
 import { backendsCell, clusterCell, listenerCell, listenerLines, listenersCell, STREAM_ROUTE_HEADER, streamRouteLines } from './stream-route-view';
 import { untilText } from './tls';
 
-interface Listed {
+export interface Listed {
   readonly kind: Kind;
   readonly name: string;
   readonly generation: number;
@@ -44,6 +44,8 @@ interface Listed {
   readonly rollout?: string;
   /** A Middleware: the routes that use it. */
   readonly usedBy?: readonly string[];
+  /** A ServiceCluster serving an old revision (`swarmgate rollback`): that revision. */
+  readonly rolledBackTo?: number;
 }
 
 /**
@@ -72,7 +74,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
   });
 }
 
-async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
+export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
   const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? []), ...(desired.streamRoutes ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
@@ -89,6 +91,9 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
       const status = asSeenNow(decodeStatus(s.config.Spec.Labels?.[LABELS.status]), presence);
       const invalid = rejects.get(key);
       const rollout = s.config.Spec.Labels?.[LABELS.rollout];
+      // A cluster rolled back (a request a later apply already ended does not count, as in `history`).
+      const rollback = s.kind === 'ServiceCluster' ? rollbackOf(s.config) : undefined;
+      const rolledBackTo = rollback !== undefined && rollback.specs === specsFingerprint(clusterRouteGenerations(desired, s.name)) ? rollback.revision : undefined;
       return {
         kind: s.kind,
         name: s.name,
@@ -98,6 +103,7 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
         ...(status !== undefined ? { status } : {}),
         ...(invalid !== undefined ? { invalid } : {}),
         ...(rollout !== undefined ? { rollout } : {}),
+        ...(rolledBackTo !== undefined ? { rolledBackTo } : {}),
         ...(s.kind === 'Middleware' ? { usedBy: usersOf(s.name, routes, clusters) } : {}),
       } as Listed;
     })
@@ -105,7 +111,7 @@ async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
 }
 
 /** "Progressing 20%": the rollout's phase and the new service's weight; "-" without spec.canary or before the core started it. */
-function rolloutCell(l: Listed): string {
+export function rolloutCell(l: Listed): string {
   if (l.object?.kind !== 'Route' || l.object.spec.canary === undefined) return '-';
   const state = l.rollout === undefined ? undefined : decodeRolloutState(l.rollout);
   return state === undefined || E.isLeft(state) ? 'Pending' : `${state.right.phase} ${state.right.weight}%`;
@@ -312,7 +318,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
         p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-',
         String(l.generation),
         cell(l, 'Ready'),
-        cell(l, 'Programmed'),
+        `${cell(l, 'Programmed')}${l.rolledBackTo !== undefined ? ` (rolled back to revision ${l.rolledBackTo})` : ''}`,
         age(l.createdAt, now),
         ...(wide ? [listenersCell(l.object)] : []),
       ];

@@ -65,10 +65,18 @@ export async function runHistory(port: DockerPort, kind: string, name: string, o
     io.out(`No revisions for cluster "${name}" yet (the core creates one per generated proxy config).`);
     return EXIT.ok;
   }
-  const rows = h.revisions.map((r) => [String(r.revision), r.config.Spec.Name, r.config.CreatedAt !== undefined ? `${age(r.config.CreatedAt, now)} ago` : '-', String(r.routeCount), r.revision === h.current ? '*' : '']);
+  const rows = h.revisions.map((r) => [String(r.revision), r.config.Spec.Name, r.config.CreatedAt !== undefined ? `${age(r.config.CreatedAt, now)} ago` : '-', routesCell(r), r.revision === h.current ? '*' : '']);
   io.out(formatTable(['REVISION', 'CONFIG', 'CREATED', 'ROUTES', 'CURRENT'], rows));
   if (h.rollback !== undefined) io.out(`cluster "${name}" is rolled back to revision ${h.rollback} until the next apply of it or one of its routes`);
   return EXIT.ok;
+}
+
+/** The route generations of a revision by name (`web@3, api@1 +2`), or their count when only their hash was stored. */
+function routesCell(r: Revision): string {
+  if (r.routes === undefined) return String(r.routeCount);
+  const names = [...r.routes].sort();
+  if (names.length === 0) return '-';
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} +${names.length - 3}`;
 }
 
 export async function runRollback(port: DockerPort, kind: string, name: string, toRevision: string | undefined, io: Output): Promise<number> {

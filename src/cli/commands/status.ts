@@ -59,6 +59,12 @@ async function coreState(port: DockerPort, name: string, tasks: readonly TaskInf
   return `core: ${name} 1/1 running; ${run}`;
 }
 
+/** " (rolled back to revision N)" when the core says the cluster serves a rolled-back revision (its Programmed note). */
+function rollbackHint(message: string): string {
+  const m = /rolled back to revision (\d+)/.exec(message);
+  return m === null ? '' : ` (rolled back to revision ${m[1] ?? ''})`;
+}
+
 /** A generated config's name without `sg-nginx-<cluster>-` / `sg-haproxy-<cluster>-`: its content hash. */
 function shortConfigName(name: string, cluster: string): string {
   const prefix = [`sg-nginx-${cluster}-`, `sg-haproxy-${cluster}-`].find((p) => name.startsWith(p));
@@ -84,7 +90,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
     const hitless = p.Spec.Labels?.[LABELS.delivery] === 'hitless' ? status?.proxy : undefined;
     const config = hitless !== undefined ? `${hitless.config} (hitless)` : shortConfigName(want, cluster);
     const serve = hitless !== undefined ? hitless.replicas.map((r) => `${r.task}:${r.applied}`).join(' ') : replicas.join(' ');
-    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, config, serve || '-', published, programmed === undefined ? 'Unknown' : programmed.status];
+    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, config, serve || '-', published, programmed === undefined ? 'Unknown' : `${programmed.status}${rollbackHint(programmed.message)}`];
   });
   const routeRows = [...current.values()]
     .filter((s) => s.kind === 'Route')
