@@ -26,4 +26,9 @@ describe('CLI start-up', () => {
     expect(loaded.some((p) => p.includes('/node_modules/dockerode/'))).toBe(true);
     expect(['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'].filter((m) => loaded.some((p) => p.includes(`/node_modules/${m}/`)))).toEqual([]);
   });
+
+  it('runs get without the YAML parser or the apply preview (loaded by the commands that need them)', () => {
+    const loaded = loadedAfter("require('./src/cli/commands/get')");
+    expect(loaded.filter((p) => p.includes('/node_modules/yaml/') || p.endsWith('/src/cli/apply-preview.ts') || p.endsWith('/src/desired/load-specs.ts'))).toEqual([]);
+  });
 });
