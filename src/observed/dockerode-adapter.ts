@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 // Must precede dockerode: keeps ssh2's eager 16 MiB WebAssembly memory out of the core (see the file).
 import './skip-ssh2';
+import './skip-buildkit-session';
 import Dockerode from 'dockerode';
 import { DockerApiError } from './docker-errors';
 import type { ConfigInfo, ConfigSpec, DockerEvent, DockerPort, LabelFilter, Labels, NetworkInfo, NodeInfo, SecretInfo, ServiceInfo, ServiceSpec, TaskInfo } from './docker-port';

@@ -51,7 +51,7 @@ function capture(): Output & { out_: string[]; err_: string[] } {
   const out_: string[] = [];
   const err_: string[] = [];
   // Whether a core runs on the test Swarm is not this test's subject: its warning line is left out.
-  return { out_, err_, out: (t) => out_.push(t.trimEnd()), err: (t) => (t.startsWith('warning: ') ? undefined : err_.push(t.trimEnd())) };
+  return { out_, err_, out: (t) => out_.push(t.trimEnd()), err: (t) => (/^(warning|note): /.test(t) ? undefined : err_.push(t.trimEnd())) };
 }
 
 /** A port that records the spec configs it created (name → spec hash). */

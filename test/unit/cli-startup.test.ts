@@ -20,4 +20,15 @@ describe('CLI start-up', () => {
     expect(HEAVY.filter((m) => loaded.some((p) => p.includes(`/node_modules/${m}/`)))).toEqual([]);
     expect(loaded.filter((p) => p.includes('/src/cli/commands/'))).toEqual([]);
   });
+
+  it('reaches Docker without loading gRPC or protobufjs (dockerode\'s BuildKit session is stubbed)', () => {
+    const loaded = loadedAfter("require('./src/observed/dockerode-adapter').createDockerPort()");
+    expect(loaded.some((p) => p.includes('/node_modules/dockerode/'))).toBe(true);
+    expect(['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'].filter((m) => loaded.some((p) => p.includes(`/node_modules/${m}/`)))).toEqual([]);
+  });
+
+  it('runs get without the YAML parser or the apply preview (loaded by the commands that need them)', () => {
+    const loaded = loadedAfter("require('./src/cli/commands/get')");
+    expect(loaded.filter((p) => p.includes('/node_modules/yaml/') || p.endsWith('/src/cli/apply-preview.ts') || p.endsWith('/src/desired/load-specs.ts'))).toEqual([]);
+  });
 });

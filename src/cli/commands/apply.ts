@@ -8,16 +8,13 @@ import { formatLocatedIssue, problemCount, sortByPosition } from '../../desired/
 import { isConflict } from '../../desired/conflict';
 import { applyObjectChecked, deleteObjectChecked } from '../../desired/spec-store';
 import type { Kind } from '../../domain/meta';
-import { KINDS } from '../../domain/meta';
+import { parseKind, resourceName } from '../kind-words';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
 import { coreAbsenceWarning, corePresence } from '../core-presence';
-import { previewApply, previewLines } from '../apply-preview';
 import { errorText } from '../error-text';
 
-export function resourceName(kind: Kind): string {
-  return kind.toLowerCase();
-}
+export { parseKind, resourceName } from '../kind-words';
 
 export async function runApply(port: DockerPort, paths: readonly string[], io: Output, signal?: AbortSignal): Promise<number> {
   const { objects, issues } = loadSpecs(paths);
@@ -31,6 +28,8 @@ export async function runApply(port: DockerPort, paths: readonly string[], io: O
   // reload or task restarts), and what would not be served (host conflicts, port clashes). On stderr:
   // stdout stays kubectl's `route/x created` lines.
   try {
+    // Loaded here only: `get` and `delete` import this module for its helpers and need none of the pipeline.
+    const { previewApply, previewLines } = await import('../apply-preview');
     for (const line of previewLines(await previewApply(port, objects.map((o) => o.object)))) io.err(line);
   } catch (e) {
     io.err(`warning: could not work out what this apply does to running proxies (${errorText(e)}); applying anyway`);
@@ -96,15 +95,4 @@ export async function runDelete(port: DockerPort, target: { kind?: string; names
     }
   }
   return conflicts > 0 ? EXIT.conflict : missing > 0 ? EXIT.invalid : EXIT.ok;
-}
-
-/** route, routes, servicecluster(s), sc, middleware(s), mw, tcproute(s), udproute(s) — as kubectl accepts singular, plural and short names. */
-export function parseKind(word: string): Kind | undefined {
-  const w = word.toLowerCase();
-  if (['route', 'routes', 'rt'].includes(w)) return 'Route';
-  if (['servicecluster', 'serviceclusters', 'sc'].includes(w)) return 'ServiceCluster';
-  if (['middleware', 'middlewares', 'mw'].includes(w)) return 'Middleware';
-  if (['tcproute', 'tcproutes'].includes(w)) return 'TCPRoute';
-  if (['udproute', 'udproutes'].includes(w)) return 'UDPRoute';
-  return KINDS.find((k) => k.toLowerCase() === w);
 }

@@ -16,7 +16,7 @@ import { describePlan } from '../../plan/writes/describe-plan';
 import { proxyServiceName } from '../../plan/proxy-service-spec';
 import type { Output } from '../output';
 import { previewApply, previewLines } from '../apply-preview';
-import { resourceName } from './apply';
+import { resourceName } from '../kind-words';
 
 export const DIFF_EXIT = { same: 0, changed: 1, error: 2 } as const;
 

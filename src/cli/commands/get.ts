@@ -1,7 +1,6 @@
 /** `swarmgate get routes|serviceclusters|middlewares|tcproutes|udproutes [NAME] [-o wide|yaml|json|name|jsonpath=TEMPLATE] [-l SELECTOR]` and `describe`. */
 
 import * as E from 'fp-ts/Either';
-import { stringify } from 'yaml';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
@@ -25,7 +24,7 @@ import { describeEvents, eventLines, type DescribedEvent } from '../describe-eve
 import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint } from '../../plan/revisions';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
-import { parseKind, resourceName } from './apply';
+import { parseKind, resourceName } from '../kind-words';
 import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
 import { backendsCell, clusterCell, listenerCell, listenerLines, listenersCell, STREAM_ROUTE_HEADER, streamRouteLines } from './stream-route-view';
 import { untilText } from './tls';
@@ -184,6 +183,8 @@ export async function runGet(port: DockerPort, what: string, name: string | unde
     return EXIT.ok;
   }
   if (output === 'yaml') {
+    // Loaded here only: the YAML library is a tenth of a plain `get`'s start-up.
+    const { stringify } = await import('yaml');
     io.out(items.map((l) => stringify(asDocument(l))).join('---\n'));
     return EXIT.ok;
   }

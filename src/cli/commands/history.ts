@@ -11,7 +11,7 @@ import { isNotFound, isOutOfSequence } from '../../observed/docker-errors';
 import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../plan/revisions';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
-import { parseKind } from './apply';
+import { parseKind } from '../kind-words';
 
 interface ClusterHistory {
   readonly revisions: Revision[];

@@ -16,7 +16,7 @@ import { probeCanary, type Probe } from '../canary-wait';
 import { goalText, parseWaitFor, probeConditionGoal, type WaitGoal } from '../wait-for';
 import { EXIT, type Output } from '../output';
 import { RouteRolloutReader } from '../route-rollout';
-import { parseKind, resourceName } from './apply';
+import { parseKind, resourceName } from '../kind-words';
 import type { Kind } from '../../domain/meta';
 
 /** A condition, or the object's absence, on what is stored now. */

@@ -1,0 +1,31 @@
+/**
+ * Imported before dockerode. dockerode 4 loads its BuildKit session (lib/session.js) eagerly, and
+ * with it @grpc/grpc-js, @grpc/proto-loader and protobufjs: about a third of a CLI command's start-up
+ * (measured with node --cpu-prof on `swarmgate get routes`). Only `docker.buildImage` with BuildKit
+ * uses it, and swarmgate never builds images through the Docker API, so a stub stands in; it throws
+ * with a clear message if anything ever calls it.
+ */
+import Module from 'node:module';
+
+function buildkitSessionUnavailable(): never {
+  throw new Error('dockerode BuildKit session not loaded: swarmgate does not build images through the Docker API');
+}
+
+/** True when the stub was installed (false: dockerode not found, or its session already loaded). */
+export function stubBuildkitSession(): boolean {
+  let path: string;
+  try {
+    path = require.resolve('dockerode/lib/session');
+  } catch {
+    return false;
+  }
+  if (require.cache[path] !== undefined) return false;
+  const stub = new Module(path);
+  stub.filename = path;
+  stub.loaded = true;
+  stub.exports = buildkitSessionUnavailable;
+  require.cache[path] = stub;
+  return true;
+}
+
+stubBuildkitSession();
