@@ -145,9 +145,9 @@ describe('the supervised proxy agent', () => {
     expect(newAgent).not.toBe(agent);
     expect(recordedMaster(confDir)).toBe(master);
     expect(procIdentity(master ?? 0)).toBeDefined();
-    expect(await probe(port)).toBe('v2');
+    await until('v2 served', async () => ((await probe(port)) === 'v2' ? true : undefined), 5_000);
     // (pino writes asynchronously: the line may come a little after the report)
-    await until('the take-over logged', () => (stderr.join('').includes('took over the running NGINX') ? true : undefined), 5_000);
+    await until('the take-over logged', () => (stderr.join('').includes('took over the running NGINX') ? true : undefined), 15_000);
 
     // 2. The adopted master (not the new agent's child) is SIGKILLed: the new agent restarts it.
     const load2 = requestLoop(port);
