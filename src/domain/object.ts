@@ -9,6 +9,7 @@ import { decode, expected, oneOf, struct, type Codec } from './codec';
 import { didYouMean } from './did-you-mean';
 import type { Issue } from './issue';
 import { API_VERSION, KINDS, ObjectMeta, type Kind } from './meta';
+import { checkIssuer, IssuerSpec } from './issuer';
 import { checkMiddleware, MiddlewareSpec } from './middleware';
 import { RouteSpec } from './route';
 import { checkRoute } from './route-checks';
@@ -42,11 +43,18 @@ export const MiddlewareObject = struct(
   STATUS_IGNORED,
 );
 
+export const IssuerObject = struct(
+  'Issuer',
+  { apiVersion: literal(API_VERSION), kind: literal('Issuer'), metadata: ObjectMeta, spec: IssuerSpec },
+  STATUS_IGNORED,
+);
+
 type Decoded<C> = C extends Codec<infer A> ? Omit<A, 'status'> : never;
 export type RouteObject = Decoded<typeof RouteObject>;
 export type ServiceClusterObject = Decoded<typeof ServiceClusterObject>;
 export type MiddlewareObject = Decoded<typeof MiddlewareObject>;
-export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject;
+export type IssuerObject = Decoded<typeof IssuerObject>;
+export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject | IssuerObject;
 
 const KindCodec = oneOf(KINDS);
 const ENVELOPE_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
@@ -54,10 +62,12 @@ const ENVELOPE: Record<Kind, Codec<ApiObject>> = {
   Route: RouteObject as Codec<ApiObject>,
   ServiceCluster: ServiceClusterObject as Codec<ApiObject>,
   Middleware: MiddlewareObject as Codec<ApiObject>,
+  Issuer: IssuerObject as Codec<ApiObject>,
 };
 
 function semanticIssues(obj: ApiObject): Issue[] {
   if (obj.kind === 'Route') return checkRoute(obj.spec);
+  if (obj.kind === 'Issuer') return checkIssuer(obj.spec);
   return obj.kind === 'ServiceCluster' ? checkServiceCluster(obj.spec) : checkMiddleware(obj.spec);
 }
 

@@ -94,5 +94,6 @@ export function parseKind(word: string): Kind | undefined {
   if (['route', 'routes', 'rt'].includes(w)) return 'Route';
   if (['servicecluster', 'serviceclusters', 'sc'].includes(w)) return 'ServiceCluster';
   if (['middleware', 'middlewares', 'mw'].includes(w)) return 'Middleware';
+  if (['issuer', 'issuers'].includes(w)) return 'Issuer';
   return KINDS.find((k) => k.toLowerCase() === w);
 }
