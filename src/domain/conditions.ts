@@ -7,10 +7,13 @@
  * (tls.certificate.name) expires within EXPIRY_WARNING_DAYS or has expired; absent otherwise.
  * `CertificateMismatch` is a warning too: present only when that certificate's DNS names leave one of
  * the route's hosts uncovered (clients reject the certificate there).
+ * `CertificateReady` is present only on a Route with `tls.certificate.issuer`: whether its ACME
+ * certificate is issued and current (Issued, Renewing) or not yet (Issuing, ChallengeFailed,
+ * RateLimited, IssuerNotFound, OrderFailed).
  * `Rollout` is present only on a Route with `spec.canary`: True while the rollout is healthy
  * (Progressing, Paused, Promoted, Succeeded), False once Failed or Aborted; the reason is the phase.
  */
-export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout'] as const;
+export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout', 'CertificateReady'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -50,6 +53,16 @@ export const REASONS = [
   'ExpiresSoon',
   'Expired',
   'HostNotCovered',
+  // ACME (CertificateReady on Routes, Ready on Issuers; docs/adr/0013-acme-issuers.md).
+  'Issuing',
+  'Issued',
+  'Renewing',
+  'ChallengeFailed',
+  'RateLimited',
+  'IssuerNotFound',
+  'OrderFailed',
+  'AccountRegistered',
+  'AccountFailed',
   // Rollout phases (src/plan/rollout/state.ts PHASES).
   'Progressing',
   'Paused',

@@ -187,9 +187,12 @@ export interface PathGroup {
 }
 
 export interface TlsTerminate {
+  /** Docker secret names; with `acme`, file names in the agent's ACME directory instead (acme-routes.ts). */
   readonly certSecret: SwarmName;
   readonly keySecret: SwarmName;
   readonly redirectHTTP: boolean;
+  /** An ACME certificate the core delivers to the agents (not a mounted secret). */
+  readonly acme?: true;
 }
 
 export interface VirtualHost {
@@ -230,6 +233,12 @@ export interface ProxyModel {
   /** Overlay networks the proxy must join to reach its upstreams. */
   readonly networks: readonly SwarmName[];
   readonly routes: readonly ProgrammedRoute[];
+  /**
+   * Present when a route of the cluster uses an ACME issuer: every HTTP server answers HTTP-01
+   * tokens from the agent's directory; `files` are the certificate and key files the config names
+   * there (the core delivers their content over gRPC, never in the model).
+   */
+  readonly acme?: { readonly files: readonly string[] };
 }
 
 /** What became of one route translated from com.docker.lb.* service labels (it has no stored config to carry a status). */
