@@ -51,7 +51,8 @@ describe('ACME routes in the plan', () => {
     const m = r.clusters.find((c) => c.cluster === 'edge');
     expect(m?.virtualHosts).toEqual([]);
     expect(m?.acme).toEqual({ files: [] });
-    const conf = renderNginx(m!);
+    if (m === undefined) throw new Error('no cluster edge');
+    const conf = renderNginx(m);
     expect(conf).toContain('location ^~ "/.well-known/acme-challenge/"');
     expect(conf).toContain('alias "/run/swarmgate/acme/http01/"');
     nginxOk(conf, []);
@@ -60,7 +61,8 @@ describe('ACME routes in the plan', () => {
   it('serves with the delivered files once issued; the redirect spares the challenge path', () => {
     const r = buildModel(withIssuers(desired([shop()], [HITLESS])), SNAP, { acme: new Map([['shop', { dnsNames: ['shop.example.com'] }]]) });
     expect(r.conditions['Route/shop']?.find((c) => c.type === 'ResolvedRefs')?.status).toBe('True');
-    const m = r.clusters.find((c) => c.cluster === 'edge')!;
+    const m = r.clusters.find((c) => c.cluster === 'edge');
+    if (m === undefined) throw new Error('no cluster edge');
     expect(m.secrets).toEqual([]);
     expect(m.acme).toEqual({ files: ['acme-shop.crt', 'acme-shop.key'] });
     const conf = renderNginx(m);
@@ -68,7 +70,7 @@ describe('ACME routes in the plan', () => {
     expect(conf).toContain('ssl_certificate_key "/run/swarmgate/acme/acme-shop.key";');
     expect(conf).toContain('if ($sg_https_redirect) {');
     expect(conf).not.toContain('if ($scheme = "http")');
-    nginxOk(conf, m.acme!.files);
+    nginxOk(conf, m.acme?.files ?? []);
   });
 
   it('waits again when the certificate does not cover a host the route gained', () => {
