@@ -10,7 +10,10 @@ import { executePlan, type GroupOutcome } from '../apply/execute-plan';
 import type { LiveState } from '../observed/live-state';
 import { observe, type Observed } from './observe';
 import { ServedRoutes } from './served-routes';
-import { configFilesHash } from '../plan/config-files-hash';
+import { deliveryHash } from '../plan/config-files-hash';
+import type { ConfigFileData } from '../api/control-plane';
+import type { IssuerActor } from './acme/issuer-actor';
+import { withIssuerConditions } from './acme/issuer-status';
 import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
 import { PROXY_SERVICE_STEP, type ProxyPlan } from '../plan/writes/proxy-writes';
 import { clusterGroupKey, type Step } from '../plan/writes/steps';
@@ -67,6 +70,8 @@ export interface CoreRunOptions {
   readonly maxConfigBytes?: number;
   /** How the exact files that ship are checked (tests record them); default validateFiles in a private root. */
   readonly validate?: FilesValidator;
+  /** The ACME issuer (ADR 0013): certificates for routes with tls.certificate.issuer. Absent: they wait. */
+  readonly issuer?: IssuerActor;
 }
 
 /** A cluster's part of the pipeline's output: its files (when rendered here), its rollback, and what to say about it. */
@@ -109,6 +114,8 @@ export class CoreRun {
   private readonly wake = new Subject<number>();
   /** What each proxy replica serves (route generations), for route status. */
   private readonly served = new ServedRoutes();
+  /** This run's ACME certificate files per cluster, handed to the agents with the config (never in the Plan). */
+  private readonly certificates = new Map<string, readonly ConfigFileData[]>();
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
   /**
@@ -173,9 +180,10 @@ export class CoreRun {
   /** build: the one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files. */
   private build({ snapshot }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
-    const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender });
+    const issuer = this.options.issuer;
+    const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) });
     this.lastUpstreams = new Map(built.result.clusters.map((m) => [m.cluster, m.upstreams]));
-    return built;
+    return issuer === undefined ? built : withIssuerConditions(built, issuer);
   }
 
   /** validate: per cluster, the config that would ship (rendered here, submitted, or rolled back), checked byte for byte. */
@@ -200,7 +208,7 @@ export class CoreRun {
   /** execute: the plan's writes, group by group (one per cluster); a failed group ends alone. */
   private async execute(plan: ReturnType<typeof planRun>['plan']): Promise<GroupOutcome[]> {
     const plane = this.options.plane;
-    const outcomes = await executePlan(plan, { docker: this.port, ...(plane !== undefined ? { agents: agentSink(plane) } : {}) }, this.terminal.blocked);
+    const outcomes = await executePlan(plan, { docker: this.port, ...(plane !== undefined ? { agents: agentSink(plane, (c) => this.certificates.get(c) ?? []) } : {}) }, this.terminal.blocked);
     this.terminal.update(outcomes);
     logOutcomes(this.runLog, outcomes);
     return outcomes;
@@ -348,7 +356,10 @@ export class CoreRun {
     // Hitless: the agents get the validated config (they run nginx -t / haproxy -c themselves too before reloading).
     const plane = this.options.plane;
     const delivered = plane?.delivered(model.cluster)?.configHash;
-    const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: configFilesHash(files), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
+    // ACME certificates travel with the config to this cluster's agents only; the plan sees their hash, never their bytes.
+    const certificates = this.options.issuer?.filesFor(model.acme?.files) ?? [];
+    this.certificates.set(model.cluster, certificates);
+    const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: deliveryHash(files, certificates), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
     if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
     const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };

@@ -90,3 +90,20 @@ export function admitAcmeRoute(route: RouteObject, issuers: ReadonlyMap<string, 
 export function issuersByName(issuers: readonly Stored<IssuerObject>[] | undefined): ReadonlyMap<string, IssuerSpec> {
   return new Map((issuers ?? []).map((i) => [i.object.metadata.name, i.object.spec]));
 }
+
+/**
+ * The certificates the core must hold: one per route with an issuer that its cluster accepted and
+ * whose issuer exists (whatever the number of clusters' replicas serve it).
+ */
+export function acmeOrders(routes: readonly Stored<RouteObject>[], conditions: Readonly<Record<string, readonly Condition[]>>): AcmeOrder[] {
+  const out: AcmeOrder[] = [];
+  for (const { object: r } of routes) {
+    const issuer = issuerOf(r);
+    if (issuer === undefined) continue;
+    const conds = conditions[`Route/${r.metadata.name}`] ?? [];
+    if (conds.some((c) => c.type === 'Accepted' && c.status === 'False')) continue;
+    if (conds.some((c) => c.reason === 'IssuerNotFound')) continue;
+    out.push({ route: r.metadata.name, issuer, hosts: r.spec.hosts, cluster: r.spec.serviceCluster });
+  }
+  return out;
+}
