@@ -349,7 +349,9 @@ export class CoreRun {
     // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
     // config), an extension's submission too, whatever it reported. A rolled-back revision was
     // validated when it was current.
-    const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, files));
+    // ACME certificates reach proxies only through their agents: a rolling proxy would start on a config naming files it never gets.
+    const acmeWithoutAgents = agent === undefined && (model.acme?.files.length ?? 0) > 0 ? `ACME certificates reach the proxies through their agents, but this cluster is delivered rolling (${agentNote ?? 'no agent'}); keeping the last good configuration` : undefined;
+    const invalid = source.invalid ?? acmeWithoutAgents ?? (rollback !== undefined ? undefined : this.validate(model, files));
     if (invalid !== undefined) return { input: base, agent, status: { model, invalid, expectedReplicas, ...keepLast } };
     const image = this.options.localImages === true ? await this.port.localImageId(model.spec.proxy.image) : undefined;
     if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
