@@ -55,7 +55,8 @@ function certificateForm(cert: Certificate): Issue[] {
   const secrets = cert.certSecret !== undefined || cert.keySecret !== undefined;
   const forms = [cert.name !== undefined, cert.issuer !== undefined, secrets].filter(Boolean).length;
   const which = 'name (a certificate stored with swarmgate tls apply), issuer (an Issuer that orders one by ACME) or certSecret and keySecret (Docker secrets)';
-  if (forms > 1) return [at(p(cert.issuer !== undefined ? 'issuer' : cert.certSecret !== undefined ? 'certSecret' : 'keySecret'), `use one of ${which}, not several`)];
+  if (forms > 1 && cert.issuer !== undefined) return [at(p('issuer'), `use one of ${which}, not several`)];
+  if (forms > 1) return [at(p(cert.certSecret !== undefined ? 'certSecret' : 'keySecret'), 'use either name (a certificate stored with swarmgate tls apply) or certSecret and keySecret, not both')];
   if (forms === 0) return [at(p(), `expected ${which}`)];
   if (cert.name !== undefined || cert.issuer !== undefined) return [];
   if (cert.certSecret === undefined) return [at(p('certSecret'), 'required with keySecret (the Docker secret holding the certificate)')];
