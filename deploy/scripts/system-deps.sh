@@ -18,6 +18,7 @@ PACKAGES='
 nginx-light          test,bench             yes  nginx -t on every rendered config; NGINX for the traffic tests
 libnginx-mod-stream  test,bench             yes  the stream module (SNI passthrough, ssl_preread) that nginx -t loads
 haproxy              test                   yes  haproxy -c on every rendered HAProxy config; HAProxy for its traffic tests
+pebble               test                   yes  a test ACME server (pebble, pebble-challtestsrv) the ACME tests start on loopback
 debootstrap          images                 yes  the offline Debian base image (no registry on the machine)
 wrk                  bench-reload           yes  the load generator of make bench-reload
 docker.io            swarm,images,multinode no   dockerd and the docker CLI (make swarm-up starts it)

@@ -17,7 +17,9 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadLastApplied } from './last-applied';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
-import { configFilesHash, type ConfigFileData } from '../api/control-plane';
+import { configFilesHash, deliveryHash, type ConfigFileData } from '../api/control-plane';
+import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
+import { syncChallenges, writeCertificates } from './acme-files';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import type { ProxyDriver } from './proxy-process';
 
@@ -61,13 +63,21 @@ export type BootInstall = { readonly ok: true; readonly hash: string } | { reado
  * config for another cluster or kind, one whose files do not match its hash, or a path outside
  * `confDir` (safeRelativePath).
  */
-export function installBootConfig(m: ProxyConfig__Output, o: { readonly cluster: string; readonly driver: ProxyDriver; readonly confDir: string; readonly safePath: (p: string) => string | undefined }): BootInstall {
+export function installBootConfig(
+  m: ProxyConfig__Output,
+  o: { readonly cluster: string; readonly driver: ProxyDriver; readonly confDir: string; readonly safePath: (p: string) => string | undefined; readonly acmeDir?: string },
+): BootInstall {
   if (m.cluster !== o.cluster) return { ok: false, reason: `config of cluster ${JSON.stringify(m.cluster)}` };
   const kind = m.proxyKind === '' ? 'nginx' : m.proxyKind;
   if (kind !== o.driver.kind) return { ok: false, reason: `a ${kind} config for a ${o.driver.kind} task` };
   const files = m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
-  const hash = configFilesHash(files);
+  const certificates = m.certificates.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+  const hash = deliveryHash(files, certificates);
   if (hash !== m.configHash) return { ok: false, reason: 'files do not match the config hash' };
+  // Before the check: the proxy's check reads the certificate files the config names.
+  const written = writeCertificates(o.acmeDir ?? ACME_DIR_IN_TASKS, certificates);
+  if (!written.ok) return { ok: false, reason: written.output };
+  syncChallenges(o.acmeDir ?? ACME_DIR_IN_TASKS, m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization })));
   return installConfigFiles(files, hash, o);
 }
 
@@ -109,6 +119,8 @@ export interface ChooseBootOptions extends BootFromCoreOptions {
   readonly lastAppliedDir?: string;
   /** bootConfigHash() of the task's mounted boot config. */
   readonly bootHash: string;
+  /** Where ACME certificates and HTTP-01 tokens go (default ACME_DIR_IN_TASKS). */
+  readonly acmeDir?: string;
 }
 
 /**

@@ -21,7 +21,9 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
 import { safeRelativePath } from '../validate/validate-files';
-import { configFilesHash, type ConfigFileData, type Validation } from '../api/control-plane';
+import { deliveryHash, type ConfigFileData, type Validation } from '../api/control-plane';
+import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
+import { syncChallenges, writeCertificates } from './acme-files';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { chooseBootConfig } from './agent-boot';
@@ -72,7 +74,11 @@ export interface ProxyAgentOptions {
   readonly lastAppliedDir?: string;
   /** Restart pacing of a proxy that keeps dying; default DEFAULT_RESTART_BACKOFF. */
   readonly restartBackoff?: RestartBackoff;
+  /** Where ACME certificates and HTTP-01 tokens are written (acme-files.ts); default ACME_DIR_IN_TASKS. */
+  readonly acmeDir?: string;
 }
+
+export { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff } from './restart-backoff';
 
 export interface AgentState {
   readonly appliedHash: string;
@@ -175,6 +181,7 @@ export class ProxyAgent {
       confDir: this.o.confDir,
       safePath: safeRelativePath,
       bootHash: this.bootHash,
+      acmeDir: this.acmeDir,
       ...(this.o.lastAppliedDir !== undefined ? { lastAppliedDir: this.o.lastAppliedDir } : {}),
     });
     if (b.source !== 'mounted') this.state = { appliedHash: b.hash, lastReceivedHash: b.hash, appliedAt: b.appliedAt };
@@ -204,7 +211,11 @@ export class ProxyAgent {
     }
     this.stream = resubscribe(
       () => core.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
-      (m: ProxyConfig__Output) => this.pacer.offer(m, m.immediate),
+      (m: ProxyConfig__Output) => {
+        // Tokens are served as files: written now, whatever the pacer does with the config.
+        this.challenges(m);
+        this.pacer.offer(m, m.immediate);
+      },
       { log: this.o.log, what: 'WatchProxyConfig', connection: core, onConnect: () => this.o.log.info('connected to the core') },
     );
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
@@ -308,11 +319,27 @@ export class ProxyAgent {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
   }
 
+  private get acmeDir(): string {
+    return this.o.acmeDir ?? ACME_DIR_IN_TASKS;
+  }
+
+  /** Write the HTTP-01 tokens of a delivered message (no reload: NGINX serves them as files). */
+  private challenges(m: ProxyConfig__Output): void {
+    if (m.cluster !== this.o.cluster) return;
+    try {
+      const r = syncChallenges(this.acmeDir, m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization })));
+      if (r.written + r.removed > 0) this.o.log.info({ tokens: r.written, removed: r.removed }, 'ACME HTTP-01 tokens updated');
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not write ACME HTTP-01 tokens');
+    }
+  }
+
   /** Apply one delivered config now; true when the proxy reloaded onto it. */
   async apply(m: ProxyConfig__Output): Promise<boolean> {
     if (m.cluster !== this.o.cluster) return false;
     const files: ConfigFileData[] = m.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
-    const hash = configFilesHash(files);
+    const certificates: ConfigFileData[] = m.certificates.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+    const hash = deliveryHash(files, certificates);
     if (hash !== m.configHash) {
       this.o.log.error({ expected: m.configHash, got: hash }, 'received config does not match its hash; ignoring it');
       return false;
@@ -325,7 +352,7 @@ export class ProxyAgent {
     const kind = m.proxyKind === '' ? 'nginx' : m.proxyKind;
     const validation =
       kind === this.driver.kind
-        ? await this.install(files)
+        ? await this.install(files, certificates)
         : { ok: false, output: `this proxy task runs ${this.driver.kind}; a ${kind} configuration needs a proxy task of that kind (the core replaces the tasks when proxy.kind changes)` };
     this.state = validation.ok
       ? { appliedHash: hash, lastReceivedHash: hash, lastValidation: validation, appliedAt: Date.now() }
@@ -341,10 +368,14 @@ export class ProxyAgent {
   }
 
   /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
-  private async install(files: readonly ConfigFileData[]): Promise<Validation> {
+  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation> {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
+    // Certificates first: the check below reads them at the paths the config names. NGINX holds the
+    // ones it serves in memory, so a config refused below keeps serving the previous certificate.
+    const written = writeCertificates(this.acmeDir, certificates);
+    if (!written.ok) return written;
     const staged: [string, string][] = [];
     for (const f of files) {
       const rel = safeRelativePath(f.path);

@@ -10,7 +10,7 @@
  */
 import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 
-import { configFilesHash } from '../plan/config-files-hash';
+import { configFilesHash, deliveryHash } from '../plan/config-files-hash';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import type { Validation } from '../validate/result';
 import { backendVerdict } from '../domain/backend-health';
@@ -44,10 +44,13 @@ export interface Submission {
 
 export interface DeliveredConfig {
   readonly cluster: string;
+  /** deliveryHash of the files and certificates: what the agents report once they run both. */
   readonly configHash: string;
   readonly sequence: number;
   readonly proxyKind: ProxyKind;
   readonly files: readonly ConfigFileData[];
+  /** ACME certificates and keys for this cluster's agents only (ADR 0013); never logged, never in a Plan. */
+  readonly certificates?: readonly ConfigFileData[];
   /** Skip the agents' reload pacing (a rollback away from a failing backend). */
   readonly immediate?: boolean;
 }
@@ -64,7 +67,13 @@ export interface ReplicaReport {
 }
 
 /** The hash a proxy reports for a set of files (pure, shared with the plan). */
-export { configFilesHash } from '../plan/config-files-hash';
+export { configFilesHash, deliveryHash } from '../plan/config-files-hash';
+
+/** One pending HTTP-01 token and the text to answer it with (public: the CA fetches it over plain HTTP). */
+export interface AcmeChallengeData {
+  readonly token: string;
+  readonly keyAuthorization: string;
+}
 
 export interface ObjectStatusData {
   readonly kind: string;
@@ -176,11 +185,11 @@ export class ControlPlane {
   }
 
   /** Hand a validated config to the cluster's proxy agents; the same hash is not resent. */
-  deliver(cluster: string, proxyKind: ProxyKind, files: readonly ConfigFileData[], immediate = false): DeliveredConfig {
+  deliver(cluster: string, proxyKind: ProxyKind, files: readonly ConfigFileData[], immediate = false, certificates: readonly ConfigFileData[] = []): DeliveredConfig {
     const s = this.subject(this.configs, cluster);
-    const configHash = configFilesHash(files);
+    const configHash = deliveryHash(files, certificates);
     if (s.value?.configHash === configHash) return s.value;
-    const next = { cluster, configHash, sequence: ++this.sequence, proxyKind, files, ...(immediate ? { immediate } : {}) };
+    const next = { cluster, configHash, sequence: ++this.sequence, proxyKind, files, ...(certificates.length > 0 ? { certificates } : {}), ...(immediate ? { immediate } : {}) };
     s.next(next);
     return next;
   }
@@ -191,6 +200,22 @@ export class ControlPlane {
 
   watchConfig(cluster: string): Observable<DeliveredConfig> {
     return this.subject(this.configs, cluster).pipe(filter((c): c is DeliveredConfig => c !== undefined));
+  }
+
+  private readonly challenges = new Map<string, BehaviorSubject<readonly AcmeChallengeData[]>>();
+
+  /** The HTTP-01 tokens a cluster's agents must answer now (sent at once, without a reconcile run). */
+  setChallenges(cluster: string, list: readonly AcmeChallengeData[]): void {
+    const s = this.challenges.get(cluster) ?? new BehaviorSubject<readonly AcmeChallengeData[]>([]);
+    this.challenges.set(cluster, s);
+    const key = (l: readonly AcmeChallengeData[]) => l.map((c) => `${c.token}:${c.keyAuthorization}`).sort().join(',');
+    if (key(s.value) !== key(list)) s.next(list);
+  }
+
+  watchChallenges(cluster: string): Observable<readonly AcmeChallengeData[]> {
+    const s = this.challenges.get(cluster) ?? new BehaviorSubject<readonly AcmeChallengeData[]>([]);
+    this.challenges.set(cluster, s);
+    return s.asObservable();
   }
 
   /** Per-backend traffic of each cluster, summed over its replicas' reports (canary analysis, metrics). */

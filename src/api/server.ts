@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import type { Subscription } from 'rxjs';
+import { combineLatest, type Subscription } from 'rxjs';
 import type { ControlPlane, ProxyKind } from './control-plane';
 import type { CoreHandlers } from './generated/swarmgate/v1/Core';
 import { coreProto } from './proto';
@@ -147,8 +147,18 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
       const disconnected = plane.agentStreamOpened(cluster, replicaId);
       bindStream(
         call,
-        plane.watchConfig(cluster).subscribe((c) => {
-          call.write({ cluster: c.cluster, configHash: c.configHash, sequence: String(c.sequence), proxyKind: c.proxyKind, files: c.files.map((f) => ({ path: f.path, content: f.content })), immediate: c.immediate === true });
+        // The config and the HTTP-01 tokens travel together: a token change resends the same config (no reload).
+        combineLatest([plane.watchConfig(cluster), plane.watchChallenges(cluster)]).subscribe(([c, challenges]) => {
+          call.write({
+            cluster: c.cluster,
+            configHash: c.configHash,
+            sequence: String(c.sequence),
+            proxyKind: c.proxyKind,
+            files: c.files.map((f) => ({ path: f.path, content: f.content })),
+            immediate: c.immediate === true,
+            certificates: (c.certificates ?? []).map((f) => ({ path: f.path, content: f.content })),
+            challenges: challenges.map((ch) => ({ token: ch.token, keyAuthorization: ch.keyAuthorization })),
+          });
         }),
         () => {
           disconnected();

@@ -5,7 +5,7 @@ export function resourceName(kind: Kind): string {
   return kind.toLowerCase();
 }
 
-/** route, routes, servicecluster(s), sc, middleware(s), mw, tcproute(s), udproute(s) — as kubectl accepts singular, plural and short names. */
+/** route, routes, servicecluster(s), sc, middleware(s), mw, tcproute(s), udproute(s), issuer(s) — as kubectl accepts singular, plural and short names. */
 export function parseKind(word: string): Kind | undefined {
   const w = word.toLowerCase();
   if (['route', 'routes', 'rt'].includes(w)) return 'Route';
@@ -13,5 +13,6 @@ export function parseKind(word: string): Kind | undefined {
   if (['middleware', 'middlewares', 'mw'].includes(w)) return 'Middleware';
   if (['tcproute', 'tcproutes'].includes(w)) return 'TCPRoute';
   if (['udproute', 'udproutes'].includes(w)) return 'UDPRoute';
+  if (['issuer', 'issuers'].includes(w)) return 'Issuer';
   return KINDS.find((k) => k.toLowerCase() === w);
 }

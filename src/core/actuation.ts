@@ -3,15 +3,16 @@
  * outcome means for the cluster's status and for the run's outcome, and what is logged.
  */
 import type { Logger } from 'pino';
-import type { ControlPlane } from '../api/control-plane';
+import type { ConfigFileData, ControlPlane } from '../api/control-plane';
 import type { AgentSink, GroupOutcome, StepFailure, StepOutcome } from '../apply/execute-plan';
 import { isDockerApiError } from '../observed/docker-errors';
 import { TerminalError } from '../reconcile';
 import type { Reason } from '../domain/conditions';
 import { stepTarget, type Step } from '../plan/writes/steps';
 
-export function agentSink(plane: ControlPlane): AgentSink {
-  return { deliver: (s) => void plane.deliver(s.cluster, s.proxyKind, s.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), s.immediate) };
+/** Deliveries go to the control plane, with the cluster's ACME certificates (which the Plan never holds). */
+export function agentSink(plane: ControlPlane, certificatesOf: (cluster: string) => readonly ConfigFileData[] = () => []): AgentSink {
+  return { deliver: (s) => void plane.deliver(s.cluster, s.proxyKind, s.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), s.immediate, certificatesOf(s.cluster)) };
 }
 
 function daemonText(error: unknown): string {

@@ -10,14 +10,17 @@ import { executePlan, type GroupOutcome } from '../apply/execute-plan';
 import type { LiveState } from '../observed/live-state';
 import { observe, type Observed } from './observe';
 import { ServedRoutes } from './served-routes';
-import { configFilesHash } from '../plan/config-files-hash';
+import { deliveryHash } from '../plan/config-files-hash';
+import type { ConfigFileData } from '../api/control-plane';
+import type { IssuerActor } from './acme/issuer-actor';
+import { withIssuerConditions } from './acme/issuer-status';
 import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
 import { PROXY_SERVICE_STEP, type ProxyPlan } from '../plan/writes/proxy-writes';
 import { clusterGroupKey, type Step } from '../plan/writes/steps';
 import { agentSink, blockedCount, countWrites, failureCondition, logOutcomes, runError } from './actuation';
 import { TerminalFailures } from './terminal-failures';
 import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
-import { ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
+import { ACME_FILE_PREFIX, ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
@@ -70,6 +73,8 @@ export interface CoreRunOptions {
   readonly validate?: FilesValidator;
   /** The CA the core issues components' identities with (ADR 0012); without it (no TLS, or a core outside Swarm) none are issued. */
   readonly identities?: IdentityAuthority;
+  /** The ACME issuer (ADR 0013): certificates for routes with tls.certificate.issuer. Absent: they wait. */
+  readonly issuer?: IssuerActor;
 }
 
 /** A cluster's part of the pipeline's output: its files (when rendered here), its rollback, and what to say about it. */
@@ -112,6 +117,8 @@ export class CoreRun {
   private readonly wake = new Subject<number>();
   /** What each proxy replica serves (route generations), for route status. */
   private readonly served = new ServedRoutes();
+  /** This run's ACME certificate files per cluster, handed to the agents with the config (never in the Plan). */
+  private readonly certificates = new Map<string, readonly ConfigFileData[]>();
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
   /**
@@ -177,9 +184,10 @@ export class CoreRun {
   /** build: the one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files. */
   private build({ snapshot }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
-    const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender });
+    const issuer = this.options.issuer;
+    const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) });
     this.lastUpstreams = new Map(built.result.clusters.map((m) => [m.cluster, m.upstreams]));
-    return built;
+    return issuer === undefined ? built : withIssuerConditions(built, issuer);
   }
 
   /** identities: each cluster's components get their own certificate before the plan mounts it (src/core/identities.ts). */
@@ -211,7 +219,7 @@ export class CoreRun {
   /** execute: the plan's writes, group by group (one per cluster); a failed group ends alone. */
   private async execute(plan: ReturnType<typeof planRun>['plan']): Promise<GroupOutcome[]> {
     const plane = this.options.plane;
-    const outcomes = await executePlan(plan, { docker: this.port, ...(plane !== undefined ? { agents: agentSink(plane) } : {}) }, this.terminal.blocked);
+    const outcomes = await executePlan(plan, { docker: this.port, ...(plane !== undefined ? { agents: agentSink(plane, (c) => this.certificates.get(c) ?? []) } : {}) }, this.terminal.blocked);
     this.terminal.update(outcomes);
     logOutcomes(this.runLog, outcomes);
     return outcomes;
@@ -286,7 +294,8 @@ export class CoreRun {
 
   /** nginx -t / haproxy -c on the files that ship, once per distinct config; returns the failure output, or undefined when valid. */
   private validate(model: ProxyModel, files: readonly ShippedFile[]): string | undefined {
-    const { validation: v, fresh } = this.validation.check(model.spec.proxy.kind, files, model.secrets);
+    const acmeFiles = (model.acme?.files ?? []).map((f) => `${ACME_FILE_PREFIX}${f}`);
+    const { validation: v, fresh } = this.validation.check(model.spec.proxy.kind, files, [...model.secrets, ...acmeFiles]);
     if (fresh && !v.ok) this.runLog.warn({ cluster: model.cluster, validator: v.output }, 'configuration failed validation; keeping the last good one');
     if (fresh && v.skipped !== undefined) this.runLog.warn({ cluster: model.cluster, reason: v.skipped }, 'configuration not validated by the core');
     return v.ok ? undefined : v.output || 'the configuration failed validation';
@@ -357,14 +366,19 @@ export class CoreRun {
     // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
     // config), an extension's submission too, whatever it reported. A rolled-back revision was
     // validated when it was current.
-    const invalid = source.invalid ?? (rollback !== undefined ? undefined : this.validate(model, files));
+    // ACME certificates reach proxies only through their agents: a rolling proxy would start on a config naming files it never gets.
+    const acmeWithoutAgents = agent === undefined && (model.acme?.files.length ?? 0) > 0 ? `ACME certificates reach the proxies through their agents, but this cluster is delivered rolling (${agentNote ?? 'no agent'}); keeping the last good configuration` : undefined;
+    const invalid = source.invalid ?? acmeWithoutAgents ?? (rollback !== undefined ? undefined : this.validate(model, files));
     if (invalid !== undefined) return { input: base, agent, status: { model, invalid, expectedReplicas, ...keepLast } };
     const image = this.options.localImages === true ? await this.port.localImageId(model.spec.proxy.image) : undefined;
     if (this.options.localImages === true && image === undefined) this.runLog.warn({ image: model.spec.proxy.image }, 'proxy image not present locally; Swarm will try to pull it');
     // Hitless: the agents get the validated config (they run nginx -t / haproxy -c themselves too before reloading).
     const plane = this.options.plane;
     const delivered = plane?.delivered(model.cluster)?.configHash;
-    const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: configFilesHash(files), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
+    // ACME certificates travel with the config to this cluster's agents only; the plan sees their hash, never their bytes.
+    const certificates = this.options.issuer?.filesFor(model.acme?.files) ?? [];
+    this.certificates.set(model.cluster, certificates);
+    const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: deliveryHash(files, certificates), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
     if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
     const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };

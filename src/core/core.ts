@@ -12,6 +12,7 @@ import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, poll$, reconc
 import type { ControlPlane } from '../api/control-plane';
 import { instrumentPort, type CoreMetrics } from '../status/metrics';
 import { CoreRun, type CoreRunOptions } from './core-run';
+import type { IssuerActor } from './acme/issuer-actor';
 
 export interface CoreOptions {
   readonly port: DockerPort;
@@ -28,6 +29,8 @@ export interface CoreOptions {
   readonly extensionImage?: string;
   readonly webhookCaller?: CoreRunOptions['webhookCaller'];
   readonly identities?: CoreRunOptions['identities'];
+  /** The ACME issuer (ADR 0013); its changes trigger runs. */
+  readonly issuer?: IssuerActor;
 }
 
 /** Docker events as an observable that reconnects (events are hints: a gap is covered by the poll). */
@@ -65,6 +68,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     ...(options.extensionImage !== undefined ? { extensionImage: options.extensionImage } : {}),
     ...(options.webhookCaller !== undefined ? { webhookCaller: options.webhookCaller } : {}),
     ...(options.identities !== undefined ? { identities: options.identities } : {}),
+    ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
   });
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();
@@ -74,7 +78,7 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
     skip(1),
   );
   const outcomes = reconcileLoop({
-    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$, wakeups$(run, scheduler)],
+    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$, wakeups$(run, scheduler), options.issuer?.changes$ ?? new Observable<string>()],
     run: (seq) => run.run(seq),
     scheduler,
     // Docker's answers by the error table in docker-errors.ts (a 4xx is terminal: no backoff).

@@ -1,5 +1,5 @@
 /** Files → desired state for the offline commands (validate, render) and, later, apply. */
-import type { MiddlewareObject, RouteObject, ServiceClusterObject, StreamRouteObject } from '../domain/object';
+import type { IssuerObject, MiddlewareObject, RouteObject, ServiceClusterObject, StreamRouteObject } from '../domain/object';
 import type { DesiredState, Stored } from '../plan/inputs';
 import { decodeDocuments, type DecodedDocument } from './decode-documents';
 import { readInputs } from './read-inputs';
@@ -30,14 +30,23 @@ export function loadSpecs(paths: readonly string[], stdin?: () => string): Loade
   const clusters: Stored<ServiceClusterObject>[] = [];
   const middlewares: Stored<MiddlewareObject>[] = [];
   const streamRoutes: Stored<StreamRouteObject>[] = [];
+  const issuers: Stored<IssuerObject>[] = [];
   for (const { object } of decoded.objects) {
     if (object.kind === 'Route') routes.push({ object, generation: 1 });
     else if (object.kind === 'ServiceCluster') clusters.push({ object, generation: 1 });
     else if (object.kind === 'Middleware') middlewares.push({ object, generation: 1 });
+    else if (object.kind === 'Issuer') issuers.push({ object, generation: 1 });
     else streamRoutes.push({ object, generation: 1 });
   }
   return {
-    desired: { routes, clusters, rejected: decoded.rejected, ...(middlewares.length > 0 ? { middlewares } : {}), ...(streamRoutes.length > 0 ? { streamRoutes } : {}) },
+    desired: {
+      routes,
+      clusters,
+      rejected: decoded.rejected,
+      ...(middlewares.length > 0 ? { middlewares } : {}),
+      ...(streamRoutes.length > 0 ? { streamRoutes } : {}),
+      ...(issuers.length > 0 ? { issuers } : {}),
+    },
     objects: decoded.objects,
     issues: capTotal([...loaded.issues, ...decoded.issues]),
   };

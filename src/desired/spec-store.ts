@@ -13,7 +13,7 @@ import type { ConfigInfo, DockerPort } from '../observed/docker-port';
 import { ConflictError, isConflict } from './conflict';
 import { canonicalJson, fnv1a32 } from '../plan/hash';
 import type { DesiredState, Rejected, Stored } from '../plan/inputs';
-import type { MiddlewareObject, RouteObject, ServiceClusterObject, StreamRouteObject } from '../domain/object';
+import type { IssuerObject, MiddlewareObject, RouteObject, ServiceClusterObject, StreamRouteObject } from '../domain/object';
 
 export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
@@ -55,7 +55,7 @@ export function specHash(obj: ApiObject): string {
 }
 
 /** One letter per kind in config names (existing names keep theirs: r and c). */
-const KIND_LETTER: Readonly<Record<Kind, string>> = { Route: 'r', ServiceCluster: 'c', Middleware: 'm', TCPRoute: 't', UDPRoute: 'u' };
+const KIND_LETTER: Readonly<Record<Kind, string>> = { Route: 'r', ServiceCluster: 'c', Middleware: 'm', TCPRoute: 't', UDPRoute: 'u', Issuer: 'i' };
 
 /** `sgr-shop-1a2b3c-4`: readable, unique per object (the hash), under Docker's 64-character limit. */
 export function specConfigName(kind: Kind, name: string, generation: number): string {
@@ -376,6 +376,7 @@ export class DesiredStateReader {
     const clusters: Stored<ServiceClusterObject>[] = [];
     const middlewares: Stored<MiddlewareObject>[] = [];
     const streamRoutes: Stored<StreamRouteObject>[] = [];
+    const issuers: Stored<IssuerObject>[] = [];
     const rejected: Rejected[] = [];
     const live = new Set<string>();
     for (const s of current.values()) {
@@ -389,10 +390,21 @@ export class DesiredStateReader {
       if (r.right.kind === 'Route') routes.push({ ...base, object: r.right });
       else if (r.right.kind === 'ServiceCluster') clusters.push({ ...base, object: r.right });
       else if (r.right.kind === 'Middleware') middlewares.push({ ...base, object: r.right });
+      else if (r.right.kind === 'Issuer') issuers.push({ ...base, object: r.right });
       else streamRoutes.push({ ...base, object: r.right });
     }
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
-    return { desired: { routes, clusters, rejected, ...(middlewares.length > 0 ? { middlewares } : {}), ...(streamRoutes.length > 0 ? { streamRoutes } : {}) }, stored: current };
+    return {
+      desired: {
+        routes,
+        clusters,
+        rejected,
+        ...(middlewares.length > 0 ? { middlewares } : {}),
+        ...(streamRoutes.length > 0 ? { streamRoutes } : {}),
+        ...(issuers.length > 0 ? { issuers } : {}),
+      },
+      stored: current,
+    };
   }
 
   private async decoded(s: StoredSpec): Promise<Decoded> {

@@ -9,12 +9,15 @@
  * the route's hosts uncovered (clients reject the certificate there).
  * `Conflicted` is present only on a ServiceCluster with a listener left out because its port clashes
  * with another cluster's published ports (reason PortConflict; the message names both).
+ * `CertificateReady` is present only on a Route with `tls.certificate.issuer`: whether its ACME
+ * certificate is issued and current (Issued, Renewing) or not yet (Issuing, ChallengeFailed,
+ * RateLimited, IssuerNotFound, OrderFailed).
  * `Rollout` is present only on a Route with `spec.canary`: True while the rollout is healthy
  * (Progressing, Paused, Promoted, Succeeded), False once Failed or Aborted; the reason is the phase.
  * `BackendsHealthy` is on every Route in its cluster's model: how its backends answered the proxies
  * lately (src/status/backend-health.ts).
  */
-export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout', 'Conflicted', 'BackendsHealthy'] as const;
+export const CONDITION_TYPES = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready', 'CertificateExpiring', 'CertificateMismatch', 'Rollout', 'Conflicted', 'BackendsHealthy', 'CertificateReady'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -66,6 +69,16 @@ export const REASONS = [
   'BackendErrors',
   'NotEnoughTraffic',
   'NoTrafficData',
+  // ACME (CertificateReady on Routes, Ready on Issuers; docs/adr/0013-acme-issuers.md).
+  'Issuing',
+  'Issued',
+  'Renewing',
+  'ChallengeFailed',
+  'RateLimited',
+  'IssuerNotFound',
+  'OrderFailed',
+  'AccountRegistered',
+  'AccountFailed',
   // Rollout phases (src/plan/rollout/state.ts PHASES).
   'Progressing',
   'Paused',

@@ -3,7 +3,7 @@ import { mapOf, struct, type Codec } from './codec';
 import type * as t from 'io-ts';
 
 export const API_VERSION = 'swarmgate.io/v1';
-export const KINDS = ['Route', 'ServiceCluster', 'Middleware', 'TCPRoute', 'UDPRoute'] as const;
+export const KINDS = ['Route', 'ServiceCluster', 'Middleware', 'TCPRoute', 'UDPRoute', 'Issuer'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const ObjectMeta = struct('metadata', { name: DnsLabel }, { labels: mapOf(LabelKey, LabelValue), annotations: mapOf(LabelKey, LabelValue) });

@@ -9,6 +9,7 @@ import { decode, expected, oneOf, struct, type Codec } from './codec';
 import { didYouMean } from './did-you-mean';
 import type { Issue } from './issue';
 import { API_VERSION, KINDS, ObjectMeta, type Kind } from './meta';
+import { checkIssuer, IssuerSpec } from './issuer';
 import { checkMiddleware, MiddlewareSpec } from './middleware';
 import { RouteSpec } from './route';
 import { checkRoute } from './route-checks';
@@ -54,6 +55,11 @@ export const UdpRouteObject = struct(
   { apiVersion: literal(API_VERSION), kind: literal('UDPRoute'), metadata: ObjectMeta, spec: UdpRouteSpec },
   STATUS_IGNORED,
 );
+export const IssuerObject = struct(
+  'Issuer',
+  { apiVersion: literal(API_VERSION), kind: literal('Issuer'), metadata: ObjectMeta, spec: IssuerSpec },
+  STATUS_IGNORED,
+);
 
 type Decoded<C> = C extends Codec<infer A> ? Omit<A, 'status'> : never;
 export type RouteObject = Decoded<typeof RouteObject>;
@@ -63,7 +69,8 @@ export type TcpRouteObject = Decoded<typeof TcpRouteObject>;
 export type UdpRouteObject = Decoded<typeof UdpRouteObject>;
 /** The layer-4 routes: a listener of a cluster → backends. */
 export type StreamRouteObject = TcpRouteObject | UdpRouteObject;
-export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject | StreamRouteObject;
+export type IssuerObject = Decoded<typeof IssuerObject>;
+export type ApiObject = RouteObject | ServiceClusterObject | MiddlewareObject | StreamRouteObject | IssuerObject;
 
 const KindCodec = oneOf(KINDS);
 const ENVELOPE_KEYS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
@@ -73,6 +80,7 @@ const ENVELOPE: Record<Kind, Codec<ApiObject>> = {
   Middleware: MiddlewareObject as Codec<ApiObject>,
   TCPRoute: TcpRouteObject as Codec<ApiObject>,
   UDPRoute: UdpRouteObject as Codec<ApiObject>,
+  Issuer: IssuerObject as Codec<ApiObject>,
 };
 
 function semanticIssues(obj: ApiObject): Issue[] {
@@ -87,6 +95,8 @@ function semanticIssues(obj: ApiObject): Issue[] {
       return checkTcpRoute(obj.spec);
     case 'UDPRoute':
       return checkUdpRoute(obj.spec);
+    case 'Issuer':
+      return checkIssuer(obj.spec);
   }
 }
 

@@ -49,14 +49,16 @@ const tlsShape: Check = (spec) => {
   return out;
 };
 
-/** Exactly one form: a stored certificate's name, or both secrets. */
+/** Exactly one form: a stored certificate's name, an Issuer's name (ACME), or both secrets. */
 export function certificateForm(cert: Certificate): Issue[] {
   const p = (field?: string): PathSegment[] => ['tls', 'certificate', ...(field !== undefined ? [field] : [])];
   const secrets = cert.certSecret !== undefined || cert.keySecret !== undefined;
-  if (cert.name !== undefined && secrets)
-    return [at(p(cert.certSecret !== undefined ? 'certSecret' : 'keySecret'), 'use either name (a certificate stored with swarmgate tls apply) or certSecret and keySecret, not both')];
-  if (cert.name === undefined && !secrets) return [at(p(), 'expected name (a certificate stored with swarmgate tls apply) or certSecret and keySecret (Docker secrets)')];
-  if (cert.name !== undefined) return [];
+  const forms = [cert.name !== undefined, cert.issuer !== undefined, secrets].filter(Boolean).length;
+  const which = 'name (a certificate stored with swarmgate tls apply), issuer (an Issuer that orders one by ACME) or certSecret and keySecret (Docker secrets)';
+  if (forms > 1 && cert.issuer !== undefined) return [at(p('issuer'), `use one of ${which}, not several`)];
+  if (forms > 1) return [at(p(cert.certSecret !== undefined ? 'certSecret' : 'keySecret'), 'use either name (a certificate stored with swarmgate tls apply) or certSecret and keySecret, not both')];
+  if (forms === 0) return [at(p(), `expected ${which}`)];
+  if (cert.name !== undefined || cert.issuer !== undefined) return [];
   if (cert.certSecret === undefined) return [at(p('certSecret'), 'required with keySecret (the Docker secret holding the certificate)')];
   if (cert.keySecret === undefined) return [at(p('keySecret'), 'required with certSecret (the Docker secret holding the private key)')];
   return [];

@@ -164,12 +164,13 @@ export const Rule = struct(
 export type Rule = t.TypeOf<typeof Rule>;
 
 /**
- * Two forms, exactly one of them (route-checks.ts): `name`, a certificate stored with `swarmgate tls
+ * Three forms, exactly one of them (route-checks.ts): `issuer`, an Issuer that orders the certificate
+ * by ACME for the route's hosts (the core stores it and hands it to the proxies, ADR 0013); `name`, a certificate stored with `swarmgate tls
  * apply` (the plan resolves it to the newest version's secrets, so a new pair under the same name
  * rolls the proxies without editing the route), or `certSecret` + `keySecret`, Docker secrets the
  * user manages. Every field is optional here so that the check can say which form is incomplete.
  */
-export const Certificate = struct('certificate', {}, { name: CertificateName, certSecret: SwarmName, keySecret: SwarmName });
+export const Certificate = struct('certificate', {}, { name: CertificateName, certSecret: SwarmName, keySecret: SwarmName, issuer: DnsLabel });
 export type Certificate = t.TypeOf<typeof Certificate>;
 
 export const TLS_MODES = ['Terminate', 'Passthrough'] as const;

@@ -13,6 +13,7 @@ import type { ForwardAuth } from '../domain/middleware';
 import type { Snapshot } from '../domain/snapshot';
 import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition } from './certificates';
 import { ClusterBuilder } from './cluster-builder';
+import { acmeFileNames, admitAcmeRoute, issuerOf, issuersByName, type AcmeCertificates } from './acme-routes';
 import { compileRoute, type Certificates } from './compile-route';
 import { byAge, type DesiredState, type RouteSource, type Stored } from './inputs';
 import type { LabelRouteStatus, ModelResult } from './model';
@@ -36,6 +37,8 @@ export interface BuildOptions {
    * that want byte-identical output for the same files (golden tests, render) stay deterministic.
    */
   readonly now?: Date;
+  /** ACME certificates the core holds, by route (absent: none, so routes with an issuer wait). */
+  readonly acme?: AcmeCertificates;
 }
 
 function withGeneration(conds: Condition[], generation: number): Condition[] {
@@ -95,6 +98,12 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     conditions[objectKey('Middleware', m.object.metadata.name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], m.generation);
   }
   if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, new ClusterBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
+  const issuers = issuersByName(desired.issuers);
+  for (const i of desired.issuers ?? []) {
+    conditions[objectKey('Issuer', i.object.metadata.name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], i.generation);
+  }
+  /** Clusters that answer HTTP-01 (a route of theirs uses an issuer), with the ACME files their config names. */
+  const acmeClusters = new Map<string, Set<string>>();
 
   /** Which source each route of another source comes from, by route name (who lost to whom). */
   const sourceOf = new Map<string, string | undefined>((desired.labelRoutes ?? []).map((r) => [r.object.metadata.name, r.source?.name]));
@@ -112,6 +121,10 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (policyGaps.length > 0) {
       return [condition('Accepted', 'False', 'UnsupportedValue', `not supported by the ${cluster.spec.proxy.kind} proxy of service cluster "${cluster.name}": ${issueSummary(policyGaps)}`)];
     }
+    const acme = admitAcmeRoute(route, issuers, cluster.spec, options.acme);
+    if (acme.kind === 'rejected') return [...acme.conditions];
+    if (issuerOf(route) !== undefined && !acmeClusters.has(cluster.name)) acmeClusters.set(cluster.name, new Set());
+    if (acme.kind === 'pending') return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), acme.resolved];
     const resolveAuth = (a: ForwardAuth): Resolution =>
       resolveBackend({ service: a.service, port: a.port, weight: 1 as Weight, mode: 'task', ...(a.network !== undefined ? { network: a.network } : {}) }, { kind: 'none' }, cluster.spec.networks, idx, cluster.names);
     const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth);
@@ -132,7 +145,10 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
         : condition('ResolvedRefs', 'False', first.reason, [...new Set(problems.map((p) => p.message))].join('; '));
     // Without its certificate a TLS route cannot be served at all; leave it out rather than break nginx -t for everyone.
     // Without one of its middlewares it would be served without a policy its owner asked for: left out too.
-    if (secretProblems.length === 0 && policies.problems.length === 0) cluster.admit(stored, compiled);
+    if (secretProblems.length === 0 && policies.problems.length === 0) {
+      cluster.admit(stored, compiled);
+      if (compiled.tls?.acme === true) acmeClusters.get(cluster.name)?.add(route.metadata.name);
+    }
     return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), resolved, ...certificateWarnings(route, certs, options.now)];
   };
   for (const stored of [...desired.routes].sort(byAge)) {
@@ -156,7 +172,15 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
   }
   const streams = placeStreamRoutes(desired.streamRoutes ?? [], new Map(ordered.map((c) => [c.name, c.spec])), leftOut, idx, certs);
   Object.assign(conditions, streams.conditions);
-  const models = [...clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => streams.extend(c.build()));
+  const models = [...clusters.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((c) => streams.extend(c.build()))
+    .map((m) => {
+      const routes = acmeClusters.get(m.cluster);
+      if (routes === undefined) return m;
+      const files = [...routes].sort().flatMap((r) => [acmeFileNames(r).cert, acmeFileNames(r).key]);
+      return { ...m, acme: { files } };
+    });
   const hasLabels = desired.labelRoutes !== undefined || desired.labelRejects !== undefined;
   return { clusters: models, conditions: sortKeys(conditions), ...(hasLabels ? { labelRoutes: sortKeys(labelStatus) } : {}) };
 }

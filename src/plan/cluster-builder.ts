@@ -121,7 +121,8 @@ export class ClusterBuilder {
       d === undefined ? undefined : { host: d.host, routes: [d.name], ...(d.tls !== undefined ? { tls: d.tls } : {}), paths: groupPaths(d.rules) };
     const secrets = new Set<SwarmName>();
     for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])]) {
-      if (vh.tls !== undefined) {
+      // ACME certificates are files the agents receive, not secrets the task mounts.
+      if (vh.tls !== undefined && vh.tls.acme !== true) {
         secrets.add(vh.tls.certSecret);
         secrets.add(vh.tls.keySecret);
       }

@@ -3,13 +3,14 @@
  * resolve to (with the reference problems met), the passthrough targets and the resolved TLS termination.
  * Pure; cluster-wide concerns (conflicts, claims) are the ClusterBuilder's.
  */
-import type { HttpPath } from '../domain/brands';
+import type { HttpPath, SwarmName } from '../domain/brands';
 import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import { currentCertificate, type CertificateVersion } from './certificates';
 import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, WeightedTarget } from './model';
 import type { NameTable } from './names';
+import { acmeFileNames } from './acme-routes';
 import { normalisePrefix } from './path-groups';
 import { poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
 
@@ -128,6 +129,11 @@ function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | un
   const tls = route.spec.tls;
   const cert = tls?.certificate;
   if (tls?.mode !== 'Terminate' || cert === undefined) return undefined;
+  // Only reached for an ACME route whose certificate the core holds (admitAcmeRoute).
+  if (cert.issuer !== undefined) {
+    const f = acmeFileNames(route.metadata.name);
+    return { certSecret: f.cert as SwarmName, keySecret: f.key as SwarmName, redirectHTTP: tls.redirectHTTP, acme: true };
+  }
   if (cert.name !== undefined) {
     const current = currentCertificate(certs, cert.name);
     return current === undefined ? undefined : { certSecret: current.certSecret, keySecret: current.keySecret, redirectHTTP: tls.redirectHTTP };

@@ -18,3 +18,16 @@ export function configFilesHash(files: readonly ConfigFile[]): string {
   }
   return bytesToHex(h.digest());
 }
+
+/** Where certificate files sit in deliveryHash's input: apart from config paths, whatever their names. */
+const CERTIFICATE_HASH_PREFIX = 'acme-certificates/';
+
+/**
+ * What an agent reports it runs: the config files and, when the cluster has ACME certificates, those
+ * too (a renewal changes the hash, so Programmed waits for the reload). Without certificates it is
+ * configFilesHash, so clusters without ACME routes keep the hashes they had.
+ */
+export function deliveryHash(files: readonly ConfigFile[], certificates: readonly ConfigFile[]): string {
+  if (certificates.length === 0) return configFilesHash(files);
+  return configFilesHash([...files, ...certificates.map((c) => ({ path: `${CERTIFICATE_HASH_PREFIX}${c.path}`, content: c.content }))]);
+}

@@ -1,7 +1,7 @@
 /** What buildModel reads besides the snapshot: decoded objects with their storage metadata, and rejects. */
 import type { Issue } from '../domain/issue';
 import type { Kind } from '../domain/meta';
-import type { MiddlewareObject, RouteObject, ServiceClusterObject, StreamRouteObject } from '../domain/object';
+import type { IssuerObject, MiddlewareObject, RouteObject, ServiceClusterObject, StreamRouteObject } from '../domain/object';
 
 export interface Stored<O> {
   readonly object: O;
@@ -64,6 +64,8 @@ export interface DesiredState {
   readonly middlewares?: readonly Stored<MiddlewareObject>[];
   /** TCPRoutes and UDPRoutes on the clusters' listeners (absent: none). */
   readonly streamRoutes?: readonly Stored<StreamRouteObject>[];
+  /** Issuer objects Routes name in tls.certificate.issuer (absent: none). */
+  readonly issuers?: readonly Stored<IssuerObject>[];
   /** Routes from service labels: admitted after every Route spec, so a Route spec always wins a conflict. */
   readonly labelRoutes?: readonly LabelRoute[];
   readonly labelRejects?: readonly LabelReject[];

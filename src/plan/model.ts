@@ -203,9 +203,12 @@ export interface PathGroup {
 }
 
 export interface TlsTerminate {
+  /** Docker secret names; with `acme`, file names in the agent's ACME directory instead (acme-routes.ts). */
   readonly certSecret: SwarmName;
   readonly keySecret: SwarmName;
   readonly redirectHTTP: boolean;
+  /** An ACME certificate the core delivers to the agents (not a mounted secret). */
+  readonly acme?: true;
 }
 
 export interface VirtualHost {
@@ -253,6 +256,12 @@ export interface ProxyModel {
    * never meet the HTTP/passthrough upstream names); absent: none.
    */
   readonly streamUpstreams?: readonly Upstream[];
+  /**
+   * Present when a route of the cluster uses an ACME issuer: every HTTP server answers HTTP-01
+   * tokens from the agent's directory; `files` are the certificate and key files the config names
+   * there (the core delivers their content over gRPC, never in the model).
+   */
+  readonly acme?: { readonly files: readonly string[] };
 }
 
 /** One TCPRoute or UDPRoute as its listener serves it. */

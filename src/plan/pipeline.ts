@@ -16,6 +16,7 @@
  * back — the rolled-back revision's files (5. rollbacks; reading that revision's text is I/O the
  * caller does, see src/desired/served-state.ts).
  */
+import type { AcmeCertificates } from './acme-routes';
 import type { RolloutState } from '../domain/rollout-state';
 import type { Snapshot } from '../domain/snapshot';
 import { MAIN_CONFIG_FILE, renderCluster, type RenderedCluster } from '../render/render-cluster';
@@ -55,6 +56,8 @@ export interface PipelineInputs {
   readonly rollbacks?: ReadonlyMap<string, RollbackSource>;
   /** Render each cluster's files (default true); the core skips it when extensions render. */
   readonly render?: boolean;
+  /** ACME certificates the core's issuer holds, by route (absent: routes with an issuer wait). */
+  readonly acme?: AcmeCertificates;
 }
 
 export interface ClusterConfig {
@@ -94,7 +97,7 @@ export function desiredConfig(inputs: PipelineInputs): DesiredConfig {
   const r = inputs.rollouts;
   const weights = r === undefined ? new Map<string, Weights>() : 'weights' in r ? r.weights : servedWeights(specs, r.states);
   const desired = withLabelRoutes(withRolloutWeights(specs, weights), snapshot);
-  const result = buildModel(desired, snapshot, inputs.now !== undefined ? { now: inputs.now } : {});
+  const result = buildModel(desired, snapshot, { ...(inputs.now !== undefined ? { now: inputs.now } : {}), ...(inputs.acme !== undefined ? { acme: inputs.acme } : {}) });
   const clusters = result.clusters.map((model): ClusterConfig => {
     const rolledBack = activeRollback(specs, model.cluster, inputs.rollbacks?.get(model.cluster));
     if (rolledBack !== undefined) return { model, files: rolledBackFiles(model, rolledBack.content), rolledBack };

@@ -25,8 +25,11 @@ export interface ShippedFile {
   readonly content: string | Uint8Array;
 }
 
+/** In `secrets`, a name with this prefix is an ACME certificate file of the agent's directory (ProxyModel.acme.files). */
+export const ACME_FILE_PREFIX = 'acme/';
+
 export interface ValidateFilesOptions {
-  /** Docker secrets the proxy task mounts (ProxyModel.secrets): a throw-away certificate stands in for each. */
+  /** Docker secrets the proxy task mounts (ProxyModel.secrets), and ACME files (ACME_FILE_PREFIX): a throw-away certificate stands in for each. */
   readonly secrets?: readonly string[];
   /** The proxy binary (a path or a name on PATH); default `nginx` / `haproxy`. */
   readonly bin?: string;
@@ -72,7 +75,11 @@ export function validateFiles(kind: ProxyKind, files: readonly ShippedFile[], o:
       const pem = scratchCertificatePem();
       for (const s of secrets) {
         const rel = safeRelativePath(s);
-        if (rel !== undefined && !rel.includes('/')) root.write(join(secretsDir, rel), pem, 0o400);
+        if (rel === undefined) continue;
+        // ACME certificates: files the agent writes in its own directory, not mounted secrets.
+        const acme = rel.startsWith(ACME_FILE_PREFIX) ? rel.slice(ACME_FILE_PREFIX.length) : undefined;
+        if (acme !== undefined && !acme.includes('/')) root.write(join(DEFAULT_NGINX_OPTIONS.acmeDir, acme), pem, 0o400);
+        else if (!rel.includes('/')) root.write(join(secretsDir, rel), pem, 0o400);
       }
     }
     if (kind === 'haproxy') {

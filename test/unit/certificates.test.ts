@@ -54,7 +54,7 @@ describe('tls.certificate forms', () => {
   it('rejects mixed and incomplete forms at the field at fault', () => {
     expect(decodeRoute({ name: 'shop', keySecret: 'a.key' })).toEqual(['spec.tls.certificate.keySecret: use either name (a certificate stored with swarmgate tls apply) or certSecret and keySecret, not both']);
     expect(decodeRoute({ keySecret: 'a.key' })).toEqual(['spec.tls.certificate.certSecret: required with keySecret (the Docker secret holding the certificate)']);
-    expect(decodeRoute({})).toEqual(['spec.tls.certificate: expected name (a certificate stored with swarmgate tls apply) or certSecret and keySecret (Docker secrets)']);
+    expect(decodeRoute({})).toEqual(['spec.tls.certificate: expected name (a certificate stored with swarmgate tls apply), issuer (an Issuer that orders one by ACME) or certSecret and keySecret (Docker secrets)']);
   });
 
   it('keeps certificate names short enough for their versioned secret names', () => {

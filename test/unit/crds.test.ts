@@ -26,7 +26,8 @@ import { CookieValue, Duration, HeaderMatchValue, HeaderValue, LabelValue, Memor
 import { DefaultCodec, ListCodec, MapCodec, OneOfCodec, StructCodec } from '../../src/domain/codec';
 import { Cidr } from '../../src/domain/cidr';
 import { CorsOrigin } from '../../src/domain/middleware';
-import { decodeObject, MiddlewareObject, RouteObject, ServiceClusterObject, TcpRouteObject, UdpRouteObject } from '../../src/domain/object';
+import { decodeObject, IssuerObject, MiddlewareObject, RouteObject, ServiceClusterObject, TcpRouteObject, UdpRouteObject } from '../../src/domain/object';
+import { AcmeUrl, WebhookUrl } from '../../src/domain/issuer';
 import { Redirect, REDIRECT_CODES } from '../../src/domain/route';
 
 const ROOT = join(__dirname, '..', '..');
@@ -61,7 +62,7 @@ interface Schema {
 }
 
 interface SchemaDoc {
-  readonly kind: 'Route' | 'ServiceCluster' | 'Middleware' | 'TCPRoute' | 'UDPRoute';
+  readonly kind: 'Route' | 'ServiceCluster' | 'Middleware' | 'TCPRoute' | 'UDPRoute' | 'Issuer';
   readonly file: string;
   readonly root: Schema;
   readonly id: string;
@@ -84,6 +85,7 @@ const DOCS: readonly SchemaDoc[] = [
   makeDoc('Middleware', 'middleware.schema.json', MiddlewareObject),
   makeDoc('TCPRoute', 'tcproute.schema.json', TcpRouteObject),
   makeDoc('UDPRoute', 'udproute.schema.json', UdpRouteObject),
+  makeDoc('Issuer', 'issuer.schema.json', IssuerObject),
 ];
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
@@ -267,6 +269,9 @@ const LOOSER: ReadonlyMap<t.Mixed, RegExp> = new Map<t.Mixed, RegExp>([
   // Host labels and port range inside an origin: the schema checks the shape only.
   [CorsOrigin, /(is not a lowercase hostname|port must be 1\.\.65535)/],
   // Address syntax (octets, groups, "::") and host bits: the schema checks the characters only.
+  // The port range inside an ACME or webhook URL: the schema checks up to 5 digits.
+  [AcmeUrl, /port must be 1\.\.65535$/],
+  [WebhookUrl, /port must be 1\.\.65535$/],
   [Cidr, /(not an IP(v6)? address|octet|groups|"::"|prefix length|host bits are set|zone ids|too long|more than one "\/")/],
 ]);
 

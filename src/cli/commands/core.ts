@@ -10,6 +10,7 @@ import { CoreRun } from '../../core/core-run';
 import { startMetricsServer } from '../../core/metrics-server';
 import { CoreMetrics, recordTraffic } from '../../status/metrics';
 import { startCore } from '../../core/core';
+import { createIssuer } from '../../core/acme/start-issuer';
 import { withCallDeadline } from '../../observed/deadline-port';
 import type { DockerPort } from '../../observed/docker-port';
 import { EXIT, type Output } from '../output';
@@ -95,9 +96,12 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
   const trafficMetrics = plane.trafficDeltas$.subscribe((deltas) => recordTraffic(metrics, deltas));
   let api: CoreApi | undefined;
   if (opts.listen !== undefined) api = await startCoreApi({ plane, listen: opts.listen, credentials, log });
+  const issuer = createIssuer(port, log, plane, opts.tlsDir);
+  await issuer.start().catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'ACME state could not be read; no certificate is ordered until the core restarts'));
   const core = startCore({
     port,
     log,
+    issuer,
     localImages: localImagesFromEnv(),
     plane,
     metrics,
@@ -114,6 +118,7 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');
       core.stop();
+      issuer.stop();
       resolve();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

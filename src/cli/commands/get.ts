@@ -308,6 +308,14 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
       ...(wide ? [cell(l, 'ResolvedRefs')] : []),
     ]);
     return { header, rows, empty: `No ${kind === 'TCPRoute' ? 'TCP' : 'UDP'} routes found.` };
+  } else if (kind === 'Issuer') {
+    const header = ['NAME', 'SERVER', 'SOLVERS', 'GENERATION', 'ACCEPTED', 'READY', 'AGE'];
+    const rows = items.map((l) => {
+      const spec = l.object?.kind === 'Issuer' ? l.object.spec : undefined;
+      const solvers = spec?.solvers.map((x) => (x.dns01 !== undefined ? 'dns01' : 'http01')).join(',') ?? '-';
+      return [l.name, spec?.acme.server ?? '<invalid>', solvers, String(l.generation), l.invalid !== undefined ? 'False (Invalid)' : cell(l, 'Accepted'), cell(l, 'Ready'), age(l.createdAt, now)];
+    });
+    return { header, rows, empty: 'No issuers found.' };
   } else {
     const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE', ...(wide ? ['LISTENERS'] : [])];
     const rows = items.map((l) => {

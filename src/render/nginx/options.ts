@@ -1,3 +1,5 @@
+import { ACME_DIR_IN_TASKS } from '../../plan/acme-routes';
+
 /** Where the rendered configuration runs: paths and internal ports, overridable for tests. */
 export interface NginxRenderOptions {
   /** Directory where Docker mounts secrets in the proxy task. */
@@ -29,6 +31,8 @@ export interface NginxRenderOptions {
    * instead of racing the old workers' close of idle connections (see nginx-drain.ts).
    */
   readonly drainFlagPath: string;
+  /** Where the agent writes ACME certificates and, under http01/, the HTTP-01 tokens (ADR 0013). */
+  readonly acmeDir: string;
 }
 
 export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
@@ -44,4 +48,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   unavailablePort: 18081,
   trafficLogPort: 18082,
   drainFlagPath: '/run/swarmgate/draining',
+  acmeDir: ACME_DIR_IN_TASKS,
 };

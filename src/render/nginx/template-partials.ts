@@ -185,8 +185,19 @@ export const server = `    server {
         ssl_reject_handshake on;
 {{/rejectTls}}
         error_page 502 = @sg_502;
+{{#acmeHttp01}}
+        location ^~ "/.well-known/acme-challenge/" {
+            alias "{{dir}}";
+            default_type text/plain;
+        }
+{{/acmeHttp01}}
 {{#httpsRedirect}}
+{{^acme}}
         if ($scheme = "http") {
+{{/acme}}
+{{#acme}}
+        if ($sg_https_redirect) {
+{{/acme}}
             return 308 "https://$host{{portSuffix}}$request_uri";
         }
 {{/httpsRedirect}}

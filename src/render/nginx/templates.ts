@@ -92,6 +92,15 @@ http {
         default upgrade;
         "" close;
     }
+{{#acmeRedirectMap}}
+    # ACME HTTP-01 (ADR 0013): a route's HTTP→HTTPS redirect spares the challenge path, which the
+    # CA fetches over plain HTTP.
+    map "$scheme:$uri" $sg_https_redirect {
+        "~^http:/\\.well-known/acme-challenge/" 0;
+        "~^http:" 1;
+        default 0;
+    }
+{{/acmeRedirectMap}}
 {{#drain}}
     # While the agent reloads (its flag file exists), answers ask keep-alive clients to close:
     # a client closing after a response races nothing, whereas the old workers' close of idle

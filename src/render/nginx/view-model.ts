@@ -3,6 +3,7 @@
  * names, percentages, which locations exist) is made here so the templates stay logic-less.
  * Fields typed Token are generated identifiers; everything else is user data and is escaped.
  */
+import { HTTP01_SUBDIR } from '../../plan/acme-routes';
 import type { HeaderEdits, ModelRule, PathGroup, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
 import { DEFAULT_RETRIES, MAX_CONDITIONAL_RULES_PER_HOST } from '../../plan/build-model';
 import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
@@ -196,10 +197,11 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     listenHttp: true,
     tlsListener: vh.tls !== undefined || (isDefault && hasStream),
     ...(vh.tls !== undefined
-      ? { tls: { cert: `${opts.secretsDir}/${vh.tls.certSecret}`, key: `${opts.secretsDir}/${vh.tls.keySecret}` } }
+      ? { tls: { cert: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.certSecret}`, key: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.keySecret}` } }
       : {}),
     rejectTls: isDefault && vh.tls === undefined,
-    ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}` } } : {}),
+    ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}`, acme: model.acme !== undefined } } : {}),
+    ...acmeHttp01(model, opts),
     locations,
     named,
     ...(auth.length > 0 ? { authAsks: { locations: auth } } : {}),
@@ -228,6 +230,11 @@ function withForwardedFor(servers: readonly ServerView[], trusted: readonly stri
       { ...sv, listenHttp: false },
     ];
   });
+}
+
+/** Every HTTP server of a cluster with ACME routes answers HTTP-01 tokens (the default one too: a route waiting for its certificate is not served yet). */
+function acmeHttp01(model: ProxyModel, opts: NginxRenderOptions): Pick<ServerView, 'acmeHttp01'> {
+  return model.acme !== undefined ? { acmeHttp01: { dir: `${opts.acmeDir}/${HTTP01_SUBDIR}/` } } : {};
 }
 
 function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
@@ -316,7 +323,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   perServer.push(
     def !== undefined
       ? serverView(def, model, opts, maps, true, hasStream)
-      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true },
+      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
   );
   for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream));
   const clientAddress = model.spec.proxy.clientAddress;
@@ -342,6 +349,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
     accessLogPath: opts.accessLogPath,
+    ...(model.acme !== undefined ? { acmeRedirectMap: true as const } : {}),
     ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort }, drain: { flagPath: opts.drainFlagPath } } : {}),
     clientMaxBodySize: d.clientMaxBodySize,
     ...(longestProxiedHeader(servers) > DEFAULT_BUCKET_MAX_NAME ? { proxyHeadersHash: { bucketSize: PROXY_HEADERS_BUCKET } } : {}),

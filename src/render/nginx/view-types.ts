@@ -64,7 +64,10 @@ export interface ServerView {
   readonly tlsListener: boolean;
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly rejectTls: boolean;
-  readonly httpsRedirect?: { readonly portSuffix: string };
+  /** `acme`: the redirect spares HTTP-01 requests ($sg_https_redirect, see acmeHttp01). */
+  readonly httpsRedirect?: { readonly portSuffix: string; readonly acme: boolean };
+  /** The cluster answers HTTP-01: the tokens the agent wrote in this directory, before any redirect. */
+  readonly acmeHttp01?: { readonly dir: string };
   readonly locations: readonly LocationView[];
   readonly named: readonly NamedLocationView[];
   /** Set when a rule of the server uses forwardAuth: its internal auth locations and the answer handlers. */
@@ -87,6 +90,8 @@ export interface NginxView {
   readonly trafficLog?: { readonly port: number };
   /** Set with hitless delivery: the flag file the agent holds around a reload (see NginxRenderOptions.drainFlagPath). */
   readonly drain?: { readonly flagPath: string };
+  /** Set when the cluster answers ACME HTTP-01: the redirect map that spares the challenge path. */
+  readonly acmeRedirectMap?: true;
   readonly clientMaxBodySize: string;
   /** Set when a proxied header name is too long for NGINX's default hash bucket (see PROXY_HEADERS_BUCKET). */
   readonly proxyHeadersHash?: { readonly bucketSize: number };

@@ -1,6 +1,7 @@
 // Original file: src/api/proto/swarmgate/v1/core.proto
 
 import type { ConfigFile as _swarmgate_v1_ConfigFile, ConfigFile__Output as _swarmgate_v1_ConfigFile__Output } from '../../swarmgate/v1/ConfigFile';
+import type { AcmeChallenge as _swarmgate_v1_AcmeChallenge, AcmeChallenge__Output as _swarmgate_v1_AcmeChallenge__Output } from '../../swarmgate/v1/AcmeChallenge';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ProxyConfig {
@@ -10,6 +11,8 @@ export interface ProxyConfig {
   'files'?: (_swarmgate_v1_ConfigFile)[];
   'proxyKind'?: (string);
   'immediate'?: (boolean);
+  'certificates'?: (_swarmgate_v1_ConfigFile)[];
+  'challenges'?: (_swarmgate_v1_AcmeChallenge)[];
 }
 
 export interface ProxyConfig__Output {
@@ -19,4 +22,6 @@ export interface ProxyConfig__Output {
   'files': (_swarmgate_v1_ConfigFile__Output)[];
   'proxyKind': (string);
   'immediate': (boolean);
+  'certificates': (_swarmgate_v1_ConfigFile__Output)[];
+  'challenges': (_swarmgate_v1_AcmeChallenge__Output)[];
 }

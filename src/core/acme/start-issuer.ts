@@ -1,0 +1,40 @@
+/**
+ * The core's issuer as `swarmgate core` runs it: its state encrypted in a Swarm config with a key
+ * derived from the core's gRPC server key (mounted into the core's task only), or in memory without
+ * TLS; Docker configs read through the API, Docker secrets from the core's own mounts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ControlPlane } from '../../api/control-plane';
+import { TLS_DIR_IN_TASKS, TLS_FILES } from '../../domain/tls-layout';
+import type { DockerPort } from '../../observed/docker-port';
+import { memoryStore, storageKeyFrom, swarmConfigStore } from './acme-state-store';
+import { IssuerActor } from './issuer-actor';
+
+/** Swarm secrets are mounted under their name; only plain names are looked up. */
+function readMountedSecret(dir: string, name: string): string | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return undefined;
+  try {
+    return readFileSync(join(dir, name), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function createIssuer(port: DockerPort, log: Logger, plane: ControlPlane | undefined, tlsDir: string | undefined): IssuerActor {
+  const key = tlsDir !== undefined ? storageKeyFrom(join(tlsDir, TLS_FILES.serverKey)) : undefined;
+  const store = key !== undefined ? swarmConfigStore(port, key, (why) => log.warn(why)) : memoryStore();
+  if (key === undefined) log.warn('ACME state is kept in memory only (no TLS directory): certificates are ordered again after a restart');
+  return new IssuerActor({
+    store,
+    log: log.child({ component: 'acme' }),
+    ...(plane !== undefined ? { plane } : {}),
+    readConfig: async (name) => {
+      const found = (await port.listConfigs()).find((c) => c.Spec.Name === name);
+      if (found === undefined) return undefined;
+      return Buffer.from((await port.inspectConfig(found.ID)).Spec.Data ?? '', 'base64').toString('utf8');
+    },
+    readSecret: (name) => readMountedSecret(tlsDir ?? TLS_DIR_IN_TASKS, name),
+  });
+}

@@ -1,0 +1,245 @@
+/**
+ * Automatic HTTPS end to end without Docker, against a real ACME server (Debian's pebble, on
+ * loopback): the core's issuer actor and the pure pipeline as a core run uses them, the real gRPC
+ * server, and a ProxyAgent running a real NGINX with the rendered config. An Issuer and a Route
+ * with tls.certificate.issuer: the certificate is ordered once, the HTTP-01 token reaches the agent
+ * over the stream (no reload) and NGINX answers pebble; the route then serves HTTPS with pebble's
+ * certificate; the short-lived certificate is renewed under continuous HTTPS traffic with no failed
+ * request and no NGINX restart; a host whose DNS fails shows ChallengeFailed with pebble's detail
+ * while the other route keeps serving; no PEM marker reaches a log line or a condition.
+ * The real-Swarm version (images, host-mode ports, the core as a service) is not written yet (ADR 0013).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coreConnection } from '../../src/api/client';
+import { ControlPlane } from '../../src/api/control-plane';
+import { startCoreApi } from '../../src/api/server';
+import { ProxyAgent } from '../../src/agent/proxy-agent';
+import { IssuerActor } from '../../src/core/acme/issuer-actor';
+import { memoryStore } from '../../src/core/acme/acme-state-store';
+import { withIssuerConditions } from '../../src/core/acme/issuer-status';
+import type { Condition } from '../../src/domain/conditions';
+import type { IssuerObject } from '../../src/domain/object';
+import { desiredConfig } from '../../src/plan/pipeline';
+import { renderNginx } from '../../src/render/nginx/render';
+import { startEcho } from '../helpers/echo-backends';
+import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
+import { startPebble, type Pebble } from '../helpers/pebble';
+import { desired, object, route, snapshot, task } from '../helpers/specs';
+
+const VALIDITY_S = 30;
+const cleanups: (() => Promise<void> | void)[] = [];
+const logLines: string[] = [];
+const seenConditions: Condition[] = [];
+let pebble: Pebble;
+let root = '';
+let https = 0;
+let http = 0;
+let agent: ProxyAgent;
+let actor: IssuerActor;
+let reconcile: () => void;
+let routes = [] as ReturnType<typeof route>[];
+let applyStarted = 0;
+let acmeDir = '';
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** GET over HTTPS through the proxy's SNI listener, trusting pebble's root only. */
+function getHttps(host: string): Promise<{ status: number; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: https, servername: host, headers: { host, connection: 'close' }, ca: root, path: '/', agent: false, timeout: 5_000 }, (res) => {
+      const fingerprint = (res.socket as unknown as { getPeerCertificate(): { fingerprint256: string } }).getPeerCertificate().fingerprint256;
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+function getHttp(host: string, path: string): Promise<{ status: number; location?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: http, headers: { host, connection: 'close' }, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location !== undefined ? { location: res.headers.location } : {}) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function acmeRoute(name: string, host: string, backendPort: number) {
+  return route(name, { hosts: [host], tls: { mode: 'Terminate', redirectHTTP: true, certificate: { issuer: 'pebble' } }, rules: [{ backends: [{ service: 'web', port: backendPort }] }] });
+}
+
+let lastConditions: Readonly<Record<string, readonly Condition[]>> = {};
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-acme-'));
+  acmeDir = join(dir, 'acme');
+  // NGINX's workers (not root) read the token files and the drain flag below it, as in a proxy task's /run.
+  chmodSync(dir, 0o711);
+  const [pHttp, pHttps, pTls, pPt, pStatus, pUnavailable, pTraffic, pBackend] = await freePorts(8);
+  http = pHttp ?? 0;
+  https = pHttps ?? 0;
+  pebble = await startPebble({ httpPort: http, validitySeconds: VALIDITY_S });
+  cleanups.push(() => pebble.stop());
+  root = await pebble.root();
+  const backend = await startEcho('web', 't1', '127.0.0.1', pBackend ?? 0);
+  cleanups.push(() => backend.close());
+  const issuer = object({
+    apiVersion: 'swarmgate.io/v1',
+    kind: 'Issuer',
+    metadata: { name: 'pebble' },
+    spec: { acme: { server: pebble.directory, email: 'ops@example.com', caBundle: { secret: 'pebble-ca' } }, solvers: [{ http01: {} }] },
+  }) as IssuerObject;
+  const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: [task('web', '127.0.0.1')], networks: [{ name: 'app' }] });
+  const options = { ...loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]), httpsPort: https, acmeDir: join(dir, 'acme') };
+  routes = [acmeRoute('shop', 'shop.example.test', pBackend ?? 0)];
+
+  const plane = new ControlPlane();
+  const socket = `unix://${dir}/core.sock`;
+  const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log: pino({ level: 'silent' }) });
+  cleanups.push(() => api.close());
+  const capture = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, capture);
+  actor = new IssuerActor({ store: memoryStore(), log, plane, readSecret: (n) => (n === 'pebble-ca' ? pebble.serverCa : undefined), tokenSettleMs: 300, backoff: { firstMs: 2_000, maxMs: 5_000 } });
+  cleanups.push(() => actor.stop());
+  // What a core run does with the issuer: build with its certificates, add its conditions, deliver with its files.
+  const render = () => {
+    const specs = { ...desired(routes), issuers: [{ object: issuer, generation: 1 }] };
+    const built = withIssuerConditions(desiredConfig({ specs, snapshot: snap, acme: actor.certificates(), render: false }), actor);
+    const model = built.result.clusters.find((c) => c.cluster === 'default');
+    if (model === undefined) throw new Error('no default cluster');
+    lastConditions = built.result.conditions;
+    for (const cs of Object.values(built.result.conditions)) seenConditions.push(...cs);
+    return { model, conf: renderNginx(model, options) };
+  };
+  reconcile = () => {
+    const { model, conf } = render();
+    plane.deliver('default', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf) }], false, actor.filesFor(model.acme?.files));
+  };
+  const sub = actor.changes$.subscribe(() => reconcile());
+  cleanups.push(() => sub.unsubscribe());
+
+  const boot = join(dir, 'boot.conf');
+  writeFileSync(boot, render().conf);
+  const core = coreConnection(socket, grpc.credentials.createInsecure());
+  cleanups.push(() => core.close());
+  agent = new ProxyAgent({ core, cluster: 'default', replicaId: 'task-1', confDir: join(dir, 'live'), bootConfigs: [boot], log, heartbeatMs: 200, acmeDir: join(dir, 'acme'), drainFlagPath: join(dir, 'draining'), pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 } });
+  agent.start();
+  cleanups.push(async () => {
+    agent.stop('SIGTERM');
+    await agent.exited;
+  });
+  await until('nginx listening', async () => ((await getHttp('none.test', '/')).status > 0 ? true : undefined));
+  applyStarted = Date.now();
+  await actor.start();
+  reconcile();
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('automatic HTTPS with pebble', () => {
+  it('orders the certificate once and serves the route over HTTPS with it', async () => {
+    const first = await until('HTTPS 200 for shop.example.test', async () => ((await getHttps('shop.example.test')).status === 200 ? true : undefined), 30_000);
+    expect(first).toBe(true);
+    console.info(`apply → first HTTPS 200: ${Date.now() - applyStarted} ms`);
+    const held = actor.held();
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ route: 'shop', issuer: 'pebble', hosts: ['shop.example.test'], orders: 1 });
+    const ready = lastConditions['Route/shop']?.find((c) => c.type === 'CertificateReady');
+    expect(ready).toMatchObject({ status: 'True', reason: 'Issued' });
+    expect(lastConditions['Issuer/pebble']?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'AccountRegistered' });
+  }, 40_000);
+
+  it('keeps the HTTP->HTTPS redirect, except for HTTP-01 tokens', async () => {
+    const redirect = await getHttp('shop.example.test', '/cart');
+    expect(redirect.status).toBe(308);
+    expect(redirect.location).toContain('https://shop.example.test');
+    // A token that is not (or no longer) pending: NGINX's 404 from the token directory, not the redirect.
+    expect((await getHttp('shop.example.test', '/.well-known/acme-challenge/not-a-token')).status).toBe(404);
+  });
+
+  it('renews the short-lived certificate under traffic with no failed request and no NGINX restart', async () => {
+    const pid = agent.proxyPid;
+    const before = (await getHttps('shop.example.test')).fingerprint;
+    let ok = 0;
+    let failed = 0;
+    const fingerprints = new Set<string>();
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        try {
+          const r = await getHttps('shop.example.test');
+          if (r.status === 200) ok++;
+          else failed++;
+          fingerprints.add(r.fingerprint);
+        } catch {
+          failed++;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await until('the renewed certificate served', () => (fingerprints.size > 1 ? true : undefined), VALIDITY_S * 1_000 + 10_000);
+    stop = true;
+    await load;
+    console.info(`renewal under traffic: ${ok} ok, ${failed} failed, NGINX restarts ${agent.restarts}, orders ${actor.held()[0]?.orders}`);
+    expect(failed).toBe(0);
+    expect(ok).toBeGreaterThan(10);
+    expect(fingerprints.has(before)).toBe(true);
+    expect(agent.proxyPid).toBe(pid);
+    expect(agent.restarts).toBe(0);
+    expect(actor.held()[0]?.orders).toBe(2);
+  }, VALIDITY_S * 1_000 + 20_000);
+
+  it('shows ChallengeFailed with pebble\'s detail for a host whose DNS fails, while the other route serves', async () => {
+    await pebble.servfail('broken.example.test');
+    routes = [...routes, acmeRoute('broken', 'broken.example.test', 1)];
+    reconcile();
+    const failed = await until('ChallengeFailed', () => {
+      const c = lastConditions['Route/broken']?.find((x) => x.type === 'CertificateReady');
+      return c?.reason === 'ChallengeFailed' ? c : undefined;
+    }, 30_000);
+    expect(failed.status).toBe('False');
+    expect(failed.message).toMatch(/could not resolve|SERVFAIL|DNS problem/i);
+    expect(failed.message).toMatch(/next attempt at \d{4}-/);
+    expect((await getHttps('shop.example.test')).status).toBe(200);
+  }, 40_000);
+
+  it('never writes a PEM marker into a log line or a condition', () => {
+    expect(logLines.length).toBeGreaterThan(5);
+    expect(logLines.filter((l) => l.includes('-----BEGIN'))).toEqual([]);
+    expect(seenConditions.filter((c) => c.message.includes('-----BEGIN'))).toEqual([]);
+    // The key reached the agent's directory, readable by its owner only.
+    expect(readFileSync(join(acmeDir, 'acme-shop.key'), 'utf8')).toContain('PRIVATE KEY');
+    expect(statSync(join(acmeDir, 'acme-shop.key')).mode & 0o777).toBe(0o600);
+  });
+});
