@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadLastApplied } from './last-applied';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
-import { configFilesHash, deliveryHash, type ConfigFileData } from '../api/control-plane';
+import { deliveryHash, type ConfigFileData } from '../api/control-plane';
 import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
 import { syncChallenges, writeCertificates } from './acme-files';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';

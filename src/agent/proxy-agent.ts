@@ -78,8 +78,6 @@ export interface ProxyAgentOptions {
   readonly acmeDir?: string;
 }
 
-export { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff } from './restart-backoff';
-
 export interface AgentState {
   readonly appliedHash: string;
   readonly lastReceivedHash: string;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PROXY_RESTART_POLICY, proxyServiceSpec, type ProxyInputs } from '../../src/plan/proxy-service-spec';
-import { DEFAULT_RESTART_BACKOFF, nextRestartDelay } from '../../src/agent/proxy-agent';
+import { DEFAULT_RESTART_BACKOFF, nextRestartDelay } from '../../src/agent/restart-backoff';
 import { buildModel } from '../../src/plan/build-model';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 
