@@ -3,7 +3,8 @@
  * resolve to (with the reference problems met), the passthrough targets and the resolved TLS termination.
  * Pure; cluster-wide concerns (conflicts, claims) are the ClusterBuilder's.
  */
-import type { HttpPath } from '../domain/brands';
+import type { Duration, HttpPath } from '../domain/brands';
+import { isGrpc, ruleProtocol } from '../domain/protocol-checks';
 import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
@@ -40,7 +41,18 @@ function affinityOf(rule: Rule): Affinity {
   return { kind: 'none' };
 }
 
+/**
+ * A gRPC rule's read and send timeouts when the rule does not set them: a server-streaming
+ * call may stay quiet for long between messages, which the cluster's HTTP defaults (60s) would cut.
+ * The client's own deadline (grpc-timeout, passed through) still bounds each call.
+ */
+export const GRPC_STREAM_TIMEOUT = '1h' as Duration;
+
 function matchOf(rule: Rule): PathMatch {
+  // GRPCRoute: a method is the exact path /<service>/<method>; a service alone, every path under /<service>/.
+  const grpc = rule.match.grpc;
+  if (grpc !== undefined)
+    return grpc.method !== undefined ? { kind: 'exact', path: `/${grpc.service}/${grpc.method}` as HttpPath } : { kind: 'prefix', path: `/${grpc.service}` as HttpPath };
   if (rule.match.path !== undefined) return { kind: 'exact', path: rule.match.path };
   return { kind: 'prefix', path: normalisePrefix(rule.match.pathPrefix ?? ('/' as HttpPath)) };
 }
@@ -105,13 +117,16 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
     }
     const d = cluster.defaults.timeouts;
     const t = rule.timeouts;
+    const protocol = ruleProtocol(rule);
+    const idle = isGrpc(protocol) ? GRPC_STREAM_TIMEOUT : undefined;
     const rewrite = rule.rewrite?.stripPrefix === true ? ('/' as HttpPath) : rule.rewrite?.replacePrefix;
     const action: ProxyAction = {
       kind: 'proxy',
+      ...(protocol !== 'http' ? { protocol } : {}),
       targets,
       affinity,
       ...(rewrite !== undefined ? { rewrite: { replacePrefix: rewrite } } : {}),
-      timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? d.read, send: t?.send ?? d.send },
+      timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? idle ?? d.read, send: t?.send ?? idle ?? d.send },
       retries: rule.retries ?? { attempts: DEFAULT_RETRIES.attempts, on: [...DEFAULT_RETRIES.on] },
       websocket: rule.websocket,
       requestHeaders: rule.requestHeaders ?? NO_EDITS,

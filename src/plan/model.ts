@@ -19,7 +19,7 @@ import type {
   RedirectUrl,
   SwarmName,
 } from '../domain/brands';
-import type { BackendMode, HttpMethod, RetryCondition } from '../domain/route';
+import type { BackendMode, BackendProtocol, HttpMethod, RetryCondition } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { IpAddress } from '../domain/snapshot';
 
@@ -83,6 +83,8 @@ export interface HeaderEdits {
 
 export interface ProxyAction {
   readonly kind: 'proxy';
+  /** What the proxy speaks to every target of the rule; absent: http (HTTP/1.1). */
+  readonly protocol?: Exclude<BackendProtocol, 'http'>;
   /** Only targets with weight > 0 and at least one server; empty means answer 503. */
   readonly targets: readonly WeightedTarget[];
   readonly affinity: Affinity;

@@ -19,6 +19,7 @@ import { runInstall, runUninstall } from '../../src/cli/commands/install';
 import { LABELS } from '../../src/domain/labels';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { decodeRolloutState, type RolloutState } from '../../src/plan/rollout';
+import { echoClient } from '../helpers/grpc-echo';
 import { peerCertificate, send, type Reply } from '../helpers/http-client';
 import { docker, isProgrammed, until } from '../helpers/swarm';
 
@@ -150,6 +151,30 @@ const WALKS: Record<string, Walk> = {
       { what: 'internal redirect', port: 8083, host: 'reports.internal.example.com', path: '/legacy', status: 301, responseHeaders: { location: /\/v2\/reports$/ } },
       { what: 'internal default backend', port: 8083, host: 'unknown.example.com', from: ['reports'] },
     ],
+  },
+  grpc: {
+    routes: ['echo'],
+    checks: [],
+    also: async () => {
+      // gRPC over h2c on the host-mode port 8085: unary calls split 90/10, the stream from echo-v1 only.
+      const client = echoClient(8085, 'echo.grpc.example.com');
+      try {
+        const first = await until('a gRPC answer on 8085', async () => client.say('hi').catch(() => undefined), 60_000, 250);
+        expect(first.text).toBe('hi');
+        const seen = new Set<string>();
+        for (let i = 0; i < 60; i++) seen.add((await client.say('s')).backend.replace(/\.\d+$/, ''));
+        expect([...seen].every((b) => b === 'echo-v1' || b === 'echo-v2')).toBe(true);
+        expect(seen.has('echo-v1')).toBe(true);
+        const stream = await client.count('n', 3);
+        expect(stream.map((m) => m.text)).toEqual(['n 1', 'n 2', 'n 3']);
+        expect(stream.every((m) => m.backend.startsWith('echo-v1.'))).toBe(true);
+      } finally {
+        client.close();
+      }
+      // h2 by ALPN on the TLS port.
+      const { stdout } = await run('curl', ['-sk', '--http2', '--resolve', 'echo.grpc.example.com:8448:127.0.0.1', '-o', '/dev/null', '-w', '%{http_version}', 'https://echo.grpc.example.com:8448/']);
+      expect(stdout).toBe('2');
+    },
   },
   tls: {
     routes: ['shop', 'shop-admin'],

@@ -59,14 +59,14 @@ const backend = `backend {{{name}}}
     compression type{{#types}} "{{.}}"{{/types}}
 {{/compression}}
 {{#servers}}
-    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
+    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
 `;
 
 const http = `frontend sg_http
     bind {{{bind}}}
 {{#tlsBinds}}
-    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}"
+    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}" alpn h2,http/1.1
 {{/tlsBinds}}
     unique-id-format %[uuid()]
     # On a reload the old process answers each idle keep-alive client's next request with

@@ -229,9 +229,17 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     ...rewriteOf(rule, action),
     bufferRequest: rule.policies?.requestBody?.buffering === true,
     ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
+    ...(action.protocol !== undefined ? { upstreamProtocol: UPSTREAM_PROTOCOL[action.protocol] } : {}),
     servers,
   };
 }
+
+/** HAProxy server keywords for a rule's backend protocol (docs/reference/route.md, "gRPC"). */
+const UPSTREAM_PROTOCOL: Readonly<Record<NonNullable<ProxyAction['protocol']>, readonly Token[]>> = {
+  https: ['ssl', 'verify', 'none'].map(token),
+  grpc: ['proto', 'h2'].map(token),
+  grpcs: ['ssl', 'verify', 'none', 'alpn', 'h2'].map(token),
+};
 
 function tcpBackend(name: Token, route: string, u: Upstream, affinity: Affinity): BackendView {
   const servers = serverViews(u, undefined);

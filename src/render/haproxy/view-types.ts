@@ -44,6 +44,8 @@ export interface BackendView {
   /** Middleware compression: gzip these media types. */
   readonly compression?: { readonly types: readonly string[] };
   readonly setPath?: string;
+  /** Server keywords for the protocol spoken to the servers (`proto h2`, `ssl ...`); absent: HTTP/1.1. */
+  readonly upstreamProtocol?: readonly Token[];
   readonly servers: readonly ServerView[];
 }
 

@@ -85,7 +85,10 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   }
   const setCookie = pinned === undefined ? maps.setCookie(action.affinity) : undefined;
   const nextUpstream = action.retries.on.join(' ');
-  const customHeaders = action.websocket || headers.user.length > 0 || headers.fixed.length !== STANDARD_REQUEST_HEADERS.length;
+  // grpc_pass inherits none of the http block's proxy_* defaults: such a location states them all.
+  const grpc = action.protocol === 'grpc' || action.protocol === 'grpcs';
+  const customHeaders = grpc || action.websocket || headers.user.length > 0 || headers.fixed.length !== STANDARD_REQUEST_HEADERS.length;
+  const differs = (value: string, inherited: string): boolean => grpc || value !== inherited;
   return {
     ...base,
     unavailable: false,
@@ -93,10 +96,13 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
     ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
     ...(rewriteExact !== undefined ? { rewriteExact } : {}),
     target,
-    ...(nginxDuration(action.timeouts.connect) !== defaults.timeouts.connect ? { connectTimeout: nginxDuration(action.timeouts.connect) } : {}),
-    ...(nginxDuration(action.timeouts.read) !== defaults.timeouts.read ? { readTimeout: nginxDuration(action.timeouts.read) } : {}),
-    ...(nginxDuration(action.timeouts.send) !== defaults.timeouts.send ? { sendTimeout: nginxDuration(action.timeouts.send) } : {}),
-    ...(nextUpstream !== defaults.nextUpstream || action.retries.attempts !== defaults.tries ? { nextUpstream, tries: action.retries.attempts } : {}),
+    module: token(grpc ? 'grpc' : 'proxy'),
+    scheme: token(action.protocol ?? 'http'),
+    grpc,
+    ...(differs(nginxDuration(action.timeouts.connect), defaults.timeouts.connect) ? { connectTimeout: nginxDuration(action.timeouts.connect) } : {}),
+    ...(differs(nginxDuration(action.timeouts.read), defaults.timeouts.read) ? { readTimeout: nginxDuration(action.timeouts.read) } : {}),
+    ...(differs(nginxDuration(action.timeouts.send), defaults.timeouts.send) ? { sendTimeout: nginxDuration(action.timeouts.send) } : {}),
+    ...(differs(nextUpstream, defaults.nextUpstream) || action.retries.attempts !== defaults.tries ? { nextUpstream, tries: action.retries.attempts } : {}),
     // proxy_set_header is inherited all-or-nothing: a location that sets one must set them all.
     customHeaders,
     fixedHeaders: customHeaders ? headers.fixed : [],
@@ -292,6 +298,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
+    h2c: model.spec.proxy.h2c === true,
     httpsPort: opts.httpsPort,
     tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),

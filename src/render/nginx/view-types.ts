@@ -22,6 +22,12 @@ export interface ProxyBodyView extends PolicyBodyView {
   readonly rewritePrefix?: { readonly pattern: string; readonly replacement: string };
   readonly rewriteExact?: { readonly pattern: string; readonly replacement: string };
   readonly target?: Token;
+  /** The NGINX module that proxies: `proxy` (proxy_pass, proxy_* directives) or `grpc` (grpc_pass, grpc_*). */
+  readonly module?: Token;
+  /** proxy_pass / grpc_pass scheme: http, https, grpc or grpcs. */
+  readonly scheme?: Token;
+  /** A grpc_pass location: the http block's proxy_* defaults do not apply, so it sets every value itself. */
+  readonly grpc?: boolean;
   readonly connectTimeout?: string;
   readonly readTimeout?: string;
   readonly sendTimeout?: string;
@@ -88,6 +94,8 @@ export interface NginxView {
   readonly defaults: HttpDefaults;
   readonly standardHeaders: readonly NameRef[];
   readonly httpPort: number;
+  /** The http port speaks HTTP/2 without TLS (prior knowledge only, in NGINX 1.22): the cluster's proxy.h2c. */
+  readonly h2c: boolean;
   readonly httpsPort: number;
   readonly tlsInternal: Token;
   readonly passthroughInternal: Token;
