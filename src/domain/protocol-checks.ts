@@ -32,6 +32,18 @@ function ruleIssues(rule: Rule, i: number, passthrough: boolean): Issue[] {
     if (passthrough && b.protocol !== undefined)
       out.push(at(p('backends', j, 'protocol'), 'not available with tls.mode Passthrough (the proxy forwards the client\'s TLS bytes as they are)'));
   });
+  const tlsKey = JSON.stringify(backends[0]?.tls ?? null);
+  backends.forEach((b, j) => {
+    const tls = b.tls;
+    if (tls === undefined) {
+      if (j > 0 && tlsKey !== 'null') out.push(at(p('backends', j), 'backends[0] has tls and this one has none: the backends of one rule share one TLS setting'));
+      return;
+    }
+    if (b.protocol !== 'https' && b.protocol !== 'grpcs') out.push(at(p('backends', j, 'tls'), 'only for protocol https or grpcs (TLS to the backend)'));
+    if (tls.caSecret !== undefined && tls.serverName === undefined)
+      out.push(at(p('backends', j, 'tls', 'serverName'), 'required with caSecret: the name the backend\'s certificate must carry (also sent as SNI)'));
+    if (j > 0 && JSON.stringify(tls) !== tlsKey) out.push(at(p('backends', j, 'tls'), 'differs from backends[0].tls: the backends of one rule share one TLS setting (the proxy sets it per location)'));
+  });
   if (backends.length > 0 && isGrpc(first)) {
     if (rule.websocket) out.push(at(p('websocket'), 'not available with grpc/grpcs backends (gRPC runs over HTTP/2 streams)'));
     if (rule.rewrite !== undefined) out.push(at(p('rewrite'), 'not available with grpc/grpcs backends (the path names the gRPC method)'));

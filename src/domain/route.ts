@@ -97,6 +97,18 @@ export const PassiveHealthCheck = struct('passiveHealthCheck', {
 });
 export type PassiveHealthCheck = t.TypeOf<typeof PassiveHealthCheck>;
 
+/**
+ * TLS to an `https`/`grpcs` backend (Gateway API's BackendTLSPolicy): verify its certificate against
+ * the CA bundle in `caSecret` for the name `serverName` (also sent as SNI), and optionally present a
+ * client certificate. Absent: encrypted but not verified, no SNI.
+ */
+export const BackendTls = struct(
+  'backend tls',
+  {},
+  { caSecret: SwarmName, serverName: Hostname, clientCertificate: struct('client certificate', { certSecret: SwarmName, keySecret: SwarmName }) },
+);
+export type BackendTls = t.TypeOf<typeof BackendTls>;
+
 export const Backend = struct(
   'backend',
   {
@@ -106,7 +118,7 @@ export const Backend = struct(
     mode: withDefault(oneOf(BACKEND_MODES), 'task'),
   },
   // Which overlay network to reach the service on; by default the first (by name) the cluster may join.
-  { network: SwarmName, passiveHealthCheck: PassiveHealthCheck, protocol: oneOf(BACKEND_PROTOCOLS) },
+  { network: SwarmName, passiveHealthCheck: PassiveHealthCheck, protocol: oneOf(BACKEND_PROTOCOLS), tls: BackendTls },
 );
 export type Backend = t.TypeOf<typeof Backend>;
 

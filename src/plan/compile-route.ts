@@ -9,7 +9,7 @@ import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import { currentCertificate, type CertificateVersion } from './certificates';
-import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, WeightedTarget } from './model';
+import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, UpstreamTls, WeightedTarget } from './model';
 import type { NameTable } from './names';
 import { normalisePrefix } from './path-groups';
 import { poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
@@ -123,6 +123,7 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
     const action: ProxyAction = {
       kind: 'proxy',
       ...(protocol !== 'http' ? { protocol } : {}),
+      ...upstreamTlsOf(rule),
       targets,
       affinity,
       ...(rewrite !== undefined ? { rewrite: { replacePrefix: rewrite } } : {}),
@@ -136,6 +137,20 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
   });
   const tls = terminateOf(route, certs);
   return { rules, upstreams, problems, passthroughTargets, passthroughAffinity, ...(tls !== undefined ? { tls } : {}) };
+}
+
+/** The rule's backend TLS (every backend has the same, route-checks.ts), as the model carries it. */
+function upstreamTlsOf(rule: Rule): { upstreamTls?: UpstreamTls } {
+  const tls = rule.backends?.[0]?.tls;
+  if (tls === undefined) return {};
+  const c = tls.clientCertificate;
+  return {
+    upstreamTls: {
+      ...(tls.caSecret !== undefined ? { caSecret: tls.caSecret } : {}),
+      ...(tls.serverName !== undefined ? { serverName: tls.serverName } : {}),
+      ...(c !== undefined ? { certSecret: c.certSecret, keySecret: c.keySecret } : {}),
+    },
+  };
 }
 
 /** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */

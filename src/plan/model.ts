@@ -55,6 +55,14 @@ export interface Upstream {
   readonly members?: readonly SwarmName[];
 }
 
+/** Docker secret names and the name to verify: see BackendTls in src/domain/route.ts. */
+export interface UpstreamTls {
+  readonly caSecret?: SwarmName;
+  readonly serverName?: Hostname;
+  readonly certSecret?: SwarmName;
+  readonly keySecret?: SwarmName;
+}
+
 export interface WeightedTarget {
   readonly upstream: string;
   readonly weight: number;
@@ -85,6 +93,8 @@ export interface ProxyAction {
   readonly kind: 'proxy';
   /** What the proxy speaks to every target of the rule; absent: http (HTTP/1.1). */
   readonly protocol?: Exclude<BackendProtocol, 'http'>;
+  /** TLS to the targets (protocol https/grpcs), shared by every backend of the rule; absent: not verified, no SNI. */
+  readonly upstreamTls?: UpstreamTls;
   /** Only targets with weight > 0 and at least one server; empty means answer 503. */
   readonly targets: readonly WeightedTarget[];
   readonly affinity: Affinity;

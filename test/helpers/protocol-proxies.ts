@@ -28,7 +28,7 @@ export interface ProtocolProxy {
 
 /**
  * @param secrets Docker secrets by name → content, as the proxy task would mount them.
- * @param cert what every route's certSecret/keySecret pair holds (HAProxy's combined PEM files).
+ * @param cert HAProxy's combined PEM of a pair whose secrets are not in `secrets`.
  */
 export async function startProtocolProxy(cluster: ServiceClusterObject, routes: readonly RouteObject[], snap: Snapshot, secrets: Readonly<Record<string, string>>, cert: KeyPair): Promise<ProtocolProxy> {
   const result = buildModel(desired(routes, [cluster]), snap);
@@ -47,7 +47,11 @@ export async function startProtocolProxy(cluster: ServiceClusterObject, routes: 
   }
   const certDir = join(dir, 'certs');
   mkdirSync(certDir);
-  for (const pem of haproxyPemFiles(model, { certDir })) writeFileSync(pem.path, `${cert.cert}${cert.key}`, { mode: 0o600 });
+  // What the proxy agent does with the mounted secrets: certificate, then key, in one file.
+  for (const pem of haproxyPemFiles(model, { certDir })) {
+    const [c, k] = [secrets[pem.certSecret], secrets[pem.keySecret]];
+    writeFileSync(pem.path, c !== undefined && k !== undefined ? `${c}${k}` : `${cert.cert}${cert.key}`, { mode: 0o600 });
+  }
   const config = renderHaproxy(model, { certDir, secretsDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: 'stderr' });
   const haproxy = await startHaproxy(config, http, dir);
   return { http, https, config, result, logs: () => haproxy.logs(), stop: () => haproxy.stop() };

@@ -21,8 +21,10 @@ export function pemPath(certDir: string, tls: Pick<TlsTerminate, 'certSecret' | 
   return `${certDir.replace(/\/+$/, '')}/${tls.certSecret}+${tls.keySecret}.pem`;
 }
 
-/** Distinct combined PEM files the proxy needs, sorted by path. */
-export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
+const byPathOrder = (a: HaproxyPemFile, b: HaproxyPemFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** The PEM files of TLS termination (one TLS listener each), sorted by path. */
+export function terminationPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
   const certDir = options.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir;
   const byPath = new Map<string, HaproxyPemFile>();
   const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
@@ -31,7 +33,23 @@ export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<Haproxy
     const path = pemPath(certDir, vh.tls);
     byPath.set(path, { path, certSecret: vh.tls.certSecret, keySecret: vh.tls.keySecret });
   }
-  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...byPath.values()].sort(byPathOrder);
+}
+
+/** Distinct combined PEM files the proxy needs (termination, and client certificates to backends), sorted by path. */
+export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
+  const certDir = options.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir;
+  const byPath = new Map(terminationPemFiles(model, options).map((p) => [p.path, p]));
+  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
+  for (const vh of hosts)
+    for (const g of vh.paths)
+      for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) {
+        const t = r.action.kind === 'proxy' ? r.action.upstreamTls : undefined;
+        if (t?.certSecret === undefined || t.keySecret === undefined) continue;
+        const path = pemPath(certDir, { certSecret: t.certSecret, keySecret: t.keySecret });
+        byPath.set(path, { path, certSecret: t.certSecret, keySecret: t.keySecret });
+      }
+  return [...byPath.values()].sort(byPathOrder);
 }
 
 const SWARM_NAME = '[A-Za-z0-9][A-Za-z0-9_.-]*';
@@ -51,5 +69,5 @@ export function pemFilesOfConfig(config: string, certDir: string = DEFAULT_HAPRO
     if (path === undefined || certSecret === undefined || keySecret === undefined) continue;
     byPath.set(path, { path, certSecret: certSecret as SwarmName, keySecret: keySecret as SwarmName });
   }
-  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...byPath.values()].sort(byPathOrder);
 }

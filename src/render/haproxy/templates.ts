@@ -59,7 +59,7 @@ const backend = `backend {{{name}}}
     compression type{{#types}} "{{.}}"{{/types}}
 {{/compression}}
 {{#servers}}
-    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
+    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#upstreamTls}}{{#upstreamSni}} sni "str({{upstreamSni}})"{{/upstreamSni}}{{#upstreamCa}} ca-file "{{upstreamCa}}" verifyhost "{{upstreamSni}}"{{/upstreamCa}}{{#upstreamPem}} crt "{{upstreamPem}}"{{/upstreamPem}}{{/upstreamTls}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
 `;
 

@@ -43,7 +43,7 @@ import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
-import { haproxyPemFiles, pemPath } from './pem-files';
+import { pemPath, terminationPemFiles } from './pem-files';
 import { HaproxyPolicies } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
 import type { BackendView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
@@ -200,7 +200,7 @@ interface Defaults {
   readonly retryOn: string;
 }
 
-function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry): BackendView {
+function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry, opts: HaproxyRenderOptions): BackendView {
   const name = token(`be.${rule.id}.${u.name}`);
   const a = action.affinity;
   const server = serverTimeout(action.timeouts);
@@ -229,17 +229,28 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     ...rewriteOf(rule, action),
     bufferRequest: rule.policies?.requestBody?.buffering === true,
     ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
-    ...(action.protocol !== undefined ? { upstreamProtocol: UPSTREAM_PROTOCOL[action.protocol] } : {}),
+    ...(action.protocol !== undefined ? { upstreamProtocol: upstreamProtocol(action) } : {}),
+    ...(action.upstreamTls !== undefined ? { upstreamTls: upstreamTlsView(action.upstreamTls, opts) } : {}),
     servers,
   };
 }
 
 /** HAProxy server keywords for a rule's backend protocol (docs/reference/route.md, "gRPC"). */
-const UPSTREAM_PROTOCOL: Readonly<Record<NonNullable<ProxyAction['protocol']>, readonly Token[]>> = {
-  https: ['ssl', 'verify', 'none'].map(token),
-  grpc: ['proto', 'h2'].map(token),
-  grpcs: ['ssl', 'verify', 'none', 'alpn', 'h2'].map(token),
-};
+function upstreamProtocol(action: ProxyAction): readonly Token[] {
+  const verify = action.upstreamTls?.caSecret !== undefined ? 'required' : 'none';
+  if (action.protocol === 'grpc') return ['proto', 'h2'].map(token);
+  if (action.protocol === 'grpcs') return ['ssl', 'verify', verify, 'alpn', 'h2'].map(token);
+  return ['ssl', 'verify', verify].map(token);
+}
+
+/** Backend TLS: the SNI/verified name, the CA bundle (a mounted secret), the client certificate (a combined PEM). */
+function upstreamTlsView(t: NonNullable<ProxyAction['upstreamTls']>, opts: HaproxyRenderOptions): NonNullable<BackendView['upstreamTls']> {
+  return {
+    ...(t.serverName !== undefined ? { upstreamSni: t.serverName } : {}),
+    ...(t.caSecret !== undefined ? { upstreamCa: `${opts.secretsDir.replace(/\/+$/, '')}/${t.caSecret}` } : {}),
+    ...(t.certSecret !== undefined && t.keySecret !== undefined ? { upstreamPem: pemPath(opts.certDir, { certSecret: t.certSecret, keySecret: t.keySecret }) } : {}),
+  };
+}
 
 function tcpBackend(name: Token, route: string, u: Upstream, affinity: Affinity): BackendView {
   const servers = serverViews(u, undefined);
@@ -350,7 +361,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const d = model.spec.defaults;
   const defaults: Defaults = { connect: d.timeouts.connect, server: serverTimeout(d.timeouts), retryOn: retryKeywords(DEFAULT_RETRIES.on).join(' ') };
   const runtimeDir = opts.runtimeDir.replace(/\/+$/, '');
-  const pems = new Map(haproxyPemFiles(model, { certDir: opts.certDir }).map((p, i) => [p.path, { hop: token(`sg_tls_${i + 1}`), socket: `${runtimeDir}/tls-${i + 1}.sock` }]));
+  const pems = new Map(terminationPemFiles(model, { certDir: opts.certDir }).map((p, i) => [p.path, { hop: token(`sg_tls_${i + 1}`), socket: `${runtimeDir}/tls-${i + 1}.sock` }]));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
   const backends: BackendView[] = [];
   const acls = new AclRegistry();
@@ -377,7 +388,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
     else if (action.targets.length === 0) unavailable.push(acl);
     else {
-      const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls));
+      const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls, opts));
       backends.push(...ruleBackends);
       const a = action.affinity;
       // A returning client's cookie names its backend: it wins over the weighted choice.

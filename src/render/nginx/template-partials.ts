@@ -84,6 +84,21 @@ export const body = `            set $sg_route "{{route}}";
             rewrite "{{pattern}}" "{{replacement}}" break;
 {{/rewriteExact}}
             {{{module}}}_pass {{{scheme}}}://{{{target}}};
+{{#upstreamTls}}
+            {{{module}}}_ssl_session_reuse off;
+{{#upstreamSni}}
+            {{{module}}}_ssl_server_name on;
+            {{{module}}}_ssl_name "{{upstreamSni}}";
+{{/upstreamSni}}
+{{#upstreamCa}}
+            {{{module}}}_ssl_verify on;
+            {{{module}}}_ssl_trusted_certificate "{{upstreamCa}}";
+{{/upstreamCa}}
+{{#upstreamClientCert}}
+            {{{module}}}_ssl_certificate "{{upstreamClientCert}}";
+            {{{module}}}_ssl_certificate_key "{{upstreamClientKey}}";
+{{/upstreamClientCert}}
+{{/upstreamTls}}
 {{#connectTimeout}}
             {{{module}}}_connect_timeout {{connectTimeout}};
 {{/connectTimeout}}

@@ -28,6 +28,11 @@ export interface ProxyBodyView extends PolicyBodyView {
   readonly scheme?: Token;
   /** A grpc_pass location: the http block's proxy_* defaults do not apply, so it sets every value itself. */
   readonly grpc?: boolean;
+  /**
+   * TLS to the upstream: SNI/verified name, CA bundle file, client certificate files. The names are
+   * unique in the whole view: mustache looks an absent field up in the enclosing contexts.
+   */
+  readonly upstreamTls?: { readonly upstreamSni?: string; readonly upstreamCa?: string; readonly upstreamClientCert?: string; readonly upstreamClientKey?: string };
   readonly connectTimeout?: string;
   readonly readTimeout?: string;
   readonly sendTimeout?: string;
