@@ -152,6 +152,13 @@ const WALKS: Record<string, Walk> = {
       { what: 'internal default backend', port: 8083, host: 'unknown.example.com', from: ['reports'] },
     ],
   },
+  'backend-tls': {
+    routes: ['billing', 'billing-wrong-name'],
+    checks: [
+      { what: 'https backend verified against the CA secret', port: HTTP, host: 'billing.example.com', path: '/invoices', from: ['billing'], backendPath: '/invoices' },
+      { what: 'a name the certificate does not carry is refused', port: HTTP, host: 'billing-wrong-name.example.com', status: 502 },
+    ],
+  },
   grpc: {
     routes: ['echo'],
     checks: [],
