@@ -27,6 +27,8 @@ export type NodeLabelPath = string & Brand<'NodeLabelPath'>;
 export type RedirectUrl = string & Brand<'RedirectUrl'>;
 export type LabelKey = string & Brand<'LabelKey'>;
 export type LabelValue = string & Brand<'LabelValue'>;
+export type GrpcServiceName = string & Brand<'GrpcServiceName'>;
+export type GrpcMethodName = string & Brand<'GrpcMethodName'>;
 export type Port = number & Brand<'Port'>;
 export type Weight = number & Brand<'Weight'>;
 
@@ -295,6 +297,24 @@ export const LabelValue = brandedString<Brand<'LabelValue'>>('label value (print
   if (s.length > 1024) return 'longer than 1024 characters';
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   return badChar(s, /[^\x00-\x1f\x7f]/);
+});
+
+/**
+ * gRPC names as protobuf writes them (GRPCRoute's `service` and `method`): a package-qualified
+ * service like `helloworld.Greeter`, a method like `SayHello`. They become the request path
+ * `/<service>/<method>`, so only identifier characters and "." between identifiers are allowed.
+ */
+export const GrpcServiceName = brandedString<Brand<'GrpcServiceName'>>('gRPC service name like pkg.Service (letters, digits, "_", "." between names)', (s) => {
+  if (s.length === 0 || s.length > 255) return 'length must be 1..255';
+  const ch = badChar(s, /[A-Za-z0-9_.]/);
+  if (ch !== undefined) return ch;
+  return /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(s) ? undefined : 'each "."-separated part must start with a letter or "_" and none may be empty';
+});
+export const GrpcMethodName = brandedString<Brand<'GrpcMethodName'>>('gRPC method name (letters, digits, "_")', (s) => {
+  if (s.length === 0 || s.length > 255) return 'length must be 1..255';
+  const ch = badChar(s, /[A-Za-z0-9_]/);
+  if (ch !== undefined) return ch;
+  return /^[A-Za-z_]/.test(s) ? undefined : 'must start with a letter or "_"';
 });
 
 export const Port: Codec<Port> = intRange<Brand<'Port'>>(1, 65535, 'port 1..65535');

@@ -3,6 +3,7 @@
  * Each returns issues with paths relative to the object, so they print like decode errors.
  */
 import { checkCanary } from './canary-checks';
+import { checkProtocols } from './protocol-checks';
 import { duplicateRefIssues } from './middleware';
 import type { Issue, PathSegment } from './issue';
 import type { Certificate, Rule, RouteSpec } from './route';
@@ -150,7 +151,7 @@ const rules: Check = (spec) =>
 
 const matchUnique: Check = (spec) =>
   duplicates(spec.rules, (r) =>
-    JSON.stringify([r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort(), [...r.match.cookies].map((c) => `${c.name}=${c.value}`).sort()]),
+    JSON.stringify([r.match.grpc ?? null, r.match.path ?? null, r.match.path === undefined ? normalisePrefix(r.match.pathPrefix ?? '/') : null, [...r.match.headers].map((h) => `${h.name.toLowerCase()}=${h.value}`).sort(), [...r.match.methods].sort(), [...r.match.cookies].map((c) => `${c.name}=${c.value}`).sort()]),
   ).map(([i, first]) => at(['rules', i, 'match'], `same match as rules[${first}]; the second rule could never be used`));
 
 const middlewareRefs: Check = (spec) => [
@@ -158,7 +159,7 @@ const middlewareRefs: Check = (spec) => [
   ...spec.rules.flatMap((r, i) => duplicateRefIssues(r.middlewares, ['spec', 'rules', i, 'middlewares'])),
 ];
 
-const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary, middlewareRefs];
+const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary, middlewareRefs, checkProtocols];
 
 export function checkRoute(spec: RouteSpec): Issue[] {
   return CHECKS.flatMap((check) => check(spec));

@@ -9,6 +9,8 @@ import {
   CookieValue,
   DnsLabel,
   Duration,
+  GrpcMethodName,
+  GrpcServiceName,
   HeaderMatchValue,
   HeaderName,
   HeaderValue,
@@ -49,6 +51,9 @@ export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 const HeaderMatch = struct('header match', { name: HeaderName, value: HeaderMatchValue });
 /** A cookie with exactly this value (ingress-nginx's canary-by-cookie, with any name and value). */
 const CookieMatch = struct('cookie match', { name: CookieName, value: CookieValue });
+/** GRPCRoute's method match (exact): the request path `/<service>/<method>`, or every method of the service. */
+const GrpcMatch = struct('grpc match', { service: GrpcServiceName }, { method: GrpcMethodName });
+export type GrpcMatch = t.TypeOf<typeof GrpcMatch>;
 
 export const Match = struct(
   'match',
@@ -57,7 +62,7 @@ export const Match = struct(
     cookies: withDefault(listOf(CookieMatch, { max: 16 }), []),
     methods: withDefault(listOf(oneOf(HTTP_METHODS), { max: HTTP_METHODS.length }), []),
   },
-  { pathPrefix: MatchPath, path: MatchPath },
+  { pathPrefix: MatchPath, path: MatchPath, grpc: GrpcMatch },
 );
 export type Match = t.TypeOf<typeof Match>;
 
@@ -70,6 +75,13 @@ const Rewrite = struct('rewrite', {}, { stripPrefix: bool, replacePrefix: HttpPa
  */
 export const BACKEND_MODES = ['task', 'vip', 'host'] as const;
 export type BackendMode = (typeof BACKEND_MODES)[number];
+
+/**
+ * What the proxy speaks to a backend: HTTP/1.1 (`http`, the default), HTTP/1.1 over TLS (`https`),
+ * gRPC over HTTP/2 without TLS (`grpc`, h2c) or with TLS (`grpcs`).
+ */
+export const BACKEND_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs'] as const;
+export type BackendProtocol = (typeof BACKEND_PROTOCOLS)[number];
 
 /** NGINX's defaults for a server before this field existed: one failure marks it down for one second. */
 export const DEFAULT_MAX_FAILS = 1;
@@ -85,6 +97,18 @@ export const PassiveHealthCheck = struct('passiveHealthCheck', {
 });
 export type PassiveHealthCheck = t.TypeOf<typeof PassiveHealthCheck>;
 
+/**
+ * TLS to an `https`/`grpcs` backend (Gateway API's BackendTLSPolicy): verify its certificate against
+ * the CA bundle in `caSecret` for the name `serverName` (also sent as SNI), and optionally present a
+ * client certificate. Absent: encrypted but not verified, no SNI.
+ */
+export const BackendTls = struct(
+  'backend tls',
+  {},
+  { caSecret: SwarmName, serverName: Hostname, clientCertificate: struct('client certificate', { certSecret: SwarmName, keySecret: SwarmName }) },
+);
+export type BackendTls = t.TypeOf<typeof BackendTls>;
+
 export const Backend = struct(
   'backend',
   {
@@ -94,7 +118,7 @@ export const Backend = struct(
     mode: withDefault(oneOf(BACKEND_MODES), 'task'),
   },
   // Which overlay network to reach the service on; by default the first (by name) the cluster may join.
-  { network: SwarmName, passiveHealthCheck: PassiveHealthCheck },
+  { network: SwarmName, passiveHealthCheck: PassiveHealthCheck, protocol: oneOf(BACKEND_PROTOCOLS), tls: BackendTls },
 );
 export type Backend = t.TypeOf<typeof Backend>;
 

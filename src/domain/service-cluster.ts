@@ -14,7 +14,7 @@ import {
   Size,
   SwarmName,
 } from './brands';
-import { brandedString, fail, intRange, listOf, oneOf, struct, withDefault, type Codec } from './codec';
+import { bool, brandedString, fail, intRange, listOf, oneOf, struct, withDefault, type Codec } from './codec';
 import * as tt from 'io-ts';
 import { Listener, MAX_LISTENERS } from './listener';
 import { Cidr } from './cidr';
@@ -80,7 +80,16 @@ export const ProxySpec = struct(
     update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
   },
-  { resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }), clientAddress: ClientAddress },
+  {
+    resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }),
+    /**
+     * HTTP/2 without TLS (prior knowledge) on the http port, for gRPC clients without TLS. NGINX 1.22
+     * then speaks only HTTP/2 on that port (HTTP/1.1 clients are refused); HAProxy detects the
+     * HTTP/2 preface on its own and keeps HTTP/1.1 either way. Absent: false. TLS listeners always
+     * offer h2 by ALPN (docs/adr/0014-http2-grpc-and-upstream-tls.md).
+     */
+    h2c: bool,
+  },
 );
 
 export const ExtensionSpec = struct('extension', {

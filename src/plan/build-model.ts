@@ -45,7 +45,22 @@ function withGeneration(conds: Condition[], generation: number): Condition[] {
   return conds.map((c) => ({ ...c, observedGeneration: generation }));
 }
 
+/** Docker secrets of the route's backend TLS (CA bundles, client certificates). */
+function backendTlsSecrets(route: RouteObject): SwarmName[] {
+  return route.spec.rules.flatMap((r) =>
+    (r.backends ?? []).flatMap((b) => [b.tls?.caSecret, b.tls?.clientCertificate?.certSecret, b.tls?.clientCertificate?.keySecret].filter((s): s is SwarmName => s !== undefined)),
+  );
+}
+
 function missingSecrets(route: RouteObject, idx: SnapshotIndex, certs: Certificates): RefProblem[] {
+  const missing = (names: readonly SwarmName[]): RefProblem[] =>
+    names
+      .filter((s, i, all) => !idx.secrets.has(s) && all.indexOf(s) === i)
+      .map((s) => ({ reason: 'SecretNotFound' as const, message: `secret "${s}" not found; the route is not programmed until it exists` }));
+  return [...terminationSecretProblems(route, idx, certs), ...missing(backendTlsSecrets(route))];
+}
+
+function terminationSecretProblems(route: RouteObject, idx: SnapshotIndex, certs: Certificates): RefProblem[] {
   const cert = route.spec.tls?.certificate;
   if (route.spec.tls?.mode !== 'Terminate' || cert === undefined) return [];
   if (cert.name !== undefined) {

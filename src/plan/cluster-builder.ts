@@ -133,6 +133,13 @@ export class ClusterBuilder {
       for (const g of vh.paths)
         for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) if (r.policies?.basicAuth !== undefined) workerSecrets.add(r.policies.basicAuth.secret);
     for (const s of workerSecrets) secrets.add(s);
+    // Backend TLS: CA bundles and client certificates, read by NGINX's master like certificates.
+    for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])])
+      for (const g of vh.paths)
+        for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) {
+          const t = r.action.kind === 'proxy' ? r.action.upstreamTls : undefined;
+          for (const s of [t?.caSecret, t?.certSecret, t?.keySecret]) if (s !== undefined) secrets.add(s);
+        }
     const upstreams = [...this.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     return {
       cluster: this.name,

@@ -3,12 +3,13 @@
  * resolve to (with the reference problems met), the passthrough targets and the resolved TLS termination.
  * Pure; cluster-wide concerns (conflicts, claims) are the ClusterBuilder's.
  */
-import type { HttpPath, SwarmName } from '../domain/brands';
+import type { Duration, HttpPath, SwarmName } from '../domain/brands';
+import { isGrpc, ruleProtocol } from '../domain/protocol-checks';
 import type { RouteObject } from '../domain/object';
 import type { Rule } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import { currentCertificate, type CertificateVersion } from './certificates';
-import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, WeightedTarget } from './model';
+import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, UpstreamTls, WeightedTarget } from './model';
 import type { NameTable } from './names';
 import { acmeFileNames } from './acme-routes';
 import { normalisePrefix } from './path-groups';
@@ -41,7 +42,18 @@ function affinityOf(rule: Rule): Affinity {
   return { kind: 'none' };
 }
 
+/**
+ * A gRPC rule's read and send timeouts when the rule does not set them: a server-streaming
+ * call may stay quiet for long between messages, which the cluster's HTTP defaults (60s) would cut.
+ * The client's own deadline (grpc-timeout, passed through) still bounds each call.
+ */
+export const GRPC_STREAM_TIMEOUT = '1h' as Duration;
+
 function matchOf(rule: Rule): PathMatch {
+  // GRPCRoute: a method is the exact path /<service>/<method>; a service alone, every path under /<service>/.
+  const grpc = rule.match.grpc;
+  if (grpc !== undefined)
+    return grpc.method !== undefined ? { kind: 'exact', path: `/${grpc.service}/${grpc.method}` as HttpPath } : { kind: 'prefix', path: `/${grpc.service}` as HttpPath };
   if (rule.match.path !== undefined) return { kind: 'exact', path: rule.match.path };
   return { kind: 'prefix', path: normalisePrefix(rule.match.pathPrefix ?? ('/' as HttpPath)) };
 }
@@ -106,13 +118,17 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
     }
     const d = cluster.defaults.timeouts;
     const t = rule.timeouts;
+    const protocol = ruleProtocol(rule);
+    const idle = isGrpc(protocol) ? GRPC_STREAM_TIMEOUT : undefined;
     const rewrite = rule.rewrite?.stripPrefix === true ? ('/' as HttpPath) : rule.rewrite?.replacePrefix;
     const action: ProxyAction = {
       kind: 'proxy',
+      ...(protocol !== 'http' ? { protocol } : {}),
+      ...upstreamTlsOf(rule),
       targets,
       affinity,
       ...(rewrite !== undefined ? { rewrite: { replacePrefix: rewrite } } : {}),
-      timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? d.read, send: t?.send ?? d.send },
+      timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? idle ?? d.read, send: t?.send ?? idle ?? d.send },
       retries: rule.retries ?? { attempts: DEFAULT_RETRIES.attempts, on: [...DEFAULT_RETRIES.on] },
       websocket: rule.websocket,
       requestHeaders: rule.requestHeaders ?? NO_EDITS,
@@ -122,6 +138,20 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
   });
   const tls = terminateOf(route, certs);
   return { rules, upstreams, problems, passthroughTargets, passthroughAffinity, ...(tls !== undefined ? { tls } : {}) };
+}
+
+/** The rule's backend TLS (every backend has the same, route-checks.ts), as the model carries it. */
+function upstreamTlsOf(rule: Rule): { upstreamTls?: UpstreamTls } {
+  const tls = rule.backends?.[0]?.tls;
+  if (tls === undefined) return {};
+  const c = tls.clientCertificate;
+  return {
+    upstreamTls: {
+      ...(tls.caSecret !== undefined ? { caSecret: tls.caSecret } : {}),
+      ...(tls.serverName !== undefined ? { serverName: tls.serverName } : {}),
+      ...(c !== undefined ? { certSecret: c.certSecret, keySecret: c.keySecret } : {}),
+    },
+  };
 }
 
 /** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */

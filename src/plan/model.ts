@@ -20,7 +20,7 @@ import type {
   RedirectUrl,
   SwarmName,
 } from '../domain/brands';
-import type { BackendMode, HttpMethod, RetryCondition } from '../domain/route';
+import type { BackendMode, BackendProtocol, HttpMethod, RetryCondition } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { ListenerProtocol } from '../domain/listener';
 import type { IpAddress } from '../domain/snapshot';
@@ -57,6 +57,14 @@ export interface Upstream {
   readonly members?: readonly SwarmName[];
 }
 
+/** Docker secret names and the name to verify: see BackendTls in src/domain/route.ts. */
+export interface UpstreamTls {
+  readonly caSecret?: SwarmName;
+  readonly serverName?: Hostname;
+  readonly certSecret?: SwarmName;
+  readonly keySecret?: SwarmName;
+}
+
 export interface WeightedTarget {
   readonly upstream: string;
   readonly weight: number;
@@ -85,6 +93,10 @@ export interface HeaderEdits {
 
 export interface ProxyAction {
   readonly kind: 'proxy';
+  /** What the proxy speaks to every target of the rule; absent: http (HTTP/1.1). */
+  readonly protocol?: Exclude<BackendProtocol, 'http'>;
+  /** TLS to the targets (protocol https/grpcs), shared by every backend of the rule; absent: not verified, no SNI. */
+  readonly upstreamTls?: UpstreamTls;
   /** Only targets with weight > 0 and at least one server; empty means answer 503. */
   readonly targets: readonly WeightedTarget[];
   readonly affinity: Affinity;

@@ -12,6 +12,16 @@ const SNAP = snapshot({
 const backends = [{ service: 'a', port: 80 }];
 
 describe('unsupportedValues', () => {
+  it('refuses on NGINX, not on HAProxy, a gRPC rule header name longer than grpc_set_header\'s hash allows', () => {
+    const long = `X-${'L'.repeat(45)}`;
+    const grpc = [{ service: 'a', port: 80, protocol: 'grpc' }];
+    const r = route('g', { hosts: ['g.test'], rules: [{ backends: grpc, requestHeaders: { set: [{ name: long, value: 'v' }] } }, { match: { pathPrefix: '/ok' }, backends: grpc, requestHeaders: { set: [{ name: `X-${'L'.repeat(44)}`, value: 'v' }] } }] });
+    expect(unsupportedValues('nginx', r).map((u) => u.field)).toEqual(['spec.rules[0].requestHeaders']);
+    expect(unsupportedValues('haproxy', r)).toEqual([]);
+    // The same name on an HTTP rule is fine (proxy_headers_hash_bucket_size grows for it).
+    expect(unsupportedValues('nginx', route('h', { hosts: ['h.test'], rules: [{ backends, requestHeaders: { set: [{ name: long, value: 'v' }] } }] }))).toEqual([]);
+  });
+
   const odd = route('odd', {
     hosts: ['odd.test'],
     rules: [

@@ -74,7 +74,32 @@ function haproxyUnsupportedValues(route: RouteObject): UnsupportedValue[] {
   return out;
 }
 
+/**
+ * NGINX 1.22 builds grpc_set_header / grpc_hide_header names into a hash of fixed 64-byte buckets
+ * (there is no grpc_headers_hash_bucket_size, unlike proxy_*): names longer than this fail nginx -t.
+ */
+export const NGINX_GRPC_HEADER_NAME_MAX = 46;
+
+function nginxUnsupportedValues(route: RouteObject): UnsupportedValue[] {
+  const out: UnsupportedValue[] = [];
+  route.spec.rules.forEach((rule, i) => {
+    const protocol = rule.backends?.[0]?.protocol;
+    if (protocol !== 'grpc' && protocol !== 'grpcs') return;
+    const named: [string, readonly string[]][] = [
+      ['requestHeaders', [...(rule.requestHeaders?.set ?? []).map((h) => h.name), ...(rule.requestHeaders?.add ?? []).map((h) => h.name), ...(rule.requestHeaders?.remove ?? [])]],
+      ['responseHeaders', [...(rule.responseHeaders?.set ?? []).map((h) => h.name), ...(rule.responseHeaders?.remove ?? [])]],
+    ];
+    for (const [side, names] of named) {
+      const long = names.find((n) => n.length > NGINX_GRPC_HEADER_NAME_MAX);
+      if (long === undefined) continue;
+      const path: PathSegment[] = ['spec', 'rules', i, side];
+      out.push({ route: route.metadata.name, path, field: formatPath(path), message: `header name "${long}" is longer than ${NGINX_GRPC_HEADER_NAME_MAX} characters, which NGINX 1.22 cannot set or hide on a grpc/grpcs rule (grpc_set_header's hash has fixed buckets)` });
+    }
+  });
+  return out;
+}
+
 /** The values of `route` a proxy of `kind` cannot serve, in field order; empty: it can serve all of it. */
 export function unsupportedValues(kind: ProxyKind, route: RouteObject): UnsupportedValue[] {
-  return kind === 'haproxy' ? haproxyUnsupportedValues(route) : [];
+  return kind === 'haproxy' ? haproxyUnsupportedValues(route) : nginxUnsupportedValues(route);
 }

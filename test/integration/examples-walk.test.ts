@@ -23,6 +23,7 @@ import { runInstall, runUninstall } from '../../src/cli/commands/install';
 import { LABELS } from '../../src/domain/labels';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { decodeRolloutState, type RolloutState } from '../../src/plan/rollout';
+import { echoClient } from '../helpers/grpc-echo';
 import { peerCertificate, send, type Reply } from '../helpers/http-client';
 import { docker, isProgrammed, until } from '../helpers/swarm';
 
@@ -179,6 +180,37 @@ const WALKS: Record<string, Walk> = {
       expect([...seen].filter((n) => n !== '-').sort()).toEqual(['echo-a', 'echo-b']);
       expect(await until('TLS terminated on 9003', async () => (await l4Line('tls', 9003)) ?? undefined, 60_000, 250)).toMatch(/^hello from echo-a\.\d+$/);
       expect(await until('UDP on 9004', async () => (await l4Line('udp', 9004)) ?? undefined, 60_000, 250)).toMatch(hello);
+    },
+  },
+  'backend-tls': {
+    routes: ['billing', 'billing-wrong-name'],
+    checks: [
+      { what: 'https backend verified against the CA secret', port: HTTP, host: 'billing.example.com', path: '/invoices', from: ['billing'], backendPath: '/invoices' },
+      { what: 'a name the certificate does not carry is refused', port: HTTP, host: 'billing-wrong-name.example.com', status: 502 },
+    ],
+  },
+  grpc: {
+    routes: ['echo'],
+    checks: [],
+    also: async () => {
+      // gRPC over h2c on the host-mode port 8085: unary calls split 90/10, the stream from echo-v1 only.
+      const client = echoClient(8085, 'echo.grpc.example.com');
+      try {
+        const first = await until('a gRPC answer on 8085', async () => client.say('hi').catch(() => undefined), 60_000, 250);
+        expect(first.text).toBe('hi');
+        const seen = new Set<string>();
+        for (let i = 0; i < 60; i++) seen.add((await client.say('s')).backend.replace(/\.\d+$/, ''));
+        expect([...seen].every((b) => b === 'echo-v1' || b === 'echo-v2')).toBe(true);
+        expect(seen.has('echo-v1')).toBe(true);
+        const stream = await client.count('n', 3);
+        expect(stream.map((m) => m.text)).toEqual(['n 1', 'n 2', 'n 3']);
+        expect(stream.every((m) => m.backend.startsWith('echo-v1.'))).toBe(true);
+      } finally {
+        client.close();
+      }
+      // h2 by ALPN on the TLS port.
+      const { stdout } = await run('curl', ['-sk', '--http2', '--resolve', 'echo.grpc.example.com:8448:127.0.0.1', '-o', '/dev/null', '-w', '%{http_version}', 'https://echo.grpc.example.com:8448/']);
+      expect(stdout).toBe('2');
     },
   },
   tls: {

@@ -122,6 +122,28 @@ const backends = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 2, max: 32 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }))).map(([n, tiny]) => SERVICES.filter((s) => s.startsWith('w') || s === 'alpha' || s === 'beta' || s === 'gamma').slice(0, n).map((service, j) => ({ service, port: 80, weight: j === tiny ? 1 : 1000 }))) },
 );
 
+/**
+ * Backend protocols and backend TLS (issue 21): the same protocol on every backend of a rule, TLS with
+ * the world's secrets and the longest names. Combinations the codec refuses (grpc with a rewrite or
+ * websocket) are dropped like a user's invalid specs.
+ */
+const backendTls = fc.record(
+  { caSecret: fc.constant(CERT), serverName: fc.constantFrom('backend.internal', `${'a'.repeat(63)}.${'b'.repeat(63)}.internal`), clientCertificate: fc.constant({ certSecret: CERT, keySecret: KEY }) },
+  { requiredKeys: [] },
+).filter((t) => t.caSecret === undefined || t.serverName !== undefined);
+const protocolBackends = fc
+  .tuple(backends, fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('http', 'https', 'grpc', 'grpcs') }), fc.option(backendTls))
+  .map(([bs, protocol, tls]) =>
+    protocol === undefined ? bs : bs.map((b) => ({ ...b, protocol, ...(tls !== null && (protocol === 'https' || protocol === 'grpcs') ? { tls } : {}) })),
+  );
+const grpcMatch = fc.record(
+  {
+    service: fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}(\.[A-Za-z_][A-Za-z0-9_]{0,8}){0,3}$/), fc.constant(`p.${'S'.repeat(253)}`)),
+    method: fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/), fc.constant('M'.repeat(255))),
+  },
+  { requiredKeys: ['service'] },
+);
+
 const redirectUrl = fc.oneof(
   fc.tuple(fc.constantFrom('http', 'https'), label, fc.option(port, { nil: undefined }), fc.option(writtenPath, { nil: undefined }), fc.option(fc.stringMatching(/^[A-Za-z0-9._~%+,:@/=&-]{0,20}$/).filter((q) => !/%(?![0-9A-Fa-f]{2})/.test(q)), { nil: undefined })).map(
     ([scheme, h, p, path, q]) => `${scheme}://${h}.test${p !== undefined ? `:${p}` : ''}${path ?? ''}${q !== undefined ? `?${q}` : ''}`,
@@ -151,10 +173,13 @@ const match = fc.record(
     headers: fc.uniqueArray(fc.record({ name: headerName, value: matchValue }), { maxLength: 3, selector: (h) => h.name.toLowerCase() }),
     cookies: fc.uniqueArray(fc.record({ name: cookieName, value: cookieValue }), { maxLength: 2, selector: (c) => c.name }),
     methods: fc.uniqueArray(fc.constantFrom(...HTTP_METHODS), { maxLength: 9 }),
+    grpc: grpcMatch,
     max: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   },
   { requiredKeys: ['max'] },
-).map(({ max, ...m }) => (max ? { ...m, ...MAX_CONDITIONS } : m)).map(({ pathPrefix, ...m }) => (m.path === undefined && pathPrefix !== undefined ? { ...m, pathPrefix } : m));
+).map(({ max, ...m }) => (max ? { ...m, ...MAX_CONDITIONS } : m)).map(({ pathPrefix, ...m }) => (m.path === undefined && pathPrefix !== undefined ? { ...m, pathPrefix } : m))
+  // A gRPC match stands for the path: keep it only on matches without one (else the rule is refused).
+  .map(({ grpc, ...m }) => (grpc !== undefined && m.path === undefined && !('pathPrefix' in m) ? { ...m, grpc } : m));
 
 const timeouts = fc.oneof(
   fc.record({ connect: duration, read: duration, send: duration }, { requiredKeys: [] }),
@@ -214,7 +239,7 @@ const proxyRule = fc
   .record(
     {
       match,
-      backends,
+      backends: protocolBackends,
       split: fc.constant('Tasks'),
       rewrite: fc.oneof(fc.constant({ stripPrefix: true }), writtenPath.map((p) => ({ replacePrefix: p }))),
       websocket: fc.boolean(),
@@ -227,7 +252,11 @@ const proxyRule = fc
     },
     { requiredKeys: ['backends'] },
   )
-  .map((r) => (r.split === 'Tasks' ? { ...r, backends: (r.backends as readonly { readonly weight?: number }[]).map((b) => ({ ...b, weight: Math.min(1, b.weight ?? 1) })) } : r));
+  .map((r) => (r.split === 'Tasks' ? { ...r, backends: (r.backends as readonly { readonly weight?: number }[]).map((b) => ({ ...b, weight: Math.min(1, b.weight ?? 1) })) } : r))
+  // gRPC rules cannot rewrite or upgrade: leave those out rather than lose the rule to the codec.
+  .map(({ rewrite, websocket, ...r }) =>
+    (r.backends as readonly { readonly protocol?: string }[]).some((b) => b.protocol === 'grpc' || b.protocol === 'grpcs') ? r : { ...r, ...(rewrite !== undefined ? { rewrite } : {}), ...(websocket !== undefined ? { websocket } : {}) },
+  );
 
 const redirectRule = fc.record(
   {

@@ -44,11 +44,17 @@ const proxyRule = fc.record(
   },
   { requiredKeys: ['backends'] },
 );
+/** gRPC names mostly valid, sometimes not (the codec must refuse those): match.grpc and grpc/grpcs backends. */
+const grpcName = fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,6}(\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,2}$/), fc.string({ maxLength: 12 }));
+const grpcRule = fc.record({
+  match: fc.record({ grpc: fc.record({ service: grpcName, method: grpcName }, { requiredKeys: ['service'] }) }),
+  backends: fc.constantFrom('grpc', 'grpcs').chain((protocol) => fc.uniqueArray(backend.map((b) => ({ ...b, protocol })), { minLength: 1, maxLength: 2, selector: (b) => `${b.service}:${b.port}` })),
+});
 const redirectRule = fc.record({ match: fc.record({ path }), redirect: fc.record({ path, code: fc.constantFrom(301, 302, 307, 308) }) });
 
 const routeSpec = fc.record({
   hosts: fc.uniqueArray(host, { minLength: 1, maxLength: 3 }),
-  rules: fc.array(fc.oneof(proxyRule, redirectRule), { minLength: 1, maxLength: 4 }),
+  rules: fc.array(fc.oneof(proxyRule, redirectRule, grpcRule), { minLength: 1, maxLength: 4 }),
 });
 
 /** Generated specs can collide (same match twice); keep those the codec accepts, like a user would have to. */
@@ -101,6 +107,36 @@ describe('rendering', () => {
         expect(setter?.args[1]?.replace(/\$\{sg_dollar\}/g, '$')).toBe(value);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('never lets a header value change the structure of a grpc_pass location either', () => {
+    fc.assert(
+      fc.property(headerValue, headerName, (value, name) => {
+        const make = (v: string) =>
+          route('inj', {
+            hosts: ['inj.test'],
+            rules: [{ match: { grpc: { service: 'pkg.Svc' } }, backends: [{ service: 'beta', port: 80, protocol: 'grpc' }], requestHeaders: { set: [{ name, value: v }] }, responseHeaders: { add: [{ name: 'X-Resp', value: v }] } }],
+          });
+        const evil = parseConfig(renderAll([make(value)]));
+        expect(shape(evil)).toBe(shape(parseConfig(renderAll([make('x')]))));
+        const setter = findAll(evil, 'grpc_set_header').find((d) => d.args[0] === name);
+        expect(setter?.args[1]?.replace(/\$\{sg_dollar\}/g, '$')).toBe(value);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects, instead of rendering, gRPC service and method names that could leave the path', () => {
+    const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 30 });
+    fc.assert(
+      fc.property(anyText, anyText, (service, method) => {
+        const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'Route', metadata: { name: 'x' }, spec: { hosts: ['g.test'], rules: [{ match: { grpc: { service, method } }, backends: [{ service: 'alpha', port: 80, protocol: 'grpc' }] }] } });
+        if (E.isLeft(r)) return;
+        expect(service).toMatch(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/);
+        expect(method).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
+      }),
+      { numRuns: 500 },
     );
   });
 

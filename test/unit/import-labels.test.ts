@@ -90,10 +90,10 @@ describe('import-labels YAML', () => {
   });
 
   it('lists one line per rejected label', () => {
-    const bad = translateServiceLabels(snapshot({ services: [{ name: 'bad', labels: lb({ hosts: 'x.example.com', port: '0', ssl_backend: 'true' }) }] }).services);
+    const bad = translateServiceLabels(snapshot({ services: [{ name: 'bad', labels: lb({ hosts: 'x.example.com', port: '0', ssl_backend_tls_verify: 'required', ssl_backend: 'true' }) }] }).services);
     expect(rejectLines(bad)).toEqual([
       'service/bad labels["com.docker.lb.port"]: expected port 1..65535, got "0"',
-      'service/bad labels["com.docker.lb.ssl_backend"]: TLS from the proxy to the service is not supported yet; serve plain HTTP on com.docker.lb.port, or use com.docker.lb.ssl_passthrough',
+      'service/bad labels["com.docker.lb.ssl_backend_tls_verify"]: verification needs a CA bundle, which no Interlock label names: write a Route whose backend has tls.caSecret and tls.serverName (swarmgate import-labels prints one to start from)',
     ]);
   });
 });

@@ -182,15 +182,22 @@ describe('TLS: ssl_cert, ssl_key, ssl_only, ssl_passthrough, ssl_backend, ssl_ba
     expect(rejected({ ...BASE, ssl_passthrough: 'on' }).issues).toEqual(['labels["com.docker.lb.ssl_passthrough"]: expected true or false, got "on"']);
   });
 
-  it('ssl_backend=true is UnsupportedValue (no TLS to the backend yet); false changes nothing', () => {
-    expect(rejected({ ...BASE, ssl_backend: 'true', ssl_backend_tls_verify: 'none' })).toEqual({
-      reason: 'UnsupportedValue',
-      issues: [
-        'labels["com.docker.lb.ssl_backend"]: TLS from the proxy to the service is not supported yet; serve plain HTTP on com.docker.lb.port, or use com.docker.lb.ssl_passthrough',
-        'labels["com.docker.lb.ssl_backend_tls_verify"]: verification of the service\'s certificate needs com.docker.lb.ssl_backend, which is not supported yet',
-      ],
-    });
+  it('ssl_backend=true sends https to the service, unverified as Interlock\'s default (none); false changes nothing', () => {
+    const https = { ...BACKEND, protocol: 'https' };
+    expect(spec({ ...BASE, ssl_backend: 'true' })).toEqual({ hosts: ['web.example.com'], rules: [{ backends: [https] }] });
+    expect(spec({ ...BASE, ssl_backend: 'true', ssl_backend_tls_verify: 'none' })).toEqual({ hosts: ['web.example.com'], rules: [{ backends: [https] }] });
     expect(spec({ ...BASE, ssl_backend: 'false' })).toEqual({ hosts: ['web.example.com'], rules: [{ backends: [BACKEND] }] });
+  });
+
+  it('ssl_backend_tls_verify=required is UnsupportedValue (no label names the CA) and other values Invalid', () => {
+    expect(rejected({ ...BASE, ssl_backend: 'true', ssl_backend_tls_verify: 'required' })).toEqual({
+      reason: 'UnsupportedValue',
+      issues: ['labels["com.docker.lb.ssl_backend_tls_verify"]: verification needs a CA bundle, which no Interlock label names: write a Route whose backend has tls.caSecret and tls.serverName (swarmgate import-labels prints one to start from)'],
+    });
+    expect(rejected({ ...BASE, ssl_backend: 'true', ssl_backend_tls_verify: 'strict' })).toEqual({
+      reason: 'Invalid',
+      issues: ['labels["com.docker.lb.ssl_backend_tls_verify"]: expected none or required, got "strict"'],
+    });
   });
 
   it('ssl_backend_tls_verify without ssl_backend=true is Invalid; a mix of invalid and unsupported is Invalid', () => {

@@ -5,6 +5,8 @@ export interface HaproxyRenderOptions {
    * HAProxy reads both from one `crt` file, so the delivery layer builds them: see haproxyPemFiles.
    */
   readonly certDir: string;
+  /** Directory where Docker mounts secrets in the proxy task (CA bundles HAProxy reads as they are). */
+  readonly secretsDir: string;
   /** Writable directory for the loopback-only UNIX sockets between the SNI router and the TLS listeners. */
   readonly runtimeDir: string;
   /** Address the public listeners bind; "" means every IPv4 address (like NGINX's `listen 80`). */
@@ -27,6 +29,7 @@ export const HAPROXY_CERT_DIR = '/run/swarmgate/haproxy/certs';
 
 export const DEFAULT_HAPROXY_OPTIONS: HaproxyRenderOptions = {
   certDir: HAPROXY_CERT_DIR,
+  secretsDir: '/run/secrets',
   runtimeDir: '/run/swarmgate/haproxy',
   bindAddress: '',
   httpPort: 80,

@@ -33,17 +33,33 @@ function distinctPems(pairs: readonly PemPair[], options: Partial<Pick<HaproxyRe
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** The PEM files of the HTTP side (virtual hosts terminating TLS behind the SNI router). */
+/** The PEM files of the HTTP side (virtual hosts terminating TLS behind the SNI router): one TLS listener each. */
 export function httpPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
   const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
   return distinctPems(hosts.flatMap((vh) => (vh.tls !== undefined ? [vh.tls] : [])), options);
 }
 
-/** Distinct combined PEM files the proxy needs (HTTP side and TCPRoutes terminating TLS on a listener), sorted by path. */
+/** Client certificates the proxy shows to TLS backends (backend `tls.clientCertificate`). */
+function backendClientPems(model: ProxyModel): PemPair[] {
+  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
+  const out: PemPair[] = [];
+  for (const vh of hosts)
+    for (const g of vh.paths)
+      for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) {
+        const t = r.action.kind === 'proxy' ? r.action.upstreamTls : undefined;
+        if (t?.certSecret !== undefined && t.keySecret !== undefined) out.push({ certSecret: t.certSecret, keySecret: t.keySecret });
+      }
+  return out;
+}
+
+/**
+ * Distinct combined PEM files the proxy needs (HTTP side, TCPRoutes terminating TLS on a listener,
+ * client certificates to backends), sorted by path.
+ */
 export function haproxyPemFiles(model: ProxyModel, options: Partial<Pick<HaproxyRenderOptions, 'certDir'>> = {}): HaproxyPemFile[] {
   const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
   const stream = (model.listeners ?? []).flatMap((l) => l.routes.flatMap((r) => (r.tls !== undefined ? [r.tls] : [])));
-  return distinctPems([...hosts.flatMap((vh) => (vh.tls !== undefined ? [vh.tls] : [])), ...stream], options);
+  return distinctPems([...hosts.flatMap((vh) => (vh.tls !== undefined ? [vh.tls] : [])), ...stream, ...backendClientPems(model)], options);
 }
 
 const SWARM_NAME = '[A-Za-z0-9][A-Za-z0-9_.-]*';

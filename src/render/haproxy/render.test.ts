@@ -148,7 +148,7 @@ describe('TLS and options', () => {
     const l = lines(renderHaproxy(model(tlsRoutes), { runtimeDir: '/tmp/rt/', certDir: '/tmp/certs' }));
     expect(l).toContain('default_backend sg_tls_2');
     expect(l).not.toContain('backend sg_tls_reject');
-    expect(l).toContain('bind "unix@/tmp/rt/tls-1.sock" accept-proxy ssl crt "/tmp/certs/c1+k1.pem"');
+    expect(l).toContain('bind "unix@/tmp/rt/tls-1.sock" accept-proxy ssl crt "/tmp/certs/c1+k1.pem" alpn h2,http/1.1');
     expect(l).toContain('http-request set-var(txn.sg_vh) int(0) if !sg_vh_set');
   });
 

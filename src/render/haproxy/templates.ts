@@ -59,14 +59,14 @@ const backend = `backend {{{name}}}
     compression type{{#types}} "{{.}}"{{/types}}
 {{/compression}}
 {{#servers}}
-    server {{{name}}} {{{address}}}{{#sendProxy}} send-proxy{{/sendProxy}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
+    server {{{name}}} {{{address}}}{{#sendProxy}} send-proxy{{/sendProxy}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#upstreamTls}}{{#upstreamSni}} sni "str({{upstreamSni}})"{{/upstreamSni}}{{#upstreamCa}} ca-file "{{upstreamCa}}" verifyhost "{{upstreamSni}}"{{/upstreamCa}}{{#upstreamPem}} crt "{{upstreamPem}}"{{/upstreamPem}}{{/upstreamTls}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
 `;
 
 const http = `frontend sg_http
     bind {{{bind}}}
 {{#tlsBinds}}
-    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}"
+    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}" alpn h2,http/1.1
 {{/tlsBinds}}
 {{#clientAddress}}
 {{#trusted}}

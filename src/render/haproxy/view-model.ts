@@ -202,7 +202,7 @@ interface Defaults {
   readonly retryOn: string;
 }
 
-function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry): BackendView {
+function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry, opts: HaproxyRenderOptions): BackendView {
   const name = token(`be.${rule.id}.${u.name}`);
   const a = action.affinity;
   const server = serverTimeout(action.timeouts);
@@ -231,7 +231,26 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     ...rewriteOf(rule, action),
     bufferRequest: rule.policies?.requestBody?.buffering === true,
     ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
+    ...(action.protocol !== undefined ? { upstreamProtocol: upstreamProtocol(action) } : {}),
+    ...(action.upstreamTls !== undefined ? { upstreamTls: upstreamTlsView(action.upstreamTls, opts) } : {}),
     servers,
+  };
+}
+
+/** HAProxy server keywords for a rule's backend protocol (docs/reference/route.md, "gRPC"). */
+function upstreamProtocol(action: ProxyAction): readonly Token[] {
+  const verify = action.upstreamTls?.caSecret !== undefined ? 'required' : 'none';
+  if (action.protocol === 'grpc') return ['proto', 'h2'].map(token);
+  if (action.protocol === 'grpcs') return ['ssl', 'verify', verify, 'alpn', 'h2'].map(token);
+  return ['ssl', 'verify', verify].map(token);
+}
+
+/** Backend TLS: the SNI/verified name, the CA bundle (a mounted secret), the client certificate (a combined PEM). */
+function upstreamTlsView(t: NonNullable<ProxyAction['upstreamTls']>, opts: HaproxyRenderOptions): NonNullable<BackendView['upstreamTls']> {
+  return {
+    ...(t.serverName !== undefined ? { upstreamSni: t.serverName } : {}),
+    ...(t.caSecret !== undefined ? { upstreamCa: `${opts.secretsDir.replace(/\/+$/, '')}/${t.caSecret}` } : {}),
+    ...(t.certSecret !== undefined && t.keySecret !== undefined ? { upstreamPem: pemPath(opts.certDir, { certSecret: t.certSecret, keySecret: t.keySecret }) } : {}),
   };
 }
 
@@ -377,7 +396,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
     else if (action.targets.length === 0) unavailable.push(acl);
     else {
-      const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls));
+      const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls, opts));
       backends.push(...ruleBackends);
       const a = action.affinity;
       // A returning client's cookie names its backend: it wins over the weighted choice.

@@ -47,6 +47,10 @@ export interface BackendView {
   /** Middleware compression: gzip these media types. */
   readonly compression?: { readonly types: readonly string[] };
   readonly setPath?: string;
+  /** Server keywords for the protocol spoken to the servers (`proto h2`, `ssl ...`); absent: HTTP/1.1. */
+  readonly upstreamProtocol?: readonly Token[];
+  /** Backend TLS: SNI and verified name, CA bundle file, client certificate PEM (see upstreamTlsView). */
+  readonly upstreamTls?: { readonly upstreamSni?: string; readonly upstreamCa?: string; readonly upstreamPem?: string };
   readonly servers: readonly ServerView[];
 }
 

@@ -21,7 +21,11 @@ export class MapRegistry {
   private readonly names = new NameTable(lowerCase);
   readonly policies: PolicyRegistry;
 
+  /** Where the proxy task mounts Docker secrets (CA bundles and client certificates of backend TLS). */
+  readonly secretsDir: string;
+
   constructor(secretsDir = '/run/secrets', ...policyContext: [unavailable?: Token, serving?: (upstream: string) => boolean]) {
+    this.secretsDir = secretsDir;
     this.policies = new PolicyRegistry(secretsDir, ...policyContext);
   }
 

@@ -94,37 +94,54 @@ export const body = `            set $sg_route "{{route}}";
 {{#rewriteExact}}
             rewrite "{{pattern}}" "{{replacement}}" break;
 {{/rewriteExact}}
-            proxy_pass http://{{{target}}};
+            {{{module}}}_pass {{{scheme}}}://{{{target}}};
+{{#upstreamTls}}
+            {{{module}}}_ssl_session_reuse off;
+{{#upstreamSni}}
+            {{{module}}}_ssl_server_name on;
+            {{{module}}}_ssl_name "{{upstreamSni}}";
+{{/upstreamSni}}
+{{#upstreamCa}}
+            {{{module}}}_ssl_verify on;
+            {{{module}}}_ssl_trusted_certificate "{{upstreamCa}}";
+{{/upstreamCa}}
+{{#upstreamClientCert}}
+            {{{module}}}_ssl_certificate "{{upstreamClientCert}}";
+            {{{module}}}_ssl_certificate_key "{{upstreamClientKey}}";
+{{/upstreamClientCert}}
+{{/upstreamTls}}
 {{#connectTimeout}}
-            proxy_connect_timeout {{connectTimeout}};
+            {{{module}}}_connect_timeout {{connectTimeout}};
 {{/connectTimeout}}
 {{#readTimeout}}
-            proxy_read_timeout {{readTimeout}};
+            {{{module}}}_read_timeout {{readTimeout}};
 {{/readTimeout}}
 {{#sendTimeout}}
-            proxy_send_timeout {{sendTimeout}};
+            {{{module}}}_send_timeout {{sendTimeout}};
 {{/sendTimeout}}
 {{#nextUpstream}}
-            proxy_next_upstream {{nextUpstream}};
-            proxy_next_upstream_tries {{tries}};
+            {{{module}}}_next_upstream {{nextUpstream}};
+            {{{module}}}_next_upstream_tries {{tries}};
 {{/nextUpstream}}
 {{#customHeaders}}
 {{#fixedHeaders}}
-            proxy_set_header "{{name}}" {{{ref}}};
+            {{{module}}}_set_header "{{name}}" {{{ref}}};
 {{/fixedHeaders}}
 {{#userHeaders}}
-            proxy_set_header "{{name}}" "{{value}}";
+            {{{module}}}_set_header "{{name}}" "{{value}}";
 {{/userHeaders}}
 {{#websocket}}
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $sg_connection_upgrade;
 {{/websocket}}
 {{^websocket}}
+{{^grpc}}
             proxy_set_header Connection "";
+{{/grpc}}
 {{/websocket}}
 {{/customHeaders}}
 {{#hideHeaders}}
-            proxy_hide_header "{{.}}";
+            {{{module}}}_hide_header "{{.}}";
 {{/hideHeaders}}
 {{#addHeaders}}
             add_header "{{name}}" "{{value}}" always;
@@ -161,10 +178,10 @@ export const upstream = `    upstream {{{name}}} {
 
 export const server = `    server {
 {{#listenHttp}}
-        listen {{httpPort}}{{#defaultServer}} default_server{{/defaultServer}}{{#proxyProtocol}} proxy_protocol{{/proxyProtocol}};
+        listen {{httpPort}}{{#defaultServer}} default_server{{/defaultServer}}{{#h2c}} http2{{/h2c}}{{#proxyProtocol}} proxy_protocol{{/proxyProtocol}};
 {{/listenHttp}}
 {{#tlsListener}}
-        listen {{{tlsInternal}}} ssl proxy_protocol{{#defaultServer}} default_server{{/defaultServer}};
+        listen {{{tlsInternal}}} ssl proxy_protocol http2{{#defaultServer}} default_server{{/defaultServer}};
 {{/tlsListener}}
         server_name "{{serverName}}";
 {{#forwardedFor}}

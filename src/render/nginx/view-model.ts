@@ -70,6 +70,14 @@ function responseHeaders(edits: HeaderEdits): { hide: string[]; add: NameValue[]
 
 /** What the http block sets once; a location repeats a directive only when its value differs. */
 
+function upstreamTlsView(t: NonNullable<ProxyAction['upstreamTls']>, secretsDir: string): NonNullable<ProxyBodyView['upstreamTls']> {
+  return {
+    ...(t.serverName !== undefined ? { upstreamSni: t.serverName } : {}),
+    ...(t.caSecret !== undefined ? { upstreamCa: `${secretsDir}/${t.caSecret}` } : {}),
+    ...(t.certSecret !== undefined && t.keySecret !== undefined ? { upstreamClientCert: `${secretsDir}/${t.certSecret}`, upstreamClientKey: `${secretsDir}/${t.keySecret}` } : {}),
+  };
+}
+
 function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
@@ -96,7 +104,10 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
   }
   const setCookie = pinned === undefined ? maps.setCookie(action.affinity) : undefined;
   const nextUpstream = action.retries.on.join(' ');
-  const customHeaders = action.websocket || headers.user.length > 0 || headers.fixed.length !== STANDARD_REQUEST_HEADERS.length;
+  // grpc_pass inherits none of the http block's proxy_* defaults: such a location states them all.
+  const grpc = action.protocol === 'grpc' || action.protocol === 'grpcs';
+  const customHeaders = grpc || action.websocket || headers.user.length > 0 || headers.fixed.length !== STANDARD_REQUEST_HEADERS.length;
+  const differs = (value: string, inherited: string): boolean => grpc || value !== inherited;
   return {
     ...base,
     unavailable: false,
@@ -104,10 +115,14 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
     ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
     ...(rewriteExact !== undefined ? { rewriteExact } : {}),
     target,
-    ...(nginxDuration(action.timeouts.connect) !== defaults.timeouts.connect ? { connectTimeout: nginxDuration(action.timeouts.connect) } : {}),
-    ...(nginxDuration(action.timeouts.read) !== defaults.timeouts.read ? { readTimeout: nginxDuration(action.timeouts.read) } : {}),
-    ...(nginxDuration(action.timeouts.send) !== defaults.timeouts.send ? { sendTimeout: nginxDuration(action.timeouts.send) } : {}),
-    ...(nextUpstream !== defaults.nextUpstream || action.retries.attempts !== defaults.tries ? { nextUpstream, tries: action.retries.attempts } : {}),
+    module: token(grpc ? 'grpc' : 'proxy'),
+    scheme: token(action.protocol ?? 'http'),
+    grpc,
+    ...(action.upstreamTls !== undefined ? { upstreamTls: upstreamTlsView(action.upstreamTls, maps.secretsDir) } : {}),
+    ...(differs(nginxDuration(action.timeouts.connect), defaults.timeouts.connect) ? { connectTimeout: nginxDuration(action.timeouts.connect) } : {}),
+    ...(differs(nginxDuration(action.timeouts.read), defaults.timeouts.read) ? { readTimeout: nginxDuration(action.timeouts.read) } : {}),
+    ...(differs(nginxDuration(action.timeouts.send), defaults.timeouts.send) ? { sendTimeout: nginxDuration(action.timeouts.send) } : {}),
+    ...(differs(nextUpstream, defaults.nextUpstream) || action.retries.attempts !== defaults.tries ? { nextUpstream, tries: action.retries.attempts } : {}),
     // proxy_set_header is inherited all-or-nothing: a location that sets one must set them all.
     customHeaders,
     fixedHeaders: customHeaders ? headers.fixed : [],
@@ -272,6 +287,21 @@ function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegist
   return { sni, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
 }
 
+/**
+ * Upstreams of https/grpc/grpcs rules get no loopback 503 backup: it speaks plain HTTP/1.1, so a TLS
+ * or HTTP/2 attempt at it fails and would turn a real 502 (a certificate the proxy refused) into
+ * "no task reachable". Their rules answer NGINX's own 502 when every server failed.
+ */
+function nonHttpUpstreams(model: ProxyModel): Set<string> {
+  const out = new Set<string>();
+  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
+  for (const vh of hosts)
+    for (const g of vh.paths)
+      for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])])
+        if (r.action.kind === 'proxy' && r.action.protocol !== undefined) for (const t of r.action.targets) out.add(t.upstream);
+  return out;
+}
+
 function httpDefaults(model: ProxyModel): HttpDefaults {
   const t = model.spec.defaults.timeouts;
   return { timeouts: { connect: nginxDuration(t.connect), read: nginxDuration(t.read), send: nginxDuration(t.send) }, nextUpstream: DEFAULT_RETRIES.on.join(' '), tries: DEFAULT_RETRIES.attempts };
@@ -339,7 +369,10 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     for (const n of s.named) collect(n.body);
   }
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
-  const upstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name)).map((u) => upstreamView(u, maps, true, token(`127.0.0.1:${opts.unavailablePort}`)));
+  const notHttp = nonHttpUpstreams(model);
+  const upstreams = model.upstreams
+    .filter((u) => httpUpstreamNames.has(u.name))
+    .map((u) => upstreamView(u, maps, true, notHttp.has(u.name) ? undefined : token(`127.0.0.1:${opts.unavailablePort}`)));
   const d = model.spec.defaults;
   return {
     cluster: model.cluster,
@@ -357,6 +390,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
     ...(clientAddress?.from === 'ProxyProtocol' ? { proxyProtocol: { trusted } } : {}),
+    h2c: model.spec.proxy.h2c === true,
     httpsPort: opts.httpsPort,
     tlsInternal: token(`127.0.0.1:${opts.tlsInternalPort}`),
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),

@@ -23,6 +23,17 @@ export interface ProxyBodyView extends PolicyBodyView {
   readonly rewritePrefix?: { readonly pattern: string; readonly replacement: string };
   readonly rewriteExact?: { readonly pattern: string; readonly replacement: string };
   readonly target?: Token;
+  /** The NGINX module that proxies: `proxy` (proxy_pass, proxy_* directives) or `grpc` (grpc_pass, grpc_*). */
+  readonly module?: Token;
+  /** proxy_pass / grpc_pass scheme: http, https, grpc or grpcs. */
+  readonly scheme?: Token;
+  /** A grpc_pass location: the http block's proxy_* defaults do not apply, so it sets every value itself. */
+  readonly grpc?: boolean;
+  /**
+   * TLS to the upstream: SNI/verified name, CA bundle file, client certificate files. The names are
+   * unique in the whole view: mustache looks an absent field up in the enclosing contexts.
+   */
+  readonly upstreamTls?: { readonly upstreamSni?: string; readonly upstreamCa?: string; readonly upstreamClientCert?: string; readonly upstreamClientKey?: string };
   readonly connectTimeout?: string;
   readonly readTimeout?: string;
   readonly sendTimeout?: string;
@@ -98,6 +109,8 @@ export interface NginxView {
   readonly defaults: HttpDefaults;
   readonly standardHeaders: readonly NameRef[];
   readonly httpPort: number;
+  /** The http port speaks HTTP/2 without TLS (prior knowledge only, in NGINX 1.22): the cluster's proxy.h2c. */
+  readonly h2c: boolean;
   readonly httpsPort: number;
   /** clientAddress ProxyProtocol: the published ports expect a PROXY header, believed from these. */
   readonly proxyProtocol?: { readonly trusted: readonly string[] };

@@ -9,7 +9,7 @@ import { describeValue } from '../../../domain/issue';
 import { normalisePrefix } from '../../../domain/route-checks';
 import type { SnapshotService } from '../../../domain/snapshot';
 import { canonicalJson, fnv1a32 } from '../../hash';
-import { at, FALSE, INTERLOCK_BACKEND_MODES, INTERLOCK_LABELS, items, labelKey, LabelReader, LB_PREFIX, TRUE, type InterlockLabel, type LabelIssue } from './labels';
+import { at, FALSE, INTERLOCK_BACKEND_MODES, INTERLOCK_LABELS, items, labelKey, LabelReader, LB_PREFIX, type InterlockLabel, type LabelIssue } from './labels';
 
 export type Json = Record<string, unknown>;
 
@@ -27,6 +27,8 @@ export interface Draft {
     readonly affinity?: Json;
     readonly tls?: Json;
     readonly defaultBackend: boolean;
+    /** ssl_backend: the backends speak https (pooled services must agree: one protocol per rule). */
+    readonly sslBackend: boolean;
     /** Redirect source hosts grouped by target (parts of a `redirect` field). */
     readonly redirects: readonly { readonly sources: readonly string[]; readonly target: Json }[];
   };
@@ -128,16 +130,19 @@ export function readService(service: SnapshotService): Draft | LabelIssue[] {
   if (r.has('ssl_cert') !== r.has('ssl_key'))
     r.invalid(at(r.has('ssl_cert') ? 'ssl_cert' : 'ssl_key'), `needs ${labelKey(r.has('ssl_cert') ? 'ssl_key' : 'ssl_cert')} too (the certificate and its key, as Docker secret names)`);
   if (sslOnly && !r.has('ssl_cert') && !passthrough) r.invalid(at('ssl_only'), `needs ${labelKey('ssl_cert')} and ${labelKey('ssl_key')} (there is no HTTPS to redirect to)`);
-  if (r.bool('ssl_backend'))
-    r.unsupported(at('ssl_backend'), 'TLS from the proxy to the service is not supported yet; serve plain HTTP on com.docker.lb.port, or use com.docker.lb.ssl_passthrough');
+  // TLS to the service: protocol https, not verified (Interlock's default `none`). Interlock labels cannot
+  // name a CA bundle, so `required` is refused with the Route field that can (backends[].tls.caSecret).
+  const sslBackend = r.bool('ssl_backend');
   if (r.has('ssl_backend_tls_verify')) {
-    if (r.raw('ssl_backend') !== undefined && TRUE.includes(r.raw('ssl_backend') ?? ''))
-      r.unsupported(at('ssl_backend_tls_verify'), `verification of the service's certificate needs ${labelKey('ssl_backend')}, which is not supported yet`);
-    else r.invalid(at('ssl_backend_tls_verify'), `only with ${labelKey('ssl_backend')}=true, got ${describeValue(r.raw('ssl_backend_tls_verify'))}`);
+    const verify = r.raw('ssl_backend_tls_verify');
+    if (!sslBackend) r.invalid(at('ssl_backend_tls_verify'), `only with ${labelKey('ssl_backend')}=true, got ${describeValue(verify)}`);
+    else if (verify === 'required')
+      r.unsupported(at('ssl_backend_tls_verify'), 'verification needs a CA bundle, which no Interlock label names: write a Route whose backend has tls.caSecret and tls.serverName (swarmgate import-labels prints one to start from)');
+    else if (verify !== 'none') r.invalid(at('ssl_backend_tls_verify'), expected('none or required', verify));
   }
   if (passthrough) {
     const why = `not with ${labelKey('ssl_passthrough')}=true (the proxy routes the encrypted connection by SNI and never sees HTTP)`;
-    for (const other of ['ssl_cert', 'ssl_key', 'ssl_only', 'context_root', 'context_root_rewrite', 'websocket_endpoints', 'sticky_session_cookie', 'redirects', 'default_backend'] as const) {
+    for (const other of ['ssl_cert', 'ssl_key', 'ssl_only', 'ssl_backend', 'context_root', 'context_root_rewrite', 'websocket_endpoints', 'sticky_session_cookie', 'redirects', 'default_backend'] as const) {
       if (r.has(other) && !(FALSE.includes(r.raw(other) ?? ''))) r.invalid(at(other), why);
     }
   }
@@ -168,11 +173,13 @@ export function readService(service: SnapshotService): Draft | LabelIssue[] {
       ...(affinity !== undefined ? { affinity } : {}),
       ...(tls !== undefined ? { tls } : {}),
       defaultBackend,
+      sslBackend,
       redirects,
     },
     backend: {
       service: service.name,
       port,
+      ...(sslBackend ? { protocol: 'https' } : {}),
       ...(mode !== undefined && mode !== 'task' ? { mode } : {}),
       ...(network !== undefined ? { network } : {}),
       ...(maxFails !== undefined || failTimeout !== undefined
