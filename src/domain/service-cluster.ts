@@ -89,6 +89,7 @@ export const ProxySpec = struct(
      * offer h2 by ALPN (docs/adr/0014-http2-grpc-and-upstream-tls.md).
      */
     h2c: bool,
+    clientAddress: ClientAddress,
   },
 );
 
