@@ -6,9 +6,9 @@
  * names the SNI `hostnames` it is passed through for (ADR 0015: no TLSRoute kind).
  */
 import type * as t from 'io-ts';
-import { DnsLabel, Duration, HostPattern } from './brands';
-import { bool, listOf, struct, withDefault } from './codec';
-import { Backend, Certificate } from './route';
+import { CertificateName, DnsLabel, Duration, HostPattern, Port, SwarmName, Weight } from './brands';
+import { bool, listOf, oneOf, struct, withDefault } from './codec';
+import { BACKEND_MODES, PassiveHealthCheck } from './route';
 
 /** NGINX's proxy_timeout default; HAProxy's `timeout client/server` take the same value. */
 export const DEFAULT_TCP_IDLE_TIMEOUT = '10m' as Duration;
@@ -17,14 +17,31 @@ export const DEFAULT_UDP_IDLE_TIMEOUT = '30s' as Duration;
 export const DEFAULT_STREAM_CONNECT_TIMEOUT = '5s' as Duration;
 export const MAX_STREAM_BACKENDS = 32;
 
-const StreamTls = struct('tls', { certificate: Certificate });
+/**
+ * A Route's backend without the HTTP-only fields (protocol, tls to the backend): layer 4 passes bytes
+ * through, so those would be accepted and silently ignored.
+ */
+const StreamBackend = struct(
+  'backend',
+  {
+    service: SwarmName,
+    port: Port,
+    weight: withDefault(Weight, 1 as Weight),
+    mode: withDefault(oneOf(BACKEND_MODES), 'task'),
+  },
+  { network: SwarmName, passiveHealthCheck: PassiveHealthCheck },
+);
+
+/** A Route's certificate forms except an ACME issuer (HTTP-01 needs an HTTP route; not on listeners). */
+const StreamCertificate = struct('certificate', {}, { name: CertificateName, certSecret: SwarmName, keySecret: SwarmName });
+const StreamTls = struct('tls', { certificate: StreamCertificate });
 
 export const TcpRouteSpec = struct(
   'TCPRoute spec',
   {
     serviceCluster: withDefault(DnsLabel, 'default' as DnsLabel),
     listener: DnsLabel,
-    backends: listOf(Backend, { min: 1, max: MAX_STREAM_BACKENDS }),
+    backends: listOf(StreamBackend, { min: 1, max: MAX_STREAM_BACKENDS }),
     idleTimeout: withDefault(Duration, DEFAULT_TCP_IDLE_TIMEOUT),
     connectTimeout: withDefault(Duration, DEFAULT_STREAM_CONNECT_TIMEOUT),
     // PROXY protocol v1 header to the backend, carrying the client's address.
@@ -39,7 +56,7 @@ export type TcpRouteSpec = t.TypeOf<typeof TcpRouteSpec>;
 export const UdpRouteSpec = struct('UDPRoute spec', {
   serviceCluster: withDefault(DnsLabel, 'default' as DnsLabel),
   listener: DnsLabel,
-  backends: listOf(Backend, { min: 1, max: MAX_STREAM_BACKENDS }),
+  backends: listOf(StreamBackend, { min: 1, max: MAX_STREAM_BACKENDS }),
   idleTimeout: withDefault(Duration, DEFAULT_UDP_IDLE_TIMEOUT),
 });
 export type UdpRouteSpec = t.TypeOf<typeof UdpRouteSpec>;

@@ -181,7 +181,12 @@ describe('automatic HTTPS with pebble', () => {
   }, 40_000);
 
   it('keeps the HTTP->HTTPS redirect, except for HTTP-01 tokens', async () => {
-    const redirect = await getHttp('shop.example.test', '/cart');
+    // The HTTPS check above can pass on the new workers while an old one (a reload in progress)
+    // still takes the next plain-HTTP connection: wait until the config is live on every worker.
+    const redirect = await until('HTTP redirected', async () => {
+      const r = await getHttp('shop.example.test', '/cart');
+      return r.status === 308 ? r : undefined;
+    }, 5_000);
     expect(redirect.status).toBe(308);
     expect(redirect.location).toContain('https://shop.example.test');
     // A token that is not (or no longer) pending: NGINX's 404 from the token directory, not the redirect.
