@@ -29,7 +29,27 @@ export interface NginxRenderOptions {
    * instead of racing the old workers' close of idle connections (see nginx-drain.ts).
    */
   readonly drainFlagPath: string;
+  /**
+   * Dynamic endpoints (ADR 0016): the config carries routes only and a Lua balancer picks each
+   * upstream's peer from a shared dictionary the agent fills; null: static upstream blocks.
+   */
+  readonly dynamicEndpoints: DynamicEndpointsOptions | null;
 }
+
+export interface DynamicEndpointsOptions {
+  /** Loopback-only port of the endpoint the agent PUTs the set to; never published. */
+  readonly controlPort: number;
+  /** The endpoints file the agent keeps next to the config; a fresh NGINX seeds its set from it. */
+  readonly endpointsPath: string;
+  /** Directory of Debian's dynamic modules (ndk_http_module.so, ngx_http_lua_module.so). */
+  readonly modulesDir: string;
+}
+
+export const DEFAULT_DYNAMIC_ENDPOINTS: DynamicEndpointsOptions = {
+  controlPort: 18083,
+  endpointsPath: '/run/swarmgate/nginx/endpoints.txt',
+  modulesDir: '/usr/lib/nginx/modules',
+};
 
 export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   secretsDir: '/run/secrets',
@@ -44,4 +64,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   unavailablePort: 18081,
   trafficLogPort: 18082,
   drainFlagPath: '/run/swarmgate/draining',
+  dynamicEndpoints: null,
 };

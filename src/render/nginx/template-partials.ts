@@ -83,7 +83,13 @@ export const body = `            set $sg_route "{{route}}";
 {{#rewriteExact}}
             rewrite "{{pattern}}" "{{replacement}}" break;
 {{/rewriteExact}}
+{{#dynamic}}
+            set $sg_upstream {{{target}}};
+            proxy_pass http://sg_dynamic;
+{{/dynamic}}
+{{^dynamic}}
             proxy_pass http://{{{target}}};
+{{/dynamic}}
 {{#connectTimeout}}
             proxy_connect_timeout {{connectTimeout}};
 {{/connectTimeout}}

@@ -12,6 +12,7 @@ import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import type { PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
+import { dynamicView, endpointLine } from './dynamic-endpoints';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
 export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
@@ -256,6 +257,11 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
+  return buildNginxViewAndEndpoints(model, opts).view;
+}
+
+/** The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers). */
+export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions): { view: NginxView; endpoints: readonly string[] } {
   const maps = new MapRegistry(opts.secretsDir);
   const stream = streamView(model, opts, maps);
   const hasStream = stream !== undefined;
@@ -276,12 +282,17 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     for (const n of s.named) collect(n.body);
   }
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
-  const upstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name)).map((u) => upstreamView(u, maps, true, token(`127.0.0.1:${opts.unavailablePort}`)));
+  const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
+  const upstreams = httpUpstreams.map((u) => upstreamView(u, maps, true, token(`127.0.0.1:${opts.unavailablePort}`)));
+  const dyn = opts.dynamicEndpoints;
+  const endpoints = dyn === null ? [] : httpUpstreams.map((u, i) => endpointLine(u, upstreams[i]?.hash));
   const d = model.spec.defaults;
-  return {
+  const view: NginxView = {
     cluster: model.cluster,
     routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
+    ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort) } : {}),
+    upstreamVariable: dyn === null ? '$proxy_host' : '$sg_upstream',
     workerProcesses: d.workerProcesses,
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
@@ -307,8 +318,10 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     splits: sortedValues(maps.splits),
     cookieTokenMaps: sortedValues(maps.cookieTokenMaps),
     stickySplits: sortedValues(maps.stickySplits),
-    upstreams,
+    // Dynamic endpoints: no upstream block per backend; the balancer reads the endpoint lines.
+    upstreams: dyn === null ? upstreams : [],
     servers,
     ...(stream !== undefined ? { stream } : {}),
   };
+  return { view, endpoints };
 }
