@@ -18,9 +18,10 @@ import { encodeModel } from '../src/api/model-json';
 import type { ProxyModel } from '../src/plan/model';
 import { renderCluster } from '../src/render/render-cluster';
 import { renderHaproxy } from '../src/render/haproxy/render';
-import { renderNginx } from '../src/render/nginx/render';
+import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
 import { validateCluster } from '../src/validate/validate-cluster';
+import { putEndpoints } from '../src/agent/nginx-endpoints';
 import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
@@ -31,6 +32,8 @@ const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split('
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
 const LABEL = process.env['SCALE_LABEL'] ?? 'latest';
 const PORT = 28080;
+/** SCALE_MODE=dynamic: NGINX with dynamic endpoints (task changes pushed to the Lua balancer, no reload). */
+const DYNAMIC = process.env['SCALE_MODE'] === 'dynamic';
 const MiB = 2 ** 20;
 
 const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
@@ -50,6 +53,12 @@ interface Local {
   readonly proxy: LocalProxy;
   /** Render `model` with this instance's ports and paths and write it (HAProxy: and its PEM files). */
   write(model: ProxyModel): void;
+  /** Dynamic endpoints (NGINX): the core's one render of a change; `push` when the config stayed the same. */
+  readonly dynamic?: {
+    render(model: ProxyModel): { config: string; endpoints: string };
+    written(): string;
+    push(endpoints: string): Promise<void>;
+  };
 }
 
 function local(kind: Kind, dir: string, secretsDir: string): Local {
@@ -60,7 +69,21 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
       tlsInternalPort: PORT + 2, passthroughInternalPort: PORT + 3, statusPort: PORT + 100, unavailablePort: PORT + 101,
       trafficLogPort: PORT + 102, drainFlagPath: join(dir, 'draining'),
     };
-    return { proxy: localNginx(dir, conf, opts.pidPath), write: (m) => writeFileSync(conf, renderNginx(m, opts)) };
+    const endpointsPath = join(dir, 'endpoints.txt');
+    const options = { ...opts, dynamicEndpoints: DYNAMIC ? { controlPort: PORT + 103, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } : null };
+    let current = '';
+    const render = (m: ProxyModel) => renderNginxWithEndpoints(m, options);
+    const write = (m: ProxyModel): void => {
+      const r = render(m);
+      current = r.config;
+      writeFileSync(conf, r.config);
+      writeFileSync(endpointsPath, r.endpoints);
+    };
+    return {
+      proxy: localNginx(dir, conf, opts.pidPath),
+      write,
+      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => putEndpoints(e, PORT + 103) } } : {}),
+    };
   }
   const certDir = join(dir, 'certs');
   const opts = { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: PORT, httpsPort: PORT + 1, statusPort: PORT + 100, logTarget: `127.0.0.1:${PORT + 102}`, trafficLogPort: PORT + 102 };
@@ -103,6 +126,15 @@ async function reloadApply(s: ScaleInputs, kind: Kind, l: Local, snapshot: Scale
   return { coreMs: modelMs + renderMs + validateMs + encodeMs };
 }
 
+/** Dynamic endpoints: one render (config and endpoint lines); an unchanged config means push only, no reload. */
+async function dynamicApply(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number; reloaded: boolean }> {
+  const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
+  const [r, renderMs] = timed(() => d.render(m));
+  if (r.config !== d.written()) throw new Error('a task change changed nginx.conf under dynamic endpoints');
+  await d.push(r.endpoints);
+  return { coreMs: modelMs + renderMs, reloaded: false };
+}
+
 async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
   const [s, generateMs] = timed(() => scaleInputs(n));
   log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
@@ -138,8 +170,9 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     // Task change: one task added to the last probe route's first service.
     const sampler = memorySampler(l.proxy);
     const t0 = performance.now();
-    const dynamic = false;
-    const applied = await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired);
+    const applied = l.dynamic !== undefined ? await dynamicApply(l.dynamic, kind, withAddedTask(s, s.inputs.snapshot), s.inputs.desired) : undefined;
+    const dynamic = applied?.reloaded === false;
+    const coreOnly = applied ?? (await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired));
     const served = await firstServed(PORT, s.last.host, (r) => r.body === s.newTaskIp, 180_000);
     const taskMs = served === undefined ? NaN : served - t0;
     // Wait for the old workers / old daemon to finish before measuring "after".
@@ -150,7 +183,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     await sleep(500);
     const memPeak = sampler.stop();
     const memAfter = pssBytes(processTree(l.proxy.roots()));
-    log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${applied.coreMs.toFixed(0)} ms); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
+    log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${coreOnly.coreMs.toFixed(0)} ms); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
 
     // Route change: a new route, served once its host answers 200.
     const r0 = performance.now();
@@ -163,7 +196,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
 
     return {
       kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
-      taskServedMs: taskMs, taskCoreMs: applied.coreMs, reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
+      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
       memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
       rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
     };
@@ -187,7 +220,7 @@ async function main(): Promise<void> {
   const report = {
     schema: 1,
     label: LABEL,
-    mode: process.env['SCALE_MODE'] === 'dynamic' ? 'dynamic endpoints' : 'reload per change',
+    mode: DYNAMIC ? 'dynamic endpoints (NGINX); HAProxy reloads per change' : 'reload per change',
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: machineInfo(undefined, undefined),

@@ -28,6 +28,8 @@ import { deadline } from '../api/proto';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { LATENCY_BUCKETS_MS } from '../domain/traffic';
 import { firstConfigFromCore, installBootConfig } from './agent-boot';
+import { ENDPOINTS_FILE } from '../render/render-cluster';
+import { pushEndpointSet } from './nginx-endpoints';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
@@ -301,6 +303,9 @@ export class ProxyAgent {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
+    const endpoints = d.kind === 'nginx' ? files.find((f) => f.path === ENDPOINTS_FILE) : undefined;
+    // Dynamic endpoints and the same nginx.conf: a task change; push the set, no check, no reload.
+    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content)) return pushEndpointSet(this.o.confDir, endpoints.content);
     const staged: [string, string][] = [];
     for (const f of files) {
       const rel = safeRelativePath(f.path);
@@ -316,6 +321,11 @@ export class ProxyAgent {
     if (!prepared.ok) return prepared;
     const check = d.check(`${this.confPath}.next`);
     if (!check.ok) return check;
+    if (endpoints !== undefined && this.proxyPid !== undefined) {
+      // The set first: the new workers find every upstream their config names (extra names are harmless to the old ones).
+      const pushed = await pushEndpointSet(undefined, endpoints.content);
+      if (!pushed.ok) return pushed;
+    }
     for (const [next, target] of staged) renameSync(next, target);
     const proc = this.proxyProc;
     const pid = proc?.pid;
