@@ -292,20 +292,21 @@ export class ProxyAgent {
     this.state = validation.ok
       ? { appliedHash: hash, lastReceivedHash: hash, lastValidation: validation, appliedAt: Date.now() }
       : { ...this.state, lastReceivedHash: hash, lastValidation: validation };
-    if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
+    if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, 'endpoints applied (no reload)');
+    else if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();
     return validation.ok;
   }
 
   /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
-  private async install(files: readonly ConfigFileData[]): Promise<Validation> {
+  private async install(files: readonly ConfigFileData[]): Promise<Validation & { readonly pushedOnly?: boolean }> {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
     const endpoints = d.kind === 'nginx' ? files.find((f) => f.path === ENDPOINTS_FILE) : undefined;
     // Dynamic endpoints and the same nginx.conf: a task change; push the set, no check, no reload.
-    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content)) return pushEndpointSet(this.o.confDir, endpoints.content);
+    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content)) return { ...(await pushEndpointSet(this.o.confDir, endpoints.content)), pushedOnly: true };
     const staged: [string, string][] = [];
     for (const f of files) {
       const rel = safeRelativePath(f.path);
