@@ -30,9 +30,9 @@ export function putEndpoints(body: string | Uint8Array, port = DEFAULT_DYNAMIC_E
  * The new set to NGINX's balancer (no check, no reload) and, with `confDir`, to the endpoints file
  * a restarted NGINX seeds from (absent: the caller moves a staged file into place itself).
  */
-export async function pushEndpointSet(confDir: string | undefined, content: Uint8Array): Promise<Validation> {
+export async function pushEndpointSet(confDir: string | undefined, content: Uint8Array, port?: number): Promise<Validation> {
   try {
-    await putEndpoints(content);
+    await putEndpoints(content, port);
   } catch (err) {
     return { ok: false, output: err instanceof Error ? err.message : String(err) };
   }

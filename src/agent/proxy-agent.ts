@@ -47,6 +47,8 @@ export interface ProxyAgentOptions {
   readonly kind?: ProxyKind;
   /** Writable directory holding the live nginx.conf / haproxy.cfg. */
   readonly confDir: string;
+  /** Dynamic endpoints: NGINX's loopback control port (default DEFAULT_DYNAMIC_ENDPOINTS.controlPort, what the core renders). */
+  readonly endpointsPort?: number;
   /** Config to start with: the mounted last-good config, else the image's placeholder. */
   readonly bootConfigs: readonly string[];
   readonly log: Logger;
@@ -306,7 +308,7 @@ export class ProxyAgent {
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
     const endpoints = d.kind === 'nginx' ? files.find((f) => f.path === ENDPOINTS_FILE) : undefined;
     // Dynamic endpoints and the same nginx.conf: a task change; push the set, no check, no reload.
-    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content)) return { ...(await pushEndpointSet(this.o.confDir, endpoints.content)), pushedOnly: true };
+    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content)) return { ...(await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort)), pushedOnly: true };
     const staged: [string, string][] = [];
     for (const f of files) {
       const rel = safeRelativePath(f.path);
@@ -322,11 +324,10 @@ export class ProxyAgent {
     if (!prepared.ok) return prepared;
     const check = d.check(`${this.confPath}.next`);
     if (!check.ok) return check;
-    if (endpoints !== undefined && this.proxyPid !== undefined) {
-      // The set first: the new workers find every upstream their config names (extra names are harmless to the old ones).
-      const pushed = await pushEndpointSet(undefined, endpoints.content);
-      if (!pushed.ok) return pushed;
-    }
+    // The set first, so the new workers find every upstream their config names (extra names are
+    // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
+    // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
+    if (endpoints !== undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
     for (const [next, target] of staged) renameSync(next, target);
     const proc = this.proxyProc;
     const pid = proc?.pid;
@@ -345,6 +346,10 @@ export class ProxyAgent {
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
+    if (endpoints !== undefined) {
+      const pushed = await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+      if (!pushed.ok) return pushed;
+    }
     return { ok: true, output: check.output };
   }
 
