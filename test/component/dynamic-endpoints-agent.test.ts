@@ -83,7 +83,7 @@ beforeAll(async () => {
     ...loopbackRenderOptions(confDir, ports.slice(0, 6)),
     dynamicEndpoints: { controlPort: control, endpointsPath: join(confDir, ENDPOINTS_FILE), modulesDir: '/usr/lib/nginx/modules' },
   };
-  for (const ip of ['127.0.7.1', '127.0.7.2']) backends.push(await startEcho('web', ip, ip, backendPort));
+  for (const ip of ['127.0.57.1', '127.0.57.2']) backends.push(await startEcho('web', ip, ip, backendPort));
   const socket = `unix://${dir}/core.sock`;
   api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
   core = coreConnection(socket, grpc.credentials.createInsecure());
@@ -103,25 +103,25 @@ afterAll(async () => {
 
 describe('dynamic endpoints through the proxy agent', () => {
   it('applies a task change as an endpoint push: served by the new task, same NGINX workers', async () => {
-    const v1 = plane.deliver('edge', 'nginx', files(['127.0.7.1'], ['a.test']));
+    const v1 = plane.deliver('edge', 'nginx', files(['127.0.57.1'], ['a.test']));
     await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1.configHash));
-    expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.7.1']));
+    expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.57.1']));
     const before = workers();
 
-    const v2 = plane.deliver('edge', 'nginx', files(['127.0.7.1', '127.0.7.2'], ['a.test']));
+    const v2 = plane.deliver('edge', 'nginx', files(['127.0.57.1', '127.0.57.2'], ['a.test']));
     expect(v2.files.find((f) => f.path === 'nginx.conf')?.content).toEqual(v1.files.find((f) => f.path === 'nginx.conf')?.content);
     await until('v2 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2.configHash));
-    expect(await tasksServing('a.test', 10)).toEqual(new Set(['127.0.7.1', '127.0.7.2']));
+    expect(await tasksServing('a.test', 10)).toEqual(new Set(['127.0.57.1', '127.0.57.2']));
     expect(workers()).toEqual(before);
-    expect(readFileSync(join(confDir, ENDPOINTS_FILE), 'utf8')).toContain('127.0.7.2:');
+    expect(readFileSync(join(confDir, ENDPOINTS_FILE), 'utf8')).toContain('127.0.57.2:');
   });
 
   it('reloads for a route change and serves the new route from its tasks at once', async () => {
     const before = workers();
-    const v3 = plane.deliver('edge', 'nginx', files(['127.0.7.2'], ['a.test', 'b.test']));
+    const v3 = plane.deliver('edge', 'nginx', files(['127.0.57.2'], ['a.test', 'b.test']));
     await until('v3 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v3.configHash));
-    expect(await tasksServing('b.test', 6)).toEqual(new Set(['127.0.7.2']));
-    expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.7.2']));
+    expect(await tasksServing('b.test', 6)).toEqual(new Set(['127.0.57.2']));
+    expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.57.2']));
     await until('old workers gone', () => (workers().some((p) => before.includes(p)) ? undefined : true));
   });
 });

@@ -38,7 +38,7 @@ const routes = () => [
 function model(webIps: readonly string[]): ProxyModel {
   const snap = snapshot({
     services: ['web', 'v1', 'v2', 'gone'].map((name) => ({ name, networks: ['app'] })),
-    tasks: [...webIps.map((ip) => task('web', ip)), task('v1', '127.0.6.1'), task('v2', '127.0.6.2'), task('gone', '127.0.6.9')],
+    tasks: [...webIps.map((ip) => task('web', ip)), task('v1', '127.0.56.1'), task('v2', '127.0.56.2'), task('gone', '127.0.56.9')],
     networks: [{ name: 'app', driver: 'overlay', scope: 'swarm' }],
   });
   const m = buildModel(desired(routes()), snap).clusters[0];
@@ -96,8 +96,8 @@ beforeAll(async () => {
     ...loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]),
     dynamicEndpoints: { controlPort: control, endpointsPath, modulesDir: '/usr/lib/nginx/modules' },
   };
-  for (const ip of ['127.0.5.1', '127.0.5.2', '127.0.5.3', '127.0.6.1', '127.0.6.2']) backends.set(ip, await startEcho('svc', ip, ip, backendPort));
-  const first = render(['127.0.5.1', '127.0.5.2']);
+  for (const ip of ['127.0.55.1', '127.0.55.2', '127.0.55.3', '127.0.56.1', '127.0.56.2']) backends.set(ip, await startEcho('svc', ip, ip, backendPort));
+  const first = render(['127.0.55.1', '127.0.55.2']);
   firstConfig = first.config;
   writeFileSync(endpointsPath, first.endpoints);
   nginx = await startNginx(first.config, http, dir);
@@ -121,18 +121,18 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
   it('serves from the set seeded at start, round robin over the tasks', async () => {
     const r = await served('web.test', 20);
     expect(r.statuses.every((s) => s === 200)).toBe(true);
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.5.1', '127.0.5.2']));
+    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.1', '127.0.55.2']));
   });
 
   it('adds a task with no config change, no reload and no failed request', async () => {
     const before = workerPids();
-    const next = render(['127.0.5.1', '127.0.5.2', '127.0.5.3']);
+    const next = render(['127.0.55.1', '127.0.55.2', '127.0.55.3']);
     expect(next.config).toBe(firstConfig);
     const load = background('web.test');
     expect(await put(next.endpoints)).toBe(204);
     const r = await served('web.test', 30);
     const statuses = await load.stop();
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.5.1', '127.0.5.2', '127.0.5.3']));
+    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.1', '127.0.55.2', '127.0.55.3']));
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(workerPids()).toEqual(before);
@@ -140,15 +140,15 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
 
   it('drops a removed task before its container goes, with no failed request', async () => {
     const before = workerPids();
-    const next = render(['127.0.5.2', '127.0.5.3']);
+    const next = render(['127.0.55.2', '127.0.55.3']);
     const load = background('web.test');
     expect(await put(next.endpoints)).toBe(204);
     writeFileSync(endpointsPath, next.endpoints);
-    await backends.get('127.0.5.1')?.close();
-    backends.delete('127.0.5.1');
+    await backends.get('127.0.55.1')?.close();
+    backends.delete('127.0.55.1');
     const r = await served('web.test', 30);
     const statuses = await load.stop();
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.5.2', '127.0.5.3']));
+    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.2', '127.0.55.3']));
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(workerPids()).toEqual(before);
   });
@@ -156,12 +156,12 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
   it('refuses a malformed set and keeps the one it has', async () => {
     expect(await put('u_x 1 1 - not-an-address\n')).toBe(400);
     const r = await served('web.test', 10);
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.5.2', '127.0.5.3']));
+    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.2', '127.0.55.3']));
   });
 
   it('keeps declared weights with dynamic membership', async () => {
     const r = await served('split.test', 400);
-    const v1 = r.tasks.filter((t) => t === '127.0.6.1').length;
+    const v1 = r.tasks.filter((t) => t === '127.0.56.1').length;
     expect(r.statuses.every((s) => s === 200)).toBe(true);
     expect(v1 / 400).toBeGreaterThan(0.7);
     expect(v1 / 400).toBeLessThan(0.9);
@@ -193,12 +193,12 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
     expect(workerPids().some((p) => before.includes(p))).toBe(false);
     const afterReload = await served('web.test', 20);
     expect(afterReload.statuses.every((s) => s === 200)).toBe(true);
-    expect(new Set(afterReload.tasks)).toEqual(new Set(['127.0.5.2', '127.0.5.3']));
+    expect(new Set(afterReload.tasks)).toEqual(new Set(['127.0.55.2', '127.0.55.3']));
 
     await nginx.stop();
     nginx = await startNginx(firstConfig, http, dir);
     const afterRestart = await served('web.test', 20);
     expect(afterRestart.statuses.every((s) => s === 200)).toBe(true);
-    expect(new Set(afterRestart.tasks)).toEqual(new Set(['127.0.5.2', '127.0.5.3']));
+    expect(new Set(afterRestart.tasks)).toEqual(new Set(['127.0.55.2', '127.0.55.3']));
   }, 30_000);
 });
