@@ -130,9 +130,12 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
     expect(next.config).toBe(firstConfig);
     const load = background('web.test');
     expect(await put(next.endpoints)).toBe(204);
-    const r = await served('web.test', 30);
+    const seen = new Set<string>();
+    const end = Date.now() + 5_000;
+    while (Date.now() < end && !seen.has('127.0.55.3')) for (const t of (await served('web.test', 10)).tasks) seen.add(t);
     const statuses = await load.stop();
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.1', '127.0.55.2', '127.0.55.3']));
+    expect(seen.has('127.0.55.3')).toBe(true);
+    expect([...seen].filter((t) => !['127.0.55.1', '127.0.55.2', '127.0.55.3'].includes(t))).toEqual([]);
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(workerPids()).toEqual(before);
@@ -148,7 +151,10 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
     backends.delete('127.0.55.1');
     const r = await served('web.test', 30);
     const statuses = await load.stop();
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.2', '127.0.55.3']));
+    // Never the removed task; which of the others answers may follow passive health (a keep-alive
+    // connection the backend closed counts as a failure and takes a peer out for fail_timeout).
+    expect(r.tasks.length).toBe(30);
+    expect(r.tasks.filter((t) => t !== '127.0.55.2' && t !== '127.0.55.3')).toEqual([]);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(workerPids()).toEqual(before);
   });
@@ -156,7 +162,8 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
   it('refuses a malformed set and keeps the one it has', async () => {
     expect(await put('u_x 1 1 - not-an-address\n')).toBe(400);
     const r = await served('web.test', 10);
-    expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.2', '127.0.55.3']));
+    expect(r.tasks.length).toBe(10);
+    expect(r.tasks.filter((t) => t !== '127.0.55.2' && t !== '127.0.55.3')).toEqual([]);
   });
 
   it('keeps declared weights with dynamic membership', async () => {
