@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck test unit update-golden bench clean proto proto-check system-deps
+.PHONY: help deps build lint typecheck test unit update-golden bench bench-scale clean proto proto-check system-deps
 
 # Debian packages: deploy/scripts/system-deps.sh holds the one table (package -> purpose -> why).
 # Each target the README names installs what its purpose needs when it is missing (quiet otherwise).
@@ -57,6 +57,10 @@ update-golden: ## rewrite test/golden/*/expected files from the current renderer
 bench: $(DEPS_STAMP) ## render 100/1k/10k routes, time render and nginx -t; table on stdout, JSON in bench/results/
 	@$(SYSTEM_DEPS) bench
 	npx tsx bench/render-bench.ts
+
+bench-scale: $(DEPS_STAMP) ## N routes (SCALE_SIZES=100,1000,2000,5000,10000) on a local NGINX and HAProxy: core costs, reload/served times, memory, req/s; JSON in bench/results/
+	@$(SYSTEM_DEPS) bench test bench-reload
+	npx tsx bench/scale-bench.ts
 
 clean: ## remove build output
 	rm -rf dist

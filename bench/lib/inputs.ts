@@ -97,7 +97,7 @@ function ruleSet(shape: RouteShape, web: ServicePlan, other: ServicePlan): unkno
   }
 }
 
-function mustDecodeRoute(raw: unknown): RouteObject {
+export function mustDecodeRoute(raw: unknown): RouteObject {
   const r = decodeObject(raw);
   if (E.isLeft(r)) throw new Error(`generated route does not decode: ${r.left.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
   if (r.right.kind !== 'Route') throw new Error('generated object is not a Route');

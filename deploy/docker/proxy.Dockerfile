@@ -12,7 +12,7 @@ ARG APP_IMAGE=swarmgate/swarmgate:latest
 FROM ${APP_IMAGE}
 
 # NGINX logs go to the container's stdout/stderr, also for configs that name Debian's default
-# log files. nginx-light, libnginx-mod-stream (SNI routing) and tini come with the app image.
+# log files. nginx-light, libnginx-mod-stream (SNI routing), libnginx-mod-http-lua + lua-resty-core (dynamic endpoints) and tini come with the app image.
 RUN ln -sf /dev/stdout /var/log/nginx/access.log; \
     ln -sf /dev/stderr /var/log/nginx/error.log
 

@@ -4,7 +4,7 @@
  * (NGINX's master reads them as root); tokens 0644 (workers serve them). Names come from the core
  * but are still checked: plain file names only, so nothing is written outside the directory.
  */
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AcmeChallengeData, ConfigFileData } from '../api/control-plane';
 import { HTTP01_SUBDIR } from '../plan/acme-routes';
@@ -33,6 +33,17 @@ export function writeCertificates(dir: string, certificates: readonly ConfigFile
     renameSync(`${target}.next`, target);
   }
   return { ok: true };
+}
+
+/** Whether every certificate file in `dir` already holds exactly this content (nothing to write, nothing to reload for). */
+export function sameCertificates(dir: string, certificates: readonly ConfigFileData[]): boolean {
+  return certificates.every((c) => {
+    try {
+      return FILE_NAME.test(c.path) && readFileSync(join(dir, c.path)).equals(c.content);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Make the token directory hold exactly these tokens; returns how many were written and removed. */

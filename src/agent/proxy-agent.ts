@@ -23,12 +23,14 @@ import { resubscribe, type CoreConnection, type StreamHandle } from '../api/clie
 import { safeRelativePath } from '../validate/validate-files';
 import { deliveryHash, type ConfigFileData, type Validation } from '../api/control-plane';
 import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
-import { syncChallenges, writeCertificates } from './acme-files';
+import { syncChallenges, writeCertificates, sameCertificates } from './acme-files';
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { chooseBootConfig } from './agent-boot';
 import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
+import { ENDPOINTS_FILE } from '../render/render-cluster';
+import { pushEndpointSet } from './nginx-endpoints';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
@@ -49,6 +51,8 @@ export interface ProxyAgentOptions {
   readonly kind?: ProxyKind;
   /** Writable directory holding the live nginx.conf / haproxy.cfg. */
   readonly confDir: string;
+  /** Dynamic endpoints: NGINX's loopback control port (default DEFAULT_DYNAMIC_ENDPOINTS.controlPort, what the core renders). */
+  readonly endpointsPort?: number;
   /** Config to start with: the mounted last-good config, else the image's placeholder. */
   readonly bootConfigs: readonly string[];
   readonly log: Logger;
@@ -359,17 +363,22 @@ export class ProxyAgent {
       this.recordMaster();
       this.saveLastApplied(files);
     }
-    if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
+    if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, 'endpoints applied (no reload)');
+    else if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();
     return validation.ok;
   }
 
   /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
-  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation> {
+  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation & { readonly pushedOnly?: boolean }> {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
+    const endpoints = d.kind === 'nginx' ? files.find((f) => f.path === ENDPOINTS_FILE) : undefined;
+    // Dynamic endpoints, the same nginx.conf and the same certificates: a task change; push the set, no check, no reload.
+    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates))
+      return { ...(await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort)), pushedOnly: true };
     // Certificates first: the check below reads them at the paths the config names. NGINX holds the
     // ones it serves in memory, so a config refused below keeps serving the previous certificate.
     const written = writeCertificates(this.acmeDir, certificates);
@@ -389,6 +398,10 @@ export class ProxyAgent {
     if (!prepared.ok) return prepared;
     const check = d.check(`${this.confPath}.next`);
     if (!check.ok) return check;
+    // The set first, so the new workers find every upstream their config names (extra names are
+    // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
+    // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
+    if (endpoints !== undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
     for (const [next, target] of staged) renameSync(next, target);
     const proc = this.proxyProc;
     const pid = proc?.pid;
@@ -407,6 +420,10 @@ export class ProxyAgent {
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
+    if (endpoints !== undefined) {
+      const pushed = await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+      if (!pushed.ok) return pushed;
+    }
     return { ok: true, output: check.output };
   }
 

@@ -79,6 +79,11 @@ export const ProxySpec = struct(
     publish: withDefault(Publish, { mode: 'ingress', http: 80 as Port, https: 443 as Port }),
     update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
+    /**
+     * Dynamic: task membership reaches NGINX's Lua balancer without a reload (ADR 0016; NGINX with
+     * hitless delivery, other clusters render Static). Static: an upstream block per backend.
+     */
+    endpoints: withDefault(oneOf(['Static', 'Dynamic'] as const), 'Static'),
   },
   {
     resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }),

@@ -12,6 +12,7 @@ import type { ProxyKind } from '../plan/proxy-capabilities';
 import { PROXY_RUNTIME } from '../plan/proxy-runtime';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
+import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { buildPemFiles } from './haproxy-pems';
 import { proxyAvailable, runProxyCheck } from './proxy-check';
 import type { Validation } from './result';
@@ -116,8 +117,14 @@ export class ValidationCache {
     private readonly kept = 64,
   ) {}
 
-  /** The result, and whether it was computed now (callers log a failure once). */
-  check(kind: ProxyKind, files: readonly ShippedFile[], secrets: readonly string[]): { readonly validation: Validation; readonly fresh: boolean } {
+  /**
+   * The result, and whether it was computed now (callers log a failure once). The endpoints file of
+   * dynamic endpoints (ADR 0016) is not part of the check: NGINX's parser never reads it (the agent
+   * pushes it; each line's format is guarded where it is rendered and again by the balancer), so a
+   * task change, which changes only that file, costs no `nginx -t`.
+   */
+  check(kind: ProxyKind, all: readonly ShippedFile[], secrets: readonly string[]): { readonly validation: Validation; readonly fresh: boolean } {
+    const files = all.filter((f) => f.path !== ENDPOINTS_FILE);
     const key = checkKey(kind, files, secrets);
     const known = this.results.get(key);
     if (known !== undefined) return { validation: known, fresh: false };

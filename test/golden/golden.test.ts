@@ -17,6 +17,7 @@ import { loadSpecs } from '../../src/desired/load-specs';
 import { formatLocatedIssue } from '../../src/desired/source-position';
 import { loadSnapshotFile } from '../../src/cli/snapshot-file';
 import { desiredConfig, mainFile } from '../../src/plan/pipeline';
+import { ENDPOINTS_FILE } from '../../src/render/render-cluster';
 import { goldenPlan } from '../helpers/golden-plan';
 import { nginxAvailable, nginxCheck } from '../helpers/nginx-check';
 
@@ -64,6 +65,9 @@ function runCase(name: string): CaseOutput {
     const config = mainFile(rendered);
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.nginx.conf`, config);
+    // Dynamic endpoints: the set the agent pushes to the balancer (ADR 0016).
+    const endpoints = rendered?.files.find((f) => f.path === ENDPOINTS_FILE);
+    if (endpoints !== undefined) files.set(`${model.cluster}.endpoints.txt`, endpoints.content);
   }
   files.set('conditions.json', `${JSON.stringify(result.conditions, null, 2)}\n`);
   if (result.labelRoutes !== undefined) files.set('label-routes.json', `${JSON.stringify(result.labelRoutes, null, 2)}\n`);

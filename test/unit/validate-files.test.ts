@@ -108,6 +108,15 @@ describe('ValidationCache', () => {
     expect(calls).toEqual(['nginx:a', 'nginx:a', 'haproxy:a']);
   });
 
+  it('does not check again when only the dynamic endpoints file changed (a task change)', () => {
+    const seen: string[][] = [];
+    const cache = new ValidationCache((_kind, files): Validation => (seen.push(files.map((f) => f.path)), { ok: true, output: '' }));
+    expect(cache.check('nginx', [{ path: 'nginx.conf', content: 'a' }, { path: 'endpoints.txt', content: 'u_a 1 1 - 10.0.0.1:80' }], []).fresh).toBe(true);
+    expect(cache.check('nginx', [{ path: 'nginx.conf', content: 'a' }, { path: 'endpoints.txt', content: 'u_a 1 1 - 10.0.0.2:80' }], []).fresh).toBe(false);
+    expect(cache.check('nginx', [{ path: 'nginx.conf', content: 'b' }, { path: 'endpoints.txt', content: 'u_a 1 1 - 10.0.0.2:80' }], []).fresh).toBe(true);
+    expect(seen).toEqual([['nginx.conf'], ['nginx.conf']]);
+  });
+
   it('keys on path and bytes, not on their concatenation', () => {
     expect(checkKey('nginx', [{ path: 'a', content: 'bc' }], [])).not.toBe(checkKey('nginx', [{ path: 'ab', content: 'c' }], []));
   });

@@ -33,7 +33,27 @@ export interface NginxRenderOptions {
   readonly drainFlagPath: string;
   /** Where the agent writes ACME certificates and, under http01/, the HTTP-01 tokens (ADR 0013). */
   readonly acmeDir: string;
+  /**
+   * Dynamic endpoints (ADR 0016): the config carries routes only and a Lua balancer picks each
+   * upstream's peer from a shared dictionary the agent fills; null: static upstream blocks.
+   */
+  readonly dynamicEndpoints: DynamicEndpointsOptions | null;
 }
+
+export interface DynamicEndpointsOptions {
+  /** Loopback-only port of the endpoint the agent PUTs the set to; never published. */
+  readonly controlPort: number;
+  /** The endpoints file the agent keeps next to the config; a fresh NGINX seeds its set from it. */
+  readonly endpointsPath: string;
+  /** Directory of Debian's dynamic modules (ndk_http_module.so, ngx_http_lua_module.so). */
+  readonly modulesDir: string;
+}
+
+export const DEFAULT_DYNAMIC_ENDPOINTS: DynamicEndpointsOptions = {
+  controlPort: 18083,
+  endpointsPath: '/run/swarmgate/nginx/endpoints.txt',
+  modulesDir: '/usr/lib/nginx/modules',
+};
 
 export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   secretsDir: '/run/secrets',
@@ -49,4 +69,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   trafficLogPort: 18082,
   drainFlagPath: '/run/swarmgate/draining',
   acmeDir: ACME_DIR_IN_TASKS,
+  dynamicEndpoints: null,
 };

@@ -4,9 +4,18 @@ import type { ProxyModel } from '../../plan/model';
 import { nginxEscape } from './escape';
 import { DEFAULT_NGINX_OPTIONS, type NginxRenderOptions } from './options';
 import { NGINX_TEMPLATES } from './templates';
-import { buildNginxView } from './view-model';
+import { buildNginxViewAndEndpoints } from './view-model';
 
 export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): string {
-  const view = buildNginxView(model, { ...DEFAULT_NGINX_OPTIONS, ...options });
-  return Mustache.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
+  return renderNginxWithEndpoints(model, options).config;
+}
+
+/**
+ * nginx.conf and, with dynamic endpoints (options.dynamicEndpoints), the endpoints text the agent
+ * delivers to the balancer (one line per HTTP upstream, sorted; "" with static upstreams).
+ */
+export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): { config: string; endpoints: string } {
+  const { view, endpoints } = buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options });
+  const config = Mustache.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
+  return { config, endpoints: endpoints.length === 0 ? '' : `${[...endpoints].sort().join('\n')}\n` };
 }

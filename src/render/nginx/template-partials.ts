@@ -94,7 +94,13 @@ export const body = `            set $sg_route "{{route}}";
 {{#rewriteExact}}
             rewrite "{{pattern}}" "{{replacement}}" break;
 {{/rewriteExact}}
+{{#dynamic}}
+            set $sg_upstream {{{target}}};
+            {{{module}}}_pass {{{scheme}}}://sg_dynamic;
+{{/dynamic}}
+{{^dynamic}}
             {{{module}}}_pass {{{scheme}}}://{{{target}}};
+{{/dynamic}}
 {{#upstreamTls}}
             {{{module}}}_ssl_session_reuse off;
 {{#upstreamSni}}

@@ -10,6 +10,10 @@ import { body, server, splits, upstream } from './template-partials';
 const main = `${GENERATED_HEADER}{{#streamModulePath}}
 load_module "{{streamModulePath}}";
 {{/streamModulePath}}
+{{#dynamic}}
+load_module "{{{ndkModule}}}";
+load_module "{{{luaModule}}}";
+{{/dynamic}}
 worker_processes {{workerProcesses}};
 worker_shutdown_timeout 30s;
 pid "{{pidPath}}";
@@ -65,12 +69,12 @@ http {
 
     log_format sg_json escape=json '{"time":"$time_iso8601","client":"$remote_addr","host":"$host",'
         '"method":"$request_method","uri":"$request_uri","status":$status,"bytes":$body_bytes_sent,'
-        '"route":"$sg_route","upstream":"$proxy_host","upstream_addr":"$upstream_addr",'
+        '"route":"$sg_route","upstream":"{{{upstreamVariable}}}","upstream_addr":"$upstream_addr",'
         '"request_time":$request_time,"upstream_time":"$upstream_response_time","request_id":"$request_id"}';
 {{#trafficLog}}
     # One line per request to the proxy agent (loopback UDP syslog): per-upstream request, 5xx and
     # latency counters for canary analysis and metrics. Lossy by design, never blocks a request.
-    log_format sg_traffic 'sgm $proxy_host $status \${request_time}s';
+    log_format sg_traffic 'sgm {{{upstreamVariable}}} $status \${request_time}s';
 {{/trafficLog}}
 {{#accessLog}}
     access_log "{{accessLogPath}}" sg_json;
@@ -235,6 +239,33 @@ http {
     }
 {{/addHeaderMaps}}
 {{> splits}}
+{{#dynamic}}
+    # Dynamic endpoints (ADR 0016): the peers of every upstream live in this shared dictionary,
+    # filled by the proxy agent through the loopback server below; no reload for task changes.
+    lua_shared_dict sg_endpoints 64m;
+    init_by_lua_block {
+{{{lua}}}
+    }
+    upstream sg_dynamic {
+        # Never used: the balancer sets every peer (and the loopback 503 server when none is left).
+        server 127.0.0.1:{{unavailablePort}};
+        balancer_by_lua_block { sg.balance() }
+        keepalive 1024;
+    }
+    server {
+        listen 127.0.0.1:{{controlPort}};
+        server_name "_";
+        access_log off;
+        client_max_body_size 256m;
+        client_body_buffer_size 16m;
+        location = /endpoints {
+            content_by_lua_block { sg.endpoints() }
+        }
+        location / {
+            return 404;
+        }
+    }
+{{/dynamic}}
 {{#upstreams}}
 {{> upstream}}
 {{/upstreams}}
@@ -249,6 +280,9 @@ http {
         access_log off;
         # Declares the variables the http block reads (a config may have no server setting them).
         set $sg_route "";
+{{#dynamic}}
+        set $sg_upstream "";
+{{/dynamic}}
         set $sg_draining "";
         default_type text/plain;
         return 503 "no task of this backend is reachable\n";

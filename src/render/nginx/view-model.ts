@@ -15,6 +15,7 @@ import type { NginxRenderOptions } from './options';
 import { authHeaderVariable, type AuthLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
+import { dynamicView, endpointLine } from './dynamic-endpoints';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
 export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
@@ -334,6 +335,11 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): NginxView {
+  return buildNginxViewAndEndpoints(model, opts).view;
+}
+
+/** The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers). */
+export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions): { view: NginxView; endpoints: readonly string[] } {
   const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
@@ -363,21 +369,28 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   const collect = (b: ProxyBodyView | undefined): void => {
     if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
   };
-  for (const s of servers) for (const a of s.authAsks?.locations ?? []) httpUpstreamNames.add(a.target);
+  // forwardAuth subrequests share the main request's variables, so they cannot set $sg_upstream:
+  // their upstreams stay static blocks even with dynamic endpoints (an auth task change reloads).
+  const authTargets = new Set<string>();
+  for (const s of servers) for (const a of s.authAsks?.locations ?? []) authTargets.add(a.target);
+  for (const t of authTargets) httpUpstreamNames.add(t);
   for (const s of servers) {
     for (const l of s.locations) collect(l.body);
     for (const n of s.named) collect(n.body);
   }
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
   const notHttp = nonHttpUpstreams(model);
-  const upstreams = model.upstreams
-    .filter((u) => httpUpstreamNames.has(u.name))
-    .map((u) => upstreamView(u, maps, true, notHttp.has(u.name) ? undefined : token(`127.0.0.1:${opts.unavailablePort}`)));
+  const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
+  const upstreams = httpUpstreams.map((u) => upstreamView(u, maps, true, notHttp.has(u.name) ? undefined : token(`127.0.0.1:${opts.unavailablePort}`)));
+  const dyn = opts.dynamicEndpoints;
+  const endpoints = dyn === null ? [] : httpUpstreams.map((u, i) => endpointLine(u, upstreams[i]?.hash));
   const d = model.spec.defaults;
-  return {
+  const view: NginxView = {
     cluster: model.cluster,
     routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
+    ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort) } : {}),
+    upstreamVariable: dyn === null ? '$proxy_host' : '$sg_upstream',
     workerProcesses: d.workerProcesses,
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
@@ -406,8 +419,10 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
     splits: sortedValues(maps.splits),
     cookieTokenMaps: sortedValues(maps.cookieTokenMaps),
     stickySplits: sortedValues(maps.stickySplits),
-    upstreams,
+    // Dynamic endpoints: no upstream block per backend; the balancer reads the endpoint lines.
+    upstreams: dyn === null ? upstreams : upstreams.filter((u) => authTargets.has(u.name)),
     servers,
     ...(stream !== undefined ? { stream } : {}),
   };
+  return { view, endpoints };
 }

@@ -93,6 +93,10 @@ export interface NginxView {
   /** The programmed routes as comment lines: NGINX refuses any line of 4096 bytes or more. */
   readonly routeLines: readonly string[];
   readonly streamModulePath?: string;
+  /** Dynamic endpoints (lua-balancer.ts): modules, the balancer's code and its control port; absent: static upstreams. */
+  readonly dynamic?: { readonly ndkModule: string; readonly luaModule: string; readonly lua: string; readonly controlPort: number };
+  /** The variable naming a request's upstream in the logs: $proxy_host, or $sg_upstream with dynamic endpoints. */
+  readonly upstreamVariable: string;
   readonly workerProcesses: string;
   readonly pidPath: string;
   readonly accessLog: boolean;

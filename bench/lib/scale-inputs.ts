@@ -1,0 +1,94 @@
+/**
+ * bench-scale's inputs: the bench mix (inputs.ts) with two equal-split routes — the one whose
+ * upstreams the NGINX config declares first and the one it declares last — moved onto loopback
+ * addresses a local backend answers on, plus the task and route changes the benchmark times.
+ */
+import { buildModel } from '../../src/plan/build-model';
+import type { ProxyModel } from '../../src/plan/model';
+import type { Stored } from '../../src/plan/inputs';
+import type { RouteObject } from '../../src/domain/object';
+import type { IpAddress, Snapshot, SnapshotTask } from '../../src/domain/snapshot';
+import type { Kind } from './local-proxy';
+import { generateInputs, mustDecodeRoute, type GeneratedInputs } from './inputs';
+
+export interface ProbeRoute {
+  readonly index: number;
+  readonly host: string;
+  /** Loopback addresses of its running tasks (blue then green). */
+  readonly ips: readonly string[];
+}
+
+export interface ScaleInputs {
+  readonly inputs: GeneratedInputs;
+  readonly first: ProbeRoute;
+  readonly last: ProbeRoute;
+  /** The address the added task gets (a task of the last route's first service). */
+  readonly newTaskIp: string;
+  /** Every loopback address a backend must answer on. */
+  readonly backendIps: readonly string[];
+}
+
+/** The default cluster's model, for `kind`'s proxy. */
+export function clusterModel(inputs: Pick<GeneratedInputs, 'desired' | 'snapshot'>, kind: Kind): ProxyModel {
+  const m = buildModel(inputs.desired, inputs.snapshot).clusters.find((c) => c.cluster === 'default');
+  if (m === undefined) throw new Error('no default cluster');
+  return kind === 'nginx' ? m : { ...m, spec: { ...m.spec, proxy: { ...m.spec.proxy, kind } } };
+}
+
+const SPLIT_SERVICE = /^app-(\d+)-(blue|green)$/;
+
+function relocate(snapshot: Snapshot, index: number, subnet: number): { snapshot: Snapshot; ips: string[] } {
+  const ips: string[] = [];
+  let n = 0;
+  const tasks = snapshot.tasks.map((t): SnapshotTask => {
+    if (t.service !== `app-${index}-blue` && t.service !== `app-${index}-green`) return t;
+    if (t.state !== 'running') return t;
+    n++;
+    const ip = `127.0.${subnet}.${n}`;
+    ips.push(ip);
+    return { ...t, addresses: t.addresses.map((a) => ({ ...a, ip: ip as IpAddress })) };
+  });
+  return { snapshot: { ...snapshot, tasks }, ips };
+}
+
+export function scaleInputs(routes: number): ScaleInputs {
+  const base = generateInputs(routes, { kind: 'per-route' });
+  const upstreams = clusterModel(base, 'nginx').upstreams;
+  const routeOf = (u: (typeof upstreams)[number]): number | undefined => {
+    const m = SPLIT_SERVICE.exec(u.service);
+    return m === null ? undefined : Number(m[1]);
+  };
+  const firstIndex = upstreams.map(routeOf).find((x) => x !== undefined);
+  const lastIndex = [...upstreams].reverse().map(routeOf).find((x) => x !== undefined);
+  if (firstIndex === undefined || lastIndex === undefined || firstIndex === lastIndex) throw new Error('need two equal-split routes');
+  const a = relocate(base.snapshot, firstIndex, 1);
+  const b = relocate(a.snapshot, lastIndex, 2);
+  const newTaskIp = '127.0.2.200';
+  return {
+    inputs: { ...base, snapshot: b.snapshot },
+    first: { index: firstIndex, host: `app-${firstIndex}.example.com`, ips: a.ips },
+    last: { index: lastIndex, host: `app-${lastIndex}.example.com`, ips: b.ips },
+    newTaskIp,
+    backendIps: [...a.ips, ...b.ips, newTaskIp],
+  };
+}
+
+/** The snapshot with one more running task of the last probe route's first service, at newTaskIp. */
+export function withAddedTask(s: ScaleInputs, snapshot: Snapshot): Snapshot {
+  const service = `app-${s.last.index}-blue`;
+  const model = snapshot.tasks.find((t) => t.service === service && t.state === 'running');
+  if (model === undefined) throw new Error(`no running task of ${service}`);
+  const added: SnapshotTask = { ...model, id: 'tbenchscaleadded00000000000' as SnapshotTask['id'], slot: 99, addresses: model.addresses.map((a) => ({ ...a, ip: s.newTaskIp as IpAddress })) };
+  return { ...snapshot, tasks: [...snapshot.tasks, added] };
+}
+
+/** A new route (declared last by name) on the last probe route's services. */
+export function probeRoute(s: ScaleInputs, n: number): Stored<RouteObject> {
+  const object = mustDecodeRoute({
+    apiVersion: 'swarmgate.io/v1',
+    kind: 'Route',
+    metadata: { name: `zz-probe-${n}` },
+    spec: { hosts: [`zz-probe-${n}.example.com`], rules: [{ backends: [{ service: `app-${s.last.index}-blue`, port: 8080 }] }] },
+  });
+  return { object, generation: 1, createdAt: new Date(Date.UTC(2026, 0, 1) + n).toISOString() };
+}

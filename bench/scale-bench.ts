@@ -1,0 +1,247 @@
+/**
+ * `make bench-scale`: the cost of one cluster with N bench-mix routes (bench/lib/inputs.ts), on a
+ * real NGINX and a real HAProxy started on this machine. Per proxy kind and N:
+ * - core: buildModel, render (the delivered bytes), validate (validateCluster: the exact check the
+ *   core runs, in its private root), encodeModel (the gRPC payload), config bytes, core RSS;
+ * - proxy: `nginx -t` / `haproxy -c`; memory (PSS of all its processes) before, peak during and
+ *   after a task change; the time from the core seeing one task added to the first request the new
+ *   task serves, and from a route added to it being served; requests/s of the equal-split route whose
+ *   upstreams the config declares first and of the one it declares last.
+ * SCALE_SIZES=100,1000 limits N (default 100,1000,2000,5000,10000); SCALE_KINDS=nginx limits the
+ * proxies; SCALE_LABEL names the result file (bench/results/scale-<label>.json; default "latest").
+ * See bench/README.md.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeModel } from '../src/api/model-json';
+import type { ProxyModel } from '../src/plan/model';
+import { renderCluster } from '../src/render/render-cluster';
+import { renderHaproxy } from '../src/render/haproxy/render';
+import { renderNginxWithEndpoints } from '../src/render/nginx/render';
+import { buildPemFiles } from '../src/validate/haproxy-pems';
+import { validateCluster } from '../src/validate/validate-cluster';
+import { putEndpoints } from '../src/agent/nginx-endpoints';
+import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
+import { machineInfo } from './lib/machine';
+import { generateCertPair, populateSecrets } from './lib/nginx';
+import { clusterModel, probeRoute, scaleInputs, withAddedTask, type ScaleInputs } from './lib/scale-inputs';
+import { formatScaleTable, type ScaleRow } from './lib/scale-report';
+
+const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
+const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
+const LABEL = process.env['SCALE_LABEL'] ?? 'latest';
+const PORT = 28080;
+/** SCALE_MODE=dynamic: NGINX with dynamic endpoints (task changes pushed to the Lua balancer, no reload). */
+const DYNAMIC = process.env['SCALE_MODE'] === 'dynamic';
+const MiB = 2 ** 20;
+
+const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+function timed<T>(f: () => T): [T, number] {
+  const t0 = performance.now();
+  const v = f();
+  return [v, performance.now() - t0];
+}
+function repeat(n: number, f: () => unknown): number {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(timed(f)[1]);
+  return median(xs);
+}
+
+interface Local {
+  readonly proxy: LocalProxy;
+  /** Render `model` with this instance's ports and paths and write it (HAProxy: and its PEM files). */
+  write(model: ProxyModel): void;
+  /** Dynamic endpoints (NGINX): the core's one render of a change; `push` when the config stayed the same. */
+  readonly dynamic?: {
+    render(model: ProxyModel): { config: string; endpoints: string };
+    written(): string;
+    push(endpoints: string): Promise<void>;
+  };
+}
+
+function local(kind: Kind, dir: string, secretsDir: string): Local {
+  const conf = join(dir, kind === 'nginx' ? 'nginx.conf' : 'haproxy.cfg');
+  if (kind === 'nginx') {
+    const opts = {
+      secretsDir, pidPath: join(dir, 'nginx.pid'), accessLogPath: '/dev/null', httpPort: PORT, httpsPort: PORT + 1,
+      tlsInternalPort: PORT + 2, passthroughInternalPort: PORT + 3, statusPort: PORT + 100, unavailablePort: PORT + 101,
+      trafficLogPort: PORT + 102, drainFlagPath: join(dir, 'draining'),
+    };
+    const endpointsPath = join(dir, 'endpoints.txt');
+    const options = { ...opts, dynamicEndpoints: DYNAMIC ? { controlPort: PORT + 103, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } : null };
+    let current = '';
+    const render = (m: ProxyModel) => renderNginxWithEndpoints(m, options);
+    const write = (m: ProxyModel): void => {
+      const r = render(m);
+      current = r.config;
+      writeFileSync(conf, r.config);
+      writeFileSync(endpointsPath, r.endpoints);
+    };
+    return {
+      proxy: localNginx(dir, conf, opts.pidPath),
+      write,
+      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => putEndpoints(e, PORT + 103) } } : {}),
+    };
+  }
+  const certDir = join(dir, 'certs');
+  const opts = { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: PORT, httpsPort: PORT + 1, statusPort: PORT + 100, logTarget: `127.0.0.1:${PORT + 102}`, trafficLogPort: PORT + 102 };
+  return {
+    proxy: localHaproxy(conf, join(dir, 'haproxy.pid')),
+    write: (m) => {
+      const text = renderHaproxy(m, opts);
+      writeFileSync(conf, text);
+      const pems = buildPemFiles(text, certDir, secretsDir);
+      if (!pems.ok) throw new Error(pems.output);
+    },
+  };
+}
+
+/** Sample the instance's PSS every 50 ms until stop() is called; returns the peak. */
+function memorySampler(proxy: LocalProxy): { stop: () => number } {
+  let peak = 0;
+  let on = true;
+  const tick = (): void => {
+    if (!on) return;
+    peak = Math.max(peak, pssBytes(processTree(proxy.roots())));
+    setTimeout(tick, 50);
+  };
+  tick();
+  return { stop: () => ((on = false), peak) };
+}
+
+/** The core's path for one change today: model, render, validate the bytes, then the agent checks and reloads. */
+async function reloadApply(s: ScaleInputs, kind: Kind, l: Local, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number }> {
+  const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
+  const [, renderMs] = timed(() => renderCluster(m));
+  const [v, validateMs] = timed(() => validateCluster(m));
+  if (!v.ok) throw new Error(`validate rejected: ${v.output}`);
+  const [, encodeMs] = timed(() => encodeModel(m));
+  l.write(m); // the bytes the local instance reads (its ports and paths); not counted, the core rendered above
+  const c = l.proxy.check();
+  if (!c.ok) throw new Error(c.output);
+  l.proxy.reload();
+  void s;
+  return { coreMs: modelMs + renderMs + validateMs + encodeMs };
+}
+
+/** Dynamic endpoints: one render (config and endpoint lines); an unchanged config means push only, no reload. */
+async function dynamicApply(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number; reloaded: boolean }> {
+  const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
+  const [r, renderMs] = timed(() => d.render(m));
+  if (r.config !== d.written()) throw new Error('a task change changed nginx.conf under dynamic endpoints');
+  await d.push(r.endpoints);
+  return { coreMs: modelMs + renderMs, reloaded: false };
+}
+
+async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
+  const [s, generateMs] = timed(() => scaleInputs(n));
+  log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
+  const dir = join(tmp, `${kind}-${n}`);
+  mkdirSync(dir, { recursive: true });
+  const secretsDir = join(tmp, 'secrets');
+  populateSecrets(secretsDir, pair, s.inputs.certSecrets, s.inputs.keySecrets);
+  const runs = n <= 1000 ? 5 : n <= 2000 ? 3 : 1;
+  const model = clusterModel(s.inputs, kind);
+  const modelMs = repeat(runs, () => clusterModel(s.inputs, kind));
+  let bytes = 0;
+  const renderMs = repeat(runs, () => (bytes = Buffer.byteLength(renderCluster(model).files[0]?.content ?? '')));
+  const [validation, validateMs] = timed(() => validateCluster(model));
+  if (!validation.ok) throw new Error(`validateCluster rejected the ${kind} ${n} config: ${validation.output.slice(0, 2000)}`);
+  const encodeMs = repeat(runs, () => encodeModel(model));
+  const coreRss = process.memoryUsage().rss;
+
+  const l = local(kind, dir, secretsDir);
+  l.write(model);
+  const check = l.proxy.check();
+  if (!check.ok) throw new Error(`${kind} rejected the local config: ${check.output.slice(0, 2000)}`);
+  const stopBackends = startBackends(dir, s.backendIps);
+  try {
+    l.proxy.start();
+    const up = await firstServed(PORT, s.last.host, (r) => r.status === 200, 120_000);
+    if (up === undefined) throw new Error(`${kind} ${n}: ${s.last.host} not served after start`);
+    await sleep(500);
+    const memBefore = pssBytes(processTree(l.proxy.roots()));
+    const rpsFirst = wrkRate(PORT, s.first.host, 3);
+    const rpsLast = wrkRate(PORT, s.last.host, 3);
+    log(`${kind} ${n}: ${(memBefore / MiB).toFixed(0)} MiB; split first ${rpsFirst.rps.toFixed(0)} req/s, last ${rpsLast.rps.toFixed(0)} req/s`);
+
+    // Task change: one task added to the last probe route's first service.
+    const sampler = memorySampler(l.proxy);
+    const t0 = performance.now();
+    const applied = l.dynamic !== undefined ? await dynamicApply(l.dynamic, kind, withAddedTask(s, s.inputs.snapshot), s.inputs.desired) : undefined;
+    const dynamic = applied?.reloaded === false;
+    const coreOnly = applied ?? (await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired));
+    const served = await firstServed(PORT, s.last.host, (r) => r.body === s.newTaskIp, 180_000);
+    const taskMs = served === undefined ? NaN : served - t0;
+    // Wait for the old workers / old daemon to finish before measuring "after".
+    const settleEnd = performance.now() + 60_000;
+    const workers = (): number => processTree(l.proxy.roots()).length;
+    const steady = kind === 'nginx' ? 3 : 1;
+    while (workers() > steady && performance.now() < settleEnd) await sleep(100);
+    await sleep(500);
+    const memPeak = sampler.stop();
+    const memAfter = pssBytes(processTree(l.proxy.roots()));
+    log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${coreOnly.coreMs.toFixed(0)} ms); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
+
+    // Route change: a new route, served once its host answers 200.
+    const r0 = performance.now();
+    const desired2 = { ...s.inputs.desired, routes: [...s.inputs.desired.routes, probeRoute(s, 1)] };
+    const routeApplied = await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), desired2);
+    const routeServed = await firstServed(PORT, 'zz-probe-1.example.com', (r) => r.status === 200, 180_000);
+    const routeMs = routeServed === undefined ? NaN : routeServed - r0;
+    log(`${kind} ${n}: route change served after ${routeMs.toFixed(0)} ms (core ${routeApplied.coreMs.toFixed(0)} ms)`);
+    while (workers() > steady && performance.now() < settleEnd + 60_000) await sleep(100);
+
+    return {
+      kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
+      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
+      memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
+      rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
+    };
+  } finally {
+    l.proxy.stop();
+    stopBackends();
+    await sleep(300);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const tmp = mkdtempSync(join(tmpdir(), 'swarmgate-scale-'));
+  const rows: ScaleRow[] = [];
+  try {
+    const pair = generateCertPair(join(tmp, 'pki'));
+    for (const kind of KINDS) for (const n of SIZES) rows.push(await runCase(kind, n, tmp, pair));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const report = {
+    schema: 1,
+    label: LABEL,
+    mode: DYNAMIC ? 'dynamic endpoints (NGINX); HAProxy reloads per change' : 'reload per change',
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: machineInfo(undefined, undefined),
+    loadAverageEnd: loadavg(),
+    notes: [
+      'model, render, encode: median of 5 runs (N ≤ 1k), 3 (2k), 1 (5k, 10k); validate: one validateCluster (render + proxy check in a private root).',
+      'check: nginx -t / haproxy -c of the local config, with a certificate file per TLS secret.',
+      'task served: from the core seeing the added task to the first response from it (core work + agent check + reload, or the dynamic push).',
+      'memory: PSS of every process of the local proxy; peak sampled every 50 ms from the change until the old processes exit.',
+      'core RSS: this benchmark process after building, rendering, validating and encoding N routes (includes the tsx loader).',
+      'req/s: wrk -t1 -c16 for 3 s, backends a local NGINX; noisy on a shared 2-core machine.',
+    ],
+    rows,
+  };
+  const dirOut = join(__dirname, 'results');
+  mkdirSync(dirOut, { recursive: true });
+  writeFileSync(join(dirOut, `scale-${LABEL}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\nswarmgate bench-scale (${report.mode})\n\n${formatScaleTable(rows)}\n\nResults: bench/results/scale-${LABEL}.json\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,159 @@
+/**
+ * Dynamic endpoints for NGINX (ADR 0016): every HTTP location proxies to one upstream, `sg_dynamic`,
+ * whose peer a Lua balancer picks from a shared dictionary keyed by the swarmgate upstream name in
+ * `$sg_upstream`. The dictionary holds one line per upstream (ENDPOINT_LINE below); the proxy agent
+ * replaces it through a loopback-only HTTP endpoint, so task churn changes no config file and
+ * reloads nothing. A shared dictionary lives in shared memory and survives a reload (HUP); on a
+ * start, init_by_lua seeds it from the endpoints file the agent keeps next to the config.
+ *
+ * Per request the balancer does one dictionary lookup (a hash) and, only when the line changed,
+ * parses it once per worker: no search grows with the number of upstreams. It keeps what the
+ * static upstreams did: round robin (or a hash of the affinity variable: cookie or client address),
+ * passive health (max_fails within fail_timeout takes a peer out for fail_timeout, per worker like
+ * NGINX without a zone), retries on the other peers (set_more_tries), and the loopback 503 server
+ * as the last resort when no peer is left. Upstream keep-alive: `keepalive` after the balancer.
+ *
+ * This file is constant code plus generated numbers: no user string reaches the Lua source.
+ */
+
+/**
+ * One upstream in the dictionary, as the agent sends it and the endpoints file holds it:
+ * `NAME MAX_FAILS FAIL_TIMEOUT_SECONDS AFFINITY_VARIABLE|- IP:PORT...` (space-separated; IPv6 in brackets).
+ */
+export const ENDPOINT_LINE = /^([A-Za-z0-9_]+) (\d+) (\d+(?:\.\d+)?) ([A-Za-z0-9_]+|-)((?: (?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5})*)$/;
+
+export function balancerLua(unavailablePort: number, endpointsPath: string): string {
+  return `
+        sg = {}
+        local balancer = require "ngx.balancer"
+        local dict = ngx.shared.sg_endpoints
+        local parsed, rr, fails = {}, {}, {}
+        local UNAVAILABLE = ${unavailablePort}
+
+        -- Returns name, entry or nil, error.
+        local function parse_line(line)
+          local name, mf, ft, aff, rest = line:match("^([%w_]+) (%d+) ([%d.]+) ([%w_%-]+)(.*)$")
+          if name == nil then return nil, "bad line: " .. line:sub(1, 200) end
+          local peers = {}
+          for item in rest:gmatch("%S+") do
+            local host, port = item:match("^%[?([%x%.:]+)%]?:(%d+)$")
+            if host == nil then return nil, "bad address: " .. item:sub(1, 80) end
+            peers[#peers + 1] = { host, tonumber(port), item }
+          end
+          return name, { line = line, peers = peers, max_fails = tonumber(mf), fail_timeout = tonumber(ft), affinity = aff ~= "-" and aff or nil }
+        end
+        sg.parse_line = parse_line
+
+        -- Replace the whole set: every name in text is set, every other name deleted.
+        function sg.replace(text)
+          local keep = {}
+          for line in text:gmatch("[^\\n]+") do
+            local name, e = parse_line(line)
+            if name == nil then return nil, e end
+            keep[name] = line
+          end
+          for name, line in pairs(keep) do
+            local ok, err = dict:safe_set(name, line)
+            if not ok then return nil, "shared dict: " .. tostring(err) end
+          end
+          for _, name in ipairs(dict:get_keys(0)) do
+            if keep[name] == nil then dict:delete(name) end
+          end
+          return true
+        end
+
+        local function entry(name)
+          local line = dict:get(name)
+          if line == nil then return nil end
+          local e = parsed[name]
+          if e ~= nil and e.line == line then return e end
+          local _, fresh = parse_line(line)
+          parsed[name] = fresh
+          return fresh
+        end
+
+        local function down(peer, now)
+          local f = fails[peer]
+          return f ~= nil and f.until_ ~= nil and f.until_ > now
+        end
+
+        local function failed(peer, e, now)
+          if e.max_fails == 0 then return end
+          local f = fails[peer]
+          if f == nil or now - f.since > e.fail_timeout then f = { n = 0, since = now } ; fails[peer] = f end
+          f.n = f.n + 1
+          if f.n >= e.max_fails then f.until_ = now + e.fail_timeout ; f.n = 0 ; f.since = now end
+        end
+
+        function sg.balance()
+          local ctx = ngx.ctx
+          local name = ngx.var.sg_upstream
+          local e = name and entry(name)
+          local now = ngx.now()
+          if ctx.sg_tried == nil then
+            ctx.sg_tried = {}
+            if e ~= nil and #e.peers > 0 then balancer.set_more_tries(#e.peers) end
+          elseif ctx.sg_peer ~= nil and e ~= nil then
+            failed(ctx.sg_peer, e, now)
+          end
+          local pick
+          if e ~= nil then
+            local n = #e.peers
+            if n > 0 then
+              local start
+              local key = e.affinity and ngx.var[e.affinity]
+              if key ~= nil and key ~= "" then
+                start = ngx.crc32_long(key) % n
+              else
+                start = rr[name] or 0
+                rr[name] = (start + 1) % n
+              end
+              for i = 0, n - 1 do
+                local p = e.peers[(start + i) % n + 1]
+                if not ctx.sg_tried[p[3]] and not down(p[3], now) then pick = p ; break end
+              end
+            end
+          end
+          if pick == nil then
+            ctx.sg_peer = nil
+            local ok, err = balancer.set_current_peer("127.0.0.1", UNAVAILABLE)
+            if not ok then ngx.log(ngx.ERR, "swarmgate balancer: ", err) end
+            return
+          end
+          ctx.sg_tried[pick[3]] = true
+          ctx.sg_peer = pick[3]
+          local ok, err = balancer.set_current_peer(pick[1], pick[2])
+          if not ok then ngx.log(ngx.ERR, "swarmgate balancer: ", err) end
+        end
+
+        -- The agent's endpoint: PUT the whole set (one line per upstream); GET it back.
+        function sg.endpoints()
+          if ngx.req.get_method() == "GET" then
+            local out = {}
+            for _, name in ipairs(dict:get_keys(0)) do out[#out + 1] = dict:get(name) end
+            table.sort(out)
+            ngx.say(table.concat(out, "\\n"))
+            return
+          end
+          ngx.req.read_body()
+          local body = ngx.req.get_body_data()
+          if body == nil then
+            local file = ngx.req.get_body_file()
+            if file ~= nil then local fh = io.open(file, "r") ; if fh then body = fh:read("*a") ; fh:close() end end
+          end
+          local ok, err = sg.replace(body or "")
+          if not ok then ngx.status = 400 ; ngx.say(err) ; return end
+          ngx.status = 204
+        end
+
+        -- A fresh start (not a reload, whose shared memory keeps the set): seed from the agent's file.
+        if #dict:get_keys(1) == 0 then
+          local fh = io.open("${endpointsPath}", "r")
+          if fh ~= nil then
+            local ok, err = sg.replace(fh:read("*a"))
+            fh:close()
+            if not ok then ngx.log(ngx.ERR, "swarmgate endpoints file: ", err) end
+          end
+        end
+`;
+}

@@ -1,0 +1,127 @@
+/**
+ * Dynamic endpoints through the real proxy agent (ADR 0016): the core's ControlPlane behind the real
+ * gRPC server, a ProxyAgent running a real NGINX with the Lua module. A delivery whose nginx.conf is
+ * unchanged is applied as an endpoint push — the new task serves, the NGINX workers are the same
+ * processes (no reload) and the report names the new hash; a route change still reloads, with the
+ * set pushed first so the new route is served by its tasks at once.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coreConnection } from '../../src/api/client';
+import { ControlPlane } from '../../src/api/control-plane';
+import { startCoreApi, type CoreApi } from '../../src/api/server';
+import { ProxyAgent } from '../../src/agent/proxy-agent';
+import { buildModel } from '../../src/plan/build-model';
+import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
+import { ENDPOINTS_FILE } from '../../src/render/render-cluster';
+import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
+import { send } from '../helpers/http-client';
+import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
+import { desired, route, snapshot, task } from '../helpers/specs';
+
+const log = pino({ level: process.env['SG_TEST_LOG'] ?? 'silent' });
+const dir = mkdtempSync(join(tmpdir(), 'sg-dyn-agent-'));
+const confDir = join(dir, 'live');
+const plane = new ControlPlane();
+const backends: Backend[] = [];
+let api: CoreApi;
+let agent: ProxyAgent;
+let core: ReturnType<typeof coreConnection>;
+let http = 0;
+let control = 0;
+let backendPort = 0;
+let opts: Parameters<typeof renderNginxWithEndpoints>[1] = {};
+
+function files(webIps: readonly string[], hosts: readonly string[]) {
+  const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: webIps.map((ip) => task('web', ip)), networks: [{ name: 'app', driver: 'overlay', scope: 'swarm' }] });
+  const routes = hosts.map((h) => route(h.replace(/\W/g, '-'), { hosts: [h], rules: [{ backends: [{ service: 'web', port: backendPort }] }] }));
+  const m = buildModel(desired(routes), snap).clusters[0];
+  if (m === undefined) throw new Error('no cluster');
+  const r = renderNginxWithEndpoints(m, opts);
+  return [
+    { path: 'nginx.conf', content: Buffer.from(r.config) },
+    { path: ENDPOINTS_FILE, content: Buffer.from(r.endpoints) },
+  ];
+}
+
+async function tasksServing(host: string, n: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const r = await send({ port: http, host });
+    seen.add(r.status === 200 ? (JSON.parse(r.body) as EchoReply).task : `status ${r.status}`);
+  }
+  return seen;
+}
+
+function workers(): number[] {
+  const master = Number(readFileSync(join(confDir, 'nginx.pid'), 'utf8').trim());
+  return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  const ports = await freePorts(8);
+  [http = 0, , , , , , control = 0, backendPort = 0] = ports;
+  opts = {
+    ...loopbackRenderOptions(confDir, ports.slice(0, 6)),
+    dynamicEndpoints: { controlPort: control, endpointsPath: join(confDir, ENDPOINTS_FILE), modulesDir: '/usr/lib/nginx/modules' },
+  };
+  for (const ip of ['127.0.57.1', '127.0.57.2']) backends.push(await startEcho('web', ip, ip, backendPort));
+  const socket = `unix://${dir}/core.sock`;
+  api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
+  core = coreConnection(socket, grpc.credentials.createInsecure());
+  const boot = join(dir, 'boot.conf');
+  writeFileSync(boot, `pid ${confDir}/nginx.pid;\nerror_log stderr error;\nevents {}\nhttp { access_log off; server { listen ${http}; location / { return 200 "boot\\n"; } } }\n`);
+  agent = new ProxyAgent({ core, cluster: 'edge', replicaId: 'task-1', confDir, bootConfigs: [boot], log, heartbeatMs: 200, endpointsPort: control });
+  agent.start();
+}, 30_000);
+
+afterAll(async () => {
+  agent.stop('SIGTERM');
+  await agent.exited;
+  core.close();
+  await api.close();
+  await Promise.all(backends.map((b) => b.close()));
+});
+
+describe('dynamic endpoints through the proxy agent', () => {
+  it('applies a task change as an endpoint push: served by the new task, same NGINX workers', async () => {
+    const v1 = plane.deliver('edge', 'nginx', files(['127.0.57.1'], ['a.test']));
+    await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1.configHash));
+    expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.57.1']));
+    const before = workers();
+
+    const v2 = plane.deliver('edge', 'nginx', files(['127.0.57.1', '127.0.57.2'], ['a.test']));
+    expect(v2.files.find((f) => f.path === 'nginx.conf')?.content).toEqual(v1.files.find((f) => f.path === 'nginx.conf')?.content);
+    await until('v2 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2.configHash));
+    expect(await tasksServing('a.test', 10)).toEqual(new Set(['127.0.57.1', '127.0.57.2']));
+    expect(workers()).toEqual(before);
+    expect(readFileSync(join(confDir, ENDPOINTS_FILE), 'utf8')).toContain('127.0.57.2:');
+  });
+
+  it('reloads for a route change and serves the new route from its tasks at once', async () => {
+    const before = workers();
+    const v3 = plane.deliver('edge', 'nginx', files(['127.0.57.2'], ['a.test', 'b.test']));
+    await until('v3 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v3.configHash));
+    expect(await tasksServing('b.test', 6)).toEqual(new Set(['127.0.57.2']));
+    expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.57.2']));
+    await until('old workers gone', () => (workers().some((p) => before.includes(p)) ? undefined : true));
+  });
+});
