@@ -5,7 +5,7 @@
  * uses it, and swarmgate never builds images through the Docker API, so a stub stands in; it throws
  * with a clear message if anything ever calls it.
  */
-import Module from 'node:module';
+import { stubModule } from './module-stub';
 
 function buildkitSessionUnavailable(): never {
   throw new Error('dockerode BuildKit session not loaded: swarmgate does not build images through the Docker API');
@@ -13,19 +13,7 @@ function buildkitSessionUnavailable(): never {
 
 /** True when the stub was installed (false: dockerode not found, or its session already loaded). */
 export function stubBuildkitSession(): boolean {
-  let path: string;
-  try {
-    path = require.resolve('dockerode/lib/session');
-  } catch {
-    return false;
-  }
-  if (require.cache[path] !== undefined) return false;
-  const stub = new Module(path);
-  stub.filename = path;
-  stub.loaded = true;
-  stub.exports = buildkitSessionUnavailable;
-  require.cache[path] = stub;
-  return true;
+  return stubModule('dockerode/lib/session', buildkitSessionUnavailable);
 }
 
 stubBuildkitSession();

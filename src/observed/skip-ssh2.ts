@@ -4,7 +4,7 @@
  * over a unix socket or TCP unless DOCKER_HOST is ssh://, so in every other case a stub stands in:
  * it throws with a clear message if anything ever tries an SSH connection.
  */
-import Module from 'node:module';
+import { stubModule } from './module-stub';
 
 /** Stands in for ssh2's Client: docker-modem calls `new Client()` only for ssh:// hosts. */
 function Ssh2Unavailable(): never {
@@ -13,19 +13,7 @@ function Ssh2Unavailable(): never {
 
 export function stubSsh2Unless(dockerHost: string | undefined): boolean {
   if ((dockerHost ?? '').startsWith('ssh://')) return false;
-  let path: string;
-  try {
-    path = require.resolve('ssh2');
-  } catch {
-    return false;
-  }
-  if (require.cache[path] !== undefined) return false;
-  const stub = new Module(path);
-  stub.filename = path;
-  stub.loaded = true;
-  stub.exports = { Client: Ssh2Unavailable };
-  require.cache[path] = stub;
-  return true;
+  return stubModule('ssh2', { Client: Ssh2Unavailable });
 }
 
 stubSsh2Unless(process.env['DOCKER_HOST']);
