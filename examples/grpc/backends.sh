@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Backends of examples/grpc: the gRPC services echo-v1 (2 tasks) and echo-v2 (1 task), sgtest.Echo on
-# port 50051 (echo-server.js and echo.proto as Docker configs, run by the swarmgate image's Node), and the
+# port 50051 (echo-server.js and echo.proto as Docker configs, run by the Node of the proxy image), and the
 # secrets echo.grpc.example.com.crt/.key, self-signed for echo.grpc.example.com.
 # Usage: examples/grpc/backends.sh [up|down]   (the recipe: deploy/scripts/example-backends.sh)
 source "$(dirname "$0")/../../deploy/scripts/example-backends.sh"
@@ -14,9 +14,11 @@ grpc_backend() {
     ex_log "service $name exists: reused"
     return
   fi
-  # By ID: with a tag, Swarm tries a registry pull at every task start.
-  image=$(docker image inspect --format '{{.Id}}' "$IMAGE_PREFIX/swarmgate:latest") || ex_die "no image $IMAGE_PREFIX/swarmgate:latest: run make images first"
-  docker service create --detach --quiet --no-resolve-image --name "$name" --replicas "$replicas" \
+  # The proxy image: it is built FROM the swarmgate image (Node and /app/node_modules with grpc-js),
+  # but its entrypoint is only tini, where the swarmgate image's runs the CLI. By ID: with a tag,
+  # Swarm tries a registry pull at every task start.
+  image=$(docker image inspect --format '{{.Id}}' "$IMAGE_PREFIX/proxy:latest") || ex_die "no image $IMAGE_PREFIX/proxy:latest: run make images first"
+  docker service create --detach --quiet --no-resolve-image --name "$name" --replicas "$replicas" --stop-signal SIGTERM \
     --network "$EXAMPLE_NETWORK" --hostname "$name.{{.Task.Slot}}" \
     --config src=sg-example-grpc-server,target=/srv/echo-server.js --config src=sg-example-grpc-proto,target=/srv/echo.proto \
     --env NODE_PATH=/app/node_modules --label "$EXAMPLE_LABEL=true" --label io.swarmgate.example-backend=true \
