@@ -87,7 +87,8 @@ describe('hitless delivery on a real Swarm', () => {
     const svc = (await port.listServices()).find((s) => s.Spec.Name === PROXY);
     expect(svc?.Spec.Labels?.[LABELS.delivery]).toBe('hitless');
     expect(svc?.Spec.TaskTemplate.ContainerSpec.Args).toEqual(['swarmgate', 'proxy-agent']);
-    expect(svc?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).toEqual([]);
+    // Only the node's last-applied volume (ADR 0018): no bind mount, never the Docker socket.
+    expect((svc?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).map((m) => `${m.Type}:${m.Target}`)).toEqual(['volume:/var/lib/swarmgate/last']);
     const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
     const mounts = core?.Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
     expect(mounts.map((m) => m.Source)).toEqual(['/var/run/docker.sock']);
