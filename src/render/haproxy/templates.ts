@@ -63,12 +63,8 @@ const backend = `backend {{{name}}}
 {{/servers}}
 `;
 
-const http = `frontend sg_http
-    bind {{{bind}}}
-{{#tlsBinds}}
-    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}" alpn h2,http/1.1
-{{/tlsBinds}}
-{{#clientAddress}}
+/** The trusted balancers of clientAddress, and the PROXY header they send (both HTTP and TLS frontends). */
+const trustedProxies = `{{#clientAddress}}
 {{#trusted}}
     acl sg_trusted_proxy src "{{.}}"
 {{/trusted}}
@@ -77,6 +73,14 @@ const http = `frontend sg_http
     tcp-request connection expect-proxy layer4 if sg_trusted_proxy
 {{/proxyProtocol}}
 {{/clientAddress}}
+`;
+
+const http = `frontend sg_http
+    bind {{{bind}}}
+{{#tlsBinds}}
+    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}" alpn h2,http/1.1
+{{/tlsBinds}}
+{{> trustedProxies}}
     unique-id-format %[uuid()]
 {{#clientAddress}}
 {{#forwardedFor}}
@@ -234,15 +238,7 @@ const tls = `frontend sg_tls
     # listener of their certificate (PROXY protocol keeps the client address).
     mode tcp
     bind {{{bind}}}
-{{#clientAddress}}
-{{#trusted}}
-    acl sg_trusted_proxy src "{{.}}"
-{{/trusted}}
-{{#proxyProtocol}}
-    # clientAddress ProxyProtocol: a trusted balancer's PROXY header names the client.
-    tcp-request connection expect-proxy layer4 if sg_trusted_proxy
-{{/proxyProtocol}}
-{{/clientAddress}}
+{{> trustedProxies}}
 {{#accessLog}}
     option tcplog
 {{/accessLog}}
@@ -398,4 +394,4 @@ frontend sg_status
     stats uri /haproxy_status
 `;
 
-export const HAPROXY_TEMPLATES = { main, partials: { http, tls, backend, l4 } } as const;
+export const HAPROXY_TEMPLATES = { main, partials: { http, tls, backend, l4, trustedProxies } } as const;
