@@ -48,7 +48,7 @@ export interface ServiceSpec {
     readonly RestartPolicy?: { readonly Condition?: 'none' | 'on-failure' | 'any'; readonly Delay?: number; readonly MaxAttempts?: number; readonly Window?: number };
     readonly ForceUpdate?: number;
   };
-  readonly Mode?: { readonly Replicated?: { readonly Replicas: number }; readonly Global?: Record<string, never> };
+  readonly Mode?: { readonly Replicated?: { readonly Replicas: number }; readonly Global?: Record<string, never>; readonly GlobalJob?: Record<string, never> };
   readonly UpdateConfig?: {
     readonly Parallelism?: number;
     readonly Delay?: number;

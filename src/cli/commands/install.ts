@@ -11,75 +11,39 @@ import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
 import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 import { markUninstalled } from '../uninstalled-status';
-import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
-import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
+import { generateTlsMaterial } from '../../api/tls';
+import { createTlsSet, tlsSets, type TlsSet } from '../../apply/tls-secrets';
+import { isNameConflict } from '../../observed/docker-errors';
+import { discardTlsSet, lostCoreRace } from './rotate-certs';
+
+export { runRotateCerts } from './rotate-certs';
 
 export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
 async function ensureControlNetwork(port: DockerPort, io: Output): Promise<string> {
-  const existing = (await port.listNetworks()).find((n) => n.Name === CONTROL_NETWORK && n.Scope === 'swarm');
-  if (existing !== undefined) return existing.Id;
-  const id = await port.createNetwork({ Name: CONTROL_NETWORK, Driver: 'overlay', Attachable: false, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'control-network' } });
-  io.out(`network/${CONTROL_NETWORK} created`);
-  return id;
+  const find = async (): Promise<string | undefined> => (await port.listNetworks()).find((n) => n.Name === CONTROL_NETWORK && n.Scope === 'swarm')?.Id;
+  const existing = await find();
+  if (existing !== undefined) return existing;
+  try {
+    const id = await port.createNetwork({ Name: CONTROL_NETWORK, Driver: 'overlay', Attachable: false, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'control-network' } });
+    io.out(`network/${CONTROL_NETWORK} created`);
+    return id;
+  } catch (e) {
+    // A concurrent install created it first (Swarm keeps network names unique): use theirs.
+    const theirs = isNameConflict(e) ? await find() : undefined;
+    if (theirs === undefined) throw e;
+    return theirs;
+  }
 }
 
-/** The set the installed core uses, else the newest complete one, else a new one. */
-async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
+/** The set the installed core uses, else the newest complete one, else a new one (`created`: by this call). */
+async function ensureTlsSet(port: DockerPort): Promise<{ set: TlsSet; created: boolean }> {
   const sets = tlsSets(await port.listSecrets());
   const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
   const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
   const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
-  if (current !== undefined) return current;
-  const created = await createTlsSet(port, generateTlsMaterial());
-  io.out(`tls/${created.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
-  return created;
-}
-
-/**
- * `swarmgate rotate-certs`: a new CA and certificates; the core is updated to the new set and
- * re-mounts the components' pair into every proxy (a rolling update). Old sets are removed once no
- * service uses them (the next rotation or uninstall retries the ones still in use).
- */
-export async function runRotateCerts(port: DockerPort, io: Output): Promise<number> {
-  const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
-  if (core === undefined) {
-    io.err(`${CORE_SERVICE} is not installed: run swarmgate install`);
-    return EXIT.invalid;
-  }
-  const set = await createTlsSet(port, generateTlsMaterial());
-  const spec = core.Spec;
-  const args = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
-  const at = args.indexOf('--tls-set');
-  if (at >= 0) args[at + 1] = set.id;
-  else args.push('--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', set.id);
-  const updated: ServiceSpec = {
-    ...spec,
-    TaskTemplate: {
-      ...spec.TaskTemplate,
-      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: tlsMounts(set, ['ca', 'caKey', 'serverCert', 'serverKey']) },
-    },
-  };
-  const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
-  const hash = createHash('sha256').update(canonicalJson({ ...updated, Labels: labels })).digest('hex');
-  await port.updateService(core.ID, core.Version.Index, { ...updated, Labels: { ...labels, [LABELS.specHash]: hash } });
-  io.out(`tls/${set.id} created; service/${CORE_SERVICE} configured (proxies follow with the new certificates)`);
-  await removeUnusedTlsSets(port, set.id, io);
-  return EXIT.ok;
-}
-
-async function removeUnusedTlsSets(port: DockerPort, keep: string | undefined, io: Output): Promise<void> {
-  const used = new Set((await port.listServices()).flatMap((s) => (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID)));
-  for (const set of tlsSets(await port.listSecrets())) {
-    if (set.id === keep) continue;
-    const ids = [set.ca, set.caKey, set.serverCert, set.serverKey].map((r) => r.id);
-    if (ids.some((id) => used.has(id))) {
-      io.out(`tls/${set.id} still in use; it is removed by the next rotate-certs or uninstall`);
-      continue;
-    }
-    for (const id of ids) await port.removeSecret(id);
-    io.out(`tls/${set.id} removed`);
-  }
+  if (current !== undefined) return { set: current, created: false };
+  return { set: await createTlsSet(port, generateTlsMaterial()), created: true };
 }
 
 export async function runInstall(port: DockerPort, opts: InstallOptions, io: Output): Promise<number> {
@@ -96,17 +60,36 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), await ensureTlsSet(port, io));
+  const network = await ensureControlNetwork(port, io);
+  const tls = await ensureTlsSet(port);
+  const spec = coreServiceSpec(image, opts, network, tls.set);
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
-  if (existing === undefined) {
-    await port.createService(labelled);
-    io.out(`service/${CORE_SERVICE} created (image ${opts.image})`);
-  } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
-    await port.updateService(existing.ID, existing.Version.Index, labelled);
-    io.out(`service/${CORE_SERVICE} configured (image ${opts.image})`);
-  } else io.out(`service/${CORE_SERVICE} unchanged`);
+  // Version-checked (update) or name-checked (create): of two installs racing, one is stored (issue 18).
+  let result: 'created' | 'configured' | 'unchanged';
+  try {
+    if (existing === undefined) {
+      await port.createService(labelled);
+      result = 'created';
+    } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
+      await port.updateService(existing.ID, existing.Version.Index, labelled);
+      result = 'configured';
+    } else result = 'unchanged';
+  } catch (e) {
+    if (!lostCoreRace(e)) throw e;
+    const now = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+    if (now?.Spec.Labels?.[LABELS.specHash] === hash) {
+      // The other install stored exactly this spec (same options, same TLS set): what was asked is stored.
+      io.out(`service/${CORE_SERVICE} unchanged (another install stored the same spec at the same time)`);
+      return EXIT.ok;
+    }
+    if (tls.created) await discardTlsSet(port, tls.set);
+    io.err(`service/${CORE_SERVICE}: conflict: another install, rotate-certs or uninstall ${existing === undefined ? 'created or removed' : 'changed'} it while this install was being written; nothing of this install was stored — run install again`);
+    return EXIT.conflict;
+  }
+  if (tls.created) io.out(`tls/${tls.set.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
+  io.out(result === 'unchanged' ? `service/${CORE_SERVICE} unchanged` : `service/${CORE_SERVICE} ${result} (image ${opts.image})`);
   return EXIT.ok;
 }
 

@@ -70,6 +70,7 @@ function stepImpact(step: Step, live: Pick<LiveState, 'services' | 'tasks' | 'ne
     case 'deliver':
       return { cluster: step.cluster, disruptive: false, text: 'hitless reload: the agents reload the proxy in place (no task restarts, no refused connection)' };
     case 'createService': {
+      if (step.role === 'node-cleanup') return { cluster: step.cluster, disruptive: false, text: 'starts a job that removes its last applied configs on every node' };
       if (step.role !== 'proxy') return { cluster: step.cluster, disruptive: false, text: 'starts its extension service' };
       const ports = (step.spec.EndpointSpec?.Ports ?? []).map((p) => `${p.PublishedPort ?? '-'} (${p.PublishMode ?? 'ingress'})`).join(', ');
       const replicas = step.spec.Mode?.Replicated?.Replicas ?? 1;

@@ -40,7 +40,7 @@ export function planRun(clusters: readonly ClusterPlanInput[], live: LiveState):
     }
     if (steps.length > 0) groups.push({ key: clusterGroupKey(c.model.cluster), steps });
   }
-  groups.push(...planOrphanRemovals(new Set(clusters.map((c) => c.model.cluster)), live.services));
+  groups.push(...planOrphanRemovals(new Set(clusters.map((c) => c.model.cluster)), live));
   const certificates = planCertificatePrune(live);
   if (certificates.steps.length > 0) groups.push(certificates);
   return { plan: { groups }, proxies };

@@ -46,7 +46,8 @@ export interface UpdateConfigLabelsStep {
 
 export interface ServiceWrite {
   readonly cluster: string;
-  readonly role: 'proxy' | 'extension';
+  /** node-cleanup: a deleted cluster's volume clean-up job (node-cleanup-spec.ts). */
+  readonly role: 'proxy' | 'extension' | 'node-cleanup';
   /** The whole spec, labelled with its hash. Mounted configs may name a ConfigID `configRef(step)`. */
   readonly spec: ServiceSpec;
   readonly effect: TaskEffect;
