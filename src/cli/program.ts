@@ -212,6 +212,22 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     );
 
   program
+    .command('remove-node-volumes', { hidden: true })
+    .description('remove swarmgate\'s sg-last-* volumes on this node (runs inside the node clean-up job, ADR 0020)')
+    .argument('[names...]', 'volume names')
+    .option('--all-last-applied', 'every sg-last-* volume on this node')
+    .option('--wait <seconds>', 'how long to wait for a volume still in use', '120')
+    .action(async (names: string[], opts: { allLastApplied?: boolean; wait: string }) =>
+      setExit(
+        await (await import('./commands/node-volumes')).runRemoveNodeVolumes(
+          (await import('../observed/node-volumes')).createNodeVolumes(),
+          { names, allLastApplied: opts.allLastApplied === true, waitSeconds: Number(opts.wait) },
+          io,
+        ),
+      ),
+    );
+
+  program
     .command('proxy-agent')
     .description('run NGINX or HAProxy and apply the configs the core streams to it (inside hitless proxy tasks)')
     .option('--core <host:port>', 'the core gRPC address (default: $SWARMGATE_CORE_ADDR)')

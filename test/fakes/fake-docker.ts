@@ -15,7 +15,8 @@
  * - `beforeNext` / `afterNext` interleave: a hook (typically another writer's whole call) runs just before a
  *   method's next call reads the state, or just after it wrote and before it returns to its caller;
  * - it does not schedule: tests add tasks (`addTask`, `addTasks`) and move them (`setTaskState`).
- *   Removing a service removes its tasks.
+ *   Removing a service removes its tasks. The one exception: a global job (Mode.GlobalJob, the node
+ *   clean-up) gets one task per node, already `complete`, when it is created.
  * Everything returned is a deep copy, so callers cannot change the fake's state by mutation.
  */
 import { DockerApiError, outOfSequenceError } from '../../src/observed/docker-errors';
@@ -753,6 +754,7 @@ export class FakeDocker implements DockerPort {
         const now = new Date().toISOString();
         this.services.set(id, { ID: id, Version: { Index: this.bump() }, CreatedAt: now, UpdatedAt: now, Spec: normal, Endpoint: this.endpointFor(normal, undefined) });
         this.emit('service', 'create', id, { name: spec.Name });
+        if (normal.Mode?.GlobalJob !== undefined) for (const nodeId of this.nodes.keys()) this.addTask(id, { nodeId, state: 'complete', desiredState: 'complete' });
         return id;
       },
       { op: 'createService', target: spec.Name, spec: clone(spec) },

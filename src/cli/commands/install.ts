@@ -6,7 +6,9 @@
 import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from '../install-defaults';
 import { createHash } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
-import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
+import type { DockerPort, ServiceInfo, ServiceSpec } from '../../observed/docker-port';
+import { ALL_LAST_APPLIED, lastAppliedVolumesOf, nodeCleanupJobSpec, nodeCleanupName } from '../../plan/node-cleanup-spec';
+import { runNodeCleanupJob } from '../node-cleanup-run';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
 import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
@@ -115,6 +117,24 @@ async function whenReleased(remove: () => Promise<void>, attempts = 40): Promise
   }
 }
 
+/**
+ * The hitless proxies' node-local volumes (sg-last-*), on every node, by a global job (ADR 0020). Runs
+ * the CLI from the proxy image (swarmgate on its PATH behind tini) or else the core's image (the CLI is
+ * its entrypoint). Nodes that are down keep theirs: the line printed names the manual step.
+ */
+async function removeNodeVolumes(port: DockerPort, core: ServiceInfo | undefined, services: readonly ServiceInfo[], io: Output): Promise<void> {
+  const proxy = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'proxy' && lastAppliedVolumesOf(s.Spec).length > 0);
+  const image = proxy?.Spec.TaskTemplate.ContainerSpec.Image ?? core?.Spec.TaskTemplate.ContainerSpec.Image;
+  const manual = `run \`docker volume ls -q --filter name=^sg-last- | xargs -r docker volume rm\` on that node`;
+  if (image === undefined) {
+    io.out(`no swarmgate image to run the volume clean-up with: sg-last-* volumes (last applied proxy configs) may be left on nodes; ${manual}`);
+    return;
+  }
+  const spec = nodeCleanupJobSpec({ name: nodeCleanupName('uninstall', [ALL_LAST_APPLIED]), image, cliIsEntrypoint: proxy === undefined, volumes: [ALL_LAST_APPLIED] });
+  const r = await runNodeCleanupJob(port, spec, io);
+  if (r.notCompleted > 0) io.out(`sg-last-* volumes: the clean-up did not finish on ${r.notCompleted} node${r.notCompleted === 1 ? '' : 's'} (down, or a volume still in use); ${manual}`);
+}
+
 export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
   const owned = `${LABELS.owner}=${OWNER_VALUE}`;
   // The core first, and only then list the rest: until its task is gone it may still create a proxy
@@ -125,10 +145,12 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     io.out(`service/${CORE_SERVICE} removed`);
     await waitForTasksGone(port, core.ID);
   }
-  for (const s of await port.listServices([owned])) {
+  const services = await port.listServices([owned]);
+  for (const s of services) {
     await port.removeService(s.ID);
     io.out(`service/${s.Spec.Name} removed`);
   }
+  await removeNodeVolumes(port, core, services, io);
   if (!purge) {
     // Kept specs must not go on saying a proxy serves them.
     const marked = await markUninstalled(port);
