@@ -44,7 +44,8 @@ export function nodeCleanupJobSpec(opts: { readonly name: string; readonly clust
         Image: opts.image,
         Labels: labels,
         Args: [...(opts.cliIsEntrypoint === true ? [] : ['swarmgate']), 'remove-node-volumes', '--wait', String(RELEASE_WAIT_SECONDS), ...opts.volumes],
-        Env: [`DOCKER_HOST=unix://${socket}`],
+        // Swarm fills the template per task: each line names the node it is about.
+        Env: [`DOCKER_HOST=unix://${socket}`, 'SWARMGATE_NODE={{.Node.Hostname}}'],
         Mounts: [{ Type: 'bind', Source: socket, Target: socket }],
       },
       // A failed removal is retried a few times, then left for the next uninstall (and the docs' manual step).

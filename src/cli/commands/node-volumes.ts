@@ -17,7 +17,7 @@ export async function runRemoveNodeVolumes(volumes: NodeVolumes, args: { readonl
   for (const n of refused) io.err(`volume/${n}: not removed: only ${prefix}* volumes are swarmgate's`);
   const deadline = Date.now() + args.waitSeconds * 1000;
   let left = names.filter((n) => n.startsWith(prefix));
-  const node = hostname();
+  const node = process.env['SWARMGATE_NODE'] ?? hostname();
   while (left.length > 0) {
     const still: string[] = [];
     for (const n of left) {
