@@ -92,6 +92,15 @@ export interface CoreSettings {
   readonly localImages: boolean;
 }
 
+/**
+ * The host path of the Docker socket the installed core mounts (install's --docker-socket), i.e. the
+ * path of a node's own engine socket on this swarm's nodes; undefined without an installed core.
+ */
+export function coreDockerSocket(services: readonly ServiceInfo[]): string | undefined {
+  const core = services.find((s) => s.Spec.Name === CORE_SERVICE && s.Spec.Labels?.[LABELS.role] === 'core');
+  return core?.Spec.TaskTemplate.ContainerSpec.Mounts?.find((m) => m.Type === 'bind' && m.Target === DOCKER_SOCKET)?.Source;
+}
+
 export function coreSettingsOf(services: readonly ServiceInfo[]): CoreSettings | undefined {
   const core = services.find((s) => s.Spec.Name === CORE_SERVICE && s.Spec.Labels?.[LABELS.role] === 'core');
   if (core === undefined) return undefined;

@@ -21,12 +21,18 @@ const proxy = (cluster: string, hitless: boolean): ServiceInfo => ({
     TaskTemplate: { ContainerSpec: { Image: 'swarmgate/proxy:latest', ...(hitless ? { Mounts: [{ Type: 'volume' as const, Source: `sg-last-${cluster}`, Target: '/var/lib/swarmgate/last' }] } : {}) } },
   },
 });
+/** The installed core: the job takes the nodes' Docker socket path from its mount. */
+const core = (socket: string): ServiceInfo => ({
+  ID: 'core',
+  Version: { Index: 1 },
+  Spec: { Name: 'swarmgate-core', Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'swarmgate/swarmgate:latest', Mounts: [{ Type: 'bind', Source: socket, Target: '/var/run/docker.sock' }] } } },
+});
 const node = (id: string, state: string): NodeInfo => ({ ID: id, Spec: { Role: 'worker', Availability: 'active' }, Status: { State: state } });
 const task = (serviceId: string, nodeId: string, state: string): TaskInfo => ({ ID: `${serviceId}-${nodeId}`, ServiceID: serviceId, NodeID: nodeId, DesiredState: 'complete', Status: { State: state } });
 
 describe('planning the clean-up of a deleted cluster', () => {
   it('removes the proxy service and starts a global job for its volume, once', () => {
-    const groups = planOrphanRemovals(new Set(['keep']), { services: [proxy('keep', true), proxy('gone', true)], tasks: [], nodes: [node('n1', 'ready')] });
+    const groups = planOrphanRemovals(new Set(['keep']), { services: [core('/var/run/sg-node/docker.sock'), proxy('keep', true), proxy('gone', true)], tasks: [], nodes: [node('n1', 'ready')] });
     expect(groups).toHaveLength(1);
     const [remove, job] = groups[0]?.steps ?? [];
     expect(remove).toMatchObject({ op: 'removeService', name: 'sg-proxy-gone' });
@@ -34,12 +40,19 @@ describe('planning the clean-up of a deleted cluster', () => {
     if (job?.op !== 'createService') throw new Error('no job');
     expect(job.spec.Mode).toEqual({ GlobalJob: {} });
     expect(job.spec.TaskTemplate.ContainerSpec.Args).toEqual(['swarmgate', 'remove-node-volumes', '--wait', '120', 'sg-last-gone']);
-    expect(job.spec.TaskTemplate.ContainerSpec.Mounts).toEqual([{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }]);
+    // The node's own engine, at the path the installed core mounts it from.
+    expect(job.spec.TaskTemplate.ContainerSpec.Mounts).toEqual([{ Type: 'bind', Source: '/var/run/sg-node/docker.sock', Target: '/var/run/sg-node/docker.sock' }]);
+    expect(job.spec.TaskTemplate.ContainerSpec.Env).toContain('DOCKER_HOST=unix:///var/run/sg-node/docker.sock');
     expect(job.spec.Name.length).toBeLessThanOrEqual(63);
     // The job exists already (an earlier run created it, the proxy's removal failed): not again.
     const jobInfo: ServiceInfo = { ID: 'job', Version: { Index: 1 }, Spec: job.spec };
-    const again = planOrphanRemovals(new Set(['keep']), { services: [proxy('gone', true), jobInfo], tasks: [], nodes: [node('n1', 'ready')] });
+    const again = planOrphanRemovals(new Set(['keep']), { services: [core('/var/run/docker.sock'), proxy('gone', true), jobInfo], tasks: [], nodes: [node('n1', 'ready')] });
     expect(again[0]?.steps.map((s) => s.op)).toEqual(['removeService']);
+  });
+
+  it('no installed core (a core run in a test process): no job, the socket path of the nodes is unknown', () => {
+    const groups = planOrphanRemovals(new Set(), { services: [proxy('gone', true)], tasks: [], nodes: [node('n1', 'ready')] });
+    expect(groups[0]?.steps.map((s) => s.op)).toEqual(['removeService']);
   });
 
   it('a rolling proxy (no volume) gets no job', () => {

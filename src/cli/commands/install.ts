@@ -11,7 +11,7 @@ import { ALL_LAST_APPLIED, lastAppliedVolumesOf, nodeCleanupJobSpec, nodeCleanup
 import { runNodeCleanupJob } from '../node-cleanup-run';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
-import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
+import { CONTROL_NETWORK, CORE_SERVICE, coreDockerSocket, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 import { markUninstalled } from '../uninstalled-status';
 import { generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsSets, type TlsSet } from '../../apply/tls-secrets';
@@ -125,12 +125,14 @@ async function whenReleased(remove: () => Promise<void>, attempts = 40): Promise
 async function removeNodeVolumes(port: DockerPort, core: ServiceInfo | undefined, services: readonly ServiceInfo[], io: Output): Promise<void> {
   const proxy = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'proxy' && lastAppliedVolumesOf(s.Spec).length > 0);
   const image = proxy?.Spec.TaskTemplate.ContainerSpec.Image ?? core?.Spec.TaskTemplate.ContainerSpec.Image;
-  const manual = `run \`docker volume ls -q --filter name=^sg-last- | xargs -r docker volume rm\` on that node`;
-  if (image === undefined) {
-    io.out(`no swarmgate image to run the volume clean-up with: sg-last-* volumes (last applied proxy configs) may be left on nodes; ${manual}`);
+  const manual = `run \`docker volume ls -q --filter name=^sg-last- | xargs -r docker volume rm\` on each node`;
+  // The nodes' engine socket as the core mounted it: without an installed core the path is unknown.
+  const socket = core !== undefined ? coreDockerSocket([core]) : undefined;
+  if (image === undefined || socket === undefined) {
+    if (proxy !== undefined) io.out(`no installed core to take the nodes' Docker socket path from: sg-last-* volumes (last applied proxy configs) are left on the nodes; ${manual}`);
     return;
   }
-  const spec = nodeCleanupJobSpec({ name: nodeCleanupName('uninstall', [ALL_LAST_APPLIED]), image, cliIsEntrypoint: proxy === undefined, volumes: [ALL_LAST_APPLIED] });
+  const spec = nodeCleanupJobSpec({ name: nodeCleanupName('uninstall', [ALL_LAST_APPLIED]), image, cliIsEntrypoint: proxy === undefined, volumes: [ALL_LAST_APPLIED], dockerSocket: socket });
   const r = await runNodeCleanupJob(port, spec, io);
   if (r.notCompleted > 0) io.out(`sg-last-* volumes: the clean-up did not finish on ${r.notCompleted} node${r.notCompleted === 1 ? '' : 's'} (down, or a volume still in use); ${manual}`);
 }

@@ -5,6 +5,7 @@
  */
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { LiveState } from '../../observed/live-state';
+import { coreDockerSocket } from '../core-service-spec';
 import { cleanupJobDone, lastAppliedVolumesOf, NODE_CLEANUP_ROLE, nodeCleanupJobSpec, nodeCleanupName } from '../node-cleanup-spec';
 import { clusterGroupKey, type Step, type StepGroup } from './steps';
 
@@ -25,13 +26,16 @@ export function planOrphanRemovals(clusters: ReadonlySet<string>, live: Pick<Liv
     add(cluster, { op: 'removeService', cluster, targetId: s.ID, name: s.Spec.Name, reason: `its ServiceCluster "${cluster}" was deleted` });
     const volumes = lastAppliedVolumesOf(s.Spec);
     const name = nodeCleanupName(cluster, volumes);
-    if (volumes.length > 0 && !live.services.some((x) => x.Spec.Name === name)) {
+    // The node's engine socket as the installed core mounts it. No installed core (a core run in a test
+    // process): no job, since the default path may not be each node's own engine there.
+    const socket = coreDockerSocket(live.services);
+    if (volumes.length > 0 && socket !== undefined && !live.services.some((x) => x.Spec.Name === name)) {
       add(cluster, {
         op: 'createService',
         id: `node-cleanup-${cluster}`,
         cluster,
         role: NODE_CLEANUP_ROLE,
-        spec: nodeCleanupJobSpec({ name, cluster, image: s.Spec.TaskTemplate.ContainerSpec.Image, volumes }),
+        spec: nodeCleanupJobSpec({ name, cluster, image: s.Spec.TaskTemplate.ContainerSpec.Image, volumes, dockerSocket: socket }),
         effect: 'starts-tasks',
         reason: `remove ${volumes.join(', ')} (the deleted cluster's last applied configs) on every node`,
       });
