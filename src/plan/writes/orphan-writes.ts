@@ -11,6 +11,7 @@ import { clusterGroupKey, type Step, type StepGroup } from './steps';
 
 export function planOrphanRemovals(clusters: ReadonlySet<string>, live: Pick<LiveState, 'services' | 'tasks' | 'nodes'>): StepGroup[] {
   const byCluster = new Map<string, Step[]>();
+  const jobs: Step[] = [];
   const add = (cluster: string, step: Step): void => {
     byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), step]);
   };
@@ -19,7 +20,8 @@ export function planOrphanRemovals(clusters: ReadonlySet<string>, live: Pick<Liv
     if (l[LABELS.owner] !== OWNER_VALUE) continue;
     const cluster = l[LABELS.cluster] ?? '';
     if (l[LABELS.role] === NODE_CLEANUP_ROLE) {
-      if (cleanupJobDone(s, live.tasks, live.nodes)) add(cluster, { op: 'removeService', cluster, targetId: s.ID, name: s.Spec.Name, reason: 'its volume clean-up has finished on every node' });
+      // Its own group: the cluster may exist again by now, and its group key must stay the cluster's alone.
+      if (cleanupJobDone(s, live.tasks, live.nodes)) jobs.push({ op: 'removeService', targetId: s.ID, name: s.Spec.Name, reason: `the clean-up of cluster "${cluster}"'s node volumes has finished on every node` });
       continue;
     }
     if ((l[LABELS.role] !== 'proxy' && l[LABELS.role] !== 'extension') || clusters.has(cluster)) continue;
@@ -41,5 +43,5 @@ export function planOrphanRemovals(clusters: ReadonlySet<string>, live: Pick<Liv
       });
     }
   }
-  return [...byCluster].map(([cluster, steps]) => ({ key: clusterGroupKey(cluster), steps }));
+  return [...[...byCluster].map(([cluster, steps]) => ({ key: clusterGroupKey(cluster), steps })), ...(jobs.length > 0 ? [{ key: 'node-cleanup', steps: jobs }] : [])];
 }
