@@ -133,8 +133,12 @@ async function removeNodeVolumes(port: DockerPort, core: ServiceInfo | undefined
     return;
   }
   const spec = nodeCleanupJobSpec({ name: nodeCleanupName('uninstall', [ALL_LAST_APPLIED]), image, cliIsEntrypoint: proxy === undefined, volumes: [ALL_LAST_APPLIED], dockerSocket: socket });
-  const r = await runNodeCleanupJob(port, spec, io);
-  if (r.notCompleted > 0) io.out(`sg-last-* volumes: the clean-up did not finish on ${r.notCompleted} node${r.notCompleted === 1 ? '' : 's'} (down, or a volume still in use); ${manual}`);
+  // Best effort: the volumes are a few KB of config; a failed clean-up must not fail the uninstall.
+  const r = await runNodeCleanupJob(port, spec, io).catch((e: unknown) => {
+    io.out(`the sg-last-* volume clean-up job could not run (${e instanceof Error ? e.message : String(e)}); ${manual}`);
+    return undefined;
+  });
+  if (r !== undefined && r.notCompleted > 0) io.out(`sg-last-* volumes: the clean-up did not finish on ${r.notCompleted} node${r.notCompleted === 1 ? '' : 's'} (down, or a volume still in use); ${manual}`);
 }
 
 export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
