@@ -8,9 +8,9 @@ import { cleanupJobDone } from '../plan/node-cleanup-spec';
 import type { Output } from './output';
 
 export interface CleanupResult {
-  /** Tasks that ended `complete`. */
+  /** Nodes whose task ended `complete`. */
   readonly completed: number;
-  /** Tasks that did not: failed, or on a node that is down (its volumes stay until the manual step). */
+  /** Nodes where it did not: failed, or the node is down (its volumes stay until the manual step). */
   readonly notCompleted: number;
 }
 
@@ -35,6 +35,8 @@ export async function runNodeCleanupJob(port: DockerPort, spec: ServiceSpec, io:
     for (const l of lines.filter((x) => x.startsWith('volume/'))) io.out(l);
   }
   await port.removeService(id).catch(() => undefined);
-  const completed = own.filter((t) => t.Status.State === 'complete').length;
-  return { completed, notCompleted: own.length - completed };
+  // Per node: a task that failed and was retried leaves an earlier failed task behind.
+  const nodesSeen = new Set(own.map((t) => t.NodeID ?? t.ID));
+  const completed = new Set(own.filter((t) => t.Status.State === 'complete').map((t) => t.NodeID ?? t.ID)).size;
+  return { completed, notCompleted: nodesSeen.size - completed };
 }
