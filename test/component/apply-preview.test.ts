@@ -36,7 +36,7 @@ describe('apply preview', () => {
     const [impact] = p.impact;
     expect(impact?.disruptive).toBe(true);
     expect(impact?.text).toContain('published ports 18080:80/host,18443:443/host → 18081:80/host,18443:443/host');
-    expect(impact?.text).toContain("2 replicas restart, stop-first, one at a time: clients of each replica's node see refused connections while its task is replaced (4–6 s per node measured); clients that try another node meanwhile lose nothing");
+    expect(impact?.text).toContain("2 replicas restart, stop-first, one at a time: clients of each replica's node see refused connections while its task is replaced (3–6 s per node measured); clients that try another node meanwhile lose nothing");
     expect(previewLines(p)[0]).toMatch(/^warning: cluster "edge": proxy tasks RESTART/);
   });
 
