@@ -285,7 +285,7 @@ backend sg_tls_reject
 const l4 = `frontend {{{name}}}
     # Extra listener (TCPRoute).
     mode tcp
-    bind {{{bind}}}{{#crt}} ssl crt "{{crt}}"{{/crt}}
+    bind {{{bind}}}{{#tls}} ssl{{#crts}} crt "{{.}}"{{/crts}}{{/tls}}
 {{#accessLog}}
     option tcplog
 {{/accessLog}}
@@ -303,7 +303,7 @@ const l4 = `frontend {{{name}}}
     tcp-request content set-var(sess.sg_pick) rand({{pickRange}})
 {{/randomPick}}
 {{#sniAcls}}
-    acl {{{name}}} req.ssl_sni -i -m {{{match}}} -- "{{host}}"
+    acl {{{name}}} {{{sniFetch}}} -i -m {{{match}}} -- "{{host}}"
 {{/sniAcls}}
 {{#pickAcls}}
     acl {{{name}}} var({{{variable}}}) -m int lt {{below}}
