@@ -57,7 +57,8 @@ function exchange(port: number, servername: string): Promise<{ cn?: string; repl
     const sock = tlsConnect({ port, host: '127.0.0.1', servername, rejectUnauthorized: false });
     const timer = setTimeout(() => sock.destroy(), 5000);
     sock.once('secureConnect', () => {
-      cn = sock.getPeerCertificate().subject?.CN;
+      const subject = sock.getPeerCertificate().subject?.CN;
+      cn = Array.isArray(subject) ? subject.join(',') : subject;
       sock.write('ping\n');
     });
     sock.on('data', (d: Buffer) => (data += d.toString()));
