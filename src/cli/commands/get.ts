@@ -6,7 +6,7 @@ import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
 import { storedRolloutStates } from '../../desired/served-state';
 import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
-import { desiredConfig } from '../../plan/pipeline';
+import type * as DesiredModel from '../../plan/desired-model';
 import { certificateVersions, currentCertificate, expiryCondition } from '../../plan/certificates';
 import type { Certificate } from '../../domain/route';
 import type { LabelRouteStatus } from '../../plan/model';
@@ -27,7 +27,7 @@ import { age, formatTable } from '../table';
 import { parseKind, resourceName } from '../kind-words';
 import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
 import { backendsCell, clusterCell, listenerCell, listenerLines, listenersCell, STREAM_ROUTE_HEADER, streamRouteLines } from './stream-route-view';
-import { untilText } from './tls';
+import { untilText } from '../until-text';
 
 export interface Listed {
   readonly kind: Kind;
@@ -47,13 +47,19 @@ export interface Listed {
   readonly rolledBackTo?: number;
 }
 
+/** What every Interlock service label starts with (src/plan/sources/interlock/labels.ts; not imported, so `get` loads none of the model). */
+const INTERLOCK_LABEL_PREFIX = 'com.docker.lb.';
+
 /**
  * Routes translated from com.docker.lb.* service labels, with the conditions the core would give them:
  * computed read-only through the core's pipeline (stored specs at their served rollout weights + snapshot),
  * since they have no config to carry a status.
  */
-function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>, snapshot: Snapshot): Listed[] {
-  const { desired: merged, result } = desiredConfig({ specs: desired, snapshot, rollouts: { states: storedRolloutStates(stored) }, render: false });
+async function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>, snapshot: Snapshot): Promise<Listed[]> {
+  // The model (codecs, route compilation) is loaded only when a service carries Interlock labels: a plain `get` must start fast.
+  if (!snapshot.services.some((s) => Object.keys(s.labels).some((k) => k.startsWith(INTERLOCK_LABEL_PREFIX)))) return [];
+  const { desiredModel } = (await import('../../plan/desired-model')) as typeof DesiredModel;
+  const { desired: merged, result } = desiredModel({ specs: desired, snapshot, rollouts: { states: storedRolloutStates(stored) } });
   const statuses = result.labelRoutes ?? {};
   const objects = new Map<string, ApiObject>((merged.labelRoutes ?? []).map((r) => [r.object.metadata.name, r.object]));
   return Object.entries(statuses).map(([name, st]) => {
@@ -75,7 +81,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 
 export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
-  const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
+  const fromLabels = kind === 'Route' ? await labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? []), ...(desired.streamRoutes ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const routes = desired.routes.map((r) => r.object);
   const clusters = desired.clusters.map((c) => c.object);

@@ -4,6 +4,7 @@
  * (`tls.certificate.name`). Applying a new pair under a name adds a version; the core moves the
  * routes' proxies to it and removes older versions once no proxy mounts them.
  */
+import { untilText } from '../until-text';
 import * as E from 'fp-ts/Either';
 import { readFileSync, statSync } from 'node:fs';
 import { createCertificateVersion, currentVersion, isComplete, pruneCertificateVersions, secretsInUse, storedCertificates, type StoredVersion } from '../../apply/certificate-secrets';
@@ -111,12 +112,7 @@ async function storePair(port: DockerPort, name: string, cert: string, key: stri
 }
 
 /** "in 12d", "in 3h", "expired 2d ago": how far notAfter is from now. */
-export function untilText(notAfter: string, now: Date): string {
-  const ms = Date.parse(notAfter) - now.getTime();
-  const abs = Math.abs(ms);
-  const unit = abs >= 86_400_000 ? `${Math.floor(abs / 86_400_000)}d` : abs >= 3_600_000 ? `${Math.floor(abs / 3_600_000)}h` : `${Math.floor(abs / 60_000)}m`;
-  return ms < 0 ? `expired ${unit} ago` : `in ${unit}`;
-}
+export { untilText };
 
 interface ListedVersion {
   readonly name: string;
