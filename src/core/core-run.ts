@@ -24,7 +24,8 @@ import { ACME_FILE_PREFIX, ValidationCache, type FilesValidator, type ShippedFil
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
+import { clusterRouteGenerations, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
+import { CONTENT_ID_LENGTH, contentOfConfigName, type RevisionId } from '../domain/revision-id';
 import type { Condition } from '../domain/conditions';
 import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
 import { storedRollbacks } from '../desired/served-state';
@@ -233,7 +234,7 @@ export class CoreRun {
     const at = this.now();
     const recent = traffic !== undefined ? { recent: (c: string, u: string) => traffic.recent(c, u, at.getTime()), at: at.toISOString() } : undefined;
     const { conditions, labelConditions, report, backends } = runConditions(built.result, w.rollouts.conditions, built.desired, runtimes, live.tasks, rolledBack, this.options.metrics, recent);
-    const status = await writeStatuses(this.port, w.stored, conditions, at.toISOString(), proxyStatuses(runtimes, live.tasks), w.rollouts.labels, backends);
+    const status = await writeStatuses(this.port, w.stored, conditions, at.toISOString(), proxyStatuses(runtimes, live.tasks, (hash) => this.served.idOf(hash)), w.rollouts.labels, backends);
     if (status.raced.length + status.sealed.length > 0)
       this.runLog.info({ raced: status.raced, sealed: status.sealed }, 'status not written: another writer changed the object (an apply, a delete or a rollout command); the next run writes it');
     // A lost status race is retried soon on a fresh read (its rollout state and command are then read from where they are now).
@@ -392,15 +393,39 @@ export class CoreRun {
     const serviceId = proxy?.serviceId ?? outcome?.created.get(PROXY_SERVICE_STEP) ?? intent.status.serviceId;
     if (ok('createService') || ok('updateService')) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: intent.agent !== undefined ? 'hitless' : 'rolling' });
     if (outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === 'deliver') === true) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
+    const revisionId = this.revisionIdOf(intent, proxy, failed === undefined, live);
     return {
       ...intent.status,
       ...(serviceId !== undefined ? { serviceId } : {}),
       // A failed cluster keeps what it mounts; a converged one mounts what the plan said.
       ...(proxy !== undefined && failed === undefined ? { configName: proxy.configName } : {}),
       ...(failed !== undefined ? { failed } : {}),
+      ...(revisionId !== undefined ? { revisionId } : {}),
       ...this.hitlessRuntime(model.cluster, intent.agent),
       servedRoutes: this.served.of(intent.agent !== undefined ? this.options.plane : undefined, serviceId, live),
     };
+  }
+
+  /**
+   * The cluster's current config as users see it (rev N and content hash): the one this run planned,
+   * named for the agents' files hash too (they report that); else what the agents were last handed or
+   * the service mounts.
+   */
+  private revisionIdOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, converged: boolean, live: LiveState): RevisionId | undefined {
+    const cluster = intent.input.model.cluster;
+    if (proxy !== undefined && converged) {
+      const id = { ...(proxy.revision !== undefined ? { revision: proxy.revision } : {}), content: proxy.configHash.slice(0, CONTENT_ID_LENGTH) };
+      const delivered = intent.input.proxy?.delivery?.configHash;
+      if (delivered !== undefined) this.served.name(delivered, id);
+      return id;
+    }
+    const delivered = intent.agent !== undefined ? this.options.plane?.delivered(cluster)?.configHash : undefined;
+    if (delivered !== undefined) return this.served.idOf(delivered);
+    const name = intent.status.configName;
+    const content = name === undefined ? undefined : contentOfConfigName(name);
+    if (content === undefined) return undefined;
+    const revision = revisionNumber(live.proxyConfigs.find((c) => c.Spec.Name === name) ?? { ID: '', Version: { Index: 0 }, Spec: { Name: '' } });
+    return { ...(revision !== undefined ? { revision } : {}), content };
   }
 
   /** The cluster's extension service, when the core runs them (extensionImage). */

@@ -12,6 +12,7 @@ import { errorText } from '../error-text';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { WatchScreen } from '../watch-screen';
+import { clusterServing, nodeNames, replicasCell } from '../proxy-serving';
 import { age, formatTable } from '../table';
 
 /** Ingress publishing and service VIPs need the kernel's IPVS; its proc file exists when it is there. */
@@ -65,32 +66,33 @@ function rollbackHint(message: string): string {
   return m === null ? '' : ` (rolled back to revision ${m[1] ?? ''})`;
 }
 
-/** A generated config's name without `sg-nginx-<cluster>-` / `sg-haproxy-<cluster>-`: its content hash. */
-function shortConfigName(name: string, cluster: string): string {
-  const prefix = [`sg-nginx-${cluster}-`, `sg-haproxy-${cluster}-`].find((p) => name.startsWith(p));
-  return prefix === undefined ? name : name.slice(prefix.length);
-}
-
 export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
-  const [services, tasks, { current }] = await Promise.all([port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]), port.listTasks(), listStoredSpecs(port)]);
+  const [services, tasks, { current }, configs, nodes] = await Promise.all([
+    port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]),
+    port.listTasks(),
+    listStoredSpecs(port),
+    port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
+    port.listNodes(),
+  ]);
+  const hostnames = nodeNames(nodes);
   const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && isServingTask(t));
   const clusterRows = proxies.map((p) => {
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
-    const want = p.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName ?? '-';
-    const replicas = running(p.ID)
-      .map((t) => (t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'))
-      .map((name) => shortConfigName(name, cluster))
-      .sort();
     const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
     const status = decodeStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
     const programmed = status?.conditions.find((c) => c.type === 'Programmed');
-    // Hitless proxies: the mounted config is only the boot config; what runs is what the agents reported.
-    const hitless = p.Spec.Labels?.[LABELS.delivery] === 'hitless' ? status?.proxy : undefined;
-    const config = hitless !== undefined ? `${hitless.config} (hitless)` : shortConfigName(want, cluster);
-    const serve = hitless !== undefined ? hitless.replicas.map((r) => `${r.task}:${r.applied}`).join(' ') : replicas.join(' ');
-    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, config, serve || '-', published, programmed === undefined ? 'Unknown' : `${programmed.status}${rollbackHint(programmed.message)}`];
+    const serving = clusterServing(p, status, running(p.ID), hostnames, configs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster));
+    return [
+      cluster,
+      p.Spec.Name,
+      `${serving.replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`,
+      `${serving.current}${serving.hitless ? ' hitless' : ''}`,
+      replicasCell(serving),
+      published,
+      programmed === undefined ? 'Unknown' : `${programmed.status}${rollbackHint(programmed.message)}`,
+    ];
   });
   const routeRows = [...current.values()]
     .filter((s) => s.kind === 'Route')

@@ -10,6 +10,7 @@ import type { ProxyModel } from '../model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../proxy-service-spec';
 import { clusterRevisions, revisionNumber, routesLabels } from '../revisions';
 import { sha256Hex } from '../../domain/sha256';
+import { revisionIdText } from '../../domain/revision-id';
 import { planConfigPrune } from './config-prune';
 import { isCurrent, labelledServiceSpec, updateEffect } from './service-labels';
 import { configRef, type DeliverStep, type Step } from './steps';
@@ -45,6 +46,8 @@ export interface ProxyPlan {
   readonly configName: string;
   /** SHA-256 of the rendered text (content address of the config). */
   readonly configHash: string;
+  /** The revision number the config has once the plan ran (a rollback: the rolled-back revision's). */
+  readonly revision?: number;
 }
 
 export function planProxy(input: ProxyPlanInput): ProxyPlan {
@@ -58,6 +61,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   // rollback, which serves an old revision as it is.
   const maxRevision = Math.max(0, ...clusterRevisions(live.proxyConfigs, model.cluster).map((r) => r.revision));
   const routes = routesLabels(model.routes);
+  const own = config === undefined ? undefined : revisionNumber(config);
+  const revision = config === undefined ? maxRevision + 1 : input.rollback === true ? own : own !== undefined && own === maxRevision ? own : maxRevision + 1;
+  const id = revisionIdText({ ...(revision !== undefined ? { revision } : {}), content: hash });
   if (config === undefined) {
     steps.push({
       op: 'createConfig',
@@ -68,21 +74,19 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash, [LABELS.revision]: String(maxRevision + 1), ...routes },
         Data: Buffer.from(rendered).toString('base64'),
       },
-      reason: `the rendered ${model.spec.proxy.kind} config changed: new content-addressed config, revision ${maxRevision + 1}`,
+      reason: `the rendered ${model.spec.proxy.kind} config changed: new config ${id}`,
     });
   } else if (input.rollback !== true) {
-    const own = revisionNumber(config);
-    const revision = own !== undefined && own === maxRevision ? own : maxRevision + 1;
     const labels = config.Spec.Labels ?? {};
-    if (labels[LABELS.revision] !== String(revision) || Object.entries(routes).some(([k, v]) => labels[k] !== v)) {
+    if (labels[LABELS.revision] !== String(revision ?? '') || Object.entries(routes).some(([k, v]) => labels[k] !== v)) {
       steps.push({
         op: 'updateConfigLabels',
         cluster: model.cluster,
         configId: config.ID,
         name: configName,
         version: config.Version.Index,
-        spec: { ...config.Spec, Labels: { ...labels, [LABELS.revision]: String(revision), ...routes } },
-        reason: labels[LABELS.revision] !== String(revision) ? `config becomes current again: revision ${labels[LABELS.revision] ?? 'none'} → ${revision}` : 'route generations in the config changed',
+        spec: { ...config.Spec, Labels: { ...labels, [LABELS.revision]: String(revision ?? ''), ...routes } },
+        reason: labels[LABELS.revision] !== String(revision ?? '') ? `config becomes current again: rev ${labels[LABELS.revision] ?? '?'} is renumbered ${id}` : `route generations in ${id} changed`,
       });
     }
   }
@@ -124,7 +128,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   }
   if (input.delivery !== undefined && input.delivery.deliveredHash !== input.delivery.configHash) {
     const { deliveredHash: _d, ...delivery } = input.delivery;
-    steps.push({ op: 'deliver', cluster: model.cluster, ...delivery, reason: input.delivery.deliveredHash === undefined ? 'the agents have no config from this core yet' : `the agents run ${input.delivery.deliveredHash.slice(0, 12)}; the config is now ${input.delivery.configHash.slice(0, 12)}` });
+    steps.push({ op: 'deliver', cluster: model.cluster, ...delivery, reason: input.delivery.deliveredHash === undefined ? `the agents have no config from this core yet: hand them ${id}` : `the agents were handed another config: hand them ${id}` });
   }
   if (existing === undefined) {
     steps.push({ op: 'createService', id: PROXY_SERVICE_STEP, cluster: model.cluster, role: 'proxy', spec, effect: 'starts-tasks', reason: 'the cluster has no proxy service' });
@@ -137,9 +141,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       version: existing.Version.Index,
       spec,
       effect: updateEffect(existing, spec),
-      reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
+      reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName === configName ? id : mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
     });
   }
   steps.push(...planConfigPrune(model.cluster, configName, existing?.ID, live));
-  return { steps, ...(existing !== undefined ? { serviceId: existing.ID } : {}), configName: mountedName, configHash: hash };
+  return { steps, ...(existing !== undefined ? { serviceId: existing.ID } : {}), configName: mountedName, configHash: hash, ...(revision !== undefined ? { revision } : {}) };
 }
