@@ -62,6 +62,9 @@ function installRetryAfterInterceptor(): void {
   });
 }
 
+/** How long an HTTP-01 order waits for the cluster's agents to run the core's latest config. */
+const AGENTS_CATCH_UP_MS = 30_000;
+
 export class IssuerActor {
   private state: AcmeState = EMPTY_STATE;
   private wanted: readonly AcmeOrder[] = [];
@@ -233,6 +236,7 @@ export class IssuerActor {
     return {
       presentHttp01: async (token, keyAuthorization) => {
         this.setToken(cluster, token, { token, keyAuthorization });
+        await this.agentsCaughtUp(cluster);
         await new Promise((r) => setTimeout(r, settle));
       },
       cleanupHttp01: (token) => {
@@ -242,6 +246,27 @@ export class IssuerActor {
       presentDns01: (url, fqdn, value) => post(url, { action: 'present', fqdn, value }),
       cleanupDns01: (url, fqdn, value) => post(url, { action: 'cleanup', fqdn, value }),
     };
+  }
+
+  /**
+   * Before the CA is asked to validate an HTTP-01 token: every connected agent of the cluster runs
+   * the config the core delivered last. A cluster's first ACME route adds the challenge location to
+   * its config in the same run that asks for the order, so without this the CA can reach a proxy
+   * that still answers the token's path with the old config (a failed order, then 30 s of backoff).
+   * Bounded: after AGENTS_CATCH_UP_MS the CA is asked anyway and its answer is the order's outcome.
+   */
+  private async agentsCaughtUp(cluster: string): Promise<void> {
+    const plane = this.o.plane;
+    if (plane === undefined) return;
+    const end = this.now() + AGENTS_CATCH_UP_MS;
+    for (;;) {
+      const hash = plane.delivered(cluster)?.configHash;
+      const agents = plane.connectedAgents(cluster);
+      const reports = plane.reportsOf(cluster).filter((r) => agents.has(r.replicaId));
+      if (hash !== undefined && agents.size > 0 && reports.length === agents.size && reports.every((r) => r.appliedHash === hash)) return;
+      if (this.now() >= end || this.stopped) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   private setToken(cluster: string, token: string, c: AcmeChallengeData | undefined): void {
