@@ -4,9 +4,9 @@
  * (coreSettingsOf), so `swarmgate diff` plans with the core's own options.
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
+import { ACME_STATE_KEY, TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import type { ServiceInfo, ServiceSpec } from '../observed/docker-port';
-import { tlsMounts, type TlsSet } from './tls-sets';
+import { tlsMounts, type SecretRef, type TlsSet } from './tls-sets';
 
 /** Where the core finds the Docker socket inside its task (bind-mounted from the host). */
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -48,7 +48,12 @@ export interface InstallOptions {
 }
 
 
-export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
+/** The ACME state key's mount (ACME_STATE_KEY): the core's only, read by root. */
+export function acmeStateKeyMount(ref: SecretRef): NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>[number] {
+  return { SecretID: ref.id, SecretName: ref.name, File: { Name: ACME_STATE_KEY.file, UID: '0', GID: '0', Mode: 0o400 } };
+}
+
+export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet, acmeStateKey?: SecretRef): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
   // Mutual TLS: the core's server pair from the set; it mounts the set's client pair into proxies.
   const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id, '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
@@ -65,7 +70,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: opts.dockerSocket ?? DOCKER_SOCKET, Target: DOCKER_SOCKET }],
-        Secrets: tlsMounts(tls, ['ca', 'caKey', 'serverCert', 'serverKey']),
+        Secrets: [...tlsMounts(tls, ['ca', 'caKey', 'serverCert', 'serverKey']), ...(acmeStateKey !== undefined ? [acmeStateKeyMount(acmeStateKey)] : [])],
         StopGracePeriod: 10_000_000_000,
       },
       // The only component with the Docker API runs where the API is authoritative.

@@ -49,6 +49,19 @@ describe('ACME state storage', () => {
     expect(await swarmConfigStore(docker, key()).load()).toEqual(STATE);
   });
 
+  it('opens a state saved under the older key (the server key), and saves again under the state key only', async () => {
+    const docker = new FakeDocker();
+    const serverKey = key('server key');
+    const stateKey = key('acme state key');
+    await swarmConfigStore(docker, serverKey).save(STATE);
+    const store = swarmConfigStore(docker, [stateKey, serverKey]);
+    expect(await store.load()).toEqual(STATE);
+    await store.save(STATE);
+    // After a rotation (a new server key) the state key alone opens it: nothing is ordered again.
+    expect(await swarmConfigStore(docker, [stateKey, key('rotated server key')]).load()).toEqual(STATE);
+    expect(await swarmConfigStore(docker, serverKey).load()).toEqual({ accounts: {}, certificates: {} });
+  });
+
   it('after a restart, serves the held certificate at once and orders nothing', async () => {
     const docker = new FakeDocker();
     const k = key();

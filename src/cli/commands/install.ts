@@ -4,7 +4,7 @@
  * the proxies and their generated configs (`--purge` also removes the stored Route/ServiceCluster specs).
  */
 import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from '../install-defaults';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
@@ -13,6 +13,8 @@ import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } f
 import { markUninstalled } from '../uninstalled-status';
 import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
+import { ACME_STATE_KEY, TLS_FILES, TLS_SET_FILES } from '../../domain/tls-layout';
+import type { SecretRef } from '../../plan/tls-sets';
 
 export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
@@ -41,6 +43,17 @@ async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
  * re-mounts the components' pair into every proxy (a rolling update). Old sets are removed once no
  * service uses them (the next rotation or uninstall retries the ones still in use).
  */
+const TLS_SET_FILE_NAMES: ReadonlySet<string> = new Set(TLS_SET_FILES.map((f) => TLS_FILES[f]));
+
+/** The ACME state key (ACME_STATE_KEY): made once, kept across installs and rotations, removed by uninstall. */
+async function ensureAcmeStateKey(port: DockerPort, io: Output): Promise<SecretRef> {
+  const found = (await port.listSecrets()).find((s) => s.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && s.Spec.Labels[LABELS.role] === ACME_STATE_KEY.role);
+  if (found !== undefined) return { id: found.ID, name: found.Spec.Name };
+  const id = await port.createSecret({ Name: ACME_STATE_KEY.secretName, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ACME_STATE_KEY.role }, Data: randomBytes(32).toString('base64') });
+  io.out(`secret/${ACME_STATE_KEY.secretName} created (the key of the core's ACME state)`);
+  return { id, name: ACME_STATE_KEY.secretName };
+}
+
 export async function runRotateCerts(port: DockerPort, io: Output): Promise<number> {
   const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
   if (core === undefined) {
@@ -57,7 +70,9 @@ export async function runRotateCerts(port: DockerPort, io: Output): Promise<numb
     ...spec,
     TaskTemplate: {
       ...spec.TaskTemplate,
-      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: tlsMounts(set, ['ca', 'caKey', 'serverCert', 'serverKey']) },
+      // Only the set's files change: the ACME state key and Issuer secrets stay mounted (the ACME
+      // state survives a rotation).
+      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: [...tlsMounts(set, ['ca', 'caKey', 'serverCert', 'serverKey']), ...(spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !TLS_SET_FILE_NAMES.has(m.File.Name))] },
     },
   };
   const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
@@ -96,7 +111,7 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), await ensureTlsSet(port, io));
+  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), await ensureTlsSet(port, io), await ensureAcmeStateKey(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
@@ -163,7 +178,7 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     await whenReleased(() => port.removeConfig(c.ID));
   }
   // TLS secrets and the components' identities: removable once the tasks that mount them are gone.
-  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity'].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity', ACME_STATE_KEY.role].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
   // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.
