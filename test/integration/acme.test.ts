@@ -32,6 +32,7 @@ import { createDockerPort } from '../../src/observed/dockerode-adapter';
 import { isServingTask } from '../../src/observed/docker-port';
 import { parseStatus } from '../../src/status/object-status';
 import { startDns01Webhook, type Dns01Webhook } from '../helpers/dns01-webhook';
+import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { startPebble, type Pebble } from '../helpers/pebble';
 import { cluster, object, route } from '../helpers/specs';
@@ -119,12 +120,19 @@ beforeAll(async () => {
   await applyObject(port, cluster(A, { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: ports.aHttp, https: ports.aHttps } } }));
   await applyObject(port, cluster(B, { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: ports.bHttp, https: ports.bHttps } } }));
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
-}, 180_000);
+  // A plain HTTP route to the backend on each cluster first: the proxies join the backend's network
+  // now (a service update, a new task), so the measures below are about ACME alone.
+  for (const [name, c, p] of [['plain-a', A, ports.aHttp], ['plain-b', B, ports.bHttp]] as const) {
+    await applyObject(port, route(`${PREFIX}-${name}`, { serviceCluster: c, hosts: [`${name}.${DOMAIN}`], rules: [{ backends: [{ service: WEB, port: 80 }] }] }));
+    await until(`${name} served`, async () => ((await send({ port: p, host: `${name}.${DOMAIN}`, path: '/' })).status === 200 ? true : undefined), 120_000, 250);
+  }
+}, 300_000);
 
 afterAll(async () => {
   // For a failed run: what the core said (no key material: the last test checks that).
   writeFileSync(join(tmpdir(), `${PREFIX}-core.log`), serviceLogs(CORE_SERVICE));
-  for (const name of ['shop', 'wild', 'late', 'broken']) await deleteObject(port, 'Route', `${PREFIX}-${name}`).catch(() => undefined);
+  for (const c of [A, B]) writeFileSync(join(tmpdir(), `${PREFIX}-proxy-${c}.log`), serviceLogs(`sg-proxy-${c}`));
+  for (const name of ['shop', 'wild', 'late', 'broken', 'plain-a', 'plain-b']) await deleteObject(port, 'Route', `${PREFIX}-${name}`).catch(() => undefined);
   await deleteObject(port, 'Issuer', ISSUER).catch(() => undefined);
   for (const name of [A, B]) await deleteObject(port, 'ServiceCluster', name).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
@@ -141,6 +149,7 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
       const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
       return (await port.listTasks()).some((t) => t.ServiceID === core?.ID && t.Status.State === 'running') ? true : undefined;
     }, 60_000);
+    const tasksBefore = { a: await proxyState(A), b: await proxyState(B) };
     const started = Date.now();
     await applyObject(
       port,
@@ -163,6 +172,8 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect(serviceLogs(CORE_SERVICE).split('\n').filter((l) => l.includes('ACME order failed'))).toEqual([]);
     await until('CertificateReady Issued', async () => ((await conditionOf('Route', `${PREFIX}-shop`, 'CertificateReady'))?.reason === 'Issued' ? true : undefined), 30_000);
     expect((await conditionOf('Issuer', ISSUER, 'Ready'))?.status).toBe('True');
+    // Issuing restarted no proxy task (the proxies joined the backend's network before).
+    expect({ a: await proxyState(A), b: await proxyState(B) }).toEqual(tasksBefore);
   }, 180_000);
 
   it('issues a wildcard through the DNS-01 webhook for the second cluster; one order per certificate', async () => {

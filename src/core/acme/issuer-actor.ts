@@ -258,13 +258,16 @@ export class IssuerActor {
   private async agentsCaughtUp(cluster: string): Promise<void> {
     const plane = this.o.plane;
     if (plane === undefined) return;
-    const end = this.now() + AGENTS_CATCH_UP_MS;
+    const t0 = this.now();
     for (;;) {
       const hash = plane.delivered(cluster)?.configHash;
       const agents = plane.connectedAgents(cluster);
       const reports = plane.reportsOf(cluster).filter((r) => agents.has(r.replicaId));
-      if (hash !== undefined && agents.size > 0 && reports.length === agents.size && reports.every((r) => r.appliedHash === hash)) return;
-      if (this.now() >= end || this.stopped) return;
+      const caughtUp = hash !== undefined && agents.size > 0 && reports.length === agents.size && reports.every((r) => r.appliedHash === hash);
+      if (caughtUp || this.now() - t0 >= AGENTS_CATCH_UP_MS || this.stopped) {
+        this.o.log.info({ cluster, agents: agents.size, reports: reports.length, caughtUp, waitedMs: this.now() - t0 }, 'HTTP-01 token presented to the agents');
+        return;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
