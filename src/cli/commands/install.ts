@@ -119,7 +119,12 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     await port.createService(labelled);
     io.out(`service/${CORE_SERVICE} created (image ${opts.image})`);
   } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
-    await port.updateService(existing.ID, existing.Version.Index, labelled);
+    // Secrets the core mounted into itself for its Issuers (mount-into-core.ts) stay mounted; they
+    // are not part of the spec hash.
+    const own = new Set([...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []).map((m) => m.File.Name), ...TLS_SET_FILE_NAMES]);
+    const issuerMounts = (existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !own.has(m.File.Name));
+    const secrets = [...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []), ...issuerMounts];
+    await port.updateService(existing.ID, existing.Version.Index, { ...labelled, TaskTemplate: { ...labelled.TaskTemplate, ContainerSpec: { ...labelled.TaskTemplate.ContainerSpec, Secrets: secrets } } });
     io.out(`service/${CORE_SERVICE} configured (image ${opts.image})`);
   } else io.out(`service/${CORE_SERVICE} unchanged`);
   return EXIT.ok;

@@ -31,6 +31,8 @@ export interface IssuerActorOptions {
   readonly readConfig?: (name: string) => Promise<string | undefined>;
   /** The text of a Docker secret mounted into the core (caBundle.secret, the EAB HMAC key). */
   readonly readSecret?: (name: string) => string | undefined;
+  /** Mount a secret the core needs and does not have (mount-into-core.ts); says what happens. */
+  readonly mountSecret?: (name: string) => Promise<string>;
   /** How long a presented HTTP-01 token is given to reach the agents before the CA is asked to check. */
   readonly tokenSettleMs?: number;
   /** Order retry pacing (tests shorten it). */
@@ -184,7 +186,7 @@ export class IssuerActor {
     if (!same) await this.save({ ...this.state, accounts: { ...this.state.accounts, [name]: { server: spec.acme.server, email: spec.acme.email, accountKeyPem } } });
     const eab = spec.acme.externalAccountBinding;
     const hmacKey = eab !== undefined ? this.o.readSecret?.(eab.hmacKeySecret) : undefined;
-    if (eab !== undefined && hmacKey === undefined) throw new AcmeStepError('registering the account', `external account binding: secret "${eab.hmacKeySecret}" is not mounted into the core (docker service update --secret-add ${eab.hmacKeySecret} swarmgate-core)`);
+    if (eab !== undefined && hmacKey === undefined) throw new AcmeStepError('registering the account', `external account binding: ${await this.unmounted(eab.hmacKeySecret)}`);
     await this.trustCaBundles();
     const url = same ? prev.accountUrl : undefined;
     return new acme.Client({
@@ -206,11 +208,18 @@ export class IssuerActor {
         extra.push(text);
       } else if (ca?.secret !== undefined) {
         const text = this.o.readSecret?.(ca.secret);
-        if (text === undefined) throw new AcmeStepError('registering the account', `caBundle: secret "${ca.secret}" is not mounted into the core (docker service update --secret-add ${ca.secret} swarmgate-core)`);
+        if (text === undefined) throw new AcmeStepError('registering the account', `caBundle: ${await this.unmounted(ca.secret)}`);
         extra.push(text);
       }
     }
     acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, ...extra], keepAlive: false });
+  }
+
+  /** A secret the core cannot read: have it mounted (the core's task is replaced), or say why not. */
+  private async unmounted(name: string): Promise<string> {
+    const m = this.o.mountSecret;
+    if (m === undefined) return `secret "${name}" is not mounted into the core`;
+    return m(name).catch((e: unknown) => `secret "${name}" could not be mounted into the core: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   private async register(name: string): Promise<void> {

@@ -11,6 +11,7 @@ import { ACME_STATE_KEY, TLS_DIR_IN_TASKS, TLS_FILES } from '../../domain/tls-la
 import type { DockerPort } from '../../observed/docker-port';
 import { memoryStore, storageKeyFrom, swarmConfigStore } from './acme-state-store';
 import { IssuerActor } from './issuer-actor';
+import { mountSecretIntoCore } from './mount-into-core';
 
 /** Swarm secrets are mounted under their name; only plain names are looked up. */
 function readMountedSecret(dir: string, name: string): string | undefined {
@@ -41,5 +42,6 @@ export function createIssuer(port: DockerPort, log: Logger, plane: ControlPlane 
       return Buffer.from((await port.inspectConfig(found.ID)).Spec.Data ?? '', 'base64').toString('utf8');
     },
     readSecret: (name) => readMountedSecret(tlsDir ?? TLS_DIR_IN_TASKS, name),
+    mountSecret: (name) => mountSecretIntoCore(port, name),
   });
 }
