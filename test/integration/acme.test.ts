@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORE_SERVICE, runInstall, runUninstall } from '../../src/cli/commands/install';
+import { runTlsList } from '../../src/cli/commands/tls';
 import { LABELS } from '../../src/domain/labels';
 import type { Condition } from '../../src/domain/conditions';
 import { applyObject, deleteObject } from '../../src/desired/spec-store';
@@ -172,6 +173,11 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect(serviceLogs(CORE_SERVICE).split('\n').filter((l) => l.includes('ACME order failed'))).toEqual([]);
     await until('CertificateReady Issued', async () => ((await conditionOf('Route', `${PREFIX}-shop`, 'CertificateReady'))?.reason === 'Issued' ? true : undefined), 30_000);
     expect((await conditionOf('Issuer', ISSUER, 'Ready'))?.status).toBe('True');
+    // tls list shows it (the facts the core saved beside its encrypted state); describe shows the renewal.
+    const listed: string[] = [];
+    expect(await runTlsList(port, 'json', { out: (t) => listed.push(t), err: (t) => listed.push(t) })).toBe(0);
+    expect((JSON.parse(listed.join('')) as { acme: unknown[] }).acme).toContainEqual(expect.objectContaining({ route: `${PREFIX}-shop`, issuer: ISSUER, hosts: [SHOP], orders: 1 }));
+    expect((await conditionOf('Route', `${PREFIX}-shop`, 'CertificateReady'))?.message).toMatch(/valid until \d{4}-.*next renewal at \d{4}-/);
     // Issuing restarted no proxy task (the proxies joined the backend's network before).
     expect({ a: await proxyState(A), b: await proxyState(B) }).toEqual(tasksBefore);
   }, 180_000);

@@ -43,11 +43,36 @@ export const EMPTY_STATE: AcmeState = { accounts: {}, certificates: {} };
 const ROLE = 'acme-state';
 const SAVED_AT = 'io.swarmgate.acme-saved-at';
 
+/** Public facts of a held certificate (never a key): what `tls list` shows. */
+export interface AcmeCertificateFacts {
+  readonly route: string;
+  readonly issuer: string;
+  readonly hosts: readonly string[];
+  readonly notAfter: string;
+  readonly renewAt: string;
+  readonly orders: number;
+}
+
+/** The label on the state's config that carries the public facts of every held certificate (JSON). */
+export const ACME_FACTS_LABEL = 'io.swarmgate.acme-certificates';
+
 export interface AcmeStateStore {
   /** Whether the state survives a restart of the core. */
   readonly durable: boolean;
   load(): Promise<AcmeState>;
-  save(state: AcmeState): Promise<void>;
+  /** Save the state (ciphertext) with the public facts of its certificates beside it (a label). */
+  save(state: AcmeState, facts?: readonly AcmeCertificateFacts[]): Promise<void>;
+}
+
+/** The facts the newest saved state published, for the CLI (which cannot open the state). */
+export async function readAcmeFacts(port: DockerPort): Promise<AcmeCertificateFacts[]> {
+  const [newest] = (await port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=${ROLE}`])).sort((a, b) => Number(b.Spec.Labels?.[SAVED_AT] ?? 0) - Number(a.Spec.Labels?.[SAVED_AT] ?? 0));
+  try {
+    const facts = JSON.parse(newest?.Spec.Labels?.[ACME_FACTS_LABEL] ?? '[]') as unknown;
+    return Array.isArray(facts) ? (facts as AcmeCertificateFacts[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** State in memory only (no storage key, or tests). */
@@ -119,11 +144,11 @@ export function swarmConfigStore(port: DockerPort, key: Buffer | readonly Buffer
       }
       return EMPTY_STATE;
     },
-    async save(state) {
+    async save(state, facts = []) {
       const text = encryptState(state, saveKey);
       const name = `sg-acme-state-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
       const before = await port.listConfigs(filter);
-      await port.createConfig({ Name: name, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ROLE, [SAVED_AT]: String(Date.now()) }, Data: Buffer.from(text).toString('base64') });
+      await port.createConfig({ Name: name, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ROLE, [SAVED_AT]: String(Date.now()), [ACME_FACTS_LABEL]: JSON.stringify(facts) }, Data: Buffer.from(text).toString('base64') });
       for (const c of before) if (c.Spec.Name !== name) await port.removeConfig(c.ID).catch(() => undefined);
     },
   };

@@ -18,7 +18,7 @@ import type { IssuerSpec } from '../../domain/issuer';
 import { acmeFileNames, type AcmeCertificates, type AcmeOrder } from '../../plan/acme-routes';
 import { nextAttemptAt, renewalTime } from '../../plan/acme-timing';
 import { AcmeStepError, ensureAccount, orderCertificate, type ChallengeHooks, type OrderStep } from './acme-order';
-import { EMPTY_STATE, type AcmeState, type AcmeStateStore, type StoredCertificate } from './acme-state-store';
+import { EMPTY_STATE, type AcmeCertificateFacts, type AcmeState, type AcmeStateStore, type StoredCertificate } from './acme-state-store';
 import { certificateCondition, issuerCondition, type OrderProgress } from './acme-conditions';
 import type { Condition } from '../../domain/conditions';
 
@@ -129,7 +129,10 @@ export class IssuerActor {
   /** CertificateReady by route and Ready by issuer, for the routes and issuers the run knows. */
   conditions(): { routes: Map<string, Condition>; issuers: Map<string, Condition> } {
     const routes = new Map<string, Condition>();
-    for (const o of this.wanted) routes.set(o.route, certificateCondition(o, this.state.certificates[o.route], this.progress.get(o.route), this.now()));
+    for (const o of this.wanted) {
+      const held = this.state.certificates[o.route];
+      routes.set(o.route, certificateCondition(o, held, this.progress.get(o.route), this.now(), held !== undefined ? this.renewAt(o.route, held) : undefined));
+    }
     const issuers = new Map<string, Condition>();
     for (const name of this.issuers.keys()) issuers.set(name, issuerCondition(name, this.accounts.get(name), this.o.store.durable));
     return { routes, issuers };
@@ -138,6 +141,11 @@ export class IssuerActor {
   /** Public facts of every held certificate (tls list, describe): never a key. */
   held(): { route: string; issuer: string; hosts: readonly string[]; notAfter: number; renewAt: number; orders: number }[] {
     return Object.entries(this.state.certificates).map(([route, c]) => ({ route, issuer: c.issuer, hosts: c.hosts, notAfter: c.notAfter, renewAt: this.renewAt(route, c), orders: c.orders }));
+  }
+
+  /** held() as the public facts saved beside the state (tls list). */
+  private facts(): AcmeCertificateFacts[] {
+    return this.held().map((h) => ({ route: h.route, issuer: h.issuer, hosts: h.hosts, notAfter: new Date(h.notAfter).toISOString(), renewAt: new Date(h.renewAt).toISOString(), orders: h.orders }));
   }
 
   private renewAt(route: string, c: StoredCertificate): number {
@@ -322,7 +330,7 @@ export class IssuerActor {
   private async save(next: AcmeState): Promise<void> {
     this.state = next;
     try {
-      await this.o.store.save(next);
+      await this.o.store.save(next, this.facts());
     } catch (e) {
       // Kept in memory; the next change saves again. The error is Docker's, never the state.
       this.o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'ACME state not saved; it is kept in memory until the next save');
