@@ -40,7 +40,7 @@ import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
 import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
-import { taskIps, withIdentities, type IdentityAuthority } from './identities';
+import { IdentityDesk, taskIps, withIdentities, type IdentityAuthority } from './identities';
 
 export type { CoreRunReport } from './run-conditions';
 
@@ -56,7 +56,7 @@ export interface CoreRunOptions {
    * Where proxy agents reach this core. Without it (a core running outside Swarm), clusters that
    * ask for hitless delivery are delivered rolling, and their status says so.
    */
-  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean; readonly tlsSet?: string };
+  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean; readonly tlsSet?: string; readonly previousTlsSet?: string };
   readonly metrics?: CoreMetrics;
   /** Wait for each cluster's extension (SubmitConfig) instead of rendering in the core. Needs `plane`. */
   readonly externalExtension?: boolean;
@@ -121,6 +121,8 @@ export class CoreRun {
   private readonly certificates = new Map<string, readonly ConfigFileData[]>();
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
+  /** The identity pairs this process can hand agents over their stream (ADR 0019). */
+  private readonly desk: IdentityDesk | undefined;
   /**
    * When a run is needed without any Docker change (epoch ms): a rollout's next pause end or analysis
    * interval, or webhook answers that arrived. The core's loop turns these into triggers.
@@ -137,6 +139,12 @@ export class CoreRun {
     this.validation = new ValidationCache(options.validate);
     this.runLog = log;
     this.rollouts = new RolloutDriver(log, options.plane?.traffic, () => this.wake.next(this.now().getTime()), options.webhookCaller, options.metrics);
+    const { identities: authority, plane } = options;
+    if (authority !== undefined && plane !== undefined) {
+      const desk = new IdentityDesk(authority, plane, log);
+      plane.setIdentityProvider((role, cluster, fingerprint) => desk.forPeer(role, cluster, fingerprint));
+      this.desk = desk;
+    }
   }
 
   /**
@@ -194,7 +202,7 @@ export class CoreRun {
   private async identities(observed: Observed, built: ReturnType<typeof desiredConfig>): Promise<Observed> {
     const { identities: authority, plane, extensionImage } = this.options;
     if (authority === undefined || plane === undefined) return observed;
-    return withIdentities(this.port, authority, plane, observed, built.clusters.map((c) => c.model), extensionImage !== undefined, this.runLog);
+    return withIdentities(this.port, authority, plane, observed, built.clusters.map((c) => c.model), extensionImage !== undefined, this.runLog, this.desk);
   }
 
   /** validate: per cluster, the config that would ship (rendered here, submitted, or rolled back), checked byte for byte. */

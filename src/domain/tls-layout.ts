@@ -9,7 +9,7 @@ import { LABELS, OWNER_VALUE } from './labels';
 export const CORE_TLS_NAME = 'swarmgate-core';
 
 /** File names inside a TLS directory (/run/secrets in tasks, where Docker mounts the secrets). */
-export const TLS_FILES = { ca: 'swarmgate-ca.crt', caKey: 'swarmgate-ca.key', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key' } as const;
+export const TLS_FILES = { ca: 'swarmgate-ca.crt', caKey: 'swarmgate-ca.key', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key', previousCa: 'swarmgate-previous-ca.crt', previousCaKey: 'swarmgate-previous-ca.key' } as const;
 /** Every TLS file a task may mount: a set's (below) and a component identity's (clientCert, clientKey). */
 export type TlsFileName = keyof typeof TLS_FILES;
 /** The files of one install/rotation set: the CA (and its key, mounted only into the core) and the core's server pair. */

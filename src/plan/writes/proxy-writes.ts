@@ -8,6 +8,8 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { LiveState } from '../../observed/live-state';
 import type { ProxyModel } from '../model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../proxy-service-spec';
+import { keptComponentMounts } from '../identity-secrets';
+import type { ServiceSpec } from '../../observed/docker-port';
 import { clusterRevisions, revisionNumber, routesLabels } from '../revisions';
 import { sha256Hex } from '../../domain/sha256';
 import { planConfigPrune } from './config-prune';
@@ -89,7 +91,8 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   const name = proxyServiceName(model.cluster);
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
-  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true) =>
+  type Mounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
+  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
     labelledServiceSpec(
       proxyServiceSpec({
         model,
@@ -99,7 +102,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         networkIds,
         nodes: live.nodes,
         ...(input.image !== undefined ? { image: input.image } : {}),
-        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks } : {}),
+        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks, ...(keepTlsMounts !== undefined ? { keepTlsMounts } : {}) } : {}),
       }),
     );
   const existing = live.services.find((s) => s.Spec.Name === name);
@@ -114,7 +117,11 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
     const attached = (existing.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target).filter((id) => live.networks.some((n) => n.Id === id));
     // Networks joined up front (allow-list) are added only when the service is updated anyway.
     const m = { id: mounted.ConfigID, name: mounted.ConfigName };
-    for (const keep of [build(m), build(m, attached), build(m, [], false), build(m, attached, false)]) {
+    // After rotate-certs the mounted identity (previous set) stays until the service is updated anyway (ADR 0019).
+    const tls = agent.tls !== undefined ? keptComponentMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets, [agent.tls.id, ...(agent.previousTlsSet !== undefined ? [agent.previousTlsSet] : [])], 'agent', model.cluster) : undefined;
+    const variants = [build(m), build(m, attached), build(m, [], false), build(m, attached, false)];
+    if (tls !== undefined) variants.push(build(m, [], true, tls), build(m, attached, true, tls), build(m, [], false, tls), build(m, attached, false, tls));
+    for (const keep of variants) {
       if (!isCurrent(existing, keep)) continue;
       spec = keep;
       mountedName = mounted.ConfigName;
