@@ -4,9 +4,9 @@
  * (coreSettingsOf), so `swarmgate diff` plans with the core's own options.
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { TLS_DIR_IN_TASKS, TLS_FILES } from '../domain/tls-layout';
+import { ACME_STATE_KEY, TLS_DIR_IN_TASKS, TLS_FILES } from '../domain/tls-layout';
 import type { ServiceInfo, ServiceSpec } from '../observed/docker-port';
-import { tlsMounts, type TlsSet } from './tls-sets';
+import { tlsMounts, type SecretRef, type TlsSet } from './tls-sets';
 
 /** Where the core finds the Docker socket inside its task (bind-mounted from the host). */
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -48,6 +48,11 @@ export interface InstallOptions {
 }
 
 
+/** The ACME state key's mount (ACME_STATE_KEY): the core's only, read by root. */
+export function acmeStateKeyMount(ref: SecretRef): NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>[number] {
+  return { SecretID: ref.id, SecretName: ref.name, File: { Name: ACME_STATE_KEY.file, UID: '0', GID: '0', Mode: 0o400 } };
+}
+
 /**
  * The core's secrets: the set's four files, and after rotate-certs the previous set's CA and CA key
  * under their own names (the core trusts the previous CA and cross-signs the new one with it, ADR 0019).
@@ -59,7 +64,7 @@ export function coreTlsMounts(tls: TlsSet, previous?: TlsSet): NonNullable<Servi
   return [...own, ...prev];
 }
 
-export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet, previous?: TlsSet): ServiceSpec {
+export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet, previous?: TlsSet, acmeStateKey?: SecretRef): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
   // Mutual TLS: the core's server pair from the set; it mounts the set's client pair into proxies.
   const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id];
@@ -78,7 +83,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: opts.dockerSocket ?? DOCKER_SOCKET, Target: DOCKER_SOCKET }],
-        Secrets: coreTlsMounts(tls, previous),
+        Secrets: [...coreTlsMounts(tls, previous), ...(acmeStateKey !== undefined ? [acmeStateKeyMount(acmeStateKey)] : [])],
         StopGracePeriod: 10_000_000_000,
       },
       // The only component with the Docker API runs where the API is authoritative.

@@ -4,7 +4,7 @@
  * the proxies and their generated configs (`--purge` also removes the stored Route/ServiceCluster specs).
  */
 import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from '../install-defaults';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
@@ -13,6 +13,8 @@ import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, coreTlsMounts, type Ins
 import { markUninstalled } from '../uninstalled-status';
 import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsSets, type TlsSet } from '../../apply/tls-secrets';
+import { ACME_STATE_KEY, TLS_FILES } from '../../domain/tls-layout';
+import type { SecretRef } from '../../plan/tls-sets';
 
 export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
@@ -42,6 +44,18 @@ async function ensureTlsSet(port: DockerPort, io: Output): Promise<{ set: TlsSet
   const created = await createTlsSet(port, generateTlsMaterial());
   io.out(`tls/${created.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
   return { set: created };
+}
+
+/** Every file name of the gRPC TLS material (sets, previous set, identities): what rotate-certs and install own. */
+const TLS_FILE_NAMES: ReadonlySet<string> = new Set(Object.values(TLS_FILES));
+
+/** The ACME state key (ACME_STATE_KEY): made once, kept across installs and rotations, removed by uninstall. */
+async function ensureAcmeStateKey(port: DockerPort, io: Output): Promise<SecretRef> {
+  const found = (await port.listSecrets()).find((s) => s.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && s.Spec.Labels[LABELS.role] === ACME_STATE_KEY.role);
+  if (found !== undefined) return { id: found.ID, name: found.Spec.Name };
+  const id = await port.createSecret({ Name: ACME_STATE_KEY.secretName, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ACME_STATE_KEY.role }, Data: randomBytes(32).toString('base64') });
+  io.out(`secret/${ACME_STATE_KEY.secretName} created (the key of the core's ACME state)`);
+  return { id, name: ACME_STATE_KEY.secretName };
 }
 
 /**
@@ -83,7 +97,9 @@ export async function runRotateCerts(port: DockerPort, io: Output, opts: { reado
     ...spec,
     TaskTemplate: {
       ...spec.TaskTemplate,
-      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args, Secrets: coreTlsMounts(set, previous) },
+      // Only the TLS files change: the ACME state key and Issuer secrets stay mounted (the ACME
+      // state survives a rotation).
+      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args, Secrets: [...coreTlsMounts(set, previous), ...(spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !TLS_FILE_NAMES.has(m.File.Name))] },
     },
   };
   const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
@@ -125,7 +141,7 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     image = id;
   }
   const tls = await ensureTlsSet(port, io);
-  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), tls.set, tls.previous);
+  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), tls.set, tls.previous, await ensureAcmeStateKey(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
@@ -133,7 +149,12 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     await port.createService(labelled);
     io.out(`service/${CORE_SERVICE} created (image ${opts.image})`);
   } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
-    await port.updateService(existing.ID, existing.Version.Index, labelled);
+    // Secrets the core mounted into itself for its Issuers (mount-into-core.ts) stay mounted; they
+    // are not part of the spec hash.
+    const own = new Set([...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []).map((m) => m.File.Name), ...TLS_FILE_NAMES]);
+    const issuerMounts = (existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !own.has(m.File.Name));
+    const secrets = [...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []), ...issuerMounts];
+    await port.updateService(existing.ID, existing.Version.Index, { ...labelled, TaskTemplate: { ...labelled.TaskTemplate, ContainerSpec: { ...labelled.TaskTemplate.ContainerSpec, Secrets: secrets } } });
     io.out(`service/${CORE_SERVICE} configured (image ${opts.image})`);
   } else io.out(`service/${CORE_SERVICE} unchanged`);
   return EXIT.ok;
@@ -192,7 +213,7 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     await whenReleased(() => port.removeConfig(c.ID));
   }
   // TLS secrets and the components' identities: removable once the tasks that mount them are gone.
-  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity'].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity', ACME_STATE_KEY.role].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
   // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.

@@ -17,6 +17,7 @@ import { expiryState, uncoveredHosts } from '../../plan/certificates';
 import { checkPemPair, MAX_SECRET_BYTES, type PairInfo, type PemFile } from '../pem-pair';
 import { EXIT, type Output } from '../output';
 import { formatTable } from '../table';
+import { readAcmeFacts } from '../../core/acme/acme-state-store';
 
 export interface TlsApplyFlags {
   readonly name: string;
@@ -162,12 +163,20 @@ async function listVersions(port: DockerPort, now: Date): Promise<ListedVersion[
 
 export async function runTlsList(port: DockerPort, output: string | undefined, io: Output, now = new Date()): Promise<number> {
   const rows = await listVersions(port, now);
+  // ACME certificates: the core holds them; the public facts it saved beside its state (ADR 0013).
+  const acme = (await readAcmeFacts(port)).sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0));
   if (output === 'json') {
-    io.out(JSON.stringify({ kind: 'CertificateList', items: rows }, null, 2));
+    io.out(JSON.stringify({ kind: 'CertificateList', items: rows, acme }, null, 2));
     return EXIT.ok;
   }
+  if (acme.length > 0) {
+    const header = ['ROUTE', 'ISSUER', 'HOSTS', 'NOT AFTER', 'EXPIRES', 'NEXT RENEWAL', 'ORDERS'];
+    io.out('ACME certificates (ordered and renewed by the core):');
+    io.out(formatTable(header, acme.map((a) => [a.route, a.issuer, a.hosts.join(','), a.notAfter, untilText(a.notAfter, now), a.renewAt, String(a.orders)])));
+    if (rows.length > 0) io.out('');
+  }
   if (rows.length === 0) {
-    io.out('No certificates found (store one with swarmgate tls apply NAME --cert FILE --key FILE).');
+    if (acme.length === 0) io.out('No certificates found (store one with swarmgate tls apply NAME --cert FILE --key FILE).');
     return EXIT.ok;
   }
   const header = ['NAME', 'VERSION', 'NOT AFTER', 'EXPIRES', 'CURRENT', 'USED BY', 'ROUTES'];
