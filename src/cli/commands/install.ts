@@ -4,21 +4,21 @@
  * the proxies and their generated configs (`--purge` also removes the stored Route/ServiceCluster specs).
  */
 import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from '../install-defaults';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceInfo, ServiceSpec } from '../../observed/docker-port';
+import { isInUse, isNameConflict, isNotFound } from '../../observed/docker-errors';
 import { ALL_LAST_APPLIED, lastAppliedVolumesOf, nodeCleanupJobSpec, nodeCleanupName } from '../../plan/node-cleanup-spec';
 import { runNodeCleanupJob } from '../node-cleanup-run';
+import { discardTlsSet, INSTALL_CONFLICT, lostCoreRace, ROTATE_CONFLICT, setSecretIds } from './core-race';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
-import { CONTROL_NETWORK, CORE_SERVICE, coreDockerSocket, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
+import { CONTROL_NETWORK, CORE_SERVICE, coreDockerSocket, coreServiceSpec, coreTlsMounts, type InstallOptions } from '../../plan/core-service-spec';
 import { markUninstalled } from '../uninstalled-status';
-import { generateTlsMaterial } from '../../api/tls';
+import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsSets, type TlsSet } from '../../apply/tls-secrets';
-import { isNameConflict } from '../../observed/docker-errors';
-import { discardTlsSet, lostCoreRace } from './rotate-certs';
-
-export { runRotateCerts } from './rotate-certs';
+import { ACME_STATE_KEY, TLS_FILES } from '../../domain/tls-layout';
+import type { SecretRef } from '../../plan/tls-sets';
 
 export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
@@ -38,14 +38,128 @@ async function ensureControlNetwork(port: DockerPort, io: Output): Promise<strin
   }
 }
 
-/** The set the installed core uses, else the newest complete one, else a new one (`created`: by this call). */
-async function ensureTlsSet(port: DockerPort): Promise<{ set: TlsSet; created: boolean }> {
+/** The value of `flag` in a service's args. */
+function argValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+/** The set the installed core uses (and the previous one it still trusts, ADR 0019), else the newest complete one, else a new one. */
+async function ensureTlsSet(port: DockerPort): Promise<{ set: TlsSet; previous?: TlsSet; created?: true }> {
   const sets = tlsSets(await port.listSecrets());
   const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  const args = core?.Spec.TaskTemplate.ContainerSpec.Args ?? [];
   const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
-  const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
-  if (current !== undefined) return { set: current, created: false };
+  const current = sets.find((set) => set.id === argValue(args, '--tls-set')) ?? sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
+  const previous = sets.find((set) => set.id === argValue(args, '--tls-previous-set') && set.id !== current?.id);
+  if (current !== undefined) return { set: current, ...(previous !== undefined ? { previous } : {}) };
+  // Reported only once the core that mounts it is stored (a loser of an install race removes it again).
   return { set: await createTlsSet(port, generateTlsMaterial()), created: true };
+}
+
+/** Every file name of the gRPC TLS material (sets, previous set, identities): what rotate-certs and install own. */
+const TLS_FILE_NAMES: ReadonlySet<string> = new Set(Object.values(TLS_FILES));
+
+/** The ACME state key (ACME_STATE_KEY): made once, kept across installs and rotations, removed by uninstall. */
+async function ensureAcmeStateKey(port: DockerPort, io: Output): Promise<SecretRef> {
+  const found = (await port.listSecrets()).find((s) => s.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && s.Spec.Labels[LABELS.role] === ACME_STATE_KEY.role);
+  if (found !== undefined) return { id: found.ID, name: found.Spec.Name };
+  let id: string;
+  try {
+    id = await port.createSecret({ Name: ACME_STATE_KEY.secretName, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ACME_STATE_KEY.role }, Data: randomBytes(32).toString('base64') });
+  } catch (e) {
+    // A concurrent install created it first: use theirs (one key for both).
+    const theirs = isNameConflict(e) ? (await port.listSecrets()).find((x) => x.Spec.Name === ACME_STATE_KEY.secretName) : undefined;
+    if (theirs === undefined) throw e;
+    return { id: theirs.ID, name: theirs.Spec.Name };
+  }
+  io.out(`secret/${ACME_STATE_KEY.secretName} created (the key of the core's ACME state)`);
+  return { id, name: ACME_STATE_KEY.secretName };
+}
+
+/**
+ * `swarmgate rotate-certs`: a new CA and certificates (ADR 0019). The core restarts on the new set,
+ * still trusting the set it rotated away from and cross-signing the new CA with it; every proxy
+ * agent is handed its new identity over its stream and reconnects with it, so no proxy task
+ * restarts. Proxy services keep their mounted (previous) identity until they are updated for
+ * another reason. With `revokePrevious` the previous set is not trusted any more: every component
+ * service is updated to the new mounts (its tasks restart), as for a leaked key. Old sets are removed
+ * once no service uses them (the next rotation or uninstall retries the ones still in use).
+ */
+export async function runRotateCerts(port: DockerPort, io: Output, opts: { readonly revokePrevious?: boolean } = {}): Promise<number> {
+  const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  if (core === undefined) {
+    io.err(`${CORE_SERVICE} is not installed: run swarmgate install`);
+    return EXIT.invalid;
+  }
+  const spec = core.Spec;
+  const old = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
+  const previous = opts.revokePrevious === true ? undefined : tlsSets(await port.listSecrets()).find((s) => s.id === argValue(old, '--tls-set'));
+  const set = await createTlsSet(port, generateTlsMaterial());
+  const args: string[] = [];
+  for (let i = 0; i < old.length; i++) {
+    const a = old[i] ?? '';
+    if (a === '--insecure') continue;
+    if (a === '--tls-previous-set') {
+      i++;
+      continue;
+    }
+    args.push(a);
+    if (a === '--tls-set') {
+      args.push(set.id);
+      i++;
+      if (previous !== undefined) args.push('--tls-previous-set', previous.id);
+    }
+  }
+  if (!args.includes('--tls-set')) args.push('--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', set.id);
+  const updated: ServiceSpec = {
+    ...spec,
+    TaskTemplate: {
+      ...spec.TaskTemplate,
+      // Only the TLS files change: the ACME state key and Issuer secrets stay mounted (the ACME
+      // state survives a rotation).
+      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args, Secrets: [...coreTlsMounts(set, previous), ...(spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !TLS_FILE_NAMES.has(m.File.Name))] },
+    },
+  };
+  const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
+  const hash = createHash('sha256').update(canonicalJson({ ...updated, Labels: labels })).digest('hex');
+  try {
+    await port.updateService(core.ID, core.Version.Index, { ...updated, Labels: { ...labels, [LABELS.specHash]: hash } });
+  } catch (e) {
+    if (!lostCoreRace(e, set)) throw e;
+    await discardTlsSet(port, set);
+    io.err(ROTATE_CONFLICT);
+    return EXIT.conflict;
+  }
+  io.out(
+    `tls/${set.id} created; service/${CORE_SERVICE} configured (${previous !== undefined ? `proxy agents are handed their new identity over their stream; tls/${previous.id} stays trusted while proxies mount it` : 'the previous set is no longer trusted: proxies and extensions restart with the new mounts'})`,
+  );
+  await removeUnusedTlsSets(port, set.id, io);
+  return EXIT.ok;
+}
+
+async function removeUnusedTlsSets(port: DockerPort, keep: string | undefined, io: Output): Promise<void> {
+  const used = new Set((await port.listServices()).flatMap((s) => (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID)));
+  for (const set of tlsSets(await port.listSecrets())) {
+    if (set.id === keep) continue;
+    const ids = setSecretIds(set);
+    if (ids.some((id) => used.has(id))) {
+      io.out(`tls/${set.id} still in use; it is removed by the next rotate-certs or uninstall`);
+      continue;
+    }
+    // A set that became mounted meanwhile (a concurrent rotation stored it after our listing) is refused as in use: kept.
+    let inUse = false;
+    for (const id of ids) {
+      try {
+        await port.removeSecret(id);
+      } catch (e) {
+        if (isNotFound(e)) continue;
+        if (!isInUse(e)) throw e;
+        inUse = true;
+      }
+    }
+    io.out(inUse ? `tls/${set.id} still in use; it is removed by the next rotate-certs or uninstall` : `tls/${set.id} removed`);
+  }
 }
 
 export async function runInstall(port: DockerPort, opts: InstallOptions, io: Output): Promise<number> {
@@ -62,9 +176,8 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const network = await ensureControlNetwork(port, io);
   const tls = await ensureTlsSet(port);
-  const spec = coreServiceSpec(image, opts, network, tls.set);
+  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), tls.set, tls.previous, await ensureAcmeStateKey(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
@@ -75,7 +188,12 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
       await port.createService(labelled);
       result = 'created';
     } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
-      await port.updateService(existing.ID, existing.Version.Index, labelled);
+      // Secrets the core mounted into itself for its Issuers (mount-into-core.ts) stay mounted; they
+      // are not part of the spec hash.
+      const own = new Set([...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []).map((m) => m.File.Name), ...TLS_FILE_NAMES]);
+      const issuerMounts = (existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !own.has(m.File.Name));
+      const secrets = [...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []), ...issuerMounts];
+      await port.updateService(existing.ID, existing.Version.Index, { ...labelled, TaskTemplate: { ...labelled.TaskTemplate, ContainerSpec: { ...labelled.TaskTemplate.ContainerSpec, Secrets: secrets } } });
       result = 'configured';
     } else result = 'unchanged';
   } catch (e) {
@@ -86,11 +204,11 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
       io.out(`service/${CORE_SERVICE} unchanged (another install stored the same spec at the same time)`);
       return EXIT.ok;
     }
-    if (tls.created) await discardTlsSet(port, tls.set);
-    io.err(`service/${CORE_SERVICE}: conflict: another install, rotate-certs or uninstall ${existing === undefined ? 'created or removed' : 'changed'} it while this install was being written; nothing of this install was stored — run install again`);
+    if (tls.created === true) await discardTlsSet(port, tls.set);
+    io.err(INSTALL_CONFLICT(existing === undefined));
     return EXIT.conflict;
   }
-  if (tls.created) io.out(`tls/${tls.set.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
+  if (tls.created === true) io.out(`tls/${tls.set.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
   io.out(result === 'unchanged' ? `service/${CORE_SERVICE} unchanged` : `service/${CORE_SERVICE} ${result} (image ${opts.image})`);
   return EXIT.ok;
 }
@@ -174,7 +292,7 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     await whenReleased(() => port.removeConfig(c.ID));
   }
   // TLS secrets and the components' identities: removable once the tasks that mount them are gone.
-  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity'].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity', ACME_STATE_KEY.role].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
   // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.
