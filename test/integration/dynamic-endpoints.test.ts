@@ -60,6 +60,12 @@ function diagnostics(): string {
   return `agent and NGINX log (no access lines):\n${own.slice(-60).join('\n')}\nin the proxy task:\n${inside.join('\n')}`;
 }
 
+/** The NGINX worker PIDs in the proxy task (children of the master in /run/nginx.pid): a reload replaces them all. */
+function workerPids(): string {
+  const [id = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${PROXY}`).split('\n');
+  return docker('exec', id, 'sh', '-c', 'm=$(cat /run/nginx.pid); cat /proc/$m/task/$m/children').split(' ').filter((x) => x !== '').sort().join(' ');
+}
+
 async function waitOrExplain<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   try {
     return await until(what, f, timeoutMs);
@@ -111,6 +117,7 @@ describe('dynamic endpoints on a real Swarm', () => {
     await new Promise((r) => setTimeout(r, 5_000));
     const reloadsBefore = reloads();
     const pushesBefore = pushes();
+    const workersBefore = workerPids();
     const load = startKeepAliveLoad(httpPort, HOST, 8);
     const t0 = Date.now();
     await scaleTo(4);
@@ -120,10 +127,12 @@ describe('dynamic endpoints on a real Swarm', () => {
     const downMs = Date.now() - t1;
     await new Promise((r) => setTimeout(r, 3_000));
     const loaded = await load.stop();
-    console.log(`2→4 served by 4 tasks after ${upMs} ms, 4→1 after ${downMs} ms; ${loaded.ok} requests, ${pushes() - pushesBefore} endpoint pushes, ${reloads() - reloadsBefore} reloads`);
+    console.log(`workers ${workersBefore}; 2→4 served by 4 tasks after ${upMs} ms, 4→1 after ${downMs} ms; ${loaded.ok} requests, ${pushes() - pushesBefore} endpoint pushes, ${reloads() - reloadsBefore} reloads`);
     expect(loaded.failures).toEqual([]);
     expect(loaded.ok).toBeGreaterThan(100);
     expect(reloads()).toBe(reloadsBefore);
+    expect(workersBefore).not.toBe('');
+    expect(workerPids()).toBe(workersBefore);
     expect(pushes()).toBeGreaterThan(pushesBefore);
   }, 300_000);
 });
