@@ -5,7 +5,7 @@
 import type { ProxyModel } from '../plan/model';
 import { renderCluster } from '../render/render-cluster';
 import type { Validation } from './result';
-import { validateFiles } from './validate-files';
+import { ACME_FILE_PREFIX, validateFiles } from './validate-files';
 
 export type { Validation } from './result';
 
@@ -16,11 +16,13 @@ export interface ValidatorBinaries {
 
 /**
  * Check the model's rendered config with its proxy's own parser (`nginx -t` / `haproxy -c`), with
- * throw-away certificates standing in for the TLS secrets. `ok: true` with `skipped` when the
+ * throw-away certificates standing in for the TLS secrets and the ACME certificates. `ok: true` with `skipped` when the
  * binary is not installed here (the proxy still validates before it reloads).
  */
 export function validateCluster(model: ProxyModel, bins: ValidatorBinaries = {}): Validation {
   const rendered = renderCluster(model);
   const bin = bins[rendered.kind];
-  return validateFiles(rendered.kind, rendered.files, { secrets: model.secrets, ...(bin !== undefined ? { bin } : {}) });
+  // ACME certificates the core holds are files its agents write, checked like the core checks them.
+  const acmeFiles = (model.acme?.files ?? []).map((f) => `${ACME_FILE_PREFIX}${f}`);
+  return validateFiles(rendered.kind, rendered.files, { secrets: [...model.secrets, ...acmeFiles], ...(bin !== undefined ? { bin } : {}) });
 }

@@ -162,10 +162,14 @@ describe('core run with hitless delivery', () => {
     plane.report({ cluster: 'edge', replicaId: task, appliedHash: hash, lastReceivedHash: hash, counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
     await run.run(2);
     const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);
-    expect(parseStatus(c?.Spec.Labels?.[LABELS.status])?.proxy).toEqual({ delivery: 'hitless', config: hash.slice(0, 12), replicas: [{ task: task.slice(0, 12), applied: hash.slice(0, 12) }] });
+    // The agents' files hash is named as users see the config: rev N and the hash of its bytes (the end of its Swarm config's name).
+    const [generated] = await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`]);
+    const revision = { revision: 1, content: generated?.Spec.Name.slice(-12) ?? 'missing' };
+    expect(parseStatus(c?.Spec.Labels?.[LABELS.status])?.proxy).toEqual({ delivery: 'hitless', config: hash.slice(0, 12), revision, replicas: [{ task: task.slice(0, 12), applied: hash.slice(0, 12), revision }] });
     const text = await statusText(docker);
-    expect(text).toContain(`${hash.slice(0, 12)} (hitless)`);
-    expect(text).toContain(`${task.slice(0, 12)}:${hash.slice(0, 12)}`);
+    const id = `rev 1 (${revision.content})`;
+    expect(text).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/\\d+\\s+${id.replace(/[()]/g, '\\$&')} hitless\\s+\\S+: ${id.replace(/[()]/g, '\\$&')}\\s`, 'm'));
+    expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain(`serve ${id} (hitless)`);
   });
 
   it('sends nothing to another cluster\'s agents when a route of this cluster changes', async () => {

@@ -15,7 +15,9 @@ import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +75,25 @@ async function rollout(route: string): Promise<RolloutState | undefined> {
 
 /** What each example is expected to do; the quickstart goes first (it defines the `default` cluster). */
 const WALKS: Record<string, Walk> = {
+  acme: {
+    routes: ['secure-shop'],
+    checks: [
+      { what: 'HTTPS with the ACME certificate', port: 8454, tls: true, host: 'shop.acme.example.com', from: ['secure-shop'] },
+      { what: 'HTTP redirected to HTTPS', port: 8091, host: 'shop.acme.example.com', status: 308, responseHeaders: { location: /^https:\/\/shop\.acme\.example\.com(:8454)?\// } },
+    ],
+    also: async () => {
+      // Issued by pebble (started by backends.sh) for the route's host, and trusted through pebble's root.
+      const cert = await peerCertificate(8454, 'shop.acme.example.com');
+      if (cert instanceof Error) throw cert;
+      expect(cert.issuer.CN).toMatch(/^Pebble Intermediate CA/);
+      expect(cert.subjectaltname).toBe('DNS:shop.acme.example.com');
+      const { stdout: root } = await run('curl', ['-sk', 'https://127.0.0.1:15000/roots/0']);
+      const dir = mkdtempSync(join(tmpdir(), 'sg-acme-root-'));
+      writeFileSync(join(dir, 'root.pem'), root);
+      const { stdout } = await run('curl', ['-s', '--cacert', join(dir, 'root.pem'), '--resolve', 'shop.acme.example.com:8454:127.0.0.1', 'https://shop.acme.example.com:8454/']);
+      expect(stdout).toMatch(/^hello from secure-shop\.\d+, path \/$/m);
+    },
+  },
   quickstart: {
     routes: ['hello'],
     checks: [
@@ -182,6 +203,26 @@ const WALKS: Record<string, Walk> = {
       expect(await until('UDP on 9004', async () => (await l4Line('udp', 9004)) ?? undefined, 60_000, 250)).toMatch(hello);
     },
   },
+  'client-certificates': {
+    routes: ['partners', 'partners-portal'],
+    checks: [{ what: 'plain HTTP refused where a client certificate is required', port: HTTP, host: 'partners.example.com', status: 403 }],
+    also: async () => {
+      const dir = '/tmp/swarmgate-client-certificates';
+      const pair = (who: string) => ({ cert: readFileSync(join(dir, `${who}.crt`), 'utf8'), key: readFileSync(join(dir, `${who}.key`), 'utf8') });
+      const get = (host: string, client?: { cert: string; key: string }) => clientCertRequest(HTTPS, host, client);
+      const alice = await until('alice served on partners.example.com', async () => {
+        const r = await get('partners.example.com', pair('alice')).catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      }, 60_000, 250);
+      expect(alice.body.trim()).toMatch(/^hello from partners\.\d+, path \/, client CN=alice \(SUCCESS\)$/);
+      const none = await get('partners.example.com');
+      expect([none.status, none.body]).toEqual([400, expect.stringContaining('No required SSL certificate was sent')]);
+      const revoked = await get('partners.example.com', pair('mallory'));
+      expect([revoked.status, revoked.body]).toEqual([400, expect.stringContaining('The SSL certificate error')]);
+      const portal = await get('portal.partners.example.com');
+      expect([portal.status, portal.body.trim()]).toEqual([200, expect.stringMatching(/^hello from partners\.\d+, path \/, client {2}\(NONE\)$/)]);
+    },
+  },
   'backend-tls': {
     routes: ['billing', 'billing-wrong-name'],
     checks: [
@@ -225,8 +266,10 @@ const WALKS: Record<string, Walk> = {
 };
 
 const EXAMPLES = readdirSync(join(ROOT, 'examples'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+/** SG_EXAMPLES=a,b walks only those (a quick check of one example); default: all. */
+const ONLY = process.env.SG_EXAMPLES?.split(',').filter((e) => e !== '');
 /** The quickstart first, the others in name order. */
-const ORDER = ['quickstart', ...EXAMPLES.filter((e) => e !== 'quickstart').sort()];
+const ORDER = ['quickstart', ...EXAMPLES.filter((e) => e !== 'quickstart').sort()].filter((e) => ONLY === undefined || ONLY.includes(e));
 
 async function sh(cmd: string, args: readonly string[]): Promise<string> {
   try {
@@ -275,6 +318,20 @@ async function check(c: Check): Promise<void> {
     const cert = await peerCertificate(c.port, c.host);
     expect(cert instanceof Error ? cert.message : cert.subject.CN, c.what).toBe(c.certificateCN);
   }
+}
+
+/** One HTTPS request with this SNI name and Host, and optionally a client certificate. */
+function clientCertRequest(p: number, host: string, client?: { cert: string; key: string }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: p, path: '/', servername: host, headers: { host }, agent: false, rejectUnauthorized: false, ...(client ?? {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The first line answered on a layer-4 listener of this node: a TCP connection, TLS (db.example.com) or one UDP datagram. */
