@@ -385,6 +385,11 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
     lines.push(`Cluster:      ${s.serviceCluster}`, `Hosts:        ${s.hosts.join(', ')}`, `TLS:          ${s.tls === undefined ? 'none' : s.tls.mode}`);
     const cert = s.tls?.mode === 'Terminate' ? s.tls.certificate : undefined;
     if (cert !== undefined) lines.push(...certificateLines(cert, snapshot, now));
+    const client = s.tls?.mode === 'Terminate' ? s.tls.clientCertificate : undefined;
+    if (client !== undefined) {
+      const secret = (name: string): string => `${name}${snapshot.secrets.some((x) => x.name === name) ? '' : ' (secret not found)'}`;
+      lines.push(`Client certs: ${client.mode}, CA ${secret(client.caSecret)}${client.crlSecret !== undefined ? `, CRL ${secret(client.crlSecret)}` : ''}`);
+    }
     lines.push('Rules:');
     // Running task counts per backend service: what the upstreams contain right now.
     const running = (service: string): string => {
