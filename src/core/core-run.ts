@@ -289,16 +289,16 @@ export class CoreRun {
    * submitted for exactly this model (undefined until it has). A submission that failed its
    * validation carries the validator's output.
    */
-  private renderedFor(model: ProxyModel, modelHash: string, rendered: RenderedCluster | undefined): { rendered: string; invalid?: string } | undefined {
+  private renderedFor(model: ProxyModel, modelHash: string, rendered: RenderedCluster | undefined): RenderedSource | undefined {
     const plane = this.options.plane;
     const mainName = MAIN_CONFIG_FILE[model.spec.proxy.kind];
     // Rendered in this core (embedded extension): the pipeline's files.
-    if (rendered !== undefined || plane === undefined) return { rendered: mainFile(rendered) };
+    if (rendered !== undefined || plane === undefined) return { rendered: mainFile(rendered), extraFiles: extraFilesOf(rendered) };
     const sub = plane.submission(model.cluster, modelHash);
     if (sub === undefined) return undefined;
     const main = sub.proxyKind === model.spec.proxy.kind ? sub.files.find((f) => f.path === mainName) : undefined;
-    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || `the extension submitted no ${mainName} for a ${model.spec.proxy.kind} cluster` };
-    return { rendered: main.content.toString() };
+    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', extraFiles: [], invalid: sub.validation.output || `the extension submitted no ${mainName} for a ${model.spec.proxy.kind} cluster` };
+    return { rendered: main.content.toString(), extraFiles: sub.files.filter((f) => f.path !== mainName) };
   }
 
   /** nginx -t / haproxy -c on the files that ship, once per distinct config; returns the failure output, or undefined when valid. */
@@ -362,7 +362,7 @@ export class CoreRun {
     const base = { model, ...(extension !== undefined ? { extension } : {}) };
     const note = [agentNote, cluster.note].filter((n) => n !== undefined).join('; ') || undefined;
     const rollback = cluster.rolledBack;
-    const source = rollback !== undefined ? { rendered: mainFile(cluster.files) } : this.renderedFor(model, modelHash, cluster.files);
+    const source: RenderedSource | undefined = rollback !== undefined ? { rendered: mainFile(cluster.files), extraFiles: [] } : this.renderedFor(model, modelHash, cluster.files);
     if (source === undefined) return { input: base, agent, status: { model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast } };
     const rendered = source.rendered;
     const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
@@ -371,7 +371,8 @@ export class CoreRun {
       return { input: base, agent, status: { model, invalid: tooLarge, expectedReplicas, ...keepLast } };
     }
     const kind = model.spec.proxy.kind;
-    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
+    // The main file and what ships beside it (dynamic endpoints' endpoints.txt, ADR 0016): agents get them all.
+    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }, ...source.extraFiles];
     // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
     // config), an extension's submission too, whatever it reported. A rolled-back revision was
     // validated when it was current.
@@ -447,6 +448,21 @@ export class CoreRun {
     }
     return { image, endpoint };
   }
+}
+
+/**
+ * A cluster's rendered config as the core ships it: the main file's text (also the Swarm boot
+ * config) and the files delivered beside it to agents only (dynamic endpoints' endpoints.txt).
+ */
+interface RenderedSource {
+  readonly rendered: string;
+  readonly extraFiles: readonly ConfigFileData[];
+  readonly invalid?: string;
+}
+
+/** The files of a rendered cluster other than its main file, as delivered. */
+function extraFilesOf(rendered: RenderedCluster | undefined): readonly ConfigFileData[] {
+  return (rendered?.files ?? []).filter((f) => f.path !== rendered?.main).map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
 }
 
 /**

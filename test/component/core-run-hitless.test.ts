@@ -85,6 +85,28 @@ describe('core run with hitless delivery', () => {
     expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('(hitless)');
   });
 
+  it('delivers dynamic endpoints beside nginx.conf, and a task change as a new endpoint set only', async () => {
+    await applyObject(docker, cluster('edge', { proxy: { replicas: 1, delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const first = plane.delivered('edge');
+    const fileOf = (d: typeof first, path: string) => d?.files.find((f) => f.path === path)?.content.toString();
+    expect(first?.files.map((f) => f.path)).toEqual(['nginx.conf', 'endpoints.txt']);
+    expect(fileOf(first, 'nginx.conf')).toContain('sg_dynamic');
+    const peers = (d: typeof first) => (fileOf(d, 'endpoints.txt') ?? '').trim().split(' ').slice(4).length;
+    expect(peers(first)).toBe(2);
+
+    docker.addTasks('web', 1);
+    docker.clearActions();
+    await run.run(2);
+    const second = plane.delivered('edge');
+    expect(second?.configHash).not.toBe(first?.configHash);
+    expect(peers(second)).toBe(3);
+    expect(fileOf(second, 'nginx.conf')).toBe(fileOf(first, 'nginx.conf'));
+    // The boot config (nginx.conf) did not change: no new Swarm config, no proxy service update.
+    expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+  });
+
   it('stays on a network no route needs any more instead of restarting the proxy', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);
