@@ -156,6 +156,35 @@ export const MimeType = brandedString<t.Brand<{ readonly MimeType: 'MimeType' }>
 export const Compression = struct('compression', { types: listOf(MimeType, { min: 1, max: 32 }) });
 export type Compression = t.TypeOf<typeof Compression>;
 
+/**
+ * Statuses a custom error page can replace. Both proxies serve a page for them: NGINX's error_page
+ * takes 300..599, HAProxy 2.6's http-error / deny / return only these (it refuses the others).
+ */
+export const ERROR_PAGE_STATUSES = [400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504] as const;
+/** The label a Swarm config needs to be usable as a page: swarmgate lists only those (a list of every config would carry all their data). */
+export const ERROR_PAGE_LABEL = 'swarmgate.io/error-page';
+export const MAX_ERROR_PAGES = 16;
+
+export const ErrorPage = struct(
+  'errorPages page',
+  {
+    /** The statuses answered with this page. */
+    statuses: listOf(intRange(400, 599), { min: 1, max: ERROR_PAGE_STATUSES.length }),
+    /** The Swarm config holding the page (labelled swarmgate.io/error-page); mounted into the proxy tasks. */
+    config: SwarmName,
+    contentType: withDefault(MimeType, 'text/html' as MimeType),
+  },
+);
+export type ErrorPage = t.TypeOf<typeof ErrorPage>;
+
+/** Custom bodies for error answers of the rules: the proxy's own errors, and with `upstream` the backends' too. */
+export const ErrorPages = struct('errorPages', {
+  pages: listOf(ErrorPage, { min: 1, max: MAX_ERROR_PAGES }),
+  /** Also replace the body of a backend's answer with one of these statuses (NGINX proxy_intercept_errors). */
+  upstream: withDefault(bool, false),
+});
+export type ErrorPages = t.TypeOf<typeof ErrorPages>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -180,6 +209,8 @@ export const MiddlewareSpec = struct(
     requestBody: RequestBody,
     /** gzip for listed media types. */
     compression: Compression,
+    /** Custom pages (from Swarm configs) for error statuses; a maintenance answer uses the 503 page. */
+    errorPages: ErrorPages,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;
@@ -209,6 +240,19 @@ export function checkMiddleware(spec: MiddlewareSpec): Issue[] {
     lower.forEach((h, i) => {
       if (lower.indexOf(h) !== i) out.push({ path: ['spec', 'forwardAuth', 'responseHeaders', i], message: `header "${fa.responseHeaders[i] ?? ''}" is already listed` });
     });
+  }
+  const ep = spec.errorPages;
+  if (ep !== undefined) {
+    const seen = new Map<number, number>();
+    ep.pages.forEach((page, i) =>
+      page.statuses.forEach((status, j) => {
+        const at = ['spec', 'errorPages', 'pages', i, 'statuses', j];
+        if (!(ERROR_PAGE_STATUSES as readonly number[]).includes(status)) out.push({ path: at, message: `status ${status} cannot have a page; use one of ${ERROR_PAGE_STATUSES.join(', ')}` });
+        const first = seen.get(status);
+        if (first !== undefined) out.push({ path: at, message: `status ${status} already has a page (pages[${first}])` });
+        else seen.set(status, i);
+      }),
+    );
   }
   for (const field of ['ipAllow', 'ipDeny'] as const) {
     const seen = new Map<string, number>();

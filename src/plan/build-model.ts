@@ -142,7 +142,7 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (acme.kind === 'pending') return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), acme.resolved];
     const resolveAuth = (a: ForwardAuth): Resolution =>
       resolveBackend({ service: a.service, port: a.port, weight: 1 as Weight, mode: 'task', ...(a.network !== undefined ? { network: a.network } : {}) }, { kind: 'none' }, cluster.spec.networks, idx, cluster.names);
-    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth);
+    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth, (c) => idx.pageConfigs.has(c));
     const routeCompiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
     const compiled = { ...routeCompiled, upstreams: [...routeCompiled.upstreams, ...policies.upstreams] };
     const conflict = cluster.conflict(route, compiled);

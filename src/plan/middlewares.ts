@@ -9,10 +9,10 @@ import { durationMs, sizeBytes } from '../domain/brands';
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
-import type { ForwardAuth, MiddlewareSpec, RateLimit } from '../domain/middleware';
+import { ERROR_PAGE_LABEL, type ErrorPages, type ForwardAuth, type MiddlewareSpec, type RateLimit } from '../domain/middleware';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { Rejected, Stored } from './inputs';
-import type { ModelRateLimit, RulePolicies, Upstream } from './model';
+import type { ModelErrorPages, ModelRateLimit, RulePolicies, Upstream } from './model';
 import type { RefProblem, Resolution } from './resolve-backends';
 
 /** Valid middlewares by name, and the names of invalid ones (so the message can say which). */
@@ -64,6 +64,12 @@ export function replicaRate(r: RateLimit, replicas: number): ModelRateLimit {
   return { rate, per, burst, ...(r.header !== undefined ? { header: r.header } : {}), retryAfter };
 }
 
+/** One page per status, sorted by status (checkMiddleware refuses a status listed twice). */
+function modelErrorPages(e: ErrorPages): ModelErrorPages {
+  const pages = e.pages.flatMap((p) => p.statuses.map((status) => ({ status, config: p.config, contentType: p.contentType })));
+  return { pages: pages.sort((a, b) => a.status - b.status), upstream: e.upstream };
+}
+
 function merge(names: readonly string[], index: MiddlewareIndex, replicas: number): RulePolicies | undefined {
   if (names.length === 0) return undefined;
   const specs = names.flatMap((n) => {
@@ -75,6 +81,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
   const cors = specs.flatMap((s) => (s.cors !== undefined ? [s.cors] : [])).at(-1);
   const body = specs.flatMap((s) => (s.requestBody !== undefined ? [s.requestBody] : [])).at(-1);
   const compression = specs.flatMap((s) => (s.compression !== undefined ? [s.compression] : [])).at(-1);
+  const errorPages = specs.flatMap((s) => (s.errorPages !== undefined ? [s.errorPages] : [])).at(-1);
   const maintenance = specs.flatMap((s) => (s.maintenance?.enabled === true ? [s.maintenance] : [])).at(-1);
   return {
     middlewares: names,
@@ -99,6 +106,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
       : {}),
     ...(compression !== undefined ? { compression: { types: [...new Set(compression.types)].sort() } } : {}),
     ...(maintenance !== undefined ? { maintenance: { retryAfterSeconds: Math.max(1, Math.floor(durationMs(maintenance.retryAfter) / 1000)), message: maintenance.message } } : {}),
+    ...(errorPages !== undefined ? { errorPages: modelErrorPages(errorPages) } : {}),
     ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
 }
@@ -107,7 +115,14 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
  * @param secretExists whether a Docker secret of that name exists (a basicAuth users file that does
  *   not is SecretNotFound: the route is left out, as for a missing TLS secret).
  */
-export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex, secretExists: (name: string) => boolean, resolveAuth?: AuthServiceResolver): ResolvedPolicies {
+export function resolvePolicies(
+  route: RouteObject,
+  cluster: ServiceClusterSpec,
+  index: MiddlewareIndex,
+  secretExists: (name: string) => boolean,
+  resolveAuth?: AuthServiceResolver,
+  pageExists: (config: string) => boolean = () => false,
+): ResolvedPolicies {
   const passthrough = route.spec.tls?.mode === 'Passthrough';
   const base = [...(passthrough ? [] : (cluster.defaults.middlewares ?? [])), ...(route.spec.middlewares ?? [])];
   const perRule = route.spec.rules.map((r) => [...new Set([...base, ...(r.middlewares ?? [])])]);
@@ -139,6 +154,9 @@ export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec,
   const secrets = [...new Set(rules.flatMap((r) => (r?.basicAuth !== undefined ? [r.basicAuth.secret] : [])))];
   for (const s of secrets.filter((name) => !secretExists(name)))
     problems.push({ reason: 'SecretNotFound', message: `secret "${s}" (basicAuth users) not found; the route is not programmed until it exists` });
+  const pages = [...new Set(rules.flatMap((r) => (r?.errorPages?.pages ?? []).map((p) => p.config)))].sort();
+  for (const c of pages.filter((name) => !pageExists(name)))
+    problems.push({ reason: 'ConfigNotFound', message: `config "${c}" (errorPages) not found, or it lacks the label ${ERROR_PAGE_LABEL}; the route is not programmed until it exists` });
   return { rules, problems, upstreams: [...upstreams.values()] };
 }
 

@@ -151,6 +151,15 @@ export interface RulePolicies {
   readonly requestBody?: { readonly maxBytes?: number; readonly buffering?: boolean };
   /** gzip these media types (last middleware wins). */
   readonly compression?: { readonly types: readonly MimeType[] };
+  /** Custom error pages (last middleware wins); a maintenance answer uses the 503 page when there is one. */
+  readonly errorPages?: ModelErrorPages;
+}
+
+/** One page per status, sorted by status; the page is a Swarm config the proxy tasks mount (ProxyModel.pageConfigs). */
+export interface ModelErrorPages {
+  readonly pages: readonly { readonly status: number; readonly config: SwarmName; readonly contentType: MimeType }[];
+  /** Also replace the backends' answers with these statuses. */
+  readonly upstream: boolean;
 }
 
 /** A forwardAuth with its auth service resolved to an upstream of the cluster (src/plan/middlewares.ts). */
@@ -258,6 +267,8 @@ export interface ProxyModel {
    * Absent: none.
    */
   readonly workerSecrets?: readonly SwarmName[];
+  /** Swarm configs holding error pages, mounted at PAGES_DIR/<name> (src/plan/error-pages.ts); absent: none. */
+  readonly pageConfigs?: readonly SwarmName[];
   /** Overlay networks the proxy must join to reach its upstreams. */
   readonly networks: readonly SwarmName[];
   readonly routes: readonly ProgrammedRoute[];

@@ -37,7 +37,8 @@ import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type RetryCondition } from '..
 import { DEFAULT_RETRIES } from '../../plan/build-model';
 import { fnv1a32 } from '../../plan/hash';
 import { lowerCase, NameTable } from '../../plan/names';
-import type { Affinity, HeaderEdits, HeaderPair, ModelRule, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
+import type { Affinity, HeaderEdits, HeaderPair, ModelErrorPages, ModelRule, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
+import { pagePath } from '../../plan/error-pages';
 import { pathRegex } from '../nginx/escape';
 import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
@@ -202,6 +203,16 @@ interface Defaults {
   readonly retryOn: string;
 }
 
+/**
+ * errorPages in a rule's backend: `http-error` for the errors HAProxy makes there (no server 503,
+ * 502, 504; HAProxy uses the backend's replies before the frontend's), and with `upstream` an
+ * `http-response return` that replaces a server's answer of that status.
+ */
+function errorPagesView(e: ModelErrorPages): NonNullable<BackendView['errorPages']> {
+  const pages = e.pages.map((p) => ({ status: p.status, contentType: p.contentType, file: pagePath(p.config) }));
+  return { own: pages, upstream: e.upstream ? pages : [] };
+}
+
 function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry, opts: HaproxyRenderOptions): BackendView {
   const name = token(`be.${rule.id}.${u.name}`);
   const a = action.affinity;
@@ -231,6 +242,7 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     ...rewriteOf(rule, action),
     bufferRequest: rule.policies?.requestBody?.buffering === true,
     ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
+    ...(rule.policies?.errorPages !== undefined ? { errorPages: errorPagesView(rule.policies.errorPages) } : {}),
     ...(action.protocol !== undefined ? { upstreamProtocol: upstreamProtocol(action) } : {}),
     ...(action.upstreamTls !== undefined ? { upstreamTls: upstreamTlsView(action.upstreamTls, opts) } : {}),
     servers,

@@ -28,6 +28,11 @@ export interface ServerView {
 
 export interface BackendView {
   readonly name: Token;
+  /** errorPages: `http-error` per status, and `http-response return` per status for the servers' answers. */
+  readonly errorPages?: {
+    readonly own: readonly { readonly status: number; readonly contentType: string; readonly file: string }[];
+    readonly upstream: readonly { readonly status: number; readonly contentType: string; readonly file: string }[];
+  };
   readonly route: string;
   readonly tcp: boolean;
   readonly balanceRoundRobin: boolean;

@@ -10,7 +10,8 @@
  * request only once the user is known. The geo blocks read
  * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
  */
-import type { ModelCors, ModelForwardAuth, ModelRateLimit, ModelRule } from '../../plan/model';
+import type { ModelCors, ModelErrorPages, ModelForwardAuth, ModelRateLimit, ModelRule } from '../../plan/model';
+import { pagePath } from '../../plan/error-pages';
 import { anyOrigin, originPattern, preflightHeaders } from '../cors';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
@@ -35,14 +36,38 @@ export interface PolicyBodyView {
   /** A variable holding the Retry-After seconds when limit_req refused the request, else empty (no header). */
   readonly retryAfter?: Token;
   readonly cors?: CorsBodyView;
-  /** Answer 503 with Retry-After and this text before anything else of the rule. */
-  readonly maintenance?: { readonly retryAfter: string; readonly message: string };
+  /**
+   * Answer 503 with Retry-After and this text before anything else of the rule; with `pageUri` (the
+   * rule has a 503 page) the page instead, through `error_page 503` to a page location that sends Retry-After.
+   */
+  readonly maintenance?: { readonly retryAfter: string; readonly message: string; readonly pageUri?: string; readonly pageLocation?: PageLocationView };
   /** client_max_body_size in bytes ("0": none; a string so that mustache prints 0). */
   readonly maxBodySize?: string;
   readonly requestBuffering?: 'on' | 'off';
   /** gzip_types (NGINX always compresses text/html too). */
   readonly gzip?: { readonly types: readonly string[] };
   readonly forwardAuth?: ForwardAuthBodyView;
+  readonly errorPages?: ErrorPagesBodyView;
+  /** `proxy_intercept_errors on` (errorPages.upstream): the backends' answers with a page's status get the page. */
+  readonly interceptErrors?: boolean;
+}
+
+/** errorPages in a location: `error_page <codes> <uri>` to the server's internal page locations. */
+export interface ErrorPagesBodyView {
+  readonly lines: readonly { readonly codes: string; readonly uri: string }[];
+  /** No page for 502: repeat the server's `error_page 502 = @sg_502` (error_page is inherited all-or-nothing). */
+  readonly keep502: boolean;
+  /** The internal locations these lines jump to (collected per server). */
+  readonly locations: readonly PageLocationView[];
+}
+
+/** An internal location serving one page file (a mounted Swarm config). */
+export interface PageLocationView {
+  readonly path: string;
+  readonly file: string;
+  readonly contentType: string;
+  /** Maintenance's page: with its Retry-After (add_header of the jumping location does not carry over). */
+  readonly retryAfter?: string;
 }
 
 /** forwardAuth in a location: `auth_request` to the server's internal auth location, answers mapped. */
@@ -146,6 +171,29 @@ export class PolicyRegistry {
     };
   }
 
+  /** The internal location serving `config` as `contentType` (with Retry-After for maintenance). */
+  private pageLocation(config: string, contentType: string, retryAfter?: string): PageLocationView {
+    const identity = identityKey('page', config, contentType, retryAfter);
+    const name = this.names.name(identity, `sg_acl_page_${fnv1a32(identity)}`);
+    return { path: `/!sg-page/${name}`, file: pagePath(config), contentType, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+  }
+
+  private errorPagesBody(e: ModelErrorPages): ErrorPagesBodyView {
+    const byPage = new Map<string, { codes: number[]; location: PageLocationView }>();
+    for (const p of e.pages) {
+      const location = this.pageLocation(p.config, p.contentType);
+      const entry = byPage.get(location.path) ?? { codes: [], location };
+      entry.codes.push(p.status);
+      byPage.set(location.path, entry);
+    }
+    const entries = [...byPage.values()].sort((a, b) => (a.codes[0] ?? 0) - (b.codes[0] ?? 0));
+    return {
+      lines: entries.map((x) => ({ codes: x.codes.join(' '), uri: x.location.path })),
+      keep502: !e.pages.some((p) => p.status === 502),
+      locations: entries.map((x) => x.location),
+    };
+  }
+
   /** A variable that is 1 when the client address is in `cidrs`, 0 otherwise. */
   private addressList(cidrs: readonly string[]): Token {
     const sorted = [...cidrs].sort();
@@ -195,6 +243,7 @@ export class PolicyRegistry {
     const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
     const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
     const cors = policies.cors === undefined ? undefined : this.corsBody(policies.cors);
+    const errorPages = policies.errorPages === undefined ? undefined : this.errorPagesBody(policies.errorPages);
     return {
       forbidden,
       ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
@@ -207,8 +256,16 @@ export class PolicyRegistry {
       ...(!redirect && policies.requestBody?.maxBytes !== undefined ? { maxBodySize: String(policies.requestBody.maxBytes) } : {}),
       ...(!redirect && policies.requestBody?.buffering !== undefined ? { requestBuffering: policies.requestBody.buffering ? ('on' as const) : ('off' as const) } : {}),
       ...(!redirect && policies.compression !== undefined ? { gzip: { types: policies.compression.types } } : {}),
-      ...(policies.maintenance !== undefined ? { maintenance: { retryAfter: String(policies.maintenance.retryAfterSeconds), message: policies.maintenance.message } } : {}),
+      ...(policies.maintenance !== undefined ? { maintenance: this.maintenanceBody(policies.maintenance, policies.errorPages) } : {}),
+      ...(errorPages !== undefined ? { errorPages } : {}),
+      ...(!redirect && policies.errorPages?.upstream === true ? { interceptErrors: true } : {}),
     };
+  }
+
+  private maintenanceBody(m: NonNullable<NonNullable<ModelRule['policies']>['maintenance']>, e: ModelErrorPages | undefined): NonNullable<PolicyBodyView['maintenance']> {
+    const retryAfter = String(m.retryAfterSeconds);
+    const page = e?.pages.find((p) => p.status === 503);
+    return { retryAfter, message: m.message, ...(page !== undefined ? { pageUri: this.pageLocation(page.config, page.contentType, retryAfter).path, pageLocation: this.pageLocation(page.config, page.contentType, retryAfter) } : {}) };
   }
 
   geoViews(): GeoView[] {

@@ -8,9 +8,15 @@ export const body = `            set $sg_route "{{route}}";
             if ({{{variable}}} = {{value}}) { return 403; }
 {{/forbidden}}
 {{#maintenance}}
+{{#pageUri}}
+            error_page 503 "{{pageUri}}";
+            return 503;
+{{/pageUri}}
+{{^pageUri}}
             default_type text/plain;
             add_header Retry-After "{{retryAfter}}" always;
             return 503 "{{message}}\\n";
+{{/pageUri}}
 {{/maintenance}}
 {{#cors}}
             if ({{{preflight}}} = 1) {
@@ -53,6 +59,16 @@ export const body = `            set $sg_route "{{route}}";
             error_page 500 = @sg_auth_500;
             error_page 502 = @sg_502;
 {{/forwardAuth}}
+{{#errorPages}}
+            # errorPages: after forwardAuth's error_page lines, which win for the auth service's answers.
+            recursive_error_pages on;
+{{#lines}}
+            error_page {{codes}} "{{uri}}";
+{{/lines}}
+{{#keep502}}
+            error_page 502 = @sg_502;
+{{/keep502}}
+{{/errorPages}}
 {{#maxBodySize}}
             client_max_body_size {{maxBodySize}};
 {{/maxBodySize}}
@@ -101,6 +117,9 @@ export const body = `            set $sg_route "{{route}}";
 {{^dynamic}}
             {{{module}}}_pass {{{scheme}}}://{{{target}}};
 {{/dynamic}}
+{{#interceptErrors}}
+            {{{module}}}_intercept_errors on;
+{{/interceptErrors}}
 {{#upstreamTls}}
             {{{module}}}_ssl_session_reuse off;
 {{#upstreamSni}}
@@ -237,6 +256,9 @@ export const server = `    server {
 {{#ownErrorPages}}
             error_page 502 = @sg_502;
 {{/ownErrorPages}}
+{{#recursiveErrorPages}}
+            recursive_error_pages on;
+{{/recursiveErrorPages}}
 {{#dispatch}}
             if ({{{condition}}}) { return {{code}}; }
 {{/dispatch}}
@@ -294,6 +316,21 @@ export const server = `    server {
             return 502 "swarmgate: the authentication service failed ($sg_acl_auth_status)\\n";
         }
 {{/authAsks}}
+{{#pageLocations}}
+        # errorPages: a mounted Swarm config, served with the status of the error that jumped here.
+        location = "{{path}}" {
+            internal;
+            types { }
+            default_type "{{contentType}}";
+{{#retryAfter}}
+            add_header Retry-After "{{retryAfter}}" always;
+{{#drain}}
+            add_header Connection $sg_drain_connection always;
+{{/drain}}
+{{/retryAfter}}
+            alias "{{file}}";
+        }
+{{/pageLocations}}
         location @sg_502 {
             if ($sg_backup_gone) { return 503 "no task of this backend is reachable\\n"; }
             return 502;

@@ -12,7 +12,7 @@ import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
 import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
-import { authHeaderVariable, type AuthLocationView, type PolicyBodyView } from './policies';
+import { authHeaderVariable, type AuthLocationView, type PageLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
@@ -183,7 +183,9 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry, default
       return { code: FIRST_DISPATCH_CODE + i, condition: maps.condition(rule), target };
     });
     const fallback = group.fallback === undefined ? undefined : body(group.fallback, maps, defaults);
-    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ownErrorPages: dispatch.length > 0, ...(fallback !== undefined ? { body: fallback } : {}) });
+    // A jump to a rule's named location is an error_page redirect: the rule's own error pages apply after it only when recursion is on here.
+    const recursiveErrorPages = dispatch.length > 0 && fallback?.errorPages === undefined && group.conditional.some((r) => r.policies?.errorPages !== undefined);
+    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ownErrorPages: dispatch.length > 0 && fallback?.errorPages?.keep502 !== false, ...(recursiveErrorPages ? { recursiveErrorPages } : {}), ...(fallback !== undefined ? { body: fallback } : {}) });
     const p = group.match.path;
     if (group.match.kind === 'exact') locations.push(make(true, p));
     else if (p === '/') locations.push(make(false, '/'));
@@ -203,9 +205,20 @@ function authLocations(locations: readonly LocationView[], named: readonly Named
   return sortedValues(out);
 }
 
+/** The internal page locations of the server's rules (errorPages and maintenance pages), sorted. */
+function pageLocations(locations: readonly LocationView[], named: readonly NamedLocationView[]): PageLocationView[] {
+  const out = new Map<string, PageLocationView>();
+  for (const b of [...locations.map((l) => l.body), ...named.map((n) => n.body)]) {
+    for (const l of b?.errorPages?.locations ?? []) out.set(l.path, l);
+    if (b?.maintenance?.pageLocation !== undefined) out.set(b.maintenance.pageLocation.path, b.maintenance.pageLocation);
+  }
+  return sortedValues(out);
+}
+
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
   const { locations, named } = serverLocations(vh.paths, maps, httpDefaults(model));
   const auth = authLocations(locations, named);
+  const pages = pageLocations(locations, named);
   const httpsPort = model.spec.proxy.publish.https;
   return {
     serverName: isDefault ? '_' : vh.host,
@@ -221,6 +234,7 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     locations,
     named,
     ...(auth.length > 0 ? { authAsks: { locations: auth } } : {}),
+    ...(pages.length > 0 ? { pageLocations: pages } : {}),
     fixed503: false,
   };
 }
