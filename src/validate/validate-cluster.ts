@@ -5,7 +5,7 @@
 import type { ProxyModel } from '../plan/model';
 import { renderCluster } from '../render/render-cluster';
 import type { Validation } from './result';
-import { validateFiles } from './validate-files';
+import { mountedFiles, validateFiles } from './validate-files';
 
 export type { Validation } from './result';
 
@@ -22,5 +22,5 @@ export interface ValidatorBinaries {
 export function validateCluster(model: ProxyModel, bins: ValidatorBinaries = {}): Validation {
   const rendered = renderCluster(model);
   const bin = bins[rendered.kind];
-  return validateFiles(rendered.kind, rendered.files, { secrets: model.secrets, ...(bin !== undefined ? { bin } : {}) });
+  return validateFiles(rendered.kind, rendered.files, { secrets: mountedFiles(model), ...(bin !== undefined ? { bin } : {}) });
 }

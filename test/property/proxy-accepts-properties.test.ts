@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath, type Issue } from '../../src/domain/issue';
 import { decodeObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject, type StreamRouteObject } from '../../src/domain/object';
+import { ERROR_PAGE_STATUSES } from '../../src/domain/middleware';
 import { HTTP_METHODS, RETRY_CONDITIONS } from '../../src/domain/route';
 import { proxyRejects, renderClusters } from '../helpers/proxy-accepts';
 import { desired, snapshot } from '../helpers/specs';
@@ -33,6 +34,8 @@ const LONG_SERVICE = `s${'x'.repeat(63)}`;
 const SERVICES = ['alpha', 'beta', 'gamma', 'delta', 'v6', 'empty', LONG_SERVICE, ...Array.from({ length: 26 }, (_, i) => `w${i}`)];
 const CERT = 'crt';
 const KEY = `k${'y'.repeat(63)}`;
+/** Error-page configs: labelled ones in the world, and one that is not (ConfigNotFound). */
+const PAGES = ['outage.html', `p${'x'.repeat(63)}`, 'missing-page'];
 
 function baseSnapshot(labelled: readonly { name: string; labels: Record<string, string> }[]) {
   const overlay = SERVICES.map((name) => ({
@@ -53,6 +56,7 @@ function baseSnapshot(labelled: readonly { name: string; labels: Record<string, 
     tasks: [...tasks, ...hostTasks, ...labelTasks],
     networks: [{ name: 'app' }],
     secrets: [{ name: CERT }, { name: KEY }],
+    configs: PAGES.filter((p) => p !== 'missing-page').map((name) => ({ name })),
     nodes: [1, 2].map((n) => ({ id: `n${n}`, hostname: `node-${n}`, role: 'worker', addr: `10.210.0.${n}` })),
   });
 }
@@ -232,7 +236,13 @@ const maintenance = fc.record({ enabled: fc.boolean(), retryAfter: duration, mes
 const requestBody = fc.record({ maxSize: size, buffering: fc.boolean() }, { requiredKeys: [] });
 const mimeType = fc.oneof(fc.constantFrom('application/json', 'text/css', 'image/svg+xml', `${'a'.repeat(22)}/${'b'.repeat(22)}`, `a/${'b'.repeat(43)}`), fc.stringMatching(/^[a-z0-9][a-z0-9_.+-]{0,10}\/[a-z0-9][a-z0-9_.+-]{0,10}$/));
 const compression = fc.record({ types: fc.array(mimeType, { minLength: 1, maxLength: 32 }) });
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance, requestBody, compression }, { requiredKeys: [] });
+const errorPage = fc.record({
+  statuses: fc.uniqueArray(fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...ERROR_PAGE_STATUSES) }, { weight: 1, arbitrary: fc.constantFrom(418, 599) }), { minLength: 1, maxLength: 4 }),
+  config: fc.constantFrom(...PAGES),
+  contentType: mimeType,
+}, { requiredKeys: ['statuses', 'config'] });
+const errorPages = fc.record({ pages: fc.array(errorPage, { minLength: 1, maxLength: 3 }), upstream: fc.boolean() }, { requiredKeys: ['pages'] });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance, requestBody, compression, errorPages }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc

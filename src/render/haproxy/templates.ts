@@ -218,7 +218,12 @@ const http = `frontend sg_http
     http-request redirect location "{{location}}" code {{code}} if{{#conditions}} {{{.}}}{{/conditions}}
 {{/redirects}}
 {{#unavailable}}
-    http-request return status 503 content-type text/plain string "no task of this backend is available" if {{{.}}}
+{{#page}}
+    http-request return status 503 content-type "{{contentType}}" file "{{file}}" if {{{rule}}}
+{{/page}}
+{{^page}}
+    http-request return status 503 content-type text/plain string "no task of this backend is available" if {{{rule}}}
+{{/page}}
 {{/unavailable}}
 {{#responseEdits}}
     http-after-response {{{verb}}} "{{name}}"{{#hasValue}} "{{value}}"{{/hasValue}} if {{{acl}}}

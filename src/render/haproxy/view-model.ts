@@ -46,7 +46,7 @@ import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { httpPemFiles, pemPath } from './pem-files';
 import { l4Frontends } from './stream-listeners';
-import { HaproxyPolicies } from './policies';
+import { HaproxyPolicies, pageFor } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
 import { canonicalCidr } from '../../domain/cidr';
 import type { BackendView, ClientAddressView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
@@ -396,7 +396,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const ruleAcl = (rule: ModelRule): Token => token(`rule_${rule.id}`);
   const hasQuery = token('sg_has_query');
   const redirects: HttpFrontendView['redirects'][number][] = [];
-  const unavailable: Token[] = [];
+  const unavailable: HttpFrontendView['unavailable'][number][] = [];
   const respEdits: ResponseEditView[] = [];
   const useBackends: UseBackendView[] = [];
   const policies = new HaproxyPolicies();
@@ -406,7 +406,10 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     policies.add(rule, acl);
     respEdits.push(...responseEdits(action.responseHeaders, acl, action.kind === 'proxy'));
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
-    else if (action.targets.length === 0) unavailable.push(acl);
+    else if (action.targets.length === 0) {
+      const page = pageFor(rule.policies?.errorPages, 503);
+      unavailable.push({ rule: acl, ...(page !== undefined ? { page } : {}) });
+    }
     else {
       const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls, opts));
       backends.push(...ruleBackends);

@@ -106,7 +106,8 @@ export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly fallback503: boolean;
   readonly hasQueryAcl: boolean;
   readonly redirects: readonly ({ readonly location: string; readonly code: number } & Conditional)[];
-  readonly unavailable: readonly Token[];
+  /** Rules without a task: 503 (`page`: the rule's 503 error page). */
+  readonly unavailable: readonly { readonly rule: Token; readonly page?: { readonly contentType: string; readonly file: string } }[];
   readonly responseEdits: readonly ResponseEditView[];
   readonly pickAcls: readonly PickAclView[];
   readonly cookieAcls: readonly { readonly name: Token; readonly cookieName: Token; readonly prefix: Token }[];

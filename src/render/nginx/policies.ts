@@ -48,6 +48,11 @@ export interface PolicyBodyView {
   readonly gzip?: { readonly types: readonly string[] };
   readonly forwardAuth?: ForwardAuthBodyView;
   readonly errorPages?: ErrorPagesBodyView;
+  /**
+   * The rule's 503 page, in `$sg_page_503`: the loopback 503 server (no task reachable, or a timed-out
+   * task) redirects to `@sg_no_task` (X-Accel-Redirect), which answers with it.
+   */
+  readonly noTaskPage?: string;
   /** `proxy_intercept_errors on` (errorPages.upstream): the backends' answers with a page's status get the page. */
   readonly interceptErrors?: boolean;
 }
@@ -59,6 +64,8 @@ export interface ErrorPagesBodyView {
   readonly keep502: boolean;
   /** The internal locations these lines jump to (collected per server). */
   readonly locations: readonly PageLocationView[];
+  /** The 503 page's location path, if any. */
+  readonly noTaskPage?: string;
 }
 
 /** An internal location serving one page file (a mounted Swarm config). */
@@ -68,6 +75,8 @@ export interface PageLocationView {
   readonly contentType: string;
   /** Maintenance's page: with its Retry-After (add_header of the jumping location does not carry over). */
   readonly retryAfter?: string;
+  /** A rate-limited rule's 429 page: Retry-After from the rule's variable (empty, so absent, unless limit_req refused). */
+  readonly retryVariable?: Token;
 }
 
 /** forwardAuth in a location: `auth_request` to the server's internal auth location, answers mapped. */
@@ -172,16 +181,16 @@ export class PolicyRegistry {
   }
 
   /** The internal location serving `config` as `contentType` (with Retry-After for maintenance). */
-  private pageLocation(config: string, contentType: string, retryAfter?: string): PageLocationView {
-    const identity = identityKey('page', config, contentType, retryAfter);
+  private pageLocation(config: string, contentType: string, retryAfter?: string, retryVariable?: Token): PageLocationView {
+    const identity = identityKey('page', config, contentType, retryAfter, retryVariable);
     const name = this.names.name(identity, `sg_acl_page_${fnv1a32(identity)}`);
-    return { path: `/!sg-page/${name}`, file: pagePath(config), contentType, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+    return { path: `/!sg-page/${name}`, file: pagePath(config), contentType, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(retryVariable !== undefined ? { retryVariable } : {}) };
   }
 
-  private errorPagesBody(e: ModelErrorPages): ErrorPagesBodyView {
+  private errorPagesBody(e: ModelErrorPages, retryVariable: Token | undefined): ErrorPagesBodyView {
     const byPage = new Map<string, { codes: number[]; location: PageLocationView }>();
     for (const p of e.pages) {
-      const location = this.pageLocation(p.config, p.contentType);
+      const location = this.pageLocation(p.config, p.contentType, undefined, p.status === 429 ? retryVariable : undefined);
       const entry = byPage.get(location.path) ?? { codes: [], location };
       entry.codes.push(p.status);
       byPage.set(location.path, entry);
@@ -191,6 +200,7 @@ export class PolicyRegistry {
       lines: entries.map((x) => ({ codes: x.codes.join(' '), uri: x.location.path })),
       keep502: !e.pages.some((p) => p.status === 502),
       locations: entries.map((x) => x.location),
+      ...(e.pages.some((p) => p.status === 503) ? { noTaskPage: entries.find((x) => x.codes.includes(503))?.location.path ?? '' } : {}),
     };
   }
 
@@ -243,7 +253,8 @@ export class PolicyRegistry {
     const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
     const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
     const cors = policies.cors === undefined ? undefined : this.corsBody(policies.cors);
-    const errorPages = policies.errorPages === undefined ? undefined : this.errorPagesBody(policies.errorPages);
+    const retryAfter = wait !== undefined ? this.retryAfterVariable(wait) : undefined;
+    const errorPages = policies.errorPages === undefined ? undefined : this.errorPagesBody(policies.errorPages, retryAfter);
     return {
       forbidden,
       ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
@@ -251,13 +262,14 @@ export class PolicyRegistry {
       limitReq,
       limitConn,
       limitStatus: limitReq.length > 0 || limitConn.length > 0,
-      ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
       ...(cors !== undefined ? { cors } : {}),
       ...(!redirect && policies.requestBody?.maxBytes !== undefined ? { maxBodySize: String(policies.requestBody.maxBytes) } : {}),
       ...(!redirect && policies.requestBody?.buffering !== undefined ? { requestBuffering: policies.requestBody.buffering ? ('on' as const) : ('off' as const) } : {}),
       ...(!redirect && policies.compression !== undefined ? { gzip: { types: policies.compression.types } } : {}),
       ...(policies.maintenance !== undefined ? { maintenance: this.maintenanceBody(policies.maintenance, policies.errorPages) } : {}),
       ...(errorPages !== undefined ? { errorPages } : {}),
+      ...(!redirect && errorPages?.noTaskPage !== undefined ? { noTaskPage: errorPages.noTaskPage } : {}),
       ...(!redirect && policies.errorPages?.upstream === true ? { interceptErrors: true } : {}),
     };
   }

@@ -4,6 +4,9 @@
  * renderer), triple braces only for Tokens, every decision precomputed in view-model.ts.
  */
 export const body = `            set $sg_route "{{route}}";
+{{#noTaskPage}}
+            set $sg_page_503 "{{noTaskPage}}";
+{{/noTaskPage}}
 {{#forbidden}}
             if ({{{variable}}} = {{value}}) { return 403; }
 {{/forbidden}}
@@ -328,9 +331,24 @@ export const server = `    server {
             add_header Connection $sg_drain_connection always;
 {{/drain}}
 {{/retryAfter}}
+{{#retryVariable}}
+            add_header Retry-After {{{retryVariable}}} always;
+{{#drain}}
+            add_header Connection $sg_drain_connection always;
+{{/drain}}
+{{/retryVariable}}
             alias "{{file}}";
         }
 {{/pageLocations}}
+{{#noTaskPages}}
+        # errorPages: the loopback 503 server sent the request here (X-Accel-Redirect); the rule's 503 page if it has one.
+        location @sg_no_task {
+            default_type text/plain;
+            if ($sg_page_503 = "") { return 503 "no task of this backend is reachable\\n"; }
+            error_page 503 $sg_page_503;
+            return 503;
+        }
+{{/noTaskPages}}
         location @sg_502 {
             if ($sg_backup_gone) { return 503 "no task of this backend is reachable\\n"; }
             return 502;

@@ -205,6 +205,11 @@ function authLocations(locations: readonly LocationView[], named: readonly Named
   return sortedValues(out);
 }
 
+/** A rule of the server has a 503 page for the loopback 503 server's answers. */
+function hasNoTaskPage(s: ServerView): boolean {
+  return [...s.locations.map((l) => l.body), ...s.named.map((n) => n.body)].some((b) => b?.noTaskPage !== undefined);
+}
+
 /** The internal page locations of the server's rules (errorPages and maintenance pages), sorted. */
 function pageLocations(locations: readonly LocationView[], named: readonly NamedLocationView[]): PageLocationView[] {
   const out = new Map<string, PageLocationView>();
@@ -212,7 +217,9 @@ function pageLocations(locations: readonly LocationView[], named: readonly Named
     for (const l of b?.errorPages?.locations ?? []) out.set(l.path, l);
     if (b?.maintenance?.pageLocation !== undefined) out.set(b.maintenance.pageLocation.path, b.maintenance.pageLocation);
   }
-  return sortedValues(out);
+  // Maintenance pages (with Retry-After) after the others, so the order of the blocks never depends on user values.
+  const rank = (l: PageLocationView) => (l.retryAfter !== undefined ? 2 : l.retryVariable !== undefined ? 1 : 0);
+  return sortedValues(out).sort((a, b) => rank(a) - rank(b));
 }
 
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
@@ -423,6 +430,7 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
+    ...(servers.some(hasNoTaskPage) ? { noTaskPages: true as const } : {}),
     ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),

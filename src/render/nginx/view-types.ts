@@ -126,6 +126,8 @@ export interface NginxView {
   readonly passthroughInternal: Token;
   readonly statusPort: number;
   readonly unavailablePort: number;
+  /** A rule has a 503 error page: the loopback 503 server redirects to each server's @sg_no_task. */
+  readonly noTaskPages?: true;
   /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
   readonly geoMaps: readonly GeoView[];
   readonly limitReqZones: readonly LimitReqZoneView[];
