@@ -9,7 +9,8 @@ import { durationMs, sizeBytes } from '../domain/brands';
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
-import { ERROR_PAGE_LABEL, type ErrorPages, type ForwardAuth, type MiddlewareSpec, type RateLimit } from '../domain/middleware';
+import { ERROR_PAGE_LABEL, splitAuthUrl, type ErrorPages, type MiddlewareSpec, type RateLimit } from '../domain/middleware';
+import type { Port, SwarmName } from '../domain/brands';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { Rejected, Stored } from './inputs';
 import type { ModelErrorPages, ModelRateLimit, RulePolicies, Upstream } from './model';
@@ -41,8 +42,15 @@ export interface ResolvedPolicies {
   readonly upstreams: readonly Upstream[];
 }
 
+/** A forwardAuth's auth service given as a Swarm service. */
+export interface AuthService {
+  readonly service: SwarmName;
+  readonly port: Port;
+  readonly network?: SwarmName;
+}
+
 /** Resolves a forwardAuth's auth service like a backend (task addresses on an overlay network). */
-export type AuthServiceResolver = (auth: ForwardAuth) => Resolution;
+export type AuthServiceResolver = (auth: AuthService) => Resolution;
 
 /** Canonical forms (both proxies read them), sorted and without duplicates ("::1" and "0:0:…:1" are one). */
 function addresses(list: readonly Cidr[]): Cidr[] {
@@ -141,14 +149,21 @@ export function resolvePolicies(
   const rules = merged.map((p, i) => {
     const auth = (perRule[i] ?? []).flatMap((n) => index.valid.get(n)?.forwardAuth ?? []).at(-1);
     if (p === undefined || auth === undefined) return p;
-    const res = resolveAuth?.(auth);
+    const common = { responseHeaders: auth.responseHeaders, timeout: auth.timeout };
+    // By URL: nothing to resolve in the swarm; the proxy resolves the host when it asks.
+    if (auth.url !== undefined) {
+      const u = splitAuthUrl(auth.url);
+      return { ...p, forwardAuth: { url: { origin: u.origin, host: u.host }, path: u.path ?? auth.path, ...common } };
+    }
+    if (auth.service === undefined || auth.port === undefined) return p; // checkMiddleware refuses this
+    const res = resolveAuth?.({ service: auth.service, port: auth.port, ...(auth.network !== undefined ? { network: auth.network } : {}) });
     if (res === undefined || !res.ok) {
       const problem = res?.problem ?? { reason: 'BackendNotFound' as const, message: `auth service "${auth.service}" cannot be resolved` };
       authProblems.set(problem.message, { reason: problem.reason, message: `forwardAuth: ${problem.message}; the route is not programmed until it resolves` });
       return p;
     }
     upstreams.set(res.upstream.name, res.upstream);
-    return { ...p, forwardAuth: { upstream: res.upstream.name, service: auth.service, port: auth.port, path: auth.path, responseHeaders: auth.responseHeaders, timeout: auth.timeout } };
+    return { ...p, forwardAuth: { upstream: res.upstream.name, service: auth.service, port: auth.port, path: auth.path, ...common } };
   });
   problems.push(...authProblems.values());
   const secrets = [...new Set(rules.flatMap((r) => (r?.basicAuth !== undefined ? [r.basicAuth.secret] : [])))];

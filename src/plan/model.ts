@@ -164,10 +164,13 @@ export interface ModelErrorPages {
 
 /** A forwardAuth with its auth service resolved to an upstream of the cluster (src/plan/middlewares.ts). */
 export interface ModelForwardAuth {
-  /** The upstream (in ProxyModel.upstreams) holding the auth service's tasks. */
-  readonly upstream: string;
-  readonly service: SwarmName;
-  readonly port: Port;
+  /** The upstream (in ProxyModel.upstreams) holding the auth service's tasks; absent with `url`. */
+  readonly upstream?: string;
+  readonly service?: SwarmName;
+  readonly port?: Port;
+  /** The auth service by URL (forwardAuth.url): its origin `http://host[:port]` and host, resolved by the proxy when it asks. */
+  readonly url?: { readonly origin: string; readonly host: string };
+  /** The path asked (the url's own path when it has one). */
   readonly path: HttpPath;
   /** Copied from the auth service's answer into the upstream request, in the declared order. */
   readonly responseHeaders: readonly HeaderName[];

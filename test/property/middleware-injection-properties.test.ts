@@ -151,6 +151,25 @@ const FIELDS: Record<string, Field> = {
       expect(findAll(nginx, 'proxy_set_header').filter((d) => d.args[0] === header).map((d) => d.args[1])).toEqual([`$sg_acl_auth_h_${lower}`]);
     },
   },
+  'forwardAuth (url)': {
+    kinds: ['nginx'],
+    values: fc.tuple(
+      fc.oneof(
+        printable.map((p) => `http://${p}`),
+        fc.constantFrom('http://a.test/$x', 'http://a.test/"', 'http://a.test/;x', 'http://a.test/a b', 'http://a.test:99999', 'http://a.test/{x}', 'http://A.test', 'https://a.test', 'http://10.0.0.1/x'),
+        { weight: 3, arbitrary: fc.tuple(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), fc.stringMatching(/^(\/[A-Za-z0-9._~+,:@=&$-]{0,12}){0,2}$/)).map(([h, p, path]) => `http://${h}.test${p !== undefined ? `:${p}` : ''}${path}`) },
+      ),
+    ),
+    spec: ([url]) => ({ forwardAuth: { url } }),
+    // An address needs no resolver line, a name does: the plain URL has the same kind of host.
+    plain: ([url]) => ({ forwardAuth: { url: /^\d{1,3}(\.\d{1,3}){3}$/.test(/^http:\/\/([^/:]*)/.exec(url ?? '')?.[1] ?? '') ? 'http://10.0.0.1/p' : 'http://p.test/p' } }),
+    arrives: ([url], nginx) => {
+      const set = findAll(nginx, 'set').filter((d) => d.args[0]?.endsWith('_url'));
+      const u = url ?? '';
+      const expected = /^http:\/\/[^/]+$/.test(u) ? `${u}/` : u;
+      expect(set.map((d) => d.args[1]?.replace(/\$\{sg_dollar\}/g, '$'))).toEqual([expected]);
+    },
+  },
   'errorPages (config, contentType, statuses) with maintenance': {
     kinds: BOTH,
     values: fc.tuple(

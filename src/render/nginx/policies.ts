@@ -88,9 +88,15 @@ export interface ForwardAuthBodyView {
   readonly location: AuthLocationView;
 }
 
+/** Docker's embedded DNS, in every Swarm task: resolves a forwardAuth URL's host when NGINX asks. */
+export const DOCKER_DNS = '127.0.0.11';
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 /** The internal location a server needs per distinct auth service ask. */
 export interface AuthLocationView {
   readonly path: string;
+  /** forwardAuth.url: `set <variable> "<url>"; proxy_pass <variable>;`, with a resolver unless the host is an address. */
+  readonly urlTarget?: { readonly variable: Token; readonly value: string; readonly resolver?: Token };
   /** The auth service's upstream, or the loopback 503 server when it has no running task. */
   readonly target: Token;
   /** The path asked on the auth service (user data, escaped). */
@@ -170,13 +176,21 @@ export class PolicyRegistry {
   ) {}
 
   private forwardAuth(fa: ModelForwardAuth): ForwardAuthBodyView {
-    const identity = identityKey('forward-auth', fa.upstream, fa.path, fa.timeout);
+    const identity = identityKey('forward-auth', fa.upstream, fa.url?.origin, fa.path, fa.timeout);
     const name = this.names.name(identity, `sg_acl_auth_${fnv1a32(identity)}`);
     const path = `/!sg-auth/${name}`;
+    const upstream = fa.upstream ?? '';
+    // By URL: proxy_pass through a variable, so NGINX resolves the host when it asks (Docker's DNS in a
+    // task) instead of at load, where a name it cannot resolve would fail the whole configuration.
+    const target =
+      fa.url !== undefined
+        ? { urlTarget: { variable: token(`$${name}_url`), value: `${fa.url.origin}${fa.path}`, ...(IPV4.test(fa.url.host) ? {} : { resolver: token(DOCKER_DNS) }) } }
+        : {};
     return {
       uri: path,
       copy: fa.responseHeaders.map((h) => ({ variable: authHeaderVariable(h), source: token(`$upstream_http_${h.toLowerCase().replace(/-/g, '_')}`) })),
-      location: { path, target: this.serving(fa.upstream) ? token(fa.upstream) : this.unavailable, authPath: fa.path, timeout: nginxDuration(fa.timeout) },
+      // (With a URL the target is not rendered: urlTarget replaces it.)
+      location: { path, target: fa.url === undefined && this.serving(upstream) ? token(upstream) : this.unavailable, authPath: fa.path, timeout: nginxDuration(fa.timeout), ...target },
     };
   }
 

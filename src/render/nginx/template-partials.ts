@@ -285,7 +285,17 @@ export const server = `    server {
         # forwardAuth: the auth service is asked here (a subrequest; "internal": clients cannot reach it).
         location = "{{path}}" {
             internal;
+{{#urlTarget}}
+{{#resolver}}
+            resolver {{{resolver}}} valid=10s ipv6=off;
+            resolver_timeout 5s;
+{{/resolver}}
+            set {{{variable}}} "{{value}}";
+            proxy_pass {{{variable}}};
+{{/urlTarget}}
+{{^urlTarget}}
             proxy_pass "http://{{{target}}}{{authPath}}";
+{{/urlTarget}}
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header Connection "";
