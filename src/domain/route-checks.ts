@@ -6,7 +6,7 @@ import { checkCanary } from './canary-checks';
 import { checkProtocols } from './protocol-checks';
 import { duplicateRefIssues } from './middleware';
 import type { Issue, PathSegment } from './issue';
-import type { Certificate, Rule, RouteSpec } from './route';
+import { CLIENT_CERT_HEADER_NAMES, type Certificate, type Rule, type RouteSpec } from './route';
 import { zeroTimeoutIssues } from './service-cluster';
 
 /** "/api/" and "/api" are the same prefix (whole-segment matching); "/" stays "/". */
@@ -43,6 +43,8 @@ const tlsShape: Check = (spec) => {
   if (tls.mode === 'Passthrough') {
     if (tls.certificate !== undefined) out.push(at(['tls', 'certificate'], 'not used with tls.mode Passthrough: the backend terminates TLS'));
     if (tls.redirectHTTP) out.push(at(['tls', 'redirectHTTP'], 'not available with tls.mode Passthrough: the route has no HTTP server'));
+    if (tls.clientCertificate !== undefined)
+      out.push(at(['tls', 'clientCertificate'], 'not available with tls.mode Passthrough: the proxy does not terminate TLS, so the backend must ask for client certificates itself'));
     if (spec.defaultBackend) out.push(at(['defaultBackend'], 'not available with tls.mode Passthrough'));
     if (spec.rules.length !== 1) out.push(at(['rules'], `tls.mode Passthrough takes exactly one rule, got ${spec.rules.length}`));
     if (spec.middlewares !== undefined) out.push(at(['middlewares'], 'not available with tls.mode Passthrough (the proxy never sees the HTTP requests)'));
@@ -159,7 +161,24 @@ const middlewareRefs: Check = (spec) => [
   ...spec.rules.flatMap((r, i) => duplicateRefIssues(r.middlewares, ['spec', 'rules', i, 'middlewares'])),
 ];
 
-const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary, middlewareRefs, checkProtocols];
+/** The X-Client-Cert-* headers are the proxy's word about the client certificate: a rule may not edit them. */
+const clientCertHeaders: Check = (spec) => {
+  if (spec.tls?.clientCertificate === undefined) return [];
+  const out: Issue[] = [];
+  spec.rules.forEach((rule, i) => {
+    const edits = rule.requestHeaders;
+    if (edits === undefined) return;
+    const named: [string, readonly { name: string }[]][] = [['set', edits.set], ['add', edits.add], ['remove', edits.remove.map((name) => ({ name }))]];
+    for (const [verb, list] of named)
+      list.forEach((h, j) => {
+        if (CLIENT_CERT_HEADER_NAMES.some((n) => n.toLowerCase() === h.name.toLowerCase()))
+          out.push(at(['rules', i, 'requestHeaders', verb, j], `"${h.name}" is set by the proxy from the client certificate (tls.clientCertificate); a rule cannot edit it`));
+      });
+  });
+  return out;
+};
+
+const CHECKS: readonly Check[] = [uniqueHosts, tlsShape, rules, matchUnique, checkCanary, middlewareRefs, checkProtocols, clientCertHeaders];
 
 export function checkRoute(spec: RouteSpec): Issue[] {
   return CHECKS.flatMap((check) => check(spec));

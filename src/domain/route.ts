@@ -197,11 +197,46 @@ export type Rule = t.TypeOf<typeof Rule>;
 export const Certificate = struct('certificate', {}, { name: CertificateName, certSecret: SwarmName, keySecret: SwarmName, issuer: DnsLabel });
 export type Certificate = t.TypeOf<typeof Certificate>;
 
+/**
+ * Client certificates at the edge (Gateway API's frontend validation, ingress-nginx's auth-tls-*):
+ * `Require` refuses a request without a certificate the CA bundle in `caSecret` verifies; `Request`
+ * asks for one and lets clients without a certificate through (a presented but unverifiable one is
+ * refused in both modes). `crlSecret`: a PEM CRL of certificates to refuse. The verification result,
+ * subject, issuer and fingerprint reach the backend as X-Client-Cert-* headers.
+ */
+export const CLIENT_CERTIFICATE_MODES = ['Require', 'Request'] as const;
+export type ClientCertificateMode = (typeof CLIENT_CERTIFICATE_MODES)[number];
+export const ClientCertificate = struct(
+  'clientCertificate',
+  { mode: withDefault(oneOf(CLIENT_CERTIFICATE_MODES), 'Require'), caSecret: SwarmName },
+  { crlSecret: SwarmName },
+);
+export type ClientCertificate = t.TypeOf<typeof ClientCertificate>;
+
+/**
+ * The request headers that tell a backend about the client certificate of a route with
+ * tls.clientCertificate (both renderers): names fixed and documented (docs/reference/route.md,
+ * "Client certificates"), values NGINX's and HAProxy's equivalents. A client's own headers of these
+ * names are never passed on.
+ */
+export const CLIENT_CERT_HEADERS = {
+  /** `SUCCESS`, or `NONE` without a certificate (tls.clientCertificate.mode Request). */
+  verify: 'X-Client-Cert-Verify',
+  /** The certificate's subject DN, RFC 2253 (`CN=alice,O=Example`). */
+  subject: 'X-Client-Cert-Subject',
+  /** Its issuer DN, RFC 2253. */
+  issuer: 'X-Client-Cert-Issuer',
+  /** SHA-1 of the DER certificate, lowercase hex (NGINX's $ssl_client_fingerprint). */
+  fingerprint: 'X-Client-Cert-Fingerprint',
+} as const;
+
+export const CLIENT_CERT_HEADER_NAMES: readonly string[] = Object.values(CLIENT_CERT_HEADERS);
+
 export const TLS_MODES = ['Terminate', 'Passthrough'] as const;
 export const Tls = struct(
   'tls',
   { mode: oneOf(TLS_MODES), redirectHTTP: withDefault(bool, false) },
-  { certificate: Certificate },
+  { certificate: Certificate, clientCertificate: ClientCertificate },
 );
 export type Tls = t.TypeOf<typeof Tls>;
 

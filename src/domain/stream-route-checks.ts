@@ -23,8 +23,6 @@ function positive(value: string, path: (string | number)[]): Issue[] {
 export function checkTcpRoute(spec: TcpRouteSpec): Issue[] {
   const out = [...backendIssues(spec), ...positive(spec.idleTimeout, ['spec', 'idleTimeout']), ...positive(spec.connectTimeout, ['spec', 'connectTimeout'])];
   if (spec.tls !== undefined) out.push(...certificateForm(spec.tls.certificate));
-  if (spec.tls !== undefined && spec.hostnames !== undefined)
-    out.push({ path: ['spec', 'tls'], message: 'hostnames route by SNI on a TLS listener without decrypting; tls (termination) is for TCP listeners' });
   const hosts = new Set<string>();
   (spec.hostnames ?? []).forEach((h, i) => {
     if (hosts.has(h)) out.push({ path: ['spec', 'hostnames', i], message: `duplicate hostname "${h}"` });

@@ -48,7 +48,8 @@ export const TcpRouteSpec = struct(
     proxyProtocol: withDefault(bool, false),
   },
   // hostnames: SNI names on a TLS listener (required there, refused on TCP listeners);
-  // tls: terminate TLS on a TCP listener with this certificate, the backend gets plain TCP.
+  // tls: terminate TLS with this certificate, the backend gets plain TCP: on a TCP listener, or on a
+  // TLS listener for the route's hostnames (TLS termination per SNI name; ADR 0015).
   { hostnames: listOf(HostPattern, { min: 1, max: 100 }), tls: StreamTls },
 );
 export type TcpRouteSpec = t.TypeOf<typeof TcpRouteSpec>;

@@ -56,7 +56,9 @@ function missingSecrets(route: RouteObject, idx: SnapshotIndex, certs: Certifica
     names
       .filter((s, i, all) => !idx.secrets.has(s) && all.indexOf(s) === i)
       .map((s) => ({ reason: 'SecretNotFound' as const, message: `secret "${s}" not found; the route is not programmed until it exists` }));
-  return [...terminationSecretProblems(route, idx, certs), ...missing(backendTlsSecrets(route))];
+  const client = route.spec.tls?.mode === 'Terminate' ? route.spec.tls.clientCertificate : undefined;
+  const clientSecrets = client === undefined ? [] : [client.caSecret, ...(client.crlSecret !== undefined ? [client.crlSecret] : [])];
+  return [...terminationSecretProblems(route, idx, certs), ...missing([...clientSecrets, ...backendTlsSecrets(route)])];
 }
 
 function terminationSecretProblems(route: RouteObject, idx: SnapshotIndex, certs: Certificates): RefProblem[] {

@@ -126,6 +126,8 @@ export class ClusterBuilder {
         secrets.add(vh.tls.certSecret);
         secrets.add(vh.tls.keySecret);
       }
+      // Client certificate CA bundle and CRL: read by NGINX's master (HAProxy's process) like certificates.
+      for (const s of [vh.tls?.clientCaSecret, vh.tls?.clientCrlSecret]) if (s !== undefined) secrets.add(s);
     }
     // basicAuth users files: mounted like certificates, but read by NGINX's workers at request time.
     const workerSecrets = new Set<SwarmName>();
@@ -190,7 +192,8 @@ function tlsConflict(host: string, owner: string, has: HostTls, wanted: HostTls)
 function describeHostTls(t: HostTls): string {
   if (t === 'none') return 'plain HTTP, no tls';
   if (t === 'passthrough') return 'tls.mode Passthrough';
-  return `tls.mode Terminate with secrets ${t.certSecret} and ${t.keySecret}, redirectHTTP ${t.redirectHTTP ? 'true' : 'false'}`;
+  const client = t.clientCertMode === undefined ? '' : `, clientCertificate ${t.clientCertMode} with CA ${t.clientCaSecret ?? ''}${t.clientCrlSecret !== undefined ? ` and CRL ${t.clientCrlSecret}` : ''}`;
+  return `tls.mode Terminate with secrets ${t.certSecret} and ${t.keySecret}, redirectHTTP ${t.redirectHTTP ? 'true' : 'false'}${client}`;
 }
 
 const isConditional = (r: ModelRule): boolean => r.headers.length > 0 || r.cookies.length > 0 || r.methods.length > 0;

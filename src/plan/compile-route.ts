@@ -157,17 +157,30 @@ function upstreamTlsOf(rule: Rule): { upstreamTls?: UpstreamTls } {
 /** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */
 function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | undefined {
   const tls = route.spec.tls;
-  const cert = tls?.certificate;
-  if (tls?.mode !== 'Terminate' || cert === undefined) return undefined;
+  const pair = tls?.mode === 'Terminate' ? terminatePair(route, certs) : undefined;
+  if (tls === undefined || pair === undefined) return undefined;
+  const c = tls.clientCertificate;
+  return {
+    certSecret: pair.certSecret,
+    keySecret: pair.keySecret,
+    redirectHTTP: tls.redirectHTTP,
+    ...(pair.acme === true ? { acme: true as const } : {}),
+    ...(c !== undefined ? { clientCertMode: c.mode, clientCaSecret: c.caSecret, ...(c.crlSecret !== undefined ? { clientCrlSecret: c.crlSecret } : {}) } : {}),
+  };
+}
+
+function terminatePair(route: RouteObject, certs: Certificates): Pick<TlsTerminate, 'certSecret' | 'keySecret' | 'acme'> | undefined {
+  const cert = route.spec.tls?.certificate;
+  if (cert === undefined) return undefined;
   // Only reached for an ACME route whose certificate the core holds (admitAcmeRoute).
   if (cert.issuer !== undefined) {
     const f = acmeFileNames(route.metadata.name);
-    return { certSecret: f.cert as SwarmName, keySecret: f.key as SwarmName, redirectHTTP: tls.redirectHTTP, acme: true };
+    return { certSecret: f.cert as SwarmName, keySecret: f.key as SwarmName, acme: true };
   }
   if (cert.name !== undefined) {
     const current = currentCertificate(certs, cert.name);
-    return current === undefined ? undefined : { certSecret: current.certSecret, keySecret: current.keySecret, redirectHTTP: tls.redirectHTTP };
+    return current === undefined ? undefined : { certSecret: current.certSecret, keySecret: current.keySecret };
   }
   if (cert.certSecret === undefined || cert.keySecret === undefined) return undefined;
-  return { certSecret: cert.certSecret, keySecret: cert.keySecret, redirectHTTP: tls.redirectHTTP };
+  return { certSecret: cert.certSecret, keySecret: cert.keySecret };
 }

@@ -20,7 +20,7 @@ import type {
   RedirectUrl,
   SwarmName,
 } from '../domain/brands';
-import type { BackendMode, BackendProtocol, HttpMethod, RetryCondition } from '../domain/route';
+import type { BackendMode, BackendProtocol, ClientCertificateMode, HttpMethod, RetryCondition } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { ListenerProtocol } from '../domain/listener';
 import type { IpAddress } from '../domain/snapshot';
@@ -233,6 +233,15 @@ export interface TlsTerminate {
   readonly redirectHTTP: boolean;
   /** An ACME certificate the core delivers to the agents (not a mounted secret). */
   readonly acme?: true;
+  /**
+   * Client certificates (Route tls.clientCertificate), flat so that every field compares by value
+   * (cluster-builder's one-TLS-setting-per-host check): absent mode ⇒ no client certificate asked.
+   */
+  readonly clientCertMode?: ClientCertificateMode;
+  /** Docker secret with the PEM CA bundle client certificates must chain to (with clientCertMode). */
+  readonly clientCaSecret?: SwarmName;
+  /** Docker secret with a PEM CRL (optional). */
+  readonly clientCrlSecret?: SwarmName;
 }
 
 export interface VirtualHost {

@@ -101,6 +101,18 @@ export function placeStreamRoutes(
     const wantsProxy = route.kind === 'TCPRoute' && route.spec.proxyProtocol;
     if (listener.protocol === 'TLS' && taken[0] !== undefined && taken[0].proxyProtocol !== wantsProxy)
       return [condition('Accepted', 'False', 'ListenerConflict', `listener "${listener.name}" sends ${taken[0].proxyProtocol ? 'a' : 'no'} PROXY protocol header (set by TCPRoute "${taken[0].name}"); every route of a TLS listener must set the same proxyProtocol`)];
+    // A TLS listener either terminates (every route has tls: one certificate per SNI name) or passes
+    // through (no route has): NGINX cannot both read the ClientHello and terminate on one server.
+    const terminates = route.kind === 'TCPRoute' && route.spec.tls !== undefined;
+    if (listener.protocol === 'TLS' && taken[0] !== undefined && (taken[0].tls !== undefined) !== terminates)
+      return [
+        condition(
+          'Accepted',
+          'False',
+          'ListenerConflict',
+          `listener "${listener.name}" ${taken[0].tls !== undefined ? 'terminates TLS' : 'passes TLS through'} (set by TCPRoute "${taken[0].name}"); every route of a TLS listener must ${taken[0].tls !== undefined ? 'have' : 'leave out'} spec.tls — use another listener for the other kind`,
+        ),
+      ];
     const hosts: readonly HostPattern[] = route.kind === 'TCPRoute' ? (route.spec.hostnames ?? []) : [];
     for (const h of hosts) {
       const owner = sni.get(h);
@@ -158,17 +170,24 @@ export function placeStreamRoutes(
       .sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
     const streamUpstreams = [...c.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     const secrets = new Set(model.secrets);
+    // Per-SNI termination on a TLS listener: NGINX's workers load the certificate at each handshake.
+    const workerSecrets = new Set(model.workerSecrets ?? []);
     for (const l of listeners)
       for (const r of l.routes)
         if (r.tls !== undefined) {
           secrets.add(r.tls.certSecret);
           secrets.add(r.tls.keySecret);
+          if (l.protocol === 'TLS') {
+            workerSecrets.add(r.tls.certSecret);
+            workerSecrets.add(r.tls.keySecret);
+          }
         }
     const networks = new Set(model.networks);
     for (const u of streamUpstreams) if (u.network !== undefined) networks.add(u.network);
     return {
       ...model,
       secrets: [...secrets].sort(),
+      ...(workerSecrets.size > 0 ? { workerSecrets: [...workerSecrets].sort() } : {}),
       networks: [...networks].sort(),
       routes: [...model.routes, ...c.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
       listeners,

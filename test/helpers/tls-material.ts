@@ -28,6 +28,8 @@ export function selfSigned(commonName: string, altNames: readonly string[] = [co
 export interface TestCa extends KeyPair {
   /** A leaf certificate for `names` (CN = the first), signed by this CA; `clientAuth` for client certificates. */
   issue(names: readonly string[], usage?: 'serverAuth' | 'clientAuth'): KeyPair;
+  /** A PEM CRL signed by this CA that revokes `revoked` (certificates it issued), valid two days. */
+  crl(revoked: readonly KeyPair[]): string;
 }
 
 export function testCa(commonName: string): TestCa {
@@ -57,6 +59,16 @@ export function testCa(commonName: string): TestCa {
       execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${names[0] ?? 'leaf'}`, '-keyout', leafKey, '-out', csr], { stdio: 'ignore' });
       execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', certPath, '-CAkey', keyPath, '-set_serial', String(1000 + serial), '-days', '2', '-extfile', ext, '-out', leafCert], { stdio: 'ignore' });
       return { certPath: leafCert, keyPath: leafKey, cert: readFileSync(leafCert, 'utf8'), key: readFileSync(leafKey, 'utf8') };
+    },
+    crl: (revoked) => {
+      // `openssl ca` keeps its revocations in an index file: a fresh one per CRL.
+      const db = mkdtempSync(join(tmpdir(), 'sg-crl-'));
+      const cnf = join(db, 'ca.cnf');
+      writeFileSync(join(db, 'index.txt'), '');
+      writeFileSync(cnf, `[ca]\ndefault_ca = d\n[d]\ndatabase = ${join(db, 'index.txt')}\ndefault_md = sha256\ndefault_crl_days = 2\ncertificate = ${certPath}\nprivate_key = ${keyPath}\n`);
+      for (const r of revoked) execFileSync('openssl', ['ca', '-config', cnf, '-revoke', r.certPath], { stdio: 'ignore' });
+      execFileSync('openssl', ['ca', '-config', cnf, '-gencrl', '-out', join(db, 'crl.pem')], { stdio: 'ignore' });
+      return readFileSync(join(db, 'crl.pem'), 'utf8');
     },
   };
 }

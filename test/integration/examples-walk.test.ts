@@ -15,7 +15,8 @@ import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,6 +193,26 @@ const WALKS: Record<string, Walk> = {
       expect(await until('UDP on 9004', async () => (await l4Line('udp', 9004)) ?? undefined, 60_000, 250)).toMatch(hello);
     },
   },
+  'client-certificates': {
+    routes: ['partners', 'partners-portal'],
+    checks: [{ what: 'plain HTTP refused where a client certificate is required', port: HTTP, host: 'partners.example.com', status: 403 }],
+    also: async () => {
+      const dir = '/tmp/swarmgate-client-certificates';
+      const pair = (who: string) => ({ cert: readFileSync(join(dir, `${who}.crt`), 'utf8'), key: readFileSync(join(dir, `${who}.key`), 'utf8') });
+      const get = (host: string, client?: { cert: string; key: string }) => clientCertRequest(HTTPS, host, client);
+      const alice = await until('alice served on partners.example.com', async () => {
+        const r = await get('partners.example.com', pair('alice')).catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      }, 60_000, 250);
+      expect(alice.body.trim()).toMatch(/^hello from partners\.\d+, path \/, client CN=alice \(SUCCESS\)$/);
+      const none = await get('partners.example.com');
+      expect([none.status, none.body]).toEqual([400, expect.stringContaining('No required SSL certificate was sent')]);
+      const revoked = await get('partners.example.com', pair('mallory'));
+      expect([revoked.status, revoked.body]).toEqual([400, expect.stringContaining('The SSL certificate error')]);
+      const portal = await get('portal.partners.example.com');
+      expect([portal.status, portal.body.trim()]).toEqual([200, expect.stringMatching(/^hello from partners\.\d+, path \/, client {2}\(NONE\)$/)]);
+    },
+  },
   'backend-tls': {
     routes: ['billing', 'billing-wrong-name'],
     checks: [
@@ -286,6 +307,20 @@ async function check(c: Check): Promise<void> {
     const cert = await peerCertificate(c.port, c.host);
     expect(cert instanceof Error ? cert.message : cert.subject.CN, c.what).toBe(c.certificateCN);
   }
+}
+
+/** One HTTPS request with this SNI name and Host, and optionally a client certificate. */
+function clientCertRequest(p: number, host: string, client?: { cert: string; key: string }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: p, path: '/', servername: host, headers: { host }, agent: false, rejectUnauthorized: false, ...(client ?? {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The first line answered on a layer-4 listener of this node: a TCP connection, TLS (db.example.com) or one UDP datagram. */

@@ -36,6 +36,9 @@ const CERT = 'crt';
 const KEY = `k${'y'.repeat(63)}`;
 /** Error-page configs: labelled ones in the world, and one that is not (ConfigNotFound). */
 const PAGES = ['outage.html', `p${'x'.repeat(63)}`, 'missing-page'];
+/** Client-certificate CA bundle and CRL secrets: the punctuation a Swarm name allows, and the longest. */
+const CLIENT_CA = 'clients_ca-v1.2.pem';
+const CLIENT_CRL = `c${'r'.repeat(62)}l`;
 
 function baseSnapshot(labelled: readonly { name: string; labels: Record<string, string> }[]) {
   const overlay = SERVICES.map((name) => ({
@@ -55,7 +58,7 @@ function baseSnapshot(labelled: readonly { name: string; labels: Record<string, 
     services: [...overlay, hostMode, ...labelled.map((l, i) => ({ name: l.name, networks: ['app'], vips: [{ network: 'app', ip: `10.6.${i}.250` }], labels: l.labels }))],
     tasks: [...tasks, ...hostTasks, ...labelTasks],
     networks: [{ name: 'app' }],
-    secrets: [{ name: CERT }, { name: KEY }],
+    secrets: [{ name: CERT }, { name: KEY }, { name: CLIENT_CA }, { name: CLIENT_CRL }],
     configs: PAGES.filter((p) => p !== 'missing-page').map((name) => ({ name })),
     nodes: [1, 2].map((n) => ({ id: `n${n}`, hostname: `node-${n}`, role: 'worker', addr: `10.210.0.${n}` })),
   });
@@ -135,6 +138,8 @@ const backendTls = fc.record(
   { caSecret: fc.constant(CERT), serverName: fc.constantFrom('backend.internal', `${'a'.repeat(63)}.${'b'.repeat(63)}.internal`), clientCertificate: fc.constant({ certSecret: CERT, keySecret: KEY }) },
   { requiredKeys: [] },
 ).filter((t) => t.caSecret === undefined || t.serverName !== undefined);
+/** Route tls.clientCertificate (issue 21): both modes, with and without a CRL. */
+const clientCertificate = fc.record({ mode: fc.constantFrom('Require', 'Request'), caSecret: fc.constant(CLIENT_CA), crlSecret: fc.constant(CLIENT_CRL) }, { requiredKeys: ['caSecret'] });
 const protocolBackends = fc
   .tuple(backends, fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('http', 'https', 'grpc', 'grpcs') }), fc.option(backendTls))
   .map(([bs, protocol, tls]) =>
@@ -299,7 +304,13 @@ const httpRoute = (i: number) =>
         { weight: 1, arbitrary: fc.constant(Array.from({ length: 100 }, (_, j) => ({ match: { pathPrefix: `/many/${j}` }, backends: [{ service: 'alpha', port: 80 }] }))) },
         { weight: 1, arbitrary: fc.constant(Array.from({ length: 34 }, (_, j) => ({ match: { pathPrefix: `/many/${j % 3}`, headers: [{ name: 'X-Many', value: `${j}$` }] }, backends: [{ service: 'alpha', port: 80 }] }))) },
       ),
-      tls: fc.oneof(fc.constant(undefined), fc.record({ mode: fc.constant('Terminate'), certificate: fc.constant({ certSecret: CERT, keySecret: KEY }), redirectHTTP: fc.boolean() })),
+      tls: fc.oneof(
+        fc.constant(undefined),
+        fc.record(
+          { mode: fc.constant('Terminate'), certificate: fc.constant({ certSecret: CERT, keySecret: KEY }), redirectHTTP: fc.boolean(), clientCertificate },
+          { requiredKeys: ['mode', 'certificate', 'redirectHTTP'] },
+        ),
+      ),
       defaultBackend: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       middlewares: middlewareRefs,
     },

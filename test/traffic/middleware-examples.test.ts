@@ -13,6 +13,7 @@ import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backend
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { startPolicyProxy, type PolicyProxy } from '../helpers/policy-proxies';
+import type { DnsLabel } from '../../src/domain/brands';
 import type { RouteObject } from '../../src/domain/object';
 import { snapshot, task } from '../helpers/specs';
 
@@ -92,7 +93,7 @@ describe('examples/ip-allow-rate-limit', () => {
     // The harness serves one cluster, `default`: the example's routes move there with its cluster's defaults.
     const defaults = desired.clusters.find((c) => c.object.metadata.name === 'intranet')?.object.spec.defaults.middlewares;
     expect(defaults).toEqual(['no-scanners']);
-    const routes = onPort(desired.routes.map((r) => r.object), appPort).map((r) => ({ ...r, spec: { ...r.spec, serviceCluster: 'default' } }));
+    const routes = onPort(desired.routes.map((r) => r.object), appPort).map((r) => ({ ...r, spec: { ...r.spec, serviceCluster: 'default' as DnsLabel } }));
     proxy = await startPolicyProxy('nginx', routes, (desired.middlewares ?? []).map((m) => m.object), snap, { defaults: { middlewares: defaults } });
   }, 30_000);
   afterAll(async () => {

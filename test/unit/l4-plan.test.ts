@@ -50,11 +50,9 @@ describe('ServiceCluster spec.listeners', () => {
 });
 
 describe('TCPRoute and UDPRoute checks', () => {
-  it('refuse tls with hostnames, an incomplete certificate, duplicates, zero timeouts and all-zero weights', () => {
+  it('accept tls with hostnames (termination per SNI name); refuse an incomplete certificate, duplicates, zero timeouts and all-zero weights', () => {
     expect(issues(tcp({}))).toEqual([]);
-    expect(issues(tcp({ tls: { certificate: { name: 'db' } }, hostnames: ['a.example.com'] }))).toEqual([
-      'spec.tls: hostnames route by SNI on a TLS listener without decrypting; tls (termination) is for TCP listeners',
-    ]);
+    expect(issues(tcp({ tls: { certificate: { name: 'db' } }, hostnames: ['a.example.com'] }))).toEqual([]);
     expect(issues(tcp({ tls: { certificate: { certSecret: 'c' } } }))).toEqual(['spec.tls.certificate.keySecret: required with certSecret (the Docker secret holding the private key)']);
     expect(issues(tcp({ hostnames: ['a.example.com', 'a.example.com'] }))).toEqual(['spec.hostnames[1]: duplicate hostname "a.example.com"']);
     expect(issues(tcp({ idleTimeout: '0s', connectTimeout: '0ms' }))).toEqual(['spec.idleTimeout: must be longer than 0', 'spec.connectTimeout: must be longer than 0']);

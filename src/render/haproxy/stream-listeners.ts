@@ -18,9 +18,13 @@ import type { BackendView, PickAclView, PickVariables, UseBackendView } from './
 export interface L4FrontendView extends PickVariables {
   readonly name: Token;
   readonly bind: Token;
-  readonly crt?: string;
+  /** TLS terminated on the bind: one certificate (TCP listener), or one per route (TLS listener, HAProxy picks it by SNI). */
+  readonly tls?: { readonly crts: readonly string[] };
   readonly idleTimeout: string;
+  /** SNI read from the ClientHello without decrypting (passthrough): the inspect delay is needed. */
   readonly sni: boolean;
+  /** Where the SNI ACLs look: `req.ssl_sni` (passthrough) or `ssl_fc_sni` (terminated). */
+  readonly sniFetch: Token;
   readonly sniAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
   readonly pickAcls: readonly PickAclView[];
   readonly useBackends: readonly UseBackendView[];
@@ -81,12 +85,16 @@ function frontend(l: ModelListener, opts: HaproxyRenderOptions, upstreams: Reado
       useBackends.push(...(choices.get(e.route)?.([acl]) ?? []));
     });
   } else useBackends.push(...(choices.get(first.name)?.([]) ?? []));
+  // Every route of a TLS listener terminates or none does (the plan allows no mix).
+  const crts = [...new Set(routes.flatMap((r) => (r.tls !== undefined ? [pemPath(opts.certDir, r.tls)] : [])))].sort();
+  const terminates = first.tls !== undefined;
   return {
     name: token(`sg_l4_${l.name}`),
     bind: token(`${opts.bindAddress}:${l.port}`),
-    ...(first.tls !== undefined ? { crt: pemPath(opts.certDir, first.tls) } : {}),
+    ...(crts.length > 0 ? { tls: { crts } } : {}),
     idleTimeout: haproxyDuration(idle),
-    sni: l.protocol === 'TLS',
+    sni: l.protocol === 'TLS' && !terminates,
+    sniFetch: token(terminates ? 'ssl_fc_sni' : 'req.ssl_sni'),
     ...acls.pickVariables(),
     sniAcls,
     pickAcls: sortedValues(acls.picks),

@@ -7,6 +7,7 @@
  * Named ACLs carry every user value: an anonymous `{ ... }` ACL would end at a value "}".
  */
 import { GENERATED_HEADER } from '../generated-header';
+import { CLIENT_CERT_TEMPLATE, TLS_BIND_TEMPLATE } from './client-certificates';
 
 const backend = `backend {{{name}}}
     # route "{{route}}"
@@ -85,10 +86,7 @@ const trustedProxies = `{{#clientAddress}}
 
 const http = `frontend sg_http
     bind {{{bind}}}
-{{#tlsBinds}}
-    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}" alpn h2,http/1.1
-{{/tlsBinds}}
-{{> trustedProxies}}
+${TLS_BIND_TEMPLATE}{{> trustedProxies}}
     unique-id-format %[uuid()]
 {{#clientAddress}}
 {{#forwardedFor}}
@@ -137,7 +135,7 @@ const http = `frontend sg_http
 {{#httpsRedirects}}
     http-request redirect location "{{location}}" code 308 if {{{acl}}} !sg_tls
 {{/httpsRedirects}}
-
+${CLIENT_CERT_TEMPLATE}
     # Rule: the first whose conditions hold, in NGINX's precedence.
 {{#pathAcls}}
     acl {{{name}}} var(txn.sg_path) -m str -- "{{path}}"
@@ -305,7 +303,7 @@ backend sg_tls_reject
 const l4 = `frontend {{{name}}}
     # Extra listener (TCPRoute).
     mode tcp
-    bind {{{bind}}}{{#crt}} ssl crt "{{crt}}"{{/crt}}
+    bind {{{bind}}}{{#tls}} ssl{{#crts}} crt "{{.}}"{{/crts}}{{/tls}}
 {{#accessLog}}
     option tcplog
 {{/accessLog}}
@@ -323,7 +321,7 @@ const l4 = `frontend {{{name}}}
     tcp-request content set-var(sess.sg_pick) rand({{pickRange}})
 {{/randomPick}}
 {{#sniAcls}}
-    acl {{{name}}} req.ssl_sni -i -m {{{match}}} -- "{{host}}"
+    acl {{{name}}} {{{sniFetch}}} -i -m {{{match}}} -- "{{host}}"
 {{/sniAcls}}
 {{#pickAcls}}
     acl {{{name}}} var({{{variable}}}) -m int lt {{below}}

@@ -5,6 +5,7 @@
 import type { Token } from '../token';
 import type { L4FrontendView } from './stream-listeners';
 import type { PolicyFrontendView, StickTableView } from './policies';
+import type { ClientCertCheckView, TlsListener } from './client-certificates';
 
 export interface EditView {
   readonly verb: Token;
@@ -90,13 +91,14 @@ export interface ClientAddressView {
 export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly clientAddress?: ClientAddressView;
-  readonly tlsBinds: readonly { readonly socket: string; readonly pem: string }[];
+  readonly tlsBinds: readonly { readonly socket: string; readonly pem: string; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
   readonly maxBodyBytes: number;
   readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
   readonly vhostSelect: readonly { readonly index: number; readonly acl: Token; readonly plainOnly: boolean }[];
   readonly defaultVhost: boolean;
   readonly vhAcls: readonly { readonly name: Token; readonly index: number }[];
   readonly httpsRedirects: readonly { readonly acl: Token; readonly location: string }[];
+  readonly clientCertChecks: readonly ClientCertCheckView[];
   readonly pathAcls: readonly { readonly name: Token; readonly path: string; readonly hasPrefix: boolean; readonly prefix: string }[];
   readonly headerAcls: readonly { readonly name: Token; readonly header: Token; readonly value: string; readonly empty: boolean }[];
   readonly cookieMatchAcls: readonly { readonly name: Token; readonly cookie: Token; readonly value: string }[];

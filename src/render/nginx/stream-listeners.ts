@@ -3,7 +3,8 @@
  * that has somewhere to send to. Names: upstreams are the model's stream upstream names prefixed `l4_`
  * (model upstream names start with `u_`, so they never meet the passthrough upstreams in the same
  * stream block); SNI map variables are `$sg_l4_<listener>` with "-" → "_" (listener names are DNS labels
- * without "_", so the mapping is injective and no other generated variable starts with `$sg_l4_`).
+ * without "_", so the mapping is injective and no other generated variable starts with `$sg_l4_`), and
+ * per-SNI certificate maps `$sg_l4crt_<listener>` / `$sg_l4key_<listener>` the same way.
  */
 import { durationMs, type Duration } from '../../domain/brands';
 import type { ModelListener, ModelStreamRoute, ProxyModel, WeightedTarget } from '../../plan/model';
@@ -15,7 +16,12 @@ import type { UpstreamView } from './view-types';
 export interface StreamListenerView {
   readonly listen: string;
   readonly tls?: { readonly cert: string; readonly key: string };
-  readonly sniMap?: { readonly variable: Token; readonly entries: readonly { readonly host: string; readonly target: Token }[] };
+  /** SNI routing: by the ClientHello read without decrypting ($ssl_preread_server_name), or after termination ($ssl_server_name). */
+  readonly sniMap?: { readonly source: Token; readonly variable: Token; readonly entries: readonly { readonly host: string; readonly target: Token }[] };
+  readonly preread: boolean;
+  /** TLS termination per SNI name: the certificate and key files chosen by maps of $ssl_server_name. */
+  readonly certMaps?: readonly { readonly variable: Token; readonly entries: readonly { readonly host: string; readonly path: string }[] }[];
+  readonly tlsByName?: { readonly cert: Token; readonly key: Token };
   readonly connectTimeout?: string;
   readonly idleTimeout: string;
   readonly proxyProtocol: boolean;
@@ -49,12 +55,31 @@ function listenerView(l: ModelListener, maps: MapRegistry, secretsDir: string): 
       return (r.hostnames ?? []).map((host) => ({ host: host as string, target }));
     });
     entries.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-    const variable = token(`$sg_l4_${l.name.replace(/-/g, '_')}`);
+    const id = l.name.replace(/-/g, '_');
+    const variable = token(`$sg_l4_${id}`);
     // One server for the listener: the longest of its routes' timeouts (documented in tcp-route.md).
     const connects = routes.flatMap((r) => (r.connectTimeout !== undefined ? [r.connectTimeout] : []));
+    // Every route terminates (the plan allows no mix): the certificate is chosen per SNI name.
+    const terminate = first.tls !== undefined;
+    const certEntries = (part: 'certSecret' | 'keySecret') =>
+      routes
+        .flatMap((r) => (r.tls === undefined ? [] : (r.hostnames ?? []).map((host) => ({ host: host as string, path: `${secretsDir}/${r.tls?.[part] ?? ''}` }))))
+        .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+    const cert = token(`$sg_l4crt_${id}`);
+    const key = token(`$sg_l4key_${id}`);
     return {
-      listen: `${l.port}`,
-      sniMap: { variable, entries },
+      listen: terminate ? `${l.port} ssl` : `${l.port}`,
+      sniMap: { source: token(terminate ? '$ssl_server_name' : '$ssl_preread_server_name'), variable, entries },
+      preread: !terminate,
+      ...(terminate
+        ? {
+            certMaps: [
+              { variable: cert, entries: certEntries('certSecret') },
+              { variable: key, entries: certEntries('keySecret') },
+            ],
+            tlsByName: { cert, key },
+          }
+        : {}),
       ...(connects.length > 0 ? { connectTimeout: nginxDuration(longest(connects)) } : {}),
       idleTimeout: nginxDuration(longest(routes.map((r) => r.idleTimeout))),
       proxyProtocol,
@@ -63,6 +88,7 @@ function listenerView(l: ModelListener, maps: MapRegistry, secretsDir: string): 
   }
   return {
     listen: l.protocol === 'UDP' ? `${l.port} udp` : first.tls !== undefined ? `${l.port} ssl` : `${l.port}`,
+    preread: false,
     ...(first.tls !== undefined ? { tls: { cert: `${secretsDir}/${first.tls.certSecret}`, key: `${secretsDir}/${first.tls.keySecret}` } } : {}),
     ...(first.connectTimeout !== undefined ? { connectTimeout: nginxDuration(first.connectTimeout) } : {}),
     idleTimeout: nginxDuration(first.idleTimeout),

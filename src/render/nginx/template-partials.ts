@@ -226,6 +226,14 @@ export const server = `    server {
         ssl_certificate "{{cert}}";
         ssl_certificate_key "{{key}}";
 {{/tls}}
+{{#clientCert}}
+        ssl_client_certificate "{{ca}}";
+        ssl_verify_client {{{verify}}};
+        ssl_verify_depth {{depth}};
+{{#crl}}
+        ssl_crl "{{crl}}";
+{{/crl}}
+{{/clientCert}}
 {{#rejectTls}}
         ssl_reject_handshake on;
 {{/rejectTls}}
@@ -246,6 +254,17 @@ export const server = `    server {
             return 308 "https://$host{{portSuffix}}$request_uri";
         }
 {{/httpsRedirect}}
+{{#plainRefused}}
+        # A client certificate is asked for on HTTPS only: plain HTTP would bypass it.
+{{^acme}}
+        if ($scheme = "http") {
+{{/acme}}
+{{#acme}}
+        if ($sg_https_redirect) {
+{{/acme}}
+            return 403 "client certificate required: use https\n";
+        }
+{{/plainRefused}}
 {{#fixed503}}
         location / {
             return 503;

@@ -382,7 +382,7 @@ stream {
 {{/refuse}}
 {{#listeners}}
 {{#sniMap}}
-    map $ssl_preread_server_name {{{variable}}} {
+    map {{{source}}} {{{variable}}} {
         hostnames;
 {{#entries}}
         "{{host}}" {{{target}}};
@@ -390,16 +390,31 @@ stream {
         default sg_l4_refuse;
     }
 {{/sniMap}}
+{{#certMaps}}
+    # TLS terminated per SNI name: an unknown name gets no certificate (the handshake fails).
+    map $ssl_server_name {{{variable}}} {
+        hostnames;
+{{#entries}}
+        "{{host}}" "{{path}}";
+{{/entries}}
+        default "";
+    }
+{{/certMaps}}
     server {
         listen {{{listen}}};
-{{#sniMap}}
+{{#preread}}
         ssl_preread on;
-{{/sniMap}}
+{{/preread}}
 {{#tls}}
         ssl_certificate "{{cert}}";
         ssl_certificate_key "{{key}}";
         ssl_protocols TLSv1.2 TLSv1.3;
 {{/tls}}
+{{#tlsByName}}
+        ssl_certificate {{{cert}}};
+        ssl_certificate_key {{{key}}};
+        ssl_protocols TLSv1.2 TLSv1.3;
+{{/tlsByName}}
 {{#connectTimeout}}
         proxy_connect_timeout {{connectTimeout}};
 {{/connectTimeout}}

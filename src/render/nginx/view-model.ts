@@ -15,6 +15,7 @@ import type { NginxRenderOptions } from './options';
 import { authHeaderVariable, type AuthLocationView, type PageLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
+import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
@@ -223,7 +224,14 @@ function pageLocations(locations: readonly LocationView[], named: readonly Named
 }
 
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
-  const { locations, named } = serverLocations(vh.paths, maps, httpDefaults(model));
+  const plain = serverLocations(vh.paths, maps, httpDefaults(model));
+  const client = clientCertServer(vh.tls, opts.secretsDir, model.acme !== undefined);
+  const headers = (b: ProxyBodyView | undefined): ProxyBodyView | undefined => (b === undefined || client.clientCert === undefined ? b : withClientCertHeaders(b, STANDARD_REQUEST_HEADERS));
+  const locations = plain.locations.map((l) => {
+    const b = headers(l.body);
+    return b === undefined ? l : { ...l, body: b };
+  });
+  const named = plain.named.map((n) => ({ ...n, body: headers(n.body) ?? n.body }));
   const auth = authLocations(locations, named);
   const pages = pageLocations(locations, named);
   const httpsPort = model.spec.proxy.publish.https;
@@ -236,6 +244,7 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
       ? { tls: { cert: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.certSecret}`, key: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.keySecret}` } }
       : {}),
     rejectTls: isDefault && vh.tls === undefined,
+    ...client,
     ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}`, acme: model.acme !== undefined } } : {}),
     ...acmeHttp01(model, opts),
     locations,

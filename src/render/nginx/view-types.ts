@@ -77,6 +77,10 @@ export interface ServerView {
   readonly tlsListener: boolean;
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly rejectTls: boolean;
+  /** Route tls.clientCertificate: CA bundle and CRL files, `on` (Require) or `optional` (Request). */
+  readonly clientCert?: { readonly ca: string; readonly verify: Token; readonly depth: number; readonly crl?: string };
+  /** A client-certificate server without redirectHTTP refuses plain HTTP (`acme`: HTTP-01 requests spared). */
+  readonly plainRefused?: { readonly acme: boolean };
   /** `acme`: the redirect spares HTTP-01 requests ($sg_https_redirect, see acmeHttp01). */
   readonly httpsRedirect?: { readonly portSuffix: string; readonly acme: boolean };
   /** The cluster answers HTTP-01: the tokens the agent wrote in this directory, before any redirect. */
