@@ -176,7 +176,7 @@ export class PolicyRegistry {
   ) {}
 
   private forwardAuth(fa: ModelForwardAuth): ForwardAuthBodyView {
-    const identity = identityKey('forward-auth', fa.upstream, fa.url?.origin, fa.path, fa.timeout);
+    const identity = fa.url !== undefined ? identityKey('forward-auth-url', fa.url.origin, fa.path, fa.timeout) : identityKey('forward-auth', fa.upstream, fa.path, fa.timeout);
     const name = this.names.name(identity, `sg_acl_auth_${fnv1a32(identity)}`);
     const path = `/!sg-auth/${name}`;
     const upstream = fa.upstream ?? '';
