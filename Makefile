@@ -87,7 +87,7 @@ NODES ?=
 CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset), 2 or 4, not '$(NODES)'" >&2; exit 2 ;; esac
 NAMESPACED_NODES = $(filter 2 4,$(NODES))
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-reload
+.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-reload bench-cli
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@$(SYSTEM_DEPS) images
@@ -137,6 +137,9 @@ test-chaos: $(DEPS_STAMP) ## failure drills on the 3-manager + 1-worker netns sw
 bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket errors, reloads (needs swarm-up images, wrk)
 	@$(SYSTEM_DEPS) test bench-reload
 	npx tsx bench/reload-bench.ts
+
+bench-cli: build ## CLI start-up: min/median wall and CPU time of get, status, --version against DOCKER_HOST (issue 16: get under 300 ms)
+	npx tsx bench/cli-startup-bench.ts
 
 bench-memory: $(DEPS_STAMP) ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
 	node --import tsx $(NODE_FLAGS) bench/core-memory.ts

@@ -20,6 +20,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
+import type { HandedPair } from './agent-identity';
 import { safeRelativePath } from '../validate/validate-files';
 import { deliveryHash, type ConfigFileData, type Validation } from '../api/control-plane';
 import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
@@ -80,6 +81,8 @@ export interface ProxyAgentOptions {
   readonly restartBackoff?: RestartBackoff;
   /** Where ACME certificates and HTTP-01 tokens are written (acme-files.ts); default ACME_DIR_IN_TASKS. */
   readonly acmeDir?: string;
+  /** The credentials `core` dials with, which take an identity the core hands over the stream (agent-identity.ts, ADR 0019). */
+  readonly credentials?: { adopt(p: HandedPair): boolean };
 }
 
 export interface AgentState {
@@ -214,6 +217,8 @@ export class ProxyAgent {
     this.stream = resubscribe(
       () => core.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
       (m: ProxyConfig__Output) => {
+        // A new identity (after rotate-certs): reconnect with it; the proxy is not touched (ADR 0019).
+        if (m.identity !== null && this.o.credentials?.adopt(m.identity) === true) core.renew();
         // Tokens are served as files: written now, whatever the pacer does with the config.
         this.challenges(m);
         this.pacer.offer(m, m.immediate);

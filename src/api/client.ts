@@ -19,6 +19,9 @@ import type { CoreClient } from './generated/swarmgate/v1/Core';
 import { coreProto } from './proto';
 import { CORE_TLS_NAME } from './tls';
 
+/** grpc.status.PERMISSION_DENIED (this module imports only grpc-js' types). */
+const PERMISSION_DENIED = 7;
+
 /** A ping after this long without one; the core's server accepts pings at any rate (grpc-js enforces no ping policy). */
 export const KEEPALIVE_TIME_MS = 3_000;
 /** No answer to a ping within this long: the connection is dead (the stream fails, the client reconnects). */
@@ -52,6 +55,16 @@ export function coreClient(address: string, credentials: grpc.ChannelCredentials
 }
 
 /**
+ * Credentials that may change while the component runs (an identity handed over the stream, ADR
+ * 0019): each new channel takes `current()`; `refused()` says the last attempt failed or was
+ * refused, so the source may offer another pair next.
+ */
+export interface CredentialSource {
+  current(): grpc.ChannelCredentials;
+  refused(): void;
+}
+
+/**
  * The core as one renewable channel: `client` is the current one (use it for each call, do not
  * keep it), `ready()` waits a bounded time for it to connect, `renew()` replaces it.
  */
@@ -61,8 +74,16 @@ export class CoreConnection {
   /** How many channels were made (tests, logs). */
   channels = 1;
 
-  constructor(private readonly make: () => CoreClient) {
+  constructor(
+    private readonly make: () => CoreClient,
+    private readonly onRefused: () => void = () => undefined,
+  ) {
     this.current = make();
+  }
+
+  /** The core refused this channel's credentials (PERMISSION_DENIED): the source may switch pairs; renew() follows. */
+  refused(): void {
+    this.onRefused();
   }
 
   /** The current channel's client; after a renew() calls go to the new one. */
@@ -75,7 +96,11 @@ export class CoreConnection {
     const client = this.current;
     return new Promise((resolve) => {
       client.waitForReady(Date.now() + timeoutMs, (err) => {
-        if (err !== undefined && client === this.current) this.renew();
+        if (err !== undefined && client === this.current) {
+          // A TLS handshake the other side refused looks the same as a core that is away: offer the other pair next.
+          this.onRefused();
+          this.renew();
+        }
         resolve(err);
       });
     });
@@ -97,8 +122,13 @@ export class CoreConnection {
 }
 
 /** A connection to the core at host:port (resolved on every attempt), or unix:///path. */
-export function coreConnection(address: string, credentials: grpc.ChannelCredentials): CoreConnection {
-  return new CoreConnection(() => coreClient(address, credentials));
+export function coreConnection(address: string, credentials: grpc.ChannelCredentials | CredentialSource): CoreConnection {
+  if ('current' in credentials && 'refused' in credentials) {
+    const source = credentials;
+    return new CoreConnection(() => coreClient(address, source.current()), () => source.refused());
+  }
+  const fixed = credentials as grpc.ChannelCredentials;
+  return new CoreConnection(() => coreClient(address, fixed));
 }
 
 export interface StreamHandle {
@@ -205,6 +235,8 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
       if (ended) return;
       ended = true;
       if (stopped) return;
+      // Refused credentials (a revoked or no longer held pair): the next attempt may use another pair.
+      if ((err as Partial<grpc.ServiceError> | undefined)?.code === PERMISSION_DENIED) connection?.refused();
       // Whatever failed, the next attempt starts on a new channel: a fresh resolution of the core's name.
       connection?.renew();
       later(err, true);

@@ -86,6 +86,14 @@ export interface StatusData {
   readonly objects: readonly ObjectStatusData[];
 }
 
+/** A component's current pair and the CA to trust from then on (PEM; never logged). */
+export interface HandedIdentity {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+  readonly fingerprint: string;
+}
+
 /** Three missed heartbeats (agents report every 5 s): a replica that only reports counts as heard this long. */
 export const AGENT_HEARD_MS = 15_000;
 
@@ -126,6 +134,18 @@ export class ControlPlane {
   /** The certificates of current identities (set by each run of a core that issues them); any other is refused. */
   setCurrentIdentities(fingerprints: Iterable<string>): void {
     this.issuedIdentities = new Set(fingerprints);
+  }
+
+  /** Who hands components their current identity over their stream (ADR 0019); none without a CA key. */
+  private identityProvider: ((role: 'agent' | 'extension', cluster: string, peerFingerprint: string) => HandedIdentity | undefined) | undefined;
+
+  setIdentityProvider(provider: (role: 'agent' | 'extension', cluster: string, peerFingerprint: string) => HandedIdentity | undefined): void {
+    this.identityProvider = provider;
+  }
+
+  /** The identity to hand a component that connected with `peerFingerprint`, when it is not its current one. */
+  identityFor(role: 'agent' | 'extension', cluster: string, peerFingerprint: string): HandedIdentity | undefined {
+    return this.identityProvider?.(role, cluster, peerFingerprint);
   }
 
   /** Add one just issued (before the next run lists it). */

@@ -144,6 +144,10 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
         return;
       }
       log.debug({ cluster, replicaId, peer: call.getPeer() }, 'proxy agent subscribed');
+      // An agent that connected with an earlier pair (the previous set's, after rotate-certs) is handed its current one (ADR 0019).
+      const peer = isTlsCall(call) ? peerCertificate(call) : undefined;
+      const handed = peer !== undefined ? plane.identityFor('agent', cluster, peer.fingerprint) : undefined;
+      const identity = handed !== undefined ? { identity: { cert: Buffer.from(handed.cert), key: Buffer.from(handed.key), ca: Buffer.from(handed.ca) } } : {};
       const disconnected = plane.agentStreamOpened(cluster, replicaId);
       bindStream(
         call,
@@ -158,6 +162,7 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
             immediate: c.immediate === true,
             certificates: (c.certificates ?? []).map((f) => ({ path: f.path, content: f.content })),
             challenges: challenges.map((ch) => ({ token: ch.token, keyAuthorization: ch.keyAuthorization })),
+            ...identity,
           });
         }),
         () => {

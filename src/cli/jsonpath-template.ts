@@ -5,7 +5,7 @@
  * evaluated by jsonpath-plus; only the template around them is read here. kubectl's `{range}`/`{end}`
  * blocks are not supported: they are refused with a pointer to -o json and jq.
  */
-import { JSONPath } from 'jsonpath-plus';
+import type * as JsonpathPlus from 'jsonpath-plus';
 
 export type Template = readonly ({ readonly text: string } | { readonly path: string })[];
 
@@ -38,6 +38,8 @@ export function renderJsonpathTemplate(template: Template, document: unknown): s
   return template
     .map((p) => {
       if ('text' in p) return p.text.replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose: only -o jsonpath needs it, and every `get` pays for what it loads
+      const { JSONPath } = require('jsonpath-plus') as typeof JsonpathPlus;
       const found = JSONPath({ path: p.path, json: document as object, wrap: true, eval: 'safe' }) as unknown[];
       return found.map(show).join(' ');
     })

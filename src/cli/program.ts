@@ -176,10 +176,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
     .option('--insecure', 'plaintext gRPC without client certificates (development only)')
     .option('--tls-dir <dir>', 'mutual TLS: directory with swarmgate-ca.crt, swarmgate-server.crt and swarmgate-server.key (and swarmgate-ca.key to issue components\' identities)')
     .option('--tls-set <id>', 'the TLS secret set (set by install): the CA the proxies and extensions mount, and the set the core issues their identities for')
+    .option('--tls-previous-set <id>', 'set by rotate-certs: the set rotated away from, still trusted (its CA as swarmgate-previous-ca.crt/.key) until components have switched (ADR 0019)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics on GET /metrics')
     .option('--external-extension', 'wait for `swarmgate extension` processes to render each cluster instead of rendering in the core')
     .option('--extension-image <ref>', 'run one extension service per cluster with this image (implies --external-extension)')
-    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; tlsDir?: string; tlsSet?: string; metricsListen?: string; externalExtension?: boolean; extensionImage?: string }) =>
+    .action(async (opts: { once?: boolean; listen?: string; advertise?: string; controlNetwork: string; insecure?: boolean; tlsDir?: string; tlsSet?: string; tlsPreviousSet?: string; metricsListen?: string; externalExtension?: boolean; extensionImage?: string }) =>
       setExit(
         await (await import('./commands/core')).runCoreCommand(
           port(),
@@ -191,6 +192,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
             insecure: opts.insecure === true,
             ...(opts.tlsDir !== undefined ? { tlsDir: opts.tlsDir } : {}),
             ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}),
+            ...(opts.tlsPreviousSet !== undefined ? { tlsPreviousSet: opts.tlsPreviousSet } : {}),
             ...(opts.metricsListen !== undefined ? { metricsListen: opts.metricsListen } : {}),
             ...(opts.externalExtension === true ? { externalExtension: true } : {}),
             ...(opts.extensionImage !== undefined ? { extensionImage: opts.extensionImage } : {}),
@@ -296,8 +298,9 @@ export function buildProgram(io: Output, setExit: (code: number) => void, port: 
 
   program
     .command('rotate-certs')
-    .description('new CA and certificates for the gRPC API; the core and the proxies move to them')
-    .action(async () => setExit(await (await import('./commands/install')).runRotateCerts(port(), io)));
+    .description('new CA and certificates for the gRPC API; the core restarts on them and hands every proxy agent its new identity over its stream (no proxy task restarts)')
+    .option('--revoke-previous', 'stop trusting the previous set at once: proxies and extensions are updated to the new mounts (their tasks restart; use when a key leaked)')
+    .action(async (opts: { revokePrevious?: boolean }) => setExit(await (await import('./commands/install')).runRotateCerts(port(), io, { revokePrevious: opts.revokePrevious === true })));
 
   program
     .command('uninstall')

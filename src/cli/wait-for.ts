@@ -57,6 +57,14 @@ export function goalText(goal: WaitGoal): string {
  */
 export const FINAL_REJECTIONS: readonly Reason[] = ['Invalid', 'HostConflict', 'DefaultBackendConflict', 'UnsupportedValue'];
 
+/**
+ * `Programmed=False` reasons that waiting cannot change either: the cluster's rendered config failed
+ * validation (`Invalid`: the proxies keep the last good one until a spec changes), or Docker refused the
+ * write for good (`Rejected`: the core does not retry the same write, docs/adr/0010). Other reasons
+ * (`Pending`, `DockerUnavailable`, `Conflict`, a cluster not Ready because Swarm finds no node) can clear.
+ */
+export const FINAL_PROGRAMMED_FAILURES: readonly Reason[] = ['Invalid', 'Rejected'];
+
 /** A condition goal against the conditions of the object's current generation (undefined: not observed yet). */
 export function probeConditionGoal(goal: Extract<WaitGoal, { kind: 'condition' }>, generation: number, conditions: readonly StatusCondition[] | undefined): Probe {
   if (conditions === undefined) return { verdict: 'pending', last: `generation ${generation} not observed by the core yet` };
@@ -66,5 +74,11 @@ export function probeConditionGoal(goal: Extract<WaitGoal, { kind: 'condition' }
   if (rejected !== undefined) {
     return { verdict: 'lost', message: `generation ${generation} is not accepted (${rejected.reason}): ${rejected.message}; apply a corrected spec` };
   }
-  return { verdict: 'pending', last: c === undefined ? `generation ${generation} has no ${goal.type} condition` : `${c.type}=${c.status} (${c.reason}): ${c.message}` };
+  const refused = conditions.find((x) => x.type === 'Programmed' && x.status === 'False' && (FINAL_PROGRAMMED_FAILURES as readonly string[]).includes(x.reason));
+  if (refused !== undefined) {
+    return { verdict: 'lost', message: `generation ${generation} cannot be programmed (${refused.reason}): ${refused.message}; apply a corrected spec` };
+  }
+  // The cause is often on another condition (a missing secret on ResolvedRefs while Programmed is Pending): name those too.
+  const causes = conditions.filter((x) => x !== c && x.type !== goal.type && (x.type === 'Accepted' || x.type === 'ResolvedRefs') && x.status !== 'True').map((x) => `; ${x.type}=${x.status} (${x.reason}): ${x.message}`);
+  return { verdict: 'pending', last: `${c === undefined ? `generation ${generation} has no ${goal.type} condition` : `${c.type}=${c.status} (${c.reason}): ${c.message}`}${causes.join('')}` };
 }

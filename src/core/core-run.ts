@@ -24,7 +24,8 @@ import { mountedFiles, ValidationCache, type FilesValidator, type ShippedFile } 
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
+import { clusterRouteGenerations, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
+import { CONTENT_ID_LENGTH, contentOfConfigName, type RevisionId } from '../domain/revision-id';
 import type { Condition } from '../domain/conditions';
 import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
 import { storedRollbacks } from '../desired/served-state';
@@ -40,7 +41,7 @@ import type { ClusterRuntime } from '../status/cluster-status';
 import type { CoreMetrics } from '../status/metrics';
 import { writeStatuses } from '../status/write-status';
 import { proxyStatuses, runConditions, type CoreRunReport } from './run-conditions';
-import { taskIps, withIdentities, type IdentityAuthority } from './identities';
+import { IdentityDesk, taskIps, withIdentities, type IdentityAuthority } from './identities';
 
 export type { CoreRunReport } from './run-conditions';
 
@@ -56,7 +57,7 @@ export interface CoreRunOptions {
    * Where proxy agents reach this core. Without it (a core running outside Swarm), clusters that
    * ask for hitless delivery are delivered rolling, and their status says so.
    */
-  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean; readonly tlsSet?: string };
+  readonly agents?: { readonly coreAddress: string; readonly controlNetwork: string; readonly insecure: boolean; readonly tlsSet?: string; readonly previousTlsSet?: string };
   readonly metrics?: CoreMetrics;
   /** Wait for each cluster's extension (SubmitConfig) instead of rendering in the core. Needs `plane`. */
   readonly externalExtension?: boolean;
@@ -121,6 +122,8 @@ export class CoreRun {
   private readonly certificates = new Map<string, readonly ConfigFileData[]>();
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
+  /** The identity pairs this process can hand agents over their stream (ADR 0019). */
+  private readonly desk: IdentityDesk | undefined;
   /**
    * When a run is needed without any Docker change (epoch ms): a rollout's next pause end or analysis
    * interval, or webhook answers that arrived. The core's loop turns these into triggers.
@@ -137,6 +140,12 @@ export class CoreRun {
     this.validation = new ValidationCache(options.validate);
     this.runLog = log;
     this.rollouts = new RolloutDriver(log, options.plane?.traffic, () => this.wake.next(this.now().getTime()), options.webhookCaller, options.metrics);
+    const { identities: authority, plane } = options;
+    if (authority !== undefined && plane !== undefined) {
+      const desk = new IdentityDesk(authority, plane, log);
+      plane.setIdentityProvider((role, cluster, fingerprint) => desk.forPeer(role, cluster, fingerprint));
+      this.desk = desk;
+    }
   }
 
   /**
@@ -194,7 +203,7 @@ export class CoreRun {
   private async identities(observed: Observed, built: ReturnType<typeof desiredConfig>): Promise<Observed> {
     const { identities: authority, plane, extensionImage } = this.options;
     if (authority === undefined || plane === undefined) return observed;
-    return withIdentities(this.port, authority, plane, observed, built.clusters.map((c) => c.model), extensionImage !== undefined, this.runLog);
+    return withIdentities(this.port, authority, plane, observed, built.clusters.map((c) => c.model), extensionImage !== undefined, this.runLog, this.desk);
   }
 
   /** validate: per cluster, the config that would ship (rendered here, submitted, or rolled back), checked byte for byte. */
@@ -233,7 +242,7 @@ export class CoreRun {
     const at = this.now();
     const recent = traffic !== undefined ? { recent: (c: string, u: string) => traffic.recent(c, u, at.getTime()), at: at.toISOString() } : undefined;
     const { conditions, labelConditions, report, backends } = runConditions(built.result, w.rollouts.conditions, built.desired, runtimes, live.tasks, rolledBack, this.options.metrics, recent);
-    const status = await writeStatuses(this.port, w.stored, conditions, at.toISOString(), proxyStatuses(runtimes, live.tasks), w.rollouts.labels, backends);
+    const status = await writeStatuses(this.port, w.stored, conditions, at.toISOString(), proxyStatuses(runtimes, live.tasks, (hash) => this.served.idOf(hash)), w.rollouts.labels, backends);
     if (status.raced.length + status.sealed.length > 0)
       this.runLog.info({ raced: status.raced, sealed: status.sealed }, 'status not written: another writer changed the object (an apply, a delete or a rollout command); the next run writes it');
     // A lost status race is retried soon on a fresh read (its rollout state and command are then read from where they are now).
@@ -280,16 +289,16 @@ export class CoreRun {
    * submitted for exactly this model (undefined until it has). A submission that failed its
    * validation carries the validator's output.
    */
-  private renderedFor(model: ProxyModel, modelHash: string, rendered: RenderedCluster | undefined): { rendered: string; invalid?: string } | undefined {
+  private renderedFor(model: ProxyModel, modelHash: string, rendered: RenderedCluster | undefined): RenderedSource | undefined {
     const plane = this.options.plane;
     const mainName = MAIN_CONFIG_FILE[model.spec.proxy.kind];
     // Rendered in this core (embedded extension): the pipeline's files.
-    if (rendered !== undefined || plane === undefined) return { rendered: mainFile(rendered) };
+    if (rendered !== undefined || plane === undefined) return { rendered: mainFile(rendered), extraFiles: extraFilesOf(rendered) };
     const sub = plane.submission(model.cluster, modelHash);
     if (sub === undefined) return undefined;
     const main = sub.proxyKind === model.spec.proxy.kind ? sub.files.find((f) => f.path === mainName) : undefined;
-    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', invalid: sub.validation.output || `the extension submitted no ${mainName} for a ${model.spec.proxy.kind} cluster` };
-    return { rendered: main.content.toString() };
+    if (!sub.validation.ok || main === undefined) return { rendered: main?.content.toString() ?? '', extraFiles: [], invalid: sub.validation.output || `the extension submitted no ${mainName} for a ${model.spec.proxy.kind} cluster` };
+    return { rendered: main.content.toString(), extraFiles: sub.files.filter((f) => f.path !== mainName) };
   }
 
   /** nginx -t / haproxy -c on the files that ship, once per distinct config; returns the failure output, or undefined when valid. */
@@ -352,7 +361,7 @@ export class CoreRun {
     const base = { model, ...(extension !== undefined ? { extension } : {}) };
     const note = [agentNote, cluster.note].filter((n) => n !== undefined).join('; ') || undefined;
     const rollback = cluster.rolledBack;
-    const source = rollback !== undefined ? { rendered: mainFile(cluster.files) } : this.renderedFor(model, modelHash, cluster.files);
+    const source: RenderedSource | undefined = rollback !== undefined ? { rendered: mainFile(cluster.files), extraFiles: [] } : this.renderedFor(model, modelHash, cluster.files);
     if (source === undefined) return { input: base, agent, status: { model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast } };
     const rendered = source.rendered;
     const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
@@ -361,7 +370,8 @@ export class CoreRun {
       return { input: base, agent, status: { model, invalid: tooLarge, expectedReplicas, ...keepLast } };
     }
     const kind = model.spec.proxy.kind;
-    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }];
+    // The main file and what ships beside it (dynamic endpoints' endpoints.txt, ADR 0016): agents get them all.
+    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }, ...source.extraFiles];
     // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
     // config), an extension's submission too, whatever it reported. A rolled-back revision was
     // validated when it was current.
@@ -391,15 +401,39 @@ export class CoreRun {
     const serviceId = proxy?.serviceId ?? outcome?.created.get(PROXY_SERVICE_STEP) ?? intent.status.serviceId;
     if (ok('createService') || ok('updateService')) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: intent.agent !== undefined ? 'hitless' : 'rolling' });
     if (outcome?.outcomes.some((o) => o.result === 'ok' && o.step.op === 'deliver') === true) this.options.metrics?.proxyUpdates.inc({ cluster: model.cluster, delivery: 'hitless' });
+    const revisionId = this.revisionIdOf(intent, proxy, failed === undefined, live);
     return {
       ...intent.status,
       ...(serviceId !== undefined ? { serviceId } : {}),
       // A failed cluster keeps what it mounts; a converged one mounts what the plan said.
       ...(proxy !== undefined && failed === undefined ? { configName: proxy.configName } : {}),
       ...(failed !== undefined ? { failed } : {}),
+      ...(revisionId !== undefined ? { revisionId } : {}),
       ...this.hitlessRuntime(model.cluster, intent.agent),
       servedRoutes: this.served.of(intent.agent !== undefined ? this.options.plane : undefined, serviceId, live),
     };
+  }
+
+  /**
+   * The cluster's current config as users see it (rev N and content hash): the one this run planned,
+   * named for the agents' files hash too (they report that); else what the agents were last handed or
+   * the service mounts.
+   */
+  private revisionIdOf(intent: ClusterIntent, proxy: ProxyPlan | undefined, converged: boolean, live: LiveState): RevisionId | undefined {
+    const cluster = intent.input.model.cluster;
+    if (proxy !== undefined && converged) {
+      const id = { ...(proxy.revision !== undefined ? { revision: proxy.revision } : {}), content: proxy.configHash.slice(0, CONTENT_ID_LENGTH) };
+      const delivered = intent.input.proxy?.delivery?.configHash;
+      if (delivered !== undefined) this.served.name(delivered, id);
+      return id;
+    }
+    const delivered = intent.agent !== undefined ? this.options.plane?.delivered(cluster)?.configHash : undefined;
+    if (delivered !== undefined) return this.served.idOf(delivered);
+    const name = intent.status.configName;
+    const content = name === undefined ? undefined : contentOfConfigName(name);
+    if (content === undefined) return undefined;
+    const revision = revisionNumber(live.proxyConfigs.find((c) => c.Spec.Name === name) ?? { ID: '', Version: { Index: 0 }, Spec: { Name: '' } });
+    return { ...(revision !== undefined ? { revision } : {}), content };
   }
 
   /** The cluster's extension service, when the core runs them (extensionImage). */
@@ -413,6 +447,21 @@ export class CoreRun {
     }
     return { image, endpoint };
   }
+}
+
+/**
+ * A cluster's rendered config as the core ships it: the main file's text (also the Swarm boot
+ * config) and the files delivered beside it to agents only (dynamic endpoints' endpoints.txt).
+ */
+interface RenderedSource {
+  readonly rendered: string;
+  readonly extraFiles: readonly ConfigFileData[];
+  readonly invalid?: string;
+}
+
+/** The files of a rendered cluster other than its main file, as delivered. */
+function extraFilesOf(rendered: RenderedCluster | undefined): readonly ConfigFileData[] {
+  return (rendered?.files ?? []).filter((f) => f.path !== rendered?.main).map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
 }
 
 /**

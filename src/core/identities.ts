@@ -7,7 +7,7 @@
  * mounts them.
  */
 import type { Logger } from 'pino';
-import { issueIdentity } from '../api/tls';
+import { issueIdentity, type IssuedIdentity } from '../api/tls';
 import type { ControlPlane } from '../api/control-plane';
 import type { DockerPort, SecretInfo, TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
@@ -19,6 +19,71 @@ export interface IdentityAuthority {
   readonly ca: { readonly cert: string; readonly key: string };
   /** That set's id: identities are issued per set, so a rotation issues every cluster a new one. */
   readonly set: string;
+  /**
+   * The set rotate-certs rotated away from (ADR 0019): its identities stay accepted while a service
+   * still mounts them (the bootstrap of tasks that start before their service is next updated),
+   * and agents that connect with one are handed their current identity over their stream.
+   */
+  readonly previousSet?: string;
+}
+
+/** What an agent is handed over its stream: its current pair and the CA to trust from then on. */
+export interface DeliverableIdentity {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * The identities this core process can hand out (ADR 0019). Docker secrets cannot be read back, so
+ * the core keeps the pairs it issued in memory; for a current identity issued by an earlier core
+ * process it issues another pair for the same identity on demand (kept in memory only, accepted
+ * until this process ends; the agent then reconnects with its mounted pair and is handed a new one).
+ */
+export class IdentityDesk {
+  /** identityKey → a pair issued by this process (the secret's, or an on-demand one). */
+  private readonly held = new Map<string, IssuedIdentity>();
+  /** identityKey → fingerprint of the current identity's secrets. */
+  private current = new Map<string, string>();
+
+  constructor(private readonly authority: IdentityAuthority, private readonly plane: ControlPlane, private readonly log: Logger) {}
+
+  /** A pair this process issued and stored as the identity's secrets. */
+  remember(key: string, issued: IssuedIdentity): void {
+    this.held.set(key, issued);
+  }
+
+  /** The current identities after a round (identityKey → fingerprint); drops held pairs of identities no longer wanted. */
+  setCurrent(current: ReadonlyMap<string, string>): void {
+    this.current = new Map(current);
+    for (const key of [...this.held.keys()]) if (!current.has(key)) this.held.delete(key);
+  }
+
+  /** Fingerprints of the on-demand pairs still held (accepted along with the secrets'). */
+  heldFingerprints(): string[] {
+    return [...this.held.values()].map((h) => h.fingerprint);
+  }
+
+  /**
+   * What to hand a peer of `role`/`cluster` that connected with `peerFingerprint`: nothing when it
+   * already uses a current pair (or its cluster has no identity yet), else its current pair.
+   */
+  forPeer(role: ClusterRole, cluster: string, peerFingerprint: string): DeliverableIdentity | undefined {
+    const key = identityKey(this.authority.set, role, cluster);
+    const current = this.current.get(key);
+    if (current === undefined) return undefined;
+    let held = this.held.get(key);
+    if (peerFingerprint === current || peerFingerprint === held?.fingerprint) return undefined;
+    if (held === undefined) {
+      held = issueIdentity(this.authority.ca, { role, cluster });
+      this.held.set(key, held);
+      this.plane.addCurrentIdentity(held.fingerprint);
+      this.log.info({ cluster, role, set: this.authority.set }, 'component identity issued for delivery over the stream (held in memory)');
+    }
+    this.log.info({ cluster, role, set: this.authority.set }, 'handing a component its current identity over its stream');
+    return { cert: held.cert, key: held.key, ca: this.authority.ca.cert, fingerprint: held.fingerprint };
+  }
 }
 
 export interface IdentityNeed {
@@ -33,11 +98,15 @@ export interface IdentityRound {
   readonly current: readonly string[];
 }
 
-/** Issue what is missing, list what is current, remove what is revoked and unused. */
-export async function ensureIdentities(port: DockerPort, authority: IdentityAuthority, secrets: readonly SecretInfo[], needs: readonly IdentityNeed[], log: Logger): Promise<IdentityRound> {
+/**
+ * Issue what is missing, list what is current, remove what is revoked and unused. `mounted`: IDs
+ * of the secrets services mount (a previous set's identity stays accepted while mounted).
+ */
+export async function ensureIdentities(port: DockerPort, authority: IdentityAuthority, secrets: readonly SecretInfo[], needs: readonly IdentityNeed[], log: Logger, desk?: IdentityDesk, mounted: ReadonlySet<string> = new Set()): Promise<IdentityRound> {
   const existing = identitySecrets(secrets);
   const created: SecretInfo[] = [];
   const current: string[] = [];
+  const currentByKey = new Map<string, string>();
   const wanted = new Set<string>();
   for (const { cluster, roles } of needs) {
     for (const role of roles) {
@@ -46,6 +115,7 @@ export async function ensureIdentities(port: DockerPort, authority: IdentityAuth
       const have = existing.get(key);
       if (have !== undefined) {
         current.push(have.fingerprint);
+        currentByKey.set(key, have.fingerprint);
         continue;
       }
       // Half of a pair (a run that died between its two writes) is mounted by nothing: replace it.
@@ -62,10 +132,19 @@ export async function ensureIdentities(port: DockerPort, authority: IdentityAuth
         created.push({ ID: id, Spec: { Name: name, Labels: labels } });
       }
       current.push(issued.fingerprint);
+      currentByKey.set(key, issued.fingerprint);
+      desk?.remember(key, issued);
       log.info({ cluster, role, set: authority.set }, 'component identity issued');
     }
   }
-  await removeRevoked(port, [...existing.entries()].filter(([k]) => !wanted.has(k)).map(([, v]) => v), log);
+  // The previous set's identities of clusters that still exist, while a service mounts them: what a task
+  // that starts before its service is next updated connects with (ADR 0019).
+  const bootstrap = [...existing.entries()].filter(([, v]) => v.set === authority.previousSet && wanted.has(identityKey(authority.set, v.role, v.cluster)) && (mounted.has(v.cert.id) || mounted.has(v.key.id)));
+  current.push(...bootstrap.map(([, v]) => v.fingerprint));
+  desk?.setCurrent(currentByKey);
+  current.push(...(desk?.heldFingerprints() ?? []));
+  const keep = new Set(bootstrap.map(([k]) => k));
+  await removeRevoked(port, [...existing.entries()].filter(([k]) => !wanted.has(k) && !keep.has(k)).map(([, v]) => v), mounted, log);
   return { created, current };
 }
 
@@ -74,16 +153,18 @@ export async function ensureIdentities(port: DockerPort, authority: IdentityAuth
  * get their identity; the API then accepts exactly the current ones (removed clusters' and older
  * sets' are revoked). Returns the observed state with the new secrets, as the plan must see them.
  */
-export async function withIdentities(port: DockerPort, authority: IdentityAuthority, plane: ControlPlane, observed: Observed, models: readonly ProxyModel[], extensions: boolean, log: Logger): Promise<Observed> {
+export async function withIdentities(port: DockerPort, authority: IdentityAuthority, plane: ControlPlane, observed: Observed, models: readonly ProxyModel[], extensions: boolean, log: Logger, desk?: IdentityDesk): Promise<Observed> {
   const needs = models.map((m) => ({ cluster: m.cluster, roles: [...(m.spec.proxy.delivery === 'hitless' ? (['agent'] as const) : []), ...(extensions ? (['extension'] as const) : [])] }));
-  const round = await ensureIdentities(port, authority, observed.live.secrets, needs, log);
+  const mounted = new Set(observed.live.services.flatMap((s) => (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID)));
+  const round = await ensureIdentities(port, authority, observed.live.secrets, needs, log, desk, mounted);
   plane.setCurrentIdentities(round.current);
   return round.created.length === 0 ? observed : { ...observed, live: { ...observed.live, secrets: [...observed.live.secrets, ...round.created] } };
 }
 
 /** A revoked identity's secrets go once the services mounting them were updated (Docker refuses earlier; the next round retries). */
-async function removeRevoked(port: DockerPort, revoked: readonly IdentitySecrets[], log: Logger): Promise<void> {
+async function removeRevoked(port: DockerPort, revoked: readonly IdentitySecrets[], mounted: ReadonlySet<string>, log: Logger): Promise<void> {
   for (const r of revoked) {
+    if (mounted.has(r.cert.id) || mounted.has(r.key.id)) continue;
     try {
       for (const ref of [r.cert, r.key]) await port.removeSecret(ref.id);
       log.info({ cluster: r.cluster, role: r.role, set: r.set }, 'revoked component identity removed');

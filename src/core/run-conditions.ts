@@ -6,6 +6,7 @@
 import { condition, type Condition } from '../domain/conditions';
 import { objectKey } from '../domain/meta';
 import type { LiveState } from '../observed/live-state';
+import type { RevisionId } from '../domain/revision-id';
 import { revisionHas, type Revision } from '../plan/revisions';
 import { isServingTask } from '../observed/docker-port';
 import type { DesiredState } from '../plan/inputs';
@@ -99,16 +100,21 @@ export function runConditions(
 }
 
 /** Per hitless cluster: the delivered config and what each running proxy task reported it runs. */
-export function proxyStatuses(runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks']): Record<string, ProxyStatus> {
+export function proxyStatuses(runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks'], idOf: (configHash: string) => RevisionId | undefined = () => undefined): Record<string, ProxyStatus> {
   const out: Record<string, ProxyStatus> = {};
   for (const rt of runtimes) {
     if (rt.hitless === undefined || rt.serviceId === undefined) continue;
     const applied = new Map(rt.hitless.reports.map((r) => [r.replicaId, r.appliedHash]));
+    const current = idOf(rt.hitless.configHash);
     const replicas = tasks
       .filter((t) => t.ServiceID === rt.serviceId && isServingTask(t))
-      .map((t) => ({ task: t.ID.slice(0, 12), applied: (applied.get(t.ID) ?? '').slice(0, 12) || '-' }))
+      .map((t) => {
+        const hash = applied.get(t.ID) ?? '';
+        const revision = hash === '' ? undefined : idOf(hash);
+        return { task: t.ID.slice(0, 12), applied: hash.slice(0, 12) || '-', ...(revision !== undefined ? { revision } : {}) };
+      })
       .sort((a, b) => (a.task < b.task ? -1 : 1));
-    out[objectKey('ServiceCluster', rt.model.cluster)] = { delivery: 'hitless', config: rt.hitless.configHash.slice(0, 12), replicas };
+    out[objectKey('ServiceCluster', rt.model.cluster)] = { delivery: 'hitless', config: rt.hitless.configHash.slice(0, 12), ...(current !== undefined ? { revision: current } : {}), replicas };
   }
   return out;
 }

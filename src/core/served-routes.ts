@@ -9,18 +9,33 @@ import type { ControlPlane } from '../api/control-plane';
 import { LABELS } from '../domain/labels';
 import type { LiveState } from '../observed/live-state';
 import { toRevision } from '../plan/revisions';
+import type { RevisionId } from '../domain/revision-id';
 
 /** Delivered configs remembered (oldest first out). */
 const KEPT = 32;
 
 export class ServedRoutes {
   private readonly delivered = new Map<string, ReadonlySet<string>>();
+  /** The user-facing identifier (revision and content hash) of each config handed to agents, by its files hash. */
+  private readonly ids = new Map<string, RevisionId>();
 
   /** A config handed to agents, by its files hash, and the route generations in it. */
   remember(configHash: string, routes: ReadonlySet<string>): void {
     this.delivered.delete(configHash);
     this.delivered.set(configHash, routes);
     if (this.delivered.size > KEPT) this.delivered.delete(this.delivered.keys().next().value ?? '');
+  }
+
+  /** Name a delivered config: its files hash (what agents report) is shown to users as this revision. */
+  name(configHash: string, id: RevisionId): void {
+    this.ids.delete(configHash);
+    this.ids.set(configHash, id);
+    if (this.ids.size > KEPT) this.ids.delete(this.ids.keys().next().value ?? '');
+  }
+
+  /** The revision an agent's reported files hash stands for, when this core delivered it. */
+  idOf(configHash: string): RevisionId | undefined {
+    return this.ids.get(configHash);
   }
 
   /** By task ID, the routes each task of the service serves (tasks whose config is unknown are left out). `plane`: hitless. */

@@ -81,7 +81,7 @@ export const ProxySpec = struct(
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
     /**
      * Dynamic: task membership reaches NGINX's Lua balancer without a reload (ADR 0016; NGINX with
-     * hitless delivery, other clusters render Static). Static: an upstream block per backend.
+     * hitless delivery; elsewhere the cluster's Accepted is False UnsupportedValue and it serves Static). Static: an upstream block per backend.
      */
     endpoints: withDefault(oneOf(['Static', 'Dynamic'] as const), 'Static'),
   },

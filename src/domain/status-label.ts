@@ -5,6 +5,7 @@
  * One codec for both sides.
  */
 import type { Condition } from './conditions';
+import type { RevisionId } from './revision-id';
 
 export interface StatusCondition extends Condition {
   readonly lastTransitionTime: string;
@@ -13,8 +14,12 @@ export interface StatusCondition extends Condition {
 /** What a ServiceCluster's proxies run (hitless delivery: from the agents' reports; hashes shortened). */
 export interface ProxyStatus {
   readonly delivery: 'hitless';
+  /** The files hash handed to the agents (12 hex digits). */
   readonly config: string;
-  readonly replicas: readonly { readonly task: string; readonly applied: string }[];
+  /** The same config as users see it (src/domain/revision-id.ts), when the core knows it. */
+  readonly revision?: RevisionId;
+  /** `applied`: the files hash the replica's agent reported; `revision`: what that is, when the core delivered it. */
+  readonly replicas: readonly { readonly task: string; readonly applied: string; readonly revision?: RevisionId }[];
 }
 
 /** Requests and 5xx answers of one backend (`service:port`) of a Route over the health window. */

@@ -9,12 +9,18 @@ import { LABELS, OWNER_VALUE } from './labels';
 export const CORE_TLS_NAME = 'swarmgate-core';
 
 /** File names inside a TLS directory (/run/secrets in tasks, where Docker mounts the secrets). */
-export const TLS_FILES = { ca: 'swarmgate-ca.crt', caKey: 'swarmgate-ca.key', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key' } as const;
+export const TLS_FILES = { ca: 'swarmgate-ca.crt', caKey: 'swarmgate-ca.key', serverCert: 'swarmgate-server.crt', serverKey: 'swarmgate-server.key', clientCert: 'swarmgate-client.crt', clientKey: 'swarmgate-client.key', previousCa: 'swarmgate-previous-ca.crt', previousCaKey: 'swarmgate-previous-ca.key' } as const;
 /** Every TLS file a task may mount: a set's (below) and a component identity's (clientCert, clientKey). */
 export type TlsFileName = keyof typeof TLS_FILES;
 /** The files of one install/rotation set: the CA (and its key, mounted only into the core) and the core's server pair. */
 export type TlsFile = 'ca' | 'caKey' | 'serverCert' | 'serverKey';
 export const TLS_DIR_IN_TASKS = '/run/secrets';
+/**
+ * The key the core's ACME state is encrypted with (ADR 0013): random bytes in a Docker secret made
+ * by `install`, mounted into the core's task only, and not part of a TLS set, so `rotate-certs`
+ * leaves it (and so the accounts and certificates) alone.
+ */
+export const ACME_STATE_KEY = { secretName: 'swarmgate-acme-state-key', file: 'swarmgate-acme-state.key', role: 'acme-key' } as const;
 
 /** The PEM texts of one set (rotation makes a whole new set, CA included). */
 export interface TlsMaterial {

@@ -12,6 +12,8 @@ export interface CoreAddress {
   readonly coreAddress: string;
   readonly controlNetwork: string;
   readonly tlsSet?: string;
+  /** The set rotate-certs rotated away from (ADR 0019). */
+  readonly previousTlsSet?: string;
 }
 
 /** The endpoint, or why components cannot reach the core (a sentence for status). */
@@ -21,5 +23,5 @@ export function agentEndpoint(core: CoreAddress, live: Pick<LiveState, 'networks
   if (core.tlsSet === undefined) return { coreAddress: core.coreAddress, controlNetworkId: net.Id };
   const tls = tlsSets(live.secrets).find((t) => t.id === core.tlsSet);
   if (tls === undefined) return `TLS set ${core.tlsSet} not found among the secrets; run swarmgate install`;
-  return { coreAddress: core.coreAddress, controlNetworkId: net.Id, tls, identities: identitySecrets(live.secrets) };
+  return { coreAddress: core.coreAddress, controlNetworkId: net.Id, tls, identities: identitySecrets(live.secrets), ...(core.previousTlsSet !== undefined ? { previousTlsSet: core.previousTlsSet } : {}) };
 }

@@ -17,7 +17,7 @@ import { compileRoute, type Certificates } from './compile-route';
 import { byAge, type DesiredState, type RouteSource, type Stored } from './inputs';
 import type { LabelRouteStatus, ModelResult } from './model';
 import { indexMiddlewares, resolvePolicies, unsupportedPolicies, type AuthService } from './middlewares';
-import { MAX_NGINX_CONDITIONAL_RULES, unsupportedValues } from './proxy-capabilities';
+import { dynamicEndpointsProblem, MAX_NGINX_CONDITIONAL_RULES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, resolveBackend, type RefProblem, type Resolution, type SnapshotIndex } from './resolve-backends';
 import { listenerPortConflicts } from './listener-ports';
 import { placeStreamRoutes } from './stream-routes';
@@ -107,7 +107,9 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     const name = c.object.metadata.name;
     if (clusters.has(name)) continue;
     clusters.set(name, new ClusterBuilder(name, c.object.spec));
-    conditions[objectKey('ServiceCluster', name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], c.generation);
+    const unsupported = dynamicEndpointsProblem(c.object.spec);
+    const accepted = unsupported === undefined ? condition('Accepted', 'True', 'Accepted', 'spec is valid') : condition('Accepted', 'False', 'UnsupportedValue', unsupported);
+    conditions[objectKey('ServiceCluster', name)] = withGeneration([accepted], c.generation);
   }
   const middlewares = indexMiddlewares(desired.middlewares, desired.rejected);
   for (const m of desired.middlewares ?? []) {

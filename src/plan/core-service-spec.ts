@@ -4,9 +4,9 @@
  * (coreSettingsOf), so `swarmgate diff` plans with the core's own options.
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
+import { ACME_STATE_KEY, TLS_DIR_IN_TASKS, TLS_FILES } from '../domain/tls-layout';
 import type { ServiceInfo, ServiceSpec } from '../observed/docker-port';
-import { tlsMounts, type TlsSet } from './tls-sets';
+import { tlsMounts, type SecretRef, type TlsSet } from './tls-sets';
 
 /** Where the core finds the Docker socket inside its task (bind-mounted from the host). */
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -48,10 +48,28 @@ export interface InstallOptions {
 }
 
 
-export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet): ServiceSpec {
+/** The ACME state key's mount (ACME_STATE_KEY): the core's only, read by root. */
+export function acmeStateKeyMount(ref: SecretRef): NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>[number] {
+  return { SecretID: ref.id, SecretName: ref.name, File: { Name: ACME_STATE_KEY.file, UID: '0', GID: '0', Mode: 0o400 } };
+}
+
+/**
+ * The core's secrets: the set's four files, and after rotate-certs the previous set's CA and CA key
+ * under their own names (the core trusts the previous CA and cross-signs the new one with it, ADR 0019).
+ */
+export function coreTlsMounts(tls: TlsSet, previous?: TlsSet): NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']> {
+  const own = tlsMounts(tls, ['ca', 'caKey', 'serverCert', 'serverKey']);
+  if (previous === undefined || previous.id === tls.id) return own;
+  const prev = tlsMounts(previous, ['ca', 'caKey']).map((m, i) => ({ ...m, File: { ...m.File, Name: i === 0 ? TLS_FILES.previousCa : TLS_FILES.previousCaKey } }));
+  return [...own, ...prev];
+}
+
+export function coreServiceSpec(image: string, opts: InstallOptions, controlNetworkId: string, tls: TlsSet, previous?: TlsSet, acmeStateKey?: SecretRef): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'core' };
   // Mutual TLS: the core's server pair from the set; it mounts the set's client pair into proxies.
-  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id, '--metrics-listen', `0.0.0.0:${METRICS_PORT}`];
+  const args = ['core', '--listen', `0.0.0.0:${GRPC_PORT}`, '--advertise', `${CORE_SERVICE}:${GRPC_PORT}`, '--control-network', CONTROL_NETWORK, '--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', tls.id];
+  if (previous !== undefined && previous.id !== tls.id) args.push('--tls-previous-set', previous.id);
+  args.push('--metrics-listen', `0.0.0.0:${METRICS_PORT}`);
   // Extension services run the same image as the core (it has NGINX for nginx -t).
   if (opts.extensionServices === true) args.push('--extension-image', image);
   return {
@@ -65,7 +83,7 @@ export function coreServiceSpec(image: string, opts: InstallOptions, controlNetw
         Env: [`LOG_LEVEL=${opts.logLevel}`, `NODE_OPTIONS=${CORE_NODE_OPTIONS}`, 'MALLOC_ARENA_MAX=2', ...(opts.localImages ? ['SWARMGATE_LOCAL_IMAGES=1'] : [])],
         Labels: labels,
         Mounts: [{ Type: 'bind', Source: opts.dockerSocket ?? DOCKER_SOCKET, Target: DOCKER_SOCKET }],
-        Secrets: tlsMounts(tls, ['ca', 'caKey', 'serverCert', 'serverKey']),
+        Secrets: [...coreTlsMounts(tls, previous), ...(acmeStateKey !== undefined ? [acmeStateKeyMount(acmeStateKey)] : [])],
         StopGracePeriod: 10_000_000_000,
       },
       // The only component with the Docker API runs where the API is authoritative.
@@ -87,6 +105,8 @@ export interface CoreSettings {
   readonly advertise?: string;
   readonly controlNetwork?: string;
   readonly tlsSet?: string;
+  /** The set rotate-certs rotated away from, still trusted (--tls-previous-set). */
+  readonly previousTlsSet?: string;
   readonly insecure: boolean;
   readonly extensionImage?: string;
   readonly localImages: boolean;
@@ -106,6 +126,7 @@ export function coreSettingsOf(services: readonly ServiceInfo[]): CoreSettings |
     ...value('advertise', arg('--advertise')),
     ...value('controlNetwork', arg('--control-network')),
     ...value('tlsSet', arg('--tls-set')),
+    ...value('previousTlsSet', arg('--tls-previous-set')),
     ...value('extensionImage', arg('--extension-image')),
     insecure: args.includes('--insecure'),
     localImages: (c.Env ?? []).includes('SWARMGATE_LOCAL_IMAGES=1'),

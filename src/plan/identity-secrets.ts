@@ -8,7 +8,7 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { TLS_FILES } from '../domain/tls-layout';
+import { TLS_FILES, decodeTlsSecretLabels } from '../domain/tls-layout';
 import type { SecretInfo, ServiceSpec } from '../observed/docker-port';
 import type { SecretRef } from './tls-sets';
 
@@ -66,4 +66,28 @@ export function identityMounts(i: IdentitySecrets): NonNullable<ServiceSpec['Tas
     { SecretID: i.cert.id, SecretName: i.cert.name, File: { Name: TLS_FILES.clientCert, UID: '0', GID: '0', Mode: 0o400 } },
     { SecretID: i.key.id, SecretName: i.key.name, File: { Name: TLS_FILES.clientKey, UID: '0', GID: '0', Mode: 0o400 } },
   ];
+}
+
+type SecretMounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
+
+/**
+ * The CA and identity pair a live component service mounts, as the spec builder writes them, when
+ * they are a complete identity of `role` for `cluster` from one of `sets` (the current set or the
+ * one rotate-certs rotated away from, ADR 0019); else undefined. The plan keeps them rather than
+ * updating the service to the current set's, which would replace its tasks: the core hands the
+ * running agents their current identity over their streams instead.
+ */
+export function keptComponentMounts(mounted: SecretMounts, secrets: readonly SecretInfo[], sets: readonly string[], role: ClusterRole, cluster: string): SecretMounts | undefined {
+  const names = [TLS_FILES.ca, TLS_FILES.clientCert, TLS_FILES.clientKey];
+  const kept: SecretMounts[number][] = [];
+  for (const name of names) {
+    const m = mounted.find((x) => x.File?.Name === name);
+    const secret = secrets.find((x) => x.ID === m?.SecretID);
+    if (m === undefined || secret === undefined) return undefined;
+    const l = secret.Spec.Labels ?? {};
+    const set = name === TLS_FILES.ca ? decodeTlsSecretLabels(l)?.set : l[LABELS.role] === 'identity' && l[LABELS.identityRole] === role && l[LABELS.cluster] === cluster ? l[LABELS.tlsSet] : undefined;
+    if (set === undefined || !sets.includes(set)) return undefined;
+    kept.push({ SecretID: secret.ID, SecretName: secret.Spec.Name, File: { Name: name, UID: '0', GID: '0', Mode: 0o400 } });
+  }
+  return kept;
 }

@@ -16,18 +16,14 @@
  * back — the rolled-back revision's files (5. rollbacks; reading that revision's text is I/O the
  * caller does, see src/desired/served-state.ts).
  */
-import type { AcmeCertificates } from './acme-routes';
-import type { RolloutState } from '../domain/rollout-state';
-import type { Snapshot } from '../domain/snapshot';
 import { MAIN_CONFIG_FILE, renderCluster, type RenderedCluster } from '../render/render-cluster';
-import { buildModel } from './build-model';
+import { desiredModel, type ModelInputs } from './desired-model';
 import type { DesiredState } from './inputs';
 import type { ModelResult, ProxyModel } from './model';
 import { clusterRouteGenerations, specsFingerprint, type RollbackRequest, type Revision } from './revisions';
-import { withRolloutWeights } from './rollout/apply-weights';
 import type { Weights } from './rollout/advance';
-import { servedWeights } from './rollout/served-weights';
-import { withLabelRoutes } from './sources/interlock';
+
+export type { RolloutInput } from './desired-model';
 
 /** A cluster served from an old revision: what the caller read from that revision's Swarm config. */
 export interface RollbackSource {
@@ -39,25 +35,11 @@ export interface RollbackSource {
   readonly content: string;
 }
 
-/**
- * How rolling-out Routes are weighted: `weights` as the core just advanced them, or `states` as stored
- * (the weights the proxies serve now). Absent: every route at 100 % stable.
- */
-export type RolloutInput = { readonly weights: ReadonlyMap<string, Weights> } | { readonly states: ReadonlyMap<string, RolloutState> };
-
-export interface PipelineInputs {
-  /** Stored specs (or specs from files), with their generations. */
-  readonly specs: DesiredState;
-  readonly snapshot: Snapshot;
-  /** When the model is built for (certificate expiry); absent for byte-stable output (goldens, render). */
-  readonly now?: Date;
-  readonly rollouts?: RolloutInput;
+export interface PipelineInputs extends ModelInputs {
   /** By cluster name. */
   readonly rollbacks?: ReadonlyMap<string, RollbackSource>;
   /** Render each cluster's files (default true); the core skips it when extensions render. */
   readonly render?: boolean;
-  /** ACME certificates the core's issuer holds, by route (absent: routes with an issuer wait). */
-  readonly acme?: AcmeCertificates;
 }
 
 export interface ClusterConfig {
@@ -93,11 +75,8 @@ function rolledBackFiles(model: ProxyModel, content: string): RenderedCluster {
 }
 
 export function desiredConfig(inputs: PipelineInputs): DesiredConfig {
-  const { specs, snapshot } = inputs;
-  const r = inputs.rollouts;
-  const weights = r === undefined ? new Map<string, Weights>() : 'weights' in r ? r.weights : servedWeights(specs, r.states);
-  const desired = withLabelRoutes(withRolloutWeights(specs, weights), snapshot);
-  const result = buildModel(desired, snapshot, { ...(inputs.now !== undefined ? { now: inputs.now } : {}), ...(inputs.acme !== undefined ? { acme: inputs.acme } : {}) });
+  const { specs } = inputs;
+  const { desired, result, weights } = desiredModel(inputs);
   const clusters = result.clusters.map((model): ClusterConfig => {
     const rolledBack = activeRollback(specs, model.cluster, inputs.rollbacks?.get(model.cluster));
     if (rolledBack !== undefined) return { model, files: rolledBackFiles(model, rolledBack.content), rolledBack };

@@ -100,3 +100,24 @@ describe('buildModel for an HAProxy service cluster', () => {
     expect(onNginx.conditions['Route/many']?.[0]).toMatchObject({ status: 'False', reason: 'UnsupportedValue' });
   });
 });
+
+describe('proxy.endpoints: Dynamic where it cannot apply', () => {
+  const web = (c: string) => route('web', { serviceCluster: c, hosts: ['w.test'], rules: [{ backends }] });
+  const accepted = (r: ReturnType<typeof buildModel>, name: string) => r.conditions[`ServiceCluster/${name}`]?.find((c) => c.type === 'Accepted');
+
+  it('refuses it on HAProxy and on rolling clusters with UnsupportedValue, and says they serve Static', () => {
+    const haproxy = cluster('hap', { proxy: { kind: 'haproxy', delivery: 'hitless', endpoints: 'Dynamic' } });
+    const rolling = cluster('roll', { proxy: { delivery: 'rolling', endpoints: 'Dynamic' } });
+    const r = buildModel(desired([web('hap')], [haproxy, rolling]), SNAP);
+    expect(accepted(r, 'hap')).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/proxy\.kind haproxy .*runtime API is not implemented.*serve with Static endpoints/) as unknown as string });
+    expect(accepted(r, 'roll')).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/proxy\.delivery rolling .*no proxy agent/) as unknown as string });
+    // The routes are still served (Static upstreams), not dropped.
+    expect(r.clusters.find((c) => c.cluster === 'hap')?.routes.map((x) => x.name)).toEqual(['web']);
+  });
+
+  it('accepts it on NGINX with hitless delivery, and Static everywhere', () => {
+    const r = buildModel(desired([], [cluster('dyn', { proxy: { delivery: 'hitless', endpoints: 'Dynamic' } }), cluster('hs', { proxy: { kind: 'haproxy' } })]), SNAP);
+    expect(accepted(r, 'dyn')).toMatchObject({ status: 'True' });
+    expect(accepted(r, 'hs')).toMatchObject({ status: 'True' });
+  });
+});

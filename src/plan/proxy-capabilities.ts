@@ -103,3 +103,24 @@ function nginxUnsupportedValues(route: RouteObject): UnsupportedValue[] {
 export function unsupportedValues(kind: ProxyKind, route: RouteObject): UnsupportedValue[] {
   return kind === 'haproxy' ? haproxyUnsupportedValues(route) : nginxUnsupportedValues(route);
 }
+
+/**
+ * `proxy.endpoints: Dynamic` needs an agent to push the endpoint set and a proxy whose balancer
+ * reads it: NGINX's Lua balancer with hitless delivery (ADR 0016). HAProxy's runtime API is not
+ * used yet, and a rolling cluster has no agent. Such a cluster is not silently rendered Static:
+ * its Accepted condition says so (UnsupportedValue), while its proxies keep serving with static
+ * upstreams. Undefined when the spec asks for Static or can have Dynamic.
+ */
+export function dynamicEndpointsProblem(spec: ServiceClusterSpec): string | undefined {
+  const p = spec.proxy;
+  if (p.endpoints !== 'Dynamic') return undefined;
+  const why =
+    p.kind !== 'nginx'
+      ? `proxy.kind ${p.kind} (HAProxy's runtime API is not implemented; use proxy.kind nginx)`
+      : p.delivery !== 'hitless'
+        ? `proxy.delivery ${p.delivery} (no proxy agent to push the endpoints; use proxy.delivery hitless)`
+        : undefined;
+  return why === undefined
+    ? undefined
+    : `spec.proxy.endpoints: Dynamic is not supported with ${why}; the proxies serve with Static endpoints (an upstream block per backend, a reload per task change) until the spec changes`;
+}

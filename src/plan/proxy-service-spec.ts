@@ -26,6 +26,8 @@ export interface AgentEndpoint {
   readonly tls?: TlsSet;
   /** The components' identities of that set (identityKey → secrets): each service mounts only its own cluster's, for its role. */
   readonly identities?: ReadonlyMap<string, IdentitySecrets>;
+  /** The set rotate-certs rotated away from: a service mounting its identity keeps it until it is updated anyway (ADR 0019). */
+  readonly previousTlsSet?: string;
 }
 
 /** The CA and the component's own identity pair (ADR 0012); without an issued identity only the CA (the component cannot connect until the core issues one). */
@@ -59,6 +61,8 @@ export interface ProxyInputs {
    * current without it (joining up front alone is never a reason to restart the tasks).
    */
   readonly joinAllowedNetworks?: boolean;
+  /** Hitless: the CA and identity the live service mounts, kept instead of the current set's (keptComponentMounts, ADR 0019). */
+  readonly keepTlsMounts?: NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
 }
 
 export function proxyServiceName(cluster: string): string {
@@ -147,7 +151,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
             // Certificates are read by NGINX's master (root); basicAuth users files by its workers, per request.
             File: { Name: name, UID: '0', GID: '0', Mode: model.workerSecrets?.includes(name) === true ? 0o444 : 0o400 },
           })),
-          ...(agent !== undefined ? componentTlsMounts(agent, 'agent', model.cluster) : []),
+          ...(agent !== undefined ? (inputs.keepTlsMounts ?? componentTlsMounts(agent, 'agent', model.cluster)) : []),
         ],
       },
       Placement: {

@@ -6,11 +6,14 @@
 import { condition, type Condition, type Reason } from '../domain/conditions';
 import { isServingTask, type TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
+import { revisionIdText, type RevisionId } from '../domain/revision-id';
 
 export interface ClusterRuntime {
   readonly model: ProxyModel;
   readonly serviceId?: string;
   readonly configName?: string;
+  /** The current config as users see it (`rev 7 (3f2a9c1b04de)`), when known. */
+  readonly revisionId?: RevisionId;
   /** Set when the rendered config failed validation: proxies keep the last good one. */
   readonly invalid?: string;
   /** Replicas the proxy service asks Swarm for (spec.proxy.replicas). */
@@ -113,7 +116,7 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
   // or the agent is cut off): it keeps its last config, which may or may not be the current one.
   const connected = hitless?.connected;
   const disconnected = connected === undefined ? [] : mine.filter((t) => !serves(t) && !connected.has(t.ID)).map((t) => t.ID).sort();
-  const what = hitless !== undefined ? `config ${hitless.configHash.slice(0, 12)} (hitless)` : `config ${rt.configName ?? ''}`;
+  const what = rt.revisionId !== undefined ? `${revisionIdText(rt.revisionId)}${hitless !== undefined ? ' (hitless)' : ''}` : hitless !== undefined ? `config ${hitless.configHash.slice(0, 12)} (hitless)` : `config ${rt.configName ?? ''}`;
   // A task started before the config needed a new secret (a new `tls apply` version) cannot load
   // it; the rolling update that mounts the secret replaces that task. Waiting, not invalid.
   const missingSecrets = (replicaId: string): string[] => {

@@ -85,6 +85,28 @@ describe('core run with hitless delivery', () => {
     expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('(hitless)');
   });
 
+  it('delivers dynamic endpoints beside nginx.conf, and a task change as a new endpoint set only', async () => {
+    await applyObject(docker, cluster('edge', { proxy: { replicas: 1, delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    const run = new CoreRun(docker, quiet, { plane, agents });
+    await run.run(1);
+    const first = plane.delivered('edge');
+    const fileOf = (d: typeof first, path: string) => d?.files.find((f) => f.path === path)?.content.toString();
+    expect(first?.files.map((f) => f.path)).toEqual(['nginx.conf', 'endpoints.txt']);
+    expect(fileOf(first, 'nginx.conf')).toContain('sg_dynamic');
+    const peers = (d: typeof first) => (fileOf(d, 'endpoints.txt') ?? '').trim().split(' ').slice(4).length;
+    expect(peers(first)).toBe(2);
+
+    docker.addTasks('web', 1);
+    docker.clearActions();
+    await run.run(2);
+    const second = plane.delivered('edge');
+    expect(second?.configHash).not.toBe(first?.configHash);
+    expect(peers(second)).toBe(3);
+    expect(fileOf(second, 'nginx.conf')).toBe(fileOf(first, 'nginx.conf'));
+    // The boot config (nginx.conf) did not change: no new Swarm config, no proxy service update.
+    expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+  });
+
   it('stays on a network no route needs any more instead of restarting the proxy', async () => {
     const run = new CoreRun(docker, quiet, { plane, agents });
     await run.run(1);
@@ -140,10 +162,14 @@ describe('core run with hitless delivery', () => {
     plane.report({ cluster: 'edge', replicaId: task, appliedHash: hash, lastReceivedHash: hash, counters: { requests: 0, responses5xx: 0, activeConnections: 0 } });
     await run.run(2);
     const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);
-    expect(parseStatus(c?.Spec.Labels?.[LABELS.status])?.proxy).toEqual({ delivery: 'hitless', config: hash.slice(0, 12), replicas: [{ task: task.slice(0, 12), applied: hash.slice(0, 12) }] });
+    // The agents' files hash is named as users see the config: rev N and the hash of its bytes (the end of its Swarm config's name).
+    const [generated] = await docker.listConfigs([`${LABELS.role}=proxy-config`, `${LABELS.cluster}=edge`]);
+    const revision = { revision: 1, content: generated?.Spec.Name.slice(-12) ?? 'missing' };
+    expect(parseStatus(c?.Spec.Labels?.[LABELS.status])?.proxy).toEqual({ delivery: 'hitless', config: hash.slice(0, 12), revision, replicas: [{ task: task.slice(0, 12), applied: hash.slice(0, 12), revision }] });
     const text = await statusText(docker);
-    expect(text).toContain(`${hash.slice(0, 12)} (hitless)`);
-    expect(text).toContain(`${task.slice(0, 12)}:${hash.slice(0, 12)}`);
+    const id = `rev 1 (${revision.content})`;
+    expect(text).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/\\d+\\s+${id.replace(/[()]/g, '\\$&')} hitless\\s+\\S+: ${id.replace(/[()]/g, '\\$&')}\\s`, 'm'));
+    expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain(`serve ${id} (hitless)`);
   });
 
   it('sends nothing to another cluster\'s agents when a route of this cluster changes', async () => {

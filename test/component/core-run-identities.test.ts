@@ -123,4 +123,63 @@ describe('component identities in the core run', () => {
     expect(left).toEqual([`${set.id}/agent/default`, `${set.id}/agent/edge`]);
     expect((await docker.listSecrets()).some((s) => s.Spec.Labels?.[LABELS.cluster] === 'west')).toBe(false);
   });
+
+  describe('after rotate-certs (ADR 0019)', () => {
+    const next = generateTlsMaterial(1);
+    let newSet: TlsSet;
+    const rotatedRun = (previous: string | undefined): CoreRun =>
+      new CoreRun(docker, quiet, {
+        plane,
+        agents: { coreAddress: 'swarmgate-core:50051', controlNetwork: 'swarmgate-control', insecure: false, tlsSet: newSet.id, ...(previous !== undefined ? { previousTlsSet: previous } : {}) },
+        identities: { ca: { cert: next.ca, key: next.caKey }, set: newSet.id, ...(previous !== undefined ? { previousSet: previous } : {}) },
+      });
+
+    beforeEach(async () => {
+      await newRun().run(1);
+      newSet = await createTlsSet(docker, next);
+    });
+
+    it('keeps each proxy service\'s mounts, accepts the mounted previous identity, and hands agents their new one', async () => {
+      const before = docker.service('sg-proxy-edge');
+      const old = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/edge`);
+      await rotatedRun(set.id).run(2);
+      const edge = docker.service('sg-proxy-edge');
+      // No update at all: the tasks keep running.
+      expect(edge?.Version.Index).toBe(before?.Version.Index);
+      expect(mounts('sg-proxy-edge').map((m) => m.id)).toEqual([set.ca.id, old?.cert.id, old?.key.id]);
+      const current = identitySecrets(await docker.listSecrets()).get(`${newSet.id}/agent/edge`);
+      expect(current).toBeDefined();
+      expect(plane.identityCheck?.(old?.fingerprint ?? '')).toBe(true);
+      expect(plane.identityCheck?.(current?.fingerprint ?? '')).toBe(true);
+      // An agent connected with the old pair is handed exactly the new identity's pair; one on the new pair gets nothing.
+      const handed = plane.identityFor('agent', 'edge', old?.fingerprint ?? '');
+      expect(handed?.fingerprint).toBe(current?.fingerprint);
+      expect(handed?.ca).toBe(next.ca);
+      expect(plane.identityFor('agent', 'edge', current?.fingerprint ?? '')).toBeUndefined();
+      expect(plane.identityFor('agent', 'west', old?.fingerprint ?? '')?.fingerprint).not.toBe(current?.fingerprint);
+    });
+
+    it('moves a service to the new mounts only with a change that restarts its tasks anyway, and then drops the old identity', async () => {
+      const run = rotatedRun(set.id);
+      await run.run(2);
+      const old = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/edge`);
+      await applyObject(docker, cluster('edge', { proxy: { replicas: 2, delivery: 'hitless', publish: { mode: 'host', http: 18080, https: 18081 }, resources: { limits: { memory: '256M' } } } }));
+      await run.run(3);
+      const current = identitySecrets(await docker.listSecrets()).get(`${newSet.id}/agent/edge`);
+      expect(mounts('sg-proxy-edge').map((m) => m.id)).toEqual([newSet.ca.id, current?.cert.id, current?.key.id]);
+      await run.run(4);
+      expect(plane.identityCheck?.(old?.fingerprint ?? '')).toBe(false);
+      expect(identitySecrets(await docker.listSecrets()).has(`${set.id}/agent/edge`)).toBe(false);
+      // west was not changed: it keeps the previous identity, still accepted.
+      expect(identitySecrets(await docker.listSecrets()).has(`${set.id}/agent/west`)).toBe(true);
+    });
+
+    it('with --revoke-previous (no previous set), moves every proxy to the new mounts and refuses the old identity', async () => {
+      const old = identitySecrets(await docker.listSecrets()).get(`${set.id}/agent/edge`);
+      await rotatedRun(undefined).run(2);
+      const current = identitySecrets(await docker.listSecrets()).get(`${newSet.id}/agent/edge`);
+      expect(mounts('sg-proxy-edge').map((m) => m.id)).toEqual([newSet.ca.id, current?.cert.id, current?.key.id]);
+      expect(plane.identityCheck?.(old?.fingerprint ?? '')).toBe(false);
+    });
+  });
 });

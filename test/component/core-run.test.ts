@@ -170,7 +170,8 @@ describe('status command', () => {
     await run.run(2);
     const text = await statusText(docker);
     const cfg = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName.replace('sg-nginx-edge-', '') ?? 'missing';
-    expect(text).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/1\\s+${cfg}\\s+${cfg}\\s+host:18080,host:18443\\s+True$`, 'm'));
+    // CONFIG and each replica: `rev N (hash)`, the hash being the end of the mounted config's name; replicas by node hostname.
+    expect(text).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/1\\s+(rev 1 \\(${cfg}\\))\\s+\\S+: \\1\\s+host:18080,host:18443\\s+True$`, 'm'));
     expect(text).toMatch(/^web\s+1\s+True\s+True\s+True$/m);
   });
 });
@@ -224,7 +225,7 @@ describe('describe command', () => {
     const text = out.join('\n');
     expect(code).toBe(0);
     expect(text).toContain('-> web:8080 w=1 (2 running tasks)');
-    expect(text).toMatch(/^ {2}sg-proxy-edge\.\d+ on \S+ serves sg-nginx-edge-[0-9a-f]{12}$/m);
+    expect(text).toMatch(/^Proxy replicas \(sg-proxy-edge, current config (rev \d+ \([0-9a-f]{12}\))\):\n {2}sg-proxy-edge\.\d+ on \S+ serves \1$/m);
     expect(text).toMatch(/Programmed +True/);
   });
 

@@ -88,8 +88,9 @@ describe('diff prints the Plan', () => {
     const r = await diff(specFile('shift-plan.yaml', [50, 50]));
     expect(r.code).toBe(1);
     expect(r.out).toContain('what the core would write:\ncluster/default:');
-    expect(r.out).toMatch(/^ {2}createConfig sg-nginx-default-[0-9a-f]{12} \(no restart\): the rendered nginx config changed: new content-addressed config, revision 2$/m);
-    expect(r.out).toMatch(new RegExp(`^ {2}updateService sg-proxy-default \\(restarts the tasks\\): mount config sg-nginx-default-[0-9a-f]{12} \\(was ${mounted}\\)$`, 'm'));
+    // The new config is named as every command names a revision: rev N and the end of its Swarm config's name.
+    expect(r.out).toMatch(/^ {2}createConfig sg-nginx-default-([0-9a-f]{12}) \(no restart\): the rendered nginx config changed: new config rev 2 \(\1\)$/m);
+    expect(r.out).toMatch(new RegExp(`^ {2}updateService sg-proxy-default \\(restarts the tasks\\): mount config rev 2 \\([0-9a-f]{12}\\) \\(was ${mounted}\\)$`, 'm'));
     expect(docker.writes).toEqual([]);
   });
 

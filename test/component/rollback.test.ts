@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
-import { runGet } from '../../src/cli/commands/get';
+import { runDescribe, runGet } from '../../src/cli/commands/get';
 import { statusText } from '../../src/cli/commands/status';
 import { runHistory, runRollback } from '../../src/cli/commands/history';
 import { CoreRun } from '../../src/core/core-run';
@@ -39,6 +39,9 @@ async function cli(f: (io: { out: (t: string) => void; err: (t: string) => void 
   const code = await f({ out: (t) => out.push(t), err: (t) => err.push(t) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
+
+/** A string as a literal part of a regular expression. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const mounted = () => docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName;
 
@@ -96,10 +99,12 @@ describe('revisions', () => {
     const table = await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io));
     expect(table.code).toBe(0);
     const lines = table.out.split('\n');
-    expect(lines[0]).toMatch(/^REVISION\s+CONFIG\s+CREATED\s+ROUTES\s+CURRENT$/);
+    expect(lines[0]).toMatch(/^REVISION\s+CREATED\s+ROUTES\s+CURRENT$/);
     // ROUTES names the route generations each revision serves (revision 2: web's second generation).
-    expect(lines[1]).toMatch(/^1\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+api@1, web@1$/);
-    expect(lines[2]).toMatch(/^2\s+sg-nginx-edge-[0-9a-f]{12}\s+\d+s ago\s+api@1, web@2\s+\*$/);
+    expect(lines[1]).toMatch(/^rev 1 \([0-9a-f]{12}\)\s+\d+s ago\s+api@1, web@1$/);
+    expect(lines[2]).toMatch(/^rev 2 \([0-9a-f]{12}\)\s+\d+s ago\s+api@1, web@2\s+\*$/);
+    // The hash is the end of the revision's Swarm config name.
+    expect(lines[2]).toContain(`rev 2 (${(await configNameOf(2))?.slice(-12) ?? 'missing'})`);
     const json = await cli((io) => runHistory(docker, 'cluster', 'edge', 'json', io));
     const parsed = JSON.parse(json.out) as { current: number; revisions: { revision: number; config: string; routes: number; current: boolean }[] };
     expect(parsed.current).toBe(2);
@@ -127,7 +132,7 @@ describe('rollback', () => {
     expect((await programmed('api'))?.reason).not.toBe('RolledBack');
     expect((await programmed('edge', 'ServiceCluster'))?.message).toContain('rolled back to revision 1');
     const history = await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io));
-    expect(history.out).toMatch(/^1\s.*\*$/m);
+    expect(history.out).toMatch(/^rev 1 \(.*\*$/m);
     expect(history.out).toContain('rolled back to revision 1');
     // get sc says so next to PROGRAMMED.
     const sc = await cli((io) => runGet(docker, 'sc', undefined, undefined, io));
@@ -137,6 +142,18 @@ describe('rollback', () => {
     docker.clearActions();
     await run.run(4);
     expect(docker.writes).toEqual([]);
+    // One identifier for the served revision, the same in history, status, get sc -o wide and describe.
+    const id = `rev 1 (${(await configNameOf(1))?.slice(-12) ?? 'missing'})`;
+    expect(history.out).toMatch(new RegExp(`^${escape(id)}\\s.*\\*$`, 'm'));
+    for (const id of docker.taskIds('sg-proxy-edge')) docker.setTaskState(id, 'shutdown', 'shutdown');
+    docker.addTasks('sg-proxy-edge', 1);
+    expect(await statusText(docker)).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/1\\s+${escape(id)}\\s+\\S+: ${escape(id)}\\s`, 'm'));
+    const wide = await cli((io) => runGet(docker, 'sc', 'edge', 'wide', io));
+    expect(wide.out).toContain(`${id}  `);
+    expect(wide.out).toMatch(new RegExp(`\\S+: ${escape(id)}$`, 'm'));
+    const described = await cli((io) => runDescribe(docker, 'sc', 'edge', io));
+    expect(described.out).toContain(`current config ${id}`);
+    expect(described.out).toMatch(new RegExp(`^  sg-proxy-edge\\.1 on \\S+ serves ${escape(id)}$`, 'm'));
   });
 
   it('hands the old revision to hitless agents through the plane', async () => {
@@ -164,7 +181,7 @@ describe('rollback', () => {
     expect((await clusterLabels())[LABELS.rollback]).toBeUndefined();
     expect(mounted()).toBe(await configNameOf(3));
     expect((await programmed('web'))?.reason).toBe('Pending');
-    expect((await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io))).out).toMatch(/^3\s.*\*$/m);
+    expect((await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io))).out).toMatch(/^rev 3 \(.*\*$/m);
   });
 
   it('ends at the next apply of the cluster itself', async () => {

@@ -22,6 +22,8 @@ export interface Pebble {
   root(): Promise<string>;
   /** Make DNS answer SERVFAIL for a host (a challenge that cannot be validated). */
   servfail(host: string): Promise<void>;
+  /** Serve (value) or withdraw (undefined) a TXT record, as a DNS provider would for DNS-01. */
+  txt(fqdn: string, value: string | undefined): Promise<void>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -46,16 +48,22 @@ async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Prom
   }
 }
 
-export async function startPebble(o: { httpPort: number; validitySeconds: number }): Promise<Pebble> {
+/**
+ * `listen`: the address pebble's ACME directory listens on (default loopback). The real-Swarm test
+ * passes the host's docker_gwbridge address, the one address of this machine a Swarm task (the
+ * core's) can dial; pebble's certificate names it. Management and DNS stay on loopback.
+ */
+export async function startPebble(o: { httpPort: number; validitySeconds: number; listen?: string }): Promise<Pebble> {
+  const listen = o.listen ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'sg-pebble-'));
   const [acmePort, mgmtPort, dnsPort, dnsMgmtPort, tlsPort] = await freePorts(5);
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', `subjectAltName=DNS:localhost,IP:127.0.0.1${listen !== '127.0.0.1' ? `,IP:${listen}` : ''}`], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
   const config = {
     pebble: {
-      listenAddress: `127.0.0.1:${acmePort}`,
+      listenAddress: `${listen}:${acmePort}`,
       managementListenAddress: `127.0.0.1:${mgmtPort}`,
       certificate: cert,
       privateKey: key,
@@ -78,7 +86,7 @@ export async function startPebble(o: { httpPort: number; validitySeconds: number
   start('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '']);
   start('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`]);
   const serverCa = readFileSync(cert, 'utf8');
-  const directory = `https://127.0.0.1:${acmePort}/dir`;
+  const directory = `https://${listen}:${acmePort}/dir`;
   await until('pebble', async () => (await get(directory, serverCa)).includes('newOrder'));
   return {
     directory,
@@ -87,6 +95,11 @@ export async function startPebble(o: { httpPort: number; validitySeconds: number
     servfail: async (host) => {
       const res = await fetch(`http://127.0.0.1:${dnsMgmtPort}/set-servfail`, { method: 'POST', body: JSON.stringify({ host }) });
       if (!res.ok) throw new Error(`set-servfail: ${res.status}`);
+    },
+    txt: async (fqdn, value) => {
+      const host = fqdn.endsWith('.') ? fqdn : `${fqdn}.`;
+      const res = await fetch(`http://127.0.0.1:${dnsMgmtPort}/${value === undefined ? 'clear-txt' : 'set-txt'}`, { method: 'POST', body: JSON.stringify(value === undefined ? { host } : { host, value }) });
+      if (!res.ok) throw new Error(`${value === undefined ? 'clear-txt' : 'set-txt'}: ${res.status}`);
     },
     logs: () => output,
     stop: async () => {

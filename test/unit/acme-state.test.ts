@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { decryptState, encryptState, storageKeyFrom, swarmConfigStore, type AcmeState } from '../../src/core/acme/acme-state-store';
+import { runTlsList } from '../../src/cli/commands/tls';
+import { ACME_FACTS_LABEL, decryptState, encryptState, storageKeyFrom, swarmConfigStore, type AcmeState } from '../../src/core/acme/acme-state-store';
 import { IssuerActor } from '../../src/core/acme/issuer-actor';
 import { FakeDocker } from '../fakes/fake-docker';
 
@@ -47,6 +48,37 @@ describe('ACME state storage', () => {
     expect(configs[0]?.Spec.Name).toMatch(/^sg-acme-state-[0-9a-f]{12}$/);
     expect(Buffer.from((await docker.inspectConfig(configs[0]?.ID ?? '')).Spec.Data ?? '', 'base64').toString()).not.toContain('BEGIN');
     expect(await swarmConfigStore(docker, key()).load()).toEqual(STATE);
+  });
+
+  it('opens a state saved under the older key (the server key), and saves again under the state key only', async () => {
+    const docker = new FakeDocker();
+    const serverKey = key('server key');
+    const stateKey = key('acme state key');
+    await swarmConfigStore(docker, serverKey).save(STATE);
+    const store = swarmConfigStore(docker, [stateKey, serverKey]);
+    expect(await store.load()).toEqual(STATE);
+    await store.save(STATE);
+    // After a rotation (a new server key) the state key alone opens it: nothing is ordered again.
+    expect(await swarmConfigStore(docker, [stateKey, key('rotated server key')]).load()).toEqual(STATE);
+    expect(await swarmConfigStore(docker, serverKey).load()).toEqual({ accounts: {}, certificates: {} });
+  });
+
+  it('publishes the certificates\' public facts beside the state, and tls list shows them with issuer, expiry and next renewal', async () => {
+    const docker = new FakeDocker();
+    const k = key();
+    // What the issuer actor saves with its state (the real-Swarm test checks the actor's own facts).
+    await swarmConfigStore(docker, k).save(STATE, [{ route: 'shop', issuer: 'pebble', hosts: ['shop.example.com'], notAfter: new Date(NOW + 89 * 86_400_000).toISOString(), renewAt: new Date(NOW + 59 * 86_400_000).toISOString(), orders: 1 }]);
+    const label = (await docker.listConfigs(['io.swarmgate.role=acme-state']))[0]?.Spec.Labels?.[ACME_FACTS_LABEL] ?? '';
+    expect(label).toContain('"route":"shop"');
+    expect(label).not.toContain('BEGIN');
+    const out: string[] = [];
+    expect(await runTlsList(docker, undefined, { out: (t) => out.push(t), err: (t) => out.push(t) }, new Date(NOW))).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('ACME certificates');
+    expect(text).toMatch(/shop\s+pebble\s+shop\.example\.com\s+2027-03-05T12:00:00\.000Z\s+in 89d\s+2027-02-03T12:00:00\.000Z\s+1/);
+    const json: string[] = [];
+    await runTlsList(docker, 'json', { out: (t) => json.push(t), err: () => undefined }, new Date(NOW));
+    expect((JSON.parse(json.join('')) as { acme: unknown[] }).acme).toEqual([expect.objectContaining({ route: 'shop', issuer: 'pebble', orders: 1 })]);
   });
 
   it('after a restart, serves the held certificate at once and orders nothing', async () => {

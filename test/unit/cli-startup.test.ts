@@ -31,4 +31,12 @@ describe('CLI start-up', () => {
     const loaded = loadedAfter("require('./src/cli/commands/get')");
     expect(loaded.filter((p) => p.includes('/node_modules/yaml/') || p.endsWith('/src/cli/apply-preview.ts') || p.endsWith('/src/desired/load-specs.ts'))).toEqual([]);
   });
+
+  it('runs get without the renderers, mustache, the model builder or jsonpath-plus (loaded only when needed)', () => {
+    const loaded = loadedAfter("require('./src/cli/commands/get')");
+    const heavy = loaded.filter(
+      (p) => p.includes('/src/render/') || p.includes('/node_modules/mustache/') || p.includes('/node_modules/jsonpath-plus/') || p.endsWith('/src/plan/build-model.ts') || p.endsWith('/src/plan/pipeline.ts'),
+    );
+    expect(heavy).toEqual([]);
+  });
 });

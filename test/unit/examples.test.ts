@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { runValidate } from '../../src/cli/commands/validate';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { loadSnapshotFile } from '../../src/cli/snapshot-file';
+import { issuerOf } from '../../src/plan/acme-routes';
 import { programmedStreamName } from '../../src/plan/model';
 import { desiredConfig } from '../../src/plan/pipeline';
 import { validateCluster } from '../../src/validate/validate-cluster';
@@ -34,8 +35,10 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
     if (E.isLeft(snapshot)) throw new Error(JSON.stringify(snapshot.left));
     const { desired, issues } = loadSpecs([dir]);
     expect(issues).toEqual([]);
-    // The core's pipeline: a blue-green Route also serves its preview route.
-    const { result, desired: served } = desiredConfig({ specs: desired, snapshot: snapshot.right, render: false });
+    // The core's pipeline: a blue-green Route also serves its preview route. Routes with an ACME
+    // issuer are served once the core holds their certificate: here as if it had been issued.
+    const acme = new Map(desired.routes.filter((r) => issuerOf(r.object) !== undefined).map((r) => [r.object.metadata.name, { dnsNames: r.object.spec.hosts }]));
+    const { result, desired: served } = desiredConfig({ specs: desired, snapshot: snapshot.right, render: false, acme });
     for (const [key, conditions] of Object.entries(result.conditions)) {
       for (const c of conditions) expect(`${key} ${c.type}=${c.status} ${c.message}`).toMatch(new RegExp(`^${key} ${c.type}=True `));
     }

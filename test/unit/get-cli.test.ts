@@ -97,6 +97,22 @@ describe('get', () => {
     expect(state.weight).toBe(10);
   });
 
+  it('lists routes from com.docker.lb.* service labels, with conditions computed now (the model is loaded only then)', async () => {
+    docker.addNetwork('app');
+    await docker.createService({
+      Name: 'legacy',
+      Labels: { 'com.docker.lb.hosts': 'legacy.test', 'com.docker.lb.port': '8080', 'com.docker.lb.network': 'app' },
+      TaskTemplate: { ContainerSpec: { Image: 'legacy' }, Networks: [{ Target: 'app' }] },
+    });
+    const c = capture();
+    expect(await runGet(docker, 'routes', undefined, undefined, c.io)).toBe(0);
+    const rows = (c.out[0] ?? '').split('\n').map((l) => l.split(/\s{2,}/));
+    const legacy = rows.find((r) => (r[0] ?? '').includes('legacy'));
+    expect(legacy?.[1]).toBe('legacy.test');
+    expect(legacy?.[4]).toBe('True'); // ACCEPTED
+    expect(rows.map((r) => r[0])).toEqual(expect.arrayContaining(['blog', 'shop']));
+  });
+
   it('prints kubectl-style -o jsonpath templates over the -o json document', async () => {
     const names = capture();
     expect(await runGet(docker, 'routes', undefined, 'jsonpath={.items[*].metadata.name}', names.io)).toBe(0);

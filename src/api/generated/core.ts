@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AcmeChallenge as _swarmgate_v1_AcmeChallenge, AcmeChallenge__Output as _swarmgate_v1_AcmeChallenge__Output } from './swarmgate/v1/AcmeChallenge';
+import type { ComponentIdentity as _swarmgate_v1_ComponentIdentity, ComponentIdentity__Output as _swarmgate_v1_ComponentIdentity__Output } from './swarmgate/v1/ComponentIdentity';
 import type { Condition as _swarmgate_v1_Condition, Condition__Output as _swarmgate_v1_Condition__Output } from './swarmgate/v1/Condition';
 import type { ConfigFile as _swarmgate_v1_ConfigFile, ConfigFile__Output as _swarmgate_v1_ConfigFile__Output } from './swarmgate/v1/ConfigFile';
 import type { CoreClient as _swarmgate_v1_CoreClient, CoreDefinition as _swarmgate_v1_CoreDefinition } from './swarmgate/v1/Core';
@@ -29,6 +30,7 @@ export interface ProtoGrpcType {
   swarmgate: {
     v1: {
       AcmeChallenge: MessageTypeDefinition<_swarmgate_v1_AcmeChallenge, _swarmgate_v1_AcmeChallenge__Output>
+      ComponentIdentity: MessageTypeDefinition<_swarmgate_v1_ComponentIdentity, _swarmgate_v1_ComponentIdentity__Output>
       Condition: MessageTypeDefinition<_swarmgate_v1_Condition, _swarmgate_v1_Condition__Output>
       ConfigFile: MessageTypeDefinition<_swarmgate_v1_ConfigFile, _swarmgate_v1_ConfigFile__Output>
       Core: SubtypeConstructor<typeof grpc.Client, _swarmgate_v1_CoreClient> & { service: _swarmgate_v1_CoreDefinition }

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { lastValueFrom, take } from 'rxjs';
 import { ControlPlane } from '../../api/control-plane';
 import { startCoreApi, type CoreApi } from '../../api/server';
-import { readCaPair, serverCredentials } from '../../api/tls';
+import { crossSign, readCaPair, readPreviousCaPair, serverCredentials } from '../../api/tls';
 import type { IdentityAuthority } from '../../core/identities';
 import { CoreRun } from '../../core/core-run';
 import { startMetricsServer } from '../../core/metrics-server';
@@ -31,6 +31,8 @@ export interface CoreCommandOptions {
   /** Directory with the core's TLS files (mutual TLS); `tlsSet` names the set whose component pair proxies get. */
   readonly tlsDir?: string;
   readonly tlsSet?: string;
+  /** The set rotate-certs rotated away from: still trusted while components switch (ADR 0019). */
+  readonly tlsPreviousSet?: string;
   /** host:port for GET /metrics (Prometheus); none when absent. */
   readonly metricsListen?: string;
   /** Wait for extensions (swarmgate extension) to render instead of rendering here. */
@@ -64,9 +66,14 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
   let credentials: grpc.ServerCredentials;
   let identities: IdentityAuthority | undefined;
   try {
-    credentials = opts.tlsDir !== undefined ? serverCredentials(opts.tlsDir) : grpc.ServerCredentials.createInsecure();
+    // After rotate-certs the previous set's CA is trusted too, and vouches for the new one (ADR 0019).
+    const previous = opts.tlsDir !== undefined && opts.tlsPreviousSet !== undefined ? readPreviousCaPair(opts.tlsDir) : undefined;
+    credentials =
+      opts.tlsDir === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : serverCredentials(opts.tlsDir, previous !== undefined ? { ca: previous.cert, crossSigned: crossSign(readCaPair(opts.tlsDir), previous) } : undefined);
     // The CA key is mounted only into the core: with it, the core issues each cluster's components their own identity (ADR 0012).
-    if (opts.tlsDir !== undefined && opts.tlsSet !== undefined) identities = { ca: readCaPair(opts.tlsDir), set: opts.tlsSet };
+    if (opts.tlsDir !== undefined && opts.tlsSet !== undefined) identities = { ca: readCaPair(opts.tlsDir), set: opts.tlsSet, ...(previous !== undefined && opts.tlsPreviousSet !== undefined ? { previousSet: opts.tlsPreviousSet } : {}) };
   } catch (e) {
     io.err(`--tls-dir: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.invalid;
@@ -109,7 +116,7 @@ export async function runCoreCommand(engine: DockerPort, opts: CoreCommandOption
     ...(opts.extensionImage !== undefined ? { extensionImage: opts.extensionImage } : {}),
     ...(identities !== undefined ? { identities } : {}),
     ...(opts.advertise !== undefined
-      ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.tlsDir === undefined, ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}) } }
+      ? { agents: { coreAddress: opts.advertise, controlNetwork: opts.controlNetwork, insecure: opts.tlsDir === undefined, ...(opts.tlsSet !== undefined ? { tlsSet: opts.tlsSet } : {}), ...(identities?.previousSet !== undefined ? { previousTlsSet: identities.previousSet } : {}) } }
       : {}),
   });
   log.info({ grpc: opts.listen ?? null, advertise: opts.advertise ?? null }, 'swarmgate core started');

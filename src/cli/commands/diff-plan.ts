@@ -24,7 +24,7 @@ export async function corePlan(port: DockerPort, clusters: readonly RenderedClus
   const settings = coreSettingsOf(live.services);
   const endpoint =
     settings?.advertise !== undefined && settings.controlNetwork !== undefined
-      ? agentEndpoint({ coreAddress: settings.advertise, controlNetwork: settings.controlNetwork, ...(settings.tlsSet !== undefined ? { tlsSet: settings.tlsSet } : {}) }, live)
+      ? agentEndpoint({ coreAddress: settings.advertise, controlNetwork: settings.controlNetwork, ...(settings.tlsSet !== undefined ? { tlsSet: settings.tlsSet } : {}), ...(settings.previousTlsSet !== undefined ? { previousTlsSet: settings.previousTlsSet } : {}) }, live)
       : 'no core with an address components reach is installed';
   const reachable = typeof endpoint === 'string' ? undefined : endpoint;
   const inputs: ClusterPlanInput[] = [];

@@ -6,12 +6,12 @@ import { objectKey, type Kind } from '../../domain/meta';
 import { encodeObject, type ApiObject } from '../../domain/object';
 import { storedRolloutStates } from '../../desired/served-state';
 import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
-import { desiredConfig } from '../../plan/pipeline';
+import type * as DesiredModel from '../../plan/desired-model';
 import { certificateVersions, currentCertificate, expiryCondition } from '../../plan/certificates';
 import type { Certificate } from '../../domain/route';
 import type { LabelRouteStatus } from '../../plan/model';
 import type { Snapshot } from '../../domain/snapshot';
-import { isServingTask, type DockerPort } from '../../observed/docker-port';
+import type { DockerPort } from '../../observed/docker-port';
 import { readSnapshot } from '../../observed/read-snapshot';
 import { decodeStatus, type BackendsStatus, type ObjectStatus } from '../../domain/status-label';
 import { conditionCell } from '../../status/object-status';
@@ -27,7 +27,9 @@ import { age, formatTable } from '../table';
 import { parseKind, resourceName } from '../kind-words';
 import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware-view';
 import { backendsCell, clusterCell, listenerCell, listenerLines, listenersCell, STREAM_ROUTE_HEADER, streamRouteLines } from './stream-route-view';
-import { untilText } from './tls';
+import { untilText } from '../until-text';
+import { replicasCell, type ClusterServing } from '../proxy-serving';
+import { proxyLines, withServing } from './cluster-serving-view';
 
 export interface Listed {
   readonly kind: Kind;
@@ -45,15 +47,23 @@ export interface Listed {
   readonly usedBy?: readonly string[];
   /** A ServiceCluster serving an old revision (`swarmgate rollback`): that revision. */
   readonly rolledBackTo?: number;
+  /** A ServiceCluster's proxies and what they serve (with -o wide). */
+  readonly serving?: ClusterServing;
 }
+
+/** What every Interlock service label starts with (src/plan/sources/interlock/labels.ts; not imported, so `get` loads none of the model). */
+const INTERLOCK_LABEL_PREFIX = 'com.docker.lb.';
 
 /**
  * Routes translated from com.docker.lb.* service labels, with the conditions the core would give them:
  * computed read-only through the core's pipeline (stored specs at their served rollout weights + snapshot),
  * since they have no config to carry a status.
  */
-function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>, snapshot: Snapshot): Listed[] {
-  const { desired: merged, result } = desiredConfig({ specs: desired, snapshot, rollouts: { states: storedRolloutStates(stored) }, render: false });
+async function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>, snapshot: Snapshot): Promise<Listed[]> {
+  // The model (codecs, route compilation) is loaded only when a service carries Interlock labels: a plain `get` must start fast.
+  if (!snapshot.services.some((s) => Object.keys(s.labels).some((k) => k.startsWith(INTERLOCK_LABEL_PREFIX)))) return [];
+  const { desiredModel } = (await import('../../plan/desired-model')) as typeof DesiredModel;
+  const { desired: merged, result } = desiredModel({ specs: desired, snapshot, rollouts: { states: storedRolloutStates(stored) } });
   const statuses = result.labelRoutes ?? {};
   const objects = new Map<string, ApiObject>((merged.labelRoutes ?? []).map((r) => [r.object.metadata.name, r.object]));
   return Object.entries(statuses).map(([name, st]) => {
@@ -75,7 +85,7 @@ function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read']>>['d
 
 export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
-  const fromLabels = kind === 'Route' ? labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
+  const fromLabels = kind === 'Route' ? await labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? []), ...(desired.streamRoutes ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const routes = desired.routes.map((r) => r.object);
   const clusters = desired.clusters.map((c) => c.object);
@@ -219,7 +229,8 @@ async function selectItems(port: DockerPort, kind: Kind, name: string | undefine
   // -o yaml/json print stored objects (what can be re-applied); use `import-labels` for the label routes.
   const stored = output === 'yaml' || output === 'json' ? listed.filter((l) => l.labels === undefined) : listed;
   const all = requirements === undefined ? stored : stored.filter((l) => matchesSelector(requirements, l.object?.metadata.labels));
-  return { listed, items: name === undefined ? all : all.filter((l) => l.name === name) };
+  const items = name === undefined ? all : all.filter((l) => l.name === name);
+  return { listed, items: kind === 'ServiceCluster' && output === 'wide' ? await withServing(port, items) : items };
 }
 
 /**
@@ -317,7 +328,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
     });
     return { header, rows, empty: 'No issuers found.' };
   } else {
-    const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE', ...(wide ? ['LISTENERS'] : [])];
+    const header = ['NAME', 'PROXY', 'REPLICAS', 'PUBLISH', 'GENERATION', 'READY', 'PROGRAMMED', 'AGE', ...(wide ? ['LISTENERS', 'CONFIG', 'REPLICAS SERVE'] : [])];
     const rows = items.map((l) => {
       const p = l.object?.kind === 'ServiceCluster' ? l.object.spec.proxy : undefined;
       return [
@@ -329,7 +340,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
         cell(l, 'Ready'),
         `${cell(l, 'Programmed')}${l.rolledBackTo !== undefined ? ` (rolled back to revision ${l.rolledBackTo})` : ''}`,
         age(l.createdAt, now),
-        ...(wide ? [listenersCell(l.object)] : []),
+        ...(wide ? [listenersCell(l.object), l.serving === undefined ? '-' : `${l.serving.current}${l.serving.hitless ? ' hitless' : ''}`, l.serving === undefined ? '-' : replicasCell(l.serving)] : []),
       ];
     });
     return { header, rows, empty: 'No service clusters found (the implicit "default" cluster always exists).' };
@@ -374,6 +385,11 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
     lines.push(`Cluster:      ${s.serviceCluster}`, `Hosts:        ${s.hosts.join(', ')}`, `TLS:          ${s.tls === undefined ? 'none' : s.tls.mode}`);
     const cert = s.tls?.mode === 'Terminate' ? s.tls.certificate : undefined;
     if (cert !== undefined) lines.push(...certificateLines(cert, snapshot, now));
+    const client = s.tls?.mode === 'Terminate' ? s.tls.clientCertificate : undefined;
+    if (client !== undefined) {
+      const secret = (name: string): string => `${name}${snapshot.secrets.some((x) => x.name === name) ? '' : ' (secret not found)'}`;
+      lines.push(`Client certs: ${client.mode}, CA ${secret(client.caSecret)}${client.crlSecret !== undefined ? `, CRL ${secret(client.crlSecret)}` : ''}`);
+    }
     lines.push('Rules:');
     // Running task counts per backend service: what the upstreams contain right now.
     const running = (service: string): string => {
@@ -387,25 +403,11 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
       lines.push(`  [${i}] ${match}${r.match.headers.length > 0 ? ` headers ${r.match.headers.map((h) => `${h.name}=${h.value}`).join(',')}` : ''} -> ${target}`);
     });
     // The proxy replicas of its cluster and the generated config each runs.
-    const proxies = (await port.listServices([`${LABELS.role}=proxy`, `${LABELS.cluster}=${s.serviceCluster}`]))[0];
-    if (proxies !== undefined) {
-      const tasks = (await port.listTasks()).filter((t) => t.ServiceID === proxies.ID && isServingTask(t));
-      lines.push(`Proxy replicas (${proxies.Spec.Name}):`);
-      if (tasks.length === 0) lines.push('  (none running)');
-      const nodes = new Map((await port.listNodes()).map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
-      // Hitless: the mounted config is only the boot config; what runs is what each agent reported (the cluster's status).
-      const hitless = proxies.Spec.Labels?.[LABELS.delivery] === 'hitless' ? (await listObjects(port, 'ServiceCluster')).find((c) => c.name === s.serviceCluster)?.status?.proxy : undefined;
-      const serves = (taskId: string, mounted: string): string => {
-        if (hitless === undefined) return `serves ${mounted}`;
-        const applied = hitless.replicas.find((r) => taskId.startsWith(r.task))?.applied ?? '-';
-        return `serves config ${applied} (hitless; current ${hitless.config}${applied === hitless.config ? '' : ', not yet applied here'})`;
-      };
-      for (const t of tasks) lines.push(`  ${proxies.Spec.Name}.${t.Slot ?? '?'} on ${nodes.get(t.NodeID ?? '') ?? t.NodeID ?? '?'} ${serves(t.ID, t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-')}`);
-    }
+    lines.push(...(await proxyLines(port, s.serviceCluster, (await listObjects(port, 'ServiceCluster')).find((c) => c.name === s.serviceCluster)?.status)));
     if (item.labels === undefined) lines.push(...backendLines(item.status?.backends));
   }
   if (item.object?.kind === 'TCPRoute' || item.object?.kind === 'UDPRoute') lines.push(...streamRouteLines(item.object, (await readSnapshot(port)).snapshot));
-  if (item.object?.kind === 'ServiceCluster') lines.push(...listenerLines(item.object));
+  if (item.object?.kind === 'ServiceCluster') lines.push(...listenerLines(item.object), ...(await proxyLines(port, item.name, item.status)));
   if (item.object?.kind === 'Middleware') {
     lines.push('Behaviours:', ...behaviourLines(item.object.spec));
     lines.push(`Used by:      ${(item.usedBy ?? []).length === 0 ? '(no route)' : (item.usedBy ?? []).map((r) => `route/${r}`).join(', ')}`);

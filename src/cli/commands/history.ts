@@ -9,6 +9,7 @@ import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
 import { isNotFound, isOutOfSequence } from '../../observed/docker-errors';
 import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../plan/revisions';
+import { contentOfConfigName, revisionIdText } from '../../domain/revision-id';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 import { parseKind } from '../kind-words';
@@ -53,7 +54,7 @@ export async function runHistory(port: DockerPort, kind: string, name: string, o
           cluster: name,
           ...(h.current !== undefined ? { current: h.current } : {}),
           ...(h.rollback !== undefined ? { rolledBackTo: h.rollback } : {}),
-          revisions: h.revisions.map((r) => ({ revision: r.revision, config: r.config.Spec.Name, created: r.config.CreatedAt ?? '', routes: r.routeCount, current: r.revision === h.current })),
+          revisions: h.revisions.map((r) => ({ revision: r.revision, id: idOf(r), config: r.config.Spec.Name, created: r.config.CreatedAt ?? '', routes: r.routeCount, current: r.revision === h.current })),
         },
         null,
         2,
@@ -65,10 +66,15 @@ export async function runHistory(port: DockerPort, kind: string, name: string, o
     io.out(`No revisions for cluster "${name}" yet (the core creates one per generated proxy config).`);
     return EXIT.ok;
   }
-  const rows = h.revisions.map((r) => [String(r.revision), r.config.Spec.Name, r.config.CreatedAt !== undefined ? `${age(r.config.CreatedAt, now)} ago` : '-', routesCell(r), r.revision === h.current ? '*' : '']);
-  io.out(formatTable(['REVISION', 'CONFIG', 'CREATED', 'ROUTES', 'CURRENT'], rows));
+  const rows = h.revisions.map((r) => [idOf(r), r.config.CreatedAt !== undefined ? `${age(r.config.CreatedAt, now)} ago` : '-', routesCell(r), r.revision === h.current ? '*' : '']);
+  io.out(formatTable(['REVISION', 'CREATED', 'ROUTES', 'CURRENT'], rows));
   if (h.rollback !== undefined) io.out(`cluster "${name}" is rolled back to revision ${h.rollback} until the next apply of it or one of its routes`);
   return EXIT.ok;
+}
+
+/** `rev 7 (3f2a9c1b04de)`: the revision as every command shows it (the hash is the end of its Swarm config's name). */
+function idOf(r: Revision): string {
+  return revisionIdText({ revision: r.revision, content: contentOfConfigName(r.config.Spec.Name) ?? r.config.Spec.Name });
 }
 
 /** The route generations of a revision by name (`web@3, api@1 +2`), or their count when only their hash was stored. */

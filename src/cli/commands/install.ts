@@ -4,15 +4,17 @@
  * the proxies and their generated configs (`--purge` also removes the stored Route/ServiceCluster specs).
  */
 import { DEFAULT_CORE_IMAGE, DEFAULT_DOCKER_SOCKET } from '../install-defaults';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort, ServiceSpec } from '../../observed/docker-port';
 import { canonicalJson } from '../../plan/hash';
 import { EXIT, type Output } from '../output';
-import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
+import { CONTROL_NETWORK, CORE_SERVICE, coreServiceSpec, coreTlsMounts, type InstallOptions } from '../../plan/core-service-spec';
 import { markUninstalled } from '../uninstalled-status';
 import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
-import { createTlsSet, tlsMounts, tlsSets, type TlsSet } from '../../apply/tls-secrets';
+import { createTlsSet, tlsSets, type TlsSet } from '../../apply/tls-secrets';
+import { ACME_STATE_KEY, TLS_FILES } from '../../domain/tls-layout';
+import type { SecretRef } from '../../plan/tls-sets';
 
 export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
 
@@ -24,46 +26,88 @@ async function ensureControlNetwork(port: DockerPort, io: Output): Promise<strin
   return id;
 }
 
-/** The set the installed core uses, else the newest complete one, else a new one. */
-async function ensureTlsSet(port: DockerPort, io: Output): Promise<TlsSet> {
+/** The value of `flag` in a service's args. */
+function argValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+/** The set the installed core uses (and the previous one it still trusts, ADR 0019), else the newest complete one, else a new one. */
+async function ensureTlsSet(port: DockerPort, io: Output): Promise<{ set: TlsSet; previous?: TlsSet }> {
   const sets = tlsSets(await port.listSecrets());
   const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  const args = core?.Spec.TaskTemplate.ContainerSpec.Args ?? [];
   const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
-  const current = sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
-  if (current !== undefined) return current;
+  const current = sets.find((set) => set.id === argValue(args, '--tls-set')) ?? sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
+  const previous = sets.find((set) => set.id === argValue(args, '--tls-previous-set') && set.id !== current?.id);
+  if (current !== undefined) return { set: current, ...(previous !== undefined ? { previous } : {}) };
   const created = await createTlsSet(port, generateTlsMaterial());
   io.out(`tls/${created.id} created (CA and core certificate as Docker secrets; the core issues each component its own identity)`);
-  return created;
+  return { set: created };
+}
+
+/** Every file name of the gRPC TLS material (sets, previous set, identities): what rotate-certs and install own. */
+const TLS_FILE_NAMES: ReadonlySet<string> = new Set(Object.values(TLS_FILES));
+
+/** The ACME state key (ACME_STATE_KEY): made once, kept across installs and rotations, removed by uninstall. */
+async function ensureAcmeStateKey(port: DockerPort, io: Output): Promise<SecretRef> {
+  const found = (await port.listSecrets()).find((s) => s.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && s.Spec.Labels[LABELS.role] === ACME_STATE_KEY.role);
+  if (found !== undefined) return { id: found.ID, name: found.Spec.Name };
+  const id = await port.createSecret({ Name: ACME_STATE_KEY.secretName, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ACME_STATE_KEY.role }, Data: randomBytes(32).toString('base64') });
+  io.out(`secret/${ACME_STATE_KEY.secretName} created (the key of the core's ACME state)`);
+  return { id, name: ACME_STATE_KEY.secretName };
 }
 
 /**
- * `swarmgate rotate-certs`: a new CA and certificates; the core is updated to the new set and
- * re-mounts the components' pair into every proxy (a rolling update). Old sets are removed once no
- * service uses them (the next rotation or uninstall retries the ones still in use).
+ * `swarmgate rotate-certs`: a new CA and certificates (ADR 0019). The core restarts on the new set,
+ * still trusting the set it rotated away from and cross-signing the new CA with it; every proxy
+ * agent is handed its new identity over its stream and reconnects with it, so no proxy task
+ * restarts. Proxy services keep their mounted (previous) identity until they are updated for
+ * another reason. With `revokePrevious` the previous set is not trusted any more: every component
+ * service is updated to the new mounts (its tasks restart), as for a leaked key. Old sets are removed
+ * once no service uses them (the next rotation or uninstall retries the ones still in use).
  */
-export async function runRotateCerts(port: DockerPort, io: Output): Promise<number> {
+export async function runRotateCerts(port: DockerPort, io: Output, opts: { readonly revokePrevious?: boolean } = {}): Promise<number> {
   const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
   if (core === undefined) {
     io.err(`${CORE_SERVICE} is not installed: run swarmgate install`);
     return EXIT.invalid;
   }
-  const set = await createTlsSet(port, generateTlsMaterial());
   const spec = core.Spec;
-  const args = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
-  const at = args.indexOf('--tls-set');
-  if (at >= 0) args[at + 1] = set.id;
-  else args.push('--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', set.id);
+  const old = [...(spec.TaskTemplate.ContainerSpec.Args ?? [])];
+  const previous = opts.revokePrevious === true ? undefined : tlsSets(await port.listSecrets()).find((s) => s.id === argValue(old, '--tls-set'));
+  const set = await createTlsSet(port, generateTlsMaterial());
+  const args: string[] = [];
+  for (let i = 0; i < old.length; i++) {
+    const a = old[i] ?? '';
+    if (a === '--insecure') continue;
+    if (a === '--tls-previous-set') {
+      i++;
+      continue;
+    }
+    args.push(a);
+    if (a === '--tls-set') {
+      args.push(set.id);
+      i++;
+      if (previous !== undefined) args.push('--tls-previous-set', previous.id);
+    }
+  }
+  if (!args.includes('--tls-set')) args.push('--tls-dir', TLS_DIR_IN_TASKS, '--tls-set', set.id);
   const updated: ServiceSpec = {
     ...spec,
     TaskTemplate: {
       ...spec.TaskTemplate,
-      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args.filter((a) => a !== '--insecure'), Secrets: tlsMounts(set, ['ca', 'caKey', 'serverCert', 'serverKey']) },
+      // Only the TLS files change: the ACME state key and Issuer secrets stay mounted (the ACME
+      // state survives a rotation).
+      ContainerSpec: { ...spec.TaskTemplate.ContainerSpec, Args: args, Secrets: [...coreTlsMounts(set, previous), ...(spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !TLS_FILE_NAMES.has(m.File.Name))] },
     },
   };
   const { [LABELS.specHash]: _old, ...labels } = spec.Labels ?? {};
   const hash = createHash('sha256').update(canonicalJson({ ...updated, Labels: labels })).digest('hex');
   await port.updateService(core.ID, core.Version.Index, { ...updated, Labels: { ...labels, [LABELS.specHash]: hash } });
-  io.out(`tls/${set.id} created; service/${CORE_SERVICE} configured (proxies follow with the new certificates)`);
+  io.out(
+    `tls/${set.id} created; service/${CORE_SERVICE} configured (${previous !== undefined ? `proxy agents are handed their new identity over their stream; tls/${previous.id} stays trusted while proxies mount it` : 'the previous set is no longer trusted: proxies and extensions restart with the new mounts'})`,
+  );
   await removeUnusedTlsSets(port, set.id, io);
   return EXIT.ok;
 }
@@ -96,7 +140,8 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), await ensureTlsSet(port, io));
+  const tls = await ensureTlsSet(port, io);
+  const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), tls.set, tls.previous, await ensureAcmeStateKey(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
   const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
@@ -104,7 +149,12 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     await port.createService(labelled);
     io.out(`service/${CORE_SERVICE} created (image ${opts.image})`);
   } else if (existing.Spec.Labels?.[LABELS.specHash] !== hash) {
-    await port.updateService(existing.ID, existing.Version.Index, labelled);
+    // Secrets the core mounted into itself for its Issuers (mount-into-core.ts) stay mounted; they
+    // are not part of the spec hash.
+    const own = new Set([...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []).map((m) => m.File.Name), ...TLS_FILE_NAMES]);
+    const issuerMounts = (existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((m) => !own.has(m.File.Name));
+    const secrets = [...(labelled.TaskTemplate.ContainerSpec.Secrets ?? []), ...issuerMounts];
+    await port.updateService(existing.ID, existing.Version.Index, { ...labelled, TaskTemplate: { ...labelled.TaskTemplate, ContainerSpec: { ...labelled.TaskTemplate.ContainerSpec, Secrets: secrets } } });
     io.out(`service/${CORE_SERVICE} configured (image ${opts.image})`);
   } else io.out(`service/${CORE_SERVICE} unchanged`);
   return EXIT.ok;
@@ -163,7 +213,7 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     await whenReleased(() => port.removeConfig(c.ID));
   }
   // TLS secrets and the components' identities: removable once the tasks that mount them are gone.
-  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity'].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity', ACME_STATE_KEY.role].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
   // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.

@@ -13,7 +13,11 @@ import { ProxyAgent } from '../../agent/proxy-agent';
 import { existsSync } from 'node:fs';
 import { LAST_APPLIED_DIR, PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
 import { EXIT, type Output } from '../output';
-import { componentCredentials } from './grpc-credentials';
+import { componentCredentials, mountedFingerprint } from './grpc-credentials';
+import { AgentCredentials, HANDED_IDENTITY_PATH } from '../../agent/agent-identity';
+
+/** Where the agent keeps an identity the core handed it (default HANDED_IDENTITY_PATH, the task's tmpfs); tests point it elsewhere. */
+export const HANDED_IDENTITY_ENV = 'SWARMGATE_HANDED_IDENTITY';
 
 export interface ProxyAgentCommandOptions {
   readonly core?: string;
@@ -86,16 +90,21 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     io.err(`proxy-agent: missing ${missing.join(', ')}`);
     return EXIT.invalid;
   }
-  const credentials = componentCredentials(opts.tlsDir ?? env['SWARMGATE_TLS_DIR'], insecure);
-  if (typeof credentials === 'string') {
-    io.err(`proxy-agent: ${credentials}`);
+  const tlsDir = opts.tlsDir ?? env['SWARMGATE_TLS_DIR'];
+  const mounted = componentCredentials(tlsDir, insecure);
+  if (typeof mounted === 'string') {
+    io.err(`proxy-agent: ${mounted}`);
     return EXIT.invalid;
   }
   const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { cluster, replica: replicaId.slice(0, 12) } }, pino.destination(2));
   if (!supervised(env)) return supervise(env, log.child({ supervisor: true }));
   surviveRejections(log);
+  // With mutual TLS the core may hand the agent a newer identity over its stream (ADR 0019).
+  const fingerprint = tlsDir !== undefined ? mountedFingerprint(tlsDir) : undefined;
+  const credentials = fingerprint !== undefined ? new AgentCredentials({ creds: mounted, fingerprint }, env[HANDED_IDENTITY_ENV] ?? HANDED_IDENTITY_PATH, log) : undefined;
   const agent = new ProxyAgent({
-    core: coreConnection(core, credentials),
+    core: coreConnection(core, credentials ?? mounted),
+    ...(credentials !== undefined ? { credentials } : {}),
     cluster,
     replicaId,
     kind: kindText,

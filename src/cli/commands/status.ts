@@ -12,6 +12,7 @@ import { errorText } from '../error-text';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { WatchScreen } from '../watch-screen';
+import { clusterServing, nodeNames, replicasCell } from '../proxy-serving';
 import { age, formatTable } from '../table';
 
 /** Ingress publishing and service VIPs need the kernel's IPVS; its proc file exists when it is there. */
@@ -65,32 +66,44 @@ function rollbackHint(message: string): string {
   return m === null ? '' : ` (rolled back to revision ${m[1] ?? ''})`;
 }
 
-/** A generated config's name without `sg-nginx-<cluster>-` / `sg-haproxy-<cluster>-`: its content hash. */
-function shortConfigName(name: string, cluster: string): string {
-  const prefix = [`sg-nginx-${cluster}-`, `sg-haproxy-${cluster}-`].find((p) => name.startsWith(p));
-  return prefix === undefined ? name : name.slice(prefix.length);
+export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
+  return (await statusReport(port, now)).text;
 }
 
-export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
-  const [services, tasks, { current }] = await Promise.all([port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]), port.listTasks(), listStoredSpecs(port)]);
+/** The status text, and the failures it shows (what makes `status --watch` end non-zero). */
+export interface StatusReport {
+  readonly text: string;
+  /** One line per failure shown: the core not running, a condition False. Empty when all is well or still settling. */
+  readonly failures: readonly string[];
+}
+
+export async function statusReport(port: DockerPort, now: Date = new Date()): Promise<StatusReport> {
+  const [services, tasks, { current }, configs, nodes] = await Promise.all([
+    port.listServices([`${LABELS.owner}=${OWNER_VALUE}`]),
+    port.listTasks(),
+    listStoredSpecs(port),
+    port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
+    port.listNodes(),
+  ]);
+  const hostnames = nodeNames(nodes);
   const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && isServingTask(t));
   const clusterRows = proxies.map((p) => {
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
-    const want = p.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName ?? '-';
-    const replicas = running(p.ID)
-      .map((t) => (t.Spec?.ContainerSpec?.Configs?.[0]?.ConfigName ?? '-'))
-      .map((name) => shortConfigName(name, cluster))
-      .sort();
     const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
     const status = decodeStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
     const programmed = status?.conditions.find((c) => c.type === 'Programmed');
-    // Hitless proxies: the mounted config is only the boot config; what runs is what the agents reported.
-    const hitless = p.Spec.Labels?.[LABELS.delivery] === 'hitless' ? status?.proxy : undefined;
-    const config = hitless !== undefined ? `${hitless.config} (hitless)` : shortConfigName(want, cluster);
-    const serve = hitless !== undefined ? hitless.replicas.map((r) => `${r.task}:${r.applied}`).join(' ') : replicas.join(' ');
-    return [cluster, p.Spec.Name, `${replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`, config, serve || '-', published, programmed === undefined ? 'Unknown' : `${programmed.status}${rollbackHint(programmed.message)}`];
+    const serving = clusterServing(p, status, running(p.ID), hostnames, configs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster));
+    return [
+      cluster,
+      p.Spec.Name,
+      `${serving.replicas.length}/${p.Spec.Mode?.Replicated?.Replicas ?? '-'}`,
+      `${serving.current}${serving.hitless ? ' hitless' : ''}`,
+      replicasCell(serving),
+      published,
+      programmed === undefined ? 'Unknown' : `${programmed.status}${rollbackHint(programmed.message)}`,
+    ];
   });
   const routeRows = [...current.values()]
     .filter((s) => s.kind === 'Route')
@@ -103,7 +116,12 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
   const coreLine = core === undefined ? 'core: not installed as a service (swarmgate install)' : await coreState(port, core.Spec.Name, tasks.filter((t) => t.ServiceID === core.ID), now);
   const ingress = proxies.some((p) => (p.Spec.EndpointSpec?.Ports ?? []).some((x) => (x.PublishMode ?? 'ingress') === 'ingress'));
   const warnings = ingress && !ipvsAvailable() ? ['WARNING: a proxy publishes in ingress mode, but this node has no IPVS (/proc/net/ip_vs is missing): the routing mesh cannot carry its traffic here; use publish.mode: host.'] : [];
-  return [
+  const failures = [
+    ...(coreLine.includes('NOT RUNNING') ? [`core ${core?.Spec.Name ?? ''} is not running`] : []),
+    ...clusterRows.filter((r) => (r[6] ?? '').startsWith('False')).map((r) => `cluster ${r[0] ?? ''}: Programmed ${r[6] ?? ''}`),
+    ...routeRows.flatMap((r) => (['Accepted', 'ResolvedRefs', 'Programmed'] as const).flatMap((type, i) => ((r[i + 2] ?? '').startsWith('False') ? [`route ${r[0] ?? ''}: ${type} ${r[i + 2] ?? ''}`] : []))),
+  ];
+  const text = [
     coreLine,
     ...warnings,
     '',
@@ -111,6 +129,7 @@ export async function statusText(port: DockerPort, now: Date = new Date()): Prom
     '',
     routeRows.length === 0 ? 'No routes.' : formatTable(['ROUTE', 'GENERATION', 'ACCEPTED', 'RESOLVEDREFS', 'PROGRAMMED'], routeRows),
   ].join('\n');
+  return { text, failures };
 }
 
 export interface StatusWatchOptions {
@@ -123,16 +142,28 @@ export interface StatusWatchOptions {
 /** Ages ("3s ago", "AGE 5m") move every second: a change of them alone is not news for a pipe. */
 const AGES = /\b\d+[smhd]( ago)?\b/g;
 
+/**
+ * `status`, and `status --watch` until Ctrl-C (or its reader goes away: 141). The watch ends with 1 when
+ * its last frame showed a failure (the core not running, Docker unreachable, a condition False) and says
+ * which on stderr, so `status --watch` in a script or a CI log ends the way the system was left; 0 otherwise.
+ */
 export async function runStatus(port: DockerPort, watch: boolean, io: Output, opts: StatusWatchOptions = {}): Promise<number> {
   if (!watch) {
     io.out(await statusText(port));
     return EXIT.ok;
   }
   const screen = opts.screen ?? WatchScreen.forStdout(io);
+  let failures: readonly string[] = [];
   while (opts.signal?.aborted !== true) {
-    const text = await statusText(port).catch((e: unknown) => `error: ${errorText(e)}`);
-    screen.show(text, text.replace(AGES, ''), new Date());
+    const report = await statusReport(port).catch((e: unknown): StatusReport => {
+      const text = `error: ${errorText(e)}`;
+      return { text, failures: [text] };
+    });
+    failures = report.failures;
+    screen.show(report.text, report.text.replace(AGES, ''), new Date());
     await pause(opts.intervalMs ?? 1000, opts.signal);
   }
-  return EXIT.ok;
+  if (failures.length === 0) return EXIT.ok;
+  io.err(`status --watch ended with ${failures.length} failure${failures.length === 1 ? '' : 's'} showing: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`);
+  return EXIT.invalid;
 }

@@ -4,6 +4,7 @@
  * (`tls.certificate.name`). Applying a new pair under a name adds a version; the core moves the
  * routes' proxies to it and removes older versions once no proxy mounts them.
  */
+import { untilText } from '../until-text';
 import * as E from 'fp-ts/Either';
 import { readFileSync, statSync } from 'node:fs';
 import { createCertificateVersion, currentVersion, isComplete, pruneCertificateVersions, secretsInUse, storedCertificates, type StoredVersion } from '../../apply/certificate-secrets';
@@ -16,6 +17,7 @@ import { expiryState, uncoveredHosts } from '../../plan/certificates';
 import { checkPemPair, MAX_SECRET_BYTES, type PairInfo, type PemFile } from '../pem-pair';
 import { EXIT, type Output } from '../output';
 import { formatTable } from '../table';
+import { readAcmeFacts } from '../../core/acme/acme-state-store';
 
 export interface TlsApplyFlags {
   readonly name: string;
@@ -111,12 +113,7 @@ async function storePair(port: DockerPort, name: string, cert: string, key: stri
 }
 
 /** "in 12d", "in 3h", "expired 2d ago": how far notAfter is from now. */
-export function untilText(notAfter: string, now: Date): string {
-  const ms = Date.parse(notAfter) - now.getTime();
-  const abs = Math.abs(ms);
-  const unit = abs >= 86_400_000 ? `${Math.floor(abs / 86_400_000)}d` : abs >= 3_600_000 ? `${Math.floor(abs / 3_600_000)}h` : `${Math.floor(abs / 60_000)}m`;
-  return ms < 0 ? `expired ${unit} ago` : `in ${unit}`;
-}
+export { untilText };
 
 interface ListedVersion {
   readonly name: string;
@@ -166,12 +163,20 @@ async function listVersions(port: DockerPort, now: Date): Promise<ListedVersion[
 
 export async function runTlsList(port: DockerPort, output: string | undefined, io: Output, now = new Date()): Promise<number> {
   const rows = await listVersions(port, now);
+  // ACME certificates: the core holds them; the public facts it saved beside its state (ADR 0013).
+  const acme = (await readAcmeFacts(port)).sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0));
   if (output === 'json') {
-    io.out(JSON.stringify({ kind: 'CertificateList', items: rows }, null, 2));
+    io.out(JSON.stringify({ kind: 'CertificateList', items: rows, acme }, null, 2));
     return EXIT.ok;
   }
+  if (acme.length > 0) {
+    const header = ['ROUTE', 'ISSUER', 'HOSTS', 'NOT AFTER', 'EXPIRES', 'NEXT RENEWAL', 'ORDERS'];
+    io.out('ACME certificates (ordered and renewed by the core):');
+    io.out(formatTable(header, acme.map((a) => [a.route, a.issuer, a.hosts.join(','), a.notAfter, untilText(a.notAfter, now), a.renewAt, String(a.orders)])));
+    if (rows.length > 0) io.out('');
+  }
   if (rows.length === 0) {
-    io.out('No certificates found (store one with swarmgate tls apply NAME --cert FILE --key FILE).');
+    if (acme.length === 0) io.out('No certificates found (store one with swarmgate tls apply NAME --cert FILE --key FILE).');
     return EXIT.ok;
   }
   const header = ['NAME', 'VERSION', 'NOT AFTER', 'EXPIRES', 'CURRENT', 'USED BY', 'ROUTES'];

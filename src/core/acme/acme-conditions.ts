@@ -26,7 +26,7 @@ export function isRateLimit(detail: string, retryAfterMs: number | undefined): b
   return retryAfterMs !== undefined || /rate ?limit|too many/i.test(detail);
 }
 
-export function certificateCondition(o: AcmeOrder, held: StoredCertificate | undefined, p: OrderProgress | undefined, now: number): Condition {
+export function certificateCondition(o: AcmeOrder, held: StoredCertificate | undefined, p: OrderProgress | undefined, now: number, renewAt?: number): Condition {
   const valid = held !== undefined && held.issuer === o.issuer && held.notAfter > now;
   const what = valid ? `certificate from issuer "${o.issuer}" valid until ${iso(held.notAfter)}` : `no certificate from issuer "${o.issuer}" yet`;
   if (p?.error !== undefined) {
@@ -37,7 +37,7 @@ export function certificateCondition(o: AcmeOrder, held: StoredCertificate | und
     return condition('CertificateReady', valid ? 'True' : 'False', reason, `${what}; ${failed}${rateNote}`);
   }
   if (p !== undefined) return condition('CertificateReady', valid ? 'True' : 'False', p.renewing ? 'Renewing' : 'Issuing', `${what}; ${p.renewing ? 'renewing' : 'ordering'} for ${o.hosts.join(', ')}: ${p.step}`);
-  if (valid) return condition('CertificateReady', 'True', 'Issued', `${what}, covering ${held.hosts.join(', ')}`);
+  if (valid) return condition('CertificateReady', 'True', 'Issued', `${what}, covering ${held.hosts.join(', ')}${renewAt !== undefined ? `; next renewal at ${iso(renewAt)}` : ''}`);
   return condition('CertificateReady', 'False', 'Issuing', `${what}; an order for ${o.hosts.join(', ')} is queued`);
 }
 

@@ -3,8 +3,8 @@
  * certificate with its private key. Docker secrets cannot be read back through the API, so the state
  * is a Swarm config holding only ciphertext (AES-256-GCM), one per save (`sg-acme-state-<hash12>`,
  * role "acme-state"; older ones are removed after a save). The key is derived (HKDF-SHA256) from a
- * file only the core's task mounts: the core's gRPC server key, a Docker secret no other service
- * mounts. Whoever reads the config through the Docker API gets ciphertext; decrypting needs the
+ * file only the core's task mounts: the ACME state key secret `install` makes (not part of a TLS
+ * set, so rotate-certs keeps it), a Docker secret no other service mounts. Whoever reads the config through the Docker API gets ciphertext; decrypting needs the
  * secret, i.e. a task that mounts it. Without that file (a core started --insecure) the state lives
  * in memory only, and the Issuers' Ready condition says so.
  */
@@ -43,11 +43,36 @@ export const EMPTY_STATE: AcmeState = { accounts: {}, certificates: {} };
 const ROLE = 'acme-state';
 const SAVED_AT = 'io.swarmgate.acme-saved-at';
 
+/** Public facts of a held certificate (never a key): what `tls list` shows. */
+export interface AcmeCertificateFacts {
+  readonly route: string;
+  readonly issuer: string;
+  readonly hosts: readonly string[];
+  readonly notAfter: string;
+  readonly renewAt: string;
+  readonly orders: number;
+}
+
+/** The label on the state's config that carries the public facts of every held certificate (JSON). */
+export const ACME_FACTS_LABEL = 'io.swarmgate.acme-certificates';
+
 export interface AcmeStateStore {
   /** Whether the state survives a restart of the core. */
   readonly durable: boolean;
   load(): Promise<AcmeState>;
-  save(state: AcmeState): Promise<void>;
+  /** Save the state (ciphertext) with the public facts of its certificates beside it (a label). */
+  save(state: AcmeState, facts?: readonly AcmeCertificateFacts[]): Promise<void>;
+}
+
+/** The facts the newest saved state published, for the CLI (which cannot open the state). */
+export async function readAcmeFacts(port: DockerPort): Promise<AcmeCertificateFacts[]> {
+  const [newest] = (await port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=${ROLE}`])).sort((a, b) => Number(b.Spec.Labels?.[SAVED_AT] ?? 0) - Number(a.Spec.Labels?.[SAVED_AT] ?? 0));
+  try {
+    const facts = JSON.parse(newest?.Spec.Labels?.[ACME_FACTS_LABEL] ?? '[]') as unknown;
+    return Array.isArray(facts) ? (facts as AcmeCertificateFacts[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** State in memory only (no storage key, or tests). */
@@ -95,8 +120,14 @@ export function decryptState(text: string, key: Buffer): AcmeState | undefined {
   }
 }
 
-/** Ciphertext in Swarm configs, the newest save wins. */
-export function swarmConfigStore(port: DockerPort, key: Buffer, onUnreadable: (why: string) => void = () => undefined): AcmeStateStore {
+/**
+ * Ciphertext in Swarm configs, the newest save wins. `key`: the key saves use, first of a list of
+ * keys a load tries (an older key still opens a state saved before the key changed).
+ */
+export function swarmConfigStore(port: DockerPort, key: Buffer | readonly Buffer[], onUnreadable: (why: string) => void = () => undefined): AcmeStateStore {
+  const keys = Buffer.isBuffer(key) ? [key] : key;
+  const saveKey = keys[0];
+  if (saveKey === undefined) throw new Error('swarmConfigStore needs a key');
   const filter = [`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=${ROLE}`];
   return {
     durable: true,
@@ -104,17 +135,20 @@ export function swarmConfigStore(port: DockerPort, key: Buffer, onUnreadable: (w
       const configs = (await port.listConfigs(filter)).sort((a, b) => Number(b.Spec.Labels?.[SAVED_AT] ?? 0) - Number(a.Spec.Labels?.[SAVED_AT] ?? 0));
       for (const c of configs) {
         const full = await port.inspectConfig(c.ID);
-        const state = decryptState(Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8'), key);
-        if (state !== undefined) return state;
-        onUnreadable(`ACME state ${c.Spec.Name} cannot be decrypted with this core's key (rotated?); it is ignored`);
+        const text = Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8');
+        for (const k of keys) {
+          const state = decryptState(text, k);
+          if (state !== undefined) return state;
+        }
+        onUnreadable(`ACME state ${c.Spec.Name} cannot be decrypted with this core's keys; it is ignored`);
       }
       return EMPTY_STATE;
     },
-    async save(state) {
-      const text = encryptState(state, key);
+    async save(state, facts = []) {
+      const text = encryptState(state, saveKey);
       const name = `sg-acme-state-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
       const before = await port.listConfigs(filter);
-      await port.createConfig({ Name: name, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ROLE, [SAVED_AT]: String(Date.now()) }, Data: Buffer.from(text).toString('base64') });
+      await port.createConfig({ Name: name, Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ROLE, [SAVED_AT]: String(Date.now()), [ACME_FACTS_LABEL]: JSON.stringify(facts) }, Data: Buffer.from(text).toString('base64') });
       for (const c of before) if (c.Spec.Name !== name) await port.removeConfig(c.ID).catch(() => undefined);
     },
   };

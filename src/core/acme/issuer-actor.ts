@@ -18,7 +18,7 @@ import type { IssuerSpec } from '../../domain/issuer';
 import { acmeFileNames, type AcmeCertificates, type AcmeOrder } from '../../plan/acme-routes';
 import { nextAttemptAt, renewalTime } from '../../plan/acme-timing';
 import { AcmeStepError, ensureAccount, orderCertificate, type ChallengeHooks, type OrderStep } from './acme-order';
-import { EMPTY_STATE, type AcmeState, type AcmeStateStore, type StoredCertificate } from './acme-state-store';
+import { EMPTY_STATE, type AcmeCertificateFacts, type AcmeState, type AcmeStateStore, type StoredCertificate } from './acme-state-store';
 import { certificateCondition, issuerCondition, type OrderProgress } from './acme-conditions';
 import type { Condition } from '../../domain/conditions';
 
@@ -31,6 +31,8 @@ export interface IssuerActorOptions {
   readonly readConfig?: (name: string) => Promise<string | undefined>;
   /** The text of a Docker secret mounted into the core (caBundle.secret, the EAB HMAC key). */
   readonly readSecret?: (name: string) => string | undefined;
+  /** Mount a secret the core needs and does not have (mount-into-core.ts); says what happens. */
+  readonly mountSecret?: (name: string) => Promise<string>;
   /** How long a presented HTTP-01 token is given to reach the agents before the CA is asked to check. */
   readonly tokenSettleMs?: number;
   /** Order retry pacing (tests shorten it). */
@@ -61,6 +63,9 @@ function installRetryAfterInterceptor(): void {
     return r;
   });
 }
+
+/** How long an HTTP-01 order waits for the cluster's agents to run the core's latest config. */
+const AGENTS_CATCH_UP_MS = 30_000;
 
 export class IssuerActor {
   private state: AcmeState = EMPTY_STATE;
@@ -124,7 +129,10 @@ export class IssuerActor {
   /** CertificateReady by route and Ready by issuer, for the routes and issuers the run knows. */
   conditions(): { routes: Map<string, Condition>; issuers: Map<string, Condition> } {
     const routes = new Map<string, Condition>();
-    for (const o of this.wanted) routes.set(o.route, certificateCondition(o, this.state.certificates[o.route], this.progress.get(o.route), this.now()));
+    for (const o of this.wanted) {
+      const held = this.state.certificates[o.route];
+      routes.set(o.route, certificateCondition(o, held, this.progress.get(o.route), this.now(), held !== undefined ? this.renewAt(o.route, held) : undefined));
+    }
     const issuers = new Map<string, Condition>();
     for (const name of this.issuers.keys()) issuers.set(name, issuerCondition(name, this.accounts.get(name), this.o.store.durable));
     return { routes, issuers };
@@ -133,6 +141,11 @@ export class IssuerActor {
   /** Public facts of every held certificate (tls list, describe): never a key. */
   held(): { route: string; issuer: string; hosts: readonly string[]; notAfter: number; renewAt: number; orders: number }[] {
     return Object.entries(this.state.certificates).map(([route, c]) => ({ route, issuer: c.issuer, hosts: c.hosts, notAfter: c.notAfter, renewAt: this.renewAt(route, c), orders: c.orders }));
+  }
+
+  /** held() as the public facts saved beside the state (tls list). */
+  private facts(): AcmeCertificateFacts[] {
+    return this.held().map((h) => ({ route: h.route, issuer: h.issuer, hosts: h.hosts, notAfter: new Date(h.notAfter).toISOString(), renewAt: new Date(h.renewAt).toISOString(), orders: h.orders }));
   }
 
   private renewAt(route: string, c: StoredCertificate): number {
@@ -181,7 +194,7 @@ export class IssuerActor {
     if (!same) await this.save({ ...this.state, accounts: { ...this.state.accounts, [name]: { server: spec.acme.server, email: spec.acme.email, accountKeyPem } } });
     const eab = spec.acme.externalAccountBinding;
     const hmacKey = eab !== undefined ? this.o.readSecret?.(eab.hmacKeySecret) : undefined;
-    if (eab !== undefined && hmacKey === undefined) throw new AcmeStepError('registering the account', `external account binding: secret "${eab.hmacKeySecret}" is not mounted into the core (docker service update --secret-add ${eab.hmacKeySecret} swarmgate-core)`);
+    if (eab !== undefined && hmacKey === undefined) throw new AcmeStepError('registering the account', `external account binding: ${await this.unmounted(eab.hmacKeySecret)}`);
     await this.trustCaBundles();
     const url = same ? prev.accountUrl : undefined;
     return new acme.Client({
@@ -203,11 +216,18 @@ export class IssuerActor {
         extra.push(text);
       } else if (ca?.secret !== undefined) {
         const text = this.o.readSecret?.(ca.secret);
-        if (text === undefined) throw new AcmeStepError('registering the account', `caBundle: secret "${ca.secret}" is not mounted into the core (docker service update --secret-add ${ca.secret} swarmgate-core)`);
+        if (text === undefined) throw new AcmeStepError('registering the account', `caBundle: ${await this.unmounted(ca.secret)}`);
         extra.push(text);
       }
     }
     acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, ...extra], keepAlive: false });
+  }
+
+  /** A secret the core cannot read: have it mounted (the core's task is replaced), or say why not. */
+  private async unmounted(name: string): Promise<string> {
+    const m = this.o.mountSecret;
+    if (m === undefined) return `secret "${name}" is not mounted into the core`;
+    return m(name).catch((e: unknown) => `secret "${name}" could not be mounted into the core: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   private async register(name: string): Promise<void> {
@@ -233,6 +253,7 @@ export class IssuerActor {
     return {
       presentHttp01: async (token, keyAuthorization) => {
         this.setToken(cluster, token, { token, keyAuthorization });
+        await this.agentsCaughtUp(cluster);
         await new Promise((r) => setTimeout(r, settle));
       },
       cleanupHttp01: (token) => {
@@ -242,6 +263,30 @@ export class IssuerActor {
       presentDns01: (url, fqdn, value) => post(url, { action: 'present', fqdn, value }),
       cleanupDns01: (url, fqdn, value) => post(url, { action: 'cleanup', fqdn, value }),
     };
+  }
+
+  /**
+   * Before the CA is asked to validate an HTTP-01 token: every connected agent of the cluster runs
+   * the config the core delivered last. A cluster's first ACME route adds the challenge location to
+   * its config in the same run that asks for the order, so without this the CA can reach a proxy
+   * that still answers the token's path with the old config (a failed order, then 30 s of backoff).
+   * Bounded: after AGENTS_CATCH_UP_MS the CA is asked anyway and its answer is the order's outcome.
+   */
+  private async agentsCaughtUp(cluster: string): Promise<void> {
+    const plane = this.o.plane;
+    if (plane === undefined) return;
+    const t0 = this.now();
+    for (;;) {
+      const hash = plane.delivered(cluster)?.configHash;
+      const agents = plane.connectedAgents(cluster);
+      const reports = plane.reportsOf(cluster).filter((r) => agents.has(r.replicaId));
+      const caughtUp = hash !== undefined && agents.size > 0 && reports.length === agents.size && reports.every((r) => r.appliedHash === hash);
+      if (caughtUp || this.now() - t0 >= AGENTS_CATCH_UP_MS || this.stopped) {
+        this.o.log.info({ cluster, agents: agents.size, reports: reports.length, caughtUp, waitedMs: this.now() - t0 }, 'HTTP-01 token presented to the agents');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   private setToken(cluster: string, token: string, c: AcmeChallengeData | undefined): void {
@@ -285,7 +330,7 @@ export class IssuerActor {
   private async save(next: AcmeState): Promise<void> {
     this.state = next;
     try {
-      await this.o.store.save(next);
+      await this.o.store.save(next, this.facts());
     } catch (e) {
       // Kept in memory; the next change saves again. The error is Docker's, never the state.
       this.o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'ACME state not saved; it is kept in memory until the next save');

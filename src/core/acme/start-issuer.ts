@@ -1,16 +1,17 @@
 /**
  * The core's issuer as `swarmgate core` runs it: its state encrypted in a Swarm config with a key
- * derived from the core's gRPC server key (mounted into the core's task only), or in memory without
- * TLS; Docker configs read through the API, Docker secrets from the core's own mounts.
+ * derived from the ACME state key secret (mounted into the core's task only; older installs: the
+ * core's gRPC server key), or in memory without TLS; Docker configs read through the API, Docker secrets from the core's own mounts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../../api/control-plane';
-import { TLS_DIR_IN_TASKS, TLS_FILES } from '../../domain/tls-layout';
+import { ACME_STATE_KEY, TLS_DIR_IN_TASKS, TLS_FILES } from '../../domain/tls-layout';
 import type { DockerPort } from '../../observed/docker-port';
 import { memoryStore, storageKeyFrom, swarmConfigStore } from './acme-state-store';
 import { IssuerActor } from './issuer-actor';
+import { mountSecretIntoCore } from './mount-into-core';
 
 /** Swarm secrets are mounted under their name; only plain names are looked up. */
 function readMountedSecret(dir: string, name: string): string | undefined {
@@ -23,8 +24,13 @@ function readMountedSecret(dir: string, name: string): string | undefined {
 }
 
 export function createIssuer(port: DockerPort, log: Logger, plane: ControlPlane | undefined, tlsDir: string | undefined): IssuerActor {
-  const key = tlsDir !== undefined ? storageKeyFrom(join(tlsDir, TLS_FILES.serverKey)) : undefined;
-  const store = key !== undefined ? swarmConfigStore(port, key, (why) => log.warn(why)) : memoryStore();
+  // The state key secret (install makes it; rotate-certs keeps it); a core installed before it
+  // existed used its server key, which still opens an older state (saved again under the new key).
+  const stateKey = tlsDir !== undefined ? storageKeyFrom(join(tlsDir, ACME_STATE_KEY.file)) : undefined;
+  const serverKey = tlsDir !== undefined ? storageKeyFrom(join(tlsDir, TLS_FILES.serverKey)) : undefined;
+  const keys = [stateKey, serverKey].filter((k): k is Buffer => k !== undefined);
+  const key = keys[0];
+  const store = key !== undefined ? swarmConfigStore(port, keys, (why) => log.warn(why)) : memoryStore();
   if (key === undefined) log.warn('ACME state is kept in memory only (no TLS directory): certificates are ordered again after a restart');
   return new IssuerActor({
     store,
@@ -36,5 +42,6 @@ export function createIssuer(port: DockerPort, log: Logger, plane: ControlPlane 
       return Buffer.from((await port.inspectConfig(found.ID)).Spec.Data ?? '', 'base64').toString('utf8');
     },
     readSecret: (name) => readMountedSecret(tlsDir ?? TLS_DIR_IN_TASKS, name),
+    mountSecret: (name) => mountSecretIntoCore(port, name),
   });
 }

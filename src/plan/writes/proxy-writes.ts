@@ -8,8 +8,11 @@ import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { LiveState } from '../../observed/live-state';
 import type { ProxyModel } from '../model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../proxy-service-spec';
+import { keptComponentMounts } from '../identity-secrets';
+import type { ServiceSpec } from '../../observed/docker-port';
 import { clusterRevisions, revisionNumber, routesLabels } from '../revisions';
 import { sha256Hex } from '../../domain/sha256';
+import { revisionIdText } from '../../domain/revision-id';
 import { planConfigPrune } from './config-prune';
 import { isCurrent, labelledServiceSpec, updateEffect } from './service-labels';
 import { configRef, type DeliverStep, type Step } from './steps';
@@ -45,6 +48,8 @@ export interface ProxyPlan {
   readonly configName: string;
   /** SHA-256 of the rendered text (content address of the config). */
   readonly configHash: string;
+  /** The revision number the config has once the plan ran (a rollback: the rolled-back revision's). */
+  readonly revision?: number;
 }
 
 export function planProxy(input: ProxyPlanInput): ProxyPlan {
@@ -58,6 +63,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   // rollback, which serves an old revision as it is.
   const maxRevision = Math.max(0, ...clusterRevisions(live.proxyConfigs, model.cluster).map((r) => r.revision));
   const routes = routesLabels(model.routes);
+  const own = config === undefined ? undefined : revisionNumber(config);
+  const revision = config === undefined ? maxRevision + 1 : input.rollback === true ? own : own !== undefined && own === maxRevision ? own : maxRevision + 1;
+  const id = revisionIdText({ ...(revision !== undefined ? { revision } : {}), content: hash });
   if (config === undefined) {
     steps.push({
       op: 'createConfig',
@@ -68,21 +76,19 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash, [LABELS.revision]: String(maxRevision + 1), ...routes },
         Data: Buffer.from(rendered).toString('base64'),
       },
-      reason: `the rendered ${model.spec.proxy.kind} config changed: new content-addressed config, revision ${maxRevision + 1}`,
+      reason: `the rendered ${model.spec.proxy.kind} config changed: new config ${id}`,
     });
   } else if (input.rollback !== true) {
-    const own = revisionNumber(config);
-    const revision = own !== undefined && own === maxRevision ? own : maxRevision + 1;
     const labels = config.Spec.Labels ?? {};
-    if (labels[LABELS.revision] !== String(revision) || Object.entries(routes).some(([k, v]) => labels[k] !== v)) {
+    if (labels[LABELS.revision] !== String(revision ?? '') || Object.entries(routes).some(([k, v]) => labels[k] !== v)) {
       steps.push({
         op: 'updateConfigLabels',
         cluster: model.cluster,
         configId: config.ID,
         name: configName,
         version: config.Version.Index,
-        spec: { ...config.Spec, Labels: { ...labels, [LABELS.revision]: String(revision), ...routes } },
-        reason: labels[LABELS.revision] !== String(revision) ? `config becomes current again: revision ${labels[LABELS.revision] ?? 'none'} → ${revision}` : 'route generations in the config changed',
+        spec: { ...config.Spec, Labels: { ...labels, [LABELS.revision]: String(revision ?? ''), ...routes } },
+        reason: labels[LABELS.revision] !== String(revision ?? '') ? `config becomes current again: rev ${labels[LABELS.revision] ?? '?'} is renumbered ${id}` : `route generations in ${id} changed`,
       });
     }
   }
@@ -90,7 +96,8 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
   const pageConfigIds = new Map((live.pageConfigs ?? []).map((c) => [c.Spec.Name, c.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
-  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true) =>
+  type Mounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
+  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
     labelledServiceSpec(
       proxyServiceSpec({
         model,
@@ -101,7 +108,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         networkIds,
         nodes: live.nodes,
         ...(input.image !== undefined ? { image: input.image } : {}),
-        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks } : {}),
+        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks, ...(keepTlsMounts !== undefined ? { keepTlsMounts } : {}) } : {}),
       }),
     );
   const existing = live.services.find((s) => s.Spec.Name === name);
@@ -116,7 +123,11 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
     const attached = (existing.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target).filter((id) => live.networks.some((n) => n.Id === id));
     // Networks joined up front (allow-list) are added only when the service is updated anyway.
     const m = { id: mounted.ConfigID, name: mounted.ConfigName };
-    for (const keep of [build(m), build(m, attached), build(m, [], false), build(m, attached, false)]) {
+    // After rotate-certs the mounted identity (previous set) stays until the service is updated anyway (ADR 0019).
+    const tls = agent.tls !== undefined ? keptComponentMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets, [agent.tls.id, ...(agent.previousTlsSet !== undefined ? [agent.previousTlsSet] : [])], 'agent', model.cluster) : undefined;
+    const variants = [build(m), build(m, attached), build(m, [], false), build(m, attached, false)];
+    if (tls !== undefined) variants.push(build(m, [], true, tls), build(m, attached, true, tls), build(m, [], false, tls), build(m, attached, false, tls));
+    for (const keep of variants) {
       if (!isCurrent(existing, keep)) continue;
       spec = keep;
       mountedName = mounted.ConfigName;
@@ -126,7 +137,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   }
   if (input.delivery !== undefined && input.delivery.deliveredHash !== input.delivery.configHash) {
     const { deliveredHash: _d, ...delivery } = input.delivery;
-    steps.push({ op: 'deliver', cluster: model.cluster, ...delivery, reason: input.delivery.deliveredHash === undefined ? 'the agents have no config from this core yet' : `the agents run ${input.delivery.deliveredHash.slice(0, 12)}; the config is now ${input.delivery.configHash.slice(0, 12)}` });
+    steps.push({ op: 'deliver', cluster: model.cluster, ...delivery, reason: input.delivery.deliveredHash === undefined ? `the agents have no config from this core yet: hand them ${id}` : `the agents were handed another config: hand them ${id}` });
   }
   if (existing === undefined) {
     steps.push({ op: 'createService', id: PROXY_SERVICE_STEP, cluster: model.cluster, role: 'proxy', spec, effect: 'starts-tasks', reason: 'the cluster has no proxy service' });
@@ -139,9 +150,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       version: existing.Version.Index,
       spec,
       effect: updateEffect(existing, spec),
-      reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
+      reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName === configName ? id : mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
     });
   }
   steps.push(...planConfigPrune(model.cluster, configName, existing?.ID, live));
-  return { steps, ...(existing !== undefined ? { serviceId: existing.ID } : {}), configName: mountedName, configHash: hash };
+  return { steps, ...(existing !== undefined ? { serviceId: existing.ID } : {}), configName: mountedName, configHash: hash, ...(revision !== undefined ? { revision } : {}) };
 }

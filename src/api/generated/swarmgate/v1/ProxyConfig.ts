@@ -2,6 +2,7 @@
 
 import type { ConfigFile as _swarmgate_v1_ConfigFile, ConfigFile__Output as _swarmgate_v1_ConfigFile__Output } from '../../swarmgate/v1/ConfigFile';
 import type { AcmeChallenge as _swarmgate_v1_AcmeChallenge, AcmeChallenge__Output as _swarmgate_v1_AcmeChallenge__Output } from '../../swarmgate/v1/AcmeChallenge';
+import type { ComponentIdentity as _swarmgate_v1_ComponentIdentity, ComponentIdentity__Output as _swarmgate_v1_ComponentIdentity__Output } from '../../swarmgate/v1/ComponentIdentity';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ProxyConfig {
@@ -13,6 +14,7 @@ export interface ProxyConfig {
   'immediate'?: (boolean);
   'certificates'?: (_swarmgate_v1_ConfigFile)[];
   'challenges'?: (_swarmgate_v1_AcmeChallenge)[];
+  'identity'?: (_swarmgate_v1_ComponentIdentity | null);
 }
 
 export interface ProxyConfig__Output {
@@ -24,4 +26,5 @@ export interface ProxyConfig__Output {
   'immediate': (boolean);
   'certificates': (_swarmgate_v1_ConfigFile__Output)[];
   'challenges': (_swarmgate_v1_AcmeChallenge__Output)[];
+  'identity': (_swarmgate_v1_ComponentIdentity__Output | null);
 }
