@@ -168,11 +168,26 @@ describe('status command', () => {
     await run.run(1);
     startProxyTasks();
     await run.run(2);
+    await addRunningCore(docker);
     const text = await statusText(docker);
     const cfg = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigName.replace('sg-nginx-edge-', '') ?? 'missing';
     // CONFIG and each replica: `rev N (hash)`, the hash being the end of the mounted config's name; replicas by node hostname.
     expect(text).toMatch(new RegExp(`^edge\\s+sg-proxy-edge\\s+1/1\\s+(rev 1 \\(${cfg}\\))\\s+\\S+: \\1\\s+host:18080,host:18443\\s+True$`, 'm'));
     expect(text).toMatch(/^web\s+1\s+True\s+True\s+True$/m);
+  });
+
+  it('reads Programmed as Unknown (CoreNotRunning) in the tables once the core stops, as get does', async () => {
+    const { statusText } = await import('../../src/cli/commands/status');
+    const run = new CoreRun(docker, quiet);
+    await run.run(1);
+    startProxyTasks();
+    await run.run(2);
+    await addRunningCore(docker);
+    expect(await statusText(docker)).toMatch(/^web\s+1\s+True\s+True\s+True$/m);
+    for (const id of docker.taskIds('swarmgate-core')) docker.setTaskState(id, 'shutdown', 'shutdown');
+    const text = await statusText(docker);
+    expect(text).toMatch(/^web\s+1\s+True\s+True\s+Unknown \(CoreNotRunning\)$/m);
+    expect(text).toMatch(/^edge\s+sg-proxy-edge\s.*\sUnknown \(CoreNotRunning\)$/m);
   });
 });
 

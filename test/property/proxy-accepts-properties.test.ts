@@ -23,6 +23,8 @@ import { desired, snapshot } from '../helpers/specs';
 
 const RUNS = Number(process.env['SG_PROPERTY_RUNS'] ?? '8');
 const SEED = process.env['SG_PROPERTY_SEED'] === undefined ? undefined : Number(process.env['SG_PROPERTY_SEED']);
+/** Its first two worlds render TCP/UDP routes with targets (checked when it was chosen). */
+const COVERAGE_SEED = 1;
 const SHRINK = process.env['SG_PROPERTY_SHRINK'] === '1';
 /** SG_PROPERTY_DEBUG=1: print why generated candidates were refused (to keep the generator useful). */
 const DEBUG = process.env['SG_PROPERTY_DEBUG'] === '1';
@@ -486,8 +488,7 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
   it(`holds over ${RUNS} generated worlds (nginx -t, haproxy -c)`, () => {
     const stats: Stats = { refusals: new Map(), worlds: 0, candidates: 0, accepted: 0, rendered: 0, streamRendered: 0, configs: 0 };
     const started = Date.now();
-    fc.assert(
-      fc.property(world, (w) => {
+    const holds = fc.property(world, (w) => {
         stats.worlds++;
         const { routes, clusters, middlewares, streamRoutes } = accepted(w, stats);
         const snap = baseSnapshot(w.labelled);
@@ -504,9 +505,12 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
         stats.configs += configs.length;
         const rejected = configs.flatMap((c) => proxyRejects(c) ?? []);
         expect(rejected).toEqual([]);
-      }),
-      { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: !SHRINK, verbose: 1 },
-    );
+      });
+    fc.assert(holds, { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: !SHRINK, verbose: 1 });
+    // A few random worlds may by chance hold no TCP/UDP route with a target (about one run in three
+    // at 8 worlds), which made the coverage floor below flaky. Two worlds of a fixed seed known to
+    // render stream routes keep the floor deterministic; the random worlds above still explore.
+    if (SEED === undefined) fc.assert(holds, { numRuns: 2, seed: COVERAGE_SEED, endOnFailure: !SHRINK, verbose: 1 });
     const { refusals, ...counts } = stats;
     console.info(`proxy-accepts: ${JSON.stringify(counts)} in ${Date.now() - started} ms`);
     if (DEBUG) console.info([...refusals.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join('\n'));

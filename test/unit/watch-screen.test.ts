@@ -89,6 +89,8 @@ describe('status --watch', () => {
 
   it('ends with 0 when the last frame shows everything True, 1 naming the failure when a condition is False', async () => {
     const docker = FakeDocker.singleNode();
+    await docker.createService({ Name: 'swarmgate-core', Labels: { [LABELS.owner]: 'swarmgate', [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'swarmgate' } } });
+    docker.addTasks('swarmgate-core', 1);
     await applyObject(docker, route('shop', { hosts: ['shop.test'], rules: [{ backends: [{ service: 'web', port: 80 }] }] }));
     await setRouteStatus(docker, 'shop', [cond('Accepted', 'True', 'Accepted'), cond('ResolvedRefs', 'True', 'ResolvedRefs'), cond('Programmed', 'True', 'Programmed')]);
     const fine = await watchBriefly(docker);

@@ -12,6 +12,7 @@ import { errorText } from '../error-text';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { WatchScreen } from '../watch-screen';
+import { asSeenNow, type CorePresence } from '../core-presence';
 import { clusterServing, nodeNames, replicasCell } from '../proxy-serving';
 import { age, formatTable } from '../table';
 
@@ -89,10 +90,13 @@ export async function statusReport(port: DockerPort, now: Date = new Date()): Pr
   const proxies = services.filter((s) => s.Spec.Labels?.[LABELS.role] === 'proxy').sort((a, b) => (a.Spec.Name < b.Spec.Name ? -1 : 1));
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && isServingTask(t));
+  // As get and describe show them: with no core running, Programmed/Ready read Unknown (CoreNotRunning).
+  const presence: CorePresence = core === undefined ? { state: 'not-installed' } : { state: running(core.ID).length > 0 ? 'running' : 'stopped', service: core.Spec.Name };
+  const statusOf = (label: string | undefined) => asSeenNow(decodeStatus(label), presence);
   const clusterRows = proxies.map((p) => {
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
     const published = (p.Spec.EndpointSpec?.Ports ?? []).map((x) => `${x.PublishMode ?? 'ingress'}:${x.PublishedPort ?? '-'}`).join(',');
-    const status = decodeStatus(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
+    const status = statusOf(current.get(`ServiceCluster/${cluster}`)?.config.Spec.Labels?.[LABELS.status]);
     const programmed = status?.conditions.find((c) => c.type === 'Programmed');
     const serving = clusterServing(p, status, running(p.ID), hostnames, configs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster));
     return [
@@ -102,14 +106,14 @@ export async function statusReport(port: DockerPort, now: Date = new Date()): Pr
       `${serving.current}${serving.hitless ? ' hitless' : ''}`,
       replicasCell(serving),
       published,
-      programmed === undefined ? 'Unknown' : `${programmed.status}${rollbackHint(programmed.message)}`,
+      programmed === undefined ? 'Unknown' : `${programmed.status === 'True' ? 'True' : `${programmed.status} (${programmed.reason})`}${rollbackHint(programmed.message)}`,
     ];
   });
   const routeRows = [...current.values()]
     .filter((s) => s.kind === 'Route')
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((s) => {
-      const st = decodeStatus(s.config.Spec.Labels?.[LABELS.status]);
+      const st = statusOf(s.config.Spec.Labels?.[LABELS.status]);
       const cell = (type: string) => conditionCell(st, s.generation, type);
       return [s.name, String(s.generation), cell('Accepted'), cell('ResolvedRefs'), cell('Programmed')];
     });
