@@ -25,6 +25,12 @@ const RUNS = Number(process.env['SG_PROPERTY_RUNS'] ?? '8');
 const SEED = process.env['SG_PROPERTY_SEED'] === undefined ? undefined : Number(process.env['SG_PROPERTY_SEED']);
 /** Its first two worlds render TCP/UDP routes with targets (checked when it was chosen). */
 const COVERAGE_SEED = 1;
+/**
+ * Worlds that once failed, replayed on every run (they stay meaningful while the generator keeps its
+ * shape). 956638462: an HAProxy TLS listener passing TLS through rendered `bind :9001 ssl` with no
+ * certificate, because Mustache found the HTTPS frontend's `tls` in the enclosing view.
+ */
+const REGRESSION_SEEDS = [956638462];
 const SHRINK = process.env['SG_PROPERTY_SHRINK'] === '1';
 /** SG_PROPERTY_DEBUG=1: print why generated candidates were refused (to keep the generator useful). */
 const DEBUG = process.env['SG_PROPERTY_DEBUG'] === '1';
@@ -510,7 +516,10 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
     // A few random worlds may by chance hold no TCP/UDP route with a target (about one run in three
     // at 8 worlds), which made the coverage floor below flaky. Two worlds of a fixed seed known to
     // render stream routes keep the floor deterministic; the random worlds above still explore.
-    if (SEED === undefined) fc.assert(holds, { numRuns: 2, seed: COVERAGE_SEED, endOnFailure: !SHRINK, verbose: 1 });
+    if (SEED === undefined) {
+      fc.assert(holds, { numRuns: 2, seed: COVERAGE_SEED, endOnFailure: !SHRINK, verbose: 1 });
+      for (const seed of REGRESSION_SEEDS) fc.assert(holds, { numRuns: 1, seed, endOnFailure: !SHRINK, verbose: 1 });
+    }
     const { refusals, ...counts } = stats;
     console.info(`proxy-accepts: ${JSON.stringify(counts)} in ${Date.now() - started} ms`);
     if (DEBUG) console.info([...refusals.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join('\n'));
