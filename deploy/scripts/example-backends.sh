@@ -52,6 +52,13 @@ config_file() {
   docker config inspect "$1" >/dev/null 2>&1 || docker config create --label "$EXAMPLE_LABEL=true" "$1" "$2" >/dev/null
 }
 
+# page_config NAME FILE: an error page for Middleware errorPages: a Docker config with the label
+# swarmgate.io/error-page (swarmgate lists and mounts only configs carrying it), created once.
+page_config() {
+  docker config inspect "$1" >/dev/null 2>&1 || docker config create --label "$EXAMPLE_LABEL=true" --label swarmgate.io/error-page=true "$1" "$2" >/dev/null
+  ex_log "error page config $1"
+}
+
 # backend NAME REPLICAS [docker service create flags...]: an NGINX backend answering with its name.
 # Extra flags (--network, --secret, --config, --endpoint-mode ...) are passed to docker service create;
 # a --config with target /etc/nginx/nginx.conf replaces examples/backend.nginx.conf.

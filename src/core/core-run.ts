@@ -20,7 +20,7 @@ import { clusterGroupKey, type Step } from '../plan/writes/steps';
 import { agentSink, blockedCount, countWrites, failureCondition, logOutcomes, runError } from './actuation';
 import { TerminalFailures } from './terminal-failures';
 import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
-import { ACME_FILE_PREFIX, ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
+import { mountedFiles, ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
@@ -303,8 +303,7 @@ export class CoreRun {
 
   /** nginx -t / haproxy -c on the files that ship, once per distinct config; returns the failure output, or undefined when valid. */
   private validate(model: ProxyModel, files: readonly ShippedFile[]): string | undefined {
-    const acmeFiles = (model.acme?.files ?? []).map((f) => `${ACME_FILE_PREFIX}${f}`);
-    const { validation: v, fresh } = this.validation.check(model.spec.proxy.kind, files, [...model.secrets, ...acmeFiles]);
+    const { validation: v, fresh } = this.validation.check(model.spec.proxy.kind, files, mountedFiles(model));
     if (fresh && !v.ok) this.runLog.warn({ cluster: model.cluster, validator: v.output }, 'configuration failed validation; keeping the last good one');
     if (fresh && v.skipped !== undefined) this.runLog.warn({ cluster: model.cluster, reason: v.skipped }, 'configuration not validated by the core');
     return v.ok ? undefined : v.output || 'the configuration failed validation';

@@ -54,6 +54,8 @@ export const REASONS = [
   'CertificateNotFound',
   // A Route or ServiceCluster names a Middleware that does not exist or is invalid.
   'MiddlewareNotFound',
+  // A Middleware's errorPages names a Swarm config that does not exist or lacks the error-page label.
+  'ConfigNotFound',
   // Layer 4 (TCPRoute/UDPRoute and ServiceCluster listeners). Conflicted=True PortConflict on a cluster
   // one of whose listeners is left out (its port is published by an older cluster on the same nodes).
   'ListenerNotFound',

@@ -49,11 +49,32 @@ export const MAX_AUTH_RESPONSE_HEADERS = 16;
  * 2xx lets the request through, 401 and 403 go back to the client, 401 with a `Location` header
  * becomes a 302 to that location (Authelia's AuthRequest endpoint), any 3xx a 302 to its Location.
  */
+export type AuthUrl = string & t.Brand<{ readonly AuthUrl: 'AuthUrl' }>;
+/**
+ * An auth service outside the swarm (or not a Swarm service): `http://host[:port][/path]`, the host a
+ * lowercase hostname or an IPv4 address. Plain HTTP only: NGINX would need a CA bundle to verify an
+ * https one, which swarmgate does not ship into its configs.
+ */
+export const AuthUrl = brandedString<t.Brand<{ readonly AuthUrl: 'AuthUrl' }>>('URL like http://auth.internal:9091/api/authz/auth-request (http only)', (s) => {
+  const m = /^http:\/\/([^/:?#]+)(?::(\d{1,5}))?(\/[^?#]*)?$/.exec(s);
+  if (m === null) return 'use http://host[:port][/path] (no query, no fragment; https is not supported)';
+  const host = m[1] ?? '';
+  const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(host);
+  if (!ipv4 && !Hostname.is(host)) return `host "${host}" is not a lowercase hostname or an IPv4 address`;
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535 || m[2].startsWith('0'))) return 'port must be 1..65535 without leading zeros';
+  if (m[3] !== undefined && !HttpPath.is(m[3])) return `path "${m[3]}" is not a valid URL path`;
+  return undefined;
+});
+
+/** The URL's origin (`http://host[:port]`) and path (absent: none given). */
+export function splitAuthUrl(url: AuthUrl): { origin: string; host: string; path?: HttpPath } {
+  const m = /^(http:\/\/([^/:]+)(?::\d+)?)(\/.*)?$/.exec(url);
+  return { origin: m?.[1] ?? url, host: m?.[2] ?? '', ...(m?.[3] !== undefined ? { path: m[3] as HttpPath } : {}) };
+}
+
 export const ForwardAuth = struct(
   'forwardAuth',
   {
-    service: SwarmName,
-    port: Port,
     /** The path asked on the auth service (the original request is described by X-Forwarded-* headers). */
     path: withDefault(HttpPath, '/' as HttpPath),
     /** Headers of the auth service's 2xx answer copied into the upstream request (the client's own are replaced). */
@@ -61,8 +82,15 @@ export const ForwardAuth = struct(
     /** Connect and read timeout of the ask; past it the request fails as "authentication service unavailable". */
     timeout: withDefault(Duration, '5s' as Duration),
   },
-  /** Overlay network to reach the auth service on (default: the first the cluster may join, as for backends). */
-  { network: SwarmName },
+  {
+    /** The auth service as a Swarm service (with port), reached on its task addresses like a backend. */
+    service: SwarmName,
+    port: Port,
+    /** Overlay network to reach the auth service on (default: the first the cluster may join, as for backends). */
+    network: SwarmName,
+    /** Or: the auth service by URL (http only); its host is resolved when asked (Docker's DNS in a task). */
+    url: AuthUrl,
+  },
 );
 export type ForwardAuth = t.TypeOf<typeof ForwardAuth>;
 
@@ -156,6 +184,35 @@ export const MimeType = brandedString<t.Brand<{ readonly MimeType: 'MimeType' }>
 export const Compression = struct('compression', { types: listOf(MimeType, { min: 1, max: 32 }) });
 export type Compression = t.TypeOf<typeof Compression>;
 
+/**
+ * Statuses a custom error page can replace. Both proxies serve a page for them: NGINX's error_page
+ * takes 300..599, HAProxy 2.6's http-error / deny / return only these (it refuses the others).
+ */
+export const ERROR_PAGE_STATUSES = [400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504] as const;
+/** The label a Swarm config needs to be usable as a page: swarmgate lists only those (a list of every config would carry all their data). */
+export const ERROR_PAGE_LABEL = 'swarmgate.io/error-page';
+export const MAX_ERROR_PAGES = 16;
+
+export const ErrorPage = struct(
+  'errorPages page',
+  {
+    /** The statuses answered with this page. */
+    statuses: listOf(intRange(400, 599), { min: 1, max: ERROR_PAGE_STATUSES.length }),
+    /** The Swarm config holding the page (labelled swarmgate.io/error-page); mounted into the proxy tasks. */
+    config: SwarmName,
+    contentType: withDefault(MimeType, 'text/html' as MimeType),
+  },
+);
+export type ErrorPage = t.TypeOf<typeof ErrorPage>;
+
+/** Custom bodies for error answers of the rules: the proxy's own errors, and with `upstream` the backends' too. */
+export const ErrorPages = struct('errorPages', {
+  pages: listOf(ErrorPage, { min: 1, max: MAX_ERROR_PAGES }),
+  /** Also replace the body of a backend's answer with one of these statuses (NGINX proxy_intercept_errors). */
+  upstream: withDefault(bool, false),
+});
+export type ErrorPages = t.TypeOf<typeof ErrorPages>;
+
 export const MiddlewareSpec = struct(
   'Middleware spec',
   {},
@@ -180,6 +237,8 @@ export const MiddlewareSpec = struct(
     requestBody: RequestBody,
     /** gzip for listed media types. */
     compression: Compression,
+    /** Custom pages (from Swarm configs) for error statuses; a maintenance answer uses the 503 page. */
+    errorPages: ErrorPages,
   },
 );
 export type MiddlewareSpec = t.TypeOf<typeof MiddlewareSpec>;
@@ -205,10 +264,27 @@ export function checkMiddleware(spec: MiddlewareSpec): Issue[] {
   }
   const fa = spec.forwardAuth;
   if (fa !== undefined) {
+    const at = ['spec', 'forwardAuth'];
+    if (fa.url !== undefined && (fa.service !== undefined || fa.port !== undefined || fa.network !== undefined)) out.push({ path: at, message: 'give the auth service as url, or as service and port (with network), not both' });
+    if (fa.url === undefined && (fa.service === undefined || fa.port === undefined)) out.push({ path: at, message: 'give the auth service as service and port, or as url' });
+    if (fa.url !== undefined && splitAuthUrl(fa.url).path !== undefined && fa.path !== '/') out.push({ path: [...at, 'path'], message: 'the url has a path already: give the path in url or in path, not both' });
     const lower = fa.responseHeaders.map((h) => h.toLowerCase());
     lower.forEach((h, i) => {
       if (lower.indexOf(h) !== i) out.push({ path: ['spec', 'forwardAuth', 'responseHeaders', i], message: `header "${fa.responseHeaders[i] ?? ''}" is already listed` });
     });
+  }
+  const ep = spec.errorPages;
+  if (ep !== undefined) {
+    const seen = new Map<number, number>();
+    ep.pages.forEach((page, i) =>
+      page.statuses.forEach((status, j) => {
+        const at = ['spec', 'errorPages', 'pages', i, 'statuses', j];
+        if (!(ERROR_PAGE_STATUSES as readonly number[]).includes(status)) out.push({ path: at, message: `status ${status} cannot have a page; use one of ${ERROR_PAGE_STATUSES.join(', ')}` });
+        const first = seen.get(status);
+        if (first !== undefined) out.push({ path: at, message: `status ${status} already has a page (pages[${first}])` });
+        else seen.set(status, i);
+      }),
+    );
   }
   for (const field of ['ipAllow', 'ipDeny'] as const) {
     const seen = new Map<string, number>();

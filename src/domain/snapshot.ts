@@ -163,13 +163,22 @@ export type SnapshotCertificate = t.TypeOf<typeof SnapshotCertificate>;
 export const SnapshotSecret = struct('secret', { name: SwarmName }, { certificate: SnapshotCertificate });
 export type SnapshotSecret = t.TypeOf<typeof SnapshotSecret>;
 
-export const Snapshot = struct('snapshot', {
-  services: withDefault(listOf(SnapshotService), []),
-  tasks: withDefault(listOf(SnapshotTask), []),
-  networks: withDefault(listOf(SnapshotNetwork), []),
-  secrets: withDefault(listOf(SnapshotSecret), []),
-  nodes: withDefault(listOf(SnapshotNode), []),
-});
+/** A Swarm config labelled as an error page (ERROR_PAGE_LABEL): its name, never its content. */
+export const SnapshotConfig = struct('config', { name: SwarmName });
+export type SnapshotConfig = t.TypeOf<typeof SnapshotConfig>;
+
+export const Snapshot = struct(
+  'snapshot',
+  {
+    services: withDefault(listOf(SnapshotService), []),
+    tasks: withDefault(listOf(SnapshotTask), []),
+    networks: withDefault(listOf(SnapshotNetwork), []),
+    secrets: withDefault(listOf(SnapshotSecret), []),
+    nodes: withDefault(listOf(SnapshotNode), []),
+  },
+  /** Error-page configs (absent: none). */
+  { configs: listOf(SnapshotConfig) },
+);
 
 export type Snapshot = t.TypeOf<typeof Snapshot>;
 export type SnapshotService = t.TypeOf<typeof SnapshotService>;

@@ -4,6 +4,7 @@
  * that phase reads Docker again to decide what to write.
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
+import { ERROR_PAGE_LABEL } from '../domain/middleware';
 import type { ConfigInfo, DockerPort } from './docker-port';
 import type { DockerObjects } from './to-snapshot';
 
@@ -15,13 +16,14 @@ export interface LiveState extends DockerObjects {
 
 /** Read the inventory of one run (the observe phase): all lists at once. */
 export async function readLiveState(port: DockerPort): Promise<LiveState> {
-  const [services, tasks, networks, secrets, nodes, proxyConfigs] = await Promise.all([
+  const [services, tasks, networks, secrets, nodes, proxyConfigs, pageConfigs] = await Promise.all([
     port.listServices(),
     port.listTasks(),
     port.listNetworks(),
     port.listSecrets(),
     port.listNodes(),
     port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]),
+    port.listConfigs([ERROR_PAGE_LABEL]),
   ]);
-  return { services, tasks, networks, secrets, nodes, proxyConfigs };
+  return { services, tasks, networks, secrets, nodes, proxyConfigs, pageConfigs };
 }

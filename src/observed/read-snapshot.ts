@@ -2,6 +2,7 @@
  * One consistent-enough read of the Swarm for a reconcile run, and the cheap task fingerprint the
  * loop's task poll compares to skip runs when no task changed.
  */
+import { ERROR_PAGE_LABEL } from '../domain/middleware';
 import type { DockerPort, TaskInfo } from './docker-port';
 import { toSnapshot, type ToSnapshotResult } from './to-snapshot';
 
@@ -12,14 +13,15 @@ import { toSnapshot, type ToSnapshotResult } from './to-snapshot';
  * Rejects with the first DockerApiError if any list fails.
  */
 export async function readSnapshot(port: DockerPort): Promise<ToSnapshotResult> {
-  const [services, tasks, networks, secrets, nodes] = await Promise.all([
+  const [services, tasks, networks, secrets, nodes, pageConfigs] = await Promise.all([
     port.listServices(),
     port.listTasks(),
     port.listNetworks(),
     port.listSecrets(),
     port.listNodes(),
+    port.listConfigs([ERROR_PAGE_LABEL]),
   ]);
-  return toSnapshot({ services, tasks, networks, secrets, nodes });
+  return toSnapshot({ services, tasks, networks, secrets, nodes, pageConfigs });
 }
 
 /**

@@ -41,7 +41,7 @@ import type { Issue } from '../domain/issue';
 import type { Snapshot } from '../domain/snapshot';
 import { LABELS, OWNER_VALUE } from '../domain/labels';
 import { IpAddress, SnapshotCertificate, SnapshotNetwork, SnapshotNode, SnapshotService, SnapshotTask, TASK_STATES } from '../domain/snapshot';
-import type { NetworkInfo, NodeInfo, PortConfig, SecretInfo, ServiceInfo, TaskInfo } from './docker-port';
+import type { ConfigInfo, NetworkInfo, NodeInfo, PortConfig, SecretInfo, ServiceInfo, TaskInfo } from './docker-port';
 
 export interface DockerObjects {
   readonly services: readonly ServiceInfo[];
@@ -49,6 +49,8 @@ export interface DockerObjects {
   readonly networks: readonly NetworkInfo[];
   readonly secrets: readonly SecretInfo[];
   readonly nodes: readonly NodeInfo[];
+  /** Swarm configs labelled as error pages (ERROR_PAGE_LABEL); absent: none read. */
+  readonly pageConfigs?: readonly ConfigInfo[];
 }
 
 export interface ToSnapshotResult {
@@ -229,6 +231,14 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
     secrets.push({ name: ok, ...(certificate !== undefined ? { certificate } : {}) });
   }
 
+  // ---- error-page configs (names only; their content is mounted into the proxy tasks, never read)
+  const configs: { name: SwarmName }[] = [];
+  for (const c of objects.pageConfigs ?? []) {
+    const name = c.Spec.Name;
+    const ok = accept(SwarmName, `config ${JSON.stringify(name)}`, name);
+    if (ok !== undefined) configs.push({ name: ok });
+  }
+
   // ---- nodes
   const nodes: SnapshotNodeT[] = [];
   for (const n of objects.nodes) {
@@ -344,6 +354,7 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
     networks: networks.sort(byKey((n) => n.name)),
     secrets: secrets.sort(byKey((s) => s.name)),
     nodes: nodes.sort(byKey((n) => n.id)),
+    ...(configs.length > 0 ? { configs: configs.sort(byKey((c) => c.name)) } : {}),
   };
   return { snapshot, dropped };
 }

@@ -9,7 +9,6 @@ import { objectKey } from '../domain/meta';
 import type { RouteObject } from '../domain/object';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC } from '../domain/service-cluster';
 import type { SwarmName, Weight } from '../domain/brands';
-import type { ForwardAuth } from '../domain/middleware';
 import type { Snapshot } from '../domain/snapshot';
 import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition } from './certificates';
 import { ClusterBuilder } from './cluster-builder';
@@ -17,7 +16,7 @@ import { acmeFileNames, admitAcmeRoute, issuerOf, issuersByName, type AcmeCertif
 import { compileRoute, type Certificates } from './compile-route';
 import { byAge, type DesiredState, type RouteSource, type Stored } from './inputs';
 import type { LabelRouteStatus, ModelResult } from './model';
-import { indexMiddlewares, resolvePolicies, unsupportedPolicies } from './middlewares';
+import { indexMiddlewares, resolvePolicies, unsupportedPolicies, type AuthService } from './middlewares';
 import { dynamicEndpointsProblem, MAX_NGINX_CONDITIONAL_RULES, unsupportedValues } from './proxy-capabilities';
 import { indexSnapshot, resolveBackend, type RefProblem, type Resolution, type SnapshotIndex } from './resolve-backends';
 import { listenerPortConflicts } from './listener-ports';
@@ -144,9 +143,9 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     if (acme.kind === 'rejected') return [...acme.conditions];
     if (issuerOf(route) !== undefined && !acmeClusters.has(cluster.name)) acmeClusters.set(cluster.name, new Set());
     if (acme.kind === 'pending') return [condition('Accepted', 'True', 'Accepted', `accepted by service cluster "${cluster.name}"`), acme.resolved];
-    const resolveAuth = (a: ForwardAuth): Resolution =>
+    const resolveAuth = (a: AuthService): Resolution =>
       resolveBackend({ service: a.service, port: a.port, weight: 1 as Weight, mode: 'task', ...(a.network !== undefined ? { network: a.network } : {}) }, { kind: 'none' }, cluster.spec.networks, idx, cluster.names);
-    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth);
+    const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth, (c) => idx.pageConfigs.has(c));
     const routeCompiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
     const compiled = { ...routeCompiled, upstreams: [...routeCompiled.upstreams, ...policies.upstreams] };
     const conflict = cluster.conflict(route, compiled);

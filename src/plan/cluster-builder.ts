@@ -135,6 +135,11 @@ export class ClusterBuilder {
       for (const g of vh.paths)
         for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) if (r.policies?.basicAuth !== undefined) workerSecrets.add(r.policies.basicAuth.secret);
     for (const s of workerSecrets) secrets.add(s);
+    // Error pages: Swarm configs mounted into the tasks (their content never passes through swarmgate).
+    const pageConfigs = new Set<SwarmName>();
+    for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])])
+      for (const g of vh.paths)
+        for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) for (const p of r.policies?.errorPages?.pages ?? []) pageConfigs.add(p.config);
     // Backend TLS: CA bundles and client certificates, read by NGINX's master like certificates.
     for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])])
       for (const g of vh.paths)
@@ -152,6 +157,7 @@ export class ClusterBuilder {
       upstreams,
       secrets: [...secrets].sort(),
       ...(workerSecrets.size > 0 ? { workerSecrets: [...workerSecrets].sort() } : {}),
+      ...(pageConfigs.size > 0 ? { pageConfigs: [...pageConfigs].sort() } : {}),
       networks: [...new Set(upstreams.flatMap((u) => (u.network !== undefined ? [u.network] : [])))].sort(),
       routes: [...this.programmed].sort((a, b) => (a.name < b.name ? -1 : 1)),
     };

@@ -9,10 +9,11 @@ import { durationMs, sizeBytes } from '../domain/brands';
 import { canonicalCidr, type Cidr } from '../domain/cidr';
 import { didYouMean } from '../domain/did-you-mean';
 import type { MiddlewareObject, RouteObject } from '../domain/object';
-import type { ForwardAuth, MiddlewareSpec, RateLimit } from '../domain/middleware';
+import { ERROR_PAGE_LABEL, splitAuthUrl, type ErrorPages, type MiddlewareSpec, type RateLimit } from '../domain/middleware';
+import type { Port, SwarmName } from '../domain/brands';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { Rejected, Stored } from './inputs';
-import type { ModelRateLimit, RulePolicies, Upstream } from './model';
+import type { ModelErrorPages, ModelRateLimit, RulePolicies, Upstream } from './model';
 import type { RefProblem, Resolution } from './resolve-backends';
 
 /** Valid middlewares by name, and the names of invalid ones (so the message can say which). */
@@ -41,8 +42,15 @@ export interface ResolvedPolicies {
   readonly upstreams: readonly Upstream[];
 }
 
+/** A forwardAuth's auth service given as a Swarm service. */
+export interface AuthService {
+  readonly service: SwarmName;
+  readonly port: Port;
+  readonly network?: SwarmName;
+}
+
 /** Resolves a forwardAuth's auth service like a backend (task addresses on an overlay network). */
-export type AuthServiceResolver = (auth: ForwardAuth) => Resolution;
+export type AuthServiceResolver = (auth: AuthService) => Resolution;
 
 /** Canonical forms (both proxies read them), sorted and without duplicates ("::1" and "0:0:…:1" are one). */
 function addresses(list: readonly Cidr[]): Cidr[] {
@@ -64,6 +72,12 @@ export function replicaRate(r: RateLimit, replicas: number): ModelRateLimit {
   return { rate, per, burst, ...(r.header !== undefined ? { header: r.header } : {}), retryAfter };
 }
 
+/** One page per status, sorted by status (checkMiddleware refuses a status listed twice). */
+function modelErrorPages(e: ErrorPages): ModelErrorPages {
+  const pages = e.pages.flatMap((p) => p.statuses.map((status) => ({ status, config: p.config, contentType: p.contentType })));
+  return { pages: pages.sort((a, b) => a.status - b.status), upstream: e.upstream };
+}
+
 function merge(names: readonly string[], index: MiddlewareIndex, replicas: number): RulePolicies | undefined {
   if (names.length === 0) return undefined;
   const specs = names.flatMap((n) => {
@@ -75,6 +89,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
   const cors = specs.flatMap((s) => (s.cors !== undefined ? [s.cors] : [])).at(-1);
   const body = specs.flatMap((s) => (s.requestBody !== undefined ? [s.requestBody] : [])).at(-1);
   const compression = specs.flatMap((s) => (s.compression !== undefined ? [s.compression] : [])).at(-1);
+  const errorPages = specs.flatMap((s) => (s.errorPages !== undefined ? [s.errorPages] : [])).at(-1);
   const maintenance = specs.flatMap((s) => (s.maintenance?.enabled === true ? [s.maintenance] : [])).at(-1);
   return {
     middlewares: names,
@@ -99,6 +114,7 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
       : {}),
     ...(compression !== undefined ? { compression: { types: [...new Set(compression.types)].sort() } } : {}),
     ...(maintenance !== undefined ? { maintenance: { retryAfterSeconds: Math.max(1, Math.floor(durationMs(maintenance.retryAfter) / 1000)), message: maintenance.message } } : {}),
+    ...(errorPages !== undefined ? { errorPages: modelErrorPages(errorPages) } : {}),
     ...(basicAuth !== undefined ? { basicAuth: { secret: basicAuth.secret, realm: basicAuth.realm, ...(basicAuth.userHeader !== undefined ? { userHeader: basicAuth.userHeader } : {}) } } : {}),
   };
 }
@@ -107,7 +123,14 @@ function merge(names: readonly string[], index: MiddlewareIndex, replicas: numbe
  * @param secretExists whether a Docker secret of that name exists (a basicAuth users file that does
  *   not is SecretNotFound: the route is left out, as for a missing TLS secret).
  */
-export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec, index: MiddlewareIndex, secretExists: (name: string) => boolean, resolveAuth?: AuthServiceResolver): ResolvedPolicies {
+export function resolvePolicies(
+  route: RouteObject,
+  cluster: ServiceClusterSpec,
+  index: MiddlewareIndex,
+  secretExists: (name: string) => boolean,
+  resolveAuth?: AuthServiceResolver,
+  pageExists: (config: string) => boolean = () => false,
+): ResolvedPolicies {
   const passthrough = route.spec.tls?.mode === 'Passthrough';
   const base = [...(passthrough ? [] : (cluster.defaults.middlewares ?? [])), ...(route.spec.middlewares ?? [])];
   const perRule = route.spec.rules.map((r) => [...new Set([...base, ...(r.middlewares ?? [])])]);
@@ -126,19 +149,29 @@ export function resolvePolicies(route: RouteObject, cluster: ServiceClusterSpec,
   const rules = merged.map((p, i) => {
     const auth = (perRule[i] ?? []).flatMap((n) => index.valid.get(n)?.forwardAuth ?? []).at(-1);
     if (p === undefined || auth === undefined) return p;
-    const res = resolveAuth?.(auth);
+    const common = { responseHeaders: auth.responseHeaders, timeout: auth.timeout };
+    // By URL: nothing to resolve in the swarm; the proxy resolves the host when it asks.
+    if (auth.url !== undefined) {
+      const u = splitAuthUrl(auth.url);
+      return { ...p, forwardAuth: { url: { origin: u.origin, host: u.host }, path: u.path ?? auth.path, ...common } };
+    }
+    if (auth.service === undefined || auth.port === undefined) return p; // checkMiddleware refuses this
+    const res = resolveAuth?.({ service: auth.service, port: auth.port, ...(auth.network !== undefined ? { network: auth.network } : {}) });
     if (res === undefined || !res.ok) {
       const problem = res?.problem ?? { reason: 'BackendNotFound' as const, message: `auth service "${auth.service}" cannot be resolved` };
       authProblems.set(problem.message, { reason: problem.reason, message: `forwardAuth: ${problem.message}; the route is not programmed until it resolves` });
       return p;
     }
     upstreams.set(res.upstream.name, res.upstream);
-    return { ...p, forwardAuth: { upstream: res.upstream.name, service: auth.service, port: auth.port, path: auth.path, responseHeaders: auth.responseHeaders, timeout: auth.timeout } };
+    return { ...p, forwardAuth: { upstream: res.upstream.name, service: auth.service, port: auth.port, path: auth.path, ...common } };
   });
   problems.push(...authProblems.values());
   const secrets = [...new Set(rules.flatMap((r) => (r?.basicAuth !== undefined ? [r.basicAuth.secret] : [])))];
   for (const s of secrets.filter((name) => !secretExists(name)))
     problems.push({ reason: 'SecretNotFound', message: `secret "${s}" (basicAuth users) not found; the route is not programmed until it exists` });
+  const pages = [...new Set(rules.flatMap((r) => (r?.errorPages?.pages ?? []).map((p) => p.config)))].sort();
+  for (const c of pages.filter((name) => !pageExists(name)))
+    problems.push({ reason: 'ConfigNotFound', message: `config "${c}" (errorPages) not found, or it lacks the label ${ERROR_PAGE_LABEL}; the route is not programmed until it exists` });
   return { rules, problems, upstreams: [...upstreams.values()] };
 }
 

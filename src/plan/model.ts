@@ -151,14 +151,26 @@ export interface RulePolicies {
   readonly requestBody?: { readonly maxBytes?: number; readonly buffering?: boolean };
   /** gzip these media types (last middleware wins). */
   readonly compression?: { readonly types: readonly MimeType[] };
+  /** Custom error pages (last middleware wins); a maintenance answer uses the 503 page when there is one. */
+  readonly errorPages?: ModelErrorPages;
+}
+
+/** One page per status, sorted by status; the page is a Swarm config the proxy tasks mount (ProxyModel.pageConfigs). */
+export interface ModelErrorPages {
+  readonly pages: readonly { readonly status: number; readonly config: SwarmName; readonly contentType: MimeType }[];
+  /** Also replace the backends' answers with these statuses. */
+  readonly upstream: boolean;
 }
 
 /** A forwardAuth with its auth service resolved to an upstream of the cluster (src/plan/middlewares.ts). */
 export interface ModelForwardAuth {
-  /** The upstream (in ProxyModel.upstreams) holding the auth service's tasks. */
-  readonly upstream: string;
-  readonly service: SwarmName;
-  readonly port: Port;
+  /** The upstream (in ProxyModel.upstreams) holding the auth service's tasks; absent with `url`. */
+  readonly upstream?: string;
+  readonly service?: SwarmName;
+  readonly port?: Port;
+  /** The auth service by URL (forwardAuth.url): its origin `http://host[:port]` and host, resolved by the proxy when it asks. */
+  readonly url?: { readonly origin: string; readonly host: string };
+  /** The path asked (the url's own path when it has one). */
   readonly path: HttpPath;
   /** Copied from the auth service's answer into the upstream request, in the declared order. */
   readonly responseHeaders: readonly HeaderName[];
@@ -267,6 +279,8 @@ export interface ProxyModel {
    * Absent: none.
    */
   readonly workerSecrets?: readonly SwarmName[];
+  /** Swarm configs holding error pages, mounted at PAGES_DIR/<name> (src/plan/error-pages.ts); absent: none. */
+  readonly pageConfigs?: readonly SwarmName[];
   /** Overlay networks the proxy must join to reach its upstreams. */
   readonly networks: readonly SwarmName[];
   readonly routes: readonly ProgrammedRoute[];

@@ -11,6 +11,7 @@ import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
 import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
 import { LAST_APPLIED_DIR, lastAppliedVolume, PROXY_RUNTIME } from './proxy-runtime';
+import { pagePath } from './error-pages';
 import { listenerSwarmProtocol } from '../domain/listener';
 
 export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
@@ -42,6 +43,8 @@ export interface ProxyInputs {
   readonly config: { readonly id: string; readonly name: string };
   /** Secret name → ID, for every secret the model needs. */
   readonly secretIds: ReadonlyMap<string, string>;
+  /** Error-page config name → ID (ProxyModel.pageConfigs); absent: the name stands in. */
+  readonly pageConfigIds?: ReadonlyMap<string, string>;
   /** Network name → ID, for every network the model needs. */
   readonly networkIds: ReadonlyMap<string, string>;
   readonly nodes: readonly NodeInfo[];
@@ -136,7 +139,11 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
         ...(agent !== undefined ? { Mounts: [{ Type: 'volume' as const, Source: lastAppliedVolume(model.cluster), Target: LAST_APPLIED_DIR }] } : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
-        Configs: [{ ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? runtime.bootConfigPath : runtime.configPath, UID: '0', GID: '0', Mode: 0o444 } }],
+        // The proxy config first (readers take Configs[0] as it), then the error pages its config names.
+        Configs: [
+          { ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? runtime.bootConfigPath : runtime.configPath, UID: '0', GID: '0', Mode: 0o444 } },
+          ...[...(model.pageConfigs ?? [])].sort().map((name) => ({ ConfigID: inputs.pageConfigIds?.get(name) ?? name, ConfigName: name, File: { Name: pagePath(name), UID: '0', GID: '0', Mode: 0o444 } })),
+        ],
         Secrets: [
           ...[...model.secrets].sort().map((name) => ({
             SecretID: inputs.secretIds.get(name) ?? name,

@@ -21,6 +21,8 @@ export type Resolution = { readonly ok: true; readonly upstream: Upstream } | { 
 export interface SnapshotIndex {
   readonly services: ReadonlyMap<string, SnapshotService>;
   readonly secrets: ReadonlySet<string>;
+  /** Swarm configs labelled as error pages. */
+  readonly pageConfigs: ReadonlySet<string>;
   readonly routableNetworks: ReadonlySet<string>;
   readonly runningAddresses: ReadonlyMap<string, readonly { network: string; ip: string }[][]>;
   /** Running tasks by service, for `mode: host` (node and published ports). */
@@ -50,6 +52,7 @@ export function indexSnapshot(s: Snapshot): SnapshotIndex {
   return {
     services: new Map(s.services.map((svc) => [svc.name, svc])),
     secrets: new Set(s.secrets.map((x) => x.name)),
+    pageConfigs: new Set((s.configs ?? []).map((x) => x.name)),
     routableNetworks: routable,
     runningAddresses: running,
     runningTasks,

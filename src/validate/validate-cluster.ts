@@ -5,7 +5,7 @@
 import type { ProxyModel } from '../plan/model';
 import { renderCluster } from '../render/render-cluster';
 import type { Validation } from './result';
-import { ACME_FILE_PREFIX, validateFiles } from './validate-files';
+import { mountedFiles, validateFiles } from './validate-files';
 
 export type { Validation } from './result';
 
@@ -22,7 +22,6 @@ export interface ValidatorBinaries {
 export function validateCluster(model: ProxyModel, bins: ValidatorBinaries = {}): Validation {
   const rendered = renderCluster(model);
   const bin = bins[rendered.kind];
-  // ACME certificates the core holds are files its agents write, checked like the core checks them.
-  const acmeFiles = (model.acme?.files ?? []).map((f) => `${ACME_FILE_PREFIX}${f}`);
-  return validateFiles(rendered.kind, rendered.files, { secrets: [...model.secrets, ...acmeFiles], ...(bin !== undefined ? { bin } : {}) });
+  // ACME certificates the core holds are files its agents write, and error pages mounted configs: checked like the core checks them.
+  return validateFiles(rendered.kind, rendered.files, { secrets: mountedFiles(model), ...(bin !== undefined ? { bin } : {}) });
 }

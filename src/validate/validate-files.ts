@@ -11,6 +11,7 @@ import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { PROXY_RUNTIME } from '../plan/proxy-runtime';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
+import { pagePath } from '../plan/error-pages';
 import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { buildPemFiles } from './haproxy-pems';
@@ -28,6 +29,13 @@ export interface ShippedFile {
 
 /** In `secrets`, a name with this prefix is an ACME certificate file of the agent's directory (ProxyModel.acme.files). */
 export const ACME_FILE_PREFIX = 'acme/';
+/** In `secrets`, a name with this prefix is an error-page config the task mounts at PAGES_DIR (ProxyModel.pageConfigs). */
+export const PAGE_FILE_PREFIX = 'page/';
+
+/** What a check passes as `secrets` for a model: its secrets, its ACME files and its error-page configs. */
+export function mountedFiles(model: { readonly secrets: readonly string[]; readonly acme?: { readonly files: readonly string[] }; readonly pageConfigs?: readonly string[] }): string[] {
+  return [...model.secrets, ...(model.acme?.files ?? []).map((f) => `${ACME_FILE_PREFIX}${f}`), ...(model.pageConfigs ?? []).map((p) => `${PAGE_FILE_PREFIX}${p}`)];
+}
 
 export interface ValidateFilesOptions {
   /** Docker secrets the proxy task mounts (ProxyModel.secrets), and ACME files (ACME_FILE_PREFIX): a throw-away certificate stands in for each. */
@@ -79,7 +87,11 @@ export function validateFiles(kind: ProxyKind, files: readonly ShippedFile[], o:
         if (rel === undefined) continue;
         // ACME certificates: files the agent writes in its own directory, not mounted secrets.
         const acme = rel.startsWith(ACME_FILE_PREFIX) ? rel.slice(ACME_FILE_PREFIX.length) : undefined;
-        if (acme !== undefined && !acme.includes('/')) root.write(join(DEFAULT_NGINX_OPTIONS.acmeDir, acme), pem, 0o400);
+        // Error pages: HAProxy reads them at load; a small page stands in for the mounted config.
+        const page = rel.startsWith(PAGE_FILE_PREFIX) ? rel.slice(PAGE_FILE_PREFIX.length) : undefined;
+        if (page !== undefined) {
+          if (!page.includes('/')) root.write(pagePath(page), '<h1>page</h1>\n', 0o444);
+        } else if (acme !== undefined && !acme.includes('/')) root.write(join(DEFAULT_NGINX_OPTIONS.acmeDir, acme), pem, 0o400);
         else if (!rel.includes('/')) root.write(join(secretsDir, rel), pem, 0o400);
       }
     }

@@ -68,8 +68,23 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     const secrets = join(dir, 'secrets');
     mkdirSync(secrets);
     for (const m of config.matchAll(/ (?:ca|crl)-file "\/run\/secrets\/([A-Za-z0-9][A-Za-z0-9_.-]*)"/g)) if (m[1] !== undefined) writeFileSync(join(secrets, m[1]), selfSignedPem(), { mode: 0o600 });
+    // Error pages are mounted Swarm configs: a small page stands in for each (HAProxy reads them at load).
+    const pages = join(dir, 'pages');
+    mkdirSync(pages);
+    for (const m of config.matchAll(/ file "\/run\/swarmgate-pages\/([A-Za-z0-9][A-Za-z0-9_.-]*)"/g)) if (m[1] !== undefined) writeFileSync(join(pages, m[1]), '<h1>page</h1>\n');
     const file = join(dir, 'haproxy.cfg');
-    writeFileSync(file, config.split(`${certDir}/`).join(`${certs}/`).split(' ca-file "/run/secrets/').join(` ca-file "${secrets}/`).split(' crl-file "/run/secrets/').join(` crl-file "${secrets}/`));
+    writeFileSync(
+      file,
+      config
+        .split(`${certDir}/`)
+        .join(`${certs}/`)
+        .split(' ca-file "/run/secrets/')
+        .join(` ca-file "${secrets}/`)
+        .split(' crl-file "/run/secrets/')
+        .join(` crl-file "${secrets}/`)
+        .split(' file "/run/swarmgate-pages/')
+        .join(` file "${pages}/`),
+    );
     const r = spawnSync(bin(options.haproxyBin), ['-c', '-f', file], { encoding: 'utf8', timeout: 120_000 });
     if (r.error !== undefined) return { ok: false, output: `could not run haproxy: ${r.error.message}` };
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { MiddlewareObject, RouteObject } from '../../src/domain/object';
 import type { Snapshot } from '../../src/domain/snapshot';
 import { buildModel } from '../../src/plan/build-model';
+import { PAGES_DIR } from '../../src/plan/error-pages';
 import type { ModelResult } from '../../src/plan/model';
 import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { renderNginx } from '../../src/render/nginx/render';
@@ -39,6 +40,13 @@ export interface PolicyProxyOptions {
   readonly proxy?: Record<string, unknown>;
   /** The certificate of every TLS secret pair the routes name (NGINX: files in secretsDir; HAProxy: its PEM files). */
   readonly tls?: KeyPair;
+  /** Where the error-page configs are (`/run/swarmgate-pages` in a proxy task): the config's paths are moved there. */
+  readonly pagesDir?: string;
+}
+
+/** The rendered config with its error-page paths moved to `pagesDir` (as a task mounts them at PAGES_DIR). */
+function withPages(config: string, pagesDir: string | undefined): string {
+  return pagesDir === undefined ? config : config.split(`"${PAGES_DIR}/`).join(`"${pagesDir}/`);
 }
 
 export async function startPolicyProxy(kind: ProxyKind, routes: readonly RouteObject[], middlewares: readonly MiddlewareObject[], snap: Snapshot, opts: PolicyProxyOptions = {}): Promise<PolicyProxy> {
@@ -60,7 +68,7 @@ export async function startPolicyProxy(kind: ProxyKind, routes: readonly RouteOb
       }
       Object.assign(options, { secretsDir });
     }
-    const config = renderNginx(model, options);
+    const config = withPages(renderNginx(model, options), opts.pagesDir);
     const nginx = await startNginx(config, http, dir);
     return { kind, http, https, config, result, logs: () => nginx.logs(), stop: () => nginx.stop() };
   }
@@ -69,7 +77,7 @@ export async function startPolicyProxy(kind: ProxyKind, routes: readonly RouteOb
     mkdirSync(certDir);
     for (const pem of haproxyPemFiles(model, { certDir })) writeFileSync(pem.path, `${opts.tls.cert}${opts.tls.key}`, { mode: 0o600 });
   }
-  const config = renderHaproxy(model, { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: 'stderr' });
+  const config = withPages(renderHaproxy(model, { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: http, httpsPort: https, statusPort: status, logTarget: 'stderr' }), opts.pagesDir);
   const haproxy = await startHaproxy(config, http, dir);
   return { kind, http, https, config, result, logs: () => haproxy.logs(), stop: () => haproxy.stop() };
 }

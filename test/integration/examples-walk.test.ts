@@ -53,6 +53,8 @@ interface Check {
   readonly responseHeaders?: Record<string, RegExp>;
   /** The subject CN of the certificate served for `host` (TLS checks). */
   readonly certificateCN?: string;
+  /** Text the body must contain (a page the proxy serves). */
+  readonly bodyIncludes?: string;
 }
 
 interface Walk {
@@ -117,6 +119,14 @@ const WALKS: Record<string, Walk> = {
   cors: {
     routes: ['spa-api'],
     checks: [{ what: 'allowed origin', port: HTTP, host: 'spa-api.example.com', path: '/items', headers: { origin: 'https://app.example.com' }, from: ['spa-api'], responseHeaders: { 'access-control-allow-origin': /^https:\/\/app\.example\.com$/ } }],
+  },
+  'error-pages': {
+    routes: ['shop-front', 'shop-archive'],
+    checks: [
+      { what: 'the shop', port: HTTP, host: 'shop-front.example.com', from: ['shop-front'] },
+      { what: 'no task: 503 with the mounted page', port: HTTP, host: 'shop-front.example.com', path: '/checkout', status: 503, bodyIncludes: 'swarmgate example error page', responseHeaders: { 'content-type': /^text\/html/ } },
+      { what: 'maintenance: 503, Retry-After and the page', port: HTTP, host: 'archive.shop-front.example.com', status: 503, bodyIncludes: 'We will be back soon', responseHeaders: { 'retry-after': /^1800$/ } },
+    ],
   },
   'ip-allow-rate-limit': {
     routes: ['wiki'],
@@ -292,6 +302,7 @@ function mismatch(c: Check, r: Reply): string | undefined {
     if (!c.from.includes(m[1] ?? '')) return `answered by ${m[1]}`;
     if (c.backendPath !== undefined && m[2] !== c.backendPath) return `backend got path ${m[2]}`;
   }
+  if (c.bodyIncludes !== undefined && !r.body.includes(c.bodyIncludes)) return `body ${JSON.stringify(r.body.slice(0, 120))}`;
   for (const [h, re] of Object.entries(c.responseHeaders ?? {})) {
     const v = r.headers[h];
     if (!re.test(Array.isArray(v) ? v.join('; ') : (v ?? ''))) return `header ${h}: ${String(v)}`;

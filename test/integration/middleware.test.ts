@@ -3,8 +3,8 @@
  * delivery):
  * - forwardAuth: the auth service is a Swarm service (NGINX answering like Authelia's AuthRequest
  *   endpoint), reached on its task address over the overlay network like a backend;
- * (A rate limit with 2 proxy replicas is not tested here: two replicas on one node need the routing
- * mesh, which this machine's kernel cannot provide; the traffic tests count one replica.)
+ * (A rate limit with 2 proxy replicas is tested on the two-node swarm, test/multinode/rate-limit.test.ts:
+ * two replicas on one node need the routing mesh, which this machine's kernel cannot provide.)
  * Needs the images (make images). Run under the Swarm lock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

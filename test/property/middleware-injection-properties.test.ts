@@ -151,6 +151,42 @@ const FIELDS: Record<string, Field> = {
       expect(findAll(nginx, 'proxy_set_header').filter((d) => d.args[0] === header).map((d) => d.args[1])).toEqual([`$sg_acl_auth_h_${lower}`]);
     },
   },
+  'forwardAuth (url)': {
+    kinds: ['nginx'],
+    values: fc.tuple(
+      fc.oneof(
+        printable.map((p) => `http://${p}`),
+        fc.constantFrom('http://a.test/$x', 'http://a.test/"', 'http://a.test/;x', 'http://a.test/a b', 'http://a.test:99999', 'http://a.test/{x}', 'http://A.test', 'https://a.test', 'http://10.0.0.1/x'),
+        { weight: 3, arbitrary: fc.tuple(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), fc.stringMatching(/^(\/[A-Za-z0-9._~+,:@=&$-]{0,12}){0,2}$/)).map(([h, p, path]) => `http://${h}.test${p !== undefined ? `:${p}` : ''}${path}`) },
+      ),
+    ),
+    spec: ([url]) => ({ forwardAuth: { url } }),
+    // An address needs no resolver line, a name does: the plain URL has the same kind of host.
+    plain: ([url]) => ({ forwardAuth: { url: /^\d{1,3}(\.\d{1,3}){3}$/.test(/^http:\/\/([^/:]*)/.exec(url ?? '')?.[1] ?? '') ? 'http://10.0.0.1/p' : 'http://p.test/p' } }),
+    arrives: ([url], nginx) => {
+      const set = findAll(nginx, 'set').filter((d) => d.args[0]?.endsWith('_url'));
+      const u = url ?? '';
+      const expected = /^http:\/\/[^/]+$/.test(u) ? `${u}/` : u;
+      expect(set.map((d) => d.args[1]?.replace(/\$\{sg_dollar\}/g, '$'))).toEqual([expected]);
+    },
+  },
+  'errorPages (config, contentType, statuses) with maintenance': {
+    kinds: BOTH,
+    values: fc.tuple(
+      secretLike,
+      fc.oneof(printable, fc.constantFrom('text/html', 'text/x"y', 'a/b;x', 'a/$x', 'a/b c', 'a/b}'), fc.stringMatching(/^[a-z0-9][a-z0-9_.+-]{0,8}\/[a-z0-9][a-z0-9_.+-]{0,8}$/)),
+      fc.constantFrom('403', '429', '502', '503', '504'),
+    ),
+    spec: ([config, contentType, status]) => ({ errorPages: { upstream: true, pages: [{ statuses: [Number(status), 503].filter((x, i, a) => a.indexOf(x) === i), config, contentType }] }, maintenance: {} }),
+    plain: ([, , status]) => ({ errorPages: { upstream: true, pages: [{ statuses: [Number(status), 503].filter((x, i, a) => a.indexOf(x) === i), config: 'p', contentType: 'a/b' }] }, maintenance: {} }),
+    arrives: ([config, contentType], nginx, haproxy) => {
+      expect(findAll(nginx, 'alias').map((d) => d.args[0])).toContain(`/run/swarmgate-pages/${config ?? ''}`);
+      expect(findAll(nginx, 'default_type').map((d) => d.args[0])).toContain(contentType);
+      const files = haproxy.filter((l) => l.words.includes('file')).map((l) => [l.words[l.words.indexOf('content-type') + 1], l.words[l.words.indexOf('file') + 1]]);
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) expect(f).toEqual([contentType, `/run/swarmgate-pages/${config ?? ''}`]);
+    },
+  },
 };
 
 function decodeMiddleware(spec: unknown): MiddlewareObject | undefined {
@@ -165,7 +201,8 @@ function render(kind: Kind, m: MiddlewareObject): string {
   const auth = m.spec.forwardAuth?.service;
   const services = auth === undefined ? SNAPSHOT.services : [...SNAPSHOT.services, ...snapshot({ services: [{ name: auth, networks: ['app'] }] }).services];
   const tasks = auth === undefined ? SNAPSHOT.tasks : [...SNAPSHOT.tasks, task(auth, '10.1.0.2')];
-  const snap = { ...SNAPSHOT, services, tasks, secrets: [...SNAPSHOT.secrets, ...secrets.map((s) => ({ ...s, labels: {} }))] };
+  const configs = (m.spec.errorPages?.pages ?? []).map((p) => ({ name: p.config }));
+  const snap = { ...SNAPSHOT, services, tasks, secrets: [...SNAPSHOT.secrets, ...secrets.map((s) => ({ ...s, labels: {} }))], configs };
   const model = buildModel(state, snap as typeof SNAPSHOT).clusters.find((c) => c.cluster === 'default');
   if (model === undefined || model.routes.length !== 1) throw new Error('route not programmed');
   return kind === 'nginx' ? renderNginx(model) : renderHaproxy(model);

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath, type Issue } from '../../src/domain/issue';
 import { decodeObject, type MiddlewareObject, type RouteObject, type ServiceClusterObject, type StreamRouteObject } from '../../src/domain/object';
+import { ERROR_PAGE_STATUSES } from '../../src/domain/middleware';
 import { HTTP_METHODS, RETRY_CONDITIONS } from '../../src/domain/route';
 import { proxyRejects, renderClusters } from '../helpers/proxy-accepts';
 import { desired, snapshot } from '../helpers/specs';
@@ -24,6 +25,12 @@ const RUNS = Number(process.env['SG_PROPERTY_RUNS'] ?? '8');
 const SEED = process.env['SG_PROPERTY_SEED'] === undefined ? undefined : Number(process.env['SG_PROPERTY_SEED']);
 /** Its first two worlds render TCP/UDP routes with targets (checked when it was chosen). */
 const COVERAGE_SEED = 1;
+/**
+ * Worlds that once failed, replayed on every run (they stay meaningful while the generator keeps its
+ * shape). 956638462: an HAProxy TLS listener passing TLS through rendered `bind :9001 ssl` with no
+ * certificate, because Mustache found the HTTPS frontend's `tls` in the enclosing view.
+ */
+const REGRESSION_SEEDS = [956638462];
 const SHRINK = process.env['SG_PROPERTY_SHRINK'] === '1';
 /** SG_PROPERTY_DEBUG=1: print why generated candidates were refused (to keep the generator useful). */
 const DEBUG = process.env['SG_PROPERTY_DEBUG'] === '1';
@@ -35,6 +42,8 @@ const LONG_SERVICE = `s${'x'.repeat(63)}`;
 const SERVICES = ['alpha', 'beta', 'gamma', 'delta', 'v6', 'empty', LONG_SERVICE, ...Array.from({ length: 26 }, (_, i) => `w${i}`)];
 const CERT = 'crt';
 const KEY = `k${'y'.repeat(63)}`;
+/** Error-page configs: labelled ones in the world, and one that is not (ConfigNotFound). */
+const PAGES = ['outage.html', `p${'x'.repeat(63)}`, 'missing-page'];
 /** Client-certificate CA bundle and CRL secrets: the punctuation a Swarm name allows, and the longest. */
 const CLIENT_CA = 'clients_ca-v1.2.pem';
 const CLIENT_CRL = `c${'r'.repeat(62)}l`;
@@ -58,6 +67,7 @@ function baseSnapshot(labelled: readonly { name: string; labels: Record<string, 
     tasks: [...tasks, ...hostTasks, ...labelTasks],
     networks: [{ name: 'app' }],
     secrets: [{ name: CERT }, { name: KEY }, { name: CLIENT_CA }, { name: CLIENT_CRL }],
+    configs: PAGES.filter((p) => p !== 'missing-page').map((name) => ({ name })),
     nodes: [1, 2].map((n) => ({ id: `n${n}`, hostname: `node-${n}`, role: 'worker', addr: `10.210.0.${n}` })),
   });
 }
@@ -239,7 +249,13 @@ const maintenance = fc.record({ enabled: fc.boolean(), retryAfter: duration, mes
 const requestBody = fc.record({ maxSize: size, buffering: fc.boolean() }, { requiredKeys: [] });
 const mimeType = fc.oneof(fc.constantFrom('application/json', 'text/css', 'image/svg+xml', `${'a'.repeat(22)}/${'b'.repeat(22)}`, `a/${'b'.repeat(43)}`), fc.stringMatching(/^[a-z0-9][a-z0-9_.+-]{0,10}\/[a-z0-9][a-z0-9_.+-]{0,10}$/));
 const compression = fc.record({ types: fc.array(mimeType, { minLength: 1, maxLength: 32 }) });
-const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance, requestBody, compression }, { requiredKeys: [] });
+const errorPage = fc.record({
+  statuses: fc.uniqueArray(fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...ERROR_PAGE_STATUSES) }, { weight: 1, arbitrary: fc.constantFrom(418, 599) }), { minLength: 1, maxLength: 4 }),
+  config: fc.constantFrom(...PAGES),
+  contentType: mimeType,
+}, { requiredKeys: ['statuses', 'config'] });
+const errorPages = fc.record({ pages: fc.array(errorPage, { minLength: 1, maxLength: 3 }), upstream: fc.boolean() }, { requiredKeys: ['pages'] });
+const middlewareSpec = fc.record({ ipAllow: cidrList, ipDeny: cidrList, basicAuth, rateLimit, connectionLimit, cors, maintenance, requestBody, compression, errorPages }, { requiredKeys: [] });
 const middlewareRefs = fc.uniqueArray(fc.constantFrom(...MIDDLEWARES), { maxLength: 3 });
 
 const proxyRule = fc
@@ -500,7 +516,10 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
     // A few random worlds may by chance hold no TCP/UDP route with a target (about one run in three
     // at 8 worlds), which made the coverage floor below flaky. Two worlds of a fixed seed known to
     // render stream routes keep the floor deterministic; the random worlds above still explore.
-    if (SEED === undefined) fc.assert(holds, { numRuns: 2, seed: COVERAGE_SEED, endOnFailure: !SHRINK, verbose: 1 });
+    if (SEED === undefined) {
+      fc.assert(holds, { numRuns: 2, seed: COVERAGE_SEED, endOnFailure: !SHRINK, verbose: 1 });
+      for (const seed of REGRESSION_SEEDS) fc.assert(holds, { numRuns: 1, seed, endOnFailure: !SHRINK, verbose: 1 });
+    }
     const { refusals, ...counts } = stats;
     console.info(`proxy-accepts: ${JSON.stringify(counts)} in ${Date.now() - started} ms`);
     if (DEBUG) console.info([...refusals.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join('\n'));

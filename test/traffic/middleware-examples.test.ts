@@ -13,6 +13,7 @@ import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backend
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { startPolicyProxy, type PolicyProxy } from '../helpers/policy-proxies';
+import type { DnsLabel } from '../../src/domain/brands';
 import type { RouteObject } from '../../src/domain/object';
 import { snapshot, task } from '../helpers/specs';
 
@@ -77,5 +78,51 @@ describe('examples/cors', () => {
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBe('https://pr-42.preview.example.com');
     expect(r.headers['access-control-expose-headers']).toBe('X-Total-Count');
+  });
+});
+
+describe('examples/ip-allow-rate-limit', () => {
+  let proxy: PolicyProxy;
+  let backend: Backend;
+  beforeAll(async () => {
+    const { desired, issues } = loadSpecs(['examples/ip-allow-rate-limit']);
+    expect(issues).toEqual([]);
+    const [appPort = 0] = await freePorts(1);
+    backend = await startEcho('wiki', 'wiki@127.0.0.62', '127.0.0.62', appPort);
+    const snap = snapshot({ services: [{ name: 'wiki', networks: ['app'] }], tasks: [task('wiki', '127.0.0.62')], networks: [{ name: 'app' }] });
+    // The harness serves one cluster, `default`: the example's routes move there with its cluster's defaults.
+    const defaults = desired.clusters.find((c) => c.object.metadata.name === 'intranet')?.object.spec.defaults.middlewares;
+    expect(defaults).toEqual(['no-scanners']);
+    const routes = onPort(desired.routes.map((r) => r.object), appPort).map((r) => ({ ...r, spec: { ...r.spec, serviceCluster: 'default' as DnsLabel } }));
+    proxy = await startPolicyProxy('nginx', routes, (desired.middlewares ?? []).map((m) => m.object), snap, { defaults: { middlewares: defaults } });
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it('keeps /admin to the office networks (a loopback client is not in them)', async () => {
+    expect((await send({ port: proxy.http, host: 'wiki.example.com', path: '/admin', localAddress: '127.0.0.1' })).status).toBe(403);
+  });
+
+  it('limits each client to 10/s with a burst of 20 (fair-use), answering 429 with Retry-After', async () => {
+    const t0 = Date.now();
+    const statuses: number[] = [];
+    const limited: (string | string[] | undefined)[] = [];
+    for (let i = 0; i < 60; i++) {
+      const r = await send({ port: proxy.http, host: 'wiki.example.com', path: '/page', localAddress: '127.0.0.5' });
+      statuses.push(r.status);
+      if (r.status === 429) limited.push(r.headers['retry-after']);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const ok = statuses.filter((s) => s === 200).length;
+    expect(ok + limited.length).toBe(60);
+    // The bucket: 20 at once plus 10 per second of the run (and the first request).
+    expect(ok).toBeGreaterThanOrEqual(21);
+    expect(ok).toBeLessThanOrEqual(21 + Math.ceil(10 * seconds));
+    expect(limited.length).toBeGreaterThan(0);
+    expect(new Set(limited)).toEqual(new Set(['1']));
+    // Another client has its own count.
+    expect((await send({ port: proxy.http, host: 'wiki.example.com', path: '/page', localAddress: '127.0.0.6' })).status).toBe(200);
   });
 });

@@ -22,6 +22,10 @@ const echo = (body: string): EchoReply => JSON.parse(body) as EchoReply;
 const MIDDLEWARES = (authPort: number, downPort: number) => [
   middleware('sso', { forwardAuth: { service: 'auth', port: authPort, path: '/api/verify', responseHeaders: ['Remote-User', 'Remote-Groups'], timeout: '1s' } }),
   middleware('sso-down', { forwardAuth: { service: 'auth-down', port: downPort } }),
+  // The same auth service given by URL (outside the swarm): the path in the URL, or in path.
+  middleware('sso-url', { forwardAuth: { url: `http://${AUTH_IP}:${authPort}/api/verify`, responseHeaders: ['Remote-User'], timeout: '1s' } }),
+  middleware('sso-url-path', { forwardAuth: { url: `http://${AUTH_IP}:${authPort}`, path: '/api/verify' } }),
+  middleware('sso-url-down', { forwardAuth: { url: `http://${DOWN_IP}:${downPort}/api/verify`, timeout: '1s' } }),
 ];
 
 beforeAll(async () => {
@@ -31,6 +35,9 @@ beforeAll(async () => {
   const routes = [
     route('portal', { hosts: ['portal.test'], middlewares: ['sso'], rules: [{ backends: [{ service: 'app', port: appPort }], requestHeaders: { set: [{ name: 'Remote-User', value: 'from-edit' }] } }] }),
     route('down', { hosts: ['down.test'], middlewares: ['sso-down'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
+    route('by-url', { hosts: ['url.test'], middlewares: ['sso-url'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
+    route('by-url-path', { hosts: ['url-path.test'], middlewares: ['sso-url-path'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
+    route('by-url-down', { hosts: ['url-down.test'], middlewares: ['sso-url-down'], rules: [{ backends: [{ service: 'app', port: appPort }] }] }),
   ];
   // auth-down has a running task whose address nobody listens on: the ask fails to connect.
   const snap = snapshot({
@@ -117,5 +124,39 @@ describe('nginx: forwardAuth', () => {
     expect(slow.headers['x-swarmgate-error']).toBe('forward-auth');
     // The 1s timeout, not the auth service's 3s.
     expect(Date.now() - started).toBeLessThan(2500);
+  });
+});
+
+describe('nginx: forwardAuth by URL (an auth service outside the swarm)', () => {
+  const ask = (host: string, cookie?: string) => send({ port: proxy.http, host, path: '/docs/page?x=1', headers: cookie !== undefined ? { cookie: `session=${cookie}` } : {} });
+
+  it('asks the URL: allow with the copied header, redirect to the login, deny', async () => {
+    const before = auth.asks.length;
+    const ok = await ask('url.test', 'alice');
+    expect(ok.status).toBe(200);
+    expect(echo(ok.body).headers['remote-user']).toBe('alice');
+    expect(auth.asks[before]?.url).toBe('/api/verify');
+    expect(auth.asks[before]?.headers['x-forwarded-host']).toBe('url.test');
+    const login = await ask('url.test');
+    expect(login.status).toBe(302);
+    expect(login.headers.location).toBe(`${LOGIN}?rd=${encodeURIComponent('http://url.test/docs/page?x=1')}`);
+    expect((await ask('url.test', 'mallory')).status).toBe(403);
+  });
+
+  it('takes the path from path when the URL has none', async () => {
+    const before = auth.asks.length;
+    expect((await ask('url-path.test', 'alice')).status).toBe(200);
+    expect(auth.asks[before]?.url).toBe('/api/verify');
+  });
+
+  it('answers an unreachable URL with 502 and X-Swarmgate-Error', async () => {
+    const r = await ask('url-down.test', 'alice');
+    expect(r.status).toBe(502);
+    expect(r.headers['x-swarmgate-error']).toBe('forward-auth');
+  });
+
+  it('renders the ask through a variable (resolved when asked), not an upstream block', () => {
+    expect(proxy.config).toMatch(/proxy_pass \$sg_acl_auth_[0-9a-f_]+_url;/);
+    expect(proxy.result.conditions['Route/by-url']?.find((c) => c.type === 'ResolvedRefs')?.status).toBe('True');
   });
 });

@@ -25,7 +25,7 @@ import { describe, expect, it } from 'vitest';
 import { CookieValue, Duration, HeaderMatchValue, HeaderValue, LabelValue, MemorySize, RedirectUrl, Size } from '../../src/domain/brands';
 import { DefaultCodec, ListCodec, MapCodec, OneOfCodec, StructCodec } from '../../src/domain/codec';
 import { Cidr } from '../../src/domain/cidr';
-import { CorsOrigin } from '../../src/domain/middleware';
+import { AuthUrl, CorsOrigin } from '../../src/domain/middleware';
 import { decodeObject, IssuerObject, MiddlewareObject, RouteObject, ServiceClusterObject, TcpRouteObject, UdpRouteObject } from '../../src/domain/object';
 import { AcmeUrl, WebhookUrl } from '../../src/domain/issuer';
 import { Redirect, REDIRECT_CODES } from '../../src/domain/route';
@@ -272,6 +272,8 @@ const LOOSER: ReadonlyMap<t.Mixed, RegExp> = new Map<t.Mixed, RegExp>([
   // The port range inside an ACME or webhook URL: the schema checks up to 5 digits.
   [AcmeUrl, /port must be 1\.\.65535$/],
   [WebhookUrl, /port must be 1\.\.65535$/],
+  // Host labels, port range and path characters inside a forwardAuth URL: the schema checks the shape.
+  [AuthUrl, /(is not a lowercase hostname or an IPv4 address|port must be 1\.\.65535|is not a valid URL path)/],
   [Cidr, /(not an IP(v6)? address|octet|groups|"::"|prefix length|host bits are set|zone ids|too long|more than one "\/")/],
 ]);
 

@@ -38,6 +38,11 @@ export function restartCauses(before: ServiceSpec, after: ServiceSpec, networkNa
   const ports = (s: ServiceSpec) => (s.EndpointSpec?.Ports ?? []).map((p) => `${p.PublishedPort ?? '-'}:${p.TargetPort}/${p.PublishMode ?? 'ingress'}`).join(',');
   if (ports(before) !== ports(after)) causes.push(`published ports ${ports(before) || 'none'} → ${ports(after) || 'none'}`);
   if (before.TaskTemplate.ContainerSpec.Image !== after.TaskTemplate.ContainerSpec.Image) causes.push('image');
+  // Configs after the first are error pages (src/plan/error-pages.ts).
+  const pages = (s: ServiceSpec) => (s.TaskTemplate.ContainerSpec.Configs ?? []).slice(1).map((c) => c.ConfigName ?? '');
+  const newPages = added(pages(before), pages(after));
+  const gonePages = added(pages(after), pages(before));
+  if (newPages.length > 0 || gonePages.length > 0) causes.push(`error page mounts ${[...newPages.map((s) => `+${s}`), ...gonePages.map((s) => `-${s}`)].join(' ')}`);
   const configs = (s: ServiceSpec) => (s.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => c.ConfigName).join(',');
   if (causes.length === 0 && configs(before) !== configs(after)) causes.push('a new proxy config (rolling delivery mounts each config in new tasks)');
   if (causes.length === 0) causes.push('task settings (environment, resources, placement or restart policy)');

@@ -94,6 +94,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   }
   const name = proxyServiceName(model.cluster);
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
+  const pageConfigIds = new Map((live.pageConfigs ?? []).map((c) => [c.Spec.Name, c.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
   type Mounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
   const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
@@ -103,6 +104,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         serviceName: name,
         config: mount,
         secretIds,
+        pageConfigIds,
         networkIds,
         nodes: live.nodes,
         ...(input.image !== undefined ? { image: input.image } : {}),

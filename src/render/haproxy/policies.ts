@@ -7,12 +7,25 @@
  * Address checks use `src`: the client address, or the one the PROXY protocol header carried on the
  * TLS listeners.
  */
-import type { ModelCors, ModelRule } from '../../plan/model';
+import type { ModelCors, ModelErrorPages, ModelRule } from '../../plan/model';
+import { pagePath } from '../../plan/error-pages';
 import { anyOrigin, originPattern, preflightHeaders } from '../cors';
 import { logFormatText } from './escape';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
 import { token, type Token } from '../token';
+
+/** errorPages: the page a refusal or answer of this status sends (`content-type … file …`). */
+export interface PageView {
+  readonly contentType: string;
+  readonly file: string;
+}
+
+/** The page of `status` in `e`, if any. */
+export function pageFor(e: ModelErrorPages | undefined, status: number): PageView | undefined {
+  const p = e?.pages.find((x) => x.status === status);
+  return p === undefined ? undefined : { contentType: p.contentType, file: pagePath(p.config) };
+}
 
 export interface AddressAclView {
   readonly name: Token;
@@ -28,6 +41,8 @@ export interface LimitLineView {
   readonly header?: Token;
   readonly rate?: { readonly limit: number; readonly retryAfter: number };
   readonly connections?: { readonly max: number };
+  /** errorPages' 429 page. */
+  readonly page?: PageView;
 }
 
 export interface StickTableView {
@@ -66,14 +81,15 @@ export interface OriginAclView {
 
 export interface PolicyFrontendView {
   /** Middleware requestBody.maxSize, tighter than the cluster's (src/plan/middlewares.ts refuses a looser one). */
-  readonly bodyLimits: readonly { readonly rule: Token; readonly maxBytes: number }[];
-  readonly maintenance: readonly { readonly rule: Token; readonly retryAfter: string; readonly message: string }[];
+  readonly bodyLimits: readonly { readonly rule: Token; readonly maxBytes: number; readonly page?: PageView }[];
+  /** `page`: the rule's 503 page instead of the message. */
+  readonly maintenance: readonly { readonly rule: Token; readonly retryAfter: string; readonly message: string; readonly page?: PageView }[];
   readonly addressAcls: readonly AddressAclView[];
   readonly originAcls: readonly OriginAclView[];
   readonly corsLines: readonly CorsLineView[];
   readonly limitLines: readonly LimitLineView[];
   /** `http-request deny deny_status 403 if <rule> [!]<acl>`. */
-  readonly forbidden: readonly { readonly rule: Token; readonly negate: boolean; readonly acl: Token }[];
+  readonly forbidden: readonly { readonly rule: Token; readonly negate: boolean; readonly acl: Token; readonly page?: PageView }[];
 }
 
 export class HaproxyPolicies {
@@ -110,10 +126,14 @@ export class HaproxyPolicies {
   add(rule: ModelRule, ruleAcl: Token): void {
     const p = rule.policies;
     if (p === undefined) return;
-    for (const list of p.ipAllow) this.forbidden.push({ rule: ruleAcl, negate: true, acl: this.addressAcl(list) });
-    for (const list of p.ipDeny) this.forbidden.push({ rule: ruleAcl, negate: false, acl: this.addressAcl(list) });
+    const page = (status: number) => {
+      const v = pageFor(p.errorPages, status);
+      return v !== undefined ? { page: v } : {};
+    };
+    for (const list of p.ipAllow) this.forbidden.push({ rule: ruleAcl, negate: true, acl: this.addressAcl(list), ...page(403) });
+    for (const list of p.ipDeny) this.forbidden.push({ rule: ruleAcl, negate: false, acl: this.addressAcl(list), ...page(403) });
     // `string` is not a log-format: the message needs only the escaping every quoted value gets.
-    if (p.maintenance !== undefined) this.maintenance.push({ rule: ruleAcl, retryAfter: String(p.maintenance.retryAfterSeconds), message: p.maintenance.message });
+    if (p.maintenance !== undefined) this.maintenance.push({ rule: ruleAcl, retryAfter: String(p.maintenance.retryAfterSeconds), message: p.maintenance.message, ...page(503) });
     const c = p.cors;
     if (c !== undefined) {
       const h = preflightHeaders(c);
@@ -131,18 +151,18 @@ export class HaproxyPolicies {
     // Redirect rules are not limited (as with NGINX, which answers them before it counts).
     if (rule.action.kind === 'redirect') return;
     const maxBytes = p.requestBody?.maxBytes;
-    if (maxBytes !== undefined && maxBytes > 0) this.bodyLimits.push({ rule: ruleAcl, maxBytes });
+    if (maxBytes !== undefined && maxBytes > 0) this.bodyLimits.push({ rule: ruleAcl, maxBytes, ...page(413) });
     let counter = 0;
     for (const l of p.rateLimits) {
       const identity = identityKey('rate', rule.route, l.header?.toLowerCase(), l.rate, l.per);
       const period = l.per === 's' ? '1s' : '60s';
       const table = this.table(identity, `pol_rl_${fnv1a32(identity)}`, { byHeader: l.header !== undefined, expire: l.per === 's' ? '10s' : '2m', ratePeriod: period });
-      this.limits.push({ rule: ruleAcl, counter: counter++, table, ...(l.header !== undefined ? { header: token(l.header) } : {}), rate: { limit: l.rate, retryAfter: l.retryAfter } });
+      this.limits.push({ rule: ruleAcl, counter: counter++, table, ...(l.header !== undefined ? { header: token(l.header) } : {}), rate: { limit: l.rate, retryAfter: l.retryAfter }, ...page(429) });
     }
     if (p.connectionLimits.length > 0) {
       const identity = identityKey('conn', rule.route);
       const table = this.table(identity, `pol_cl_${fnv1a32(rule.route)}`, { byHeader: false, expire: '1m' });
-      this.limits.push({ rule: ruleAcl, counter: counter++, table, connections: { max: Math.min(...p.connectionLimits.map((c) => c.max)) } });
+      this.limits.push({ rule: ruleAcl, counter: counter++, table, connections: { max: Math.min(...p.connectionLimits.map((c) => c.max)) }, ...page(429) });
     }
   }
 

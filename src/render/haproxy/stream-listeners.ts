@@ -19,7 +19,9 @@ export interface L4FrontendView extends PickVariables {
   readonly name: Token;
   readonly bind: Token;
   /** TLS terminated on the bind: one certificate (TCP listener), or one per route (TLS listener, HAProxy picks it by SNI). */
-  readonly tls?: { readonly crts: readonly string[] };
+  // Never left out: Mustache looks a missing key up in the enclosing views, and the root view has a
+  // `tls` of its own (the HTTPS frontend), which rendered `bind :PORT ssl` with no certificate.
+  readonly tls: { readonly crts: readonly string[] } | false;
   readonly idleTimeout: string;
   /** SNI read from the ClientHello without decrypting (passthrough): the inspect delay is needed. */
   readonly sni: boolean;
@@ -91,7 +93,7 @@ function frontend(l: ModelListener, opts: HaproxyRenderOptions, upstreams: Reado
   return {
     name: token(`sg_l4_${l.name}`),
     bind: token(`${opts.bindAddress}:${l.port}`),
-    ...(crts.length > 0 ? { tls: { crts } } : {}),
+    tls: crts.length > 0 ? { crts } : false,
     idleTimeout: haproxyDuration(idle),
     sni: l.protocol === 'TLS' && !terminates,
     sniFetch: token(terminates ? 'ssl_fc_sni' : 'req.ssl_sni'),

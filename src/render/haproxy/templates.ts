@@ -59,6 +59,14 @@ const backend = `backend {{{name}}}
     compression algo gzip
     compression type{{#types}} "{{.}}"{{/types}}
 {{/compression}}
+{{#errorPages}}
+{{#own}}
+    http-error status {{status}} content-type "{{contentType}}" file "{{file}}"
+{{/own}}
+{{#upstream}}
+    http-response return status {{status}} content-type "{{contentType}}" file "{{file}}" if { status {{status}} }
+{{/upstream}}
+{{/errorPages}}
 {{#servers}}
     server {{{name}}} {{{address}}}{{#sendProxy}} send-proxy{{/sendProxy}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#upstreamTls}}{{#upstreamSni}} sni "str({{upstreamSni}})"{{/upstreamSni}}{{#upstreamCa}} ca-file "{{upstreamCa}}" verifyhost "{{upstreamSni}}"{{/upstreamCa}}{{#upstreamPem}} crt "{{upstreamPem}}"{{/upstreamPem}}{{/upstreamTls}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
 {{/servers}}
@@ -166,10 +174,15 @@ ${CLIENT_CERT_TEMPLATE}
 {{/cidrs}}
 {{/addressAcls}}
 {{#forbidden}}
-    http-request deny deny_status 403 if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
+    http-request deny deny_status 403{{#page}} content-type "{{contentType}}" file "{{file}}"{{/page}} if {{{rule}}} {{#negate}}!{{/negate}}{{{acl}}}
 {{/forbidden}}
 {{#maintenance}}
+{{#page}}
+    http-request return status 503 content-type "{{contentType}}" file "{{file}}" hdr Retry-After "{{retryAfter}}" if {{{rule}}}
+{{/page}}
+{{^page}}
     http-request return status 503 content-type text/plain string "{{message}}\\n" hdr Retry-After "{{retryAfter}}" if {{{rule}}}
+{{/page}}
 {{/maintenance}}
 {{#originAcls}}
 {{#any}}
@@ -184,16 +197,16 @@ ${CLIENT_CERT_TEMPLATE}
     http-request return status 204 hdr Access-Control-Allow-Methods "{{methods}}"{{#headers}} hdr Access-Control-Allow-Headers "{{headers}}"{{/headers}} hdr Access-Control-Max-Age "{{maxAge}}" if {{{rule}}} METH_OPTIONS { req.hdr(access-control-request-method) -m found }
 {{/corsLines}}
 {{#bodyLimits}}
-    http-request deny deny_status 413 if {{{rule}}} { req.hdr_val(content-length) gt {{maxBytes}} }
+    http-request deny deny_status 413{{#page}} content-type "{{contentType}}" file "{{file}}"{{/page}} if {{{rule}}} { req.hdr_val(content-length) gt {{maxBytes}} }
 {{/bodyLimits}}
 {{#limitLines}}
     http-request track-sc{{counter}} {{#header}}req.hdr({{{header}}}){{/header}}{{^header}}src{{/header}} table {{{table}}} if {{{rule}}}{{#header}} { req.hdr({{{header}}}) -m found }{{/header}}
 {{#rate}}
-    http-request deny deny_status 429 hdr Retry-After {{retryAfter}} if {{{rule}}} { sc_gpc0_rate({{counter}},{{{table}}}) ge {{limit}} }
+    http-request deny deny_status 429{{#page}} content-type "{{contentType}}" file "{{file}}"{{/page}} hdr Retry-After {{retryAfter}} if {{{rule}}} { sc_gpc0_rate({{counter}},{{{table}}}) ge {{limit}} }
     http-request sc-inc-gpc0({{counter}}) if {{{rule}}}
 {{/rate}}
 {{#connections}}
-    http-request deny deny_status 429 if {{{rule}}} { sc_conn_cur({{counter}},{{{table}}}) gt {{max}} }
+    http-request deny deny_status 429{{#page}} content-type "{{contentType}}" file "{{file}}"{{/page}} if {{{rule}}} { sc_conn_cur({{counter}},{{{table}}}) gt {{max}} }
 {{/connections}}
 {{/limitLines}}
 {{#hasQueryAcl}}
@@ -203,7 +216,12 @@ ${CLIENT_CERT_TEMPLATE}
     http-request redirect location "{{location}}" code {{code}} if{{#conditions}} {{{.}}}{{/conditions}}
 {{/redirects}}
 {{#unavailable}}
-    http-request return status 503 content-type text/plain string "no task of this backend is available" if {{{.}}}
+{{#page}}
+    http-request return status 503 content-type "{{contentType}}" file "{{file}}" if {{{rule}}}
+{{/page}}
+{{^page}}
+    http-request return status 503 content-type text/plain string "no task of this backend is available" if {{{rule}}}
+{{/page}}
 {{/unavailable}}
 {{#responseEdits}}
     http-after-response {{{verb}}} "{{name}}"{{#hasValue}} "{{value}}"{{/hasValue}} if {{{acl}}}

@@ -37,7 +37,8 @@ import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS, type RetryCondition } from '..
 import { DEFAULT_RETRIES } from '../../plan/build-model';
 import { fnv1a32 } from '../../plan/hash';
 import { lowerCase, NameTable } from '../../plan/names';
-import type { Affinity, HeaderEdits, HeaderPair, ModelRule, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
+import type { Affinity, HeaderEdits, HeaderPair, ModelErrorPages, ModelRule, ProxyAction, ProxyModel, RedirectAction, Upstream, VirtualHost } from '../../plan/model';
+import { pagePath } from '../../plan/error-pages';
 import { pathRegex } from '../nginx/escape';
 import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
@@ -46,7 +47,7 @@ import type { HaproxyRenderOptions } from './options';
 import { pemPath } from './pem-files';
 import { clientCertCheck, tlsBindName, tlsListenerOf, tlsListeners } from './client-certificates';
 import { l4Frontends } from './stream-listeners';
-import { HaproxyPolicies } from './policies';
+import { HaproxyPolicies, pageFor } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
 import { canonicalCidr } from '../../domain/cidr';
 import type { BackendView, ClientAddressView, Conditional, EditView, HaproxyView, HttpFrontendView, ResponseEditView, ServerView, TlsFrontendView, UseBackendView } from './view-types';
@@ -203,6 +204,16 @@ interface Defaults {
   readonly retryOn: string;
 }
 
+/**
+ * errorPages in a rule's backend: `http-error` for the errors HAProxy makes there (no server 503,
+ * 502, 504; HAProxy uses the backend's replies before the frontend's), and with `upstream` an
+ * `http-response return` that replaces a server's answer of that status.
+ */
+function errorPagesView(e: ModelErrorPages): NonNullable<BackendView['errorPages']> {
+  const pages = e.pages.map((p) => ({ status: p.status, contentType: p.contentType, file: pagePath(p.config) }));
+  return { own: pages, upstream: e.upstream ? pages : [] };
+}
+
 function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults: Defaults, acls: AclRegistry, opts: HaproxyRenderOptions): BackendView {
   const name = token(`be.${rule.id}.${u.name}`);
   const a = action.affinity;
@@ -232,6 +243,7 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     ...rewriteOf(rule, action),
     bufferRequest: rule.policies?.requestBody?.buffering === true,
     ...(rule.policies?.compression !== undefined ? { compression: { types: rule.policies.compression.types } } : {}),
+    ...(rule.policies?.errorPages !== undefined ? { errorPages: errorPagesView(rule.policies.errorPages) } : {}),
     ...(action.protocol !== undefined ? { upstreamProtocol: upstreamProtocol(action) } : {}),
     ...(action.upstreamTls !== undefined ? { upstreamTls: upstreamTlsView(action.upstreamTls, opts) } : {}),
     servers,
@@ -387,7 +399,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const ruleAcl = (rule: ModelRule): Token => token(`rule_${rule.id}`);
   const hasQuery = token('sg_has_query');
   const redirects: HttpFrontendView['redirects'][number][] = [];
-  const unavailable: Token[] = [];
+  const unavailable: HttpFrontendView['unavailable'][number][] = [];
   const respEdits: ResponseEditView[] = [];
   const useBackends: UseBackendView[] = [];
   const policies = new HaproxyPolicies();
@@ -397,7 +409,10 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     policies.add(rule, acl);
     respEdits.push(...responseEdits(action.responseHeaders, acl, action.kind === 'proxy'));
     if (action.kind === 'redirect') redirects.push(...redirectLines(action, acl, hasQuery));
-    else if (action.targets.length === 0) unavailable.push(acl);
+    else if (action.targets.length === 0) {
+      const page = pageFor(rule.policies?.errorPages, 503);
+      unavailable.push({ rule: acl, ...(page !== undefined ? { page } : {}) });
+    }
     else {
       const ruleBackends = action.targets.map((t) => httpBackend(rule, action, upstreamOf(upstreams, t.upstream), defaults, acls, opts));
       backends.push(...ruleBackends);

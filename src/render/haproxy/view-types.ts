@@ -29,6 +29,11 @@ export interface ServerView {
 
 export interface BackendView {
   readonly name: Token;
+  /** errorPages: `http-error` per status, and `http-response return` per status for the servers' answers. */
+  readonly errorPages?: {
+    readonly own: readonly { readonly status: number; readonly contentType: string; readonly file: string }[];
+    readonly upstream: readonly { readonly status: number; readonly contentType: string; readonly file: string }[];
+  };
   readonly route: string;
   readonly tcp: boolean;
   readonly balanceRoundRobin: boolean;
@@ -103,7 +108,8 @@ export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly fallback503: boolean;
   readonly hasQueryAcl: boolean;
   readonly redirects: readonly ({ readonly location: string; readonly code: number } & Conditional)[];
-  readonly unavailable: readonly Token[];
+  /** Rules without a task: 503 (`page`: the rule's 503 error page). */
+  readonly unavailable: readonly { readonly rule: Token; readonly page?: { readonly contentType: string; readonly file: string } }[];
   readonly responseEdits: readonly ResponseEditView[];
   readonly pickAcls: readonly PickAclView[];
   readonly cookieAcls: readonly { readonly name: Token; readonly cookieName: Token; readonly prefix: Token }[];

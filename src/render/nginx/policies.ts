@@ -10,7 +10,8 @@
  * request only once the user is known. The geo blocks read
  * $remote_addr, the client address after the PROXY protocol / realip rewriting of the listener.
  */
-import type { ModelCors, ModelForwardAuth, ModelRateLimit, ModelRule } from '../../plan/model';
+import type { ModelCors, ModelErrorPages, ModelForwardAuth, ModelRateLimit, ModelRule } from '../../plan/model';
+import { pagePath } from '../../plan/error-pages';
 import { anyOrigin, originPattern, preflightHeaders } from '../cors';
 import { fnv1a32 } from '../../plan/hash';
 import { identityKey, lowerCase, NameTable } from '../../plan/names';
@@ -35,14 +36,47 @@ export interface PolicyBodyView {
   /** A variable holding the Retry-After seconds when limit_req refused the request, else empty (no header). */
   readonly retryAfter?: Token;
   readonly cors?: CorsBodyView;
-  /** Answer 503 with Retry-After and this text before anything else of the rule. */
-  readonly maintenance?: { readonly retryAfter: string; readonly message: string };
+  /**
+   * Answer 503 with Retry-After and this text before anything else of the rule; with `pageUri` (the
+   * rule has a 503 page) the page instead, through `error_page 503` to a page location that sends Retry-After.
+   */
+  readonly maintenance?: { readonly retryAfter: string; readonly message: string; readonly pageUri?: string; readonly pageLocation?: PageLocationView };
   /** client_max_body_size in bytes ("0": none; a string so that mustache prints 0). */
   readonly maxBodySize?: string;
   readonly requestBuffering?: 'on' | 'off';
   /** gzip_types (NGINX always compresses text/html too). */
   readonly gzip?: { readonly types: readonly string[] };
   readonly forwardAuth?: ForwardAuthBodyView;
+  readonly errorPages?: ErrorPagesBodyView;
+  /**
+   * The rule's 503 page, in `$sg_page_503`: the loopback 503 server (no task reachable, or a timed-out
+   * task) redirects to `@sg_no_task` (X-Accel-Redirect), which answers with it.
+   */
+  readonly noTaskPage?: string;
+  /** `proxy_intercept_errors on` (errorPages.upstream): the backends' answers with a page's status get the page. */
+  readonly interceptErrors?: boolean;
+}
+
+/** errorPages in a location: `error_page <codes> <uri>` to the server's internal page locations. */
+export interface ErrorPagesBodyView {
+  readonly lines: readonly { readonly codes: string; readonly uri: string }[];
+  /** No page for 502: repeat the server's `error_page 502 = @sg_502` (error_page is inherited all-or-nothing). */
+  readonly keep502: boolean;
+  /** The internal locations these lines jump to (collected per server). */
+  readonly locations: readonly PageLocationView[];
+  /** The 503 page's location path, if any. */
+  readonly noTaskPage?: string;
+}
+
+/** An internal location serving one page file (a mounted Swarm config). */
+export interface PageLocationView {
+  readonly path: string;
+  readonly file: string;
+  readonly contentType: string;
+  /** Maintenance's page: with its Retry-After (add_header of the jumping location does not carry over). */
+  readonly retryAfter?: string;
+  /** A rate-limited rule's 429 page: Retry-After from the rule's variable (empty, so absent, unless limit_req refused). */
+  readonly retryVariable?: Token;
 }
 
 /** forwardAuth in a location: `auth_request` to the server's internal auth location, answers mapped. */
@@ -54,9 +88,15 @@ export interface ForwardAuthBodyView {
   readonly location: AuthLocationView;
 }
 
+/** Docker's embedded DNS, in every Swarm task: resolves a forwardAuth URL's host when NGINX asks. */
+export const DOCKER_DNS = '127.0.0.11';
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 /** The internal location a server needs per distinct auth service ask. */
 export interface AuthLocationView {
   readonly path: string;
+  /** forwardAuth.url: `set <variable> "<url>"; proxy_pass <variable>;`, with a resolver unless the host is an address. */
+  readonly urlTarget?: { readonly variable: Token; readonly value: string; readonly resolver?: Token };
   /** The auth service's upstream, or the loopback 503 server when it has no running task. */
   readonly target: Token;
   /** The path asked on the auth service (user data, escaped). */
@@ -136,13 +176,45 @@ export class PolicyRegistry {
   ) {}
 
   private forwardAuth(fa: ModelForwardAuth): ForwardAuthBodyView {
-    const identity = identityKey('forward-auth', fa.upstream, fa.path, fa.timeout);
+    const identity = fa.url !== undefined ? identityKey('forward-auth-url', fa.url.origin, fa.path, fa.timeout) : identityKey('forward-auth', fa.upstream, fa.path, fa.timeout);
     const name = this.names.name(identity, `sg_acl_auth_${fnv1a32(identity)}`);
     const path = `/!sg-auth/${name}`;
+    const upstream = fa.upstream ?? '';
+    // By URL: proxy_pass through a variable, so NGINX resolves the host when it asks (Docker's DNS in a
+    // task) instead of at load, where a name it cannot resolve would fail the whole configuration.
+    const target =
+      fa.url !== undefined
+        ? { urlTarget: { variable: token(`$${name}_url`), value: `${fa.url.origin}${fa.path}`, ...(IPV4.test(fa.url.host) ? {} : { resolver: token(DOCKER_DNS) }) } }
+        : {};
     return {
       uri: path,
       copy: fa.responseHeaders.map((h) => ({ variable: authHeaderVariable(h), source: token(`$upstream_http_${h.toLowerCase().replace(/-/g, '_')}`) })),
-      location: { path, target: this.serving(fa.upstream) ? token(fa.upstream) : this.unavailable, authPath: fa.path, timeout: nginxDuration(fa.timeout) },
+      // (With a URL the target is not rendered: urlTarget replaces it.)
+      location: { path, target: fa.url === undefined && this.serving(upstream) ? token(upstream) : this.unavailable, authPath: fa.path, timeout: nginxDuration(fa.timeout), ...target },
+    };
+  }
+
+  /** The internal location serving `config` as `contentType` (with Retry-After for maintenance). */
+  private pageLocation(config: string, contentType: string, retryAfter?: string, retryVariable?: Token): PageLocationView {
+    const identity = identityKey('page', config, contentType, retryAfter, retryVariable);
+    const name = this.names.name(identity, `sg_acl_page_${fnv1a32(identity)}`);
+    return { path: `/!sg-page/${name}`, file: pagePath(config), contentType, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(retryVariable !== undefined ? { retryVariable } : {}) };
+  }
+
+  private errorPagesBody(e: ModelErrorPages, retryVariable: Token | undefined): ErrorPagesBodyView {
+    const byPage = new Map<string, { codes: number[]; location: PageLocationView }>();
+    for (const p of e.pages) {
+      const location = this.pageLocation(p.config, p.contentType, undefined, p.status === 429 ? retryVariable : undefined);
+      const entry = byPage.get(location.path) ?? { codes: [], location };
+      entry.codes.push(p.status);
+      byPage.set(location.path, entry);
+    }
+    const entries = [...byPage.values()].sort((a, b) => (a.codes[0] ?? 0) - (b.codes[0] ?? 0));
+    return {
+      lines: entries.map((x) => ({ codes: x.codes.join(' '), uri: x.location.path })),
+      keep502: !e.pages.some((p) => p.status === 502),
+      locations: entries.map((x) => x.location),
+      ...(e.pages.some((p) => p.status === 503) ? { noTaskPage: entries.find((x) => x.codes.includes(503))?.location.path ?? '' } : {}),
     };
   }
 
@@ -195,6 +267,8 @@ export class PolicyRegistry {
     const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
     const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
     const cors = policies.cors === undefined ? undefined : this.corsBody(policies.cors);
+    const retryAfter = wait !== undefined ? this.retryAfterVariable(wait) : undefined;
+    const errorPages = policies.errorPages === undefined ? undefined : this.errorPagesBody(policies.errorPages, retryAfter);
     return {
       forbidden,
       ...(auth !== undefined ? { basicAuth: { realm: auth.realm, file: `${this.secretsDir}/${auth.secret}` } } : {}),
@@ -202,13 +276,22 @@ export class PolicyRegistry {
       limitReq,
       limitConn,
       limitStatus: limitReq.length > 0 || limitConn.length > 0,
-      ...(wait !== undefined ? { retryAfter: this.retryAfterVariable(wait) } : {}),
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
       ...(cors !== undefined ? { cors } : {}),
       ...(!redirect && policies.requestBody?.maxBytes !== undefined ? { maxBodySize: String(policies.requestBody.maxBytes) } : {}),
       ...(!redirect && policies.requestBody?.buffering !== undefined ? { requestBuffering: policies.requestBody.buffering ? ('on' as const) : ('off' as const) } : {}),
       ...(!redirect && policies.compression !== undefined ? { gzip: { types: policies.compression.types } } : {}),
-      ...(policies.maintenance !== undefined ? { maintenance: { retryAfter: String(policies.maintenance.retryAfterSeconds), message: policies.maintenance.message } } : {}),
+      ...(policies.maintenance !== undefined ? { maintenance: this.maintenanceBody(policies.maintenance, policies.errorPages) } : {}),
+      ...(errorPages !== undefined ? { errorPages } : {}),
+      ...(!redirect && errorPages?.noTaskPage !== undefined ? { noTaskPage: errorPages.noTaskPage } : {}),
+      ...(!redirect && policies.errorPages?.upstream === true ? { interceptErrors: true } : {}),
     };
+  }
+
+  private maintenanceBody(m: NonNullable<NonNullable<ModelRule['policies']>['maintenance']>, e: ModelErrorPages | undefined): NonNullable<PolicyBodyView['maintenance']> {
+    const retryAfter = String(m.retryAfterSeconds);
+    const page = e?.pages.find((p) => p.status === 503);
+    return { retryAfter, message: m.message, ...(page !== undefined ? { pageUri: this.pageLocation(page.config, page.contentType, retryAfter).path, pageLocation: this.pageLocation(page.config, page.contentType, retryAfter) } : {}) };
   }
 
   geoViews(): GeoView[] {

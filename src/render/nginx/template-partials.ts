@@ -4,13 +4,22 @@
  * renderer), triple braces only for Tokens, every decision precomputed in view-model.ts.
  */
 export const body = `            set $sg_route "{{route}}";
+{{#noTaskPage}}
+            set $sg_page_503 "{{noTaskPage}}";
+{{/noTaskPage}}
 {{#forbidden}}
             if ({{{variable}}} = {{value}}) { return 403; }
 {{/forbidden}}
 {{#maintenance}}
+{{#pageUri}}
+            error_page 503 "{{pageUri}}";
+            return 503;
+{{/pageUri}}
+{{^pageUri}}
             default_type text/plain;
             add_header Retry-After "{{retryAfter}}" always;
             return 503 "{{message}}\\n";
+{{/pageUri}}
 {{/maintenance}}
 {{#cors}}
             if ({{{preflight}}} = 1) {
@@ -53,6 +62,16 @@ export const body = `            set $sg_route "{{route}}";
             error_page 500 = @sg_auth_500;
             error_page 502 = @sg_502;
 {{/forwardAuth}}
+{{#errorPages}}
+            # errorPages: after forwardAuth's error_page lines, which win for the auth service's answers.
+            recursive_error_pages on;
+{{#lines}}
+            error_page {{codes}} "{{uri}}";
+{{/lines}}
+{{#keep502}}
+            error_page 502 = @sg_502;
+{{/keep502}}
+{{/errorPages}}
 {{#maxBodySize}}
             client_max_body_size {{maxBodySize}};
 {{/maxBodySize}}
@@ -101,6 +120,9 @@ export const body = `            set $sg_route "{{route}}";
 {{^dynamic}}
             {{{module}}}_pass {{{scheme}}}://{{{target}}};
 {{/dynamic}}
+{{#interceptErrors}}
+            {{{module}}}_intercept_errors on;
+{{/interceptErrors}}
 {{#upstreamTls}}
             {{{module}}}_ssl_session_reuse off;
 {{#upstreamSni}}
@@ -256,6 +278,9 @@ export const server = `    server {
 {{#ownErrorPages}}
             error_page 502 = @sg_502;
 {{/ownErrorPages}}
+{{#recursiveErrorPages}}
+            recursive_error_pages on;
+{{/recursiveErrorPages}}
 {{#dispatch}}
             if ({{{condition}}}) { return {{code}}; }
 {{/dispatch}}
@@ -279,7 +304,17 @@ export const server = `    server {
         # forwardAuth: the auth service is asked here (a subrequest; "internal": clients cannot reach it).
         location = "{{path}}" {
             internal;
+{{#urlTarget}}
+{{#resolver}}
+            resolver {{{resolver}}} valid=10s ipv6=off;
+            resolver_timeout 5s;
+{{/resolver}}
+            set {{{variable}}} "{{value}}";
+            proxy_pass {{{variable}}};
+{{/urlTarget}}
+{{^urlTarget}}
             proxy_pass "http://{{{target}}}{{authPath}}";
+{{/urlTarget}}
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header Connection "";
@@ -313,6 +348,36 @@ export const server = `    server {
             return 502 "swarmgate: the authentication service failed ($sg_acl_auth_status)\\n";
         }
 {{/authAsks}}
+{{#pageLocations}}
+        # errorPages: a mounted Swarm config, served with the status of the error that jumped here.
+        location = "{{path}}" {
+            internal;
+            types { }
+            default_type "{{contentType}}";
+{{#retryAfter}}
+            add_header Retry-After "{{retryAfter}}" always;
+{{#drain}}
+            add_header Connection $sg_drain_connection always;
+{{/drain}}
+{{/retryAfter}}
+{{#retryVariable}}
+            add_header Retry-After {{{retryVariable}}} always;
+{{#drain}}
+            add_header Connection $sg_drain_connection always;
+{{/drain}}
+{{/retryVariable}}
+            alias "{{file}}";
+        }
+{{/pageLocations}}
+{{#noTaskPages}}
+        # errorPages: the loopback 503 server sent the request here (X-Accel-Redirect); the rule's 503 page if it has one.
+        location @sg_no_task {
+            default_type text/plain;
+            if ($sg_page_503 = "") { return 503 "no task of this backend is reachable\\n"; }
+            error_page 503 $sg_page_503;
+            return 503;
+        }
+{{/noTaskPages}}
         location @sg_502 {
             if ($sg_backup_gone) { return 503 "no task of this backend is reachable\\n"; }
             return 502;

@@ -284,6 +284,11 @@ http {
         set $sg_upstream "";
 {{/dynamic}}
         set $sg_draining "";
+{{#noTaskPages}}
+        set $sg_page_503 "";
+        # errorPages: the proxying server answers from its @sg_no_task (the rule's 503 page).
+        add_header X-Accel-Redirect "@sg_no_task" always;
+{{/noTaskPages}}
         default_type text/plain;
         return 503 "no task of this backend is reachable\n";
     }

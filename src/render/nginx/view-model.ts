@@ -12,7 +12,7 @@ import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
 import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
-import { authHeaderVariable, type AuthLocationView, type PolicyBodyView } from './policies';
+import { authHeaderVariable, type AuthLocationView, type PageLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
@@ -184,7 +184,9 @@ function serverLocations(paths: readonly PathGroup[], maps: MapRegistry, default
       return { code: FIRST_DISPATCH_CODE + i, condition: maps.condition(rule), target };
     });
     const fallback = group.fallback === undefined ? undefined : body(group.fallback, maps, defaults);
-    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ownErrorPages: dispatch.length > 0, ...(fallback !== undefined ? { body: fallback } : {}) });
+    // A jump to a rule's named location is an error_page redirect: the rule's own error pages apply after it only when recursion is on here.
+    const recursiveErrorPages = dispatch.length > 0 && fallback?.errorPages === undefined && group.conditional.some((r) => r.policies?.errorPages !== undefined);
+    const make = (exact: boolean, path: string): LocationView => ({ exact, path, dispatch, ownErrorPages: dispatch.length > 0 && fallback?.errorPages?.keep502 !== false, ...(recursiveErrorPages ? { recursiveErrorPages } : {}), ...(fallback !== undefined ? { body: fallback } : {}) });
     const p = group.match.path;
     if (group.match.kind === 'exact') locations.push(make(true, p));
     else if (p === '/') locations.push(make(false, '/'));
@@ -204,6 +206,23 @@ function authLocations(locations: readonly LocationView[], named: readonly Named
   return sortedValues(out);
 }
 
+/** A rule of the server has a 503 page for the loopback 503 server's answers. */
+function hasNoTaskPage(s: ServerView): boolean {
+  return [...s.locations.map((l) => l.body), ...s.named.map((n) => n.body)].some((b) => b?.noTaskPage !== undefined);
+}
+
+/** The internal page locations of the server's rules (errorPages and maintenance pages), sorted. */
+function pageLocations(locations: readonly LocationView[], named: readonly NamedLocationView[]): PageLocationView[] {
+  const out = new Map<string, PageLocationView>();
+  for (const b of [...locations.map((l) => l.body), ...named.map((n) => n.body)]) {
+    for (const l of b?.errorPages?.locations ?? []) out.set(l.path, l);
+    if (b?.maintenance?.pageLocation !== undefined) out.set(b.maintenance.pageLocation.path, b.maintenance.pageLocation);
+  }
+  // Maintenance pages (with Retry-After) after the others, so the order of the blocks never depends on user values.
+  const rank = (l: PageLocationView) => (l.retryAfter !== undefined ? 2 : l.retryVariable !== undefined ? 1 : 0);
+  return sortedValues(out).sort((a, b) => rank(a) - rank(b));
+}
+
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
   const plain = serverLocations(vh.paths, maps, httpDefaults(model));
   const client = clientCertServer(vh.tls, opts.secretsDir, model.acme !== undefined);
@@ -214,6 +233,7 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
   });
   const named = plain.named.map((n) => ({ ...n, body: headers(n.body) ?? n.body }));
   const auth = authLocations(locations, named);
+  const pages = pageLocations(locations, named);
   const httpsPort = model.spec.proxy.publish.https;
   return {
     serverName: isDefault ? '_' : vh.host,
@@ -230,6 +250,7 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     locations,
     named,
     ...(auth.length > 0 ? { authAsks: { locations: auth } } : {}),
+    ...(pages.length > 0 ? { pageLocations: pages } : {}),
     fixed503: false,
   };
 }
@@ -418,6 +439,7 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
+    ...(servers.some(hasNoTaskPage) ? { noTaskPages: true as const } : {}),
     ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),

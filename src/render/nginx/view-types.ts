@@ -4,7 +4,7 @@
  */
 import type { Token } from '../token';
 import type { L4View } from './stream-listeners';
-import type { AuthLocationView, CorsMapView, GeoView, LimitReqZoneView, PolicyBodyView } from './policies';
+import type { AuthLocationView, CorsMapView, GeoView, LimitReqZoneView, PageLocationView, PolicyBodyView } from './policies';
 
 export interface NameValue {
   readonly name: string;
@@ -59,6 +59,8 @@ export interface LocationView {
   readonly dispatch: readonly { readonly code: number; readonly condition: Token; readonly target: Token }[];
   /** Dispatch sets error_page here, so the location must repeat the server's (error_page is inherited all-or-nothing). */
   readonly ownErrorPages: boolean;
+  /** A dispatched rule has errorPages: `recursive_error_pages on`, so they apply after the jump. */
+  readonly recursiveErrorPages?: boolean;
   readonly body?: ProxyBodyView;
 }
 
@@ -89,6 +91,8 @@ export interface ServerView {
   /** clientAddress XForwardedFor, on a server of the HTTP port: believe X-Forwarded-For from these. */
   readonly forwardedFor?: { readonly trusted: readonly string[] };
   readonly authAsks?: { readonly locations: readonly AuthLocationView[] };
+  /** errorPages: the internal page locations the server's rules jump to, sorted by path. */
+  readonly pageLocations?: readonly PageLocationView[];
   readonly fixed503: boolean;
 }
 
@@ -126,6 +130,8 @@ export interface NginxView {
   readonly passthroughInternal: Token;
   readonly statusPort: number;
   readonly unavailablePort: number;
+  /** A rule has a 503 error page: the loopback 503 server redirects to each server's @sg_no_task. */
+  readonly noTaskPages?: true;
   /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
   readonly geoMaps: readonly GeoView[];
   readonly limitReqZones: readonly LimitReqZoneView[];
