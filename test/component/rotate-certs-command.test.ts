@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CORE_SERVICE, runInstall, runRotateCerts } from '../../src/cli/commands/install';
+import { ACME_STATE_KEY } from '../../src/domain/tls-layout';
 import { tlsSets } from '../../src/plan/tls-sets';
 import { FakeDocker } from '../fakes/fake-docker';
 
@@ -30,6 +31,9 @@ describe('rotate-certs', () => {
     const sets = tlsSets(await docker.listSecrets());
     const second = sets.find((s) => s.id !== first);
     const previous = sets.find((s) => s.id === first);
+    // The ACME state key (ADR 0013) is made once by install and kept by every rotation.
+    const acmeKey = (await docker.listSecrets()).find((s) => s.Spec.Name === ACME_STATE_KEY.secretName)?.ID;
+    expect(acmeKey).toBeDefined();
     let c = core(docker);
     expect(arg(c.args, '--tls-set')).toBe(second?.id);
     expect(arg(c.args, '--tls-previous-set')).toBe(first);
@@ -40,6 +44,7 @@ describe('rotate-certs', () => {
       'swarmgate-server.key': second?.serverKey.id,
       'swarmgate-previous-ca.crt': previous?.ca.id,
       'swarmgate-previous-ca.key': previous?.caKey.id,
+      [ACME_STATE_KEY.file]: acmeKey,
     });
     // install again (an upgrade): nothing about the TLS sets changes.
     expect(await runInstall(docker, options, io)).toBe(0);
@@ -53,6 +58,7 @@ describe('rotate-certs', () => {
     expect(await runRotateCerts(docker, io, { revokePrevious: true })).toBe(0);
     c = core(docker);
     expect(c.args).not.toContain('--tls-previous-set');
-    expect(Object.keys(c.files).sort()).toEqual(['swarmgate-ca.crt', 'swarmgate-ca.key', 'swarmgate-server.crt', 'swarmgate-server.key']);
+    expect(Object.keys(c.files).sort()).toEqual([ACME_STATE_KEY.file, 'swarmgate-ca.crt', 'swarmgate-ca.key', 'swarmgate-server.crt', 'swarmgate-server.key'].sort());
+    expect(c.files[ACME_STATE_KEY.file]).toBe(acmeKey);
   }, 60_000);
 });
