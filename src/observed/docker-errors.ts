@@ -14,6 +14,7 @@
  * | config update changing Data or Name (or no Name) | 400    | rpc error: code = InvalidArgument desc = only updates to Labels are allowed       |
  * | remove a config a service still mounts           | 400    | rpc error: code = InvalidArgument desc = config 'NAME' is in use by the following service: SVC |
  * | service create naming an unknown network         | 500    | network NAME not found                                                            |
+ * | network create whose name a concurrent create took | 500   | rpc error: code = Unknown desc = name conflicts with an existing object           |
  * | service create naming an unknown config          | 400    | rpc error: code = InvalidArgument desc = config not found: NAME                   |
  * | service rename through update                    | 501    | rpc error: code = Unimplemented desc = renaming services is not supported         |
  * | create a config with empty (or ≥ 1000 KiB) data  | 400    | rpc error: code = InvalidArgument desc = config data must be larger than 0 and less than 1024000 bytes |
@@ -54,7 +55,10 @@ export function isOutOfSequence(e: unknown): boolean {
 
 /** An object of that name already exists (409 that is not a sequence error). */
 export function isNameConflict(e: unknown): boolean {
-  return isDockerApiError(e) && e.statusCode === 409 && !isOutOfSequence(e);
+  if (!isDockerApiError(e)) return false;
+  // Creating an overlay network whose name a concurrent create just took answers 500 with swarmkit's
+  // "code = Unknown desc = name conflicts with an existing object", not 409 (seen on Docker 20.10).
+  return (e.statusCode === 409 && !isOutOfSequence(e)) || /name conflicts with an existing object/.test(e.message);
 }
 
 /** The object is referenced by a service and cannot be removed yet. */
