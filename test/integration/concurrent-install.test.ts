@@ -93,6 +93,10 @@ describe('concurrent install and rotate-certs on the real Swarm', () => {
   }, 600_000);
 
   it('two rotate-certs at once: one new set stored and mounted, the other removed (2 trials)', async () => {
+    // One plain install first: the rotations need a core, and the concurrent-install trials above are skipped.
+    await runUninstall(port, false, quiet);
+    expect(await runInstall(createDockerPort(), { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, quiet)).toBe(EXIT.ok);
+    await oneMountedSet();
     const summary: string[] = [];
     for (let trial = 0; trial < 2; trial++) {
       const before = tlsSets(await port.listSecrets()).map((s) => s.id);
