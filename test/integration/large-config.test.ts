@@ -1,6 +1,6 @@
 /**
  * A cluster whose config is larger than a Swarm config (ADR 0029), on the real local Swarm with the
- * installed core and hitless delivery: 16 routes whose header values do not compress away render
+ * installed core and hitless delivery: 48 routes whose header values do not compress away render
  * about 1.5 MB of nginx.conf (Swarm's limit: 1,024,000 bytes), which the core stores gzip-compressed in
  * two Swarm configs; the cluster becomes Ready, every route Programmed, and the proxy serves. Inside
  * the proxy task the mounted boot config and its part reassemble into the text NGINX runs.
@@ -26,17 +26,17 @@ const NET = `${PREFIX}-net`;
 const CLUSTER = `${PREFIX}-edge`;
 const PROXY = `sg-proxy-${CLUSTER}`;
 const APP = `${PREFIX}-app`;
-const NOISY = 16;
+const NOISY = 48;
 const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
 
-/** 32 header values of 3,000 pseudo-random base64 characters per route: ≈ 96 KB of nginx.conf each, ≈ 72 KB compressed. */
+/** 32 header values of 1,000 pseudo-random base64 characters (the most a header value may have) per route: ≈ 33 KB of nginx.conf each, ≈ 25 KB compressed. */
 function noisyHeaders(i: number): { name: string; value: string }[] {
   return Array.from({ length: 32 }, (_, j) => {
     let block = '';
-    for (let k = 0; block.length < 3_000; k++) block += createHash('sha256').update(`${i}/${j}/${k}`).digest('base64').replace(/=+$/, '');
-    return { name: `X-Noise-${j}`, value: block.slice(0, 3_000) };
+    for (let k = 0; block.length < 1_000; k++) block += createHash('sha256').update(`${i}/${j}/${k}`).digest('base64').replace(/=+$/, '');
+    return { name: `X-Noise-${j}`, value: block.slice(0, 1_000) };
   });
 }
 
