@@ -40,7 +40,8 @@ const utf8 = new TextEncoder();
 export function encodeStoredConfig(rendered: string, limit = MAX_SWARM_CONFIG_BYTES): StoredConfig {
   const text = utf8.encode(rendered);
   if (text.length < limit) return { encoding: 'plain', parts: [text] };
-  const gz = gzipSync(text, { mtime: 0, level: 6 });
+  // Level 3: half the time of level 6 at 10k routes (≈ 0.56 s against 1.05 s, loaded 2-core machine) for 7 % more bytes.
+  const gz = gzipSync(text, { mtime: 0, level: 3 });
   const hash = sha256Hex(rendered);
   // The header's length depends on the part count, which depends on the header's length: the count's digits decide.
   for (let digits = 1; digits <= 4; digits++) {
