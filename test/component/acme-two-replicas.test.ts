@@ -171,7 +171,7 @@ describe('one ACME certificate for two replicas of one cluster (pebble, two NGIN
     expect(there).toBe(here);
     expect(orders).toBe(1);
     expect(actor.held()).toEqual([expect.objectContaining({ route: 'shop', orders: 1 })]);
-    expect(logLines.filter((l) => l.includes('ACME order placed'))).toHaveLength(1);
+    expect(logLines.filter((l) => l.includes('"msg":"ACME order placed"'))).toHaveLength(1);
     // The CA was asked to validate once both agents ran the config with the challenge location.
     expect(logLines.find((l) => l.includes('HTTP-01 token presented to the agents'))).toMatch(/"agents":2,"reports":2,"caughtUp":true/);
     for (const a of agents) expect(a.restarts).toBe(0);

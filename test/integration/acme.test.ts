@@ -91,7 +91,7 @@ function ordersOf(routeName: string): { placed: number; renewals: number; resume
   const lines = serviceLogs(CORE_SERVICE)
     .split('\n')
     .filter((l) => l.includes(`"route":"${routeName}"`));
-  const placed = lines.filter((l) => l.includes('ACME order placed'));
+  const placed = lines.filter((l) => l.includes('"msg":"ACME order placed"'));
   return {
     placed: placed.length,
     renewals: placed.filter((l) => l.includes('"renewing":true')).length,
