@@ -1,13 +1,14 @@
 /**
  * Two replicas of one cluster with an ACME route, without Docker: the core's issuer actor, the real
  * gRPC server, and two ProxyAgents of cluster "default", each with its own real NGINX — the second
- * in a network namespace of its own, so both listen on the same ports as two nodes' tasks would.
+ * in a network namespace of its own, so both listen on the same ports as two nodes' tasks would,
+ * and with its own ACME directory bound at the config's path (each task has its own tmpfs).
  * pebble (on loopback) validates HTTP-01 through replica 1. Measured: orders placed at the CA (its
  * newOrder requests) and the certificate each replica serves. The real-Swarm two-node measure is
  * not done (ADR 0027). Needs root (ip netns), pebble and curl/openssl.
  */
 import * as grpc from '@grpc/grpc-js';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -92,7 +93,10 @@ beforeAll(async () => {
   cleanups.push(() => void spawnSync('ip', ['netns', 'del', NETNS]));
   expect(spawnSync('ip', ['netns', 'exec', NETNS, 'ip', 'link', 'set', 'lo', 'up']).status).toBe(0);
   const wrapper = join(dir, 'nginx-in-netns');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NETNS} nginx "$@"\n`, { mode: 0o755 });
+  // …and a directory of its own at the config's ACME path (its agent writes there), as each task has its own tmpfs.
+  mkdirSync(join(dir, 'acme'), { mode: 0o711 });
+  mkdirSync(join(dir, 'acme-2'), { mode: 0o711 });
+  writeFileSync(wrapper, `#!/bin/sh\nexec unshare -m sh -c 'mount --bind ${join(dir, 'acme-2')} ${join(dir, 'acme')} && exec ip netns exec ${NETNS} nginx "$@"' nginx "$@"\n`, { mode: 0o755 });
   pebble = await startPebble({ httpPort: http, validitySeconds: 3_600 });
   cleanups.push(() => pebble.stop());
   root = await pebble.root();
@@ -141,10 +145,10 @@ beforeAll(async () => {
   const boot = join(dir, 'boot.conf');
   writeFileSync(boot, render().conf);
   // Two replicas of the cluster: two agents on the core's stream, each with its own NGINX.
-  for (const [i, bin] of [[1, 'nginx'], [2, wrapper]] as const) {
+  for (const [i, bin, acmeDir] of [[1, 'nginx', join(dir, 'acme')], [2, wrapper, join(dir, 'acme-2')]] as const) {
     const core = coreConnection(socket, grpc.credentials.createInsecure());
     cleanups.push(() => core.close());
-    const agent = new ProxyAgent({ core, cluster: 'default', replicaId: `task-${i}`, confDir: join(dir, `live-${i}`), bootConfigs: [boot], log, heartbeatMs: 200, nginx: bin, acmeDir: join(dir, 'acme'), drainFlagPath: join(dir, 'draining'), pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 } });
+    const agent = new ProxyAgent({ core, cluster: 'default', replicaId: `task-${i}`, confDir: join(dir, `live-${i}`), bootConfigs: [boot], log, heartbeatMs: 200, nginx: bin, acmeDir, drainFlagPath: join(dir, 'draining'), pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 } });
     agent.start();
     agents.push(agent);
     cleanups.push(async () => {
@@ -168,6 +172,7 @@ describe('one ACME certificate for two replicas of one cluster (pebble, two NGIN
     const there = await until('replica 2 serves HTTPS', () => fingerprintThere(), 30_000);
     const orders = pebble.logs().split('\n').filter((l) => /POST \/order-plz -> calling handler/.test(l)).length;
     console.info(`two replicas: first HTTPS 200 after ${Date.now() - applyStarted} ms; ${orders} order at pebble; same certificate on both: ${here === there}`);
+    for (const l of logLines.filter((x) => /ACME order failed|could not write/.test(x))) console.info(l);
     expect(there).toBe(here);
     expect(orders).toBe(1);
     expect(actor.held()).toEqual([expect.objectContaining({ route: 'shop', orders: 1 })]);
