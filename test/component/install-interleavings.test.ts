@@ -9,6 +9,9 @@
  * - a `tls/… created` line names that set; the core's log level is a successful run's (the only one's
  *   when one run lost);
  * - one control network and one ACME state key.
+ * Then an install racing a rotate-certs, and two rotate-certs, on an installed core: every stored TLS set
+ * is one the core mounts (its current set and the previous one it trusts, ADR 0019), a successful
+ * rotation's set is stored and reported, no stray TLS secret. SG_MAX_SWITCHES=5 widens the walk.
  * The TLS material is made once (openssl) and reused: what is raced is where it is stored.
  */
 import { describe, expect, it, vi } from 'vitest';
@@ -84,7 +87,7 @@ async function violations(docker: FakeDocker, levels: readonly string[], codes: 
   return bad;
 }
 
-async function explore(levels: readonly [string, string], setup: (docker: FakeDocker) => Promise<void>): Promise<{ schedules: number; complete: boolean; failures: string[] }> {
+async function explore(levels: readonly [string, string], setup: (docker: FakeDocker) => Promise<void>, maxSwitches = MAX_SWITCHES): Promise<{ schedules: number; complete: boolean; failures: string[] }> {
   const failures: string[] = [];
   const walk = await everySchedule(async (choose) => {
     const docker = FakeDocker.singleNode();
@@ -97,11 +100,11 @@ async function explore(levels: readonly [string, string], setup: (docker: FakeDo
     );
     const bad = await violations(docker, levels, codes, ios);
     if (bad.length > 0) failures.push(`${bad.join('; ')}\n  trace: ${trace.join(' ')}`);
-  }, MAX_SWITCHES);
+  }, maxSwitches);
   return { ...walk, failures };
 }
 
-describe('two installs at once, every interleaving with up to three switches', () => {
+describe('two installs at once, every interleaving with up to three switches (SG_MAX_SWITCHES)', () => {
   it('on a Swarm without a core: one core on one TLS set, a loser says conflict', async () => {
     const { schedules, complete, failures } = await explore(['info', 'warn'], async () => undefined);
     console.log(`two first installs: ${schedules} schedules, ${failures.length} violating the property`);
@@ -110,8 +113,8 @@ describe('two installs at once, every interleaving with up to three switches', (
     expect(failures.slice(0, 3)).toEqual([]);
   }, 300_000);
 
-  it('with the same options on a Swarm without a core', async () => {
-    const { failures } = await explore(['info', 'info'], async () => undefined);
+  it('with the same options on a Swarm without a core (up to two switches: the same paths, less time)', async () => {
+    const { failures } = await explore(['info', 'info'], async () => undefined, Math.min(2, MAX_SWITCHES));
     expect(failures.slice(0, 3)).toEqual([]);
   }, 300_000);
 
@@ -165,6 +168,46 @@ describe('an install and a rotate-certs at once on an installed core, every inte
       if (bad.length > 0) failures.push(`${bad.join('; ')}\n  trace: ${trace.join(' ')}`);
     }, MAX_SWITCHES);
     console.log(`install and rotate-certs: ${walk.schedules} schedules, ${failures.length} violating the property`);
+    expect(walk.complete).toBe(true);
+    expect(failures.slice(0, 3)).toEqual([]);
+  }, 300_000);
+});
+
+describe('two rotate-certs at once, every interleaving with up to three switches', () => {
+  it('each stored new set is a successful rotation\'s, the core runs on one and mounts every set; a loser says conflict', async () => {
+    const failures: string[] = [];
+    const walk = await everySchedule(async (choose) => {
+      const docker = FakeDocker.singleNode();
+      expect(await runInstall(docker, opts('info'), capture())).toBe(EXIT.ok);
+      const [original] = tlsSets(await docker.listSecrets());
+      const ios = [capture(), capture()];
+      const { results: codes, trace } = await interleave(docker, ios.map((io) => (port) => runRotateCerts(port, io)), choose);
+      const bad: string[] = [];
+      ios.forEach((io, w) => {
+        const text = [...io.lines, ...io.errs].join(' | ');
+        if (RAW_DOCKER.test(text.replace(/tls\/\S+ still in use/g, ''))) bad.push(`rotate ${w} printed Docker's text: ${text}`);
+        if (codes[w] === EXIT.ok) {
+          if (io.errs.length > 0) bad.push(`rotate ${w} succeeded with an error line: ${text}`);
+        } else if (codes[w] !== EXIT.conflict || io.errs.length !== 1 || !ROTATE_CONFLICT.test(io.errs[0] ?? '') || io.lines.length > 0) {
+          bad.push(`rotate ${w} exited ${codes[w] ?? '?'} without exactly the conflict line: ${text}`);
+        }
+      });
+      if (!codes.includes(EXIT.ok)) bad.push('no run succeeded');
+      const spec = (await docker.listServices()).find((x) => x.Spec.Name === CORE_SERVICE)?.Spec.TaskTemplate.ContainerSpec;
+      const mounted = new Set((spec?.Secrets ?? []).map((m) => m.SecretID));
+      const secrets = await docker.listSecrets();
+      const sets = tlsSets(secrets);
+      const current = argValue(spec?.Args ?? [], '--tls-set');
+      const fresh = sets.filter((x) => x.id !== original?.id).map((x) => x.id);
+      const reported = ios.flatMap((io) => io.lines).filter((l) => /^tls\/\S+ created; /.test(l)).map((l) => l.split(' ')[0]?.slice('tls/'.length) ?? '');
+      // One stored new set per successful rotation (two when the second read the first's core), each reported; the core runs on one.
+      if (fresh.length !== codes.filter((c) => c === EXIT.ok).length || !fresh.every((id) => reported.includes(id))) bad.push(`new sets stored: ${fresh.join(', ')}; reported: ${reported.join(', ')}`);
+      if (current === undefined || !fresh.includes(current)) bad.push(`the core runs on ${current ?? '-'}, not on a new set`);
+      for (const x of sets) if (!mounted.has(x.ca.id)) bad.push(`TLS set ${x.id} is stored but the core does not mount it`);
+      if (secrets.filter((x) => decodeTlsSecretLabels(x.Spec.Labels) !== undefined).length !== sets.length * 4) bad.push('a TLS secret outside a complete set is left');
+      if (bad.length > 0) failures.push(`${bad.join('; ')}\n  trace: ${trace.join(' ')}`);
+    }, MAX_SWITCHES);
+    console.log(`two rotate-certs: ${walk.schedules} schedules, ${failures.length} violating the property`);
     expect(walk.complete).toBe(true);
     expect(failures.slice(0, 3)).toEqual([]);
   }, 300_000);
