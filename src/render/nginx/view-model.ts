@@ -17,6 +17,7 @@ import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
+import { sharedTlsHosts } from '../../plan/shared-tls';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
 export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
@@ -223,7 +224,19 @@ function pageLocations(locations: readonly LocationView[], named: readonly Named
   return sortedValues(out).sort((a, b) => rank(a) - rank(b));
 }
 
-function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
+/**
+ * How a server gets its certificate (ADR 0028): `own` ssl_certificate files (its own TLS context),
+ * `shared` (none: the default server's context picks it by SNI), or `holder` (the default server
+ * holding the shared context: ssl_certificate by variable).
+ */
+type TlsRole = 'own' | 'shared' | 'holder';
+
+function tlsFiles(tls: NonNullable<VirtualHost['tls']>, opts: NginxRenderOptions): { cert: string; key: string } {
+  const dir = tls.acme === true ? opts.acmeDir : opts.secretsDir;
+  return { cert: `${dir}/${tls.certSecret}`, key: `${dir}/${tls.keySecret}` };
+}
+
+function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean, tlsRole: TlsRole): ServerView {
   const plain = serverLocations(vh.paths, maps, httpDefaults(model));
   const client = clientCertServer(vh.tls, opts.secretsDir, model.acme !== undefined);
   const headers = (b: ProxyBodyView | undefined): ProxyBodyView | undefined => (b === undefined || client.clientCert === undefined ? b : withClientCertHeaders(b, STANDARD_REQUEST_HEADERS));
@@ -240,9 +253,8 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     defaultServer: isDefault,
     listenHttp: true,
     tlsListener: vh.tls !== undefined || (isDefault && hasStream),
-    ...(vh.tls !== undefined
-      ? { tls: { cert: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.certSecret}`, key: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.keySecret}` } }
-      : {}),
+    ...(vh.tls !== undefined && tlsRole === 'own' ? { tls: tlsFiles(vh.tls, opts) } : {}),
+    ...(tlsRole === 'holder' ? { tlsByVariable: true as const } : {}),
     rejectTls: isDefault && vh.tls === undefined,
     ...client,
     ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}`, acme: model.acme !== undefined } } : {}),
@@ -272,10 +284,16 @@ function withForwardedFor(servers: readonly ServerView[], trusted: readonly stri
     if (!sv.listenHttp) return [sv];
     if (!sv.tlsListener) return [{ ...sv, forwardedFor: xff }];
     return [
-      { ...sv, tlsListener: false, rejectTls: false, forwardedFor: xff },
+      // The HTTP copy has no ssl listener: without its certificates it has no TLS context to build.
+      { ...withoutCertificates(sv), tlsListener: false, rejectTls: false, forwardedFor: xff },
       { ...sv, listenHttp: false },
     ];
   });
+}
+
+function withoutCertificates(sv: ServerView): ServerView {
+  const { tls: _tls, tlsByVariable: _byVariable, ...rest } = sv;
+  return rest;
 }
 
 /** Every HTTP server of a cluster with ACME routes answers HTTP-01 tokens (the default one too: a route waiting for its certificate is not served yet). */
@@ -358,6 +376,19 @@ function longestProxiedHeader(servers: readonly ServerView[]): number {
   return longest;
 }
 
+/**
+ * The shared context's certificate per SNI name (ADR 0028): `hostnames` maps match exact and
+ * wildcard names as server_name does; an unknown name gets the default server's certificate, or ""
+ * when it has none (the default server then refuses the handshake before a certificate is loaded).
+ */
+function tlsCertificateMaps(hosts: readonly VirtualHost[], def: VirtualHost | undefined, opts: NginxRenderOptions): NonNullable<NginxView['tlsCertificates']> {
+  const entries = hosts
+    .flatMap((vh) => (vh.tls !== undefined ? [{ host: vh.host as string, ...tlsFiles(vh.tls, opts) }] : []))
+    .sort((a, b) => (a.host < b.host ? -1 : 1));
+  const fallback = def?.tls !== undefined ? tlsFiles(def.tls, opts) : { cert: '', key: '' };
+  return { entries, defaultCert: fallback.cert, defaultKey: fallback.key };
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -386,12 +417,15 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
   const hasStream = router !== undefined;
   const perServer: ServerView[] = [];
   const def = model.defaultServer;
+  // ADR 0028: hosts with default TLS settings share the default server's TLS context.
+  const shared = opts.sharedTlsServer ? new Set(sharedTlsHosts(model)) : new Set<VirtualHost>();
+  const holder = shared.size > 0;
   perServer.push(
     def !== undefined
-      ? serverView(def, model, opts, maps, true, hasStream)
-      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
+      ? serverView(def, model, opts, maps, true, hasStream, holder ? 'holder' : 'own')
+      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, ...(holder ? { tlsByVariable: true as const } : {}), locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
   );
-  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream));
+  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream, shared.has(vh) ? 'shared' : 'own'));
   const clientAddress = model.spec.proxy.clientAddress;
   const trusted = trustedProxies(model);
   const servers = clientAddress?.from === 'XForwardedFor' ? withForwardedFor(perServer, trusted) : perServer;
@@ -440,6 +474,7 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
     ...(servers.some(hasNoTaskPage) ? { noTaskPages: true as const } : {}),
+    ...(holder ? { tlsCertificates: tlsCertificateMaps([...shared], def, opts) } : {}),
     ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),
