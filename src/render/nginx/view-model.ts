@@ -18,6 +18,7 @@ import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
 import { sharedTlsHosts } from '../../plan/shared-tls';
+import { tlsCertificateMaps, tlsFiles, withoutCertificates, type TlsRole } from './shared-tls';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
 export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
@@ -224,18 +225,6 @@ function pageLocations(locations: readonly LocationView[], named: readonly Named
   return sortedValues(out).sort((a, b) => rank(a) - rank(b));
 }
 
-/**
- * How a server gets its certificate (ADR 0028): `own` ssl_certificate files (its own TLS context),
- * `shared` (none: the default server's context picks it by SNI), or `holder` (the default server
- * holding the shared context: ssl_certificate by variable).
- */
-type TlsRole = 'own' | 'shared' | 'holder';
-
-function tlsFiles(tls: NonNullable<VirtualHost['tls']>, opts: NginxRenderOptions): { cert: string; key: string } {
-  const dir = tls.acme === true ? opts.acmeDir : opts.secretsDir;
-  return { cert: `${dir}/${tls.certSecret}`, key: `${dir}/${tls.keySecret}` };
-}
-
 function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean, tlsRole: TlsRole): ServerView {
   const plain = serverLocations(vh.paths, maps, httpDefaults(model));
   const client = clientCertServer(vh.tls, opts.secretsDir, model.acme !== undefined);
@@ -289,11 +278,6 @@ function withForwardedFor(servers: readonly ServerView[], trusted: readonly stri
       { ...sv, listenHttp: false },
     ];
   });
-}
-
-function withoutCertificates(sv: ServerView): ServerView {
-  const { tls: _tls, tlsByVariable: _byVariable, ...rest } = sv;
-  return rest;
 }
 
 /** Every HTTP server of a cluster with ACME routes answers HTTP-01 tokens (the default one too: a route waiting for its certificate is not served yet). */
@@ -374,19 +358,6 @@ function longestProxiedHeader(servers: readonly ServerView[]): number {
     for (const n of s.named) visit(n.body);
   }
   return longest;
-}
-
-/**
- * The shared context's certificate per SNI name (ADR 0028): `hostnames` maps match exact and
- * wildcard names as server_name does; an unknown name gets the default server's certificate, or ""
- * when it has none (the default server then refuses the handshake before a certificate is loaded).
- */
-function tlsCertificateMaps(hosts: readonly VirtualHost[], def: VirtualHost | undefined, opts: NginxRenderOptions): NonNullable<NginxView['tlsCertificates']> {
-  const entries = hosts
-    .flatMap((vh) => (vh.tls !== undefined ? [{ host: vh.host as string, ...tlsFiles(vh.tls, opts) }] : []))
-    .sort((a, b) => (a.host < b.host ? -1 : 1));
-  const fallback = def?.tls !== undefined ? tlsFiles(def.tls, opts) : { cert: '', key: '' };
-  return { entries, defaultCert: fallback.cert, defaultKey: fallback.key };
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
