@@ -137,7 +137,7 @@ export class ClusterBuilder {
         for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) if (r.policies?.basicAuth !== undefined) workerSecrets.add(r.policies.basicAuth.secret);
     // NGINX's shared TLS server (ADR 0028): its workers load these certificates at each full handshake.
     if (this.spec.proxy.kind === 'nginx')
-      for (const t of sharedTlsSecrets({ virtualHosts, ...(defaultServer !== undefined ? { defaultServer } : {}) })) {
+      for (const t of sharedTlsSecrets({ virtualHosts, ...(defaultServer !== undefined ? { defaultServer } : {}) }).filter((x) => x.acme !== true)) {
         workerSecrets.add(t.certSecret);
         workerSecrets.add(t.keySecret);
       }

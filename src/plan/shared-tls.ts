@@ -5,19 +5,18 @@
  * handshake) and the renderer (which hosts lose their own ssl_certificate).
  *
  * A host shares when its TLS settings are the defaults every shared host has:
- * - no client certificate (ssl_verify_client is a property of the TLS context: such a host keeps
- *   its own server block and context, ADR 0023);
- * - not an ACME certificate (the agent writes those keys 0600 for NGINX's master; a worker could
- *   not read them at a handshake).
+ * no client certificate (ssl_verify_client is a property of the TLS context: such a host keeps its
+ * own server block and context, ADR 0023). ACME certificates share too: the agent writes them 0644
+ * in its ACME directory, for the workers.
  * The default server holds the shared context, so the layout applies only when the default server
  * itself could share: no TLS (unknown names are refused) or TLS that shares (its certificate is
  * the one unknown names get).
  */
 import type { ProxyModel, TlsTerminate, VirtualHost } from './model';
 
-/** TLS settings a shared context can serve: a plain certificate and key from Docker secrets. */
+/** TLS settings a shared context can serve: a certificate and key (Docker secrets or ACME files), no client certificates. */
 export function tlsCanShare(tls: TlsTerminate | undefined): tls is TlsTerminate {
-  return tls !== undefined && tls.clientCertMode === undefined && tls.acme !== true;
+  return tls !== undefined && tls.clientCertMode === undefined;
 }
 
 /** The default server can hold the shared context (see the file comment). */
@@ -33,8 +32,9 @@ export function sharedTlsHosts(model: Pick<ProxyModel, 'defaultServer' | 'virtua
 }
 
 /**
- * The certificate secrets NGINX's workers read (mounted 0444, not 0400): the shared hosts' and,
- * when some host shares, the default server's (its certificate is the shared context's fallback).
+ * The certificates NGINX's workers read: the shared hosts' and, when some host shares, the default
+ * server's (its certificate is the shared context's fallback). Docker secrets among them are mounted
+ * 0444, not 0400; ACME ones are files the agent writes.
  */
 export function sharedTlsSecrets(model: Pick<ProxyModel, 'defaultServer' | 'virtualHosts'>): TlsTerminate[] {
   const hosts = sharedTlsHosts(model);
