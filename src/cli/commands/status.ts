@@ -12,7 +12,7 @@ import { errorText } from '../error-text';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { WatchScreen } from '../watch-screen';
-import { asSeenNow, type CorePresence } from '../core-presence';
+import { asSeenNow, isStartingTask, presenceOf } from '../core-presence';
 import { clusterServing, nodeNames, replicasCell } from '../proxy-serving';
 import { age, formatTable } from '../table';
 
@@ -49,6 +49,10 @@ export const CORE_LOG_TIMEOUT_MS = 3_000;
 async function coreState(port: DockerPort, name: string, tasks: readonly TaskInfo[], now: Date): Promise<string> {
   const newestFirst = [...tasks].sort((a, b) => ((a.Status.Timestamp ?? '') < (b.Status.Timestamp ?? '') ? 1 : -1));
   const live = newestFirst.find(isServingTask);
+  const starting = newestFirst.find(isStartingTask);
+  if (live === undefined && starting !== undefined) {
+    return `core: ${name} is starting (0/1; task ${starting.Status.State}). The conditions below are from before it started; it rewrites them once it runs.`;
+  }
   if (live === undefined) {
     const last = newestFirst[0];
     const why = last === undefined ? 'no task' : `last task ${last.Status.State}${last.Status.Err !== undefined && last.Status.Err !== '' ? `: ${last.Status.Err}` : ''}`;
@@ -91,7 +95,7 @@ export async function statusReport(port: DockerPort, now: Date = new Date()): Pr
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && isServingTask(t));
   // As get and describe show them: with no core running, Programmed/Ready read Unknown (CoreNotRunning).
-  const presence: CorePresence = core === undefined ? { state: 'not-installed' } : { state: running(core.ID).length > 0 ? 'running' : 'stopped', service: core.Spec.Name };
+  const presence = presenceOf(core, tasks);
   const statusOf = (label: string | undefined) => asSeenNow(decodeStatus(label), presence);
   const clusterRows = proxies.map((p) => {
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
