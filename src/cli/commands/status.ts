@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
-import { isServingTask, type DockerPort, type TaskInfo } from '../../observed/docker-port';
+import { isServingTask, type ConfigInfo, type DockerPort, type TaskInfo } from '../../observed/docker-port';
+import { clusterRevisions, revisionIdOf } from '../../plan/revisions';
 import { decodeStatus } from '../../domain/status-label';
 import { conditionCell } from '../../status/object-status';
 import { errorText } from '../error-text';
@@ -65,10 +66,18 @@ async function coreState(port: DockerPort, name: string, tasks: readonly TaskInf
   return `core: ${name} 1/1 running; ${run}`;
 }
 
-/** " (rolled back to revision N)" when the core says the cluster serves a rolled-back revision (its Programmed note). */
-function rollbackHint(message: string): string {
-  const m = /rolled back to revision (\d+)/.exec(message);
-  return m === null ? '' : ` (rolled back to revision ${m[1] ?? ''})`;
+/**
+ * " (rolled back to rev N (hash12))" when the core says the cluster serves a rolled-back revision (its
+ * Programmed note), in the one form of ADR 0025. A core from before that wrote "revision N": the
+ * identifier is then looked up among the cluster's configs (`rev N (?)` when that config is gone).
+ */
+export function rollbackHint(message: string, cluster: string, configs: readonly ConfigInfo[]): string {
+  const id = /rolled back to (rev (?:\d+|\?) \([0-9a-f]+\))/.exec(message)?.[1];
+  if (id !== undefined) return ` (rolled back to ${id})`;
+  const n = /rolled back to revision (\d+)/.exec(message)?.[1];
+  if (n === undefined) return '';
+  const rev = clusterRevisions(configs, cluster).find((r) => r.revision === Number(n));
+  return ` (rolled back to ${rev !== undefined ? revisionIdOf(rev) : `rev ${n} (?)`})`;
 }
 
 export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
@@ -110,7 +119,7 @@ export async function statusReport(port: DockerPort, now: Date = new Date()): Pr
       `${serving.current}${serving.hitless ? ' hitless' : ''}`,
       replicasCell(serving),
       published,
-      programmed === undefined ? 'Unknown' : `${programmed.status === 'True' ? 'True' : `${programmed.status} (${programmed.reason})`}${rollbackHint(programmed.message)}`,
+      programmed === undefined ? 'Unknown' : `${programmed.status === 'True' ? 'True' : `${programmed.status} (${programmed.reason})`}${rollbackHint(programmed.message, cluster, configs)}`,
     ];
   });
   const routeRows = [...current.values()]
