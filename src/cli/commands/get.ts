@@ -95,9 +95,16 @@ async function revisionIds(port: DockerPort, rollbacks: ReadonlyMap<string, numb
   );
 }
 
+/** Label routes only when a service has Interlock labels: one service list instead of the whole snapshot (six lists) on every `get routes`. */
+async function labelRoutesIfAny(port: DockerPort, desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>): Promise<Listed[]> {
+  const services = await port.listServices();
+  if (!services.some((s) => Object.keys(s.Spec.Labels ?? {}).some((k) => k.startsWith(INTERLOCK_LABEL_PREFIX)))) return [];
+  return labelRoutes(desired, stored, (await readSnapshot(port)).snapshot);
+}
+
 export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
-  const fromLabels = kind === 'Route' ? await labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
+  const fromLabels = kind === 'Route' ? await labelRoutesIfAny(port, desired, stored) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? []), ...(desired.streamRoutes ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const routes = desired.routes.map((r) => r.object);
   const clusters = desired.clusters.map((c) => c.object);
