@@ -3,11 +3,13 @@
 // through a V8 code cache (src/cli/bin.ts). Why (ADR 0026): a command that loads ~150 files from dist/ and node_modules/ spends most of
 // its start-up resolving, reading and compiling them; one file with each command's code wrapped in a
 // lazy initialiser (esbuild does this for every `import()`) starts in about half the time.
-// Run by `npm run build` after tsc; `node deploy/scripts/bundle-cli.mjs` alone rebuilds the bundle.
+// Run by `npm run build` after tsc; `node deploy/scripts/bundle-cli.mjs [OUT_DIR]` alone rebuilds the
+// bundle (into OUT_DIR instead of dist/cli: test/unit/cli-bundle.test.ts).
 import { build } from 'esbuild';
 import { chmodSync, cpSync, rmSync } from 'node:fs';
+import process from 'node:process';
 
-const OUT_DIR = 'dist/cli';
+const OUT_DIR = process.argv[2] ?? 'dist/cli';
 
 /**
  * dockerode loads its BuildKit session (and with it @grpc/grpc-js and protobufjs) at load time, for
