@@ -14,7 +14,7 @@
  * the source's length, so the file name carries the bundle's size and mtime and Node's version.
  * Any failure (no home, read-only disk, a rejected cache) only means compiling as without it.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,10 +36,22 @@ export function cacheDir(env: NodeJS.ProcessEnv, home: () => string): string | u
   }
 }
 
+const SUFFIX = '.v8cache';
+
+/** What every cache file of this bundle and Node starts with; files with another start are stale. */
+export function cachePrefix(bundleSize: number, bundleMtimeMs: number, nodeVersion: string, arch: string): string {
+  return `${nodeVersion}-${arch}-${bundleSize}-${Math.floor(bundleMtimeMs)}-`;
+}
+
 /** One cache per command (a command's cache holds the code that command runs); anything odd shares one. */
 export function cacheName(argv: readonly string[], bundleSize: number, bundleMtimeMs: number, nodeVersion: string, arch: string): string {
   const command = argv[2] !== undefined && /^[a-z][a-z-]{0,30}$/.test(argv[2]) ? argv[2] : 'other';
-  return `${nodeVersion}-${arch}-${bundleSize}-${Math.floor(bundleMtimeMs)}-${command}.v8cache`;
+  return `${cachePrefix(bundleSize, bundleMtimeMs, nodeVersion, arch)}${command}${SUFFIX}`;
+}
+
+/** Stale caches (another build or Node) are removed when a new one is written, so rebuilds do not pile them up. */
+export function staleCaches(files: readonly string[], prefix: string): string[] {
+  return files.filter((f) => f.endsWith(SUFFIX) && !f.startsWith(prefix));
 }
 
 function readCache(file: string | undefined): Buffer | undefined {
@@ -51,9 +63,10 @@ function readCache(file: string | undefined): Buffer | undefined {
   }
 }
 
-function writeCache(file: string, script: Script): void {
+function writeCache(file: string, prefix: string, script: Script): void {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    for (const stale of staleCaches(readdirSync(dirname(file)), prefix)) unlinkSync(join(dirname(file), stale));
     const partial = `${file}.${process.pid}.tmp`;
     writeFileSync(partial, script.createCachedData());
     renameSync(partial, file); // atomic: a concurrent run reads the old file or the whole new one
@@ -65,12 +78,13 @@ function writeCache(file: string, script: Script): void {
 function run(): void {
   const stat = statSync(BUNDLE);
   const dir = cacheDir(process.env, homedir);
+  const prefix = cachePrefix(stat.size, stat.mtimeMs, process.version, process.arch);
   const file = dir === undefined ? undefined : join(dir, cacheName(process.argv, stat.size, stat.mtimeMs, process.version, process.arch));
   const cached = readCache(file);
   // A hashbang is not JavaScript inside the module wrapper; `//` keeps the line numbers.
   const source = readFileSync(BUNDLE, 'utf8').replace(/^#!/, '//');
   const script = new Script(Module.wrap(source), { filename: BUNDLE, ...(cached !== undefined ? { cachedData: cached } : {}) });
-  if (file !== undefined && (cached === undefined || script.cachedDataRejected === true)) process.once('exit', () => writeCache(file, script));
+  if (file !== undefined && (cached === undefined || script.cachedDataRejected === true)) process.once('exit', () => writeCache(file, prefix, script));
   const moduleWrapper = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
   const bundleModule = { exports: {} };
   moduleWrapper.call(bundleModule.exports, bundleModule.exports, createRequire(BUNDLE), bundleModule, BUNDLE, dirname(BUNDLE));

@@ -4,10 +4,10 @@
  * out of the bundle, ship the .proto files next to it, and use and refresh its V8 code cache.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheDir, cacheName } from '../../src/cli/bin';
+import { cacheDir, cacheName, cachePrefix, staleCaches } from '../../src/cli/bin';
 
 // Inside the repository, as in an install: the CLI finds its version in the package.json above it.
 mkdirSync('dist', { recursive: true });
@@ -63,6 +63,9 @@ describe('the bundled CLI', () => {
 
   it('saves one code cache per command after the first run and answers the same from it', () => {
     rmSync(cache, { recursive: true, force: true });
+    // A cache of an earlier build is removed when the new one is written.
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(join(cache, 'v20.0.0-x64-1-2-render.v8cache'), 'stale');
     const first = bundled(['render', '-f', 'examples/quickstart']);
     const files = readdirSync(cache);
     expect(files).toHaveLength(1);
@@ -97,5 +100,11 @@ describe('compile cache location and names', () => {
     expect(cacheName(['node', 'swarmgate', '--version'], 1, 2, 'v20.1.0', 'x64')).toBe('v20.1.0-x64-1-2-other.v8cache');
     expect(cacheName(['node', 'swarmgate', '../../etc'], 1, 2, 'v20.1.0', 'x64')).toBe('v20.1.0-x64-1-2-other.v8cache');
     expect(cacheName(['node', 'swarmgate'], 1, 2, 'v20.1.0', 'x64')).toBe('v20.1.0-x64-1-2-other.v8cache');
+  });
+
+  it('finds the caches of other builds and Node versions as stale, never other files', () => {
+    const prefix = cachePrefix(123, 456, 'v20.1.0', 'x64');
+    const files = ['v20.1.0-x64-123-456-get.v8cache', 'v20.1.0-x64-999-456-get.v8cache', 'v18.0.0-x64-123-456-status.v8cache', 'notes.txt', 'v20.1.0-x64-123-456-get.v8cache.77.tmp'];
+    expect(staleCaches(files, prefix)).toEqual(['v20.1.0-x64-999-456-get.v8cache', 'v18.0.0-x64-123-456-status.v8cache']);
   });
 });
