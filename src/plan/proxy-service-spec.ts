@@ -10,7 +10,7 @@ import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
 import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
-import { LAST_APPLIED_DIR, lastAppliedVolume, PROXY_RUNTIME } from './proxy-runtime';
+import { AGENT_RUNTIME_TMPFS, LAST_APPLIED_DIR, lastAppliedVolume, PROXY_RUNTIME } from './proxy-runtime';
 import { pagePath } from './error-pages';
 import { listenerSwarmProtocol } from '../domain/listener';
 
@@ -135,8 +135,12 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
           : {}),
         // HAProxy always runs under the agent (only the task can build its combined PEMs).
         ...(agent === undefined && runtime.rollingArgs !== undefined ? { Args: [...runtime.rollingArgs] } : {}),
-        // Hitless: the node keeps the last applied config for a task that starts while the core is away.
-        ...(agent !== undefined ? { Mounts: [{ Type: 'volume' as const, Source: lastAppliedVolume(model.cluster), Target: LAST_APPLIED_DIR }] } : {}),
+        // Where the agent runs (hitless, and HAProxy always): its runtime files, keys included, on a
+        // tmpfs, never on the node's disk. Hitless: the node keeps the last applied config (no key in it)
+        // for a task that starts while the core is away.
+        ...(agent !== undefined || runtime.rollingArgs !== undefined
+          ? { Mounts: [...(agent !== undefined ? [{ Type: 'volume' as const, Source: lastAppliedVolume(model.cluster), Target: LAST_APPLIED_DIR }] : []), { ...AGENT_RUNTIME_TMPFS, TmpfsOptions: { ...AGENT_RUNTIME_TMPFS.TmpfsOptions } }] }
+          : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
         // The proxy config first (readers take Configs[0] as it), then the error pages its config names.
