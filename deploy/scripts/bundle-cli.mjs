@@ -35,7 +35,7 @@ const dockerodeWithoutBuildkitSession = {
  * `extension`, a watch or a TLS command runs: bundled, their ~3 MB would be read and compiled by
  * every `get`. Either way each library is loaded once, so no class exists twice.
  */
-const BUNDLED_PACKAGES = new Set(['commander', 'fp-ts', 'io-ts', '@noble/hashes', 'dockerode', 'yaml', 'diff', 'mustache', 'jsonpath-plus']);
+const BUNDLED_PACKAGES = new Set(['commander', 'fp-ts', 'io-ts', '@noble/hashes', 'dockerode', 'yaml', 'diff', 'mustache', 'jsonpath-plus', 'fflate']);
 
 const daemonLibrariesFromNodeModules = {
   name: 'daemon-libraries-from-node-modules',
