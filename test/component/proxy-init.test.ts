@@ -148,11 +148,12 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     writeFileSync(join(confDir, 'nginx.conf'), conf(dir, port, 'boot'));
     const init = startInit(dir, ['--core', socket, '--cluster', 'edge', '--replica', 'task-1', '--conf-dir', confDir, '--insecure'], { SWARMGATE_BOOT_WAIT_MS: '0', LOG_LEVEL: 'warn' });
     const loopPid = init.proc.pid ?? 0;
-    cleanups.push(async () => {
-      if (init.proc.exitCode === null) init.proc.kill('SIGKILL');
-      for (const p of [...childPids(loopPid)]) for (const q of [p, ...childPids(p)]) if (runs(q)) process.kill(q, 'SIGKILL');
+    cleanups.push(() => {
+      // Everything under the loop first (once the loop is gone its children are re-parented), then NGINX's group.
+      const tree = (pid: number): number[] => [pid, ...[...childPids(pid)].flatMap(tree)];
+      for (const p of tree(loopPid)) if (runs(p)) process.kill(p, 'SIGKILL');
       const m = recordedMaster(confDir);
-      if (m !== undefined && runs(m)) process.kill(m, 'SIGKILL');
+      if (m !== undefined && runs(m)) process.kill(-m, 'SIGKILL');
     });
     const deliver = (body: string): string => plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf(dir, port, body)) }]).configHash;
     const v1 = deliver('v1');
@@ -177,13 +178,14 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     await until('the orphaned agent gone', () => (runs(agent) ? undefined : true), 5_000);
     const orphanGoneMs = Date.now() - killedAt;
     const newAgent = await until('a new agent', () => onlyChild(newSupervisor));
+    const newAgentMs = Date.now() - killedAt;
     const v2 = deliver('v2');
     await until('v2 applied by the new agent', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2), 30_000);
     const backMs = Date.now() - killedAt;
     await until('v2 served', async () => ((await probe(port)) === 'v2' ? true : undefined), 5_000);
     await new Promise((r) => setTimeout(r, 200));
     const r = await load.stop();
-    console.log(`supervisor SIGKILL under PID 1's loop: ${r.failed} of ${r.requests} requests failed (longest gap ${r.gapMs} ms); new supervisor after ${respawnMs} ms; orphaned agent gone after ${orphanGoneMs} ms; the new agent applied the next config ${backMs} ms after the kill`);
+    console.log(`supervisor SIGKILL under PID 1's loop: ${r.failed} of ${r.requests} requests failed (longest gap ${r.gapMs} ms); new supervisor after ${respawnMs} ms; orphaned agent gone after ${orphanGoneMs} ms; new agent after ${newAgentMs} ms; the new agent applied the next config ${backMs} ms after the kill`);
     expect(r.failed).toBe(0);
     expect(r.requests).toBeGreaterThan(20);
     expect(newAgent).not.toBe(agent);
