@@ -157,10 +157,11 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     });
     const deliver = (body: string): string => plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf(dir, port, body)) }]).configHash;
     const v1 = deliver('v1');
-    await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1), 30_000);
+    // Two Node start-ups through tsx (supervisor, agent): slow when the whole suite runs on 2 vCPUs.
+    await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1), 90_000);
     expect(await probe(port)).toBe('v1');
-    const supervisor = await until('the supervisor', () => onlyChild(loopPid));
-    const agent = await until('the agent', () => onlyChild(supervisor));
+    const supervisor = await until('the supervisor', () => onlyChild(loopPid), 60_000);
+    const agent = await until('the agent', () => onlyChild(supervisor), 60_000);
     const master = recordedMaster(confDir);
     expect(master).toBeDefined();
 
@@ -172,15 +173,15 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     const newSupervisor = await until('a new supervisor', () => {
       const s = onlyChild(loopPid);
       return s !== undefined && s !== supervisor ? s : undefined;
-    });
+    }, 60_000);
     const respawnMs = Date.now() - killedAt;
     // The old agent sees its supervisor's IPC channel close and exits: never two agents.
     await until('the orphaned agent gone', () => (runs(agent) ? undefined : true), 5_000);
     const orphanGoneMs = Date.now() - killedAt;
-    const newAgent = await until('a new agent', () => onlyChild(newSupervisor));
+    const newAgent = await until('a new agent', () => onlyChild(newSupervisor), 60_000);
     const newAgentMs = Date.now() - killedAt;
     const v2 = deliver('v2');
-    await until('v2 applied by the new agent', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2), 30_000);
+    await until('v2 applied by the new agent', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2), 90_000);
     const backMs = Date.now() - killedAt;
     await until('v2 served', async () => ((await probe(port)) === 'v2' ? true : undefined), 5_000);
     await new Promise((r) => setTimeout(r, 200));
@@ -201,7 +202,7 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     expect(stopCode).toBe(0);
     await until('NGINX gone', () => (runs(master ?? 0) ? undefined : true), 5_000);
     expect(existsSync(masterRecordPath(confDir))).toBe(false);
-  }, 90_000);
+  }, 240_000);
 
   it('ends with the supervisor\'s give-up status, and after a stop; restarts it after any other death', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-proxy-init-'));
