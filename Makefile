@@ -23,7 +23,7 @@ system-deps: ## install every Debian package the project uses that is missing (r
 deps: ## install npm packages (npm ci)
 	npm ci --no-audit --no-fund
 
-build: $(DEPS_STAMP) ## compile TypeScript to dist/ (the swarmgate CLI is dist/src/cli/main.js)
+build: $(DEPS_STAMP) ## compile TypeScript to dist/src/ and bundle the swarmgate bin, dist/cli/swarmgate.js (esbuild; ADR 0026)
 	npm run build
 
 lint: $(DEPS_STAMP) ## ESLint, including the pure-core import boundaries
@@ -138,7 +138,7 @@ bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket e
 	@$(SYSTEM_DEPS) test bench-reload
 	npx tsx bench/reload-bench.ts
 
-bench-cli: build ## CLI start-up: min/median wall and CPU time of get, status, --version against DOCKER_HOST (issue 16: get under 300 ms)
+bench-cli: build ## CLI start-up, tsc build vs bundle vs bundle + code cache: min/median wall and CPU time of get, status, --version; JSON in bench/results/
 	npx tsx bench/cli-startup-bench.ts
 
 bench-memory: $(DEPS_STAMP) ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)

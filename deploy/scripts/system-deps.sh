@@ -26,7 +26,7 @@ wrk                  bench-reload           yes  the load generator of make benc
 docker.io            swarm,images,multinode no   dockerd and the docker CLI (make swarm-up starts it)
 openssl              test                   no   test certificates (CA, server, client) for TLS and mutual-TLS tests
 curl                 test,images            no   the smoke test of make images; the traffic checks of make demo
-iproute2             multinode              no   network namespaces and veths of the two-node swarm
+iproute2             test,multinode         no   network namespaces: the two-node swarm; the two-replica ACME component test
 util-linux           images,multinode       no   unshare for debootstrap and the namespaced dockerds
 '
 

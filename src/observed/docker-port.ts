@@ -30,7 +30,15 @@ export interface ServiceSpec {
       readonly Labels?: Labels;
       readonly StopSignal?: string;
       readonly StopGracePeriod?: number;
-      readonly Mounts?: readonly { readonly Type: 'bind' | 'volume'; readonly Source: string; readonly Target: string; readonly ReadOnly?: boolean }[];
+      readonly Mounts?: readonly {
+        readonly Type: 'bind' | 'volume' | 'tmpfs';
+        /** Empty for a tmpfs. */
+        readonly Source: string;
+        readonly Target: string;
+        readonly ReadOnly?: boolean;
+        /** Mode: the tmpfs root's permission bits; SizeBytes: its limit (absent: Docker's, half the node's memory). */
+        readonly TmpfsOptions?: { readonly SizeBytes?: number; readonly Mode?: number };
+      }[];
       readonly Configs?: readonly { readonly ConfigID: string; readonly ConfigName: string; readonly File: { readonly Name: string; readonly UID: string; readonly GID: string; readonly Mode: number } }[];
       readonly Secrets?: readonly { readonly SecretID: string; readonly SecretName: string; readonly File: { readonly Name: string; readonly UID: string; readonly GID: string; readonly Mode: number } }[];
     };

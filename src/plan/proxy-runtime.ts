@@ -52,6 +52,18 @@ export function lastAppliedVolume(cluster: string): string {
   return `sg-last-${cluster}`;
 }
 
+/**
+ * Where a task's agent keeps its runtime files: the live config, the ACME certificates and keys
+ * the core delivers (ACME_DIR_IN_TASKS), the HTTP-01 tokens, HAProxy's combined PEMs (certificate +
+ * key, HAPROXY_CERT_DIR) and sockets. A tmpfs mount in every task the agent runs in
+ * (proxyServiceSpec), so no private key is ever written to the container's writable layer, i.e.
+ * the node's disk; it is gone with the task (the core delivers again to a new one). 0755: NGINX's
+ * workers (not root) traverse it to the tokens and the drain flag; the keys below are 0600.
+ */
+export const AGENT_RUNTIME_DIR = '/run/swarmgate';
+/** The tmpfs mount itself (ADR 0027). 64 MiB, as Docker's /dev/shm: the configs of thousands of routes fit many times. */
+export const AGENT_RUNTIME_TMPFS = { Type: 'tmpfs', Source: '', Target: AGENT_RUNTIME_DIR, TmpfsOptions: { SizeBytes: 64 * 2 ** 20, Mode: 0o755 } } as const;
+
 export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_BOOT_CONFIG_PATH = '/etc/swarmgate/boot/haproxy.cfg';
 /** The agent's proxy kind when `--kind` is not given; absent: nginx. */

@@ -15,6 +15,8 @@ export interface KeepAliveLoadResult {
 export interface KeepAliveLoad {
   /** Connections opened so far. */
   connections(): number;
+  /** Failures so far: lets a test say in which phase of a run they happened. */
+  failuresSoFar(): number;
   stop(): Promise<KeepAliveLoadResult>;
 }
 
@@ -47,6 +49,7 @@ export function startKeepAliveLoad(port: number, host: string, clients = 20): Ke
   });
   return {
     connections: () => sockets.size,
+    failuresSoFar: () => failures.length,
     async stop() {
       running = false;
       await Promise.all(loops);

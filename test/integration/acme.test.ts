@@ -14,8 +14,8 @@
  * each: two replicas cannot share a host port on one node, docs/reference/test-environment). It
  * checks: apply → first HTTPS 200 with pebble's certificate, one order per certificate across the
  * two clusters, a renewal under continuous HTTPS traffic with no failed request and no proxy task
- * restart, a wildcard through DNS-01, the core restarted in the middle of an order (one certificate
- * issued), ChallengeFailed with pebble's detail while the other routes serve, and no PEM marker in
+ * restart, a wildcard through DNS-01, the core restarted in the middle of an order (resumed: one
+ * order placed, one certificate issued), the delivered key on the proxy task's tmpfs, ChallengeFailed with pebble's detail while the other routes serve, and no PEM marker in
  * the core's or the agents' logs. Needs the images (make images) and pebble (deploy/scripts/system-deps.sh test).
  */
 import { spawnSync } from 'node:child_process';
@@ -86,13 +86,18 @@ function serviceLogs(service: string): string {
   return `${r.stdout}${r.stderr}`;
 }
 
-/** The core's log lines about orders for a route: placed (first issuance or renewal) and issued. */
-function ordersOf(routeName: string): { placed: number; renewals: number; issued: number } {
+/** The core's log lines about orders for a route: placed at the CA (first issuance or renewal), resumed after a restart, issued. */
+function ordersOf(routeName: string): { placed: number; renewals: number; resumed: number; issued: number } {
   const lines = serviceLogs(CORE_SERVICE)
     .split('\n')
     .filter((l) => l.includes(`"route":"${routeName}"`));
-  const placed = lines.filter((l) => l.includes('ordering an ACME certificate'));
-  return { placed: placed.length, renewals: placed.filter((l) => l.includes('"renewing":true')).length, issued: lines.filter((l) => l.includes('ACME certificate issued')).length };
+  const placed = lines.filter((l) => l.includes('"msg":"ACME order placed"'));
+  return {
+    placed: placed.length,
+    renewals: placed.filter((l) => l.includes('"renewing":true')).length,
+    resumed: lines.filter((l) => l.includes('resuming the ACME order placed before')).length,
+    issued: lines.filter((l) => l.includes('ACME certificate issued')).length,
+  };
 }
 
 async function proxyState(clusterName: string): Promise<{ version: number; tasks: string[] }> {
@@ -180,6 +185,11 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect((await conditionOf('Route', `${PREFIX}-shop`, 'CertificateReady'))?.message).toMatch(/valid until \d{4}-.*next renewal at \d{4}-/);
     // Issuing restarted no proxy task (the proxies joined the backend's network before).
     expect({ a: await proxyState(A), b: await proxyState(B) }).toEqual(tasksBefore);
+    // The key the core delivered is on the task's tmpfs (ADR 0027), owner-only: never on the node's disk.
+    const [container = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${A}`).split('\n');
+    const key = `/run/swarmgate/acme/acme-${PREFIX}-shop.key`;
+    expect(docker('exec', container, 'stat', '-f', '-c', '%T', key).trim()).toBe('tmpfs');
+    expect(docker('exec', container, 'stat', '-c', '%a %U', key).trim()).toBe('600 root');
   }, 180_000);
 
   it('issues a wildcard through the DNS-01 webhook for the second cluster; one order per certificate', async () => {
@@ -229,15 +239,16 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect(ordersOf(`${PREFIX}-shop`).renewals).toBeGreaterThan(renewalsBefore);
   }, VALIDITY_S * 1_000 + 60_000);
 
-  it('finishes an order with one certificate issued when the core restarts in the middle of it', async () => {
+  it('resumes the order when the core restarts in the middle of it: one order placed, one certificate issued', async () => {
     webhook.holdNextPresent(`_acme-challenge.${LATE}`);
     await applyObject(port, acmeRoute(`${PREFIX}-late`, B, LATE));
     await until('the core presenting the DNS-01 challenge', async () => (webhook.calls.some((c) => c.action === 'present' && c.fqdn === `_acme-challenge.${LATE}`) ? true : undefined), 60_000);
     docker('service', 'update', '--detach', '--quiet', '--force', CORE_SERVICE);
     await until('HTTPS 200 for late after the restart', () => served(ports.bHttps, LATE), 120_000, 250);
     const o = ordersOf(`${PREFIX}-late`);
-    console.log(`core restarted mid-order: ${o.placed} orders placed for late (the first abandoned with the old task), ${o.issued} certificate issued`);
-    expect(o.issued).toBe(1);
+    console.log(`core restarted mid-order: ${o.placed} order placed for late, ${o.resumed} resumed by the new core task, ${o.issued} certificate issued`);
+    // The order's URL was saved with the ACME state when it was placed; the new task resumed it (ADR 0027).
+    expect(o).toEqual({ placed: 1, renewals: 0, resumed: 1, issued: 1 });
     expect((await conditionOf('Route', `${PREFIX}-late`, 'CertificateReady'))?.reason).toBe('Issued');
     expect(await served(ports.aHttps, SHOP)).toBe(true);
   }, 180_000);

@@ -87,8 +87,8 @@ describe('hitless delivery on a real Swarm', () => {
     const svc = (await port.listServices()).find((s) => s.Spec.Name === PROXY);
     expect(svc?.Spec.Labels?.[LABELS.delivery]).toBe('hitless');
     expect(svc?.Spec.TaskTemplate.ContainerSpec.Args).toEqual(['swarmgate', 'proxy-agent']);
-    // Only the node's last-applied volume (ADR 0018): no bind mount, never the Docker socket.
-    expect((svc?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).map((m) => `${m.Type}:${m.Target}`)).toEqual(['volume:/var/lib/swarmgate/last']);
+    // Only the node's last-applied volume (ADR 0018) and the agent's runtime tmpfs (ADR 0027): no bind mount, never the Docker socket.
+    expect((svc?.Spec.TaskTemplate.ContainerSpec.Mounts ?? []).map((m) => `${m.Type}:${m.Target}`)).toEqual(['volume:/var/lib/swarmgate/last', 'tmpfs:/run/swarmgate']);
     const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
     const mounts = core?.Spec.TaskTemplate.ContainerSpec.Mounts ?? [];
     expect(mounts.map((m) => m.Source)).toEqual(['/var/run/docker.sock']);

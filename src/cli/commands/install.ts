@@ -44,10 +44,14 @@ function argValue(args: readonly string[], flag: string): string | undefined {
   return at >= 0 ? args[at + 1] : undefined;
 }
 
-/** The set the installed core uses (and the previous one it still trusts, ADR 0019), else the newest complete one, else a new one. */
-async function ensureTlsSet(port: DockerPort): Promise<{ set: TlsSet; previous?: TlsSet; created?: true }> {
+/**
+ * The set the installed core uses (and the previous one it still trusts, ADR 0019), else the newest
+ * complete one, else a new one. `core` is the core as install read it, before this listing: a core is
+ * only ever stored after its set's four secrets, so the set it names is complete here (unless a
+ * concurrent rotation or uninstall removed it, and then the write on that read loses).
+ */
+async function ensureTlsSet(port: DockerPort, core: ServiceInfo | undefined): Promise<{ set: TlsSet; previous?: TlsSet; created?: true }> {
   const sets = tlsSets(await port.listSecrets());
-  const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
   const args = core?.Spec.TaskTemplate.ContainerSpec.Args ?? [];
   const mounted = new Set((core?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((x) => x.SecretID));
   const current = sets.find((set) => set.id === argValue(args, '--tls-set')) ?? sets.find((set) => mounted.has(set.ca.id)) ?? sets[0];
@@ -176,12 +180,16 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
     }
     image = id;
   }
-  const tls = await ensureTlsSet(port);
+  // One read of the core, and everything decided from that read: the TLS set and the version the
+  // write is checked against (issue 18). Choosing the set from one read and writing on a later one let
+  // a second install that started before the first's core existed replace it with a set of its own,
+  // leaving the first's set stored and unused.
+  const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+  const tls = await ensureTlsSet(port, existing);
   const spec = coreServiceSpec(image, opts, await ensureControlNetwork(port, io), tls.set, tls.previous, await ensureAcmeStateKey(port, io));
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
   const labelled: ServiceSpec = { ...spec, Labels: { ...spec.Labels, [LABELS.specHash]: hash } };
-  const existing = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
-  // Version-checked (update) or name-checked (create): of two installs racing, one is stored (issue 18).
+  // Version-checked (update) or name-checked (create) on that read: of two installs racing, one is stored.
   let result: 'created' | 'configured' | 'unchanged';
   try {
     if (existing === undefined) {
@@ -197,7 +205,8 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
       result = 'configured';
     } else result = 'unchanged';
   } catch (e) {
-    if (!lostCoreRace(e)) throw e;
+    // With our set: its secrets removed meanwhile (by an uninstall) is a lost race too, not Docker's text.
+    if (!lostCoreRace(e, tls.set)) throw e;
     const now = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
     if (now?.Spec.Labels?.[LABELS.specHash] === hash) {
       // The other install stored exactly this spec (same options, same TLS set): what was asked is stored.

@@ -61,9 +61,44 @@ export async function ensureAccount(client: acme.Client, email: string, progress
   });
 }
 
-export async function orderCertificate(client: acme.Client, issuer: IssuerSpec, hosts: readonly string[], hooks: ChallengeHooks, progress: (s: OrderStep) => void): Promise<IssuedPair> {
-  await ensureAccount(client, issuer.acme.email, progress);
-  const order = await step('placing the order', progress, () => client.createOrder({ identifiers: hosts.map((h) => ({ type: 'dns', value: h })) }));
+/** An order at the CA as the state keeps it: its URL and the key the certificate is issued for. */
+export interface PlacedOrder {
+  readonly url: string;
+  readonly keyPem: string;
+}
+
+/**
+ * How an order survives a restart of the core (ADR 0027): the order the route's last attempt placed,
+ * to resume, and where a newly placed one is saved before anything else happens to it.
+ */
+export interface OrderResumption {
+  readonly placed?: PlacedOrder;
+  onPlaced(order: PlacedOrder): Promise<void>;
+  onResumed?(order: PlacedOrder, status: string): void;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join(',') === [...b].sort().join(',');
+}
+
+/**
+ * The order at `url` when it can still give this route its certificate: it exists for this account,
+ * covers exactly these hosts, and is neither invalid nor expired. Anything else: undefined (a new
+ * order is placed), also when the CA cannot be asked (the new order's step reports that).
+ */
+async function resumable(client: acme.Client, url: string, hosts: readonly string[], now: number): Promise<acme.Order | undefined> {
+  try {
+    // getOrder reads only the URL of the order object it is given.
+    const order = await client.getOrder({ url } as acme.Order);
+    if (order.status === 'invalid') return undefined;
+    if (order.status !== 'valid' && order.expires !== undefined && Date.parse(order.expires) <= now) return undefined;
+    return sameNames(order.identifiers.map((i) => i.value), hosts) ? order : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function presentAndValidate(client: acme.Client, issuer: IssuerSpec, order: acme.Order, hooks: ChallengeHooks, progress: (s: OrderStep) => void): Promise<void> {
   const authorizations = await step('placing the order', progress, () => client.getAuthorizations(order));
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -90,19 +125,43 @@ export async function orderCertificate(client: acme.Client, issuer: IssuerSpec, 
       }
     });
     await step('waiting for the CA to validate', progress, async () => {
-      for (const c of pending) await client.completeChallenge(c);
+      // A resumed order's challenge may have been answered before the restart (processing, valid): not again.
+      for (const c of pending) if (c.status === 'pending') await client.completeChallenge(c);
       for (const c of pending) await client.waitForValidStatus(c);
     });
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }
-  const [keyBuf, csr] = await step('finalizing', progress, async () => {
-    const key = await acme.crypto.createPrivateEcdsaKey();
-    const [, request] = await acme.crypto.createCsr({ commonName: hosts[0] ?? '', altNames: [...hosts] }, key);
-    return [key, request] as const;
-  });
-  const finalized = await step('finalizing', progress, () => client.finalizeOrder(order, csr));
-  const certPem = await step('downloading the certificate', progress, () => client.getCertificate(finalized));
+}
+
+/**
+ * Order (or, with `resume.placed`, resume) a certificate for `hosts`. A resumed order goes on from
+ * where the CA has it: pending (challenges presented again, by this core), ready (finalized),
+ * processing or valid (downloaded), with the key saved when it was placed.
+ */
+export async function orderCertificate(client: acme.Client, issuer: IssuerSpec, hosts: readonly string[], hooks: ChallengeHooks, progress: (s: OrderStep) => void, resume?: OrderResumption): Promise<IssuedPair> {
+  await ensureAccount(client, issuer.acme.email, progress);
+  const kept = resume?.placed;
+  let order = kept !== undefined ? await resumable(client, kept.url, hosts, Date.now()) : undefined;
+  let keyPem: string;
+  if (order !== undefined && kept !== undefined) {
+    keyPem = kept.keyPem;
+    resume?.onResumed?.(kept, order.status);
+  } else {
+    keyPem = (await acme.crypto.createPrivateEcdsaKey()).toString();
+    const placed = await step('placing the order', progress, () => client.createOrder({ identifiers: hosts.map((h) => ({ type: 'dns', value: h })) }));
+    await resume?.onPlaced({ url: placed.url, keyPem });
+    order = placed;
+  }
+  if (order.status === 'pending') await presentAndValidate(client, issuer, order, hooks, progress);
+  let finalized = order;
+  if (order.status === 'pending' || order.status === 'ready') {
+    const csr = await step('finalizing', progress, async () => (await acme.crypto.createCsr({ commonName: hosts[0] ?? '', altNames: [...hosts] }, keyPem))[1]);
+    const current = order;
+    finalized = await step('finalizing', progress, () => client.finalizeOrder(current, csr));
+  }
+  const done = finalized;
+  const certPem = await step('downloading the certificate', progress, () => client.getCertificate(done));
   const info = acme.crypto.readCertificateInfo(certPem);
-  return { certPem, keyPem: keyBuf.toString(), notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
+  return { certPem, keyPem, notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
 }

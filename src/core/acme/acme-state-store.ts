@@ -30,13 +30,31 @@ export interface StoredCertificate {
   readonly notBefore: number;
   readonly notAfter: number;
   readonly issuedAt: number;
-  /** How many orders the core placed for this route since the state began (reported by tests and tls list). */
+  /** How many orders the core placed at the CA for this route since the state began, counted at placement (tls list). */
+  readonly orders: number;
+}
+
+/**
+ * An order placed at the CA and not finished yet, by route (ADR 0027): saved the moment the CA
+ * creates it, so a core restarted in the middle resumes it by URL instead of placing another.
+ * The key is the one the certificate will be issued for (made before the order, so an order the
+ * CA finalized before the restart still pairs with it). Removed when the certificate is issued.
+ */
+export interface PendingOrder {
+  readonly issuer: string;
+  readonly hosts: readonly string[];
+  readonly url: string;
+  readonly keyPem: string;
+  readonly placedAt: number;
+  /** The route's order count including this one (StoredCertificate.orders once issued). */
   readonly orders: number;
 }
 
 export interface AcmeState {
   readonly accounts: Readonly<Record<string, StoredAccount>>;
   readonly certificates: Readonly<Record<string, StoredCertificate>>;
+  /** Orders in flight, by route; absent in states saved before ADR 0027 (none then). */
+  readonly pending?: Readonly<Record<string, PendingOrder>>;
 }
 
 export const EMPTY_STATE: AcmeState = { accounts: {}, certificates: {} };
@@ -114,7 +132,7 @@ export function decryptState(text: string, key: Buffer): AcmeState | undefined {
     d.setAuthTag(Buffer.from(e.tag, 'base64'));
     const plain = Buffer.concat([d.update(Buffer.from(e.data, 'base64')), d.final()]).toString('utf8');
     const s = JSON.parse(plain) as Partial<AcmeState>;
-    return { accounts: s.accounts ?? {}, certificates: s.certificates ?? {} };
+    return { accounts: s.accounts ?? {}, certificates: s.certificates ?? {}, ...(s.pending !== undefined && Object.keys(s.pending).length > 0 ? { pending: s.pending } : {}) };
   } catch {
     return undefined;
   }

@@ -310,11 +310,25 @@ export class IssuerActor {
     };
     this.o.log.info({ route: o.route, issuer: o.issuer, hosts: o.hosts, renewing }, 'ordering an ACME certificate');
     lastRetryAfterMs = undefined;
+    // The order this route's last attempt placed (before a restart, or before a failure), for the same
+    // issuer and hosts: resumed at the CA rather than ordered again (ADR 0027).
+    const kept = this.state.pending?.[o.route];
+    const resumable = kept !== undefined && kept.issuer === o.issuer && [...kept.hosts].sort().join(',') === [...o.hosts].sort().join(',') ? kept : undefined;
+    let orders = resumable?.orders ?? held?.orders ?? 0;
     try {
       const client = await this.clientFor(o.issuer, spec);
-      const pair = await orderCertificate(client, spec, o.hosts, this.hooks(o.cluster), track);
-      const cert: StoredCertificate = { issuer: o.issuer, hosts: [...o.hosts], ...pair, issuedAt: this.now(), orders: (held?.orders ?? 0) + 1 };
-      await this.save({ ...this.state, certificates: { ...this.state.certificates, [o.route]: cert } });
+      const pair = await orderCertificate(client, spec, o.hosts, this.hooks(o.cluster), track, {
+        ...(resumable !== undefined ? { placed: { url: resumable.url, keyPem: resumable.keyPem } } : {}),
+        onPlaced: async (placed) => {
+          orders = (kept?.orders ?? held?.orders ?? 0) + 1;
+          await this.save({ ...this.state, pending: { ...this.state.pending, [o.route]: { issuer: o.issuer, hosts: [...o.hosts], ...placed, placedAt: this.now(), orders } } });
+          this.o.log.info({ route: o.route, issuer: o.issuer, renewing, order: placed.url, orders }, 'ACME order placed');
+        },
+        onResumed: (placed, status) => this.o.log.info({ route: o.route, issuer: o.issuer, renewing, order: placed.url, status }, 'resuming the ACME order placed before'),
+      });
+      const cert: StoredCertificate = { issuer: o.issuer, hosts: [...o.hosts], ...pair, issuedAt: this.now(), orders };
+      const { [o.route]: _done, ...stillPending } = this.state.pending ?? {};
+      await this.save({ ...this.state, certificates: { ...this.state.certificates, [o.route]: cert }, pending: stillPending });
       this.progress.delete(o.route);
       this.o.log.info({ route: o.route, issuer: o.issuer, notAfter: new Date(pair.notAfter).toISOString(), tookMs: this.now() - t0 }, 'ACME certificate issued');
     } catch (e) {

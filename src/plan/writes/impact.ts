@@ -43,6 +43,10 @@ export function restartCauses(before: ServiceSpec, after: ServiceSpec, networkNa
   const newPages = added(pages(before), pages(after));
   const gonePages = added(pages(after), pages(before));
   if (newPages.length > 0 || gonePages.length > 0) causes.push(`error page mounts ${[...newPages.map((s) => `+${s}`), ...gonePages.map((s) => `-${s}`)].join(' ')}`);
+  const mounts = (s: ServiceSpec) => (s.TaskTemplate.ContainerSpec.Mounts ?? []).map((m) => `${m.Type}:${m.Target}`);
+  const newMounts = added(mounts(before), mounts(after));
+  const goneMounts = added(mounts(after), mounts(before));
+  if (newMounts.length > 0 || goneMounts.length > 0) causes.push(`mounts ${[...newMounts.map((s) => `+${s}`), ...goneMounts.map((s) => `-${s}`)].join(' ')}`);
   const configs = (s: ServiceSpec) => (s.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => c.ConfigName).join(',');
   if (causes.length === 0 && configs(before) !== configs(after)) causes.push('a new proxy config (rolling delivery mounts each config in new tasks)');
   if (causes.length === 0) causes.push('task settings (environment, resources, placement or restart policy)');
