@@ -1,8 +1,8 @@
 /**
  * `make bench-scale`: the cost of one cluster with N bench-mix routes (bench/lib/inputs.ts), on a
  * real NGINX and a real HAProxy started on this machine. Per proxy kind and N:
- * - core: buildModel, render (the delivered bytes), validate (validateCluster: the exact check the
- *   core runs, in its private root), encodeModel (the gRPC payload), config bytes, core RSS;
+ * - core: buildModel, render (the delivered bytes), validate (validateFiles on those bytes: the exact
+ *   check the core runs, in its private root, no second render), encodeModel (the gRPC payload), config bytes, core RSS;
  * - proxy: `nginx -t` / `haproxy -c`; memory (PSS of all its processes) before, peak during and
  *   after a task change; the time from the core seeing one task added to the first request the new
  *   task serves, and from a route added to it being served; requests/s of the equal-split route whose
@@ -20,7 +20,7 @@ import { renderCluster } from '../src/render/render-cluster';
 import { renderHaproxy } from '../src/render/haproxy/render';
 import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
-import { validateCluster } from '../src/validate/validate-cluster';
+import { mountedFiles, validateFiles } from '../src/validate/validate-files';
 import { putEndpoints } from '../src/agent/nginx-endpoints';
 import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
@@ -114,8 +114,9 @@ function memorySampler(proxy: LocalProxy): { stop: () => number } {
 /** The core's path for one change today: model, render, validate the bytes, then the agent checks and reloads. */
 async function reloadApply(s: ScaleInputs, kind: Kind, l: Local, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number }> {
   const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
-  const [, renderMs] = timed(() => renderCluster(m));
-  const [v, validateMs] = timed(() => validateCluster(m));
+  const [rendered, renderMs] = timed(() => renderCluster(m));
+  // The core's path: the exact rendered files are checked (no second render).
+  const [v, validateMs] = timed(() => validateFiles(rendered.kind, rendered.files, { secrets: mountedFiles(m) }));
   if (!v.ok) throw new Error(`validate rejected: ${v.output}`);
   const [, encodeMs] = timed(() => encodeModel(m));
   l.write(m); // the bytes the local instance reads (its ports and paths); not counted, the core rendered above
@@ -147,8 +148,9 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
   const modelMs = repeat(runs, () => clusterModel(s.inputs, kind));
   let bytes = 0;
   const renderMs = repeat(runs, () => (bytes = Buffer.byteLength(renderCluster(model).files[0]?.content ?? '')));
-  const [validation, validateMs] = timed(() => validateCluster(model));
-  if (!validation.ok) throw new Error(`validateCluster rejected the ${kind} ${n} config: ${validation.output.slice(0, 2000)}`);
+  const files = renderCluster(model);
+  const [validation, validateMs] = timed(() => validateFiles(files.kind, files.files, { secrets: mountedFiles(model) }));
+  if (!validation.ok) throw new Error(`validateFiles rejected the ${kind} ${n} config: ${validation.output.slice(0, 2000)}`);
   const encodeMs = repeat(runs, () => encodeModel(model));
   const coreRss = process.memoryUsage().rss;
 
@@ -226,7 +228,7 @@ async function main(): Promise<void> {
     machine: machineInfo(undefined, undefined),
     loadAverageEnd: loadavg(),
     notes: [
-      'model, render, encode: median of 5 runs (N ≤ 1k), 3 (2k), 1 (5k, 10k); validate: one validateCluster (render + proxy check in a private root).',
+      'model, render, encode: median of 5 runs (N ≤ 1k), 3 (2k), 1 (5k, 10k); validate: one validateFiles of the rendered files (the proxy check in a private root; the core renders once and checks those bytes).',
       'check: nginx -t / haproxy -c of the local config, with a certificate file per TLS secret.',
       'task served: from the core seeing the added task to the first response from it (core work + agent check + reload, or the dynamic push).',
       'memory: PSS of every process of the local proxy; peak sampled every 50 ms from the change until the old processes exit.',

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { configFilesHash, type ConfigFileData } from '../api/control-plane';
+import { readBootConfig } from './boot-config-file';
 
 export interface LastApplied {
   readonly hash: string;
@@ -29,10 +30,19 @@ interface Record {
   readonly files: readonly { readonly path: string; readonly content: string }[];
 }
 
-/** sha256 of the first boot config file that exists ('' when none): which mounted config a task had. */
+/**
+ * sha256 of the text of the first boot config file that exists ('' when none): which mounted config a
+ * task had, however it is stored (a compressed one hashes as its text); 'unreadable' for one whose
+ * parts are missing or damaged (the agent then refuses to start on it).
+ */
 export function bootConfigHash(bootConfigs: readonly string[]): string {
   const path = bootConfigs.find((p) => existsSync(p));
-  return path === undefined ? '' : createHash('sha256').update(readFileSync(path)).digest('hex');
+  if (path === undefined) return '';
+  try {
+    return createHash('sha256').update(readBootConfig(path)).digest('hex');
+  } catch {
+    return 'unreadable';
+  }
 }
 
 function recordPath(dir: string, kind: string): string {

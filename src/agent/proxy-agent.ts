@@ -16,7 +16,7 @@
  * 2 s apart, back to "at once" after it stayed up 10 s. The agent only exits when asked to.
  * The per-kind process details live in proxy-process.ts.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
@@ -30,6 +30,7 @@ import type { ProxyKind } from '../plan/proxy-capabilities';
 import { chooseBootConfig } from './agent-boot';
 import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
+import { readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { pushEndpointSet } from './nginx-endpoints';
 import { TrafficListener } from './traffic-listener';
@@ -235,7 +236,8 @@ export class ProxyAgent {
     if (!existsSync(this.confPath)) {
       const boot = this.o.bootConfigs.find((p) => existsSync(p));
       if (boot === undefined) throw new Error(`no boot configuration found (looked at ${this.o.bootConfigs.join(', ')})`);
-      copyFileSync(boot, this.confPath);
+      // Decompressed and reassembled when the config was too large for one Swarm config (ADR 0029).
+      writeFileSync(this.confPath, readBootConfig(boot));
       this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
     }
     // A flag left by an agent that died mid-reload would keep every answer on Connection: close.
@@ -272,7 +274,8 @@ export class ProxyAgent {
         clearMasterRecord(this.o.confDir);
         this.o.log.info({ code, signal }, `${label} exited`);
         this.stopStreams();
-        this.resolveExit(code ?? (signal !== null ? 128 : 1));
+        // An adopted master's status is unknown (not our child): it ended after we asked it to stop.
+        this.resolveExit(proc.spawned ? (code ?? (signal !== null ? 128 : 1)) : 0);
         return;
       }
       this.restartDelayMs = nextRestartDelay(this.restartDelayMs, Date.now() - startedAt, this.o.restartBackoff);

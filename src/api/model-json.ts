@@ -4,7 +4,6 @@
  * model it does not understand instead of rendering it wrongly.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../plan/hash';
 import type { ProxyModel } from '../plan/model';
 
 /** Bump when ProxyModel changes shape. */
@@ -12,8 +11,17 @@ import type { ProxyModel } from '../plan/model';
 // 3: listeners and streamUpstreams (TCPRoute/UDPRoute); an older extension would render without them.
 export const MODEL_VERSION = 3;
 
+/**
+ * The model's JSON and its SHA-256, once per run per cluster (the core's one call). Plain
+ * JSON.stringify, not canonicalJson: at 10,000 routes sorting every object's keys cost as much as the
+ * render (issue 22), and it is not needed here. A ProxyModel has no dictionary-like objects: every
+ * object is built by the pure builder in a fixed field order (or decoded from a stored spec, whose
+ * text does not change within a generation), so equal models serialise equally. The hash only names
+ * the model an extension renders; were an equal model ever written in another order, the extension
+ * would render it once more, nothing worse.
+ */
 export function encodeModel(model: ProxyModel): { json: string; hash: string } {
-  const json = canonicalJson(model);
+  const json = JSON.stringify(model);
   return { json, hash: createHash('sha256').update(json).digest('hex') };
 }
 

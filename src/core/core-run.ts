@@ -15,7 +15,7 @@ import type { ConfigFileData } from '../api/control-plane';
 import type { IssuerActor } from './acme/issuer-actor';
 import { withIssuerConditions } from './acme/issuer-status';
 import { planRun, type ClusterPlanInput } from '../plan/writes/plan-run';
-import { PROXY_SERVICE_STEP, type ProxyPlan } from '../plan/writes/proxy-writes';
+import { PROXY_SERVICE_STEP, readsStoredConfigs, type ProxyPlan } from '../plan/writes/proxy-writes';
 import { clusterGroupKey, type Step } from '../plan/writes/steps';
 import { agentSink, blockedCount, countWrites, failureCondition, logOutcomes, runError } from './actuation';
 import { TerminalFailures } from './terminal-failures';
@@ -24,7 +24,7 @@ import { mountedFiles, ValidationCache, type FilesValidator, type ShippedFile } 
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRouteGenerations, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
+import { clusterRouteGenerations, revisionIdOf, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
 import { CONTENT_ID_LENGTH, contentOfConfigName, type RevisionId } from '../domain/revision-id';
 import type { Condition } from '../domain/conditions';
 import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
@@ -68,7 +68,7 @@ export interface CoreRunOptions {
   readonly extensionImage?: string;
   /** How rollout webhooks are called (tests); default: HTTP POST with the hook's timeout. */
   readonly webhookCaller?: WebhookCaller;
-  /** Largest rendered config delivered (tests); default Swarm's limit, MAX_SWARM_CONFIG_BYTES. */
+  /** Swarm's limit on one config's data (tests lower it): larger configs are stored compressed and in parts, or refused for NGINX rolling delivery; default MAX_SWARM_CONFIG_BYTES. */
   readonly maxConfigBytes?: number;
   /** How the exact files that ship are checked (tests record them); default validateFiles in a private root. */
   readonly validate?: FilesValidator;
@@ -215,9 +215,9 @@ export class CoreRun {
       const missing = w.rollbacks.missing.find((m) => m.cluster === model.cluster);
       const note =
         rollback !== undefined
-          ? `rolled back to revision ${rollback.revision.revision} until the next apply`
+          ? `rolled back to ${revisionIdOf(rollback.revision)} until the next apply`
           : missing !== undefined
-            ? `rollback to revision ${missing.revision} impossible: its config is gone; delivering the current specs`
+            ? `rollback to rev ${missing.revision} impossible: its config is gone; delivering the current specs`
             : undefined;
       const source: ClusterSource = { ...(files !== undefined ? { files } : {}), ...(rollback !== undefined ? { rolledBack: rollback } : {}), ...(note !== undefined ? { note } : {}) };
       intents.push(await this.intentFor(model, modelHash, live, source, w.rollouts.urgentClusters.has(model.cluster)));
@@ -364,7 +364,8 @@ export class CoreRun {
     const source: RenderedSource | undefined = rollback !== undefined ? { rendered: mainFile(cluster.files), extraFiles: [] } : this.renderedFor(model, modelHash, cluster.files);
     if (source === undefined) return { input: base, agent, status: { model, expectedReplicas, waiting: `waiting for the extension to render model ${modelHash.slice(0, 12)}`, ...keepLast } };
     const rendered = source.rendered;
-    const tooLarge = configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
+    // Too large for one Swarm config: stored compressed (and in parts) for tasks whose agent reads it; NGINX rolling tasks cannot (ADR 0029).
+    const tooLarge = readsStoredConfigs(model, agent) ? undefined : configSizeProblem(rendered, model.routes.length, this.options.maxConfigBytes);
     if (tooLarge !== undefined) {
       this.runLog.warn({ cluster: model.cluster, bytes: Buffer.byteLength(rendered) }, 'rendered configuration is too large for a Swarm config; keeping the last good one');
       return { input: base, agent, status: { model, invalid: tooLarge, expectedReplicas, ...keepLast } };
@@ -389,7 +390,7 @@ export class CoreRun {
     this.certificates.set(model.cluster, certificates);
     const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: deliveryHash(files, certificates), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
     if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
-    const proxy = { rendered, rollback: rollback !== undefined, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
+    const proxy = { rendered, rollback: rollback !== undefined, ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
   }
 

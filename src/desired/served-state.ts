@@ -10,6 +10,7 @@ import { decodeRolloutState, type RolloutState } from '../domain/rollout-state';
 import type { ConfigInfo, DockerPort } from '../observed/docker-port';
 import type { RollbackSource } from '../plan/pipeline';
 import { clusterRevisions, rollbackOf } from '../plan/revisions';
+import { decodeStoredConfig, partConfigName } from '../plan/stored-config';
 import type { StoredSpec } from './spec-store';
 
 /** By route name: the readable stored rollout states (an unreadable one counts as none: the core restarts it). */
@@ -48,8 +49,28 @@ export async function storedRollbacks(port: DockerPort, stored: ReadonlyMap<stri
       missing.push({ cluster: s.name, revision: request.revision });
       continue;
     }
-    const full = await port.inspectConfig(revision.config.ID);
-    sources.set(s.name, { request, generation: s.generation, revision, content: Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8') });
+    let content: string;
+    try {
+      content = await storedConfigText(port, revision.config, proxyConfigs);
+    } catch {
+      // A part is gone or damaged: the revision cannot be served, as if its config were gone.
+      missing.push({ cluster: s.name, revision: request.revision });
+      continue;
+    }
+    sources.set(s.name, { request, generation: s.generation, revision, content });
   }
   return { sources, missing };
+}
+
+/** The rendered text of a proxy config as stored: read whole, or decompressed and reassembled from its parts (ADR 0029). */
+export async function storedConfigText(port: DockerPort, config: ConfigInfo, proxyConfigs: readonly ConfigInfo[]): Promise<string> {
+  const data = async (id: string): Promise<Uint8Array> => Buffer.from((await port.inspectConfig(id)).Spec.Data ?? '', 'base64');
+  const count = Number(config.Spec.Labels?.[LABELS.parts] ?? '1');
+  const parts = [await data(config.ID)];
+  for (let k = 2; k <= count; k++) {
+    const part = proxyConfigs.find((c) => c.Spec.Name === partConfigName(config.Spec.Name, k));
+    if (part === undefined) throw new Error(`part ${k} of ${config.Spec.Name} is missing`);
+    parts.push(await data(part.ID));
+  }
+  return decodeStoredConfig(parts);
 }

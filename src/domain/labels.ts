@@ -35,6 +35,11 @@ export const LABELS = {
    * `sha256:<hex>` of that list when it would exceed ROUTES_LABEL_MAX (see ADR 0007).
    */
   routes: 'io.swarmgate.routes',
+  /** On proxy configs too large for one Swarm config (ADR 0029): "gzip", and in how many configs it is stored (this one and its parts). */
+  encoding: 'io.swarmgate.encoding',
+  parts: 'io.swarmgate.parts',
+  /** On a part (2..n) of a proxy config stored in several configs: the name of the config it continues. */
+  partOf: 'io.swarmgate.part-of',
   /** On proxy configs: how many routes the config contains. */
   routeCount: 'io.swarmgate.route-count',
   /**

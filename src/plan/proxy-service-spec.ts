@@ -13,6 +13,7 @@ import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } f
 import { AGENT_RUNTIME_TMPFS, LAST_APPLIED_DIR, lastAppliedVolume, PROXY_RUNTIME } from './proxy-runtime';
 import { pagePath } from './error-pages';
 import { listenerSwarmProtocol } from '../domain/listener';
+import { partFilePath } from './stored-config';
 
 export { AGENT_ARGS, BOOT_CONFIG_PATH, NGINX_CONFIG_PATH } from './proxy-runtime';
 
@@ -40,7 +41,8 @@ export function componentTlsMounts(endpoint: AgentEndpoint, role: ClusterRole, c
 export interface ProxyInputs {
   readonly model: ProxyModel;
   readonly serviceName: string;
-  readonly config: { readonly id: string; readonly name: string };
+  /** The proxy config, and its parts 2..n when it is stored in several Swarm configs (stored-config.ts). */
+  readonly config: { readonly id: string; readonly name: string; readonly parts?: readonly { readonly id: string; readonly name: string }[] };
   /** Secret name → ID, for every secret the model needs. */
   readonly secretIds: ReadonlyMap<string, string>;
   /** Error-page config name → ID (ProxyModel.pageConfigs); absent: the name stands in. */
@@ -108,6 +110,8 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster, [LABELS.delivery]: inputs.agent !== undefined ? 'hitless' : 'rolling' };
   const agent = inputs.agent;
   const runtime = PROXY_RUNTIME[model.spec.proxy.kind];
+  const configPath = agent !== undefined ? runtime.bootConfigPath : runtime.configPath;
+  const parts = inputs.config.parts ?? [];
   const upFront = agent !== undefined && inputs.joinAllowedNetworks !== false ? model.spec.networks.filter((n) => inputs.networkIds.has(n)) : [];
   const networks = [...new Set([...model.networks, ...upFront])].sort().map((name) => ({ Target: inputs.networkIds.get(name) ?? name }));
   if (agent !== undefined) networks.push({ Target: agent.controlNetworkId });
@@ -143,9 +147,10 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
           : {}),
         StopSignal: 'SIGQUIT',
         StopGracePeriod: durationMs(p.stopGracePeriod) * NANO,
-        // The proxy config first (readers take Configs[0] as it), then the error pages its config names.
+        // The proxy config first (readers take Configs[0] as it), its parts beside it, then the error pages its config names.
         Configs: [
-          { ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: agent !== undefined ? runtime.bootConfigPath : runtime.configPath, UID: '0', GID: '0', Mode: 0o444 } },
+          { ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: configPath, UID: '0', GID: '0', Mode: 0o444 } },
+          ...parts.map((p, i) => ({ ConfigID: p.id, ConfigName: p.name, File: { Name: partFilePath(configPath, i + 2, parts.length + 1), UID: '0', GID: '0', Mode: 0o444 } })),
           ...[...(model.pageConfigs ?? [])].sort().map((name) => ({ ConfigID: inputs.pageConfigIds?.get(name) ?? name, ConfigName: name, File: { Name: pagePath(name), UID: '0', GID: '0', Mode: 0o444 } })),
         ],
         Secrets: [

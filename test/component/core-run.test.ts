@@ -313,7 +313,7 @@ describe('proxy placement and config history', () => {
     const programmed = condition(await statusOf('web20'), 'Programmed');
     expect(programmed).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(programmed?.message).toContain(`for 22 routes is`);
-    expect(programmed?.message).toContain(`must be smaller than ${limit.toLocaleString('en-US')} bytes: split the routes over more ServiceClusters`);
+    expect(programmed?.message).toContain(`must be smaller than ${limit.toLocaleString('en-US')} bytes: use hitless delivery`);
     // Nothing was stored for edge; the small cluster got its new config.
     expect(docker.writes.filter((a) => a.op === 'createConfig').map((a) => a.target)).toEqual([expect.stringMatching(/^sg-nginx-small-/)]);
   });

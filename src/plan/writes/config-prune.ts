@@ -12,15 +12,22 @@ export function planConfigPrune(cluster: string, current: string, serviceId: str
   const inUse = new Set(
     live.tasks.filter((t) => serviceId !== undefined && t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
   );
-  const candidates = live.proxyConfigs
-    .filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster && c.Spec.Name !== current && !inUse.has(c.Spec.Name))
+  const own = live.proxyConfigs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster);
+  // Parts 2..n of a config stored in several (ADR 0029) go with their config, never on their own count.
+  const isPart = (c: (typeof own)[number]): boolean => c.Spec.Labels?.[LABELS.partOf] !== undefined;
+  const candidates = own
+    .filter((c) => !isPart(c) && c.Spec.Name !== current && !inUse.has(c.Spec.Name))
     // Newest revision first; configs from before revisions existed (no label) go first, oldest first.
     .sort((a, b) => (revisionNumber(b) ?? 0) - (revisionNumber(a) ?? 0) || ((a.CreatedAt ?? '') < (b.CreatedAt ?? '') ? 1 : -1));
-  return candidates.slice(KEEP_REVISIONS - 1).map((c) => ({
-    op: 'removeConfig',
-    cluster,
-    targetId: c.ID,
-    name: c.Spec.Name,
-    reason: `no task uses it and it is older than the newest ${KEEP_REVISIONS} revisions`,
-  }));
+  const removed = candidates.slice(KEEP_REVISIONS - 1);
+  const gone = new Set(removed.map((c) => c.Spec.Name));
+  const kept = new Set(own.filter((c) => !isPart(c) && !gone.has(c.Spec.Name)).map((c) => c.Spec.Name));
+  const parts = own.filter((c) => {
+    const main = c.Spec.Labels?.[LABELS.partOf] ?? '';
+    return isPart(c) && main !== current && !kept.has(main) && !inUse.has(c.Spec.Name);
+  });
+  return [
+    ...removed.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: `no task uses it and it is older than the newest ${KEEP_REVISIONS} revisions` })),
+    ...parts.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: `a part of config ${c.Spec.Labels?.[LABELS.partOf] ?? ''}, which is removed` })),
+  ];
 }

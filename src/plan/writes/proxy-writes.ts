@@ -16,9 +16,19 @@ import { revisionIdText } from '../../domain/revision-id';
 import { planConfigPrune } from './config-prune';
 import { isCurrent, labelledServiceSpec, updateEffect } from './service-labels';
 import { configRef, type DeliverStep, type Step } from './steps';
+import { MAX_SWARM_CONFIG_BYTES } from '../config-size';
+import { encodeStoredConfig, partConfigName, type StoredConfig } from '../stored-config';
 
 export const PROXY_CONFIG_STEP = 'proxy-config';
 export const PROXY_SERVICE_STEP = 'proxy-service';
+/** The step creating part `k` (2..n) of a config stored in parts (stored-config.ts). */
+export const proxyConfigPartStep = (k: number): string => `${PROXY_CONFIG_STEP}-p${k}`;
+
+/** A Swarm config the proxy service mounts: its ID (or a step reference) and name. */
+interface Mount {
+  readonly id: string;
+  readonly name: string;
+}
 
 /** `sg-nginx-<cluster>-<hash>` or `sg-haproxy-…`: named after the proxy that reads it (content-addressed by `hash`). */
 export function proxyConfigName(cluster: string, hash: string, kind: ProxyModel['spec']['proxy']['kind'] = 'nginx'): string {
@@ -38,6 +48,23 @@ export interface ProxyPlanInput {
   readonly rollback?: boolean;
   /** What the agents must get (hitless), with the hash of what they were last handed. */
   readonly delivery?: Omit<DeliverStep, 'op' | 'reason' | 'cluster'> & { readonly deliveredHash?: string };
+  /** Swarm's limit on one config's data (tests lower it); default MAX_SWARM_CONFIG_BYTES. */
+  readonly configLimit?: number;
+}
+
+/** Whether the proxy's tasks run the agent, which can read a compressed or split config (NGINX rolling tasks read it as nginx.conf). */
+export function readsStoredConfigs(model: ProxyModel, agent: AgentEndpoint | undefined): boolean {
+  return agent !== undefined || model.spec.proxy.kind === 'haproxy';
+}
+
+/** The configs of parts 2..n of `main` a service mounts, in order (none for a config stored whole). */
+function mountedParts(configs: NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Configs']>, main: string): Mount[] {
+  const parts: Mount[] = [];
+  for (let k = 2; ; k++) {
+    const c = configs.find((x) => x.ConfigName === partConfigName(main, k));
+    if (c?.ConfigID === undefined) return parts;
+    parts.push({ id: c.ConfigID, name: partConfigName(main, k) });
+  }
 }
 
 export interface ProxyPlan {
@@ -66,6 +93,15 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   const own = config === undefined ? undefined : revisionNumber(config);
   const revision = config === undefined ? maxRevision + 1 : input.rollback === true ? own : own !== undefined && own === maxRevision ? own : maxRevision + 1;
   const id = revisionIdText({ ...(revision !== undefined ? { revision } : {}), content: hash });
+  // Too large for one Swarm config as it is: gzip, and parts when even that is too large (stored-config.ts).
+  const limit = input.configLimit ?? MAX_SWARM_CONFIG_BYTES;
+  const fits = Buffer.byteLength(rendered) < limit;
+  let encoded: StoredConfig | undefined;
+  // Compressing a large config costs time: only when a config (or a part of it) is to be created.
+  const stored = (): StoredConfig => (encoded ??= encodeStoredConfig(rendered, limit));
+  // An existing config says how it was stored (its parts label); one created now, what encoding gives.
+  const partCount = fits ? 1 : config !== undefined ? Number(config.Spec.Labels?.[LABELS.parts] ?? '1') : stored().parts.length;
+  const partSteps = new Map<number, string>();
   if (config === undefined) {
     steps.push({
       op: 'createConfig',
@@ -73,10 +109,13 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       cluster: model.cluster,
       spec: {
         Name: configName,
-        Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash, [LABELS.revision]: String(maxRevision + 1), ...routes },
-        Data: Buffer.from(rendered).toString('base64'),
+        Labels: {
+          [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.specHash]: hash, [LABELS.revision]: String(maxRevision + 1), ...routes,
+          ...(!fits ? { [LABELS.encoding]: stored().encoding, [LABELS.parts]: String(partCount) } : {}),
+        },
+        Data: Buffer.from(fits ? rendered : (stored().parts[0] ?? '')).toString('base64'),
       },
-      reason: `the rendered ${model.spec.proxy.kind} config changed: new config ${id}`,
+      reason: `the rendered ${model.spec.proxy.kind} config changed: new config ${id}${fits ? '' : ` (${stored().encoding}, ${partCount} part${partCount === 1 ? '' : 's'}: ${Buffer.byteLength(rendered)} bytes do not fit in one Swarm config)`}`,
     });
   } else if (input.rollback !== true) {
     const labels = config.Spec.Labels ?? {};
@@ -92,12 +131,35 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       });
     }
   }
+  // Parts 2..n: created when missing (a new config, or one whose part was removed by hand).
+  for (let k = 2; k <= partCount; k++) {
+    const partName = partConfigName(configName, k);
+    const existingPart = live.proxyConfigs.find((c) => c.Spec.Name === partName);
+    if (existingPart !== undefined) {
+      partSteps.set(k, existingPart.ID);
+      continue;
+    }
+    const stepId = proxyConfigPartStep(k);
+    partSteps.set(k, configRef(stepId));
+    steps.push({
+      op: 'createConfig',
+      id: stepId,
+      cluster: model.cluster,
+      spec: {
+        Name: partName,
+        Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy-config', [LABELS.cluster]: model.cluster, [LABELS.partOf]: configName },
+        Data: Buffer.from(stored().parts[k - 1] ?? new Uint8Array()).toString('base64'),
+      },
+      reason: `part ${k} of ${partCount} of config ${id}`,
+    });
+  }
+  const parts: Mount[] = [...partSteps.entries()].map(([k, partId]) => ({ id: partId, name: partConfigName(configName, k) }));
   const name = proxyServiceName(model.cluster);
   const secretIds = new Map(live.secrets.map((s) => [s.Spec.Name, s.ID]));
   const pageConfigIds = new Map((live.pageConfigs ?? []).map((c) => [c.Spec.Name, c.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
   type Mounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
-  const build = (mount: { id: string; name: string }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
+  const build = (mount: Mount & { readonly parts: readonly Mount[] }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
     labelledServiceSpec(
       proxyServiceSpec({
         model,
@@ -112,7 +174,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       }),
     );
   const existing = live.services.find((s) => s.Spec.Name === name);
-  let spec = build({ id: config?.ID ?? configRef(PROXY_CONFIG_STEP), name: configName });
+  let spec = build({ id: config?.ID ?? configRef(PROXY_CONFIG_STEP), name: configName, parts });
   let mountedName = configName;
   let kept = false;
   const mounted = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0];
@@ -122,7 +184,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
     // needs any more (they are left at the next update the service needs anyway).
     const attached = (existing.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target).filter((id) => live.networks.some((n) => n.Id === id));
     // Networks joined up front (allow-list) are added only when the service is updated anyway.
-    const m = { id: mounted.ConfigID, name: mounted.ConfigName };
+    const m = { id: mounted.ConfigID, name: mounted.ConfigName, parts: mountedParts(existing.Spec.TaskTemplate.ContainerSpec.Configs ?? [], mounted.ConfigName) };
     // After rotate-certs the mounted identity (previous set) stays until the service is updated anyway (ADR 0019).
     const tls = agent.tls !== undefined ? keptComponentMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets, [agent.tls.id, ...(agent.previousTlsSet !== undefined ? [agent.previousTlsSet] : [])], 'agent', model.cluster) : undefined;
     const variants = [build(m), build(m, attached), build(m, [], false), build(m, attached, false)];

@@ -1,10 +1,13 @@
 /** Render one ProxyModel to nginx.conf. Pure: same model and options ⇒ same bytes. */
-import Mustache from 'mustache';
+import { PartialCacheWriter } from '../partial-cache-writer';
 import type { ProxyModel } from '../../plan/model';
 import { nginxEscape } from './escape';
 import { DEFAULT_NGINX_OPTIONS, type NginxRenderOptions } from './options';
 import { NGINX_TEMPLATES } from './templates';
 import { buildNginxViewAndEndpoints } from './view-model';
+
+/** One writer per renderer: it keeps each partial's tokens per place of use (partial-cache-writer.ts). */
+const writer = new PartialCacheWriter();
 
 export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): string {
   return renderNginxWithEndpoints(model, options).config;
@@ -16,6 +19,6 @@ export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptio
  */
 export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): { config: string; endpoints: string } {
   const { view, endpoints } = buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options });
-  const config = Mustache.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
+  const config = writer.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
   return { config, endpoints: endpoints.length === 0 ? '' : `${[...endpoints].sort().join('\n')}\n` };
 }
