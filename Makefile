@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck test unit update-golden bench bench-scale clean proto proto-check system-deps
+.PHONY: help deps build lint typecheck test unit update-golden bench bench-scale bench-tls clean proto proto-check system-deps
 
 # Debian packages: deploy/scripts/system-deps.sh holds the one table (package -> purpose -> why).
 # Each target the README names installs what its purpose needs when it is missing (quiet otherwise).
@@ -23,7 +23,7 @@ system-deps: ## install every Debian package the project uses that is missing (r
 deps: ## install npm packages (npm ci)
 	npm ci --no-audit --no-fund
 
-build: $(DEPS_STAMP) ## compile TypeScript to dist/ (the swarmgate CLI is dist/src/cli/main.js)
+build: $(DEPS_STAMP) ## compile TypeScript to dist/src/ and bundle the swarmgate bin, dist/cli/swarmgate.js (esbuild; ADR 0026)
 	npm run build
 
 lint: $(DEPS_STAMP) ## ESLint, including the pure-core import boundaries
@@ -61,6 +61,10 @@ bench: $(DEPS_STAMP) ## render 100/1k/10k routes, time render and nginx -t; tabl
 bench-scale: $(DEPS_STAMP) ## N routes (SCALE_SIZES=100,1000,2000,5000,10000) on a local NGINX and HAProxy: core costs, reload/served times, memory, req/s; JSON in bench/results/
 	@$(SYSTEM_DEPS) bench test bench-reload
 	npx tsx bench/scale-bench.ts
+
+bench-tls: $(DEPS_STAMP) ## N TLS hosts (TLS_SIZES=1000,5000,10000) on a local NGINX, one server certificate per host vs the shared TLS server: nginx -t, reload, handshake CPU; JSON in bench/results/
+	@$(SYSTEM_DEPS) bench test
+	npx tsx bench/tls-bench.ts
 
 clean: ## remove build output
 	rm -rf dist
@@ -138,7 +142,7 @@ bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket e
 	@$(SYSTEM_DEPS) test bench-reload
 	npx tsx bench/reload-bench.ts
 
-bench-cli: build ## CLI start-up: min/median wall and CPU time of get, status, --version against DOCKER_HOST (issue 16: get under 300 ms)
+bench-cli: build ## CLI start-up, tsc build vs bundle vs bundle + code cache: min/median wall and CPU time of get, status, --version; JSON in bench/results/
 	npx tsx bench/cli-startup-bench.ts
 
 bench-memory: $(DEPS_STAMP) ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)

@@ -5,7 +5,7 @@
 #   docker build -f deploy/docker/proxy.Dockerfile --build-arg APP_IMAGE=swarmgate/swarmgate:latest \
 #     -t swarmgate/proxy:latest .
 #
-# Context: the repository root (only deploy/nginx/nginx.conf and deploy/haproxy/haproxy.cfg are used; with BuildKit,
+# Context: the repository root (only deploy/docker/proxy-init.sh, deploy/nginx/nginx.conf and deploy/haproxy/haproxy.cfg are used; with BuildKit,
 # proxy.Dockerfile.dockerignore keeps the rest out of the context). Rolling delivery also works
 # with any stock NGINX image (proxy.image in the ServiceCluster); hitless delivery needs this one.
 ARG APP_IMAGE=swarmgate/swarmgate:latest
@@ -36,5 +36,9 @@ EXPOSE 80 443
 STOPSIGNAL SIGQUIT
 # Rolling delivery runs NGINX alone (the core mounts each config as /etc/nginx/nginx.conf);
 # hitless delivery runs `swarmgate proxy-agent`, which starts NGINX (or HAProxy) and reloads it in place.
-ENTRYPOINT ["/usr/bin/tini", "--"]
+# PID 1: a small shell loop that starts `swarmgate proxy-agent` (the agent's supervisor) again when it
+# dies, while the proxy keeps serving (ADR 0018); any other command runs under tini as before.
+COPY deploy/docker/proxy-init.sh /usr/local/bin/swarmgate-proxy-init
+RUN chmod 0755 /usr/local/bin/swarmgate-proxy-init
+ENTRYPOINT ["/usr/local/bin/swarmgate-proxy-init"]
 CMD ["nginx", "-g", "daemon off;"]

@@ -9,7 +9,7 @@ SG_TAG=demo-clean
 # shellcheck source=deploy/scripts/lib.sh
 source deploy/scripts/lib.sh
 
-[[ -f dist/src/cli/main.js ]] || die "dist/ is missing: run make build first"
-node dist/src/cli/main.js uninstall --purge
+[[ -f dist/cli/swarmgate.js ]] || die "dist/ is missing: run make build first"
+node dist/cli/swarmgate.js uninstall --purge
 bash examples/quickstart/backends.sh down
 log "demo removed"

@@ -11,7 +11,7 @@ SG_TAG=demo
 source deploy/scripts/lib.sh
 
 IMAGE_PREFIX=${IMAGE_PREFIX:-swarmgate}
-SG="node dist/src/cli/main.js"
+SG="node dist/cli/swarmgate.js"
 
 log "building the CLI"
 npm run build >/dev/null
@@ -37,11 +37,11 @@ curl -fsS -H 'Host: hello.localhost' http://127.0.0.1:8080/v2/anything
 cat >&2 <<'NEXT'
 
 ==> [demo] Done. Try next:
-  node dist/src/cli/main.js get routes -o wide          # conditions per route
-  node dist/src/cli/main.js describe route hello        # rules and condition reasons
+  node dist/cli/swarmgate.js get routes -o wide          # conditions per route
+  node dist/cli/swarmgate.js describe route hello        # rules and condition reasons
   curl -H 'Host: hello.localhost' -H 'X-Canary: always' http://127.0.0.1:8080/
-  edit examples/quickstart/route.yaml (weights), then: node dist/src/cli/main.js apply -f examples/quickstart/
+  edit examples/quickstart/route.yaml (weights), then: node dist/cli/swarmgate.js apply -f examples/quickstart/
   docker service scale hello-v1=1                       # the upstream follows the tasks
-  node dist/src/cli/main.js uninstall                   # remove the core and proxies (specs kept)
+  node dist/cli/swarmgate.js uninstall                   # remove the core and proxies (specs kept)
   make demo-clean                                       # remove everything the demo created
 NEXT

@@ -16,7 +16,7 @@
 # canary and haproxy examples both use shop-v1): `up` reuses it and adds its label, `down` removes
 # the label and removes the service only when no other example still uses it.
 #
-# SWARMGATE: the CLI command, for the few steps that need it (default: node dist/src/cli/main.js,
+# SWARMGATE: the CLI command, for the few steps that need it (default: node dist/cli/swarmgate.js, the bundled bin,
 # after `make build`).
 
 set -euo pipefail
@@ -26,7 +26,7 @@ EXAMPLE_LABEL="io.swarmgate.example.$EXAMPLE"
 EXAMPLE_NETWORK=sg-examples
 EXAMPLE_BACKEND_CONFIG=sg-example-backend
 IMAGE_PREFIX=${IMAGE_PREFIX:-swarmgate}
-read -r -a SWARMGATE_CMD <<<"${SWARMGATE:-node $EXAMPLES_ROOT/dist/src/cli/main.js}"
+read -r -a SWARMGATE_CMD <<<"${SWARMGATE:-node $EXAMPLES_ROOT/dist/cli/swarmgate.js}"
 
 ex_log() { printf '==> [%s] %s\n' "$EXAMPLE" "$*" >&2; }
 ex_die() { printf '==> [%s] ERROR: %s\n' "$EXAMPLE" "$*" >&2; exit 1; }

@@ -119,7 +119,7 @@ docker_build() {
 
 build_offline_proxy() {
   # The legacy builder: needs no buildx plugin and takes BASE_IMAGE from the local image store.
-  tar -C "$repo" -c deploy/docker/offline/proxy.Dockerfile deploy/nginx/nginx.conf deploy/haproxy/haproxy.cfg \
+  tar -C "$repo" -c deploy/docker/offline/proxy.Dockerfile deploy/docker/proxy-init.sh deploy/nginx/nginx.conf deploy/haproxy/haproxy.cfg \
     | DOCKER_BUILDKIT=0 docker_build deploy/docker/offline/proxy.Dockerfile "$proxy_image" \
         --build-arg APP_IMAGE="$app_image:$VERSION"
 }
@@ -132,7 +132,7 @@ build_offline_app() {
 }
 
 build_registry_proxy() {
-  tar -C "$repo" -c deploy/docker/proxy.Dockerfile deploy/nginx/nginx.conf deploy/haproxy/haproxy.cfg \
+  tar -C "$repo" -c deploy/docker/proxy.Dockerfile deploy/docker/proxy-init.sh deploy/nginx/nginx.conf deploy/haproxy/haproxy.cfg \
     | docker_build deploy/docker/proxy.Dockerfile "$proxy_image" --build-arg APP_IMAGE="$app_image:$VERSION"
 }
 

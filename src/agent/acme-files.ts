@@ -1,7 +1,8 @@
 /**
  * The agent's ACME directory (ADR 0013): the certificates and keys the core delivers for this
- * cluster's routes, and the HTTP-01 tokens NGINX answers as plain files. Keys are written 0600
- * (NGINX's master reads them as root); tokens 0644 (workers serve them). Names come from the core
+ * cluster's routes, and the HTTP-01 tokens NGINX answers as plain files. Certificates and keys are
+ * written 0644: NGINX's workers load them at each full handshake (the shared TLS server, ADR 0028),
+ * as they read worker secrets mounted 0444; tokens 0644 (workers serve them). Names come from the core
  * but are still checked: plain file names only, so nothing is written outside the directory.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 
 /**
  * The directory: traversable but not listable by NGINX's workers (0711), who must reach http01/;
- * the keys in it are 0600, for the master (root) only.
+ * they open the keys in it by name (0644, see above).
  */
 function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o711 });
@@ -29,7 +30,7 @@ export function writeCertificates(dir: string, certificates: readonly ConfigFile
   for (const c of certificates) {
     if (!FILE_NAME.test(c.path)) return { ok: false, output: `refusing certificate file name ${JSON.stringify(c.path)}` };
     const target = join(dir, c.path);
-    writeFileSync(`${target}.next`, c.content, { mode: 0o600 });
+    writeFileSync(`${target}.next`, c.content, { mode: 0o644 });
     renameSync(`${target}.next`, target);
   }
   return { ok: true };

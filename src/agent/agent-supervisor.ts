@@ -11,7 +11,12 @@
  * config handling. Stop signals are passed to the agent, which stops the proxy gracefully; then the
  * supervisor exits with the agent's code. An agent that exits 0 is not restarted (it was asked to
  * stop), nor one that failed `maxQuickFailures` times in a row without a healthy run: then the
- * supervisor exits with its code and Swarm's restart policy takes over.
+ * supervisor exits with SUPERVISOR_GAVE_UP_EXIT and Swarm's restart policy takes over.
+ *
+ * The supervisor is supervised in turn: in a proxy task, PID 1 is a shell loop
+ * (deploy/docker/proxy-init.sh) that starts it again when it dies. The agent is given an IPC
+ * channel to the supervisor and exits when it closes (agentFollowsSupervisor), leaving the proxy
+ * running: the new supervisor's agent takes it over, and there are never two agents.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
@@ -19,6 +24,13 @@ import { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff } from '
 
 /** Set in the agent's environment by its supervisor: run the agent itself, not another supervisor. */
 export const SUPERVISED_ENV = 'SWARMGATE_AGENT_SUPERVISED';
+
+/**
+ * The supervisor's status when it gave up on an agent that keeps failing: the task's PID 1
+ * (deploy/docker/proxy-init.sh, which holds the same number) then ends the task instead of starting
+ * the supervisor again. 75 = EX_TEMPFAIL: Swarm's restart policy may well succeed.
+ */
+export const SUPERVISOR_GAVE_UP_EXIT = 75;
 
 export interface SupervisorOptions {
   readonly command: string;
@@ -57,7 +69,8 @@ export class AgentSupervisor {
 
   start(): void {
     const startedAt = Date.now();
-    const child = spawn(this.o.command, [...this.o.args], { env: { ...this.o.env, [SUPERVISED_ENV]: '1' }, stdio: 'inherit' });
+    // The IPC channel carries no messages: its end tells the agent that the supervisor is gone.
+    const child = spawn(this.o.command, [...this.o.args], { env: { ...this.o.env, [SUPERVISED_ENV]: '1' }, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     let ended = false;
     const onEnd = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
@@ -69,8 +82,8 @@ export class AgentSupervisor {
       const b = this.o.backoff ?? DEFAULT_RESTART_BACKOFF;
       this.quickFailures = ranMs >= b.resetAfterMs ? 1 : this.quickFailures + 1;
       if (this.quickFailures > (this.o.maxQuickFailures ?? 10)) {
-        this.o.log.error({ code, signal, failures: this.quickFailures }, 'the proxy agent keeps failing; giving up (the task ends)');
-        return this.resolveExit(status);
+        this.o.log.error({ code, signal, failures: this.quickFailures, exit: SUPERVISOR_GAVE_UP_EXIT }, 'the proxy agent keeps failing; giving up (the task ends)');
+        return this.resolveExit(SUPERVISOR_GAVE_UP_EXIT);
       }
       this.restartDelayMs = nextRestartDelay(this.restartDelayMs, ranMs, b);
       this.o.log.error({ code, signal, err: error?.message, restartInMs: this.restartDelayMs }, 'the proxy agent died; starting it again (the proxy keeps serving)');
@@ -98,4 +111,19 @@ export class AgentSupervisor {
     if (c !== undefined && c.exitCode === null && c.signalCode === null) c.kill(signal);
     else this.resolveExit(0);
   }
+}
+
+/**
+ * In the supervised agent: exit when the supervisor's IPC channel closes (the supervisor died),
+ * leaving the proxy running for the agent of the supervisor that replaces it (as if the agent had
+ * been killed: everything it writes is written atomically). The channel does not keep the agent's
+ * event loop alive. No-op without a channel (the agent runs alone).
+ */
+export function agentFollowsSupervisor(proc: NodeJS.Process, log: Logger, exit: (code: number) => void = (c) => proc.exit(c)): void {
+  if (proc.channel === undefined) return;
+  proc.channel.unref();
+  proc.once('disconnect', () => {
+    log.warn('the agent\'s supervisor is gone; exiting, the proxy keeps serving for the next agent');
+    exit(0);
+  });
 }

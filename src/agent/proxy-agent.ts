@@ -274,7 +274,8 @@ export class ProxyAgent {
         clearMasterRecord(this.o.confDir);
         this.o.log.info({ code, signal }, `${label} exited`);
         this.stopStreams();
-        this.resolveExit(code ?? (signal !== null ? 128 : 1));
+        // An adopted master's status is unknown (not our child): it ended after we asked it to stop.
+        this.resolveExit(proc.spawned ? (code ?? (signal !== null ? 128 : 1)) : 0);
         return;
       }
       this.restartDelayMs = nextRestartDelay(this.restartDelayMs, Date.now() - startedAt, this.o.restartBackoff);

@@ -65,7 +65,7 @@ export function procIdentity(pid: number): ProcIdentity | undefined {
 
 function alive(pid: number, startTime: string): boolean {
   const id = procIdentity(pid);
-  // A zombie has ended: its parent (tini, once the agent that started it died) has not reaped it yet.
+  // A zombie has ended: its parent (PID 1, once the agent that started it died) has not reaped it yet.
   return id !== undefined && id.startTime === startTime && id.state !== 'Z' && id.state !== 'X';
 }
 

@@ -4,29 +4,63 @@
  * core that is gone.
  */
 import { LABELS, OWNER_VALUE } from '../domain/labels';
-import { isServingTask, type DockerPort, type ServiceInfo } from '../observed/docker-port';
+import { isServingTask, type DockerPort, type ServiceInfo, type TaskInfo } from '../observed/docker-port';
 import type { ObjectStatus } from '../status/object-status';
 
-export type CorePresence = { readonly state: 'running'; readonly service: string } | { readonly state: 'stopped'; readonly service: string } | { readonly state: 'not-installed' };
+export type CorePresence =
+  | { readonly state: 'running'; readonly service: string }
+  /** A task Swarm is still bringing up (right after `install`, or a restart): the core runs in seconds. */
+  | { readonly state: 'starting'; readonly service: string; readonly taskState: string }
+  | { readonly state: 'stopped'; readonly service: string }
+  | { readonly state: 'not-installed' };
 
-/** The core service (undefined when not installed) and whether one of its tasks serves. */
-export async function findCore(port: DockerPort): Promise<{ readonly service: ServiceInfo; readonly running: boolean } | undefined> {
+/**
+ * Task states of a task on its way to running (`docker service ps` shows them as Pending, Assigned,
+ * Preparing — pulling the image —, Starting…); with desired state running, the core is starting, not
+ * stopped. A task that failed or was rejected is replaced by a new one, which then has one of these.
+ */
+const STARTING_STATES: ReadonlySet<string> = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'ready', 'preparing', 'starting']);
+
+export function isStartingTask(t: TaskInfo): boolean {
+  return t.DesiredState === 'running' && STARTING_STATES.has(t.Status.State);
+}
+
+/** Running, starting (with the starting task's state) or stopped, from the core service's tasks. */
+export function corePhase(tasks: readonly TaskInfo[]): { readonly phase: 'running' } | { readonly phase: 'starting'; readonly taskState: string } | { readonly phase: 'stopped' } {
+  if (tasks.some(isServingTask)) return { phase: 'running' };
+  const starting = tasks.find(isStartingTask);
+  return starting !== undefined ? { phase: 'starting', taskState: starting.Status.State } : { phase: 'stopped' };
+}
+
+/** The core service (undefined when not installed), whether one of its tasks serves, and whether one is starting. */
+export async function findCore(port: DockerPort): Promise<{ readonly service: ServiceInfo; readonly running: boolean; readonly starting?: string } | undefined> {
   const services = await port.listServices([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=core`]);
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   if (core === undefined) return undefined;
-  const tasks = await port.listTasks();
-  return { service: core, running: tasks.some((t) => t.ServiceID === core.ID && isServingTask(t)) };
+  const phase = corePhase((await port.listTasks()).filter((t) => t.ServiceID === core.ID));
+  return { service: core, running: phase.phase === 'running', ...(phase.phase === 'starting' ? { starting: phase.taskState } : {}) };
+}
+
+export function presenceOf(service: ServiceInfo | undefined, tasks: readonly TaskInfo[]): CorePresence {
+  if (service === undefined) return { state: 'not-installed' };
+  const phase = corePhase(tasks.filter((t) => t.ServiceID === service.ID));
+  return phase.phase === 'starting' ? { state: 'starting', service: service.Spec.Name, taskState: phase.taskState } : { state: phase.phase, service: service.Spec.Name };
 }
 
 export async function corePresence(port: DockerPort): Promise<CorePresence> {
   const core = await findCore(port);
   if (core === undefined) return { state: 'not-installed' };
+  if (core.starting !== undefined) return { state: 'starting', service: core.service.Spec.Name, taskState: core.starting };
   return { state: core.running ? 'running' : 'stopped', service: core.service.Spec.Name };
 }
 
-/** One line for stderr when no core acts on stored specs; undefined when one runs. */
+/**
+ * One line for stderr when no core acts on stored specs yet; undefined when one runs. A starting core
+ * (the usual case right after `install`) is a note, not a warning: it acts on the specs in seconds.
+ */
 export function coreAbsenceWarning(p: CorePresence, consequence: string): string | undefined {
   if (p.state === 'running') return undefined;
+  if (p.state === 'starting') return `note: the swarmgate core (${p.service}) is starting (its task is ${p.taskState}); it acts on these specs once it runs`;
   const what = p.state === 'not-installed' ? 'no swarmgate core is installed (swarmgate install)' : `the swarmgate core (${p.service}) is not running (docker service ps ${p.service})`;
   return `warning: ${what}: ${consequence}`;
 }
@@ -41,7 +75,7 @@ export const OBSERVED_STATE: ReadonlySet<string> = new Set(['Programmed', 'Ready
  */
 export function asSeenNow(status: ObjectStatus | undefined, p: CorePresence): ObjectStatus | undefined {
   if (status === undefined || p.state === 'running') return status;
-  const why = p.state === 'not-installed' ? 'swarmgate is not installed' : `the core (${p.service}) is not running`;
+  const why = p.state === 'not-installed' ? 'swarmgate is not installed' : p.state === 'starting' ? `the core (${p.service}) is starting (task ${p.taskState})` : `the core (${p.service}) is not running`;
   return {
     ...status,
     conditions: status.conditions.map((c) =>

@@ -24,7 +24,7 @@ import { mountedFiles, ValidationCache, type FilesValidator, type ShippedFile } 
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
 import { configSizeProblem } from '../plan/config-size';
-import { clusterRouteGenerations, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
+import { clusterRouteGenerations, revisionIdOf, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
 import { CONTENT_ID_LENGTH, contentOfConfigName, type RevisionId } from '../domain/revision-id';
 import type { Condition } from '../domain/conditions';
 import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
@@ -215,9 +215,9 @@ export class CoreRun {
       const missing = w.rollbacks.missing.find((m) => m.cluster === model.cluster);
       const note =
         rollback !== undefined
-          ? `rolled back to revision ${rollback.revision.revision} until the next apply`
+          ? `rolled back to ${revisionIdOf(rollback.revision)} until the next apply`
           : missing !== undefined
-            ? `rollback to revision ${missing.revision} impossible: its config is gone; delivering the current specs`
+            ? `rollback to rev ${missing.revision} impossible: its config is gone; delivering the current specs`
             : undefined;
       const source: ClusterSource = { ...(files !== undefined ? { files } : {}), ...(rollback !== undefined ? { rolledBack: rollback } : {}), ...(note !== undefined ? { note } : {}) };
       intents.push(await this.intentFor(model, modelHash, live, source, w.rollouts.urgentClusters.has(model.cluster)));

@@ -7,7 +7,7 @@ import { condition, type Condition } from '../domain/conditions';
 import { objectKey } from '../domain/meta';
 import type { LiveState } from '../observed/live-state';
 import type { RevisionId } from '../domain/revision-id';
-import { revisionHas, type Revision } from '../plan/revisions';
+import { revisionHas, revisionIdOf, type Revision } from '../plan/revisions';
 import { isServingTask } from '../observed/docker-port';
 import type { DesiredState } from '../plan/inputs';
 import type { buildModel } from '../plan/build-model';
@@ -75,7 +75,7 @@ export function runConditions(
         !accepted
           ? condition('Programmed', 'False', 'Pending', 'not accepted')
           : rev !== undefined && !revisionHas(rev, { name: s.object.metadata.name, generation: s.generation }, rt.model.routes)
-            ? condition('Programmed', 'False', 'RolledBack', `cluster "${rt.model.cluster}" is rolled back to revision ${rev.revision}, which does not contain generation ${s.generation} of this route; the next apply ends the rollback`)
+            ? condition('Programmed', 'False', 'RolledBack', `cluster "${rt.model.cluster}" is rolled back to ${revisionIdOf(rev)}, which does not contain generation ${s.generation} of this route; the next apply ends the rollback`)
             : routeProgrammed(s.object.metadata.name, s.generation, rt, st);
       conditions[key] = [...(conditions[key] ?? []), programmed, ...health(rt, key, s.object.metadata.name)];
     }

@@ -13,6 +13,7 @@ import type { ModelRule, PassthroughHost, ProgrammedRoute, ProxyModel, TlsTermin
 import { lowerCase, NameTable } from './names';
 import { groupPaths } from './path-groups';
 import { PROXY_CAPABILITIES } from './proxy-capabilities';
+import { sharedTlsSecrets } from './shared-tls';
 
 /** Per-cluster accumulation while routes are admitted oldest first. */
 export class ClusterBuilder {
@@ -134,6 +135,12 @@ export class ClusterBuilder {
     for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])])
       for (const g of vh.paths)
         for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])]) if (r.policies?.basicAuth !== undefined) workerSecrets.add(r.policies.basicAuth.secret);
+    // NGINX's shared TLS server (ADR 0028): its workers load these certificates at each full handshake.
+    if (this.spec.proxy.kind === 'nginx')
+      for (const t of sharedTlsSecrets({ virtualHosts, ...(defaultServer !== undefined ? { defaultServer } : {}) }).filter((x) => x.acme !== true)) {
+        workerSecrets.add(t.certSecret);
+        workerSecrets.add(t.keySecret);
+      }
     for (const s of workerSecrets) secrets.add(s);
     // Error pages: Swarm configs mounted into the tasks (their content never passes through swarmgate).
     const pageConfigs = new Set<SwarmName>();

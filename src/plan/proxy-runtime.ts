@@ -16,7 +16,7 @@ import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
 export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
 /** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
 export const BOOT_CONFIG_PATH = '/etc/swarmgate/boot/nginx.conf';
-/** The agent's command, run by the proxy image's entrypoint (tini). */
+/** The agent's command, run by the proxy image's entrypoint (swarmgate-proxy-init: a loop that restarts it, ADR 0018). */
 export const AGENT_ARGS = ['swarmgate', 'proxy-agent'] as const;
 
 export interface ProxyRuntime {

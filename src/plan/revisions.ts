@@ -14,6 +14,7 @@ import type { ConfigInfo } from '../observed/docker-port';
 import { fnv1a32 } from './hash';
 import type { DesiredState } from './inputs';
 import { LABELS } from '../domain/labels';
+import { contentOfConfigName, revisionIdText } from '../domain/revision-id';
 
 export { ROUTES_LABEL_MAX, type RollbackRequest, type RouteGeneration } from '../domain/revision-labels';
 
@@ -27,6 +28,11 @@ export interface Revision {
   readonly routes?: ReadonlySet<string>;
   readonly routesHash: string;
   readonly routeCount: number;
+}
+
+/** `rev 7 (3f2a9c1b04de)`: a revision as every command and condition shows it (ADR 0025). */
+export function revisionIdOf(r: Pick<Revision, 'revision' | 'config'>): string {
+  return revisionIdText({ revision: r.revision, content: contentOfConfigName(r.config.Spec.Name) ?? r.config.Spec.Name });
 }
 
 /** The labels a proxy config carries for its routes. */

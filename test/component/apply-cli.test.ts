@@ -84,4 +84,20 @@ describe('swarmgate apply', () => {
     // The specs are stored all the same: the warning is about who acts on them.
     expect(await storedRoutes(none)).toEqual(['alpha']);
   });
+
+  it('says the core is starting, not that it is not running, while its task is still coming up (right after install)', async () => {
+    for (const state of ['pending', 'assigned', 'preparing', 'starting']) {
+      const docker = new FakeDocker();
+      await addCore(docker, { running: false, starting: state });
+      const io = capture();
+      expect(await runApply(docker, [routesFile(['alpha'])], io)).toBe(EXIT.ok);
+      expect(io.errLines).toEqual([`note: the swarmgate core (swarmgate-core) is starting (its task is ${state}); it acts on these specs once it runs`]);
+    }
+    // A task that failed and is not replaced yet is a core that does not run.
+    const failed = new FakeDocker();
+    await addCore(failed, { running: false, starting: 'failed' });
+    const io = capture();
+    await runApply(failed, [routesFile(['alpha'])], io);
+    expect(io.errLines).toEqual(['warning: the swarmgate core (swarmgate-core) is not running (docker service ps swarmgate-core): nothing acts on these specs until one runs']);
+  });
 });

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { runDescribe, runGet } from '../../src/cli/commands/get';
 import { runUninstall } from '../../src/cli/commands/install';
 import { runWait } from '../../src/cli/commands/wait';
+import { statusReport } from '../../src/cli/commands/status';
+import { runVersion } from '../../src/cli/commands/version';
 import { EXIT, type Output } from '../../src/cli/output';
 import { condition } from '../../src/domain/conditions';
 import { LABELS } from '../../src/domain/labels';
@@ -66,6 +68,22 @@ describe('conditions when no core runs', () => {
     const w = capture();
     expect(await runWait(docker, 'route/shop', 'Programmed', '200ms', w, 20)).toBe(EXIT.invalid);
     expect(w.errLines.join('\n')).toMatch(/last: Programmed=Unknown \(CoreNotRunning\)/);
+  });
+
+  it('says the core is starting while its task comes up: status is no failure, Programmed waits for its word', async () => {
+    const docker = new FakeDocker();
+    await addCore(docker, { running: false, starting: 'preparing' });
+    await programmedRoute(docker);
+    const d = capture();
+    await runDescribe(docker, 'route', 'shop', d);
+    expect(d.outLines.join('\n')).toMatch(/Programmed\s+Unknown\s+CoreNotRunning\s+the core \(swarmgate-core\) is starting \(task preparing\); last known: True/);
+    const report = await statusReport(docker);
+    expect(report.text).toContain('core: swarmgate-core is starting (0/1; task preparing).');
+    expect(report.text).not.toContain('NOT RUNNING');
+    expect(report.failures).toEqual([]);
+    const v = capture();
+    await runVersion(() => docker, '0.1.0', undefined, v);
+    expect(v.outLines.join('\n')).toMatch(/swarmgate-core, starting, image/);
   });
 
   it('uninstall marks kept specs Unknown (CoreUninstalled): a wait after the next install waits for the new core', async () => {

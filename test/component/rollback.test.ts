@@ -121,23 +121,26 @@ describe('rollback', () => {
     const run = new CoreRun(docker, quiet);
     await twoRevisions(run);
     const r = await cli((io) => runRollback(docker, 'cluster', 'edge', undefined, io));
-    expect(r).toMatchObject({ code: 0, out: 'servicecluster/edge rolled back to revision 1' });
+    // One identifier for the revision everywhere (ADR 0025): rev N (the first 12 hex digits ending its config's name).
+    const rev1 = `rev 1 (${(await configNameOf(1))?.slice(-12) ?? 'missing'})`;
+    expect(r).toMatchObject({ code: 0, out: `servicecluster/edge rolled back to ${rev1}` });
     expect((await clusterLabels())[LABELS.rollback]).toBe('1');
     docker.clearActions();
     await run.run(3);
     expect(docker.writes.map((a) => a.op)).not.toContain('createConfig');
     expect(mounted()).toBe(await configNameOf(1));
     expect(await programmed('web')).toMatchObject({ status: 'False', reason: 'RolledBack' });
-    expect((await programmed('web'))?.message).toContain('revision 1');
+    expect((await programmed('web'))?.message).toContain(`rolled back to ${rev1}, which does not contain generation`);
     expect((await programmed('api'))?.reason).not.toBe('RolledBack');
-    expect((await programmed('edge', 'ServiceCluster'))?.message).toContain('rolled back to revision 1');
+    expect((await programmed('edge', 'ServiceCluster'))?.message).toContain(`rolled back to ${rev1} until the next apply`);
     const history = await cli((io) => runHistory(docker, 'cluster', 'edge', undefined, io));
     expect(history.out).toMatch(/^rev 1 \(.*\*$/m);
-    expect(history.out).toContain('rolled back to revision 1');
-    // get sc says so next to PROGRAMMED.
+    expect(history.out).toContain(`cluster "edge" is rolled back to ${rev1} until`);
+    // get sc and status say so next to PROGRAMMED, with the same identifier.
     const sc = await cli((io) => runGet(docker, 'sc', undefined, undefined, io));
-    expect(sc.out).toMatch(/^edge\s.*\(rolled back to revision 1\)/m);
-    expect(await statusText(docker)).toMatch(/^edge\s.*\(rolled back to revision 1\)$/m);
+    expect(sc.out).toMatch(new RegExp(`^edge\\s.*\\(rolled back to ${escape(rev1)}\\)`, 'm'));
+    expect(await statusText(docker)).toMatch(new RegExp(`^edge\\s.*\\(rolled back to ${escape(rev1)}\\)$`, 'm'));
+    expect(await statusText(docker)).not.toContain('revision 1');
     // Converged while rolled back: nothing more to write.
     docker.clearActions();
     await run.run(4);

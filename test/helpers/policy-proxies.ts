@@ -3,7 +3,7 @@
  * the proxy kind asked for), every listener on a free loopback port: the harness of the Middleware
  * traffic tests, which run the same specs through both proxies.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MiddlewareObject, RouteObject } from '../../src/domain/object';
@@ -61,10 +61,13 @@ export async function startPolicyProxy(kind: ProxyKind, routes: readonly RouteOb
     const options = { ...loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic]), httpsPort: https, ...(opts.secretsDir !== undefined ? { secretsDir: opts.secretsDir } : {}) };
     if (opts.tls !== undefined) {
       const secretsDir = opts.secretsDir ?? dir;
+      // As Swarm mounts them: keys NGINX's workers read (the shared TLS server, ADR 0028) 0444, others 0600.
+      chmodSync(secretsDir, 0o755);
+      const workers = new Set<string>(model.workerSecrets ?? []);
       for (const vh of model.virtualHosts) {
         if (vh.tls === undefined) continue;
         writeFileSync(join(secretsDir, vh.tls.certSecret), opts.tls.cert);
-        writeFileSync(join(secretsDir, vh.tls.keySecret), opts.tls.key, { mode: 0o600 });
+        writeFileSync(join(secretsDir, vh.tls.keySecret), opts.tls.key, { mode: workers.has(vh.tls.keySecret) ? 0o444 : 0o600 });
       }
       Object.assign(options, { secretsDir });
     }

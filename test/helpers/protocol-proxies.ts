@@ -3,7 +3,7 @@
  * secrets of the routes all hold one test certificate. Listeners on free loopback ports. The
  * harness of the HTTP/2 and gRPC traffic tests, which run the same specs through both proxies.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouteObject, ServiceClusterObject } from '../../src/domain/object';
@@ -38,7 +38,11 @@ export async function startProtocolProxy(cluster: ServiceClusterObject, routes: 
   const dir = mkdtempSync(join(tmpdir(), `sg-${kind}-proto-`));
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir);
-  for (const [name, content] of Object.entries(secrets)) writeFileSync(join(secretsDir, name), content, { mode: 0o600 });
+  // As Swarm mounts them: secrets NGINX's workers read (the shared TLS server's certificates, ADR 0028) 0444, others 0400.
+  chmodSync(dir, 0o755);
+  chmodSync(secretsDir, 0o755);
+  const workers = new Set<string>(model.workerSecrets ?? []);
+  for (const [name, content] of Object.entries(secrets)) writeFileSync(join(secretsDir, name), content, { mode: workers.has(name) ? 0o444 : 0o600 });
   const [http = 0, https = 0, tls = 0, pt = 0, status = 0, unavailable = 0, traffic = 0] = await freePorts(7);
   if (kind === 'nginx') {
     const config = renderNginx(model, { ...loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic]), httpsPort: https, secretsDir });

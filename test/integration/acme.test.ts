@@ -189,7 +189,7 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     const [container = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${A}`).split('\n');
     const key = `/run/swarmgate/acme/acme-${PREFIX}-shop.key`;
     expect(docker('exec', container, 'stat', '-f', '-c', '%T', key).trim()).toBe('tmpfs');
-    expect(docker('exec', container, 'stat', '-c', '%a %U', key).trim()).toBe('600 root');
+    expect(docker('exec', container, 'stat', '-c', '%a %U', key).trim()).toBe('644 root');
   }, 180_000);
 
   it('issues a wildcard through the DNS-01 webhook for the second cluster; one order per certificate', async () => {

@@ -4,7 +4,7 @@
  * header edits, TLS termination, SNI passthrough and stickiness are checked end to end
  * without a Docker engine.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,9 @@ beforeAll(async () => {
   const proxyCert = selfSigned('secure.test');
   copyFileSync(proxyCert.certPath, join(secrets, 'secure.crt'));
   copyFileSync(proxyCert.keyPath, join(secrets, 'secure.key'));
+  // As Swarm mounts worker secrets (model.workerSecrets): NGINX's workers load this pair at each handshake (ADR 0028).
+  chmodSync(secrets, 0o755);
+  for (const f of ['secure.crt', 'secure.key']) chmodSync(join(secrets, f), 0o444);
   const backendCert = selfSigned('pt.test');
 
   const start = (service: string, ip: string, port: number | undefined): Promise<Backend> => startEcho(service, `${service}@${ip}`, ip, port ?? 0);

@@ -66,8 +66,9 @@ describe('ACME routes in the plan', () => {
     expect(m.secrets).toEqual([]);
     expect(m.acme).toEqual({ files: ['acme-shop.crt', 'acme-shop.key'] });
     const conf = renderNginx(m);
-    expect(conf).toContain('ssl_certificate "/run/swarmgate/acme/acme-shop.crt";');
-    expect(conf).toContain('ssl_certificate_key "/run/swarmgate/acme/acme-shop.key";');
+    // The shared TLS server (ADR 0028) loads them by SNI name.
+    expect(conf).toMatch(/map \$ssl_server_name \$sg_tls_cert \{[^}]*"shop\.example\.com" "\/run\/swarmgate\/acme\/acme-shop\.crt";/);
+    expect(conf).toMatch(/map \$ssl_server_name \$sg_tls_key \{[^}]*"shop\.example\.com" "\/run\/swarmgate\/acme\/acme-shop\.key";/);
     expect(conf).toContain('if ($sg_https_redirect) {');
     expect(conf).not.toContain('if ($scheme = "http")');
     nginxOk(conf, m.acme?.files ?? []);

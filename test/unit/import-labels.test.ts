@@ -85,7 +85,8 @@ describe('import-labels YAML', () => {
     expect(fromSpecs).toEqual(fromLabels);
     // Not vacuous: the labels really produced routes, pooling and TLS.
     expect(fromLabels['default']).toMatch(/upstream u_[0-9a-f]{6}_web_v1_web_v2_8080 \{/);
-    expect(fromLabels['default']).toContain('ssl_certificate "/run/secrets/app.crt";');
+    // (The certificate by SNI name of the shared TLS server, ADR 0028.)
+    expect(fromLabels['default']).toMatch(/map \$ssl_server_name \$sg_tls_cert \{[^}]*"\/run\/secrets\/app\.crt";/);
     expect(fromLabels['edge']).toContain('server_name "api.example.com";');
   });
 

@@ -1,7 +1,7 @@
 # swarmgate/proxy without a registry: NGINX plus the swarmgate agent (hitless delivery), built
 # FROM the swarmgate app image that `make images` builds first (deploy/scripts/images.sh).
 # Build context streamed from the repository: deploy/docker/offline/proxy.Dockerfile,
-# deploy/nginx/nginx.conf, deploy/haproxy/haproxy.cfg.
+# deploy/docker/proxy-init.sh, deploy/nginx/nginx.conf, deploy/haproxy/haproxy.cfg.
 ARG APP_IMAGE=swarmgate/swarmgate:latest
 FROM ${APP_IMAGE}
 
@@ -30,5 +30,9 @@ EXPOSE 80 443
 STOPSIGNAL SIGQUIT
 # Rolling delivery runs NGINX alone (the core mounts each config as /etc/nginx/nginx.conf);
 # hitless delivery runs `swarmgate proxy-agent`, which starts NGINX (or HAProxy) and reloads it in place.
-ENTRYPOINT ["/usr/bin/tini", "--"]
+# PID 1: a small shell loop that starts `swarmgate proxy-agent` (the agent's supervisor) again when it
+# dies, while the proxy keeps serving (ADR 0018); any other command runs under tini as before.
+COPY deploy/docker/proxy-init.sh /usr/local/bin/swarmgate-proxy-init
+RUN chmod 0755 /usr/local/bin/swarmgate-proxy-init
+ENTRYPOINT ["/usr/local/bin/swarmgate-proxy-init"]
 CMD ["nginx", "-g", "daemon off;"]

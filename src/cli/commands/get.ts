@@ -21,7 +21,7 @@ import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { asSeenNow, corePresence } from '../core-presence';
 import { describeEvents, eventLines, type DescribedEvent } from '../describe-events';
-import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint } from '../../plan/revisions';
+import { clusterRevisions, clusterRouteGenerations, revisionIdOf, rollbackOf, specsFingerprint } from '../../plan/revisions';
 import { parseJsonpathTemplate, renderJsonpathTemplate, type Template } from '../jsonpath-template';
 import { age, formatTable } from '../table';
 import { parseKind, resourceName } from '../kind-words';
@@ -45,8 +45,8 @@ export interface Listed {
   readonly rollout?: string;
   /** A Middleware: the routes that use it. */
   readonly usedBy?: readonly string[];
-  /** A ServiceCluster serving an old revision (`swarmgate rollback`): that revision. */
-  readonly rolledBackTo?: number;
+  /** A ServiceCluster serving an old revision (`swarmgate rollback`): that revision, `rev N (hash12)`. */
+  readonly rolledBackTo?: string;
   /** A ServiceCluster's proxies and what they serve (with -o wide). */
   readonly serving?: ClusterServing;
 }
@@ -83,13 +83,39 @@ async function labelRoutes(desired: Awaited<ReturnType<DesiredStateReader['read'
   });
 }
 
+/** `rev N (hash12)` of each cluster's rollback revision (ADR 0025); reads the configs only when a cluster is rolled back. */
+async function revisionIds(port: DockerPort, rollbacks: ReadonlyMap<string, number>): Promise<Map<string, string>> {
+  if (rollbacks.size === 0) return new Map();
+  const configs = await port.listConfigs([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=proxy-config`]);
+  return new Map(
+    [...rollbacks].map(([cluster, revision]) => {
+      const rev = clusterRevisions(configs, cluster).find((r) => r.revision === revision);
+      return [cluster, rev !== undefined ? revisionIdOf(rev) : `rev ${revision} (?)`];
+    }),
+  );
+}
+
+/** Label routes only when a service has Interlock labels: one service list instead of the whole snapshot (six lists) on every `get routes`. */
+async function labelRoutesIfAny(port: DockerPort, desired: Awaited<ReturnType<DesiredStateReader['read']>>['desired'], stored: ReadonlyMap<string, StoredSpec>): Promise<Listed[]> {
+  const services = await port.listServices();
+  if (!services.some((s) => Object.keys(s.Spec.Labels ?? {}).some((k) => k.startsWith(INTERLOCK_LABEL_PREFIX)))) return [];
+  return labelRoutes(desired, stored, (await readSnapshot(port)).snapshot);
+}
+
 export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[]> {
   const [{ desired, stored }, presence] = await Promise.all([new DesiredStateReader(port).read(), corePresence(port)]);
-  const fromLabels = kind === 'Route' ? await labelRoutes(desired, stored, (await readSnapshot(port)).snapshot) : [];
+  const fromLabels = kind === 'Route' ? await labelRoutesIfAny(port, desired, stored) : [];
   const objects = new Map<string, ApiObject>([...desired.routes, ...desired.clusters, ...(desired.middlewares ?? []), ...(desired.streamRoutes ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   const routes = desired.routes.map((r) => r.object);
   const clusters = desired.clusters.map((c) => c.object);
   const rejects = new Map(desired.rejected.map((r) => [objectKey(r.kind, r.name), r.issues.map((i) => i.message).join('; ')]));
+  // Clusters rolled back (a request a later apply already ended does not count, as in `history`), by revision.
+  const rollbacks = new Map<string, number>();
+  for (const s of stored.values()) {
+    const rollback = s.kind === 'ServiceCluster' ? rollbackOf(s.config) : undefined;
+    if (rollback !== undefined && rollback.specs === specsFingerprint(clusterRouteGenerations(desired, s.name))) rollbacks.set(s.name, rollback.revision);
+  }
+  const rolledBackIds = await revisionIds(port, rollbacks);
   return [...stored.values()]
     .filter((s) => s.kind === kind)
     .sort((a, b) => (a.name < b.name ? -1 : 1))
@@ -100,9 +126,7 @@ export async function listObjects(port: DockerPort, kind: Kind): Promise<Listed[
       const status = asSeenNow(decodeStatus(s.config.Spec.Labels?.[LABELS.status]), presence);
       const invalid = rejects.get(key);
       const rollout = s.config.Spec.Labels?.[LABELS.rollout];
-      // A cluster rolled back (a request a later apply already ended does not count, as in `history`).
-      const rollback = s.kind === 'ServiceCluster' ? rollbackOf(s.config) : undefined;
-      const rolledBackTo = rollback !== undefined && rollback.specs === specsFingerprint(clusterRouteGenerations(desired, s.name)) ? rollback.revision : undefined;
+      const rolledBackTo = s.kind === 'ServiceCluster' ? rolledBackIds.get(s.name) : undefined;
       return {
         kind: s.kind,
         name: s.name,
@@ -338,7 +362,7 @@ function tableOf(kind: Kind, items: readonly Listed[], wide: boolean, now: Date)
         p !== undefined ? `${p.publish.mode}:${p.publish.http}/${p.publish.https}` : '-',
         String(l.generation),
         cell(l, 'Ready'),
-        `${cell(l, 'Programmed')}${l.rolledBackTo !== undefined ? ` (rolled back to revision ${l.rolledBackTo})` : ''}`,
+        `${cell(l, 'Programmed')}${l.rolledBackTo !== undefined ? ` (rolled back to ${l.rolledBackTo})` : ''}`,
         age(l.createdAt, now),
         ...(wide ? [listenersCell(l.object), l.serving === undefined ? '-' : `${l.serving.current}${l.serving.hitless ? ' hitless' : ''}`, l.serving === undefined ? '-' : replicasCell(l.serving)] : []),
       ];

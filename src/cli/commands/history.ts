@@ -8,8 +8,7 @@ import { objectKey } from '../../domain/meta';
 import { DesiredStateReader, type StoredSpec } from '../../desired/spec-store';
 import type { DockerPort } from '../../observed/docker-port';
 import { isNotFound, isOutOfSequence } from '../../observed/docker-errors';
-import { clusterRevisions, clusterRouteGenerations, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../plan/revisions';
-import { contentOfConfigName, revisionIdText } from '../../domain/revision-id';
+import { clusterRevisions, clusterRouteGenerations, revisionIdOf, rollbackOf, specsFingerprint, withRollback, type Revision } from '../../plan/revisions';
 import { EXIT, type Output } from '../output';
 import { age, formatTable } from '../table';
 import { parseKind } from '../kind-words';
@@ -68,13 +67,14 @@ export async function runHistory(port: DockerPort, kind: string, name: string, o
   }
   const rows = h.revisions.map((r) => [idOf(r), r.config.CreatedAt !== undefined ? `${age(r.config.CreatedAt, now)} ago` : '-', routesCell(r), r.revision === h.current ? '*' : '']);
   io.out(formatTable(['REVISION', 'CREATED', 'ROUTES', 'CURRENT'], rows));
-  if (h.rollback !== undefined) io.out(`cluster "${name}" is rolled back to revision ${h.rollback} until the next apply of it or one of its routes`);
+  const rolledBack = h.revisions.find((r) => r.revision === h.rollback);
+  if (h.rollback !== undefined) io.out(`cluster "${name}" is rolled back to ${rolledBack !== undefined ? idOf(rolledBack) : `rev ${h.rollback} (?)`} until the next apply of it or one of its routes`);
   return EXIT.ok;
 }
 
 /** `rev 7 (3f2a9c1b04de)`: the revision as every command shows it (the hash is the end of its Swarm config's name). */
 function idOf(r: Revision): string {
-  return revisionIdText({ revision: r.revision, content: contentOfConfigName(r.config.Spec.Name) ?? r.config.Spec.Name });
+  return revisionIdOf(r);
 }
 
 /** The route generations of a revision by name (`web@3, api@1 +2`), or their count when only their hash was stored. */
@@ -128,6 +128,8 @@ export async function runRollback(port: DockerPort, kind: string, name: string, 
     io.err(raced);
     return EXIT.conflict;
   }
-  io.out(request === undefined ? `servicecluster/${name} rollback cleared (revision ${chosen} is the newest)` : `servicecluster/${name} rolled back to revision ${chosen}`);
+  const chosenRevision = h.revisions.find((r) => r.revision === chosen);
+  const id = chosenRevision !== undefined ? idOf(chosenRevision) : `rev ${chosen} (?)`;
+  io.out(request === undefined ? `servicecluster/${name} rollback cleared (${id} is the newest)` : `servicecluster/${name} rolled back to ${id}`);
   return EXIT.ok;
 }

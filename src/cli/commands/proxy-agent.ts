@@ -8,7 +8,7 @@
 import pino from 'pino';
 import { coreConnection } from '../../api/client';
 import { DEFAULT_BOOT_WAIT_MS } from '../../agent/agent-boot';
-import { AgentSupervisor, SUPERVISED_ENV } from '../../agent/agent-supervisor';
+import { AgentSupervisor, SUPERVISED_ENV, agentFollowsSupervisor } from '../../agent/agent-supervisor';
 import { ProxyAgent } from '../../agent/proxy-agent';
 import { existsSync } from 'node:fs';
 import { LAST_APPLIED_DIR, PROXY_KIND_ENV, PROXY_RUNTIME } from '../../plan/proxy-runtime';
@@ -75,6 +75,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
     const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { standalone: true } }, pino.destination(2));
     if (!supervised(env)) return supervise(env, log.child({ supervisor: true }));
     surviveRejections(log);
+    agentFollowsSupervisor(process, log);
     const agent = new ProxyAgent({ kind: kindText, cluster: opts.cluster ?? env['SWARMGATE_CLUSTER'] ?? '', replicaId: '', confDir, bootConfigs, log });
     agent.adoptRunningProxy();
     agent.start();
@@ -99,6 +100,7 @@ export async function runProxyAgent(opts: ProxyAgentCommandOptions, io: Output, 
   const log = pino({ name: 'swarmgate-proxy-agent', level: env['LOG_LEVEL'] ?? 'info', base: { cluster, replica: replicaId.slice(0, 12) } }, pino.destination(2));
   if (!supervised(env)) return supervise(env, log.child({ supervisor: true }));
   surviveRejections(log);
+  agentFollowsSupervisor(process, log);
   // With mutual TLS the core may hand the agent a newer identity over its stream (ADR 0019).
   const fingerprint = tlsDir !== undefined ? mountedFingerprint(tlsDir) : undefined;
   const credentials = fingerprint !== undefined ? new AgentCredentials({ creds: mounted, fingerprint }, env[HANDED_IDENTITY_ENV] ?? HANDED_IDENTITY_PATH, log) : undefined;

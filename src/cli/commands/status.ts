@@ -5,14 +5,15 @@
 import { existsSync } from 'node:fs';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import { listStoredSpecs } from '../../desired/spec-store';
-import { isServingTask, type DockerPort, type TaskInfo } from '../../observed/docker-port';
+import { isServingTask, type ConfigInfo, type DockerPort, type TaskInfo } from '../../observed/docker-port';
+import { clusterRevisions, revisionIdOf } from '../../plan/revisions';
 import { decodeStatus } from '../../domain/status-label';
 import { conditionCell } from '../../status/object-status';
 import { errorText } from '../error-text';
 import { pause } from '../interrupt';
 import { EXIT, type Output } from '../output';
 import { WatchScreen } from '../watch-screen';
-import { asSeenNow, type CorePresence } from '../core-presence';
+import { asSeenNow, isStartingTask, presenceOf } from '../core-presence';
 import { clusterServing, nodeNames, replicasCell } from '../proxy-serving';
 import { age, formatTable } from '../table';
 
@@ -49,6 +50,10 @@ export const CORE_LOG_TIMEOUT_MS = 3_000;
 async function coreState(port: DockerPort, name: string, tasks: readonly TaskInfo[], now: Date): Promise<string> {
   const newestFirst = [...tasks].sort((a, b) => ((a.Status.Timestamp ?? '') < (b.Status.Timestamp ?? '') ? 1 : -1));
   const live = newestFirst.find(isServingTask);
+  const starting = newestFirst.find(isStartingTask);
+  if (live === undefined && starting !== undefined) {
+    return `core: ${name} is starting (0/1; task ${starting.Status.State}). The conditions below are from before it started; it rewrites them once it runs.`;
+  }
   if (live === undefined) {
     const last = newestFirst[0];
     const why = last === undefined ? 'no task' : `last task ${last.Status.State}${last.Status.Err !== undefined && last.Status.Err !== '' ? `: ${last.Status.Err}` : ''}`;
@@ -61,10 +66,18 @@ async function coreState(port: DockerPort, name: string, tasks: readonly TaskInf
   return `core: ${name} 1/1 running; ${run}`;
 }
 
-/** " (rolled back to revision N)" when the core says the cluster serves a rolled-back revision (its Programmed note). */
-function rollbackHint(message: string): string {
-  const m = /rolled back to revision (\d+)/.exec(message);
-  return m === null ? '' : ` (rolled back to revision ${m[1] ?? ''})`;
+/**
+ * " (rolled back to rev N (hash12))" when the core says the cluster serves a rolled-back revision (its
+ * Programmed note), in the one form of ADR 0025. A core from before that wrote "revision N": the
+ * identifier is then looked up among the cluster's configs (`rev N (?)` when that config is gone).
+ */
+export function rollbackHint(message: string, cluster: string, configs: readonly ConfigInfo[]): string {
+  const id = /rolled back to (rev (?:\d+|\?) \([0-9a-f]+\))/.exec(message)?.[1];
+  if (id !== undefined) return ` (rolled back to ${id})`;
+  const n = /rolled back to revision (\d+)/.exec(message)?.[1];
+  if (n === undefined) return '';
+  const rev = clusterRevisions(configs, cluster).find((r) => r.revision === Number(n));
+  return ` (rolled back to ${rev !== undefined ? revisionIdOf(rev) : `rev ${n} (?)`})`;
 }
 
 export async function statusText(port: DockerPort, now: Date = new Date()): Promise<string> {
@@ -91,7 +104,7 @@ export async function statusReport(port: DockerPort, now: Date = new Date()): Pr
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   const running = (serviceId: string) => tasks.filter((t) => t.ServiceID === serviceId && isServingTask(t));
   // As get and describe show them: with no core running, Programmed/Ready read Unknown (CoreNotRunning).
-  const presence: CorePresence = core === undefined ? { state: 'not-installed' } : { state: running(core.ID).length > 0 ? 'running' : 'stopped', service: core.Spec.Name };
+  const presence = presenceOf(core, tasks);
   const statusOf = (label: string | undefined) => asSeenNow(decodeStatus(label), presence);
   const clusterRows = proxies.map((p) => {
     const cluster = p.Spec.Labels?.[LABELS.cluster] ?? '?';
@@ -106,7 +119,7 @@ export async function statusReport(port: DockerPort, now: Date = new Date()): Pr
       `${serving.current}${serving.hitless ? ' hitless' : ''}`,
       replicasCell(serving),
       published,
-      programmed === undefined ? 'Unknown' : `${programmed.status === 'True' ? 'True' : `${programmed.status} (${programmed.reason})`}${rollbackHint(programmed.message)}`,
+      programmed === undefined ? 'Unknown' : `${programmed.status === 'True' ? 'True' : `${programmed.status} (${programmed.reason})`}${rollbackHint(programmed.message, cluster, configs)}`,
     ];
   });
   const routeRows = [...current.values()]

@@ -10,7 +10,7 @@ import { findCore } from '../core-presence';
 import { EXIT, type Output } from '../output';
 
 export interface CoreVersion {
-  readonly state: 'running' | 'stopped' | 'not-installed';
+  readonly state: 'running' | 'starting' | 'stopped' | 'not-installed';
   readonly service?: string;
   readonly image?: string;
   readonly version?: string;
@@ -21,13 +21,13 @@ export async function coreVersion(port: DockerPort): Promise<CoreVersion> {
   if (core === undefined) return { state: 'not-installed' };
   const image = core.service.Spec.TaskTemplate.ContainerSpec.Image;
   const version = await port.localImageVersion(image);
-  return { state: core.running ? 'running' : 'stopped', service: core.service.Spec.Name, image, ...(version !== undefined ? { version } : {}) };
+  return { state: core.running ? 'running' : core.starting !== undefined ? 'starting' : 'stopped', service: core.service.Spec.Name, image, ...(version !== undefined ? { version } : {}) };
 }
 
 function coreLine(c: CoreVersion): string {
   if (c.state === 'not-installed') return 'core:   not installed (swarmgate install)';
   const version = c.version ?? 'unknown (its image is not on this node)';
-  return `core:   ${version} (${c.service ?? ''}, ${c.state === 'running' ? 'running' : 'NOT RUNNING'}, image ${c.image ?? '?'})`;
+  return `core:   ${version} (${c.service ?? ''}, ${c.state === 'running' ? 'running' : c.state === 'starting' ? 'starting' : 'NOT RUNNING'}, image ${c.image ?? '?'})`;
 }
 
 export async function runVersion(port: () => DockerPort, clientVersion: string, output: string | undefined, io: Output): Promise<number> {

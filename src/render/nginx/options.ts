@@ -38,6 +38,12 @@ export interface NginxRenderOptions {
    * upstream's peer from a shared dictionary the agent fills; null: static upstream blocks.
    */
   readonly dynamicEndpoints: DynamicEndpointsOptions | null;
+  /**
+   * ADR 0028: hosts with default TLS settings share one TLS context whose certificate is chosen by
+   * SNI (`ssl_certificate $variable`), so `nginx -t` and reloads do not grow with TLS hosts. false
+   * gives every TLS host its own server certificate as before (the benchmark's "before" column).
+   */
+  readonly sharedTlsServer: boolean;
 }
 
 export interface DynamicEndpointsOptions {
@@ -70,4 +76,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   drainFlagPath: '/run/swarmgate/draining',
   acmeDir: ACME_DIR_IN_TASKS,
   dynamicEndpoints: null,
+  sharedTlsServer: true,
 };

@@ -226,6 +226,11 @@ export const server = `    server {
         ssl_certificate "{{cert}}";
         ssl_certificate_key "{{key}}";
 {{/tls}}
+{{#tlsByVariable}}
+        # The shared TLS context (ADR 0028): hosts without a certificate of their own get theirs by SNI.
+        ssl_certificate $sg_tls_cert;
+        ssl_certificate_key $sg_tls_key;
+{{/tlsByVariable}}
 {{#clientCert}}
         ssl_client_certificate "{{ca}}";
         ssl_verify_client {{{verify}}};

@@ -92,6 +92,24 @@ http {
     geo $sg_dollar {
         default "$";
     }
+{{#tlsCertificates}}
+    # One TLS context for every host with default TLS settings (ADR 0028): the default server's,
+    # whose workers load the certificate the SNI name selects at each full handshake.
+    map $ssl_server_name $sg_tls_cert {
+        hostnames;
+{{#entries}}
+        "{{host}}" "{{cert}}";
+{{/entries}}
+        default "{{defaultCert}}";
+    }
+    map $ssl_server_name $sg_tls_key {
+        hostnames;
+{{#entries}}
+        "{{host}}" "{{key}}";
+{{/entries}}
+        default "{{defaultKey}}";
+    }
+{{/tlsCertificates}}
     map $http_upgrade $sg_connection_upgrade {
         default upgrade;
         "" close;

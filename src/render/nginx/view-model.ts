@@ -17,6 +17,8 @@ import { MapRegistry } from './map-registry';
 import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
+import { sharedTlsHosts } from '../../plan/shared-tls';
+import { tlsCertificateMaps, tlsFiles, withoutCertificates, type TlsRole } from './shared-tls';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
 
 export type { LocationView, NamedLocationView, NginxView, ProxyBodyView, ServerView, StickySplitView, StreamView, UpstreamView } from './view-types';
@@ -223,7 +225,7 @@ function pageLocations(locations: readonly LocationView[], named: readonly Named
   return sortedValues(out).sort((a, b) => rank(a) - rank(b));
 }
 
-function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean): ServerView {
+function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions, maps: MapRegistry, isDefault: boolean, hasStream: boolean, tlsRole: TlsRole): ServerView {
   const plain = serverLocations(vh.paths, maps, httpDefaults(model));
   const client = clientCertServer(vh.tls, opts.secretsDir, model.acme !== undefined);
   const headers = (b: ProxyBodyView | undefined): ProxyBodyView | undefined => (b === undefined || client.clientCert === undefined ? b : withClientCertHeaders(b, STANDARD_REQUEST_HEADERS));
@@ -240,9 +242,8 @@ function serverView(vh: VirtualHost, model: ProxyModel, opts: NginxRenderOptions
     defaultServer: isDefault,
     listenHttp: true,
     tlsListener: vh.tls !== undefined || (isDefault && hasStream),
-    ...(vh.tls !== undefined
-      ? { tls: { cert: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.certSecret}`, key: `${vh.tls.acme === true ? opts.acmeDir : opts.secretsDir}/${vh.tls.keySecret}` } }
-      : {}),
+    ...(vh.tls !== undefined && tlsRole === 'own' ? { tls: tlsFiles(vh.tls, opts) } : {}),
+    ...(tlsRole === 'holder' ? { tlsByVariable: true as const } : {}),
     rejectTls: isDefault && vh.tls === undefined,
     ...client,
     ...(vh.tls?.redirectHTTP === true ? { httpsRedirect: { portSuffix: httpsPort === 443 ? '' : `:${httpsPort}`, acme: model.acme !== undefined } } : {}),
@@ -272,7 +273,8 @@ function withForwardedFor(servers: readonly ServerView[], trusted: readonly stri
     if (!sv.listenHttp) return [sv];
     if (!sv.tlsListener) return [{ ...sv, forwardedFor: xff }];
     return [
-      { ...sv, tlsListener: false, rejectTls: false, forwardedFor: xff },
+      // The HTTP copy has no ssl listener: without its certificates it has no TLS context to build.
+      { ...withoutCertificates(sv), tlsListener: false, rejectTls: false, forwardedFor: xff },
       { ...sv, listenHttp: false },
     ];
   });
@@ -386,12 +388,15 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
   const hasStream = router !== undefined;
   const perServer: ServerView[] = [];
   const def = model.defaultServer;
+  // ADR 0028: hosts with default TLS settings share the default server's TLS context.
+  const shared = opts.sharedTlsServer ? new Set(sharedTlsHosts(model)) : new Set<VirtualHost>();
+  const holder = shared.size > 0;
   perServer.push(
     def !== undefined
-      ? serverView(def, model, opts, maps, true, hasStream)
-      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
+      ? serverView(def, model, opts, maps, true, hasStream, holder ? 'holder' : 'own')
+      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, ...(holder ? { tlsByVariable: true as const } : {}), locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
   );
-  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream));
+  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream, shared.has(vh) ? 'shared' : 'own'));
   const clientAddress = model.spec.proxy.clientAddress;
   const trusted = trustedProxies(model);
   const servers = clientAddress?.from === 'XForwardedFor' ? withForwardedFor(perServer, trusted) : perServer;
@@ -440,6 +445,7 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
     ...(servers.some(hasNoTaskPage) ? { noTaskPages: true as const } : {}),
+    ...(holder ? { tlsCertificates: tlsCertificateMaps([...shared], def, opts) } : {}),
     ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
     methodMaps: sortedValues(maps.methodMaps),

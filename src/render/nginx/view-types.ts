@@ -76,6 +76,8 @@ export interface ServerView {
   /** Listens on the loopback TLS listener behind the SNI router. */
   readonly tlsListener: boolean;
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** The default server holding the shared TLS context (ADR 0028): ssl_certificate from the SNI maps. */
+  readonly tlsByVariable?: true;
   readonly rejectTls: boolean;
   /** Route tls.clientCertificate: CA bundle and CRL files, `on` (Require) or `optional` (Request). */
   readonly clientCert?: { readonly ca: string; readonly verify: Token; readonly depth: number; readonly crl?: string };
@@ -130,6 +132,15 @@ export interface NginxView {
   readonly passthroughInternal: Token;
   readonly statusPort: number;
   readonly unavailablePort: number;
+  /**
+   * ADR 0028: the certificate and key of each host sharing the default server's TLS context, by
+   * SNI name, and what an unknown name gets ("" when the default server refuses it).
+   */
+  readonly tlsCertificates?: {
+    readonly entries: readonly { readonly host: string; readonly cert: string; readonly key: string }[];
+    readonly defaultCert: string;
+    readonly defaultKey: string;
+  };
   /** A rule has a 503 error page: the loopback 503 server redirects to each server's @sg_no_task. */
   readonly noTaskPages?: true;
   /** Client address lists of Middleware ipAllow / ipDeny (policies.ts). */
