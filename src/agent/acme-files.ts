@@ -1,14 +1,16 @@
 /**
  * The agent's ACME directory (ADR 0013): the certificates and keys the core delivers for this
  * cluster's routes, and the HTTP-01 tokens NGINX answers as plain files. Certificates and keys are
- * written 0644: NGINX's workers load them at each full handshake (the shared TLS server, ADR 0028),
- * as they read worker secrets mounted 0444; tokens 0644 (workers serve them). Names come from the core
- * but are still checked: plain file names only, so nothing is written outside the directory.
+ * written root:nogroup 0440: NGINX's workers load them at each full handshake (the shared TLS server,
+ * ADR 0028), as they read worker secrets mounted the same way, and no one else in the task may; tokens
+ * 0644 (workers serve them, they are public). Names come from the core but are still checked: plain
+ * file names only, so nothing is written outside the directory.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AcmeChallengeData, ConfigFileData } from '../api/control-plane';
 import { HTTP01_SUBDIR } from '../plan/acme-routes';
+import { NGINX_WORKER_GID, WORKER_READABLE_MODE } from '../plan/proxy-runtime';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** ACME tokens are base64url (RFC 8555 §8.1). */
@@ -16,7 +18,7 @@ const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 
 /**
  * The directory: traversable but not listable by NGINX's workers (0711), who must reach http01/;
- * they open the keys in it by name (0644, see above).
+ * they open the keys in it by name (see above).
  */
 function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o711 });
@@ -30,10 +32,19 @@ export function writeCertificates(dir: string, certificates: readonly ConfigFile
   for (const c of certificates) {
     if (!FILE_NAME.test(c.path)) return { ok: false, output: `refusing certificate file name ${JSON.stringify(c.path)}` };
     const target = join(dir, c.path);
-    writeFileSync(`${target}.next`, c.content, { mode: 0o644 });
+    writeFileSync(`${target}.next`, c.content, { mode: WORKER_READABLE_MODE });
+    giveToWorkers(`${target}.next`);
     renameSync(`${target}.next`, target);
   }
   return { ok: true };
+}
+
+/**
+ * The workers' group on the file. The agent runs as root in a proxy task; an agent run by another
+ * user (a developer's test) starts NGINX as that user too, whose workers read the file as its owner.
+ */
+function giveToWorkers(path: string): void {
+  if (process.getuid?.() === 0) chownSync(path, 0, NGINX_WORKER_GID);
 }
 
 /** Whether every certificate file in `dir` already holds exactly this content (nothing to write, nothing to reload for). */

@@ -93,3 +93,12 @@ export const PROXY_RUNTIME: Readonly<Record<ProxyKind, ProxyRuntime>> = {
     trafficPort: DEFAULT_HAPROXY_OPTIONS.trafficLogPort,
   },
 };
+
+/**
+ * Files NGINX's workers must read (the shared TLS server's certificates and keys, basicAuth users
+ * files, ACME certificates): owned by root, group of the workers, mode 0440 — readable by the
+ * workers and root, by no one else in the task. The proxy image's NGINX has no `user` directive and
+ * Debian builds it without `--user`, so its workers run as nobody:nogroup (65534).
+ */
+export const NGINX_WORKER_GID = 65534;
+export const WORKER_READABLE_MODE = 0o440;

@@ -10,7 +10,7 @@ import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
 import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
-import { AGENT_RUNTIME_TMPFS, LAST_APPLIED_DIR, lastAppliedVolume, PROXY_RUNTIME } from './proxy-runtime';
+import { AGENT_RUNTIME_TMPFS, LAST_APPLIED_DIR, lastAppliedVolume, NGINX_WORKER_GID, PROXY_RUNTIME, WORKER_READABLE_MODE } from './proxy-runtime';
 import { pagePath } from './error-pages';
 import { listenerSwarmProtocol } from '../domain/listener';
 import { partFilePath } from './stored-config';
@@ -157,8 +157,12 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
           ...[...model.secrets].sort().map((name) => ({
             SecretID: inputs.secretIds.get(name) ?? name,
             SecretName: name,
-            // Certificates are read by NGINX's master (root); basicAuth users files by its workers, per request.
-            File: { Name: name, UID: '0', GID: '0', Mode: model.workerSecrets?.includes(name) === true ? 0o444 : 0o400 },
+            // Most certificates are read by NGINX's master (root); shared-TLS certificates (ADR 0028) and
+            // basicAuth users files by its workers, so those are readable by the workers' group only.
+            File:
+              model.workerSecrets?.includes(name) === true
+                ? { Name: name, UID: '0', GID: String(NGINX_WORKER_GID), Mode: WORKER_READABLE_MODE }
+                : { Name: name, UID: '0', GID: '0', Mode: 0o400 },
           })),
           ...(agent !== undefined ? (inputs.keepTlsMounts ?? componentTlsMounts(agent, 'agent', model.cluster)) : []),
         ],

@@ -243,8 +243,9 @@ describe('automatic HTTPS with pebble', () => {
     expect(logLines.length).toBeGreaterThan(5);
     expect(logLines.filter((l) => l.includes('-----BEGIN'))).toEqual([]);
     expect(seenConditions.filter((c) => c.message.includes('-----BEGIN'))).toEqual([]);
-    // The key reached the agent's directory, readable by NGINX's workers, who load it at each full handshake (ADR 0028).
+    // The key reached the agent's directory, readable by NGINX's workers' group only, who load it at each full handshake (ADR 0028).
     expect(readFileSync(join(acmeDir, 'acme-shop.key'), 'utf8')).toContain('PRIVATE KEY');
-    expect(statSync(join(acmeDir, 'acme-shop.key')).mode & 0o777).toBe(0o644);
+    const key = statSync(join(acmeDir, 'acme-shop.key'));
+    expect({ mode: key.mode & 0o777, uid: key.uid, gid: key.gid }).toEqual({ mode: 0o440, uid: 0, gid: 65534 });
   });
 });

@@ -14,6 +14,7 @@ import type { ModelResult } from '../../src/plan/model';
 import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startHaproxy } from './haproxy-check';
+import { writeWorkerReadable } from './worker-readable';
 import { freePorts, loopbackRenderOptions, startNginx } from './nginx-process';
 import { cluster, desired } from './specs';
 import type { KeyPair } from './tls-material';
@@ -61,13 +62,14 @@ export async function startPolicyProxy(kind: ProxyKind, routes: readonly RouteOb
     const options = { ...loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic]), httpsPort: https, ...(opts.secretsDir !== undefined ? { secretsDir: opts.secretsDir } : {}) };
     if (opts.tls !== undefined) {
       const secretsDir = opts.secretsDir ?? dir;
-      // As Swarm mounts them: keys NGINX's workers read (the shared TLS server, ADR 0028) 0444, others 0600.
+      // As Swarm mounts them: keys NGINX's workers read (the shared TLS server, ADR 0028) root:nogroup 0440, others 0600.
       chmodSync(secretsDir, 0o755);
       const workers = new Set<string>(model.workerSecrets ?? []);
       for (const vh of model.virtualHosts) {
         if (vh.tls === undefined) continue;
         writeFileSync(join(secretsDir, vh.tls.certSecret), opts.tls.cert);
-        writeFileSync(join(secretsDir, vh.tls.keySecret), opts.tls.key, { mode: workers.has(vh.tls.keySecret) ? 0o444 : 0o600 });
+        if (workers.has(vh.tls.keySecret)) writeWorkerReadable(join(secretsDir, vh.tls.keySecret), opts.tls.key);
+        else writeFileSync(join(secretsDir, vh.tls.keySecret), opts.tls.key, { mode: 0o600 });
       }
       Object.assign(options, { secretsDir });
     }

@@ -13,6 +13,7 @@ import type { ModelResult } from '../../src/plan/model';
 import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startHaproxy } from './haproxy-check';
+import { writeWorkerReadable } from './worker-readable';
 import { freePorts, loopbackRenderOptions, startNginx } from './nginx-process';
 import { desired } from './specs';
 import type { KeyPair } from './tls-material';
@@ -38,11 +39,14 @@ export async function startProtocolProxy(cluster: ServiceClusterObject, routes: 
   const dir = mkdtempSync(join(tmpdir(), `sg-${kind}-proto-`));
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir);
-  // As Swarm mounts them: secrets NGINX's workers read (the shared TLS server's certificates, ADR 0028) 0444, others 0400.
+  // As Swarm mounts them: secrets NGINX's workers read (the shared TLS server's certificates, ADR 0028) root:nogroup 0440, others 0600.
   chmodSync(dir, 0o755);
   chmodSync(secretsDir, 0o755);
   const workers = new Set<string>(model.workerSecrets ?? []);
-  for (const [name, content] of Object.entries(secrets)) writeFileSync(join(secretsDir, name), content, { mode: workers.has(name) ? 0o444 : 0o600 });
+  for (const [name, content] of Object.entries(secrets)) {
+    if (workers.has(name)) writeWorkerReadable(join(secretsDir, name), content);
+    else writeFileSync(join(secretsDir, name), content, { mode: 0o600 });
+  }
   const [http = 0, https = 0, tls = 0, pt = 0, status = 0, unavailable = 0, traffic = 0] = await freePorts(7);
   if (kind === 'nginx') {
     const config = renderNginx(model, { ...loopbackRenderOptions(dir, [http, tls, pt, status, unavailable, traffic]), httpsPort: https, secretsDir });

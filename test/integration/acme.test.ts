@@ -185,11 +185,11 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect((await conditionOf('Route', `${PREFIX}-shop`, 'CertificateReady'))?.message).toMatch(/valid until \d{4}-.*next renewal at \d{4}-/);
     // Issuing restarted no proxy task (the proxies joined the backend's network before).
     expect({ a: await proxyState(A), b: await proxyState(B) }).toEqual(tasksBefore);
-    // The key the core delivered is on the task's tmpfs (ADR 0027), owner-only: never on the node's disk.
+    // The key the core delivered is on the task's tmpfs (ADR 0027), never on the node's disk, readable by root and NGINX's workers' group only.
     const [container = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${A}`).split('\n');
     const key = `/run/swarmgate/acme/acme-${PREFIX}-shop.key`;
     expect(docker('exec', container, 'stat', '-f', '-c', '%T', key).trim()).toBe('tmpfs');
-    expect(docker('exec', container, 'stat', '-c', '%a %U', key).trim()).toBe('644 root');
+    expect(docker('exec', container, 'stat', '-c', '%a %U %g', key).trim()).toBe('440 root 65534');
   }, 180_000);
 
   it('issues a wildcard through the DNS-01 webhook for the second cluster; one order per certificate', async () => {

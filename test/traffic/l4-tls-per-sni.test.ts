@@ -15,6 +15,7 @@ import type { ProxyModel } from '../../src/plan/model';
 import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startHaproxy } from '../helpers/haproxy-check';
+import { writeWorkerReadable } from '../helpers/worker-readable';
 import { startTcpBackend, type L4Backend, type L4Reply } from '../helpers/l4-backends';
 import { freePorts, loopbackRenderOptions, startNginx } from '../helpers/nginx-process';
 import { cluster, snapshot, streamRoute, task } from '../helpers/specs';
@@ -81,9 +82,9 @@ beforeAll(async () => {
 
   const nginxDir = mkdtempSync(join(tmpdir(), 'sg-l4sni-nginx-'));
   // NGINX's workers load a certificate named by a variable at each handshake: as in a task's
-  // /run/secrets (mode 0444 for these, workerSecrets), they must be able to read it.
+  // /run/secrets (root:nogroup 0440 for these, workerSecrets), they must be able to read it.
   chmodSync(nginxDir, 0o755);
-  for (const [name, content] of Object.entries(SECRETS)) writeFileSync(join(nginxDir, name), content, { mode: 0o444 });
+  for (const [name, content] of Object.entries(SECRETS)) writeWorkerReadable(join(nginxDir, name), content);
   const nginxConfig = renderNginx(model('nginx', nPort, backendPort), { ...loopbackRenderOptions(nginxDir, free.splice(0, 6)), secretsDir: nginxDir });
   proxies.push(await startNginx(nginxConfig, nPort, nginxDir));
 

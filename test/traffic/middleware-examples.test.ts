@@ -4,12 +4,13 @@
  * instead of 8080, which a published Swarm port may hold, and the users secret as a file where the
  * proxy task would mount it).
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpecs } from '../../src/desired/load-specs';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
+import { writeWorkerReadable } from '../helpers/worker-readable';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { startPolicyProxy, type PolicyProxy } from '../helpers/policy-proxies';
@@ -34,7 +35,7 @@ describe('examples/basic-auth', () => {
     backend = await startEcho('dashboard', 'dashboard@127.0.0.60', '127.0.0.60', appPort);
     const secretsDir = mkdtempSync(join(tmpdir(), 'sg-secrets-'));
     chmodSync(secretsDir, 0o755);
-    writeFileSync(join(secretsDir, 'staff-users-v1'), USERS, { mode: 0o444 });
+    writeWorkerReadable(join(secretsDir, 'staff-users-v1'), USERS);
     const snap = snapshot({ services: [{ name: 'dashboard', networks: ['app'] }], tasks: [task('dashboard', '127.0.0.60')], networks: [{ name: 'app' }], secrets: [{ name: 'staff-users-v1' }] });
     proxy = await startPolicyProxy('nginx', onPort(desired.routes.map((r) => r.object), appPort), (desired.middlewares ?? []).map((m) => m.object), snap, { secretsDir });
   }, 30_000);

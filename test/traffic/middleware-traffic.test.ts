@@ -3,11 +3,12 @@
  * configuration of the same specs. Loopback servers stand in for Swarm tasks; loopback source
  * addresses (127.0.0.1, 127.0.0.2, …) stand in for different clients.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
+import { writeWorkerReadable } from '../helpers/worker-readable';
 import { send, type RequestSpec } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { startPolicyProxy, type PolicyProxy, type ProxyKind } from '../helpers/policy-proxies';
@@ -36,10 +37,10 @@ const HTPASSWD = [
 beforeAll(async () => {
   const [appPort = 0] = await freePorts(1);
   backends.push(await startEcho('app', 'app@127.0.0.50', '127.0.0.50', appPort));
-  // What /run/secrets holds in a proxy task: the users secret, readable by NGINX's workers (0444).
+  // What /run/secrets holds in a proxy task: the users secret, readable by NGINX's workers' group only (root:nogroup 0440).
   const secretsDir = mkdtempSync(join(tmpdir(), 'sg-secrets-'));
   chmodSync(secretsDir, 0o755);
-  writeFileSync(join(secretsDir, 'staff-users'), HTPASSWD, { mode: 0o444 });
+  writeWorkerReadable(join(secretsDir, 'staff-users'), HTPASSWD);
   const middlewares = [
     middleware('small-bodies', { requestBody: { maxSize: '64k' } }),
     middleware('gzip-json', { compression: { types: ['application/json'] } }),

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho, startEchoTls, type Backend, type EchoReply } from '../helpers/echo-backends';
+import { makeWorkerReadable } from '../helpers/worker-readable';
 import { peerCertificate, send } from '../helpers/http-client';
 import { freePorts, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   copyFileSync(proxyCert.keyPath, join(secrets, 'secure.key'));
   // As Swarm mounts worker secrets (model.workerSecrets): NGINX's workers load this pair at each handshake (ADR 0028).
   chmodSync(secrets, 0o755);
-  for (const f of ['secure.crt', 'secure.key']) chmodSync(join(secrets, f), 0o444);
+  for (const f of ['secure.crt', 'secure.key']) makeWorkerReadable(join(secrets, f));
   const backendCert = selfSigned('pt.test');
 
   const start = (service: string, ip: string, port: number | undefined): Promise<Backend> => startEcho(service, `${service}@${ip}`, ip, port ?? 0);

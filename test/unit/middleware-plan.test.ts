@@ -59,7 +59,7 @@ describe('middleware policies of a rule', () => {
 });
 
 describe('basicAuth users secrets', () => {
-  it('are mounted for the proxy and readable by its workers (0444), as the shared TLS server\'s certificates are (ADR 0028)', () => {
+  it('are mounted for the proxy and readable by its workers\' group only (root:nogroup 0440), as the shared TLS server\'s certificates are (ADR 0028)', () => {
     const { model } = build([
       route('web', { hosts: ['web.test'], middlewares: ['login-a'], rules: [{ backends }] }),
       route('tls', { hosts: ['tls.test'], tls: { mode: 'Terminate', certificate: { certSecret: 'site.crt', keySecret: 'site.key' } }, rules: [{ backends }] }),
@@ -67,9 +67,9 @@ describe('basicAuth users secrets', () => {
     expect(model.secrets).toEqual(['site.crt', 'site.key', 'users-a']);
     expect(model.workerSecrets).toEqual(['site.crt', 'site.key', 'users-a']);
     const spec = proxyServiceSpec({ model, serviceName: 'sg-proxy-default', config: { id: 'c', name: 'cfg' }, secretIds: new Map(), networkIds: new Map([['app', 'net']]), nodes: [] });
-    const modes = Object.fromEntries((spec.TaskTemplate.ContainerSpec?.Secrets ?? []).map((s) => [s.SecretName, s.File?.Mode]));
+    const modes = Object.fromEntries((spec.TaskTemplate.ContainerSpec?.Secrets ?? []).map((s) => [s.SecretName, `${s.File?.UID}:${s.File?.GID} ${(s.File?.Mode ?? 0).toString(8)}`]));
     // Certificates the master reads (client-certificate and ACME hosts) stay 0400: test/unit/shared-tls-plan.test.ts.
-    expect(modes).toEqual({ 'site.crt': 0o444, 'site.key': 0o444, 'users-a': 0o444 });
+    expect(modes).toEqual({ 'site.crt': '0:65534 440', 'site.key': '0:65534 440', 'users-a': '0:65534 440' });
   });
 
   it('leaves a route out while its users secret is missing (SecretNotFound)', () => {

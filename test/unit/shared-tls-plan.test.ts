@@ -1,6 +1,6 @@
 /**
  * The shared TLS server in the pure plan and the NGINX render (ADR 0028): which hosts share the
- * default server's TLS context, whose certificate secrets NGINX's workers must read (mounted 0444),
+ * default server's TLS context, whose certificate secrets NGINX's workers must read (mounted root:nogroup 0440),
  * and which hosts keep a certificate (a TLS context) of their own.
  */
 import { describe, expect, it } from 'vitest';
@@ -38,12 +38,12 @@ describe('the shared TLS server (ADR 0028)', () => {
     expect(config).toMatch(/map \$ssl_server_name \$sg_tls_key \{\n\s+hostnames;\n\s+"a\.test" "\/run\/secrets\/a\.key";\n\s+default "";/);
   });
 
-  it("mounts the shared hosts' certificate secrets readable by NGINX's workers (0444), the others 0400", () => {
+  it("mounts the shared hosts' certificate secrets readable by NGINX's workers' group only (root:nogroup 0440), the others root-only 0400", () => {
     const model = build([plain, withClientCert]);
     expect(model.workerSecrets).toEqual(['a.crt', 'a.key']);
     const spec = proxyServiceSpec({ model, serviceName: 'sg-proxy-default', config: { id: 'c', name: 'cfg' }, secretIds: new Map(), networkIds: new Map([['app', 'net']]), nodes: [] });
-    const modes = Object.fromEntries((spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((s) => [s.SecretName, s.File?.Mode]));
-    expect(modes).toMatchObject({ 'a.crt': 0o444, 'a.key': 0o444, 'b.crt': 0o400, 'b.key': 0o400, 'ca.pem': 0o400 });
+    const modes = Object.fromEntries((spec.TaskTemplate.ContainerSpec.Secrets ?? []).map((s) => [s.SecretName, `${s.File?.UID}:${s.File?.GID} ${(s.File?.Mode ?? 0).toString(8)}`]));
+    expect(modes).toMatchObject({ 'a.crt': '0:65534 440', 'a.key': '0:65534 440', 'b.crt': '0:0 400', 'b.key': '0:0 400', 'ca.pem': '0:0 400' });
   });
 
   it("uses the default backend's certificate for unknown names, and shares it with the workers", () => {
