@@ -28,6 +28,7 @@ import { syncChallenges, writeCertificates, sameCertificates } from './acme-file
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { chooseBootConfig } from './agent-boot';
+import { restoreAcmeFiles } from './acme-restore';
 import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
 import { readBootConfig } from './boot-config-file';
@@ -82,6 +83,8 @@ export interface ProxyAgentOptions {
   readonly restartBackoff?: RestartBackoff;
   /** Where ACME certificates and HTTP-01 tokens are written (acme-files.ts); default ACME_DIR_IN_TASKS. */
   readonly acmeDir?: string;
+  /** Where the durable copies of ACME certificates are mounted (acme-restore.ts); default ACME_COPY_DIR_IN_TASKS. */
+  readonly acmeCopiesDir?: string;
   /** The credentials `core` dials with, which take an identity the core hands over the stream (agent-identity.ts, ADR 0019). */
   readonly credentials?: { adopt(p: HandedPair): boolean };
 }
@@ -192,7 +195,23 @@ export class ProxyAgent {
     });
     if (b.source !== 'mounted') this.state = { appliedHash: b.hash, lastReceivedHash: b.hash, appliedAt: b.appliedAt };
     if (b.source === 'core') this.saveLastApplied(b.files);
+    else await this.restoreAcme();
     return b.source;
+  }
+
+  /**
+   * Booting without the core's config: the ACME certificate files the config names come from their
+   * durable copies (or a placeholder), so NGINX can start (acme-restore.ts, ADR 0024).
+   */
+  private async restoreAcme(): Promise<void> {
+    if (this.driver.kind !== 'nginx') return;
+    try {
+      const boot = this.o.bootConfigs.find((p) => existsSync(p));
+      const config = existsSync(this.confPath) ? readFileSync(this.confPath, 'utf8') : boot !== undefined ? readBootConfig(boot) : '';
+      await restoreAcmeFiles(config, { acmeDir: this.acmeDir, ...(this.o.acmeCopiesDir !== undefined ? { copiesDir: this.o.acmeCopiesDir } : {}), log: this.o.log });
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not restore the ACME certificate files');
+    }
   }
 
   /** Keep the live config on the node for a task that starts while the core is away (last-applied.ts). */
