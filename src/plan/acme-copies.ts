@@ -53,12 +53,23 @@ function mount(route: string, s: SecretInfo): SecretMounts[number] {
   return { SecretID: s.ID, SecretName: s.Spec.Name, File: { Name: acmeCopyTarget(route), UID: '0', GID: '0', Mode: 0o400 } };
 }
 
-/** The newest copies of the routes' current certificates (route → fingerprint) that exist, sorted by route. */
+/**
+ * The copy a new task of a route should mount: the current certificate's (route → fingerprint), else
+ * the route's latest other copy (the core makes the copy just after the certificate; a run in between
+ * mounts the previous one rather than none).
+ */
+function copyFor(secrets: readonly SecretInfo[], route: string, fingerprint: string | undefined): SecretInfo | undefined {
+  const exact = fingerprint === undefined ? undefined : acmeCopySecret(secrets, route, fingerprint);
+  if (exact !== undefined) return exact;
+  const notAfter = (s: SecretInfo) => s.Spec.Labels?.[LABELS.notAfter] ?? '';
+  return secrets.filter((s) => s.Spec.Labels?.[LABELS.role] === ACME_COPY_ROLE && s.Spec.Labels[LABELS.name] === route).sort((a, b) => (notAfter(a) < notAfter(b) ? 1 : -1))[0];
+}
+
+/** The copies a new task of these routes mounts (copyFor), sorted by mount target. */
 export function newestAcmeCopyMounts(routes: readonly string[], fingerprints: ReadonlyMap<string, string>, secrets: readonly SecretInfo[]): SecretMounts {
   return byTarget(
     routes.flatMap((r) => {
-      const fp = fingerprints.get(r);
-      const s = fp === undefined ? undefined : acmeCopySecret(secrets, r, fp);
+      const s = copyFor(secrets, r, fingerprints.get(r));
       return s === undefined ? [] : [mount(r, s)];
     }),
   );

@@ -87,9 +87,11 @@ describe('durable ACME copies in the proxy service spec', () => {
     expect(copyMounts(update?.spec)).toEqual([[acmeCopySecretName('shop', 'b'.repeat(64)), 'swarmgate-acme/shop.pem', 0o400]]);
   });
 
-  it('a copy not made yet is not mounted (the service is not held back for it)', () => {
-    const plan = planProxy({ model, rendered: RENDERED, live: live([]), agent, acmeFingerprints: new Map([['shop', 'c'.repeat(64)]]) });
-    expect(copyMounts(serviceStep(plan.steps)?.spec)).toEqual([]);
+  it('while the current certificate\'s copy is not made yet, a new service mounts the previous copy, or none', () => {
+    const none = planProxy({ model, rendered: RENDERED, live: live([]), agent, acmeFingerprints: new Map([['shop', 'c'.repeat(64)]]) });
+    expect(copyMounts(serviceStep(none.steps)?.spec)).toEqual([]);
+    const previous = planProxy({ model, rendered: RENDERED, live: live([copy('s1', 'a'.repeat(64))]), agent, acmeFingerprints: new Map([['shop', 'c'.repeat(64)]]) });
+    expect(copyMounts(serviceStep(previous.steps)?.spec)).toEqual([[acmeCopySecretName('shop', 'a'.repeat(64)), 'swarmgate-acme/shop.pem', 0o400]]);
   });
 });
 
