@@ -281,12 +281,16 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
       return m?.SecretID !== undefined ? { id: m.SecretID } : undefined;
     };
     expect(await mountsCopy()).toBeUndefined();
+    const beforeUpdate = await proxyState(A);
     await applyObject(port, cluster(A, { proxy: { replicas: 1, delivery: 'hitless', stopGracePeriod: '11s', publish: { mode: 'host', http: ports.aHttp, https: ports.aHttps } } }));
     const mounted = await until('cluster A mounting the copy of shop', mountsCopy, 60_000, 250);
     const secret = (await port.listSecrets()).find((x) => x.ID === mounted.id);
     expect(secret?.Spec.Labels?.[LABELS.role]).toBe('acme-copy');
     const copyFingerprint = secret?.Spec.Labels?.[LABELS.fingerprint] ?? '';
-    await until('shop served by the updated task', () => served(ports.aHttps, SHOP), 60_000, 250);
+    await until('shop served by the task of the updated service', async () => {
+      const now = await proxyState(A);
+      return now.tasks.length === 1 && now.tasks[0] !== beforeUpdate.tasks[0] ? served(ports.aHttps, SHOP) : undefined;
+    }, 90_000, 250);
     const t0 = Date.now();
     docker('service', 'scale', '--detach', `${CORE_SERVICE}=0`);
     try {
