@@ -180,8 +180,8 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'ca.pem'), pebble.serverCa);
     docker('config', 'create', '--label', LABEL, CA_CONFIG, join(dir, 'ca.pem'));
     // Two replicas per cluster, one per node (host mode: MaxReplicas 1 per node).
-    await applyObject(port, cluster(A, { proxy: { replicas: 2, delivery: 'hitless', publish: { mode: 'host', http: PORTS.aHttp, https: PORTS.aHttps } } }));
-    await applyObject(port, cluster(B, { proxy: { replicas: 2, delivery: 'hitless', publish: { mode: 'host', http: PORTS.bHttp, https: PORTS.bHttps } } }));
+    await applyObject(port, cluster(A, { proxy: { replicas: 2, delivery: 'hitless', constraints: ['node.platform.os==linux'], publish: { mode: 'host', http: PORTS.aHttp, https: PORTS.aHttps } } }));
+    await applyObject(port, cluster(B, { proxy: { replicas: 2, delivery: 'hitless', constraints: ['node.platform.os==linux'], publish: { mode: 'host', http: PORTS.bHttp, https: PORTS.bHttps } } }));
     if ((await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info', dockerSocket: MGR_SOCKET }, io)) !== 0) throw new Error('install failed');
     // A plain route per cluster first: the proxies join the backend's network now, so the rounds measure ACME alone.
     await applyObject(port, route(`${PREFIX}-plain-a`, { serviceCluster: A, hosts: ['plain-a.test'], rules: [{ backends: [{ service: ECHO, port: 8080 }] }] }));
