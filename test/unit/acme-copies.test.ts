@@ -22,6 +22,8 @@ import type { ProxyModel } from '../../src/plan/model';
 import { planProxy, PROXY_CONFIG_STEP } from '../../src/plan/writes/proxy-writes';
 import { labelledServiceSpec, unlabelledServiceSpec } from '../../src/plan/writes/service-labels';
 import type { Step } from '../../src/plan/writes/steps';
+import { certificateFingerprint, dockerAcmeCopyStore } from '../../src/core/acme/acme-copy-store';
+import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, desired, route, snapshot } from '../helpers/specs';
 
 const agent = { coreAddress: 'swarmgate-core:50051', controlNetworkId: 'id-ctl' };
@@ -133,5 +135,39 @@ describe('restoring ACME files at a boot without the core', () => {
     const pub = (args: string[]) => spawnSync('openssl', args, { encoding: 'utf8' }).stdout;
     expect(pub(['x509', '-in', join(dir, 'c.pem'), '-noout', '-pubkey'])).toContain('BEGIN PUBLIC KEY');
     expect(pub(['x509', '-in', join(dir, 'c.pem'), '-noout', '-pubkey'])).toBe(pub(['pkey', '-in', join(dir, 'k.pem'), '-pubout']));
+  });
+});
+
+describe('the core keeping durable copies (Docker secrets)', () => {
+  it('makes one labelled secret per certificate (chain then key, no key in a label), and removes the route\'s older copies unless a service mounts them', async () => {
+    const docker = new FakeDocker();
+    // Docker never gives a secret's data back: what the core sent is caught on the way.
+    const sent: string[] = [];
+    const port = new Proxy(docker, {
+      get(target, key) {
+        if (key === 'createSecret') return (spec: Parameters<FakeDocker['createSecret']>[0]) => (sent.push(spec.Data), target.createSecret(spec));
+        const v: unknown = Reflect.get(target, key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const store = dockerAcmeCopyStore(port, pino({ level: 'silent' }));
+    const one = await placeholderPair();
+    const two = await placeholderPair();
+    const three = await placeholderPair();
+    await store.keep('shop', { certPem: one.cert, keyPem: one.key, notAfter: Date.UTC(2027, 0, 1) });
+    await store.keep('shop', { certPem: one.cert, keyPem: one.key, notAfter: Date.UTC(2027, 0, 1) });
+    const first = await docker.listSecrets();
+    expect(first.map((x) => x.Spec.Name)).toEqual([acmeCopySecretName('shop', certificateFingerprint(one.cert))]);
+    expect(first[0]?.Spec.Labels).toEqual({ [LABELS.owner]: 'swarmgate', [LABELS.role]: ACME_COPY_ROLE, [LABELS.name]: 'shop', [LABELS.fingerprint]: certificateFingerprint(one.cert), [LABELS.notAfter]: '2027-01-01T00:00:00.000Z' });
+    expect(JSON.stringify(first[0]?.Spec.Labels)).not.toContain('PRIVATE');
+    expect(sent).toHaveLength(1);
+    expect(splitCopy(Buffer.from(sent[0] ?? '', 'base64').toString())).toEqual({ cert: one.cert, key: one.key });
+    // A proxy service mounts the first copy: a renewal's copy is added, the mounted one stays.
+    await docker.createService({ Name: 'sg-proxy-default', TaskTemplate: { ContainerSpec: { Image: 'x', Secrets: [{ SecretID: first[0]?.ID ?? '', SecretName: first[0]?.Spec.Name ?? '', File: { Name: 'swarmgate-acme/shop.pem', UID: '0', GID: '0', Mode: 0o400 } }] } } });
+    await store.keep('shop', { certPem: two.cert, keyPem: two.key, notAfter: Date.UTC(2027, 1, 1) });
+    expect((await docker.listSecrets()).map((x) => x.Spec.Labels?.[LABELS.fingerprint]).sort()).toEqual([certificateFingerprint(one.cert), certificateFingerprint(two.cert)].sort());
+    // The next one removes the unmounted older copy (two), still not the mounted one.
+    await store.keep('shop', { certPem: three.cert, keyPem: three.key, notAfter: Date.UTC(2027, 2, 1) });
+    expect((await docker.listSecrets()).map((x) => x.Spec.Labels?.[LABELS.fingerprint]).sort()).toEqual([certificateFingerprint(one.cert), certificateFingerprint(three.cert)].sort());
   });
 });

@@ -7,16 +7,23 @@
  * older copies of a route are removed once no service mounts them (Docker refuses while one does;
  * the next pass tries again).
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
 import type { DockerPort } from '../../observed/docker-port';
 import { isInUse } from '../../observed/docker-errors';
 import { ACME_COPY_ROLE, acmeCopySecret, acmeCopySecretName } from '../../plan/acme-copies';
 
-/** SHA-256 of the leaf certificate's DER form, lower-case hex (the `fingerprint` label's form). */
+/**
+ * SHA-256 of the leaf certificate's DER form, lower-case hex (the `fingerprint` label's form); of the
+ * PEM text for one that does not parse (a copy's name and lookup only need it to be distinct).
+ */
 export function certificateFingerprint(certPem: string): string {
-  return new X509Certificate(certPem).fingerprint256.replace(/:/g, '').toLowerCase();
+  try {
+    return new X509Certificate(certPem).fingerprint256.replace(/:/g, '').toLowerCase();
+  } catch {
+    return createHash('sha256').update(certPem).digest('hex');
+  }
 }
 
 export interface AcmeCopyStore {
