@@ -193,7 +193,8 @@ describe('self-healing proxy tasks', () => {
     const t0 = Date.now();
     s.agent.stop('SIGTERM');
     await s.agent.exited;
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    // Well under the 5 s restart delay it would otherwise sit out.
+    expect(Date.now() - t0).toBeLessThan(3_000);
     expect(s.agent.proxyPid).toBeUndefined();
   });
 
