@@ -16,3 +16,14 @@ export async function pollUntil<T>(what: string, f: () => Promise<T | undefined>
     await sleep(everyMs);
   }
 }
+
+/** pollUntil where a thrown error (a refused connection, a handshake with no certificate yet) also means "not yet". */
+export function pollUntilOk<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  return pollUntil(what, async () => {
+    try {
+      return await f();
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs, everyMs);
+}
