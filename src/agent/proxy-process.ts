@@ -26,6 +26,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { buildPemFiles, pruneStalePemFiles } from '../validate/haproxy-pems';
 import { runProxyCheck } from '../validate/proxy-check';
+import { checkSharedTlsPairs } from '../validate/tls-pairs';
 import { PASSED, type Validation } from '../validate/result';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { drainedReload, type DrainOptions } from './nginx-drain';
@@ -267,7 +268,13 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
     prepare: () => PASSED,
     // detached: the master leads its own process group, so its workers can be found if it dies.
     start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
-    check: (candidate) => runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 }),
+    check: (candidate) => {
+      const checked = runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 });
+      if (!checked.ok) return checked;
+      // nginx -t cannot see the pairs the shared TLS server loads per handshake (ADR 0028).
+      const pairs = checkSharedTlsPairs(readFileSync(candidate, 'utf8'));
+      return pairs.ok ? checked : pairs;
+    },
     reloadAndConfirm: (masterPid, timing) =>
       o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timing?.confirmMs, timing?.flagAfterSignalMs) : reloadAndConfirm(masterPid, timing?.confirmMs),
     stop: (proxy, requested) => proxy.kill(requested),
