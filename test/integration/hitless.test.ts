@@ -173,11 +173,17 @@ describe('hitless delivery on a real Swarm', () => {
     docker('secret', 'create', BAD_CERT, join(dir, 'cert'));
     docker('secret', 'create', BAD_KEY, join(dir, 'key'));
     await applyObject(port, route(`${PREFIX}-bad`, { serviceCluster: CLUSTER, hosts: [host], tls: { mode: 'Terminate', certificate: { certSecret: BAD_CERT, keySecret: BAD_KEY } }, rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+    let seen = '';
     const programmedCondition = await until('Programmed=False on the mispaired route', async () => {
       const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${PREFIX}-bad`]);
-      const p = parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === 'Programmed');
+      const conditions = parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions ?? [];
+      seen = JSON.stringify(conditions);
+      const p = conditions.find((x) => x.type === 'Programmed');
       return p?.status === 'False' && p.reason === 'Invalid' ? p : undefined;
-    }, 90_000);
+    }, 90_000).catch((e: Error) => {
+      const logs = spawnSync('docker', ['service', 'logs', '--raw', PROXY], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+      throw new Error(`${e.message}; last conditions ${seen}; proxy log tail: ${`${logs.stdout}${logs.stderr}`.split('\n').slice(-15).join('\n')}`);
+    });
     expect(programmedCondition.message).toContain(`TLS certificate check: the key /run/secrets/${BAD_KEY} does not belong to the certificate /run/secrets/${BAD_CERT} (served for ${host})`);
     expect(programmedCondition.message).not.toContain('-----BEGIN');
     await until('route a still answers', () => ok(`${PREFIX}-a.localhost`), 30_000);
