@@ -42,6 +42,8 @@ let backendPort = 0;
 
 const WEB = ['127.0.59.1', '127.0.59.2', '127.0.59.3'];
 const [W1 = '', W2 = '', W3 = ''] = WEB;
+/** More tasks of web: past the 8 slots a backend starts with. */
+const MORE = Array.from({ length: 7 }, (_, i) => `127.0.59.${21 + i}`);
 const V1 = '127.0.59.11';
 const V2 = '127.0.59.12';
 
@@ -102,7 +104,7 @@ async function applied(f: ReturnType<typeof files>): Promise<string> {
 
 beforeAll(async () => {
   [http = 0, https = 0, status = 0, backendPort = 0] = await freePorts(4);
-  for (const ip of [...WEB, V1, V2]) backends.set(ip, await startEcho('svc', ip, ip, backendPort));
+  for (const ip of [...WEB, ...MORE, V1, V2]) backends.set(ip, await startEcho('svc', ip, ip, backendPort));
   const socket = `unix://${dir}/core.sock`;
   api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
   core = coreConnection(socket, grpc.credentials.createInsecure());
@@ -203,6 +205,29 @@ describe.runIf(haproxyAvailable())('HAProxy dynamic endpoints (runtime API, serv
     expect(new Set(also.tasks)).toEqual(new Set([W2, W3]));
     expect(result.failures).toEqual([]);
   });
+
+  it('grows a backend past its 8 slots with one reload (16 slots), every member served, none lost', async () => {
+    const eight = [W2, W3, ...MORE.slice(0, 6)];
+    const ninth = MORE[6] ?? '';
+    await applied(files(eight, ['also.test']));
+    expect(readFileSync(join(confDir, 'haproxy.cfg'), 'utf8')).not.toContain('server s9 ');
+    const before = workers();
+    // A ninth task: the config renders 16 slots, which is a reload; the state file carries the eight.
+    const load = startKeepAliveLoad(http, 'web.test', 8);
+    await applied(files([...eight, ninth], ['also.test']));
+    await until('old worker gone', () => (workers().some((p) => before.includes(p)) ? undefined : true));
+    expect(readFileSync(join(confDir, 'haproxy.cfg'), 'utf8')).toContain('server s16 ');
+    const seen = await until('all nine served', async () => {
+      const r = await served('web.test', 60);
+      return new Set(r.tasks).size === 9 ? new Set(r.tasks) : undefined;
+    });
+    const result = await load.stop();
+    expect(seen).toEqual(new Set([...eight, ninth]));
+    expect(result.failures).toEqual([]);
+    // Back to two tasks: 8 slots again (one more reload), served by exactly those two.
+    await applied(files([W2, W3], ['also.test']));
+    expect(new Set((await served('web.test', 20)).tasks)).toEqual(new Set([W2, W3]));
+  }, 30_000);
 
   it('keeps the set across a restart of HAProxy: the agent seeds the state file before it serves', async () => {
     const master = agent.proxyPid ?? 0;
