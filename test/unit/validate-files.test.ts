@@ -2,7 +2,6 @@
  * validateFiles: the proxies' own checks on the exact files given, at the paths the proxy reads
  * them, inside a private root that holds nothing of the host but the proxy itself.
  */
-import { readFileSync } from 'node:fs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
