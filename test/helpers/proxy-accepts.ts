@@ -31,7 +31,7 @@ export function renderClusters(state: DesiredState, snap: Snapshot): { result: M
     // Every HAProxy cluster's routes in the other layout too, so both are checked whatever the world's endpoints say.
     if (model.spec.proxy.kind !== 'haproxy') return [rendered];
     const other = renderHaproxyWithEndpoints(model, { dynamicEndpoints: endpoints === undefined });
-    return [rendered, { cluster: `${model.cluster} (${endpoints === undefined ? 'Dynamic' : 'Static'} layout)`, kind: 'haproxy' as const, config: other.config, ...(other.endpoints !== '' ? { endpoints: other.endpoints } : {}) }];
+    return [rendered, { cluster: `${model.cluster} (${endpoints === undefined ? 'Dynamic' : 'Static'} layout)`, kind: 'haproxy' as const, config: other.config, ...(endpoints === undefined ? { endpoints: other.endpoints } : {}) }];
   });
   return { result, configs };
 }
