@@ -34,6 +34,8 @@ import { bootConfigHash, saveLastApplied } from './last-applied';
 import { readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { pushEndpointSet } from './nginx-endpoints';
+import { HaproxyEndpoints } from './haproxy-endpoints';
+import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
@@ -117,12 +119,15 @@ export class ProxyAgent {
   private restartTimer: NodeJS.Timeout | undefined;
   /** Which boot config the task has mounted (last-applied.ts). */
   private readonly bootHash: string;
+  /** HAProxy: the dynamic endpoints' slot table and state file (haproxy-endpoints.ts, ADR 0031). */
+  private readonly slots: HaproxyEndpoints | undefined;
 
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
       o.kind === 'haproxy'
         ? haproxyDriver(o.haproxy)
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
+    this.slots = o.kind === 'haproxy' ? new HaproxyEndpoints(o.haproxy?.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir) : undefined;
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.bootHash = bootConfigHash(o.bootConfigs);
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
@@ -269,6 +274,12 @@ export class ProxyAgent {
 
   /** Start the proxy on the live config and watch it: an unexpected exit restarts it. */
   private startProxy(): void {
+    // HAProxy with dynamic endpoints: the state file the new process loads holds the current set.
+    if (this.slots !== undefined) {
+      const endpoints = join(this.o.confDir, ENDPOINTS_FILE);
+      const staged = this.slots.stage(existsSync(endpoints) ? readFileSync(endpoints) : undefined);
+      if (!staged.ok) this.o.log.warn({ err: staged.output }, 'could not seed the HAProxy server-state file; its slots start empty');
+    }
     this.watchProxy(spawnedHandle(this.driver.start(this.confPath)), Date.now());
     this.recordMaster();
   }
@@ -403,10 +414,12 @@ export class ProxyAgent {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
-    const endpoints = d.kind === 'nginx' ? files.find((f) => f.path === ENDPOINTS_FILE) : undefined;
-    // Dynamic endpoints, the same nginx.conf and the same certificates: a task change; push the set, no check, no reload.
-    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates))
-      return { ...(await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort)), pushedOnly: true };
+    const endpoints = files.find((f) => f.path === ENDPOINTS_FILE);
+    // Dynamic endpoints, the same config and the same certificates: a task change; push the set, no check, no reload.
+    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates)) {
+      const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort);
+      return { ...pushed, pushedOnly: true };
+    }
     // Certificates first: the check below reads them at the paths the config names. NGINX holds the
     // ones it serves in memory, so a config refused below keeps serving the previous certificate.
     const written = writeCertificates(this.acmeDir, certificates);
@@ -431,7 +444,12 @@ export class ProxyAgent {
     // The set first, so the new workers find every upstream their config names (extra names are
     // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
     // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
-    if (endpoints !== undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+    // HAProxy: the new worker loads the set from the state file before it serves (a Static config ignores it).
+    if (this.slots !== undefined) {
+      const seeded = this.slots.stage(endpoints?.content);
+      if (!seeded.ok) return seeded;
+    }
     for (const [next, target] of staged) renameSync(next, target);
     const proc = this.proxyProc;
     const pid = proc?.pid;
@@ -450,7 +468,7 @@ export class ProxyAgent {
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
-    if (endpoints !== undefined) {
+    if (endpoints !== undefined && this.slots === undefined) {
       const pushed = await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
       if (!pushed.ok) return pushed;
     }

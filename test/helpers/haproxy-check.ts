@@ -72,10 +72,14 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     const pages = join(dir, 'pages');
     mkdirSync(pages);
     for (const m of config.matchAll(/ file "\/run\/swarmgate-pages\/([A-Za-z0-9][A-Za-z0-9_.-]*)"/g)) if (m[1] !== undefined) writeFileSync(join(pages, m[1]), '<h1>page</h1>\n');
+    // Dynamic endpoints: the server-state file the agent writes; an empty one (version line only) stands in.
+    const state = join(dir, 'server-state');
+    writeFileSync(state, '1\n');
     const file = join(dir, 'haproxy.cfg');
     writeFileSync(
       file,
       config
+        .replace(/^(\s*server-state-file )"[^"]*"$/m, `$1"${state}"`)
         .split(`${certDir}/`)
         .join(`${certs}/`)
         .split(' ca-file "/run/secrets/')

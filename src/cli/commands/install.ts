@@ -226,7 +226,7 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
 async function waitForTasksGone(port: DockerPort, serviceId: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const alive = (await port.listTasks()).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
+    const alive = (await port.listTasks({ serviceId })).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
     if (!alive) return;
     await new Promise((r) => setTimeout(r, 250));
   }
