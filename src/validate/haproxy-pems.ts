@@ -7,12 +7,13 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { crtListOfConfig } from '../render/haproxy/crt-list';
 import { pemFilesOfConfig } from '../render/haproxy/pem-files';
 import { PASSED, type Validation } from './result';
 
 /**
- * Build the combined PEM files `config` reads under `certDir`: certificate secret, then key
- * secret, mode 0600, written to a temporary name and renamed (a reader never sees half a file).
+ * Build the combined PEM files `config` reads under `certDir` and its crt-list (crt-list.ts):
+ * certificate secret, then key secret, mode 0600, written to a temporary name and renamed (a reader never sees half a file).
  * `root` (a private root, see sandbox.ts) prefixes every path read or written; messages name the
  * paths the proxy sees, never file contents.
  */
@@ -20,6 +21,8 @@ export function buildPemFiles(config: string, certDir: string, secretsDir: strin
   const pems = pemFilesOfConfig(config, certDir);
   if (pems.length === 0) return PASSED;
   mkdirSync(join(root, certDir), { recursive: true, mode: 0o700 });
+  const list = crtListOfConfig(config, certDir);
+  if (list !== undefined) writeIfChanged(join(root, list.path), list.content, 0o600);
   for (const pem of pems) {
     const parts: string[] = [];
     for (const name of [pem.certSecret, pem.keySecret]) {
@@ -28,15 +31,18 @@ export function buildPemFiles(config: string, certDir: string, secretsDir: strin
       const text = readFileSync(join(root, path), 'utf8');
       parts.push(text.endsWith('\n') ? text : `${text}\n`);
     }
-    const content = parts.join('');
-    const target = join(root, pem.path);
-    if (existsSync(target) && readFileSync(target, 'utf8') === content) continue;
-    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-    const tmp = `${target}.tmp`;
-    writeFileSync(tmp, content, { mode: 0o600 });
-    renameSync(tmp, target);
+    writeIfChanged(join(root, pem.path), parts.join(''), 0o600);
   }
   return PASSED;
+}
+
+/** Write through a temporary name and rename (a reader never sees half a file); nothing when the content is already there. */
+function writeIfChanged(target: string, content: string, mode: number): void {
+  if (existsSync(target) && readFileSync(target, 'utf8') === content) return;
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  const tmp = `${target}.tmp`;
+  writeFileSync(tmp, content, { mode });
+  renameSync(tmp, target);
 }
 
 /** Remove combined PEMs under `certDir` that `config` does not read (key material does not linger). */

@@ -14,7 +14,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { crtListOfConfig } from '../../src/render/haproxy/crt-list';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';
 import { selfSignedPem } from './nginx-check';
 
@@ -55,6 +56,17 @@ export function referencedPems(config: string, certDir: string = HAPROXY_CERT_DI
   return [...names].sort();
 }
 
+/**
+ * Write the crt-list a rendered config reads, as the proxy agent does before a start (crt-list.ts);
+ * the PEM files it lists are the caller's (haproxyPemFiles).
+ */
+export function writeCrtList(config: string): void {
+  const path = / crt-list "([^"]+)"/.exec(config)?.[1];
+  if (path === undefined) return;
+  const list = crtListOfConfig(config, dirname(path));
+  if (list !== undefined) writeFileSync(list.path, list.content);
+}
+
 /** Run `haproxy -c` on a rendered configuration. Never throws for an invalid config; returns ok=false. */
 export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}): HaproxyCheckResult {
   const certDir = (options.certDir ?? HAPROXY_CERT_DIR).replace(/\/+$/, '');
@@ -73,9 +85,7 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     mkdirSync(pages);
     for (const m of config.matchAll(/ file "\/run\/swarmgate-pages\/([A-Za-z0-9][A-Za-z0-9_.-]*)"/g)) if (m[1] !== undefined) writeFileSync(join(pages, m[1]), '<h1>page</h1>\n');
     const file = join(dir, 'haproxy.cfg');
-    writeFileSync(
-      file,
-      config
+    const checked = config
         .split(`${certDir}/`)
         .join(`${certs}/`)
         .split(' ca-file "/run/secrets/')
@@ -83,8 +93,11 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
         .split(' crl-file "/run/secrets/')
         .join(` crl-file "${secrets}/`)
         .split(' file "/run/swarmgate-pages/')
-        .join(` file "${pages}/`),
-    );
+        .join(` file "${pages}/`);
+    writeFileSync(file, checked);
+    // The crt-list the config names, as the agent writes it from the config's lines (crt-list.ts).
+    const list = crtListOfConfig(checked, certs);
+    if (list !== undefined) writeFileSync(list.path, list.content);
     const r = spawnSync(bin(options.haproxyBin), ['-c', '-f', file], { encoding: 'utf8', timeout: 120_000 });
     if (r.error !== undefined) return { ok: false, output: `could not run haproxy: ${r.error.message}` };
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
@@ -121,6 +134,7 @@ function portOpen(port: number): Promise<boolean> {
 export async function startHaproxy(config: string, readyPort: number, dir = mkdtempSync(join(tmpdir(), 'sg-haproxy-'))): Promise<RunningHaproxy> {
   const path = join(dir, 'haproxy.cfg');
   writeFileSync(path, config);
+  writeCrtList(config);
   let output = '';
   const proc: ChildProcess = spawn(bin(), ['-db', '-f', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));

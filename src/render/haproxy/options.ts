@@ -23,6 +23,11 @@ export interface HaproxyRenderOptions {
    * agent counts per-backend traffic from it and prints the access log on its own stdout.
    */
   readonly trafficLogPort: number;
+  /**
+   * Hosts without client certificates share one TLS listener reading a crt-list (ADR 0032). `false`
+   * renders one listener per certificate as before; only the benchmark uses it, for its "before" column.
+   */
+  readonly crtList: boolean;
 }
 
 export const HAPROXY_CERT_DIR = '/run/swarmgate/haproxy/certs';
@@ -37,4 +42,5 @@ export const DEFAULT_HAPROXY_OPTIONS: HaproxyRenderOptions = {
   statusPort: 18080,
   logTarget: 'stdout',
   trafficLogPort: 18082,
+  crtList: true,
 };

@@ -6,6 +6,7 @@ import type { Token } from '../token';
 import type { L4FrontendView } from './stream-listeners';
 import type { PolicyFrontendView, StickTableView } from './policies';
 import type { ClientCertCheckView, TlsListener } from './client-certificates';
+import type { CrtList } from './crt-list';
 
 export interface EditView {
   readonly verb: Token;
@@ -91,7 +92,7 @@ export interface ClientAddressView {
 export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly clientAddress?: ClientAddressView;
-  readonly tlsBinds: readonly { readonly socket: string; readonly pem: string; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
+  readonly tlsBinds: readonly { readonly socket: string; readonly pem?: string; readonly crtList?: CrtList & { readonly file: string }; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
   readonly maxBodyBytes: number;
   readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
   readonly vhostSelect: readonly { readonly index: number; readonly acl: Token; readonly plainOnly: boolean }[];
