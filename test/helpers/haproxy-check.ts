@@ -75,7 +75,16 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     const certs = join(dir, 'certs');
     mkdirSync(certs);
     const pems = referencedPems(config, certDir);
-    for (const name of pems) writeFileSync(join(certs, name), selfSignedPem(), { mode: 0o600 });
+    for (const name of pems) {
+      // ACME pairs sit in a sub-directory of their own (pem-files.ts).
+      mkdirSync(dirname(join(certs, name)), { recursive: true });
+      writeFileSync(join(certs, name), selfSignedPem(), { mode: 0o600 });
+    }
+    // Maps (the ACME HTTP-01 tokens): HAProxy loads them at parse time; an empty one stands in.
+    const maps = join(dir, 'maps');
+    mkdirSync(maps);
+    const mapPaths = [...new Set([...config.matchAll(/[ ,]map\((\/[A-Za-z0-9_./-]+\.map)\)/g)].map((m) => m[1] ?? ''))];
+    mapPaths.forEach((_, i) => writeFileSync(join(maps, `${i}.map`), ''));
     // CA bundles (backend TLS, client certificates) and CRLs are mounted secrets: a throw-away certificate stands in for each.
     const secrets = join(dir, 'secrets');
     mkdirSync(secrets);
@@ -93,7 +102,8 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
         .split(' crl-file "/run/secrets/')
         .join(` crl-file "${secrets}/`)
         .split(' file "/run/swarmgate-pages/')
-        .join(` file "${pages}/`);
+        .join(` file "${pages}/`)
+        .replace(/([ ,]map\()(\/[A-Za-z0-9_./-]+\.map)\)/g, (_m, pre: string, path: string) => `${pre}${join(maps, `${mapPaths.indexOf(path)}.map`)})`);
     writeFileSync(file, checked);
     // The crt-list the config names, as the agent writes it from the config's lines (crt-list.ts).
     const list = crtListOfConfig(checked, certs);

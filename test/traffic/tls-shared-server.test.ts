@@ -107,7 +107,7 @@ for (const kind of ['nginx', 'haproxy'] as const) {
 
       it('negotiates HTTP/2 (ALPN h2) on the crt-list listener, and gives a handshake without SNI the default certificate', async () => {
         const p = proxy('withDefault');
-        const alpn = await new Promise<string | false>((resolve, reject) => {
+        const alpn = await new Promise<string | false | null>((resolve, reject) => {
           const sock = tlsConnect({ host: '127.0.0.1', port: p.https, servername: 'b.test', rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] });
           sock.once('secureConnect', () => {
             resolve(sock.alpnProtocol);

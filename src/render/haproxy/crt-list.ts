@@ -69,3 +69,10 @@ export function crtListOfConfig(config: string, certDir: string): { readonly pat
   for (const m of config.matchAll(new RegExp(`^ +# +crt "(${dir}/[A-Za-z0-9_.+/-]+\\.pem)"((?: [A-Za-z0-9*._-]+)*)$`, 'gm'))) lines.push(`${m[1] ?? ''}${m[2] ?? ''}`);
   return { path: list[1], content: lines.length === 0 ? '' : `${lines.join('\n')}\n` };
 }
+
+/** File name, in the runtime directory, of the map of pending ACME HTTP-01 tokens (path → key authorization). */
+export const HTTP01_MAP_FILE = 'acme-http01.map';
+
+export function http01MapPath(runtimeDir: string): string {
+  return `${runtimeDir.replace(/\/+$/, '')}/${HTTP01_MAP_FILE}`;
+}

@@ -46,7 +46,7 @@ import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import type { HaproxyRenderOptions } from './options';
 import { pemPath } from './pem-files';
 import { clientCertCheck, listenerKeyOf, tlsBindName, tlsListeners } from './client-certificates';
-import { CRT_LIST_FILE } from './crt-list';
+import { CRT_LIST_FILE, http01MapPath } from './crt-list';
 import { l4Frontends } from './stream-listeners';
 import { HaproxyPolicies, pageFor } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
@@ -442,6 +442,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     http: {
       bind: token(`${opts.bindAddress}:${opts.httpPort}`),
       ...(clientAddress !== undefined ? { clientAddress } : {}),
+      ...(model.acme !== undefined ? { acmeHttp01: { map: http01MapPath(runtimeDir) } } : {}),
       tlsBinds: [...pems.values()].map((s) => ({
         socket: s.socket,
         name: s.hop,

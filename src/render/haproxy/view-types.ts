@@ -92,6 +92,8 @@ export interface ClientAddressView {
 export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly clientAddress?: ClientAddressView;
+  /** ACME HTTP-01 tokens answered from this map file (the cluster serves ACME routes, ADR 0032). */
+  readonly acmeHttp01?: { readonly map: string };
   readonly tlsBinds: readonly { readonly socket: string; readonly pem?: string; readonly crtList?: CrtList & { readonly file: string }; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
   readonly maxBodyBytes: number;
   readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
