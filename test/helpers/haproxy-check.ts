@@ -93,17 +93,21 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     const pages = join(dir, 'pages');
     mkdirSync(pages);
     for (const m of config.matchAll(/ file "\/run\/swarmgate-pages\/([A-Za-z0-9][A-Za-z0-9_.-]*)"/g)) if (m[1] !== undefined) writeFileSync(join(pages, m[1]), '<h1>page</h1>\n');
+    // Dynamic endpoints: the server-state file the agent writes; an empty one (version line only) stands in.
+    const state = join(dir, 'server-state');
+    writeFileSync(state, '1\n');
     const file = join(dir, 'haproxy.cfg');
     const checked = config
-        .split(`${certDir}/`)
-        .join(`${certs}/`)
-        .split(' ca-file "/run/secrets/')
-        .join(` ca-file "${secrets}/`)
-        .split(' crl-file "/run/secrets/')
-        .join(` crl-file "${secrets}/`)
-        .split(' file "/run/swarmgate-pages/')
-        .join(` file "${pages}/`)
-        .replace(/([ ,]map\()(\/[A-Za-z0-9_./-]+\.map)\)/g, (_m, pre: string, path: string) => `${pre}${join(maps, `${mapPaths.indexOf(path)}.map`)})`);
+      .replace(/^(\s*server-state-file )"[^"]*"$/m, `$1"${state}"`)
+      .split(`${certDir}/`)
+      .join(`${certs}/`)
+      .split(' ca-file "/run/secrets/')
+      .join(` ca-file "${secrets}/`)
+      .split(' crl-file "/run/secrets/')
+      .join(` crl-file "${secrets}/`)
+      .split(' file "/run/swarmgate-pages/')
+      .join(` file "${pages}/`)
+      .replace(/([ ,]map\()(\/[A-Za-z0-9_./-]+\.map)\)/g, (_m, pre: string, path: string) => `${pre}${join(maps, `${mapPaths.indexOf(path)}.map`)})`);
     writeFileSync(file, checked);
     // The crt-list the config names, as the agent writes it from the config's lines (crt-list.ts).
     const list = crtListOfConfig(checked, certs);

@@ -43,7 +43,8 @@ import { pathRegex } from '../nginx/escape';
 import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
-import type { HaproxyRenderOptions } from './options';
+import { haproxyDynamicPaths, type HaproxyRenderOptions } from './options';
+import { slottedBackend } from './dynamic-slots';
 import { pemPath } from './pem-files';
 import { clientCertCheck, listenerKeyOf, tlsBindName, tlsListeners } from './client-certificates';
 import { CRT_LIST_FILE, http01MapPath } from './crt-list';
@@ -236,6 +237,7 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     timeouts,
     // NGINX's tries count the first attempt, 0 meaning every server once; HAProxy counts retries.
     retries: action.retries.attempts === 0 ? Math.max(0, servers.length - 1) : action.retries.attempts - 1,
+    retriesEveryServer: action.retries.attempts === 0,
     ...(keywords.join(' ') !== defaults.retryOn ? { customRetryOn: { keywords: keywords.map(token) } } : {}),
     protectNonIdempotent: !action.retries.on.includes('non_idempotent'),
     // Without websocket: true NGINX passes neither Upgrade nor Connection on, so no upgrade can happen.
@@ -277,6 +279,7 @@ function tcpBackend(name: Token, route: string, u: Upstream, affinity: Affinity)
     ...balanceOf(affinity),
     timeouts: [{ kind: token('server'), value: TCP_IDLE_TIMEOUT }],
     retries: Math.max(0, servers.length - 1),
+    retriesEveryServer: true,
     protectNonIdempotent: false,
     blockUpgrade: false,
     requestEdits: [],
@@ -429,6 +432,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const clientAddress = clientAddressView(model);
   // The HTTPS port takes the balancer's PROXY header too; X-Forwarded-For is read in sg_http only.
   const tls = tlsView === undefined ? undefined : { ...tlsView, ...(clientAddress?.proxyProtocol === true ? { clientAddress } : {}) };
+  const unique = [...new Map(backends.map((b) => [b.name, b])).values()];
 
   return {
     cluster: model.cluster,
@@ -483,8 +487,9 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     },
     ...(tls !== undefined ? { tls } : {}),
     ...(l4.length > 0 ? { l4 } : {}),
-    backends: [...new Map(backends.map((b) => [b.name, b])).values()],
+    backends: opts.dynamicEndpoints ? unique.map((b) => slottedBackend(b, b.cookieAffinity !== undefined ? acls.cookieTag(b.name) : undefined, b.retriesEveryServer === true)) : unique,
     stickTables: policies.stickTables(),
     statusBind: token(`127.0.0.1:${opts.statusPort}`),
+    ...(opts.dynamicEndpoints ? { dynamic: haproxyDynamicPaths(runtimeDir) } : {}),
   };
 }

@@ -26,6 +26,8 @@ export interface ServerView {
   readonly passiveHealth?: { readonly upInterval: string; readonly failTimeout: string; readonly maxFails: number };
   /** PROXY protocol v1 to the server (TCPRoute proxyProtocol). */
   readonly sendProxy?: boolean;
+  /** Dynamic endpoints (dynamic-slots.ts): an empty slot the agent fills through the runtime API. */
+  readonly slot?: boolean;
 }
 
 export interface BackendView {
@@ -44,6 +46,8 @@ export interface BackendView {
   readonly cookieAffinity?: { readonly cookieName: Token; readonly maxAge: number };
   readonly timeouts: readonly { readonly kind: Token; readonly value: string }[];
   readonly retries: number;
+  /** `retries` is "every server once" (NGINX's tries 0), so it follows the server count. */
+  readonly retriesEveryServer?: boolean;
   readonly customRetryOn?: { readonly keywords: readonly Token[] };
   readonly protectNonIdempotent: boolean;
   readonly blockUpgrade: boolean;
@@ -59,6 +63,10 @@ export interface BackendView {
   /** Backend TLS: SNI and verified name, CA bundle file, client certificate PEM (see upstreamTlsView). */
   readonly upstreamTls?: { readonly upstreamSni?: string; readonly upstreamCa?: string; readonly upstreamPem?: string };
   readonly servers: readonly ServerView[];
+  /** Dynamic endpoints: what every slot's `default-server` line says (the options the servers would carry). */
+  readonly slotDefaults?: ServerView;
+  /** Dynamic endpoints: the task addresses the agent puts into the slots (endpoints.txt), not rendered. */
+  readonly members?: readonly Token[];
 }
 
 export interface Conditional {
@@ -148,4 +156,6 @@ export interface HaproxyView {
   readonly backends: readonly BackendView[];
   readonly stickTables: readonly StickTableView[];
   readonly statusBind: Token;
+  /** Dynamic endpoints: the runtime API socket and the server-state file the agent writes (ADR 0031). */
+  readonly dynamic?: { readonly adminSocket: string; readonly stateFile: string };
 }
