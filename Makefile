@@ -62,9 +62,10 @@ bench-scale: $(DEPS_STAMP) ## N routes (SCALE_SIZES=100,1000,2000,5000,10000) on
 	@$(SYSTEM_DEPS) bench test bench-reload
 	npx tsx bench/scale-bench.ts
 
-bench-tls: $(DEPS_STAMP) ## N TLS hosts (TLS_SIZES=1000,5000,10000) on a local NGINX, one server certificate per host vs the shared TLS server: nginx -t, reload, handshake CPU; JSON in bench/results/
+bench-tls: $(DEPS_STAMP) ## N TLS hosts on a local NGINX (TLS_SIZES=1000,5000,10000: shared TLS server vs one certificate per host) and HAProxy (HAPROXY_TLS_SIZES=1000,10000: crt-list vs one listener per certificate): check, reload, memory, handshake CPU; JSON in bench/results/
 	@$(SYSTEM_DEPS) bench test
 	npx tsx bench/tls-bench.ts
+	npx tsx bench/tls-bench-haproxy.ts
 
 clean: ## remove build output
 	rm -rf dist

@@ -109,6 +109,8 @@ export class ProxyAgent {
   private traffic: TrafficListener | undefined;
   private readonly pacer: ReloadPacer<ProxyConfig__Output>;
   private state: AgentState = { appliedHash: '', lastReceivedHash: '', appliedAt: 0 };
+  /** The HAProxy HTTP-01 map pushes, one after the other (challenges()). */
+  private http01: Promise<void> = Promise.resolve();
   private readonly driver: ProxyDriver;
   readonly exited: Promise<number>;
   private resolveExit: (code: number) => void = () => undefined;
@@ -125,7 +127,7 @@ export class ProxyAgent {
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
       o.kind === 'haproxy'
-        ? haproxyDriver(o.haproxy)
+        ? haproxyDriver({ ...o.haproxy, ...(o.acmeDir !== undefined ? { acmeDir: o.acmeDir } : {}) })
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
     this.slots = o.kind === 'haproxy' ? new HaproxyEndpoints(o.haproxy?.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir) : undefined;
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -364,9 +366,22 @@ export class ProxyAgent {
     return this.o.acmeDir ?? ACME_DIR_IN_TASKS;
   }
 
-  /** Write the HTTP-01 tokens of a delivered message (no reload: NGINX serves them as files). */
+  /** Write the HTTP-01 tokens of a delivered message (no reload: NGINX serves them as files, HAProxy from a map). */
   private challenges(m: ProxyConfig__Output): void {
     if (m.cluster !== this.o.cluster) return;
+    const sync = this.driver.syncHttp01?.bind(this.driver);
+    if (sync !== undefined) {
+      const tokens = m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization }));
+      // One push at a time, in arrival order: each replaces the whole map with its message's tokens.
+      this.http01 = this.http01.then(async () => {
+        const r = await sync(tokens).catch((err: unknown) => ({ ok: false, output: err instanceof Error ? err.message : String(err) }));
+        // "Unknown map": the running config has no token rule yet; the reload onto the one that does loads the file.
+        if (r.ok) this.o.log.info({ tokens: tokens.length }, 'ACME HTTP-01 tokens updated (HAProxy map)');
+        else if (/unknown map/i.test(r.output)) this.o.log.info({ tokens: tokens.length }, 'ACME HTTP-01 tokens written; the next config loads them');
+        else this.o.log.warn({ output: r.output }, 'could not update the ACME HTTP-01 map of the running HAProxy');
+      });
+      return;
+    }
     try {
       const r = syncChallenges(this.acmeDir, m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization })));
       if (r.written + r.removed > 0) this.o.log.info({ tokens: r.written, removed: r.removed }, 'ACME HTTP-01 tokens updated');

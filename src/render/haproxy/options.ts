@@ -24,6 +24,11 @@ export interface HaproxyRenderOptions {
    */
   readonly trafficLogPort: number;
   /**
+   * Hosts without client certificates share one TLS listener reading a crt-list (ADR 0032). `false`
+   * renders one listener per certificate as before; only the benchmark uses it, for its "before" column.
+   */
+  readonly crtList: boolean;
+  /**
    * Dynamic endpoints (ADR 0031): every backend gets server slots the agent fills through the
    * runtime API (`<runtimeDir>/admin.sock`), seeded from `<runtimeDir>/server-state` at every start
    * and reload; false: one server per task in the config.
@@ -49,5 +54,6 @@ export const DEFAULT_HAPROXY_OPTIONS: HaproxyRenderOptions = {
   statusPort: 18080,
   logTarget: 'stdout',
   trafficLogPort: 18082,
+  crtList: true,
   dynamicEndpoints: false,
 };

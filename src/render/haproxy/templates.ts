@@ -104,6 +104,11 @@ ${TLS_BIND_TEMPLATE}{{> trustedProxies}}
     http-request set-src hdr_ip(x-forwarded-for,-1) if sg_trusted_proxy !{ ssl_fc } { req.hdr_cnt(x-forwarded-for) gt 0 }
 {{/forwardedFor}}
 {{/clientAddress}}
+{{#acmeHttp01}}
+    # ACME HTTP-01 (ADR 0032): the pending tokens by path, in a map the proxy agent keeps up to date
+    # through HAProxy's runtime API (no reload per token); answered before any redirect or rule.
+    http-request return status 200 content-type text/plain lf-string "%[path,map({{map}})]" if { path_beg /.well-known/acme-challenge/ } { path,map({{map}}) -m found }
+{{/acmeHttp01}}
     # On a reload the old process answers each idle keep-alive client's next request with
     # "Connection: close" instead of closing the connection under it (no reset for the client).
     option idle-close-on-response

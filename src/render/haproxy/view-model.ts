@@ -46,7 +46,8 @@ import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
 import { haproxyDynamicPaths, type HaproxyRenderOptions } from './options';
 import { slottedBackend } from './dynamic-slots';
 import { pemPath } from './pem-files';
-import { clientCertCheck, tlsBindName, tlsListenerOf, tlsListeners } from './client-certificates';
+import { clientCertCheck, listenerKeyOf, tlsBindName, tlsListeners } from './client-certificates';
+import { CRT_LIST_FILE, http01MapPath } from './crt-list';
 import { l4Frontends } from './stream-listeners';
 import { HaproxyPolicies, pageFor } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
@@ -339,7 +340,7 @@ function tlsFrontend(model: ProxyModel, opts: HaproxyRenderOptions, pems: Readon
   const terminated = model.virtualHosts.filter((vh) => vh.tls !== undefined);
   if (terminated.length === 0 && model.passthrough.length === 0 && model.defaultServer?.tls === undefined) return undefined;
   const reject = token('sg_tls_reject');
-  const hopFor = (vh: VirtualHost | undefined): Token => (vh?.tls === undefined ? reject : (pems.get(tlsListenerOf(vh.tls, opts.certDir, opts.secretsDir).key)?.hop ?? reject));
+  const hopFor = (vh: VirtualHost | undefined): Token => (vh?.tls === undefined ? reject : (pems.get(listenerKeyOf(vh.tls, opts.certDir, opts.secretsDir, opts.crtList))?.hop ?? reject));
   const defaultBackend = hopFor(model.defaultServer);
   const acls = new AclRegistry();
   const entries: { host: string; lines: UseBackendView[] }[] = terminated.map((vh) => ({ host: vh.host, lines: [{ backend: hopFor(vh), conditions: [] }] }));
@@ -385,8 +386,8 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const d = model.spec.defaults;
   const defaults: Defaults = { connect: d.timeouts.connect, server: serverTimeout(d.timeouts), retryOn: retryKeywords(DEFAULT_RETRIES.on).join(' ') };
   const runtimeDir = opts.runtimeDir.replace(/\/+$/, '');
-  // One TLS listener per certificate and client-certificate policy (client-certificates.ts).
-  const listeners = tlsListeners(model, opts.certDir, opts.secretsDir);
+  // One TLS listener for the crt-list, one per certificate and client-certificate policy (client-certificates.ts).
+  const listeners = tlsListeners(model, opts.certDir, opts.secretsDir, opts.crtList);
   const pems = new Map(listeners.map((l, i) => [l.key, { hop: tlsBindName(i), socket: `${runtimeDir}/tls-${i + 1}.sock`, listener: l }]));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
   const backends: BackendView[] = [];
@@ -445,7 +446,14 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     http: {
       bind: token(`${opts.bindAddress}:${opts.httpPort}`),
       ...(clientAddress !== undefined ? { clientAddress } : {}),
-      tlsBinds: [...pems.values()].map((s) => ({ socket: s.socket, pem: s.listener.pem, name: s.hop, ...(s.listener.clientCert !== undefined ? { clientCert: s.listener.clientCert } : {}) })),
+      ...(model.acme !== undefined ? { acmeHttp01: { map: http01MapPath(runtimeDir) } } : {}),
+      tlsBinds: [...pems.values()].map((s) => ({
+        socket: s.socket,
+        name: s.hop,
+        ...(s.listener.pem !== undefined ? { pem: s.listener.pem } : {}),
+        ...(s.listener.crtList !== undefined ? { crtList: { ...s.listener.crtList, file: CRT_LIST_FILE } } : {}),
+        ...(s.listener.clientCert !== undefined ? { clientCert: s.listener.clientCert } : {}),
+      })),
       // client_max_body_size; 0 means no limit, as in NGINX.
       maxBodyBytes: sizeBytes(d.clientMaxBodySize),
       ...acls.pickVariables(),
@@ -458,7 +466,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
         .filter(({ vh }) => vh.tls?.redirectHTTP === true)
         .map(({ index }) => ({ acl: token(`vh_${index}`), location: `https://%[var(txn.sg_host)]${httpsPort === 443 ? '' : `:${httpsPort}`}%[pathq]` })),
       clientCertChecks: all.flatMap(({ index, vh }) => {
-        const check = vh.tls === undefined ? undefined : clientCertCheck(vh, token(`vh_${index}`), pems.get(tlsListenerOf(vh.tls, opts.certDir, opts.secretsDir).key)?.hop);
+        const check = vh.tls === undefined ? undefined : clientCertCheck(vh, token(`vh_${index}`), pems.get(listenerKeyOf(vh.tls, opts.certDir, opts.secretsDir, opts.crtList))?.hop);
         return check !== undefined ? [check] : [];
       }),
       pathAcls: sortedValues(acls.paths),

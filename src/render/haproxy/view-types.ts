@@ -6,6 +6,7 @@ import type { Token } from '../token';
 import type { L4FrontendView } from './stream-listeners';
 import type { PolicyFrontendView, StickTableView } from './policies';
 import type { ClientCertCheckView, TlsListener } from './client-certificates';
+import type { CrtList } from './crt-list';
 
 export interface EditView {
   readonly verb: Token;
@@ -99,7 +100,9 @@ export interface ClientAddressView {
 export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly clientAddress?: ClientAddressView;
-  readonly tlsBinds: readonly { readonly socket: string; readonly pem: string; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
+  /** ACME HTTP-01 tokens answered from this map file (the cluster serves ACME routes, ADR 0032). */
+  readonly acmeHttp01?: { readonly map: string };
+  readonly tlsBinds: readonly { readonly socket: string; readonly pem?: string; readonly crtList?: CrtList & { readonly file: string }; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
   readonly maxBodyBytes: number;
   readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
   readonly vhostSelect: readonly { readonly index: number; readonly acl: Token; readonly plainOnly: boolean }[];
