@@ -92,6 +92,11 @@ function healthOf(backend: Backend): Pick<UpstreamServer, 'maxFails' | 'failTime
   return { maxFails: h.maxFails, failTimeout: h.failTimeout };
 }
 
+/** The health settings a server was resolved with (healthOf of its backend: both fields or neither). */
+export function serverHealth(s: UpstreamServer): Pick<UpstreamServer, 'maxFails' | 'failTimeout'> {
+  return s.maxFails === undefined ? {} : { maxFails: s.maxFails, ...(s.failTimeout !== undefined ? { failTimeout: s.failTimeout } : {}) };
+}
+
 /**
  * The readable base of an upstream name, `u_1a2b3c_web_8080`: the hash comes first because NGINX
  * finds upstreams by a linear scan that compares names from the start; distinct prefixes make each
@@ -103,7 +108,8 @@ export function upstreamName(service: string, port: number, identity: string): s
   return `u_${fnv1a32(identity).slice(0, 6)}_${service.replace(/[^A-Za-z0-9]/g, '_').slice(0, 40)}_${port}`;
 }
 
-function sortServers(servers: UpstreamServer[]): UpstreamServer[] {
+/** Servers in a fixed order (address, then port), so that equal sets render equal bytes. */
+export function sortServers(servers: readonly UpstreamServer[]): UpstreamServer[] {
   // The sort key is computed once per server, not per comparison (it was a fifth of buildModel's time).
   const keyed = servers.map((s) => ({ s, key: `${s.ip.includes(':') ? s.ip : s.ip.split('.').map((o) => o.padStart(3, '0')).join('.')}#${String(s.port).padStart(5, '0')}` }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -186,11 +192,18 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
     if (vip === undefined)
       return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${svc.name}" has no virtual IP on network "${network}" (endpoint mode dnsrr?)` } };
     servers = [{ ip: vip.ip, port: backend.port, ...health } as UpstreamServer];
-  } else {
-    const tasks = idx.runningAddresses.get(svc.name) ?? [];
-    servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port, ...health }) as UpstreamServer));
-  }
+  } else servers = taskServers(svc.name, network, backend.port, health, idx);
   return resolved(svc, backend, affinity, servers, names, network);
+}
+
+/**
+ * `mode: task`: one server per running task's address on `network`, unsorted. The one place a
+ * task-mode upstream's servers come from, for the model build and for the task fast path
+ * (src/plan/task-refresh.ts), so both give the same servers by construction.
+ */
+export function taskServers(service: string, network: string, port: number, health: Pick<UpstreamServer, 'maxFails' | 'failTimeout'>, idx: Pick<SnapshotIndex, 'runningAddresses'>): UpstreamServer[] {
+  const tasks = idx.runningAddresses.get(service) ?? [];
+  return tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port, ...health }) as UpstreamServer));
 }
 
 /**
