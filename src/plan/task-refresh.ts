@@ -50,11 +50,21 @@ function expiryStates(snapshot: Snapshot, now: Date | undefined): unknown {
   return snapshot.secrets.map((s) => (s.certificate?.notAfter === undefined ? undefined : expiryState(s.certificate.notAfter, now)));
 }
 
+/**
+ * The snapshot without what only task churn changes: its tasks, and each service's `replicas` (a
+ * scale changes it together with the tasks). The pipeline never reads `replicas` (the property test
+ * varies it between the two snapshots it compares).
+ */
+function withoutTasks(s: Snapshot): unknown {
+  const { tasks: _tasks, services, ...rest } = s;
+  return { ...rest, services: services.map(({ replicas: _replicas, ...svc }) => svc) };
+}
+
 /** Which pipeline input other than the snapshot's tasks differs, or undefined when none does. */
 export function changedInput(before: PipelineInputs, after: PipelineInputs): string | undefined {
-  const { tasks: _t1, ...restBefore } = before.snapshot;
-  const { tasks: _t2, ...restAfter } = after.snapshot;
   if (!sameData(before.specs, after.specs)) return 'specs';
+  const restBefore = withoutTasks(before.snapshot);
+  const restAfter = withoutTasks(after.snapshot);
   if (!sameData(restBefore, restAfter)) return 'snapshot (other than tasks)';
   if (!sameData(expiryStates(before.snapshot, before.now), expiryStates(after.snapshot, after.now))) return 'certificate expiry';
   if (!sameData(before.rollouts, after.rollouts)) return 'rollout weights';

@@ -80,7 +80,8 @@ function snapshotOf(tasks: readonly GenTask[]) {
   const unique = [...new Map(tasks.map((t) => [`${t.service}/${t.slot}`, t])).values()];
   return snapshot({
     services: [
-      ...(['s0', 's1', 's2', 's3'] as const).map((name) => ({ name, networks: name === 's3' ? ['app', 'app2'] : ['app'], exposedPorts: [8080] })),
+      // replicas as Swarm reports them after a scale (the fast path ignores the field: nothing in the pipeline may read it).
+      ...(['s0', 's1', 's2', 's3'] as const).map((name) => ({ name, networks: name === 's3' ? ['app', 'app2'] : ['app'], exposedPorts: [8080], replicas: unique.filter((t) => t.service === name).length })),
       { name: 'hp', ports: [{ target: 8080, published: 9000, mode: 'host' }], exposedPorts: [8080] },
       { name: 'vp', networks: ['app'], vips: [{ network: 'app', ip: '10.0.9.9' }], exposedPorts: [8080] },
     ],
