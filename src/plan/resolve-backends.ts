@@ -42,10 +42,13 @@ export function indexSnapshot(s: Snapshot): SnapshotIndex {
   const runningTasks = new Map<string, SnapshotTask[]>();
   for (const task of s.tasks) {
     if (task.state !== 'running' || task.desiredState !== 'running') continue;
-    const list = running.get(task.service) ?? [];
-    list.push(task.addresses.map((a) => ({ network: a.network, ip: a.ip })));
-    running.set(task.service, list);
-    runningTasks.set(task.service, [...(runningTasks.get(task.service) ?? []), task]);
+    const list = running.get(task.service);
+    const addresses = task.addresses.map((a) => ({ network: a.network, ip: a.ip }));
+    if (list === undefined) running.set(task.service, [addresses]);
+    else list.push(addresses);
+    const tasks = runningTasks.get(task.service);
+    if (tasks === undefined) runningTasks.set(task.service, [task]);
+    else tasks.push(task);
   }
   const nodeAddresses = new Map<string, IpAddress>();
   for (const n of s.nodes) if (n.addr !== undefined) nodeAddresses.set(n.id, n.addr);

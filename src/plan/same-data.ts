@@ -21,9 +21,26 @@ export function sameData(a: unknown, b: unknown): boolean {
     return x.every((v, i) => v === y[i]);
   }
   if (b instanceof Map || b instanceof Set || b instanceof Date || ArrayBuffer.isView(b)) return false;
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && sameData(ra[k], rb[k]));
+  return sameRecords(a as Record<string, unknown>, b as Record<string, unknown>, NONE);
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** Two plain objects equal (sameData) in every own property but those named in `except`. */
+export function sameDataExcept(a: unknown, b: unknown, except: ReadonlySet<string>): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) || Array.isArray(b)) return sameData(a, b);
+  return sameRecords(a as Record<string, unknown>, b as Record<string, unknown>, except);
+}
+
+function sameRecords(ra: Record<string, unknown>, rb: Record<string, unknown>, except: ReadonlySet<string>): boolean {
+  let na = 0;
+  for (const k in ra) {
+    if (!Object.prototype.hasOwnProperty.call(ra, k) || ra[k] === undefined || except.has(k)) continue;
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !sameData(ra[k], rb[k])) return false;
+    na++;
+  }
+  let nb = 0;
+  for (const k in rb) if (Object.prototype.hasOwnProperty.call(rb, k) && rb[k] !== undefined && !except.has(k)) nb++;
+  return na === nb;
 }

@@ -28,7 +28,7 @@ import { expiryState } from './certificates';
 import type { Upstream } from './model';
 import type { ClusterConfig, DesiredConfig, PipelineInputs } from './pipeline';
 import { indexSnapshot, serverHealth, sortServers, taskServers, type SnapshotIndex } from './resolve-backends';
-import { sameData } from './same-data';
+import { sameData, sameDataExcept } from './same-data';
 
 /** A full pipeline run kept for the next one: its inputs, its snapshot's index and its output. */
 export interface PipelineRun {
@@ -51,21 +51,21 @@ function expiryStates(snapshot: Snapshot, now: Date | undefined): unknown {
 }
 
 /**
- * The snapshot without what only task churn changes: its tasks, and each service's `replicas` (a
+ * The snapshots are equal but for what only task churn changes: its tasks, and each service's `replicas` (a
  * scale changes it together with the tasks). The pipeline never reads `replicas` (the property test
  * varies it between the two snapshots it compares).
  */
-function withoutTasks(s: Snapshot): unknown {
-  const { tasks: _tasks, services, ...rest } = s;
-  return { ...rest, services: services.map(({ replicas: _replicas, ...svc }) => svc) };
+function sameButTasks(a: Snapshot, b: Snapshot): boolean {
+  const { tasks: _ta, services: sa, ...ra } = a;
+  const { tasks: _tb, services: sb, ...rb } = b;
+  return sameData(ra, rb) && sa.length === sb.length && sa.every((x, i) => sameDataExcept(x, sb[i], REPLICAS));
 }
+const REPLICAS = new Set(['replicas']);
 
 /** Which pipeline input other than the snapshot's tasks differs, or undefined when none does. */
 export function changedInput(before: PipelineInputs, after: PipelineInputs): string | undefined {
   if (!sameData(before.specs, after.specs)) return 'specs';
-  const restBefore = withoutTasks(before.snapshot);
-  const restAfter = withoutTasks(after.snapshot);
-  if (!sameData(restBefore, restAfter)) return 'snapshot (other than tasks)';
+  if (!sameButTasks(before.snapshot, after.snapshot)) return 'snapshot (other than tasks)';
   if (!sameData(expiryStates(before.snapshot, before.now), expiryStates(after.snapshot, after.now))) return 'certificate expiry';
   if (!sameData(before.rollouts, after.rollouts)) return 'rollout weights';
   if (!sameData(before.acme, after.acme)) return 'ACME certificates';
@@ -74,15 +74,24 @@ export function changedInput(before: PipelineInputs, after: PipelineInputs): str
   return undefined;
 }
 
-/** Services whose running tasks (what indexSnapshot keeps of tasks) differ between two indexes. */
+/**
+ * Services whose running tasks differ between two indexes in what the model reads: their addresses
+ * (task mode), or — for a service with a task that publishes host-mode ports — anything of the tasks
+ * (host mode reads ports and nodes; such a change then takes the full path).
+ */
 function changedServices(before: SnapshotIndex, after: SnapshotIndex): Set<string> {
   const out = new Set<string>();
-  for (const [service, tasks] of after.runningTasks) if (!sameData(tasks, before.runningTasks.get(service))) out.add(service);
-  for (const service of before.runningTasks.keys()) if (!after.runningTasks.has(service)) out.add(service);
+  for (const service of new Set([...before.runningTasks.keys(), ...after.runningTasks.keys()])) {
+    const was = before.runningTasks.get(service);
+    const is = after.runningTasks.get(service);
+    if (was === is) continue;
+    if (!sameData(before.runningAddresses.get(service), after.runningAddresses.get(service))) out.add(service);
+    else if (publishesHostPorts(service, before, after) && !sameData(was, is)) out.add(service);
+  }
   return out;
 }
 
-/** A changed service that publishes host-mode ports (its own or its tasks'): host-mode resolution reads tasks. */
+/** A service that publishes host-mode ports (its own or its tasks'): host-mode resolution reads its tasks' ports and nodes. */
 function publishesHostPorts(service: string, before: SnapshotIndex, after: SnapshotIndex): boolean {
   if (after.services.get(service)?.ports.some((p) => p.mode === 'host') === true) return true;
   return [before, after].some((idx) => (idx.runningTasks.get(service) ?? []).some((t) => t.ports.some((p) => p.mode === 'host')));

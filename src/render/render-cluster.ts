@@ -10,7 +10,7 @@ import type { ProxyKind } from '../plan/proxy-capabilities';
 import { renderHaproxy } from './haproxy/render';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from './nginx/options';
 import { endpointLine } from './nginx/dynamic-endpoints';
-import { endpointsText, renderNginx, renderNginxWithEndpoints } from './nginx/render';
+import { renderNginx, renderNginxWithEndpoints } from './nginx/render';
 
 export type { ProxyKind } from '../plan/proxy-capabilities';
 
@@ -67,13 +67,18 @@ export function withEndpointServers(rendered: RenderedCluster, upstreams: readon
   const dynamic = rendered.dynamicUpstreams;
   const file = rendered.files.find((f) => f.path === ENDPOINTS_FILE);
   if (dynamic === undefined || file === undefined) return undefined;
-  const lines = new Map(file.content.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf(' ')), l] as const));
+  const lines = file.content.split('\n');
+  const at = new Map<string, number>();
+  lines.forEach((l, i) => at.set(l.slice(0, l.indexOf(' ')), i));
   for (const u of upstreams) {
-    const old = lines.get(u.name);
-    if (!dynamic.has(u.name) || old === undefined) return undefined;
-    const hash = old.split(' ')[3];
-    lines.set(u.name, endpointLine(u, hash === undefined || hash === '-' ? undefined : hash));
+    const i = at.get(u.name);
+    const old = i === undefined ? undefined : lines[i];
+    if (!dynamic.has(u.name) || i === undefined || old === undefined) return undefined;
+    const hash = old.split(' ', 4)[3];
+    lines[i] = endpointLine(u, hash === undefined || hash === '-' ? undefined : hash);
   }
-  const content = endpointsText([...lines.values()]);
+  // In place: the lines are sorted, and a name followed by a space orders a line whatever follows,
+  // since " " sorts before every character a name has; so the new line keeps its place.
+  const content = lines.join('\n');
   return { ...rendered, files: rendered.files.map((f) => (f.path === ENDPOINTS_FILE ? { path: f.path, content } : f)) };
 }

@@ -91,7 +91,8 @@ function snapshotOf(tasks: readonly GenTask[]) {
       node: t.slot % 2 === 0 ? 'n1' : 'n2',
       state: 'running',
       desiredState: t.leaving ? 'shutdown' : 'running',
-      addresses: [{ network: t.net2 && t.service === 's3' ? 'app2' : 'app', ip: `10.0.${SERVICES.indexOf(t.service)}.${t.slot + 1}` }],
+      // Host-mode tasks have no overlay address: only their node and port tell them apart.
+      addresses: t.service === 'hp' ? [] : [{ network: t.net2 && t.service === 's3' ? 'app2' : 'app', ip: `10.0.${SERVICES.indexOf(t.service)}.${t.slot + 1}` }],
       ...(t.service === 'hp' ? { ports: [{ target: 8080, published: 9000, mode: 'host' }] } : {}),
     })),
     networks: [{ name: 'app' }, { name: 'app2' }],
