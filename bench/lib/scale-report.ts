@@ -14,6 +14,8 @@ export interface ScaleRow {
   readonly taskCoreMs: number;
   /** Dynamic endpoints: what the core spent on the same task change before ADR 0030 (model build + render). */
   readonly taskCoreFullMs?: number;
+  /** Dynamic endpoints: the PUT of the endpoint set to NGINX's balancer (until it answered). */
+  readonly taskPushMs?: number;
   readonly reloadsForTask: number;
   readonly routeServedMs: number;
   readonly memBeforeMiB: number;

@@ -22,7 +22,7 @@ import type { DesiredState } from './inputs';
 import type { ModelResult, ProxyModel } from './model';
 import { clusterRouteGenerations, specsFingerprint, type RollbackRequest, type Revision } from './revisions';
 import type { Weights } from './rollout/advance';
-import { indexSnapshot } from './resolve-backends';
+import { indexTasks } from './resolve-backends';
 import { refreshTasks, type PipelineRun } from './task-refresh';
 
 export type { RolloutInput } from './desired-model';
@@ -112,5 +112,5 @@ export function incrementalConfig(last: PipelineRun | undefined, inputs: Pipelin
     return { output: r.output, run: { inputs, index: r.index, output: r.output }, path: { kind: 'tasks', upstreams: r.upstreams, rendered: r.rendered } };
   }
   const output = desiredConfig(inputs);
-  return { output, run: { inputs, index: indexSnapshot(inputs.snapshot), output }, path: { kind: 'full', reason: r.kind === 'full' ? r.reason : 'first run' } };
+  return { output, run: { inputs, index: indexTasks(inputs.snapshot.tasks), output }, path: { kind: 'full', reason: r.kind === 'full' ? r.reason : 'first run' } };
 }

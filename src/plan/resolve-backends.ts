@@ -24,11 +24,29 @@ export interface SnapshotIndex {
   /** Swarm configs labelled as error pages. */
   readonly pageConfigs: ReadonlySet<string>;
   readonly routableNetworks: ReadonlySet<string>;
-  readonly runningAddresses: ReadonlyMap<string, readonly { network: string; ip: string }[][]>;
+  readonly runningAddresses: ReadonlyMap<string, readonly (readonly { network: string; ip: string }[])[]>;
   /** Running tasks by service, for `mode: host` (node and published ports). */
   readonly runningTasks: ReadonlyMap<string, readonly SnapshotTask[]>;
   /** Node ID → the address the node advertises in the swarm (Status.Addr). */
   readonly nodeAddresses: ReadonlyMap<string, IpAddress>;
+}
+
+/** What the model reads of tasks: the running ones (and meant to run) by service, and their addresses. */
+export type TaskIndex = Pick<SnapshotIndex, 'runningAddresses' | 'runningTasks'>;
+
+export function indexTasks(all: readonly SnapshotTask[]): TaskIndex {
+  const running = new Map<string, (readonly { network: string; ip: string }[])[]>();
+  const runningTasks = new Map<string, SnapshotTask[]>();
+  for (const task of all) {
+    if (task.state !== 'running' || task.desiredState !== 'running') continue;
+    const list = running.get(task.service);
+    if (list === undefined) running.set(task.service, [task.addresses]);
+    else list.push(task.addresses);
+    const tasks = runningTasks.get(task.service);
+    if (tasks === undefined) runningTasks.set(task.service, [task]);
+    else tasks.push(task);
+  }
+  return { runningAddresses: running, runningTasks };
 }
 
 export function indexSnapshot(s: Snapshot): SnapshotIndex {
@@ -38,18 +56,7 @@ export function indexSnapshot(s: Snapshot): SnapshotIndex {
   const routable = new Set<string>();
   for (const svc of s.services) for (const n of svc.networks) if (!unroutable.has(n) || !known.has(n)) routable.add(n);
   for (const n of unroutable) routable.delete(n);
-  const running = new Map<string, { network: string; ip: string }[][]>();
-  const runningTasks = new Map<string, SnapshotTask[]>();
-  for (const task of s.tasks) {
-    if (task.state !== 'running' || task.desiredState !== 'running') continue;
-    const list = running.get(task.service);
-    const addresses = task.addresses.map((a) => ({ network: a.network, ip: a.ip }));
-    if (list === undefined) running.set(task.service, [addresses]);
-    else list.push(addresses);
-    const tasks = runningTasks.get(task.service);
-    if (tasks === undefined) runningTasks.set(task.service, [task]);
-    else tasks.push(task);
-  }
+  const { runningAddresses: running, runningTasks } = indexTasks(s.tasks);
   const nodeAddresses = new Map<string, IpAddress>();
   for (const n of s.nodes) if (n.addr !== undefined) nodeAddresses.set(n.id, n.addr);
   return {

@@ -27,18 +27,18 @@ import { renderCluster, withEndpointServers } from '../render/render-cluster';
 import { expiryState } from './certificates';
 import type { Upstream } from './model';
 import type { ClusterConfig, DesiredConfig, PipelineInputs } from './pipeline';
-import { indexSnapshot, serverHealth, sortServers, taskServers, type SnapshotIndex } from './resolve-backends';
+import { indexTasks, serverHealth, sortServers, taskServers, type TaskIndex } from './resolve-backends';
 import { sameData, sameDataExcept } from './same-data';
 
-/** A full pipeline run kept for the next one: its inputs, its snapshot's index and its output. */
+/** A pipeline run kept for the next one: its inputs, its snapshot's tasks as the model reads them, and its output. */
 export interface PipelineRun {
   readonly inputs: PipelineInputs;
-  readonly index: SnapshotIndex;
+  readonly index: TaskIndex;
   readonly output: DesiredConfig;
 }
 
 export type Refresh =
-  | { readonly kind: 'refreshed'; readonly output: DesiredConfig; readonly index: SnapshotIndex; readonly upstreams: number; readonly rendered: readonly string[] }
+  | { readonly kind: 'refreshed'; readonly output: DesiredConfig; readonly index: TaskIndex; readonly upstreams: number; readonly rendered: readonly string[] }
   /** The full pipeline must run; `reason` says why (logged, and asserted by tests). */
   | { readonly kind: 'full'; readonly reason: string };
 
@@ -74,31 +74,46 @@ export function changedInput(before: PipelineInputs, after: PipelineInputs): str
   return undefined;
 }
 
+/** Equal lists of task address lists (what runningAddresses holds per service). */
+function sameAddresses(a: AddressLists | undefined, b: AddressLists | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? [];
+    const y = b[i] ?? [];
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j]?.network !== y[j]?.network || x[j]?.ip !== y[j]?.ip) return false;
+  }
+  return true;
+}
+type AddressLists = readonly (readonly { network: string; ip: string }[])[];
+
 /**
  * Services whose running tasks differ between two indexes in what the model reads: their addresses
- * (task mode), or — for a service with a task that publishes host-mode ports — anything of the tasks
- * (host mode reads ports and nodes; such a change then takes the full path).
+ * (task mode), or — for a service that publishes host-mode ports, itself or through a task — anything
+ * of the tasks (host mode reads ports and nodes; such a change then takes the full path).
  */
-function changedServices(before: SnapshotIndex, after: SnapshotIndex): Set<string> {
+function changedServices(before: TaskIndex, after: TaskIndex, hostPorts: (service: string) => boolean): Set<string> {
   const out = new Set<string>();
-  for (const service of new Set([...before.runningTasks.keys(), ...after.runningTasks.keys()])) {
+  for (const [service, is] of after.runningTasks) {
     const was = before.runningTasks.get(service);
-    const is = after.runningTasks.get(service);
     if (was === is) continue;
-    if (!sameData(before.runningAddresses.get(service), after.runningAddresses.get(service))) out.add(service);
-    else if (publishesHostPorts(service, before, after) && !sameData(was, is)) out.add(service);
+    if (!sameAddresses(before.runningAddresses.get(service), after.runningAddresses.get(service))) out.add(service);
+    else if (hostPorts(service) && !sameData(was, is)) out.add(service);
   }
+  for (const service of before.runningTasks.keys()) if (!after.runningTasks.has(service)) out.add(service);
   return out;
 }
 
-/** A service that publishes host-mode ports (its own or its tasks'): host-mode resolution reads its tasks' ports and nodes. */
-function publishesHostPorts(service: string, before: SnapshotIndex, after: SnapshotIndex): boolean {
-  if (after.services.get(service)?.ports.some((p) => p.mode === 'host') === true) return true;
-  return [before, after].some((idx) => (idx.runningTasks.get(service) ?? []).some((t) => t.ports.some((p) => p.mode === 'host')));
+/** Whether a service publishes host-mode ports, itself or through a running task of either index. */
+function hostPortsOf(snapshot: Snapshot, before: TaskIndex, after: TaskIndex): (service: string) => boolean {
+  const own = new Set<string>(snapshot.services.filter((s) => s.ports.some((p) => p.mode === 'host')).map((s) => s.name));
+  const byTasks = (idx: TaskIndex, service: string): boolean => (idx.runningTasks.get(service) ?? []).some((t) => t.ports.some((p) => p.mode === 'host'));
+  return (service) => own.has(service) || byTasks(before, service) || byTasks(after, service);
 }
 
 /** The upstream with its servers as indexSnapshot(after) resolves them, or a reason for the full path. */
-function refreshed(u: Upstream, after: SnapshotIndex): Upstream | string {
+function refreshed(u: Upstream, after: TaskIndex): Upstream | string {
   if (u.members !== undefined) return `pooled upstream ${u.name} (split: Tasks)`;
   if (u.mode === 'vip') return u;
   if (u.mode !== 'task' || u.network === undefined) return `upstream ${u.name} in mode ${u.mode}`;
@@ -111,7 +126,7 @@ function refreshed(u: Upstream, after: SnapshotIndex): Upstream | string {
 }
 
 /** The cluster's upstreams (HTTP and stream) refreshed for the changed services; the touched ones by list. */
-function refreshCluster(c: ClusterConfig, services: ReadonlySet<string>, after: SnapshotIndex): { config: ClusterConfig; http: Upstream[]; stream: Upstream[] } | string {
+function refreshCluster(c: ClusterConfig, services: ReadonlySet<string>, after: TaskIndex): { config: ClusterConfig; http: Upstream[]; stream: Upstream[] } | string {
   const touched = (u: Upstream): boolean => services.has(u.service) || (u.members ?? []).some((m) => services.has(m));
   const http: Upstream[] = [];
   const stream: Upstream[] = [];
@@ -141,9 +156,10 @@ function refreshCluster(c: ClusterConfig, services: ReadonlySet<string>, after: 
 export function refreshTasks(last: PipelineRun, inputs: PipelineInputs): Refresh {
   const changed = changedInput(last.inputs, inputs);
   if (changed !== undefined) return full(`${changed} changed`);
-  const after = indexSnapshot(inputs.snapshot);
-  const services = changedServices(last.index, after);
-  for (const s of services) if (publishesHostPorts(s, last.index, after)) return full(`service ${s} publishes host-mode ports`);
+  const after = indexTasks(inputs.snapshot.tasks);
+  const hostPorts = hostPortsOf(inputs.snapshot, last.index, after);
+  const services = changedServices(last.index, after, hostPorts);
+  for (const s of services) if (hostPorts(s)) return full(`service ${s} publishes host-mode ports`);
   const clusters: ClusterConfig[] = [];
   const rendered: string[] = [];
   let upstreams = 0;
