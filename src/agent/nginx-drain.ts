@@ -12,6 +12,8 @@
  *    also say `close`, so nothing is left for them to close under a client;
  * 4. removes the flag: the new workers keep connections alive again.
  * During the window every request opens a new connection, a small price next to failed requests.
+ * For a config that takes seconds to parse, step 1 moves after the signal (`flagAfterSignalMs`,
+ * reload-timing.ts): the old workers keep connections alive while the master parses.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -36,13 +38,24 @@ export async function drainedReload(
   o: DrainOptions,
   reload: () => Promise<ReadonlySet<number> | undefined>,
   alive: (pid: number) => boolean,
+  flagAfterSignalMs = 0,
 ): Promise<boolean> {
   // NGINX's workers (not root) stat the flag: its directory must be searchable by them.
   mkdirSync(dirname(o.flagPath), { recursive: true, mode: 0o755 });
-  writeFileSync(o.flagPath, '');
+  const raise = (): void => writeFileSync(o.flagPath, '');
   try {
-    await sleep(o.leadMs);
-    const oldWorkers = await reload();
+    let reloading: Promise<ReadonlySet<number> | undefined>;
+    if (flagAfterSignalMs > 0) {
+      // reload() sends its signal before its first await, so the delay counts from the signal.
+      reloading = reload();
+      await Promise.race([sleep(flagAfterSignalMs), reloading]);
+      raise();
+    } else {
+      raise();
+      await sleep(o.leadMs);
+      reloading = reload();
+    }
+    const oldWorkers = await reloading;
     if (oldWorkers === undefined) return false;
     const until = Date.now() + o.holdMs;
     while (Date.now() < until && [...oldWorkers].some(alive)) await sleep(10);

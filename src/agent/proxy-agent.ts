@@ -36,6 +36,7 @@ import { pushEndpointSet } from './nginx-endpoints';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
+import { describeLimit, reloadTiming } from './reload-timing';
 import { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff } from './restart-backoff';
 import { adoptedHandle, clearMasterRecord, procIdentity, runningMaster, spawnedHandle, writeMasterRecord, type ProxyHandle } from './proxy-handle';
 import { childPids, haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
@@ -404,8 +405,10 @@ export class ProxyAgent {
     const config = main.content.toString();
     const prepared = d.prepare(config);
     if (!prepared.ok) return prepared;
+    const checkStarted = Date.now();
     const check = d.check(`${this.confPath}.next`);
     if (!check.ok) return check;
+    const timing = reloadTiming(Date.now() - checkStarted, DEFAULT_DRAIN_TIMING.leadMs);
     // The set first, so the new workers find every upstream their config names (extra names are
     // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
     // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
@@ -417,14 +420,14 @@ export class ProxyAgent {
     // Reported as applied only once new workers run it: Programmed must mean "serving".
     let reloaded: boolean;
     try {
-      reloaded = await d.reloadAndConfirm(pid);
+      reloaded = await d.reloadAndConfirm(pid, timing);
     } catch (err) {
       reloaded = false;
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${d.label} reload failed`);
     }
     // The master died during the reload: the restart started after the files moved, so it runs them.
     if (!reloaded && this.proxyProc === proc && proc.running()) {
-      return { ok: false, output: `${d.label} did not start workers on the new configuration within 10 s` };
+      return { ok: false, output: `${d.label} did not start workers on the new configuration within ${describeLimit(timing.confirmMs)}` };
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);

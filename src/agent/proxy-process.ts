@@ -26,9 +26,11 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { buildPemFiles, pruneStalePemFiles } from '../validate/haproxy-pems';
 import { runProxyCheck } from '../validate/proxy-check';
+import { checkSharedTlsPairs } from '../validate/tls-pairs';
 import { PASSED, type Validation } from '../validate/result';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { drainedReload, type DrainOptions } from './nginx-drain';
+import type { ReloadTiming } from './reload-timing';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 
 /** A check's outcome: the one Validation type of src/validate. */
@@ -54,7 +56,8 @@ export interface ProxyDriver {
   prepare(config: string): CheckResult;
   start(confPath: string): ChildProcess;
   check(candidatePath: string): CheckResult;
-  reloadAndConfirm(masterPid: number, timeoutMs?: number): Promise<boolean>;
+  /** `timing.flagAfterSignalMs` applies to NGINX's drain flag only. */
+  reloadAndConfirm(masterPid: number, timing?: ReloadTiming): Promise<boolean>;
   /** Stop the running proxy: SIGQUIT gracefully (finishing requests), SIGTERM at once. */
   stop(proxy: ProxyHandle, requested: NodeJS.Signals): void;
   /** Counters from the loopback status page's body. */
@@ -212,8 +215,8 @@ export function reloadAndConfirm(masterPid: number, timeoutMs = 10_000): Promise
 }
 
 /** NGINX with the drain flag held around the reload (nginx-drain.ts). */
-export function drainedReloadAndConfirm(masterPid: number, drain: DrainOptions, timeoutMs = 10_000): Promise<boolean> {
-  return drainedReload(drain, () => signalAndConfirmWorkers(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs), (pid) => existsSync(`/proc/${pid}`));
+export function drainedReloadAndConfirm(masterPid: number, drain: DrainOptions, timeoutMs = 10_000, flagAfterSignalMs = 0): Promise<boolean> {
+  return drainedReload(drain, () => signalAndConfirmWorkers(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs), (pid) => existsSync(`/proc/${pid}`), flagAfterSignalMs);
 }
 
 /**
@@ -265,8 +268,15 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
     prepare: () => PASSED,
     // detached: the master leads its own process group, so its workers can be found if it dies.
     start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
-    check: (candidate) => runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 }),
-    reloadAndConfirm: (masterPid, timeoutMs) => (o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timeoutMs) : reloadAndConfirm(masterPid, timeoutMs)),
+    check: (candidate) => {
+      const checked = runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 });
+      if (!checked.ok) return checked;
+      // nginx -t cannot see the pairs the shared TLS server loads per handshake (ADR 0028).
+      const pairs = checkSharedTlsPairs(readFileSync(candidate, 'utf8'));
+      return pairs.ok ? checked : pairs;
+    },
+    reloadAndConfirm: (masterPid, timing) =>
+      o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timing?.confirmMs, timing?.flagAfterSignalMs) : reloadAndConfirm(masterPid, timing?.confirmMs),
     stop: (proxy, requested) => proxy.kill(requested),
     parseCounters(text) {
       // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."; no status codes.
@@ -333,7 +343,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     },
     check: (candidate) => runProxyCheck('haproxy', { bin, configPath: candidate, timeoutMs: 60_000 }),
-    reloadAndConfirm: (masterPid, timeoutMs) => reloadHaproxyAndConfirm(masterPid, masterSocket, timeoutMs),
+    reloadAndConfirm: (masterPid, timing) => reloadHaproxyAndConfirm(masterPid, masterSocket, timing?.confirmMs),
     stop(proxy, requested) {
       // SIGTERM's default action is what it asks for: no need to wait for the handlers.
       if (requested !== 'SIGQUIT') return proxy.kill(requested);

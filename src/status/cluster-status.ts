@@ -163,14 +163,18 @@ export function routeProgrammed(route: string, generation: number, rt: ClusterRu
   if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
   // Another route's change (or a backend task change) is on its way: this route's generation is still served everywhere.
   const servedEverywhere = servingReplicas(`${route}@${generation}`, rt, status);
+  // A replica's own check refused the cluster's config (e.g. a certificate and key that do not belong together).
+  const clusterProgrammed = status.conditions.find((c) => c.type === 'Programmed');
+  const rejected = clusterProgrammed?.status === 'False' && clusterProgrammed.reason === 'Invalid' && rt.invalid === undefined && rt.failed === undefined ? clusterProgrammed.message : undefined;
   if (servedEverywhere !== undefined) {
     // Still true for this route; why the cluster is not on its newest config is said here too.
-    const why = rt.failed !== undefined ? `: ${rt.failed.reason}: ${rt.failed.message}` : rt.invalid !== undefined ? `: Invalid: ${rt.invalid}` : '';
+    const why = rt.failed !== undefined ? `: ${rt.failed.reason}: ${rt.failed.message}` : rt.invalid !== undefined ? `: Invalid: ${rt.invalid}` : rejected !== undefined ? `: Invalid: ${rejected}` : '';
     return condition('Programmed', 'True', 'Programmed', `served by ${servedEverywhere} proxy replica${servedEverywhere === 1 ? '' : 's'} of cluster "${rt.model.cluster}" (the cluster's newest configuration, for other changes, is not everywhere yet${why})`);
   }
   // The cluster's new config cannot go out at all: say why here too, not only on the cluster.
   if (rt.invalid !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}" keeps its last good configuration: ${rt.invalid}`);
   if (rt.failed !== undefined) return condition('Programmed', 'False', rt.failed.reason, `cluster "${rt.model.cluster}": ${rt.failed.message}`);
+  if (rejected !== undefined) return condition('Programmed', 'False', 'Invalid', `cluster "${rt.model.cluster}": ${rejected}`);
   if (status.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AgentsDisconnected')) {
     return condition('Programmed', 'Unknown', 'AgentsDisconnected', `${status.current}/${status.running} proxy replicas of cluster "${rt.model.cluster}" serve the current config; the agents of ${replicaList(status.disconnected)} are not connected to the core`);
   }

@@ -15,7 +15,6 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
@@ -26,13 +25,14 @@ import { IssuerActor } from '../../src/core/acme/issuer-actor';
 import { memoryStore } from '../../src/core/acme/acme-state-store';
 import { withIssuerConditions } from '../../src/core/acme/issuer-status';
 import type { Condition } from '../../src/domain/conditions';
-import type { IssuerObject } from '../../src/domain/object';
 import { desiredConfig } from '../../src/plan/pipeline';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho } from '../helpers/echo-backends';
 import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { startPebble, type Pebble } from '../helpers/pebble';
-import { desired, object, route, snapshot, task } from '../helpers/specs';
+import { desired, route, snapshot, task } from '../helpers/specs';
+import { capturingLog, pebbleIssuer } from '../helpers/acme-harness';
+import { pollUntilOk as until } from '../helpers/poll';
 
 const VALIDITY_S = 30;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -49,19 +49,6 @@ let routes = [] as ReturnType<typeof route>[];
 let applyStarted = 0;
 let acmeDir = '';
 
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** GET over HTTPS through the proxy's SNI listener, trusting pebble's root only. */
 function getHttps(host: string): Promise<{ status: number; fingerprint: string }> {
@@ -107,12 +94,7 @@ beforeAll(async () => {
   root = await pebble.root();
   const backend = await startEcho('web', 't1', '127.0.0.1', pBackend ?? 0);
   cleanups.push(() => backend.close());
-  const issuer = object({
-    apiVersion: 'swarmgate.io/v1',
-    kind: 'Issuer',
-    metadata: { name: 'pebble' },
-    spec: { acme: { server: pebble.directory, email: 'ops@example.com', caBundle: { secret: 'pebble-ca' } }, solvers: [{ http01: {} }] },
-  }) as IssuerObject;
+  const issuer = pebbleIssuer(pebble.directory);
   const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: [task('web', '127.0.0.1')], networks: [{ name: 'app' }] });
   const options = { ...loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]), httpsPort: https, acmeDir: join(dir, 'acme') };
   routes = [acmeRoute('shop', 'shop.example.test', pBackend ?? 0)];
@@ -121,13 +103,7 @@ beforeAll(async () => {
   const socket = `unix://${dir}/core.sock`;
   const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log: pino({ level: 'silent' }) });
   cleanups.push(() => api.close());
-  const capture = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logLines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
-  const log = pino({ level: 'debug' }, capture);
+  const log = capturingLog(logLines, 'debug');
   actor = new IssuerActor({ store: memoryStore(), log, plane, readSecret: (n) => (n === 'pebble-ca' ? pebble.serverCa : undefined), tokenSettleMs: 300, backoff: { firstMs: 2_000, maxMs: 5_000 } });
   cleanups.push(() => actor.stop());
   // What a core run does with the issuer: build with its certificates, add its conditions, deliver with its files.

@@ -7,8 +7,6 @@
  * over as a restarted core does. Counted at the CA itself: pebble's newOrder requests.
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptState, swarmConfigStore, type AcmeStateStore } from '../../src/core/acme/acme-state-store';
 import { IssuerActor } from '../../src/core/acme/issuer-actor';
@@ -20,6 +18,8 @@ import { FakeDocker } from '../fakes/fake-docker';
 import { freePorts } from '../helpers/nginx-process';
 import { startPebble, type Pebble } from '../helpers/pebble';
 import { object } from '../helpers/specs';
+import { capturingLog } from '../helpers/acme-harness';
+import { pollUntil } from '../helpers/poll';
 
 const KEY = Buffer.alloc(32, 7);
 let pebble: Pebble;
@@ -30,25 +30,9 @@ const logLines: string[] = [];
 /** Every webhook call any actor made ("present fqdn" / "cleanup fqdn"). */
 const webhookCalls: string[] = [];
 
-const log = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logLines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      done();
-    },
-  }),
-);
+const log = capturingLog(logLines, 'info');
+const until = <T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> => pollUntil(what, f, ms, 100);
 
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** newOrder requests pebble served (its request log), i.e. orders placed at the CA. */
 const ordersAtCa = (): number => pebble.logs().split('\n').filter((l) => /POST \/order-plz -> calling handler/.test(l)).length;

@@ -13,7 +13,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
@@ -23,13 +22,14 @@ import { ProxyAgent } from '../../src/agent/proxy-agent';
 import { IssuerActor } from '../../src/core/acme/issuer-actor';
 import { memoryStore } from '../../src/core/acme/acme-state-store';
 import { withIssuerConditions } from '../../src/core/acme/issuer-status';
-import type { IssuerObject } from '../../src/domain/object';
 import { desiredConfig } from '../../src/plan/pipeline';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho } from '../helpers/echo-backends';
 import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { startPebble, type Pebble } from '../helpers/pebble';
-import { desired, object, route, snapshot, task } from '../helpers/specs';
+import { desired, route, snapshot, task } from '../helpers/specs';
+import { capturingLog, pebbleIssuer } from '../helpers/acme-harness';
+import { pollUntilOk as until } from '../helpers/poll';
 
 
 const NETNS = `sg-acme2-${process.pid}`;
@@ -44,19 +44,6 @@ const agents: ProxyAgent[] = [];
 let applyStarted = 0;
 let dir = '';
 
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The SHA-256 fingerprint of the certificate replica 1 (this namespace) serves, trusting pebble's root only. */
 function fingerprintHere(): Promise<string | undefined> {
@@ -106,12 +93,7 @@ beforeAll(async () => {
   // Replica 2's backend: the same port in its namespace.
   const echo2 = spawn('ip', ['netns', 'exec', NETNS, process.execPath, '-e', `require('http').createServer((q, s) => s.end('web')).listen(${pBackend ?? 0}, '127.0.0.1')`], { stdio: 'ignore' });
   cleanups.push(() => void echo2.kill('SIGTERM'));
-  const issuer = object({
-    apiVersion: 'swarmgate.io/v1',
-    kind: 'Issuer',
-    metadata: { name: 'pebble' },
-    spec: { acme: { server: pebble.directory, email: 'ops@example.com', caBundle: { secret: 'pebble-ca' } }, solvers: [{ http01: {} }] },
-  }) as IssuerObject;
+  const issuer = pebbleIssuer(pebble.directory);
   const snap = snapshot({ services: [{ name: 'web', networks: ['app'] }], tasks: [task('web', '127.0.0.1')], networks: [{ name: 'app' }] });
   const options = { ...loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]), httpsPort: https, acmeDir: join(dir, 'acme') };
   const routes = [route('shop', { hosts: [HOST], tls: { mode: 'Terminate', redirectHTTP: true, certificate: { issuer: 'pebble' } }, rules: [{ backends: [{ service: 'web', port: pBackend ?? 0 }] }] })];
@@ -120,13 +102,7 @@ beforeAll(async () => {
   const socket = `unix://${dir}/core.sock`;
   const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log: pino({ level: 'silent' }) });
   cleanups.push(() => api.close());
-  const capture = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logLines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
-  const log = pino({ level: 'info' }, capture);
+  const log = capturingLog(logLines, 'info');
   actor = new IssuerActor({ store: memoryStore(), log, plane, readSecret: (n) => (n === 'pebble-ca' ? pebble.serverCa : undefined), tokenSettleMs: 300, backoff: { firstMs: 2_000, maxMs: 5_000 } });
   cleanups.push(() => actor.stop());
   const render = () => {

@@ -6,38 +6,19 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi } from '../../src/api/server';
 import { childPids, ProxyAgent } from '../../src/agent/proxy-agent';
 import { freePorts } from '../helpers/nginx-process';
+import { cleanupsAfterEach, probe, tinyNginxConf as conf } from '../helpers/agent-harness';
 
 const log = pino({ level: process.env['SG_DEBUG'] === '1' ? 'debug' : 'silent' });
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const conf = (dir: string, port: number, body: string): string =>
-  `pid ${dir}/nginx.pid;\nerror_log stderr crit;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${port};\n    location / { return 200 "${body}\\n"; }\n  }\n}\n`;
-
-function probe(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { connection: 'close' }, timeout: 500 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
+const cleanups = cleanupsAfterEach();
 
 /** Every answer from the first one on, for `ms` after the proxy starts answering. */
 async function firstAnswers(port: number, ms: number): Promise<string[]> {

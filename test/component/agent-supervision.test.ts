@@ -8,89 +8,21 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi } from '../../src/api/server';
 import { masterRecordPath, procIdentity } from '../../src/agent/proxy-handle';
 import { childPids } from '../../src/agent/proxy-process';
 import { freePorts } from '../helpers/nginx-process';
+import { cleanupsAfterEach, probe, recordedMaster, requestLoop, tinyNginxConf as conf } from '../helpers/agent-harness';
+import { pollUntil as until } from '../helpers/poll';
 
 const log = pino({ level: 'silent' });
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const conf = (dir: string, port: number, body: string): string =>
-  `pid ${dir}/nginx.pid;\nerror_log stderr crit;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${port};\n    location / { return 200 "${body}\\n"; }\n  }\n}\n`;
-
-function probe(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { connection: 'close' }, timeout: 500 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A request on a new connection every few ms until stopped; the failures and the longest run of them. */
-function requestLoop(port: number): { stop: () => Promise<{ requests: number; failed: number; gapMs: number }> } {
-  let stopped = false;
-  let requests = 0;
-  let failed = 0;
-  let gapMs = 0;
-  let failingSince: number | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      const at = Date.now();
-      const ok = (await probe(port)) !== undefined;
-      requests++;
-      if (!ok) {
-        failed++;
-        failingSince ??= at;
-      } else if (failingSince !== undefined) {
-        gapMs = Math.max(gapMs, at - failingSince);
-        failingSince = undefined;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return { requests, failed, gapMs };
-    },
-  };
-}
-
-function recordedMaster(confDir: string): number | undefined {
-  try {
-    return (JSON.parse(readFileSync(masterRecordPath(confDir), 'utf8')) as { pid: number }).pid;
-  } catch {
-    return undefined;
-  }
-}
+const cleanups = cleanupsAfterEach();
 
 describe('the supervised proxy agent', () => {
   it('keeps NGINX serving through a SIGKILL of the agent; the new agent takes it over', async () => {

@@ -17,6 +17,7 @@ import { ControlPlane } from '../../src/api/control-plane';
 import type { ProxyConfig__Output } from '../../src/api/generated/swarmgate/v1/ProxyConfig';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { freePorts } from '../helpers/nginx-process';
+import { pollUntil as until } from '../helpers/poll';
 
 const log = pino({ level: process.env['SG_DEBUG'] === '1' ? 'debug' : 'silent' });
 const NAME = 'swarmgate-core.test';
@@ -36,16 +37,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A core (ControlPlane + gRPC server) on ip:port delivering one config for cluster edge, marked by `body`. */
 async function startCore(ip: string, port: number, body: string): Promise<CoreApi & { plane: ControlPlane }> {

@@ -22,6 +22,7 @@ import { buildModel } from '../../src/plan/build-model';
 import { parseStatus } from '../../src/status/object-status';
 import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
+import { pollUntil as until } from '../helpers/poll';
 
 const quiet = pino({ level: 'silent' });
 let docker: FakeDocker;
@@ -29,16 +30,6 @@ let plane: ControlPlane;
 let api: CoreApi;
 let core: CoreConnection;
 let ext: Extension | undefined;
-
-async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function clusterProgrammed() {
   const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);

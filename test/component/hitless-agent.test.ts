@@ -15,6 +15,7 @@ import { ControlPlane, configFilesHash } from '../../src/api/control-plane';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { ProxyAgent } from '../../src/agent/proxy-agent';
 import { freePorts } from '../helpers/nginx-process';
+import { selfSigned } from '../helpers/tls-material';
 
 const log = pino({ level: 'silent' });
 
@@ -102,6 +103,30 @@ describe('hitless delivery over gRPC', () => {
     expect(report.lastValidation?.ok).toBe(false);
     expect(report.lastValidation?.output).toContain('bogus_directive');
     expect(await get(s.port)).toBe('good');
+  });
+
+  it("refuses a config whose shared TLS server pairs a certificate with another one's key (nginx -t cannot see it)", async () => {
+    const s = await setup();
+    const [tlsPort = 0] = await freePorts(1);
+    const shop = selfSigned('shop.test');
+    const other = selfSigned('other.test');
+    const files = { cert: join(s.dir, 'shop.crt'), key: join(s.dir, 'shop.key'), otherKey: join(s.dir, 'other.key') };
+    writeFileSync(files.cert, shop.cert);
+    writeFileSync(files.key, shop.key);
+    writeFileSync(files.otherKey, other.key);
+    const tlsConf = (body: string, key: string): Buffer => {
+      const map = (name: string, path: string) => `    map $ssl_server_name ${name} {\n        hostnames;\n        "shop.test" "${path}";\n        default "";\n    }\n`;
+      const tls = `${map('$sg_tls_cert', files.cert)}${map('$sg_tls_key', key)}  server {\n    listen 127.0.0.1:${tlsPort} ssl;\n    ssl_certificate $sg_tls_cert;\n    ssl_certificate_key $sg_tls_key;\n    return 200 "tls";\n  }\n`;
+      return Buffer.from(conf(s.dir, s.port, body).replace(/\}\n$/, `${tls}}\n`));
+    };
+    const good = s.plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: tlsConf('paired', files.key) }]);
+    const applied = await until('the matching pair applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === good.configHash));
+    expect(applied.lastValidation?.ok).toBe(true);
+    const bad = s.plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: tlsConf('mispaired', files.otherKey) }]);
+    const report = await until('the mismatched pair reported', () => s.plane.reportsOf('edge').find((r) => r.lastReceivedHash === bad.configHash));
+    expect(report.appliedHash).toBe(good.configHash);
+    expect(report.lastValidation).toEqual({ ok: false, output: `TLS certificate check: the key ${files.otherKey} does not belong to the certificate ${files.cert} (served for shop.test)` });
+    expect(await get(s.port)).toBe('paired');
   });
 
   it('never rejects a report on a channel that was closed under it (stop, or a renew racing a heartbeat)', async () => {

@@ -21,6 +21,7 @@ import { AgentCredentials } from '../../src/agent/agent-identity';
 import { IdentityDesk } from '../../src/core/identities';
 import { identityKey } from '../../src/plan/identity-secrets';
 import { writeComponentDir, writeCoreDir } from '../helpers/identity-tls';
+import { pollUntil as until } from '../helpers/poll';
 
 const log = pino({ level: 'silent' });
 let dir: string;
@@ -47,16 +48,6 @@ function firstMessage(creds: grpc.ChannelCredentials): Promise<ProxyConfig__Outp
       c.close();
     });
   });
-}
-
-async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {

@@ -11,91 +11,23 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentSupervisor, SUPERVISOR_GAVE_UP_EXIT } from '../../src/agent/agent-supervisor';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi } from '../../src/api/server';
 import { masterRecordPath, procIdentity } from '../../src/agent/proxy-handle';
 import { childPids } from '../../src/agent/proxy-process';
 import { freePorts } from '../helpers/nginx-process';
+import { cleanupsAfterEach, probe, recordedMaster, requestLoop, tinyNginxConf as conf } from '../helpers/agent-harness';
+import { pollUntil } from '../helpers/poll';
 
 const ROOT = resolve(__dirname, '../..');
 const INIT = join(ROOT, 'deploy/docker/proxy-init.sh');
 const log = pino({ level: 'silent' });
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const conf = (dir: string, port: number, body: string): string =>
-  `pid ${dir}/nginx.pid;\nerror_log stderr crit;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${port};\n    location / { return 200 "${body}\\n"; }\n  }\n}\n`;
-
-function probe(port: number): Promise<string | undefined> {
-  return new Promise((done) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { connection: 'close' }, timeout: 500 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => done(res.statusCode === 200 ? body.trim() : undefined));
-      res.on('error', () => done(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => done(undefined));
-    req.end();
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A request on a new connection every few ms until stopped: how many, how many failed, the longest run of failures. */
-function requestLoop(port: number): { stop: () => Promise<{ requests: number; failed: number; gapMs: number }> } {
-  let stopped = false;
-  let requests = 0;
-  let failed = 0;
-  let gapMs = 0;
-  let failingSince: number | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      const at = Date.now();
-      const ok = (await probe(port)) !== undefined;
-      requests++;
-      if (!ok) {
-        failed++;
-        failingSince ??= at;
-      } else if (failingSince !== undefined) {
-        gapMs = Math.max(gapMs, at - failingSince);
-        failingSince = undefined;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return { requests, failed, gapMs };
-    },
-  };
-}
-
-function recordedMaster(confDir: string): number | undefined {
-  try {
-    return (JSON.parse(readFileSync(masterRecordPath(confDir), 'utf8')) as { pid: number }).pid;
-  } catch {
-    return undefined;
-  }
-}
+const cleanups = cleanupsAfterEach();
 
 /** Running (not a zombie). */
 function runs(pid: number): boolean {
@@ -158,10 +90,10 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     const deliver = (body: string): string => plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf(dir, port, body)) }]).configHash;
     const v1 = deliver('v1');
     // Two Node start-ups through tsx (supervisor, agent): slow when the whole suite runs on 2 vCPUs.
-    await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1), 90_000);
+    await pollUntil('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1), 90_000);
     expect(await probe(port)).toBe('v1');
-    const supervisor = await until('the supervisor', () => onlyChild(loopPid), 60_000);
-    const agent = await until('the agent', () => onlyChild(supervisor), 60_000);
+    const supervisor = await pollUntil('the supervisor', () => onlyChild(loopPid), 60_000);
+    const agent = await pollUntil('the agent', () => onlyChild(supervisor), 60_000);
     const master = recordedMaster(confDir);
     expect(master).toBeDefined();
 
@@ -170,20 +102,20 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     await new Promise((r) => setTimeout(r, 300));
     const killedAt = Date.now();
     process.kill(supervisor, 'SIGKILL');
-    const newSupervisor = await until('a new supervisor', () => {
+    const newSupervisor = await pollUntil('a new supervisor', () => {
       const s = onlyChild(loopPid);
       return s !== undefined && s !== supervisor ? s : undefined;
     }, 60_000);
     const respawnMs = Date.now() - killedAt;
     // The old agent sees its supervisor's IPC channel close and exits: never two agents.
-    await until('the orphaned agent gone', () => (runs(agent) ? undefined : true), 5_000);
+    await pollUntil('the orphaned agent gone', () => (runs(agent) ? undefined : true), 5_000);
     const orphanGoneMs = Date.now() - killedAt;
-    const newAgent = await until('a new agent', () => onlyChild(newSupervisor), 60_000);
+    const newAgent = await pollUntil('a new agent', () => onlyChild(newSupervisor), 60_000);
     const newAgentMs = Date.now() - killedAt;
     const v2 = deliver('v2');
-    await until('v2 applied by the new agent', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2), 90_000);
+    await pollUntil('v2 applied by the new agent', () => plane.reportsOf('edge').find((r) => r.appliedHash === v2), 90_000);
     const backMs = Date.now() - killedAt;
-    await until('v2 served', async () => ((await probe(port)) === 'v2' ? true : undefined), 5_000);
+    await pollUntil('v2 served', async () => ((await probe(port)) === 'v2' ? true : undefined), 5_000);
     await new Promise((r) => setTimeout(r, 200));
     const r = await load.stop();
     console.log(`supervisor SIGKILL under PID 1's loop: ${r.failed} of ${r.requests} requests failed (longest gap ${r.gapMs} ms); new supervisor after ${respawnMs} ms; orphaned agent gone after ${orphanGoneMs} ms; new agent after ${newAgentMs} ms; the new agent applied the next config ${backMs} ms after the kill`);
@@ -200,7 +132,7 @@ describe('the proxy task\'s PID 1 (deploy/docker/proxy-init.sh)', () => {
     const stopCode = await init.exited;
     if (stopCode !== 0) console.log(init.output.join(''));
     expect(stopCode).toBe(0);
-    await until('NGINX gone', () => (runs(master ?? 0) ? undefined : true), 5_000);
+    await pollUntil('NGINX gone', () => (runs(master ?? 0) ? undefined : true), 5_000);
     expect(existsSync(masterRecordPath(confDir))).toBe(false);
   }, 240_000);
 

@@ -7,57 +7,22 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
 import { startCoreApi } from '../../src/api/server';
 import { ProxyAgent, type ProxyAgentOptions } from '../../src/agent/proxy-agent';
 import { haproxyAvailable } from '../helpers/haproxy-check';
 import { freePorts } from '../helpers/nginx-process';
+import { cleanupsAfterEach, probe, tinyHaproxyConf as haproxyConf, tinyNginxConf as nginxConf } from '../helpers/agent-harness';
+import { pollUntil } from '../helpers/poll';
 
 const log = pino({ level: process.env['SG_DEBUG'] === '1' ? 'debug' : 'silent' });
 
-function nginxConf(dir: string, port: number, body: string): string {
-  return `pid ${dir}/nginx.pid;\nerror_log stderr crit;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${port};\n    location / { return 200 "${body}\\n"; }\n  }\n}\n`;
-}
-
-function haproxyConf(port: number, body: string): string {
-  return ['global', 'defaults', '    mode http', '    timeout connect 5s', '    timeout client 5s', '    timeout server 5s', 'frontend sg_http', `    bind 127.0.0.1:${port}`, `    http-request return status 200 content-type text/plain string "${body}"`, ''].join('\n');
-}
-
-/** One request on a new connection; the body, or undefined on any error (refused, reset, timeout). */
-function probe(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { connection: 'close' }, timeout: 500 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 async function setup(kind: 'nginx' | 'haproxy', restartBackoff = { firstMs: 100, maxMs: 2_000, resetAfterMs: 300 }) {
   const dir = mkdtempSync(join(tmpdir(), `sg-heal-${kind}-`));
@@ -95,10 +60,10 @@ async function setup(kind: 'nginx' | 'haproxy', restartBackoff = { firstMs: 100,
     agent.stop('SIGTERM');
     await agent.exited;
   });
-  await until('the proxy on the boot config', async () => ((await probe(port)) === 'boot' ? true : undefined));
+  await pollUntil('the proxy on the boot config', async () => ((await probe(port)) === 'boot' ? true : undefined));
   const mainFile = kind === 'nginx' ? 'nginx.conf' : 'haproxy.cfg';
   const v1 = plane.deliver('edge', kind, [{ path: mainFile, content: Buffer.from(conf('v1')) }]);
-  await until('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1.configHash));
+  await pollUntil('v1 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v1.configHash));
   expect(await probe(port)).toBe('v1');
   return { port, plane, agent, conf, mainFile, hasExited: () => exited };
 }
@@ -125,8 +90,8 @@ async function killUnderLoad(s: Awaited<ReturnType<typeof setup>>, kills: number
     await new Promise((r) => setTimeout(r, 400));
     const killedAt = Date.now();
     process.kill(master ?? 0, 'SIGKILL');
-    const newMaster = await until('a new master', () => (s.agent.proxyPid !== undefined && s.agent.proxyPid !== master ? s.agent.proxyPid : undefined), 5_000);
-    await until('requests succeed again', async () => ((await probe(s.port)) === 'v1' ? true : undefined), 5_000);
+    const newMaster = await pollUntil('a new master', () => (s.agent.proxyPid !== undefined && s.agent.proxyPid !== master ? s.agent.proxyPid : undefined), 5_000);
+    await pollUntil('requests succeed again', async () => ((await probe(s.port)) === 'v1' ? true : undefined), 5_000);
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await loop;
@@ -173,8 +138,8 @@ describe('self-healing proxy tasks', () => {
     const v2 = s.plane.deliver('edge', 'nginx', [{ path: s.mainFile, content: Buffer.from(s.conf('v2')) }]);
     await new Promise((r) => setTimeout(r, 5));
     process.kill(master, 'SIGKILL');
-    await until('v2 reported applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === v2.configHash));
-    await until('v2 served', async () => ((await probe(s.port)) === 'v2' ? true : undefined), 2_000);
+    await pollUntil('v2 reported applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === v2.configHash));
+    await pollUntil('v2 served', async () => ((await probe(s.port)) === 'v2' ? true : undefined), 2_000);
     expect(s.agent.proxyPid).not.toBe(master);
     expect(s.hasExited()).toBe(false);
   });
@@ -184,7 +149,7 @@ describe('self-healing proxy tasks', () => {
     const first = s.agent.proxyPid ?? 0;
     process.kill(first, 'SIGKILL');
     // The first restart is at once...
-    const second = await until('the first restart', () => (s.agent.proxyPid !== undefined && s.agent.proxyPid !== first ? s.agent.proxyPid : undefined), 2_000);
+    const second = await pollUntil('the first restart', () => (s.agent.proxyPid !== undefined && s.agent.proxyPid !== first ? s.agent.proxyPid : undefined), 2_000);
     process.kill(second, 'SIGKILL');
     // ...the next, 5 s later here: nothing runs meanwhile, and stop() ends the agent at once.
     await new Promise((r) => setTimeout(r, 500));
@@ -193,7 +158,8 @@ describe('self-healing proxy tasks', () => {
     const t0 = Date.now();
     s.agent.stop('SIGTERM');
     await s.agent.exited;
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    // Well under the 5 s restart delay it would otherwise sit out.
+    expect(Date.now() - t0).toBeLessThan(3_000);
     expect(s.agent.proxyPid).toBeUndefined();
   });
 

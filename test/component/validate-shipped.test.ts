@@ -21,6 +21,7 @@ import { parseStatus } from '../../src/status/object-status';
 import { validateFiles, type FilesValidator, type ShippedFile } from '../../src/validate/validate-files';
 import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, route } from '../helpers/specs';
+import { pollUntil as until } from '../helpers/poll';
 
 const quiet = pino({ level: 'silent' });
 const agents = { coreAddress: 'swarmgate-core:50051', controlNetwork: 'swarmgate-control', insecure: true };
@@ -38,16 +39,6 @@ const recording: FilesValidator = (kind, files, secrets) => {
   checked.push({ kind, files: files.map((f: ShippedFile) => ({ path: f.path, bytes: Buffer.from(f.content) })) });
   return validateFiles(kind, files, { secrets });
 };
-
-async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function programmed() {
   const [c] = await docker.listConfigs([`${LABELS.kind}=ServiceCluster`, `${LABELS.name}=edge`]);

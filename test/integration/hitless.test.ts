@@ -21,6 +21,8 @@ import { startKeepAliveLoad } from '../helpers/keepalive-load';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
 import { docker, isProgrammed, removeWhenReleased, tryDocker, until } from '../helpers/swarm';
+import { selfSigned } from '../helpers/tls-material';
+import { parseStatus } from '../../src/status/object-status';
 
 const PREFIX = `sghl${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -30,6 +32,9 @@ const OTHER = `${PREFIX}-other`;
 const PROXY = `sg-proxy-${CLUSTER}`;
 const V1 = `${PREFIX}-v1`;
 const BACKEND_CONF = `${PREFIX}-backend`;
+/** A certificate and a key that do not belong together, as Docker secrets. */
+const BAD_CERT = `${PREFIX}-badcert`;
+const BAD_KEY = `${PREFIX}-badkey`;
 const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
@@ -73,11 +78,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const name of [`${PREFIX}-a`, `${PREFIX}-b`, `${PREFIX}-o`]) await deleteObject(port, 'Route', name).catch(() => undefined);
+  for (const name of [`${PREFIX}-a`, `${PREFIX}-b`, `${PREFIX}-o`, `${PREFIX}-bad`]) await deleteObject(port, 'Route', name).catch(() => undefined);
   for (const name of [CLUSTER, OTHER]) await deleteObject(port, 'ServiceCluster', name).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
   tryDocker('service', 'rm', V1);
-  await removeWhenReleased([['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]);
+  await removeWhenReleased([['config', 'rm', BACKEND_CONF], ['network', 'rm', NET], ['secret', 'rm', BAD_CERT], ['secret', 'rm', BAD_KEY]]);
 }, 180_000);
 
 describe('hitless delivery on a real Swarm', () => {
@@ -156,5 +161,31 @@ describe('hitless delivery on a real Swarm', () => {
     }, 60_000);
     await until('route a answers after rotation', () => ok(`${PREFIX}-a.localhost`), 60_000);
     await until('route b programmed after rotation', () => programmed('Route', `${PREFIX}-b`), 60_000);
+  });
+
+  it("reports a route whose certificate and key secrets do not belong together (nginx -t cannot see it) and keeps the others serving", async () => {
+    // NGINX loads shared-TLS-server pairs per handshake (ADR 0028): only the agent's pair check, which reads the mounted secrets, finds it.
+    const dir = mkdtempSync(join(tmpdir(), 'sghl-pair-'));
+    const host = `${PREFIX}-bad.localhost`;
+    const [cert, stranger] = [selfSigned(host), selfSigned(`other.${host}`)];
+    writeFileSync(join(dir, 'cert'), cert.cert);
+    writeFileSync(join(dir, 'key'), stranger.key);
+    docker('secret', 'create', BAD_CERT, join(dir, 'cert'));
+    docker('secret', 'create', BAD_KEY, join(dir, 'key'));
+    await applyObject(port, route(`${PREFIX}-bad`, { serviceCluster: CLUSTER, hosts: [host], tls: { mode: 'Terminate', certificate: { certSecret: BAD_CERT, keySecret: BAD_KEY } }, rules: [{ backends: [{ service: V1, port: 80 }] }] }));
+    let seen = '';
+    const programmedCondition = await until('Programmed=False on the mispaired route', async () => {
+      const [c] = await port.listConfigs([`${LABELS.kind}=Route`, `${LABELS.name}=${PREFIX}-bad`]);
+      const conditions = parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions ?? [];
+      seen = JSON.stringify(conditions);
+      const p = conditions.find((x) => x.type === 'Programmed');
+      return p?.status === 'False' && p.reason === 'Invalid' ? p : undefined;
+    }, 90_000).catch((e: Error) => {
+      const logs = spawnSync('docker', ['service', 'logs', '--raw', PROXY], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+      throw new Error(`${e.message}; last conditions ${seen}; proxy log tail: ${`${logs.stdout}${logs.stderr}`.split('\n').slice(-15).join('\n')}`);
+    });
+    expect(programmedCondition.message).toContain(`TLS certificate check: the key /run/secrets/${BAD_KEY} does not belong to the certificate /run/secrets/${BAD_CERT} (served for ${host})`);
+    expect(programmedCondition.message).not.toContain('-----BEGIN');
+    await until('route a still answers', () => ok(`${PREFIX}-a.localhost`), 30_000);
   });
 });

@@ -101,8 +101,9 @@ describe.each(KINDS)('%s: errorPages', (kind) => {
     const r = await get({ host: 'slow.test', path: '/slow' });
     expect(r.status).toBe(kind === 'nginx' ? 503 : 504);
     expect(r.body).toBe(OUTAGE);
-    // NGINX now takes the task out for 1 s: the next request gets the page from the loopback 503 server too.
-    if (kind === 'nginx') expect((await get({ host: 'slow.test', path: '/' })).body).toBe(OUTAGE);
+    // NGINX's 503 above already came from the loopback backup server. Whether the *next* request still
+    // finds the task out depends on NGINX's 1 s fail window, which a loaded machine can outlast, so no
+    // assertion is made on it (CI failed on exactly that).
   });
 
   it("leaves the app's own error answers alone without upstream: true", async () => {

@@ -69,6 +69,7 @@ describe('drained NGINX reloads', () => {
     // Five reloads each started new workers (one per core, or the configured count, every time).
     expect(workersSeen.size).toBeGreaterThanOrEqual(6);
     expect(failures).toEqual([]);
-    expect(ok).toBeGreaterThan(500);
+    // Traffic flowed through all five reloads (a floor a loaded machine still clears: throughput is not the point).
+    expect(ok).toBeGreaterThan(50);
   }, 30_000);
 });

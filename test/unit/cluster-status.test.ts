@@ -113,6 +113,19 @@ describe('routeProgrammed while the cluster moves to a newer config', () => {
     expect(programmed(rt(both, 'nginx: [emerg] … in blog'))).toMatchObject({ status: 'True', reason: 'Programmed' });
   });
 
+  it("is Invalid with the replica's reason when a replica's own check refused the config that adds it; True, with the reason, where an older config serves it", () => {
+    if (model === undefined) throw new Error('no model');
+    const refused = 'TLS certificate check: the key /run/secrets/shop-v2.key does not belong to the certificate /run/secrets/shop-v2.crt (served for shop.test)';
+    const r: ClusterRuntime = { model, serviceId: 'svc', expectedReplicas: 1, hitless: { configHash: 'new', reports: [{ replicaId: 't1', appliedHash: 'old', lastValidation: { ok: false, output: refused } }] } };
+    const one = [proxyTask('t1', ['shop-v2.crt', 'shop-v2.key'])];
+    const c = routeProgrammed('shop', generation, r, clusterStatus(r, one));
+    expect(c).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect(c.message).toBe(`cluster "default": replica t1 rejected config new (hitless) and keeps the last good one: ${refused}`);
+    const served = routeProgrammed('shop', generation, { ...r, servedRoutes: new Map([['t1', new Set([`shop@${generation}`])]]) }, clusterStatus(r, one));
+    expect(served).toMatchObject({ status: 'True', reason: 'Programmed' });
+    expect(served.message).toContain(`Invalid: replica t1 rejected config new (hitless) and keeps the last good one: ${refused}`);
+  });
+
   it('is Pending when one replica serves an older generation of it, or what a replica serves is unknown', () => {
     const stale = new Map([['t1', new Set([`shop@${generation - 1}`])], ['t2', new Set([`shop@${generation}`])]]);
     expect(programmed(rt(stale))).toMatchObject({ status: 'False', reason: 'Pending' });

@@ -64,7 +64,8 @@ describe('swarmgate wait', () => {
     const c = capture();
     const started = Date.now();
     expect(await runWait(docker, 'route/shop', 'Programed', '30s', c.io, 10)).toBe(2);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Well under the 30 s timeout it would otherwise wait out (a loaded machine takes its time).
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(c.err[0]).toMatch(/unknown condition "Programed" \(did you mean "Programmed"\?\)/);
   });
 
@@ -76,7 +77,8 @@ describe('swarmgate wait', () => {
     const c = capture();
     const started = Date.now();
     expect(await runWait(docker, 'route/shop', 'Programmed', '30s', c.io, 10)).toBe(1);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Well under the 30 s timeout it would otherwise wait out (a loaded machine takes its time).
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(c.err[0]).toMatch(/^route\/shop will not reach Programmed=True: generation 1 /);
     expect(c.err[0]).toMatch(cause);
   });
