@@ -62,9 +62,10 @@ bench-scale: $(DEPS_STAMP) ## N routes (SCALE_SIZES=100,1000,2000,5000,10000) on
 	@$(SYSTEM_DEPS) bench test bench-reload
 	npx tsx bench/scale-bench.ts
 
-bench-tls: $(DEPS_STAMP) ## N TLS hosts (TLS_SIZES=1000,5000,10000) on a local NGINX, one server certificate per host vs the shared TLS server: nginx -t, reload, handshake CPU; JSON in bench/results/
+bench-tls: $(DEPS_STAMP) ## N TLS hosts on a local NGINX (TLS_SIZES=1000,5000,10000: shared TLS server vs one certificate per host) and HAProxy (HAPROXY_TLS_SIZES=1000,10000: crt-list vs one listener per certificate): check, reload, memory, handshake CPU; JSON in bench/results/
 	@$(SYSTEM_DEPS) bench test
 	npx tsx bench/tls-bench.ts
+	npx tsx bench/tls-bench-haproxy.ts
 
 clean: ## remove build output
 	rm -rf dist
@@ -91,7 +92,7 @@ NODES ?=
 CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset), 2 or 4, not '$(NODES)'" >&2; exit 2 ;; esac
 NAMESPACED_NODES = $(filter 2 4,$(NODES))
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-reload bench-cli
+.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-reload bench-cli bench-acme-two-nodes
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@$(SYSTEM_DEPS) images
@@ -144,6 +145,11 @@ bench-reload: build ## wrk -c50 while 100 route changes apply: non-2xx, socket e
 
 bench-cli: build ## CLI start-up, tsc build vs bundle vs bundle + code cache: min/median wall and CPU time of get, status, --version; JSON in bench/results/
 	npx tsx bench/cli-startup-bench.ts
+
+bench-acme-two-nodes: $(DEPS_STAMP) ## ACME on the 2-node swarm: apply → HTTPS, orders per certificate, renewal under traffic, proxy restarts (needs make swarm-up NODES=2; ≈ 4 min)
+	@$(SYSTEM_DEPS) test multinode
+	@NODES=2 bash deploy/scripts/swarm-nodes-check.sh
+	ip netns exec sg-cli env DOCKER_HOST=unix:///var/run/docker-sg-mgr.sock npx tsx bench/acme-two-nodes.ts $(ARGS)
 
 bench-memory: $(DEPS_STAMP) ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
 	node --import tsx $(NODE_FLAGS) bench/core-memory.ts

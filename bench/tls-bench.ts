@@ -15,18 +15,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
-import * as E from 'fp-ts/Either';
-import { decode } from '../src/domain/codec';
-import { Snapshot } from '../src/domain/snapshot';
-import { buildModel } from '../src/plan/build-model';
 import type { ProxyModel } from '../src/plan/model';
 import { renderNginx } from '../src/render/nginx/render';
-import { mustDecodeRoute } from './lib/inputs';
 import { localNginx, processTree, sleep } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, nginxInfo, nginxTest, opensslVersion, populateSecrets } from './lib/nginx';
 import { median } from './lib/stats';
+import { tlsBenchModel } from './lib/tls-model';
+import { cpuMs, handshakeLoop, type HandshakeLoop } from './lib/tls-handshakes';
 
 type Layout = 'per-host' | 'shared';
 const SIZES = (process.env['TLS_SIZES'] ?? '1000,5000,10000').split(',').map(Number).filter((n) => n > 0);
@@ -35,80 +31,6 @@ const SECONDS = Number(process.env['TLS_SECONDS'] ?? 3);
 const LAYOUTS: Layout[] = ['per-host', 'shared'];
 const BASE_PORT = 24000;
 
-function model(n: number): ProxyModel {
-  const routes = Array.from({ length: n }, (_, i) =>
-    mustDecodeRoute({
-      apiVersion: 'swarmgate.io/v1',
-      kind: 'Route',
-      metadata: { name: `t${i}` },
-      spec: { hosts: [`t${i}.bench.test`], tls: { mode: 'Terminate', certificate: { certSecret: `t${i}.crt`, keySecret: `t${i}.key` } }, rules: [{ backends: [{ service: 'app', port: 8080 }] }] },
-    }),
-  );
-  const snap = decode(Snapshot, {
-    services: [{ name: 'app', networks: ['app'] }],
-    tasks: [{ id: 'tapp1', service: 'app', state: 'running', desiredState: 'running', addresses: [{ network: 'app', ip: '127.0.12.1' }] }],
-    networks: [{ name: 'app' }],
-    secrets: routes.flatMap((_, i) => [{ name: `t${i}.crt` }, { name: `t${i}.key` }]),
-  });
-  if (E.isLeft(snap)) throw new Error('bench snapshot does not decode');
-  const result = buildModel({ routes: routes.map((object, i) => ({ object, generation: 1, createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() })), clusters: [], rejected: [] }, snap.right);
-  const m = result.clusters.find((c) => c.cluster === 'default');
-  if (m === undefined || m.virtualHosts.length !== n) throw new Error(`expected ${n} TLS hosts, got ${m?.virtualHosts.length ?? 0}`);
-  return m;
-}
-
-let ticks = 100;
-/** user + sys CPU ms of these processes (those that exited meanwhile are missed: measure live ones). */
-function cpuMs(pids: readonly number[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sum += Number(f[11]) + Number(f[12]);
-    } catch {
-      // exited
-    }
-  }
-  return (sum * 1000) / ticks;
-}
-
-/** One TLS handshake naming `servername` (resuming `session` if given); resolves with the session ticket it got and whether it resumed. */
-function handshake(port: number, servername: string, session?: Buffer, waitTicket = false): Promise<{ reused: boolean; ticket?: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let ticket: Buffer | undefined;
-    const sock = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(session !== undefined ? { session } : {}) });
-    sock.on('session', (s: Buffer) => {
-      ticket = s;
-      if (waitTicket) sock.end();
-    });
-    sock.once('secureConnect', () => {
-      const reused = sock.isSessionReused();
-      if (!waitTicket) {
-        sock.destroy();
-        resolve({ reused });
-      } else sock.once('close', () => resolve({ reused, ...(ticket !== undefined ? { ticket } : {}) }));
-    });
-    sock.on('error', reject);
-  });
-}
-
-async function handshakeLoop(port: number, host: string, resumed: boolean, roots: () => number[]): Promise<{ count: number; perSecond: number; nginxCpuMsPer: number; reusedShare: number }> {
-  const first = await handshake(port, host, undefined, true);
-  if (resumed && first.ticket === undefined) throw new Error('no session ticket');
-  const pids = processTree(roots());
-  const c0 = cpuMs(pids);
-  const t0 = performance.now();
-  let count = 0;
-  let reused = 0;
-  while (performance.now() - t0 < SECONDS * 1000) {
-    const r = await handshake(port, host, resumed ? first.ticket : undefined);
-    count++;
-    if (r.reused) reused++;
-  }
-  const wall = performance.now() - t0;
-  return { count, perSecond: (count * 1000) / wall, nginxCpuMsPer: (cpuMs(pids) - c0) / count, reusedShare: reused / count };
-}
 
 async function reloadOnce(dir: string, confPath: string, pidPath: string): Promise<{ wallMs: number; masterCpuMs: number }> {
   const nginx = localNginx(dir, confPath, pidPath);
@@ -137,8 +59,8 @@ interface Row {
   readonly configBytes: number;
   readonly nginxT: { wallMs: readonly number[]; cpuMs: readonly number[] };
   readonly reload: { wallMs: readonly number[]; masterCpuMs: readonly number[] };
-  readonly full: Awaited<ReturnType<typeof handshakeLoop>>;
-  readonly resumed: Awaited<ReturnType<typeof handshakeLoop>>;
+  readonly full: HandshakeLoop;
+  readonly resumed: HandshakeLoop;
   readonly rssAfterStartKiB: number;
 }
 
@@ -170,8 +92,8 @@ async function measure(n: number, layout: Layout, m: ProxyModel, tmp: string, se
     for (let i = 0; i < 400 && processTree(nginx.roots()).length < 2; i++) await sleep(25);
     const rssAfterStartKiB = rssKiB(processTree(nginx.roots()));
     const host = `t${Math.floor(n / 2)}.bench.test`;
-    const full = await handshakeLoop(https ?? 0, host, false, () => nginx.roots());
-    const resumed = await handshakeLoop(https ?? 0, host, true, () => nginx.roots());
+    const full = await handshakeLoop(https ?? 0, host, false, () => nginx.roots(), SECONDS);
+    const resumed = await handshakeLoop(https ?? 0, host, true, () => nginx.roots(), SECONDS);
     const reloads: { wallMs: number; masterCpuMs: number }[] = [];
     for (let i = 0; i < RUNS; i++) reloads.push(await reloadOnce(dir, confPath, pidPath));
     return {
@@ -196,15 +118,13 @@ async function main(): Promise<void> {
   const info = nginxInfo();
   if (info === undefined) throw new Error('nginx is not on PATH');
   const { spawnSync } = await import('node:child_process');
-  const clk = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  ticks = Number(clk.stdout.trim()) || 100;
   const tmp = mkdtempSync(join(tmpdir(), 'sg-bench-tls-'));
   const started = new Date();
   const pair = generateCertPair(join(tmp, 'pair'));
   const rows: Row[] = [];
   try {
     for (const n of SIZES) {
-      const m = model(n);
+      const m = tlsBenchModel(n);
       const secretsDir = join(tmp, 'secrets');
       populateSecrets(secretsDir, pair, m.virtualHosts.map((vh) => vh.tls?.certSecret ?? ''), m.virtualHosts.map((vh) => vh.tls?.keySecret ?? ''));
       // NGINX's workers (nobody) read the shared server's certificates, as from a task's 0444 secrets.

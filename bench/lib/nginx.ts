@@ -88,7 +88,7 @@ export function populateSecrets(secretsDir: string, pair: CertPair, certNames: r
 let clockTicks: number | undefined;
 
 /** User + sys CPU milliseconds of all waited-for children so far (Linux), or undefined. */
-function childrenCpuMs(): number | undefined {
+export function childrenCpuMs(): number | undefined {
   try {
     if (clockTicks === undefined) {
       const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });

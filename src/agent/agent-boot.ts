@@ -77,7 +77,10 @@ export function installBootConfig(
   // Before the check: the proxy's check reads the certificate files the config names.
   const written = writeCertificates(o.acmeDir ?? ACME_DIR_IN_TASKS, certificates);
   if (!written.ok) return { ok: false, reason: written.output };
-  syncChallenges(o.acmeDir ?? ACME_DIR_IN_TASKS, m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization })));
+  const tokens = m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization }));
+  syncChallenges(o.acmeDir ?? ACME_DIR_IN_TASKS, tokens);
+  // HAProxy: the map file the proxy loads when it starts (written synchronously; nothing runs yet to push to).
+  void o.driver.syncHttp01?.(tokens);
   return installConfigFiles(files, hash, o);
 }
 

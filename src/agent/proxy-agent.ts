@@ -28,11 +28,14 @@ import { syncChallenges, writeCertificates, sameCertificates } from './acme-file
 import type { ProxyConfig__Output } from '../api/generated/swarmgate/v1/ProxyConfig';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { chooseBootConfig } from './agent-boot';
+import { restoreAcmeFiles } from './acme-restore';
 import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
 import { readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { pushEndpointSet } from './nginx-endpoints';
+import { HaproxyEndpoints } from './haproxy-endpoints';
+import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
@@ -83,6 +86,8 @@ export interface ProxyAgentOptions {
   readonly restartBackoff?: RestartBackoff;
   /** Where ACME certificates and HTTP-01 tokens are written (acme-files.ts); default ACME_DIR_IN_TASKS. */
   readonly acmeDir?: string;
+  /** Where the durable copies of ACME certificates are mounted (acme-restore.ts); default ACME_COPY_DIR_IN_TASKS. */
+  readonly acmeCopiesDir?: string;
   /** The credentials `core` dials with, which take an identity the core hands over the stream (agent-identity.ts, ADR 0019). */
   readonly credentials?: { adopt(p: HandedPair): boolean };
 }
@@ -104,6 +109,8 @@ export class ProxyAgent {
   private traffic: TrafficListener | undefined;
   private readonly pacer: ReloadPacer<ProxyConfig__Output>;
   private state: AgentState = { appliedHash: '', lastReceivedHash: '', appliedAt: 0 };
+  /** The HAProxy HTTP-01 map pushes, one after the other (challenges()). */
+  private http01: Promise<void> = Promise.resolve();
   private readonly driver: ProxyDriver;
   readonly exited: Promise<number>;
   private resolveExit: (code: number) => void = () => undefined;
@@ -114,12 +121,15 @@ export class ProxyAgent {
   private restartTimer: NodeJS.Timeout | undefined;
   /** Which boot config the task has mounted (last-applied.ts). */
   private readonly bootHash: string;
+  /** HAProxy: the dynamic endpoints' slot table and state file (haproxy-endpoints.ts, ADR 0031). */
+  private readonly slots: HaproxyEndpoints | undefined;
 
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
       o.kind === 'haproxy'
-        ? haproxyDriver(o.haproxy)
+        ? haproxyDriver({ ...o.haproxy, ...(o.acmeDir !== undefined ? { acmeDir: o.acmeDir } : {}) })
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
+    this.slots = o.kind === 'haproxy' ? new HaproxyEndpoints(o.haproxy?.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir) : undefined;
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.bootHash = bootConfigHash(o.bootConfigs);
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
@@ -193,7 +203,23 @@ export class ProxyAgent {
     });
     if (b.source !== 'mounted') this.state = { appliedHash: b.hash, lastReceivedHash: b.hash, appliedAt: b.appliedAt };
     if (b.source === 'core') this.saveLastApplied(b.files);
+    else await this.restoreAcme();
     return b.source;
+  }
+
+  /**
+   * Booting without the core's config: the ACME certificate files the config names come from their
+   * durable copies (or a placeholder), so NGINX can start (acme-restore.ts, ADR 0024).
+   */
+  private async restoreAcme(): Promise<void> {
+    if (this.driver.kind !== 'nginx') return;
+    try {
+      const boot = this.o.bootConfigs.find((p) => existsSync(p));
+      const config = existsSync(this.confPath) ? readFileSync(this.confPath, 'utf8') : boot !== undefined ? readBootConfig(boot) : '';
+      await restoreAcmeFiles(config, { acmeDir: this.acmeDir, ...(this.o.acmeCopiesDir !== undefined ? { copiesDir: this.o.acmeCopiesDir } : {}), log: this.o.log });
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not restore the ACME certificate files');
+    }
   }
 
   /** Keep the live config on the node for a task that starts while the core is away (last-applied.ts). */
@@ -250,6 +276,12 @@ export class ProxyAgent {
 
   /** Start the proxy on the live config and watch it: an unexpected exit restarts it. */
   private startProxy(): void {
+    // HAProxy with dynamic endpoints: the state file the new process loads holds the current set.
+    if (this.slots !== undefined) {
+      const endpoints = join(this.o.confDir, ENDPOINTS_FILE);
+      const staged = this.slots.stage(existsSync(endpoints) ? readFileSync(endpoints) : undefined);
+      if (!staged.ok) this.o.log.warn({ err: staged.output }, 'could not seed the HAProxy server-state file; its slots start empty');
+    }
     this.watchProxy(spawnedHandle(this.driver.start(this.confPath)), Date.now());
     this.recordMaster();
   }
@@ -334,9 +366,22 @@ export class ProxyAgent {
     return this.o.acmeDir ?? ACME_DIR_IN_TASKS;
   }
 
-  /** Write the HTTP-01 tokens of a delivered message (no reload: NGINX serves them as files). */
+  /** Write the HTTP-01 tokens of a delivered message (no reload: NGINX serves them as files, HAProxy from a map). */
   private challenges(m: ProxyConfig__Output): void {
     if (m.cluster !== this.o.cluster) return;
+    const sync = this.driver.syncHttp01?.bind(this.driver);
+    if (sync !== undefined) {
+      const tokens = m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization }));
+      // One push at a time, in arrival order: each replaces the whole map with its message's tokens.
+      this.http01 = this.http01.then(async () => {
+        const r = await sync(tokens).catch((err: unknown) => ({ ok: false, output: err instanceof Error ? err.message : String(err) }));
+        // "Unknown map": the running config has no token rule yet; the reload onto the one that does loads the file.
+        if (r.ok) this.o.log.info({ tokens: tokens.length }, 'ACME HTTP-01 tokens updated (HAProxy map)');
+        else if (/unknown map/i.test(r.output)) this.o.log.info({ tokens: tokens.length }, 'ACME HTTP-01 tokens written; the next config loads them');
+        else this.o.log.warn({ output: r.output }, 'could not update the ACME HTTP-01 map of the running HAProxy');
+      });
+      return;
+    }
     try {
       const r = syncChallenges(this.acmeDir, m.challenges.map((c) => ({ token: c.token, keyAuthorization: c.keyAuthorization })));
       if (r.written + r.removed > 0) this.o.log.info({ tokens: r.written, removed: r.removed }, 'ACME HTTP-01 tokens updated');
@@ -384,10 +429,12 @@ export class ProxyAgent {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
-    const endpoints = d.kind === 'nginx' ? files.find((f) => f.path === ENDPOINTS_FILE) : undefined;
-    // Dynamic endpoints, the same nginx.conf and the same certificates: a task change; push the set, no check, no reload.
-    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates))
-      return { ...(await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort)), pushedOnly: true };
+    const endpoints = files.find((f) => f.path === ENDPOINTS_FILE);
+    // Dynamic endpoints, the same config and the same certificates: a task change; push the set, no check, no reload.
+    if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates)) {
+      const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort);
+      return { ...pushed, pushedOnly: true };
+    }
     // Certificates first: the check below reads them at the paths the config names. NGINX holds the
     // ones it serves in memory, so a config refused below keeps serving the previous certificate.
     const written = writeCertificates(this.acmeDir, certificates);
@@ -412,7 +459,12 @@ export class ProxyAgent {
     // The set first, so the new workers find every upstream their config names (extra names are
     // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
     // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
-    if (endpoints !== undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+    // HAProxy: the new worker loads the set from the state file before it serves (a Static config ignores it).
+    if (this.slots !== undefined) {
+      const seeded = this.slots.stage(endpoints?.content);
+      if (!seeded.ok) return seeded;
+    }
     for (const [next, target] of staged) renameSync(next, target);
     const proc = this.proxyProc;
     const pid = proc?.pid;
@@ -431,7 +483,7 @@ export class ProxyAgent {
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
-    if (endpoints !== undefined) {
+    if (endpoints !== undefined && this.slots === undefined) {
       const pushed = await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
       if (!pushed.ok) return pushed;
     }

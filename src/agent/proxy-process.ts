@@ -32,6 +32,10 @@ import type { ProxyKind } from '../plan/proxy-capabilities';
 import { drainedReload, type DrainOptions } from './nginx-drain';
 import type { ReloadTiming } from './reload-timing';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
+import { http01MapPath } from '../render/haproxy/crt-list';
+import type { AcmeChallengeData } from '../api/control-plane';
+import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
+import { pushHttp01Map, writeHttp01Map } from './haproxy-http01';
 
 /** A check's outcome: the one Validation type of src/validate. */
 export type CheckResult = Validation;
@@ -64,6 +68,12 @@ export interface ProxyDriver {
   parseCounters(body: string): Counters;
   /** After a config is live: drop what no live config needs any more (HAProxy: stale PEMs). */
   afterApply(config: string): void;
+  /**
+   * Serve these ACME HTTP-01 tokens without a reload. HAProxy: the map file is rewritten at once
+   * (what a starting or reloading worker loads), then the running worker's copy is replaced through
+   * the master CLI (haproxy-http01.ts). Absent (NGINX): the agent writes token files (acme-files.ts).
+   */
+  syncHttp01?(challenges: readonly AcmeChallengeData[]): Promise<{ ok: boolean; output: string }>;
   /**
    * After the master died unexpectedly: make its orphaned workers (its process group; start()
    * makes the master a group leader) let go of the listening sockets, so a new master can bind.
@@ -297,6 +307,8 @@ export interface HaproxyDriverOptions {
   readonly runtimeDir?: string;
   /** Where the task's Docker secrets are mounted. */
   readonly secretsDir?: string;
+  /** The agent's ACME directory (certificates and keys the core delivers; combined into PEMs like secrets). */
+  readonly acmeDir?: string;
   /** `-q`: no messages from HAProxy itself (its master logs on stderr), alerts included; for tests. */
   readonly quiet?: boolean;
   /** How long a signal waits for the master to be ready (see above). */
@@ -335,7 +347,13 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
     mainFile: 'haproxy.cfg',
     checkName: 'haproxy -c',
     reloadSignal: 'SIGUSR2',
-    prepare: (config) => buildPemFiles(config, certDir, secretsDir),
+    prepare: (config) => buildPemFiles(config, certDir, secretsDir, '', o.acmeDir ?? ACME_DIR_IN_TASKS),
+    async syncHttp01(challenges) {
+      const map = http01MapPath(runtimeDir);
+      writeHttp01Map(map, challenges);
+      if (!existsSync(masterSocket)) return { ok: true, output: 'HAProxy not running: the map file is what it loads' };
+      return pushHttp01Map(masterSocket, map, challenges);
+    },
     start(confPath) {
       mkdirSync(runtimeDir, { recursive: true });
       // -W: master-worker (SIGUSR2 reloads, the master's PID never changes); -db: foreground, logs on stdout.

@@ -37,7 +37,7 @@ export async function findCore(port: DockerPort): Promise<{ readonly service: Se
   const services = await port.listServices([`${LABELS.owner}=${OWNER_VALUE}`, `${LABELS.role}=core`]);
   const core = services.find((s) => s.Spec.Labels?.[LABELS.role] === 'core');
   if (core === undefined) return undefined;
-  const phase = corePhase((await port.listTasks()).filter((t) => t.ServiceID === core.ID));
+  const phase = corePhase((await port.listTasks({ serviceId: core.ID })).filter((t) => t.ServiceID === core.ID));
   return { service: core, running: phase.phase === 'running', ...(phase.phase === 'starting' ? { starting: phase.taskState } : {}) };
 }
 

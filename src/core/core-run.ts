@@ -413,7 +413,8 @@ export class CoreRun {
     this.certificates.set(model.cluster, certificates);
     const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: deliveryHash(files, certificates), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
     if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
-    const proxy = { rendered, rollback: rollback !== undefined, ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
+    const fingerprints = agent !== undefined && (model.acme?.files.length ?? 0) > 0 ? this.options.issuer?.fingerprints() : undefined;
+    const proxy = { rendered, rollback: rollback !== undefined, ...(fingerprints !== undefined ? { acmeFingerprints: fingerprints } : {}), ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
   }
 

@@ -80,8 +80,9 @@ export const ProxySpec = struct(
     update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
     /**
-     * Dynamic: task membership reaches NGINX's Lua balancer without a reload (ADR 0016; NGINX with
-     * hitless delivery; elsewhere the cluster's Accepted is False UnsupportedValue and it serves Static). Static: an upstream block per backend.
+     * Dynamic: task membership reaches NGINX's Lua balancer (ADR 0016) or HAProxy's server slots (ADR 0031)
+     * without a reload (hitless delivery; with rolling the cluster's Accepted is False UnsupportedValue and
+     * it serves Static). Static: an upstream block (NGINX) or a server per task (HAProxy).
      */
     endpoints: withDefault(oneOf(['Static', 'Dynamic'] as const), 'Static'),
   },

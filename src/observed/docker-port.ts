@@ -163,7 +163,11 @@ export type LabelFilter = readonly string[];
 
 export interface DockerPort {
   listServices(labels?: LabelFilter): Promise<ServiceInfo[]>;
-  listTasks(): Promise<TaskInfo[]>;
+  /**
+   * Every task Swarm keeps (history included), or only one service's: a CLI that asks about one
+   * service should not pay for every task of a large Swarm.
+   */
+  listTasks(filter?: { readonly serviceId?: string }): Promise<TaskInfo[]>;
   listNetworks(): Promise<NetworkInfo[]>;
   listSecrets(): Promise<SecretInfo[]>;
   listNodes(): Promise<NodeInfo[]>;

@@ -254,7 +254,7 @@ export function demuxLogLines(buf: Buffer): string[] {
 export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOptions(parseDockerHost(process.env)))): DockerPort {
   return {
     listServices: (labels) => call('listServices', async () => (await docker.listServices(labelFilters(labels))) as unknown as ServiceInfo[]),
-    listTasks: () => call('listTasks', async () => (await docker.listTasks()) as TaskInfo[]),
+    listTasks: (filter) => call('listTasks', async () => (await docker.listTasks(filter?.serviceId !== undefined ? { filters: { service: [filter.serviceId] } } : {})) as TaskInfo[]),
     listNetworks: () => call('listNetworks', async () => (await docker.listNetworks()) as unknown as NetworkInfo[]),
     listSecrets: () => call('listSecrets', async () => (await docker.listSecrets()) as unknown as SecretInfo[]),
     listNodes: () => call('listNodes', async () => (await docker.listNodes()) as NodeInfo[]),

@@ -45,10 +45,10 @@ export function issuerOf(route: RouteObject): string | undefined {
 
 /**
  * Why a cluster cannot serve an ACME route, or undefined. HTTP-01 tokens and the certificates reach
- * a proxy through its agent, and only the NGINX agent writes them (HAProxy: not implemented yet).
+ * a proxy through its agent's stream: hitless delivery, NGINX (token files) or HAProxy (a map the
+ * agent updates through HAProxy's runtime API, ADR 0032).
  */
 export function acmeClusterProblem(cluster: string, spec: ServiceClusterSpec): string | undefined {
-  if (spec.proxy.kind !== 'nginx') return `tls.certificate.issuer needs an NGINX cluster; service cluster "${cluster}" runs ${spec.proxy.kind} (ACME certificates for HAProxy are not implemented)`;
   if (spec.proxy.delivery !== 'hitless') return `tls.certificate.issuer needs hitless delivery (the agents receive the certificate and the challenge tokens); service cluster "${cluster}" uses ${spec.proxy.delivery}`;
   return undefined;
 }

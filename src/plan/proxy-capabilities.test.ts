@@ -105,19 +105,21 @@ describe('proxy.endpoints: Dynamic where it cannot apply', () => {
   const web = (c: string) => route('web', { serviceCluster: c, hosts: ['w.test'], rules: [{ backends }] });
   const accepted = (r: ReturnType<typeof buildModel>, name: string) => r.conditions[`ServiceCluster/${name}`]?.find((c) => c.type === 'Accepted');
 
-  it('refuses it on HAProxy and on rolling clusters with UnsupportedValue, and says they serve Static', () => {
-    const haproxy = cluster('hap', { proxy: { kind: 'haproxy', delivery: 'hitless', endpoints: 'Dynamic' } });
+  it('refuses it on rolling clusters (NGINX or HAProxy) with UnsupportedValue, and says they serve Static', () => {
     const rolling = cluster('roll', { proxy: { delivery: 'rolling', endpoints: 'Dynamic' } });
-    const r = buildModel(desired([web('hap')], [haproxy, rolling]), SNAP);
-    expect(accepted(r, 'hap')).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/proxy\.kind haproxy .*runtime API is not implemented.*serve with Static endpoints/) as unknown as string });
-    expect(accepted(r, 'roll')).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/proxy\.delivery rolling .*no proxy agent/) as unknown as string });
+    const hapRolling = cluster('hroll', { proxy: { kind: 'haproxy', delivery: 'rolling', endpoints: 'Dynamic' } });
+    const r = buildModel(desired([web('roll')], [rolling, hapRolling]), SNAP);
+    for (const name of ['roll', 'hroll'])
+      expect(accepted(r, name)).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: expect.stringMatching(/proxy\.delivery rolling .*no proxy agent.*serve with Static endpoints/) as unknown as string });
     // The routes are still served (Static upstreams), not dropped.
-    expect(r.clusters.find((c) => c.cluster === 'hap')?.routes.map((x) => x.name)).toEqual(['web']);
+    expect(r.clusters.find((c) => c.cluster === 'roll')?.routes.map((x) => x.name)).toEqual(['web']);
   });
 
-  it('accepts it on NGINX with hitless delivery, and Static everywhere', () => {
-    const r = buildModel(desired([], [cluster('dyn', { proxy: { delivery: 'hitless', endpoints: 'Dynamic' } }), cluster('hs', { proxy: { kind: 'haproxy' } })]), SNAP);
-    expect(accepted(r, 'dyn')).toMatchObject({ status: 'True' });
-    expect(accepted(r, 'hs')).toMatchObject({ status: 'True' });
+  it('accepts it on NGINX and HAProxy with hitless delivery (ADR 0016, 0031), and Static everywhere', () => {
+    const r = buildModel(
+      desired([], [cluster('dyn', { proxy: { delivery: 'hitless', endpoints: 'Dynamic' } }), cluster('hap', { proxy: { kind: 'haproxy', delivery: 'hitless', endpoints: 'Dynamic' } }), cluster('hs', { proxy: { kind: 'haproxy' } })]),
+      SNAP,
+    );
+    for (const name of ['dyn', 'hap', 'hs']) expect(accepted(r, name)).toMatchObject({ status: 'True' });
   });
 });

@@ -105,22 +105,17 @@ export function unsupportedValues(kind: ProxyKind, route: RouteObject): Unsuppor
 }
 
 /**
- * `proxy.endpoints: Dynamic` needs an agent to push the endpoint set and a proxy whose balancer
- * reads it: NGINX's Lua balancer with hitless delivery (ADR 0016). HAProxy's runtime API is not
- * used yet, and a rolling cluster has no agent. Such a cluster is not silently rendered Static:
+ * `proxy.endpoints: Dynamic` needs an agent to push the endpoint set: NGINX's Lua balancer (ADR
+ * 0016) or HAProxy's runtime API (ADR 0031), with hitless delivery. A rolling cluster has no
+ * agent. Such a cluster is not silently rendered Static:
  * its Accepted condition says so (UnsupportedValue), while its proxies keep serving with static
  * upstreams. Undefined when the spec asks for Static or can have Dynamic.
  */
 export function dynamicEndpointsProblem(spec: ServiceClusterSpec): string | undefined {
   const p = spec.proxy;
   if (p.endpoints !== 'Dynamic') return undefined;
-  const why =
-    p.kind !== 'nginx'
-      ? `proxy.kind ${p.kind} (HAProxy's runtime API is not implemented; use proxy.kind nginx)`
-      : p.delivery !== 'hitless'
-        ? `proxy.delivery ${p.delivery} (no proxy agent to push the endpoints; use proxy.delivery hitless)`
-        : undefined;
+  const why = p.delivery !== 'hitless' ? `proxy.delivery ${p.delivery} (no proxy agent to push the endpoints; use proxy.delivery hitless)` : undefined;
   return why === undefined
     ? undefined
-    : `spec.proxy.endpoints: Dynamic is not supported with ${why}; the proxies serve with Static endpoints (an upstream block per backend, a reload per task change) until the spec changes`;
+    : `spec.proxy.endpoints: Dynamic is not supported with ${why}; the proxies serve with Static endpoints (a server or upstream entry per task, a reload per task change) until the spec changes`;
 }

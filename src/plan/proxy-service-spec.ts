@@ -65,6 +65,8 @@ export interface ProxyInputs {
   readonly joinAllowedNetworks?: boolean;
   /** Hitless: the CA and identity the live service mounts, kept instead of the current set's (keptComponentMounts, ADR 0019). */
   readonly keepTlsMounts?: NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
+  /** Hitless with ACME routes: the durable copies of their certificates the tasks mount (acme-copies.ts, ADR 0024). */
+  readonly acmeCopies?: NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
 }
 
 export function proxyServiceName(cluster: string): string {
@@ -164,6 +166,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
                 ? { Name: name, UID: '0', GID: String(NGINX_WORKER_GID), Mode: WORKER_READABLE_MODE }
                 : { Name: name, UID: '0', GID: '0', Mode: 0o400 },
           })),
+          ...(agent !== undefined ? (inputs.acmeCopies ?? []) : []),
           ...(agent !== undefined ? (inputs.keepTlsMounts ?? componentTlsMounts(agent, 'agent', model.cluster)) : []),
         ],
       },

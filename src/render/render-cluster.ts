@@ -7,7 +7,7 @@
  */
 import type { ProxyModel, Upstream } from '../plan/model';
 import type { ProxyKind } from '../plan/proxy-capabilities';
-import { renderHaproxy } from './haproxy/render';
+import { renderHaproxy, renderHaproxyWithEndpoints } from './haproxy/render';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from './nginx/options';
 import { endpointLine } from './nginx/dynamic-endpoints';
 import { renderNginx, renderNginxWithEndpoints } from './nginx/render';
@@ -16,13 +16,13 @@ export type { ProxyKind } from '../plan/proxy-capabilities';
 
 /** The file a proxy of each kind starts from. */
 export const MAIN_CONFIG_FILE: Readonly<Record<ProxyKind, string>> = { nginx: 'nginx.conf', haproxy: 'haproxy.cfg' };
-/** Dynamic endpoints (ADR 0016): the endpoint lines the agent pushes to NGINX's balancer, next to nginx.conf. */
+/** Dynamic endpoints (ADR 0016, 0031): the endpoint lines the agent pushes to NGINX's balancer or HAProxy's slots, next to the config. */
 export const ENDPOINTS_FILE = 'endpoints.txt';
 
-/** Dynamic endpoints apply to NGINX with hitless delivery (an agent to push them); others render Static. */
+/** Dynamic endpoints apply with hitless delivery (an agent to push them), on NGINX and HAProxy; others render Static. */
 export function dynamicEndpoints(model: ProxyModel): boolean {
   const p = model.spec.proxy;
-  return p.kind === 'nginx' && p.delivery === 'hitless' && p.endpoints === 'Dynamic';
+  return p.delivery === 'hitless' && p.endpoints === 'Dynamic';
 }
 
 export interface RenderedFile {
@@ -49,6 +49,11 @@ export function renderCluster(model: ProxyModel): RenderedCluster {
   const kind = model.spec.proxy.kind;
   const main = MAIN_CONFIG_FILE[kind];
   if (dynamicEndpoints(model)) {
+    if (kind === 'haproxy') {
+      // HAProxy's endpoint lines have their own format: a task change renders it again (ADR 0030).
+      const h = renderHaproxyWithEndpoints(model, { dynamicEndpoints: true });
+      return { kind, main, files: [{ path: main, content: h.config }, { path: ENDPOINTS_FILE, content: h.endpoints }] };
+    }
     const r = renderNginxWithEndpoints(model, { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS });
     return { kind, main, files: [{ path: main, content: r.config }, { path: ENDPOINTS_FILE, content: r.endpoints }], dynamicUpstreams: new Set(r.dynamicUpstreams) };
   }

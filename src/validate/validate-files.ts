@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { PROXY_RUNTIME } from '../plan/proxy-runtime';
-import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
+import { DEFAULT_HAPROXY_OPTIONS, haproxyDynamicPaths } from '../render/haproxy/options';
 import { pagePath } from '../plan/error-pages';
 import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
@@ -98,6 +98,8 @@ export function validateFiles(kind: ProxyKind, files: readonly ShippedFile[], o:
     if (kind === 'haproxy') {
       const prepared = buildPemFiles(Buffer.from(main.content).toString('utf8'), DEFAULT_HAPROXY_OPTIONS.certDir, secretsDir, root.dir);
       if (!prepared.ok) return prepared;
+      // Dynamic endpoints (ADR 0031): the agent writes the server-state file; an empty one (version line) stands in.
+      root.write(haproxyDynamicPaths(DEFAULT_HAPROXY_OPTIONS.runtimeDir).stateFile, '1\n', 0o444);
     }
     return runProxyCheck(kind, { bin: binPath, configPath: shippedConfigPath(kind), enter: root.enter, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
   } finally {

@@ -550,8 +550,8 @@ export class FakeDocker implements DockerPort {
     return this.run('listServices', () => [...this.services.values()].filter((s) => matchesLabels(s.Spec.Labels, labels)).map(clone));
   }
 
-  listTasks(): Promise<TaskInfo[]> {
-    return this.run('listTasks', () => [...this.tasks.values()].map(clone));
+  listTasks(filter?: { readonly serviceId?: string }): Promise<TaskInfo[]> {
+    return this.run('listTasks', () => [...this.tasks.values()].filter((t) => filter?.serviceId === undefined || t.ServiceID === filter.serviceId).map(clone));
   }
 
   listNetworks(): Promise<NetworkInfo[]> {

@@ -8,7 +8,9 @@
  *   (unsupportedValues, src/plan/proxy-capabilities.ts), when anything. The cases' clusters are
  *   NGINX ones, so such routes are still in the model and rendered here (the larger timeout):
  *   for a `proxy.kind: haproxy` cluster buildModel leaves them out with UnsupportedValue;
- * - `<cluster>.pem-files.json`: haproxyPemFiles, when the cluster terminates TLS.
+ * - `<cluster>.pem-files.json`: haproxyPemFiles, when the cluster terminates TLS;
+ * - `<cluster>.endpoints.txt`: with `proxy.endpoints: Dynamic` and hitless delivery, the members the
+ *   agent puts into the backends' slots (ADR 0031); the config then has slots, not servers.
  * Every rendered config must pass `haproxy -c` without a warning, and rendering twice must give
  * the same bytes.
  *
@@ -25,7 +27,8 @@ import { desiredConfig } from '../../src/plan/pipeline';
 import { unsupportedValues } from '../../src/plan/proxy-capabilities';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';
 import { pemFilesOfConfig } from '../../src/render/haproxy/pem-files';
-import { haproxyPemFiles, renderHaproxy } from '../../src/render/haproxy/render';
+import { haproxyPemFiles, renderHaproxyWithEndpoints } from '../../src/render/haproxy/render';
+import { dynamicEndpoints } from '../../src/render/render-cluster';
 import { haproxyAvailable, haproxyCheck, haproxyProblems, referencedPems } from '../helpers/haproxy-check';
 
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
@@ -53,9 +56,11 @@ function render(name: string): Rendered {
   const { desired, clusters } = desiredConfig({ specs: loadSpecs([at('specs.yaml')]).desired, snapshot: snapshot.right, render: false });
   const routes = [...desired.routes, ...(desired.labelRoutes ?? [])].map((r) => r.object).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
   for (const { model } of clusters) {
-    const config = renderHaproxy(model);
+    // Dynamic endpoints (ADR 0031): slots in the config, the members beside it.
+    const { config, endpoints } = renderHaproxyWithEndpoints(model, { dynamicEndpoints: dynamicEndpoints(model) });
     configs.set(model.cluster, config);
     files.set(`${model.cluster}.haproxy.cfg`, config);
+    if (endpoints !== '') files.set(`${model.cluster}.endpoints.txt`, endpoints);
     const unsupported = routes
       .filter((r) => r.spec.serviceCluster === model.cluster)
       .flatMap((r) => unsupportedValues('haproxy', r))

@@ -14,7 +14,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { crtListOfConfig } from '../../src/render/haproxy/crt-list';
 import { HAPROXY_CERT_DIR } from '../../src/render/haproxy/options';
 import { selfSignedPem } from './nginx-check';
 
@@ -55,6 +56,17 @@ export function referencedPems(config: string, certDir: string = HAPROXY_CERT_DI
   return [...names].sort();
 }
 
+/**
+ * Write the crt-list a rendered config reads, as the proxy agent does before a start (crt-list.ts);
+ * the PEM files it lists are the caller's (haproxyPemFiles).
+ */
+export function writeCrtList(config: string): void {
+  const path = / crt-list "([^"]+)"/.exec(config)?.[1];
+  if (path === undefined) return;
+  const list = crtListOfConfig(config, dirname(path));
+  if (list !== undefined) writeFileSync(list.path, list.content);
+}
+
 /** Run `haproxy -c` on a rendered configuration. Never throws for an invalid config; returns ok=false. */
 export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}): HaproxyCheckResult {
   const certDir = (options.certDir ?? HAPROXY_CERT_DIR).replace(/\/+$/, '');
@@ -63,7 +75,16 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     const certs = join(dir, 'certs');
     mkdirSync(certs);
     const pems = referencedPems(config, certDir);
-    for (const name of pems) writeFileSync(join(certs, name), selfSignedPem(), { mode: 0o600 });
+    for (const name of pems) {
+      // ACME pairs sit in a sub-directory of their own (pem-files.ts).
+      mkdirSync(dirname(join(certs, name)), { recursive: true });
+      writeFileSync(join(certs, name), selfSignedPem(), { mode: 0o600 });
+    }
+    // Maps (the ACME HTTP-01 tokens): HAProxy loads them at parse time; an empty one stands in.
+    const maps = join(dir, 'maps');
+    mkdirSync(maps);
+    const mapPaths = [...new Set([...config.matchAll(/[ ,]map\((\/[A-Za-z0-9_./-]+\.map)\)/g)].map((m) => m[1] ?? ''))];
+    mapPaths.forEach((_, i) => writeFileSync(join(maps, `${i}.map`), ''));
     // CA bundles (backend TLS, client certificates) and CRLs are mounted secrets: a throw-away certificate stands in for each.
     const secrets = join(dir, 'secrets');
     mkdirSync(secrets);
@@ -72,19 +93,25 @@ export function haproxyCheck(config: string, options: HaproxyCheckOptions = {}):
     const pages = join(dir, 'pages');
     mkdirSync(pages);
     for (const m of config.matchAll(/ file "\/run\/swarmgate-pages\/([A-Za-z0-9][A-Za-z0-9_.-]*)"/g)) if (m[1] !== undefined) writeFileSync(join(pages, m[1]), '<h1>page</h1>\n');
+    // Dynamic endpoints: the server-state file the agent writes; an empty one (version line only) stands in.
+    const state = join(dir, 'server-state');
+    writeFileSync(state, '1\n');
     const file = join(dir, 'haproxy.cfg');
-    writeFileSync(
-      file,
-      config
-        .split(`${certDir}/`)
-        .join(`${certs}/`)
-        .split(' ca-file "/run/secrets/')
-        .join(` ca-file "${secrets}/`)
-        .split(' crl-file "/run/secrets/')
-        .join(` crl-file "${secrets}/`)
-        .split(' file "/run/swarmgate-pages/')
-        .join(` file "${pages}/`),
-    );
+    const checked = config
+      .replace(/^(\s*server-state-file )"[^"]*"$/m, `$1"${state}"`)
+      .split(`${certDir}/`)
+      .join(`${certs}/`)
+      .split(' ca-file "/run/secrets/')
+      .join(` ca-file "${secrets}/`)
+      .split(' crl-file "/run/secrets/')
+      .join(` crl-file "${secrets}/`)
+      .split(' file "/run/swarmgate-pages/')
+      .join(` file "${pages}/`)
+      .replace(/([ ,]map\()(\/[A-Za-z0-9_./-]+\.map)\)/g, (_m, pre: string, path: string) => `${pre}${join(maps, `${mapPaths.indexOf(path)}.map`)})`);
+    writeFileSync(file, checked);
+    // The crt-list the config names, as the agent writes it from the config's lines (crt-list.ts).
+    const list = crtListOfConfig(checked, certs);
+    if (list !== undefined) writeFileSync(list.path, list.content);
     const r = spawnSync(bin(options.haproxyBin), ['-c', '-f', file], { encoding: 'utf8', timeout: 120_000 });
     if (r.error !== undefined) return { ok: false, output: `could not run haproxy: ${r.error.message}` };
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
@@ -121,6 +148,7 @@ function portOpen(port: number): Promise<boolean> {
 export async function startHaproxy(config: string, readyPort: number, dir = mkdtempSync(join(tmpdir(), 'sg-haproxy-'))): Promise<RunningHaproxy> {
   const path = join(dir, 'haproxy.cfg');
   writeFileSync(path, config);
+  writeCrtList(config);
   let output = '';
   const proc: ChildProcess = spawn(bin(), ['-db', '-f', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));

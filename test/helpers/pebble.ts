@@ -52,8 +52,9 @@ async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Prom
  * `listen`: the address pebble's ACME directory listens on (default loopback). The real-Swarm test
  * passes the host's docker_gwbridge address, the one address of this machine a Swarm task (the
  * core's) can dial; pebble's certificate names it. Management and DNS stay on loopback.
+ * `resolveTo`: the address every test host resolves to, where pebble validates HTTP-01 (default loopback).
  */
-export async function startPebble(o: { httpPort: number; validitySeconds: number; listen?: string }): Promise<Pebble> {
+export async function startPebble(o: { httpPort: number; validitySeconds: number; listen?: string; resolveTo?: string }): Promise<Pebble> {
   const listen = o.listen ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'sg-pebble-'));
   const [acmePort, mgmtPort, dnsPort, dnsMgmtPort, tlsPort] = await freePorts(5);
@@ -83,7 +84,7 @@ export async function startPebble(o: { httpPort: number; validitySeconds: number
     p.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     procs.push(p);
   };
-  start('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '']);
+  start('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', o.resolveTo ?? '127.0.0.1', '-defaultIPv6', '']);
   start('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`]);
   const serverCa = readFileSync(cert, 'utf8');
   const directory = `https://${listen}:${acmePort}/dir`;

@@ -15,7 +15,8 @@
  * checks: apply → first HTTPS 200 with pebble's certificate, one order per certificate across the
  * two clusters, a renewal under continuous HTTPS traffic with no failed request and no proxy task
  * restart, a wildcard through DNS-01, the core restarted in the middle of an order (resumed: one
- * order placed, one certificate issued), the delivered key on the proxy task's tmpfs, ChallengeFailed with pebble's detail while the other routes serve, and no PEM marker in
+ * order placed, one certificate issued), the delivered key on the proxy task's tmpfs, ChallengeFailed with pebble's detail while the other routes serve,
+ * a proxy task that boots while the core is down serving the certificate's durable copy (ADR 0024), and no PEM marker in
  * the core's or the agents' logs. Needs the images (make images) and pebble (deploy/scripts/system-deps.sh test).
  */
 import { spawnSync } from 'node:child_process';
@@ -61,12 +62,15 @@ let webhook: Dns01Webhook;
 let root = '';
 
 /** GET over HTTPS on a host-mode port, SNI = host, trusting pebble's root only. */
-function getHttps(httpsPort: number, host: string): Promise<{ status: number; fingerprint: string }> {
+function getHttps(httpsPort: number, host: string, o: { verify?: boolean } = {}): Promise<{ status: number; fingerprint: string; issuer: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port: httpsPort, servername: host, headers: { host, connection: 'close' }, ca: root, path: '/', agent: false, timeout: 5_000 }, (res) => {
-      const fingerprint = (res.socket as unknown as { getPeerCertificate(): { fingerprint256: string } }).getPeerCertificate().fingerprint256;
+    // verify false: a short-lived certificate kept as a durable copy may have expired; the test compares fingerprints instead.
+    const req = httpsRequest({ host: '127.0.0.1', port: httpsPort, servername: host, headers: { host, connection: 'close' }, ca: root, rejectUnauthorized: o.verify !== false, path: '/', agent: false, timeout: 5_000 }, (res) => {
+      const peer = (res.socket as unknown as { getPeerCertificate(): { fingerprint256: string; issuer?: { CN?: string } } }).getPeerCertificate();
+      const fingerprint = peer.fingerprint256;
+      const issuer = peer.issuer?.CN ?? '';
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint, issuer }));
     });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -144,6 +148,8 @@ afterAll(async () => {
   await runUninstall(port, false, io).catch(() => undefined);
   // The core's encrypted ACME state (role acme-state) goes with the install it belongs to.
   for (const c of await port.listConfigs([`${LABELS.role}=acme-state`]).catch(() => [])) tryDocker('config', 'rm', c.ID);
+  // The certificates' durable copies (ADR 0024): uninstall removes them; a failed run may leave some.
+  for (const x of (await port.listSecrets().catch(() => [])).filter((y) => y.Spec.Labels?.[LABELS.role] === 'acme-copy')) tryDocker('secret', 'rm', x.ID);
   await removeWhenReleased([...backendRemoval([WEB], NET), ['config', 'rm', CA_CONFIG]]);
   await webhook?.close();
   await pebble?.stop();
@@ -265,6 +271,53 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect(await served(ports.aHttps, SHOP)).toBe(true);
     expect(await served(ports.bHttps, `y.wild.${DOMAIN}`)).toBe(true);
   }, 120_000);
+
+  it('boots a proxy task while the core is down on the durable copy: HTTPS with the issued certificate (ADR 0024)', async () => {
+    const copyTarget = `swarmgate-acme/${PREFIX}-shop.pem`;
+    // A running service keeps the copies it mounts; an update it needs anyway mounts the newest (here: a longer stop grace period).
+    const mountsCopy = async (): Promise<{ id: string } | undefined> => {
+      const svc = (await port.listServices()).find((s) => s.Spec.Name === `sg-proxy-${A}`);
+      const m = svc?.Spec.TaskTemplate.ContainerSpec.Secrets?.find((x) => x.File?.Name === copyTarget);
+      return m?.SecretID !== undefined ? { id: m.SecretID } : undefined;
+    };
+    expect(await mountsCopy()).toBeUndefined();
+    const beforeUpdate = await proxyState(A);
+    await applyObject(port, cluster(A, { proxy: { replicas: 1, delivery: 'hitless', stopGracePeriod: '11s', publish: { mode: 'host', http: ports.aHttp, https: ports.aHttps } } }));
+    const mounted = await until('cluster A mounting the copy of shop', mountsCopy, 60_000, 250);
+    const secret = (await port.listSecrets()).find((x) => x.ID === mounted.id);
+    expect(secret?.Spec.Labels?.[LABELS.role]).toBe('acme-copy');
+    const copyFingerprint = secret?.Spec.Labels?.[LABELS.fingerprint] ?? '';
+    await until('shop served by the task of the updated service', async () => {
+      const now = await proxyState(A);
+      return now.tasks.length === 1 && now.tasks[0] !== beforeUpdate.tasks[0] ? served(ports.aHttps, SHOP) : undefined;
+    }, 90_000, 250);
+    const t0 = Date.now();
+    docker('service', 'scale', '--detach', `${CORE_SERVICE}=0`);
+    try {
+      await until('the core stopped', async () => {
+        const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+        return (await port.listTasks()).some((t) => t.ServiceID === core?.ID && t.Status.State === 'running') ? undefined : true;
+      }, 60_000, 250);
+      const before = await proxyState(A);
+      const [container = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${A}`).split('\n');
+      docker('kill', container);
+      // Swarm starts a new task; its agent waits for the core, boots on the node's last applied config, and NGINX starts on the copy.
+      const seen = await until('HTTPS from a new proxy task while the core is down', async () => {
+        const now = await proxyState(A);
+        if (now.tasks.length !== 1 || now.tasks[0] === before.tasks[0]) return undefined;
+        const r = await getHttps(ports.aHttps, SHOP, { verify: false });
+        return r.status === 200 ? r : undefined;
+      }, 90_000, 250);
+      console.log(`core down, proxy task killed → HTTPS 200 from the new task after ${Date.now() - t0} ms (certificate ${seen.fingerprint.slice(0, 23)}…, issuer ${seen.issuer})`);
+      expect(seen.fingerprint.replace(/:/g, '').toLowerCase()).toBe(copyFingerprint);
+      expect(seen.issuer).toMatch(/pebble/i);
+      expect(serviceLogs(`sg-proxy-${A}`)).toContain('ACME routes serve the certificate of their durable copy');
+    } finally {
+      docker('service', 'scale', '--detach', `${CORE_SERVICE}=1`);
+    }
+    // The core back: it delivers the current certificate (trusted, unexpired) to the new task.
+    await until('shop served with the current certificate once the core is back', () => served(ports.aHttps, SHOP), 120_000, 250);
+  }, 240_000);
 
   it('writes no PEM marker in the core\'s or the agents\' logs', () => {
     const logs = [CORE_SERVICE, `sg-proxy-${A}`, `sg-proxy-${B}`].map((s) => serviceLogs(s));

@@ -237,6 +237,10 @@ describe('dockerode adapter on a real Swarm', () => {
     expect(snapshot.nodes.some((n) => n.role === 'manager' && n.state === 'ready')).toBe(true);
     const ips = tasks.flatMap((t) => t.addresses.filter((a) => a.network === NET).map((a) => a.ip));
     expect(new Set(ips).size).toBe(2);
+    // One service's tasks, filtered by the daemon: exactly what filtering every task gives.
+    const only = await port.listTasks({ serviceId: id });
+    expect(only.map((t) => t.ID).sort()).toEqual((await ourTasks(id)).map((t) => t.ID).sort());
+    expect(only.length).toBeGreaterThanOrEqual(2);
     for (const ip of ips) expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(tasks.map((t) => t.slot).sort()).toEqual([1, 2]);
     expect(tasks.every((t) => snapshot.nodes.some((n) => n.id === t.node))).toBe(true);

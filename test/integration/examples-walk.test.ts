@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDelete } from '../../src/cli/commands/apply';
 import { runInstall, runUninstall } from '../../src/cli/commands/install';
 import { LABELS } from '../../src/domain/labels';
 import { createDockerPort } from '../../src/observed/dockerode-adapter';
@@ -389,7 +390,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const t0 = Date.now();
-  for (const e of [...applied].reverse()) await swarmgate('delete', '-f', join('examples', e)).catch((x: Error) => console.error(x.message));
+  // In process, not the CLI: what is tested is the walk; a CLI start per example cost ~1.2 s each.
+  for (const e of [...applied].reverse()) await runDelete(port, { paths: [join(ROOT, 'examples', e)] }, io).catch((x: Error) => console.error(x.message));
   for (const e of [...backendsUp].reverse()) await backends(e, 'down').catch((x: Error) => console.error(x.message));
   if (!coreWasInstalled) await runUninstall(port, false, io).catch((x: Error) => console.error(x.message));
   // Proxies hold the backends' network (and secrets) until uninstall: a second `down` removes them, as the README says.

@@ -351,6 +351,8 @@ const clusterSpec = fc.record(
       {
         kind: fc.constantFrom('nginx', 'haproxy'),
         delivery: fc.constantFrom('rolling', 'hitless'),
+        // Dynamic endpoints (ADR 0016, 0031): the Lua balancer / HAProxy's server slots; Static with rolling delivery.
+        endpoints: fc.constantFrom('Static', 'Dynamic'),
         publish: fc.constantFrom({ http: 80, https: 443 }, { http: 1, https: 65535 }, { http: 8080, https: 8443 }),
       },
       { requiredKeys: ['kind'] },
@@ -457,6 +459,9 @@ interface Stats {
   /** TCPRoutes/UDPRoutes with a target, rendered as a listener's route. */
   streamRendered: number;
   configs: number;
+  /** HAProxy configs rendered with dynamic endpoints (server slots), and those whose endpoints name a member. */
+  haproxyDynamic: number;
+  haproxyDynamicMembers: number;
 }
 
 /** The world's objects that the codec accepts (what `validate` and the core keep). */
@@ -492,7 +497,7 @@ function accepted(w: World, stats: Stats): { routes: RouteObject[]; clusters: Se
 
 describe('every accepted input renders a config the proxy accepts (issue 14)', () => {
   it(`holds over ${RUNS} generated worlds (nginx -t, haproxy -c)`, () => {
-    const stats: Stats = { refusals: new Map(), worlds: 0, candidates: 0, accepted: 0, rendered: 0, streamRendered: 0, configs: 0 };
+    const stats: Stats = { refusals: new Map(), worlds: 0, candidates: 0, accepted: 0, rendered: 0, streamRendered: 0, configs: 0, haproxyDynamic: 0, haproxyDynamicMembers: 0 };
     const started = Date.now();
     const holds = fc.property(world, (w) => {
         stats.worlds++;
@@ -509,6 +514,8 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
               stats.refusals.set(k, (stats.refusals.get(k) ?? 0) + 1);
             }
         stats.configs += configs.length;
+        stats.haproxyDynamic += configs.filter((c) => c.kind === 'haproxy' && c.endpoints !== undefined).length;
+        stats.haproxyDynamicMembers += configs.filter((c) => c.kind === 'haproxy' && /:\d+/.test(c.endpoints ?? '')).length;
         const rejected = configs.flatMap((c) => proxyRejects(c) ?? []);
         expect(rejected).toEqual([]);
       });
@@ -526,6 +533,8 @@ describe('every accepted input renders a config the proxy accepts (issue 14)', (
     // The generator must keep producing accepted input, else the property proves nothing.
     expect(stats.accepted).toBeGreaterThan(stats.candidates / 3);
     expect(stats.rendered).toBeGreaterThan(0);
+    // HAProxy with dynamic endpoints is among what the proxies checked (ADR 0031): every HAProxy cluster is rendered with slots too.
+    expect(stats.haproxyDynamic).toBeGreaterThan(0);
     expect(stats.streamRendered).toBeGreaterThan(0);
   }, Math.max(120_000, RUNS * 10_000));
 });

@@ -6,6 +6,7 @@
  * HSTS response header still work; a second connection resumes the first one's TLS session.
  * NGINX: the hosts carry no ssl_certificate of their own — the default server's one TLS context
  * loads each host's certificate at the handshake — so the config has one certificate pair, by variable.
+ * HAProxy: one TLS listener whose crt-list maps each SNI name to its certificate (ADR 0032).
  */
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,41 @@ for (const kind of ['nginx', 'haproxy'] as const) {
           expect(proxy(v).result.clusters[0]?.workerSecrets, v).toEqual(expect.arrayContaining(['a.crt', 'a.key', 'b.crt', 'b.key', 'wild.crt', 'wild.key']));
         }
       });
+
+    if (kind === 'haproxy') {
+      it('renders one TLS listener reading one crt-list for every host (ADR 0032), the default certificate first', () => {
+        for (const v of ['plain', 'withDefault'] as const) {
+          const config = proxy(v).config;
+          expect(config.match(/^\s*bind "unix@/gm), v).toHaveLength(1);
+          expect(config, v).toMatch(/ ssl crt-list "[^"]+\/hosts\.crt-list" alpn h2,http\/1\.1\n/);
+          expect(config.match(/^\s*#\s+crt "/gm), v).toHaveLength(v === 'withDefault' ? 4 : 3);
+        }
+        expect(proxy('withDefault').config).toMatch(/#\s+crt "[^"]+\/fallback\.crt\+fallback\.key\.pem" fallback\.test\n/);
+      });
+
+      it('negotiates HTTP/2 (ALPN h2) on the crt-list listener, and gives a handshake without SNI the default certificate', async () => {
+        const p = proxy('withDefault');
+        const alpn = await new Promise<string | false | null>((resolve, reject) => {
+          const sock = tlsConnect({ host: '127.0.0.1', port: p.https, servername: 'b.test', rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] });
+          sock.once('secureConnect', () => {
+            resolve(sock.alpnProtocol);
+            sock.destroy();
+          });
+          sock.on('error', reject);
+        });
+        expect(alpn).toBe('h2');
+        const cn = await new Promise<string>((resolve, reject) => {
+          const sock = tlsConnect({ host: '127.0.0.1', port: p.https, rejectUnauthorized: false });
+          sock.once('secureConnect', () => {
+            const subject = sock.getPeerCertificate().subject?.CN;
+            resolve(Array.isArray(subject) ? subject.join(',') : (subject ?? ''));
+            sock.destroy();
+          });
+          sock.on('error', reject);
+        });
+        expect(cn).toBe('fallback.test');
+      });
+    }
 
     it('gives each host its own certificate by SNI and routes it to its backend', async () => {
       const p = proxy('plain');

@@ -94,9 +94,15 @@ describe('ACME routes in the plan', () => {
     expect(accepted?.message).toContain('a wildcard needs a dns01 solver');
   });
 
+  it('accepts an HAProxy cluster with hitless delivery (ADR 0032): pending until the certificate is issued', () => {
+    const r = buildModel(withIssuers(desired([shop()], [cluster('edge', { proxy: { kind: 'haproxy', delivery: 'hitless' } })])), SNAP, {});
+    expect(r.conditions['Route/shop']?.find((x) => x.type === 'Accepted')).toMatchObject({ status: 'True' });
+    expect(r.conditions['Route/shop']?.find((x) => x.type === 'ResolvedRefs')).toMatchObject({ status: 'False', reason: 'CertificateNotFound' });
+  });
+
   it.each([
-    ['an HAProxy cluster', cluster('edge', { proxy: { kind: 'haproxy', delivery: 'hitless' } }), /needs an NGINX cluster/],
     ['a rolling cluster', cluster('edge', { proxy: { delivery: 'rolling' } }), /needs hitless delivery/],
+    ['a rolling HAProxy cluster', cluster('edge', { proxy: { kind: 'haproxy', delivery: 'rolling' } }), /needs hitless delivery/],
   ])('refuses %s with UnsupportedValue', (_n, c, message) => {
     const r = buildModel(withIssuers(desired([shop()], [c])), SNAP, {});
     const accepted = r.conditions['Route/shop']?.find((x) => x.type === 'Accepted');

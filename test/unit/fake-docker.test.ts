@@ -94,6 +94,18 @@ describe('FakeDocker versions', () => {
     });
   });
 
+  it("lists one service's tasks when asked, every task otherwise", async () => {
+    const f = new FakeDocker();
+    const a = await f.createService({ Name: 'a', TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: 2 } } });
+    await f.createService({ Name: 'b', TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: 1 } } });
+    f.addTasks('a', 2);
+    f.addTasks('b', 1);
+    const all = await f.listTasks();
+    const onlyA = await f.listTasks({ serviceId: a });
+    expect(onlyA.map((t) => t.ID).sort()).toEqual(all.filter((t) => t.ServiceID === a).map((t) => t.ID).sort());
+    expect([onlyA.length, all.length]).toEqual([2, 3]);
+  });
+
   it('lists configs without data and filters by labels', async () => {
     const f = fresh();
     await f.createConfig({ Name: 'a', Labels: { 'io.swarmgate.kind': 'Route', tier: 'x' }, Data: 'eA==' });

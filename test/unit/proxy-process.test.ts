@@ -49,6 +49,17 @@ describe('buildPemFiles', () => {
     expect(r.output).not.toContain('PRIVATE KEY');
   });
 
+  it("writes the crt-list from the config's comment lines, with the PEMs it lists (ADR 0032)", () => {
+    const { certDir, secrets } = dirs();
+    const config = `    bind "unix@/run/x/tls-1.sock" accept-proxy ssl crt-list "${certDir}/hosts.crt-list" alpn h2,http/1.1\n    # hosts.crt-list: comment\n    #   crt "${certDir}/a.crt+a.key.pem" a.test *.a.test\n`;
+    expect(buildPemFiles(config, certDir, secrets)).toEqual({ ok: true, output: '' });
+    expect(readFileSync(join(certDir, 'hosts.crt-list'), 'utf8')).toBe(`${certDir}/a.crt+a.key.pem a.test *.a.test\n`);
+    expect(readFileSync(join(certDir, 'a.crt+a.key.pem'), 'utf8')).toBe(`${CERT}${KEY}\n`);
+    // Pruning keeps the list (not a PEM) and the PEM it names.
+    pruneStalePemFiles(config, certDir);
+    expect(readdirSync(certDir).sort()).toEqual(['a.crt+a.key.pem', 'hosts.crt-list']);
+  });
+
   it('does nothing for a config without TLS', () => {
     const { certDir, secrets } = dirs();
     expect(buildPemFiles('frontend f\n    bind :80\n', certDir, secrets)).toEqual({ ok: true, output: '' });

@@ -2,7 +2,7 @@
  * validateFiles: the proxies' own checks on the exact files given, at the paths the proxy reads
  * them, inside a private root that holds nothing of the host but the proxy itself.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +71,12 @@ describe('validateFiles', () => {
     const v = validateFiles('haproxy', [{ path: 'haproxy.cfg', content: `${cfg}    bogus_keyword\n` }], { secrets: ['a-cert', 'a-key'] });
     expect(v.ok).toBe(false);
     expect(v.output).toContain("[ALERT] config : parsing [/etc/haproxy/haproxy.cfg:9] : unknown keyword 'bogus_keyword'");
+  });
+
+  it('checks an HAProxy config with dynamic endpoints (ADR 0031) against a stand-in server-state file: no warning', () => {
+    const cfg = readFileSync('test/golden/85-haproxy-dynamic-endpoints/expected/haproxy/edge.haproxy.cfg', 'utf8');
+    expect(cfg).toContain('server-state-file "/run/swarmgate/haproxy/server-state"');
+    expect(validateFiles('haproxy', [{ path: 'haproxy.cfg', content: cfg }])).toEqual({ ok: true, output: '' });
   });
 
   it('passes, marked skipped, where the proxy binary is not installed', () => {

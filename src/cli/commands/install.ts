@@ -18,6 +18,7 @@ import { markUninstalled } from '../uninstalled-status';
 import { TLS_DIR_IN_TASKS, generateTlsMaterial } from '../../api/tls';
 import { createTlsSet, tlsSets, type TlsSet } from '../../apply/tls-secrets';
 import { ACME_STATE_KEY, TLS_FILES } from '../../domain/tls-layout';
+import { ACME_COPY_ROLE } from '../../plan/acme-copies';
 import type { SecretRef } from '../../plan/tls-sets';
 
 export { CONTROL_NETWORK, CORE_NODE_OPTIONS, CORE_RESTART_POLICY, CORE_SERVICE, GRPC_PORT, METRICS_PORT, coreServiceSpec, type InstallOptions } from '../../plan/core-service-spec';
@@ -225,7 +226,7 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
 async function waitForTasksGone(port: DockerPort, serviceId: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const alive = (await port.listTasks()).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
+    const alive = (await port.listTasks({ serviceId })).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
     if (!alive) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -300,8 +301,9 @@ export async function runUninstall(port: DockerPort, purge: boolean, io: Output)
     // A config is removable once the tasks that mounted it are gone; Swarm stops them asynchronously.
     await whenReleased(() => port.removeConfig(c.ID));
   }
-  // TLS secrets and the components' identities: removable once the tasks that mount them are gone.
-  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity', ACME_STATE_KEY.role].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
+  // TLS secrets, the components' identities, the ACME state key and the ACME certificates' durable
+  // copies (ADR 0024; they go with the state they copy): removable once the tasks that mount them are gone.
+  for (const x of (await port.listSecrets()).filter((y) => y.Spec.Labels?.[LABELS.owner] === OWNER_VALUE && ['tls', 'identity', ACME_STATE_KEY.role, ACME_COPY_ROLE].includes(y.Spec.Labels[LABELS.role] ?? ''))) {
     await whenReleased(() => port.removeSecret(x.ID));
   }
   // Certificates stored with `tls apply` are user data, like the specs: kept unless --purge.

@@ -21,6 +21,7 @@ import { AcmeStepError, ensureAccount, orderCertificate, type ChallengeHooks, ty
 import { EMPTY_STATE, type AcmeCertificateFacts, type AcmeState, type AcmeStateStore, type StoredCertificate } from './acme-state-store';
 import { certificateCondition, issuerCondition, type OrderProgress } from './acme-conditions';
 import type { Condition } from '../../domain/conditions';
+import { certificateFingerprint, type AcmeCopyStore } from './acme-copy-store';
 
 export interface IssuerActorOptions {
   readonly store: AcmeStateStore;
@@ -39,6 +40,8 @@ export interface IssuerActorOptions {
   readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
   /** POST to a dns01 webhook (tests replace it). */
   readonly webhook?: (url: string, body: unknown) => Promise<void>;
+  /** Where each issued certificate's durable copy is kept (a Docker secret the proxies mount, ADR 0024); absent: none. */
+  readonly copies?: AcmeCopyStore;
 }
 
 async function postJson(url: string, body: unknown): Promise<void> {
@@ -80,6 +83,7 @@ export class IssuerActor {
   private stopped = false;
   private readonly now: () => number;
   private readonly changed = new Subject<string>();
+  private readonly fingerprintCache = new Map<string, string>();
   /** Fires when the run should look again (a certificate issued, an order's progress or failure). */
   readonly changes$: Observable<string> = this.changed.asObservable();
 
@@ -95,6 +99,20 @@ export class IssuerActor {
     const n = Object.keys(this.state.certificates).length;
     this.o.log.info({ certificates: n, durable: this.o.store.durable }, 'ACME state loaded');
     this.kick();
+    // Certificates issued before the core kept copies (or whose copy was removed by hand) get one now.
+    for (const [route, c] of Object.entries(this.state.certificates)) if (c.notAfter > this.now()) await this.keepCopy(route, c);
+  }
+
+  /** Keep the durable copy of a route's certificate (a failure is logged: the stream still delivers it). */
+  private async keepCopy(route: string, c: StoredCertificate): Promise<void> {
+    if (this.o.copies === undefined) return;
+    try {
+      await this.o.copies.keep(route, c);
+      this.changed.next('acme');
+    } catch (e) {
+      // Docker's error, never the secret's content.
+      this.o.log.warn({ route, err: e instanceof Error ? e.message : String(e) }, 'could not keep the durable copy of the ACME certificate; a proxy task that boots while the core is away may start without it');
+    }
   }
 
   stop(): void {
@@ -113,6 +131,19 @@ export class IssuerActor {
   /** The certificates the plan may serve, by route (names only). */
   certificates(): AcmeCertificates {
     return new Map(Object.entries(this.state.certificates).filter(([, c]) => c.notAfter > this.now()).map(([route, c]) => [route, { dnsNames: c.hosts }]));
+  }
+
+  /** SHA-256 fingerprint of each route's current certificate (which durable copy a new proxy task mounts). */
+  fingerprints(): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    for (const [route, c] of Object.entries(this.state.certificates)) {
+      if (c.notAfter <= this.now()) continue;
+      const known = this.fingerprintCache.get(c.certPem);
+      const fp = known ?? certificateFingerprint(c.certPem);
+      if (known === undefined) this.fingerprintCache.set(c.certPem, fp);
+      out.set(route, fp);
+    }
+    return out;
   }
 
   /** The PEM files a model's config names (ProxyModel.acme.files), for its agents only. */
@@ -331,6 +362,7 @@ export class IssuerActor {
       await this.save({ ...this.state, certificates: { ...this.state.certificates, [o.route]: cert }, pending: stillPending });
       this.progress.delete(o.route);
       this.o.log.info({ route: o.route, issuer: o.issuer, notAfter: new Date(pair.notAfter).toISOString(), tookMs: this.now() - t0 }, 'ACME certificate issued');
+      await this.keepCopy(o.route, cert);
     } catch (e) {
       const step = e instanceof AcmeStepError ? e.step : 'placing the order';
       const detail = e instanceof AcmeStepError ? e.detail : e instanceof Error ? e.message : String(e);

@@ -11,6 +11,7 @@ import { ACME_STATE_KEY, TLS_DIR_IN_TASKS, TLS_FILES } from '../../domain/tls-la
 import type { DockerPort } from '../../observed/docker-port';
 import { memoryStore, storageKeyFrom, swarmConfigStore } from './acme-state-store';
 import { IssuerActor } from './issuer-actor';
+import { dockerAcmeCopyStore } from './acme-copy-store';
 import { mountSecretIntoCore } from './mount-into-core';
 
 /** Swarm secrets are mounted under their name; only plain names are looked up. */
@@ -43,5 +44,7 @@ export function createIssuer(port: DockerPort, log: Logger, plane: ControlPlane 
     },
     readSecret: (name) => readMountedSecret(tlsDir ?? TLS_DIR_IN_TASKS, name),
     mountSecret: (name) => mountSecretIntoCore(port, name),
+    // Only with a durable state: a core without TLS (--insecure) keeps nothing beyond its memory.
+    ...(key !== undefined ? { copies: dockerAcmeCopyStore(port, log.child({ component: 'acme' })) } : {}),
   });
 }

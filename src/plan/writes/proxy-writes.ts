@@ -9,6 +9,7 @@ import type { LiveState } from '../../observed/live-state';
 import type { ProxyModel } from '../model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../proxy-service-spec';
 import { keptComponentMounts } from '../identity-secrets';
+import { acmeRoutesOf, keptAcmeCopyMounts, newestAcmeCopyMounts } from '../acme-copies';
 import type { ServiceSpec } from '../../observed/docker-port';
 import { clusterRevisions, revisionNumber, routesLabels } from '../revisions';
 import { sha256Hex } from '../../domain/sha256';
@@ -50,6 +51,8 @@ export interface ProxyPlanInput {
   readonly delivery?: Omit<DeliverStep, 'op' | 'reason' | 'cluster'> & { readonly deliveredHash?: string };
   /** Swarm's limit on one config's data (tests lower it); default MAX_SWARM_CONFIG_BYTES. */
   readonly configLimit?: number;
+  /** Hitless: the SHA-256 fingerprint of each ACME route's current certificate, whose durable copy a new task mounts (ADR 0024). */
+  readonly acmeFingerprints?: ReadonlyMap<string, string>;
 }
 
 /** Whether the proxy's tasks run the agent, which can read a compressed or split config (NGINX rolling tasks read it as nginx.conf). */
@@ -159,6 +162,10 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   const pageConfigIds = new Map((live.pageConfigs ?? []).map((c) => [c.Spec.Name, c.ID]));
   const networkIds = new Map(live.networks.filter((n) => n.Scope === 'swarm').map((n) => [n.Name, n.Id]));
   type Mounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
+  const existing = live.services.find((s) => s.Spec.Name === name);
+  // ACME durable copies: the newest for a new or updated service, the mounted ones otherwise (a renewal restarts no task).
+  const newestCopies = agent !== undefined ? newestAcmeCopyMounts(acmeRoutesOf(model.acme?.files), input.acmeFingerprints ?? new Map(), live.secrets) : [];
+  let acmeCopies: Mounts = newestCopies;
   const build = (mount: Mount & { readonly parts: readonly Mount[] }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
     labelledServiceSpec(
       proxyServiceSpec({
@@ -170,10 +177,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         networkIds,
         nodes: live.nodes,
         ...(input.image !== undefined ? { image: input.image } : {}),
-        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks, ...(keepTlsMounts !== undefined ? { keepTlsMounts } : {}) } : {}),
+        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks, acmeCopies, ...(keepTlsMounts !== undefined ? { keepTlsMounts } : {}) } : {}),
       }),
     );
-  const existing = live.services.find((s) => s.Spec.Name === name);
   let spec = build({ id: config?.ID ?? configRef(PROXY_CONFIG_STEP), name: configName, parts });
   let mountedName = configName;
   let kept = false;
@@ -187,8 +193,11 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
     const m = { id: mounted.ConfigID, name: mounted.ConfigName, parts: mountedParts(existing.Spec.TaskTemplate.ContainerSpec.Configs ?? [], mounted.ConfigName) };
     // After rotate-certs the mounted identity (previous set) stays until the service is updated anyway (ADR 0019).
     const tls = agent.tls !== undefined ? keptComponentMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets, [agent.tls.id, ...(agent.previousTlsSet !== undefined ? [agent.previousTlsSet] : [])], 'agent', model.cluster) : undefined;
+    // The ACME copies the service mounts stay until it is updated anyway (acme-copies.ts, ADR 0024).
+    acmeCopies = keptAcmeCopyMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets);
     const variants = [build(m), build(m, attached), build(m, [], false), build(m, attached, false)];
     if (tls !== undefined) variants.push(build(m, [], true, tls), build(m, attached, true, tls), build(m, [], false, tls), build(m, attached, false, tls));
+    acmeCopies = newestCopies;
     for (const keep of variants) {
       if (!isCurrent(existing, keep)) continue;
       spec = keep;

@@ -12,11 +12,14 @@ import type { ProxyModel, TlsTerminate } from '../../plan/model';
 import { CLIENT_CERT_HEADERS } from '../../domain/route';
 import { token, type Token } from '../token';
 import { pemPath } from './pem-files';
+import { crtListOf, onCrtList, type CrtList } from './crt-list';
 
 export interface TlsListener {
-  /** Identifies the listener: the PEM path, plus the policy when there is one. */
+  /** Identifies the listener: the PEM path, plus the policy when there is one; CRT_LIST_KEY for the crt-list listener. */
   readonly key: string;
-  readonly pem: string;
+  /** The one certificate of the listener (`crt`), or its crt-list (hosts without client certificates, crt-list.ts). */
+  readonly pem?: string;
+  readonly crtList?: CrtList;
   readonly clientCert?: { readonly ca: string; readonly crl?: string; readonly require: boolean };
 }
 
@@ -32,12 +35,26 @@ export function tlsListenerOf(tls: TlsTerminate, certDir: string, secretsDir: st
   return { key: `${pem}|${tls.clientCertMode}|${clientCert.ca}|${crl ?? ''}`, pem, clientCert };
 }
 
-/** Distinct TLS listeners of the HTTP side, sorted by key (without client certificates: one per PEM file, as before). */
-export function tlsListeners(model: ProxyModel, certDir: string, secretsDir: string): TlsListener[] {
+export const CRT_LIST_KEY = 'crt-list';
+
+/** The key of the listener a terminated host's connections go to (tlsListeners). */
+export function listenerKeyOf(tls: TlsTerminate, certDir: string, secretsDir: string, crtList: boolean): string {
+  return crtList && onCrtList(tls) ? CRT_LIST_KEY : tlsListenerOf(tls, certDir, secretsDir).key;
+}
+
+/**
+ * Distinct TLS listeners of the HTTP side: the crt-list listener first (every host without client
+ * certificates, crt-list.ts), then one per certificate and client-certificate policy, sorted by
+ * key. `crtList: false` renders the layout before ADR 0032 (one listener per certificate), for
+ * the benchmark's "before" column.
+ */
+export function tlsListeners(model: ProxyModel, certDir: string, secretsDir: string, crtList: boolean): TlsListener[] {
   const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
   const byKey = new Map<string, TlsListener>();
-  for (const vh of hosts) if (vh.tls !== undefined) byKey.set(tlsListenerOf(vh.tls, certDir, secretsDir).key, tlsListenerOf(vh.tls, certDir, secretsDir));
-  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const vh of hosts) if (vh.tls !== undefined && !(crtList && onCrtList(vh.tls))) byKey.set(tlsListenerOf(vh.tls, certDir, secretsDir).key, tlsListenerOf(vh.tls, certDir, secretsDir));
+  const list = crtList ? crtListOf(model, certDir) : undefined;
+  const own = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return list === undefined ? own : [{ key: CRT_LIST_KEY, crtList: list }, ...own];
 }
 
 export interface ClientCertCheckView {
@@ -81,7 +98,14 @@ export const CLIENT_CERT_TEMPLATE = `{{#clientCertChecks}}
 `;
 
 export const TLS_BIND_TEMPLATE = `{{#tlsBinds}}
-    bind "unix@{{socket}}" accept-proxy ssl crt "{{pem}}" alpn h2,http/1.1{{#clientCert}} name {{{name}}} verify optional ca-file "{{ca}}"{{#crl}} crl-file "{{crl}}"{{/crl}} ca-ignore-err all crt-ignore-err all{{/clientCert}}
+    bind "unix@{{socket}}" accept-proxy ssl{{#pem}} crt "{{pem}}"{{/pem}}{{#crtList}} crt-list "{{path}}"{{/crtList}} alpn h2,http/1.1{{#clientCert}} name {{{name}}} verify optional ca-file "{{ca}}"{{#crl}} crl-file "{{crl}}"{{/crl}} ca-ignore-err all crt-ignore-err all{{/clientCert}}
+{{#crtList}}
+    # {{file}}: the certificate of each SNI name; the first line's is the default. HAProxy reads
+    # no inline list: the agent (and the core's check) writes the file from these lines.
+{{#lines}}
+    #   crt "{{pem}}"{{#sni}} {{.}}{{/sni}}
+{{/lines}}
+{{/crtList}}
 {{/tlsBinds}}
 `;
 

@@ -23,6 +23,23 @@ export interface HaproxyRenderOptions {
    * agent counts per-backend traffic from it and prints the access log on its own stdout.
    */
   readonly trafficLogPort: number;
+  /**
+   * Hosts without client certificates share one TLS listener reading a crt-list (ADR 0032). `false`
+   * renders one listener per certificate as before; only the benchmark uses it, for its "before" column.
+   */
+  readonly crtList: boolean;
+  /**
+   * Dynamic endpoints (ADR 0031): every backend gets server slots the agent fills through the
+   * runtime API (`<runtimeDir>/admin.sock`), seeded from `<runtimeDir>/server-state` at every start
+   * and reload; false: one server per task in the config.
+   */
+  readonly dynamicEndpoints: boolean;
+}
+
+/** The runtime API socket and the server-state file of a dynamic-endpoints config, both under runtimeDir. */
+export function haproxyDynamicPaths(runtimeDir: string): { readonly adminSocket: string; readonly stateFile: string } {
+  const dir = runtimeDir.replace(/\/+$/, '');
+  return { adminSocket: `${dir}/admin.sock`, stateFile: `${dir}/server-state` };
 }
 
 export const HAPROXY_CERT_DIR = '/run/swarmgate/haproxy/certs';
@@ -37,4 +54,6 @@ export const DEFAULT_HAPROXY_OPTIONS: HaproxyRenderOptions = {
   statusPort: 18080,
   logTarget: 'stdout',
   trafficLogPort: 18082,
+  crtList: true,
+  dynamicEndpoints: false,
 };

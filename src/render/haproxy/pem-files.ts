@@ -14,21 +14,30 @@ export interface HaproxyPemFile {
   readonly certSecret: SwarmName;
   /** Docker secret holding the private key, mounted at /run/secrets/<keySecret>. */
   readonly keySecret: SwarmName;
+  /** An ACME certificate: certSecret and keySecret are files of the agent's ACME directory (ADR 0032), not secrets. */
+  readonly acme?: true;
 }
 
-/** "+" cannot occur in a Swarm name, so the file name is unambiguous for every pair. */
-export function pemPath(certDir: string, tls: Pick<TlsTerminate, 'certSecret' | 'keySecret'>): string {
-  return `${certDir.replace(/\/+$/, '')}/${tls.certSecret}+${tls.keySecret}.pem`;
+/** Sub-directory of the certificate directory with the combined PEMs of ACME certificates. */
+export const ACME_PEM_SUBDIR = 'acme';
+
+/**
+ * "+" cannot occur in a Swarm name (nor in an ACME file name, acmeFileNames), so the file name is
+ * unambiguous for every pair; ACME pairs live in a sub-directory of their own, so a Docker secret
+ * named like an ACME file never shares a path with one.
+ */
+export function pemPath(certDir: string, tls: Pick<TlsTerminate, 'certSecret' | 'keySecret' | 'acme'>): string {
+  return `${certDir.replace(/\/+$/, '')}/${tls.acme === true ? `${ACME_PEM_SUBDIR}/` : ''}${tls.certSecret}+${tls.keySecret}.pem`;
 }
 
-type PemPair = Pick<TlsTerminate, 'certSecret' | 'keySecret'>;
+type PemPair = Pick<TlsTerminate, 'certSecret' | 'keySecret' | 'acme'>;
 
 function distinctPems(pairs: readonly PemPair[], options: Partial<Pick<HaproxyRenderOptions, 'certDir'>>): HaproxyPemFile[] {
   const certDir = options.certDir ?? DEFAULT_HAPROXY_OPTIONS.certDir;
   const byPath = new Map<string, HaproxyPemFile>();
   for (const tls of pairs) {
     const path = pemPath(certDir, tls);
-    byPath.set(path, { path, certSecret: tls.certSecret, keySecret: tls.keySecret });
+    byPath.set(path, { path, certSecret: tls.certSecret, keySecret: tls.keySecret, ...(tls.acme === true ? { acme: true as const } : {}) });
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -73,11 +82,11 @@ const SWARM_NAME = '[A-Za-z0-9][A-Za-z0-9_.-]*';
 export function pemFilesOfConfig(config: string, certDir: string = DEFAULT_HAPROXY_OPTIONS.certDir): HaproxyPemFile[] {
   const dir = certDir.replace(/\/+$/, '');
   const byPath = new Map<string, HaproxyPemFile>();
-  const re = new RegExp(` crt "(${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(${SWARM_NAME})\\+(${SWARM_NAME})\\.pem)"`, 'g');
+  const re = new RegExp(` crt "(${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(${ACME_PEM_SUBDIR}/)?(${SWARM_NAME})\\+(${SWARM_NAME})\\.pem)"`, 'g');
   for (const m of config.matchAll(re)) {
-    const [, path, certSecret, keySecret] = m;
+    const [, path, acme, certSecret, keySecret] = m;
     if (path === undefined || certSecret === undefined || keySecret === undefined) continue;
-    byPath.set(path, { path, certSecret: certSecret as SwarmName, keySecret: keySecret as SwarmName });
+    byPath.set(path, { path, certSecret: certSecret as SwarmName, keySecret: keySecret as SwarmName, ...(acme !== undefined ? { acme: true as const } : {}) });
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../plan/build-model';
 import type { ProxyModel } from '../../plan/model';
 import { cluster, desired, route, snapshot, task } from '../../../test/helpers/specs';
+import { crtListOfConfig } from './crt-list';
 import { haproxyPemFiles, renderHaproxy } from './render';
 
 const SERVICES = ['a', 'b', 'c'];
@@ -144,12 +145,22 @@ describe('TLS and options', () => {
     expect(haproxyPemFiles(model(tlsRoutes), { certDir: '/tmp/x/' }).map((p) => p.path)).toEqual(['/tmp/x/c1+k1.pem', '/tmp/x/c2+k2.pem']);
   });
 
-  it('sends unknown server names to the default server certificate instead of refusing them', () => {
-    const l = lines(renderHaproxy(model(tlsRoutes), { runtimeDir: '/tmp/rt/', certDir: '/tmp/certs' }));
-    expect(l).toContain('default_backend sg_tls_2');
+  it('sends unknown server names to the default server certificate instead of refusing them: the first line of the crt-list', () => {
+    const config = renderHaproxy(model(tlsRoutes), { runtimeDir: '/tmp/rt/', certDir: '/tmp/certs' });
+    const l = lines(config);
+    expect(l).toContain('default_backend sg_tls_1');
     expect(l).not.toContain('backend sg_tls_reject');
-    expect(l).toContain('bind "unix@/tmp/rt/tls-1.sock" accept-proxy ssl crt "/tmp/certs/c1+k1.pem" alpn h2,http/1.1');
+    expect(l).toContain('bind "unix@/tmp/rt/tls-1.sock" accept-proxy ssl crt-list "/tmp/certs/hosts.crt-list" alpn h2,http/1.1');
+    expect(l.filter((x) => x.startsWith('bind "unix@'))).toHaveLength(1);
     expect(l).toContain('http-request set-var(txn.sg_vh) int(0) if !sg_vh_set');
+    expect(crtListOfConfig(config, '/tmp/certs')).toEqual({ path: '/tmp/certs/hosts.crt-list', content: '/tmp/certs/c2+k2.pem two.test\n/tmp/certs/c1+k1.pem *.one.test one.test\n' });
+  });
+
+  it('renders one listener per certificate with crtList: false (the layout before ADR 0032)', () => {
+    const l = lines(renderHaproxy(model(tlsRoutes), { runtimeDir: '/tmp/rt/', certDir: '/tmp/certs', crtList: false }));
+    expect(l).toContain('bind "unix@/tmp/rt/tls-1.sock" accept-proxy ssl crt "/tmp/certs/c1+k1.pem" alpn h2,http/1.1');
+    expect(l).toContain('default_backend sg_tls_2');
+    expect(l.join('\n')).not.toContain('crt-list');
   });
 
   it('binds the configured address and ports', () => {

@@ -9,6 +9,13 @@
 import { GENERATED_HEADER } from '../generated-header';
 import { CLIENT_CERT_TEMPLATE, TLS_BIND_TEMPLATE } from './client-certificates';
 
+/**
+ * What a server line says besides its name, address and cookie; with dynamic endpoints the
+ * backend's slots share it through one `default-server` line (protocol and TLS are the backend's
+ * fields, reached from either context).
+ */
+const SERVER_OPTIONS = `{{#sendProxy}} send-proxy{{/sendProxy}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#upstreamTls}}{{#upstreamSni}} sni "str({{upstreamSni}})"{{/upstreamSni}}{{#upstreamCa}} ca-file "{{upstreamCa}}" verifyhost "{{upstreamSni}}"{{/upstreamCa}}{{#upstreamPem}} crt "{{upstreamPem}}"{{/upstreamPem}}{{/upstreamTls}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}`;
+
 const backend = `backend {{{name}}}
     # route "{{route}}"
 {{#tcp}}
@@ -67,8 +74,11 @@ const backend = `backend {{{name}}}
     http-response return status {{status}} content-type "{{contentType}}" file "{{file}}" if { status {{status}} }
 {{/upstream}}
 {{/errorPages}}
+{{#slotDefaults}}
+    default-server init-addr last,0.0.0.0 disabled${SERVER_OPTIONS}
+{{/slotDefaults}}
 {{#servers}}
-    server {{{name}}} {{{address}}}{{#sendProxy}} send-proxy{{/sendProxy}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{#upstreamProtocol}} {{{.}}}{{/upstreamProtocol}}{{#upstreamTls}}{{#upstreamSni}} sni "str({{upstreamSni}})"{{/upstreamSni}}{{#upstreamCa}} ca-file "{{upstreamCa}}" verifyhost "{{upstreamSni}}"{{/upstreamCa}}{{#upstreamPem}} crt "{{upstreamPem}}"{{/upstreamPem}}{{/upstreamTls}}{{#passiveHealth}} check inter {{upInterval}} fastinter {{failTimeout}} downinter {{failTimeout}} rise 1 fall 1 observe layer4 error-limit {{maxFails}} on-error mark-down{{/passiveHealth}}
+    server {{{name}}} {{{address}}}{{#serverCookie}} cookie {{{serverCookie}}}{{/serverCookie}}{{^slot}}${SERVER_OPTIONS}{{/slot}}
 {{/servers}}
 `;
 
@@ -94,6 +104,11 @@ ${TLS_BIND_TEMPLATE}{{> trustedProxies}}
     http-request set-src hdr_ip(x-forwarded-for,-1) if sg_trusted_proxy !{ ssl_fc } { req.hdr_cnt(x-forwarded-for) gt 0 }
 {{/forwardedFor}}
 {{/clientAddress}}
+{{#acmeHttp01}}
+    # ACME HTTP-01 (ADR 0032): the pending tokens by path, in a map the proxy agent keeps up to date
+    # through HAProxy's runtime API (no reload per token); answered before any redirect or rule.
+    http-request return status 200 content-type text/plain lf-string "%[path,map({{map}})]" if { path_beg /.well-known/acme-challenge/ } { path,map({{map}}) -m found }
+{{/acmeHttp01}}
     # On a reload the old process answers each idle keep-alive client's next request with
     # "Connection: close" instead of closing the connection under it (no reset for the client).
     option idle-close-on-response
@@ -348,6 +363,12 @@ const main = `${GENERATED_HEADER}global
     nbthread {{nbthread}}
 {{/nbthread}}
     hard-stop-after 30s
+{{#dynamic}}
+    # Dynamic endpoints: the agent fills the backends' slots through this socket, and writes the
+    # state file every start and reload begins from, so the members survive both.
+    stats socket "{{adminSocket}}" mode 600 level admin
+    server-state-file "{{stateFile}}"
+{{/dynamic}}
     ssl-default-bind-options ssl-min-ver TLSv1.2
     tune.ssl.default-dh-param 2048
 
@@ -375,6 +396,9 @@ defaults
     timeout http-request 60s
     timeout http-keep-alive 75s
     option redispatch 1
+{{#dynamic}}
+    load-server-state-from-file global
+{{/dynamic}}
 {{#defaults}}
     retry-on{{#retryOn}} {{{.}}}{{/retryOn}}
 {{/defaults}}

@@ -43,9 +43,11 @@ import { pathRegex } from '../nginx/escape';
 import { SPLIT_UNITS } from '../split';
 import { token, type Token } from '../token';
 import { haproxyDuration, haproxyFailTimeout, logFormatText } from './escape';
-import type { HaproxyRenderOptions } from './options';
+import { haproxyDynamicPaths, type HaproxyRenderOptions } from './options';
+import { slottedBackend } from './dynamic-slots';
 import { pemPath } from './pem-files';
-import { clientCertCheck, tlsBindName, tlsListenerOf, tlsListeners } from './client-certificates';
+import { clientCertCheck, listenerKeyOf, tlsBindName, tlsListeners } from './client-certificates';
+import { CRT_LIST_FILE, http01MapPath } from './crt-list';
 import { l4Frontends } from './stream-listeners';
 import { HaproxyPolicies, pageFor } from './policies';
 import { AclRegistry, pickSource, sortedValues, weightedChoice } from './acl-registry';
@@ -235,6 +237,7 @@ function httpBackend(rule: ModelRule, action: ProxyAction, u: Upstream, defaults
     timeouts,
     // NGINX's tries count the first attempt, 0 meaning every server once; HAProxy counts retries.
     retries: action.retries.attempts === 0 ? Math.max(0, servers.length - 1) : action.retries.attempts - 1,
+    retriesEveryServer: action.retries.attempts === 0,
     ...(keywords.join(' ') !== defaults.retryOn ? { customRetryOn: { keywords: keywords.map(token) } } : {}),
     protectNonIdempotent: !action.retries.on.includes('non_idempotent'),
     // Without websocket: true NGINX passes neither Upgrade nor Connection on, so no upgrade can happen.
@@ -276,6 +279,7 @@ function tcpBackend(name: Token, route: string, u: Upstream, affinity: Affinity)
     ...balanceOf(affinity),
     timeouts: [{ kind: token('server'), value: TCP_IDLE_TIMEOUT }],
     retries: Math.max(0, servers.length - 1),
+    retriesEveryServer: true,
     protectNonIdempotent: false,
     blockUpgrade: false,
     requestEdits: [],
@@ -336,7 +340,7 @@ function tlsFrontend(model: ProxyModel, opts: HaproxyRenderOptions, pems: Readon
   const terminated = model.virtualHosts.filter((vh) => vh.tls !== undefined);
   if (terminated.length === 0 && model.passthrough.length === 0 && model.defaultServer?.tls === undefined) return undefined;
   const reject = token('sg_tls_reject');
-  const hopFor = (vh: VirtualHost | undefined): Token => (vh?.tls === undefined ? reject : (pems.get(tlsListenerOf(vh.tls, opts.certDir, opts.secretsDir).key)?.hop ?? reject));
+  const hopFor = (vh: VirtualHost | undefined): Token => (vh?.tls === undefined ? reject : (pems.get(listenerKeyOf(vh.tls, opts.certDir, opts.secretsDir, opts.crtList))?.hop ?? reject));
   const defaultBackend = hopFor(model.defaultServer);
   const acls = new AclRegistry();
   const entries: { host: string; lines: UseBackendView[] }[] = terminated.map((vh) => ({ host: vh.host, lines: [{ backend: hopFor(vh), conditions: [] }] }));
@@ -382,8 +386,8 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const d = model.spec.defaults;
   const defaults: Defaults = { connect: d.timeouts.connect, server: serverTimeout(d.timeouts), retryOn: retryKeywords(DEFAULT_RETRIES.on).join(' ') };
   const runtimeDir = opts.runtimeDir.replace(/\/+$/, '');
-  // One TLS listener per certificate and client-certificate policy (client-certificates.ts).
-  const listeners = tlsListeners(model, opts.certDir, opts.secretsDir);
+  // One TLS listener for the crt-list, one per certificate and client-certificate policy (client-certificates.ts).
+  const listeners = tlsListeners(model, opts.certDir, opts.secretsDir, opts.crtList);
   const pems = new Map(listeners.map((l, i) => [l.key, { hop: tlsBindName(i), socket: `${runtimeDir}/tls-${i + 1}.sock`, listener: l }]));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
   const backends: BackendView[] = [];
@@ -428,6 +432,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
   const clientAddress = clientAddressView(model);
   // The HTTPS port takes the balancer's PROXY header too; X-Forwarded-For is read in sg_http only.
   const tls = tlsView === undefined ? undefined : { ...tlsView, ...(clientAddress?.proxyProtocol === true ? { clientAddress } : {}) };
+  const unique = [...new Map(backends.map((b) => [b.name, b])).values()];
 
   return {
     cluster: model.cluster,
@@ -441,7 +446,14 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     http: {
       bind: token(`${opts.bindAddress}:${opts.httpPort}`),
       ...(clientAddress !== undefined ? { clientAddress } : {}),
-      tlsBinds: [...pems.values()].map((s) => ({ socket: s.socket, pem: s.listener.pem, name: s.hop, ...(s.listener.clientCert !== undefined ? { clientCert: s.listener.clientCert } : {}) })),
+      ...(model.acme !== undefined ? { acmeHttp01: { map: http01MapPath(runtimeDir) } } : {}),
+      tlsBinds: [...pems.values()].map((s) => ({
+        socket: s.socket,
+        name: s.hop,
+        ...(s.listener.pem !== undefined ? { pem: s.listener.pem } : {}),
+        ...(s.listener.crtList !== undefined ? { crtList: { ...s.listener.crtList, file: CRT_LIST_FILE } } : {}),
+        ...(s.listener.clientCert !== undefined ? { clientCert: s.listener.clientCert } : {}),
+      })),
       // client_max_body_size; 0 means no limit, as in NGINX.
       maxBodyBytes: sizeBytes(d.clientMaxBodySize),
       ...acls.pickVariables(),
@@ -454,7 +466,7 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
         .filter(({ vh }) => vh.tls?.redirectHTTP === true)
         .map(({ index }) => ({ acl: token(`vh_${index}`), location: `https://%[var(txn.sg_host)]${httpsPort === 443 ? '' : `:${httpsPort}`}%[pathq]` })),
       clientCertChecks: all.flatMap(({ index, vh }) => {
-        const check = vh.tls === undefined ? undefined : clientCertCheck(vh, token(`vh_${index}`), pems.get(tlsListenerOf(vh.tls, opts.certDir, opts.secretsDir).key)?.hop);
+        const check = vh.tls === undefined ? undefined : clientCertCheck(vh, token(`vh_${index}`), pems.get(listenerKeyOf(vh.tls, opts.certDir, opts.secretsDir, opts.crtList))?.hop);
         return check !== undefined ? [check] : [];
       }),
       pathAcls: sortedValues(acls.paths),
@@ -475,8 +487,9 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
     },
     ...(tls !== undefined ? { tls } : {}),
     ...(l4.length > 0 ? { l4 } : {}),
-    backends: [...new Map(backends.map((b) => [b.name, b])).values()],
+    backends: opts.dynamicEndpoints ? unique.map((b) => slottedBackend(b, b.cookieAffinity !== undefined ? acls.cookieTag(b.name) : undefined, b.retriesEveryServer === true)) : unique,
     stickTables: policies.stickTables(),
     statusBind: token(`127.0.0.1:${opts.statusPort}`),
+    ...(opts.dynamicEndpoints ? { dynamic: haproxyDynamicPaths(runtimeDir) } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Token } from '../token';
 import type { L4FrontendView } from './stream-listeners';
 import type { PolicyFrontendView, StickTableView } from './policies';
 import type { ClientCertCheckView, TlsListener } from './client-certificates';
+import type { CrtList } from './crt-list';
 
 export interface EditView {
   readonly verb: Token;
@@ -25,6 +26,8 @@ export interface ServerView {
   readonly passiveHealth?: { readonly upInterval: string; readonly failTimeout: string; readonly maxFails: number };
   /** PROXY protocol v1 to the server (TCPRoute proxyProtocol). */
   readonly sendProxy?: boolean;
+  /** Dynamic endpoints (dynamic-slots.ts): an empty slot the agent fills through the runtime API. */
+  readonly slot?: boolean;
 }
 
 export interface BackendView {
@@ -43,6 +46,8 @@ export interface BackendView {
   readonly cookieAffinity?: { readonly cookieName: Token; readonly maxAge: number };
   readonly timeouts: readonly { readonly kind: Token; readonly value: string }[];
   readonly retries: number;
+  /** `retries` is "every server once" (NGINX's tries 0), so it follows the server count. */
+  readonly retriesEveryServer?: boolean;
   readonly customRetryOn?: { readonly keywords: readonly Token[] };
   readonly protectNonIdempotent: boolean;
   readonly blockUpgrade: boolean;
@@ -58,6 +63,10 @@ export interface BackendView {
   /** Backend TLS: SNI and verified name, CA bundle file, client certificate PEM (see upstreamTlsView). */
   readonly upstreamTls?: { readonly upstreamSni?: string; readonly upstreamCa?: string; readonly upstreamPem?: string };
   readonly servers: readonly ServerView[];
+  /** Dynamic endpoints: what every slot's `default-server` line says (the options the servers would carry). */
+  readonly slotDefaults?: ServerView;
+  /** Dynamic endpoints: the task addresses the agent puts into the slots (endpoints.txt), not rendered. */
+  readonly members?: readonly Token[];
 }
 
 export interface Conditional {
@@ -91,7 +100,9 @@ export interface ClientAddressView {
 export interface HttpFrontendView extends PickVariables, PolicyFrontendView {
   readonly bind: Token;
   readonly clientAddress?: ClientAddressView;
-  readonly tlsBinds: readonly { readonly socket: string; readonly pem: string; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
+  /** ACME HTTP-01 tokens answered from this map file (the cluster serves ACME routes, ADR 0032). */
+  readonly acmeHttp01?: { readonly map: string };
+  readonly tlsBinds: readonly { readonly socket: string; readonly pem?: string; readonly crtList?: CrtList & { readonly file: string }; readonly name: Token; readonly clientCert?: TlsListener['clientCert'] }[];
   readonly maxBodyBytes: number;
   readonly hostAcls: readonly { readonly name: Token; readonly match: Token; readonly host: string }[];
   readonly vhostSelect: readonly { readonly index: number; readonly acl: Token; readonly plainOnly: boolean }[];
@@ -145,4 +156,6 @@ export interface HaproxyView {
   readonly backends: readonly BackendView[];
   readonly stickTables: readonly StickTableView[];
   readonly statusBind: Token;
+  /** Dynamic endpoints: the runtime API socket and the server-state file the agent writes (ADR 0031). */
+  readonly dynamic?: { readonly adminSocket: string; readonly stateFile: string };
 }
