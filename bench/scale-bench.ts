@@ -25,7 +25,9 @@ import { putEndpoints } from '../src/agent/nginx-endpoints';
 import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
-import { clusterModel, probeRoute, scaleInputs, withAddedTask, type ScaleInputs } from './lib/scale-inputs';
+import { clusterModel, probeRoute, scaleInputs, withAddedTask, withDynamicDefault, type ScaleInputs } from './lib/scale-inputs';
+import { incrementalConfig, mainFile, type IncrementalConfig } from '../src/plan/pipeline';
+import { ENDPOINTS_FILE } from '../src/render/render-cluster';
 import { formatScaleTable, type ScaleRow } from './lib/scale-report';
 
 const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
@@ -127,17 +129,35 @@ async function reloadApply(s: ScaleInputs, kind: Kind, l: Local, snapshot: Scale
   return { coreMs: modelMs + renderMs + validateMs + encodeMs };
 }
 
-/** Dynamic endpoints: one render (config and endpoint lines); an unchanged config means push only, no reload. */
-async function dynamicApply(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number; reloaded: boolean }> {
+/**
+ * Dynamic endpoints, as the core runs a task change (ADR 0030): its pipeline from the last run
+ * (`last`, the state before the change) recomputes the touched servers, keeps nginx.conf, and the
+ * endpoint lines are pushed; no model build, no render, no reload.
+ */
+async function dynamicApply(d: NonNullable<Local['dynamic']>, last: IncrementalConfig, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number; pushMs: number; reloaded: boolean; endpoints: string }> {
+  const [next, coreMs] = timed(() => incrementalConfig(last.run, { specs: desired, snapshot }));
+  if (next.path.kind !== 'tasks') throw new Error(`the task change took the full pipeline: ${next.path.reason}`);
+  const files = next.output.clusters.find((c) => c.model.cluster === 'default')?.files;
+  const before = last.output.clusters.find((c) => c.model.cluster === 'default')?.files;
+  if (mainFile(files) !== mainFile(before)) throw new Error('a task change changed nginx.conf under dynamic endpoints');
+  const endpoints = files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
+  const p0 = performance.now();
+  await d.push(endpoints);
+  return { coreMs, pushMs: performance.now() - p0, reloaded: false, endpoints };
+}
+
+/** What the same task change cost before ADR 0030 (the whole model and one render), checked to give the same endpoint lines. */
+function fullTaskPath(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired'], endpoints: string): number {
   const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
   const [r, renderMs] = timed(() => d.render(m));
   if (r.config !== d.written()) throw new Error('a task change changed nginx.conf under dynamic endpoints');
-  await d.push(r.endpoints);
-  return { coreMs: modelMs + renderMs, reloaded: false };
+  if (r.endpoints !== endpoints) throw new Error('the fast path pushed other endpoint lines than a full render gives');
+  return modelMs + renderMs;
 }
 
 async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
-  const [s, generateMs] = timed(() => scaleInputs(n));
+  const [generated, generateMs] = timed(() => scaleInputs(n));
+  const s: ScaleInputs = DYNAMIC ? { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired) } } : generated;
   log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
   const dir = join(tmp, `${kind}-${n}`);
   mkdirSync(dir, { recursive: true });
@@ -170,13 +190,21 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     log(`${kind} ${n}: ${(memBefore / MiB).toFixed(0)} MiB; split first ${rpsFirst.rps.toFixed(0)} req/s, last ${rpsLast.rps.toFixed(0)} req/s`);
 
     // Task change: one task added to the last probe route's first service.
+    // The core's state after its last run (not timed): what a task change starts from.
+    const first = l.dynamic !== undefined ? incrementalConfig(undefined, { specs: s.inputs.desired, snapshot: s.inputs.snapshot }) : undefined;
+    // A running core has been through the fast path on every converged run (no task changed): so has this process, three times.
+    let last = first;
+    for (let i = 0; i < 3 && last !== undefined; i++) last = incrementalConfig(last.run, { specs: s.inputs.desired, snapshot: structuredClone(s.inputs.snapshot) });
     const sampler = memorySampler(l.proxy);
+    // The core reads a fresh snapshot every run (new objects, nothing shared with the last one but the cached specs).
+    const changed = structuredClone(withAddedTask(s, s.inputs.snapshot));
     const t0 = performance.now();
-    const applied = l.dynamic !== undefined ? await dynamicApply(l.dynamic, kind, withAddedTask(s, s.inputs.snapshot), s.inputs.desired) : undefined;
+    const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
     const dynamic = applied?.reloaded === false;
     const coreOnly = applied ?? (await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired));
     const served = await firstServed(PORT, s.last.host, (r) => r.body === s.newTaskIp, 180_000);
     const taskMs = served === undefined ? NaN : served - t0;
+    const taskCoreFullMs = applied !== undefined && l.dynamic !== undefined ? fullTaskPath(l.dynamic, kind, withAddedTask(s, s.inputs.snapshot), s.inputs.desired, applied.endpoints) : undefined;
     // Wait for the old workers / old daemon to finish before measuring "after".
     const settleEnd = performance.now() + 60_000;
     const workers = (): number => processTree(l.proxy.roots()).length;
@@ -185,7 +213,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     await sleep(500);
     const memPeak = sampler.stop();
     const memAfter = pssBytes(processTree(l.proxy.roots()));
-    log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${coreOnly.coreMs.toFixed(0)} ms); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
+    log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${coreOnly.coreMs.toFixed(0)} ms${applied !== undefined ? `, push ${applied.pushMs.toFixed(0)} ms` : ''}${taskCoreFullMs !== undefined ? `; model + render would take ${taskCoreFullMs.toFixed(0)} ms` : ''}); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
 
     // Route change: a new route, served once its host answers 200.
     const r0 = performance.now();
@@ -198,7 +226,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
 
     return {
       kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
-      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
+      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(applied !== undefined ? { taskPushMs: applied.pushMs } : {}), reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
       memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
       rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
     };

@@ -5,7 +5,9 @@
  */
 import { buildModel } from '../../src/plan/build-model';
 import type { ProxyModel } from '../../src/plan/model';
-import type { Stored } from '../../src/plan/inputs';
+import type { DesiredState, Stored } from '../../src/plan/inputs';
+import { decodeObject, type ServiceClusterObject } from '../../src/domain/object';
+import * as E from 'fp-ts/Either';
 import type { RouteObject } from '../../src/domain/object';
 import type { IpAddress, Snapshot, SnapshotTask } from '../../src/domain/snapshot';
 import type { Kind } from './local-proxy';
@@ -91,4 +93,15 @@ export function probeRoute(s: ScaleInputs, n: number): Stored<RouteObject> {
     spec: { hosts: [`zz-probe-${n}.example.com`], rules: [{ backends: [{ service: `app-${s.last.index}-blue`, port: 8080 }] }] },
   });
   return { object, generation: 1, createdAt: new Date(Date.UTC(2026, 0, 1) + n).toISOString() };
+}
+
+/**
+ * SCALE_MODE=dynamic: the specs with the default cluster declared as NGINX, hitless, `endpoints:
+ * Dynamic`, so that the core's own pipeline (renderCluster) renders endpoint lines, as in a real core.
+ */
+export function withDynamicDefault(desired: DesiredState): DesiredState {
+  const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: 'default' }, spec: { proxy: { kind: 'nginx', delivery: 'hitless', endpoints: 'Dynamic' } } });
+  if (E.isLeft(r) || r.right.kind !== 'ServiceCluster') throw new Error('the dynamic default cluster does not decode');
+  const object: ServiceClusterObject = r.right;
+  return { ...desired, clusters: [...desired.clusters.filter((c) => c.object.metadata.name !== 'default'), { object, generation: 1 }] };
 }

@@ -12,6 +12,10 @@ export interface ScaleRow {
   readonly checkMs: number;
   readonly taskServedMs: number;
   readonly taskCoreMs: number;
+  /** Dynamic endpoints: what the core spent on the same task change before ADR 0030 (model build + render). */
+  readonly taskCoreFullMs?: number;
+  /** Dynamic endpoints: the PUT of the endpoint set to NGINX's balancer (until it answered). */
+  readonly taskPushMs?: number;
   readonly reloadsForTask: number;
   readonly routeServedMs: number;
   readonly memBeforeMiB: number;
@@ -26,10 +30,10 @@ export interface ScaleRow {
 const f = (x: number): string => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 export function formatScaleTable(rows: readonly ScaleRow[]): string {
-  const header = ['proxy', 'routes', 'model ms', 'render ms', 'validate ms', 'encode ms', 'config KiB', '-t/-c ms', 'task→served ms', 'reloads', 'route→served ms', 'mem MiB before/peak/after', 'core RSS MiB', 'split req/s first/last'];
+  const header = ['proxy', 'routes', 'model ms', 'render ms', 'validate ms', 'encode ms', 'config KiB', '-t/-c ms', 'task→served ms', 'task core ms (full)', 'reloads', 'route→served ms', 'mem MiB before/peak/after', 'core RSS MiB', 'split req/s first/last'];
   const body = rows.map((r) => [
     r.kind, String(r.routes), f(r.modelMs), f(r.renderMs), f(r.validateMs), f(r.encodeMs), (r.configBytes / 1024).toFixed(0), f(r.checkMs),
-    f(r.taskServedMs), String(r.reloadsForTask), f(r.routeServedMs), `${f(r.memBeforeMiB)}/${f(r.memPeakMiB)}/${f(r.memAfterMiB)}`, f(r.coreRssMiB),
+    f(r.taskServedMs), `${f(r.taskCoreMs)}${r.taskCoreFullMs !== undefined ? ` (${f(r.taskCoreFullMs)})` : ''}`, String(r.reloadsForTask), f(r.routeServedMs), `${f(r.memBeforeMiB)}/${f(r.memPeakMiB)}/${f(r.memAfterMiB)}`, f(r.coreRssMiB),
     `${r.rpsFirst.toFixed(0)}/${r.rpsLast.toFixed(0)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));

@@ -27,7 +27,7 @@ import { configSizeProblem } from '../plan/config-size';
 import { clusterRouteGenerations, revisionIdOf, revisionNumber, rollbackOf, specsFingerprint, withRollback } from '../plan/revisions';
 import { CONTENT_ID_LENGTH, contentOfConfigName, type RevisionId } from '../domain/revision-id';
 import type { Condition } from '../domain/conditions';
-import { desiredConfig, mainFile, type RollbackSource } from '../plan/pipeline';
+import { incrementalConfig, mainFile, type desiredConfig, type PipelineRun, type RollbackSource } from '../plan/pipeline';
 import { storedRollbacks } from '../desired/served-state';
 import { Subject, type Observable } from 'rxjs';
 import { RolloutDriver, type WebhookCaller } from './rollouts';
@@ -113,6 +113,10 @@ export class CoreRun {
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
   private runLog: Logger;
   private readonly rollouts: RolloutDriver;
+  /** The last pipeline run: a run where only tasks changed recomputes servers from it (ADR 0030). */
+  private lastPipeline: PipelineRun | undefined;
+  /** Each model's JSON and hash, by model object: the pipeline hands back the same object while its inputs are unchanged. */
+  private readonly encodedModels = new WeakMap<ProxyModel, { readonly json: string; readonly hash: string }>();
   /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
   private lastUpstreams = new Map<string, readonly Upstream[]>();
   private readonly wake = new Subject<number>();
@@ -163,6 +167,7 @@ export class CoreRun {
     const intents = await this.validated(withIdentities, wanted, built);
     const { plan, proxies } = planRun(intents.map((i) => i.input), observed.live);
     const outcomes = await this.execute(plan);
+    for (const c of built.clusters) if (c.files !== undefined || c.rolledBack !== undefined) this.publishModel(c.model);
     const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster)), observed.live));
     const status = await this.status(observed, wanted, built, runtimes);
     const writes = wanted.writes + countWrites(outcomes) + status.writes;
@@ -194,7 +199,13 @@ export class CoreRun {
   private build({ snapshot }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
     const issuer = this.options.issuer;
-    const built = desiredConfig({ specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) });
+    const inputs = { specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) };
+    const started = performance.now();
+    const { output: built, run, path } = incrementalConfig(this.lastPipeline, inputs);
+    this.lastPipeline = run;
+    const ms = Math.round(performance.now() - started);
+    if (path.kind === 'tasks') this.runLog.info({ upstreams: path.upstreams, rendered: path.rendered, ms }, 'only tasks changed: servers recomputed, no model build');
+    else this.runLog.debug({ reason: path.reason, ms }, 'model built');
     this.lastUpstreams = new Map(built.result.clusters.map((m) => [m.cluster, m.upstreams]));
     return issuer === undefined ? built : withIssuerConditions(built, issuer);
   }
@@ -210,8 +221,9 @@ export class CoreRun {
   private async validated({ live }: Observed, w: Wanted, built: ReturnType<typeof desiredConfig>): Promise<ClusterIntent[]> {
     const intents: ClusterIntent[] = [];
     for (const { model, files, rolledBack: rollback } of built.clusters) {
-      const { json, hash: modelHash } = encodeModel(model);
-      this.options.plane?.publishModel(model.cluster, modelHash, json);
+      // An extension renders from the published model, so it goes out first; a model the core renders
+      // itself is published after delivery (see run): encoding 10k routes takes about as long as rendering them.
+      const modelHash = files === undefined && rollback === undefined ? this.publishModel(model) : '';
       const missing = w.rollbacks.missing.find((m) => m.cluster === model.cluster);
       const note =
         rollback !== undefined
@@ -223,6 +235,17 @@ export class CoreRun {
       intents.push(await this.intentFor(model, modelHash, live, source, w.rollouts.urgentClusters.has(model.cluster)));
     }
     return intents;
+  }
+
+  /** Publish a cluster's model to gRPC watchers (extensions); returns its hash. Encoded once per model object (a run where nothing changed reuses it). */
+  private publishModel(model: ProxyModel): string {
+    let e = this.encodedModels.get(model);
+    if (e === undefined) {
+      e = encodeModel(model);
+      this.encodedModels.set(model, e);
+    }
+    this.options.plane?.publishModel(model.cluster, e.hash, e.json);
+    return e.hash;
   }
 
   /** execute: the plan's writes, group by group (one per cluster); a failed group ends alone. */

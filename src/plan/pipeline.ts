@@ -22,8 +22,11 @@ import type { DesiredState } from './inputs';
 import type { ModelResult, ProxyModel } from './model';
 import { clusterRouteGenerations, specsFingerprint, type RollbackRequest, type Revision } from './revisions';
 import type { Weights } from './rollout/advance';
+import { indexTasks } from './resolve-backends';
+import { refreshTasks, type PipelineRun } from './task-refresh';
 
 export type { RolloutInput } from './desired-model';
+export type { PipelineRun } from './task-refresh';
 
 /** A cluster served from an old revision: what the caller read from that revision's Swarm config. */
 export interface RollbackSource {
@@ -88,4 +91,26 @@ export function desiredConfig(inputs: PipelineInputs): DesiredConfig {
 /** The main file's text of a cluster's files ('' when absent). */
 export function mainFile(files: RenderedCluster | undefined): string {
   return files?.files.find((f) => f.path === files.main)?.content ?? '';
+}
+
+/** What one incremental pipeline call did: the output, what to keep for the next call, and which path it took. */
+export interface IncrementalConfig {
+  readonly output: DesiredConfig;
+  readonly run: PipelineRun;
+  /** 'tasks': only servers were recomputed (the task fast path, ADR 0030); 'full': the whole pipeline ran, `reason` says why. */
+  readonly path: { readonly kind: 'tasks'; readonly upstreams: number; readonly rendered: readonly string[] } | { readonly kind: 'full'; readonly reason: string };
+}
+
+/**
+ * desiredConfig, given the last call's run: when only Swarm tasks changed, the last output with the
+ * touched upstreams' servers recomputed (src/plan/task-refresh.ts), byte for byte what desiredConfig
+ * would give; else desiredConfig. Either way the next call compares with these inputs and output.
+ */
+export function incrementalConfig(last: PipelineRun | undefined, inputs: PipelineInputs): IncrementalConfig {
+  const r = last === undefined ? ({ kind: 'full', reason: 'first run' } as const) : refreshTasks(last, inputs);
+  if (r.kind === 'refreshed' && last !== undefined) {
+    return { output: r.output, run: { inputs, index: r.index, output: r.output }, path: { kind: 'tasks', upstreams: r.upstreams, rendered: r.rendered } };
+  }
+  const output = desiredConfig(inputs);
+  return { output, run: { inputs, index: indexTasks(inputs.snapshot.tasks), output }, path: { kind: 'full', reason: r.kind === 'full' ? r.reason : 'first run' } };
 }

@@ -24,11 +24,29 @@ export interface SnapshotIndex {
   /** Swarm configs labelled as error pages. */
   readonly pageConfigs: ReadonlySet<string>;
   readonly routableNetworks: ReadonlySet<string>;
-  readonly runningAddresses: ReadonlyMap<string, readonly { network: string; ip: string }[][]>;
+  readonly runningAddresses: ReadonlyMap<string, readonly (readonly { network: string; ip: string }[])[]>;
   /** Running tasks by service, for `mode: host` (node and published ports). */
   readonly runningTasks: ReadonlyMap<string, readonly SnapshotTask[]>;
   /** Node ID → the address the node advertises in the swarm (Status.Addr). */
   readonly nodeAddresses: ReadonlyMap<string, IpAddress>;
+}
+
+/** What the model reads of tasks: the running ones (and meant to run) by service, and their addresses. */
+export type TaskIndex = Pick<SnapshotIndex, 'runningAddresses' | 'runningTasks'>;
+
+export function indexTasks(all: readonly SnapshotTask[]): TaskIndex {
+  const running = new Map<string, (readonly { network: string; ip: string }[])[]>();
+  const runningTasks = new Map<string, SnapshotTask[]>();
+  for (const task of all) {
+    if (task.state !== 'running' || task.desiredState !== 'running') continue;
+    const list = running.get(task.service);
+    if (list === undefined) running.set(task.service, [task.addresses]);
+    else list.push(task.addresses);
+    const tasks = runningTasks.get(task.service);
+    if (tasks === undefined) runningTasks.set(task.service, [task]);
+    else tasks.push(task);
+  }
+  return { runningAddresses: running, runningTasks };
 }
 
 export function indexSnapshot(s: Snapshot): SnapshotIndex {
@@ -38,15 +56,7 @@ export function indexSnapshot(s: Snapshot): SnapshotIndex {
   const routable = new Set<string>();
   for (const svc of s.services) for (const n of svc.networks) if (!unroutable.has(n) || !known.has(n)) routable.add(n);
   for (const n of unroutable) routable.delete(n);
-  const running = new Map<string, { network: string; ip: string }[][]>();
-  const runningTasks = new Map<string, SnapshotTask[]>();
-  for (const task of s.tasks) {
-    if (task.state !== 'running' || task.desiredState !== 'running') continue;
-    const list = running.get(task.service) ?? [];
-    list.push(task.addresses.map((a) => ({ network: a.network, ip: a.ip })));
-    running.set(task.service, list);
-    runningTasks.set(task.service, [...(runningTasks.get(task.service) ?? []), task]);
-  }
+  const { runningAddresses: running, runningTasks } = indexTasks(s.tasks);
   const nodeAddresses = new Map<string, IpAddress>();
   for (const n of s.nodes) if (n.addr !== undefined) nodeAddresses.set(n.id, n.addr);
   return {
@@ -92,6 +102,11 @@ function healthOf(backend: Backend): Pick<UpstreamServer, 'maxFails' | 'failTime
   return { maxFails: h.maxFails, failTimeout: h.failTimeout };
 }
 
+/** The health settings a server was resolved with (healthOf of its backend: both fields or neither). */
+export function serverHealth(s: UpstreamServer): Pick<UpstreamServer, 'maxFails' | 'failTimeout'> {
+  return s.maxFails === undefined ? {} : { maxFails: s.maxFails, ...(s.failTimeout !== undefined ? { failTimeout: s.failTimeout } : {}) };
+}
+
 /**
  * The readable base of an upstream name, `u_1a2b3c_web_8080`: the hash comes first because NGINX
  * finds upstreams by a linear scan that compares names from the start; distinct prefixes make each
@@ -103,7 +118,8 @@ export function upstreamName(service: string, port: number, identity: string): s
   return `u_${fnv1a32(identity).slice(0, 6)}_${service.replace(/[^A-Za-z0-9]/g, '_').slice(0, 40)}_${port}`;
 }
 
-function sortServers(servers: UpstreamServer[]): UpstreamServer[] {
+/** Servers in a fixed order (address, then port), so that equal sets render equal bytes. */
+export function sortServers(servers: readonly UpstreamServer[]): UpstreamServer[] {
   // The sort key is computed once per server, not per comparison (it was a fifth of buildModel's time).
   const keyed = servers.map((s) => ({ s, key: `${s.ip.includes(':') ? s.ip : s.ip.split('.').map((o) => o.padStart(3, '0')).join('.')}#${String(s.port).padStart(5, '0')}` }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -186,11 +202,18 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
     if (vip === undefined)
       return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${svc.name}" has no virtual IP on network "${network}" (endpoint mode dnsrr?)` } };
     servers = [{ ip: vip.ip, port: backend.port, ...health } as UpstreamServer];
-  } else {
-    const tasks = idx.runningAddresses.get(svc.name) ?? [];
-    servers = tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port: backend.port, ...health }) as UpstreamServer));
-  }
+  } else servers = taskServers(svc.name, network, backend.port, health, idx);
   return resolved(svc, backend, affinity, servers, names, network);
+}
+
+/**
+ * `mode: task`: one server per running task's address on `network`, unsorted. The one place a
+ * task-mode upstream's servers come from, for the model build and for the task fast path
+ * (src/plan/task-refresh.ts), so both give the same servers by construction.
+ */
+export function taskServers(service: string, network: string, port: number, health: Pick<UpstreamServer, 'maxFails' | 'failTimeout'>, idx: Pick<SnapshotIndex, 'runningAddresses'>): UpstreamServer[] {
+  const tasks = idx.runningAddresses.get(service) ?? [];
+  return tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port, ...health }) as UpstreamServer));
 }
 
 /**

@@ -5,10 +5,11 @@
  * proxy agent builds the combined PEMs from its mounted secrets, see haproxyPemFiles). The check
  * they pass before delivery lives in src/validate/.
  */
-import type { ProxyModel } from '../plan/model';
+import type { ProxyModel, Upstream } from '../plan/model';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { renderHaproxy, renderHaproxyWithEndpoints } from './haproxy/render';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from './nginx/options';
+import { endpointLine } from './nginx/dynamic-endpoints';
 import { renderNginx, renderNginxWithEndpoints } from './nginx/render';
 
 export type { ProxyKind } from '../plan/proxy-capabilities';
@@ -35,6 +36,12 @@ export interface RenderedCluster {
   /** Path of the file the proxy is started with (MAIN_CONFIG_FILE[kind]); always one of `files`. */
   readonly main: string;
   readonly files: readonly RenderedFile[];
+  /**
+   * Dynamic endpoints: the upstreams whose servers reach only ENDPOINTS_FILE, never the main file, so
+   * a change of their servers alone leaves the main file's bytes as they are (src/plan/task-refresh.ts).
+   * Absent: every upstream's servers may be in the main file.
+   */
+  readonly dynamicUpstreams?: ReadonlySet<string>;
 }
 
 /** Render a cluster's model for its proxy kind (model.spec.proxy.kind). Pure: same model ⇒ same bytes. */
@@ -42,9 +49,41 @@ export function renderCluster(model: ProxyModel): RenderedCluster {
   const kind = model.spec.proxy.kind;
   const main = MAIN_CONFIG_FILE[kind];
   if (dynamicEndpoints(model)) {
-    const r = kind === 'haproxy' ? renderHaproxyWithEndpoints(model, { dynamicEndpoints: true }) : renderNginxWithEndpoints(model, { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS });
-    return { kind, main, files: [{ path: main, content: r.config }, { path: ENDPOINTS_FILE, content: r.endpoints }] };
+    if (kind === 'haproxy') {
+      // HAProxy's endpoint lines have their own format: a task change renders it again (ADR 0030).
+      const h = renderHaproxyWithEndpoints(model, { dynamicEndpoints: true });
+      return { kind, main, files: [{ path: main, content: h.config }, { path: ENDPOINTS_FILE, content: h.endpoints }] };
+    }
+    const r = renderNginxWithEndpoints(model, { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS });
+    return { kind, main, files: [{ path: main, content: r.config }, { path: ENDPOINTS_FILE, content: r.endpoints }], dynamicUpstreams: new Set(r.dynamicUpstreams) };
   }
   const content = kind === 'haproxy' ? renderHaproxy(model) : renderNginx(model);
   return { kind, main, files: [{ path: main, content }] };
+}
+
+/**
+ * `rendered` with the endpoint lines of `upstreams` (all in rendered.dynamicUpstreams) rewritten for
+ * their current servers, every other byte as it was: what renderCluster gives for a model that differs
+ * from the rendered one only in those upstreams' servers. The line keeps its affinity field (the
+ * balancer's hash variable, chosen by the upstream's affinity, not its servers); the rest is endpointLine's.
+ * Undefined when an upstream has no line or is not dynamic (the caller renders again).
+ */
+export function withEndpointServers(rendered: RenderedCluster, upstreams: readonly Upstream[]): RenderedCluster | undefined {
+  const dynamic = rendered.dynamicUpstreams;
+  const file = rendered.files.find((f) => f.path === ENDPOINTS_FILE);
+  if (dynamic === undefined || file === undefined) return undefined;
+  const lines = file.content.split('\n');
+  const at = new Map<string, number>();
+  lines.forEach((l, i) => at.set(l.slice(0, l.indexOf(' ')), i));
+  for (const u of upstreams) {
+    const i = at.get(u.name);
+    const old = i === undefined ? undefined : lines[i];
+    if (!dynamic.has(u.name) || i === undefined || old === undefined) return undefined;
+    const hash = old.split(' ', 4)[3];
+    lines[i] = endpointLine(u, hash === undefined || hash === '-' ? undefined : hash);
+  }
+  // In place: the lines are sorted, and a name followed by a space orders a line whatever follows,
+  // since " " sorts before every character a name has; so the new line keeps its place.
+  const content = lines.join('\n');
+  return { ...rendered, files: rendered.files.map((f) => (f.path === ENDPOINTS_FILE ? { path: f.path, content } : f)) };
 }

@@ -87,8 +87,18 @@ describe('core run with hitless delivery', () => {
 
   it('delivers dynamic endpoints beside nginx.conf, and a task change as a new endpoint set only', async () => {
     await applyObject(docker, cluster('edge', { proxy: { replicas: 1, delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: 18080, https: 18443 } } }));
-    const run = new CoreRun(docker, quiet, { plane, agents });
+    const logged: string[] = [];
+    const validated: string[] = [];
+    const run = new CoreRun(docker, pino({ level: 'info' }, { write: (line: string) => void logged.push(line) }), {
+      plane,
+      agents,
+      validate: (_kind, files) => (validated.push(files.map((f) => f.path).join(',')), { ok: true, output: '' }),
+    });
     await run.run(1);
+    // The proxy service the first run created is in the next run's snapshot: a converged run first.
+    await run.run(1);
+    // Both clusters' configs (edge and the implicit default) were checked once.
+    const checks = validated.length;
     const first = plane.delivered('edge');
     const fileOf = (d: typeof first, path: string) => d?.files.find((f) => f.path === path)?.content.toString();
     expect(first?.files.map((f) => f.path)).toEqual(['nginx.conf', 'endpoints.txt']);
@@ -105,6 +115,16 @@ describe('core run with hitless delivery', () => {
     expect(fileOf(second, 'nginx.conf')).toBe(fileOf(first, 'nginx.conf'));
     // The boot config (nginx.conf) did not change: no new Swarm config, no proxy service update.
     expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
+    // ADR 0030: the run recomputed the servers from the last one (no model build, no render) and validated nothing.
+    expect(logged.filter((l) => l.includes('only tasks changed'))).toHaveLength(1);
+    expect(validated).toHaveLength(checks);
+
+    // A route change builds the model again.
+    await applyObject(docker, web('shop.test'));
+    await run.run(3);
+    expect(fileOf(plane.delivered('edge'), 'nginx.conf')).toContain('shop.test');
+    expect(logged.filter((l) => l.includes('only tasks changed'))).toHaveLength(1);
+    expect(validated).toHaveLength(checks + 1);
   });
 
   it('stays on a network no route needs any more instead of restarting the proxy', async () => {

@@ -17,8 +17,13 @@ export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptio
  * nginx.conf and, with dynamic endpoints (options.dynamicEndpoints), the endpoints text the agent
  * delivers to the balancer (one line per HTTP upstream, sorted; "" with static upstreams).
  */
-export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): { config: string; endpoints: string } {
-  const { view, endpoints } = buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options });
+export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): { config: string; endpoints: string; dynamicUpstreams: readonly string[] } {
+  const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options });
   const config = writer.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
-  return { config, endpoints: endpoints.length === 0 ? '' : `${[...endpoints].sort().join('\n')}\n` };
+  return { config, endpoints: endpointsText(endpoints), dynamicUpstreams };
+}
+
+/** The endpoints file: the lines sorted, one per line ("" with none). */
+export function endpointsText(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : `${[...lines].sort().join('\n')}\n`;
 }

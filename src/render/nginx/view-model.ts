@@ -371,7 +371,7 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
 }
 
 /** The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers). */
-export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions): { view: NginxView; endpoints: readonly string[] } {
+export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
   const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
@@ -419,6 +419,10 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
   const upstreams = httpUpstreams.map((u) => upstreamView(u, maps, true, notHttp.has(u.name) ? undefined : token(`127.0.0.1:${opts.unavailablePort}`)));
   const dyn = opts.dynamicEndpoints;
   const endpoints = dyn === null ? [] : httpUpstreams.map((u, i) => endpointLine(u, upstreams[i]?.hash));
+  // Upstreams whose servers reach only the endpoint lines, never nginx.conf: not an auth target (a
+  // static block) nor a passthrough upstream of the stream block (static too).
+  const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
+  const dynamicUpstreams = dyn === null ? [] : httpUpstreams.filter((u) => !authTargets.has(u.name) && !streamNames.has(u.name)).map((u) => u.name);
   const d = model.spec.defaults;
   const view: NginxView = {
     cluster: model.cluster,
@@ -461,5 +465,5 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     servers,
     ...(stream !== undefined ? { stream } : {}),
   };
-  return { view, endpoints };
+  return { view, endpoints, dynamicUpstreams };
 }
