@@ -33,6 +33,7 @@ import { haproxyAvailable } from '../helpers/haproxy-check';
 import { freePorts } from '../helpers/nginx-process';
 import { startPebble, type Pebble } from '../helpers/pebble';
 import { cluster, desired, object, route, snapshot, task } from '../helpers/specs';
+import { pollUntilOk as until } from '../helpers/poll';
 
 const VALIDITY_S = 30;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -50,20 +51,6 @@ let applyStarted = 0;
 let acmeDir = '';
 let certDir = '';
 let http01Reloads = 0;
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** GET over HTTPS through the proxy's SNI listener, trusting pebble's root only. */
 function getHttps(host: string): Promise<{ status: number; fingerprint: string }> {

@@ -22,6 +22,7 @@ import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backend
 import { send } from '../helpers/http-client';
 import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
+import { pollUntilOk as until } from '../helpers/poll';
 
 const log = pino({ level: process.env['SG_TEST_LOG'] ?? 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'sg-dyn-agent-'));
@@ -60,20 +61,6 @@ async function tasksServing(host: string, n: number): Promise<Set<string>> {
 function workers(): number[] {
   const master = Number(readFileSync(join(confDir, 'nginx.pid'), 'utf8').trim());
   return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {

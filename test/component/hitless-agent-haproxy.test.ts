@@ -24,6 +24,7 @@ import { peerCertificate, send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 import { selfSigned } from '../helpers/tls-material';
+import { pollUntilOk as until } from '../helpers/poll';
 
 const log = pino({ level: 'silent' });
 
@@ -46,20 +47,6 @@ function plain(port: number, status: number, body: string, extra = ''): string {
     '    stats uri /haproxy_status',
     '',
   ].join('\n');
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

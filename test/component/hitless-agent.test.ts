@@ -16,6 +16,7 @@ import { startCoreApi, type CoreApi } from '../../src/api/server';
 import { ProxyAgent } from '../../src/agent/proxy-agent';
 import { freePorts } from '../helpers/nginx-process';
 import { selfSigned } from '../helpers/tls-material';
+import { pollUntilOk as until } from '../helpers/poll';
 
 const log = pino({ level: 'silent' });
 
@@ -26,20 +27,6 @@ function conf(dir: string, port: number, body: string): string {
 async function get(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
   return (await res.text()).trim();
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -25,6 +25,7 @@ import { send } from '../helpers/http-client';
 import { startKeepAliveLoad } from '../helpers/keepalive-load';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
+import { pollUntilOk as until } from '../helpers/poll';
 
 const log = pino({ level: process.env['SG_TEST_LOG'] ?? 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'sg-hap-dyn-'));
@@ -67,20 +68,6 @@ function files(webIps: readonly string[], extraHosts: readonly string[] = []) {
     { path: 'haproxy.cfg', content: Buffer.from(r.config) },
     { path: ENDPOINTS_FILE, content: Buffer.from(r.endpoints) },
   ];
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function served(host: string, n: number, headers: Record<string, string> = {}, localAddress?: string): Promise<{ statuses: number[]; tasks: string[]; cookies: string[] }> {
