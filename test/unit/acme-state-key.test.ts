@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { CORE_SERVICE, runInstall, runRotateCerts, runUninstall } from '../../src/cli/commands/install';
 import { ACME_STATE_KEY, TLS_FILES } from '../../src/domain/tls-layout';
+import { DockerApiError } from '../../src/observed/docker-errors';
+import type { DockerPort } from '../../src/observed/docker-port';
 import { FakeDocker } from '../fakes/fake-docker';
 
 const io = { out: () => undefined, err: () => undefined };
@@ -36,5 +38,24 @@ describe('the ACME state key', () => {
     expect(after.map((m) => m.file)).toEqual(expect.arrayContaining([TLS_FILES.ca, TLS_FILES.caKey, TLS_FILES.serverCert, TLS_FILES.serverKey]));
     expect(await runUninstall(docker, false, io)).toBe(0);
     expect((await docker.listSecrets()).filter((s) => s.Spec.Labels?.['io.swarmgate.role'] === ACME_STATE_KEY.role)).toEqual([]);
+  });
+});
+
+describe('uninstall against services that go while it runs', () => {
+  it('takes a proxy service already gone (404 on remove) as removed', async () => {
+    const docker = new FakeDocker();
+    expect(await runInstall(docker, { image: 'swarmgate/swarmgate:latest', localImages: false, logLevel: 'info' }, io)).toBe(0);
+    const proxyId = await docker.createService({ Name: 'sg-proxy-default', Labels: { 'io.swarmgate.owner': 'swarmgate', 'io.swarmgate.role': 'proxy' }, TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: 1 } } });
+    // Something else removes the proxy between uninstall's list and its remove: the daemon answers 404.
+    const racing: DockerPort = Object.assign(Object.create(docker) as DockerPort, {
+      removeService: async (id: string) => {
+        await docker.removeService(id);
+        if (id === proxyId) throw new DockerApiError(404, `service ${id} not found`, 'removeService');
+      },
+    });
+    const out: string[] = [];
+    expect(await runUninstall(racing, false, { out: (t) => out.push(t), err: (t) => out.push(t) })).toBe(0);
+    expect(out.filter((l) => l.startsWith('service/'))).toEqual([`service/${CORE_SERVICE} removed`, 'service/sg-proxy-default removed']);
+    expect(await docker.listServices()).toEqual([]);
   });
 });

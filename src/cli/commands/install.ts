@@ -226,7 +226,9 @@ export async function runInstall(port: DockerPort, opts: InstallOptions, io: Out
 async function waitForTasksGone(port: DockerPort, serviceId: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const alive = (await port.listTasks({ serviceId })).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
+    // Every task, not the daemon's service filter: once the service is removed that filter finds
+    // nothing, while its tasks are still stopping (and the service may still be listed).
+    const alive = (await port.listTasks()).some((t) => t.ServiceID === serviceId && ['running', 'starting', 'preparing', 'assigned', 'accepted', 'pending', 'ready', 'new'].includes(t.Status.State));
     if (!alive) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -269,19 +271,30 @@ async function removeNodeVolumes(port: DockerPort, core: ServiceInfo | undefined
   if (r !== undefined && r.notCompleted > 0) io.out(`sg-last-* volumes: the clean-up did not finish on ${r.notCompleted} node${r.notCompleted === 1 ? '' : 's'} (down, or a volume still in use); ${manual}`);
 }
 
+/** Remove a service; one already gone (404) is what the caller wanted. */
+async function removeServiceIfPresent(port: DockerPort, id: string): Promise<void> {
+  try {
+    await port.removeService(id);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
 export async function runUninstall(port: DockerPort, purge: boolean, io: Output): Promise<number> {
   const owned = `${LABELS.owner}=${OWNER_VALUE}`;
   // The core first, and only then list the rest: until its task is gone it may still create a proxy
   // or extension service.
   const core = (await port.listServices([owned])).find((s) => s.Spec.Name === CORE_SERVICE);
   if (core !== undefined) {
-    await port.removeService(core.ID);
+    await removeServiceIfPresent(port, core.ID);
     io.out(`service/${CORE_SERVICE} removed`);
     await waitForTasksGone(port, core.ID);
   }
-  const services = await port.listServices([owned]);
+  // The removed core can still be listed for a moment; anything else may go meanwhile too (a
+  // finished clean-up job): gone is what uninstall wants.
+  const services = (await port.listServices([owned])).filter((s) => s.ID !== core?.ID);
   for (const s of services) {
-    await port.removeService(s.ID);
+    await removeServiceIfPresent(port, s.ID);
     io.out(`service/${s.Spec.Name} removed`);
   }
   await removeNodeVolumes(port, core, services, io);
