@@ -1,8 +1,9 @@
 /**
- * A proxy task that boots without the core (ADR 0024): its config (the node's last applied one or
- * the mounted boot config) names ACME certificate files the core delivers over the stream into the
- * task's tmpfs, which a new task does not have yet, and NGINX refuses to start on a config whose
- * certificate files are missing. Before NGINX starts, every such file is made:
+ * A proxy task that boots without the core (ADR 0024, HAProxy: ADR 0033): its config (the node's
+ * last applied one or the mounted boot config) names ACME certificate files the core delivers over
+ * the stream into the task's tmpfs, which a new task does not have yet, and NGINX refuses to start
+ * on a config whose certificate files are missing (HAProxy: the agent cannot build the combined PEM
+ * its crt-list names). Before the proxy starts, every such file is made:
  * - from the route's durable copy, a Docker secret the core mounts into the cluster's proxy tasks
  *   (/run/secrets/swarmgate-acme/<route>.pem: the chain, then the key): the route serves the last
  *   mounted certificate while the core is away;
@@ -19,6 +20,7 @@ import * as x509 from '@peculiar/x509';
 import type { Logger } from 'pino';
 import { ACME_DIR_IN_TASKS, acmeFileNames } from '../plan/acme-routes';
 import { ACME_COPY_DIR_IN_TASKS } from '../plan/acme-copies';
+import { pemFilesOfConfig } from '../render/haproxy/pem-files';
 import { writeCertificates } from './acme-files';
 
 const KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----\s*/;
@@ -33,6 +35,18 @@ export function acmeRoutesNamedIn(config: string, acmeDir: string = ACME_DIR_IN_
     if (m?.[1] !== undefined && ROUTE.test(m[1])) routes.add(m[1]);
   }
   return [...routes].sort();
+}
+
+/**
+ * HAProxy: the routes whose ACME combined PEM a rendered haproxy.cfg reads under `certDir` (its
+ * crt-list lines name `<certDir>/acme/acme-<route>.crt+acme-<route>.key.pem`, ADR 0032).
+ */
+export function acmeRoutesOfHaproxyConfig(config: string, certDir: string): string[] {
+  const routes = pemFilesOfConfig(config, certDir).flatMap((p) => {
+    const route = p.acme === true ? /^acme-(.+)\.crt$/.exec(p.certSecret)?.[1] : undefined;
+    return route !== undefined && ROUTE.test(route) && acmeFileNames(route).key === p.keySecret ? [route] : [];
+  });
+  return [...new Set(routes)].sort();
 }
 
 /** A durable copy split into the certificate chain and the key, or undefined when it is not one. */
@@ -64,17 +78,17 @@ export interface RestoreResult {
 }
 
 /**
- * Make every ACME certificate file `config` names and `acmeDir` lacks, from the durable copies in
+ * Make the ACME certificate files of `routes` (those the boot config names: acmeRoutesNamedIn for
+ * NGINX, acmeRoutesOfHaproxyConfig for HAProxy) that `acmeDir` lacks, from the durable copies in
  * `copiesDir`, else the placeholder. Files already there (written by this task) are left alone.
  */
-export async function restoreAcmeFiles(config: string, o: { readonly acmeDir?: string; readonly copiesDir?: string; readonly log: Logger }): Promise<RestoreResult> {
+export async function restoreAcmeFiles(routes: readonly string[], o: { readonly acmeDir?: string; readonly copiesDir?: string; readonly log: Logger }): Promise<RestoreResult> {
   const acmeDir = o.acmeDir ?? ACME_DIR_IN_TASKS;
   const copiesDir = o.copiesDir ?? ACME_COPY_DIR_IN_TASKS;
   const fromCopies: string[] = [];
   const placeholders: string[] = [];
   let placeholder: { cert: string; key: string } | undefined;
-  // The rendered config names files under the task's directory; a test's agent may use another.
-  for (const route of acmeRoutesNamedIn(config)) {
+  for (const route of routes) {
     const names = acmeFileNames(route);
     if (existsSync(join(acmeDir, names.cert)) && existsSync(join(acmeDir, names.key))) continue;
     const copyPath = join(copiesDir, `${route}.pem`);

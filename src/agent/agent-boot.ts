@@ -124,6 +124,11 @@ export interface ChooseBootOptions extends BootFromCoreOptions {
   readonly bootHash: string;
   /** Where ACME certificates and HTTP-01 tokens go (default ACME_DIR_IN_TASKS). */
   readonly acmeDir?: string;
+  /**
+   * Make the ACME certificate files a config names that the task lacks (acme-restore.ts): called on
+   * the node's last applied config before its check, which reads them (nginx -t; HAProxy's PEMs).
+   */
+  readonly restoreAcme?: (config: string) => Promise<void>;
 }
 
 /**
@@ -142,6 +147,8 @@ export async function chooseBootConfig(o: ChooseBootOptions): Promise<BootChoice
   }
   const why = installed === undefined ? `no configuration from the core within ${o.waitMs} ms` : `the core's configuration was refused: ${installed.reason}`;
   const last = o.lastAppliedDir === undefined ? undefined : loadLastApplied(o.lastAppliedDir, o.driver.kind, o.bootHash);
+  const lastMain = last?.files.find((f) => f.path === o.driver.mainFile);
+  if (lastMain !== undefined) await o.restoreAcme?.(Buffer.from(lastMain.content).toString('utf8'));
   const fromNode = last === undefined ? undefined : installConfigFiles(last.files, last.hash, o);
   if (last !== undefined && fromNode?.ok === true) {
     o.log.warn({ waitedMs: Date.now() - t0, config: last.hash.slice(0, 12), appliedAt: new Date(last.appliedAt).toISOString() }, `${why}; booting on this node's last applied configuration until the core is reached`);

@@ -25,6 +25,8 @@ export interface LastApplied {
 interface Record {
   readonly kind: string;
   readonly hash: string;
+  /** configFilesHash of the files alone: `hash` (the delivery's) also covers ACME certificates, which are not kept here. */
+  readonly filesHash?: string;
   readonly appliedAt: number;
   readonly bootHash: string;
   readonly files: readonly { readonly path: string; readonly content: string }[];
@@ -53,7 +55,7 @@ function recordPath(dir: string, kind: string): string {
 export function saveLastApplied(dir: string, kind: string, bootHash: string, applied: LastApplied): void {
   const path = recordPath(dir, kind);
   mkdirSync(dirname(path), { recursive: true });
-  const r: Record = { kind, hash: applied.hash, appliedAt: applied.appliedAt, bootHash, files: applied.files.map((f) => ({ path: f.path, content: f.content.toString('base64') })) };
+  const r: Record = { kind, hash: applied.hash, filesHash: configFilesHash(applied.files), appliedAt: applied.appliedAt, bootHash, files: applied.files.map((f) => ({ path: f.path, content: f.content.toString('base64') })) };
   const tmp = `${path}.${process.pid}.next`;
   try {
     writeFileSync(tmp, JSON.stringify(r));
@@ -76,6 +78,9 @@ export function loadLastApplied(dir: string, kind: string, bootHash: string): La
   }
   if (r.kind !== kind || r.bootHash !== bootHash || typeof r.hash !== 'string' || typeof r.appliedAt !== 'number' || !Array.isArray(r.files)) return undefined;
   const files = r.files.map((f) => ({ path: String(f.path), content: Buffer.from(String(f.content), 'base64') }));
-  if (configFilesHash(files) !== r.hash) return undefined;
-  return { hash: r.hash, appliedAt: r.appliedAt, files };
+  const filesHash = configFilesHash(files);
+  if (filesHash !== (r.filesHash ?? r.hash)) return undefined;
+  // The hash of the files alone: with ACME certificates it differs from the delivery's, so the core's
+  // delivery of the same config is applied (its current certificates replace the restored copies).
+  return { hash: filesHash, appliedAt: r.appliedAt, files };
 }

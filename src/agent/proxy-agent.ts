@@ -199,24 +199,27 @@ export class ProxyAgent {
       safePath: safeRelativePath,
       bootHash: this.bootHash,
       acmeDir: this.acmeDir,
+      restoreAcme: (config) => this.restoreAcme(config),
       ...(this.o.lastAppliedDir !== undefined ? { lastAppliedDir: this.o.lastAppliedDir } : {}),
     });
     if (b.source !== 'mounted') this.state = { appliedHash: b.hash, lastReceivedHash: b.hash, appliedAt: b.appliedAt };
     if (b.source === 'core') this.saveLastApplied(b.files);
-    else await this.restoreAcme();
+    else if (b.source === 'mounted') {
+      const boot = this.o.bootConfigs.find((p) => existsSync(p));
+      const config = existsSync(this.confPath) ? readFileSync(this.confPath, 'utf8') : boot !== undefined ? readBootConfig(boot) : '';
+      await this.restoreAcme(config);
+    }
     return b.source;
   }
 
   /**
    * Booting without the core's config: the ACME certificate files the config names come from their
-   * durable copies (or a placeholder), so NGINX can start (acme-restore.ts, ADR 0024).
+   * durable copies (or a placeholder), so the proxy can start (acme-restore.ts, ADR 0024; HAProxy:
+   * the files its combined ACME PEMs are built from, ADR 0033).
    */
-  private async restoreAcme(): Promise<void> {
-    if (this.driver.kind !== 'nginx') return;
+  private async restoreAcme(config: string): Promise<void> {
     try {
-      const boot = this.o.bootConfigs.find((p) => existsSync(p));
-      const config = existsSync(this.confPath) ? readFileSync(this.confPath, 'utf8') : boot !== undefined ? readBootConfig(boot) : '';
-      await restoreAcmeFiles(config, { acmeDir: this.acmeDir, ...(this.o.acmeCopiesDir !== undefined ? { copiesDir: this.o.acmeCopiesDir } : {}), log: this.o.log });
+      await restoreAcmeFiles(this.driver.acmeRoutesIn(config), { acmeDir: this.acmeDir, ...(this.o.acmeCopiesDir !== undefined ? { copiesDir: this.o.acmeCopiesDir } : {}), log: this.o.log });
     } catch (err) {
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not restore the ACME certificate files');
     }

@@ -35,6 +35,7 @@ import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { http01MapPath } from '../render/haproxy/crt-list';
 import type { AcmeChallengeData } from '../api/control-plane';
 import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
+import { acmeRoutesNamedIn, acmeRoutesOfHaproxyConfig } from './acme-restore';
 import { pushHttp01Map, writeHttp01Map } from './haproxy-http01';
 
 /** A check's outcome: the one Validation type of src/validate. */
@@ -66,6 +67,8 @@ export interface ProxyDriver {
   stop(proxy: ProxyHandle, requested: NodeJS.Signals): void;
   /** Counters from the loopback status page's body. */
   parseCounters(body: string): Counters;
+  /** The routes whose ACME certificate files `config` names (made from the durable copies at a boot without the core, acme-restore.ts). */
+  acmeRoutesIn(config: string): string[];
   /** After a config is live: drop what no live config needs any more (HAProxy: stale PEMs). */
   afterApply(config: string): void;
   /**
@@ -295,6 +298,8 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
       return { requests: Number(totals?.[3] ?? 0), responses5xx: 0, activeConnections: Number(active ?? 0) };
     },
     afterApply: () => undefined,
+    // The rendered config names the task's ACME directory, whatever directory a test's agent writes to.
+    acmeRoutesIn: (config) => acmeRoutesNamedIn(config, ACME_DIR_IN_TASKS),
     releaseOrphans: (pgid) => releaseOrphanedWorkers(pgid, 'SIGQUIT'),
   };
 }
@@ -372,6 +377,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
     },
     parseCounters: parseHaproxyStats,
     afterApply: (config) => pruneStalePemFiles(config, certDir),
+    acmeRoutesIn: (config) => acmeRoutesOfHaproxyConfig(config, certDir),
     // Workers leave when their master dies; SIGUSR1 (soft stop) for any that has not noticed yet.
     releaseOrphans: (pgid) => releaseOrphanedWorkers(pgid, 'SIGUSR1'),
   };

@@ -6,15 +6,18 @@
  * (runtime API, no reload); the route then serves HTTPS with pebble's certificate from the
  * crt-list; the short-lived certificate is renewed under continuous HTTPS traffic with no failed
  * request and the same HAProxy master (no restart: the renewal is one hitless reload); no PEM marker
- * reaches a log line or a condition.
+ * reaches a log line or a condition. Last, a new task booting while the core is down (ADR 0033): a
+ * fresh agent with empty tmpfs directories, the node's last applied config and the route's durable
+ * copy mounted, serves the issued certificate over HTTPS.
  */
 import * as grpc from '@grpc/grpc-js';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { X509Certificate } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coreConnection } from '../../src/api/client';
@@ -51,6 +54,9 @@ let applyStarted = 0;
 let acmeDir = '';
 let certDir = '';
 let http01Reloads = 0;
+let testDir = '';
+/** A new task's agent: same cluster, ports and node volume, fresh tmpfs directories, the core as given. */
+let newTaskAgent: (core: ReturnType<typeof coreConnection>, name: string) => ProxyAgent;
 
 /** GET over HTTPS through the proxy's SNI listener, trusting pebble's root only. */
 function getHttps(host: string): Promise<{ status: number; fingerprint: string }> {
@@ -85,7 +91,7 @@ let lastConditions: Readonly<Record<string, readonly Condition[]>> = {};
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sg-acme-haproxy-'));
-  acmeDir = join(dir, 'acme');
+  testDir = dir;
   certDir = join(dir, 'certs');
   const runtimeDir = join(dir, 'run');
   const secretsDir = join(dir, 'secrets');
@@ -142,19 +148,24 @@ beforeAll(async () => {
   writeFileSync(boot, render().conf);
   const core = coreConnection(socket, grpc.credentials.createInsecure());
   cleanups.push(() => core.close());
-  agent = new ProxyAgent({
-    core,
-    kind: 'haproxy',
-    haproxy: { certDir, runtimeDir, secretsDir, quiet: process.env['SG_DEBUG'] !== '1' },
-    cluster: 'edge',
-    replicaId: 'task-1',
-    confDir: join(dir, 'live'),
-    bootConfigs: [boot],
-    log,
-    heartbeatMs: 200,
-    acmeDir,
-    pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 },
-  });
+  newTaskAgent = (c, name) =>
+    new ProxyAgent({
+      core: c,
+      kind: 'haproxy',
+      haproxy: { certDir, runtimeDir, secretsDir, quiet: process.env['SG_DEBUG'] !== '1' },
+      cluster: 'edge',
+      replicaId: name,
+      confDir: join(dir, `live-${name}`),
+      lastAppliedDir: join(dir, 'node-volume'),
+      bootConfigs: [boot],
+      log,
+      heartbeatMs: 200,
+      acmeDir: join(dir, `acme-${name}`),
+      acmeCopiesDir: join(dir, 'copies'),
+      pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 },
+    });
+  acmeDir = join(dir, 'acme-task-1');
+  agent = newTaskAgent(core, 'task-1');
   agent.start();
   cleanups.push(async () => {
     agent.stop('SIGTERM');
@@ -246,4 +257,35 @@ describe.runIf(haproxyAvailable())('automatic HTTPS on HAProxy with pebble', () 
     const st = statSync(pem);
     expect({ mode: st.mode & 0o777, uid: st.uid }).toEqual({ mode: 0o600, uid: 0 });
   });
+
+  it('a new task booting while the core is down serves the issued certificate from its durable copy', async () => {
+    // The core's durable copy of the current certificate (ADR 0024): the chain, then the key, as the
+    // Docker secret mounted at /run/secrets/swarmgate-acme/<route>.pem holds it.
+    mkdirSync(join(testDir, 'copies'), { recursive: true });
+    const copy = `${readFileSync(join(acmeDir, 'acme-shop.crt'), 'utf8').trimEnd()}\n${readFileSync(join(acmeDir, 'acme-shop.key'), 'utf8').trimEnd()}\n`;
+    writeFileSync(join(testDir, 'copies', 'shop.pem'), copy, { mode: 0o400 });
+    const copyFingerprint = new X509Certificate(copy).fingerprint256;
+    // The task dies; its tmpfs goes with it (the combined PEMs HAProxy loads included).
+    agent.stop('SIGTERM');
+    await agent.exited;
+    rmSync(join(certDir, 'acme'), { recursive: true, force: true });
+    const killed = Date.now();
+    // The core is down: nothing answers on its socket.
+    const deadCore = coreConnection(`unix://${testDir}/no-core.sock`, grpc.credentials.createInsecure());
+    cleanups.push(() => deadCore.close());
+    agent = newTaskAgent(deadCore, 'task-2');
+    // The node's last applied config names the ACME PEM (its record's hash covers the delivered
+    // certificates, which it does not keep: it must still be taken).
+    expect(await agent.bootFromCore(500)).toBe('node');
+    agent.start();
+    const served = await until('HTTPS 200 from the new task', async () => {
+      const r = await getHttps('shop.example.test').catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 20_000);
+    console.info(`core down, task replaced → HTTPS 200 on HAProxy: ${Date.now() - killed} ms`);
+    expect(served.fingerprint).toBe(copyFingerprint);
+    expect(readFileSync(join(testDir, 'acme-task-2', 'acme-shop.key'), 'utf8')).toContain('PRIVATE KEY');
+    expect(logLines.some((l) => l.includes('serve the certificate of their durable copy') && l.includes('"shop"'))).toBe(true);
+    expect(logLines.filter((l) => l.includes('-----BEGIN'))).toEqual([]);
+  }, 30_000);
 });

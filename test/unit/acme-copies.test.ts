@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { acmeRoutesNamedIn, placeholderPair, restoreAcmeFiles, splitCopy } from '../../src/agent/acme-restore';
+import { acmeRoutesNamedIn, acmeRoutesOfHaproxyConfig, placeholderPair, restoreAcmeFiles, splitCopy } from '../../src/agent/acme-restore';
 import { LABELS } from '../../src/domain/labels';
 import type { SecretInfo, ServiceSpec } from '../../src/observed/docker-port';
 import type { LiveState } from '../../src/observed/live-state';
@@ -105,6 +105,18 @@ describe('restoring ACME files at a boot without the core', () => {
     expect(acmeRoutesNamedIn(config)).toEqual(['new', 'shop']);
   });
 
+  it('finds the ACME routes of a HAProxy config in its crt-list lines, not its secret-backed PEMs', () => {
+    const cfg = [
+      '    bind "unix@/run/h/tls-1.sock" accept-proxy ssl crt-list "/c/hosts.crt-list" alpn h2,http/1.1',
+      '    #   crt "/c/acme/acme-shop.crt+acme-shop.key.pem" shop.test',
+      '    #   crt "/c/acme/acme-b.2.crt+acme-b.2.key.pem" b.test',
+      '    #   crt "/c/acme-fake.crt+acme-fake.key.pem" fake.test',
+      '    #   crt "/c/acme/acme-x.crt+acme-y.key.pem" odd.test',
+    ].join('\n');
+    expect(acmeRoutesOfHaproxyConfig(cfg, '/c')).toEqual(['b.2', 'shop']);
+    expect(acmeRoutesOfHaproxyConfig(cfg, '/other')).toEqual([]);
+  });
+
   it('writes the mounted copy for a route that has one, the placeholder for one that has none, and leaves existing files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-restore-'));
     const acmeDir = join(dir, 'acme');
@@ -112,14 +124,14 @@ describe('restoring ACME files at a boot without the core', () => {
     mkdirSync(copiesDir);
     const real = await placeholderPair();
     writeFileSync(join(copiesDir, 'shop.pem'), `${real.cert}${real.key}`);
-    const r = await restoreAcmeFiles(config, { acmeDir, copiesDir, log });
+    const r = await restoreAcmeFiles(acmeRoutesNamedIn(config), { acmeDir, copiesDir, log });
     expect(r).toEqual({ fromCopies: ['shop'], placeholders: ['new'] });
     expect(readFileSync(join(acmeDir, 'acme-shop.crt'), 'utf8')).toBe(real.cert);
     expect(readFileSync(join(acmeDir, 'acme-shop.key'), 'utf8')).toBe(real.key);
     expect(new X509Certificate(readFileSync(join(acmeDir, 'acme-new.crt'))).subject).toContain('swarmgate placeholder');
     expect(existsSync(join(acmeDir, 'acme-new.key'))).toBe(true);
     // Files already there (delivered to this task) are not replaced.
-    expect(await restoreAcmeFiles(config, { acmeDir, copiesDir, log })).toEqual({ fromCopies: [], placeholders: [] });
+    expect(await restoreAcmeFiles(acmeRoutesNamedIn(config), { acmeDir, copiesDir, log })).toEqual({ fromCopies: [], placeholders: [] });
   });
 
   it('splits a copy into chain and key; refuses one without both', () => {
