@@ -10,13 +10,15 @@
  * webhook stub (test/helpers/dns01-webhook.ts, also on the docker_gwbridge address) puts the TXT
  * records the core asks for through the documented webhook contract.
  *
- * The core runs as `swarmgate install` makes it; two hitless NGINX clusters (one host-mode replica
- * each: two replicas cannot share a host port on one node, docs/reference/test-environment). It
+ * The core runs as `swarmgate install` makes it; two hitless NGINX clusters and a hitless HAProxy one
+ * (one host-mode replica each: two replicas cannot share a host port on one node,
+ * docs/reference/test-environment; the HAProxy route proves its hosts by DNS-01, as pebble validates
+ * HTTP-01 on cluster A's port only; HTTP-01 on HAProxy: test/component/acme-haproxy.test.ts). It
  * checks: apply → first HTTPS 200 with pebble's certificate, one order per certificate across the
  * two clusters, a renewal under continuous HTTPS traffic with no failed request and no proxy task
  * restart, a wildcard through DNS-01, the core restarted in the middle of an order (resumed: one
  * order placed, one certificate issued), the delivered key on the proxy task's tmpfs, ChallengeFailed with pebble's detail while the other routes serve,
- * a proxy task that boots while the core is down serving the certificate's durable copy (ADR 0024), and no PEM marker in
+ * a proxy task that boots while the core is down serving the certificate's durable copy (ADR 0024; HAProxy too, ADR 0033), and no PEM marker in
  * the core's or the agents' logs. Needs the images (make images) and pebble (deploy/scripts/system-deps.sh test).
  */
 import { spawnSync } from 'node:child_process';
@@ -45,6 +47,8 @@ const NET = `${PREFIX}-net`;
 const WEB = `${PREFIX}-web`;
 const A = `${PREFIX}-a`;
 const B = `${PREFIX}-b`;
+/** The HAProxy cluster. */
+const C = `${PREFIX}-c`;
 const CA_CONFIG = `${PREFIX}-pebble-ca`;
 const ISSUER = `${PREFIX}-pebble`;
 const DOMAIN = `${PREFIX}.test`;
@@ -52,11 +56,12 @@ const SHOP = `shop.${DOMAIN}`;
 const WILD = `*.wild.${DOMAIN}`;
 const LATE = `late.${DOMAIN}`;
 const BROKEN = `broken.${DOMAIN}`;
+const HAP = `hap.${DOMAIN}`;
 /** Short-lived certificates, renewed at half their life: a renewal is seen within a minute. */
 const VALIDITY_S = 80;
 const io = { out: () => undefined, err: (t: string) => console.error(t) };
 const port = createDockerPort();
-const ports = { aHttp: 0, aHttps: 0, bHttp: 0, bHttps: 0 };
+const ports = { aHttp: 0, aHttps: 0, bHttp: 0, bHttps: 0, cHttp: 0, cHttps: 0 };
 let pebble: Pebble;
 let webhook: Dns01Webhook;
 let root = '';
@@ -111,13 +116,18 @@ async function proxyState(clusterName: string): Promise<{ version: number; tasks
   return { version: svc.Version.Index, tasks };
 }
 
+/** Cluster C: HAProxy, hitless, on the backend's network up front; `stopGracePeriod` forces an update. */
+function haproxyCluster(stopGracePeriod?: string) {
+  return cluster(C, { networks: [NET], proxy: { kind: 'haproxy', replicas: 1, delivery: 'hitless', ...(stopGracePeriod !== undefined ? { stopGracePeriod } : {}), publish: { mode: 'host', http: ports.cHttp, https: ports.cHttps } } });
+}
+
 function acmeRoute(name: string, clusterName: string, host: string) {
   return route(name, { serviceCluster: clusterName, hosts: [host], tls: { mode: 'Terminate', redirectHTTP: true, certificate: { issuer: ISSUER } }, rules: [{ backends: [{ service: WEB, port: 80 }] }] });
 }
 
 beforeAll(async () => {
-  const [aHttp, aHttps, bHttp, bHttps] = await freePorts(4);
-  Object.assign(ports, { aHttp, aHttps, bHttp, bHttps });
+  const [aHttp, aHttps, bHttp, bHttps, cHttp, cHttps] = await freePorts(6);
+  Object.assign(ports, { aHttp, aHttps, bHttp, bHttps, cHttp, cHttps });
   const gateway = docker('network', 'inspect', 'docker_gwbridge', '--format', '{{(index .IPAM.Config 0).Gateway}}');
   pebble = await startPebble({ httpPort: ports.aHttp, validitySeconds: VALIDITY_S, listen: gateway });
   root = await pebble.root();
@@ -129,6 +139,8 @@ beforeAll(async () => {
   docker('config', 'create', CA_CONFIG, join(dir, 'ca.pem'));
   await applyObject(port, cluster(A, { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: ports.aHttp, https: ports.aHttps } } }));
   await applyObject(port, cluster(B, { proxy: { replicas: 1, delivery: 'hitless', publish: { mode: 'host', http: ports.bHttp, https: ports.bHttps } } }));
+  // On the backend's network from its creation (allow-list): its ACME route then restarts no task.
+  await applyObject(port, haproxyCluster());
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
   // A plain HTTP route to the backend on each cluster first: the proxies join the backend's network
   // now (a service update, a new task), so the measures below are about ACME alone.
@@ -141,10 +153,10 @@ beforeAll(async () => {
 afterAll(async () => {
   // For a failed run: what the core said (no key material: the last test checks that).
   writeFileSync(join(tmpdir(), `${PREFIX}-core.log`), serviceLogs(CORE_SERVICE));
-  for (const c of [A, B]) writeFileSync(join(tmpdir(), `${PREFIX}-proxy-${c}.log`), serviceLogs(`sg-proxy-${c}`));
-  for (const name of ['shop', 'wild', 'late', 'broken', 'plain-a', 'plain-b']) await deleteObject(port, 'Route', `${PREFIX}-${name}`).catch(() => undefined);
+  for (const c of [A, B, C]) writeFileSync(join(tmpdir(), `${PREFIX}-proxy-${c}.log`), serviceLogs(`sg-proxy-${c}`));
+  for (const name of ['shop', 'wild', 'late', 'broken', 'hap', 'plain-a', 'plain-b']) await deleteObject(port, 'Route', `${PREFIX}-${name}`).catch(() => undefined);
   await deleteObject(port, 'Issuer', ISSUER).catch(() => undefined);
-  for (const name of [A, B]) await deleteObject(port, 'ServiceCluster', name).catch(() => undefined);
+  for (const name of [A, B, C]) await deleteObject(port, 'ServiceCluster', name).catch(() => undefined);
   await runUninstall(port, false, io).catch(() => undefined);
   // The core's encrypted ACME state (role acme-state) goes with the install it belongs to.
   for (const c of await port.listConfigs([`${LABELS.role}=acme-state`]).catch(() => [])) tryDocker('config', 'rm', c.ID);
@@ -171,7 +183,7 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
         metadata: { name: ISSUER },
         spec: {
           acme: { server: pebble.directory, email: 'ops@example.com', caBundle: { config: CA_CONFIG } },
-          solvers: [{ selector: { hostSuffixes: [`wild.${DOMAIN}`, LATE] }, dns01: { webhook: { url: webhook.url } } }, { http01: {} }],
+          solvers: [{ selector: { hostSuffixes: [`wild.${DOMAIN}`, LATE, HAP] }, dns01: { webhook: { url: webhook.url } } }, { http01: {} }],
           renewal: { percentOfLifetime: 50, jitterPercent: 0 },
         },
       }),
@@ -211,10 +223,28 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     }
   }, 120_000);
 
+  it('serves an ACME route on a HAProxy cluster over HTTPS with a pebble-issued certificate (ADR 0032)', async () => {
+    await until('the HAProxy proxy answering', async () => ((await send({ port: ports.cHttp, host: HAP, path: '/' })).status > 0 ? true : undefined), 60_000, 250);
+    const before = await proxyState(C);
+    const started = Date.now();
+    await applyObject(port, acmeRoute(`${PREFIX}-hap`, C, HAP));
+    await until('HTTPS 200 for hap on HAProxy', () => served(ports.cHttps, HAP), 60_000, 250);
+    console.log(`HAProxy: apply → first HTTPS 200 (real Swarm, pebble, DNS-01): ${Date.now() - started} ms`);
+    expect((await getHttps(ports.cHttps, HAP)).issuer).toMatch(/pebble/i);
+    expect(ordersOf(`${PREFIX}-hap`)).toMatchObject({ placed: 1, issued: 1 });
+    // Issued and delivered with no proxy task restart; the combined PEM HAProxy loads is root-only, on the task's tmpfs.
+    expect(await proxyState(C)).toEqual(before);
+    const [container = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${C}`).split('\n');
+    const pem = `/run/swarmgate/haproxy/certs/acme/acme-${PREFIX}-hap.crt+acme-${PREFIX}-hap.key.pem`;
+    expect(docker('exec', container, 'stat', '-f', '-c', '%T', pem).trim()).toBe('tmpfs');
+    expect(docker('exec', container, 'stat', '-c', '%a %U', pem).trim()).toBe('600 root');
+  }, 90_000);
+
   it('renews under continuous HTTPS traffic with no failed request and no proxy task restart', async () => {
-    const before = { a: await proxyState(A), b: await proxyState(B) };
+    const before = { a: await proxyState(A), b: await proxyState(B), c: await proxyState(C) };
     const first = (await getHttps(ports.aHttps, SHOP)).fingerprint;
     const renewalsBefore = ordersOf(`${PREFIX}-shop`).renewals;
+    const hapRenewalsBefore = ordersOf(`${PREFIX}-hap`).renewals;
     const fingerprints = new Set<string>([first]);
     let ok = 0;
     const failures: string[] = [];
@@ -237,8 +267,9 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     stop = true;
     await load;
-    const after = { a: await proxyState(A), b: await proxyState(B) };
-    console.log(`renewal under traffic: ${ok} ok, ${failures.length} failed; proxy tasks before ${before.a.tasks.join(',')} after ${after.a.tasks.join(',')}; shop renewals ${ordersOf(`${PREFIX}-shop`).renewals - renewalsBefore}`);
+    // The HAProxy cluster (its certificate renews on the same period): no restart there either.
+    const after = { a: await proxyState(A), b: await proxyState(B), c: await proxyState(C) };
+    console.log(`renewal under traffic: ${ok} ok, ${failures.length} failed; proxy tasks before ${before.a.tasks.join(',')} after ${after.a.tasks.join(',')}; shop renewals ${ordersOf(`${PREFIX}-shop`).renewals - renewalsBefore}, hap (HAProxy) renewals ${ordersOf(`${PREFIX}-hap`).renewals - hapRenewalsBefore}`);
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(100);
     expect(after).toEqual(before);
@@ -272,25 +303,34 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     expect(await served(ports.bHttps, `y.wild.${DOMAIN}`)).toBe(true);
   }, 120_000);
 
-  it('boots a proxy task while the core is down on the durable copy: HTTPS with the issued certificate (ADR 0024)', async () => {
-    const copyTarget = `swarmgate-acme/${PREFIX}-shop.pem`;
+  it('boots a proxy task while the core is down on the durable copy: HTTPS with the issued certificate (NGINX: ADR 0024, HAProxy: ADR 0033)', async () => {
+    const copyTarget = { [A]: `swarmgate-acme/${PREFIX}-shop.pem`, [C]: `swarmgate-acme/${PREFIX}-hap.pem` };
+    const host = { [A]: SHOP, [C]: HAP };
+    const httpsPort = { [A]: ports.aHttps, [C]: ports.cHttps };
     // A running service keeps the copies it mounts; an update it needs anyway mounts the newest (here: a longer stop grace period).
-    const mountsCopy = async (): Promise<{ id: string } | undefined> => {
-      const svc = (await port.listServices()).find((s) => s.Spec.Name === `sg-proxy-${A}`);
-      const m = svc?.Spec.TaskTemplate.ContainerSpec.Secrets?.find((x) => x.File?.Name === copyTarget);
+    const mountsCopy = async (c: string): Promise<{ id: string } | undefined> => {
+      const svc = (await port.listServices()).find((x) => x.Spec.Name === `sg-proxy-${c}`);
+      const m = svc?.Spec.TaskTemplate.ContainerSpec.Secrets?.find((x) => x.File?.Name === copyTarget[c]);
       return m?.SecretID !== undefined ? { id: m.SecretID } : undefined;
     };
-    expect(await mountsCopy()).toBeUndefined();
-    const beforeUpdate = await proxyState(A);
+    const container = (c: string): string => docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${c}`).split('\n')[0] ?? '';
+    expect(await mountsCopy(A)).toBeUndefined();
+    expect(await mountsCopy(C)).toBeUndefined();
+    const beforeUpdate = { [A]: await proxyState(A), [C]: await proxyState(C) };
     await applyObject(port, cluster(A, { proxy: { replicas: 1, delivery: 'hitless', stopGracePeriod: '11s', publish: { mode: 'host', http: ports.aHttp, https: ports.aHttps } } }));
-    const mounted = await until('cluster A mounting the copy of shop', mountsCopy, 60_000, 250);
-    const secret = (await port.listSecrets()).find((x) => x.ID === mounted.id);
-    expect(secret?.Spec.Labels?.[LABELS.role]).toBe('acme-copy');
-    const copyFingerprint = secret?.Spec.Labels?.[LABELS.fingerprint] ?? '';
-    await until('shop served by the task of the updated service', async () => {
-      const now = await proxyState(A);
-      return now.tasks.length === 1 && now.tasks[0] !== beforeUpdate.tasks[0] ? served(ports.aHttps, SHOP) : undefined;
-    }, 90_000, 250);
+    await applyObject(port, haproxyCluster('11s'));
+    const copyFingerprint: Record<string, string> = {};
+    for (const c of [A, C]) {
+      const mounted = await until(`cluster ${c} mounting the copy of its route`, () => mountsCopy(c), 60_000, 250);
+      const secret = (await port.listSecrets()).find((x) => x.ID === mounted.id);
+      expect(secret?.Spec.Labels?.[LABELS.role]).toBe('acme-copy');
+      copyFingerprint[c] = secret?.Spec.Labels?.[LABELS.fingerprint] ?? '';
+    }
+    for (const c of [A, C])
+      await until(`${host[c]} served by the task of the updated service`, async () => {
+        const now = await proxyState(c);
+        return now.tasks.length === 1 && now.tasks[0] !== beforeUpdate[c]?.tasks[0] ? served(httpsPort[c] ?? 0, host[c] ?? '') : undefined;
+      }, 90_000, 250);
     const t0 = Date.now();
     docker('service', 'scale', '--detach', `${CORE_SERVICE}=0`);
     try {
@@ -298,29 +338,38 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
         const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
         return (await port.listTasks()).some((t) => t.ServiceID === core?.ID && t.Status.State === 'running') ? undefined : true;
       }, 60_000, 250);
-      const before = await proxyState(A);
-      const [container = ''] = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=sg-proxy-${A}`).split('\n');
-      docker('kill', container);
-      // Swarm starts a new task; its agent waits for the core, boots on the node's last applied config, and NGINX starts on the copy.
-      const seen = await until('HTTPS from a new proxy task while the core is down', async () => {
-        const now = await proxyState(A);
-        if (now.tasks.length !== 1 || now.tasks[0] === before.tasks[0]) return undefined;
-        const r = await getHttps(ports.aHttps, SHOP, { verify: false });
-        return r.status === 200 ? r : undefined;
-      }, 90_000, 250);
-      console.log(`core down, proxy task killed → HTTPS 200 from the new task after ${Date.now() - t0} ms (certificate ${seen.fingerprint.slice(0, 23)}…, issuer ${seen.issuer})`);
-      expect(seen.fingerprint.replace(/:/g, '').toLowerCase()).toBe(copyFingerprint);
-      expect(seen.issuer).toMatch(/pebble/i);
-      expect(serviceLogs(`sg-proxy-${A}`)).toContain('ACME routes serve the certificate of their durable copy');
+      const before = { [A]: await proxyState(A), [C]: await proxyState(C) };
+      const killedAt = Date.now();
+      for (const c of [A, C]) docker('kill', container(c));
+      // Swarm starts a new task; its agent waits for the core, boots on the node's last applied config
+      // (or the mounted one), builds the certificate files from the copy, and the proxy starts on them.
+      const seen = await Promise.all(
+        [A, C].map(async (c) => {
+          const r = await until(`HTTPS from a new proxy task of ${c} while the core is down`, async () => {
+            const now = await proxyState(c);
+            if (now.tasks.length !== 1 || now.tasks[0] === before[c]?.tasks[0]) return undefined;
+            const x = await getHttps(httpsPort[c] ?? 0, host[c] ?? '', { verify: false });
+            return x.status === 200 ? x : undefined;
+          }, 90_000, 250);
+          return { ...r, afterKillMs: Date.now() - killedAt };
+        }),
+      );
+      for (const [i, c] of [A, C].entries()) {
+        const r = seen[i];
+        console.log(`core down, ${c === A ? 'NGINX' : 'HAProxy'} proxy task killed → HTTPS 200 from the new task after ${r?.afterKillMs} ms (${Date.now() - t0} ms since stopping the core; certificate ${r?.fingerprint.slice(0, 23)}…, issuer ${r?.issuer})`);
+        expect(r?.fingerprint.replace(/:/g, '').toLowerCase()).toBe(copyFingerprint[c]);
+        expect(r?.issuer).toMatch(/pebble/i);
+        expect(serviceLogs(`sg-proxy-${c}`)).toContain('ACME routes serve the certificate of their durable copy');
+      }
     } finally {
       docker('service', 'scale', '--detach', `${CORE_SERVICE}=1`);
     }
-    // The core back: it delivers the current certificate (trusted, unexpired) to the new task.
-    await until('shop served with the current certificate once the core is back', () => served(ports.aHttps, SHOP), 120_000, 250);
+    // The core back: it delivers the current certificate (trusted, unexpired) to the new tasks.
+    for (const c of [A, C]) await until(`${host[c]} served with the current certificate once the core is back`, () => served(httpsPort[c] ?? 0, host[c] ?? ''), 120_000, 250);
   }, 240_000);
 
   it('writes no PEM marker in the core\'s or the agents\' logs', () => {
-    const logs = [CORE_SERVICE, `sg-proxy-${A}`, `sg-proxy-${B}`].map((s) => serviceLogs(s));
+    const logs = [CORE_SERVICE, `sg-proxy-${A}`, `sg-proxy-${B}`, `sg-proxy-${C}`].map((s) => serviceLogs(s));
     expect(logs[0]).toContain('ACME certificate issued');
     for (const l of logs) expect(l.split('\n').filter((x) => x.includes('-----BEGIN'))).toEqual([]);
   });
