@@ -165,7 +165,7 @@ export class CoreRun {
     const built = this.build(observed, wanted);
     const withIdentities = await this.identities(observed, built);
     const intents = await this.validated(withIdentities, wanted, built);
-    const { plan, proxies } = planRun(intents.map((i) => i.input), observed.live);
+    const { plan, proxies } = planRun(intents.map((i) => i.input), observed.live, this.options.issuer?.fingerprints());
     const outcomes = await this.execute(plan);
     for (const c of built.clusters) if (c.files !== undefined || c.rolledBack !== undefined) this.publishModel(c.model);
     const runtimes = intents.map((intent) => this.runtimeOf(intent, proxies.get(intent.input.model.cluster), outcomes.find((g) => g.key === clusterGroupKey(intent.input.model.cluster)), observed.live));
@@ -414,7 +414,7 @@ export class CoreRun {
     const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: deliveryHash(files, certificates), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
     if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
     const fingerprints = agent !== undefined && (model.acme?.files.length ?? 0) > 0 ? this.options.issuer?.fingerprints() : undefined;
-    const proxy = { rendered, rollback: rollback !== undefined, ...(fingerprints !== undefined ? { acmeFingerprints: fingerprints } : {}), ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
+    const proxy = { rendered, rollback: rollback !== undefined, ...(fingerprints !== undefined ? { acmeFingerprints: fingerprints, now: this.now().getTime() } : {}), ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
   }
 

@@ -53,6 +53,8 @@ export const LABELS = {
   certificateVersion: 'io.swarmgate.certificate-version',
   certificatePart: 'io.swarmgate.certificate-part',
   notAfter: 'io.swarmgate.not-after',
+  /** On an ACME durable copy (ADR 0033): the certificate's notBefore (ISO 8601, UTC), for the copy refresh policy. */
+  notBefore: 'io.swarmgate.not-before',
   fingerprint: 'io.swarmgate.fingerprint',
   /** On a certificate secret: the certificate's DNS names (subjectAltName), lower case, comma-separated. */
   dnsNames: 'io.swarmgate.dns-names',

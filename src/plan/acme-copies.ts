@@ -8,10 +8,15 @@
  * Mounting a secret replaces the proxy tasks, so the copies are mounted lazily: a running service
  * keeps the copies it mounts (whatever was renewed since) and takes the newest ones when it is
  * updated for another reason; a service created now mounts the newest. A renewal therefore never
- * restarts a proxy task. Pure: which secret is a route's copy, and what a service mounts.
+ * restarts a proxy task. Only when a mounted copy nears its expiry (acmeCopyRefreshDue, ADR 0033) is
+ * the service updated for its copies: one rolling restart per renewal for one route, at most one per
+ * 23 days for 90-day certificates whatever the number of routes, none for certificates living less
+ * than two days. Pure: which secret is a route's copy, what a service mounts, when it refreshes, and
+ * which copies can go.
  */
 import { LABELS } from '../domain/labels';
-import type { SecretInfo, ServiceSpec } from '../observed/docker-port';
+import type { SecretInfo, ServiceInfo, ServiceSpec, TaskInfo } from '../observed/docker-port';
+import { secretsInUse } from './certificate-versions';
 import { acmeFileNames } from './acme-routes';
 
 type SecretMounts = NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
@@ -93,4 +98,87 @@ export function keptAcmeCopyMounts(mounted: SecretMounts, secrets: readonly Secr
       return s !== undefined && route !== undefined && m.File?.Name === acmeCopyTarget(route) ? [mount(route, s)] : [];
     }),
   );
+}
+
+/**
+ * A mounted copy is refreshed once less than this fraction of its certificate's lifetime is left
+ * (ADR 0033), or less than COPY_REFRESH_MARGIN_MAX_MS: a copy only matters while the core is down,
+ * and a week covers any outage short of a lost cluster.
+ */
+export const COPY_REFRESH_FRACTION = 1 / 6;
+export const COPY_REFRESH_MARGIN_MAX_MS = 7 * 86_400_000;
+/**
+ * Never refreshed to a copy valid for less than this: certificates that short-lived (pebble's in the
+ * tests) would cost a rolling restart every few minutes for a copy that expires soon anyway.
+ */
+export const COPY_MIN_VALIDITY_MS = 24 * 3_600_000;
+
+/** The time left on a copy of a certificate living `lifetimeMs` under which it is refreshed. */
+export function copyRefreshMargin(lifetimeMs: number): number {
+  return Math.min(lifetimeMs * COPY_REFRESH_FRACTION, COPY_REFRESH_MARGIN_MAX_MS);
+}
+
+function labelTime(s: SecretInfo, label: string): number | undefined {
+  const v = s.Spec.Labels?.[label];
+  const t = v === undefined ? NaN : Date.parse(v);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** notBefore and notAfter of a copy, from its labels (copies made before ADR 0033 have no notBefore: undefined). */
+function validity(s: SecretInfo): { readonly from: number; readonly until: number } | undefined {
+  const from = labelTime(s, LABELS.notBefore);
+  const until = labelTime(s, LABELS.notAfter);
+  return from === undefined || until === undefined || until <= from ? undefined : { from, until };
+}
+
+/**
+ * Why a live proxy service should be updated now to mount the newest copies of its routes, or
+ * undefined (it keeps what it mounts). With margin(L) = min(L/6, 7 days) (copyRefreshMargin), due
+ * when, for some route the cluster serves, the newest copy is worth mounting (more than its margin
+ * and at least COPY_MIN_VALIDITY_MS left) and
+ *  - the mounted copy has less than its own margin left, or
+ *  - no copy is mounted (the route came after the service's last update: a task booting without the
+ *    core would serve the placeholder) and the newest copy is L/3 − margin into its lifetime.
+ * After a refresh every mounted copy is its route's newest, which (renewed at 2/3 of its lifetime)
+ * has more than L/3 left, and a route issued after it waits L/3 − margin: the next refresh comes at
+ * least L/3 − margin later (23 days for 90-day certificates), however many routes come and renew.
+ */
+export function acmeCopyRefreshDue(routes: readonly string[], fingerprints: ReadonlyMap<string, string>, mounted: SecretMounts, secrets: readonly SecretInfo[], now: number): string | undefined {
+  for (const route of routes) {
+    const newest = copyFor(secrets, route, fingerprints.get(route));
+    const n = newest === undefined ? undefined : validity(newest);
+    if (newest === undefined || n === undefined) continue;
+    const margin = copyRefreshMargin(n.until - n.from);
+    if (n.until - now <= margin || n.until - now < COPY_MIN_VALIDITY_MS) continue;
+    const m = mounted.find((x) => x.File?.Name === acmeCopyTarget(route));
+    const current = m === undefined ? undefined : secrets.find((x) => x.ID === m.SecretID && x.Spec.Labels?.[LABELS.role] === ACME_COPY_ROLE);
+    if (current === undefined) {
+      if (now - n.from >= (n.until - n.from) / 3 - margin) return `route ${route} has no ACME copy mounted (a task booting without the core would serve a placeholder)`;
+      continue;
+    }
+    if (current.ID === newest.ID) continue;
+    const until = labelTime(current, LABELS.notAfter);
+    const c = validity(current);
+    const left = until === undefined ? 0 : until - now;
+    if (left < (c === undefined ? margin : copyRefreshMargin(c.until - c.from)) && n.until > (until ?? 0))
+      return `the mounted ACME copy of route ${route} expires ${until === undefined ? 'at an unknown time' : new Date(until).toISOString()} (less than min(a sixth of its lifetime, 7 days) left)`;
+  }
+  return undefined;
+}
+
+/**
+ * Copies no service or live task mounts that an equal or later copy of the same route supersedes
+ * (the current certificate's, else the latest): removed. A route's newest copy always stays (new
+ * services mount it); so does a copy later than the current certificate's (made by an issuance this
+ * run has not seen yet).
+ */
+export function unusedAcmeCopies(secrets: readonly SecretInfo[], services: readonly ServiceInfo[], tasks: readonly TaskInfo[], fingerprints: ReadonlyMap<string, string>): SecretInfo[] {
+  const used = secretsInUse(services, tasks);
+  const copies = secrets.filter((s) => s.Spec.Labels?.[LABELS.role] === ACME_COPY_ROLE && s.Spec.Labels[LABELS.name] !== undefined);
+  return copies.filter((s) => {
+    const route = s.Spec.Labels?.[LABELS.name] ?? '';
+    const keeper = copyFor(secrets, route, fingerprints.get(route));
+    if (keeper === undefined || keeper.ID === s.ID || used.has(s.ID)) return false;
+    return (s.Spec.Labels?.[LABELS.notAfter] ?? '') <= (keeper.Spec.Labels?.[LABELS.notAfter] ?? '');
+  });
 }

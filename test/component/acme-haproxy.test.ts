@@ -203,8 +203,9 @@ describe.runIf(haproxyAvailable())('automatic HTTPS on HAProxy with pebble', () 
     }, 5_000);
     expect(redirect.status).toBe(308);
     expect(redirect.location).toContain('https://shop.example.test');
-    // A token that is not (or no longer) pending is not in the map: the route's redirect answers it.
-    expect((await getHttp('shop.example.test', '/.well-known/acme-challenge/not-a-token')).status).toBe(308);
+    // A token that is not (or no longer) pending is not in the map: 404, as NGINX answers (not the route's redirect).
+    expect((await getHttp('shop.example.test', '/.well-known/acme-challenge/not-a-token')).status).toBe(404);
+    expect((await getHttp('other.example.test', '/.well-known/acme-challenge/not-a-token')).status).toBe(404);
     // The token was answered from the map: every 'tokens updated' line came without a restart.
     http01Reloads = agent.restarts;
     expect(logLines.some((l) => l.includes('ACME HTTP-01 tokens updated (HAProxy map)'))).toBe(true);

@@ -66,6 +66,8 @@ describe.runIf(haproxyAvailable())('ACME routes on HAProxy', () => {
     const redirectAt = lines.findIndex((l) => l.startsWith('http-request redirect location "https://'));
     expect(tokenAt).toBeGreaterThan(0);
     expect(redirectAt).toBeGreaterThan(tokenAt);
+    // Any other challenge path: 404 (NGINX's answer), right after the token rule, before the redirect.
+    expect(lines[tokenAt + 2]).toBe('http-request return status 404 content-type text/plain string "not a pending ACME challenge token" if { path_beg /.well-known/acme-challenge/ }');
     expect(config).toContain('#   crt "/run/swarmgate/haproxy/certs/acme/acme-shop.crt+acme-shop.key.pem" shop.example.com');
     expect(pemFilesOfConfig(config)).toEqual([{ path: '/run/swarmgate/haproxy/certs/acme/acme-shop.crt+acme-shop.key.pem', certSecret: 'acme-shop.crt', keySecret: 'acme-shop.key', acme: true }]);
     haproxyOk(config, m.acme?.files ?? []);

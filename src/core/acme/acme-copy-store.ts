@@ -28,7 +28,7 @@ export function certificateFingerprint(certPem: string): string {
 
 export interface AcmeCopyStore {
   /** Make the copy of this certificate of `route` when it does not exist; remove the route's older, unmounted copies. */
-  keep(route: string, pair: { readonly certPem: string; readonly keyPem: string; readonly notAfter: number }): Promise<void>;
+  keep(route: string, pair: { readonly certPem: string; readonly keyPem: string; readonly notAfter: number; readonly notBefore?: number }): Promise<void>;
 }
 
 export function dockerAcmeCopyStore(port: DockerPort, log: Logger): AcmeCopyStore {
@@ -39,7 +39,7 @@ export function dockerAcmeCopyStore(port: DockerPort, log: Logger): AcmeCopyStor
       if (acmeCopySecret(secrets, route, fingerprint) === undefined) {
         await port.createSecret({
           Name: acmeCopySecretName(route, fingerprint),
-          Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ACME_COPY_ROLE, [LABELS.name]: route, [LABELS.fingerprint]: fingerprint, [LABELS.notAfter]: new Date(pair.notAfter).toISOString() },
+          Labels: { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: ACME_COPY_ROLE, [LABELS.name]: route, [LABELS.fingerprint]: fingerprint, [LABELS.notAfter]: new Date(pair.notAfter).toISOString(), ...(pair.notBefore !== undefined ? { [LABELS.notBefore]: new Date(pair.notBefore).toISOString() } : {}) },
           Data: Buffer.from(`${pair.certPem.trimEnd()}\n${pair.keyPem.trimEnd()}\n`).toString('base64'),
         });
         log.info({ route, fingerprint: fingerprint.slice(0, 16) }, 'kept a durable copy of the ACME certificate as a Docker secret');

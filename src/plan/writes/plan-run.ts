@@ -4,10 +4,12 @@
  * clusters and the certificate versions nothing uses. Pure: (models, rendered and validated files,
  * observed inventory, options) → Plan.
  */
+import { LABELS } from '../../domain/labels';
 import type { LiveState } from '../../observed/live-state';
 import type { ProxyModel } from '../model';
 import type { AgentEndpoint } from '../proxy-service-spec';
 import { planCertificatePrune } from './certificate-prune';
+import { unusedAcmeCopies } from '../acme-copies';
 import { planExtension } from './extension-writes';
 import { planOrphanRemovals } from './orphan-writes';
 import { planProxy, type ProxyPlan, type ProxyPlanInput } from './proxy-writes';
@@ -27,7 +29,11 @@ export interface RunPlan {
   readonly proxies: ReadonlyMap<string, ProxyPlan>;
 }
 
-export function planRun(clusters: readonly ClusterPlanInput[], live: LiveState): RunPlan {
+/** The ACME copies' group: superseded durable copies nothing mounts are removed (ADR 0033). */
+export const ACME_COPIES_GROUP = 'acme-copies';
+
+/** `acmeFingerprints`: each route's current ACME certificate (the core's issuer); absent: no ACME copy is pruned. */
+export function planRun(clusters: readonly ClusterPlanInput[], live: LiveState, acmeFingerprints?: ReadonlyMap<string, string>): RunPlan {
   const groups: StepGroup[] = [];
   const proxies = new Map<string, ProxyPlan>();
   for (const c of clusters) {
@@ -43,5 +49,8 @@ export function planRun(clusters: readonly ClusterPlanInput[], live: LiveState):
   groups.push(...planOrphanRemovals(new Set(clusters.map((c) => c.model.cluster)), live));
   const certificates = planCertificatePrune(live);
   if (certificates.steps.length > 0) groups.push(certificates);
+  const copies = acmeFingerprints === undefined ? [] : unusedAcmeCopies(live.secrets, live.services, live.tasks, acmeFingerprints);
+  if (copies.length > 0)
+    groups.push({ key: ACME_COPIES_GROUP, steps: copies.map((c) => ({ op: 'removeSecret', targetId: c.ID, name: c.Spec.Name, reason: `ACME copy of route ${c.Spec.Labels?.[LABELS.name] ?? ''} superseded by a later one, and no proxy task mounts it` })) });
   return { plan: { groups }, proxies };
 }

@@ -9,7 +9,7 @@ import type { LiveState } from '../../observed/live-state';
 import type { ProxyModel } from '../model';
 import { proxyServiceName, proxyServiceSpec, type AgentEndpoint } from '../proxy-service-spec';
 import { keptComponentMounts } from '../identity-secrets';
-import { acmeRoutesOf, keptAcmeCopyMounts, newestAcmeCopyMounts } from '../acme-copies';
+import { acmeCopyRefreshDue, acmeRoutesOf, keptAcmeCopyMounts, newestAcmeCopyMounts } from '../acme-copies';
 import type { ServiceSpec } from '../../observed/docker-port';
 import { clusterRevisions, revisionNumber, routesLabels } from '../revisions';
 import { sha256Hex } from '../../domain/sha256';
@@ -53,6 +53,8 @@ export interface ProxyPlanInput {
   readonly configLimit?: number;
   /** Hitless: the SHA-256 fingerprint of each ACME route's current certificate, whose durable copy a new task mounts (ADR 0024). */
   readonly acmeFingerprints?: ReadonlyMap<string, string>;
+  /** The run's time (ms since the epoch), for the ACME copy refresh (ADR 0033); absent: mounted copies are kept until an update needed anyway. */
+  readonly now?: number;
 }
 
 /** Whether the proxy's tasks run the agent, which can read a compressed or split config (NGINX rolling tasks read it as nginx.conf). */
@@ -184,7 +186,12 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   let mountedName = configName;
   let kept = false;
   const mounted = existing?.Spec.TaskTemplate.ContainerSpec.Configs?.[0];
-  if (agent !== undefined && existing !== undefined && mounted?.ConfigID !== undefined && mounted.ConfigName !== undefined && live.proxyConfigs.some((c) => c.ID === mounted.ConfigID)) {
+  // A mounted ACME copy near its expiry: the service is updated to the newest of everything (ADR 0033).
+  const refresh =
+    agent !== undefined && existing !== undefined && input.now !== undefined
+      ? acmeCopyRefreshDue(acmeRoutesOf(model.acme?.files), input.acmeFingerprints ?? new Map(), existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets, input.now)
+      : undefined;
+  if (refresh === undefined && agent !== undefined && existing !== undefined && mounted?.ConfigID !== undefined && mounted.ConfigName !== undefined && live.proxyConfigs.some((c) => c.ID === mounted.ConfigID)) {
     // Hitless: a service update restarts the proxy tasks, so avoid the ones routes alone would cause.
     // Keep the mounted boot config (the agent streams newer ones), and stay on networks no route
     // needs any more (they are left at the next update the service needs anyway).
@@ -221,7 +228,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       version: existing.Version.Index,
       spec,
       effect: updateEffect(existing, spec),
-      reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName === configName ? id : mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
+      reason: refresh !== undefined ? `refresh the ACME durable copies: ${refresh}` : mounted?.ConfigName !== mountedName ? `mount config ${mountedName === configName ? id : mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
     });
   }
   steps.push(...planConfigPrune(model.cluster, configName, existing?.ID, live));

@@ -108,6 +108,8 @@ ${TLS_BIND_TEMPLATE}{{> trustedProxies}}
     # ACME HTTP-01 (ADR 0032): the pending tokens by path, in a map the proxy agent keeps up to date
     # through HAProxy's runtime API (no reload per token); answered before any redirect or rule.
     http-request return status 200 content-type text/plain lf-string "%[path,map({{map}})]" if { path_beg /.well-known/acme-challenge/ } { path,map({{map}}) -m found }
+    # Any other path there is not a pending token: 404, as NGINX's challenge location answers (not a route's redirect or backend).
+    http-request return status 404 content-type text/plain string "not a pending ACME challenge token" if { path_beg /.well-known/acme-challenge/ }
 {{/acmeHttp01}}
     # On a reload the old process answers each idle keep-alive client's next request with
     # "Connection: close" instead of closing the connection under it (no reset for the client).
