@@ -366,6 +366,10 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
     }
     // The core back: it delivers the current certificate (trusted, unexpired) to the new tasks.
     for (const c of [A, C]) await until(`${host[c]} served with the current certificate once the core is back`, () => served(httpsPort[c] ?? 0, host[c] ?? ''), 120_000, 250);
+    // Copies nothing mounts that a later one supersedes are pruned (ADR 0033): per route at most the
+    // mounted copy and the newest are left, after the renewals every 40 s of this test.
+    const copiesOf = async (r: string) => (await port.listSecrets()).filter((x) => x.Spec.Labels?.[LABELS.role] === 'acme-copy' && x.Spec.Labels[LABELS.name] === r).length;
+    for (const r of ['shop', 'hap']) await until(`at most two copies of ${r}`, async () => ((await copiesOf(`${PREFIX}-${r}`)) <= 2 ? true : undefined), 30_000, 500);
   }, 240_000);
 
   it('writes no PEM marker in the core\'s or the agents\' logs', () => {
