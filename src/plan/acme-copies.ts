@@ -11,7 +11,7 @@
  * restarts a proxy task. Only when a mounted copy nears its expiry (acmeCopyRefreshDue, ADR 0033) is
  * the service updated for its copies: one rolling restart per renewal for one route, at most one per
  * 23 days for 90-day certificates whatever the number of routes, none for certificates living less
- * than two days. Pure: which secret is a route's copy, what a service mounts, when it refreshes, and
+ * than about 29 hours. Pure: which secret is a route's copy, what a service mounts, when it refreshes, and
  * which copies can go.
  */
 import { LABELS } from '../domain/labels';
