@@ -90,8 +90,18 @@ async function conditionOf(kind: string, name: string, type: string): Promise<Co
   return parseStatus(c?.Spec.Labels?.[LABELS.status])?.conditions.find((x) => x.type === type);
 }
 
+/**
+ * A service's logs. Bounded: `docker service logs` can hang on a task whose container was killed
+ * (seen once here), and a synchronous call that hangs also stops this process's pebble webhook.
+ */
 function serviceLogs(service: string): string {
-  const r = spawnSync('docker', ['service', 'logs', '--raw', service], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync('docker', ['service', 'logs', '--raw', service], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: 20_000 });
+  return `${r.stdout}${r.stderr}`;
+}
+
+/** The logs of a running container (its stdout and stderr), bounded like serviceLogs. */
+function containerLogs(id: string): string {
+  const r = spawnSync('docker', ['logs', id], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: 20_000 });
   return `${r.stdout}${r.stderr}`;
 }
 
@@ -359,7 +369,8 @@ describe('automatic HTTPS on a real Swarm with pebble', () => {
         console.log(`core down, ${c === A ? 'NGINX' : 'HAProxy'} proxy task killed → HTTPS 200 from the new task after ${r?.afterKillMs} ms (${Date.now() - t0} ms since stopping the core; certificate ${r?.fingerprint.slice(0, 23)}…, issuer ${r?.issuer})`);
         expect(r?.fingerprint.replace(/:/g, '').toLowerCase()).toBe(copyFingerprint[c]);
         expect(r?.issuer).toMatch(/pebble/i);
-        expect(serviceLogs(`sg-proxy-${c}`)).toContain('ACME routes serve the certificate of their durable copy');
+        // The new task's own container (not `docker service logs`, which can hang on the killed one).
+        expect(containerLogs(container(c))).toContain('ACME routes serve the certificate of their durable copy');
       }
     } finally {
       docker('service', 'scale', '--detach', `${CORE_SERVICE}=1`);
