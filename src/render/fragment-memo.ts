@@ -39,13 +39,25 @@ export function namesLookedUp(tokens: readonly (readonly unknown[])[], partial: 
   return out;
 }
 
+/** A fragment kept between renders: its whole input (JSON) and its text. */
+interface Kept {
+  readonly input: string;
+  readonly text: string;
+}
+
 export class FragmentMemo {
-  private readonly scopes = new Map<string, Map<string, string>>();
-  private current: { readonly scope: string; readonly previous: ReadonlyMap<string, string>; readonly next: Map<string, string> } | undefined;
+  private readonly scopes = new Map<string, Map<string, Kept[]>>();
+  private current: { readonly scope: string; readonly previous: ReadonlyMap<string, readonly Kept[]>; readonly next: Map<string, Kept[]> } | undefined;
   /** The enclosing view's fields a partial may read, as JSON, per (enclosing view, partial). */
   private readonly outer = new WeakMap<object, Map<string, string>>();
   hits = 0;
   misses = 0;
+
+  /**
+   * @param identify a short name for a view (NGINX: a server's name and listeners), only to find the
+   *   kept fragments to compare with: a fragment is reused when its whole input is equal, whatever the name.
+   */
+  constructor(private readonly identify: (view: Record<string, unknown>) => string = () => '') {}
 
   /** Start a render in `scope`: fragments of this scope's last render may be reused. */
   begin(scope: string): void {
@@ -75,14 +87,18 @@ export class FragmentMemo {
   fragment(place: string, context: Mustache.Context, names: () => ReadonlySet<string>, render: () => string): string {
     const c = this.current;
     const parent = context.parent;
-    if (c === undefined || parent === undefined || parent.parent !== undefined || typeof context.view !== 'object' || context.view === null || typeof parent.view !== 'object' || parent.view === null) return render();
-    const key = `${place}\u0000${this.outerJson(parent.view as Record<string, unknown>, place, names)}\u0000${JSON.stringify(context.view)}`;
-    let text = c.next.get(key) ?? c.previous.get(key);
-    if (text === undefined) {
-      this.misses++;
-      text = render();
-    } else this.hits++;
-    c.next.set(key, text);
+    if (c === undefined || parent === undefined || parent.parent !== undefined || !isRecord(context.view) || !isRecord(parent.view)) return render();
+    // Compared in full (the short name only narrows the candidates): the input is the partial's view,
+    // the enclosing fields its names can reach, and the place.
+    const input = `${this.outerJson(parent.view, place, names)}\u0000${JSON.stringify(context.view)}`;
+    const id = `${place}\u0000${this.identify(context.view)}`;
+    const found = c.next.get(id)?.find((k) => k.input === input) ?? c.previous.get(id)?.find((k) => k.input === input);
+    const text = found?.text ?? render();
+    if (found === undefined) this.misses++;
+    else this.hits++;
+    const kept = c.next.get(id);
+    if (kept === undefined) c.next.set(id, [{ input, text }]);
+    else if (!kept.some((k) => k.input === input)) kept.push({ input, text });
     return text;
   }
 
@@ -101,4 +117,8 @@ export class FragmentMemo {
     }
     return json;
   }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
 }

@@ -26,7 +26,7 @@ export class PartialCacheWriter extends Mustache.Writer {
    * @param memoised partials whose rendered text is kept between renders (fragment-memo.ts, ADR 0034),
    *   used by renderScoped.
    */
-  constructor(private readonly memoised: ReadonlySet<string> = new Set(), readonly memo = new FragmentMemo()) {
+  constructor(private readonly memoised: ReadonlySet<string> = new Set(), readonly memo: FragmentMemo = new FragmentMemo()) {
     super();
   }
 

@@ -1,4 +1,5 @@
 /** Render one ProxyModel to nginx.conf. Pure: same model and options ⇒ same bytes. */
+import { FragmentMemo } from '../fragment-memo';
 import { PartialCacheWriter } from '../partial-cache-writer';
 import type { ProxyModel } from '../../plan/model';
 import { nginxEscape } from './escape';
@@ -10,7 +11,7 @@ import { buildNginxViewAndEndpoints } from './view-model';
  * One writer per renderer: it keeps each partial's tokens per place of use (partial-cache-writer.ts),
  * and each `server` block's text between renders of a cluster (fragment-memo.ts, ADR 0034).
  */
-const writer = new PartialCacheWriter(new Set(['server']));
+const writer = new PartialCacheWriter(new Set(['server']), new FragmentMemo((server) => `${String(server['serverName'])} ${String(server['listenHttp'])} ${String(server['tlsListener'])}`));
 /** Without memoised fragments: the reference the memoised render must equal byte for byte (tests, benchmark). */
 const wholeWriter = new PartialCacheWriter();
 
