@@ -37,10 +37,20 @@ const PHASES = ['modelMs', 'viewMs', 'renderMemoMs', 'renderWholeMs', 'encodeMs'
 type Phase = (typeof PHASES)[number];
 
 const log = (m: string): void => void process.stderr.write(`[bench-route] ${m}\n`);
-function timed<T>(f: () => T): [T, number] {
+/** This process's CPU time in ms (user + system, every thread: GC included): less moved by other load than wall time. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** Runs f: its value, its wall time, and (in cpu) its CPU time by the same name. */
+const cpu: Record<string, number> = {};
+function timed<T>(f: () => T, name?: string): [T, number] {
+  const c0 = cpuMs();
   const t0 = performance.now();
   const v = f();
-  return [v, performance.now() - t0];
+  const ms = performance.now() - t0;
+  if (name !== undefined) cpu[name] = cpuMs() - c0;
+  return [v, ms];
 }
 const sorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const minMedian = (xs: readonly number[]): { min: number; median: number } => ({ min: sorted(xs)[0] ?? NaN, median: sorted(xs)[Math.floor(xs.length / 2)] ?? NaN });
@@ -59,7 +69,10 @@ function defaultModel(specs: Parameters<typeof desiredModel>[0]['specs'], snapsh
 
 interface Row {
   readonly routes: number;
+  /** Wall time per phase and run. */
   readonly runs: readonly Record<Phase, number>[];
+  /** CPU time of this process per phase and run (GC threads included). */
+  readonly cpuRuns: readonly Record<Phase, number>[];
   readonly validateMs: readonly number[];
   readonly configBytes: number;
   readonly contexts: ReturnType<typeof contexts>;
@@ -74,25 +87,27 @@ function runCase(n: number): Row {
   // The running core's state: the N routes rendered once.
   renderCluster(defaultModel(specs, snapshot));
   const runs: Record<Phase, number>[] = [];
+  const cpuRuns: Record<Phase, number>[] = [];
   let routes = specs.routes;
   let last: { model: ProxyModel; config: string } | undefined;
   let fragments = { hits: 0, misses: 0 };
   for (let k = 1; k <= RUNS; k++) {
     routes = [...routes, probeRoute(s, k)];
     const next = { ...specs, routes };
-    const [model, modelMs] = timed(() => defaultModel(next, snapshot));
-    const [, viewMs] = timed(() => buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options }));
-    const [files, renderMemoMs] = timed(() => renderCluster(model));
+    const [model, modelMs] = timed(() => defaultModel(next, snapshot), 'modelMs');
+    const [, viewMs] = timed(() => buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options }), 'viewMs');
+    const [files, renderMemoMs] = timed(() => renderCluster(model), 'renderMemoMs');
     fragments = lastNginxFragments();
     const config = mainFile(files);
-    const [whole, renderWholeMs] = timed(() => renderNginxWithEndpoints(model, options, 'whole').config);
+    const [whole, renderWholeMs] = timed(() => renderNginxWithEndpoints(model, options, 'whole').config, 'renderWholeMs');
     if (whole !== config) throw new Error(`${n}: the memoised render differs from the whole render`);
-    const [, encodeMs] = timed(() => encodeModel(model));
-    const [, sha256Ms] = timed(() => sha256Hex(config));
-    const [, gzipMs] = timed(() => encodeStoredConfig(config));
+    const [, encodeMs] = timed(() => encodeModel(model), 'encodeMs');
+    const [, sha256Ms] = timed(() => sha256Hex(config), 'sha256Ms');
+    const [, gzipMs] = timed(() => encodeStoredConfig(config), 'gzipMs');
     // Render again so the memo holds this change's fragments (as the core's next change would find it).
     renderCluster(model);
     runs.push({ modelMs, viewMs, renderMemoMs, renderWholeMs, encodeMs, sha256Ms, gzipMs });
+    cpuRuns.push(Object.fromEntries(PHASES.map((p) => [p, cpu[p] ?? NaN])) as Record<Phase, number>);
     log(`${n}: change ${k}: ${PHASES.map((p) => `${p} ${(runs.at(-1)?.[p] ?? NaN).toFixed(0)}`).join(', ')}; fragments reused ${fragments.hits}, rendered ${fragments.misses}`);
     last = { model, config };
   }
@@ -107,17 +122,17 @@ function runCase(n: number): Row {
       log(`${n}: validate ${ms.toFixed(0)} ms`);
     }
   }
-  return { routes: n, runs, validateMs, configBytes: Buffer.byteLength(last?.config ?? ''), contexts: contexts(last?.config ?? ''), fragments };
+  return { routes: n, runs, cpuRuns, validateMs, configBytes: Buffer.byteLength(last?.config ?? ''), contexts: contexts(last?.config ?? ''), fragments };
 }
 
-function table(rows: readonly Row[]): string {
+function table(rows: readonly Row[], which: 'runs' | 'cpuRuns'): string {
   const f = (x: number): string => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
   const mm = (xs: readonly number[]): string => {
     const { min, median } = minMedian(xs);
     return `${f(min)} / ${f(median)}`;
   };
   const header = ['routes', 'runs', ...PHASES.map((p) => p.replace(/Ms$/, ' ms')), 'validate ms', 'contexts (server/location/if)', 'config KiB'];
-  const body = rows.map((r) => [String(r.routes), String(r.runs.length), ...PHASES.map((p) => mm(r.runs.map((x) => x[p]))), mm(r.validateMs), `${r.contexts.servers}/${r.contexts.locations}/${r.contexts.ifs}`, (r.configBytes / 1024).toFixed(0)]);
+  const body = rows.map((r) => [String(r.routes), String(r.runs.length), ...PHASES.map((p) => mm(r[which].map((x) => x[p]))), mm(r.validateMs), `${r.contexts.servers}/${r.contexts.locations}/${r.contexts.ifs}`, (r.configBytes / 1024).toFixed(0)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
@@ -137,6 +152,7 @@ function main(): void {
       'One route added per run to the N bench-mix routes (NGINX, hitless, endpoints: Dynamic), after a render of the N routes; min / median over the runs.',
       'renderMemo: renderCluster, reusing the last render\'s server blocks (ADR 0034); renderWhole: the same bytes without them (checked equal).',
       'view: the view model alone (part of both renders). sha256: the config\'s name; gzip: the stored boot config (ADR 0029), both before delivery.',
+      'cpuRuns: the same phases as CPU time of this process (user + system, all its threads, GC included), less moved by the load of other processes than wall time.',
       'validate: validateFiles, the core\'s nginx -t in its private root (the agent runs nginx -t again and NGINX parses once more at the reload).',
     ],
     rows,
@@ -144,7 +160,7 @@ function main(): void {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `route-change-${LABEL}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\nswarmgate bench-route (ms, min / median)\n\n${table(rows)}\n\nResults: bench/results/route-change-${LABEL}.json\n`);
+  process.stdout.write(`\nswarmgate bench-route (wall ms, min / median)\n\n${table(rows, 'runs')}\n\nCPU ms of this process (min / median; validate: wall)\n\n${table(rows, 'cpuRuns')}\n\nResults: bench/results/route-change-${LABEL}.json\n`);
 }
 
 main();
