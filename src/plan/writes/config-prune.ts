@@ -3,16 +3,21 @@ import { LABELS } from '../../domain/labels';
 import type { LiveState } from '../../observed/live-state';
 import { KEEP_REVISIONS, revisionNumber } from '../revisions';
 import type { RemoveStep } from './steps';
+import { isBootEndpoints } from './boot-endpoints';
 
 /**
  * `current` is the config the cluster's proxy uses after this run; configs mounted by a task of the
  * proxy service that is meant to run stay (during a rolling update old tasks still use theirs).
+ * Boot endpoint sets (boot-endpoints.ts) are no revisions: every one but `currentEndpoints` (what the
+ * service mounts after this run) goes once no task mounts it.
  */
-export function planConfigPrune(cluster: string, current: string, serviceId: string | undefined, live: LiveState): RemoveStep[] {
+export function planConfigPrune(cluster: string, current: string, serviceId: string | undefined, live: LiveState, currentEndpoints?: string): RemoveStep[] {
   const inUse = new Set(
     live.tasks.filter((t) => serviceId !== undefined && t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
   );
-  const own = live.proxyConfigs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster);
+  const all = live.proxyConfigs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster);
+  const own = all.filter((c) => !isBootEndpoints(c));
+  const endpointSets = all.filter((c) => isBootEndpoints(c) && c.Spec.Name !== currentEndpoints && !inUse.has(c.Spec.Name));
   // Parts 2..n of a config stored in several (ADR 0029) go with their config, never on their own count.
   const isPart = (c: (typeof own)[number]): boolean => c.Spec.Labels?.[LABELS.partOf] !== undefined;
   const candidates = own
@@ -29,5 +34,6 @@ export function planConfigPrune(cluster: string, current: string, serviceId: str
   return [
     ...removed.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: `no task uses it and it is older than the newest ${KEEP_REVISIONS} revisions` })),
     ...parts.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: `a part of config ${c.Spec.Labels?.[LABELS.partOf] ?? ''}, which is removed` })),
+    ...endpointSets.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: 'a boot endpoint set no task mounts' })),
   ];
 }
