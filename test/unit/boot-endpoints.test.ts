@@ -88,7 +88,7 @@ describe('the boot endpoint set of a Dynamic proxy service', () => {
 
   it('a service update for another reason mounts the current set; the old one goes once no task mounts it', () => {
     const updated = model({ delivery: 'hitless', endpoints: 'Dynamic', stopGracePeriod: '17s' });
-    const running: TaskInfo = { ID: 't1', ServiceID: 'svc', DesiredState: 'running', Spec: { ContainerSpec: { Configs: spec.TaskTemplate.ContainerSpec.Configs ?? [] } } } as TaskInfo;
+    const running: TaskInfo = { ID: 't1', ServiceID: 'svc', DesiredState: 'running', Status: { State: 'running' }, Spec: { ContainerSpec: { Configs: spec.TaskTemplate.ContainerSpec.Configs ?? [] } } };
     const p = planProxy({ model: updated, rendered: RENDERED, bootEndpoints: SET_B, live: live(configs, spec, [running]), agent });
     const epB = bootEndpointsConfigName('default', SET_B);
     expect(createdConfigs(p.steps).map((s) => s.spec.Name)).toEqual([epB]);
