@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build lint typecheck test unit update-golden bench bench-scale bench-tls clean proto proto-check system-deps
+.PHONY: help deps build lint typecheck test unit update-golden bench bench-scale bench-route bench-tls clean proto proto-check system-deps
 
 # Debian packages: deploy/scripts/system-deps.sh holds the one table (package -> purpose -> why).
 # Each target the README names installs what its purpose needs when it is missing (quiet otherwise).
@@ -61,6 +61,10 @@ bench: $(DEPS_STAMP) ## render 100/1k/10k routes, time render and nginx -t; tabl
 bench-scale: $(DEPS_STAMP) ## N routes (SCALE_SIZES=100,1000,2000,5000,10000) on a local NGINX and HAProxy: core costs, reload/served times, memory, req/s; JSON in bench/results/
 	@$(SYSTEM_DEPS) bench test bench-reload
 	npx tsx bench/scale-bench.ts
+
+bench-route: $(DEPS_STAMP) ## One route change at N bench-mix routes (ROUTE_SIZES=1000,5000,10000), in-process: model, view, render memoised/whole, encode, sha256, gzip, nginx -t; JSON in bench/results/
+	@$(SYSTEM_DEPS) bench test
+	npx tsx bench/route-change-bench.ts
 
 bench-tls: $(DEPS_STAMP) ## N TLS hosts on a local NGINX (TLS_SIZES=1000,5000,10000: shared TLS server vs one certificate per host) and HAProxy (HAPROXY_TLS_SIZES=1000,10000: crt-list vs one listener per certificate): check, reload, memory, handshake CPU; JSON in bench/results/
 	@$(SYSTEM_DEPS) bench test

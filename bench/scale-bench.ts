@@ -28,8 +28,9 @@ import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
 import { clusterModel, probeRoute, scaleInputs, withAddedTask, withDynamicDefault, type ScaleInputs } from './lib/scale-inputs';
 import { incrementalConfig, mainFile, type IncrementalConfig } from '../src/plan/pipeline';
-import { ENDPOINTS_FILE } from '../src/render/render-cluster';
-import { formatScaleTable, type ScaleRow } from './lib/scale-report';
+import { dynamicEndpoints, ENDPOINTS_FILE } from '../src/render/render-cluster';
+import { DEFAULT_DYNAMIC_ENDPOINTS } from '../src/render/nginx/options';
+import { formatScaleTable, type RouteRun, type ScaleRow } from './lib/scale-report';
 
 const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
@@ -38,6 +39,8 @@ const PORT = 28080;
 /** SCALE_MODE=dynamic: dynamic endpoints (task changes pushed to NGINX's Lua balancer or HAProxy's server slots, no reload). */
 const DYNAMIC = process.env['SCALE_MODE'] === 'dynamic';
 const MiB = 2 ** 20;
+/** SCALE_ROUTE_RUNS: route changes per case (each a new route and a reload), for min / median. */
+const ROUTE_RUNS = Number(process.env['SCALE_ROUTE_RUNS'] ?? '1');
 
 const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -134,9 +137,22 @@ function memorySampler(proxy: LocalProxy): { stop: () => number } {
   return { stop: () => ((on = false), peak) };
 }
 
+/** One change's phases on the reload path (ms): the core's model, render, validation (nginx -t / haproxy -c) and encode, then the agent's check. */
+interface ReloadPhases {
+  readonly coreMs: number;
+  readonly modelMs: number;
+  readonly renderMs: number;
+  readonly validateMs: number;
+  readonly encodeMs: number;
+  readonly checkMs: number;
+  /** When the reload was signalled (performance.now()). */
+  readonly reloadAt: number;
+}
+
 /** The core's path for one change today: model, render, validate the bytes, then the agent checks and reloads. */
-async function reloadApply(s: ScaleInputs, kind: Kind, l: Local, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number }> {
+async function reloadApply(kind: Kind, l: Local, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<ReloadPhases> {
   const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
+  // Memoised (ADR 0034): server blocks whose input did not change are reused from the last render.
   const [rendered, renderMs] = timed(() => renderCluster(m));
   // The core's path: the exact rendered files are checked (no second render).
   const [v, validateMs] = timed(() => validateFiles(rendered.kind, rendered.files, { secrets: mountedFiles(m) }));
@@ -145,9 +161,9 @@ async function reloadApply(s: ScaleInputs, kind: Kind, l: Local, snapshot: Scale
   l.write(m); // the bytes the local instance reads (its ports and paths); not counted, the core rendered above
   const c = l.proxy.check();
   if (!c.ok) throw new Error(c.output);
+  const reloadAt = performance.now();
   l.proxy.reload();
-  void s;
-  return { coreMs: modelMs + renderMs + validateMs + encodeMs };
+  return { coreMs: modelMs + renderMs + validateMs + encodeMs, modelMs, renderMs, validateMs, encodeMs, checkMs: c.ms, reloadAt };
 }
 
 /**
@@ -222,7 +238,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     const t0 = performance.now();
     const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
     const dynamic = applied?.reloaded === false;
-    const coreOnly = applied ?? (await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired));
+    const coreOnly = applied ?? (await reloadApply(kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired));
     const served = await firstServed(PORT, s.last.host, (r) => r.body === s.newTaskIp, 180_000);
     const taskMs = served === undefined ? NaN : served - t0;
     const taskCoreFullMs = applied !== undefined && l.dynamic !== undefined ? fullTaskPath(l.dynamic, kind, withAddedTask(s, s.inputs.snapshot), s.inputs.desired, applied.endpoints) : undefined;
@@ -236,18 +252,30 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     const memAfter = pssBytes(processTree(l.proxy.roots()));
     log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${coreOnly.coreMs.toFixed(0)} ms${applied !== undefined ? `, push ${applied.pushMs.toFixed(0)} ms` : ''}${taskCoreFullMs !== undefined ? `; model + render would take ${taskCoreFullMs.toFixed(0)} ms` : ''}); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
 
-    // Route change: a new route, served once its host answers 200.
-    const r0 = performance.now();
-    const desired2 = { ...s.inputs.desired, routes: [...s.inputs.desired.routes, probeRoute(s, 1)] };
-    const routeApplied = await reloadApply(s, kind, l, withAddedTask(s, s.inputs.snapshot), desired2);
-    const routeServed = await firstServed(PORT, 'zz-probe-1.example.com', (r) => r.status === 200, 180_000);
-    const routeMs = routeServed === undefined ? NaN : routeServed - r0;
-    log(`${kind} ${n}: route change served after ${routeMs.toFixed(0)} ms (core ${routeApplied.coreMs.toFixed(0)} ms)`);
-    while (workers() > steady && performance.now() < settleEnd + 60_000) await sleep(100);
+    // Route changes: each a new route, served once its host answers 200 (SCALE_ROUTE_RUNS of them, one after another).
+    const routeRuns: RouteRun[] = [];
+    let routes = s.inputs.desired.routes;
+    for (let k = 1; k <= ROUTE_RUNS; k++) {
+      const r0 = performance.now();
+      routes = [...routes, probeRoute(s, k)];
+      const desired2 = { ...s.inputs.desired, routes };
+      const p = await reloadApply(kind, l, withAddedTask(s, s.inputs.snapshot), desired2);
+      const routeServed = await firstServed(PORT, `zz-probe-${k}.example.com`, (r) => r.status === 200, 300_000);
+      // Not on the path: the same render without memoised fragments, and the same bytes (checked).
+      const m2 = clusterModel({ desired: desired2, snapshot: withAddedTask(s, s.inputs.snapshot) }, kind);
+      const memo = mainFile(renderCluster(m2));
+      const [whole, renderWholeMs] = timed(() => (kind === 'nginx' ? renderNginxWithEndpoints(m2, dynamicEndpoints(m2) ? { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS } : {}, 'whole').config : mainFile(renderCluster(m2))));
+      if (whole !== memo) throw new Error('the memoised render differs from the whole render');
+      const run: RouteRun = { servedMs: routeServed === undefined ? NaN : routeServed - r0, reloadToServedMs: routeServed === undefined ? NaN : routeServed - p.reloadAt, modelMs: p.modelMs, renderMs: p.renderMs, renderWholeMs, validateMs: p.validateMs, encodeMs: p.encodeMs, checkMs: p.checkMs };
+      routeRuns.push(run);
+      log(`${kind} ${n}: route change ${k} served after ${run.servedMs.toFixed(0)} ms (model ${run.modelMs.toFixed(0)}, render ${run.renderMs.toFixed(0)} [whole ${renderWholeMs.toFixed(0)}], validate ${run.validateMs.toFixed(0)}, encode ${run.encodeMs.toFixed(0)}, agent check ${run.checkMs.toFixed(0)}, reload → served ${run.reloadToServedMs.toFixed(0)})`);
+      while (workers() > steady && performance.now() < settleEnd + 60_000 * k) await sleep(100);
+    }
+    const routeMs = median(routeRuns.map((r) => r.servedMs));
 
     return {
       kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
-      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(applied !== undefined ? { taskPushMs: applied.pushMs } : {}), reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
+      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, routeRuns, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(applied !== undefined ? { taskPushMs: applied.pushMs } : {}), reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
       memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
       rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
     };
@@ -279,6 +307,7 @@ async function main(): Promise<void> {
     notes: [
       'model, render, encode: median of 5 runs (N ≤ 1k), 3 (2k), 1 (5k, 10k); validate: one validateFiles of the rendered files (the proxy check in a private root; the core renders once and checks those bytes).',
       'check: nginx -t / haproxy -c of the local config, with a certificate file per TLS secret.',
+      'route served: from the core seeing the new route to the first 200 from its host; per run its phases: model, render (memoised: the last render\'s server blocks reused, ADR 0034; renderWhole: the same bytes without them, not on the path), validate (the core\'s nginx -t), encode, the agent\'s check, and reload → served; routeServedMs is the median of SCALE_ROUTE_RUNS runs.',
       'task served: from the core seeing the added task to the first response from it (core work + agent check + reload, or the dynamic push).',
       'memory: PSS of every process of the local proxy; peak sampled every 50 ms from the change until the old processes exit.',
       'core RSS: this benchmark process after building, rendering, validating and encoding N routes (includes the tsx loader).',

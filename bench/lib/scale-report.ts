@@ -1,6 +1,21 @@
 /** bench-scale's result row and its stdout table. */
 import type { Kind } from './local-proxy';
 
+/** One route change on the reload path: when it was served and what each phase cost (ms). */
+export interface RouteRun {
+  readonly servedMs: number;
+  readonly reloadToServedMs: number;
+  readonly modelMs: number;
+  /** The core's render, memoised (ADR 0034). */
+  readonly renderMs: number;
+  /** The same render without memoised fragments (not on the path). */
+  readonly renderWholeMs: number;
+  readonly validateMs: number;
+  readonly encodeMs: number;
+  /** The agent's nginx -t / haproxy -c before its reload. */
+  readonly checkMs: number;
+}
+
 export interface ScaleRow {
   readonly kind: Kind;
   readonly routes: number;
@@ -17,7 +32,9 @@ export interface ScaleRow {
   /** Dynamic endpoints: the PUT of the endpoint set to NGINX's balancer (until it answered). */
   readonly taskPushMs?: number;
   readonly reloadsForTask: number;
+  /** Median of routeRuns' servedMs. */
   readonly routeServedMs: number;
+  readonly routeRuns?: readonly RouteRun[];
   readonly memBeforeMiB: number;
   readonly memPeakMiB: number;
   readonly memAfterMiB: number;
@@ -38,5 +55,23 @@ export function formatScaleTable(rows: readonly ScaleRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', formatRouteTable(rows)].join('\n');
+}
+
+const minMed = (xs: readonly number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 'n/a' : s.length === 1 ? f(s[0] ?? NaN) : `${f(s[0] ?? NaN)} / ${f(s[Math.floor(s.length / 2)] ?? NaN)}`;
+};
+
+/** Route changes, phase by phase (min / median over the runs). */
+export function formatRouteTable(rows: readonly ScaleRow[]): string {
+  const header = ['proxy', 'routes', 'runs', 'route→served ms', 'model', 'render (memo)', 'render (whole)', 'validate', 'encode', 'agent check', 'reload→served'];
+  const body = rows.map((r) => {
+    const rs = r.routeRuns ?? [];
+    const col = (k: keyof RouteRun): string => minMed(rs.map((x) => x[k]));
+    return [r.kind, String(r.routes), String(rs.length), col('servedMs'), col('modelMs'), col('renderMs'), col('renderWholeMs'), col('validateMs'), col('encodeMs'), col('checkMs'), col('reloadToServedMs')];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return ['route changes (ms, min / median):', line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -166,9 +166,13 @@ function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, se
   const health = healthOf(backend);
   const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
   // The hash of the readable base: host mode has no network; this string keeps the shape it had before networks were optional.
-  const label = `${svc.name}|${backend.port}|${backend.mode}|${network !== undefined ? `${network}|` : ''}${affinityKey(affinity)}${healthKey}`;
-  // Everything that makes the upstream block differ, unfolded and unambiguously encoded: equal only for equal blocks.
-  const identity = identityKey('upstream', svc.name, backend.port, backend.mode, network, affinityKey(affinity), health.maxFails, health.failTimeout);
+  const transport = transportKey(backend);
+  const label = `${svc.name}|${backend.port}|${backend.mode}|${network !== undefined ? `${network}|` : ''}${affinityKey(affinity)}${healthKey}${transport !== undefined ? `|${transport}` : ''}`;
+  // Everything that makes the upstream block differ, unfolded and unambiguously encoded: equal only for
+  // equal blocks. The transport is part of it because NGINX pools keep-alive connections per upstream:
+  // a connection opened (and verified) under one backend TLS profile must never carry a request of
+  // another, nor a plain request go down an encrypted one.
+  const identity = identityKey('upstream', svc.name, backend.port, backend.mode, network, affinityKey(affinity), health.maxFails, health.failTimeout, backend.protocol, transport);
   return {
     ok: true,
     upstream: {
@@ -181,6 +185,16 @@ function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, se
       servers: sortServers(servers),
     },
   };
+}
+
+/**
+ * The backend's TLS profile (CA bundle, verified name, client certificate), unambiguously encoded;
+ * undefined without `tls`, so that upstreams of backends without it keep the names they had.
+ */
+function transportKey(backend: Backend): string | undefined {
+  const t = backend.tls;
+  if (t === undefined) return undefined;
+  return identityKey('tls', t.caSecret, t.serverName, t.clientCertificate?.certSecret, t.clientCertificate?.keySecret);
 }
 
 /** `names`: the cluster's upstream names, so that two different upstreams never get one name. */

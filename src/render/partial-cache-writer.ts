@@ -8,6 +8,7 @@
  * same as Mustache.render's (the goldens pin it).
  */
 import Mustache from 'mustache';
+import { FragmentMemo, namesLookedUp } from './fragment-memo';
 
 interface Parsed {
   readonly text: string;
@@ -18,6 +19,26 @@ interface Parsed {
 
 export class PartialCacheWriter extends Mustache.Writer {
   private readonly parsed = new Map<string, Parsed>();
+  /** Names each memoised partial looks up (its text's tags and its partials'), by partial text. */
+  private readonly lookups = new Map<string, ReadonlySet<string>>();
+
+  /**
+   * @param memoised partials whose rendered text is kept between renders (fragment-memo.ts, ADR 0034),
+   *   used by renderScoped.
+   */
+  constructor(private readonly memoised: ReadonlySet<string> = new Set(), readonly memo: FragmentMemo = new FragmentMemo()) {
+    super();
+  }
+
+  /** Mustache's render, reusing the memoised partials' fragments of the last render in `scope`. */
+  renderScoped(scope: string, template: string, view: unknown, partials: Record<string, string>, config: Mustache.RenderOptions): string {
+    this.memo.begin(scope);
+    try {
+      return this.render(template, view, partials, config);
+    } finally {
+      this.memo.end();
+    }
+  }
 
   override renderPartial(token: string[], context: Mustache.Context, partials?: Mustache.PartialsOrLookupFn, config?: Mustache.OpeningAndClosingTags | Mustache.RenderOptions): string {
     // Only the plain case is cached: a partials object and the default tags (what the renderers use).
@@ -32,7 +53,20 @@ export class PartialCacheWriter extends Mustache.Writer {
       p = { text, indented, tokens: this.parse(indented) as string[][] };
       this.parsed.set(key, p);
     }
-    return this.renderTokens(p.tokens, context, partials, p.indented, config);
+    const parsed = p;
+    const render = (): string => this.renderTokens(parsed.tokens, context, partials, parsed.indented, config);
+    if (!this.memoised.has(name)) return render();
+    const names = (): ReadonlySet<string> => this.namesOf(name, parsed, partials);
+    return this.memo.fragment(key, context, names, render);
+  }
+
+  private namesOf(name: string, p: Parsed, partials: Record<string, string>): ReadonlySet<string> {
+    let names = this.lookups.get(p.indented);
+    if (names === undefined) {
+      names = namesLookedUp(p.tokens, (sub) => (partials[sub] === undefined ? undefined : (this.parse(partials[sub] ?? '') as string[][])), new Set([name]));
+      this.lookups.set(p.indented, names);
+    }
+    return names;
   }
 
 }

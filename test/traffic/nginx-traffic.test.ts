@@ -12,7 +12,8 @@ import { buildModel } from '../../src/plan/build-model';
 import { renderNginx } from '../../src/render/nginx/render';
 import { startEcho, startEchoTls, type Backend, type EchoReply } from '../helpers/echo-backends';
 import { makeWorkerReadable } from '../helpers/worker-readable';
-import { peerCertificate, send } from '../helpers/http-client';
+import { send } from '../helpers/http-client';
+import { cookieAffinityCases, prefixRoutingCases, tlsCases } from '../helpers/shared-traffic-cases';
 import { freePorts, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 import { selfSigned } from '../helpers/tls-material';
@@ -22,6 +23,7 @@ const backends: Backend[] = [];
 let http = 0;
 let https = 0;
 let status = 0;
+const ports = { http: () => http, https: () => https };
 
 const echo = (body: string): EchoReply => JSON.parse(body) as EchoReply;
 
@@ -136,22 +138,7 @@ afterAll(async () => {
 });
 
 describe('host and path routing', () => {
-  it('strips the /api prefix and keeps the query string', async () => {
-    const r = await send({ port: http, host: 'web.test', path: '/api/items?x=1' });
-    expect(r.status).toBe(200);
-    const e = echo(r.body);
-    expect(e.service).toBe('api');
-    expect(e.url).toBe('/items?x=1');
-  });
-
-  it('matches the prefix itself and whole segments only', async () => {
-    expect(echo((await send({ port: http, host: 'web.test', path: '/api' })).body)).toMatchObject({ service: 'api', url: '/' });
-    expect(echo((await send({ port: http, host: 'web.test', path: '/apix' })).body)).toMatchObject({ service: 'web', url: '/apix' });
-  });
-
-  it('replaces a prefix', async () => {
-    expect(echo((await send({ port: http, host: 'web.test', path: '/v1/users/7' })).body)).toMatchObject({ service: 'web', url: '/v2/users/7' });
-  });
+  prefixRoutingCases(ports);
 
   it('never sends traffic to a task whose desired state is shutdown', async () => {
     const seen = new Set<string>();
@@ -249,48 +236,5 @@ describe('weights', () => {
   });
 });
 
-describe('session affinity', () => {
-  it('mints a cookie and keeps a client on one task', async () => {
-    const first = await send({ port: http, host: 'sticky.test' });
-    const setCookie = first.headers['set-cookie']?.[0] ?? '';
-    expect(setCookie).toMatch(/^sg_pin=[0-9a-f]{32}; Path=\/; Max-Age=600; HttpOnly/);
-    const cookie = setCookie.split(';')[0] ?? '';
-    const firstTask = echo(first.body).task;
-    for (let i = 0; i < 15; i++) {
-      const r = await send({ port: http, host: 'sticky.test', headers: { cookie } });
-      expect(echo(r.body).task).toBe(firstTask);
-      expect(r.headers['set-cookie']).toBeUndefined();
-    }
-  });
-});
-
-describe('TLS', () => {
-  it('redirects plain HTTP to HTTPS with 308 and the published https port', async () => {
-    const r = await send({ port: http, host: 'secure.test', path: '/a?b=1' });
-    expect(r.status).toBe(308);
-    expect(r.headers.location).toBe(`https://secure.test:${https}/a?b=1`);
-  });
-
-  it('terminates TLS behind the SNI router and forwards the client address', async () => {
-    const r = await send({ port: https, host: 'secure.test', path: '/x', tls: true });
-    expect(r.status).toBe(200);
-    const e = echo(r.body);
-    expect(e.service).toBe('secure');
-    expect(e.headers['x-forwarded-proto']).toBe('https');
-    expect(e.headers['x-real-ip']).toBe('127.0.0.1');
-    const cert = await peerCertificate(https, 'secure.test');
-    expect(cert instanceof Error ? cert.message : cert.subject.CN).toBe('secure.test');
-  });
-
-  it('passes TLS through untouched by SNI on the same port', async () => {
-    const cert = await peerCertificate(https, 'pt.test');
-    expect(cert instanceof Error ? cert.message : cert.subject.CN).toBe('pt.test');
-    const r = await send({ port: https, host: 'pt.test', path: '/raw', tls: true });
-    expect(echo(r.body)).toMatchObject({ service: 'pt', url: '/raw' });
-  });
-
-  it('refuses the handshake for an unknown SNI name', async () => {
-    const result = await peerCertificate(https, 'unknown.test');
-    expect(result).toBeInstanceOf(Error);
-  });
-});
+cookieAffinityCases(ports, 'mints a cookie and keeps a client on one task', [/^sg_pin=[0-9a-f]{32}; Path=\/; Max-Age=600; HttpOnly/]);
+tlsCases(ports);

@@ -7,17 +7,20 @@ import { isBootEndpoints } from './boot-endpoints';
 
 /**
  * `current` is the config the cluster's proxy uses after this run; configs mounted by a task of the
- * proxy service that is meant to run stay (during a rolling update old tasks still use theirs).
- * Boot endpoint sets (boot-endpoints.ts) are no revisions: every one but `currentEndpoints` (what the
- * service mounts after this run) goes once no task mounts it.
+ * proxy service that is meant to run stay (during a rolling update old tasks still use theirs), and
+ * so do those the service's spec mounts after this run (`mountedBySpec`): with hitless delivery the
+ * spec keeps its boot config while newer revisions are only delivered, and Docker refuses to remove
+ * a config a service spec references even when no task runs it.
+ * Boot endpoint sets (boot-endpoints.ts) are no revisions: every one no task and not the spec mounts goes.
  */
-export function planConfigPrune(cluster: string, current: string, serviceId: string | undefined, live: LiveState, currentEndpoints?: string): RemoveStep[] {
-  const inUse = new Set(
-    live.tasks.filter((t) => serviceId !== undefined && t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
-  );
+export function planConfigPrune(cluster: string, current: string, serviceId: string | undefined, live: LiveState, mountedBySpec: readonly string[] = []): RemoveStep[] {
+  const inUse = new Set([
+    ...mountedBySpec,
+    ...live.tasks.filter((t) => serviceId !== undefined && t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
+  ]);
   const all = live.proxyConfigs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster);
   const own = all.filter((c) => !isBootEndpoints(c));
-  const endpointSets = all.filter((c) => isBootEndpoints(c) && c.Spec.Name !== currentEndpoints && !inUse.has(c.Spec.Name));
+  const endpointSets = all.filter((c) => isBootEndpoints(c) && !inUse.has(c.Spec.Name));
   // Parts 2..n of a config stored in several (ADR 0029) go with their config, never on their own count.
   const isPart = (c: (typeof own)[number]): boolean => c.Spec.Labels?.[LABELS.partOf] !== undefined;
   const candidates = own

@@ -240,7 +240,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       reason: mounted?.ConfigName !== mountedName ? `mount config ${mountedName === configName ? id : mountedName} (was ${mounted?.ConfigName ?? 'none'})` : kept ? 'the service spec changed (the boot config stays)' : 'the service spec changed',
     });
   }
-  const mountedEndpoints = mountedBootEndpoints(spec.TaskTemplate.ContainerSpec.Configs ?? [])?.name;
-  steps.push(...planConfigPrune(model.cluster, configName, existing?.ID, live, mountedEndpoints));
+  const mountedBySpec = (spec.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => c.ConfigName);
+  steps.push(...planConfigPrune(model.cluster, configName, existing?.ID, live, mountedBySpec));
   return { steps, ...(existing !== undefined ? { serviceId: existing.ID } : {}), configName: mountedName, configHash: hash, ...(revision !== undefined ? { revision } : {}) };
 }

@@ -42,9 +42,27 @@ export function canonicalDuration(ms: number): string {
   return out === '' ? '0s' : out;
 }
 
+/**
+ * Each distinct duration's NGINX form, computed once: a config repeats a few durations (every
+ * location's timeouts) thousands of times. A pure function of the text, so a plain cache.
+ */
+const millisecondForms = new Map<string, string>();
+const secondForms = new Map<string, string>();
+const MAX_CACHED = 10_000;
+
+function cached(cache: Map<string, string>, d: string, compute: () => string): string {
+  let v = cache.get(d);
+  if (v === undefined) {
+    v = compute();
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(d, v);
+  }
+  return v;
+}
+
 /** A duration for a millisecond directive (proxy_*_timeout). */
 export function nginxDuration(d: Duration): string {
-  return nginxReadable(d, true) ? d : canonicalDuration(durationMs(d));
+  return cached(millisecondForms, d, () => (nginxReadable(d, true) ? d : canonicalDuration(durationMs(d))));
 }
 
 /**
@@ -52,5 +70,5 @@ export function nginxDuration(d: Duration): string {
  * (`500ms` → `1s`; NGINX counts failures per second anyway).
  */
 export function nginxSeconds(d: Duration): string {
-  return nginxReadable(d, false) ? d : canonicalDuration(Math.ceil(durationMs(d) / 1000) * 1000);
+  return cached(secondForms, d, () => (nginxReadable(d, false) ? d : canonicalDuration(Math.ceil(durationMs(d) / 1000) * 1000)));
 }

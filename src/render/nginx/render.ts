@@ -1,4 +1,5 @@
 /** Render one ProxyModel to nginx.conf. Pure: same model and options ⇒ same bytes. */
+import { FragmentMemo } from '../fragment-memo';
 import { PartialCacheWriter } from '../partial-cache-writer';
 import type { ProxyModel } from '../../plan/model';
 import { nginxEscape } from './escape';
@@ -6,8 +7,18 @@ import { DEFAULT_NGINX_OPTIONS, type NginxRenderOptions } from './options';
 import { NGINX_TEMPLATES } from './templates';
 import { buildNginxViewAndEndpoints } from './view-model';
 
-/** One writer per renderer: it keeps each partial's tokens per place of use (partial-cache-writer.ts). */
-const writer = new PartialCacheWriter();
+/**
+ * One writer per renderer: it keeps each partial's tokens per place of use (partial-cache-writer.ts),
+ * and each `server` block's text between renders of a cluster (fragment-memo.ts, ADR 0034).
+ */
+const writer = new PartialCacheWriter(new Set(['server']), new FragmentMemo((server) => `${String(server['serverName'])} ${String(server['listenHttp'])} ${String(server['tlsListener'])}`));
+/** Without memoised fragments: the reference the memoised render must equal byte for byte (tests, benchmark). */
+const wholeWriter = new PartialCacheWriter();
+
+/** How many `server` blocks the last memoised render reused (hits) and rendered (misses). */
+export function lastNginxFragments(): { readonly hits: number; readonly misses: number } {
+  return { hits: writer.memo.hits, misses: writer.memo.misses };
+}
 
 export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): string {
   return renderNginxWithEndpoints(model, options).config;
@@ -17,9 +28,12 @@ export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptio
  * nginx.conf and, with dynamic endpoints (options.dynamicEndpoints), the endpoints text the agent
  * delivers to the balancer (one line per HTTP upstream, sorted; "" with static upstreams).
  */
-export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): { config: string; endpoints: string; dynamicUpstreams: readonly string[] } {
-  const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, { ...DEFAULT_NGINX_OPTIONS, ...options });
-  const config = writer.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
+export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}, memo: 'memo' | 'whole' = 'memo'): { config: string; endpoints: string; dynamicUpstreams: readonly string[] } {
+  const opts = { ...DEFAULT_NGINX_OPTIONS, ...options };
+  const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, opts);
+  // The scope only bounds what is kept (one cluster's last render per options); the fragments' keys are their whole input.
+  if (memo === 'whole') return { config: wholeWriter.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape }), endpoints: endpointsText(endpoints), dynamicUpstreams };
+  const config = writer.renderScoped(`${model.cluster}\u0000${JSON.stringify(opts)}`, NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
   return { config, endpoints: endpointsText(endpoints), dynamicUpstreams };
 }
 

@@ -1,0 +1,124 @@
+/**
+ * Memoised fragments (ADR 0034): the text of one use of a partial (NGINX: one `server` block, so one
+ * host's routes) is kept between renders and reused when the render asks for the same fragment again.
+ *
+ * The key is the fragment's complete input, not a proxy for it: the view object the partial is
+ * rendered from (as JSON: views are plain data built by the view model, strings, numbers, booleans,
+ * arrays and objects) plus every field of the enclosing view that a name in the partial could resolve
+ * to (Mustache looks a name up the context stack), plus the place of use (indentation). Same key ⇒ the
+ * same tokens rendered over the same values ⇒ the same bytes, so there is no invalidation rule to get
+ * wrong: a route's new generation, a renamed map variable, a changed default or option changes the
+ * view, hence the key. Only the text is reused; the view model is still built whole (its names span
+ * routes), which is why this saves the template work and not the view build.
+ *
+ * Bounded: each scope (cluster and options) keeps only the fragments its last render used.
+ */
+import type Mustache from 'mustache';
+
+/** The Mustache tag types that look a name up the context stack (section, inverted, variable, unescaped). */
+const LOOKUP_TAGS = new Set(['name', '&', '{', '#', '^']);
+/** At most this many scopes (cluster × options) keep fragments; the oldest is dropped first. */
+const MAX_SCOPES = 64;
+
+/** Every first segment of a name the tokens (and the partials they include) look up. */
+export function namesLookedUp(tokens: readonly (readonly unknown[])[], partial: (name: string) => readonly (readonly unknown[])[] | undefined, seen = new Set<string>()): Set<string> {
+  const out = new Set<string>();
+  const walk = (ts: readonly (readonly unknown[])[]): void => {
+    for (const t of ts) {
+      const [type, value, , , children] = t as [string, string, number, number, unknown];
+      if (LOOKUP_TAGS.has(type)) out.add(value.split('.')[0] ?? value);
+      if (type === '>' && !seen.has(value)) {
+        seen.add(value);
+        const sub = partial(value);
+        if (sub !== undefined) walk(sub);
+      }
+      if (Array.isArray(children)) walk(children as (readonly unknown[])[]);
+    }
+  };
+  walk(tokens);
+  return out;
+}
+
+/** A fragment kept between renders: its whole input (JSON) and its text. */
+interface Kept {
+  readonly input: string;
+  readonly text: string;
+}
+
+export class FragmentMemo {
+  private readonly scopes = new Map<string, Map<string, Kept[]>>();
+  private current: { readonly scope: string; readonly previous: ReadonlyMap<string, readonly Kept[]>; readonly next: Map<string, Kept[]> } | undefined;
+  /** The enclosing view's fields a partial may read, as JSON, per (enclosing view, partial). */
+  private readonly outer = new WeakMap<object, Map<string, string>>();
+  hits = 0;
+  misses = 0;
+
+  /**
+   * @param identify a short name for a view (NGINX: a server's name and listeners), only to find the
+   *   kept fragments to compare with: a fragment is reused when its whole input is equal, whatever the name.
+   */
+  constructor(private readonly identify: (view: Record<string, unknown>) => string = () => '') {}
+
+  /** Start a render in `scope`: fragments of this scope's last render may be reused. */
+  begin(scope: string): void {
+    this.current = { scope, previous: this.scopes.get(scope) ?? new Map(), next: new Map() };
+    this.hits = 0;
+    this.misses = 0;
+  }
+
+  /** End the render: the scope keeps the fragments this render used, nothing else. */
+  end(): void {
+    const c = this.current;
+    this.current = undefined;
+    if (c === undefined) return;
+    this.scopes.delete(c.scope);
+    this.scopes.set(c.scope, c.next);
+    while (this.scopes.size > MAX_SCOPES) {
+      const oldest = this.scopes.keys().next().value;
+      if (oldest === undefined) break;
+      this.scopes.delete(oldest);
+    }
+  }
+
+  /**
+   * The fragment for `place` (partial name and place of use) rendered over `context`, from the memo
+   * or from `render`. Only a two-level stack (the partial's view inside the main view) is memoised.
+   */
+  fragment(place: string, context: Mustache.Context, names: () => ReadonlySet<string>, render: () => string): string {
+    const c = this.current;
+    const parent = context.parent;
+    if (c === undefined || parent === undefined || parent.parent !== undefined || !isRecord(context.view) || !isRecord(parent.view)) return render();
+    // Compared in full (the short name only narrows the candidates): the input is the partial's view,
+    // the enclosing fields its names can reach, and the place.
+    const input = `${this.outerJson(parent.view, place, names)}\u0000${JSON.stringify(context.view)}`;
+    const id = `${place}\u0000${this.identify(context.view)}`;
+    const found = c.next.get(id)?.find((k) => k.input === input) ?? c.previous.get(id)?.find((k) => k.input === input);
+    const text = found?.text ?? render();
+    if (found === undefined) this.misses++;
+    else this.hits++;
+    const kept = c.next.get(id);
+    if (kept === undefined) c.next.set(id, [{ input, text }]);
+    else if (!kept.some((k) => k.input === input)) kept.push({ input, text });
+    return text;
+  }
+
+  private outerJson(view: Record<string, unknown>, place: string, names: () => ReadonlySet<string>): string {
+    let byPlace = this.outer.get(view);
+    if (byPlace === undefined) {
+      byPlace = new Map();
+      this.outer.set(view, byPlace);
+    }
+    let json = byPlace.get(place);
+    if (json === undefined) {
+      const picked: Record<string, unknown> = {};
+      for (const n of [...names()].sort()) if (n in view) picked[n] = view[n];
+      json = JSON.stringify(picked);
+      byPlace.set(place, json);
+    }
+    return json;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
