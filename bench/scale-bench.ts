@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { encodeModel } from '../src/api/model-json';
 import type { ProxyModel } from '../src/plan/model';
 import { renderCluster } from '../src/render/render-cluster';
-import { renderHaproxy } from '../src/render/haproxy/render';
+import { renderHaproxyWithEndpoints } from '../src/render/haproxy/render';
+import { HaproxyEndpoints } from '../src/agent/haproxy-endpoints';
 import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
 import { mountedFiles, validateFiles } from '../src/validate/validate-files';
@@ -35,7 +36,7 @@ const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split('
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
 const LABEL = process.env['SCALE_LABEL'] ?? 'latest';
 const PORT = 28080;
-/** SCALE_MODE=dynamic: NGINX with dynamic endpoints (task changes pushed to the Lua balancer, no reload). */
+/** SCALE_MODE=dynamic: dynamic endpoints (task changes pushed to NGINX's Lua balancer or HAProxy's server slots, no reload). */
 const DYNAMIC = process.env['SCALE_MODE'] === 'dynamic';
 const MiB = 2 ** 20;
 /** SCALE_ROUTE_RUNS: route changes per case (each a new route and a reload), for min / median. */
@@ -58,7 +59,7 @@ interface Local {
   readonly proxy: LocalProxy;
   /** Render `model` with this instance's ports and paths and write it (HAProxy: and its PEM files). */
   write(model: ProxyModel): void;
-  /** Dynamic endpoints (NGINX): the core's one render of a change; `push` when the config stayed the same. */
+  /** Dynamic endpoints: the core's one render of a change; `push` when the config stayed the same (NGINX: PUT to the balancer; HAProxy: runtime API). */
   readonly dynamic?: {
     render(model: ProxyModel): { config: string; endpoints: string };
     written(): string;
@@ -91,15 +92,35 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     };
   }
   const certDir = join(dir, 'certs');
-  const opts = { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: PORT, httpsPort: PORT + 1, statusPort: PORT + 100, logTarget: `127.0.0.1:${PORT + 102}`, trafficLogPort: PORT + 102 };
+  const opts = { certDir, runtimeDir: dir, bindAddress: '127.0.0.1', httpPort: PORT, httpsPort: PORT + 1, statusPort: PORT + 100, logTarget: `127.0.0.1:${PORT + 102}`, trafficLogPort: PORT + 102, dynamicEndpoints: DYNAMIC };
+  // Dynamic (ADR 0031): the agent's own slot table, state file and runtime API client.
+  const slots = new HaproxyEndpoints(dir);
+  let current = '';
+  const render = (m: ProxyModel) => renderHaproxyWithEndpoints(m, opts);
   return {
     proxy: localHaproxy(conf, join(dir, 'haproxy.pid')),
     write: (m) => {
-      const text = renderHaproxy(m, opts);
-      writeFileSync(conf, text);
-      const pems = buildPemFiles(text, certDir, secretsDir);
+      const r = render(m);
+      current = r.config;
+      writeFileSync(conf, r.config);
+      const pems = buildPemFiles(r.config, certDir, secretsDir);
       if (!pems.ok) throw new Error(pems.output);
+      // As the agent does before every start and reload: the state file HAProxy loads its slots from.
+      const staged = DYNAMIC ? slots.stage(r.endpoints) : { ok: true, output: '' };
+      if (!staged.ok) throw new Error(staged.output);
     },
+    ...(DYNAMIC
+      ? {
+          dynamic: {
+            render,
+            written: () => current,
+            push: async (e: string) => {
+              const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
+              if (!v.ok) throw new Error(v.output);
+            },
+          },
+        }
+      : {}),
   };
 }
 
@@ -155,7 +176,7 @@ async function dynamicApply(d: NonNullable<Local['dynamic']>, last: IncrementalC
   if (next.path.kind !== 'tasks') throw new Error(`the task change took the full pipeline: ${next.path.reason}`);
   const files = next.output.clusters.find((c) => c.model.cluster === 'default')?.files;
   const before = last.output.clusters.find((c) => c.model.cluster === 'default')?.files;
-  if (mainFile(files) !== mainFile(before)) throw new Error('a task change changed nginx.conf under dynamic endpoints');
+  if (mainFile(files) !== mainFile(before)) throw new Error('a task change changed the main config under dynamic endpoints');
   const endpoints = files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
   const p0 = performance.now();
   await d.push(endpoints);
@@ -166,14 +187,14 @@ async function dynamicApply(d: NonNullable<Local['dynamic']>, last: IncrementalC
 function fullTaskPath(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired'], endpoints: string): number {
   const [m, modelMs] = timed(() => clusterModel({ desired, snapshot }, kind));
   const [r, renderMs] = timed(() => d.render(m));
-  if (r.config !== d.written()) throw new Error('a task change changed nginx.conf under dynamic endpoints');
+  if (r.config !== d.written()) throw new Error('a task change changed the main config under dynamic endpoints');
   if (r.endpoints !== endpoints) throw new Error('the fast path pushed other endpoint lines than a full render gives');
   return modelMs + renderMs;
 }
 
 async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
   const [generated, generateMs] = timed(() => scaleInputs(n));
-  const s: ScaleInputs = DYNAMIC ? { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired) } } : generated;
+  const s: ScaleInputs = DYNAMIC ? { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired, kind) } } : generated;
   log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
   const dir = join(tmp, `${kind}-${n}`);
   mkdirSync(dir, { recursive: true });
@@ -278,7 +299,7 @@ async function main(): Promise<void> {
   const report = {
     schema: 1,
     label: LABEL,
-    mode: DYNAMIC ? 'dynamic endpoints (NGINX); HAProxy reloads per change' : 'reload per change',
+    mode: DYNAMIC ? 'dynamic endpoints (NGINX Lua balancer, HAProxy server slots): a task change is a push, no reload' : 'reload per change',
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: machineInfo(undefined, undefined),

@@ -4,8 +4,11 @@
  * agent decodes it here before NGINX/HAProxy ever reads it, and refuses one whose parts are missing
  * or damaged (the header's SHA-256) rather than start a proxy on half a config.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
 import { decodeStoredConfig, partFilePath, storedHeader } from '../plan/stored-config';
+import { ENDPOINTS_FILE } from '../render/render-cluster';
 
 /** The text of the config mounted at `path` (decompressed and reassembled when stored so). */
 export function readBootConfig(path: string): string {
@@ -19,4 +22,24 @@ export function readBootConfig(path: string): string {
     parts.push(readFileSync(part));
   }
   return decodeStoredConfig(parts);
+}
+
+/**
+ * Dynamic endpoints: the set mounted beside the boot config (`endpoints.txt`, rendered with it, ADR
+ * 0035) becomes the live one in `confDir`, so NGINX's balancer (seeded from it at start) or HAProxy's
+ * slots (the state file the agent writes from it) serve the backends before the core answers, instead
+ * of 503. Stale at worst (as of the proxy service's last update); the core's set replaces it on connect.
+ * Returns the mounted file's path when it was installed.
+ */
+export function installBootEndpoints(boot: string, confDir: string, log: Logger): string | undefined {
+  const mounted = join(dirname(boot), ENDPOINTS_FILE);
+  const live = join(confDir, ENDPOINTS_FILE);
+  if (!existsSync(mounted) || existsSync(live)) return undefined;
+  try {
+    writeFileSync(live, readBootConfig(mounted));
+    return mounted;
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err), endpoints: mounted }, 'could not read the boot endpoint set; backends answer 503 until the core is reached');
+    return undefined;
+  }
 }

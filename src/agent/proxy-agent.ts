@@ -31,7 +31,7 @@ import { chooseBootConfig } from './agent-boot';
 import { restoreAcmeFiles } from './acme-restore';
 import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
-import { readBootConfig } from './boot-config-file';
+import { installBootEndpoints, readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { pushEndpointSet } from './nginx-endpoints';
 import { HaproxyEndpoints } from './haproxy-endpoints';
@@ -268,7 +268,8 @@ export class ProxyAgent {
       if (boot === undefined) throw new Error(`no boot configuration found (looked at ${this.o.bootConfigs.join(', ')})`);
       // Decompressed and reassembled when the config was too large for one Swarm config (ADR 0029).
       writeFileSync(this.confPath, readBootConfig(boot));
-      this.o.log.info({ boot }, `starting ${label} on the boot configuration`);
+      const endpoints = installBootEndpoints(boot, this.o.confDir, this.o.log);
+      this.o.log.info({ boot, ...(endpoints !== undefined ? { endpoints } : {}) }, `starting ${label} on the boot configuration`);
     }
     // A flag left by an agent that died mid-reload would keep every answer on Connection: close.
     if (this.o.drainFlagPath !== undefined) rmSync(this.o.drainFlagPath, { force: true });

@@ -14,6 +14,7 @@ import { readLiveState, type LiveState } from '../observed/live-state';
 import { toSnapshot } from '../observed/to-snapshot';
 import type { DesiredState, Stored } from '../plan/inputs';
 import { desiredConfig, mainFile, type PipelineInputs } from '../plan/pipeline';
+import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { portClashes } from '../plan/port-clashes';
 import { planImpact, type ClusterImpact } from '../plan/writes/impact';
 import type { Plan } from '../plan/writes/steps';
@@ -64,7 +65,14 @@ export function withApplied(current: DesiredState, objects: readonly ApiObject[]
  */
 function renderAll(desired: DesiredState, served: Omit<PipelineInputs, 'specs'>): { configs: Map<string, RenderedCluster>; conditions: ReturnType<typeof desiredConfig>['result']['conditions'] } {
   const built = desiredConfig({ ...served, specs: desired });
-  return { configs: new Map(built.clusters.map((c) => [c.model.cluster, { model: c.model, file: c.files?.main ?? '', content: mainFile(c.files) }])), conditions: built.result.conditions };
+  const endpointsOf = (c: (typeof built.clusters)[number]) => c.files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content;
+  return {
+    configs: new Map(built.clusters.map((c) => {
+      const endpoints = endpointsOf(c);
+      return [c.model.cluster, { model: c.model, file: c.files?.main ?? '', content: mainFile(c.files), ...(endpoints !== undefined ? { endpoints } : {}) }];
+    })),
+    conditions: built.result.conditions,
+  };
 }
 
 const ref = (o: { kind: string; metadata: { name: string } }): string => `${o.kind.toLowerCase()}/${o.metadata.name}`;

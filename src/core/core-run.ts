@@ -19,7 +19,7 @@ import { PROXY_SERVICE_STEP, readsStoredConfigs, type ProxyPlan } from '../plan/
 import { clusterGroupKey, type Step } from '../plan/writes/steps';
 import { agentSink, blockedCount, countWrites, failureCondition, logOutcomes, runError } from './actuation';
 import { TerminalFailures } from './terminal-failures';
-import { MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
+import { ENDPOINTS_FILE, MAIN_CONFIG_FILE, type RenderedCluster } from '../render/render-cluster';
 import { mountedFiles, ValidationCache, type FilesValidator, type ShippedFile } from '../validate/validate-files';
 import { proxyServiceName, type AgentEndpoint } from '../plan/proxy-service-spec';
 import { agentEndpoint } from '../plan/agent-endpoint';
@@ -414,7 +414,9 @@ export class CoreRun {
     const delivery = agent !== undefined && plane !== undefined ? { proxyKind: kind, files, configHash: deliveryHash(files, certificates), immediate: urgent, ...(delivered !== undefined ? { deliveredHash: delivered } : {}) } : undefined;
     if (delivery !== undefined) this.served.remember(delivery.configHash, rollback !== undefined ? (rollback.revision.routes ?? new Set()) : new Set(model.routes.map((r) => `${r.name}@${r.generation}`)));
     const fingerprints = agent !== undefined && (model.acme?.files.length ?? 0) > 0 ? this.options.issuer?.fingerprints() : undefined;
-    const proxy = { rendered, rollback: rollback !== undefined, ...(fingerprints !== undefined ? { acmeFingerprints: fingerprints, now: this.now().getTime() } : {}), ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
+    // Dynamic endpoints: the set rendered with this config, mounted for a task that boots without the core (ADR 0035).
+    const endpointSet = agent !== undefined && rollback === undefined ? source.extraFiles.find((f) => f.path === ENDPOINTS_FILE)?.content.toString() : undefined;
+    const proxy = { rendered, rollback: rollback !== undefined, ...(endpointSet !== undefined ? { bootEndpoints: endpointSet } : {}), ...(fingerprints !== undefined ? { acmeFingerprints: fingerprints, now: this.now().getTime() } : {}), ...(this.options.maxConfigBytes !== undefined ? { configLimit: this.options.maxConfigBytes } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) };
     return { input: { ...base, proxy }, agent, status: { model, expectedReplicas, ...keepLast, ...(note !== undefined ? { note } : {}) } };
   }
 

@@ -40,6 +40,8 @@ export const LABELS = {
   parts: 'io.swarmgate.parts',
   /** On a part (2..n) of a proxy config stored in several configs: the name of the config it continues. */
   partOf: 'io.swarmgate.part-of',
+  /** On the endpoint set a dynamic-endpoints proxy service mounts for booting without the core (ADR 0035): "true". */
+  bootEndpoints: 'io.swarmgate.boot-endpoints',
   /** On proxy configs: how many routes the config contains. */
   routeCount: 'io.swarmgate.route-count',
   /**

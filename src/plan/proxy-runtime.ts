@@ -16,6 +16,12 @@ import { DEFAULT_NGINX_OPTIONS } from '../render/nginx/options';
 export const NGINX_CONFIG_PATH = '/etc/nginx/nginx.conf';
 /** Hitless delivery: where the boot config (last good at the last service update) is mounted. */
 export const BOOT_CONFIG_PATH = '/etc/swarmgate/boot/nginx.conf';
+/**
+ * Hitless delivery with dynamic endpoints: where the endpoint set rendered with the boot config is
+ * mounted (both kinds), so a task that boots while the core is unreachable serves its backends
+ * instead of answering 503 (boot-endpoints.ts, ADR 0035).
+ */
+export const BOOT_ENDPOINTS_PATH = '/etc/swarmgate/boot/endpoints.txt';
 /** The agent's command, run by the proxy image's entrypoint (swarmgate-proxy-init: a loop that restarts it, ADR 0018). */
 export const AGENT_ARGS = ['swarmgate', 'proxy-agent'] as const;
 

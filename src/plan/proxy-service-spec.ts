@@ -10,7 +10,7 @@ import type { NodeInfo, ServiceSpec } from '../observed/docker-port';
 import { TLS_DIR_IN_TASKS } from '../domain/tls-layout';
 import { tlsMounts, type TlsSet } from './tls-sets';
 import { identityKey, identityMounts, type ClusterRole, type IdentitySecrets } from './identity-secrets';
-import { AGENT_RUNTIME_TMPFS, LAST_APPLIED_DIR, lastAppliedVolume, NGINX_WORKER_GID, PROXY_RUNTIME, WORKER_READABLE_MODE } from './proxy-runtime';
+import { AGENT_RUNTIME_TMPFS, BOOT_ENDPOINTS_PATH, LAST_APPLIED_DIR, lastAppliedVolume, NGINX_WORKER_GID, PROXY_RUNTIME, WORKER_READABLE_MODE } from './proxy-runtime';
 import { pagePath } from './error-pages';
 import { listenerSwarmProtocol } from '../domain/listener';
 import { partFilePath } from './stored-config';
@@ -65,6 +65,8 @@ export interface ProxyInputs {
   readonly joinAllowedNetworks?: boolean;
   /** Hitless: the CA and identity the live service mounts, kept instead of the current set's (keptComponentMounts, ADR 0019). */
   readonly keepTlsMounts?: NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
+  /** Hitless with dynamic endpoints: the endpoint set rendered with the boot config (boot-endpoints.ts, ADR 0035). */
+  readonly bootEndpoints?: { readonly id: string; readonly name: string };
   /** Hitless with ACME routes: the durable copies of their certificates the tasks mount (acme-copies.ts, ADR 0024). */
   readonly acmeCopies?: NonNullable<ServiceSpec['TaskTemplate']['ContainerSpec']['Secrets']>;
 }
@@ -153,6 +155,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
         Configs: [
           { ConfigID: inputs.config.id, ConfigName: inputs.config.name, File: { Name: configPath, UID: '0', GID: '0', Mode: 0o444 } },
           ...parts.map((p, i) => ({ ConfigID: p.id, ConfigName: p.name, File: { Name: partFilePath(configPath, i + 2, parts.length + 1), UID: '0', GID: '0', Mode: 0o444 } })),
+          ...(agent !== undefined && inputs.bootEndpoints !== undefined ? [{ ConfigID: inputs.bootEndpoints.id, ConfigName: inputs.bootEndpoints.name, File: { Name: BOOT_ENDPOINTS_PATH, UID: '0', GID: '0', Mode: 0o444 } }] : []),
           ...[...(model.pageConfigs ?? [])].sort().map((name) => ({ ConfigID: inputs.pageConfigIds?.get(name) ?? name, ConfigName: name, File: { Name: pagePath(name), UID: '0', GID: '0', Mode: 0o444 } })),
         ],
         Secrets: [

@@ -1,8 +1,12 @@
 /**
- * Dynamic endpoints on the real local Swarm (ADR 0016): a hitless NGINX cluster with
- * `proxy.endpoints: Dynamic` and 1,000 other routes; scaling a backend 2 → 4 → 1 under keep-alive
- * traffic reaches the proxy as endpoint pushes — no NGINX reload, no failed request — and the
- * new tasks serve. Needs the images (make images). Run under the Swarm lock.
+ * Dynamic endpoints on the real local Swarm (ADR 0016, 0031, 0035): a hitless NGINX cluster with
+ * `proxy.endpoints: Dynamic` and 1,000 other routes, and a hitless HAProxy cluster with Dynamic
+ * endpoints (ADR 0031) routing to the same backend; scaling the backend 2 → 4 → 1 under keep-alive
+ * traffic on both reaches the proxies as endpoint pushes — no NGINX or HAProxy reload, no failed
+ * request — and the new tasks serve. Then, with the core scaled to 0 and each proxy's node record
+ * removed, a killed proxy task's replacement boots from its mounted Swarm configs alone and serves a
+ * backend from the boot endpoint set (ADR 0035; before it: 503). Needs the images (make images).
+ * Run under the Swarm lock.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,9 @@ import { startKeepAliveLoad } from '../helpers/keepalive-load';
 import { forEachIndex } from '../helpers/in-parallel';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, route } from '../helpers/specs';
-import { docker, isProgrammed, removeWhenReleased, tryDocker, until } from '../helpers/swarm';
+import { createBackend, docker, isProgrammed, removeWhenReleased, tryDocker, until } from '../helpers/swarm';
+import { CORE_SERVICE } from '../../src/plan/core-service-spec';
+import { BOOT_ENDPOINTS_PATH, LAST_APPLIED_DIR } from '../../src/plan/proxy-runtime';
 
 const PREFIX = `scale${process.pid % 10000}`;
 const NET = `${PREFIX}-net`;
@@ -26,23 +32,31 @@ const PROXY = `sg-proxy-${CLUSTER}`;
 const APP = `${PREFIX}-app`;
 const BACKEND_CONF = `${PREFIX}-backend`;
 const HOST = `${PREFIX}.localhost`;
+/** The HAProxy Dynamic cluster: one route to APP (scaled with the NGINX one), one to STEADY. */
+const HAP_CLUSTER = `${PREFIX}-hap`;
+const HAP_PROXY = `sg-proxy-${HAP_CLUSTER}`;
+const HAP_HOST = `${PREFIX}-hap.localhost`;
+/** A backend that runs unchanged from before the proxies exist: in their boot endpoint sets (ADR 0035). */
+const STEADY = `${PREFIX}-steady`;
+const STEADY_HOST = `${PREFIX}-steady.localhost`;
 const OTHER_ROUTES = Number(process.env['SG_DYNAMIC_OTHER_ROUTES'] ?? '1000');
 const io = { out: () => undefined, err: () => undefined };
 const port = createDockerPort();
 let httpPort = 0;
+let hapPort = 0;
 
-function agentLog(): string {
-  const r = spawnSync('docker', ['service', 'logs', '--raw', PROXY], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+function agentLog(service = PROXY): string {
+  const r = spawnSync('docker', ['service', 'logs', '--raw', service], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   return `${r.stdout}${r.stderr}`;
 }
-const reloads = (): number => agentLog().split('\n').filter((l) => l.includes('configuration applied')).length;
-const pushes = (): number => agentLog().split('\n').filter((l) => l.includes('endpoints applied (no reload)')).length;
+const reloads = (service = PROXY): number => agentLog(service).split('\n').filter((l) => l.includes('configuration applied')).length;
+const pushes = (service = PROXY): number => agentLog(service).split('\n').filter((l) => l.includes('endpoints applied (no reload)')).length;
 
 /** The distinct task hostnames among `n` answers. */
-async function servingTasks(n: number): Promise<Set<string>> {
+async function servingTasks(n: number, on = { port: httpPort, host: HOST }): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
-    const r = await send({ port: httpPort, host: HOST, path: '/' });
+    const r = await send({ port: on.port, host: on.host, path: '/' });
     if (r.status === 200) seen.add(r.body.trim());
   }
   return seen;
@@ -79,12 +93,17 @@ async function waitOrExplain<T>(what: string, f: () => Promise<T | undefined>, t
 async function scaleTo(replicas: number): Promise<void> {
   docker('service', 'scale', '--detach', `${APP}=${replicas}`);
   await waitOrExplain(`${replicas} tasks serve`, async () => ((await servingTasks(4 * replicas + 8)).size === replicas ? true : undefined), 90_000);
+  await waitOrExplain(`${replicas} tasks serve through HAProxy`, async () => ((await servingTasks(4 * replicas + 8, { port: hapPort, host: HAP_HOST })).size === replicas ? true : undefined), 30_000);
 }
 
+/** The running container of a service's one task ('' when none runs). */
+const containerOf = (service: string): string => docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`).split('\n')[0] ?? '';
+
 beforeAll(async () => {
-  const [h, hs] = await freePorts(2);
-  if (h === undefined || hs === undefined) throw new Error('no free ports');
+  const [h, hs, hh, hhs] = await freePorts(4);
+  if (h === undefined || hs === undefined || hh === undefined || hhs === undefined) throw new Error('no free ports');
   httpPort = h;
+  hapPort = hh;
   const image = docker('image', 'inspect', '--format', '{{.Id}}', 'swarmgate/proxy:latest');
   docker('network', 'create', '--driver', 'overlay', '--label', `io.swarmgate.test=${PREFIX}`, NET);
   const dir = mkdtempSync(join(tmpdir(), 'sgscale-'));
@@ -95,34 +114,45 @@ beforeAll(async () => {
     // keeps serving until Swarm kills it 10 s later, while the core takes the task out of the endpoint set.
     // NGINX's default (SIGTERM: exit at once) drops its address mid-request, which no proxy can hide.
     '--stop-signal', 'SIGUSR1', '--stop-grace-period', '10s', '--config', `src=${BACKEND_CONF},target=/etc/nginx/nginx.conf`, image);
+  createBackend(STEADY, NET, 1, 'location / { return 200 "$hostname\\n"; }');
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(port, route(PREFIX, { serviceCluster: CLUSTER, hosts: [HOST], rules: [{ backends: [{ service: APP, port: 80 }] }] }));
+  await applyObject(port, route(STEADY, { serviceCluster: CLUSTER, hosts: [STEADY_HOST], rules: [{ backends: [{ service: STEADY, port: 80 }] }] }));
+  await applyObject(port, cluster(HAP_CLUSTER, { proxy: { kind: 'haproxy', replicas: 1, delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: hh, https: hhs } } }));
+  await applyObject(port, route(`${PREFIX}-hap`, { serviceCluster: HAP_CLUSTER, hosts: [HAP_HOST], rules: [{ backends: [{ service: APP, port: 80 }] }] }));
+  await applyObject(port, route(`${PREFIX}-hap-steady`, { serviceCluster: HAP_CLUSTER, hosts: [STEADY_HOST], rules: [{ backends: [{ service: STEADY, port: 80 }] }] }));
   // 1,000 other routes in the same cluster, on the same backend (their tasks churn with it).
   // Stored 8 at a time: one after another they took most of this file's time on the Docker API's round trips.
   await forEachIndex(OTHER_ROUTES, 8, (i) =>
     applyObject(port, route(`${PREFIX}-o${i}`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}-o${i}.localhost`], rules: [{ backends: [{ service: APP, port: 80 }] }] })),
   );
+  // The boot endpoint sets are those of the proxies' first config: STEADY must be running by then.
+  await until('the steady backend runs', async () => (docker('service', 'ps', '-q', '--filter', 'desired-state=running', STEADY) !== '' && containerOf(STEADY) !== '' ? true : undefined), 60_000);
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
   await until('the last route programmed', () => isProgrammed(port, 'Route', OTHER_ROUTES > 0 ? `${PREFIX}-o${OTHER_ROUTES - 1}` : PREFIX), 300_000);
   await waitOrExplain('2 tasks serve', async () => ((await servingTasks(16)).size === 2 ? true : undefined), Number(process.env['SG_DYNAMIC_FIRST_WAIT_MS'] ?? '120000'));
+  await waitOrExplain('2 tasks serve through HAProxy', async () => ((await servingTasks(16, { port: hapPort, host: HAP_HOST })).size === 2 ? true : undefined), 60_000);
 }, 900_000);
 
 afterAll(async () => {
   // The core goes first and the purge takes the 1,001 specs with it: deleted one by one under a running
   // core, each delete cost a reconcile of the whole cluster, and a kept spec is a status write each.
   await runUninstall(port, true, io).catch(() => undefined);
-  tryDocker('service', 'rm', APP);
-  await removeWhenReleased([['config', 'rm', BACKEND_CONF], ['network', 'rm', NET]]);
+  tryDocker('service', 'rm', APP, STEADY);
+  await removeWhenReleased([['config', 'rm', BACKEND_CONF, `${STEADY}-conf`], ['network', 'rm', NET]]);
 }, 900_000);
 
 describe('dynamic endpoints on a real Swarm', () => {
-  it('scales a backend 2 → 4 → 1 under traffic with no NGINX reload and no failed request', async () => {
+  it('scales a backend 2 → 4 → 1 under traffic with no NGINX or HAProxy reload and no failed request', async () => {
     // Let the core settle on the final config of the 1,000 routes before counting.
     await new Promise((r) => setTimeout(r, 5_000));
     const reloadsBefore = reloads();
     const pushesBefore = pushes();
+    const hapReloadsBefore = reloads(HAP_PROXY);
+    const hapPushesBefore = pushes(HAP_PROXY);
     const workersBefore = workerPids();
     const load = startKeepAliveLoad(httpPort, HOST, 8);
+    const hapLoad = startKeepAliveLoad(hapPort, HAP_HOST, 4);
     const t0 = Date.now();
     await scaleTo(4);
     const upMs = Date.now() - t0;
@@ -133,7 +163,13 @@ describe('dynamic endpoints on a real Swarm', () => {
     const failedDown = load.failuresSoFar() - failedUp;
     await new Promise((r) => setTimeout(r, 3_000));
     const loaded = await load.stop();
+    const hapLoaded = await hapLoad.stop();
     console.log(`workers ${workersBefore}; 2→4 served by 4 tasks after ${upMs} ms (${failedUp} failed), 4→1 after ${downMs} ms (${failedDown} failed); ${loaded.ok} requests, ${pushes() - pushesBefore} endpoint pushes, ${reloads() - reloadsBefore} reloads`);
+    console.log(`HAProxy: ${hapLoaded.ok} requests, ${hapLoaded.failures.length} failed, ${pushes(HAP_PROXY) - hapPushesBefore} endpoint pushes, ${reloads(HAP_PROXY) - hapReloadsBefore} reloads`);
+    expect(hapLoaded.failures).toEqual([]);
+    expect(hapLoaded.ok).toBeGreaterThan(50);
+    expect(reloads(HAP_PROXY)).toBe(hapReloadsBefore);
+    expect(pushes(HAP_PROXY)).toBeGreaterThan(hapPushesBefore);
     expect(loaded.failures).toEqual([]);
     expect(loaded.ok).toBeGreaterThan(100);
     expect(reloads()).toBe(reloadsBefore);
@@ -141,4 +177,32 @@ describe('dynamic endpoints on a real Swarm', () => {
     expect(workerPids()).toBe(workersBefore);
     expect(pushes()).toBeGreaterThan(pushesBefore);
   }, 300_000);
+
+  it('a proxy task started while the core is down and its node keeps no config serves from the boot endpoint set', async () => {
+    const t0 = Date.now();
+    docker('service', 'scale', '--detach', `${CORE_SERVICE}=0`);
+    await until('the core stopped', async () => {
+      const core = (await port.listServices()).find((s) => s.Spec.Name === CORE_SERVICE);
+      return (await port.listTasks()).some((t) => t.ServiceID === core?.ID && t.Status.State === 'running') ? undefined : true;
+    }, 60_000, 250);
+    const before = [PROXY, HAP_PROXY].map(containerOf);
+    for (const [i, kind] of (['nginx', 'haproxy'] as const).entries()) {
+      // No last-applied config on the node: the new task can only boot from its mounted Swarm configs.
+      docker('exec', before[i] ?? '', 'rm', '-f', `${LAST_APPLIED_DIR}/${kind}.json`);
+      docker('kill', before[i] ?? '');
+    }
+    for (const [i, on] of [{ service: PROXY, port: httpPort }, { service: HAP_PROXY, port: hapPort }].entries()) {
+      const served = await waitOrExplain(`${on.service}: a new task serves ${STEADY_HOST}`, async () => {
+        const now = containerOf(on.service);
+        if (now === '' || now === before[i]) return undefined;
+        const r = await send({ port: on.port, host: STEADY_HOST, path: '/' }).catch(() => undefined);
+        return r?.status === 200 ? r.body.trim() : undefined;
+      }, 60_000);
+      expect(served).toMatch(new RegExp(`^${STEADY}\\.1$`));
+      const log = spawnSync('docker', ['logs', containerOf(on.service)], { encoding: 'utf8' });
+      expect(`${log.stdout}${log.stderr}`).toContain('booting on the mounted one');
+      expect(`${log.stdout}${log.stderr}`).toContain(BOOT_ENDPOINTS_PATH);
+    }
+    console.log(`core down, proxy tasks killed → both new tasks served ${STEADY_HOST} from the boot endpoint set after ${Date.now() - t0} ms`);
+  }, 120_000);
 });

@@ -17,6 +17,8 @@ export interface RenderedCluster {
   /** The main config file's path and content. */
   readonly file: string;
   readonly content: string;
+  /** Dynamic endpoints: the endpoint set rendered with it, which a new or updated proxy service mounts for booting (ADR 0035). */
+  readonly endpoints?: string;
 }
 
 /** `now`: what the proxies are handed today, per cluster (hitless agents get a config only when it changes). */
@@ -40,7 +42,7 @@ export async function corePlan(port: DockerPort, clusters: readonly RenderedClus
     inputs.push({
       model: c.model,
       ...(settings?.extensionImage !== undefined && reachable !== undefined ? { extension: { image: settings.extensionImage, endpoint: reachable } } : {}),
-      proxy: { rendered: c.content, ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) },
+      proxy: { rendered: c.content, ...(agent !== undefined && c.endpoints !== undefined ? { bootEndpoints: c.endpoints } : {}), ...(image !== undefined ? { image } : {}), ...(agent !== undefined ? { agent } : {}), ...(delivery !== undefined ? { delivery } : {}) },
     });
   }
   return planRun(inputs, live).plan;

@@ -3,6 +3,7 @@ import { LABELS } from '../../domain/labels';
 import type { LiveState } from '../../observed/live-state';
 import { KEEP_REVISIONS, revisionNumber } from '../revisions';
 import type { RemoveStep } from './steps';
+import { isBootEndpoints } from './boot-endpoints';
 
 /**
  * `current` is the config the cluster's proxy uses after this run; configs mounted by a task of the
@@ -10,13 +11,16 @@ import type { RemoveStep } from './steps';
  * so do those the service's spec mounts after this run (`mountedBySpec`): with hitless delivery the
  * spec keeps its boot config while newer revisions are only delivered, and Docker refuses to remove
  * a config a service spec references even when no task runs it.
+ * Boot endpoint sets (boot-endpoints.ts) are no revisions: every one no task and not the spec mounts goes.
  */
 export function planConfigPrune(cluster: string, current: string, serviceId: string | undefined, live: LiveState, mountedBySpec: readonly string[] = []): RemoveStep[] {
   const inUse = new Set([
     ...mountedBySpec,
     ...live.tasks.filter((t) => serviceId !== undefined && t.ServiceID === serviceId && t.DesiredState !== 'shutdown').flatMap((t) => (t.Spec?.ContainerSpec?.Configs ?? []).map((c) => c.ConfigName)),
   ]);
-  const own = live.proxyConfigs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster);
+  const all = live.proxyConfigs.filter((c) => c.Spec.Labels?.[LABELS.cluster] === cluster);
+  const own = all.filter((c) => !isBootEndpoints(c));
+  const endpointSets = all.filter((c) => isBootEndpoints(c) && !inUse.has(c.Spec.Name));
   // Parts 2..n of a config stored in several (ADR 0029) go with their config, never on their own count.
   const isPart = (c: (typeof own)[number]): boolean => c.Spec.Labels?.[LABELS.partOf] !== undefined;
   const candidates = own
@@ -33,5 +37,6 @@ export function planConfigPrune(cluster: string, current: string, serviceId: str
   return [
     ...removed.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: `no task uses it and it is older than the newest ${KEEP_REVISIONS} revisions` })),
     ...parts.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: `a part of config ${c.Spec.Labels?.[LABELS.partOf] ?? ''}, which is removed` })),
+    ...endpointSets.map((c): RemoveStep => ({ op: 'removeConfig', cluster, targetId: c.ID, name: c.Spec.Name, reason: 'a boot endpoint set no task mounts' })),
   ];
 }

@@ -19,6 +19,7 @@ import { isCurrent, labelledServiceSpec, updateEffect } from './service-labels';
 import { configRef, type DeliverStep, type Step } from './steps';
 import { MAX_SWARM_CONFIG_BYTES } from '../config-size';
 import { encodeStoredConfig, partConfigName, type StoredConfig } from '../stored-config';
+import { mountedBootEndpoints, planBootEndpoints } from './boot-endpoints';
 
 export const PROXY_CONFIG_STEP = 'proxy-config';
 export const PROXY_SERVICE_STEP = 'proxy-service';
@@ -51,6 +52,11 @@ export interface ProxyPlanInput {
   readonly delivery?: Omit<DeliverStep, 'op' | 'reason' | 'cluster'> & { readonly deliveredHash?: string };
   /** Swarm's limit on one config's data (tests lower it); default MAX_SWARM_CONFIG_BYTES. */
   readonly configLimit?: number;
+  /**
+   * Hitless with dynamic endpoints: the endpoint set shipped with `rendered` (endpoints.txt), mounted
+   * beside the boot config when the service is created or updated anyway (boot-endpoints.ts, ADR 0035).
+   */
+  readonly bootEndpoints?: string;
   /** Hitless: the SHA-256 fingerprint of each ACME route's current certificate, whose durable copy a new task mounts (ADR 0024). */
   readonly acmeFingerprints?: ReadonlyMap<string, string>;
   /** The run's time (ms since the epoch), for the ACME copy refresh (ADR 0033); absent: mounted copies are kept until an update needed anyway. */
@@ -168,6 +174,9 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
   // ACME durable copies: the newest for a new or updated service, the mounted ones otherwise (a renewal restarts no task).
   const newestCopies = agent !== undefined ? newestAcmeCopyMounts(acmeRoutesOf(model.acme?.files), input.acmeFingerprints ?? new Map(), live.secrets) : [];
   let acmeCopies: Mounts = newestCopies;
+  // Dynamic endpoints: the set a task boots with when the core is unreachable, written only with a service write (boot-endpoints.ts).
+  const endpoints = agent !== undefined && input.bootEndpoints !== undefined ? planBootEndpoints(model.cluster, input.bootEndpoints, live.proxyConfigs, limit) : undefined;
+  let bootEndpoints: Mount | undefined = endpoints === undefined ? undefined : { id: 'existingId' in endpoints ? endpoints.existingId : configRef(endpoints.create.id), name: endpoints.name };
   const build = (mount: Mount & { readonly parts: readonly Mount[] }, keepNetworkIds: readonly string[] = [], joinAllowedNetworks = true, keepTlsMounts?: Mounts) =>
     labelledServiceSpec(
       proxyServiceSpec({
@@ -179,7 +188,7 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
         networkIds,
         nodes: live.nodes,
         ...(input.image !== undefined ? { image: input.image } : {}),
-        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks, acmeCopies, ...(keepTlsMounts !== undefined ? { keepTlsMounts } : {}) } : {}),
+        ...(agent !== undefined ? { agent, keepNetworkIds, joinAllowedNetworks, acmeCopies, ...(bootEndpoints !== undefined ? { bootEndpoints } : {}), ...(keepTlsMounts !== undefined ? { keepTlsMounts } : {}) } : {}),
       }),
     );
   let spec = build({ id: config?.ID ?? configRef(PROXY_CONFIG_STEP), name: configName, parts });
@@ -202,9 +211,14 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
     const tls = agent.tls !== undefined ? keptComponentMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets, [agent.tls.id, ...(agent.previousTlsSet !== undefined ? [agent.previousTlsSet] : [])], 'agent', model.cluster) : undefined;
     // The ACME copies the service mounts stay until it is updated anyway (acme-copies.ts, ADR 0024).
     acmeCopies = keptAcmeCopyMounts(existing.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], live.secrets);
+    // So is the boot endpoint set it mounts (none before ADR 0035, or for a Static cluster): never a reason to restart the tasks.
+    const currentEndpoints = bootEndpoints;
+    const keptEndpoints = mountedBootEndpoints(existing.Spec.TaskTemplate.ContainerSpec.Configs ?? []);
+    bootEndpoints = keptEndpoints !== undefined && live.proxyConfigs.some((c) => c.ID === keptEndpoints.id) ? keptEndpoints : undefined;
     const variants = [build(m), build(m, attached), build(m, [], false), build(m, attached, false)];
     if (tls !== undefined) variants.push(build(m, [], true, tls), build(m, attached, true, tls), build(m, [], false, tls), build(m, attached, false, tls));
     acmeCopies = newestCopies;
+    bootEndpoints = currentEndpoints;
     for (const keep of variants) {
       if (!isCurrent(existing, keep)) continue;
       spec = keep;
@@ -213,6 +227,8 @@ export function planProxy(input: ProxyPlanInput): ProxyPlan {
       break;
     }
   }
+  // Created only when the service is to mount it (a new or updated service), before the service step.
+  if (!kept && endpoints !== undefined && 'create' in endpoints && (existing === undefined || !isCurrent(existing, spec))) steps.push(endpoints.create);
   if (input.delivery !== undefined && input.delivery.deliveredHash !== input.delivery.configHash) {
     const { deliveredHash: _d, ...delivery } = input.delivery;
     steps.push({ op: 'deliver', cluster: model.cluster, ...delivery, reason: input.delivery.deliveredHash === undefined ? `the agents have no config from this core yet: hand them ${id}` : `the agents were handed another config: hand them ${id}` });
