@@ -25,6 +25,12 @@ export interface Pebble {
   /** Serve (value) or withdraw (undefined) a TXT record, as a DNS provider would for DNS-01. */
   txt(fqdn: string, value: string | undefined): Promise<void>;
   logs(): string;
+  /**
+   * Orders pebble created so far, from its log ("Added order … to the db"). Not the `POST /order-plz`
+   * requests: pebble refuses 5 % of nonces at random (PEBBLE_WFE_NONCEREJECT), and the client sends a
+   * refused request again, so requests over-count orders now and then.
+   */
+  ordersCreated(): number;
   stop(): Promise<void>;
 }
 
@@ -103,6 +109,7 @@ export async function startPebble(o: { httpPort: number; validitySeconds: number
       if (!res.ok) throw new Error(`${value === undefined ? 'clear-txt' : 'set-txt'}: ${res.status}`);
     },
     logs: () => output,
+    ordersCreated: () => output.split('\n').filter((l) => /Added order "[^"]*" to the db/.test(l)).length,
     stop: async () => {
       await Promise.all(
         procs.map(
