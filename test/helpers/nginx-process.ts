@@ -26,9 +26,12 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+/** Waits until `port` accepts connections; gives up when `exited()` says the server is gone, or at the deadline. */
+async function waitForPort(port: number, deadlineMs: number, exited: () => string | undefined = () => undefined): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
+    const gone = exited();
+    if (gone !== undefined) throw new Error(`nginx exited before it listened on ${port}: ${gone}`);
     const ok = await new Promise<boolean>((resolve) => {
       const sock = connect(port, '127.0.0.1');
       sock.once('connect', () => {
@@ -38,7 +41,7 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
       sock.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > until) throw new Error(`nginx did not listen on ${port} in time`);
+    if (Date.now() > until) throw new Error(`nginx did not listen on ${port} within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -57,7 +60,9 @@ export async function startNginx(config: string, readyPort: number, dir = mkdtem
   const proc: ChildProcess = spawn('nginx', ['-c', path, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await waitForPort(readyPort, 5000);
+  // 15 s: a 2-core machine running the whole suite can be slow to start NGINX; an NGINX that
+  // exits (a port taken between freePorts and its bind) fails at once, with its output.
+  await waitForPort(readyPort, 15_000, () => (proc.exitCode !== null || proc.signalCode !== null ? `${proc.exitCode ?? proc.signalCode}\n${output}` : undefined));
   return {
     dir,
     logs: () => output,
