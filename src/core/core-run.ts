@@ -199,7 +199,7 @@ export class CoreRun {
   private build({ snapshot }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
     const issuer = this.options.issuer;
-    const inputs = { specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) };
+    const inputs = { specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, agents: this.options.agents !== undefined && this.options.plane !== undefined, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) };
     const started = performance.now();
     const { output: built, run, path } = incrementalConfig(this.lastPipeline, inputs);
     this.lastPipeline = run;

@@ -25,6 +25,18 @@ export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
 /** rolling: a Swarm config + service update per change; hitless: the proxy's agent reloads in place. */
 export const PROXY_DELIVERIES = ['rolling', 'hitless'] as const;
 export type ProxyDelivery = (typeof PROXY_DELIVERIES)[number];
+/** Where task addresses live: in the config (Static) or in an endpoint set the agent pushes (Dynamic). */
+export const PROXY_ENDPOINTS = ['Static', 'Dynamic'] as const;
+export type ProxyEndpoints = (typeof PROXY_ENDPOINTS)[number];
+
+/**
+ * What `proxy.endpoints` means for a cluster (ADR 0039): what the spec says, else Dynamic with hitless
+ * delivery when agents can reach the core (`agents`, default true), else Static — rolling delivery has
+ * no agent to push an endpoint set, and neither has hitless delivery that falls back to rolling.
+ */
+export function effectiveEndpoints(proxy: { readonly delivery: ProxyDelivery; readonly endpoints?: ProxyEndpoints }, agents = true): ProxyEndpoints {
+  return proxy.endpoints ?? (proxy.delivery === 'hitless' && agents ? 'Dynamic' : 'Static');
+}
 
 const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });
 
@@ -79,14 +91,16 @@ export const ProxySpec = struct(
     publish: withDefault(Publish, { mode: 'ingress', http: 80 as Port, https: 443 as Port }),
     update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
+  },
+  {
     /**
      * Dynamic: task membership reaches NGINX's Lua balancer (ADR 0016) or HAProxy's server slots (ADR 0031)
      * without a reload (hitless delivery; with rolling the cluster's Accepted is False UnsupportedValue and
      * it serves Static). Static: an upstream block (NGINX) or a server per task (HAProxy).
+     * No decoded default (ADR 0039): absent means Dynamic where it can apply and Static where it cannot
+     * (effectiveEndpoints), so a default nobody wrote is neither stored nor refused.
      */
-    endpoints: withDefault(oneOf(['Static', 'Dynamic'] as const), 'Static'),
-  },
-  {
+    endpoints: oneOf(PROXY_ENDPOINTS),
     resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }),
     /**
      * HTTP/2 without TLS (prior knowledge) on the http port, for gRPC clients without TLS. NGINX 1.22
