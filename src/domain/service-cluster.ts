@@ -30,12 +30,14 @@ export const PROXY_ENDPOINTS = ['Static', 'Dynamic'] as const;
 export type ProxyEndpoints = (typeof PROXY_ENDPOINTS)[number];
 
 /**
- * What `proxy.endpoints` means for a cluster (ADR 0039): what the spec says, else Dynamic with hitless
- * delivery when agents can reach the core (`agents`, default true), else Static — rolling delivery has
- * no agent to push an endpoint set, and neither has hitless delivery that falls back to rolling.
+ * What `proxy.endpoints` means for a cluster (ADR 0039): absent, Dynamic with hitless delivery and
+ * Static with rolling (no agent to push an endpoint set); an explicit value as written. When agents
+ * cannot reach the core (`agents` false) hitless delivery falls back to rolling, so every cluster is
+ * Static then: an endpoint set nobody pushes would leave every backend answering 503.
  */
 export function effectiveEndpoints(proxy: { readonly delivery: ProxyDelivery; readonly endpoints?: ProxyEndpoints }, agents = true): ProxyEndpoints {
-  return proxy.endpoints ?? (proxy.delivery === 'hitless' && agents ? 'Dynamic' : 'Static');
+  if (!agents) return 'Static';
+  return proxy.endpoints ?? (proxy.delivery === 'hitless' ? 'Dynamic' : 'Static');
 }
 
 const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });

@@ -1,5 +1,6 @@
 /** The proxy replicas of a cluster and the config each serves, for `describe` and `get sc -o wide` (see ../proxy-serving.ts). */
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
+import { effectiveEndpoints, type ServiceClusterSpec } from '../../domain/service-cluster';
 import type { ObjectStatus } from '../../domain/status-label';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { clusterServing, nodeNames, type ClusterServing } from '../proxy-serving';
@@ -33,3 +34,15 @@ export async function withServing<T extends { readonly name: string; readonly st
   });
 }
 
+
+/**
+ * `describe`: the proxy kind, its delivery and where task addresses live. Without `proxy.endpoints`
+ * the spec (and `get -o yaml`, which prints what can be applied again) has no value to show, so the
+ * default is named here with why it applies (ADR 0039).
+ */
+export function proxyModeLine(spec: ServiceClusterSpec): string {
+  const p = spec.proxy;
+  const endpoints = effectiveEndpoints(p);
+  const why = p.endpoints !== undefined ? '' : ` (default with ${p.delivery} delivery)`;
+  return `Proxy:        ${p.kind}, ${p.delivery} delivery, ${endpoints} endpoints${why}`;
+}
