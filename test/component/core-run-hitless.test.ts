@@ -281,6 +281,13 @@ describe('core run with hitless delivery', () => {
     expect(svc?.Spec.TaskTemplate.ContainerSpec.Args).toBeUndefined();
     expect(svc?.Spec.Labels?.[LABELS.delivery]).toBe('rolling');
     expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('hitless delivery unavailable');
+    expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('with Static endpoints');
+    // No agent pushes an endpoint set, so the default is Static here (ADR 0039): the mounted config
+    // names the tasks itself, where a Dynamic one would answer 503 for every backend.
+    const id = svc?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigID ?? '';
+    const mounted = Buffer.from((await docker.inspectConfig(id)).Spec.Data ?? '', 'base64').toString();
+    expect(mounted).toMatch(/^\s+upstream u_\w+ \{\n\s+server 10\.\d+\.\d+\.\d+:8080 /m);
+    expect(mounted).not.toContain('sg_dynamic');
   });
 
   it('says the agents are disconnected, not Pending, while running replicas have no stream to the core', async () => {
