@@ -30,14 +30,15 @@ export const PROXY_ENDPOINTS = ['Static', 'Dynamic'] as const;
 export type ProxyEndpoints = (typeof PROXY_ENDPOINTS)[number];
 
 /**
- * What `proxy.endpoints` means for a cluster (ADR 0039): absent, Dynamic with hitless delivery and
- * Static with rolling (no agent to push an endpoint set); an explicit value as written. When agents
- * cannot reach the core (`agents` false) hitless delivery falls back to rolling, so every cluster is
- * Static then: an endpoint set nobody pushes would leave every backend answering 503.
+ * The endpoints a cluster's proxies use (ADR 0039): with hitless delivery what `proxy.endpoints` says,
+ * Dynamic when it is absent; with rolling delivery Static (no agent to push an endpoint set; an
+ * explicit Dynamic is refused with UnsupportedValue elsewhere). When agents cannot reach the core
+ * (`agents` false) hitless delivery falls back to rolling, so every cluster is Static then: an
+ * endpoint set nobody pushes would leave every backend answering 503.
  */
 export function effectiveEndpoints(proxy: { readonly delivery: ProxyDelivery; readonly endpoints?: ProxyEndpoints }, agents = true): ProxyEndpoints {
-  if (!agents) return 'Static';
-  return proxy.endpoints ?? (proxy.delivery === 'hitless' ? 'Dynamic' : 'Static');
+  if (!agents || proxy.delivery !== 'hitless') return 'Static';
+  return proxy.endpoints ?? 'Dynamic';
 }
 
 const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });

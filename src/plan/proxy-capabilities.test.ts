@@ -133,16 +133,18 @@ describe('proxy.endpoints absent (ADR 0039)', () => {
     cluster('roll', { proxy: { delivery: 'rolling' } }),
     cluster('pinned', { proxy: { endpoints: 'Static' } }),
     cluster('dyn', { proxy: { endpoints: 'Dynamic' } }),
+    cluster('rolldyn', { proxy: { delivery: 'rolling', endpoints: 'Dynamic' } }),
   ]);
 
   it('is Dynamic with hitless delivery, Static with rolling, refused nowhere; an explicit value stays', () => {
     const r = buildModel(specs, SNAP);
-    expect(endpointsOf(r)).toEqual({ default: 'Dynamic', dyn: 'Dynamic', hap: 'Dynamic', hit: 'Dynamic', pinned: 'Static', roll: 'Static' });
+    // rolldyn: refused (UnsupportedValue, above) and served Static.
+    expect(endpointsOf(r)).toEqual({ default: 'Dynamic', dyn: 'Dynamic', hap: 'Dynamic', hit: 'Dynamic', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
     for (const name of ['hit', 'hap', 'roll', 'pinned', 'dyn']) expect(accepted(r, name)).toMatchObject({ status: 'True', reason: 'Accepted' });
   });
 
   it('is Static for every cluster, an explicit Dynamic included, when agents cannot reach the core (hitless falls back to rolling)', () => {
     const r = buildModel(specs, SNAP, { agents: false });
-    expect(endpointsOf(r)).toEqual({ default: 'Static', dyn: 'Static', hap: 'Static', hit: 'Static', pinned: 'Static', roll: 'Static' });
+    expect(endpointsOf(r)).toEqual({ default: 'Static', dyn: 'Static', hap: 'Static', hit: 'Static', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
   });
 });

@@ -27,7 +27,7 @@ export const ENDPOINTS_FILE = 'endpoints.txt';
  */
 export function dynamicEndpoints(model: ProxyModel): boolean {
   const p = model.spec.proxy;
-  return p.delivery === 'hitless' && effectiveEndpoints(p) === 'Dynamic';
+  return effectiveEndpoints(p) === 'Dynamic';
 }
 
 export interface RenderedFile {

@@ -27,9 +27,11 @@ describe('the endpoints a ServiceCluster uses', () => {
     await applyObject(docker, cluster('hitless', {}));
     await applyObject(docker, cluster('rolling', { proxy: { delivery: 'rolling' } }));
     await applyObject(docker, cluster('pinned', { proxy: { kind: 'haproxy', endpoints: 'Static' } }));
+    await applyObject(docker, cluster('refused', { proxy: { delivery: 'rolling', endpoints: 'Dynamic' } }));
     expect(await describeLine(docker, 'hitless')).toBe('Proxy:        nginx, hitless delivery, Dynamic endpoints (default with hitless delivery)');
     expect(await describeLine(docker, 'rolling')).toBe('Proxy:        nginx, rolling delivery, Static endpoints (default with rolling delivery)');
     expect(await describeLine(docker, 'pinned')).toBe('Proxy:        haproxy, hitless delivery, Static endpoints');
+    expect(await describeLine(docker, 'refused')).toBe('Proxy:        nginx, rolling delivery, Static endpoints (proxy.endpoints: Dynamic needs hitless delivery)');
   });
 
   it('get -o yaml keeps an absent value absent, and shows an explicit one', async () => {

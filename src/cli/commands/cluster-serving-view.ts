@@ -34,7 +34,6 @@ export async function withServing<T extends { readonly name: string; readonly st
   });
 }
 
-
 /**
  * `describe`: the proxy kind, its delivery and where task addresses live. Without `proxy.endpoints`
  * the spec (and `get -o yaml`, which prints what can be applied again) has no value to show, so the
@@ -43,6 +42,6 @@ export async function withServing<T extends { readonly name: string; readonly st
 export function proxyModeLine(spec: ServiceClusterSpec): string {
   const p = spec.proxy;
   const endpoints = effectiveEndpoints(p);
-  const why = p.endpoints !== undefined ? '' : ` (default with ${p.delivery} delivery)`;
+  const why = p.endpoints === undefined ? ` (default with ${p.delivery} delivery)` : p.endpoints !== endpoints ? ` (proxy.endpoints: ${p.endpoints} needs hitless delivery)` : '';
   return `Proxy:        ${p.kind}, ${p.delivery} delivery, ${endpoints} endpoints${why}`;
 }
