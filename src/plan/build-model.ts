@@ -7,7 +7,8 @@ import { condition, type Condition } from '../domain/conditions';
 import { formatPath, type Issue } from '../domain/issue';
 import { objectKey } from '../domain/meta';
 import type { RouteObject } from '../domain/object';
-import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC, effectiveEndpoints } from '../domain/service-cluster';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC } from '../domain/service-cluster';
+import { modelEndpoints } from './model-endpoints';
 import type { SwarmName, Weight } from '../domain/brands';
 import type { Snapshot } from '../domain/snapshot';
 import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition } from './certificates';
@@ -199,7 +200,7 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((c) => streams.extend(c.build()))
     // The model says which endpoints apply, so every renderer (core, extension, CLI) reads one value (ADR 0039).
-    .map((m) => ({ ...m, spec: { ...m.spec, proxy: { ...m.spec.proxy, endpoints: effectiveEndpoints(m.spec.proxy, options.agents) } } }))
+    .map((m) => ({ ...m, spec: { ...m.spec, proxy: { ...m.spec.proxy, endpoints: modelEndpoints(m, options.agents) } } }))
     .map((m) => {
       const routes = acmeClusters.get(m.cluster);
       if (routes === undefined) return m;

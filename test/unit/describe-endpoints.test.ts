@@ -8,7 +8,9 @@ import { parse } from 'yaml';
 import { runDescribe, runGet } from '../../src/cli/commands/get';
 import { applyObject } from '../../src/desired/spec-store';
 import { FakeDocker } from '../fakes/fake-docker';
-import { cluster } from '../helpers/specs';
+import { cluster, route } from '../helpers/specs';
+import { LABELS } from '../../src/domain/labels';
+import { CORE_SERVICE } from '../../src/plan/core-service-spec';
 
 function capture() {
   const out: string[] = [];
@@ -21,9 +23,17 @@ async function describeLine(docker: FakeDocker, name: string): Promise<string | 
   return c.out.join('\n').split('\n').find((l) => l.startsWith('Proxy:'));
 }
 
+/** The installed core as `describe` reads it back: with an address agents reach (a control network), or without. */
+async function installCore(docker: FakeDocker, agents: boolean): Promise<void> {
+  docker.addNetwork('swarmgate-control');
+  const args = ['swarmgate', 'core', ...(agents ? ['--advertise', 'swarmgate-core:50051', '--control-network', 'swarmgate-control', '--insecure'] : [])];
+  await docker.createService({ Name: CORE_SERVICE, Labels: { [LABELS.role]: 'core' }, TaskTemplate: { ContainerSpec: { Image: 'swarmgate/swarmgate', Args: args } } });
+}
+
 describe('the endpoints a ServiceCluster uses', () => {
   it('describe names the default with the delivery it follows, and an explicit value as written', async () => {
     const docker = FakeDocker.singleNode();
+    await installCore(docker, true);
     await applyObject(docker, cluster('hitless', {}));
     await applyObject(docker, cluster('rolling', { proxy: { delivery: 'rolling' } }));
     await applyObject(docker, cluster('pinned', { proxy: { kind: 'haproxy', endpoints: 'Static' } }));
@@ -32,6 +42,16 @@ describe('the endpoints a ServiceCluster uses', () => {
     expect(await describeLine(docker, 'rolling')).toBe('Proxy:        nginx, rolling delivery, Static endpoints (default with rolling delivery)');
     expect(await describeLine(docker, 'pinned')).toBe('Proxy:        haproxy, hitless delivery, Static endpoints');
     expect(await describeLine(docker, 'refused')).toBe('Proxy:        nginx, rolling delivery, Static endpoints (proxy.endpoints: Dynamic needs hitless delivery)');
+    // Backend TLS keeps an NGINX cluster's default Static (connections of the shared balancer upstream, ADR 0039).
+    await applyObject(docker, route('pay', { serviceCluster: 'hitless', hosts: ['pay.test'], rules: [{ backends: [{ service: 'pay', port: 443, protocol: 'https', tls: { serverName: 'pay.internal' } }] }] }));
+    expect(await describeLine(docker, 'hitless')).toBe('Proxy:        nginx, hitless delivery, Static endpoints (default; Static while a rule of this NGINX cluster has backend TLS)');
+  });
+
+  it('describe says Static while proxy agents cannot reach the installed core', async () => {
+    const docker = FakeDocker.singleNode();
+    await installCore(docker, false);
+    await applyObject(docker, cluster('hitless', {}));
+    expect(await describeLine(docker, 'hitless')).toBe('Proxy:        nginx, hitless delivery, Static endpoints (proxy agents cannot reach the core: hitless delivery falls back to rolling)');
   });
 
   it('get -o yaml keeps an absent value absent, and shows an explicit one', async () => {
