@@ -6,7 +6,6 @@ import { isServingTask, type DockerPort } from '../../observed/docker-port';
 import { readLiveState } from '../../observed/live-state';
 import { toSnapshot } from '../../observed/to-snapshot';
 import { DesiredStateReader } from '../../desired/spec-store';
-import { installedAgentEndpoint } from './diff-plan';
 import { clusterServing, nodeNames, type ClusterServing } from '../proxy-serving';
 
 /** `describe`: the cluster's proxy replicas, each with its node and the config it serves (proxy-serving.ts). */
@@ -47,8 +46,9 @@ export async function withServing<T extends { readonly name: string; readonly st
 export async function proxyModeLine(port: DockerPort, spec: ServiceClusterSpec, name: string): Promise<string> {
   const p = spec.proxy;
   const live = await readLiveState(port);
+  // Loaded here only: the plan and the model (codecs, route compilation) are not needed by `get`.
+  const { installedAgentEndpoint } = await import('./diff-plan');
   const agents = typeof installedAgentEndpoint(live) !== 'string';
-  // Loaded here only: the model (codecs, route compilation) is not needed by other describe output.
   const { desiredModel } = await import('../../plan/desired-model');
   const { desired } = await new DesiredStateReader(port).read();
   const model = desiredModel({ specs: desired, snapshot: toSnapshot(live).snapshot, agents }).result.clusters.find((c) => c.cluster === name);
