@@ -150,8 +150,7 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           ngx.status = 204
         end
 
-${drainFlagPath !== undefined ? drainLua(drainFlagPath) : ''}${BAD_GATEWAY_LUA}
-        -- A fresh start (not a reload, whose shared memory keeps the set): seed from the agent's file.
+${drainFlagPath !== undefined ? drainLua(drainFlagPath) : ''}${BAD_GATEWAY_LUA}        -- A fresh start (not a reload, whose shared memory keeps the set): seed from the agent's file.
         if #dict:get_keys(1) == 0 then
           local fh = io.open("${endpointsPath}", "r")
           if fh ~= nil then
@@ -171,14 +170,14 @@ ${drainFlagPath !== undefined ? drainLua(drainFlagPath) : ''}${BAD_GATEWAY_LUA}
  * error string would be. Both worker generations of a reload test the same file.
  */
 function drainLua(flagPath: string): string {
-  return `
-        local ffi = require "ffi"
+  return `        local ffi = require "ffi"
         pcall(ffi.cdef, "int access(const char *pathname, int mode);")
         local DRAIN_FLAG = "${flagPath}"
         function sg.draining()
           if ffi.C.access(DRAIN_FLAG, 0) == 0 then return "1" end
           return ""
         end
+
 `;
 }
 
@@ -190,8 +189,7 @@ function drainLua(flagPath: string): string {
  * `return 502`, ends in NGINX's own error page). The 503 is what `return 503 "text"` sends: the body
  * discarded, Content-Length set, the Content-Type NGINX would pick (lua_use_default_type).
  */
-const BAD_GATEWAY_LUA = `
-        local NO_TASK = "no task of this backend is reachable\\n"
+const BAD_GATEWAY_LUA = `        local NO_TASK = "no task of this backend is reachable\\n"
         local BACKUP = "127.0.0.1:" .. UNAVAILABLE
         function sg.bad_gateway()
           local addr = ngx.var.upstream_addr
@@ -202,4 +200,5 @@ const BAD_GATEWAY_LUA = `
           ngx.print(NO_TASK)
           return ngx.exit(ngx.HTTP_OK)
         end
+
 `;
