@@ -270,9 +270,13 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const memo = mainFile(renderCluster(m2));
       const [whole, renderWholeMs] = timed(() => (kind === 'nginx' ? renderNginxWithEndpoints(m2, dynamicEndpoints(m2) ? { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS } : {}, 'whole').config : mainFile(renderCluster(m2))));
       if (whole !== memo) throw new Error('the memoised render differs from the whole render');
-      const run: RouteRun = { servedMs: routeServed === undefined ? NaN : routeServed - r0, reloadToServedMs: routeServed === undefined ? NaN : routeServed - p.reloadAt, modelMs: p.modelMs, renderMs: p.renderMs, renderWholeMs, validateMs: p.validateMs, encodeMs: p.encodeMs, checkMs: p.checkMs };
+      // Memory after the reload: once the old processes are gone and the allocator had time to purge (ADR 0040).
+      while (workers() > steady && performance.now() < settleEnd + 60_000 * k) await sleep(100);
+      await sleep(5_000);
+      const memAfterMiB = pssBytes(processTree(l.proxy.roots())) / MiB;
+      const run: RouteRun = { servedMs: routeServed === undefined ? NaN : routeServed - r0, reloadToServedMs: routeServed === undefined ? NaN : routeServed - p.reloadAt, modelMs: p.modelMs, renderMs: p.renderMs, renderWholeMs, validateMs: p.validateMs, encodeMs: p.encodeMs, checkMs: p.checkMs, memAfterMiB };
       routeRuns.push(run);
-      log(`${kind} ${n}: route change ${k} served after ${run.servedMs.toFixed(0)} ms (model ${run.modelMs.toFixed(0)}, render ${run.renderMs.toFixed(0)} [whole ${renderWholeMs.toFixed(0)}], validate ${run.validateMs.toFixed(0)}, encode ${run.encodeMs.toFixed(0)}, agent check ${run.checkMs.toFixed(0)}, reload → served ${run.reloadToServedMs.toFixed(0)})`);
+      log(`${kind} ${n}: route change ${k} served after ${run.servedMs.toFixed(0)} ms (model ${run.modelMs.toFixed(0)}, render ${run.renderMs.toFixed(0)} [whole ${renderWholeMs.toFixed(0)}], validate ${run.validateMs.toFixed(0)}, encode ${run.encodeMs.toFixed(0)}, agent check ${run.checkMs.toFixed(0)}, reload → served ${run.reloadToServedMs.toFixed(0)}; memory after ${memAfterMiB.toFixed(0)} MiB, before the changes ${(memBefore / MiB).toFixed(0)})`);
       while (workers() > steady && performance.now() < settleEnd + 60_000 * k) await sleep(100);
     }
     const routeMs = median(routeRuns.map((r) => r.servedMs));
