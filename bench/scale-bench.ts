@@ -24,7 +24,7 @@ import { HaproxyEndpoints } from '../src/agent/haproxy-endpoints';
 import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
 import { mountedFiles, validateFiles } from '../src/validate/validate-files';
-import { putEndpoints } from '../src/agent/nginx-endpoints';
+import { NginxEndpoints, type PushResult } from '../src/agent/nginx-endpoints';
 import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
@@ -67,9 +67,10 @@ interface Local {
   readonly dynamic?: {
     render(model: ProxyModel): { config: string; endpoints: string };
     written(): string;
-    push(endpoints: string): Promise<void>;
+    /** Resolves to what was sent (NGINX: whole or a delta of k upstreams; HAProxy: runtime API commands). */
+    push(endpoints: string): Promise<string>;
     /** The agent's state before the timed changes: the current set pushed (a running agent has pushed it). */
-    prime(endpoints: string): Promise<void>;
+    prime(endpoints: string): Promise<unknown>;
   };
 }
 
@@ -84,6 +85,8 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     const endpointsPath = join(dir, 'endpoints.txt');
     const options = { ...opts, dynamicEndpoints: DYNAMIC ? { controlPort: PORT + 103, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } : null };
     let current = '';
+    // The agent's own client of the balancer (ADR 0038): only the changed upstreams once a set is confirmed.
+    const balancer = new NginxEndpoints(PORT + 103);
     const render = (m: ProxyModel) => renderNginxWithEndpoints(m, options);
     const write = (m: ProxyModel): void => {
       const r = render(m);
@@ -94,7 +97,7 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     return {
       proxy: localNginx(dir, conf, opts.pidPath),
       write,
-      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => putEndpoints(e, PORT + 103), prime: (e: string) => putEndpoints(e, PORT + 103) } } : {}),
+      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => pushed(balancer.push(dir, e)), prime: (e: string) => pushed(balancer.push(dir, e, true)) } } : {}),
     };
   }
   const certDir = join(dir, 'certs');
@@ -123,6 +126,7 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
             push: async (e: string) => {
               const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
               if (!v.ok) throw new Error(v.output);
+              return `${v.commands ?? 0} runtime API commands`;
             },
             prime: async (e: string) => {
               const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
@@ -132,6 +136,13 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
         }
       : {}),
   };
+}
+
+/** A push that must succeed, and (NGINX) as a delta once the set is confirmed. */
+async function pushed(p: Promise<PushResult>): Promise<string> {
+  const r = await p;
+  if (!r.ok) throw new Error(r.output);
+  return `${r.sent ?? 'whole'} (${r.upstreams ?? 0} upstreams)`;
 }
 
 /** Sample the instance's PSS every 50 ms until stop() is called; returns the peak. */
@@ -186,7 +197,7 @@ async function dynamicApply(
   last: IncrementalConfig,
   snapshot: ScaleInputs['inputs']['snapshot'],
   desired: ScaleInputs['inputs']['desired'],
-): Promise<{ coreMs: number; pushMs: number; reloaded: boolean; endpoints: string; next: IncrementalConfig; files: readonly { path: string; content: string }[] }> {
+): Promise<{ coreMs: number; pushMs: number; sent: string; reloaded: boolean; endpoints: string; next: IncrementalConfig; files: readonly { path: string; content: string }[] }> {
   const [next, coreMs] = timed(() => incrementalConfig(last.run, { specs: desired, snapshot }));
   if (next.path.kind !== 'tasks') throw new Error(`the task change took the full pipeline: ${next.path.reason}`);
   const files = next.output.clusters.find((c) => c.model.cluster === 'default')?.files;
@@ -194,8 +205,8 @@ async function dynamicApply(
   if (mainFile(files) !== mainFile(before)) throw new Error('a task change changed the main config under dynamic endpoints');
   const endpoints = files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
   const p0 = performance.now();
-  await d.push(endpoints);
-  return { coreMs, pushMs: performance.now() - p0, reloaded: false, endpoints, next, files: files?.files ?? [] };
+  const sent = await d.push(endpoints);
+  return { coreMs, pushMs: performance.now() - p0, sent, reloaded: false, endpoints, next, files: files?.files ?? [] };
 }
 
 /** The default cluster's endpoint lines in a pipeline output (what the agent last pushed, in a running system). */
@@ -302,9 +313,9 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       // Not on the timed path: what delivering the files costs besides (the core's hash, the gRPC message, the agent's hash and comparison).
       if (applied !== undefined) deliveries.push(deliveryCost(applied.files, dir));
       if (applied !== undefined) last = applied.next;
-      const run: TaskRun = { servedMs, coreMs: coreOnly.coreMs, ...(applied !== undefined ? { pushMs: applied.pushMs } : {}), ...(coreFullMs !== undefined ? { coreFullMs } : {}) };
+      const run: TaskRun = { servedMs, coreMs: coreOnly.coreMs, ...(applied !== undefined ? { pushMs: applied.pushMs, pushed: applied.sent } : {}), ...(coreFullMs !== undefined ? { coreFullMs } : {}) };
       taskRuns.push(run);
-      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (core ${run.coreMs.toFixed(0)} ms${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
+      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (core ${run.coreMs.toFixed(0)} ms${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms: ${run.pushed ?? ''}` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
     }
     const deliveryMs = medianCost(deliveries);
     if (deliveryMs !== undefined) log(`${kind} ${n}: delivery besides (not timed, medians): core hash ${deliveryMs.coreHashMs.toFixed(0)} ms, gRPC message ${(deliveryMs.messageBytes / MiB).toFixed(1)} MiB encode ${deliveryMs.encodeMs.toFixed(0)} + decode ${deliveryMs.decodeMs.toFixed(0)} ms, agent hash ${deliveryMs.agentHashMs.toFixed(0)} ms, agent compare ${deliveryMs.agentCompareMs.toFixed(0)} ms`);

@@ -24,6 +24,8 @@ export interface TaskRun {
   readonly coreMs: number;
   /** Dynamic: the agent's push until the proxy answered. */
   readonly pushMs?: number;
+  /** Dynamic: what the push sent (NGINX: whole or a delta; HAProxy: runtime API commands). */
+  readonly pushed?: string;
   /** Dynamic: the same change through a model build and render (not on the path). */
   readonly coreFullMs?: number;
 }
@@ -94,7 +96,7 @@ export function formatTaskTable(rows: readonly ScaleRow[]): string {
   const header = ['proxy', 'routes', 'runs', 'task→served ms', 'core', 'push', 'model + render (full)', 'core hash', 'gRPC MiB', 'encode + decode', 'agent hash', 'agent compare'];
   const body = rows.map((r) => {
     const ts = r.taskRuns ?? [];
-    const col = (k: keyof TaskRun): string => minMed(ts.flatMap((x) => (x[k] !== undefined ? [x[k]] : [])));
+    const col = (k: 'servedMs' | 'coreMs' | 'pushMs' | 'coreFullMs'): string => minMed(ts.flatMap((x) => (x[k] !== undefined ? [x[k]] : [])));
     const d = r.deliveryMs;
     return [
       r.kind, String(r.routes), String(ts.length), col('servedMs'), col('coreMs'), col('pushMs'), col('coreFullMs'),

@@ -33,7 +33,7 @@ import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
 import { installBootEndpoints, readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
-import { pushEndpointSet } from './nginx-endpoints';
+import { NginxEndpoints } from './nginx-endpoints';
 import { HaproxyEndpoints } from './haproxy-endpoints';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { TrafficListener } from './traffic-listener';
@@ -123,6 +123,8 @@ export class ProxyAgent {
   private readonly bootHash: string;
   /** HAProxy: the dynamic endpoints' slot table and state file (haproxy-endpoints.ts, ADR 0031). */
   private readonly slots: HaproxyEndpoints | undefined;
+  /** NGINX: the set last pushed to the Lua balancer, so a task change sends only what changed (ADR 0038). */
+  private readonly balancer: NginxEndpoints;
 
   constructor(private readonly o: ProxyAgentOptions) {
     this.driver =
@@ -130,6 +132,7 @@ export class ProxyAgent {
         ? haproxyDriver({ ...o.haproxy, ...(o.acmeDir !== undefined ? { acmeDir: o.acmeDir } : {}) })
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
     this.slots = o.kind === 'haproxy' ? new HaproxyEndpoints(o.haproxy?.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir) : undefined;
+    this.balancer = new NginxEndpoints(o.endpointsPort);
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.bootHash = bootConfigHash(o.bootConfigs);
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
@@ -436,7 +439,7 @@ export class ProxyAgent {
     const endpoints = files.find((f) => f.path === ENDPOINTS_FILE);
     // Dynamic endpoints, the same config and the same certificates: a task change; push the set, no check, no reload.
     if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates)) {
-      const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort);
+      const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await this.balancer.push(this.o.confDir, endpoints.content);
       return { ...pushed, pushedOnly: true };
     }
     // Certificates first: the check below reads them at the paths the config names. NGINX holds the
@@ -463,7 +466,7 @@ export class ProxyAgent {
     // The set first, so the new workers find every upstream their config names (extra names are
     // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
     // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
-    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await this.balancer.push(undefined, endpoints.content, true);
     // HAProxy: the new worker loads the set from the state file before it serves (a Static config ignores it).
     if (this.slots !== undefined) {
       const seeded = this.slots.stage(endpoints?.content);
@@ -488,7 +491,7 @@ export class ProxyAgent {
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
     if (endpoints !== undefined && this.slots === undefined) {
-      const pushed = await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+      const pushed = await this.balancer.push(undefined, endpoints.content, true);
       if (!pushed.ok) return pushed;
     }
     return { ok: true, output: check.output };
