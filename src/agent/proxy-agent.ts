@@ -33,7 +33,7 @@ import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
 import { installBootEndpoints, readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
-import { NginxEndpoints } from './nginx-endpoints';
+import { NginxEndpoints, type PushResult } from './nginx-endpoints';
 import { HaproxyEndpoints } from './haproxy-endpoints';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { TrafficListener } from './traffic-listener';
@@ -424,7 +424,7 @@ export class ProxyAgent {
       this.recordMaster();
       this.saveLastApplied(files);
     }
-    if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, 'endpoints applied (no reload)');
+    if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence, ...(validation.sent !== undefined ? { sent: validation.sent, upstreams: validation.upstreams } : {}) }, 'endpoints applied (no reload)');
     else if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
     await this.report();
@@ -432,7 +432,7 @@ export class ProxyAgent {
   }
 
   /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
-  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation & { readonly pushedOnly?: boolean }> {
+  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation & { readonly pushedOnly?: boolean } & Pick<PushResult, 'sent' | 'upstreams'>> {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
