@@ -24,7 +24,7 @@ import { HaproxyEndpoints } from '../src/agent/haproxy-endpoints';
 import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
 import { mountedFiles, validateFiles } from '../src/validate/validate-files';
-import { NginxEndpoints, type PushResult } from '../src/agent/nginx-endpoints';
+import { Worker } from 'node:worker_threads';
 import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
@@ -85,8 +85,8 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     const endpointsPath = join(dir, 'endpoints.txt');
     const options = { ...opts, dynamicEndpoints: DYNAMIC ? { controlPort: PORT + 103, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } : null };
     let current = '';
-    // The agent's own client of the balancer (ADR 0038): only the changed upstreams once a set is confirmed.
-    const balancer = new NginxEndpoints(PORT + 103);
+    // The agent's own client of the balancer (ADR 0038: only the changed upstreams once a set is confirmed), in a thread of its own.
+    const balancer = agentThread(PORT + 103, dir);
     const render = (m: ProxyModel) => renderNginxWithEndpoints(m, options);
     const write = (m: ProxyModel): void => {
       const r = render(m);
@@ -97,7 +97,7 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     return {
       proxy: localNginx(dir, conf, opts.pidPath),
       write,
-      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => pushed(balancer.push(dir, e)), prime: (e: string) => pushed(balancer.push(dir, e, true)) } } : {}),
+      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => balancer.push(e, false), prime: (e: string) => balancer.push(e, true) } } : {}),
     };
   }
   const certDir = join(dir, 'certs');
@@ -138,11 +138,30 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
   };
 }
 
-/** A push that must succeed, and (NGINX) as a delta once the set is confirmed. */
-async function pushed(p: Promise<PushResult>): Promise<string> {
-  const r = await p;
-  if (!r.ok) throw new Error(r.output);
-  return `${r.sent ?? 'whole'} (${r.upstreams ?? 0} upstreams)`;
+/**
+ * The agent's NginxEndpoints in a worker thread (bench/lib/agent-worker.ts): the agent is a process of
+ * its own, so this process's garbage collection (the core's models) is not charged to its push.
+ * Pushes must succeed; each resolves to what was sent.
+ */
+let worker: Worker | undefined;
+let pushSeq = 0;
+function agentThread(port: number, dir: string): { push(endpoints: string, whole: boolean): Promise<string> } {
+  worker ??= new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'lib/agent-worker.ts'))});`, { eval: true });
+  const w = worker;
+  return {
+    push: (endpoints, whole) =>
+      new Promise((resolve, reject) => {
+        const id = ++pushSeq;
+        const on = (m: { id: number; ok: boolean; output: string; sent: string }): void => {
+          if (m.id !== id) return;
+          w.off('message', on);
+          if (m.ok) resolve(m.sent);
+          else reject(new Error(m.output));
+        };
+        w.on('message', on);
+        w.postMessage({ id, port, dir, endpoints, whole });
+      }),
+  };
 }
 
 /** Sample the instance's PSS every 50 ms until stop() is called; returns the peak. */
@@ -377,6 +396,7 @@ async function main(): Promise<void> {
     for (const kind of KINDS) for (const n of SIZES) rows.push(await runCase(kind, n, tmp, pair));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    await worker?.terminate();
   }
   const report = {
     schema: 1,

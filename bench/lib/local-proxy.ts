@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { BACKEND_PORT } from './inputs';
 
 export type Kind = 'nginx' | 'haproxy';
 
@@ -145,7 +146,7 @@ export function localHaproxy(confPath: string, pidPath: string): LocalProxy {
   };
 }
 
-/** A tiny NGINX answering "its own address" on every given loopback IP, port 8080. */
+/** A tiny NGINX answering "its own address" on every given loopback IP, port 8080 (BACKEND_PORT). */
 export function startBackends(dir: string, ips: readonly string[]): () => void {
   const conf = join(dir, 'backends.conf');
   const pid = join(dir, 'backends.pid');
@@ -160,7 +161,7 @@ export function startBackends(dir: string, ips: readonly string[]): () => void {
       '  access_log off;',
       '  keepalive_requests 100000;',
       '  server {',
-      ...ips.map((ip) => `    listen ${ip}:8080;`),
+      ...ips.map((ip) => `    listen ${ip}:${BACKEND_PORT};`),
       '    location / { default_type text/plain; return 200 "$server_addr"; }',
       '  }',
       '}',
@@ -171,7 +172,11 @@ export function startBackends(dir: string, ips: readonly string[]): () => void {
   if (r.status !== 0) throw new Error(`backend nginx did not start: ${r.log}`);
   return () => {
     const p = readPid(pid);
-    if (p !== undefined && alive(p)) process.kill(p, 'SIGTERM');
+    if (p === undefined || !alive(p)) return;
+    process.kill(p, 'SIGTERM');
+    // Until it let go of its addresses: the next case's backends bind the same ones (a loaded machine takes a while).
+    const until = Date.now() + 10_000;
+    while (alive(p) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   };
 }
 

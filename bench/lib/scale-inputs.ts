@@ -11,7 +11,7 @@ import * as E from 'fp-ts/Either';
 import type { RouteObject } from '../../src/domain/object';
 import type { IpAddress, Snapshot, SnapshotTask } from '../../src/domain/snapshot';
 import type { Kind } from './local-proxy';
-import { generateInputs, mustDecodeRoute, type GeneratedInputs } from './inputs';
+import { BACKEND_PORT, generateInputs, mustDecodeRoute, type GeneratedInputs } from './inputs';
 
 export interface ProbeRoute {
   readonly index: number;
@@ -99,7 +99,7 @@ export function probeRoute(s: ScaleInputs, n: number): Stored<RouteObject> {
     apiVersion: 'swarmgate.io/v1',
     kind: 'Route',
     metadata: { name: `zz-probe-${n}` },
-    spec: { hosts: [`zz-probe-${n}.example.com`], rules: [{ backends: [{ service: `app-${s.last.index}-blue`, port: 8080 }] }] },
+    spec: { hosts: [`zz-probe-${n}.example.com`], rules: [{ backends: [{ service: `app-${s.last.index}-blue`, port: BACKEND_PORT }] }] },
   });
   return { object, generation: 1, createdAt: new Date(Date.UTC(2026, 0, 1) + n).toISOString() };
 }

@@ -74,6 +74,78 @@ export function endpointDelta(before: ReadonlyMap<string, string>, after: Readon
   return out;
 }
 
+const nameOf = (line: string): string => {
+  const sp = line.indexOf(' ');
+  return sp < 0 ? line : line.slice(0, sp);
+};
+
+/** Identical text is skipped this many characters at a time (a native comparison), not line by line. */
+const CHUNK = 4096;
+
+/**
+ * endpointDelta for two texts whose lines are sorted by name with no name twice (as the renderer
+ * writes them): one walk over both, skipping identical stretches a chunk at a time, so a change of a
+ * few lines costs about a comparison of the texts rather than a split and an index of every line.
+ * Undefined when a text is not in that order (the caller compares maps instead).
+ */
+export function sortedTextDelta(before: string, after: string): string[] | undefined {
+  const out: string[] = [];
+  const A = before.length;
+  const B = after.length;
+  let i = 0;
+  let j = 0;
+  let lastA = '';
+  let lastB = '';
+  for (;;) {
+    // i and j are at line starts: skip what is identical from there, then back to the start of the line the skip ended in.
+    let n = 0;
+    while (i + (n + 1) * CHUNK <= A && j + (n + 1) * CHUNK <= B && before.slice(i + n * CHUNK, i + (n + 1) * CHUNK) === after.slice(j + n * CHUNK, j + (n + 1) * CHUNK)) n++;
+    if (n > 0) {
+      const k = before.lastIndexOf('\n', i + n * CHUNK - 1) + 1;
+      if (k > i) {
+        // The names before k are the same in both: the order check goes on from the last of them.
+        lastA = lastB = nameOf(before.slice(before.lastIndexOf('\n', k - 2) + 1, k - 1));
+        j += k - i;
+        i = k;
+      }
+    }
+    if (i >= A && j >= B) return out;
+    const ea = i < A ? (before.indexOf('\n', i) + 1 || A + 1) - 1 : A;
+    const eb = j < B ? (after.indexOf('\n', j) + 1 || B + 1) - 1 : B;
+    const la = i < A ? before.slice(i, ea) : undefined;
+    const lb = j < B ? after.slice(j, eb) : undefined;
+    if (la === '' || lb === '') {
+      if (la === '') i = ea + 1;
+      if (lb === '') j = eb + 1;
+      continue;
+    }
+    const na = la === undefined ? undefined : nameOf(la);
+    const nb = lb === undefined ? undefined : nameOf(lb);
+    if ((na !== undefined && na <= lastA) || (nb !== undefined && nb <= lastB)) return undefined;
+    if (la === lb && na !== undefined) {
+      i = ea + 1;
+      j = eb + 1;
+      lastA = lastB = na;
+      continue;
+    }
+    if (na !== undefined && na === nb && lb !== undefined) {
+      out.push(lb);
+      i = ea + 1;
+      j = eb + 1;
+      lastA = na;
+      lastB = na;
+    } else if (na !== undefined && (nb === undefined || na < nb)) {
+      out.push(`-${na}`);
+      i = ea + 1;
+      lastA = na;
+    } else if (nb !== undefined && lb !== undefined) {
+      out.push(lb);
+      j = eb + 1;
+      lastB = nb;
+    }
+  }
+}
+
 /** A set's version: what the balancer stores beside it (a digest of the set's text, 32 hex). */
 export function setVersion(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex').slice(0, 32);
@@ -87,7 +159,7 @@ export type PushResult = Validation & {
 
 /** The agent's side of the balancer: the set it last pushed successfully, and pushes from it. */
 export class NginxEndpoints {
-  private confirmed: { readonly version: string; readonly lines: ReadonlyMap<string, string> } | undefined;
+  private confirmed: { readonly version: string; readonly text: string } | undefined;
 
   constructor(private readonly port: number = DEFAULT_DYNAMIC_ENDPOINTS.controlPort) {}
 
@@ -108,17 +180,16 @@ export class NginxEndpoints {
    */
   async push(confDir: string | undefined, content: Uint8Array | string, whole = false): Promise<PushResult> {
     const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
-    const lines = endpointLines(text);
     const version = setVersion(text);
     const base = whole ? undefined : this.confirmed;
     this.confirmed = undefined;
     let sent: PushResult['sent'];
     let upstreams = 0;
     try {
-      const delta = base === undefined ? undefined : endpointDelta(base.lines, lines);
+      const delta = base === undefined ? undefined : (sortedTextDelta(base.text, text) ?? endpointDelta(endpointLines(base.text), endpointLines(text)));
       if (base !== undefined && delta !== undefined && delta.length === 0) {
         sent = 'none';
-        this.confirmed = { version: base.version, lines };
+        this.confirmed = { version: base.version, text };
       } else {
         let a: ControlAnswer | undefined;
         if (base !== undefined && delta !== undefined) {
@@ -134,10 +205,10 @@ export class NginxEndpoints {
         if (a === undefined) {
           a = await putEndpoints(text, this.port, 10_000, version);
           sent = 'whole';
-          upstreams = lines.size;
+          upstreams = endpointLines(text).size;
         }
         // A balancer that does not echo the version (an nginx.conf from before deltas) gets whole sets only.
-        if (a.version === version) this.confirmed = { version, lines };
+        if (a.version === version) this.confirmed = { version, text };
       }
     } catch (err) {
       return { ok: false, output: err instanceof Error ? err.message : String(err) };
