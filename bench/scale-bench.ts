@@ -393,11 +393,20 @@ async function main(): Promise<void> {
   const rows: ScaleRow[] = [];
   try {
     const pair = generateCertPair(join(tmp, 'pki'));
-    for (const kind of KINDS) for (const n of SIZES) rows.push(await runCase(kind, n, tmp, pair));
+    // Written after every case too: a case that fails later does not lose the ones before it.
+    for (const kind of KINDS) for (const n of SIZES) {
+      rows.push(await runCase(kind, n, tmp, pair));
+      writeReport(started, rows);
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
     await worker?.terminate();
   }
+  const report = writeReport(started, rows);
+  process.stdout.write(`\nswarmgate bench-scale (${report.mode})\n\n${formatScaleTable(rows)}\n\nResults: bench/results/scale-${LABEL}.json\n`);
+}
+
+function writeReport(started: Date, rows: readonly ScaleRow[]): { mode: string } {
   const report = {
     schema: 1,
     label: LABEL,
@@ -420,7 +429,7 @@ async function main(): Promise<void> {
   const dirOut = join(__dirname, 'results');
   mkdirSync(dirOut, { recursive: true });
   writeFileSync(join(dirOut, `scale-${LABEL}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\nswarmgate bench-scale (${report.mode})\n\n${formatScaleTable(rows)}\n\nResults: bench/results/scale-${LABEL}.json\n`);
+  return report;
 }
 
 main().catch((e: unknown) => {

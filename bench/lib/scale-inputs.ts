@@ -62,9 +62,11 @@ export function taskIp(k: number): string {
 export function scaleInputs(routes: number, taskChanges = 1): ScaleInputs {
   const base = generateInputs(routes, { kind: 'per-route' });
   const upstreams = clusterModel(base, 'nginx').upstreams;
+  // A route that redirects plain HTTP to HTTPS answers 308 on the port the benchmark probes: not a probe route.
+  const redirecting = new Set<string>(base.desired.routes.filter((r) => r.object.spec.tls?.mode === 'Terminate' && r.object.spec.tls.redirectHTTP === true).map((r) => r.object.metadata.name));
   const routeOf = (u: (typeof upstreams)[number]): number | undefined => {
     const m = SPLIT_SERVICE.exec(u.service);
-    return m === null ? undefined : Number(m[1]);
+    return m === null || redirecting.has(`app-${m[1]}`) ? undefined : Number(m[1]);
   };
   const firstIndex = upstreams.map(routeOf).find((x) => x !== undefined);
   const lastIndex = [...upstreams].reverse().map(routeOf).find((x) => x !== undefined);
