@@ -177,7 +177,11 @@ function memorySampler(proxy: LocalProxy): { stop: () => number } {
   return { stop: () => ((on = false), peak) };
 }
 
-/** One change's phases on the reload path (ms): the core's model, render, validation (nginx -t / haproxy -c) and encode, then the agent's check. */
+/**
+ * One change's phases on the reload path (ms): the core's model, render, validation (nginx -t /
+ * haproxy -c) and encode, then the agent's check: HAProxy's `haproxy -c`; none for NGINX, whose
+ * reload is the agent's check (ADR 0037: an agent that has measured one reload, as a running one has).
+ */
 interface ReloadPhases {
   readonly coreMs: number;
   readonly modelMs: number;
@@ -199,7 +203,7 @@ async function reloadApply(kind: Kind, l: Local, snapshot: ScaleInputs['inputs']
   if (!v.ok) throw new Error(`validate rejected: ${v.output}`);
   const [, encodeMs] = timed(() => encodeModel(m));
   l.write(m); // the bytes the local instance reads (its ports and paths); not counted, the core rendered above
-  const c = l.proxy.check();
+  const c = kind === 'nginx' ? { ok: true, output: '', ms: 0 } : l.proxy.check();
   if (!c.ok) throw new Error(c.output);
   const reloadAt = performance.now();
   l.proxy.reload();
@@ -367,9 +371,13 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const memo = mainFile(renderCluster(m2));
       const [whole, renderWholeMs] = timed(() => (kind === 'nginx' ? renderNginxWithEndpoints(m2, dynamicEndpoints(m2) ? { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS } : {}, 'whole').config : mainFile(renderCluster(m2))));
       if (whole !== memo) throw new Error('the memoised render differs from the whole render');
-      const run: RouteRun = { servedMs: routeServed === undefined ? NaN : routeServed - r0, reloadToServedMs: routeServed === undefined ? NaN : routeServed - p.reloadAt, modelMs: p.modelMs, renderMs: p.renderMs, renderWholeMs, validateMs: p.validateMs, encodeMs: p.encodeMs, checkMs: p.checkMs };
+      // Memory after the reload: once the old processes are gone and the allocator had time to purge (ADR 0040).
+      while (workers() > steady && performance.now() < settleEnd + 60_000 * k) await sleep(100);
+      await sleep(5_000);
+      const memAfterMiB = pssBytes(processTree(l.proxy.roots())) / MiB;
+      const run: RouteRun = { servedMs: routeServed === undefined ? NaN : routeServed - r0, reloadToServedMs: routeServed === undefined ? NaN : routeServed - p.reloadAt, modelMs: p.modelMs, renderMs: p.renderMs, renderWholeMs, validateMs: p.validateMs, encodeMs: p.encodeMs, checkMs: p.checkMs, memAfterMiB };
       routeRuns.push(run);
-      log(`${kind} ${n}: route change ${k} served after ${run.servedMs.toFixed(0)} ms (model ${run.modelMs.toFixed(0)}, render ${run.renderMs.toFixed(0)} [whole ${renderWholeMs.toFixed(0)}], validate ${run.validateMs.toFixed(0)}, encode ${run.encodeMs.toFixed(0)}, agent check ${run.checkMs.toFixed(0)}, reload → served ${run.reloadToServedMs.toFixed(0)})`);
+      log(`${kind} ${n}: route change ${k} served after ${run.servedMs.toFixed(0)} ms (model ${run.modelMs.toFixed(0)}, render ${run.renderMs.toFixed(0)} [whole ${renderWholeMs.toFixed(0)}], validate ${run.validateMs.toFixed(0)}, encode ${run.encodeMs.toFixed(0)}, agent check ${run.checkMs.toFixed(0)}, reload → served ${run.reloadToServedMs.toFixed(0)}; memory after ${memAfterMiB.toFixed(0)} MiB, before the changes ${(memBefore / MiB).toFixed(0)})`);
       while (workers() > steady && performance.now() < settleEnd + 60_000 * k) await sleep(100);
     }
     const routeMs = median(routeRuns.map((r) => r.servedMs));
@@ -418,8 +426,8 @@ function writeReport(started: Date, rows: readonly ScaleRow[]): { mode: string }
     notes: [
       'model, render, encode: median of 5 runs (N ≤ 1k), 3 (2k), 1 (5k, 10k); validate: one validateFiles of the rendered files (the proxy check in a private root; the core renders once and checks those bytes).',
       'check: nginx -t / haproxy -c of the local config, with a certificate file per TLS secret.',
-      'route served: from the core seeing the new route to the first 200 from its host; per run its phases: model, render (memoised: the last render\'s server blocks reused, ADR 0034; renderWhole: the same bytes without them, not on the path), validate (the core\'s nginx -t), encode, the agent\'s check, and reload → served; routeServedMs is the median of SCALE_ROUTE_RUNS runs.',
-      'task served: from the core seeing the added task to the first response from it (core work + agent check + reload, or the dynamic push).',
+      'route served: from the core seeing the new route to the first 200 from its host; per run its phases: model, render (memoised: the last render\'s server blocks reused, ADR 0034; renderWhole: the same bytes without them, not on the path), validate (the core\'s nginx -t), encode, the agent\'s check (haproxy -c; 0 for NGINX: its reload is the check, ADR 0037), and reload → served; routeServedMs is the median of SCALE_ROUTE_RUNS runs.',
+      'task served: from the core seeing the added task to the first response from it (core work + agent check (HAProxy only, ADR 0037) + reload, or the dynamic push).',
       'memory: PSS of every process of the local proxy; peak sampled every 50 ms from the change until the old processes exit.',
       'core RSS: this benchmark process after building, rendering, validating and encoding N routes (includes the tsx loader).',
       'req/s: wrk -t1 -c16 for 3 s, backends a local NGINX; noisy on a shared 2-core machine.',

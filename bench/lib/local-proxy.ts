@@ -4,10 +4,11 @@
  * serves. Backends are a second, tiny NGINX answering its own address on loopback IPs
  * (127.0.x.y:8080), so a request tells which task served it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { nginxAllocatorEnv } from '../../src/agent/nginx-allocator';
 import { BACKEND_PORT } from './inputs';
 
 export type Kind = 'nginx' | 'haproxy';
@@ -24,6 +25,17 @@ function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Alive and not a zombie: a child that exited stays a zombie until this (blocked) event loop reaps it. */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -105,9 +117,23 @@ export function localNginx(dir: string, confPath: string, pidPath: string): Loca
       const r = run('-t', '-q');
       return { ok: r.status === 0, ms: performance.now() - t0, output: `${r.stderr}` };
     },
+    // As the agent starts it (src/agent/proxy-process.ts): in the foreground, on the allocator of
+    // ADR 0040. A daemonising NGINX would lose jemalloc's purging thread at its fork, and with it
+    // the memory figures of a proxy task.
     start: () => {
-      const r = daemonise('nginx', ['-p', dir, '-c', confPath], join(dir, 'nginx.log'));
-      if (r.status !== 0) throw new Error(`nginx did not start: ${r.log}`);
+      const logPath = join(dir, 'nginx.log');
+      const fd = openSync(logPath, 'a');
+      try {
+        const child = spawn('nginx', ['-p', dir, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, ...nginxAllocatorEnv() } });
+        child.unref();
+        const deadline = Date.now() + 300_000;
+        while (readPid(pidPath) !== child.pid) {
+          if (!running(child.pid ?? 0) || Date.now() > deadline) throw new Error(`nginx did not start: ${existsSync(logPath) ? readFileSync(logPath, 'utf8').slice(-4000) : ''}`);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+      } finally {
+        closeSync(fd);
+      }
     },
     reload: () => {
       const p = readPid(pidPath);

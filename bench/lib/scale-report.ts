@@ -14,6 +14,8 @@ export interface RouteRun {
   readonly encodeMs: number;
   /** The agent's nginx -t / haproxy -c before its reload. */
   readonly checkMs: number;
+  /** PSS of the proxy's processes once the old ones exited and 5 s passed (ADR 0040: NGINX's allocator purges freed pages). */
+  readonly memAfterMiB?: number;
 }
 
 /** One task change (SCALE_TASK_RUNS of them per case), ms. */
@@ -110,11 +112,12 @@ export function formatTaskTable(rows: readonly ScaleRow[]): string {
 
 /** Route changes, phase by phase (min / median over the runs). */
 export function formatRouteTable(rows: readonly ScaleRow[]): string {
-  const header = ['proxy', 'routes', 'runs', 'route→served ms', 'model', 'render (memo)', 'render (whole)', 'validate', 'encode', 'agent check', 'reload→served'];
+  const header = ['proxy', 'routes', 'runs', 'route→served ms', 'model', 'render (memo)', 'render (whole)', 'validate', 'encode', 'agent check', 'reload→served', 'mem after MiB (before)'];
   const body = rows.map((r) => {
     const rs = r.routeRuns ?? [];
-    const col = (k: keyof RouteRun): string => minMed(rs.map((x) => x[k]));
-    return [r.kind, String(r.routes), String(rs.length), col('servedMs'), col('modelMs'), col('renderMs'), col('renderWholeMs'), col('validateMs'), col('encodeMs'), col('checkMs'), col('reloadToServedMs')];
+    const col = (k: Exclude<keyof RouteRun, 'memAfterMiB'>): string => minMed(rs.map((x) => x[k]));
+    const mem = rs.flatMap((x) => (x.memAfterMiB !== undefined ? [x.memAfterMiB] : []));
+    return [r.kind, String(r.routes), String(rs.length), col('servedMs'), col('modelMs'), col('renderMs'), col('renderWholeMs'), col('validateMs'), col('encodeMs'), col('checkMs'), col('reloadToServedMs'), `${minMed(mem)} (${f(r.memBeforeMiB)})`];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');

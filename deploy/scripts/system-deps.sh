@@ -19,6 +19,7 @@ nginx-light          test,bench             yes  nginx -t on every rendered conf
 libnginx-mod-stream  test,bench             yes  the stream module (SNI passthrough, ssl_preread) that nginx -t loads
 libnginx-mod-http-lua test,bench            yes  the Lua module of dynamic endpoints (ADR 0016): balancer_by_lua, lua_shared_dict
 lua-resty-core       test,bench             yes  ngx.balancer for the Lua module (dynamic endpoints)
+libjemalloc2         test,bench             yes  the allocator the agent runs NGINX with (ADR 0040): memory after a reload as before it
 haproxy              test                   yes  haproxy -c on every rendered HAProxy config; HAProxy for its traffic tests
 pebble               test                   yes  a test ACME server (pebble, pebble-challtestsrv) the ACME tests start on loopback
 debootstrap          images                 yes  the offline Debian base image (no registry on the machine)

@@ -3,10 +3,11 @@
  * HAProxy (the kind is fixed per task: `kind`, from SWARMGATE_PROXY_KIND), with no Docker socket.
  * It starts the proxy on the boot config (the last good config the core mounted as a Swarm
  * config), then streams WatchProxyConfig from the core: each new config is written beside the live
- * one, checked (`nginx -t` / `haproxy -c`, HAProxy's combined PEMs built first), moved into place
- * and applied in place (NGINX: SIGHUP; HAProxy: SIGUSR2 to the master), and the applied hash is
- * reported back once new workers serve it. A config that fails its check is reported and never
- * applied: the proxy keeps serving the last good one. When the core is unreachable the agent keeps
+ * one, checked (`haproxy -c`, HAProxy's combined PEMs built first; NGINX: `nginx -t` only when its
+ * reload cannot be the check, reload-gate.ts, ADR 0037), moved into place and applied in place
+ * (NGINX: SIGHUP; HAProxy: SIGUSR2 to the master), and the applied hash is reported back once new
+ * workers serve it. A config that fails its check, or that NGINX refuses at reload, is reported and
+ * its files are put back: the proxy keeps serving the last good one. When the core is unreachable the agent keeps
  * the proxy running unchanged and reconnects (client.ts: a fresh resolution of the core's name and
  * a bounded connect on every attempt, 250 ms doubling to 1 s apart). Without a client (standalone, for
  * rolling delivery) it only starts the proxy on the mounted config, PEMs included.
@@ -16,8 +17,8 @@
  * 2 s apart, back to "at once" after it stayed up 10 s. The agent only exits when asked to.
  * The per-kind process details live in proxy-process.ts.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
 import type { HandedPair } from './agent-identity';
@@ -31,6 +32,9 @@ import { chooseBootConfig } from './agent-boot';
 import { restoreAcmeFiles } from './acme-restore';
 import { sendReport } from './agent-report';
 import { bootConfigHash, saveLastApplied } from './last-applied';
+import { masterLogPath } from './nginx-master-log';
+import { ReloadGate } from './reload-gate';
+import { StagedFiles } from './staged-files';
 import { installBootEndpoints, readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { NginxEndpoints, type PushResult } from './nginx-endpoints';
@@ -39,10 +43,10 @@ import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { TrafficListener } from './traffic-listener';
 import { DEFAULT_PACER, ReloadPacer, type PacerOptions } from './reload-pacer';
 import { DEFAULT_DRAIN_TIMING } from './nginx-drain';
-import { describeLimit, reloadTiming } from './reload-timing';
+import { describeLimit } from './reload-timing';
 import { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff } from './restart-backoff';
 import { adoptedHandle, clearMasterRecord, procIdentity, runningMaster, spawnedHandle, writeMasterRecord, type ProxyHandle } from './proxy-handle';
-import { childPids, haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver } from './proxy-process';
+import { childPids, haproxyDriver, nginxDriver, type Counters, type HaproxyDriverOptions, type ProxyDriver, type ReloadOutcome } from './proxy-process';
 
 export { childPids, reloadAndConfirm, reloadHaproxyAndConfirm } from './proxy-process';
 export { DEFAULT_RESTART_BACKOFF, nextRestartDelay, type RestartBackoff };
@@ -125,12 +129,15 @@ export class ProxyAgent {
   private readonly slots: HaproxyEndpoints | undefined;
   /** NGINX: the set last pushed to the Lua balancer, so a task change sends only what changed (ADR 0038). */
   private readonly balancer: NginxEndpoints;
+  private readonly gate: ReloadGate;
 
   constructor(private readonly o: ProxyAgentOptions) {
+    const masterLog = masterLogPath(o.confDir);
     this.driver =
       o.kind === 'haproxy'
         ? haproxyDriver({ ...o.haproxy, ...(o.acmeDir !== undefined ? { acmeDir: o.acmeDir } : {}) })
-        : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}) });
+        : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}), ...(masterLog !== undefined ? { masterLog } : {}) });
+    this.gate = new ReloadGate(this.driver, this.confPath);
     this.slots = o.kind === 'haproxy' ? new HaproxyEndpoints(o.haproxy?.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir) : undefined;
     this.balancer = new NginxEndpoints(o.endpointsPort);
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -426,12 +433,12 @@ export class ProxyAgent {
     }
     if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence, ...(validation.sent !== undefined ? { sent: validation.sent, upstreams: validation.upstreams } : {}) }, 'endpoints applied (no reload)');
     else if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
-    else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration failed ${this.driver.checkName}; keeping the running one`);
+    else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration refused (${this.driver.checkName} or its reload); keeping the running one`);
     await this.report();
     return validation.ok;
   }
 
-  /** Write next to the live files, prepare (HAProxy: PEMs) and validate, move into place, reload. */
+  /** Write next to the live files, prepare (HAProxy: PEMs), check (reload-gate.ts), move into place, reload; files back when refused. */
   private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation & { readonly pushedOnly?: boolean } & Pick<PushResult, 'sent' | 'upstreams'>> {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
@@ -446,23 +453,16 @@ export class ProxyAgent {
     // ones it serves in memory, so a config refused below keeps serving the previous certificate.
     const written = writeCertificates(this.acmeDir, certificates);
     if (!written.ok) return written;
-    const staged: [string, string][] = [];
-    for (const f of files) {
-      const rel = safeRelativePath(f.path);
-      if (rel === undefined) return { ok: false, output: `refusing to write outside the config directory: ${JSON.stringify(f.path)}` };
-      const target = join(this.o.confDir, rel);
-      const next = `${target}.next`;
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(next, f.content);
-      staged.push([next, target]);
-    }
+    const staged = StagedFiles.write(this.o.confDir, files);
+    if (!(staged instanceof StagedFiles)) return staged;
     const config = main.content.toString();
     const prepared = d.prepare(config);
     if (!prepared.ok) return prepared;
-    const checkStarted = Date.now();
-    const check = d.check(`${this.confPath}.next`);
-    if (!check.ok) return check;
-    const timing = reloadTiming(Date.now() - checkStarted, DEFAULT_DRAIN_TIMING.leadMs);
+    const proc = this.proxyProc;
+    const pid = proc?.pid;
+    const running = proc !== undefined && pid !== undefined && proc.running();
+    const plan = this.gate.plan(running ? pid : undefined, files, `${this.confPath}.next`);
+    if (!plan.ok) return plan;
     // The set first, so the new workers find every upstream their config names (extra names are
     // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
     // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
@@ -472,21 +472,21 @@ export class ProxyAgent {
       const seeded = this.slots.stage(endpoints?.content);
       if (!seeded.ok) return seeded;
     }
-    for (const [next, target] of staged) renameSync(next, target);
-    const proc = this.proxyProc;
-    const pid = proc?.pid;
-    if (proc === undefined || pid === undefined || !proc.running()) return { ok: false, output: `${d.label} is not running` };
+    staged.commit();
     // Reported as applied only once new workers run it: Programmed must mean "serving".
-    let reloaded: boolean;
+    let outcome: ReloadOutcome = { confirmed: false };
     try {
-      reloaded = await d.reloadAndConfirm(pid, timing);
+      if (running) outcome = await d.reloadAndConfirm(pid, plan.timing);
     } catch (err) {
-      reloaded = false;
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${d.label} reload failed`);
     }
+    const refused = this.gate.settle(outcome, plan, staged);
+    if (refused !== undefined) return refused;
+    if (!running) return { ok: false, output: `${d.label} is not running` };
+    const reloaded = outcome.confirmed;
     // The master died during the reload: the restart started after the files moved, so it runs them.
     if (!reloaded && this.proxyProc === proc && proc.running()) {
-      return { ok: false, output: `${d.label} did not start workers on the new configuration within ${describeLimit(timing.confirmMs)}` };
+      return { ok: false, output: `${d.label} did not start workers on the new configuration within ${describeLimit(plan.timing.confirmMs)}` };
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
@@ -494,7 +494,7 @@ export class ProxyAgent {
       const pushed = await this.balancer.push(undefined, endpoints.content, true);
       if (!pushed.ok) return pushed;
     }
-    return { ok: true, output: check.output };
+    return { ok: true, output: plan.checked?.output ?? '' };
   }
 
   /** Whether a proxy started after `old` runs (its master has a worker) within `timeoutMs`. */

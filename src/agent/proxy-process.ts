@@ -3,10 +3,11 @@
  * check a candidate config, reload it in place and confirm the reload took, stop it gracefully and
  * read its counters. The agent (proxy-agent.ts) is the same for both.
  *
- * NGINX: `nginx -c nginx.conf -g 'daemon off;'`, `nginx -t`, SIGHUP; confirmed when the master
- * has a worker that did not exist before and no old worker still accepts (NGINX retitles a
- * draining worker "... is shutting down"). With hitless configs the reload holds the drain flag
- * (nginx-drain.ts) so keep-alive clients see no reset.
+ * NGINX: `nginx -c nginx.conf -g 'daemon off; error_log <agent's log> emerg;'`, `nginx -t`, SIGHUP;
+ * confirmed when the master has a worker that did not exist before and no old worker still
+ * accepts (NGINX retitles a draining worker "... is shutting down"); refused when the master logs
+ * that it cannot load the config (nginx-master-log.ts, ADR 0037). With hitless configs the reload
+ * holds the drain flag (nginx-drain.ts) so keep-alive clients see no reset.
  *
  * HAProxy (master-worker): `haproxy -W -db -S <runtimeDir>/master.sock -f haproxy.cfg`; before a
  * check the combined PEM files the config reads are built from the mounted secrets; `haproxy -c`;
@@ -30,6 +31,7 @@ import { checkSharedTlsPairs } from '../validate/tls-pairs';
 import { PASSED, type Validation } from '../validate/result';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { drainedReload, type DrainOptions } from './nginx-drain';
+import { masterLogDirective, NginxMasterLog } from './nginx-master-log';
 import type { ReloadTiming } from './reload-timing';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { http01MapPath } from '../render/haproxy/crt-list';
@@ -37,10 +39,21 @@ import type { AcmeChallengeData } from '../api/control-plane';
 import { ACME_DIR_IN_TASKS } from '../plan/acme-routes';
 import { acmeRoutesNamedIn, acmeRoutesOfHaproxyConfig } from './acme-restore';
 import { pushHttp01Map, writeHttp01Map } from './haproxy-http01';
+import { nginxAllocatorEnv } from './nginx-allocator';
 
 /** A check's outcome: the one Validation type of src/validate. */
 export type CheckResult = Validation;
 export { buildPemFiles, pruneStalePemFiles };
+
+/** How a reload ended. */
+export interface ReloadOutcome {
+  /** New workers serve the new config. */
+  readonly confirmed: boolean;
+  /** The proxy said it cannot load the config and kept the old one (its message, as its check gives it). */
+  readonly refused?: string;
+  /** Confirmed: from the signal to the confirmation (reload-estimate.ts). */
+  readonly ms?: number;
+}
 
 export interface Counters {
   readonly requests: number;
@@ -61,8 +74,12 @@ export interface ProxyDriver {
   prepare(config: string): CheckResult;
   start(confPath: string): ChildProcess;
   check(candidatePath: string): CheckResult;
+  /** What the proxy's own parse cannot see (NGINX: the shared TLS server's pairs, ADR 0028); run when check() is not. */
+  checkBeyondParse(candidatePath: string): CheckResult;
+  /** Whether a reload of this master reports a config it refuses (NGINX started with the agent's log, ADR 0037). */
+  refusalVisible(masterPid: number): boolean;
   /** `timing.flagAfterSignalMs` applies to NGINX's drain flag only. */
-  reloadAndConfirm(masterPid: number, timing?: ReloadTiming): Promise<boolean>;
+  reloadAndConfirm(masterPid: number, timing?: ReloadTiming): Promise<ReloadOutcome>;
   /** Stop the running proxy: SIGQUIT gracefully (finishing requests), SIGTERM at once. */
   stop(proxy: ProxyHandle, requested: NodeJS.Signals): void;
   /** Counters from the loopback status page's body. */
@@ -200,7 +217,14 @@ export function holdsListener(pid: number, listening: ReadonlySet<string>): bool
  * started a worker that did not exist before, and no old worker still accepts connections.
  * Resolves with the workers that ran before the signal, or undefined when not confirmed in time.
  */
-async function signalAndConfirmWorkers(masterPid: number, signal: NodeJS.Signals, oldStillAccepting: (pid: number) => boolean, timeoutMs: number): Promise<ReadonlySet<number> | undefined> {
+async function signalAndConfirmWorkers(
+  masterPid: number,
+  signal: NodeJS.Signals,
+  oldStillAccepting: (pid: number) => boolean,
+  timeoutMs: number,
+  /** Polled while waiting: true once the proxy has refused the config (no new worker will come). */
+  refused: () => boolean = () => false,
+): Promise<ReadonlySet<number> | undefined> {
   const before = childPids(masterPid);
   try {
     process.kill(masterPid, signal);
@@ -213,6 +237,7 @@ async function signalAndConfirmWorkers(masterPid: number, signal: NodeJS.Signals
     const now = childPids(masterPid);
     const started = [...now].some((p) => !before.has(p));
     if (started && ![...before].some((p) => now.has(p) && oldStillAccepting(p))) return before;
+    if (!started && refused()) return undefined;
     await new Promise((r) => setTimeout(r, 10));
   }
   return undefined;
@@ -230,6 +255,27 @@ export function reloadAndConfirm(masterPid: number, timeoutMs = 10_000): Promise
 /** NGINX with the drain flag held around the reload (nginx-drain.ts). */
 export function drainedReloadAndConfirm(masterPid: number, drain: DrainOptions, timeoutMs = 10_000, flagAfterSignalMs = 0): Promise<boolean> {
   return drainedReload(drain, () => signalAndConfirmWorkers(masterPid, 'SIGHUP', nginxStillAccepting, timeoutMs), (pid) => existsSync(`/proc/${pid}`), flagAfterSignalMs);
+}
+
+/**
+ * NGINX's reload as the agent runs it: SIGHUP (with the drain flag when configured), confirmed by
+ * new workers, or refused when the master logs why it cannot load the config (`log`, when it
+ * writes there) and starts none.
+ */
+async function nginxReload(masterPid: number, o: { readonly drain?: DrainOptions; readonly log?: NginxMasterLog }, timing?: ReloadTiming): Promise<ReloadOutcome> {
+  const log = o.log !== undefined && o.log.observes(masterPid) ? o.log : undefined;
+  log?.empty();
+  const watch = log?.refusalWatch(masterPid);
+  let refusal: string | undefined;
+  let ms: number | undefined;
+  const reload = async (): Promise<ReadonlySet<number> | undefined> => {
+    const t0 = Date.now();
+    const old = await signalAndConfirmWorkers(masterPid, 'SIGHUP', nginxStillAccepting, timing?.confirmMs ?? 10_000, () => (refusal = watch?.()) !== undefined);
+    if (old !== undefined) ms = Date.now() - t0;
+    return old;
+  };
+  const confirmed = o.drain !== undefined ? await drainedReload(o.drain, reload, (pid) => existsSync(`/proc/${pid}`), timing?.flagAfterSignalMs) : (await reload()) !== undefined;
+  return { confirmed, ...(refusal !== undefined && !confirmed ? { refused: refusal } : {}), ...(ms !== undefined ? { ms } : {}) };
 }
 
 /**
@@ -268,10 +314,15 @@ export interface NginxDriverOptions {
   readonly bin?: string;
   /** Hold this flag around reloads (the rendered config's drainFlagPath); absent: plain SIGHUP. */
   readonly drain?: DrainOptions;
+  /** The agent's own emerg log (nginx-master-log.ts); absent: a refused reload is not told from a slow one. */
+  readonly masterLog?: string;
 }
 
 export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
   const bin = o.bin ?? 'nginx';
+  const log = o.masterLog !== undefined ? new NginxMasterLog(o.masterLog) : undefined;
+  // nginx -t cannot see the pairs the shared TLS server loads per handshake (ADR 0028), nor can a reload.
+  const pairs = (candidate: string): CheckResult => checkSharedTlsPairs(readFileSync(candidate, 'utf8'));
   return {
     kind: 'nginx',
     label: 'NGINX',
@@ -280,16 +331,21 @@ export function nginxDriver(o: NginxDriverOptions = {}): ProxyDriver {
     reloadSignal: 'SIGHUP',
     prepare: () => PASSED,
     // detached: the master leads its own process group, so its workers can be found if it dies.
-    start: (confPath) => spawn(bin, ['-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
+    // jemalloc (ADR 0040): memory after a reload as before it.
+    start: (confPath) => {
+      log?.create();
+      const global = `daemon off;${log !== undefined ? ` ${masterLogDirective(log.path)}` : ''}`;
+      return spawn(bin, ['-c', confPath, '-g', global], { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, ...nginxAllocatorEnv() } });
+    },
     check: (candidate) => {
       const checked = runProxyCheck('nginx', { bin, configPath: candidate, timeoutMs: 60_000 });
       if (!checked.ok) return checked;
-      // nginx -t cannot see the pairs the shared TLS server loads per handshake (ADR 0028).
-      const pairs = checkSharedTlsPairs(readFileSync(candidate, 'utf8'));
-      return pairs.ok ? checked : pairs;
+      const paired = pairs(candidate);
+      return paired.ok ? checked : paired;
     },
-    reloadAndConfirm: (masterPid, timing) =>
-      o.drain !== undefined ? drainedReloadAndConfirm(masterPid, o.drain, timing?.confirmMs, timing?.flagAfterSignalMs) : reloadAndConfirm(masterPid, timing?.confirmMs),
+    checkBeyondParse: pairs,
+    refusalVisible: (masterPid) => log?.observes(masterPid) === true,
+    reloadAndConfirm: (masterPid, timing) => nginxReload(masterPid, { ...(o.drain !== undefined ? { drain: o.drain } : {}), ...(log !== undefined ? { log } : {}) }, timing),
     stop: (proxy, requested) => proxy.kill(requested),
     parseCounters(text) {
       // stub_status: "Active connections: N \nserver accepts handled requests\n A H R \n..."; no status codes.
@@ -366,7 +422,15 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     },
     check: (candidate) => runProxyCheck('haproxy', { bin, configPath: candidate, timeoutMs: 60_000 }),
-    reloadAndConfirm: (masterPid, timing) => reloadHaproxyAndConfirm(masterPid, masterSocket, timing?.confirmMs),
+    checkBeyondParse: () => PASSED,
+    // Its master reports a config it cannot load nowhere the agent reads, and its reload semantics
+    // differ (ADR 0037): every HAProxy config is checked before its reload, as before.
+    refusalVisible: () => false,
+    reloadAndConfirm: async (masterPid, timing) => {
+      const t0 = Date.now();
+      const confirmed = await reloadHaproxyAndConfirm(masterPid, masterSocket, timing?.confirmMs);
+      return confirmed ? { confirmed, ms: Date.now() - t0 } : { confirmed };
+    },
     stop(proxy, requested) {
       // SIGTERM's default action is what it asks for: no need to wait for the handlers.
       if (requested !== 'SIGQUIT') return proxy.kill(requested);

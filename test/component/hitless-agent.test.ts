@@ -80,7 +80,7 @@ describe('hitless delivery over gRPC', () => {
     expect(configFilesHash([{ path: 'nginx.conf', content: Buffer.from(conf(s.dir, s.port, 'v1')) }])).toBe(v1.configHash);
   });
 
-  it('refuses a config that fails nginx -t, keeps serving the last good one and reports why', async () => {
+  it('refuses a config NGINX cannot load (at its reload, ADR 0037), keeps serving the last good one and reports why', async () => {
     const s = await setup();
     const good = s.plane.deliver('edge', 'nginx', [{ path: 'nginx.conf', content: Buffer.from(conf(s.dir, s.port, 'good')) }]);
     await until('good applied', () => s.plane.reportsOf('edge').find((r) => r.appliedHash === good.configHash));

@@ -197,6 +197,8 @@ describe('self-healing proxy tasks on a real Swarm', () => {
       const restarted = roles(container).master;
       expect(restarted?.pid).toBeDefined();
       expect(restarted?.pid).not.toBe(master?.pid);
+      // The agent starts NGINX on jemalloc (ADR 0040), a restarted master too: the image has the library.
+      expect(docker('exec', container, 'grep', '-c', 'libjemalloc.so.2', `/proc/${restarted?.pid}/maps`)).not.toBe('0');
       const r = await traffic.stop();
       rows.push(`kill ${i}: ${r.failed}/${r.requests} failed [${r.failures.join('; ')}], longest gap ${r.gapMs} ms`);
       expect(r.gapMs).toBeLessThan(1_000);
