@@ -4,7 +4,8 @@
  * moment gets a reset or an empty answer (wrk counts a read error, about half of the busy
  * connections per reload). Stock NGINX has no setting against it (HAProxy has
  * `idle-close-on-response`). What it does have is `if (-f file)`: the rendered config (hitless
- * delivery) adds `Connection: close` to every answer while the flag file exists. So the agent:
+ * delivery) adds `Connection: close` to every answer while the flag file exists (with the Lua module
+ * loaded, a `set_by_lua_block` tests the same file: ADR 0036). So the agent:
  * 1. creates the flag and waits `leadMs`: busy connections get one answer with `close`, and
  *    their clients close them (a close by the client after an answer races nothing);
  * 2. reloads and waits until the old workers no longer accept (the usual confirmation);

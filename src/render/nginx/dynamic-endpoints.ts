@@ -13,12 +13,13 @@ import type { NginxView } from './view-types';
 /** Paths reach Lua source and NGINX syntax unquoted: only plain absolute paths are accepted. */
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
 
-export function dynamicView(d: DynamicEndpointsOptions, unavailablePort: number): NonNullable<NginxView['dynamic']> {
-  for (const p of [d.endpointsPath, d.modulesDir]) if (!SAFE_PATH.test(p)) throw new Error(`dynamic endpoints: unsafe path ${JSON.stringify(p)}`);
+/** `drainFlagPath`: with hitless delivery, the drain flag sg.draining() tests (ADR 0036). */
+export function dynamicView(d: DynamicEndpointsOptions, unavailablePort: number, drainFlagPath?: string): NonNullable<NginxView['dynamic']> {
+  for (const p of [d.endpointsPath, d.modulesDir, ...(drainFlagPath !== undefined ? [drainFlagPath] : [])]) if (!SAFE_PATH.test(p)) throw new Error(`dynamic endpoints: unsafe path ${JSON.stringify(p)}`);
   return {
     ndkModule: `${d.modulesDir}/ndk_http_module.so`,
     luaModule: `${d.modulesDir}/ngx_http_lua_module.so`,
-    lua: balancerLua(unavailablePort, d.endpointsPath),
+    lua: balancerLua(unavailablePort, d.endpointsPath, drainFlagPath),
     controlPort: d.controlPort,
   };
 }

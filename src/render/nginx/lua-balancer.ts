@@ -25,7 +25,11 @@
  */
 export const ENDPOINT_LINE = /^([A-Za-z0-9_]+) (\d+) (\d+(?:\.\d+)?) ([A-Za-z0-9_]+|-)((?: (?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5})*)$/;
 
-export function balancerLua(unavailablePort: number, endpointsPath: string): string {
+/**
+ * `drainFlagPath` (hitless delivery): the agent's drain flag, tested by sg.draining() (ADR 0036).
+ * Both paths are plain absolute paths (dynamic-endpoints.ts checks them): they reach Lua source.
+ */
+export function balancerLua(unavailablePort: number, endpointsPath: string, drainFlagPath?: string): string {
   return `
         sg = {}
         local balancer = require "ngx.balancer"
@@ -207,7 +211,7 @@ export function balancerLua(unavailablePort: number, endpointsPath: string): str
           ngx.status = 204
         end
 
-        -- A fresh start (not a reload, whose shared memory keeps the set): seed from the agent's file.
+${drainFlagPath !== undefined ? drainLua(drainFlagPath) : ''}${BAD_GATEWAY_LUA}        -- A fresh start (not a reload, whose shared memory keeps the set): seed from the agent's file.
         if #dict:get_keys(1) == 0 then
           local fh = io.open("${endpointsPath}", "r")
           if fh ~= nil then
@@ -218,3 +222,44 @@ export function balancerLua(unavailablePort: number, endpointsPath: string): str
         end
 `;
 }
+
+/**
+ * The drain flag as a variable (ADR 0036): `set_by_lua_block $sg_draining { return sg.draining() }`
+ * is a directive, where `if (-f flag)` is one more configuration context per server (and one more
+ * TLS context with this module). access(F_OK) is the test `-f` makes (a stat: the flag exists),
+ * with no read permission needed on the agent's file, and no garbage per request as io.open's
+ * error string would be. Both worker generations of a reload test the same file.
+ */
+function drainLua(flagPath: string): string {
+  return `        local ffi = require "ffi"
+        pcall(ffi.cdef, "int access(const char *pathname, int mode);")
+        local DRAIN_FLAG = "${flagPath}"
+        function sg.draining()
+          if ffi.C.access(DRAIN_FLAG, 0) == 0 then return "1" end
+          return ""
+        end
+
+`;
+}
+
+/**
+ * Every server's `@sg_502` (ADR 0036): what `if ($sg_backup_gone) { return 503 "…"; } return 502;`
+ * does, as one content handler (one configuration context instead of two). NGINX's own 502 after the
+ * loopback 503 backup was tried ($upstream_addr ends with it: its listener is gone, this NGINX is
+ * shutting down) is the backend being unavailable; any other 502 stays NGINX's 502 (ngx.exit, like
+ * `return 502`, ends in NGINX's own error page). The 503 is what `return 503 "text"` sends: the body
+ * discarded, Content-Length set, the Content-Type NGINX would pick (lua_use_default_type).
+ */
+const BAD_GATEWAY_LUA = `        local NO_TASK = "no task of this backend is reachable\\n"
+        local BACKUP = "127.0.0.1:" .. UNAVAILABLE
+        function sg.bad_gateway()
+          local addr = ngx.var.upstream_addr
+          if addr == nil or addr:sub(-#BACKUP) ~= BACKUP then return ngx.exit(502) end
+          ngx.req.discard_body()
+          ngx.status = 503
+          ngx.header["Content-Length"] = #NO_TASK
+          ngx.print(NO_TASK)
+          return ngx.exit(ngx.HTTP_OK)
+        end
+
+`;

@@ -220,7 +220,12 @@ export const server = `    server {
 {{/trusted}}
 {{/forwardedFor}}
 {{#drain}}
+{{#byLua}}
+        set_by_lua_block $sg_draining { return sg.draining() }
+{{/byLua}}
+{{^byLua}}
         if (-f "{{flagPath}}") { set $sg_draining 1; }
+{{/byLua}}
 {{/drain}}
 {{#tls}}
         ssl_certificate "{{cert}}";
@@ -384,8 +389,13 @@ export const server = `    server {
         }
 {{/noTaskPages}}
         location @sg_502 {
+{{#luaBadGateway}}
+            content_by_lua_block { sg.bad_gateway() }
+{{/luaBadGateway}}
+{{^luaBadGateway}}
             if ($sg_backup_gone) { return 503 "no task of this backend is reachable\\n"; }
             return 502;
+{{/luaBadGateway}}
         }
     }
 `;

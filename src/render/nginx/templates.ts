@@ -136,10 +136,15 @@ http {
     # Every server sends NGINX's own 502 to @sg_502: after the 503 backup was tried it means the
     # backup's listener was gone (this NGINX is shutting down), so the backend is unavailable (503),
     # not broken. Other 502s stay 502.
+{{^luaBadGateway}}
     map $upstream_addr $sg_backup_gone {
         "~127\\.0\\.0\\.1:{{unavailablePort}}$" 1;
         default 0;
     }
+{{/luaBadGateway}}
+{{#luaBadGateway}}
+    # With the Lua module loaded, sg.bad_gateway() (init_by_lua below) decides, without an "if" block.
+{{/luaBadGateway}}
 {{#geoMaps}}
     geo {{{variable}}} {
         default 0;

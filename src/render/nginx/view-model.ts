@@ -424,18 +424,20 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
   const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
   const dynamicUpstreams = dyn === null ? [] : httpUpstreams.filter((u) => !authTargets.has(u.name) && !streamNames.has(u.name)).map((u) => u.name);
   const d = model.spec.defaults;
+  const hitless = model.spec.proxy.delivery === 'hitless';
   const view: NginxView = {
     cluster: model.cluster,
     routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
-    ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort) } : {}),
+    ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort, hitless ? opts.drainFlagPath : undefined), luaBadGateway: true as const } : {}),
     upstreamVariable: dyn === null ? '$proxy_host' : '$sg_upstream',
     workerProcesses: d.workerProcesses,
     pidPath: opts.pidPath,
     accessLog: d.accessLog,
     accessLogPath: opts.accessLogPath,
     ...(model.acme !== undefined ? { acmeRedirectMap: true as const } : {}),
-    ...(model.spec.proxy.delivery === 'hitless' ? { trafficLog: { port: opts.trafficLogPort }, drain: { flagPath: opts.drainFlagPath } } : {}),
+    // With the Lua module loaded (Dynamic), the drain test is a Lua-set variable, not an `if` (ADR 0036).
+    ...(hitless ? { trafficLog: { port: opts.trafficLogPort }, drain: { flagPath: opts.drainFlagPath, byLua: dyn !== null } } : {}),
     clientMaxBodySize: d.clientMaxBodySize,
     ...(longestProxiedHeader(servers) > DEFAULT_BUCKET_MAX_NAME ? { proxyHeadersHash: { bucketSize: PROXY_HEADERS_BUCKET } } : {}),
     defaults: httpDefaults(model),

@@ -105,6 +105,11 @@ export interface NginxView {
   readonly streamModulePath?: string;
   /** Dynamic endpoints (lua-balancer.ts): modules, the balancer's code and its control port; absent: static upstreams. */
   readonly dynamic?: { readonly ndkModule: string; readonly luaModule: string; readonly lua: string; readonly controlPort: number };
+  /**
+   * Set with dynamic endpoints (the Lua module is loaded): every server's @sg_502 decides 502 or 503
+   * in Lua (sg.bad_gateway), one configuration context instead of two (ADR 0036).
+   */
+  readonly luaBadGateway?: true;
   /** The variable naming a request's upstream in the logs: $proxy_host, or $sg_upstream with dynamic endpoints. */
   readonly upstreamVariable: string;
   readonly workerProcesses: string;
@@ -114,7 +119,11 @@ export interface NginxView {
   /** Set with hitless delivery: the agent's loopback syslog listener for per-upstream counters. */
   readonly trafficLog?: { readonly port: number };
   /** Set with hitless delivery: the flag file the agent holds around a reload (see NginxRenderOptions.drainFlagPath). */
-  readonly drain?: { readonly flagPath: string };
+  readonly drain?: {
+    readonly flagPath: string;
+    /** Dynamic endpoints: each server sets $sg_draining with set_by_lua_block (sg.draining) instead of an `if (-f …)` block (ADR 0036). */
+    readonly byLua: boolean;
+  };
   /** Set when the cluster answers ACME HTTP-01: the redirect map that spares the challenge path. */
   readonly acmeRedirectMap?: true;
   readonly clientMaxBodySize: string;
