@@ -277,7 +277,8 @@ function fullTaskPath(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: Sc
 
 async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
   const [generated, generateMs] = timed(() => scaleInputs(n, TASK_RUNS));
-  const s: ScaleInputs = DYNAMIC ? { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired, kind) } } : generated;
+  // The layout is pinned either way: without proxy.endpoints a hitless cluster is Dynamic (ADR 0039).
+  const s: ScaleInputs = { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired, kind, DYNAMIC ? 'Dynamic' : 'Static') } };
   log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
   const dir = join(tmp, `${kind}-${n}`);
   mkdirSync(dir, { recursive: true });

@@ -109,9 +109,10 @@ export function probeRoute(s: ScaleInputs, n: number): Stored<RouteObject> {
 /**
  * SCALE_MODE=dynamic: the specs with the default cluster declared as NGINX (or HAProxy), hitless, `endpoints:
  * Dynamic`, so that the core's own pipeline (renderCluster) renders endpoint lines, as in a real core.
+ * `Static` pins the other layout (Dynamic is the default for hitless clusters since ADR 0039).
  */
-export function withDynamicDefault(desired: DesiredState, kind: 'nginx' | 'haproxy' = 'nginx'): DesiredState {
-  const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: 'default' }, spec: { proxy: { kind, delivery: 'hitless', endpoints: 'Dynamic' } } });
+export function withDynamicDefault(desired: DesiredState, kind: 'nginx' | 'haproxy' = 'nginx', endpoints: 'Static' | 'Dynamic' = 'Dynamic'): DesiredState {
+  const r = decodeObject({ apiVersion: 'swarmgate.io/v1', kind: 'ServiceCluster', metadata: { name: 'default' }, spec: { proxy: { kind, delivery: 'hitless', endpoints } } });
   if (E.isLeft(r) || r.right.kind !== 'ServiceCluster') throw new Error('the dynamic default cluster does not decode');
   const object: ServiceClusterObject = r.right;
   return { ...desired, clusters: [...desired.clusters.filter((c) => c.object.metadata.name !== 'default'), { object, generation: 1 }] };

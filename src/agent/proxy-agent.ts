@@ -446,6 +446,15 @@ export class ProxyAgent {
     const endpoints = files.find((f) => f.path === ENDPOINTS_FILE);
     // Dynamic endpoints, the same config and the same certificates: a task change; push the set, no check, no reload.
     if (endpoints !== undefined && existsSync(this.confPath) && readFileSync(this.confPath).equals(main.content) && sameCertificates(this.acmeDir, certificates)) {
+      // A task booted on its mounted config (appliedHash '') runs it unchecked, and it may be the very
+      // config the core's delivery was refused for at boot (a certificate pair nginx -t cannot see):
+      // check it once before reporting it applied; no reload either way.
+      if (this.state.appliedHash === '') {
+        const prepared = d.prepare(main.content.toString());
+        if (!prepared.ok) return prepared;
+        const check = d.check(this.confPath);
+        if (!check.ok) return check;
+      }
       const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await this.balancer.push(this.o.confDir, endpoints.content);
       return { ...pushed, pushedOnly: true };
     }

@@ -18,7 +18,7 @@ import { ENDPOINTS_FILE } from '../render/render-cluster';
 import { portClashes } from '../plan/port-clashes';
 import { planImpact, type ClusterImpact } from '../plan/writes/impact';
 import type { Plan } from '../plan/writes/steps';
-import { corePlan, type RenderedCluster } from './commands/diff-plan';
+import { corePlan, installedAgentEndpoint, type RenderedCluster } from './commands/diff-plan';
 
 export interface ApplyPreview {
   /** The applied objects that differ from what is stored, with what is stored now (undefined: new). */
@@ -81,7 +81,8 @@ export async function previewApply(port: DockerPort, objects: readonly ApiObject
   const [{ desired: current, stored }, live] = await Promise.all([new DesiredStateReader(port).read(), readLiveState(port)]);
   const { snapshot } = toSnapshot(live);
   // What the proxies serve now: the stored rollout states and rollbacks, as the core last decided them.
-  const served = { snapshot, rollouts: { states: storedRolloutStates(stored) }, rollbacks: (await storedRollbacks(port, stored, live.proxyConfigs)).sources };
+  // Rendered as the installed core renders: without agents that reach it every cluster is Static (ADR 0039).
+  const served = { snapshot, rollouts: { states: storedRolloutStates(stored) }, rollbacks: (await storedRollbacks(port, stored, live.proxyConfigs)).sources, agents: typeof installedAgentEndpoint(live) !== 'string' };
   const storedObjects = new Map<string, ApiObject>([...current.routes, ...current.clusters, ...(current.middlewares ?? [])].map((s) => [objectKey(s.object.kind, s.object.metadata.name), s.object]));
   // Like apply, an unchanged object keeps its generation (and so its place in the rendered config).
   const changed = objects.flatMap((object) => {

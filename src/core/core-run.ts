@@ -196,10 +196,11 @@ export class CoreRun {
   }
 
   /** build: the one pure pipeline every consumer uses (src/plan/pipeline.ts): rollout weights, label routes, model, files. */
-  private build({ snapshot }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
+  private build({ snapshot, live }: Observed, w: Wanted): ReturnType<typeof desiredConfig> {
     const externalRender = (this.options.externalExtension === true || this.options.extensionImage !== undefined) && this.options.plane !== undefined;
     const issuer = this.options.issuer;
-    const inputs = { specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) };
+    // Without agents hitless delivery falls back to rolling: a cluster without proxy.endpoints renders Static then (ADR 0039).
+    const inputs = { specs: w.specs, snapshot, now: new Date(w.now), rollouts: { weights: w.rollouts.weights }, rollbacks: w.rollbacks.sources, render: !externalRender, agents: typeof this.endpoint(live) !== 'string', ...(issuer !== undefined ? { acme: issuer.certificates() } : {}) };
     const started = performance.now();
     const { output: built, run, path } = incrementalConfig(this.lastPipeline, inputs);
     this.lastPipeline = run;
@@ -343,7 +344,7 @@ export class CoreRun {
   private agentFor(model: ProxyModel, live: LiveState): { agent?: AgentEndpoint; note?: string } {
     if (model.spec.proxy.delivery !== 'hitless') return {};
     const e = this.endpoint(live);
-    return typeof e === 'string' ? { note: `hitless delivery unavailable (${e}); delivering rolling` } : { agent: e };
+    return typeof e === 'string' ? { note: `hitless delivery unavailable (${e}); delivering rolling, with Static endpoints` } : { agent: e };
   }
 
   /** What the agents were handed (after this run's delivery) and what each replica reported. */

@@ -25,6 +25,21 @@ export const DEFAULT_PROXY_IMAGE = 'swarmgate/proxy:latest';
 /** rolling: a Swarm config + service update per change; hitless: the proxy's agent reloads in place. */
 export const PROXY_DELIVERIES = ['rolling', 'hitless'] as const;
 export type ProxyDelivery = (typeof PROXY_DELIVERIES)[number];
+/** Where task addresses live: in the config (Static) or in an endpoint set the agent pushes (Dynamic). */
+export const PROXY_ENDPOINTS = ['Static', 'Dynamic'] as const;
+export type ProxyEndpoints = (typeof PROXY_ENDPOINTS)[number];
+
+/**
+ * The endpoints a cluster's proxies use (ADR 0039): with hitless delivery what `proxy.endpoints` says,
+ * Dynamic when it is absent; with rolling delivery Static (no agent to push an endpoint set; an
+ * explicit Dynamic is refused with UnsupportedValue elsewhere). When agents cannot reach the core
+ * (`agents` false) hitless delivery falls back to rolling, so every cluster is Static then: an
+ * endpoint set nobody pushes would leave every backend answering 503.
+ */
+export function effectiveEndpoints(proxy: { readonly delivery: ProxyDelivery; readonly endpoints?: ProxyEndpoints }, agents = true): ProxyEndpoints {
+  if (!agents || proxy.delivery !== 'hitless') return 'Static';
+  return proxy.endpoints ?? 'Dynamic';
+}
 
 const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });
 
@@ -79,14 +94,16 @@ export const ProxySpec = struct(
     publish: withDefault(Publish, { mode: 'ingress', http: 80 as Port, https: 443 as Port }),
     update: withDefault(Update, { delay: '0s' as Duration, parallelism: 1 }),
     stopGracePeriod: withDefault(Duration, '10s' as Duration),
+  },
+  {
     /**
      * Dynamic: task membership reaches NGINX's Lua balancer (ADR 0016) or HAProxy's server slots (ADR 0031)
      * without a reload (hitless delivery; with rolling the cluster's Accepted is False UnsupportedValue and
      * it serves Static). Static: an upstream block (NGINX) or a server per task (HAProxy).
+     * No decoded default (ADR 0039): absent means Dynamic where it can apply and Static where it cannot
+     * (effectiveEndpoints), so a default nobody wrote is neither stored nor refused.
      */
-    endpoints: withDefault(oneOf(['Static', 'Dynamic'] as const), 'Static'),
-  },
-  {
+    endpoints: oneOf(PROXY_ENDPOINTS),
     resources: struct('resources', {}, { limits: ResourceSet, reservations: ResourceSet }),
     /**
      * HTTP/2 without TLS (prior knowledge) on the http port, for gRPC clients without TLS. NGINX 1.22

@@ -8,6 +8,7 @@ import { formatPath, type Issue } from '../domain/issue';
 import { objectKey } from '../domain/meta';
 import type { RouteObject } from '../domain/object';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC } from '../domain/service-cluster';
+import { modelEndpoints } from './model-endpoints';
 import type { SwarmName, Weight } from '../domain/brands';
 import type { Snapshot } from '../domain/snapshot';
 import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition } from './certificates';
@@ -38,6 +39,11 @@ export interface BuildOptions {
   readonly now?: Date;
   /** ACME certificates the core holds, by route (absent: none, so routes with an issuer wait). */
   readonly acme?: AcmeCertificates;
+  /**
+   * Whether proxy agents can reach the core (default true). Without them hitless delivery falls back
+   * to rolling, so a cluster without `proxy.endpoints` gets Static, not an endpoint set nobody pushes.
+   */
+  readonly agents?: boolean;
 }
 
 function withGeneration(conds: Condition[], generation: number): Condition[] {
@@ -193,6 +199,8 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
   const models = [...clusters.values()]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((c) => streams.extend(c.build()))
+    // The model says which endpoints apply, so every renderer (core, extension, CLI) reads one value (ADR 0039).
+    .map((m) => ({ ...m, spec: { ...m.spec, proxy: { ...m.spec.proxy, endpoints: modelEndpoints(m, options.agents) } } }))
     .map((m) => {
       const routes = acmeClusters.get(m.cluster);
       if (routes === undefined) return m;

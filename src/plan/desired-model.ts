@@ -29,6 +29,8 @@ export interface ModelInputs {
   readonly rollouts?: RolloutInput;
   /** ACME certificates the core's issuer holds, by route (absent: routes with an issuer wait). */
   readonly acme?: AcmeCertificates;
+  /** Whether proxy agents can reach the core (BuildOptions.agents; default true). */
+  readonly agents?: boolean;
 }
 
 export interface DesiredModel {
@@ -45,6 +47,6 @@ export function desiredModel(inputs: ModelInputs): DesiredModel {
   const r = inputs.rollouts;
   const weights = r === undefined ? new Map<string, Weights>() : 'weights' in r ? r.weights : servedWeights(specs, r.states);
   const desired = withLabelRoutes(withRolloutWeights(specs, weights), snapshot);
-  const result = buildModel(desired, snapshot, { ...(inputs.now !== undefined ? { now: inputs.now } : {}), ...(inputs.acme !== undefined ? { acme: inputs.acme } : {}) });
+  const result = buildModel(desired, snapshot, { ...(inputs.now !== undefined ? { now: inputs.now } : {}), ...(inputs.acme !== undefined ? { acme: inputs.acme } : {}), ...(inputs.agents !== undefined ? { agents: inputs.agents } : {}) });
   return { desired, result, weights };
 }

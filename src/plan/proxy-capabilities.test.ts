@@ -123,3 +123,28 @@ describe('proxy.endpoints: Dynamic where it cannot apply', () => {
     for (const name of ['dyn', 'hap', 'hs']) expect(accepted(r, name)).toMatchObject({ status: 'True' });
   });
 });
+
+describe('proxy.endpoints absent (ADR 0039)', () => {
+  const accepted = (r: ReturnType<typeof buildModel>, name: string) => r.conditions[`ServiceCluster/${name}`]?.find((c) => c.type === 'Accepted');
+  const endpointsOf = (r: ReturnType<typeof buildModel>) => Object.fromEntries(r.clusters.map((c) => [c.cluster, c.spec.proxy.endpoints]));
+  const specs = desired([], [
+    cluster('hit', {}),
+    cluster('hap', { proxy: { kind: 'haproxy' } }),
+    cluster('roll', { proxy: { delivery: 'rolling' } }),
+    cluster('pinned', { proxy: { endpoints: 'Static' } }),
+    cluster('dyn', { proxy: { endpoints: 'Dynamic' } }),
+    cluster('rolldyn', { proxy: { delivery: 'rolling', endpoints: 'Dynamic' } }),
+  ]);
+
+  it('is Dynamic with hitless delivery, Static with rolling, refused nowhere; an explicit value stays', () => {
+    const r = buildModel(specs, SNAP);
+    // rolldyn: refused (UnsupportedValue, above) and served Static.
+    expect(endpointsOf(r)).toEqual({ default: 'Dynamic', dyn: 'Dynamic', hap: 'Dynamic', hit: 'Dynamic', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
+    for (const name of ['hit', 'hap', 'roll', 'pinned', 'dyn']) expect(accepted(r, name)).toMatchObject({ status: 'True', reason: 'Accepted' });
+  });
+
+  it('is Static for every cluster, an explicit Dynamic included, when agents cannot reach the core (hitless falls back to rolling)', () => {
+    const r = buildModel(specs, SNAP, { agents: false });
+    expect(endpointsOf(r)).toEqual({ default: 'Static', dyn: 'Static', hap: 'Static', hit: 'Static', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
+  });
+});

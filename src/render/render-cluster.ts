@@ -5,6 +5,7 @@
  * proxy agent builds the combined PEMs from its mounted secrets, see haproxyPemFiles). The check
  * they pass before delivery lives in src/validate/.
  */
+import { effectiveEndpoints } from '../domain/service-cluster';
 import type { ProxyModel, Upstream } from '../plan/model';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import { renderHaproxy, renderHaproxyWithEndpoints } from './haproxy/render';
@@ -19,10 +20,14 @@ export const MAIN_CONFIG_FILE: Readonly<Record<ProxyKind, string>> = { nginx: 'n
 /** Dynamic endpoints (ADR 0016, 0031): the endpoint lines the agent pushes to NGINX's balancer or HAProxy's slots, next to the config. */
 export const ENDPOINTS_FILE = 'endpoints.txt';
 
-/** Dynamic endpoints apply with hitless delivery (an agent to push them), on NGINX and HAProxy; others render Static. */
+/**
+ * Dynamic endpoints apply with hitless delivery (an agent to push them), on NGINX and HAProxy; others
+ * render Static. Without `proxy.endpoints` a hitless cluster is Dynamic (ADR 0039); buildModel fills the
+ * value in (Static where agents cannot reach the core), so this reads what the model says.
+ */
 export function dynamicEndpoints(model: ProxyModel): boolean {
   const p = model.spec.proxy;
-  return p.delivery === 'hitless' && p.endpoints === 'Dynamic';
+  return effectiveEndpoints(p) === 'Dynamic';
 }
 
 export interface RenderedFile {

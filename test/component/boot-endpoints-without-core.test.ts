@@ -116,6 +116,55 @@ describe('a Dynamic proxy task booting without the core', () => {
     await bootWithoutCore('nginx', 'nginx.conf', http, render, () => ({ endpointsPort: control }));
   }, 60_000);
 
+  it('checks the mounted config before the first delivery of the same config is reported applied (no reload)', async () => {
+    // The agent's own check (nginx -t, and the TLS pair check nginx -t cannot do) may refuse a config
+    // NGINX runs: a task that booted on the mounted copy of such a config must not report the core's
+    // identical delivery as applied just because only the endpoint set differs.
+    const ports = await freePorts(8);
+    const [http = 0, , , , , , control = 0, backendPort = 0] = ports;
+    const b = await startEcho('web', T1, T1, backendPort);
+    cleanups.push(() => b.close());
+    const dir = mkdtempSync(join(tmpdir(), 'sg-boot-ep-check-'));
+    chmodSync(dir, 0o755);
+    const refuse = join(dir, 'refuse');
+    const wrapper = join(dir, 'nginx');
+    // nginx, except that its check fails while `refuse` exists (a stand-in for the TLS pair check).
+    writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do if [ "$a" = -t ] && [ -e ${refuse} ]; then echo "refused for the test" >&2; exit 1; fi; done\nexec nginx "$@"\n`, { mode: 0o755 });
+    const render = (ips: readonly string[]): Rendered =>
+      renderNginxWithEndpoints(model('nginx', ips, backendPort), { ...loopbackRenderOptions(join(dir, 'live'), ports.slice(0, 6)), dynamicEndpoints: { controlPort: control, endpointsPath: join(dir, 'live', ENDPOINTS_FILE), modulesDir: '/usr/lib/nginx/modules' } });
+    const bootDir = join(dir, 'boot');
+    mkdirSync(bootDir);
+    const boot = render([T1]);
+    writeFileSync(join(bootDir, 'nginx.conf'), boot.config);
+    writeFileSync(join(bootDir, ENDPOINTS_FILE), boot.endpoints);
+    const socket = `unix://${dir}/core.sock`;
+    const core = coreConnection(socket, grpc.credentials.createInsecure());
+    cleanups.push(() => core.close());
+    const agent = new ProxyAgent({ core, kind: 'nginx', nginx: wrapper, cluster: 'edge', replicaId: 'task-1', confDir: join(dir, 'live'), bootConfigs: [join(bootDir, 'nginx.conf')], log, heartbeatMs: 200, endpointsPort: control });
+    cleanups.push(async () => {
+      agent.stop('SIGTERM');
+      await agent.exited;
+    });
+    expect(await agent.bootFromCore(300)).toBe('mounted');
+    agent.start();
+    await until('NGINX serves web.test from the boot set', async () => ((await answers(http, 1)).has(T1) ? true : undefined), 15_000);
+    const workers = [...childPids(agent.proxyPid ?? 0)].sort();
+    writeFileSync(refuse, '');
+    const plane = new ControlPlane();
+    const refused = plane.deliver('edge', 'nginx', [
+      { path: 'nginx.conf', content: Buffer.from(boot.config) },
+      { path: ENDPOINTS_FILE, content: Buffer.from(`${boot.endpoints}`.replace(T1, T2)) },
+    ]);
+    const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
+    cleanups.push(() => api.close());
+    const report = await until('the refusal reported', () => plane.reportsOf('edge').find((r) => r.lastValidation?.ok === false));
+    expect(report.lastValidation?.output).toContain('refused for the test');
+    expect(report.appliedHash).not.toBe(refused.configHash);
+    // Still the boot set, by the same workers: nothing was pushed nor reloaded.
+    expect(await answers(http, 4)).toEqual(new Set([T1]));
+    expect([...childPids(agent.proxyPid ?? 0)].sort()).toEqual(workers);
+  }, 60_000);
+
   it.runIf(haproxyAvailable())('HAProxy fills its slots from the boot endpoint set, then takes the core set without a reload', async () => {
     const [http = 0, https = 0, status = 0, backendPort = 0] = await freePorts(4);
     for (const ip of [T1, T2]) {

@@ -142,7 +142,8 @@ describe('core run with hitless delivery', () => {
     docker.clearActions();
     await run.run(3);
     expect(docker.writes.map((a) => a.op)).not.toContain('updateService');
-    expect(plane.delivered('edge')?.files[0]?.content.toString()).toMatch(/server 10\.\d+\.\d+\.\d+:8080/);
+    // Dynamic endpoints, the default with hitless delivery (ADR 0039): the task address is in the endpoint set.
+    expect(plane.delivered('edge')?.files.find((f) => f.path === 'endpoints.txt')?.content.toString()).toMatch(/ 10\.\d+\.\d+\.\d+:8080\n/);
   });
 
   it('joins every allowed network up front, so a route to a backend on another one restarts nothing', async () => {
@@ -234,8 +235,10 @@ describe('core run with hitless delivery', () => {
     expect(c?.Configs?.[0]?.File.Name).toBe('/etc/swarmgate/boot/haproxy.cfg');
     const d = plane.delivered('edge');
     expect(d?.proxyKind).toBe('haproxy');
-    expect(d?.files.map((f) => f.path)).toEqual(['haproxy.cfg']);
+    // Dynamic endpoints by default (ADR 0039): server slots in haproxy.cfg, the members beside it.
+    expect(d?.files.map((f) => f.path)).toEqual(['haproxy.cfg', 'endpoints.txt']);
     expect(d?.files[0]?.content.toString()).toMatch(/^frontend /m);
+    expect(d?.files[0]?.content.toString()).toMatch(/^\s+server s1 sg-slot\.invalid:1/m);
     await applyObject(docker, cluster('edge', { proxy: { kind: 'haproxy', replicas: 1, delivery: 'rolling', publish: { mode: 'host', http: 18080, https: 18443 } } }));
     await new CoreRun(docker, quiet, { plane, agents }).run(2);
     c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
@@ -278,6 +281,13 @@ describe('core run with hitless delivery', () => {
     expect(svc?.Spec.TaskTemplate.ContainerSpec.Args).toBeUndefined();
     expect(svc?.Spec.Labels?.[LABELS.delivery]).toBe('rolling');
     expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('hitless delivery unavailable');
+    expect((await conditionOf('edge', 'ServiceCluster', 'Programmed'))?.message).toContain('with Static endpoints');
+    // No agent pushes an endpoint set, so the default is Static here (ADR 0039): the mounted config
+    // names the tasks itself, where a Dynamic one would answer 503 for every backend.
+    const id = svc?.Spec.TaskTemplate.ContainerSpec.Configs?.[0]?.ConfigID ?? '';
+    const mounted = Buffer.from((await docker.inspectConfig(id)).Spec.Data ?? '', 'base64').toString();
+    expect(mounted).toMatch(/^\s+upstream u_\w+ \{\n\s+server 10\.\d+\.\d+\.\d+:8080 /m);
+    expect(mounted).not.toContain('sg_dynamic');
   });
 
   it('says the agents are disconnected, not Pending, while running replicas have no stream to the core', async () => {

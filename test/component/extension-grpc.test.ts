@@ -111,7 +111,8 @@ describe('extension over gRPC', () => {
     const sub = await until('haproxy submission', () => plane.submission('lb', hash));
     expect(sub.proxyKind).toBe('haproxy');
     expect(sub.validation, sub.validation.output).toEqual({ ok: true, output: '' });
-    expect(sub.files.map((f) => f.path)).toEqual(['haproxy.cfg']);
+    // Dynamic endpoints, the default with hitless delivery (ADR 0039): the members travel beside the config.
+    expect(sub.files.map((f) => f.path)).toEqual(['haproxy.cfg', 'endpoints.txt']);
     const cfg = sub.files[0]?.content.toString() ?? '';
     expect(cfg).toContain('frontend sg_http');
     expect(cfg).toContain('crt "/run/swarmgate/haproxy/certs/web-cert+web-key.pem"');

@@ -93,7 +93,8 @@ describe('the core validates the bytes that ship', () => {
     expect(last.toString()).toContain('www.test');
     // What the agents get is the last check's bytes, byte for byte.
     const delivered = plane.delivered('edge');
-    expect(delivered?.files.map((f) => f.path)).toEqual(['nginx.conf']);
+    // With Dynamic endpoints (the default with hitless delivery, ADR 0039) the set travels beside it.
+    expect(delivered?.files.map((f) => f.path)).toEqual(['nginx.conf', 'endpoints.txt']);
     expect(delivered?.files[0]?.content.equals(last)).toBe(true);
     // The boot config (a Swarm config, written when the service was created) is one of the checked texts.
     const boot = await swarmConfigBytes();

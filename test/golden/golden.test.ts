@@ -4,7 +4,10 @@
  * the core's pipeline (desiredConfig: sources → buildModel → renderCluster) for every NGINX service cluster, compared byte for byte with
  * `expected/<cluster>.nginx.conf`, `expected/conditions.json`, when the specs have invalid documents
  * `expected/issues.txt`, and when services carry Interlock labels `expected/label-routes.json`. Every rendered config must also
- * pass `nginx -t`, and rendering twice must give the same bytes.
+ * pass `nginx -t`, and rendering twice must give the same bytes. With dynamic endpoints (the default for
+ * hitless clusters, ADR 0039) `expected/<cluster>.endpoints.txt` holds the task addresses the upstream
+ * blocks held before, and every upstream the config proxies to has its line there. A few cases pin
+ * `proxy.endpoints: Static` (01, 08, 26, 64) so the Static layout stays covered.
  *
  * `UPDATE_GOLDEN=1` (make update-golden) rewrites the expected files instead of comparing;
  * review the diff before committing it.
@@ -142,6 +145,22 @@ describe('golden cases', () => {
 
     // A case that documents a renderer bug nginx rejects carries KNOWN_NGINX_FAILURE (the reason);
     // its check is expected to fail, so the fix shows up as a failure telling to remove the file.
+    // Dynamic endpoints (the default with hitless delivery, ADR 0039): what the upstream blocks said
+    // (task addresses, max_fails, fail_timeout, affinity) is asserted through endpoints.txt above; here,
+    // that the config and its set agree: every upstream the config proxies to without a block of its
+    // own has exactly one well-formed line, and every other line names a static block.
+    it.each([...out.configs.keys()].filter((c) => out.files.has(`${c}.endpoints.txt`)))('cluster %s: every dynamic upstream of the config has one endpoint line', (cluster) => {
+      const config = out.configs.get(cluster) ?? '';
+      const lines = (out.files.get(`${cluster}.endpoints.txt`) ?? '').split('\n').filter((l) => l !== '');
+      for (const l of lines) expect(l, `${name}/expected/${cluster}.endpoints.txt`).toMatch(/^u_[0-9a-f]{6}_\w+ \d+ \d+(\.\d+)? (-|[\w]+)( (\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d+)*$/);
+      const named = lines.map((l) => l.split(' ')[0]);
+      expect(new Set(named).size, 'one line per upstream').toBe(named.length);
+      const blocks = new Set([...config.matchAll(/^\s*upstream (\S+) \{/gm)].map((m) => m[1]));
+      const used = new Set([...config.matchAll(/\bu_[0-9a-f]{6}_\w+/g)].map((m) => m[0]).filter((u) => !blocks.has(u)));
+      // A forwardAuth upstream keeps its static block (subrequests cannot set $sg_upstream) and may have a line too.
+      expect(named.filter((u) => !blocks.has(u)).sort()).toEqual([...used].sort());
+    });
+
     const knownFailure = existsSync(join(GOLDEN_DIR, name, KNOWN_NGINX_FAILURE));
     const nginxTest = knownFailure ? it.fails : it;
     nginxTest.each([...out.configs.keys()])(`cluster %s passes nginx -t${knownFailure ? ` (known failure, see ${KNOWN_NGINX_FAILURE})` : ''}`, (cluster) => {

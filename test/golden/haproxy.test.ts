@@ -128,6 +128,24 @@ describe('haproxy golden cases', () => {
       expect(check.ok, check.output).toBe(true);
     });
 
+    // Dynamic endpoints (the default with hitless delivery, ADR 0039): every backend with slots has one
+    // line naming it with its slot count; no line names a backend without slots.
+    it.each([...out.configs.keys()].filter((c) => out.files.has(`${c}.endpoints.txt`)))('cluster %s: every slotted backend has one endpoint line with its slot count', (cluster) => {
+      const config = out.configs.get(cluster) ?? '';
+      const slots = new Map<string, number>();
+      let backend = '';
+      for (const line of config.split('\n')) {
+        const b = /^backend (\S+)/.exec(line);
+        if (b !== null) backend = b[1] ?? '';
+        else if (/^\S/.test(line)) backend = '';
+        else if (backend !== '' && /^\s+server s\d+ sg-slot\.invalid:1( cookie \S+)?$/.test(line)) slots.set(backend, (slots.get(backend) ?? 0) + 1);
+      }
+      const lines = (out.files.get(`${cluster}.endpoints.txt`) ?? '').split('\n').filter((l) => l !== '');
+      const counts = new Map(lines.map((l) => [l.split(' ')[0] ?? '', Number(l.split(' ')[1])]));
+      expect(counts.size, 'one line per backend').toBe(lines.length);
+      expect(counts).toEqual(slots);
+    });
+
     it.each([...out.configs.keys()])('cluster %s reads exactly the PEM files haproxyPemFiles lists', (cluster) => {
       const config = out.configs.get(cluster) ?? '';
       const listed = JSON.parse(out.files.get(`${cluster}.pem-files.json`) ?? '[]') as { path: string }[];

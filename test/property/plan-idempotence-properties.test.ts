@@ -16,7 +16,7 @@ import { desiredConfig } from '../../src/plan/pipeline';
 import { configFilesHash } from '../../src/plan/config-files-hash';
 import { planRun, type ClusterPlanInput } from '../../src/plan/writes/plan-run';
 import { planSteps, type Plan } from '../../src/plan/writes/steps';
-import { renderCluster } from '../../src/render/render-cluster';
+import { ENDPOINTS_FILE, renderCluster } from '../../src/render/render-cluster';
 import { FakeDocker } from '../fakes/fake-docker';
 import { cluster, route } from '../helpers/specs';
 
@@ -37,13 +37,17 @@ async function plan(world: World): Promise<Plan> {
     const r = renderCluster(model);
     const content = r.files.find((f) => f.path === r.main)?.content ?? '';
     const hitless = model.spec.proxy.delivery === 'hitless';
-    const files = [{ path: r.main, content: Buffer.from(content) }];
+    // Every rendered file reaches the agents, as the core ships them: with Dynamic endpoints (the
+    // default for hitless clusters, ADR 0039) endpoints.txt too, which the service mounts for booting.
+    const files = r.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+    const set = hitless ? r.files.find((f) => f.path === ENDPOINTS_FILE)?.content : undefined;
     const deliveredHash = world.delivered.get(model.cluster);
     return {
       model,
       ...(world.extensions ? { extension: { image: 'swarmgate/swarmgate:test', endpoint } } : {}),
       proxy: {
         rendered: content,
+        ...(set !== undefined ? { bootEndpoints: set } : {}),
         ...(hitless ? { agent: endpoint, delivery: { proxyKind: model.spec.proxy.kind, files, configHash: configFilesHash(files), immediate: false, ...(deliveredHash !== undefined ? { deliveredHash } : {}) } } : {}),
       },
     };
@@ -59,7 +63,7 @@ async function converge(world: World): Promise<void> {
 type Change =
   | { readonly kind: 'addTask'; readonly service: 'v1' | 'v2' }
   | { readonly kind: 'stopTask'; readonly service: 'v1' | 'v2' }
-  | { readonly kind: 'cluster'; readonly name: 'edge' | 'inner'; readonly replicas: number; readonly hitless: boolean }
+  | { readonly kind: 'cluster'; readonly name: 'edge' | 'inner'; readonly replicas: number; readonly hitless: boolean; readonly endpoints: 'default' | 'Static' | 'Dynamic' }
   | { readonly kind: 'route'; readonly name: string; readonly cluster: 'edge' | 'inner'; readonly service: 'v1' | 'v2' }
   | { readonly kind: 'deleteCluster'; readonly name: 'inner' }
   | { readonly kind: 'extensions'; readonly on: boolean }
@@ -68,7 +72,7 @@ type Change =
 const change: fc.Arbitrary<Change> = fc.oneof(
   fc.record({ kind: fc.constant('addTask' as const), service: fc.constantFrom('v1' as const, 'v2' as const) }),
   fc.record({ kind: fc.constant('stopTask' as const), service: fc.constantFrom('v1' as const, 'v2' as const) }),
-  fc.record({ kind: fc.constant('cluster' as const), name: fc.constantFrom('edge' as const, 'inner' as const), replicas: fc.integer({ min: 1, max: 3 }), hitless: fc.boolean() }),
+  fc.record({ kind: fc.constant('cluster' as const), name: fc.constantFrom('edge' as const, 'inner' as const), replicas: fc.integer({ min: 1, max: 3 }), hitless: fc.boolean(), endpoints: fc.constantFrom('default' as const, 'Static' as const, 'Dynamic' as const) }),
   fc.record({ kind: fc.constant('route' as const), name: fc.constantFrom('r1', 'r2', 'r3'), cluster: fc.constantFrom('edge' as const, 'inner' as const), service: fc.constantFrom('v1' as const, 'v2' as const) }),
   fc.record({ kind: fc.constant('deleteCluster' as const), name: fc.constant('inner' as const) }),
   fc.record({ kind: fc.constant('extensions' as const), on: fc.boolean() }),
@@ -89,7 +93,7 @@ async function applyChange(world: World, c: Change): Promise<void> {
       return;
     }
     case 'cluster':
-      await applyObject(docker, cluster(c.name, { proxy: { replicas: c.replicas, delivery: c.hitless ? 'hitless' : 'rolling', publish: { mode: 'host', http: ports[c.name], https: ports[c.name] + 1 } } }));
+      await applyObject(docker, cluster(c.name, { proxy: { replicas: c.replicas, delivery: c.hitless ? 'hitless' : 'rolling', ...(c.endpoints !== 'default' ? { endpoints: c.endpoints } : {}), publish: { mode: 'host', http: ports[c.name], https: ports[c.name] + 1 } } }));
       return;
     case 'route':
       await applyObject(docker, route(c.name, { serviceCluster: c.cluster, hosts: [`${c.name}.test`], rules: [{ backends: [{ service: c.service, port: 80 }] }] }));
@@ -148,10 +152,17 @@ describe('plan idempotence', () => {
     const world = await freshWorld();
     await converge(world);
     world.docker.addTasks('v1', 1);
-    // Hitless (the default delivery): a new config for history and the agents; the tasks keep running.
+    // Hitless (the default delivery) with Dynamic endpoints (its default): the new endpoint set goes to
+    // the agents only; the config is the same, so no Swarm config and no service update.
+    expect(planSteps(await plan(world)).map((s) => s.op)).toEqual(['deliver']);
+    await applyChange(world, { kind: 'cluster', name: 'edge', replicas: 1, hitless: true, endpoints: 'Static' });
+    await converge(world);
+    world.docker.addTasks('v1', 1);
+    // Static endpoints: a new config for history and the agents; the tasks keep running.
     expect(planSteps(await plan(world)).map((s) => s.op)).toEqual(['createConfig', 'deliver']);
-    await applyChange(world, { kind: 'cluster', name: 'edge', replicas: 1, hitless: false });
-    // Rolling: the service mounts the new config (its tasks restart).
-    expect(planSteps(await plan(world)).map((s) => `${s.op}${s.op === 'updateService' ? ` ${s.effect}` : ''}`)).toEqual(['createConfig', 'updateService restarts-tasks']);
+    await applyChange(world, { kind: 'cluster', name: 'edge', replicas: 1, hitless: false, endpoints: 'default' });
+    // Rolling: the service mounts the new config (its tasks restart), and no longer the boot endpoint
+    // set its Dynamic days left mounted (ADR 0035), which goes.
+    expect(planSteps(await plan(world)).map((s) => `${s.op}${s.op === 'updateService' ? ` ${s.effect}` : ''}${s.op === 'removeConfig' ? ` ${s.name.replace(/[0-9a-f]{12}$/, 'HASH')}` : ''}`)).toEqual(['createConfig', 'updateService restarts-tasks', 'removeConfig sg-ep-edge-HASH']);
   });
 });

@@ -33,6 +33,7 @@ const routes = () => [
   route('ip', { hosts: ['ip.test'], rules: [{ backends: [{ service: 'web', port: backendPort }], sessionAffinity: { clientIP: true } }] }),
   route('cookie', { hosts: ['cookie.test'], rules: [{ backends: [{ service: 'web', port: backendPort }], sessionAffinity: { cookie: { name: 'sg_pin', ttl: '10m' } } }] }),
   route('gone', { hosts: ['gone.test'], rules: [{ backends: [{ service: 'gone', port: backendPort }] }] }),
+  route('rw', { hosts: ['rw.test'], rules: [{ match: { pathPrefix: '/api' }, rewrite: { stripPrefix: true }, backends: [{ service: 'v1', port: backendPort }] }, { match: { pathPrefix: '/v1' }, rewrite: { replacePrefix: '/v2' }, backends: [{ service: 'v2', port: backendPort }] }] }),
 ];
 
 function model(webIps: readonly string[]): ProxyModel {
@@ -122,6 +123,15 @@ describe('NGINX dynamic endpoints (Lua balancer)', () => {
     const r = await served('web.test', 20);
     expect(r.statuses.every((s) => s === 200)).toBe(true);
     expect(new Set(r.tasks)).toEqual(new Set(['127.0.55.1', '127.0.55.2']));
+  });
+
+  it('rewrites the path and still reaches the rule\'s backend (the upstream is set before rewrite … break)', async () => {
+    for (const [path, task, url] of [['/api/cart?x=1', '127.0.56.1', '/cart?x=1'], ['/v1/items', '127.0.56.2', '/v2/items']] as const) {
+      const r = await send({ port: http, host: 'rw.test', path });
+      expect(r.status, `${path}: ${r.body}`).toBe(200);
+      const reply = JSON.parse(r.body) as EchoReply;
+      expect([reply.task, reply.url]).toEqual([task, url]);
+    }
   });
 
   it('adds a task with no config change, no reload and no failed request', async () => {

@@ -209,7 +209,18 @@ describe('Interlock labels (issue 14: the same values through com.docker.lb.*)',
       const state = desired([], kind === 'haproxy' ? [cluster('default', { proxy: { kind } })] : []);
       expect(rejectedConfigs(state, snap)).toEqual([]);
     }
-    const nginx = renderClusters(desired([]), snap).configs[0]?.config ?? '';
+    // Dynamic endpoints (the default with hitless delivery, ADR 0039): max_fails and fail_timeout in
+    // seconds in the endpoint lines; the Lua balancer keeps fractions, which NGINX's syntax cannot.
+    const dynamic = renderClusters(desired([]), snap).configs[0]?.endpoints ?? '';
+    expect(dynamic.split('\n').filter((l) => l !== '').map((l) => l.replace(/^u_[0-9a-f]{6}_/, ''))).toEqual([
+      'zero_80 1 0 - 10.2.4.1:80',
+      'half_80 2 0.5 - 10.2.0.1:80',
+      'twice_80 1 2 - 10.2.1.1:80',
+      'mixed_80 1 1.5 - 10.2.3.1:80',
+      'backwards_80 1 5400 - 10.2.2.1:80',
+    ]);
+    // Static: the same values on the upstream's server lines, in NGINX's time syntax.
+    const nginx = renderClusters(desired([], [cluster('default', { proxy: { endpoints: 'Static' } })]), snap).configs[0]?.config ?? '';
     expect(nginx).toMatch(/server 10\.2\.0\.1:80 max_fails=2 fail_timeout=1s;/);
     expect(nginx).toMatch(/server 10\.2\.2\.1:80 max_fails=1 fail_timeout=1h30m;/);
   });

@@ -17,15 +17,17 @@ import { BOOT_ENDPOINTS_STEP, bootEndpointsConfigName } from '../../src/plan/wri
 import { planProxy, PROXY_CONFIG_STEP } from '../../src/plan/writes/proxy-writes';
 import { labelledServiceSpec, unlabelledServiceSpec } from '../../src/plan/writes/service-labels';
 import type { Step } from '../../src/plan/writes/steps';
-import { cluster, desired, route, snapshot } from '../helpers/specs';
+import { cluster, desired, route, snapshot, task } from '../helpers/specs';
+import { mainFile } from '../../src/plan/pipeline';
+import { ENDPOINTS_FILE, renderCluster } from '../../src/render/render-cluster';
 
 const agent = { coreAddress: 'swarmgate-core:50051', controlNetworkId: 'id-ctl' };
 const RENDERED = 'events {}\nhttp {}\n';
 const SET_A = 'sg_u_web 1 10 - 10.0.0.5:80 10.0.0.6:80\n';
 const SET_B = 'sg_u_web 1 10 - 10.0.0.5:80 10.0.0.7:80\n';
 
-function model(proxy: Record<string, unknown>): ProxyModel {
-  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks: [], networks: [{ name: 'app' }] });
+function model(proxy: Record<string, unknown>, tasks: unknown[] = []): ProxyModel {
+  const snap = snapshot({ services: [{ name: 'app', networks: ['app'] }], tasks, networks: [{ name: 'app' }] });
   const m = buildModel(desired([route('shop', { hosts: ['shop.test'], rules: [{ backends: [{ service: 'app', port: 80 }] }] })], [cluster('default', { proxy })]), snap).clusters.find((c) => c.cluster === 'default');
   if (m === undefined) throw new Error('no model');
   return m;
@@ -115,6 +117,35 @@ describe('the boot endpoint set of a Dynamic proxy service', () => {
     const none = planProxy({ model: dynamic, rendered: RENDERED, bootEndpoints: big, live: live([]), agent, configLimit: 300 });
     expect(createdConfigs(none.steps).some((s) => s.id === BOOT_ENDPOINTS_STEP)).toBe(false);
     expect(mountOf(serviceStep(none.steps)?.spec)).toBeUndefined();
+  });
+
+  it('an empty set (no HTTP backend yet) is not mounted: nothing to seed, and Swarm refuses a 0-byte config', () => {
+    const p = planProxy({ model: dynamic, rendered: RENDERED, bootEndpoints: '', live: live([]), agent });
+    expect(createdConfigs(p.steps).map((s) => s.id)).toEqual([PROXY_CONFIG_STEP]);
+    expect(serviceStep(p.steps)?.op).toBe('createService');
+    expect(mountOf(serviceStep(p.steps)?.spec)).toBeUndefined();
+  });
+
+  it('the default becoming Dynamic (ADR 0039) restarts no proxy: the config is delivered, the service stays as it is', () => {
+    // Before: the cluster rendered Static (the old default) and its service was created with that config.
+    const before = model({ endpoints: 'Static' }, [task('app', '10.0.1.5')]);
+    const staticFiles = renderCluster(before);
+    const created = planProxy({ model: before, rendered: mainFile(staticFiles), live: live([]), agent });
+    const listed = asListed(created.steps, { [`ref:${PROXY_CONFIG_STEP}`]: 'cfgS' });
+    const stored = [config('cfgS', mainName(created.steps), createdConfigs(created.steps)[0]?.spec.Labels ?? {}, mainFile(staticFiles))];
+    // After the core upgrade: the same spec, no proxy.endpoints, renders Dynamic.
+    const after = model({}, [task('app', '10.0.1.5')]);
+    expect(after.spec.proxy.endpoints).toBe('Dynamic');
+    const files = renderCluster(after);
+    const set = files.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
+    expect(set).toMatch(/^u_\w+ 1 1 - 10\.0\.1\.5:80\n$/);
+    expect(mainFile(staticFiles)).toContain('server 10.0.1.5:80');
+    expect(mainFile(files)).not.toBe(mainFile(staticFiles));
+    const delivery = { proxyKind: 'nginx' as const, files: files.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), configHash: 'h-dynamic', immediate: false, deliveredHash: 'h-static' };
+    const p = planProxy({ model: after, rendered: mainFile(files), bootEndpoints: set, live: live(stored, listed), agent, delivery });
+    expect(serviceStep(p.steps)).toBeUndefined();
+    expect(createdConfigs(p.steps).some((s) => s.id === BOOT_ENDPOINTS_STEP)).toBe(false);
+    expect(p.steps.filter((s) => s.op === 'deliver')).toHaveLength(1);
   });
 
   it('rolling delivery mounts no set (no agent to install it)', () => {

@@ -9,8 +9,9 @@ import { runRender } from '../../src/cli/commands/render';
 import type { Output } from '../../src/cli/output';
 import { buildModel } from '../../src/plan/build-model';
 import type { ProxyModel } from '../../src/plan/model';
-import { renderHaproxy } from '../../src/render/haproxy/render';
-import { renderNginx } from '../../src/render/nginx/render';
+import { renderHaproxy, renderHaproxyWithEndpoints } from '../../src/render/haproxy/render';
+import { renderNginx, renderNginxWithEndpoints } from '../../src/render/nginx/render';
+import { DEFAULT_DYNAMIC_ENDPOINTS } from '../../src/render/nginx/options';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 
 const SNAP = snapshot({
@@ -20,14 +21,14 @@ const SNAP = snapshot({
   secrets: [{ name: 'web-cert' }, { name: 'web-key' }],
 });
 
-function model(kind: 'nginx' | 'haproxy'): ProxyModel {
+function model(kind: 'nginx' | 'haproxy', endpoints?: 'Static'): ProxyModel {
   const r = route('web', {
     serviceCluster: 'edge',
     hosts: ['web.test'],
     tls: { mode: 'Terminate', certificate: { certSecret: 'web-cert', keySecret: 'web-key' } },
     rules: [{ backends: [{ service: 'web', port: 80 }] }],
   });
-  const m = buildModel(desired([r], [cluster('edge', { proxy: { kind } })]), SNAP).clusters.find((c) => c.cluster === 'edge');
+  const m = buildModel(desired([r], [cluster('edge', { proxy: { kind, ...(endpoints !== undefined ? { endpoints } : {}) } })]), SNAP).clusters.find((c) => c.cluster === 'edge');
   if (m === undefined) throw new Error('no cluster');
   return m;
 }
@@ -40,14 +41,25 @@ function fakeBinary(script: string): string {
 }
 
 describe('renderCluster', () => {
-  it('renders nginx.conf for an NGINX cluster', () => {
-    const m = model('nginx');
+  it('renders nginx.conf for a Static NGINX cluster', () => {
+    const m = model('nginx', 'Static');
     expect(renderCluster(m)).toEqual({ kind: 'nginx', main: 'nginx.conf', files: [{ path: 'nginx.conf', content: renderNginx(m) }] });
   });
 
-  it('renders haproxy.cfg for an HAProxy cluster', () => {
-    const m = model('haproxy');
+  it('renders haproxy.cfg for a Static HAProxy cluster', () => {
+    const m = model('haproxy', 'Static');
     expect(renderCluster(m)).toEqual({ kind: 'haproxy', main: 'haproxy.cfg', files: [{ path: 'haproxy.cfg', content: renderHaproxy(m) }] });
+  });
+
+  it('renders the config and endpoints.txt for a hitless cluster without proxy.endpoints (Dynamic, ADR 0039)', () => {
+    const n = model('nginx');
+    const nginx = renderNginxWithEndpoints(n, { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS });
+    expect(renderCluster(n)).toEqual({ kind: 'nginx', main: 'nginx.conf', files: [{ path: 'nginx.conf', content: nginx.config }, { path: 'endpoints.txt', content: nginx.endpoints }], dynamicUpstreams: new Set(nginx.dynamicUpstreams) });
+    expect(nginx.endpoints).toBe(`${[...nginx.dynamicUpstreams][0] ?? ''} 1 1 - 10.0.0.2:80\n`);
+    const h = model('haproxy');
+    const haproxy = renderHaproxyWithEndpoints(h, { dynamicEndpoints: true });
+    expect(renderCluster(h)).toEqual({ kind: 'haproxy', main: 'haproxy.cfg', files: [{ path: 'haproxy.cfg', content: haproxy.config }, { path: 'endpoints.txt', content: haproxy.endpoints }] });
+    expect(haproxy.config).toContain('server s1 sg-slot.invalid:1');
   });
 });
 
@@ -91,9 +103,10 @@ describe('swarmgate render', () => {
     const io: Output = { out: (s) => void out.push(s), err: () => undefined };
     expect(runRender({ file: [specs], output: 'json' }, io)).toBe(0);
     const json = JSON.parse(out.join('')) as { clusters: { name: string; files: Record<string, string> }[] };
+    // Both hitless without proxy.endpoints: Dynamic, the endpoint set beside each config (ADR 0039).
     expect(json.clusters.map((c) => [c.name, Object.keys(c.files)])).toEqual([
-      ['default', ['nginx.conf']],
-      ['edge', ['haproxy.cfg']],
+      ['default', ['nginx.conf', 'endpoints.txt']],
+      ['edge', ['haproxy.cfg', 'endpoints.txt']],
     ]);
     expect(json.clusters[1]?.files['haproxy.cfg']).toContain('# Routes: web@1');
     expect(runRender({ file: [specs], out: join(dir, 'out') }, io)).toBe(0);

@@ -11,7 +11,7 @@ import { cluster, route, snapshot } from '../helpers/specs';
 
 const CLUSTERS = [
   { object: cluster('dyn', { proxy: { kind: 'nginx', delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: 18080, https: 18443 } } }), generation: 1 },
-  { object: cluster('stat', { proxy: { kind: 'nginx', delivery: 'hitless', publish: { mode: 'host', http: 19080, https: 19443 } } }), generation: 1 },
+  { object: cluster('stat', { proxy: { kind: 'nginx', delivery: 'hitless', endpoints: 'Static', publish: { mode: 'host', http: 19080, https: 19443 } } }), generation: 1 },
 ];
 
 function specs(extra: Record<string, unknown> = {}): DesiredState {

@@ -1,7 +1,11 @@
 /** The proxy replicas of a cluster and the config each serves, for `describe` and `get sc -o wide` (see ../proxy-serving.ts). */
 import { LABELS, OWNER_VALUE } from '../../domain/labels';
+import { effectiveEndpoints, type ServiceClusterSpec } from '../../domain/service-cluster';
 import type { ObjectStatus } from '../../domain/status-label';
 import { isServingTask, type DockerPort } from '../../observed/docker-port';
+import { readLiveState } from '../../observed/live-state';
+import { toSnapshot } from '../../observed/to-snapshot';
+import { DesiredStateReader } from '../../desired/spec-store';
 import { clusterServing, nodeNames, type ClusterServing } from '../proxy-serving';
 
 /** `describe`: the cluster's proxy replicas, each with its node and the config it serves (proxy-serving.ts). */
@@ -33,3 +37,31 @@ export async function withServing<T extends { readonly name: string; readonly st
   });
 }
 
+/**
+ * `describe`: the proxy kind, its delivery and the endpoints its proxies use, as the installed core
+ * renders them (the model's value, ADR 0039: agents that reach the core, backend TLS). Without
+ * `proxy.endpoints` the spec (and `get -o yaml`, which prints what can be applied again) has no value
+ * to show, so the default is named here with why it applies.
+ */
+export async function proxyModeLine(port: DockerPort, spec: ServiceClusterSpec, name: string): Promise<string> {
+  const p = spec.proxy;
+  const live = await readLiveState(port);
+  // Loaded here only: the plan and the model (codecs, route compilation) are not needed by `get`.
+  const { installedAgentEndpoint } = await import('./diff-plan');
+  const agents = typeof installedAgentEndpoint(live) !== 'string';
+  const { desiredModel } = await import('../../plan/desired-model');
+  const { desired } = await new DesiredStateReader(port).read();
+  const model = desiredModel({ specs: desired, snapshot: toSnapshot(live).snapshot, agents }).result.clusters.find((c) => c.cluster === name);
+  const inUse = model?.spec.proxy.endpoints ?? effectiveEndpoints(p, agents);
+  const why =
+    p.delivery === 'hitless' && !agents
+      ? ' (proxy agents cannot reach the core: hitless delivery falls back to rolling)'
+      : p.endpoints !== undefined && p.endpoints !== inUse
+        ? ` (proxy.endpoints: ${p.endpoints} needs hitless delivery)`
+        : p.endpoints !== undefined
+          ? ''
+          : inUse !== effectiveEndpoints(p, agents)
+            ? ' (default; Static while a rule of this NGINX cluster has backend TLS)'
+            : ` (default with ${p.delivery} delivery)`;
+  return `Proxy:        ${p.kind}, ${p.delivery} delivery, ${inUse} endpoints${why}`;
+}

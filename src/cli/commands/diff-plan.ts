@@ -21,13 +21,18 @@ export interface RenderedCluster {
   readonly endpoints?: string;
 }
 
+/** Where the installed core's components reach it, or why they cannot (then hitless falls back to rolling). */
+export function installedAgentEndpoint(live: LiveState): ReturnType<typeof agentEndpoint> {
+  const settings = coreSettingsOf(live.services);
+  return settings?.advertise !== undefined && settings.controlNetwork !== undefined
+    ? agentEndpoint({ coreAddress: settings.advertise, controlNetwork: settings.controlNetwork, ...(settings.tlsSet !== undefined ? { tlsSet: settings.tlsSet } : {}), ...(settings.previousTlsSet !== undefined ? { previousTlsSet: settings.previousTlsSet } : {}) }, live)
+    : 'no core with an address components reach is installed';
+}
+
 /** `now`: what the proxies are handed today, per cluster (hitless agents get a config only when it changes). */
 export async function corePlan(port: DockerPort, clusters: readonly RenderedCluster[], now: ReadonlyMap<string, RenderedCluster>, live: LiveState): Promise<Plan> {
   const settings = coreSettingsOf(live.services);
-  const endpoint =
-    settings?.advertise !== undefined && settings.controlNetwork !== undefined
-      ? agentEndpoint({ coreAddress: settings.advertise, controlNetwork: settings.controlNetwork, ...(settings.tlsSet !== undefined ? { tlsSet: settings.tlsSet } : {}), ...(settings.previousTlsSet !== undefined ? { previousTlsSet: settings.previousTlsSet } : {}) }, live)
-      : 'no core with an address components reach is installed';
+  const endpoint = installedAgentEndpoint(live);
   const reachable = typeof endpoint === 'string' ? undefined : endpoint;
   const inputs: ClusterPlanInput[] = [];
   for (const c of clusters) {

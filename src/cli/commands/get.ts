@@ -29,7 +29,7 @@ import { behaviourLines, behavioursCell, usersCell, usersOf } from './middleware
 import { backendsCell, clusterCell, listenerCell, listenerLines, listenersCell, STREAM_ROUTE_HEADER, streamRouteLines } from './stream-route-view';
 import { untilText } from '../until-text';
 import { replicasCell, type ClusterServing } from '../proxy-serving';
-import { proxyLines, withServing } from './cluster-serving-view';
+import { proxyLines, proxyModeLine, withServing } from './cluster-serving-view';
 
 export interface Listed {
   readonly kind: Kind;
@@ -431,7 +431,7 @@ export async function runDescribe(port: DockerPort, what: string, name: string, 
     if (item.labels === undefined) lines.push(...backendLines(item.status?.backends));
   }
   if (item.object?.kind === 'TCPRoute' || item.object?.kind === 'UDPRoute') lines.push(...streamRouteLines(item.object, (await readSnapshot(port)).snapshot));
-  if (item.object?.kind === 'ServiceCluster') lines.push(...listenerLines(item.object), ...(await proxyLines(port, item.name, item.status)));
+  if (item.object?.kind === 'ServiceCluster') lines.push(await proxyModeLine(port, item.object.spec, item.name), ...listenerLines(item.object), ...(await proxyLines(port, item.name, item.status)));
   if (item.object?.kind === 'Middleware') {
     lines.push('Behaviours:', ...behaviourLines(item.object.spec));
     lines.push(`Used by:      ${(item.usedBy ?? []).length === 0 ? '(no route)' : (item.usedBy ?? []).map((r) => `route/${r}`).join(', ')}`);

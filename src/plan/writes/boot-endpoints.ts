@@ -49,9 +49,12 @@ export type BootEndpointsPlan = { readonly name: string; readonly existingId: st
 
 /**
  * The Swarm config holding `text` (the endpoint set shipped with the cluster's current config): the
- * existing one, or the step creating it; undefined when it does not fit in one Swarm config.
+ * existing one, or the step creating it; undefined when it does not fit in one Swarm config, or when
+ * the set is empty (a cluster without HTTP backends, e.g. the implicit default cluster before any
+ * route): there is nothing to seed, and Swarm refuses a config of 0 bytes.
  */
 export function planBootEndpoints(cluster: string, text: string, proxyConfigs: readonly ConfigInfo[], limit: number): BootEndpointsPlan {
+  if (text === '') return undefined;
   const name = bootEndpointsConfigName(cluster, text);
   const existing = proxyConfigs.find((c) => c.Spec.Name === name);
   if (existing !== undefined) return { name, existingId: existing.ID };

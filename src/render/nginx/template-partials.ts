@@ -2,6 +2,9 @@
  * The partials of the NGINX template (templates.ts): a location's body, an upstream, a server, the
  * split_clients blocks. Same conventions: user data only as "{{x}}" in double quotes (escaped by the
  * renderer), triple braces only for Tokens, every decision precomputed in view-model.ts.
+ * Dynamic endpoints: `set $sg_upstream` comes before any `rewrite … break`, which ends the rewrite
+ * module's directives of the location (a `set` after it never runs: the balancer found no upstream
+ * and every rewritten rule answered 503; examples-walk found it, ADR 0039).
  */
 export const body = `            set $sg_route "{{route}}";
 {{#noTaskPage}}
@@ -107,6 +110,9 @@ export const body = `            set $sg_route "{{route}}";
             return {{code}} "{{#parts}}{{lit}}{{{ref}}}{{/parts}}";
 {{/redirect}}
 {{#proxy}}
+{{#dynamic}}
+            set $sg_upstream {{{target}}};
+{{/dynamic}}
 {{#rewritePrefix}}
             rewrite "{{pattern}}" "{{replacement}}$1" break;
 {{/rewritePrefix}}
@@ -114,7 +120,6 @@ export const body = `            set $sg_route "{{route}}";
             rewrite "{{pattern}}" "{{replacement}}" break;
 {{/rewriteExact}}
 {{#dynamic}}
-            set $sg_upstream {{{target}}};
             {{{module}}}_pass {{{scheme}}}://sg_dynamic;
 {{/dynamic}}
 {{^dynamic}}
