@@ -11,7 +11,9 @@
  * proxies; SCALE_LABEL names the result file (bench/results/scale-<label>.json; default "latest").
  * See bench/README.md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as protobuf from 'protobufjs';
+import { deliveryHash } from '../src/plan/config-files-hash';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../src/api/model-json';
@@ -22,15 +24,15 @@ import { HaproxyEndpoints } from '../src/agent/haproxy-endpoints';
 import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
 import { mountedFiles, validateFiles } from '../src/validate/validate-files';
-import { putEndpoints } from '../src/agent/nginx-endpoints';
+import { Worker } from 'node:worker_threads';
 import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
-import { clusterModel, probeRoute, scaleInputs, withAddedTask, withDynamicDefault, type ScaleInputs } from './lib/scale-inputs';
+import { clusterModel, probeRoute, scaleInputs, taskIp, withAddedTask, withDynamicDefault, type ScaleInputs } from './lib/scale-inputs';
 import { incrementalConfig, mainFile, type IncrementalConfig } from '../src/plan/pipeline';
 import { dynamicEndpoints, ENDPOINTS_FILE } from '../src/render/render-cluster';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from '../src/render/nginx/options';
-import { formatScaleTable, type RouteRun, type ScaleRow } from './lib/scale-report';
+import { formatScaleTable, type DeliveryCost, type RouteRun, type ScaleRow, type TaskRun } from './lib/scale-report';
 
 const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
@@ -41,6 +43,8 @@ const DYNAMIC = process.env['SCALE_MODE'] === 'dynamic';
 const MiB = 2 ** 20;
 /** SCALE_ROUTE_RUNS: route changes per case (each a new route and a reload), for min / median. */
 const ROUTE_RUNS = Number(process.env['SCALE_ROUTE_RUNS'] ?? '1');
+/** SCALE_TASK_RUNS: task changes per case, one after another (each one task replaced by a new one), for min / median. */
+const TASK_RUNS = Math.max(1, Number(process.env['SCALE_TASK_RUNS'] ?? '1'));
 
 const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -63,7 +67,10 @@ interface Local {
   readonly dynamic?: {
     render(model: ProxyModel): { config: string; endpoints: string };
     written(): string;
-    push(endpoints: string): Promise<void>;
+    /** Resolves to what was sent (NGINX: whole or a delta of k upstreams; HAProxy: runtime API commands). */
+    push(endpoints: string): Promise<string>;
+    /** The agent's state before the timed changes: the current set pushed (a running agent has pushed it). */
+    prime(endpoints: string): Promise<unknown>;
   };
 }
 
@@ -78,6 +85,8 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     const endpointsPath = join(dir, 'endpoints.txt');
     const options = { ...opts, dynamicEndpoints: DYNAMIC ? { controlPort: PORT + 103, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } : null };
     let current = '';
+    // The agent's own client of the balancer (ADR 0038: only the changed upstreams once a set is confirmed), in a thread of its own.
+    const balancer = agentThread(PORT + 103, dir);
     const render = (m: ProxyModel) => renderNginxWithEndpoints(m, options);
     const write = (m: ProxyModel): void => {
       const r = render(m);
@@ -88,7 +97,7 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     return {
       proxy: localNginx(dir, conf, opts.pidPath),
       write,
-      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => putEndpoints(e, PORT + 103) } } : {}),
+      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => balancer.push(e, false), prime: (e: string) => balancer.push(e, true) } } : {}),
     };
   }
   const certDir = join(dir, 'certs');
@@ -117,10 +126,41 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
             push: async (e: string) => {
               const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
               if (!v.ok) throw new Error(v.output);
+              return `${v.commands ?? 0} runtime API commands`;
+            },
+            prime: async (e: string) => {
+              const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
+              if (!v.ok) throw new Error(v.output);
             },
           },
         }
       : {}),
+  };
+}
+
+/**
+ * The agent's NginxEndpoints in a worker thread (bench/lib/agent-worker.ts): the agent is a process of
+ * its own, so this process's garbage collection (the core's models) is not charged to its push.
+ * Pushes must succeed; each resolves to what was sent.
+ */
+let worker: Worker | undefined;
+let pushSeq = 0;
+function agentThread(port: number, dir: string): { push(endpoints: string, whole: boolean): Promise<string> } {
+  worker ??= new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'lib/agent-worker.ts'))});`, { eval: true });
+  const w = worker;
+  return {
+    push: (endpoints, whole) =>
+      new Promise((resolve, reject) => {
+        const id = ++pushSeq;
+        const on = (m: { id: number; ok: boolean; output: string; sent: string }): void => {
+          if (m.id !== id) return;
+          w.off('message', on);
+          if (m.ok) resolve(m.sent);
+          else reject(new Error(m.output));
+        };
+        w.on('message', on);
+        w.postMessage({ id, port, dir, endpoints, whole });
+      }),
   };
 }
 
@@ -175,7 +215,12 @@ async function reloadApply(kind: Kind, l: Local, snapshot: ScaleInputs['inputs']
  * (`last`, the state before the change) recomputes the touched servers, keeps nginx.conf, and the
  * endpoint lines are pushed; no model build, no render, no reload.
  */
-async function dynamicApply(d: NonNullable<Local['dynamic']>, last: IncrementalConfig, snapshot: ScaleInputs['inputs']['snapshot'], desired: ScaleInputs['inputs']['desired']): Promise<{ coreMs: number; pushMs: number; reloaded: boolean; endpoints: string }> {
+async function dynamicApply(
+  d: NonNullable<Local['dynamic']>,
+  last: IncrementalConfig,
+  snapshot: ScaleInputs['inputs']['snapshot'],
+  desired: ScaleInputs['inputs']['desired'],
+): Promise<{ coreMs: number; pushMs: number; sent: string; reloaded: boolean; endpoints: string; next: IncrementalConfig; files: readonly { path: string; content: string }[] }> {
   const [next, coreMs] = timed(() => incrementalConfig(last.run, { specs: desired, snapshot }));
   if (next.path.kind !== 'tasks') throw new Error(`the task change took the full pipeline: ${next.path.reason}`);
   const files = next.output.clusters.find((c) => c.model.cluster === 'default')?.files;
@@ -183,8 +228,42 @@ async function dynamicApply(d: NonNullable<Local['dynamic']>, last: IncrementalC
   if (mainFile(files) !== mainFile(before)) throw new Error('a task change changed the main config under dynamic endpoints');
   const endpoints = files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
   const p0 = performance.now();
-  await d.push(endpoints);
-  return { coreMs, pushMs: performance.now() - p0, reloaded: false, endpoints };
+  const sent = await d.push(endpoints);
+  return { coreMs, pushMs: performance.now() - p0, sent, reloaded: false, endpoints, next, files: files?.files ?? [] };
+}
+
+/** The default cluster's endpoint lines in a pipeline output (what the agent last pushed, in a running system). */
+function endpointsOf(c: IncrementalConfig): string {
+  return c.output.clusters.find((x) => x.model.cluster === 'default')?.files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
+}
+
+/** Each field's median over the runs. */
+function medianCost(xs: readonly DeliveryCost[]): DeliveryCost | undefined {
+  if (xs.length === 0) return undefined;
+  const m = (k: keyof DeliveryCost): number => median(xs.map((x) => x[k]));
+  return { coreHashMs: m('coreHashMs'), messageBytes: m('messageBytes'), encodeMs: m('encodeMs'), decodeMs: m('decodeMs'), agentHashMs: m('agentHashMs'), agentCompareMs: m('agentCompareMs') };
+}
+
+let protoType: protobuf.Type | undefined;
+/**
+ * What delivering a task change's files costs besides the timed path (the core keeps sending every
+ * file over gRPC): the core's delivery hash, the ProxyConfig message encoded and decoded (protobufjs,
+ * as grpc-js does), the agent's hash of what it received and its comparison of the main file with the
+ * running one (read from disk).
+ */
+function deliveryCost(files: readonly { path: string; content: string }[], dir: string): DeliveryCost {
+  const bytes = files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+  const [, coreHashMs] = timed(() => deliveryHash(bytes, []));
+  protoType ??= protobuf.loadSync(join(__dirname, '../src/api/proto/swarmgate/v1/core.proto')).lookupType('swarmgate.v1.ProxyConfig');
+  const type = protoType;
+  const [wire, encodeMs] = timed(() => type.encode(type.create({ cluster: 'default', configHash: 'x'.repeat(64), sequence: 1, files: bytes, proxyKind: 'nginx' })).finish());
+  const [decoded, decodeMs] = timed(() => type.toObject(type.decode(wire), { longs: String, enums: String, defaults: true }) as { files: { path: string; content: Uint8Array }[] });
+  const [, agentHashMs] = timed(() => deliveryHash(decoded.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), []));
+  const main = bytes[0];
+  const runningPath = join(dir, 'running-main-file');
+  writeFileSync(runningPath, main?.content ?? '');
+  const [, agentCompareMs] = timed(() => readFileSync(runningPath).equals(Buffer.from(decoded.files[0]?.content ?? new Uint8Array())));
+  return { coreHashMs, messageBytes: wire.length, encodeMs, decodeMs, agentHashMs, agentCompareMs };
 }
 
 /** What the same task change cost before ADR 0030 (the whole model and one render), checked to give the same endpoint lines. */
@@ -197,7 +276,7 @@ function fullTaskPath(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: Sc
 }
 
 async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
-  const [generated, generateMs] = timed(() => scaleInputs(n));
+  const [generated, generateMs] = timed(() => scaleInputs(n, TASK_RUNS));
   // The layout is pinned either way: without proxy.endpoints a hitless cluster is Dynamic (ADR 0039).
   const s: ScaleInputs = { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired, kind, DYNAMIC ? 'Dynamic' : 'Static') } };
   log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
@@ -231,22 +310,44 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     const rpsLast = wrkRate(PORT, s.last.host, 3);
     log(`${kind} ${n}: ${(memBefore / MiB).toFixed(0)} MiB; split first ${rpsFirst.rps.toFixed(0)} req/s, last ${rpsLast.rps.toFixed(0)} req/s`);
 
-    // Task change: one task added to the last probe route's first service.
+    // Task changes: one task added to the last probe route's first service; change k > 1 replaces
+    // change k-1's added task with a new one (SCALE_TASK_RUNS of them, one after another).
     // The core's state after its last run (not timed): what a task change starts from.
     const first = l.dynamic !== undefined ? incrementalConfig(undefined, { specs: s.inputs.desired, snapshot: s.inputs.snapshot }) : undefined;
     // A running core has been through the fast path on every converged run (no task changed): so has this process, three times.
     let last = first;
     for (let i = 0; i < 3 && last !== undefined; i++) last = incrementalConfig(last.run, { specs: s.inputs.desired, snapshot: structuredClone(s.inputs.snapshot) });
+    if (l.dynamic !== undefined && last !== undefined) await l.dynamic.prime(endpointsOf(last));
     const sampler = memorySampler(l.proxy);
-    // The core reads a fresh snapshot every run (new objects, nothing shared with the last one but the cached specs).
-    const changed = structuredClone(withAddedTask(s, s.inputs.snapshot));
-    const t0 = performance.now();
-    const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
-    const dynamic = applied?.reloaded === false;
-    const coreOnly = applied ?? (await reloadApply(kind, l, withAddedTask(s, s.inputs.snapshot), s.inputs.desired));
-    const served = await firstServed(PORT, s.last.host, (r) => r.body === s.newTaskIp, 180_000);
-    const taskMs = served === undefined ? NaN : served - t0;
-    const taskCoreFullMs = applied !== undefined && l.dynamic !== undefined ? fullTaskPath(l.dynamic, kind, withAddedTask(s, s.inputs.snapshot), s.inputs.desired, applied.endpoints) : undefined;
+    const taskRuns: TaskRun[] = [];
+    const deliveries: DeliveryCost[] = [];
+    let dynamic = false;
+    for (let k = 1; k <= TASK_RUNS; k++) {
+      // The core reads a fresh snapshot every run (new objects, nothing shared with the last one but the cached specs).
+      const snapshotK = withAddedTask(s, s.inputs.snapshot, k);
+      const changed = structuredClone(snapshotK);
+      const t0 = performance.now();
+      const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
+      dynamic = applied?.reloaded === false;
+      const coreOnly = applied ?? (await reloadApply(kind, l, snapshotK, s.inputs.desired));
+      const served = await firstServed(PORT, s.last.host, (r) => r.body === taskIp(k), 180_000);
+      const servedMs = served === undefined ? NaN : served - t0;
+      // Not on the path: the same change through a model build and render (the figure before ADR 0030), checked to give the same lines.
+      const coreFullMs = applied !== undefined && l.dynamic !== undefined ? fullTaskPath(l.dynamic, kind, snapshotK, s.inputs.desired, applied.endpoints) : undefined;
+      // Not on the timed path: what delivering the files costs besides (the core's hash, the gRPC message, the agent's hash and comparison).
+      if (applied !== undefined) deliveries.push(deliveryCost(applied.files, dir));
+      if (applied !== undefined) last = applied.next;
+      const run: TaskRun = { servedMs, coreMs: coreOnly.coreMs, ...(applied !== undefined ? { pushMs: applied.pushMs, pushed: applied.sent } : {}), ...(coreFullMs !== undefined ? { coreFullMs } : {}) };
+      taskRuns.push(run);
+      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (core ${run.coreMs.toFixed(0)} ms${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms: ${run.pushed ?? ''}` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
+    }
+    const deliveryMs = medianCost(deliveries);
+    if (deliveryMs !== undefined) log(`${kind} ${n}: delivery besides (not timed, medians): core hash ${deliveryMs.coreHashMs.toFixed(0)} ms, gRPC message ${(deliveryMs.messageBytes / MiB).toFixed(1)} MiB encode ${deliveryMs.encodeMs.toFixed(0)} + decode ${deliveryMs.decodeMs.toFixed(0)} ms, agent hash ${deliveryMs.agentHashMs.toFixed(0)} ms, agent compare ${deliveryMs.agentCompareMs.toFixed(0)} ms`);
+    const taskMs = median(taskRuns.map((r) => r.servedMs));
+    const taskCoreMs = median(taskRuns.map((r) => r.coreMs));
+    const fulls = taskRuns.flatMap((r) => (r.coreFullMs !== undefined ? [r.coreFullMs] : []));
+    const pushes = taskRuns.flatMap((r) => (r.pushMs !== undefined ? [r.pushMs] : []));
+    const taskCoreFullMs = fulls.length > 0 ? median(fulls) : undefined;
     // Wait for the old workers / old daemon to finish before measuring "after".
     const settleEnd = performance.now() + 60_000;
     const workers = (): number => processTree(l.proxy.roots()).length;
@@ -255,7 +356,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     await sleep(500);
     const memPeak = sampler.stop();
     const memAfter = pssBytes(processTree(l.proxy.roots()));
-    log(`${kind} ${n}: task change served after ${taskMs.toFixed(0)} ms (core ${coreOnly.coreMs.toFixed(0)} ms${applied !== undefined ? `, push ${applied.pushMs.toFixed(0)} ms` : ''}${taskCoreFullMs !== undefined ? `; model + render would take ${taskCoreFullMs.toFixed(0)} ms` : ''}); memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
+    log(`${kind} ${n}: task changes served after ${taskMs.toFixed(0)} ms median of ${taskRuns.length}; memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
 
     // Route changes: each a new route, served once its host answers 200 (SCALE_ROUTE_RUNS of them, one after another).
     const routeRuns: RouteRun[] = [];
@@ -264,10 +365,10 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const r0 = performance.now();
       routes = [...routes, probeRoute(s, k)];
       const desired2 = { ...s.inputs.desired, routes };
-      const p = await reloadApply(kind, l, withAddedTask(s, s.inputs.snapshot), desired2);
+      const p = await reloadApply(kind, l, withAddedTask(s, s.inputs.snapshot, TASK_RUNS), desired2);
       const routeServed = await firstServed(PORT, `zz-probe-${k}.example.com`, (r) => r.status === 200, 300_000);
       // Not on the path: the same render without memoised fragments, and the same bytes (checked).
-      const m2 = clusterModel({ desired: desired2, snapshot: withAddedTask(s, s.inputs.snapshot) }, kind);
+      const m2 = clusterModel({ desired: desired2, snapshot: withAddedTask(s, s.inputs.snapshot, TASK_RUNS) }, kind);
       const memo = mainFile(renderCluster(m2));
       const [whole, renderWholeMs] = timed(() => (kind === 'nginx' ? renderNginxWithEndpoints(m2, dynamicEndpoints(m2) ? { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS } : {}, 'whole').config : mainFile(renderCluster(m2))));
       if (whole !== memo) throw new Error('the memoised render differs from the whole render');
@@ -284,7 +385,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
 
     return {
       kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
-      taskServedMs: taskMs, taskCoreMs: coreOnly.coreMs, routeRuns, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(applied !== undefined ? { taskPushMs: applied.pushMs } : {}), reloadsForTask: dynamic ? 0 : 1, routeServedMs: routeMs,
+      taskServedMs: taskMs, taskCoreMs, taskRuns, routeRuns, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(pushes.length > 0 ? { taskPushMs: median(pushes) } : {}), ...(deliveryMs !== undefined ? { deliveryMs } : {}), reloadsForTask: dynamic ? 0 : taskRuns.length, routeServedMs: routeMs,
       memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
       rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
     };
@@ -301,10 +402,20 @@ async function main(): Promise<void> {
   const rows: ScaleRow[] = [];
   try {
     const pair = generateCertPair(join(tmp, 'pki'));
-    for (const kind of KINDS) for (const n of SIZES) rows.push(await runCase(kind, n, tmp, pair));
+    // Written after every case too: a case that fails later does not lose the ones before it.
+    for (const kind of KINDS) for (const n of SIZES) {
+      rows.push(await runCase(kind, n, tmp, pair));
+      writeReport(started, rows);
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    await worker?.terminate();
   }
+  const report = writeReport(started, rows);
+  process.stdout.write(`\nswarmgate bench-scale (${report.mode})\n\n${formatScaleTable(rows)}\n\nResults: bench/results/scale-${LABEL}.json\n`);
+}
+
+function writeReport(started: Date, rows: readonly ScaleRow[]): { mode: string } {
   const report = {
     schema: 1,
     label: LABEL,
@@ -327,7 +438,7 @@ async function main(): Promise<void> {
   const dirOut = join(__dirname, 'results');
   mkdirSync(dirOut, { recursive: true });
   writeFileSync(join(dirOut, `scale-${LABEL}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\nswarmgate bench-scale (${report.mode})\n\n${formatScaleTable(rows)}\n\nResults: bench/results/scale-${LABEL}.json\n`);
+  return report;
 }
 
 main().catch((e: unknown) => {

@@ -17,6 +17,12 @@ import { decodeObject, type RouteObject } from '../../src/domain/object';
 import { Snapshot } from '../../src/domain/snapshot';
 import type { DesiredState, Stored } from '../../src/plan/inputs';
 
+/**
+ * The backends' port (8080). BENCH_BACKEND_PORT moves it, for bench-scale on a machine where something
+ * else listens on 8080 (a Swarm proxy publishing it in host mode): its local backends bind that port.
+ */
+export const BACKEND_PORT = Number(process.env['BENCH_BACKEND_PORT'] ?? '8080');
+
 /** How TLS routes reference certificates: one secret pair per route, or a pool of shared pairs. */
 export type CertMode = { readonly kind: 'per-route' } | { readonly kind: 'shared'; readonly count: number };
 
@@ -189,8 +195,8 @@ export function generateInputs(routeCount: number, certs: CertMode): GeneratedIn
     const net = i % NETWORKS;
     const [first, second] =
       shape === 'weighted' ? ['web', 'canary'] : shape === 'second-path' ? ['web', 'api'] : (['blue', 'green'] as const);
-    const web = addService(`${name}-${first}`, 8080, net);
-    const other = addService(`${name}-${second}`, shape === 'second-path' ? 9000 : 8080, net);
+    const web = addService(`${name}-${first}`, BACKEND_PORT, net);
+    const other = addService(`${name}-${second}`, shape === 'second-path' ? 9000 : BACKEND_PORT, net);
     const tls = rand() < 0.5;
     let tlsSpec: Record<string, unknown> | undefined;
     if (tls) {

@@ -9,6 +9,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSy
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { nginxAllocatorEnv } from '../../src/agent/nginx-allocator';
+import { BACKEND_PORT } from './inputs';
 
 export type Kind = 'nginx' | 'haproxy';
 
@@ -171,7 +172,7 @@ export function localHaproxy(confPath: string, pidPath: string): LocalProxy {
   };
 }
 
-/** A tiny NGINX answering "its own address" on every given loopback IP, port 8080. */
+/** A tiny NGINX answering "its own address" on every given loopback IP, port 8080 (BACKEND_PORT). */
 export function startBackends(dir: string, ips: readonly string[]): () => void {
   const conf = join(dir, 'backends.conf');
   const pid = join(dir, 'backends.pid');
@@ -186,7 +187,7 @@ export function startBackends(dir: string, ips: readonly string[]): () => void {
       '  access_log off;',
       '  keepalive_requests 100000;',
       '  server {',
-      ...ips.map((ip) => `    listen ${ip}:8080;`),
+      ...ips.map((ip) => `    listen ${ip}:${BACKEND_PORT};`),
       '    location / { default_type text/plain; return 200 "$server_addr"; }',
       '  }',
       '}',
@@ -197,7 +198,11 @@ export function startBackends(dir: string, ips: readonly string[]): () => void {
   if (r.status !== 0) throw new Error(`backend nginx did not start: ${r.log}`);
   return () => {
     const p = readPid(pid);
-    if (p !== undefined && alive(p)) process.kill(p, 'SIGTERM');
+    if (p === undefined || !alive(p)) return;
+    process.kill(p, 'SIGTERM');
+    // Until it let go of its addresses: the next case's backends bind the same ones (a loaded machine takes a while).
+    const until = Date.now() + 10_000;
+    while (alive(p) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   };
 }
 

@@ -18,6 +18,30 @@ export interface RouteRun {
   readonly memAfterMiB?: number;
 }
 
+/** One task change (SCALE_TASK_RUNS of them per case), ms. */
+export interface TaskRun {
+  /** From the core seeing the change to the first response from the new task. */
+  readonly servedMs: number;
+  /** The core's part (dynamic: the incremental pipeline; static: model, render, validate, encode). */
+  readonly coreMs: number;
+  /** Dynamic: the agent's push until the proxy answered. */
+  readonly pushMs?: number;
+  /** Dynamic: what the push sent (NGINX: whole or a delta; HAProxy: runtime API commands). */
+  readonly pushed?: string;
+  /** Dynamic: the same change through a model build and render (not on the path). */
+  readonly coreFullMs?: number;
+}
+
+/** What delivering a task change's files costs besides the timed path (ms; measured once per case). */
+export interface DeliveryCost {
+  readonly coreHashMs: number;
+  readonly messageBytes: number;
+  readonly encodeMs: number;
+  readonly decodeMs: number;
+  readonly agentHashMs: number;
+  readonly agentCompareMs: number;
+}
+
 export interface ScaleRow {
   readonly kind: Kind;
   readonly routes: number;
@@ -27,8 +51,12 @@ export interface ScaleRow {
   readonly encodeMs: number;
   readonly configBytes: number;
   readonly checkMs: number;
+  /** Median of taskRuns' servedMs. */
   readonly taskServedMs: number;
+  /** Median of taskRuns' coreMs. */
   readonly taskCoreMs: number;
+  readonly taskRuns?: readonly TaskRun[];
+  readonly deliveryMs?: DeliveryCost;
   /** Dynamic endpoints: what the core spent on the same task change before ADR 0030 (model build + render). */
   readonly taskCoreFullMs?: number;
   /** Dynamic endpoints: the PUT of the endpoint set to NGINX's balancer (until it answered). */
@@ -57,13 +85,30 @@ export function formatScaleTable(rows: readonly ScaleRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', formatRouteTable(rows)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', formatTaskTable(rows), '', formatRouteTable(rows)].join('\n');
 }
 
 const minMed = (xs: readonly number[]): string => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 'n/a' : s.length === 1 ? f(s[0] ?? NaN) : `${f(s[0] ?? NaN)} / ${f(s[Math.floor(s.length / 2)] ?? NaN)}`;
 };
+
+/** Task changes, phase by phase (min / median over the runs), and the delivery costs not on the timed path. */
+export function formatTaskTable(rows: readonly ScaleRow[]): string {
+  const header = ['proxy', 'routes', 'runs', 'task→served ms', 'core', 'push', 'model + render (full)', 'core hash', 'gRPC MiB', 'encode + decode', 'agent hash', 'agent compare'];
+  const body = rows.map((r) => {
+    const ts = r.taskRuns ?? [];
+    const col = (k: 'servedMs' | 'coreMs' | 'pushMs' | 'coreFullMs'): string => minMed(ts.flatMap((x) => (x[k] !== undefined ? [x[k]] : [])));
+    const d = r.deliveryMs;
+    return [
+      r.kind, String(r.routes), String(ts.length), col('servedMs'), col('coreMs'), col('pushMs'), col('coreFullMs'),
+      d !== undefined ? f(d.coreHashMs) : 'n/a', d !== undefined ? (d.messageBytes / 2 ** 20).toFixed(1) : 'n/a', d !== undefined ? `${f(d.encodeMs)} + ${f(d.decodeMs)}` : 'n/a', d !== undefined ? f(d.agentHashMs) : 'n/a', d !== undefined ? f(d.agentCompareMs) : 'n/a',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return ['task changes (ms, min / median):', line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
 
 /** Route changes, phase by phase (min / median over the runs). */
 export function formatRouteTable(rows: readonly ScaleRow[]): string {

@@ -48,9 +48,10 @@ export function parseHaproxyEndpoints(text: string): Map<string, Wanted> {
 /**
  * The table for `wanted`, keeping every task that stays in its slot (`current`), and the runtime
  * API commands that turn `current` into it (additions first, so a replaced task never leaves a
- * backend empty in between).
+ * backend empty in between): only for the slots that change, or with `whole` for every slot (after
+ * a push HAProxy refused part of, the worker may hold anything between the two tables).
  */
-export function assignSlots(current: SlotTable, wanted: ReadonlyMap<string, Wanted>): { table: Map<string, BackendSlots>; commands: string[] } {
+export function assignSlots(current: SlotTable, wanted: ReadonlyMap<string, Wanted>, whole = false): { table: Map<string, BackendSlots>; commands: string[] } {
   const table = new Map<string, BackendSlots>();
   const additions: string[] = [];
   const removals: string[] = [];
@@ -65,18 +66,22 @@ export function assignSlots(current: SlotTable, wanted: ReadonlyMap<string, Want
     const freeBefore = slots.map((a, i) => (a === null && (before[i] ?? null) === null ? i : -1)).filter((i) => i >= 0);
     const freedNow = slots.map((a, i) => (a === null && (before[i] ?? null) !== null ? i : -1)).filter((i) => i >= 0);
     const free = [...freeBefore, ...freedNow];
+    const fill = (i: number, m: string): void => {
+      const { ip, port } = splitAddress(m);
+      const s = `${backend}/${slotName(i + 1)}`;
+      additions.push(`set server ${s} addr ${ip} port ${port}`, ...(w.check ? [`set server ${s} health up`] : []), `set server ${s} state ready`);
+    };
+    if (whole) slots.forEach((a, i) => a !== null && fill(i, a));
     for (const m of w.members) {
       if (placed.has(m)) continue;
       const i = free.shift();
       if (i === undefined) throw new Error(`backend ${backend}: no free slot for ${m}`);
       slots[i] = m;
       placed.add(m);
-      const { ip, port } = splitAddress(m);
-      const s = `${backend}/${slotName(i + 1)}`;
-      additions.push(`set server ${s} addr ${ip} port ${port}`, ...(w.check ? [`set server ${s} health up`] : []), `set server ${s} state ready`);
+      fill(i, m);
     }
     slots.forEach((a, i) => {
-      if (a === null && (before[i] ?? null) !== null) removals.push(`set server ${backend}/${slotName(i + 1)} state maint`);
+      if (a === null && (whole || (before[i] ?? null) !== null)) removals.push(`set server ${backend}/${slotName(i + 1)} state maint`);
     });
     table.set(backend, { check: w.check, slots });
   }
@@ -164,6 +169,8 @@ export async function runtimeCommands(socket: string, commands: readonly string[
 /** The agent's slot table, its state file and its runtime API socket (under the config's runtimeDir). */
 export class HaproxyEndpoints {
   private table: Map<string, BackendSlots>;
+  /** A push failed part-way: the worker may hold any mix of the two tables, so the next push sets every slot. */
+  private unsure = false;
   private readonly stateFile: string;
   private readonly socket: string;
 
@@ -189,8 +196,11 @@ export class HaproxyEndpoints {
   /** A task change: the difference through the runtime API, then the state file and `confDir`'s endpoints.txt. */
   async push(confDir: string, endpointsFile: string, endpoints: Uint8Array): Promise<Validation & { readonly commands?: number }> {
     try {
-      const { table, commands } = assignSlots(this.table, parseHaproxyEndpoints(endpoints.toString()));
+      const { table, commands } = assignSlots(this.table, parseHaproxyEndpoints(endpoints.toString()), this.unsure);
+      // Set before the commands go: HAProxy may apply some of them and refuse the rest.
+      this.unsure = true;
       await runtimeCommands(this.socket, commands);
+      this.unsure = false;
       this.table = table;
       this.writeState();
       const target = join(confDir, endpointsFile);

@@ -37,7 +37,7 @@ import { ReloadGate } from './reload-gate';
 import { StagedFiles } from './staged-files';
 import { installBootEndpoints, readBootConfig } from './boot-config-file';
 import { ENDPOINTS_FILE } from '../render/render-cluster';
-import { pushEndpointSet } from './nginx-endpoints';
+import { NginxEndpoints, type PushResult } from './nginx-endpoints';
 import { HaproxyEndpoints } from './haproxy-endpoints';
 import { DEFAULT_HAPROXY_OPTIONS } from '../render/haproxy/options';
 import { TrafficListener } from './traffic-listener';
@@ -127,6 +127,8 @@ export class ProxyAgent {
   private readonly bootHash: string;
   /** HAProxy: the dynamic endpoints' slot table and state file (haproxy-endpoints.ts, ADR 0031). */
   private readonly slots: HaproxyEndpoints | undefined;
+  /** NGINX: the set last pushed to the Lua balancer, so a task change sends only what changed (ADR 0038). */
+  private readonly balancer: NginxEndpoints;
   private readonly gate: ReloadGate;
 
   constructor(private readonly o: ProxyAgentOptions) {
@@ -137,6 +139,7 @@ export class ProxyAgent {
         : nginxDriver({ ...(o.nginx !== undefined ? { bin: o.nginx } : {}), ...(o.drainFlagPath !== undefined ? { drain: { ...DEFAULT_DRAIN_TIMING, flagPath: o.drainFlagPath } } : {}), ...(masterLog !== undefined ? { masterLog } : {}) });
     this.gate = new ReloadGate(this.driver, this.confPath);
     this.slots = o.kind === 'haproxy' ? new HaproxyEndpoints(o.haproxy?.runtimeDir ?? DEFAULT_HAPROXY_OPTIONS.runtimeDir) : undefined;
+    this.balancer = new NginxEndpoints(o.endpointsPort);
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.bootHash = bootConfigHash(o.bootConfigs);
     this.pacer = new ReloadPacer((m) => this.apply(m), o.pacer ?? DEFAULT_PACER);
@@ -428,7 +431,7 @@ export class ProxyAgent {
       this.recordMaster();
       this.saveLastApplied(files);
     }
-    if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, 'endpoints applied (no reload)');
+    if (validation.ok && validation.pushedOnly === true) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence, ...(validation.sent !== undefined ? { sent: validation.sent, upstreams: validation.upstreams } : {}) }, 'endpoints applied (no reload)');
     else if (validation.ok) this.o.log.info({ config: hash.slice(0, 12), sequence: m.sequence }, `configuration applied (${this.driver.reloadSignal})`);
     else this.o.log.warn({ config: hash.slice(0, 12), [this.driver.kind]: validation.output }, `configuration refused (${this.driver.checkName} or its reload); keeping the running one`);
     await this.report();
@@ -436,7 +439,7 @@ export class ProxyAgent {
   }
 
   /** Write next to the live files, prepare (HAProxy: PEMs), check (reload-gate.ts), move into place, reload; files back when refused. */
-  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation & { readonly pushedOnly?: boolean }> {
+  private async install(files: readonly ConfigFileData[], certificates: readonly ConfigFileData[] = []): Promise<Validation & { readonly pushedOnly?: boolean } & Pick<PushResult, 'sent' | 'upstreams'>> {
     const d = this.driver;
     const main = files.find((f) => f.path === d.mainFile);
     if (main === undefined) return { ok: false, output: `the configuration has no ${d.mainFile}` };
@@ -452,7 +455,7 @@ export class ProxyAgent {
         const check = d.check(this.confPath);
         if (!check.ok) return check;
       }
-      const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await pushEndpointSet(this.o.confDir, endpoints.content, this.o.endpointsPort);
+      const pushed = this.slots !== undefined ? await this.slots.push(this.o.confDir, ENDPOINTS_FILE, endpoints.content) : await this.balancer.push(this.o.confDir, endpoints.content);
       return { ...pushed, pushedOnly: true };
     }
     // Certificates first: the check below reads them at the paths the config names. NGINX holds the
@@ -472,7 +475,7 @@ export class ProxyAgent {
     // The set first, so the new workers find every upstream their config names (extra names are
     // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
     // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
-    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await this.balancer.push(undefined, endpoints.content, true);
     // HAProxy: the new worker loads the set from the state file before it serves (a Static config ignores it).
     if (this.slots !== undefined) {
       const seeded = this.slots.stage(endpoints?.content);
@@ -497,7 +500,7 @@ export class ProxyAgent {
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
     if (endpoints !== undefined && this.slots === undefined) {
-      const pushed = await pushEndpointSet(undefined, endpoints.content, this.o.endpointsPort);
+      const pushed = await this.balancer.push(undefined, endpoints.content, true);
       if (!pushed.ok) return pushed;
     }
     return { ok: true, output: plan.checked?.output ?? '' };

@@ -125,27 +125,68 @@ function refreshed(u: Upstream, after: TaskIndex): Upstream | string {
   return sameData(servers, u.servers) ? u : { ...u, servers };
 }
 
-/** The cluster's upstreams (HTTP and stream) refreshed for the changed services; the touched ones by list. */
+/** Positions of a model's upstreams (HTTP, stream) by the services they read (their own, and a pool's members). */
+interface UpstreamPositions {
+  readonly http: ReadonlyMap<string, readonly number[]>;
+  readonly stream: ReadonlyMap<string, readonly number[]>;
+}
+
+function positionsOf(list: readonly Upstream[] | undefined): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  (list ?? []).forEach((u, i) => {
+    for (const s of u.members === undefined ? [u.service] : [u.service, ...u.members]) {
+      const at = out.get(s);
+      if (at === undefined) out.set(s, [i]);
+      else if (at[at.length - 1] !== i) at.push(i);
+    }
+  });
+  return out;
+}
+
+/**
+ * Per model object; a refreshed model inherits its source's (the fast path changes servers only, never
+ * which upstream sits where or which services it reads), so a chain of task changes indexes the
+ * upstreams once, and each change then visits only the touched ones (ADR 0038).
+ */
+const POSITIONS = new WeakMap<object, UpstreamPositions>();
+
+function upstreamPositions(model: ClusterConfig['model']): UpstreamPositions {
+  let p = POSITIONS.get(model);
+  if (p === undefined) {
+    p = { http: positionsOf(model.upstreams), stream: positionsOf(model.streamUpstreams) };
+    POSITIONS.set(model, p);
+  }
+  return p;
+}
+
+/** The cluster's upstreams (HTTP and stream) refreshed for the changed services; the touched ones by list, in list order. */
 function refreshCluster(c: ClusterConfig, services: ReadonlySet<string>, after: TaskIndex): { config: ClusterConfig; http: Upstream[]; stream: Upstream[] } | string {
-  const touched = (u: Upstream): boolean => services.has(u.service) || (u.members ?? []).some((m) => services.has(m));
+  const positions = upstreamPositions(c.model);
   const http: Upstream[] = [];
   const stream: Upstream[] = [];
-  const pass = (list: readonly Upstream[], into: Upstream[]): Upstream[] | string => {
-    const out: Upstream[] = [];
-    for (const u of list) {
-      const r = touched(u) ? refreshed(u, after) : u;
+  const pass = (list: readonly Upstream[], at: ReadonlyMap<string, readonly number[]>, into: Upstream[]): readonly Upstream[] | string => {
+    const touched = new Set<number>();
+    for (const s of services) for (const i of at.get(s) ?? []) touched.add(i);
+    let out: Upstream[] | undefined;
+    for (const i of [...touched].sort((x, y) => x - y)) {
+      const u = list[i];
+      if (u === undefined) continue;
+      const r = refreshed(u, after);
       if (typeof r === 'string') return r;
-      if (r !== u) into.push(r);
-      out.push(r);
+      if (r === u) continue;
+      into.push(r);
+      out ??= [...list];
+      out[i] = r;
     }
-    return out;
+    return out ?? list;
   };
-  const upstreams = pass(c.model.upstreams, http);
+  const upstreams = pass(c.model.upstreams, positions.http, http);
   if (typeof upstreams === 'string') return upstreams;
-  const streamUpstreams = c.model.streamUpstreams === undefined ? undefined : pass(c.model.streamUpstreams, stream);
+  const streamUpstreams = c.model.streamUpstreams === undefined ? undefined : pass(c.model.streamUpstreams, positions.stream, stream);
   if (typeof streamUpstreams === 'string') return streamUpstreams;
   if (http.length === 0 && stream.length === 0) return { config: c, http, stream };
   const model = { ...c.model, upstreams, ...(streamUpstreams !== undefined ? { streamUpstreams } : {}) };
+  POSITIONS.set(model, positions);
   return { config: { ...c, model }, http, stream };
 }
 

@@ -77,18 +77,27 @@ export function withEndpointServers(rendered: RenderedCluster, upstreams: readon
   const dynamic = rendered.dynamicUpstreams;
   const file = rendered.files.find((f) => f.path === ENDPOINTS_FILE);
   if (dynamic === undefined || file === undefined) return undefined;
-  const lines = file.content.split('\n');
-  const at = new Map<string, number>();
-  lines.forEach((l, i) => at.set(l.slice(0, l.indexOf(' ')), i));
+  // Each line found by a search of the text (names are unique, one line each), not by splitting
+  // every line: a task change rewrites a few lines of a file with one per upstream (ADR 0038).
+  let content = file.content;
   for (const u of upstreams) {
-    const i = at.get(u.name);
-    const old = i === undefined ? undefined : lines[i];
-    if (!dynamic.has(u.name) || i === undefined || old === undefined) return undefined;
-    const hash = old.split(' ', 4)[3];
-    lines[i] = endpointLine(u, hash === undefined || hash === '-' ? undefined : hash);
+    if (!dynamic.has(u.name)) return undefined;
+    const start = lineOf(content, u.name);
+    if (start < 0) return undefined;
+    const next = content.indexOf('\n', start);
+    const end = next < 0 ? content.length : next;
+    const hash = content.slice(start, end).split(' ', 4)[3];
+    // In place: the lines are sorted, and a name followed by a space orders a line whatever follows,
+    // since " " sorts before every character a name has; so the new line keeps its place.
+    content = content.slice(0, start) + endpointLine(u, hash === undefined || hash === '-' ? undefined : hash) + content.slice(end);
   }
-  // In place: the lines are sorted, and a name followed by a space orders a line whatever follows,
-  // since " " sorts before every character a name has; so the new line keeps its place.
-  const content = lines.join('\n');
   return { ...rendered, files: rendered.files.map((f) => (f.path === ENDPOINTS_FILE ? { path: f.path, content } : f)) };
+}
+
+/** Where the line of upstream `name` starts in an endpoints file's text (-1: none). */
+function lineOf(text: string, name: string): number {
+  const key = `${name} `;
+  if (text.startsWith(key)) return 0;
+  const at = text.indexOf(`\n${key}`);
+  return at < 0 ? -1 : at + 1;
 }

@@ -3,7 +3,9 @@
  * gRPC server, a ProxyAgent running a real NGINX with the Lua module. A delivery whose nginx.conf is
  * unchanged is applied as an endpoint push — the new task serves, the NGINX workers are the same
  * processes (no reload) and the report names the new hash; a route change still reloads, with the
- * set pushed first so the new route is served by its tasks at once.
+ * set pushed first so the new route is served by its tasks at once. A task change sends only the
+ * changed upstream (ADR 0038), also after a reload; after NGINX restarted (seeded from the file) the
+ * agent's delta is refused and it pushes the whole set.
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +26,11 @@ import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 import { pollUntilOk as until } from '../helpers/poll';
 
-const log = pino({ level: process.env['SG_TEST_LOG'] ?? 'silent' });
+/** The agent's log lines (JSON), to see how each set was sent. */
+const lines: Record<string, unknown>[] = [];
+const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+/** How the agent sent the set of the delivery `hash` (from its "endpoints applied" log line). */
+const sentFor = (hash: string): unknown => lines.find((l) => l['msg'] === 'endpoints applied (no reload)' && l['config'] === hash.slice(0, 12))?.['sent'];
 const dir = mkdtempSync(join(tmpdir(), 'sg-dyn-agent-'));
 const confDir = join(dir, 'live');
 const plane = new ControlPlane();
@@ -101,6 +107,9 @@ describe('dynamic endpoints through the proxy agent', () => {
     expect(await tasksServing('a.test', 10)).toEqual(new Set(['127.0.57.1', '127.0.57.2']));
     expect(workers()).toEqual(before);
     expect(readFileSync(join(confDir, ENDPOINTS_FILE), 'utf8')).toContain('127.0.57.2:');
+    // Only web's upstream went to the balancer: the set of v1 was confirmed by the push after its reload.
+    expect(sentFor(v2.configHash)).toBe('delta');
+    expect(lines.find((l) => l['config'] === v2.configHash.slice(0, 12))?.['upstreams']).toBe(1);
   });
 
   it('reloads for a route change and serves the new route from its tasks at once', async () => {
@@ -110,5 +119,23 @@ describe('dynamic endpoints through the proxy agent', () => {
     expect(await tasksServing('b.test', 6)).toEqual(new Set(['127.0.57.2']));
     expect(await tasksServing('a.test', 6)).toEqual(new Set(['127.0.57.2']));
     await until('old workers gone', () => (workers().some((p) => before.includes(p)) ? undefined : true));
+    // The set pushed whole after the reload is the base of the next task change's delta.
+    const v4 = plane.deliver('edge', 'nginx', files(['127.0.57.1', '127.0.57.2'], ['a.test', 'b.test']));
+    await until('v4 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v4.configHash));
+    expect(sentFor(v4.configHash)).toBe('delta');
+    expect(await tasksServing('b.test', 8)).toEqual(new Set(['127.0.57.1', '127.0.57.2']));
   });
+
+  it('after NGINX restarted (seeded from the endpoints file) pushes the next set whole', async () => {
+    const pid = agent.proxyPid ?? 0;
+    const restarts = agent.restarts;
+    process.kill(pid, 'SIGKILL');
+    await until('NGINX restarted', () => (agent.restarts > restarts && agent.proxyPid !== undefined && agent.proxyPid !== pid ? true : undefined));
+    await until('serving again', async () => ((await tasksServing('a.test', 2)).has('127.0.57.1') ? true : undefined));
+    const v5 = plane.deliver('edge', 'nginx', files(['127.0.57.1'], ['a.test', 'b.test']));
+    await until('v5 applied', () => plane.reportsOf('edge').find((r) => r.appliedHash === v5.configHash));
+    // The agent's delta named a set the fresh dictionary does not hold (409): the whole set went.
+    expect(sentFor(v5.configHash)).toBe('whole');
+    expect(await tasksServing('b.test', 8)).toEqual(new Set(['127.0.57.1']));
+  }, 30_000);
 });

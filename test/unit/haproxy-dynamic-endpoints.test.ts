@@ -3,8 +3,12 @@
  * (a task keeps its slot; a new task does not take a slot freed in the same change; additions come
  * before removals) and the server-state file it writes and reads back.
  */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assignSlots, parseHaproxyEndpoints, parseServerState, serverStateText } from '../../src/agent/haproxy-endpoints';
+import { assignSlots, HaproxyEndpoints, parseHaproxyEndpoints, parseServerState, serverStateText } from '../../src/agent/haproxy-endpoints';
 import { MIN_SLOTS, slotCount } from '../../src/render/haproxy/dynamic-slots';
 
 const wanted = (text: string) => parseHaproxyEndpoints(text);
@@ -42,6 +46,53 @@ describe('slot assignment', () => {
     const full = assignSlots(new Map(), wanted(`be.a 8 0 ${Array.from({ length: 8 }, (_, i) => `10.0.0.${i + 1}:80`).join(' ')}\n`)).table;
     const r = assignSlots(full, wanted(`be.a 8 0 ${Array.from({ length: 7 }, (_, i) => `10.0.0.${i + 2}:80`).join(' ')} 10.0.1.1:80\n`));
     expect(r.table.get('be.a')?.slots[0]).toBe('10.0.1.1:80');
+  });
+
+  it('sends commands only for the slots of the backend that changed (ADR 0038)', () => {
+    const set = (b: string) => `be.a 8 0 10.0.0.1:80 10.0.0.2:80\nbe.b 8 1 ${b}\nbe.c 8 0 10.0.2.1:80\n`;
+    const first = assignSlots(new Map(), wanted(set('10.0.1.1:80'))).table;
+    const r = assignSlots(first, wanted(set('10.0.1.1:80 10.0.1.2:80')));
+    expect(r.commands).toEqual(['set server be.b/s2 addr 10.0.1.2 port 80', 'set server be.b/s2 health up', 'set server be.b/s2 state ready']);
+  });
+
+  it('with whole, sets every slot: filled ones to their task, empty ones to maintenance', () => {
+    const first = assignSlots(new Map(), wanted('be.a 8 0 10.0.0.1:80\n')).table;
+    const r = assignSlots(first, wanted('be.a 8 0 10.0.0.1:80\n'), true);
+    expect(r.commands).toEqual([
+      'set server be.a/s1 addr 10.0.0.1 port 80',
+      'set server be.a/s1 state ready',
+      ...[2, 3, 4, 5, 6, 7, 8].map((i) => `set server be.a/s${i} state maint`),
+    ]);
+  });
+
+  it('after a push HAProxy refused, the next one sets every slot (the worker may hold part of the refused change)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-hap-slots-'));
+    const received: string[] = [];
+    let answer = 'No such server.\n';
+    const server = createServer((c) => {
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => received.push(...d.trim().split('; ')));
+      c.on('end', () => c.end(answer));
+    });
+    await new Promise<void>((r) => server.listen(join(dir, 'admin.sock'), r));
+    try {
+      const slots = new HaproxyEndpoints(dir);
+      expect(slots.stage('be.a 8 0 10.0.0.1:80\n').ok).toBe(true);
+      expect((await slots.push(dir, 'endpoints.txt', Buffer.from('be.a 8 0 10.0.0.1:80 10.0.0.2:80\n'))).ok).toBe(false);
+      answer = '';
+      received.length = 0;
+      expect(await slots.push(dir, 'endpoints.txt', Buffer.from('be.a 8 0 10.0.0.1:80 10.0.0.3:80\n'))).toMatchObject({ ok: true, commands: 10 });
+      // The staying task's slot is set again, and every empty slot is put in maintenance.
+      expect(received).toContain('set server be.a/s1 addr 10.0.0.1 port 80');
+      expect(received).toContain('set server be.a/s2 addr 10.0.0.3 port 80');
+      expect(received.filter((c) => c.endsWith('state maint'))).toHaveLength(6);
+      // Confirmed again: the next change sends only itself.
+      received.length = 0;
+      expect(await slots.push(dir, 'endpoints.txt', Buffer.from('be.a 8 0 10.0.0.1:80\n'))).toMatchObject({ ok: true, commands: 1 });
+      expect(received).toEqual(['set server be.a/s2 state maint']);
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses a malformed line and more members than slots', () => {

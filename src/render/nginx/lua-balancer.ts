@@ -3,8 +3,11 @@
  * whose peer a Lua balancer picks from a shared dictionary keyed by the swarmgate upstream name in
  * `$sg_upstream`. The dictionary holds one line per upstream (ENDPOINT_LINE below); the proxy agent
  * replaces it through a loopback-only HTTP endpoint, so task churn changes no config file and
- * reloads nothing. A shared dictionary lives in shared memory and survives a reload (HUP); on a
- * start, init_by_lua seeds it from the endpoints file the agent keeps next to the config.
+ * reloads nothing: a whole set (PUT), or only the changed upstreams on top of the set the agent last
+ * pushed (PATCH, ADR 0038), which the dictionary names by a version so that a delta never lands on
+ * another set. A shared dictionary lives in shared memory and survives a reload (HUP); on a
+ * start, init_by_lua seeds it from the endpoints file the agent keeps next to the config (no
+ * version: the agent's next push is whole).
  *
  * Per request the balancer does one dictionary lookup (a hash) and, only when the line changed,
  * parses it once per worker: no search grows with the number of upstreams. It keeps what the
@@ -48,21 +51,53 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
         end
         sg.parse_line = parse_line
 
+        -- Which set the dictionary holds: the version the agent gave with its last successful push
+        -- (absent after a failed one and after a seed from the file, so a delta is refused then and
+        -- the agent pushes the whole set). Not an upstream name: those are [A-Za-z0-9_]+.
+        local VERSION = "#version"
+
         -- Replace the whole set: every name in text is set, every other name deleted.
-        function sg.replace(text)
+        function sg.replace(text, version)
           local keep = {}
           for line in text:gmatch("[^\\n]+") do
             local name, e = parse_line(line)
             if name == nil then return nil, e end
             keep[name] = line
           end
+          dict:delete(VERSION)
           for name, line in pairs(keep) do
             local ok, err = dict:safe_set(name, line)
             if not ok then return nil, "shared dict: " .. tostring(err) end
           end
           for _, name in ipairs(dict:get_keys(0)) do
-            if keep[name] == nil then dict:delete(name) end
+            if keep[name] == nil and name ~= VERSION then dict:delete(name) end
           end
+          if version ~= nil then dict:set(VERSION, version) end
+          return true
+        end
+
+        -- Change only what the agent says changed, on top of the set named base: a line sets its
+        -- upstream, "-NAME" deletes one. Returns nil, err, status (409: the dictionary holds another set).
+        function sg.apply(text, base, version)
+          if dict:get(VERSION) ~= base then return nil, "the balancer holds another set than " .. base, 409 end
+          local sets, gone = {}, {}
+          for line in text:gmatch("[^\\n]+") do
+            local name = line:match("^%-([%w_]+)$")
+            if name ~= nil then
+              gone[#gone + 1] = name
+            else
+              local n, e = parse_line(line)
+              if n == nil then return nil, e, 400 end
+              sets[#sets + 1] = { n, line }
+            end
+          end
+          dict:delete(VERSION)
+          for _, s in ipairs(sets) do
+            local ok, err = dict:safe_set(s[1], s[2])
+            if not ok then return nil, "shared dict: " .. tostring(err), 500 end
+          end
+          for _, name in ipairs(gone) do dict:delete(name) end
+          dict:set(VERSION, version)
           return true
         end
 
@@ -130,23 +165,49 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           if not ok then ngx.log(ngx.ERR, "swarmgate balancer: ", err) end
         end
 
-        -- The agent's endpoint: PUT the whole set (one line per upstream); GET it back.
+        -- The agent's endpoint: PUT the whole set (one line per upstream), PATCH a delta on top of
+        -- the set named by X-Swarmgate-Base; both name the resulting set by X-Swarmgate-Version and
+        -- echo it (an agent uses deltas only with a balancer that echoes). GET the set back.
+        local function header_version(name)
+          local v = ngx.req.get_headers()[name]
+          if type(v) ~= "string" then return nil end
+          return v:match("^[%w]+$") and #v <= 64 and v or false
+        end
+
         function sg.endpoints()
-          if ngx.req.get_method() == "GET" then
+          local method = ngx.req.get_method()
+          if method == "GET" then
             local out = {}
-            for _, name in ipairs(dict:get_keys(0)) do out[#out + 1] = dict:get(name) end
+            for _, name in ipairs(dict:get_keys(0)) do
+              if name ~= VERSION then out[#out + 1] = dict:get(name) end
+            end
             table.sort(out)
+            local v = dict:get(VERSION)
+            if v ~= nil then ngx.header["X-Swarmgate-Version"] = v end
             ngx.say(table.concat(out, "\\n"))
             return
           end
+          local version = header_version("x-swarmgate-version")
+          if version == false then ngx.status = 400 ; ngx.say("bad X-Swarmgate-Version") ; return end
           ngx.req.read_body()
           local body = ngx.req.get_body_data()
           if body == nil then
             local file = ngx.req.get_body_file()
             if file ~= nil then local fh = io.open(file, "r") ; if fh then body = fh:read("*a") ; fh:close() end end
           end
-          local ok, err = sg.replace(body or "")
-          if not ok then ngx.status = 400 ; ngx.say(err) ; return end
+          local ok, err, status
+          if method == "PATCH" then
+            local base = header_version("x-swarmgate-base")
+            if not base or version == nil then ngx.status = 400 ; ngx.say("a delta needs X-Swarmgate-Base and X-Swarmgate-Version") ; return end
+            ok, err, status = sg.apply(body or "", base, version)
+          elseif method == "PUT" then
+            ok, err = sg.replace(body or "", version)
+            status = 400
+          else
+            ngx.status = 405 ; return
+          end
+          if not ok then ngx.status = status ; ngx.say(err) ; return end
+          if version ~= nil then ngx.header["X-Swarmgate-Version"] = version end
           ngx.status = 204
         end
 
