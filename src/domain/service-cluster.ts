@@ -31,14 +31,20 @@ export type ProxyEndpoints = (typeof PROXY_ENDPOINTS)[number];
 
 /**
  * The endpoints a cluster's proxies use (ADR 0039): with hitless delivery what `proxy.endpoints` says,
- * Dynamic when it is absent; with rolling delivery Static (no agent to push an endpoint set; an
- * explicit Dynamic is refused with UnsupportedValue elsewhere). When agents cannot reach the core
- * (`agents` false) hitless delivery falls back to rolling, so every cluster is Static then: an
- * endpoint set nobody pushes would leave every backend answering 503.
+ * and when it is absent Dynamic on NGINX, Static on HAProxy; with rolling delivery Static (no agent to
+ * push an endpoint set; an explicit Dynamic is refused with UnsupportedValue elsewhere). When agents
+ * cannot reach the core (`agents` false) hitless delivery falls back to rolling, so every cluster is
+ * Static then: an endpoint set nobody pushes would leave every backend answering 503.
+ *
+ * HAProxy stays Static unless asked (ADR 0039, "HAProxy"): its dynamic layout reserves a file
+ * descriptor per server slot (8 per backend) when it starts, and HAProxy refuses to start when the
+ * total exceeds the container's limit — about 300 bench-mix routes on a daemon whose containers get
+ * 20,000, which Swarm services of Docker 20.10 cannot raise. A default must never turn an accepted
+ * cluster into a proxy that does not start.
  */
-export function effectiveEndpoints(proxy: { readonly delivery: ProxyDelivery; readonly endpoints?: ProxyEndpoints }, agents = true): ProxyEndpoints {
+export function effectiveEndpoints(proxy: { readonly kind: 'nginx' | 'haproxy'; readonly delivery: ProxyDelivery; readonly endpoints?: ProxyEndpoints }, agents = true): ProxyEndpoints {
   if (!agents || proxy.delivery !== 'hitless') return 'Static';
-  return proxy.endpoints ?? 'Dynamic';
+  return proxy.endpoints ?? (proxy.kind === 'haproxy' ? 'Static' : 'Dynamic');
 }
 
 const PlacementPreference = struct('placement preference', { spread: NodeLabelPath });

@@ -130,21 +130,23 @@ describe('proxy.endpoints absent (ADR 0039)', () => {
   const specs = desired([], [
     cluster('hit', {}),
     cluster('hap', { proxy: { kind: 'haproxy' } }),
+    cluster('hapdyn', { proxy: { kind: 'haproxy', endpoints: 'Dynamic' } }),
     cluster('roll', { proxy: { delivery: 'rolling' } }),
     cluster('pinned', { proxy: { endpoints: 'Static' } }),
     cluster('dyn', { proxy: { endpoints: 'Dynamic' } }),
     cluster('rolldyn', { proxy: { delivery: 'rolling', endpoints: 'Dynamic' } }),
   ]);
 
-  it('is Dynamic with hitless delivery, Static with rolling, refused nowhere; an explicit value stays', () => {
+  it('is Dynamic with hitless delivery on NGINX, Static on HAProxy and with rolling, refused nowhere; an explicit value stays', () => {
     const r = buildModel(specs, SNAP);
     // rolldyn: refused (UnsupportedValue, above) and served Static.
-    expect(endpointsOf(r)).toEqual({ default: 'Dynamic', dyn: 'Dynamic', hap: 'Dynamic', hit: 'Dynamic', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
-    for (const name of ['hit', 'hap', 'roll', 'pinned', 'dyn']) expect(accepted(r, name)).toMatchObject({ status: 'True', reason: 'Accepted' });
+    // hap: HAProxy's slots need file descriptors, so it is Static unless its spec opts in (ADR 0039).
+    expect(endpointsOf(r)).toEqual({ default: 'Dynamic', dyn: 'Dynamic', hap: 'Static', hapdyn: 'Dynamic', hit: 'Dynamic', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
+    for (const name of ['hit', 'hap', 'hapdyn', 'roll', 'pinned', 'dyn']) expect(accepted(r, name)).toMatchObject({ status: 'True', reason: 'Accepted' });
   });
 
   it('is Static for every cluster, an explicit Dynamic included, when agents cannot reach the core (hitless falls back to rolling)', () => {
     const r = buildModel(specs, SNAP, { agents: false });
-    expect(endpointsOf(r)).toEqual({ default: 'Static', dyn: 'Static', hap: 'Static', hit: 'Static', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
+    expect(endpointsOf(r)).toEqual({ default: 'Static', dyn: 'Static', hap: 'Static', hapdyn: 'Static', hit: 'Static', pinned: 'Static', roll: 'Static', rolldyn: 'Static' });
   });
 });

@@ -235,12 +235,18 @@ describe('core run with hitless delivery', () => {
     expect(c?.Configs?.[0]?.File.Name).toBe('/etc/swarmgate/boot/haproxy.cfg');
     const d = plane.delivered('edge');
     expect(d?.proxyKind).toBe('haproxy');
-    // Dynamic endpoints by default (ADR 0039): server slots in haproxy.cfg, the members beside it.
-    expect(d?.files.map((f) => f.path)).toEqual(['haproxy.cfg', 'endpoints.txt']);
+    // Static by default on HAProxy (ADR 0039: its slots need file descriptors): no endpoint set, no slots.
+    expect(d?.files.map((f) => f.path)).toEqual(['haproxy.cfg']);
     expect(d?.files[0]?.content.toString()).toMatch(/^frontend /m);
-    expect(d?.files[0]?.content.toString()).toMatch(/^\s+server s1 sg-slot\.invalid:1/m);
-    await applyObject(docker, cluster('edge', { proxy: { kind: 'haproxy', replicas: 1, delivery: 'rolling', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    expect(d?.files[0]?.content.toString()).not.toMatch(/sg-slot\.invalid/);
+    // Opted in: server slots in haproxy.cfg, the members beside it.
+    await applyObject(docker, cluster('edge', { proxy: { kind: 'haproxy', replicas: 1, delivery: 'hitless', endpoints: 'Dynamic', publish: { mode: 'host', http: 18080, https: 18443 } } }));
     await new CoreRun(docker, quiet, { plane, agents }).run(2);
+    const dyn = plane.delivered('edge');
+    expect(dyn?.files.map((f) => f.path)).toEqual(['haproxy.cfg', 'endpoints.txt']);
+    expect(dyn?.files[0]?.content.toString()).toMatch(/^\s+server s1 sg-slot\.invalid:1/m);
+    await applyObject(docker, cluster('edge', { proxy: { kind: 'haproxy', replicas: 1, delivery: 'rolling', publish: { mode: 'host', http: 18080, https: 18443 } } }));
+    await new CoreRun(docker, quiet, { plane, agents }).run(3);
     c = docker.service('sg-proxy-edge')?.Spec.TaskTemplate.ContainerSpec;
     expect(c?.Args).toEqual(['swarmgate', 'proxy-agent', '--kind', 'haproxy', '--standalone']);
     expect(c?.Configs?.[0]?.File.Name).toBe('/etc/haproxy/haproxy.cfg');

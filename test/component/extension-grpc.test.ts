@@ -102,7 +102,7 @@ describe('extension over gRPC', () => {
       tls: { mode: 'Terminate', certificate: { certSecret: 'web-cert', keySecret: 'web-key' } },
       rules: [{ backends: [{ service: 'web', port: 8080 }] }],
     });
-    const model = buildModel(desired([web], [cluster('lb', { proxy: { kind: 'haproxy' } })]), snap).clusters.find((c) => c.cluster === 'lb');
+    const model = buildModel(desired([web], [cluster('lb', { proxy: { kind: 'haproxy', endpoints: 'Dynamic' } })]), snap).clusters.find((c) => c.cluster === 'lb');
     if (model === undefined) throw new Error('no cluster lb');
     const { json, hash } = encodeModel(model);
     plane.publishModel('lb', hash, json);
@@ -111,7 +111,7 @@ describe('extension over gRPC', () => {
     const sub = await until('haproxy submission', () => plane.submission('lb', hash));
     expect(sub.proxyKind).toBe('haproxy');
     expect(sub.validation, sub.validation.output).toEqual({ ok: true, output: '' });
-    // Dynamic endpoints, the default with hitless delivery (ADR 0039): the members travel beside the config.
+    // Dynamic endpoints (opt-in on HAProxy, ADR 0039): the members travel beside the config.
     expect(sub.files.map((f) => f.path)).toEqual(['haproxy.cfg', 'endpoints.txt']);
     const cfg = sub.files[0]?.content.toString() ?? '';
     expect(cfg).toContain('frontend sg_http');

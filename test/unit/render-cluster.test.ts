@@ -21,7 +21,7 @@ const SNAP = snapshot({
   secrets: [{ name: 'web-cert' }, { name: 'web-key' }],
 });
 
-function model(kind: 'nginx' | 'haproxy', endpoints?: 'Static'): ProxyModel {
+function model(kind: 'nginx' | 'haproxy', endpoints?: 'Static' | 'Dynamic'): ProxyModel {
   const r = route('web', {
     serviceCluster: 'edge',
     hosts: ['web.test'],
@@ -51,12 +51,14 @@ describe('renderCluster', () => {
     expect(renderCluster(m)).toEqual({ kind: 'haproxy', main: 'haproxy.cfg', files: [{ path: 'haproxy.cfg', content: renderHaproxy(m) }] });
   });
 
-  it('renders the config and endpoints.txt for a hitless cluster without proxy.endpoints (Dynamic, ADR 0039)', () => {
+  it('renders the config and endpoints.txt for a hitless NGINX cluster without proxy.endpoints (Dynamic, ADR 0039), and for HAProxy when asked', () => {
     const n = model('nginx');
     const nginx = renderNginxWithEndpoints(n, { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS });
     expect(renderCluster(n)).toEqual({ kind: 'nginx', main: 'nginx.conf', files: [{ path: 'nginx.conf', content: nginx.config }, { path: 'endpoints.txt', content: nginx.endpoints }], dynamicUpstreams: new Set(nginx.dynamicUpstreams) });
     expect(nginx.endpoints).toBe(`${[...nginx.dynamicUpstreams][0] ?? ''} 1 1 - 10.0.0.2:80\n`);
-    const h = model('haproxy');
+    // HAProxy: Static unless its spec says Dynamic (its slots need file descriptors, ADR 0039).
+    expect(renderCluster(model('haproxy')).files.map((f) => f.path)).toEqual(['haproxy.cfg']);
+    const h = model('haproxy', 'Dynamic');
     const haproxy = renderHaproxyWithEndpoints(h, { dynamicEndpoints: true });
     expect(renderCluster(h)).toEqual({ kind: 'haproxy', main: 'haproxy.cfg', files: [{ path: 'haproxy.cfg', content: haproxy.config }, { path: 'endpoints.txt', content: haproxy.endpoints }] });
     expect(haproxy.config).toContain('server s1 sg-slot.invalid:1');
@@ -103,10 +105,10 @@ describe('swarmgate render', () => {
     const io: Output = { out: (s) => void out.push(s), err: () => undefined };
     expect(runRender({ file: [specs], output: 'json' }, io)).toBe(0);
     const json = JSON.parse(out.join('')) as { clusters: { name: string; files: Record<string, string> }[] };
-    // Both hitless without proxy.endpoints: Dynamic, the endpoint set beside each config (ADR 0039).
+    // Both hitless without proxy.endpoints: NGINX Dynamic with its endpoint set, HAProxy Static (ADR 0039).
     expect(json.clusters.map((c) => [c.name, Object.keys(c.files)])).toEqual([
       ['default', ['nginx.conf', 'endpoints.txt']],
-      ['edge', ['haproxy.cfg', 'endpoints.txt']],
+      ['edge', ['haproxy.cfg']],
     ]);
     expect(json.clusters[1]?.files['haproxy.cfg']).toContain('# Routes: web@1');
     expect(runRender({ file: [specs], out: join(dir, 'out') }, io)).toBe(0);

@@ -62,6 +62,8 @@ export async function proxyModeLine(port: DockerPort, spec: ServiceClusterSpec, 
           ? ''
           : inUse !== effectiveEndpoints(p, agents)
             ? ' (default; Static while a rule of this NGINX cluster has backend TLS)'
-            : ` (default with ${p.delivery} delivery)`;
+            : p.kind === 'haproxy' && p.delivery === 'hitless'
+              ? ' (default on HAProxy: its server slots need file descriptors; set proxy.endpoints: Dynamic to opt in)'
+              : ` (default with ${p.delivery} delivery)`;
   return `Proxy:        ${p.kind}, ${p.delivery} delivery, ${inUse} endpoints${why}`;
 }
