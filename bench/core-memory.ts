@@ -1,6 +1,7 @@
 /**
- * Memory of one core process converging 1,000 routes, without Docker (the in-memory fake stands in):
- * runs the reconcile pass repeatedly with task churn and prints RSS and V8 heap after each run.
+ * Memory of one core process converging CORE_MEMORY_ROUTES routes (default 1,000; one host and one
+ * backend each, over 50 services), without Docker (the in-memory fake stands in): runs the reconcile
+ * pass CORE_MEMORY_RUNS times (default 12) with task churn and prints RSS and V8 heap after each run.
  * Compare Node flags with: node --import tsx <flags> bench/core-memory.ts
  */
 import pino from 'pino';
@@ -9,6 +10,9 @@ import { CoreRun } from '../src/core/core-run';
 import { applyObject } from '../src/desired/spec-store';
 import { FakeDocker } from '../test/fakes/fake-docker';
 import { cluster, route } from '../test/helpers/specs';
+
+const ROUTES = Number(process.env['CORE_MEMORY_ROUTES'] ?? '1000');
+const RUNS = Number(process.env['CORE_MEMORY_RUNS'] ?? '12');
 
 async function main(): Promise<void> {
   const docker = FakeDocker.singleNode();
@@ -19,9 +23,9 @@ async function main(): Promise<void> {
     docker.addTasks(`svc${s}`, 2);
   }
   await applyObject(docker, cluster('edge', { proxy: { replicas: 1, delivery: 'hitless' } }));
-  for (let i = 0; i < 1000; i++) await applyObject(docker, route(`r${i}`, { serviceCluster: 'edge', hosts: [`r${i}.example.test`], rules: [{ backends: [{ service: `svc${i % 50}`, port: 80 }] }] }));
+  for (let i = 0; i < ROUTES; i++) await applyObject(docker, route(`r${i}`, { serviceCluster: 'edge', hosts: [`r${i}.example.test`], rules: [{ backends: [{ service: `svc${i % 50}`, port: 80 }] }] }));
   const run = new CoreRun(docker, pino({ level: 'silent' }), { plane: new ControlPlane(), agents: { coreAddress: 'c:1', controlNetwork: 'swarmgate-control', insecure: true } });
-  for (let i = 1; i <= 12; i++) {
+  for (let i = 1; i <= RUNS; i++) {
     docker.addTasks(`svc${i % 50}`, 1); // churn: every run sees a new config
     await run.run(i);
     if (process.env["GC_AFTER_RUN"] === "1") (globalThis as { gc?: () => void }).gc?.();

@@ -6,8 +6,9 @@
  * keep-alive connections are shared by every backend at the same address: a TLS connection opened
  * and verified for one rule's server name (or with one rule's client certificate) could carry
  * another rule's request to the same task without a new handshake. Static upstream blocks keep one
- * pool per backend. So an NGINX cluster with backend TLS is Static unless its spec says Dynamic
- * (HAProxy's slots are per backend and do not share connections).
+ * pool per backend. So an NGINX cluster with backend TLS is Static, also when its spec says Dynamic:
+ * a TLS identity must never carry another route's request (`describe` says why the value in use
+ * differs from the spec). HAProxy's slots are per backend and do not share connections.
  */
 import { effectiveEndpoints, type ProxyEndpoints } from '../domain/service-cluster';
 import type { ProxyModel } from './model';
@@ -22,5 +23,5 @@ export function hasBackendTls(model: Pick<ProxyModel, 'virtualHosts' | 'defaultS
 export function modelEndpoints(model: ProxyModel, agents?: boolean): ProxyEndpoints {
   const p = model.spec.proxy;
   const e = effectiveEndpoints(p, agents);
-  return e === 'Dynamic' && p.endpoints === undefined && p.kind === 'nginx' && hasBackendTls(model) ? 'Static' : e;
+  return e === 'Dynamic' && p.kind === 'nginx' && hasBackendTls(model) ? 'Static' : e;
 }

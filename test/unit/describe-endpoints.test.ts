@@ -45,6 +45,9 @@ describe('the endpoints a ServiceCluster uses', () => {
     // Backend TLS keeps an NGINX cluster's default Static (connections of the shared balancer upstream, ADR 0039).
     await applyObject(docker, route('pay', { serviceCluster: 'hitless', hosts: ['pay.test'], rules: [{ backends: [{ service: 'pay', port: 443, protocol: 'https', tls: { serverName: 'pay.internal' } }] }] }));
     expect(await describeLine(docker, 'hitless')).toBe('Proxy:        nginx, hitless delivery, Static endpoints (default; Static while a rule of this NGINX cluster has backend TLS)');
+    // Also when the spec asks for Dynamic: a TLS connection verified for one route must not carry another's request.
+    await applyObject(docker, cluster('hitless', { proxy: { endpoints: 'Dynamic' } }));
+    expect(await describeLine(docker, 'hitless')).toBe('Proxy:        nginx, hitless delivery, Static endpoints (proxy.endpoints: Dynamic is not used while a rule of this NGINX cluster has backend TLS)');
   });
 
   it('describe says Static while proxy agents cannot reach the installed core', async () => {

@@ -57,7 +57,9 @@ export async function proxyModeLine(port: DockerPort, spec: ServiceClusterSpec, 
     p.delivery === 'hitless' && !agents
       ? ' (proxy agents cannot reach the core: hitless delivery falls back to rolling)'
       : p.endpoints !== undefined && p.endpoints !== inUse
-        ? ` (proxy.endpoints: ${p.endpoints} needs hitless delivery)`
+        ? p.delivery === 'hitless'
+          ? ` (proxy.endpoints: ${p.endpoints} is not used while a rule of this NGINX cluster has backend TLS)`
+          : ` (proxy.endpoints: ${p.endpoints} needs hitless delivery)`
         : p.endpoints !== undefined
           ? ''
           : inUse !== effectiveEndpoints(p, agents)
