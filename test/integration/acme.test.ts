@@ -119,11 +119,16 @@ function ordersOf(routeName: string): { placed: number; renewals: number; resume
   };
 }
 
-async function proxyState(clusterName: string): Promise<{ version: number; tasks: string[] }> {
+/**
+ * The proxy service's spec and serving tasks: equal before and after means swarmgate wrote no service
+ * update and no task restarted. Not the version index: Swarm bumps it by itself when an earlier
+ * update's status turns "completed", which can land in the middle of a test (same spec, same tasks).
+ */
+async function proxyState(clusterName: string): Promise<{ spec: string; tasks: string[] }> {
   const svc = (await port.listServices()).find((s) => s.Spec.Name === `sg-proxy-${clusterName}`);
   if (svc === undefined) throw new Error(`no proxy service for ${clusterName}`);
   const tasks = (await port.listTasks()).filter((t) => t.ServiceID === svc.ID && isServingTask(t)).map((t) => t.ID).sort();
-  return { version: svc.Version.Index, tasks };
+  return { spec: JSON.stringify(svc.Spec), tasks };
 }
 
 /** Cluster C: HAProxy, hitless, on the backend's network up front; `stopGracePeriod` forces an update. */
