@@ -379,7 +379,6 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const run: RouteRun = { servedMs: routeServed === undefined ? NaN : routeServed - r0, reloadToServedMs: routeServed === undefined ? NaN : routeServed - p.reloadAt, modelMs: p.modelMs, renderMs: p.renderMs, renderWholeMs, validateMs: p.validateMs, encodeMs: p.encodeMs, checkMs: p.checkMs, memAfterMiB };
       routeRuns.push(run);
       log(`${kind} ${n}: route change ${k} served after ${run.servedMs.toFixed(0)} ms (model ${run.modelMs.toFixed(0)}, render ${run.renderMs.toFixed(0)} [whole ${renderWholeMs.toFixed(0)}], validate ${run.validateMs.toFixed(0)}, encode ${run.encodeMs.toFixed(0)}, agent check ${run.checkMs.toFixed(0)}, reload → served ${run.reloadToServedMs.toFixed(0)}; memory after ${memAfterMiB.toFixed(0)} MiB, before the changes ${(memBefore / MiB).toFixed(0)})`);
-      while (workers() > steady && performance.now() < settleEnd + 60_000 * k) await sleep(100);
     }
     const routeMs = median(routeRuns.map((r) => r.servedMs));
 
