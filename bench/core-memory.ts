@@ -137,6 +137,8 @@ async function startCore(engine: FakeEngine, tag: string): Promise<RunningCore> 
   });
   closeSync(fd);
   if (child.pid === undefined) throw new Error('core did not start');
+  // A benchmark that dies must not leave its core running.
+  process.once('exit', () => child.kill('SIGTERM'));
   return { child, pid: child.pid, metricsPort, log };
 }
 
@@ -181,11 +183,13 @@ async function oneRun(n: number, run: number, inputs: GeneratedInputs): Promise<
     if (route === undefined) throw new Error('no routes');
     const routeAt = Date.now();
     await applyObject(fake, changedRoute(route));
+    engine.invalidate();
     const routeChange = await settle(core, engine, converged.runs, routeAt);
     const service = inputs.snapshot.services[1];
     if (service === undefined) throw new Error('no services');
     const taskAt = Date.now();
     fake.addTask(service.name, { addresses: [{ network: service.networks.filter((x) => x !== 'ingress')[0] ?? '', ip: '10.99.0.2' }] });
+    engine.invalidate();
     const taskChange = await settle(core, engine, routeChange.runs, taskAt);
     const peakRssMiB = Math.round(procMemory(core.pid).hwm * 10) / 10;
     return { phases: { converged, 'route change': routeChange, 'task change': taskChange }, peakRssMiB, seedMs };
