@@ -20,15 +20,13 @@
  * Results: bench/results/core-memory-<tag or date>.json and core-memory-latest.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { applyObject } from '../src/desired/spec-store';
 import { CORE_NODE_OPTIONS } from '../src/plan/core-service-spec';
-import { decodeObject, encodeObject, type RouteObject } from '../src/domain/object';
-import * as E from 'fp-ts/Either';
-import { FakeDocker } from '../test/fakes/fake-docker';
+import { changedRoute, seedFake } from './lib/core-memory-fake';
 import { serveFakeEngine, type FakeEngine } from './lib/fake-engine';
 import { generateInputs, type GeneratedInputs } from './lib/inputs';
 import { machineInfo } from './lib/machine';
@@ -36,7 +34,7 @@ import { median } from './lib/stats';
 
 const SIZES = (process.env['CORE_MEMORY_SIZES'] ?? '1000,5000,10000').split(',').map(Number);
 const RUNS = Number(process.env['CORE_MEMORY_RUNS'] ?? '3');
-const NODE_OPTIONS = process.env['CORE_NODE_OPTIONS'] ?? CORE_NODE_OPTIONS;
+const NODE_OPTIONS = `${process.env['CORE_NODE_OPTIONS'] ?? CORE_NODE_OPTIONS}${process.env['CORE_MEMORY_HEAP_SNAPSHOT'] === '1' ? ' --heapsnapshot-signal=SIGUSR2' : ''}`;
 /** The core counts as settled when it has finished a run and asked Docker for nothing but its task poll for this long. */
 const QUIET_MS = Number(process.env['CORE_MEMORY_QUIET_MS'] ?? '3000');
 /** A phase that does not settle in this long fails the benchmark (10k routes: a render and nginx -t take tens of seconds here). */
@@ -89,37 +87,6 @@ async function coreMetrics(port: number): Promise<{ runs: number; heapUsed: numb
   return { runs, heapUsed };
 }
 
-/** The fake loaded with the bench mix: networks, secrets, 2N services and their tasks, N routes stored as the CLI stores them. */
-async function seed(inputs: GeneratedInputs): Promise<FakeDocker> {
-  const fake = FakeDocker.singleNode();
-  fake.addNetwork('swarmgate-control');
-  for (const n of inputs.snapshot.networks) if (n.name !== 'ingress' && n.name !== 'bridge') fake.addNetwork(n.name);
-  for (const s of inputs.snapshot.secrets) fake.addSecret(s.name);
-  for (const s of inputs.snapshot.services) {
-    const networks = s.networks.filter((n) => n !== 'ingress').map((n) => ({ Target: n }));
-    const ports = s.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published !== undefined ? { PublishedPort: p.published } : {}), PublishMode: p.mode }));
-    await fake.createService({
-      Name: s.name,
-      Labels: { ...s.labels },
-      TaskTemplate: { ContainerSpec: { Image: 'bench/app:1' }, Networks: networks },
-      Mode: { Replicated: { Replicas: s.replicas ?? 1 } },
-      ...(ports.length > 0 ? { EndpointSpec: { Ports: ports } } : {}),
-    });
-  }
-  for (const t of inputs.snapshot.tasks) fake.addTask(t.service, { state: t.state, desiredState: t.desiredState, ...(t.slot !== undefined ? { slot: t.slot } : {}), addresses: t.addresses.map((a) => ({ network: a.network, ip: a.ip })) });
-  for (const r of inputs.desired.routes) await applyObject(fake, r.object);
-  return fake;
-}
-
-/** The route change: route app-0 gets one more path rule (a new spec generation, a new config). */
-function changedRoute(route: RouteObject): RouteObject {
-  const raw = encodeObject(route) as { spec: { rules: unknown[] } };
-  const first = raw.spec.rules[raw.spec.rules.length - 1] as { backends: unknown };
-  const decoded = decodeObject({ ...raw, spec: { ...raw.spec, rules: [{ match: { pathPrefix: '/bench-change' }, backends: first.backends }, ...raw.spec.rules] } });
-  if (E.isLeft(decoded) || decoded.right.kind !== 'Route') throw new Error('changed route does not decode');
-  return decoded.right;
-}
-
 interface RunningCore {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -168,9 +135,25 @@ async function settle(core: RunningCore, engine: FakeEngine, after: number, sinc
   }
 }
 
+/** The core's heap as a file (Node's --heapsnapshot-signal, added to its options for this): what it retains at the end of a run. */
+async function heapSnapshot(core: RunningCore): Promise<void> {
+  const before = new Set(readdirSync('.').filter((f) => f.endsWith('.heapsnapshot')));
+  core.child.kill('SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    await sleep(1000);
+    const file = readdirSync('.').find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    // Written in one go at the end; a size that stopped growing is a finished file.
+    if (file !== undefined && statSync(file).size > 0 && Date.now() - statSync(file).mtimeMs > 3000) {
+      process.stderr.write(`heap snapshot: ${file}\n`);
+      return;
+    }
+  }
+  throw new Error('no heap snapshot written');
+}
+
 async function oneRun(n: number, run: number, inputs: GeneratedInputs): Promise<RunResult> {
   const seedStart = Date.now();
-  const fake = await seed(inputs);
+  const fake = await seedFake(inputs);
   const seedMs = Date.now() - seedStart;
   const engine = await serveFakeEngine(fake, join(tmpdir(), `core-memory-${process.pid}.sock`));
   const core = await startCore(engine, `${n}-${run}`);
@@ -183,15 +166,15 @@ async function oneRun(n: number, run: number, inputs: GeneratedInputs): Promise<
     if (route === undefined) throw new Error('no routes');
     const routeAt = Date.now();
     await applyObject(fake, changedRoute(route));
-    engine.invalidate();
     const routeChange = await settle(core, engine, converged.runs, routeAt);
     const service = inputs.snapshot.services[1];
     if (service === undefined) throw new Error('no services');
     const taskAt = Date.now();
     fake.addTask(service.name, { addresses: [{ network: service.networks.filter((x) => x !== 'ingress')[0] ?? '', ip: '10.99.0.2' }] });
-    engine.invalidate();
+    engine.tasksChanged();
     const taskChange = await settle(core, engine, routeChange.runs, taskAt);
     const peakRssMiB = Math.round(procMemory(core.pid).hwm * 10) / 10;
+    if (process.env['CORE_MEMORY_HEAP_SNAPSHOT'] === '1') await heapSnapshot(core);
     return { phases: { converged, 'route change': routeChange, 'task change': taskChange }, peakRssMiB, seedMs };
   } finally {
     core.child.kill('SIGTERM');

@@ -15,8 +15,8 @@ export interface FakeEngine {
   readonly socket: string;
   /** Engine API requests served so far (all paths). */
   readonly requests: () => number;
-  /** The benchmark changed the fake directly (not through this API): answers are read afresh. */
-  readonly invalidate: () => void;
+  /** The benchmark changed the fake's tasks directly (they emit no event): task listings are read afresh. */
+  readonly tasksChanged: () => void;
   /** When the last request other than a task listing came (ms epoch): the core's task poll lists tasks twice a second, a run asks for more. */
   readonly lastRunRequestAt: () => number;
   close(): Promise<void>;
@@ -87,6 +87,40 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
+/** What a write of an event type (config, service, …) makes stale: its own listings and those that show it. */
+const STALE: Readonly<Record<string, readonly string[]>> = {
+  config: ['configs'],
+  service: ['services', 'tasks'],
+  task: ['tasks'],
+  network: ['networks', 'services', 'tasks'],
+  secret: ['secrets'],
+  node: ['nodes', 'tasks'],
+};
+
+/** GET answers by path kind and URL, shared while in flight; dropped by kind when the fake changes. */
+class AnswerCache {
+  private readonly answers = new Map<string, Map<string, Promise<string>>>();
+
+  get(kind: string, url: string, read: () => Promise<string>): Promise<string> {
+    const byUrl = this.answers.get(kind) ?? new Map<string, Promise<string>>();
+    this.answers.set(kind, byUrl);
+    let answer = byUrl.get(url);
+    if (answer === undefined) {
+      answer = read();
+      byUrl.set(url, answer);
+      // A failed read is not kept.
+      answer.catch(() => byUrl.get(url) === answer && byUrl.delete(url));
+    }
+    return answer;
+  }
+
+  /** Forget what a change of `type` (an event type, or 'all') makes stale. */
+  drop(type: string): void {
+    if (type === 'all' || STALE[type] === undefined) this.answers.clear();
+    else for (const kind of STALE[type] ?? []) this.answers.delete(kind);
+  }
+}
+
 /** Serve `fake` on a unix socket at `socket` (replaced if it exists). */
 export async function serveFakeEngine(fake: FakeDocker, socket: string): Promise<FakeEngine> {
   const table = routes(fake);
@@ -97,11 +131,11 @@ export async function serveFakeEngine(fake: FakeDocker, socket: string): Promise
    * fake's deep copy of 50,000 tasks (plus JSON) took longer than the core's 10 s call deadline
    * while the benchmark shares two cores with other work. The bytes are the same either way.
    */
-  const answers = new Map<string, string>();
-  // Every write the fake makes emits an event (the benchmark's own applies too): cached answers go first.
+  const answers = new AnswerCache();
+  // Every write the fake makes emits an event (the benchmark's own applies too): that kind's answers go first.
   const stopWatching = fake.watchEvents(
-    () => answers.clear(),
-    () => answers.clear(),
+    (e) => answers.drop(e.Type),
+    () => answers.drop('all'),
   );
   // dockerode also puts a created service's spec in the query string; dockerd reads request lines up to 1 MiB.
   const server: Server = createServer({ maxHeaderSize: 1 << 20 }, (req, res) => {
@@ -126,23 +160,18 @@ export async function serveFakeEngine(fake: FakeDocker, socket: string): Promise
       return;
     }
     const [m, h] = hit;
-    const key = `${path}?${url.searchParams.toString()}`;
-    const known = req.method === 'GET' ? answers.get(key) : undefined;
-    if (known !== undefined) {
-      sendText(res, 200, known);
+    const kind = path.split('/')[1] ?? '';
+    const failed = (e: unknown) => send(res, e instanceof DockerApiError && e.statusCode > 0 ? e.statusCode : 500, { message: e instanceof Error ? e.message : String(e) });
+    if (req.method === 'GET') {
+      answers.get(kind, `${path}?${url.searchParams.toString()}`, async () => JSON.stringify(await h(m, url.searchParams, undefined))).then((text) => sendText(res, 200, text), failed);
       return;
     }
-    if (req.method !== 'GET') answers.clear();
     readBody(req)
       .then((body) => h(m, url.searchParams, body))
-      .then(
-        (value) => {
-          const text = send(res, req.method === 'POST' && path.endsWith('/create') ? 201 : 200, value);
-          if (req.method === 'GET') answers.set(key, text);
-          else answers.clear();
-        },
-        (e: unknown) => send(res, e instanceof DockerApiError && e.statusCode > 0 ? e.statusCode : 500, { message: e instanceof Error ? e.message : String(e) }),
-      );
+      .then((value) => {
+        answers.drop(kind.replace(/s$/, ''));
+        send(res, path.endsWith('/create') ? 201 : 200, value);
+      }, failed);
   });
   rmSync(socket, { force: true });
   await new Promise<void>((resolve, reject) => {
@@ -153,7 +182,7 @@ export async function serveFakeEngine(fake: FakeDocker, socket: string): Promise
     socket,
     requests: () => count,
     lastRunRequestAt: () => lastRunRequest,
-    invalidate: () => answers.clear(),
+    tasksChanged: () => answers.drop('task'),
     close: () =>
       new Promise<void>((resolve) => {
         stopWatching();
