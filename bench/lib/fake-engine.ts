@@ -173,6 +173,11 @@ export async function serveFakeEngine(fake: FakeDocker, socket: string): Promise
         send(res, path.endsWith('/create') ? 201 : 200, value);
       }, failed);
   });
+  // Node closes an idle keep-alive connection after 5 s, and a client that reuses it at that moment gets
+  // EPIPE (the core's 8 MB config write at 10,000 routes did); dockerd keeps them open.
+  server.keepAliveTimeout = 0;
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
   rmSync(socket, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
