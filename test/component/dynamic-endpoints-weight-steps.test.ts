@@ -1,7 +1,7 @@
 /**
  * Issue 22's canary finding (ADR 0041), reproduced on the real agent and a real NGINX with the Lua
  * balancer and the drain flag, as in a hitless proxy task: a route's weights stepped 100/0 → 70/30 →
- * 30/70 → 0/100 → 30/70 → 100/0 while clients send requests without pause. Every step is a new
+ * 30/70 → 0/100 → 30/70 → 70/30 → 100/0 → 30/70 → 0/100 → 100/0 while clients send requests without pause. Every step is a new
  * nginx.conf (split_clients) and a reload; a step to weight 0 drops that backend's upstream from the
  * endpoint set. The agent pushed the new set before the reload, so the dropped upstream left the
  * balancer's dictionary while the old workers (for the drain lead, the reload, and until they exit)
