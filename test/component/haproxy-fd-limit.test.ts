@@ -22,7 +22,7 @@ import { haproxyFdNeed } from '../../src/agent/haproxy-fd-need';
 import { ProxyAgent } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { renderHaproxy } from '../../src/render/haproxy/render';
-import { haproxyAvailable } from '../helpers/haproxy-check';
+import { haproxyAvailable, plainHaproxyConfig } from '../helpers/haproxy-check';
 import { send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
@@ -32,25 +32,7 @@ const log = pino({ level: 'silent' });
 /** The hard limit HAProxy runs under in these tests: below what a config with maxconn 8192 needs (16,384 and more). */
 const LIMIT = 4000;
 
-function plain(port: number, status: number, body: string, globals = ''): string {
-  return [
-    'global',
-    globals,
-    'defaults',
-    '    mode http',
-    '    timeout connect 5s',
-    '    timeout client 5s',
-    '    timeout server 5s',
-    'frontend sg_http',
-    `    bind 127.0.0.1:${port}`,
-    `    http-request return status 200 content-type text/plain string "${body}"`,
-    'frontend sg_status',
-    `    bind 127.0.0.1:${status}`,
-    '    stats enable',
-    '    stats uri /haproxy_status',
-    '',
-  ].join('\n');
-}
+const plain = (port: number, status: number, body: string, globals = ''): string => plainHaproxyConfig(port, status, body, { globalLines: globals });
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
