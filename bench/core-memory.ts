@@ -16,7 +16,8 @@
  * quiet for QUIET_MS; and the peak RSS (VmHWM) over the run. Min / median over CORE_MEMORY_RUNS (3).
  *
  * Environment: CORE_MEMORY_SIZES (1000,5000,10000), CORE_MEMORY_RUNS (3), CORE_NODE_OPTIONS (default:
- * the installed core's), CORE_MEMORY_TAG (result file name). Needs `make build` (the Makefile target does it).
+ * the installed core's), CORE_MEMORY_TAG (result file name), CORE_MEMORY_MAIN (the core's entry point,
+ * default dist/src/cli/main.js: point it at another build to compare side by side). Needs `make build` (the Makefile target does it).
  * Results: bench/results/core-memory-<tag or date>.json and core-memory-latest.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -98,7 +99,7 @@ async function startCore(engine: FakeEngine, tag: string): Promise<RunningCore> 
   const [grpcPort, metricsPort] = [await freePort(), await freePort()];
   const log = join(tmpdir(), `core-memory-${tag}.log`);
   const fd = openSync(log, 'w');
-  const child = spawn('node', ['dist/src/cli/main.js', 'core', '--listen', `127.0.0.1:${grpcPort}`, '--advertise', `swarmgate-core:${grpcPort}`, '--insecure', '--metrics-listen', `127.0.0.1:${metricsPort}`], {
+  const child = spawn('node', [process.env['CORE_MEMORY_MAIN'] ?? 'dist/src/cli/main.js', 'core', '--listen', `127.0.0.1:${grpcPort}`, '--advertise', `swarmgate-core:${grpcPort}`, '--insecure', '--metrics-listen', `127.0.0.1:${metricsPort}`], {
     env: { ...process.env, DOCKER_HOST: `unix://${engine.socket}`, NODE_OPTIONS, MALLOC_ARENA_MAX: '2', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' },
     stdio: ['ignore', fd, fd],
   });
