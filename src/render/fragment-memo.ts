@@ -8,8 +8,8 @@
  * to (Mustache looks a name up the context stack), plus the place of use (indentation). Same key ⇒ the
  * same tokens rendered over the same values ⇒ the same bytes, so there is no invalidation rule to get
  * wrong: a route's new generation, a renamed map variable, a changed default or option changes the
- * view, hence the key. Only the text is reused; the view model is still built whole (its names span
- * routes), which is why this saves the template work and not the view build.
+ * view, hence the key. A view object met again (the view model reuses a host's view, ADR 0043) is
+ * the same input without comparing its JSON: views are never changed once built.
  *
  * Bounded: each scope (cluster and options) keeps only the fragments its last render used.
  */
@@ -39,10 +39,21 @@ export function namesLookedUp(tokens: readonly (readonly unknown[])[], partial: 
   return out;
 }
 
-/** A fragment kept between renders: its whole input (JSON) and its text. */
+/**
+ * A fragment kept between renders: its input — the partial's view (the object, and its JSON once
+ * asked) and the enclosing fields it reads (JSON) — and its text.
+ */
 interface Kept {
-  readonly input: string;
+  readonly view: object;
+  json: string | undefined;
+  readonly outer: string;
   readonly text: string;
+}
+
+/** The kept view's JSON, computed the first time it is compared by content. */
+function jsonOf(k: Kept): string {
+  k.json ??= JSON.stringify(k.view);
+  return k.json;
 }
 
 export class FragmentMemo {
@@ -89,16 +100,29 @@ export class FragmentMemo {
     const parent = context.parent;
     if (c === undefined || parent === undefined || parent.parent !== undefined || !isRecord(context.view) || !isRecord(parent.view)) return render();
     // Compared in full (the short name only narrows the candidates): the input is the partial's view,
-    // the enclosing fields its names can reach, and the place.
-    const input = `${this.outerJson(parent.view, place, names)}\u0000${JSON.stringify(context.view)}`;
-    const id = `${place}\u0000${this.identify(context.view)}`;
-    const found = c.next.get(id)?.find((k) => k.input === input) ?? c.previous.get(id)?.find((k) => k.input === input);
+    // the enclosing fields its names can reach, and the place. The same view object is the same input
+    // (views are never changed once built; ADR 0043 reuses a host's view object between renders), so
+    // its JSON is only made when the object is a new one.
+    const view = context.view;
+    const outer = this.outerJson(parent.view, place, names);
+    const id = `${place}\u0000${this.identify(view)}`;
+    const kept = c.next.get(id);
+    const previous = c.previous.get(id);
+    const same = (k: Kept): boolean => k.view === view && k.outer === outer;
+    let found = kept?.find(same) ?? previous?.find(same);
+    let json: string | undefined;
+    if (found === undefined) {
+      const input = JSON.stringify(view);
+      json = input;
+      const equal = (k: Kept): boolean => k.outer === outer && jsonOf(k) === input;
+      found = kept?.find(equal) ?? previous?.find(equal);
+    }
     const text = found?.text ?? render();
     if (found === undefined) this.misses++;
     else this.hits++;
-    const kept = c.next.get(id);
-    if (kept === undefined) c.next.set(id, [{ input, text }]);
-    else if (!kept.some((k) => k.input === input)) kept.push({ input, text });
+    const entry: Kept = { view, json: json ?? found?.json, outer, text };
+    if (kept === undefined) c.next.set(id, [entry]);
+    else if (!kept.some((k) => k.view === view && k.outer === outer)) kept.push(entry);
     return text;
   }
 

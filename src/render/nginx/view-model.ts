@@ -14,6 +14,7 @@ import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { authHeaderVariable, type AuthLocationView, type PageLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
+import type { HostViewMemo } from './host-view-memo';
 import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
@@ -370,8 +371,12 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   return buildNginxViewAndEndpoints(model, opts).view;
 }
 
-/** The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers). */
-export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
+/**
+ * The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers).
+ * @param memo reuse the views of hosts met in the memo's current scope (host-view-memo.ts, ADR 0043);
+ *   without it every host's view is built.
+ */
+export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions, memo?: HostViewMemo): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
   const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
@@ -386,20 +391,25 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
       : { ...(router ?? { sni: [], passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
   // The SNI router (not the listeners) is what puts a TLS listener behind the default server.
   const hasStream = router !== undefined;
-  const perServer: ServerView[] = [];
   const def = model.defaultServer;
   // ADR 0028: hosts with default TLS settings share the default server's TLS context.
   const shared = opts.sharedTlsServer ? new Set(sharedTlsHosts(model)) : new Set<VirtualHost>();
   const holder = shared.size > 0;
-  perServer.push(
-    def !== undefined
-      ? serverView(def, model, opts, maps, true, hasStream, holder ? 'holder' : 'own')
-      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, ...(holder ? { tlsByVariable: true as const } : {}), locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
-  );
-  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream, shared.has(vh) ? 'shared' : 'own'));
   const clientAddress = model.spec.proxy.clientAddress;
   const trusted = trustedProxies(model);
-  const servers = clientAddress?.from === 'XForwardedFor' ? withForwardedFor(perServer, trusted) : perServer;
+  const finish = (sv: ServerView): ServerView[] => (clientAddress?.from === 'XForwardedFor' ? withForwardedFor([sv], trusted) : [sv]);
+  // What a host's views read besides the host and the shared names (host-view-memo.ts, ADR 0043).
+  const context = memo === undefined ? '' : JSON.stringify([opts, model.spec, model.acme ?? null, hasStream]);
+  const hostViews = (key: string, vh: VirtualHost, isDefault: boolean, role: TlsRole): readonly ServerView[] => {
+    const build = (): ServerView[] => finish(serverView(vh, model, opts, maps, isDefault, hasStream, role));
+    return memo === undefined ? build() : memo.host(key, vh, `${context}\u0000${String(isDefault)}\u0000${role}`, maps.journal, build);
+  };
+  const servers: ServerView[] = [
+    ...(def !== undefined
+      ? hostViews('\u0000default', def, true, holder ? 'holder' : 'own')
+      : finish({ serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, ...(holder ? { tlsByVariable: true as const } : {}), locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) })),
+  ];
+  for (const vh of model.virtualHosts) servers.push(...hostViews(vh.host, vh, false, shared.has(vh) ? 'shared' : 'own'));
   const httpUpstreamNames = new Set<string>();
   const collect = (b: ProxyBodyView | undefined): void => {
     if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
