@@ -7,8 +7,9 @@
  * are the same:
  * - the VirtualHost itself (compared as data: same object, or equal content — its routes, paths, rules,
  *   actions, policies and TLS);
- * - the render context: the options, the cluster's spec and ACME files, whether the SNI router exists,
- *   whether the host is the default server and its TLS role (the caller makes this string);
+ * - the render context: the options, the cluster's spec and ACME files, whether the SNI router exists
+ *   (one string per render, the caller's), and the host's role: whether it is the default server, and
+ *   its TLS role;
  * - what it read of the state shared across hosts: the generated names it was given, the config-wide
  *   map entries it set and the facts it read (which upstreams have a running task). Those are replayed
  *   into this render's journal (src/render/registry-journal.ts); reuse needs every one to come out as
@@ -27,29 +28,40 @@ import type { ServerView } from './view-types';
 
 const MAX_SCOPES = 64;
 
+/** What the view model keeps of one host: its `server` views, and the upstreams its rules reach over a protocol other than HTTP/1. */
+export interface HostViews {
+  readonly views: readonly ServerView[];
+  readonly nonHttp: readonly string[];
+}
+
 interface Kept {
   readonly vh: VirtualHost;
-  readonly context: string;
+  readonly role: string;
   readonly entries: readonly JournalEntry[];
-  readonly views: readonly ServerView[];
+  readonly value: HostViews;
 }
 
 export class HostViewMemo {
-  private readonly scopes = new Map<string, Map<string, Kept>>();
-  private current: { readonly scope: string; readonly previous: ReadonlyMap<string, Kept>; readonly next: Map<string, Kept> } | undefined;
+  private readonly scopes = new Map<string, { readonly context: string; readonly hosts: Map<string, Kept> }>();
+  private current: { readonly previous: ReadonlyMap<string, Kept>; readonly next: Map<string, Kept> } | undefined;
   hits = 0;
   misses = 0;
 
-  /** Run `f` as one render in `scope`: hosts of this scope's last render may be reused. */
-  scoped<T>(scope: string, f: () => T): T {
-    this.current = { scope, previous: this.scopes.get(scope) ?? new Map(), next: new Map() };
+  /**
+   * Run `f` as one render in `scope`: hosts of this scope's last render may be reused if that render
+   * had the same `context` (what every host's view reads of the render: options, cluster spec, ...).
+   */
+  scoped<T>(scope: string, context: string, f: () => T): T {
+    const last = this.scopes.get(scope);
+    // Compared once per render, not per host: the context string is long (it holds the cluster's spec).
+    this.current = { previous: last !== undefined && last.context === context ? last.hosts : new Map(), next: new Map() };
     this.hits = 0;
     this.misses = 0;
     try {
       const value = f();
       // Kept only after a complete render: a render that threw leaves the scope as it was.
       this.scopes.delete(scope);
-      this.scopes.set(scope, this.current.next);
+      this.scopes.set(scope, { context, hosts: this.current.next });
       while (this.scopes.size > MAX_SCOPES) {
         const oldest = this.scopes.keys().next().value;
         if (oldest === undefined) break;
@@ -62,22 +74,23 @@ export class HostViewMemo {
   }
 
   /**
-   * The views of host `key` (unique in the render) built from `vh` in `context`: the kept ones when all
-   * their inputs are the same (their journal entries replayed into `journal`), else `build()`, recorded.
+   * The views of host `key` (unique in the render) built from `vh` in its `role` (default server or not,
+   * TLS role): the kept ones when all their inputs are the same (their journal entries replayed into
+   * `journal`), else `build()`, recorded.
    */
-  host(key: string, vh: VirtualHost, context: string, journal: Journal, build: () => readonly ServerView[]): readonly ServerView[] {
+  host(key: string, vh: VirtualHost, role: string, journal: Journal, build: () => HostViews): HostViews {
     const c = this.current;
     if (c === undefined) return build();
     const kept = c.previous.get(key);
-    if (kept !== undefined && kept.context === context && sameData(kept.vh, vh) && journal.replay(kept.entries)) {
+    if (kept !== undefined && kept.role === role && sameData(kept.vh, vh) && journal.replay(kept.entries)) {
       this.hits++;
       // The new VirtualHost is kept: a model that shares it with the next build is then compared by identity.
       c.next.set(key, { ...kept, vh });
-      return kept.views;
+      return kept.value;
     }
     this.misses++;
     const { value, entries } = journal.record(build);
-    c.next.set(key, { vh, context, entries, views: value });
+    c.next.set(key, { vh, role, entries, value });
     return value;
   }
 }

@@ -39,7 +39,7 @@ export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<Ngi
   }
   // The scope only bounds what is kept (one cluster's last render per options); the hosts' and fragments' keys are their whole input.
   const scope = `${model.cluster}\u0000${JSON.stringify(opts)}`;
-  const { view, endpoints, dynamicUpstreams } = hostViews.scoped(scope, () => buildNginxViewAndEndpoints(model, opts, hostViews));
+  const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, opts, hostViews);
   const config = writer.renderScoped(scope, NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
   return { config, endpoints: endpointsText(endpoints), dynamicUpstreams };
 }
