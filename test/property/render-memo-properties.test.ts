@@ -7,7 +7,9 @@
  * layouts. The generators shift generated names: two header values whose name bases really collide
  * (so which of them carries the `_x2` suffix depends on which route is built first), and middlewares
  * whose names and blocks are shared across routes; a forwardAuth service whose tasks come and go
- * changes a fact the views read (its upstream or the loopback 503 server). So a host whose view
+ * changes a fact the views read (its upstream or the loopback 503 server); hosts with client
+ * certificates (which cannot share the default server's TLS context) and a default server change the
+ * hosts' TLS roles and whether the SNI router exists. So a host whose view
  * changed only in a name or a fact must not be reused.
  */
 import fc from 'fast-check';
@@ -30,7 +32,7 @@ function snapshotOf(tasks: Tasks): Snapshot {
     services: services.map((name) => ({ name, networks: ['app'], exposedPorts: [8080, 9091] })),
     tasks: services.flatMap((s, i) => Array.from({ length: tasks[i] ?? 0 }, (_, k) => task(s, `10.1.${i}.${k + 1}`))),
     networks: [{ name: 'app' }],
-    secrets: [{ name: 'c.crt' }, { name: 'c.key' }],
+    secrets: [{ name: 'c.crt' }, { name: 'c.key' }, { name: 'ca.pem' }],
   });
 }
 const genTasks: fc.Arbitrary<Tasks> = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 1 }));
@@ -49,10 +51,12 @@ interface GenRoute {
   readonly path: '/' | '/api' | '/v1/x';
   readonly header: string | undefined;
   readonly middlewares: readonly string[];
+  /** The cluster's default server (the first such route admitted; the others conflict). */
+  readonly defaultBackend: boolean;
   readonly cookie: string | undefined;
   readonly backends: readonly { readonly service: (typeof SERVICES)[number]; readonly weight: number }[];
   readonly sticky: 'none' | 'cookie' | 'clientIP';
-  readonly tls: 'none' | 'terminate' | 'redirect';
+  readonly tls: 'none' | 'terminate' | 'redirect' | 'mtls';
   readonly redirect: boolean;
   readonly addHeader: string | undefined;
   readonly generation: number;
@@ -63,10 +67,11 @@ const genRoute: fc.Arbitrary<GenRoute> = fc.record({
   path: fc.constantFrom('/' as const, '/api' as const, '/v1/x' as const),
   header: fc.option(fc.constantFrom('a', 'b', 'c', COLLIDE_A, COLLIDE_B), { nil: undefined }),
   middlewares: fc.subarray(['fa', 'co', 'ip', 'rl']),
+  defaultBackend: fc.constantFrom(false, false, false, true),
   cookie: fc.option(fc.constantFrom('x', 'y'), { nil: undefined }),
   backends: fc.uniqueArray(fc.record({ service: fc.constantFrom(...SERVICES), weight: fc.constantFrom(1, 10, 90) }), { minLength: 1, maxLength: 3, selector: (b) => b.service }),
   sticky: fc.constantFrom('none' as const, 'cookie' as const, 'clientIP' as const),
-  tls: fc.constantFrom('none' as const, 'terminate' as const, 'redirect' as const),
+  tls: fc.constantFrom('none' as const, 'terminate' as const, 'redirect' as const, 'mtls' as const),
   redirect: fc.constantFrom(false, false, false, true),
   addHeader: fc.option(fc.constantFrom('one', 'two'), { nil: undefined }),
   generation: fc.integer({ min: 1, max: 3 }),
@@ -85,8 +90,8 @@ function routeSpec(g: GenRoute): Record<string, unknown> {
   const rule = g.redirect
     ? { match: { path: g.path }, redirect: { path: '/moved', code: 301 } }
     : { match, backends: g.backends.map((b) => ({ service: b.service, port: 8080, weight: b.weight })), ...affinity, ...(g.addHeader !== undefined ? { responseHeaders: { add: [{ name: 'X-Added', value: g.addHeader }] } } : {}) };
-  const tls = g.tls === 'none' ? {} : { tls: { mode: 'Terminate', certificate: { certSecret: 'c.crt', keySecret: 'c.key' }, ...(g.tls === 'redirect' ? { redirectHTTP: true } : {}) } };
-  return { hosts: [`h${g.host}.test`], serviceCluster: 'edge', ...tls, ...(g.middlewares.length > 0 ? { middlewares: g.middlewares } : {}), rules: [rule] };
+  const tls = g.tls === 'none' ? {} : { tls: { mode: 'Terminate', certificate: { certSecret: 'c.crt', keySecret: 'c.key' }, ...(g.tls === 'redirect' ? { redirectHTTP: true } : {}), ...(g.tls === 'mtls' ? { clientCertificate: { caSecret: 'ca.pem' } } : {}) } };
+  return { hosts: [`h${g.host}.test`], serviceCluster: 'edge', ...tls, ...(g.middlewares.length > 0 ? { middlewares: g.middlewares } : {}), ...(g.defaultBackend ? { defaultBackend: true } : {}), rules: [rule] };
 }
 
 function desiredOf(routes: ReadonlyMap<number, GenRoute>, c: GenCluster): DesiredState {
