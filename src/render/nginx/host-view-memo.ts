@@ -34,6 +34,12 @@ export interface HostViews {
   readonly nonHttp: readonly string[];
 }
 
+/** A value computed from `input` alone (plain data), kept like the hosts' views. */
+interface Derived {
+  readonly input: unknown;
+  readonly value: unknown;
+}
+
 interface Kept {
   readonly vh: VirtualHost;
   readonly role: string;
@@ -42,8 +48,8 @@ interface Kept {
 }
 
 export class HostViewMemo {
-  private readonly scopes = new Map<string, { readonly context: string; readonly hosts: Map<string, Kept> }>();
-  private current: { readonly previous: ReadonlyMap<string, Kept>; readonly next: Map<string, Kept> } | undefined;
+  private readonly scopes = new Map<string, { readonly context: string; readonly hosts: Map<string, Kept>; readonly derived: Map<string, Derived> }>();
+  private current: { readonly previous: ReadonlyMap<string, Kept>; readonly next: Map<string, Kept>; readonly previousDerived: ReadonlyMap<string, Derived>; readonly nextDerived: Map<string, Derived> } | undefined;
   hits = 0;
   misses = 0;
 
@@ -54,14 +60,15 @@ export class HostViewMemo {
   scoped<T>(scope: string, context: string, f: () => T): T {
     const last = this.scopes.get(scope);
     // Compared once per render, not per host: the context string is long (it holds the cluster's spec).
-    this.current = { previous: last !== undefined && last.context === context ? last.hosts : new Map(), next: new Map() };
+    const same = last !== undefined && last.context === context;
+    this.current = { previous: same ? last.hosts : new Map(), next: new Map(), previousDerived: same ? last.derived : new Map(), nextDerived: new Map() };
     this.hits = 0;
     this.misses = 0;
     try {
       const value = f();
       // Kept only after a complete render: a render that threw leaves the scope as it was.
       this.scopes.delete(scope);
-      this.scopes.set(scope, { context, hosts: this.current.next });
+      this.scopes.set(scope, { context, hosts: this.current.next, derived: this.current.nextDerived });
       while (this.scopes.size > MAX_SCOPES) {
         const oldest = this.scopes.keys().next().value;
         if (oldest === undefined) break;
@@ -91,6 +98,21 @@ export class HostViewMemo {
     this.misses++;
     const { value, entries } = journal.record(build);
     c.next.set(key, { vh, role, entries, value });
+    return value;
+  }
+
+  /**
+   * A value that is a function of `input` alone (plain data, compared with sameData; the render's
+   * context is the scope's, as for hosts): the kept one when `input` is the same as last render's for
+   * `key`, else `build()`. NGINX: an upstream's block view and endpoint line.
+   */
+  derived<T>(key: string, input: unknown, build: () => T): T {
+    const c = this.current;
+    if (c === undefined) return build();
+    const kept = c.previousDerived.get(key);
+    // (T: every caller uses one key prefix per type.)
+    const value = kept !== undefined && sameData(kept.input, input) ? (kept.value as T) : build();
+    c.nextDerived.set(key, { input, value });
     return value;
   }
 }

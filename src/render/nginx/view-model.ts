@@ -287,7 +287,11 @@ function acmeHttp01(model: ProxyModel, opts: NginxRenderOptions): Pick<ServerVie
 }
 
 function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
-  const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
+  return upstreamViewHashed(u, u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity), keepalive, backup);
+}
+
+/** upstreamView with the affinity variable already asked of the registry (`hash`). */
+function upstreamViewHashed(u: Upstream, hash: Token | undefined, keepalive: boolean, backup?: Token): UpstreamView {
   const servers = u.servers.map((s) => ({
     address: token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`),
     maxFails: s.maxFails ?? DEFAULT_MAX_FAILS,
@@ -345,6 +349,12 @@ function httpDefaults(model: ProxyModel): HttpDefaults {
  */
 const DEFAULT_BUCKET_MAX_NAME = 46;
 const PROXY_HEADERS_BUCKET = 128;
+
+/** One HTTP upstream's block view and endpoint line ('' with static upstreams). */
+interface UpstreamParts {
+  readonly view: UpstreamView;
+  readonly line: string;
+}
 
 /** What the config-wide parts of the view need of one server view: its upstreams, auth upstreams, longest proxied header and 503 page. */
 interface ServerFacts {
@@ -449,9 +459,17 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   for (const f of facts) for (const t of f.targets) httpUpstreamNames.add(t);
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
   const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
-  const upstreams = httpUpstreams.map((u) => upstreamView(u, maps, true, notHttp.has(u.name) ? undefined : token(`127.0.0.1:${opts.unavailablePort}`)));
   const dyn = opts.dynamicEndpoints;
-  const endpoints = dyn === null ? [] : httpUpstreams.map((u, i) => endpointLine(u, upstreams[i]?.hash));
+  const unavailable = token(`127.0.0.1:${opts.unavailablePort}`);
+  const perUpstream = httpUpstreams.map((u) => {
+    // Asked of the registry every render (its name is shared state); the rest is a function of the upstream, the name and the backup.
+    const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
+    const backup = notHttp.has(u.name) ? undefined : unavailable;
+    const make = (): UpstreamParts => ({ view: upstreamViewHashed(u, hash, true, backup), line: dyn === null ? '' : endpointLine(u, hash) });
+    return memo === undefined ? make() : memo.derived(`upstream\u0000${u.name}`, [u, hash ?? null, backup ?? null], make);
+  });
+  const upstreams = perUpstream.map((p) => p.view);
+  const endpoints = dyn === null ? [] : perUpstream.map((p) => p.line);
   // Upstreams whose servers reach only the endpoint lines, never nginx.conf: not an auth target (a
   // static block) nor a passthrough upstream of the stream block (static too).
   const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
