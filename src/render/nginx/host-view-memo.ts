@@ -7,9 +7,9 @@
  * are the same:
  * - the VirtualHost itself (compared as data: same object, or equal content — its routes, paths, rules,
  *   actions, policies and TLS);
- * - the render context: the options, the cluster's spec and ACME files, whether the SNI router exists
- *   (one string per render, the caller's), and the host's role: whether it is the default server, and
- *   its TLS role;
+ * - the render context: the options, the cluster's spec and ACME files (one string per render, the
+ *   caller's), and the host's role: whether it is the default server, whether the SNI router exists,
+ *   and its TLS role (own, shared, holder);
  * - what it read of the state shared across hosts: the generated names it was given, the config-wide
  *   map entries it set and the facts it read (which upstreams have a running task). Those are replayed
  *   into this render's journal (src/render/registry-journal.ts); reuse needs every one to come out as
