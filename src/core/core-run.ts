@@ -10,7 +10,7 @@ import { executePlan, type GroupOutcome } from '../apply/execute-plan';
 import type { LiveState } from '../observed/live-state';
 import { observe, type Observed } from './observe';
 import { ServedRoutes } from './served-routes';
-import { deliveryHash } from '../plan/config-files-hash';
+import { deliveryHash } from '../api/delivery-hash';
 import type { ConfigFileData } from '../api/control-plane';
 import type { IssuerActor } from './acme/issuer-actor';
 import { withIssuerConditions } from './acme/issuer-status';
