@@ -173,6 +173,7 @@ function agentThread(port: number, dir: string): { deliver(files: readonly { pat
   worker ??= new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'lib/agent-worker.ts'))});`, { eval: true });
   const w = worker;
   const stream = new SentFiles();
+  let lastMain: { text: string; bytes: Buffer } | undefined;
   proxyConfigType ??= protobuf.loadSync(join(__dirname, '../src/api/proto/swarmgate/v1/core.proto')).lookupType('swarmgate.v1.ProxyConfig');
   const type = proxyConfigType;
   return {
@@ -180,7 +181,12 @@ function agentThread(port: number, dir: string): { deliver(files: readonly { pat
       const t0 = performance.now();
       // The agent's live nginx.conf is the core's (the local NGINX runs the same config with this machine's ports and paths).
       if (whole) writeFileSync(join(dir, RUNNING_MAIN), files.find((f) => f.path === 'nginx.conf')?.content ?? '');
-      const bytes = files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
+      // As the core does (core-run.ts): the main file's bytes are kept while its text is (a task change keeps it).
+      const bytes = files.map((f) => {
+        if (f.path !== 'nginx.conf') return { path: f.path, content: Buffer.from(f.content) };
+        if (lastMain?.text !== f.content) lastMain = { text: f.content, bytes: Buffer.from(f.content) };
+        return { path: f.path, content: lastMain.bytes };
+      });
       const configHash = deliveryHash(bytes, []);
       const wire = type.encode(type.create({ cluster: 'default', configHash, sequence: ++pushSeq, proxyKind: 'nginx', files: stream.encode(bytes) })).finish();
       const deliverMs = performance.now() - t0;
