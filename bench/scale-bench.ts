@@ -38,7 +38,8 @@ import { formatScaleTable, type RouteRun, type ScaleRow, type TaskRun } from './
 const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
 const LABEL = process.env['SCALE_LABEL'] ?? 'latest';
-const PORT = 28080;
+/** SCALE_PORT: the first of the proxy's ports (it uses up to +103), so two runs on one machine need not collide. */
+const PORT = Number(process.env['SCALE_PORT'] ?? '28080');
 /** SCALE_MODE=dynamic: dynamic endpoints (task changes pushed to NGINX's Lua balancer or HAProxy's server slots, no reload). */
 const DYNAMIC = process.env['SCALE_MODE'] === 'dynamic';
 const MiB = 2 ** 20;

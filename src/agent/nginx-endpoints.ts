@@ -9,6 +9,10 @@
  * that version. The whole set (PUT) goes when there is nothing confirmed — the agent's start, a
  * reload, a failed push, a balancer that does not echo versions (an older nginx.conf) — and when the
  * balancer answers 409 because it holds another set (NGINX restarted and seeded itself from the file).
+ *
+ * Around a reload (ADR 0041): before it, the new set plus the upstreams it drops (the old workers
+ * still serve the old config, which names them); after it, once the old workers are gone, the new
+ * set exactly.
  */
 import { createHash } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -146,6 +150,23 @@ export function sortedTextDelta(before: string, after: string): string[] | undef
   }
 }
 
+/**
+ * The set to push before a reload: `next` plus every upstream of `live` that `next` drops (`next`
+ * itself when it drops none). Until the reload's old workers have exited they serve the old config,
+ * which still proxies to the dropped names (a canary's weight going to 0, a backend or route
+ * removed); a name missing from the dictionary sends its requests to the 503 backup. So the
+ * dropped names go only after the reload (issue 22's canary finding, ADR 0041).
+ */
+export function keepingDropped(live: string, next: string): string {
+  const delta = sortedTextDelta(live, next) ?? endpointDelta(endpointLines(live), endpointLines(next));
+  if (!delta.some((l) => l.startsWith('-'))) return next;
+  const after = endpointLines(next);
+  const lines = [...after.values()];
+  for (const [name, line] of endpointLines(live)) if (!after.has(name)) lines.push(line);
+  // Sorted as the renderer writes a set (endpointsText), so deltas from it take the fast walk.
+  return `${lines.sort().join('\n')}\n`;
+}
+
 /** A set's version: what the balancer stores beside it (a digest of the set's text, 32 hex). */
 export function setVersion(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex').slice(0, 32);
@@ -166,6 +187,16 @@ export class NginxEndpoints {
   /** Nothing confirmed any more: the next push is whole. */
   forget(): void {
     this.confirmed = undefined;
+  }
+
+  /**
+   * Before a reload: the new set with the upstreams it drops kept (keepingDropped), on top of the set
+   * last confirmed, else of `liveText` (the endpoints file the running config was given). The push
+   * after the reload (`push(undefined, content)`) then removes them.
+   */
+  async pushBeforeReload(content: Uint8Array | string, liveText: string | undefined): Promise<PushResult> {
+    const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+    return this.push(undefined, keepingDropped(this.confirmed?.text ?? liveText ?? '', text));
   }
 
   /** Whether the next push may be a delta (for tests and logs). */

@@ -479,10 +479,12 @@ export class ProxyAgent {
     const running = proc !== undefined && pid !== undefined && proc.running();
     const plan = this.gate.plan(running ? pid : undefined, files, `${this.confPath}.next`);
     if (!plan.ok) return plan;
-    // The set first, so the new workers find every upstream their config names (extra names are
-    // harmless to the old ones). Best effort: a running config without the balancer has no endpoint
-    // (its reload seeds the new dictionary from the file moved into place below); pushed again after.
-    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await this.balancer.push(undefined, endpoints.content, true);
+    // The set first, so the new workers find every upstream their config names, with the upstreams
+    // it drops kept: the old workers serve the old config until they exit, and a name gone from the
+    // dictionary answers 503 (ADR 0041). Best effort: a running config without the balancer has no
+    // endpoint (its reload seeds the new dictionary from the file moved into place below); pushed
+    // again after the reload, exactly, which removes the dropped names.
+    if (endpoints !== undefined && this.slots === undefined && this.proxyPid !== undefined) await this.balancer.pushBeforeReload(endpoints.content, this.liveEndpoints());
     // HAProxy: the new worker loads the set from the state file before it serves (a Static config ignores it).
     if (this.slots !== undefined) {
       const seeded = this.slots.stage(endpoints?.content);
@@ -506,11 +508,20 @@ export class ProxyAgent {
     }
     if (!reloaded && !(await this.restartedSince(proc))) return { ok: false, output: `${d.label} died during the reload and was not running again within 10 s` };
     d.afterApply(config);
+    // The drained reload returns once the old workers have exited (or after its hold): now the
+    // dropped upstreams can go. A delta on the set pushed before; whole when the reload made a new
+    // dictionary (409) or nothing was confirmed.
     if (endpoints !== undefined && this.slots === undefined) {
-      const pushed = await this.balancer.push(undefined, endpoints.content, true);
+      const pushed = await this.balancer.push(undefined, endpoints.content);
       if (!pushed.ok) return pushed;
     }
     return { ok: true, output: plan.checked?.output ?? '' };
+  }
+
+  /** The endpoints file the running config was given (undefined: none). */
+  private liveEndpoints(): string | undefined {
+    const path = join(this.o.confDir, ENDPOINTS_FILE);
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
   }
 
   /** Whether a proxy started after `old` runs (its master has a worker) within `timeoutMs`. */

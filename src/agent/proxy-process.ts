@@ -27,6 +27,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { buildPemFiles, pruneStalePemFiles } from '../validate/haproxy-pems';
 import { runProxyCheck } from '../validate/proxy-check';
+import { checkHaproxyFds, ownNofileHardLimit } from './haproxy-fd-need';
+import { masterReloads, refusalWatch } from './haproxy-master-cli';
 import { checkSharedTlsPairs } from '../validate/tls-pairs';
 import { PASSED, type Validation } from '../validate/result';
 import type { ProxyKind } from '../plan/proxy-capabilities';
@@ -303,12 +305,27 @@ export async function haproxyMasterReady(socketPath: string, timeoutMs = 10_000)
   return false;
 }
 
-/** HAProxy master-worker: once the master is ready, SIGUSR2 and confirm (an old worker that still holds a listening socket still accepts). */
-export async function reloadHaproxyAndConfirm(masterPid: number, masterSocket: string, timeoutMs = 10_000): Promise<boolean> {
+/**
+ * HAProxy master-worker: once the master is ready, SIGUSR2 and confirm (an old worker that still
+ * holds a listening socket still accepts), or refused as soon as the master counts the reload as
+ * failed (haproxy-master-cli.ts).
+ */
+export async function reloadHaproxyAndConfirm(masterPid: number, masterSocket: string, timeoutMs = 10_000): Promise<ReloadOutcome> {
   const start = Date.now();
-  if (!(await haproxyMasterReady(masterSocket, timeoutMs))) return false;
-  return signalAndConfirm(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), Math.max(0, timeoutMs - (Date.now() - start)));
+  if (!(await haproxyMasterReady(masterSocket, timeoutMs))) return { confirmed: false };
+  const before = await masterReloads(masterSocket);
+  const watch = before !== undefined ? refusalWatch(masterSocket, before) : undefined;
+  try {
+    const old = await signalAndConfirmWorkers(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), Math.max(0, timeoutMs - (Date.now() - start)), () => watch?.refused() === true);
+    if (old !== undefined) return { confirmed: true, ms: Date.now() - start };
+    return watch?.refused() === true ? { confirmed: false, refused: HAPROXY_REFUSED } : { confirmed: false };
+  } finally {
+    watch?.stop();
+  }
 }
+
+/** Its master logs the reason on the task's output, which the agent does not read (see haproxy-master-cli.ts). */
+const HAPROXY_REFUSED = 'HAProxy could not load this configuration at its reload and kept serving the previous one; its reason is in the proxy task\'s log (docker service logs), on the lines before "Loading failure!"';
 
 export interface NginxDriverOptions {
   readonly bin?: string;
@@ -374,6 +391,8 @@ export interface HaproxyDriverOptions {
   readonly quiet?: boolean;
   /** How long a signal waits for the master to be ready (see above). */
   readonly readyTimeoutMs?: number;
+  /** The hard file-descriptor limit HAProxy will run under (default: the agent's own, which it inherits); for tests. */
+  readonly nofileLimit?: () => number | undefined;
 }
 
 /** Totals over the public frontends (all but sg_status) of HAProxy's stats CSV; they restart at 0 with each new worker. */
@@ -421,16 +440,18 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       // -S: the master's CLI, only to know when it can take signals (see above).
       return spawn(bin, ['-W', '-db', ...(o.quiet === true ? ['-q'] : []), '-S', `${masterSocket},mode,600`, '-f', confPath], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     },
-    check: (candidate) => runProxyCheck('haproxy', { bin, configPath: candidate, timeoutMs: 60_000 }),
+    check: (candidate) => {
+      const checked = runProxyCheck('haproxy', { bin, configPath: candidate, timeoutMs: 60_000 });
+      if (!checked.ok) return checked;
+      // What `haproxy -c` does not see and a reload refuses: more file descriptors than the task may open.
+      const fds = checkHaproxyFds(readFileSync(candidate, 'utf8'), (o.nofileLimit ?? ownNofileHardLimit)());
+      return fds.ok ? checked : fds;
+    },
     checkBeyondParse: () => PASSED,
     // Its master reports a config it cannot load nowhere the agent reads, and its reload semantics
     // differ (ADR 0037): every HAProxy config is checked before its reload, as before.
     refusalVisible: () => false,
-    reloadAndConfirm: async (masterPid, timing) => {
-      const t0 = Date.now();
-      const confirmed = await reloadHaproxyAndConfirm(masterPid, masterSocket, timing?.confirmMs);
-      return confirmed ? { confirmed, ms: Date.now() - t0 } : { confirmed };
-    },
+    reloadAndConfirm: (masterPid, timing) => reloadHaproxyAndConfirm(masterPid, masterSocket, timing?.confirmMs),
     stop(proxy, requested) {
       // SIGTERM's default action is what it asks for: no need to wait for the handlers.
       if (requested !== 'SIGQUIT') return proxy.kill(requested);

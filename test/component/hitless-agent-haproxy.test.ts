@@ -19,7 +19,7 @@ import { childPids, ProxyAgent } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { renderHaproxy } from '../../src/render/haproxy/render';
 import { startEcho, type EchoReply } from '../helpers/echo-backends';
-import { haproxyAvailable } from '../helpers/haproxy-check';
+import { haproxyAvailable, plainHaproxyConfig } from '../helpers/haproxy-check';
 import { peerCertificate, send } from '../helpers/http-client';
 import { freePorts } from '../helpers/nginx-process';
 import { cluster, desired, route, snapshot, task } from '../helpers/specs';
@@ -28,26 +28,8 @@ import { pollUntilOk as until } from '../helpers/poll';
 
 const log = pino({ level: 'silent' });
 
-/** A hand-written config answering `body` on the HTTP port, with the stats page on the status port. */
-function plain(port: number, status: number, body: string, extra = ''): string {
-  return [
-    'global',
-    'defaults',
-    '    mode http',
-    '    timeout connect 5s',
-    '    timeout client 5s',
-    '    timeout server 5s',
-    'frontend sg_http',
-    `    bind 127.0.0.1:${port}`,
-    extra,
-    `    http-request return status 200 content-type text/plain string "${body}"`,
-    'frontend sg_status',
-    `    bind 127.0.0.1:${status}`,
-    '    stats enable',
-    '    stats uri /haproxy_status',
-    '',
-  ].join('\n');
-}
+/** A hand-written config answering `body` on the HTTP port (`extra`: more lines in its frontend). */
+const plain = (port: number, status: number, body: string, extra = ''): string => plainHaproxyConfig(port, status, body, { frontendLines: extra });
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -250,3 +250,28 @@ export function parseHaproxyConfig(config: string): HaproxyLine[] {
 export function haproxyShape(lines: readonly HaproxyLine[]): string {
   return lines.map((l) => `${l.words[0] ?? ''}/${l.words.length}${l.envRefs > 0 ? '/$' : ''}`).join('\n');
 }
+
+/**
+ * A hand-written HAProxy config answering `body` on the HTTP port, with the stats page on the
+ * status port: `frontendLines` go into the HTTP frontend, `globalLines` into `global`.
+ */
+export function plainHaproxyConfig(port: number, status: number, body: string, o: { readonly frontendLines?: string; readonly globalLines?: string } = {}): string {
+  return [
+    'global',
+    o.globalLines ?? '',
+    'defaults',
+    '    mode http',
+    '    timeout connect 5s',
+    '    timeout client 5s',
+    '    timeout server 5s',
+    'frontend sg_http',
+    `    bind 127.0.0.1:${port}`,
+    o.frontendLines ?? '',
+    `    http-request return status 200 content-type text/plain string "${body}"`,
+    'frontend sg_status',
+    `    bind 127.0.0.1:${status}`,
+    '    stats enable',
+    '    stats uri /haproxy_status',
+    '',
+  ].join('\n');
+}

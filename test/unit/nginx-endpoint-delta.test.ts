@@ -2,11 +2,13 @@
  * The agent's delta of two NGINX endpoint sets (ADR 0038): whatever the two sets, applying the delta
  * to the first (a line sets its upstream, "-NAME" deletes it — what the balancer does) gives the
  * second; the walk over sorted texts gives the same delta as comparing maps, also where it skips
- * identical stretches a chunk at a time; an unsorted text is left to the map comparison.
+ * identical stretches a chunk at a time; an unsorted text is left to the map comparison. The set
+ * pushed before a reload (ADR 0041) is the new one plus the upstreams it drops, and the delta after
+ * the reload removes exactly those.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { endpointDelta, endpointLines, sortedTextDelta } from '../../src/agent/nginx-endpoints';
+import { endpointDelta, endpointLines, keepingDropped, sortedTextDelta } from '../../src/agent/nginx-endpoints';
 import { endpointsText } from '../../src/render/nginx/render';
 
 const NAMES = Array.from({ length: 300 }, (_, i) => `u_${(i * 7919) % 100000}_svc${i}_8080`);
@@ -58,5 +60,27 @@ describe('endpoint deltas', () => {
     // The same set in another order: a merge of the two would delete u_a.
     expect(sortedTextDelta('u_b 1 10 - 10.0.0.1:80\nu_a 1 10 - 10.0.0.1:80\n', 'u_a 1 10 - 10.0.0.1:80\nu_b 1 10 - 10.0.0.1:80\n')).toBeUndefined();
     expect(sortedTextDelta('u_a 1 10 - 10.0.0.1:80\nu_a 1 10 - 10.0.0.2:80\n', 'u_a 1 10 - 10.0.0.1:80\n')).toBeUndefined();
+  });
+
+  it('before a reload keeps every upstream the new set drops, with the new lines for the others; the delta after removes only those', () => {
+    fc.assert(
+      fc.property(pair, ([live, next]) => {
+        const kept = keepingDropped(live, next);
+        const k = endpointLines(kept);
+        const n = endpointLines(next);
+        const l = endpointLines(live);
+        // Every upstream of either set, each once; the new set's line where both have one.
+        expect(new Set(k.keys())).toEqual(new Set([...l.keys(), ...n.keys()]));
+        for (const [name, line] of n) expect(k.get(name)).toBe(line);
+        for (const [name, line] of l) if (!n.has(name)) expect(k.get(name)).toBe(line);
+        // Nothing dropped: the new set itself (same bytes, so the push after the reload sends nothing).
+        if ([...l.keys()].every((name) => n.has(name))) expect(kept).toBe(next);
+        // Written as the renderer writes a set, so the fast walk applies; it removes the dropped names only.
+        const after = sortedTextDelta(kept, next);
+        expect(after).toBeDefined();
+        expect([...(after ?? [])].sort()).toEqual([...l.keys()].filter((name) => !n.has(name)).map((name) => `-${name}`).sort());
+      }),
+      { numRuns: 400 },
+    );
   });
 });
