@@ -2,8 +2,10 @@
  * `make bench-route`: where the core's time for one route change goes at N bench-mix routes, in this
  * process, without a Swarm (ADR 0034). The cluster is NGINX, hitless, `endpoints: Dynamic`. Per N,
  * after one render of the N routes (the state a running core is in), ROUTE_RUNS route changes, each a
- * new route added: the model build, the view model build, the render (memoised: the last render's
- * server blocks reused; and whole, without them — both must give the same bytes), the model's
+ * new route added: the model build, the view model build from scratch, the render (memoised: the last
+ * render's host views and server blocks reused, ADR 0034 and 0043 — the figure issue 22's render target
+ * is judged on, what a route change costs; and whole, a cold render without any memo — both must give
+ * the same bytes), the model's
  * encoding, the SHA-256 the plan names the config by, the gzip the stored boot config takes (ADR 0029),
  * and — ROUTE_VALIDATE_RUNS times — validateFiles (the core's `nginx -t` in its private root). Also the
  * config's NGINX configuration contexts (server, location, if): with the Lua module loaded, NGINX builds
@@ -87,7 +89,7 @@ interface Row {
   readonly validateCpuMs: readonly number[];
   readonly configBytes: number;
   readonly contexts: ReturnType<typeof contexts>;
-  readonly fragments: { readonly hits: number; readonly misses: number };
+  readonly fragments: ReturnType<typeof lastNginxFragments>;
 }
 
 function runCase(n: number): Row {
@@ -101,7 +103,7 @@ function runCase(n: number): Row {
   const cpuRuns: Record<Phase, number>[] = [];
   let routes = specs.routes;
   let last: { model: ProxyModel; config: string } | undefined;
-  let fragments = { hits: 0, misses: 0 };
+  let fragments: ReturnType<typeof lastNginxFragments> = { hits: 0, misses: 0, hosts: { hits: 0, misses: 0 } };
   for (let k = 1; k <= RUNS; k++) {
     routes = [...routes, probeRoute(s, k)];
     const next = { ...specs, routes };
@@ -119,7 +121,7 @@ function runCase(n: number): Row {
     renderCluster(model);
     runs.push({ modelMs, viewMs, renderMemoMs, renderWholeMs, encodeMs, sha256Ms, gzipMs });
     cpuRuns.push(Object.fromEntries(PHASES.map((p) => [p, cpu[p] ?? NaN])) as Record<Phase, number>);
-    log(`${n}: change ${k}: ${PHASES.map((p) => `${p} ${(runs.at(-1)?.[p] ?? NaN).toFixed(0)}`).join(', ')}; fragments reused ${fragments.hits}, rendered ${fragments.misses}`);
+    log(`${n}: change ${k}: ${PHASES.map((p) => `${p} ${(runs.at(-1)?.[p] ?? NaN).toFixed(0)}`).join(', ')}; fragments reused ${fragments.hits}, rendered ${fragments.misses}; host views reused ${fragments.hosts.hits}, built ${fragments.hosts.misses}`);
     last = { model, config };
   }
   const validateMs: number[] = [];

@@ -25,6 +25,8 @@ export interface CaseResult {
   readonly warmup: number;
   readonly model: Summary;
   readonly render: Summary;
+  /** The same model rendered cold: no memoised host views nor server blocks (ADR 0043). */
+  readonly renderCold?: Summary;
   readonly total: Summary;
   readonly samplesMs: { readonly model: readonly number[]; readonly render: readonly number[] };
   readonly configBytes: number;

@@ -8,8 +8,8 @@
  * to (Mustache looks a name up the context stack), plus the place of use (indentation). Same key ⇒ the
  * same tokens rendered over the same values ⇒ the same bytes, so there is no invalidation rule to get
  * wrong: a route's new generation, a renamed map variable, a changed default or option changes the
- * view, hence the key. Only the text is reused; the view model is still built whole (its names span
- * routes), which is why this saves the template work and not the view build.
+ * view, hence the key. A view object met again (the view model reuses a host's view, ADR 0043) is
+ * the same input without comparing its JSON: views are never changed once built.
  *
  * Bounded: each scope (cluster and options) keeps only the fragments its last render used.
  */
@@ -39,17 +39,38 @@ export function namesLookedUp(tokens: readonly (readonly unknown[])[], partial: 
   return out;
 }
 
-/** A fragment kept between renders: its whole input (JSON) and its text. */
+/**
+ * A fragment kept between renders: its input — the place, the partial's view (the object, and its
+ * JSON once asked) and the enclosing fields it reads (JSON) — and its text; `id` narrows the search.
+ */
 interface Kept {
-  readonly input: string;
+  readonly id: string;
+  readonly place: string;
+  readonly view: object;
+  json: string | undefined;
+  readonly outer: string;
   readonly text: string;
 }
 
+/** The kept view's JSON, computed the first time it is compared by content. */
+function jsonOf(k: Kept): string {
+  k.json ??= JSON.stringify(k.view);
+  return k.json;
+}
+
+/** One scope's fragments: by short id (to compare content), and by view object (the same object is the same view). */
+interface Fragments {
+  readonly byId: Map<string, Kept[]>;
+  readonly byView: Map<object, Kept>;
+}
+
 export class FragmentMemo {
-  private readonly scopes = new Map<string, Map<string, Kept[]>>();
-  private current: { readonly scope: string; readonly previous: ReadonlyMap<string, readonly Kept[]>; readonly next: Map<string, Kept[]> } | undefined;
+  private readonly scopes = new Map<string, Fragments>();
+  private current: { readonly scope: string; readonly previous: Fragments; readonly next: Fragments } | undefined;
   /** The enclosing view's fields a partial may read, as JSON, per (enclosing view, partial). */
   private readonly outer = new WeakMap<object, Map<string, string>>();
+  /** The last enclosing fields' JSON per place (a few places): equal strings are interned to it. */
+  private readonly lastOuter = new Map<string, string>();
   hits = 0;
   misses = 0;
 
@@ -61,7 +82,7 @@ export class FragmentMemo {
 
   /** Start a render in `scope`: fragments of this scope's last render may be reused. */
   begin(scope: string): void {
-    this.current = { scope, previous: this.scopes.get(scope) ?? new Map(), next: new Map() };
+    this.current = { scope, previous: this.scopes.get(scope) ?? { byId: new Map(), byView: new Map() }, next: { byId: new Map(), byView: new Map() } };
     this.hits = 0;
     this.misses = 0;
   }
@@ -88,18 +109,34 @@ export class FragmentMemo {
     const c = this.current;
     const parent = context.parent;
     if (c === undefined || parent === undefined || parent.parent !== undefined || !isRecord(context.view) || !isRecord(parent.view)) return render();
-    // Compared in full (the short name only narrows the candidates): the input is the partial's view,
-    // the enclosing fields its names can reach, and the place.
-    const input = `${this.outerJson(parent.view, place, names)}\u0000${JSON.stringify(context.view)}`;
-    const id = `${place}\u0000${this.identify(context.view)}`;
-    const found = c.next.get(id)?.find((k) => k.input === input) ?? c.previous.get(id)?.find((k) => k.input === input);
+    // The input is the partial's view, the enclosing fields its names can reach, and the place. The same
+    // view object is the same view (views are never changed once built; ADR 0043 reuses a host's view
+    // object between renders), so its JSON is only made and compared when the object is a new one.
+    const view = context.view;
+    const outer = this.outerJson(parent.view, place, names);
+    const mine = (k: Kept | undefined): k is Kept => k !== undefined && k.outer === outer && k.place === place;
+    const same = c.next.byView.get(view) ?? c.previous.byView.get(view);
+    if (mine(same)) {
+      this.hits++;
+      this.keep(c.next, same);
+      return same.text;
+    }
+    const id = `${place}\u0000${this.identify(view)}`;
+    const input = JSON.stringify(view);
+    const equal = (k: Kept): boolean => k.outer === outer && jsonOf(k) === input;
+    const found = c.next.byId.get(id)?.find(equal) ?? c.previous.byId.get(id)?.find(equal);
     const text = found?.text ?? render();
     if (found === undefined) this.misses++;
     else this.hits++;
-    const kept = c.next.get(id);
-    if (kept === undefined) c.next.set(id, [{ input, text }]);
-    else if (!kept.some((k) => k.input === input)) kept.push({ input, text });
+    this.keep(c.next, { id, place, view, json: input, outer, text });
     return text;
+  }
+
+  private keep(next: Fragments, k: Kept): void {
+    next.byView.set(k.view, k);
+    const list = next.byId.get(k.id);
+    if (list === undefined) next.byId.set(k.id, [k]);
+    else if (!list.includes(k)) list.push(k);
   }
 
   private outerJson(view: Record<string, unknown>, place: string, names: () => ReadonlySet<string>): string {
@@ -113,6 +150,10 @@ export class FragmentMemo {
       const picked: Record<string, unknown> = {};
       for (const n of [...names()].sort()) if (n in view) picked[n] = view[n];
       json = JSON.stringify(picked);
+      // The last equal string itself, so that the per-fragment comparisons are of one object, not of its characters.
+      const last = this.lastOuter.get(place);
+      if (last === json) json = last;
+      else this.lastOuter.set(place, json);
       byPlace.set(place, json);
     }
     return json;

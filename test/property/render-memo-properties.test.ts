@@ -1,36 +1,62 @@
 /**
- * Memoised fragments (ADR 0034) never change a byte: over generated sequences of route changes (a
- * route added, removed, edited — hosts, paths, header and cookie matches, weights, stickiness, TLS,
- * redirects, response headers — and the cluster's options), the NGINX render that reuses the last
- * render's `server` blocks equals the whole render, after every change of the sequence, in both
- * Static and Dynamic layouts. The generators shift generated names (a header match added before
- * another route's takes its variable's base), so a fragment whose view changed only in a name must
- * not be reused.
+ * Memoised host views and fragments (ADR 0034, 0043) never change a byte: over generated sequences of
+ * changes (a route added, removed, edited — hosts, paths, header and cookie matches, weights,
+ * stickiness, TLS, redirects, response headers, middlewares —, Swarm task changes, and the cluster's
+ * options), the NGINX render that reuses the last render's host views and `server` blocks equals a
+ * render from scratch (no memo at all), after every change of the sequence, in both Static and Dynamic
+ * layouts. The generators shift generated names: two header values whose name bases really collide
+ * (so which of them carries the `_x2` suffix depends on which route is built first), and middlewares
+ * whose names and blocks are shared across routes; a forwardAuth service whose tasks come and go
+ * changes a fact the views read (its upstream or the loopback 503 server); hosts with client
+ * certificates (which cannot share the default server's TLS context) and a default server change the
+ * hosts' TLS roles and whether the SNI router exists. So a host whose view
+ * changed only in a name or a fact must not be reused.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/plan/build-model';
+import { fnv1a32 } from '../../src/plan/hash';
 import type { DesiredState } from '../../src/plan/inputs';
 import { lastNginxFragments, renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from '../../src/render/nginx/options';
-import { cluster, route, snapshot, task } from '../helpers/specs';
+import type { Snapshot } from '../../src/domain/snapshot';
+import { hashCollision } from '../helpers/collisions';
+import { cluster, middleware, route, snapshot, task } from '../helpers/specs';
 
 const SERVICES = ['s0', 's1', 's2'] as const;
-const SNAPSHOT = snapshot({
-  services: SERVICES.map((name) => ({ name, networks: ['app'], exposedPorts: [8080] })),
-  tasks: SERVICES.flatMap((s, i) => [task(s, `10.1.${i}.1`), task(s, `10.1.${i}.2`)]),
-  networks: [{ name: 'app' }],
-  secrets: [{ name: 'c.crt' }, { name: 'c.key' }],
-});
+/** Task sets: per service (and the auth service) how many of its tasks run (0: none, so `serving` is false). */
+type Tasks = readonly [number, number, number, number];
+function snapshotOf(tasks: Tasks): Snapshot {
+  const services = [...SERVICES, 'auth'];
+  return snapshot({
+    services: services.map((name) => ({ name, networks: ['app'], exposedPorts: [8080, 9091] })),
+    tasks: services.flatMap((s, i) => Array.from({ length: tasks[i] ?? 0 }, (_, k) => task(s, `10.1.${i}.${k + 1}`))),
+    networks: [{ name: 'app' }],
+    secrets: [{ name: 'c.crt' }, { name: 'c.key' }, { name: 'ca.pem' }],
+  });
+}
+const genTasks: fc.Arbitrary<Tasks> = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 1 }));
+
+/** Two values of header X-a whose map variables have the same base ($sg_h_<fnv1a32>): one of them gets `_x2`. */
+const [COLLIDE_A, COLLIDE_B] = hashCollision((i) => `v${i}`, (v) => fnv1a32(`x-a\u0000${v}`));
+const MIDDLEWARES = [
+  middleware('fa', { forwardAuth: { service: 'auth', port: 9091, path: '/check', responseHeaders: ['Remote-User'] } }),
+  middleware('co', { cors: { allowOrigins: ['https://app.test'], exposeHeaders: ['X-Id'], allowCredentials: true } }),
+  middleware('ip', { ipAllow: ['10.0.0.0/8'] }),
+  middleware('rl', { rateLimit: { average: 5 } }),
+].map((object) => ({ object, generation: 1 }));
 
 interface GenRoute {
   readonly host: number;
   readonly path: '/' | '/api' | '/v1/x';
   readonly header: string | undefined;
+  readonly middlewares: readonly string[];
+  /** The cluster's default server (the first such route admitted; the others conflict). */
+  readonly defaultBackend: boolean;
   readonly cookie: string | undefined;
   readonly backends: readonly { readonly service: (typeof SERVICES)[number]; readonly weight: number }[];
   readonly sticky: 'none' | 'cookie' | 'clientIP';
-  readonly tls: 'none' | 'terminate' | 'redirect';
+  readonly tls: 'none' | 'terminate' | 'redirect' | 'mtls';
   readonly redirect: boolean;
   readonly addHeader: string | undefined;
   readonly generation: number;
@@ -39,11 +65,13 @@ interface GenRoute {
 const genRoute: fc.Arbitrary<GenRoute> = fc.record({
   host: fc.integer({ min: 0, max: 5 }),
   path: fc.constantFrom('/' as const, '/api' as const, '/v1/x' as const),
-  header: fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }),
+  header: fc.option(fc.constantFrom('a', 'b', 'c', COLLIDE_A, COLLIDE_B), { nil: undefined }),
+  middlewares: fc.subarray(['fa', 'co', 'ip', 'rl']),
+  defaultBackend: fc.constantFrom(false, false, false, true),
   cookie: fc.option(fc.constantFrom('x', 'y'), { nil: undefined }),
   backends: fc.uniqueArray(fc.record({ service: fc.constantFrom(...SERVICES), weight: fc.constantFrom(1, 10, 90) }), { minLength: 1, maxLength: 3, selector: (b) => b.service }),
   sticky: fc.constantFrom('none' as const, 'cookie' as const, 'clientIP' as const),
-  tls: fc.constantFrom('none' as const, 'terminate' as const, 'redirect' as const),
+  tls: fc.constantFrom('none' as const, 'terminate' as const, 'redirect' as const, 'mtls' as const),
   redirect: fc.constantFrom(false, false, false, true),
   addHeader: fc.option(fc.constantFrom('one', 'two'), { nil: undefined }),
   generation: fc.integer({ min: 1, max: 3 }),
@@ -58,12 +86,12 @@ const genCluster: fc.Arbitrary<GenCluster> = fc.record({ dynamic: fc.boolean(), 
 
 function routeSpec(g: GenRoute): Record<string, unknown> {
   const affinity = g.sticky === 'cookie' ? { sessionAffinity: { cookie: { name: 'sg' } } } : g.sticky === 'clientIP' ? { sessionAffinity: { clientIP: true } } : {};
-  const match = { pathPrefix: g.path, ...(g.header !== undefined ? { headers: [{ name: `X-${g.header}`, value: g.header }] } : {}), ...(g.cookie !== undefined ? { cookies: [{ name: g.cookie, value: 'v' }] } : {}) };
+  const match = { pathPrefix: g.path, ...(g.header !== undefined ? { headers: [{ name: g.header.length > 1 ? 'X-a' : `X-${g.header}`, value: g.header }] } : {}), ...(g.cookie !== undefined ? { cookies: [{ name: g.cookie, value: 'v' }] } : {}) };
   const rule = g.redirect
     ? { match: { path: g.path }, redirect: { path: '/moved', code: 301 } }
     : { match, backends: g.backends.map((b) => ({ service: b.service, port: 8080, weight: b.weight })), ...affinity, ...(g.addHeader !== undefined ? { responseHeaders: { add: [{ name: 'X-Added', value: g.addHeader }] } } : {}) };
-  const tls = g.tls === 'none' ? {} : { tls: { mode: 'Terminate', certificate: { certSecret: 'c.crt', keySecret: 'c.key' }, ...(g.tls === 'redirect' ? { redirectHTTP: true } : {}) } };
-  return { hosts: [`h${g.host}.test`], serviceCluster: 'edge', ...tls, rules: [rule] };
+  const tls = g.tls === 'none' ? {} : { tls: { mode: 'Terminate', certificate: { certSecret: 'c.crt', keySecret: 'c.key' }, ...(g.tls === 'redirect' ? { redirectHTTP: true } : {}), ...(g.tls === 'mtls' ? { clientCertificate: { caSecret: 'ca.pem' } } : {}) } };
+  return { hosts: [`h${g.host}.test`], serviceCluster: 'edge', ...tls, ...(g.middlewares.length > 0 ? { middlewares: g.middlewares } : {}), ...(g.defaultBackend ? { defaultBackend: true } : {}), rules: [rule] };
 }
 
 function desiredOf(routes: ReadonlyMap<number, GenRoute>, c: GenCluster): DesiredState {
@@ -71,20 +99,22 @@ function desiredOf(routes: ReadonlyMap<number, GenRoute>, c: GenCluster): Desire
   return {
     routes: [...routes].map(([id, g]) => ({ object: route(`r${id}`, routeSpec(g)), generation: g.generation, createdAt: `2026-01-01T00:00:${String(id).padStart(2, '0')}Z` })),
     clusters: [{ object: cluster('edge', { proxy }), generation: 1 }],
+    middlewares: MIDDLEWARES,
     rejected: [],
   };
 }
 
-type Change = { kind: 'set'; id: number; route: GenRoute } | { kind: 'delete'; id: number } | { kind: 'cluster'; cluster: GenCluster };
+type Change = { kind: 'set'; id: number; route: GenRoute } | { kind: 'delete'; id: number } | { kind: 'cluster'; cluster: GenCluster } | { kind: 'tasks'; tasks: Tasks };
 const genChange: fc.Arbitrary<Change> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('set' as const), id: fc.integer({ min: 0, max: 9 }), route: genRoute }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 9 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cluster' as const), cluster: genCluster }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('tasks' as const), tasks: genTasks }) },
 );
 
-/** Both renders of the cluster's model: memoised (the last render's fragments reused) and whole. */
-function renders(routes: ReadonlyMap<number, GenRoute>, c: GenCluster): { memo: string; whole: string } | undefined {
-  const model = buildModel(desiredOf(routes, c), SNAPSHOT).clusters.find((m) => m.cluster === 'edge');
+/** Both renders of the cluster's model: memoised (the last render's host views and fragments reused) and from scratch. */
+function renders(routes: ReadonlyMap<number, GenRoute>, c: GenCluster, tasks: Tasks): { memo: string; whole: string } | undefined {
+  const model = buildModel(desiredOf(routes, c), snapshotOf(tasks)).clusters.find((m) => m.cluster === 'edge');
   if (model === undefined) return undefined;
   const options = c.dynamic ? { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS } : {};
   return { memo: renderNginxWithEndpoints(model, options).config, whole: renderNginxWithEndpoints(model, options, 'whole').config };
@@ -93,26 +123,39 @@ function renders(routes: ReadonlyMap<number, GenRoute>, c: GenCluster): { memo: 
 describe('memoised NGINX fragments', () => {
   it('render byte for byte what the whole render gives, after every change of a sequence', () => {
     let reused = 0;
+    let hostsReused = 0;
     let changes = 0;
+    let suffixed = 0;
+    /** Renders whose forwardAuth location asks the auth service, and the loopback 503 server (no auth task). */
+    const auth = { up: 0, down: 0 };
     fc.assert(
-      fc.property(fc.array(genRoute, { minLength: 1, maxLength: 6 }), genCluster, fc.array(genChange, { minLength: 1, maxLength: 8 }), (start, c0, sequence) => {
+      fc.property(fc.array(genRoute, { minLength: 1, maxLength: 6 }), genCluster, genTasks, fc.array(genChange, { minLength: 1, maxLength: 8 }), (start, c0, t0, sequence) => {
         const routes = new Map(start.map((g, i) => [i, g]));
         let c = c0;
-        renders(routes, c);
+        let tasks = t0;
+        renders(routes, c, tasks);
         for (const change of sequence) {
           if (change.kind === 'set') routes.set(change.id, change.route);
           else if (change.kind === 'delete') routes.delete(change.id);
+          else if (change.kind === 'tasks') tasks = change.tasks;
           else c = change.cluster;
-          const r = renders(routes, c);
+          const r = renders(routes, c, tasks);
           if (r === undefined) continue;
           expect(r.memo).toBe(r.whole);
           changes++;
           reused += lastNginxFragments().hits;
+          hostsReused += lastNginxFragments().hosts.hits;
+          if (r.whole.includes('_x2 ')) suffixed++;
+          if (r.whole.includes('proxy_pass "http://u_')) auth.up++;
+          if (r.whole.includes('proxy_pass "http://127.0.0.1:')) auth.down++;
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
-    // The sequences must exercise reuse, not only renders from scratch.
+    // The sequences must exercise reuse, not only renders from scratch, the colliding names and both auth targets.
     expect(reused).toBeGreaterThan(changes);
+    expect(hostsReused).toBeGreaterThan(changes);
+    expect(suffixed).toBeGreaterThan(0);
+    expect(Math.min(auth.up, auth.down)).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,8 @@
 import { durationMs } from '../../domain/brands';
 import type { Affinity, ModelRule, WeightedTarget } from '../../plan/model';
 import { fnv1a32 } from '../../plan/hash';
-import { identityKey, lowerCase, NameTable } from '../../plan/names';
+import { identityKey, lowerCase } from '../../plan/names';
+import { Journal } from '../registry-journal';
 import { headerVariable, token, type Token } from '../token';
 import { cookiePairRegex, exactRegex } from './escape';
 import { splitPercentages } from '../split';
@@ -18,7 +19,9 @@ import type { NginxView, ProxyBodyView, StickySplitView } from './view-types';
  * are one variable in NGINX, so a shared name would make one route test another route's value.
  */
 export class MapRegistry {
-  private readonly names = new NameTable(lowerCase);
+  /** Every name, map entry and fact a view reads across hosts goes through it (ADR 0043). */
+  readonly journal = new Journal();
+  private readonly names = this.journal.table('maps', lowerCase);
   readonly policies: PolicyRegistry;
 
   /** Where the proxy task mounts Docker secrets (CA bundles and client certificates of backend TLS). */
@@ -26,22 +29,23 @@ export class MapRegistry {
 
   constructor(secretsDir = '/run/secrets', ...policyContext: [unavailable?: Token, serving?: (upstream: string) => boolean]) {
     this.secretsDir = secretsDir;
-    this.policies = new PolicyRegistry(secretsDir, ...policyContext);
+    const [unavailable, serving] = policyContext;
+    this.policies = new PolicyRegistry(secretsDir, unavailable, serving, this.journal);
   }
 
-  readonly headerMaps = new Map<string, NginxView['headerMaps'][number]>();
-  readonly methodMaps = new Map<string, NginxView['methodMaps'][number]>();
-  readonly combineMaps = new Map<string, NginxView['combineMaps'][number]>();
-  readonly cookieKeyMaps = new Map<string, NginxView['cookieKeyMaps'][number]>();
-  readonly setCookieMaps = new Map<string, NginxView['setCookieMaps'][number]>();
-  readonly addHeaderMaps = new Map<string, NginxView['addHeaderMaps'][number]>();
-  readonly splits = new Map<string, NginxView['splits'][number]>();
-  readonly cookieTokenMaps = new Map<string, NginxView['cookieTokenMaps'][number]>();
-  readonly stickySplits = new Map<string, StickySplitView>();
+  readonly headerMaps = this.journal.map<NginxView['headerMaps'][number]>('headerMaps');
+  readonly methodMaps = this.journal.map<NginxView['methodMaps'][number]>('methodMaps');
+  readonly combineMaps = this.journal.map<NginxView['combineMaps'][number]>('combineMaps');
+  readonly cookieKeyMaps = this.journal.map<NginxView['cookieKeyMaps'][number]>('cookieKeyMaps');
+  readonly setCookieMaps = this.journal.map<NginxView['setCookieMaps'][number]>('setCookieMaps');
+  readonly addHeaderMaps = this.journal.map<NginxView['addHeaderMaps'][number]>('addHeaderMaps');
+  readonly splits = this.journal.map<NginxView['splits'][number]>('splits');
+  readonly cookieTokenMaps = this.journal.map<NginxView['cookieTokenMaps'][number]>('cookieTokenMaps');
+  readonly stickySplits = this.journal.map<StickySplitView>('stickySplits');
 
   /** The name of `identity`: `base` unless another identity holds it (src/plan/names.ts). */
   private name(identity: string, base: string): Token {
-    return token(this.names.name(identity, base));
+    return token(this.names(identity, base));
   }
 
   /** A variable that is "1" when all of the rule's header and method conditions hold. */

@@ -14,7 +14,8 @@ import type { ModelCors, ModelErrorPages, ModelForwardAuth, ModelRateLimit, Mode
 import { pagePath } from '../../plan/error-pages';
 import { anyOrigin, originPattern, preflightHeaders } from '../cors';
 import { fnv1a32 } from '../../plan/hash';
-import { identityKey, lowerCase, NameTable } from '../../plan/names';
+import { identityKey, lowerCase } from '../../plan/names';
+import { Journal } from '../registry-journal';
 import { headerVariable, token, type Token } from '../token';
 import { nginxDuration } from './duration';
 
@@ -147,12 +148,14 @@ const PREFLIGHT = token('$sg_acl_preflight');
 export const LIMIT_ZONE_SIZE = '10m';
 
 export class PolicyRegistry {
-  private readonly names = new NameTable(lowerCase);
-  readonly geos = new Map<string, GeoView>();
-  readonly reqZones = new Map<string, LimitReqZoneView>();
-  readonly connZones = new Map<string, Token>();
-  readonly retryAfterMaps = new Map<string, { readonly variable: Token; readonly seconds: number }>();
-  readonly corsMaps = new Map<string, CorsMapView>();
+  private readonly names: { name: (identity: string, base: string) => string };
+  readonly geos: Map<string, GeoView>;
+  readonly reqZones: Map<string, LimitReqZoneView>;
+  readonly connZones: Map<string, Token>;
+  readonly retryAfterMaps: Map<string, { readonly variable: Token; readonly seconds: number }>;
+  readonly corsMaps: Map<string, CorsMapView>;
+  /** Whether an upstream has a running task, read through the journal. */
+  private readonly serving: (upstream: string) => boolean;
 
   private corsBody(c: ModelCors): CorsBodyView {
     const identity = identityKey('cors', c.allowOrigins, c.exposeHeaders, c.allowCredentials);
@@ -168,12 +171,24 @@ export class PolicyRegistry {
    * @param secretsDir where the proxy task mounts Docker secrets (NginxRenderOptions.secretsDir).
    * @param unavailable the loopback 503 server (an auth service without running tasks is asked there).
    * @param serving upstream names that have servers.
+   * @param journal the view model's journal (src/render/registry-journal.ts): names, blocks and reads go through it.
    */
   constructor(
     private readonly secretsDir: string,
     private readonly unavailable: Token = token('127.0.0.1:1'),
-    private readonly serving: (upstream: string) => boolean = () => true,
-  ) {}
+    serving: (upstream: string) => boolean = () => true,
+    journal: Journal = new Journal(),
+  ) {
+    // Its own table ('policy'): every name here starts with $sg_acl_ / sg_acl_, which the view model's never do.
+    const ask = journal.table('policy', lowerCase);
+    this.names = { name: ask };
+    this.geos = journal.map('policy.geos');
+    this.reqZones = journal.map('policy.reqZones');
+    this.connZones = journal.map('policy.connZones');
+    this.retryAfterMaps = journal.map('policy.retryAfterMaps');
+    this.corsMaps = journal.map('policy.corsMaps');
+    this.serving = journal.source('policy.serving', serving);
+  }
 
   private forwardAuth(fa: ModelForwardAuth): ForwardAuthBodyView {
     const identity = fa.url !== undefined ? identityKey('forward-auth-url', fa.url.origin, fa.path, fa.timeout) : identityKey('forward-auth', fa.upstream, fa.path, fa.timeout);

@@ -6,18 +6,21 @@ import { nginxEscape } from './escape';
 import { DEFAULT_NGINX_OPTIONS, type NginxRenderOptions } from './options';
 import { NGINX_TEMPLATES } from './templates';
 import { buildNginxViewAndEndpoints } from './view-model';
+import { HostViewMemo } from './host-view-memo';
 
 /**
  * One writer per renderer: it keeps each partial's tokens per place of use (partial-cache-writer.ts),
  * and each `server` block's text between renders of a cluster (fragment-memo.ts, ADR 0034).
  */
 const writer = new PartialCacheWriter(new Set(['server']), new FragmentMemo((server) => `${String(server['serverName'])} ${String(server['listenHttp'])} ${String(server['tlsListener'])}`));
+/** The hosts' views between renders of a cluster (host-view-memo.ts, ADR 0043), scoped like the writer's fragments. */
+const hostViews = new HostViewMemo();
 /** Without memoised fragments: the reference the memoised render must equal byte for byte (tests, benchmark). */
 const wholeWriter = new PartialCacheWriter();
 
-/** How many `server` blocks the last memoised render reused (hits) and rendered (misses). */
-export function lastNginxFragments(): { readonly hits: number; readonly misses: number } {
-  return { hits: writer.memo.hits, misses: writer.memo.misses };
+/** How many `server` blocks the last memoised render reused (hits) and rendered (misses); `hosts`: the same for the hosts' views. */
+export function lastNginxFragments(): { readonly hits: number; readonly misses: number; readonly hosts: { readonly hits: number; readonly misses: number } } {
+  return { hits: writer.memo.hits, misses: writer.memo.misses, hosts: { hits: hostViews.hits, misses: hostViews.misses } };
 }
 
 export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptions> = {}): string {
@@ -30,10 +33,14 @@ export function renderNginx(model: ProxyModel, options: Partial<NginxRenderOptio
  */
 export function renderNginxWithEndpoints(model: ProxyModel, options: Partial<NginxRenderOptions> = {}, memo: 'memo' | 'whole' = 'memo'): { config: string; endpoints: string; dynamicUpstreams: readonly string[] } {
   const opts = { ...DEFAULT_NGINX_OPTIONS, ...options };
-  const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, opts);
-  // The scope only bounds what is kept (one cluster's last render per options); the fragments' keys are their whole input.
-  if (memo === 'whole') return { config: wholeWriter.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape }), endpoints: endpointsText(endpoints), dynamicUpstreams };
-  const config = writer.renderScoped(`${model.cluster}\u0000${JSON.stringify(opts)}`, NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
+  if (memo === 'whole') {
+    const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, opts);
+    return { config: wholeWriter.render(NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape }), endpoints: endpointsText(endpoints), dynamicUpstreams };
+  }
+  // The scope only bounds what is kept (one cluster's last render per options); the hosts' and fragments' keys are their whole input.
+  const scope = `${model.cluster}\u0000${JSON.stringify(opts)}`;
+  const { view, endpoints, dynamicUpstreams } = buildNginxViewAndEndpoints(model, opts, hostViews);
+  const config = writer.renderScoped(scope, NGINX_TEMPLATES.main, view, NGINX_TEMPLATES.partials, { escape: nginxEscape });
   return { config, endpoints: endpointsText(endpoints), dynamicUpstreams };
 }
 

@@ -14,6 +14,7 @@ import { pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { authHeaderVariable, type AuthLocationView, type PageLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
+import type { HostViewMemo, HostViews } from './host-view-memo';
 import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
@@ -286,7 +287,11 @@ function acmeHttp01(model: ProxyModel, opts: NginxRenderOptions): Pick<ServerVie
 }
 
 function upstreamView(u: Upstream, maps: MapRegistry, keepalive: boolean, backup?: Token): UpstreamView {
-  const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
+  return upstreamViewHashed(u, u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity), keepalive, backup);
+}
+
+/** upstreamView with the affinity variable already asked of the registry (`hash`). */
+function upstreamViewHashed(u: Upstream, hash: Token | undefined, keepalive: boolean, backup?: Token): UpstreamView {
   const servers = u.servers.map((s) => ({
     address: token(s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`),
     maxFails: s.maxFails ?? DEFAULT_MAX_FAILS,
@@ -325,13 +330,11 @@ function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegist
  * or HTTP/2 attempt at it fails and would turn a real 502 (a certificate the proxy refused) into
  * "no task reachable". Their rules answer NGINX's own 502 when every server failed.
  */
-function nonHttpUpstreams(model: ProxyModel): Set<string> {
-  const out = new Set<string>();
-  const hosts = model.defaultServer === undefined ? model.virtualHosts : [...model.virtualHosts, model.defaultServer];
-  for (const vh of hosts)
-    for (const g of vh.paths)
-      for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])])
-        if (r.action.kind === 'proxy' && r.action.protocol !== undefined) for (const t of r.action.targets) out.add(t.upstream);
+function nonHttpUpstreams(vh: VirtualHost): string[] {
+  const out: string[] = [];
+  for (const g of vh.paths)
+    for (const r of [...g.conditional, ...(g.fallback !== undefined ? [g.fallback] : [])])
+      if (r.action.kind === 'proxy' && r.action.protocol !== undefined) for (const t of r.action.targets) out.push(t.upstream);
   return out;
 }
 
@@ -347,17 +350,39 @@ function httpDefaults(model: ProxyModel): HttpDefaults {
 const DEFAULT_BUCKET_MAX_NAME = 46;
 const PROXY_HEADERS_BUCKET = 128;
 
-function longestProxiedHeader(servers: readonly ServerView[]): number {
-  let longest = 0;
-  const visit = (b: ProxyBodyView | undefined): void => {
-    if (b === undefined) return;
-    for (const n of [...b.fixedHeaders.map((h) => h.name), ...b.userHeaders.map((h) => h.name), ...b.hideHeaders]) longest = Math.max(longest, n.length);
-  };
-  for (const s of servers) {
-    for (const l of s.locations) visit(l.body);
-    for (const n of s.named) visit(n.body);
+/** One HTTP upstream's block view and endpoint line ('' with static upstreams). */
+interface UpstreamParts {
+  readonly view: UpstreamView;
+  readonly line: string;
+}
+
+/** What the config-wide parts of the view need of one server view: its upstreams, auth upstreams, longest proxied header and 503 page. */
+interface ServerFacts {
+  readonly targets: readonly string[];
+  readonly authTargets: readonly string[];
+  readonly longestHeader: number;
+  readonly noTaskPage: boolean;
+}
+
+/**
+ * Per server view, computed once: a memoised host's views are the same objects render after render
+ * (ADR 0043), and views are never changed once built, so their facts are too.
+ */
+const factsOf = new WeakMap<ServerView, ServerFacts>();
+
+function serverFacts(s: ServerView): ServerFacts {
+  const known = factsOf.get(s);
+  if (known !== undefined) return known;
+  const targets: string[] = [];
+  let longestHeader = 0;
+  for (const b of [...s.locations.map((l) => l.body), ...s.named.map((n) => n.body)]) {
+    if (b === undefined) continue;
+    if (b.target !== undefined && !b.target.startsWith('$')) targets.push(b.target);
+    for (const n of [...b.fixedHeaders.map((h) => h.name), ...b.userHeaders.map((h) => h.name), ...b.hideHeaders]) longestHeader = Math.max(longestHeader, n.length);
   }
-  return longest;
+  const facts = { targets, authTargets: (s.authAsks?.locations ?? []).map((a) => a.target), longestHeader, noTaskPage: hasNoTaskPage(s) };
+  factsOf.set(s, facts);
+  return facts;
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -370,8 +395,26 @@ export function buildNginxView(model: ProxyModel, opts: NginxRenderOptions): Ngi
   return buildNginxViewAndEndpoints(model, opts).view;
 }
 
-/** The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers). */
-export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
+/**
+ * The view, and with dynamic endpoints the lines of every HTTP upstream (what the agent delivers).
+ * @param memo reuse the views of hosts met in the memo's current scope (host-view-memo.ts, ADR 0043);
+ *   without it every host's view is built.
+ */
+export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderOptions, memo?: HostViewMemo): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
+  if (memo !== undefined) return memo.scoped(`${model.cluster}\u0000${JSON.stringify(opts)}`, hostContext(model, opts), () => buildView(model, opts, memo));
+  return buildView(model, opts, undefined);
+}
+
+/**
+ * What every host's view reads of the render besides its host (host-view-memo.ts, ADR 0043): the
+ * options, the cluster's spec (defaults, published ports, client address) and its ACME files. (Whether
+ * an SNI router exists, and the host's own roles, are in the per-host role string.)
+ */
+function hostContext(model: ProxyModel, opts: NginxRenderOptions): string {
+  return JSON.stringify([opts, model.spec, model.acme ?? null]);
+}
+
+function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMemo | undefined): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
   const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
@@ -386,39 +429,47 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
       : { ...(router ?? { sni: [], passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
   // The SNI router (not the listeners) is what puts a TLS listener behind the default server.
   const hasStream = router !== undefined;
-  const perServer: ServerView[] = [];
   const def = model.defaultServer;
   // ADR 0028: hosts with default TLS settings share the default server's TLS context.
   const shared = opts.sharedTlsServer ? new Set(sharedTlsHosts(model)) : new Set<VirtualHost>();
   const holder = shared.size > 0;
-  perServer.push(
-    def !== undefined
-      ? serverView(def, model, opts, maps, true, hasStream, holder ? 'holder' : 'own')
-      : { serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, ...(holder ? { tlsByVariable: true as const } : {}), locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) },
-  );
-  for (const vh of model.virtualHosts) perServer.push(serverView(vh, model, opts, maps, false, hasStream, shared.has(vh) ? 'shared' : 'own'));
   const clientAddress = model.spec.proxy.clientAddress;
   const trusted = trustedProxies(model);
-  const servers = clientAddress?.from === 'XForwardedFor' ? withForwardedFor(perServer, trusted) : perServer;
-  const httpUpstreamNames = new Set<string>();
-  const collect = (b: ProxyBodyView | undefined): void => {
-    if (b?.target !== undefined && !b.target.startsWith('$')) httpUpstreamNames.add(b.target);
+  const finish = (sv: ServerView): ServerView[] => (clientAddress?.from === 'XForwardedFor' ? withForwardedFor([sv], trusted) : [sv]);
+  const notHttp = new Set<string>();
+  const hostViews = (key: string, vh: VirtualHost, isDefault: boolean, role: TlsRole): readonly ServerView[] => {
+    const build = (): HostViews => ({ views: finish(serverView(vh, model, opts, maps, isDefault, hasStream, role)), nonHttp: nonHttpUpstreams(vh) });
+    const h = memo === undefined ? build() : memo.host(key, vh, `${String(isDefault)} ${String(hasStream)} ${role}`, maps.journal, build);
+    for (const u of h.nonHttp) notHttp.add(u);
+    return h.views;
   };
+  const servers: ServerView[] = [
+    ...(def !== undefined
+      ? hostViews('\u0000default', def, true, holder ? 'holder' : 'own')
+      : finish({ serverName: '_', defaultServer: true, listenHttp: true, tlsListener: hasStream, rejectTls: true, ...(holder ? { tlsByVariable: true as const } : {}), locations: [], named: [], fixed503: true, ...acmeHttp01(model, opts) })),
+  ];
+  for (const vh of model.virtualHosts) servers.push(...hostViews(vh.host, vh, false, shared.has(vh) ? 'shared' : 'own'));
+  const httpUpstreamNames = new Set<string>();
   // forwardAuth subrequests share the main request's variables, so they cannot set $sg_upstream:
   // their upstreams stay static blocks even with dynamic endpoints (an auth task change reloads).
   const authTargets = new Set<string>();
-  for (const s of servers) for (const a of s.authAsks?.locations ?? []) authTargets.add(a.target);
+  const facts = servers.map(serverFacts);
+  for (const f of facts) for (const t of f.authTargets) authTargets.add(t);
   for (const t of authTargets) httpUpstreamNames.add(t);
-  for (const s of servers) {
-    for (const l of s.locations) collect(l.body);
-    for (const n of s.named) collect(n.body);
-  }
+  for (const f of facts) for (const t of f.targets) httpUpstreamNames.add(t);
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
-  const notHttp = nonHttpUpstreams(model);
   const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
-  const upstreams = httpUpstreams.map((u) => upstreamView(u, maps, true, notHttp.has(u.name) ? undefined : token(`127.0.0.1:${opts.unavailablePort}`)));
   const dyn = opts.dynamicEndpoints;
-  const endpoints = dyn === null ? [] : httpUpstreams.map((u, i) => endpointLine(u, upstreams[i]?.hash));
+  const unavailable = token(`127.0.0.1:${opts.unavailablePort}`);
+  const perUpstream = httpUpstreams.map((u) => {
+    // Asked of the registry every render (its name is shared state); the rest is a function of the upstream, the name and the backup.
+    const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
+    const backup = notHttp.has(u.name) ? undefined : unavailable;
+    const make = (): UpstreamParts => ({ view: upstreamViewHashed(u, hash, true, backup), line: dyn === null ? '' : endpointLine(u, hash) });
+    return memo === undefined ? make() : memo.derived(`upstream\u0000${u.name}`, [u, hash ?? null, backup ?? null], make);
+  });
+  const upstreams = perUpstream.map((p) => p.view);
+  const endpoints = dyn === null ? [] : perUpstream.map((p) => p.line);
   // Upstreams whose servers reach only the endpoint lines, never nginx.conf: not an auth target (a
   // static block) nor a passthrough upstream of the stream block (static too).
   const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
@@ -439,7 +490,7 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     // With the Lua module loaded (Dynamic), the drain test is a Lua-set variable, not an `if` (ADR 0036).
     ...(hitless ? { trafficLog: { port: opts.trafficLogPort }, drain: { flagPath: opts.drainFlagPath, byLua: dyn !== null } } : {}),
     clientMaxBodySize: d.clientMaxBodySize,
-    ...(longestProxiedHeader(servers) > DEFAULT_BUCKET_MAX_NAME ? { proxyHeadersHash: { bucketSize: PROXY_HEADERS_BUCKET } } : {}),
+    ...(facts.reduce((m, f) => Math.max(m, f.longestHeader), 0) > DEFAULT_BUCKET_MAX_NAME ? { proxyHeadersHash: { bucketSize: PROXY_HEADERS_BUCKET } } : {}),
     defaults: httpDefaults(model),
     standardHeaders: STANDARD_REQUEST_HEADERS,
     httpPort: opts.httpPort,
@@ -450,7 +501,7 @@ export function buildNginxViewAndEndpoints(model: ProxyModel, opts: NginxRenderO
     passthroughInternal: token(`127.0.0.1:${opts.passthroughInternalPort}`),
     statusPort: opts.statusPort,
     unavailablePort: opts.unavailablePort,
-    ...(servers.some(hasNoTaskPage) ? { noTaskPages: true as const } : {}),
+    ...(facts.some((f) => f.noTaskPage) ? { noTaskPages: true as const } : {}),
     ...(holder ? { tlsCertificates: tlsCertificateMaps([...shared], def, opts) } : {}),
     ...maps.policies.httpView(),
     headerMaps: sortedValues(maps.headerMaps),
