@@ -11,9 +11,10 @@
  * proxies; SCALE_LABEL names the result file (bench/results/scale-<label>.json; default "latest").
  * See bench/README.md.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as protobuf from 'protobufjs';
-import { deliveryHash } from '../src/plan/config-files-hash';
+import { deliveryHash } from '../src/api/delivery-hash';
+import { SentFiles } from '../src/api/unchanged-files';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../src/api/model-json';
@@ -32,7 +33,7 @@ import { clusterModel, probeRoute, scaleInputs, taskIp, withAddedTask, withDynam
 import { incrementalConfig, mainFile, type IncrementalConfig } from '../src/plan/pipeline';
 import { dynamicEndpoints, ENDPOINTS_FILE } from '../src/render/render-cluster';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from '../src/render/nginx/options';
-import { formatScaleTable, type DeliveryCost, type RouteRun, type ScaleRow, type TaskRun } from './lib/scale-report';
+import { formatScaleTable, type RouteRun, type ScaleRow, type TaskRun } from './lib/scale-report';
 
 const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
@@ -68,10 +69,14 @@ interface Local {
   readonly dynamic?: {
     render(model: ProxyModel): { config: string; endpoints: string };
     written(): string;
-    /** Resolves to what was sent (NGINX: whole or a delta of k upstreams; HAProxy: runtime API commands). */
-    push(endpoints: string): Promise<string>;
-    /** The agent's state before the timed changes: the current set pushed (a running agent has pushed it). */
-    prime(endpoints: string): Promise<unknown>;
+    /**
+     * The cluster's files delivered and applied: NGINX as the core and the agent do it (ADR 0042: the
+     * delivery hash, the ProxyConfig message for the agent's stream, the agent's decode, resolution,
+     * hash check and comparison of nginx.conf, then the push); HAProxy: its endpoints pushed.
+     */
+    push(files: readonly { path: string; content: string }[]): Promise<Pushed>;
+    /** The agent's state before the timed changes: the current files delivered and the set pushed whole (a running agent has). */
+    prime(files: readonly { path: string; content: string }[]): Promise<unknown>;
   };
 }
 
@@ -86,8 +91,8 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     const endpointsPath = join(dir, 'endpoints.txt');
     const options = { ...opts, dynamicEndpoints: DYNAMIC ? { controlPort: PORT + 103, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } : null };
     let current = '';
-    // The agent's own client of the balancer (ADR 0038: only the changed upstreams once a set is confirmed), in a thread of its own.
-    const balancer = agentThread(PORT + 103, dir);
+    // The agent (ADR 0038: only the changed upstreams once a set is confirmed), in a thread of its own, and the core's end of its stream.
+    const agent = agentThread(PORT + 103, dir);
     const render = (m: ProxyModel) => renderNginxWithEndpoints(m, options);
     const write = (m: ProxyModel): void => {
       const r = render(m);
@@ -98,7 +103,7 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     return {
       proxy: localNginx(dir, conf, opts.pidPath),
       write,
-      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (e: string) => balancer.push(e, false), prime: (e: string) => balancer.push(e, true) } } : {}),
+      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (files) => agent.deliver(files, false), prime: (files) => agent.deliver(files, true) } } : {}),
     };
   }
   const certDir = join(dir, 'certs');
@@ -124,13 +129,14 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
           dynamic: {
             render,
             written: () => current,
-            push: async (e: string) => {
-              const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
+            push: async (files) => {
+              const t0 = performance.now();
+              const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(endpointsIn(files)));
               if (!v.ok) throw new Error(v.output);
-              return `${v.commands ?? 0} runtime API commands`;
+              return { sent: `${v.commands ?? 0} runtime API commands`, pushMs: performance.now() - t0 };
             },
-            prime: async (e: string) => {
-              const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(e));
+            prime: async (files) => {
+              const v = await slots.push(dir, ENDPOINTS_FILE, Buffer.from(endpointsIn(files)));
               if (!v.ok) throw new Error(v.output);
             },
           },
@@ -139,29 +145,64 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
   };
 }
 
+/** What applying a task change's files cost (ms) and sent. */
+interface Pushed {
+  readonly sent: string;
+  /** NGINX: the core's delivery (files to bytes, delivery hash, ProxyConfig message for the stream). */
+  readonly deliverMs?: number;
+  readonly messageBytes?: number;
+  /** NGINX: the agent's decode, resolution of unchanged files, hash check and nginx.conf comparison. */
+  readonly receiveMs?: number;
+  /** The push to the balancer (HAProxy: the runtime API commands). */
+  readonly pushMs: number;
+}
+
+const endpointsIn = (files: readonly { path: string; content: string }[]): string => files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
+
 /**
- * The agent's NginxEndpoints in a worker thread (bench/lib/agent-worker.ts): the agent is a process of
- * its own, so this process's garbage collection (the core's models) is not charged to its push.
- * Pushes must succeed; each resolves to what was sent.
+ * The agent in a worker thread (bench/lib/agent-worker.ts): the agent is a process of its own, so this
+ * process's garbage collection (the core's models) is not charged to it. This side is the core's end
+ * of the agent's stream (ADR 0042): the delivery hash and the ProxyConfig message, files the stream
+ * carried before as references. Deliveries must succeed; each resolves to what it cost and sent.
  */
 let worker: Worker | undefined;
 let pushSeq = 0;
-function agentThread(port: number, dir: string): { push(endpoints: string, whole: boolean): Promise<string> } {
+let proxyConfigType: protobuf.Type | undefined;
+/** Where the agent thread finds the nginx.conf it runs (bench/lib/agent-worker.ts compares deliveries with it). */
+const RUNNING_MAIN = 'delivered-nginx.conf';
+function agentThread(port: number, dir: string): { deliver(files: readonly { path: string; content: string }[], whole: boolean): Promise<Pushed> } {
   worker ??= new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'lib/agent-worker.ts'))});`, { eval: true });
   const w = worker;
+  const stream = new SentFiles();
+  let lastMain: { text: string; bytes: Buffer } | undefined;
+  proxyConfigType ??= protobuf.loadSync(join(__dirname, '../src/api/proto/swarmgate/v1/core.proto')).lookupType('swarmgate.v1.ProxyConfig');
+  const type = proxyConfigType;
   return {
-    push: (endpoints, whole) =>
-      new Promise((resolve, reject) => {
-        const id = ++pushSeq;
-        const on = (m: { id: number; ok: boolean; output: string; sent: string }): void => {
+    deliver: (files, whole) => {
+      const t0 = performance.now();
+      // The agent's live nginx.conf is the core's (the local NGINX runs the same config with this machine's ports and paths).
+      if (whole) writeFileSync(join(dir, RUNNING_MAIN), files.find((f) => f.path === 'nginx.conf')?.content ?? '');
+      // As the core does (core-run.ts): the main file's bytes are kept while its text is (a task change keeps it).
+      const bytes = files.map((f) => {
+        if (f.path !== 'nginx.conf') return { path: f.path, content: Buffer.from(f.content) };
+        if (lastMain?.text !== f.content) lastMain = { text: f.content, bytes: Buffer.from(f.content) };
+        return { path: f.path, content: lastMain.bytes };
+      });
+      const configHash = deliveryHash(bytes, []);
+      const wire = type.encode(type.create({ cluster: 'default', configHash, sequence: ++pushSeq, proxyKind: 'nginx', files: stream.encode(bytes) })).finish();
+      const deliverMs = performance.now() - t0;
+      return new Promise((resolve, reject) => {
+        const id = pushSeq;
+        const on = (m: { id: number; ok: boolean; output: string; sent: string; receiveMs: number; pushMs: number }): void => {
           if (m.id !== id) return;
           w.off('message', on);
-          if (m.ok) resolve(m.sent);
+          if (m.ok) resolve({ sent: m.sent, deliverMs, messageBytes: wire.length, receiveMs: m.receiveMs, pushMs: m.pushMs });
           else reject(new Error(m.output));
         };
         w.on('message', on);
-        w.postMessage({ id, port, dir, endpoints, whole });
-      }),
+        w.postMessage({ id, port, dir, wire, whole });
+      });
+    },
   };
 }
 
@@ -221,7 +262,7 @@ async function dynamicApply(
   last: IncrementalConfig,
   snapshot: ScaleInputs['inputs']['snapshot'],
   desired: ScaleInputs['inputs']['desired'],
-): Promise<{ coreMs: number; pushMs: number; sent: string; reloaded: boolean; endpoints: string; next: IncrementalConfig; files: readonly { path: string; content: string }[] }> {
+): Promise<{ coreMs: number; pushed: Pushed; agentMs: number; reloaded: boolean; endpoints: string; next: IncrementalConfig }> {
   const [next, coreMs] = timed(() => incrementalConfig(last.run, { specs: desired, snapshot }));
   if (next.path.kind !== 'tasks') throw new Error(`the task change took the full pipeline: ${next.path.reason}`);
   const files = next.output.clusters.find((c) => c.model.cluster === 'default')?.files;
@@ -229,42 +270,13 @@ async function dynamicApply(
   if (mainFile(files) !== mainFile(before)) throw new Error('a task change changed the main config under dynamic endpoints');
   const endpoints = files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
   const p0 = performance.now();
-  const sent = await d.push(endpoints);
-  return { coreMs, pushMs: performance.now() - p0, sent, reloaded: false, endpoints, next, files: files?.files ?? [] };
+  const pushed = await d.push(files?.files ?? []);
+  return { coreMs, pushed, agentMs: performance.now() - p0, reloaded: false, endpoints, next };
 }
 
-/** The default cluster's endpoint lines in a pipeline output (what the agent last pushed, in a running system). */
-function endpointsOf(c: IncrementalConfig): string {
-  return c.output.clusters.find((x) => x.model.cluster === 'default')?.files?.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
-}
-
-/** Each field's median over the runs. */
-function medianCost(xs: readonly DeliveryCost[]): DeliveryCost | undefined {
-  if (xs.length === 0) return undefined;
-  const m = (k: keyof DeliveryCost): number => median(xs.map((x) => x[k]));
-  return { coreHashMs: m('coreHashMs'), messageBytes: m('messageBytes'), encodeMs: m('encodeMs'), decodeMs: m('decodeMs'), agentHashMs: m('agentHashMs'), agentCompareMs: m('agentCompareMs') };
-}
-
-let protoType: protobuf.Type | undefined;
-/**
- * What delivering a task change's files costs besides the timed path (the core keeps sending every
- * file over gRPC): the core's delivery hash, the ProxyConfig message encoded and decoded (protobufjs,
- * as grpc-js does), the agent's hash of what it received and its comparison of the main file with the
- * running one (read from disk).
- */
-function deliveryCost(files: readonly { path: string; content: string }[], dir: string): DeliveryCost {
-  const bytes = files.map((f) => ({ path: f.path, content: Buffer.from(f.content) }));
-  const [, coreHashMs] = timed(() => deliveryHash(bytes, []));
-  protoType ??= protobuf.loadSync(join(__dirname, '../src/api/proto/swarmgate/v1/core.proto')).lookupType('swarmgate.v1.ProxyConfig');
-  const type = protoType;
-  const [wire, encodeMs] = timed(() => type.encode(type.create({ cluster: 'default', configHash: 'x'.repeat(64), sequence: 1, files: bytes, proxyKind: 'nginx' })).finish());
-  const [decoded, decodeMs] = timed(() => type.toObject(type.decode(wire), { longs: String, enums: String, defaults: true }) as { files: { path: string; content: Uint8Array }[] });
-  const [, agentHashMs] = timed(() => deliveryHash(decoded.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), []));
-  const main = bytes[0];
-  const runningPath = join(dir, 'running-main-file');
-  writeFileSync(runningPath, main?.content ?? '');
-  const [, agentCompareMs] = timed(() => readFileSync(runningPath).equals(Buffer.from(decoded.files[0]?.content ?? new Uint8Array())));
-  return { coreHashMs, messageBytes: wire.length, encodeMs, decodeMs, agentHashMs, agentCompareMs };
+/** The default cluster's files in a pipeline output (what the agent last applied, in a running system). */
+function filesOf(c: IncrementalConfig): readonly { path: string; content: string }[] {
+  return c.output.clusters.find((x) => x.model.cluster === 'default')?.files?.files ?? [];
 }
 
 /** What the same task change cost before ADR 0030 (the whole model and one render), checked to give the same endpoint lines. */
@@ -318,10 +330,9 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     // A running core has been through the fast path on every converged run (no task changed): so has this process, three times.
     let last = first;
     for (let i = 0; i < 3 && last !== undefined; i++) last = incrementalConfig(last.run, { specs: s.inputs.desired, snapshot: structuredClone(s.inputs.snapshot) });
-    if (l.dynamic !== undefined && last !== undefined) await l.dynamic.prime(endpointsOf(last));
+    if (l.dynamic !== undefined && last !== undefined) await l.dynamic.prime(filesOf(last));
     const sampler = memorySampler(l.proxy);
     const taskRuns: TaskRun[] = [];
-    const deliveries: DeliveryCost[] = [];
     let dynamic = false;
     for (let k = 1; k <= TASK_RUNS; k++) {
       // The core reads a fresh snapshot every run (new objects, nothing shared with the last one but the cached specs).
@@ -335,15 +346,19 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const servedMs = served === undefined ? NaN : served - t0;
       // Not on the path: the same change through a model build and render (the figure before ADR 0030), checked to give the same lines.
       const coreFullMs = applied !== undefined && l.dynamic !== undefined ? fullTaskPath(l.dynamic, kind, snapshotK, s.inputs.desired, applied.endpoints) : undefined;
-      // Not on the timed path: what delivering the files costs besides (the core's hash, the gRPC message, the agent's hash and comparison).
-      if (applied !== undefined) deliveries.push(deliveryCost(applied.files, dir));
       if (applied !== undefined) last = applied.next;
-      const run: TaskRun = { servedMs, coreMs: coreOnly.coreMs, ...(applied !== undefined ? { pushMs: applied.pushMs, pushed: applied.sent } : {}), ...(coreFullMs !== undefined ? { coreFullMs } : {}) };
+      const p = applied?.pushed;
+      const run: TaskRun = {
+        servedMs,
+        coreMs: coreOnly.coreMs,
+        ...(p !== undefined ? { pushMs: p.pushMs, pushed: p.sent, ...(p.deliverMs !== undefined ? { deliverMs: p.deliverMs } : {}), ...(p.messageBytes !== undefined ? { messageBytes: p.messageBytes } : {}), ...(p.receiveMs !== undefined ? { receiveMs: p.receiveMs } : {}) } : {}),
+        ...(applied !== undefined ? { agentMs: applied.agentMs } : {}),
+        ...(coreFullMs !== undefined ? { coreFullMs } : {}),
+      };
       taskRuns.push(run);
-      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (core ${run.coreMs.toFixed(0)} ms${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms: ${run.pushed ?? ''}` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
+      const delivery = run.deliverMs !== undefined ? `, delivery ${run.deliverMs.toFixed(0)} ms (${((run.messageBytes ?? 0) / 1024).toFixed(0)} KiB message), agent receive ${(run.receiveMs ?? 0).toFixed(0)} ms` : '';
+      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (core ${run.coreMs.toFixed(0)} ms${delivery}${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms: ${run.pushed ?? ''}` : ''}${run.agentMs !== undefined ? `, ${run.agentMs.toFixed(0)} ms from the message to the agent's answer` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
     }
-    const deliveryMs = medianCost(deliveries);
-    if (deliveryMs !== undefined) log(`${kind} ${n}: delivery besides (not timed, medians): core hash ${deliveryMs.coreHashMs.toFixed(0)} ms, gRPC message ${(deliveryMs.messageBytes / MiB).toFixed(1)} MiB encode ${deliveryMs.encodeMs.toFixed(0)} + decode ${deliveryMs.decodeMs.toFixed(0)} ms, agent hash ${deliveryMs.agentHashMs.toFixed(0)} ms, agent compare ${deliveryMs.agentCompareMs.toFixed(0)} ms`);
     const taskMs = median(taskRuns.map((r) => r.servedMs));
     const taskCoreMs = median(taskRuns.map((r) => r.coreMs));
     const fulls = taskRuns.flatMap((r) => (r.coreFullMs !== undefined ? [r.coreFullMs] : []));
@@ -385,7 +400,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
 
     return {
       kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
-      taskServedMs: taskMs, taskCoreMs, taskRuns, routeRuns, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(pushes.length > 0 ? { taskPushMs: median(pushes) } : {}), ...(deliveryMs !== undefined ? { deliveryMs } : {}), reloadsForTask: dynamic ? 0 : taskRuns.length, routeServedMs: routeMs,
+      taskServedMs: taskMs, taskCoreMs, taskRuns, routeRuns, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(pushes.length > 0 ? { taskPushMs: median(pushes) } : {}), reloadsForTask: dynamic ? 0 : taskRuns.length, routeServedMs: routeMs,
       memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
       rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
     };

@@ -24,22 +24,20 @@ export interface TaskRun {
   readonly servedMs: number;
   /** The core's part (dynamic: the incremental pipeline; static: model, render, validate, encode). */
   readonly coreMs: number;
-  /** Dynamic: the agent's push until the proxy answered. */
+  /** Dynamic: the agent's push until the proxy answered (measured in the agent's thread). */
   readonly pushMs?: number;
+  /** Dynamic NGINX (ADR 0042): the core's delivery — the files as bytes, their delivery hash, the ProxyConfig message for the agent's stream. */
+  readonly deliverMs?: number;
+  /** Dynamic NGINX: that message's size in bytes (files the stream carried before go as references). */
+  readonly messageBytes?: number;
+  /** Dynamic NGINX: the agent's decode of the message, resolution of references, hash check and comparison of nginx.conf. */
+  readonly receiveMs?: number;
+  /** Dynamic: from handing the message to the agent's thread to its answer (receive + push + the threads' hops). */
+  readonly agentMs?: number;
   /** Dynamic: what the push sent (NGINX: whole or a delta; HAProxy: runtime API commands). */
   readonly pushed?: string;
   /** Dynamic: the same change through a model build and render (not on the path). */
   readonly coreFullMs?: number;
-}
-
-/** What delivering a task change's files costs besides the timed path (ms; measured once per case). */
-export interface DeliveryCost {
-  readonly coreHashMs: number;
-  readonly messageBytes: number;
-  readonly encodeMs: number;
-  readonly decodeMs: number;
-  readonly agentHashMs: number;
-  readonly agentCompareMs: number;
 }
 
 export interface ScaleRow {
@@ -56,7 +54,6 @@ export interface ScaleRow {
   /** Median of taskRuns' coreMs. */
   readonly taskCoreMs: number;
   readonly taskRuns?: readonly TaskRun[];
-  readonly deliveryMs?: DeliveryCost;
   /** Dynamic endpoints: what the core spent on the same task change before ADR 0030 (model build + render). */
   readonly taskCoreFullMs?: number;
   /** Dynamic endpoints: the PUT of the endpoint set to NGINX's balancer (until it answered). */
@@ -93,17 +90,14 @@ const minMed = (xs: readonly number[]): string => {
   return s.length === 0 ? 'n/a' : s.length === 1 ? f(s[0] ?? NaN) : `${f(s[0] ?? NaN)} / ${f(s[Math.floor(s.length / 2)] ?? NaN)}`;
 };
 
-/** Task changes, phase by phase (min / median over the runs), and the delivery costs not on the timed path. */
+/** Task changes, phase by phase (min / median over the runs); the delivery is on the timed path (ADR 0042). */
 export function formatTaskTable(rows: readonly ScaleRow[]): string {
-  const header = ['proxy', 'routes', 'runs', 'task→served ms', 'core', 'push', 'model + render (full)', 'core hash', 'gRPC MiB', 'encode + decode', 'agent hash', 'agent compare'];
+  const header = ['proxy', 'routes', 'runs', 'task→served ms', 'core', 'delivery', 'message KiB', 'agent receive', 'push', 'to agent answer', 'model + render (full)'];
   const body = rows.map((r) => {
     const ts = r.taskRuns ?? [];
-    const col = (k: 'servedMs' | 'coreMs' | 'pushMs' | 'coreFullMs'): string => minMed(ts.flatMap((x) => (x[k] !== undefined ? [x[k]] : [])));
-    const d = r.deliveryMs;
-    return [
-      r.kind, String(r.routes), String(ts.length), col('servedMs'), col('coreMs'), col('pushMs'), col('coreFullMs'),
-      d !== undefined ? f(d.coreHashMs) : 'n/a', d !== undefined ? (d.messageBytes / 2 ** 20).toFixed(1) : 'n/a', d !== undefined ? `${f(d.encodeMs)} + ${f(d.decodeMs)}` : 'n/a', d !== undefined ? f(d.agentHashMs) : 'n/a', d !== undefined ? f(d.agentCompareMs) : 'n/a',
-    ];
+    const col = (k: 'servedMs' | 'coreMs' | 'deliverMs' | 'receiveMs' | 'pushMs' | 'agentMs' | 'coreFullMs'): string => minMed(ts.flatMap((x) => (x[k] !== undefined ? [x[k]] : [])));
+    const kib = ts.flatMap((x) => (x.messageBytes !== undefined ? [x.messageBytes / 1024] : []));
+    return [r.kind, String(r.routes), String(ts.length), col('servedMs'), col('coreMs'), col('deliverMs'), minMed(kib), col('receiveMs'), col('pushMs'), col('agentMs'), col('coreFullMs')];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');

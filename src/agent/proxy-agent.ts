@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { resubscribe, type CoreConnection, type StreamHandle } from '../api/client';
+import { ReceivedFiles } from '../api/unchanged-files';
 import type { HandedPair } from './agent-identity';
 import { safeRelativePath } from '../validate/validate-files';
 import { deliveryHash, type ConfigFileData, type Validation } from '../api/control-plane';
@@ -105,6 +106,12 @@ export interface AgentState {
 
 /** Only plain relative paths inside the config directory may be written (the validator's rule too). */
 export { safeRelativePath };
+
+/** Per stream: messages with the files the core referred to as unchanged put back (ADR 0042). */
+function resolvingFiles(): (m: ProxyConfig__Output) => ProxyConfig__Output {
+  const received = new ReceivedFiles();
+  return (m) => ({ ...m, files: received.resolve(m.files) });
+}
 
 export class ProxyAgent {
   private proxyProc: ProxyHandle | undefined;
@@ -256,7 +263,7 @@ export class ProxyAgent {
       void this.traffic.start();
     }
     this.stream = resubscribe(
-      () => core.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId }),
+      () => core.client.WatchProxyConfig({ cluster: this.o.cluster, replicaId: this.o.replicaId, resolvesUnchangedFiles: true }),
       (m: ProxyConfig__Output) => {
         // A new identity (after rotate-certs): reconnect with it; the proxy is not touched (ADR 0019).
         if (m.identity !== null && this.o.credentials?.adopt(m.identity) === true) core.renew();
@@ -264,7 +271,7 @@ export class ProxyAgent {
         this.challenges(m);
         this.pacer.offer(m, m.immediate);
       },
-      { log: this.o.log, what: 'WatchProxyConfig', connection: core, onConnect: () => this.o.log.info('connected to the core') },
+      { log: this.o.log, what: 'WatchProxyConfig', connection: core, onConnect: () => this.o.log.info('connected to the core'), perStream: resolvingFiles },
     );
     this.heartbeat = setInterval(() => void this.report(), this.o.heartbeatMs ?? 5_000);
   }

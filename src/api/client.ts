@@ -135,7 +135,7 @@ export interface StreamHandle {
   stop(): void;
 }
 
-export interface ResubscribeOptions {
+export interface ResubscribeOptions<T = unknown> {
   readonly log: Logger;
   readonly what: string;
   readonly minDelayMs?: number;
@@ -150,6 +150,12 @@ export interface ResubscribeOptions {
   readonly onDisconnect?: (err: Error | undefined) => void;
   /** Called when a stream is open on a connected channel (without `connection`: at its first message). */
   readonly onConnect?: () => void;
+  /**
+   * A fresh decoder for each stream opened, given every message of that stream in order before
+   * messages are coalesced (latest wins): for state that spans messages of one stream (ADR 0042's
+   * file references). A decoder that throws ends the stream; the next one starts fresh.
+   */
+  readonly perStream?: () => (m: T) => T;
 }
 
 /**
@@ -158,7 +164,7 @@ export interface ResubscribeOptions {
  * message carries the full state, so one that was overtaken while the previous was being handled
  * (an NGINX reload, a render) is skipped — a burst of changes costs one more reload, not one each.
  */
-export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessage: (m: T) => Promise<void> | void, opts: ResubscribeOptions): StreamHandle {
+export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessage: (m: T) => Promise<void> | void, opts: ResubscribeOptions<T>): StreamHandle {
   const min = opts.minDelayMs ?? RECONNECT_MIN_DELAY_MS;
   const max = opts.maxDelayMs ?? RECONNECT_MAX_DELAY_MS;
   const connection = opts.connection;
@@ -225,6 +231,7 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
       return;
     }
     current = stream;
+    const decode = opts.perStream?.();
     let ended = false;
     let heard = false;
     if (connection !== undefined) {
@@ -241,7 +248,21 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
       connection?.renew();
       later(err, true);
     };
-    stream.on('data', (m: T) => {
+    let undecodable = false;
+    stream.on('data', (raw: T) => {
+      if (undecodable) return;
+      let m = raw;
+      if (decode !== undefined) {
+        try {
+          m = decode(raw);
+        } catch (e) {
+          // Nothing of this stream is usable any more (later messages may refer to this one).
+          undecodable = true;
+          opts.log.error({ stream: opts.what, err: e instanceof Error ? e.message : String(e) }, 'could not decode a message; reopening the stream');
+          stream.cancel();
+          return;
+        }
+      }
       delay = min;
       failures = 0;
       if (!heard) {

@@ -10,7 +10,7 @@
  */
 import { BehaviorSubject, Subject, filter, type Observable } from 'rxjs';
 
-import { configFilesHash, deliveryHash } from '../plan/config-files-hash';
+import { configFilesHash, deliveryHash } from './delivery-hash';
 import type { ProxyKind } from '../plan/proxy-capabilities';
 import type { Validation } from '../validate/result';
 import { backendVerdict } from '../domain/backend-health';
@@ -84,8 +84,8 @@ export interface ReplicaReport {
   readonly receivedAt: number;
 }
 
-/** The hash a proxy reports for a set of files (pure, shared with the plan). */
-export { configFilesHash, deliveryHash } from '../plan/config-files-hash';
+/** The hash a proxy reports for a set of files (node:crypto's SHA-256; the same digest as the plan's pure one). */
+export { configFilesHash, deliveryHash } from './delivery-hash';
 
 /** One pending HTTP-01 token and the text to answer it with (public: the CA fetches it over plain HTTP). */
 export interface AcmeChallengeData {

@@ -11,6 +11,7 @@ import { combineLatest, type Subscription } from 'rxjs';
 import type { ControlPlane, ProxyKind } from './control-plane';
 import type { CoreHandlers } from './generated/swarmgate/v1/Core';
 import { coreProto } from './proto';
+import { SentFiles } from './unchanged-files';
 import { MODEL_VERSION } from './model-json';
 import type { UpstreamTraffic__Output } from './generated/swarmgate/v1/UpstreamTraffic';
 import type { UpstreamReading } from './traffic-totals';
@@ -149,6 +150,8 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
       const handed = peer !== undefined ? plane.identityFor('agent', cluster, peer.fingerprint) : undefined;
       const identity = handed !== undefined ? { identity: { cert: Buffer.from(handed.cert), key: Buffer.from(handed.key), ca: Buffer.from(handed.ca) } } : {};
       const disconnected = plane.agentStreamOpened(cluster, replicaId);
+      // An agent that resolves references gets a file it already has from this stream as one (ADR 0042).
+      const sent = call.request.resolvesUnchangedFiles ? new SentFiles() : undefined;
       bindStream(
         call,
         // The config and the HTTP-01 tokens travel together: a token change resends the same config (no reload).
@@ -158,7 +161,7 @@ export function coreHandlers(plane: ControlPlane, log: Logger): CoreHandlers {
             configHash: c.configHash,
             sequence: String(c.sequence),
             proxyKind: c.proxyKind,
-            files: c.files.map((f) => ({ path: f.path, content: f.content })),
+            files: sent !== undefined ? sent.encode(c.files) : c.files.map((f) => ({ path: f.path, content: f.content })),
             immediate: c.immediate === true,
             certificates: (c.certificates ?? []).map((f) => ({ path: f.path, content: f.content })),
             challenges: challenges.map((ch) => ({ token: ch.token, keyAuthorization: ch.keyAuthorization })),

@@ -12,7 +12,8 @@ import { stepTarget, type Step } from '../plan/writes/steps';
 
 /** Deliveries go to the control plane, with the cluster's ACME certificates (which the Plan never holds). */
 export function agentSink(plane: ControlPlane, certificatesOf: (cluster: string) => readonly ConfigFileData[] = () => []): AgentSink {
-  return { deliver: (s) => void plane.deliver(s.cluster, s.proxyKind, s.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), s.immediate, certificatesOf(s.cluster)) };
+  // The core's Buffers as they are (no copy): the same Buffer run after run is how a stream sees a file unchanged at once (ADR 0042).
+  return { deliver: (s) => void plane.deliver(s.cluster, s.proxyKind, s.files.map((f) => ({ path: f.path, content: Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content) })), s.immediate, certificatesOf(s.cluster)) };
 }
 
 function daemonText(error: unknown): string {

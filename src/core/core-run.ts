@@ -10,7 +10,7 @@ import { executePlan, type GroupOutcome } from '../apply/execute-plan';
 import type { LiveState } from '../observed/live-state';
 import { observe, type Observed } from './observe';
 import { ServedRoutes } from './served-routes';
-import { deliveryHash } from '../plan/config-files-hash';
+import { deliveryHash } from '../api/delivery-hash';
 import type { ConfigFileData } from '../api/control-plane';
 import type { IssuerActor } from './acme/issuer-actor';
 import { withIssuerConditions } from './acme/issuer-status';
@@ -127,6 +127,20 @@ export class CoreRun {
   private readonly served = new ServedRoutes();
   /** This run's ACME certificate files per cluster, handed to the agents with the config (never in the Plan). */
   private readonly certificates = new Map<string, readonly ConfigFileData[]>();
+  /**
+   * Per cluster, the main file's text and its bytes as last delivered: a task change keeps the text
+   * (ADR 0030), and the same Buffer lets each agent stream see "unchanged" without comparing
+   * megabytes, and spares a copy of them per run (ADR 0042).
+   */
+  private readonly mainBytes = new Map<string, { readonly text: string; readonly bytes: Buffer }>();
+
+  private bytesOfMain(cluster: string, text: string): Buffer {
+    const last = this.mainBytes.get(cluster);
+    if (last?.text === text) return last.bytes;
+    const bytes = Buffer.from(text);
+    this.mainBytes.set(cluster, { text, bytes });
+    return bytes;
+  }
   /** Writes Docker rejected for good, not sent again until their inputs change. */
   private readonly terminal = new TerminalFailures();
   /** The identity pairs this process can hand agents over their stream (ADR 0019). */
@@ -359,6 +373,7 @@ export class CoreRun {
 
   /** Share the run's result with gRPC subscribers and forget replicas that are gone. */
   private publish(clusters: readonly string[], runtimes: readonly ClusterRuntime[], tasks: LiveState['tasks'], conditions: Readonly<Record<string, readonly Condition[]>>): void {
+    for (const c of this.mainBytes.keys()) if (!clusters.includes(c)) this.mainBytes.delete(c);
     const plane = this.options.plane;
     if (plane === undefined) return;
     const proxyServices = new Set(runtimes.map((r) => r.serviceId));
@@ -399,7 +414,7 @@ export class CoreRun {
     }
     const kind = model.spec.proxy.kind;
     // The main file and what ships beside it (dynamic endpoints' endpoints.txt, ADR 0016): agents get them all.
-    const files = [{ path: MAIN_CONFIG_FILE[kind], content: Buffer.from(rendered) }, ...source.extraFiles];
+    const files = [{ path: MAIN_CONFIG_FILE[kind], content: this.bytesOfMain(model.cluster, rendered) }, ...source.extraFiles];
     // The exact files that ship are checked before anything is delivered (to agents or as a Swarm
     // config), an extension's submission too, whatever it reported. A rolled-back revision was
     // validated when it was current.

@@ -4,9 +4,11 @@
 export interface WatchProxyConfigRequest {
   'cluster'?: (string);
   'replicaId'?: (string);
+  'resolvesUnchangedFiles'?: (boolean);
 }
 
 export interface WatchProxyConfigRequest__Output {
   'cluster': (string);
   'replicaId': (string);
+  'resolvesUnchangedFiles': (boolean);
 }
