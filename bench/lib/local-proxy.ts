@@ -242,6 +242,8 @@ export async function firstServed(
 /** wrk against one host for `seconds`: requests per second and the count of non-2xx/3xx answers and socket errors. */
 export function wrkRate(port: number, host: string, seconds: number): { rps: number; errors: number } {
   const r = spawnSync('wrk', ['-t1', '-c16', `-d${seconds}s`, '-H', `Host: ${host}`, `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  // Run without make (which installs it), the column would read NaN with no reason given.
+  if (r.error !== undefined) process.stderr.write(`[bench] wrk could not run (${r.error.message}): requests/s not measured; \`make bench-scale\` installs it (Debian package wrk)\n`);
   const out = `${r.stdout}`;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
