@@ -96,7 +96,7 @@ NODES ?=
 CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset), 2 or 4, not '$(NODES)'" >&2; exit 2 ;; esac
 NAMESPACED_NODES = $(filter 2 4,$(NODES))
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-reload bench-cli bench-acme-two-nodes
+.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-core-memory bench-reload bench-cli bench-acme-two-nodes
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@$(SYSTEM_DEPS) images
@@ -155,8 +155,11 @@ bench-acme-two-nodes: $(DEPS_STAMP) ## ACME on the 2-node swarm: apply → HTTPS
 	@NODES=2 bash deploy/scripts/swarm-nodes-check.sh
 	ip netns exec sg-cli env DOCKER_HOST=unix:///var/run/docker-sg-mgr.sock npx tsx bench/acme-two-nodes.ts $(ARGS)
 
-bench-memory: $(DEPS_STAMP) ## RSS and V8 heap of the core converging 1,000 routes over the in-memory Docker fake (flags: NODE_FLAGS=...)
-	node --import tsx $(NODE_FLAGS) bench/core-memory.ts
+bench-core-memory: build ## RSS and V8 heap of a real core process at N bench-mix routes (CORE_MEMORY_SIZES=1000,5000,10000, CORE_MEMORY_RUNS=3) over the Docker fake served as the Engine API: converged, after a route and a task change; JSON in bench/results/
+	@$(SYSTEM_DEPS) bench
+	npx tsx bench/core-memory.ts
+
+bench-memory: bench-core-memory ## the former name of bench-core-memory
 
 bench-swarm: build ## core latencies on the local Swarm: create/scale/remove → traffic, core RSS at 1k routes (needs swarm-up images)
 	npx tsx bench/swarm-bench.ts

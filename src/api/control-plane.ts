@@ -27,7 +27,25 @@ export interface PublishedModel {
   readonly cluster: string;
   readonly modelHash: string;
   readonly sequence: number;
+  /** The model's JSON, encoded when read (a watcher's write), not kept: 13 MB at 10,000 routes (ADR 0044). */
   readonly modelJson: string;
+}
+
+/** A published model's JSON: a string as given, or encoded on each read from the model it stands for. */
+export type ModelJsonSource = string | (() => string);
+
+/** The published model, whose JSON source a later publication of the same hash may replace (same hash, same bytes). */
+class Published implements PublishedModel {
+  constructor(
+    readonly cluster: string,
+    readonly modelHash: string,
+    readonly sequence: number,
+    public source: ModelJsonSource,
+  ) {}
+
+  get modelJson(): string {
+    return typeof this.source === 'string' ? this.source : this.source();
+  }
 }
 
 /** A config check's outcome: the one Validation type of src/validate (the gRPC message carries ok and output). */
@@ -99,7 +117,7 @@ export const AGENT_HEARD_MS = 15_000;
 
 export class ControlPlane {
   private sequence = 0;
-  private readonly models = new Map<string, BehaviorSubject<PublishedModel | undefined>>();
+  private readonly models = new Map<string, BehaviorSubject<Published | undefined>>();
   private readonly configs = new Map<string, BehaviorSubject<DeliveredConfig | undefined>>();
   private readonly submissions = new Map<string, Submission>();
   private readonly reports = new Map<string, ReplicaReport>();
@@ -173,11 +191,19 @@ export class ControlPlane {
     return s;
   }
 
-  /** Publish a cluster's model; a model with the same hash as the current one is not resent. */
-  publishModel(cluster: string, modelHash: string, modelJson: string): void {
-    const s = this.subject(this.models, cluster);
-    if (s.value?.modelHash === modelHash) return;
-    s.next({ cluster, modelHash, sequence: ++this.sequence, modelJson });
+  /**
+   * Publish a cluster's model; a model with the same hash as the current one is not resent. `modelJson`
+   * may be a function that encodes it: then only the model is held (which the core holds anyway), and
+   * a republication of the same hash swaps in the new model so that the old one can go.
+   */
+  publishModel(cluster: string, modelHash: string, modelJson: ModelJsonSource): void {
+    const s = this.models.get(cluster) ?? new BehaviorSubject<Published | undefined>(undefined);
+    this.models.set(cluster, s);
+    if (s.value?.modelHash === modelHash) {
+      s.value.source = modelJson;
+      return;
+    }
+    s.next(new Published(cluster, modelHash, ++this.sequence, modelJson));
   }
 
   model(cluster: string): PublishedModel | undefined {
@@ -185,7 +211,7 @@ export class ControlPlane {
   }
 
   watchModel(cluster: string): Observable<PublishedModel> {
-    return this.subject(this.models, cluster).pipe(filter((m): m is PublishedModel => m !== undefined));
+    return this.subject(this.models, cluster).pipe(filter((m): m is Published => m !== undefined));
   }
 
   /** Accept an extension's result for the current model; a result for an older model is refused. */

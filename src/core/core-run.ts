@@ -115,8 +115,11 @@ export class CoreRun {
   private readonly rollouts: RolloutDriver;
   /** The last pipeline run: a run where only tasks changed recomputes servers from it (ADR 0030). */
   private lastPipeline: PipelineRun | undefined;
-  /** Each model's JSON and hash, by model object: the pipeline hands back the same object while its inputs are unchanged. */
-  private readonly encodedModels = new WeakMap<ProxyModel, { readonly json: string; readonly hash: string }>();
+  /**
+   * Each model's hash, by model object: the pipeline hands back the same object while its inputs are
+   * unchanged. Not its JSON: watchers get it encoded when they are sent it (ADR 0044).
+   */
+  private readonly modelHashes = new WeakMap<ProxyModel, string>();
   /** Upstreams of each cluster's model in the previous run: where a backend's traffic was counted. */
   private lastUpstreams = new Map<string, readonly Upstream[]>();
   private readonly wake = new Subject<number>();
@@ -252,15 +255,15 @@ export class CoreRun {
     return intents;
   }
 
-  /** Publish a cluster's model to gRPC watchers (extensions); returns its hash. Encoded once per model object (a run where nothing changed reuses it). */
+  /** Publish a cluster's model to gRPC watchers (extensions); returns its hash. Hashed once per model object (a run where nothing changed reuses it). */
   private publishModel(model: ProxyModel): string {
-    let e = this.encodedModels.get(model);
-    if (e === undefined) {
-      e = encodeModel(model);
-      this.encodedModels.set(model, e);
+    let hash = this.modelHashes.get(model);
+    if (hash === undefined) {
+      hash = encodeModel(model).hash;
+      this.modelHashes.set(model, hash);
     }
-    this.options.plane?.publishModel(model.cluster, e.hash, e.json);
-    return e.hash;
+    this.options.plane?.publishModel(model.cluster, hash, () => encodeModel(model).json);
+    return hash;
   }
 
   /** execute: the plan's writes, group by group (one per cluster); a failed group ends alone. */

@@ -4,7 +4,7 @@
  * whole state, so a lost event only delays convergence until the next poll or resync.
  */
 import pino, { type Logger } from 'pino';
-import { asyncScheduler, distinctUntilChanged, from, Observable, retry, skip, switchMap, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, distinctUntilChanged, exhaustMap, from, Observable, retry, skip, switchMap, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import { classifyDockerError, isDockerApiError } from '../observed/docker-errors';
 import type { DockerEvent, DockerPort } from '../observed/docker-port';
 import { readTaskFingerprint } from '../observed/read-snapshot';
@@ -73,7 +73,10 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();
   const taskChanges$ = poll$(options.taskPollMs ?? DEFAULT_TASK_POLL_MS, scheduler).pipe(
-    switchMap(() => from(readTaskFingerprint(port).catch(() => 'unreadable'))),
+    // One listing at a time: a tick while the last one is still read is skipped. switchMap only stopped
+    // listening to the last one, so at 10,000 routes (50,000 tasks, ≈ 20 MB of JSON each) slow answers
+    // piled up, held hundreds of MiB of bodies and missed their deadlines (ADR 0044).
+    exhaustMap(() => from(readTaskFingerprint(port).catch(() => 'unreadable'))),
     distinctUntilChanged(),
     skip(1),
   );

@@ -94,9 +94,13 @@ function parseStored(c: ConfigInfo): StoredSpec | undefined {
   return { kind: kind as Kind, name, generation, createdAt: l[LABELS.createdAt] ?? c.CreatedAt ?? '', config: c, ...(sealed !== undefined ? { sealed } : {}) };
 }
 
-/** The newest generation of every stored object, plus older generations left behind by an interrupted apply. */
-export async function listStoredSpecs(port: DockerPort): Promise<{ current: Map<string, StoredSpec>; stale: StoredSpec[] }> {
-  const configs = await port.listConfigs([`${LABELS.role}=spec`, LABELS.kind]);
+/**
+ * The newest generation of every stored object, plus older generations left behind by an interrupted
+ * apply; with `only`, of that one object (the daemon filters by its labels, so an apply does not list
+ * every object's spec config).
+ */
+export async function listStoredSpecs(port: DockerPort, only?: { readonly kind: Kind; readonly name: string }): Promise<{ current: Map<string, StoredSpec>; stale: StoredSpec[] }> {
+  const configs = await port.listConfigs(only === undefined ? [`${LABELS.role}=spec`, LABELS.kind] : [`${LABELS.role}=spec`, `${LABELS.kind}=${only.kind}`, `${LABELS.name}=${only.name}`]);
   const current = new Map<string, StoredSpec>();
   const stale: StoredSpec[] = [];
   for (const c of configs) {
@@ -114,7 +118,7 @@ export async function listStoredSpecs(port: DockerPort): Promise<{ current: Map<
 
 /** Every stored generation of one object, newest first. */
 async function generationsOf(port: DockerPort, kind: Kind, name: string): Promise<StoredSpec[]> {
-  const { current, stale } = await listStoredSpecs(port);
+  const { current, stale } = await listStoredSpecs(port, { kind, name });
   return [...current.values(), ...stale].filter((s) => s.kind === kind && s.name === name).sort((a, b) => b.generation - a.generation);
 }
 
