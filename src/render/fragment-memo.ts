@@ -92,6 +92,9 @@ export class FragmentMemo {
     const c = this.current;
     this.current = undefined;
     if (c === undefined) return;
+    // A kept view's JSON is a copy of the view it keeps (about 8 KB a host, ADR 0044): dropped here and
+    // made again only if a later render compares that fragment by content (its host's view is new).
+    for (const k of c.next.byView.values()) k.json = undefined;
     this.scopes.delete(c.scope);
     this.scopes.set(c.scope, c.next);
     while (this.scopes.size > MAX_SCOPES) {
@@ -130,6 +133,13 @@ export class FragmentMemo {
     else this.hits++;
     this.keep(c.next, { id, place, view, json: input, outer, text });
     return text;
+  }
+
+  /** Characters of view JSON the memo holds between renders (none: ADR 0044); for tests and benchmarks. */
+  keptJsonChars(): number {
+    let n = 0;
+    for (const f of this.scopes.values()) for (const k of f.byView.values()) n += k.json?.length ?? 0;
+    return n;
   }
 
   private keep(next: Fragments, k: Kept): void {

@@ -22,6 +22,16 @@ describe('fragment memo', () => {
     expect([writer.memo.hits, writer.memo.misses]).toEqual([1, 1]);
   });
 
+  it('keeps no copy of a view as JSON between renders, and still reuses a fragment whose new view is equal', () => {
+    const { writer, render } = renderer();
+    render('c', { suffix: 's', items: [{ name: 'a', sub: [{ deep: 'x'.repeat(1000) }] }] });
+    expect(writer.memo.keptJsonChars()).toBe(0);
+    // A new but equal view object: compared by content, the kept view's JSON made again for it.
+    expect(render('c', { suffix: 's', items: [{ name: 'a', sub: [{ deep: 'x'.repeat(1000) }] }] })).toBe(`[a:s<${'x'.repeat(1000)}>]\n`);
+    expect(writer.memo.hits).toBe(1);
+    expect(writer.memo.keptJsonChars()).toBe(0);
+  });
+
   it('renders again when a field of the enclosing view that the partial reads changes', () => {
     const { writer, render } = renderer();
     render('c', { suffix: 's', items: [{ name: 'a' }] });
