@@ -7,16 +7,15 @@
  * changed upstream (ADR 0038), also after a reload; after NGINX restarted (seeded from the file) the
  * agent's delta is refused and it pushes the whole set.
  */
-import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coreConnection } from '../../src/api/client';
+import type { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
-import { startCoreApi, type CoreApi } from '../../src/api/server';
-import { ProxyAgent } from '../../src/agent/proxy-agent';
+import type { CoreApi } from '../../src/api/server';
+import type { ProxyAgent } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { ENDPOINTS_FILE } from '../../src/render/render-cluster';
@@ -25,6 +24,7 @@ import { send } from '../helpers/http-client';
 import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 import { pollUntilOk as until } from '../helpers/poll';
+import { nginxWorkerPids, startEdgeAgent, stopEdgeAgent } from '../helpers/edge-agent';
 
 /** The agent's log lines (JSON), to see how each set was sent. */
 const lines: Record<string, unknown>[] = [];
@@ -64,10 +64,7 @@ async function tasksServing(host: string, n: number): Promise<Set<string>> {
   return seen;
 }
 
-function workers(): number[] {
-  const master = Number(readFileSync(join(confDir, 'nginx.pid'), 'utf8').trim());
-  return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
-}
+const workers = (): number[] => nginxWorkerPids(confDir);
 
 beforeAll(async () => {
   const ports = await freePorts(8);
@@ -77,20 +74,11 @@ beforeAll(async () => {
     dynamicEndpoints: { controlPort: control, endpointsPath: join(confDir, ENDPOINTS_FILE), modulesDir: '/usr/lib/nginx/modules' },
   };
   for (const ip of ['127.0.57.1', '127.0.57.2']) backends.push(await startEcho('web', ip, ip, backendPort));
-  const socket = `unix://${dir}/core.sock`;
-  api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
-  core = coreConnection(socket, grpc.credentials.createInsecure());
-  const boot = join(dir, 'boot.conf');
-  writeFileSync(boot, `pid ${confDir}/nginx.pid;\nerror_log stderr error;\nevents {}\nhttp { access_log off; server { listen ${http}; location / { return 200 "boot\\n"; } } }\n`);
-  agent = new ProxyAgent({ core, cluster: 'edge', replicaId: 'task-1', confDir, bootConfigs: [boot], log, heartbeatMs: 200, endpointsPort: control });
-  agent.start();
+  ({ api, core, agent } = await startEdgeAgent({ dir, confDir, plane, log, http, control }));
 }, 30_000);
 
 afterAll(async () => {
-  agent.stop('SIGTERM');
-  await agent.exited;
-  core.close();
-  await api.close();
+  await stopEdgeAgent({ agent, core, api });
   await Promise.all(backends.map((b) => b.close()));
 });
 

@@ -8,17 +8,16 @@
  * still sent their share of requests to it: those got the 503 backup. No request may fail, and
  * after each reload the set is exactly the new one (the dropped upstream is removed, not kept).
  */
-import * as grpc from '@grpc/grpc-js';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coreConnection } from '../../src/api/client';
+import type { coreConnection } from '../../src/api/client';
 import { ControlPlane } from '../../src/api/control-plane';
-import { startCoreApi, type CoreApi } from '../../src/api/server';
+import type { CoreApi } from '../../src/api/server';
 import { controlRequest } from '../../src/agent/nginx-endpoints';
-import { ProxyAgent } from '../../src/agent/proxy-agent';
+import type { ProxyAgent } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { ENDPOINTS_FILE } from '../../src/render/render-cluster';
@@ -27,6 +26,7 @@ import { send } from '../helpers/http-client';
 import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 import { pollUntilOk as until } from '../helpers/poll';
+import { startEdgeAgent, stopEdgeAgent } from '../helpers/edge-agent';
 
 const log = pino({ level: 'warn' });
 const dir = mkdtempSync(join(tmpdir(), 'sg-dyn-steps-'));
@@ -113,25 +113,19 @@ beforeAll(async () => {
   const render = loopbackRenderOptions(confDir, ports.slice(0, 6));
   opts = { ...render, dynamicEndpoints: { controlPort: control, endpointsPath: join(confDir, ENDPOINTS_FILE), modulesDir: '/usr/lib/nginx/modules' } };
   backends.push(await startEcho('stable', 'stable-1', STABLE_IP, backendPort), await startEcho('canary', 'canary-1', CANARY_IP, backendPort));
-  const socket = `unix://${dir}/core.sock`;
-  api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
-  core = coreConnection(socket, grpc.credentials.createInsecure());
-  const boot = join(dir, 'boot.conf');
-  writeFileSync(boot, `pid ${confDir}/nginx.pid;\nerror_log stderr error;\nevents {}\nhttp { access_log off; server { listen ${http}; location / { return 200 "boot\\n"; } } }\n`);
   // As in a proxy task: the drain flag held around every reload (its lead is when the old workers serve alone).
   const drainFlagPath = render.drainFlagPath ?? join(confDir, 'draining');
-  agent = new ProxyAgent({ core, cluster: 'edge', replicaId: 'task-1', confDir, bootConfigs: [boot], log, heartbeatMs: 200, endpointsPort: control, drainFlagPath, ...(render.trafficLogPort !== undefined ? { trafficPort: render.trafficLogPort } : {}), pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 } });
-  agent.start();
+  ({ api, core, agent } = await startEdgeAgent({
+    dir, confDir, plane, log, http, control,
+    agent: { drainFlagPath, ...(render.trafficLogPort !== undefined ? { trafficPort: render.trafficLogPort } : {}), pacer: { calmMs: 0, quietMs: 0, maxWaitMs: 0 } },
+  }));
   const first = await deliverAndWait(100);
   expect(first).toContain(STABLE_IP);
   expect(first).not.toContain(CANARY_IP);
 }, 30_000);
 
 afterAll(async () => {
-  agent.stop('SIGTERM');
-  await agent.exited;
-  core.close();
-  await api.close();
+  await stopEdgeAgent({ agent, core, api });
   await Promise.all(backends.map((b) => b.close()));
 });
 

@@ -8,7 +8,7 @@
  * task change.
  */
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -17,7 +17,7 @@ import { coreConnection } from '../../src/api/client';
 import { ControlPlane, deliveryHash } from '../../src/api/control-plane';
 import type { ProxyConfig__Output } from '../../src/api/generated/swarmgate/v1/ProxyConfig';
 import { startCoreApi, type CoreApi } from '../../src/api/server';
-import { ProxyAgent } from '../../src/agent/proxy-agent';
+import type { ProxyAgent } from '../../src/agent/proxy-agent';
 import { buildModel } from '../../src/plan/build-model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { ENDPOINTS_FILE } from '../../src/render/render-cluster';
@@ -26,6 +26,7 @@ import { send } from '../helpers/http-client';
 import { freePorts, loopbackRenderOptions } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 import { pollUntilOk as until } from '../helpers/poll';
+import { nginxWorkerPids, startEdgeAgent, stopEdgeAgent } from '../helpers/edge-agent';
 
 const log = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'sg-unchanged-'));
@@ -79,10 +80,7 @@ async function tasksServing(n: number): Promise<Set<string>> {
   return seen;
 }
 
-function workers(): number[] {
-  const master = Number(readFileSync(join(confDir, 'nginx.pid'), 'utf8').trim());
-  return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
-}
+const workers = (): number[] => nginxWorkerPids(confDir);
 
 const applied = (hash: string) => until(`${hash.slice(0, 12)} applied`, () => plane.reportsOf('edge').find((r) => r.replicaId === 'task-1' && r.appliedHash === hash));
 
@@ -95,19 +93,11 @@ beforeAll(async () => {
     dynamicEndpoints: { controlPort: control, endpointsPath: join(confDir, ENDPOINTS_FILE), modulesDir: '/usr/lib/nginx/modules' },
   };
   for (const ip of ['127.0.58.1', '127.0.58.2', '127.0.58.3']) backends.push(await startEcho('web', ip, ip, backendPort));
-  api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
-  core = coreConnection(socket, grpc.credentials.createInsecure());
-  const boot = join(dir, 'boot.conf');
-  writeFileSync(boot, `pid ${confDir}/nginx.pid;\nerror_log stderr error;\nevents {}\nhttp { access_log off; server { listen ${http}; location / { return 200 "boot\\n"; } } }\n`);
-  agent = new ProxyAgent({ core, cluster: 'edge', replicaId: 'task-1', confDir, bootConfigs: [boot], log, heartbeatMs: 200, endpointsPort: control });
-  agent.start();
+  ({ api, core, agent } = await startEdgeAgent({ dir, confDir, plane, log, http, control }));
 }, 30_000);
 
 afterAll(async () => {
-  agent.stop('SIGTERM');
-  await agent.exited;
-  core.close();
-  await api.close();
+  await stopEdgeAgent({ agent, core, api });
   await Promise.all(backends.map((b) => b.close()));
 });
 
