@@ -44,6 +44,20 @@ export function masterReloads(socketPath: string, timeoutMs = 1_000): Promise<Ma
 }
 
 /**
+ * Polls `show proc` until the master answers — it does so only from its main loop, where its signal
+ * handlers are installed — and returns its count; undefined when it did not within `timeoutMs`.
+ */
+export async function masterReady(socketPath: string, timeoutMs = 10_000): Promise<MasterReloads | undefined> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const answered = await masterReloads(socketPath, Math.max(100, Math.min(2_000, until - Date.now())));
+    if (answered !== undefined) return answered;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
+}
+
+/**
  * After a SIGUSR2 sent when the master had counted `before`: polls the master CLI in the background
  * and answers, synchronously, whether that reload was counted as failed. stop() ends the polling.
  */

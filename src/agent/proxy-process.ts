@@ -23,12 +23,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProxyHandle } from './proxy-handle';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { buildPemFiles, pruneStalePemFiles } from '../validate/haproxy-pems';
 import { runProxyCheck } from '../validate/proxy-check';
 import { checkHaproxyFds, ownNofileHardLimit } from './haproxy-fd-need';
-import { masterReloads, refusalWatch } from './haproxy-master-cli';
+import { masterReady, refusalWatch } from './haproxy-master-cli';
 import { checkSharedTlsPairs } from '../validate/tls-pairs';
 import { PASSED, type Validation } from '../validate/result';
 import type { ProxyKind } from '../plan/proxy-capabilities';
@@ -281,46 +280,22 @@ async function nginxReload(masterPid: number, o: { readonly drain?: DrainOptions
 }
 
 /**
- * Whether an HAProxy master answers on its CLI socket within `timeoutMs`: it does so only from its
- * main loop, where its signal handlers are installed.
- */
-export async function haproxyMasterReady(socketPath: string, timeoutMs = 10_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const answered = await new Promise<boolean>((resolve) => {
-      const sock = connect(socketPath);
-      const done = (ok: boolean): void => {
-        sock.destroy();
-        resolve(ok);
-      };
-      sock.setTimeout(Math.max(100, Math.min(2_000, until - Date.now())), () => done(false));
-      sock.once('connect', () => sock.write('show proc\n'));
-      sock.once('data', () => done(true));
-      sock.once('error', () => done(false));
-      sock.once('close', () => done(false));
-    });
-    if (answered) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
-
-/**
  * HAProxy master-worker: once the master is ready, SIGUSR2 and confirm (an old worker that still
  * holds a listening socket still accepts), or refused as soon as the master counts the reload as
  * failed (haproxy-master-cli.ts).
  */
 export async function reloadHaproxyAndConfirm(masterPid: number, masterSocket: string, timeoutMs = 10_000): Promise<ReloadOutcome> {
   const start = Date.now();
-  if (!(await haproxyMasterReady(masterSocket, timeoutMs))) return { confirmed: false };
-  const before = await masterReloads(masterSocket);
-  const watch = before !== undefined ? refusalWatch(masterSocket, before) : undefined;
+  // Ready: the master's count before the signal, which the refusal watch compares with.
+  const before = await masterReady(masterSocket, timeoutMs);
+  if (before === undefined) return { confirmed: false };
+  const watch = refusalWatch(masterSocket, before);
   try {
-    const old = await signalAndConfirmWorkers(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), Math.max(0, timeoutMs - (Date.now() - start)), () => watch?.refused() === true);
+    const old = await signalAndConfirmWorkers(masterPid, 'SIGUSR2', (pid) => holdsListener(pid, listeningSocketInodes()), Math.max(0, timeoutMs - (Date.now() - start)), () => watch.refused());
     if (old !== undefined) return { confirmed: true, ms: Date.now() - start };
-    return watch?.refused() === true ? { confirmed: false, refused: HAPROXY_REFUSED } : { confirmed: false };
+    return watch.refused() ? { confirmed: false, refused: HAPROXY_REFUSED } : { confirmed: false };
   } finally {
-    watch?.stop();
+    watch.stop();
   }
 }
 
@@ -456,7 +431,7 @@ export function haproxyDriver(o: HaproxyDriverOptions = {}): ProxyDriver {
       // SIGTERM's default action is what it asks for: no need to wait for the handlers.
       if (requested !== 'SIGQUIT') return proxy.kill(requested);
       // SIGUSR1 is HAProxy's soft stop (finish requests); SIGQUIT would only dump memory pools.
-      void haproxyMasterReady(masterSocket, readyTimeout).then(() => {
+      void masterReady(masterSocket, readyTimeout).then(() => {
         if (proxy.running()) proxy.kill('SIGUSR1');
       });
     },

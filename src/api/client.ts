@@ -256,7 +256,7 @@ export function resubscribe<T>(open: () => grpc.ClientReadableStream<T>, onMessa
         try {
           m = decode(raw);
         } catch (e) {
-          // Nothing of this stream is usable any more (later messages may refer to this one).
+          // Nothing of this stream can be used from here on (later messages may refer to this one).
           undecodable = true;
           opts.log.error({ stream: opts.what, err: e instanceof Error ? e.message : String(e) }, 'could not decode a message; reopening the stream');
           stream.cancel();
