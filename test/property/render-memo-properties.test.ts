@@ -211,5 +211,6 @@ describe('memoised NGINX fragments', () => {
     expect(model.routes).toBeGreaterThan(changes);
     expect(model.hosts).toBeGreaterThan(changes);
     expect(model.suffixed).toBeGreaterThan(0);
-  });
+    // Two builds and two renders per change (about 20 s alone): more than the default under a loaded machine.
+  }, 120_000);
 });
