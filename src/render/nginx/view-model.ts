@@ -86,13 +86,18 @@ function upstreamTlsView(t: NonNullable<ProxyAction['upstreamTls']>, secretsDir:
 function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
-  if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
   const a = action.affinity;
+  // Dynamic endpoints: a rule over several backends splits by a line of the endpoint set, weights and
+  // empty backends included, so a weight step or a backend's last task changes no config (ADR 0049).
+  // Not with a proxy-issued cookie: its pinning maps (StickySplitView) name the versions in nginx.conf.
+  const declared = maps.splitsAsData && !(a.kind === 'cookie' && a.issuedBy !== 'Application') ? action.declared : undefined;
+  if (action.targets.length === 0 && declared === undefined) return { ...base, unavailable: true, proxy: false };
   const key = maps.affinityKey(a);
   const [single] = action.targets;
+  const dataSplit = declared !== undefined ? maps.dataSplit(rule.id, declared, key) : undefined;
   // Proxy-issued cookie over several versions: pin each client to the version it landed on.
-  const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
-  const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
+  const pinned = dataSplit === undefined && action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
+  const target = dataSplit ?? pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
   const headers = withAuthHeaders(withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader), rule.policies?.forwardAuth?.responseHeaders);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
@@ -120,6 +125,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
     ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
     ...(rewriteExact !== undefined ? { rewriteExact } : {}),
     target,
+    ...(dataSplit !== undefined ? { dataSplit } : {}),
     module: token(grpc ? 'grpc' : 'proxy'),
     scheme: token(action.protocol ?? 'http'),
     grpc,
@@ -445,6 +451,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
     return serving.has(name);
   };
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), isServing);
+  maps.splitsAsData = opts.dynamicEndpoints !== null;
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
   const streamMaps = new MapRegistry();
   const router = streamView(model, opts, maps, streamMaps);
@@ -496,6 +503,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   for (const t of authTargets) httpUpstreamNames.add(t);
   for (const f of facts) for (const t of f.targets) httpUpstreamNames.add(t);
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
+  for (const split of maps.dataSplits.values()) for (const m of split.members) httpUpstreamNames.add(m);
   const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
   const dyn = opts.dynamicEndpoints;
   const unavailable = token(`127.0.0.1:${opts.unavailablePort}`);
@@ -516,11 +524,14 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
     endpoints.push(p.line);
     if (!authTargets.has(u.name) && !streamNames.has(u.name)) dynamicUpstreams.push(u.name);
   }
+  // Weighted splits as endpoint lines (ADR 0049), after the upstreams' lines.
+  if (dyn !== null) for (const d of maps.dataSplits.values()) endpoints.push(d.line);
   const d = model.spec.defaults;
   const hitless = model.spec.proxy.delivery === 'hitless';
   const view: NginxView = {
     cluster: model.cluster,
-    routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
+    // Names only: a generation that changes nothing the proxy does must not change the bytes (ADR 0049).
+    routeLines: chunk(model.routes.map((r) => r.name as string), 10).map((names) => names.join(' ')),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
     ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort, hitless ? opts.drainFlagPath : undefined), luaBadGateway: true as const } : {}),
     upstreamVariable: dyn === null ? '$proxy_host' : '$sg_upstream',
