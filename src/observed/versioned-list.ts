@@ -52,67 +52,114 @@ export class VersionedList<R, T> {
   /**
    * The list for `raws` (every object's dropped lines appended to `dropped`, in listing order); `epoch`
    * names the shared context. `visit` sees each converted object's value (undefined: dropped) in listing order.
+   *
+   * One pass over the listing with one map lookup per object (at 10,000 routes this runs over 53,000
+   * tasks per run): the cache is updated in place, entries not listed are swept only when some are
+   * missing, and the sorted output is the last one with the changed entries taken out and put in.
    */
   update(raws: readonly R[], epoch: number, dropped: string[], visit?: (raw: R, value: T | undefined) => void): ListUpdate<T> {
-    const { spec } = this;
+    const { spec, entries } = this;
     const gen = ++this.updates;
-    const next = new Map<string, Entry<T>>();
-    const lines: string[] = [];
-    const listed: Entry<T>[] = [];
     const added: Entry<T>[] = [];
-    const removed: T[] = [];
     let duplicate = false;
-    for (const raw of raws) {
+    let listedIds = 0;
+    let valued = 0;
+    let linesFrom = -1;
+    for (let r = 0; r < raws.length; r++) {
+      const raw = raws[r] as R;
       const context = spec.context(raw);
       if (typeof context !== 'string') {
-        lines.push(context.drop);
+        if (linesFrom < 0) linesFrom = r;
         continue;
       }
       const id = spec.id(raw);
       const version = spec.version(raw);
-      if (next.has(id)) duplicate = true;
-      const last = this.entries.get(id);
+      const last = entries.get(id);
       let e: Entry<T>;
-      if (last !== undefined && version !== undefined && last.version === version && last.epoch === epoch && last.context === context && last.seen !== gen) {
+      if (last !== undefined && last.seen === gen) {
+        duplicate = true;
+        e = last;
+      } else if (last !== undefined && version !== undefined && last.version === version && last.epoch === epoch && last.context === context) {
         e = last;
         e.seen = gen;
+        listedIds++;
       } else {
         const d: string[] = [];
         const value = spec.convert(raw, d);
         e = { version, epoch, context, value, dropped: d, key: value === undefined ? '' : spec.key(value), seen: gen };
+        entries.set(id, e);
+        listedIds++;
         if (value !== undefined) added.push(e);
       }
-      for (const line of e.dropped) lines.push(line);
-      next.set(id, e);
+      if (e.dropped.length > 0 && linesFrom < 0) linesFrom = r;
       visit?.(raw, e.value);
-      if (e.value !== undefined) listed.push(e);
+      if (e.value !== undefined) valued++;
     }
-    for (const line of lines) dropped.push(line);
+    // Dropped lines in listing order (most listings have none: the loop above only notes where they start).
+    if (linesFrom >= 0 && !duplicate) {
+      for (let r = linesFrom; r < raws.length; r++) {
+        const raw = raws[r] as R;
+        const context = spec.context(raw);
+        if (typeof context !== 'string') dropped.push(context.drop);
+        else for (const line of entries.get(spec.id(raw))?.dropped ?? []) dropped.push(line);
+      }
+    }
+    if (duplicate) return this.startOver(raws, dropped, visit);
+    // Entries no longer listed leave the cache (only looked for when some are missing).
+    if (entries.size > listedIds) for (const [id, e] of entries) if (e.seen !== gen) entries.delete(id);
     // The last output's values not reused: replaced by a new version, or no longer listed.
-    const kept = listed.length - added.length;
+    const kept = valued - added.length;
+    const removed: T[] = [];
     if (kept < this.sorted.length) for (const e of this.sorted) if (e.seen !== gen && e.value !== undefined) removed.push(e.value);
-    this.entries = next;
-    if (duplicate) {
-      // Never from Swarm (IDs are unique); converted again next time (its output's entries then all count
-      // as removed), sorted as the whole conversion sorts.
-      this.entries = new Map();
-      this.sortAll(listed);
-      return { list: this.list };
-    }
-    if (added.length === 0 && removed.length === 0 && kept === this.sorted.length && !this.ties) return { list: this.list, added: [], removed: [] };
-    const survivors = this.sorted.filter((e) => e.seen === gen);
-    const fresh = [...added].sort(compareEntries);
-    const merged = merge(survivors, fresh);
-    if (merged === undefined || this.ties) this.sortAll(listed);
+    if (added.length === 0 && removed.length === 0 && !this.ties) return { list: this.list, added: [], removed: [] };
+    const fresh = added.length > 1 ? [...added].sort(compareEntries) : added;
+    const merged = this.ties ? undefined : merge(this.sorted, removed.length > 0 ? gen : undefined, fresh);
+    if (merged === undefined) this.sortAll(raws);
     else {
-      this.sorted = merged;
-      this.list = merged.map((e) => e.value as T);
+      this.sorted = merged.sorted;
+      this.list = merged.values;
     }
     return { list: this.list, added: added.map((e) => e.value as T), removed };
   }
 
+  /**
+   * A listing that repeats an ID (never from Swarm, whose IDs are unique): converted as the whole
+   * conversion does, the cache emptied so that the next listing is converted anew (its changes then
+   * name every value of this one as removed).
+   */
+  private startOver(raws: readonly R[], dropped: string[], visit?: (raw: R, value: T | undefined) => void): ListUpdate<T> {
+    const { spec } = this;
+    this.entries = new Map();
+    const listed: Entry<T>[] = [];
+    for (const raw of raws) {
+      const context = spec.context(raw);
+      if (typeof context !== 'string') {
+        dropped.push(context.drop);
+        continue;
+      }
+      const d: string[] = [];
+      const value = spec.convert(raw, d);
+      for (const line of d) dropped.push(line);
+      visit?.(raw, value);
+      if (value !== undefined) listed.push({ version: undefined, epoch: -1, context, value, dropped: d, key: spec.key(value), seen: -1 });
+    }
+    this.sortEntries(listed);
+    return { list: this.list };
+  }
+
+  /** Every listed value sorted again (a tie between keys: their order is the listing's). */
+  private sortAll(raws: readonly R[]): void {
+    const listed: Entry<T>[] = [];
+    for (const raw of raws) {
+      if (typeof this.spec.context(raw) !== 'string') continue;
+      const e = this.entries.get(this.spec.id(raw));
+      if (e?.value !== undefined) listed.push(e);
+    }
+    this.sortEntries(listed);
+  }
+
   /** A stable sort of the listed entries by key: equal keys keep listing order, as Array.prototype.sort does in the whole conversion. */
-  private sortAll(listed: readonly Entry<T>[]): void {
+  private sortEntries(listed: readonly Entry<T>[]): void {
     const sorted = [...listed].sort(compareEntries);
     this.ties = sorted.some((e, i) => i > 0 && sorted[i - 1]?.key === e.key);
     this.sorted = sorted;
@@ -125,23 +172,33 @@ function compareEntries<T>(a: Entry<T>, b: Entry<T>): number {
 }
 
 /**
- * The two sorted lists merged; undefined when a key of one equals a key of the other (their order
- * would be the listing's, which the merge does not know).
+ * The last output without the entries not seen in update `gen` (none taken out when undefined),
+ * merged with `fresh` (sorted), as entries and values in one pass; undefined when two keys are equal
+ * (their order would be the listing's, which the merge does not know).
  */
-function merge<T>(a: readonly Entry<T>[], b: readonly Entry<T>[]): Entry<T>[] | undefined {
-  const out: Entry<T>[] = new Array<Entry<T>>(a.length + b.length);
+function merge<T>(a: readonly Entry<T>[], gen: number | undefined, b: readonly Entry<T>[]): { sorted: Entry<T>[]; values: T[] } | undefined {
+  const sorted: Entry<T>[] = [];
+  const values: T[] = [];
   let i = 0;
   let j = 0;
-  let k = 0;
   let last: string | undefined;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
+  for (;;) {
+    let x = a[i];
+    while (x !== undefined && gen !== undefined && x.seen !== gen) x = a[++i];
     const y = b[j];
-    const e = y === undefined || (x !== undefined && x.key < y.key) ? (i++, x) : (j++, y);
-    if (e === undefined) break;
+    if (x === undefined && y === undefined) break;
+    let e: Entry<T>;
+    if (y === undefined || (x !== undefined && x.key < y.key)) {
+      e = x as Entry<T>;
+      i++;
+    } else {
+      e = y;
+      j++;
+    }
     if (last === e.key) return undefined;
     last = e.key;
-    out[k++] = e;
+    sorted.push(e);
+    values.push(e.value as T);
   }
-  return out;
+  return { sorted, values };
 }
