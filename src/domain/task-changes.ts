@@ -8,25 +8,29 @@
  */
 import type { SnapshotTask } from './snapshot';
 
+/** By service whose tasks changed: its tasks in the new list, in that list's order. */
+export type ChangedServices = ReadonlyMap<string, readonly SnapshotTask[]>;
+
 interface TaskChanges {
   readonly since: readonly SnapshotTask[];
-  readonly services: ReadonlySet<string>;
+  readonly services: ChangedServices;
 }
 
 /** By the task list it describes; weak, so a snapshot dropped drops its note too. */
 const CHANGES = new WeakMap<readonly SnapshotTask[], TaskChanges>();
-const NONE: ReadonlySet<string> = new Set();
+const NONE: ChangedServices = new Map();
 
 /**
- * Record that `tasks` differs from `since` only in tasks of `services`: a task of any other service is
- * in both lists, the same object. The caller (the observer's converter) guarantees it.
+ * Record that `tasks` differs from `since` only in tasks of the services `services` names (with each
+ * one's tasks in `tasks`, in order): a task of any other service is in both lists, the same object, in
+ * the same order among its service's. The caller (the observer's converter) guarantees it.
  */
-export function noteTaskChanges(tasks: readonly SnapshotTask[], since: readonly SnapshotTask[], services: ReadonlySet<string>): void {
+export function noteTaskChanges(tasks: readonly SnapshotTask[], since: readonly SnapshotTask[], services: ChangedServices): void {
   if (tasks !== since) CHANGES.set(tasks, { since, services });
 }
 
-/** The services whose tasks differ between `since` and `tasks`, when known; undefined when not. */
-export function servicesChangedSince(tasks: readonly SnapshotTask[], since: readonly SnapshotTask[]): ReadonlySet<string> | undefined {
+/** The services whose tasks differ between `since` and `tasks` (with their tasks in `tasks`), when known; undefined when not. */
+export function servicesChangedSince(tasks: readonly SnapshotTask[], since: readonly SnapshotTask[]): ChangedServices | undefined {
   if (tasks === since) return NONE;
   const c = CHANGES.get(tasks);
   return c?.since === since ? c.services : undefined;

@@ -33,31 +33,21 @@ import { VersionedList } from './versioned-list';
 const versionOf = (o: { readonly Version?: { readonly Index?: unknown } }): number | undefined => (typeof o.Version?.Index === 'number' ? o.Version.Index : undefined);
 
 export class SnapshotConverter {
-  /** The network naming of the last listing, and its epoch: services and tasks converted under another are converted again. */
+  /** The network naming of the last listing; `epoch` changes with it (and after a listing that repeats a service ID): every service and task is converted again. */
   private namesKey = '';
   private epoch = 0;
   private names: NetworkNames | undefined;
-  /** Per listing: which service IDs were converted to which name, and which were dropped (what a task's conversion reads). */
-  private serviceNames = new Map<string, string>();
-  private droppedServices = new Set<string>();
+  /**
+   * What a task's conversion reads of its service, by service ID: the service's name, or null for a
+   * service that was listed but dropped (no ID: not listed). Kept across listings, changed only for
+   * services converted anew or gone; their tasks are converted again (`renamed`).
+   */
+  private readonly serviceNaming = new Map<string, string | null>();
+  private renamed: ReadonlySet<string> = new Set();
   private last: Snapshot | undefined;
 
-  private readonly secrets = new VersionedList<SecretInfo, Snapshot['secrets'][number]>({
-    id: (s) => s.ID,
-    version: versionOf,
-    context: () => '',
-    convert: toSnapshotSecret,
-    key: SORT_KEYS.secret,
-  });
-
-  private readonly nodes = new VersionedList<NodeInfo, Snapshot['nodes'][number]>({
-    id: (n) => n.ID,
-    version: versionOf,
-    context: () => '',
-    convert: toSnapshotNode,
-    key: SORT_KEYS.node,
-  });
-
+  private readonly secrets = new VersionedList<SecretInfo, Snapshot['secrets'][number]>({ id: (s) => s.ID, version: versionOf, context: () => '', convert: toSnapshotSecret, key: SORT_KEYS.secret });
+  private readonly nodes = new VersionedList<NodeInfo, Snapshot['nodes'][number]>({ id: (n) => n.ID, version: versionOf, context: () => '', convert: toSnapshotNode, key: SORT_KEYS.node });
   private readonly services = new VersionedList<ServiceInfo, SnapshotService>({
     id: (s) => s.ID,
     version: versionOf,
@@ -65,12 +55,18 @@ export class SnapshotConverter {
     convert: (s, dropped) => toSnapshotService(s, this.namesNow(), dropped),
     key: SORT_KEYS.service,
   });
-
   private readonly tasks = new VersionedList<TaskInfo, SnapshotTask>({
     id: (t) => t.ID,
     version: versionOf,
-    context: (t) => this.serviceNames.get(t.ServiceID) ?? { drop: orphanTaskLine(t, this.droppedServices.has(t.ServiceID)) },
-    convert: (t, dropped) => toSnapshotTask(t, this.serviceNames.get(t.ServiceID) ?? '', this.namesNow(), dropped),
+    // The service ID, compared as text; the name it stands for is checked through `renamed`.
+    context: (t) => String(t.ServiceID),
+    stale: (t) => this.renamed.size > 0 && this.renamed.has(t.ServiceID),
+    convert: (t, dropped) => {
+      const service = this.serviceNaming.get(t.ServiceID);
+      if (typeof service === 'string') return toSnapshotTask(t, service, this.namesNow(), dropped);
+      dropped.push(orphanTaskLine(t, service === null));
+      return undefined;
+    },
     key: SORT_KEYS.task,
   });
 
@@ -93,22 +89,20 @@ export class SnapshotConverter {
     const secrets = this.secrets.update(objects.secrets, 0, dropped).list;
     const configs = sameAs(this.last?.configs, toSnapshotConfigs(objects.pageConfigs, dropped));
     const nodes = this.nodes.update(objects.nodes, 0, dropped).list;
-    const serviceNames = new Map<string, string>();
-    const droppedServices = new Set<string>();
-    const services = this.services.update(objects.services, this.epoch, dropped, (s, v) => (v !== undefined ? serviceNames.set(s.ID, v.name) : droppedServices.add(s.ID))).list;
-    this.serviceNames = serviceNames;
-    this.droppedServices = droppedServices;
+    const services = this.services.update(objects.services, this.epoch, dropped);
+    this.renamed = services.added === undefined ? this.namingFromScratch(objects.services, names) : this.namingOf(services.changedIds);
     const lastTasks = this.last?.tasks;
     const tasks = this.tasks.update(objects.tasks, this.epoch, dropped);
     if (lastTasks !== undefined && tasks.added !== undefined && tasks.removed !== undefined) {
       const touched = new Set<string>();
       for (const t of tasks.added) touched.add(t.service);
       for (const t of tasks.removed) touched.add(t.service);
-      noteTaskChanges(tasks.list, lastTasks, touched);
+      // Each touched service's tasks in the new list, in its order (a service's tasks are contiguous in it: sorted by service first).
+      noteTaskChanges(tasks.list, lastTasks, new Map([...touched].map((s) => [s, this.tasks.range(`${s}\u0000`)])));
     }
     this.names = undefined;
     const snapshot: Snapshot = {
-      services: services as Snapshot['services'],
+      services: services.list as Snapshot['services'],
       tasks: tasks.list as Snapshot['tasks'],
       networks,
       secrets: secrets as Snapshot['secrets'],
@@ -117,6 +111,40 @@ export class SnapshotConverter {
     };
     this.last = snapshot;
     return { snapshot, dropped };
+  }
+
+  /** The naming of the services converted anew or gone; the IDs whose naming changed. */
+  private namingOf(changedIds: readonly string[]): ReadonlySet<string> {
+    const renamed = new Set<string>();
+    for (const id of changedIds) {
+      const e = this.services.valueOf(id);
+      const now = e === undefined ? undefined : (e.value?.name ?? null);
+      if (now === this.serviceNaming.get(id) && (now !== undefined || !this.serviceNaming.has(id))) continue;
+      renamed.add(id);
+      if (now === undefined) this.serviceNaming.delete(id);
+      else this.serviceNaming.set(id, now);
+    }
+    return renamed;
+  }
+
+  /**
+   * A service listing that repeats an ID (never from Swarm): named as the whole conversion names
+   * them (a name from any occurrence that converts, the last one winning; else dropped), and every
+   * task converted again.
+   */
+  private namingFromScratch(services: readonly ServiceInfo[], names: NetworkNames): ReadonlySet<string> {
+    const byId = new Map<string, string>();
+    const dropped = new Set<string>();
+    for (const s of services) {
+      const v = toSnapshotService(s, names, []);
+      if (v !== undefined) byId.set(s.ID, v.name);
+      else dropped.add(s.ID);
+    }
+    this.serviceNaming.clear();
+    for (const id of dropped) this.serviceNaming.set(id, null);
+    for (const [id, name] of byId) this.serviceNaming.set(id, name);
+    this.epoch++;
+    return new Set();
   }
 }
 

@@ -29,6 +29,7 @@ import { expiryState } from './certificates';
 import type { Upstream } from './model';
 import type { ClusterConfig, DesiredConfig, PipelineInputs } from './pipeline';
 import { indexTasks, serverHealth, sortServers, taskServers, type TaskIndex } from './resolve-backends';
+import { OverlayMap } from './overlay-map';
 import { sameData, sameDataExcept } from './same-data';
 
 /** A pipeline run kept for the next one: its inputs, its snapshot's tasks as the model reads them, and its output. */
@@ -96,7 +97,7 @@ type AddressLists = readonly (readonly { network: string; ip: string }[])[];
  * of the tasks (host mode reads ports and nodes; such a change then takes the full path). Only
  * `among` are looked at when given: the services whose tasks the observer says changed (ADR 0047).
  */
-function changedServices(before: TaskIndex, after: TaskIndex, hostPorts: (service: string) => boolean, among?: ReadonlySet<string>): Set<string> {
+function changedServices(before: TaskIndex, after: TaskIndex, hostPorts: (service: string) => boolean, among?: Iterable<string>): Set<string> {
   const out = new Set<string>();
   const look = (service: string): void => {
     const was = before.runningTasks.get(service);
@@ -135,25 +136,16 @@ function hostPortsOf(snapshot: Snapshot, before: TaskIndex, after: TaskIndex): (
  * (the same arrays). The services it re-indexed come with it; without the observer's word, every task
  * is indexed.
  */
-export function tasksIndexFrom(last: Pick<PipelineRun, 'index'> & { readonly tasks: Snapshot['tasks'] }, tasks: Snapshot['tasks']): { index: TaskIndex; among?: ReadonlySet<string> } {
-  const among = servicesChangedSince(tasks, last.tasks);
-  if (among === undefined) return { index: indexTasks(tasks) };
-  if (among.size === 0) return { index: last.index, among };
-  const fresh = indexTasks(tasks.filter((t) => among.has(t.service)));
-  const runningAddresses = new Map(last.index.runningAddresses);
-  const runningTasks = new Map(last.index.runningTasks);
-  for (const s of among) {
-    const addrs = fresh.runningAddresses.get(s);
-    const ts = fresh.runningTasks.get(s);
-    if (addrs === undefined || ts === undefined) {
-      runningAddresses.delete(s);
-      runningTasks.delete(s);
-    } else {
-      runningAddresses.set(s, addrs);
-      runningTasks.set(s, ts);
-    }
-  }
-  return { index: { runningAddresses, runningTasks }, among };
+export function tasksIndexFrom(last: Pick<PipelineRun, 'index'> & { readonly tasks: Snapshot['tasks'] }, tasks: Snapshot['tasks']): { index: TaskIndex; among?: Iterable<string> } {
+  const changed = servicesChangedSince(tasks, last.tasks);
+  if (changed === undefined) return { index: indexTasks(tasks) };
+  if (changed.size === 0) return { index: last.index, among: [] };
+  const fresh = indexTasks([...changed.values()].flat());
+  // The last index's maps with the changed services' entries replaced, not copied (overlay-map.ts).
+  const gone = [...changed.keys()].filter((s) => !fresh.runningTasks.has(s));
+  const runningAddresses = OverlayMap.of(last.index.runningAddresses, fresh.runningAddresses, gone);
+  const runningTasks = OverlayMap.of(last.index.runningTasks, fresh.runningTasks, gone);
+  return { index: { runningAddresses, runningTasks }, among: [...changed.keys()] };
 }
 
 /** The upstream with its servers as indexSnapshot(after) resolves them, or a reason for the full path. */

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { servicesChangedSince } from '../../src/domain/task-changes';
+import { servicesChangedSince, type ChangedServices } from '../../src/domain/task-changes';
 import type { Snapshot } from '../../src/domain/snapshot';
 import type { NetworkInfo, NodeInfo, SecretInfo, ServiceInfo, TaskInfo } from '../../src/observed/docker-port';
 import { SnapshotConverter } from '../../src/observed/snapshot-converter';
@@ -134,8 +134,15 @@ const START: World = {
   nodes: new Map([['node1', { v: 0, state: 'ready' }]]),
 };
 
-/** For every service not noted as changed, its tasks are the same objects in the same order in both lists. */
-function coveredBy(before: Snapshot, after: Snapshot, changed: ReadonlySet<string>): boolean {
+/**
+ * For every service not noted as changed, its tasks are the same objects in the same order in both
+ * lists; for every one noted, the note holds its tasks of the new list, in order.
+ */
+function coveredBy(before: Snapshot, after: Snapshot, changed: ChangedServices): boolean {
+  for (const [service, tasks] of changed) {
+    const inList = after.tasks.filter((t) => t.service === service);
+    if (inList.length !== tasks.length || inList.some((t, i) => t !== tasks[i])) return false;
+  }
   const of = (s: Snapshot): Map<string, unknown[]> => {
     const m = new Map<string, unknown[]>();
     for (const t of s.tasks) if (!changed.has(t.service)) m.set(t.service, [...(m.get(t.service) ?? []), t]);
