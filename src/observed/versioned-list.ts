@@ -40,6 +40,9 @@ export interface ListUpdate<T> {
   readonly changedIds: readonly string[];
 }
 
+/** Most objects convert with no dropped line: one shared empty list instead of one per kept entry. */
+const NO_LINES: readonly string[] = [];
+
 export class VersionedList<R, T> {
   private entries = new Map<string, Entry<T>>();
   /** The last output's entries in output order, and whether two of them have equal keys (ties keep listing order: see below). */
@@ -84,7 +87,7 @@ export class VersionedList<R, T> {
       } else {
         const d: string[] = [];
         const value = spec.convert(raw, d);
-        e = { version, epoch, context, value, dropped: d, key: value === undefined ? '' : spec.key(value), seen: gen };
+        e = { version, epoch, context, value, dropped: d.length === 0 ? NO_LINES : d, key: value === undefined ? '' : spec.key(value), seen: gen };
         entries.set(id, e);
         changedIds.push(id);
         listedIds++;
