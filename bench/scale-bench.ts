@@ -12,6 +12,8 @@
  * See bench/README.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as protobuf from 'protobufjs';
 import { deliveryHash } from '../src/api/delivery-hash';
 import { SentFiles } from '../src/api/unchanged-files';
@@ -52,6 +54,14 @@ const ROUTE_RUNS = Number(process.env['SCALE_ROUTE_RUNS'] ?? '1');
 const TASK_RUNS = Math.max(1, Number(process.env['SCALE_TASK_RUNS'] ?? '1'));
 
 const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
+/**
+ * A full collection before each timed task change (ADR 0047): the untimed comparisons after a change
+ * (a whole model build and render, a conversion from nothing) leave hundreds of MiB of garbage that
+ * was otherwise collected inside the next change's timed window; a running core collects after every
+ * run that applied something (core.ts, with CORE_NODE_OPTIONS' --expose-gc), so its task changes start clean.
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 function timed<T>(f: () => T): [T, number] {
   const t0 = performance.now();
@@ -352,6 +362,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const addedTask = snapshotK.tasks[snapshotK.tasks.length - 1];
       if (addedTask === undefined) throw new Error('no added task');
       const listingK = freshListing(withListedTask(listing, addedTask, undefined, 1_000_000_000 + k));
+      collect();
       const t0 = performance.now();
       const [changed, convertMs] = l.dynamic !== undefined ? timed(() => converter.convert(listingK).snapshot) : [snapshotK, 0];
       const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
