@@ -21,6 +21,9 @@
  *   (withEndpointServers rewrites those); any other touched upstream's cluster is rendered again from
  *   the refreshed model (a Static cluster's config holds the addresses). A rolled-back cluster ships
  *   the stored revision's text, which no task changes.
+ * - The index of the new tasks is the last run's with only the services the observer noted as changed
+ *   re-indexed (ADR 0047); the observer guarantees every other task is the same object, in the same
+ *   order (test/property/snapshot-converter-properties.test.ts). Without its note every task is indexed.
  */
 import type { Snapshot } from '../domain/snapshot';
 import { servicesChangedSince } from '../domain/task-changes';
