@@ -4,7 +4,10 @@
  * overtaken by this run's, a failing write does not keep the others from being made, and the answers
  * may come back in any order. Writes are held by a gate the test opens, in the order it chooses.
  */
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { ControlPlane } from '../../src/api/control-plane';
+import { CoreRun } from '../../src/core/core-run';
 import { condition, type Condition } from '../../src/domain/conditions';
 import { LABELS } from '../../src/domain/labels';
 import { objectKey } from '../../src/domain/meta';
@@ -14,7 +17,7 @@ import type { DockerPort } from '../../src/observed/docker-port';
 import { parseStatus } from '../../src/status/object-status';
 import { STATUS_WRITE_CONCURRENCY, writeStatuses } from '../../src/status/write-status';
 import { FakeDocker } from '../fakes/fake-docker';
-import { route } from '../helpers/specs';
+import { cluster, route } from '../helpers/specs';
 
 const ROUTES = 20;
 const names = Array.from({ length: ROUTES }, (_, i) => `r${String(i).padStart(2, '0')}`);
@@ -132,5 +135,28 @@ describe('status writes', () => {
     const after = await statuses(docker);
     expect(after.get('r00')).toBeUndefined();
     expect(names.slice(1).map((n) => after.get(n))).toEqual(names.slice(1).map(() => 'True'));
+  });
+});
+
+describe('a core run that finds nothing to do', () => {
+  it('sends Docker no write at all, hitless with counted backends included', async () => {
+    const docker = FakeDocker.singleNode();
+    docker.addNetwork('app');
+    docker.addNetwork('swarmgate-control');
+    await docker.createService({ Name: 'app', TaskTemplate: { ContainerSpec: { Image: 'app' }, Networks: [{ Target: 'app' }] } });
+    docker.addTasks('app', 2);
+    await applyObject(docker, cluster('default', { proxy: { delivery: 'hitless' } }));
+    for (const n of names) await applyObject(docker, route(n, { hosts: [`${n}.test`], rules: [{ backends: [{ service: 'app', port: 80 }] }] }));
+    const run = new CoreRun(docker, pino({ level: 'silent' }), { plane: new ControlPlane(), agents: { coreAddress: 'swarmgate-core:50051', controlNetwork: 'swarmgate-control', insecure: true } });
+    expect((await run.run(1)).result).toBe('applied');
+    docker.addTasks('sg-proxy-default', 1);
+    await run.run(2);
+    docker.clearActions();
+    const r = await run.run(3);
+    expect(docker.actions).toEqual([]);
+    expect(r).toEqual({ result: 'unchanged', reason: 'converged' });
+    // It did write every status on the way: there was something to keep unchanged.
+    const after = await statuses(docker);
+    expect(names.map((n) => after.get(n))).toEqual(names.map(() => 'True'));
   });
 });
