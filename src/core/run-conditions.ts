@@ -48,7 +48,7 @@ export function runConditions(
   traffic?: { readonly recent: RecentTraffic; readonly at: string },
 ): RunConditions {
   const backends: Record<string, BackendsStatus> = {};
-    /** BackendsHealthy for a route its cluster serves (counted only where agents report traffic); none for one left out. */
+  /** BackendsHealthy for a route its cluster serves (counted only where agents report traffic); none for one left out. */
   const health = (rt: ClusterRuntime, key: string, name: string): Condition[] => {
     if (!modelHasRoute(rt.model, name)) return [];
     const h = backendsHealthy(rt.model, name, rt.hitless !== undefined ? traffic?.recent : undefined);
