@@ -26,14 +26,15 @@ import { renderNginxWithEndpoints } from '../src/render/nginx/render';
 import { buildPemFiles } from '../src/validate/haproxy-pems';
 import { mountedFiles, validateFiles } from '../src/validate/validate-files';
 import { Worker } from 'node:worker_threads';
-import { firstServed, localHaproxy, localNginx, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
+import { firstServed, localHaproxy, localNginx, probe, processTree, pssBytes, sleep, startBackends, wrkRate, type Kind, type LocalProxy } from './lib/local-proxy';
 import { machineInfo } from './lib/machine';
 import { generateCertPair, populateSecrets } from './lib/nginx';
 import { clusterModel, probeRoute, scaleInputs, taskIp, withAddedTask, withDynamicDefault, type ScaleInputs } from './lib/scale-inputs';
 import { incrementalConfig, mainFile, type IncrementalConfig } from '../src/plan/pipeline';
 import { dynamicEndpoints, ENDPOINTS_FILE } from '../src/render/render-cluster';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from '../src/render/nginx/options';
-import { formatScaleTable, type RouteRun, type ScaleRow, type TaskRun } from './lib/scale-report';
+import { formatScaleTable, type RouteRun, type ScaleRow, type TaskRun, type WeightRun } from './lib/scale-report';
+import { targetIps, withProbeWeights } from './lib/weight-step';
 
 const SIZES = (process.env['SCALE_SIZES'] ?? '100,1000,2000,5000,10000').split(',').map(Number);
 const KINDS = (process.env['SCALE_KINDS'] ?? 'nginx,haproxy').split(',') as Kind[];
@@ -47,6 +48,9 @@ const MiB = 2 ** 20;
 const ROUTE_RUNS = Number(process.env['SCALE_ROUTE_RUNS'] ?? '1');
 /** SCALE_TASK_RUNS: task changes per case, one after another (each one task replaced by a new one), for min / median. */
 const TASK_RUNS = Math.max(1, Number(process.env['SCALE_TASK_RUNS'] ?? '1'));
+/** SCALE_WEIGHT_RUNS: weight steps per NGINX dynamic case (ADR 0049); served once WEIGHT_STREAK answers in a row come from the target. */
+const WEIGHT_RUNS = Number(process.env['SCALE_WEIGHT_RUNS'] ?? '4');
+const WEIGHT_STREAK = 20;
 
 const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -374,6 +378,41 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     const memAfter = pssBytes(processTree(l.proxy.roots()));
     log(`${kind} ${n}: task changes served after ${taskMs.toFixed(0)} ms median of ${taskRuns.length}; memory ${(memAfter / MiB).toFixed(0)} MiB after, peak ${(memPeak / MiB).toFixed(0)}`);
 
+    // Weight steps (ADR 0049): the last probe route's split wholly onto green, then blue, … Before a step
+    // half the answers come from the target, so WEIGHT_STREAK in a row (2^-20 by chance) means served.
+    const weightRuns: WeightRun[] = [];
+    if (kind === 'nginx' && l.dynamic !== undefined && last !== undefined) {
+      const snapshotW = withAddedTask(s, s.inputs.snapshot, TASK_RUNS);
+      let desiredW = s.inputs.desired;
+      let from = last;
+      for (let k = 1; k <= WEIGHT_RUNS; k++) {
+        const toGreen = k % 2 === 1;
+        desiredW = withProbeWeights(desiredW, s, toGreen ? 0 : 100, toGreen ? 100 : 0);
+        const target = targetIps(snapshotW, s, toGreen);
+        const w0 = performance.now();
+        const [next, coreMs] = timed(() => incrementalConfig(from.run, { specs: desiredW, snapshot: structuredClone(snapshotW) }));
+        if (mainFile(next.output.clusters.find((c) => c.model.cluster === 'default')?.files) !== mainFile(from.output.clusters.find((c) => c.model.cluster === 'default')?.files)) throw new Error('a weight step changed nginx.conf under dynamic endpoints');
+        const a0 = performance.now();
+        await l.dynamic.push(filesOf(next));
+        const agentMs = performance.now() - a0;
+        let streak = 0;
+        let streakAt = NaN;
+        const end = performance.now() + 60_000;
+        while (streak < WEIGHT_STREAK && performance.now() < end) {
+          const r = await probe(PORT, s.last.host);
+          const t = performance.now();
+          if (target.has(r.body.trim())) {
+            if (streak === 0) streakAt = t;
+            streak++;
+          } else streak = 0;
+        }
+        const servedMs = streak >= WEIGHT_STREAK ? streakAt - w0 : NaN;
+        weightRuns.push({ servedMs, coreMs, agentMs });
+        from = next;
+        log(`${kind} ${n}: weight step ${k} (all to ${toGreen ? 'green' : 'blue'}) served after ${servedMs.toFixed(0)} ms (core ${coreMs.toFixed(0)} ms, same nginx.conf; ${agentMs.toFixed(0)} ms to the agent's answer)`);
+      }
+    }
+
     // Route changes: each a new route, served once its host answers 200 (SCALE_ROUTE_RUNS of them, one after another).
     const routeRuns: RouteRun[] = [];
     let routes = s.inputs.desired.routes;
@@ -400,7 +439,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
 
     return {
       kind, routes: n, modelMs, renderMs, validateMs, encodeMs, configBytes: bytes, checkMs: check.ms,
-      taskServedMs: taskMs, taskCoreMs, taskRuns, routeRuns, ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(pushes.length > 0 ? { taskPushMs: median(pushes) } : {}), reloadsForTask: dynamic ? 0 : taskRuns.length, routeServedMs: routeMs,
+      taskServedMs: taskMs, taskCoreMs, taskRuns, routeRuns, ...(weightRuns.length > 0 ? { weightRuns } : {}), ...(taskCoreFullMs !== undefined ? { taskCoreFullMs } : {}), ...(pushes.length > 0 ? { taskPushMs: median(pushes) } : {}), reloadsForTask: dynamic ? 0 : taskRuns.length, routeServedMs: routeMs,
       memBeforeMiB: memBefore / MiB, memPeakMiB: memPeak / MiB, memAfterMiB: memAfter / MiB, coreRssMiB: coreRss / MiB,
       rpsFirst: rpsFirst.rps, rpsLast: rpsLast.rps, wrkErrors: rpsFirst.errors + rpsLast.errors,
     };

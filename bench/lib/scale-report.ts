@@ -40,6 +40,16 @@ export interface TaskRun {
   readonly coreFullMs?: number;
 }
 
+/** One weight step (ADR 0049): the last probe route's split moved wholly onto one service. */
+export interface WeightRun {
+  /** From the change given to the core until WEIGHT_STREAK answers in a row came from the target service. */
+  readonly servedMs: number;
+  /** The core's full run (model, memoised render; no nginx -t: nginx.conf is unchanged, checked). */
+  readonly coreMs: number;
+  /** From the delivery to the agent's answer (it pushes the endpoint set; no reload). */
+  readonly agentMs: number;
+}
+
 export interface ScaleRow {
   readonly kind: Kind;
   readonly routes: number;
@@ -62,6 +72,8 @@ export interface ScaleRow {
   /** Median of routeRuns' servedMs. */
   readonly routeServedMs: number;
   readonly routeRuns?: readonly RouteRun[];
+  /** NGINX with dynamic endpoints: weight steps (ADR 0049), one after another. */
+  readonly weightRuns?: readonly WeightRun[];
   readonly memBeforeMiB: number;
   readonly memPeakMiB: number;
   readonly memAfterMiB: number;
@@ -82,7 +94,20 @@ export function formatScaleTable(rows: readonly ScaleRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', formatTaskTable(rows), '', formatRouteTable(rows)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', formatTaskTable(rows), '', formatRouteTable(rows), '', formatWeightTable(rows)].join('\n');
+}
+
+/** Weight steps (ADR 0049), min / median over the runs: no nginx -t and no reload on their path. */
+export function formatWeightTable(rows: readonly ScaleRow[]): string {
+  const header = ['proxy', 'routes', 'weight steps', 'step→served ms', 'core ms', 'to agent answer ms'];
+  const body = rows.filter((r) => (r.weightRuns?.length ?? 0) > 0).map((r) => {
+    const runs = r.weightRuns ?? [];
+    return [r.kind, String(r.routes), String(runs.length), minMed(runs.map((x) => x.servedMs)), minMed(runs.map((x) => x.coreMs)), minMed(runs.map((x) => x.agentMs))];
+  });
+  if (body.length === 0) return 'weight steps: none (NGINX with SCALE_MODE=dynamic only)';
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 const minMed = (xs: readonly number[]): string => {

@@ -77,8 +77,9 @@ function redirectAction(rule: Rule): RedirectAction {
 export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable, policies: readonly (RulePolicies | undefined)[] = []): CompiledRoute {
   const upstreams: Upstream[] = [];
   const problems: RefProblem[] = [];
-  const resolveTargets = (rule: Rule, affinity: Affinity): WeightedTarget[] => {
+  const resolveTargets = (rule: Rule, affinity: Affinity): { targets: WeightedTarget[]; declared: WeightedTarget[] } => {
     const targets: WeightedTarget[] = [];
+    const declared: WeightedTarget[] = [];
     const pooled: Upstream[] = [];
     for (const backend of rule.backends ?? []) {
       const res = resolveBackend(backend, affinity, cluster.networks, idx, names);
@@ -89,7 +90,10 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
       upstreams.push(res.upstream);
       if (rule.split === 'Tasks') {
         if (backend.weight > 0) pooled.push(res.upstream);
-      } else if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
+      } else {
+        declared.push({ upstream: res.upstream.name, weight: backend.weight });
+        if (backend.weight > 0 && res.upstream.servers.length > 0) targets.push({ upstream: res.upstream.name, weight: backend.weight });
+      }
     }
     // split: Tasks — one upstream with every member's servers: the shares follow the task counts.
     const pool = poolUpstream(pooled, affinity, names);
@@ -97,7 +101,7 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
       upstreams.push(pool);
       if (pool.servers.length > 0) targets.push({ upstream: pool.name, weight: 1 });
     }
-    return targets;
+    return { targets, declared };
   };
   const rules: ModelRule[] = [];
   let passthroughTargets: WeightedTarget[] = [];
@@ -110,7 +114,7 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
       rules.push({ ...base, action: redirectAction(rule) });
       return;
     }
-    const targets = resolveTargets(rule, affinity);
+    const { targets, declared } = resolveTargets(rule, affinity);
     if (route.spec.tls?.mode === 'Passthrough') {
       passthroughTargets = targets;
       passthroughAffinity = affinity;
@@ -126,6 +130,7 @@ export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, id
       ...(protocol !== 'http' ? { protocol } : {}),
       ...upstreamTlsOf(rule),
       targets,
+      ...(declared.length > 1 ? { declared } : {}),
       affinity,
       ...(rewrite !== undefined ? { rewrite: { replacePrefix: rewrite } } : {}),
       timeouts: { connect: t?.connect ?? d.connect, read: t?.read ?? idle ?? d.read, send: t?.send ?? idle ?? d.send },

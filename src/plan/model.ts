@@ -99,6 +99,12 @@ export interface ProxyAction {
   readonly upstreamTls?: UpstreamTls;
   /** Only targets with weight > 0 and at least one server; empty means answer 503. */
   readonly targets: readonly WeightedTarget[];
+  /**
+   * Every resolved backend of a rule with two or more, in spec order, weight 0 and task-less ones
+   * included; absent for `split: Tasks`. NGINX with dynamic endpoints splits over these at request
+   * time (ADR 0049), so a weight step or a backend losing its last task changes no config.
+   */
+  readonly declared?: readonly WeightedTarget[];
   readonly affinity: Affinity;
   readonly rewrite?: Rewrite;
   readonly timeouts: { readonly connect: Duration; readonly read: Duration; readonly send: Duration };

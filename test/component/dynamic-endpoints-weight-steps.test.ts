@@ -1,13 +1,16 @@
 /**
  * Issue 22's canary finding (ADR 0041), reproduced on the real agent and a real NGINX with the Lua
  * balancer and the drain flag, as in a hitless proxy task: a route's weights stepped 100/0 → 70/30 →
- * 30/70 → 0/100 → 30/70 → 70/30 → 100/0 → 30/70 → 0/100 → 100/0 while clients send requests without pause. Every step is a new
- * nginx.conf (split_clients) and a reload; a step to weight 0 drops that backend's upstream from the
- * endpoint set. The agent pushed the new set before the reload, so the dropped upstream left the
+ * 30/70 → 0/100 → 30/70 → 70/30 → 100/0 → 30/70 → 0/100 → 100/0 while clients send requests without pause. With a
+ * proxy-issued cookie (the one split that stays split_clients since ADR 0049) every step is a new
+ * nginx.conf and a reload; a step to weight 0 drops that backend's upstream from the endpoint set. The agent pushed the new set before the reload, so the dropped upstream left the
  * balancer's dictionary while the old workers (for the drain lead, the reload, and until they exit)
  * still sent their share of requests to it: those got the 503 backup. No request may fail, and
  * after each reload the set is exactly the new one (the dropped upstream is removed, not kept).
+ * Without the cookie (ADR 0049) the same steps change only the endpoint set: the agent pushes it and
+ * NGINX is not reloaded (same worker PIDs), with no failed request either.
  */
+import { readFileSync } from 'node:fs';
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,8 +47,8 @@ let opts: Parameters<typeof renderNginxWithEndpoints>[1] = {};
 const STABLE_IP = '127.0.58.1';
 const CANARY_IP = '127.0.58.2';
 
-/** The delivered files for one weight step: stable and canary, one task each. */
-function files(stableWeight: number) {
+/** The delivered files for one weight step: stable and canary, one task each; `pinned`: with a proxy-issued cookie. */
+function files(stableWeight: number, pinned = true) {
   const snap = snapshot({
     services: [
       { name: 'stable', networks: ['app'] },
@@ -56,7 +59,7 @@ function files(stableWeight: number) {
   });
   const r = route('shop', {
     hosts: ['shop.test'],
-    rules: [{ backends: [{ service: 'stable', port: backendPort, weight: stableWeight }, { service: 'canary', port: backendPort, weight: 100 - stableWeight }] }],
+    rules: [{ backends: [{ service: 'stable', port: backendPort, weight: stableWeight }, { service: 'canary', port: backendPort, weight: 100 - stableWeight }], ...(pinned ? { sessionAffinity: { cookie: { name: 'sg_shop', ttl: '10m' } } } : {}) }],
   });
   const m = buildModel(desired([r]), snap).clusters[0];
   if (m === undefined) throw new Error('no cluster');
@@ -93,8 +96,8 @@ function load(clients: number): { stop: () => Promise<{ total: number; failed: M
   };
 }
 
-async function deliverAndWait(stableWeight: number): Promise<string> {
-  const f = files(stableWeight);
+async function deliverAndWait(stableWeight: number, pinned = true): Promise<string> {
+  const f = files(stableWeight, pinned);
   const v = plane.deliver('edge', 'nginx', [
     { path: 'nginx.conf', content: Buffer.from(f.config) },
     { path: ENDPOINTS_FILE, content: Buffer.from(f.endpoints) },
@@ -146,11 +149,32 @@ describe('weight steps on dynamic endpoints under load', () => {
       await new Promise((r) => setTimeout(r, 150));
     }
     const { total, failed } = await traffic.stop();
-    console.log(`weight steps ${seen.join(' ')}: ${total} requests, failed ${JSON.stringify(Object.fromEntries(failed))}`);
+    console.log(`weight steps with a proxy-issued cookie ${seen.join(' ')}: ${total} requests, failed ${JSON.stringify(Object.fromEntries(failed))}`);
     // Both drops happened (the case under test), and traffic flowed throughout.
     expect(seen).toContain('0:c');
     expect(seen).toContain('100:s');
     expect(total).toBeGreaterThan(500);
     expect(Object.fromEntries(failed)).toEqual({});
   }, 120_000);
+
+  it('steps a plain split through 0 and back with no reload: only the endpoint set changes (ADR 0049)', async () => {
+    const master = Number(readFileSync(join(confDir, 'nginx.pid'), 'utf8').trim());
+    const workers = (): string => readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
+    await deliverAndWait(100, false);
+    const config = files(100, false).config;
+    const before = workers();
+    const traffic = load(6);
+    for (const w of [70, 30, 0, 30, 100]) {
+      expect(files(w, false).config).toBe(config);
+      const set = await deliverAndWait(w, false);
+      const held = await controlRequest('GET', '', {}, control);
+      expect(held.text.trim()).toBe(set.trim());
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const { total, failed } = await traffic.stop();
+    console.log(`weight steps as data: ${total} requests, failed ${JSON.stringify(Object.fromEntries(failed))}`);
+    expect(workers()).toBe(before);
+    expect(total).toBeGreaterThan(300);
+    expect(Object.fromEntries(failed)).toEqual({});
+  }, 60_000);
 });

@@ -17,7 +17,8 @@ import { startCoreApi } from '../../src/api/server';
 import { ProxyAgent, type ProxyAgentOptions } from '../../src/agent/proxy-agent';
 import { haproxyAvailable } from '../helpers/haproxy-check';
 import { freePorts } from '../helpers/nginx-process';
-import { cleanupsAfterEach, probe, tinyHaproxyConf as haproxyConf, tinyNginxConf as nginxConf } from '../helpers/agent-harness';
+import { cleanupsAfterEach, probe, tinyNginxConf as nginxConf } from '../helpers/agent-harness';
+import { plainHaproxyConfig } from '../helpers/haproxy-check';
 import { pollUntil } from '../helpers/poll';
 
 const log = pino({ level: process.env['SG_DEBUG'] === '1' ? 'debug' : 'silent' });
@@ -31,7 +32,7 @@ async function setup(kind: 'nginx' | 'haproxy', restartBackoff = { firstMs: 100,
   const plane = new ControlPlane();
   const api = await startCoreApi({ plane, listen: socket, credentials: grpc.ServerCredentials.createInsecure(), log });
   cleanups.push(() => api.close());
-  const conf = (body: string): string => (kind === 'nginx' ? nginxConf(dir, port, body) : haproxyConf(port, body));
+  const conf = (body: string): string => (kind === 'nginx' ? nginxConf(dir, port, body) : plainHaproxyConfig(port, undefined, body));
   const boot = join(dir, 'boot.conf');
   writeFileSync(boot, conf('boot'));
   const core = coreConnection(socket, grpc.credentials.createInsecure());

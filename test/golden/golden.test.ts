@@ -151,12 +151,20 @@ describe('golden cases', () => {
     // own has exactly one well-formed line, and every other line names a static block.
     it.each([...out.configs.keys()].filter((c) => out.files.has(`${c}.endpoints.txt`)))('cluster %s: every dynamic upstream of the config has one endpoint line', (cluster) => {
       const config = out.configs.get(cluster) ?? '';
-      const lines = (out.files.get(`${cluster}.endpoints.txt`) ?? '').split('\n').filter((l) => l !== '');
+      const all = (out.files.get(`${cluster}.endpoints.txt`) ?? '').split('\n').filter((l) => l !== '');
+      // Rules over several backends split by a line of the set (ADR 0049): "=ID KEY UPSTREAM:WEIGHT...".
+      const splitLines = all.filter((l) => l.startsWith('='));
+      const lines = all.filter((l) => !l.startsWith('='));
       for (const l of lines) expect(l, `${name}/expected/${cluster}.endpoints.txt`).toMatch(/^u_[0-9a-f]{6}_\w+ \d+ \d+(\.\d+)? (-|[\w]+)( (\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d+)*$/);
+      for (const l of splitLines) expect(l, `${name}/expected/${cluster}.endpoints.txt`).toMatch(/^=sg_ds_\w+ \w+( u_[0-9a-f]{6}_\w+:\d+)+$/);
       const named = lines.map((l) => l.split(' ')[0]);
       expect(new Set(named).size, 'one line per upstream').toBe(named.length);
+      // Every split the config names has one line, and every line is a split the config names.
+      const splitsNamed = splitLines.map((l) => l.split(' ')[0]);
+      expect(splitsNamed.sort()).toEqual([...new Set([...config.matchAll(/"(=sg_ds_\w+)";/g)].map((m) => m[1]))].sort());
+      const members = new Set(splitLines.flatMap((l) => l.split(' ').slice(2).map((m) => m.split(':')[0])));
       const blocks = new Set([...config.matchAll(/^\s*upstream (\S+) \{/gm)].map((m) => m[1]));
-      const used = new Set([...config.matchAll(/\bu_[0-9a-f]{6}_\w+/g)].map((m) => m[0]).filter((u) => !blocks.has(u)));
+      const used = new Set([...[...config.matchAll(/\bu_[0-9a-f]{6}_\w+/g)].map((m) => m[0]), ...members].filter((u) => !blocks.has(u)));
       // A forwardAuth upstream keeps its static block (subrequests cannot set $sg_upstream) and may have a line too.
       expect(named.filter((u) => !blocks.has(u)).sort()).toEqual([...used].sort());
     });

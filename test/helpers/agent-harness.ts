@@ -1,6 +1,7 @@
 /**
  * What the tests of the agent with real proxy processes share (agent supervision, the PID 1 loop,
- * self-healing, boot): the smallest configs that answer a known body, a probe on a new connection,
+ * self-healing, boot): the smallest NGINX config that answers a known body (HAProxy's is
+ * plainHaproxyConfig in haproxy-check.ts), a probe on a new connection,
  * a request loop that measures gaps, the master the agent recorded, and clean-ups run after each test.
  */
 import { readFileSync } from 'node:fs';
@@ -11,10 +12,6 @@ import { masterRecordPath } from '../../src/agent/proxy-handle';
 /** An NGINX config serving `body` on 127.0.0.1:port, its pid file in `dir`. */
 export const tinyNginxConf = (dir: string, port: number, body: string): string =>
   `pid ${dir}/nginx.pid;\nerror_log stderr crit;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${port};\n    location / { return 200 "${body}\\n"; }\n  }\n}\n`;
-
-/** An HAProxy config serving `body` on 127.0.0.1:port. */
-export const tinyHaproxyConf = (port: number, body: string): string =>
-  ['global', 'defaults', '    mode http', '    timeout connect 5s', '    timeout client 5s', '    timeout server 5s', 'frontend sg_http', `    bind 127.0.0.1:${port}`, `    http-request return status 200 content-type text/plain string "${body}"`, ''].join('\n');
 
 /** One request on a new connection; the body of a 200, or undefined on anything else (refused, reset, timeout). */
 export function probe(port: number): Promise<string | undefined> {

@@ -253,9 +253,9 @@ export function haproxyShape(lines: readonly HaproxyLine[]): string {
 
 /**
  * A hand-written HAProxy config answering `body` on the HTTP port, with the stats page on the
- * status port: `frontendLines` go into the HTTP frontend, `globalLines` into `global`.
+ * status port when there is one: `frontendLines` go into the HTTP frontend, `globalLines` into `global`.
  */
-export function plainHaproxyConfig(port: number, status: number, body: string, o: { readonly frontendLines?: string; readonly globalLines?: string } = {}): string {
+export function plainHaproxyConfig(port: number, status: number | undefined, body: string, o: { readonly frontendLines?: string; readonly globalLines?: string } = {}): string {
   return [
     'global',
     o.globalLines ?? '',
@@ -268,10 +268,7 @@ export function plainHaproxyConfig(port: number, status: number, body: string, o
     `    bind 127.0.0.1:${port}`,
     o.frontendLines ?? '',
     `    http-request return status 200 content-type text/plain string "${body}"`,
-    'frontend sg_status',
-    `    bind 127.0.0.1:${status}`,
-    '    stats enable',
-    '    stats uri /haproxy_status',
+    ...(status === undefined ? [] : ['frontend sg_status', `    bind 127.0.0.1:${status}`, '    stats enable', '    stats uri /haproxy_status']),
     '',
   ].join('\n');
 }

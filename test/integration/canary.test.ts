@@ -120,9 +120,10 @@ beforeAll(async () => {
   createBackend(GOOD, NET, 1, `location / { return 200 "${GOOD}\\n"; }`);
   // Half the requests fail: request ids are random hex, so the last digit is 0-7 half the time.
   createBackend(BAD, NET, 1, `location / { if ($request_id ~ "[0-7]$") { return 500; } return 200 "${BAD}\\n"; }`);
-  // No proxy.endpoints: the default, Dynamic with hitless delivery (ADR 0039). Each weight step reloads
-  // NGINX; the step to 100 % drops the stable upstream, which the old workers still serve until they
-  // exit (ADR 0041: the agent keeps it in the balancer until then).
+  // No proxy.endpoints: the default, Dynamic with hitless delivery (ADR 0039). A weight step changes
+  // only the endpoint set (ADR 0049: the split is a line of it), no reload; the promotion that leaves
+  // one backend is a new nginx.conf and a reload that drops the stable upstream, which the old workers
+  // still serve until they exit (ADR 0041: the agent keeps it in the balancer until then).
   await applyObject(port, cluster(CLUSTER, { proxy: { replicas: 1, publish: { mode: 'host', http: h, https: hs } } }));
   await applyObject(port, route(ROUTE, { serviceCluster: CLUSTER, hosts: [HOST], rules: [{ backends: [{ service: STABLE, port: 80 }] }] }));
   expect(await runInstall(port, { image: 'swarmgate/swarmgate:latest', localImages: true, logLevel: 'info' }, io)).toBe(0);
@@ -148,7 +149,7 @@ describe('progressive delivery on a real Swarm', () => {
     // As a CI pipeline would: `swarmgate wait route/NAME --for=canary=Succeeded`.
     expect(await runWait(port, `route/${ROUTE}`, 'canary=Succeeded', '90s', io)).toBe(0);
     const done = await phase('Succeeded');
-    // The step to 100 % is a reload too, the one that drops the stable upstream: the load runs until
+    // The promotion is a reload, the one that drops the stable upstream: the load runs until
     // the proxy serves it (stopping at Succeeded raced that reload, so the test saw it only sometimes).
     await until('all traffic on the canary', async () => {
       for (let i = 0; i < 40; i++) if ((await send({ port: httpPort, host: HOST, path: '/' })).body.trim() !== GOOD) return undefined;

@@ -110,7 +110,7 @@ describe('swarmgate render', () => {
       ['default', ['nginx.conf', 'endpoints.txt']],
       ['edge', ['haproxy.cfg']],
     ]);
-    expect(json.clusters[1]?.files['haproxy.cfg']).toContain('# Routes: web@1');
+    expect(json.clusters[1]?.files['haproxy.cfg']).toContain('# Routes: web\n');
     expect(runRender({ file: [specs], out: join(dir, 'out') }, io)).toBe(0);
     expect(readFileSync(join(dir, 'out', 'edge', 'haproxy.cfg'), 'utf8')).toBe(json.clusters[1]?.files['haproxy.cfg']);
   });

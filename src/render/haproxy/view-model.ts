@@ -436,7 +436,8 @@ export function buildHaproxyView(model: ProxyModel, opts: HaproxyRenderOptions):
 
   return {
     cluster: model.cluster,
-    routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
+    // Names only: a generation that changes nothing the proxy does must not change the bytes (ADR 0049).
+    routeLines: chunk(model.routes.map((r) => r.name as string), 10).map((names) => names.join(' ')),
     pickRange: PICK_RANGE,
     logTarget: opts.logTarget,
     ...(d.workerProcesses !== 'auto' ? { nbthread: d.workerProcesses } : {}),

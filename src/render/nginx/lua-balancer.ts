@@ -26,6 +26,13 @@
 export const ENDPOINT_LINE = /^([A-Za-z0-9_]+) (\d+) (\d+(?:\.\d+)?) ([A-Za-z0-9_]+|-)((?: (?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5})*)$/;
 
 /**
+ * One rule's split over several upstreams (ADR 0049), in the same set as the upstreams:
+ * `=NAME KEY_VARIABLE UPSTREAM:WEIGHT...`. The "=" keeps split names apart from upstream names
+ * ([A-Za-z0-9_]+) by construction; sg.split reads the line at request time.
+ */
+export const SPLIT_LINE = /^=[A-Za-z0-9_]+ [A-Za-z0-9_]+(?: [A-Za-z0-9_]+:\d{1,9})+$/;
+
+/**
  * `drainFlagPath` (hitless delivery): the agent's drain flag, tested by sg.draining() (ADR 0036).
  * Both paths are plain absolute paths (dynamic-endpoints.ts checks them): they reach Lua source.
  */
@@ -51,6 +58,24 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
         end
         sg.parse_line = parse_line
 
+        -- A rule's split (ADR 0049): "=NAME KEY_VARIABLE UPSTREAM:WEIGHT...".
+        local function parse_split(line)
+          local name, key, rest = line:match("^(=[%w_]+) ([%w_]+)(.*)$")
+          if name == nil then return nil, "bad split: " .. line:sub(1, 200) end
+          local members = {}
+          for item in rest:gmatch("%S+") do
+            local up, w = item:match("^([%w_]+):(%d+)$")
+            if up == nil then return nil, "bad split member: " .. item:sub(1, 80) end
+            members[#members + 1] = { up, tonumber(w) }
+          end
+          if #members == 0 then return nil, "a split without members: " .. line:sub(1, 200) end
+          return name, { line = line, key = key, members = members }
+        end
+        local function parse_any(line)
+          if line:byte(1) == 61 then return parse_split(line) end
+          return parse_line(line)
+        end
+
         -- Which set the dictionary holds: the version the agent gave with its last successful push
         -- (absent after a failed one and after a seed from the file, so a delta is refused then and
         -- the agent pushes the whole set). Not an upstream name: those are [A-Za-z0-9_]+.
@@ -60,7 +85,7 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
         function sg.replace(text, version)
           local keep = {}
           for line in text:gmatch("[^\\n]+") do
-            local name, e = parse_line(line)
+            local name, e = parse_any(line)
             if name == nil then return nil, e end
             keep[name] = line
           end
@@ -82,11 +107,11 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           if dict:get(VERSION) ~= base then return nil, "the balancer holds another set than " .. base, 409 end
           local sets, gone = {}, {}
           for line in text:gmatch("[^\\n]+") do
-            local name = line:match("^%-([%w_]+)$")
+            local name = line:match("^%-(=?[%w_]+)$")
             if name ~= nil then
               gone[#gone + 1] = name
             else
-              local n, e = parse_line(line)
+              local n, e = parse_any(line)
               if n == nil then return nil, e, 400 end
               sets[#sets + 1] = { n, line }
             end
@@ -109,6 +134,50 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           local _, fresh = parse_line(line)
           parsed[name] = fresh
           return fresh
+        end
+
+        -- set_by_lua's choice for a rule split over several upstreams (ADR 0049): one upstream per
+        -- request, weighted among the members with a weight and a task, by a hash of the key variable
+        -- (the request id: random; the client address or a cookie: the same client, the same member
+        -- while the weights hold), with split_clients' shares. "-" names no upstream: the 503 backup answers.
+        local splits = {}
+        function sg.split(name)
+          local line = dict:get(name)
+          if line == nil then return "-" end
+          local s = splits[name]
+          if s == nil or s.line ~= line then
+            local _, fresh = parse_split(line)
+            if fresh == nil then return "-" end
+            splits[name] = fresh
+            s = fresh
+          end
+          local live, n, total = s.live or {}, 0, 0
+          s.live = live
+          for _, m in ipairs(s.members) do
+            if m[2] > 0 then
+              local e = entry(m[1])
+              if e ~= nil and #e.peers > 0 then n = n + 1 ; live[n] = m ; total = total + m[2] end
+            end
+          end
+          if n == 0 then return "-" end
+          if n == 1 then return live[1][1] end
+          -- splitShares (src/render/split.ts): floored basis points, at least 1 each, an excess taken
+          -- from the largest of the others, the last member the rest.
+          local sh, sum = s.shares or {}, 0
+          s.shares = sh
+          for i = 1, n - 1 do sh[i] = math.max(1, math.floor(live[i][2] * 10000 / total)) ; sum = sum + sh[i] end
+          while sum + 1 > 10000 do
+            local largest = 1
+            for i = 2, n - 1 do if sh[i] > sh[largest] then largest = i end end
+            sh[largest] = sh[largest] - 1 ; sum = sum - 1
+          end
+          local h = ngx.crc32_long("split:" .. (ngx.var[s.key] or "")) % 10000
+          local acc = 0
+          for i = 1, n - 1 do
+            acc = acc + sh[i]
+            if h < acc then return live[i][1] end
+          end
+          return live[n][1]
         end
 
         local function down(peer, now)

@@ -11,7 +11,15 @@ import { headerVariable, token, type Token } from '../token';
 import { cookiePairRegex, exactRegex } from './escape';
 import { splitPercentages } from '../split';
 import { PolicyRegistry } from './policies';
+import { SPLIT_LINE } from './lua-balancer';
 import type { NginxView, ProxyBodyView, StickySplitView } from './view-types';
+
+/** A rule's split as a line of the endpoint set (ADR 0049). */
+export interface DataSplit {
+  readonly name: string;
+  readonly line: string;
+  readonly members: readonly string[];
+}
 
 /**
  * Collects the http-level maps that rules need, deduplicated by variable name. Every generated
@@ -42,6 +50,13 @@ export class MapRegistry {
   readonly splits = this.journal.map<NginxView['splits'][number]>('splits');
   readonly cookieTokenMaps = this.journal.map<NginxView['cookieTokenMaps'][number]>('cookieTokenMaps');
   readonly stickySplits = this.journal.map<StickySplitView>('stickySplits');
+  /** Splits as endpoint lines (ADR 0049), by their name in the endpoint set. */
+  readonly dataSplits = this.journal.map<DataSplit>('dataSplits');
+  /**
+   * Dynamic endpoints: rules over several backends split by a line of the endpoint set, not by
+   * `split_clients` (ADR 0049). Set once, before any view is built.
+   */
+  splitsAsData = false;
 
   /** The name of `identity`: `base` unless another identity holds it (src/plan/names.ts). */
   private name(identity: string, base: string): Token {
@@ -116,6 +131,22 @@ export class MapRegistry {
     const variable = this.name(identityKey('add', name.toLowerCase(), value), `$sg_add_${fnv1a32(`${name.toLowerCase()}\u0000${value}`)}`);
     this.addHeaderMaps.set(variable, { source: headerVariable(name), variable, value });
     return variable;
+  }
+
+  /**
+   * Rule `ruleId`'s split in the endpoint set (ADR 0049): its id (the set names it "=id") and its line. The name
+   * depends on the rule and its members, not on the weights: a weight step changes the line only.
+   * Per rule, so two rules over the same backends with other weights never share a line.
+   */
+  dataSplit(ruleId: string, declared: readonly WeightedTarget[], key: Token): Token {
+    const members = declared.map((t) => t.upstream);
+    const id = this.name(identityKey('data-split', ruleId, key, members), `sg_ds_${fnv1a32(`${ruleId}|${key}|${members.join(',')}`)}`);
+    const name = `=${id}`;
+    const line = [name, key.replace(/^\$/, ''), ...declared.map((t) => `${t.upstream}:${t.weight}`)].join(' ');
+    // Every part is generated (names, a variable) or a number: this guards the format the Lua side parses.
+    if (!SPLIT_LINE.test(line)) throw new Error(`split line does not match its format: ${line.slice(0, 200)}`);
+    this.dataSplits.set(name, { name, line, members });
+    return id;
   }
 
   split(targets: readonly WeightedTarget[], key: Token): Token {

@@ -111,7 +111,12 @@ export const body = `            set $sg_route "{{route}}";
 {{/redirect}}
 {{#proxy}}
 {{#dynamic}}
+{{#dataSplit}}
+            set_by_lua $sg_upstream "return sg.split(ngx.arg[1])" "={{{dataSplit}}}";
+{{/dataSplit}}
+{{^dataSplit}}
             set $sg_upstream {{{target}}};
+{{/dataSplit}}
 {{/dynamic}}
 {{#rewritePrefix}}
             rewrite "{{pattern}}" "{{replacement}}$1" break;

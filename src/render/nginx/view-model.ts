@@ -86,13 +86,18 @@ function upstreamTlsView(t: NonNullable<ProxyAction['upstreamTls']>, secretsDir:
 function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defaults: HttpDefaults): Omit<ProxyBodyView, 'ownAddHeaders' | keyof PolicyBodyView> {
   const response = responseHeaders(action.responseHeaders);
   const base = { route: rule.route, websocket: false, customHeaders: false, fixedHeaders: [], userHeaders: [], hideHeaders: response.hide, addHeaders: response.add };
-  if (action.targets.length === 0) return { ...base, unavailable: true, proxy: false };
   const a = action.affinity;
+  // Dynamic endpoints: a rule over several backends splits by a line of the endpoint set, weights and
+  // empty backends included, so a weight step or a backend's last task changes no config (ADR 0049).
+  // Not with a proxy-issued cookie: its pinning maps (StickySplitView) name the versions in nginx.conf.
+  const declared = maps.splitsAsData && !(a.kind === 'cookie' && a.issuedBy !== 'Application') ? action.declared : undefined;
+  if (action.targets.length === 0 && declared === undefined) return { ...base, unavailable: true, proxy: false };
   const key = maps.affinityKey(a);
   const [single] = action.targets;
+  const dataSplit = declared !== undefined ? maps.dataSplit(rule.id, declared, key) : undefined;
   // Proxy-issued cookie over several versions: pin each client to the version it landed on.
-  const pinned = action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
-  const target = pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
+  const pinned = dataSplit === undefined && action.targets.length > 1 && a.kind === 'cookie' && a.issuedBy !== 'Application' ? maps.pinnedSplit(a, action.targets) : undefined;
+  const target = dataSplit ?? pinned?.pick ?? (action.targets.length === 1 && single !== undefined ? token(single.upstream) : maps.split(action.targets, key));
   const headers = withAuthHeaders(withUserHeader(mergeRequestHeaders(action.requestHeaders, maps), rule.policies?.basicAuth?.userHeader), rule.policies?.forwardAuth?.responseHeaders);
   const rewrite = action.rewrite;
   let rewritePrefix: ProxyBodyView['rewritePrefix'];
@@ -120,6 +125,7 @@ function proxyBody(rule: ModelRule, action: ProxyAction, maps: MapRegistry, defa
     ...(rewritePrefix !== undefined ? { rewritePrefix } : {}),
     ...(rewriteExact !== undefined ? { rewriteExact } : {}),
     target,
+    ...(dataSplit !== undefined ? { dataSplit } : {}),
     module: token(grpc ? 'grpc' : 'proxy'),
     scheme: token(action.protocol ?? 'http'),
     grpc,
@@ -417,6 +423,7 @@ function hostContext(model: ProxyModel, opts: NginxRenderOptions): string {
 function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMemo | undefined): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
   const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
   const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
+  maps.splitsAsData = opts.dynamicEndpoints !== null;
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
   const streamMaps = new MapRegistry();
   const router = streamView(model, opts, maps, streamMaps);
@@ -458,6 +465,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   for (const t of authTargets) httpUpstreamNames.add(t);
   for (const f of facts) for (const t of f.targets) httpUpstreamNames.add(t);
   for (const split of maps.splits.values()) for (const sh of split.shares) httpUpstreamNames.add(sh.upstream);
+  for (const split of maps.dataSplits.values()) for (const m of split.members) httpUpstreamNames.add(m);
   const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
   const dyn = opts.dynamicEndpoints;
   const unavailable = token(`127.0.0.1:${opts.unavailablePort}`);
@@ -469,7 +477,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
     return memo === undefined ? make() : memo.derived(`upstream\u0000${u.name}`, [u, hash ?? null, backup ?? null], make);
   });
   const upstreams = perUpstream.map((p) => p.view);
-  const endpoints = dyn === null ? [] : perUpstream.map((p) => p.line);
+  const endpoints = dyn === null ? [] : [...perUpstream.map((p) => p.line), ...[...maps.dataSplits.values()].map((d) => d.line)];
   // Upstreams whose servers reach only the endpoint lines, never nginx.conf: not an auth target (a
   // static block) nor a passthrough upstream of the stream block (static too).
   const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
@@ -478,7 +486,8 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   const hitless = model.spec.proxy.delivery === 'hitless';
   const view: NginxView = {
     cluster: model.cluster,
-    routeLines: chunk(model.routes.map((r) => `${r.name}@${r.generation}`), 10).map((names) => names.join(' ')),
+    // Names only: a generation that changes nothing the proxy does must not change the bytes (ADR 0049).
+    routeLines: chunk(model.routes.map((r) => r.name as string), 10).map((names) => names.join(' ')),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
     ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort, hitless ? opts.drainFlagPath : undefined), luaBadGateway: true as const } : {}),
     upstreamVariable: dyn === null ? '$proxy_host' : '$sg_upstream',

@@ -23,6 +23,8 @@ export interface ProxyBodyView extends PolicyBodyView {
   readonly rewritePrefix?: { readonly pattern: string; readonly replacement: string };
   readonly rewriteExact?: { readonly pattern: string; readonly replacement: string };
   readonly target?: Token;
+  /** Dynamic endpoints: the id of the rule's split in the endpoint set (named "=id" there); set_by_lua picks the upstream per request (ADR 0049). */
+  readonly dataSplit?: Token;
   /** The NGINX module that proxies: `proxy` (proxy_pass, proxy_* directives) or `grpc` (grpc_pass, grpc_*). */
   readonly module?: Token;
   /** proxy_pass / grpc_pass scheme: http, https, grpc or grpcs. */
