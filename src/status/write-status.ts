@@ -23,8 +23,8 @@ import { nextStatus, sameStatus } from './object-status';
 /**
  * Status label updates in flight at once. Each is a small request that costs the daemon a Raft write;
  * at 10,000 routes the first run writes 10,000 of them, and one at a time took longer than the 30 s
- * resync (ADR 0044). 8 keeps the first run's writes to an eighth of the round trips without letting one
- * core crowd out the manager's other clients, and is the same handful of sockets dockerode keeps anyway.
+ * resync (ADR 0044). 8 cuts the first run's waits to an eighth of the round trips without letting one
+ * core crowd out the manager's other clients (ADR 0046).
  */
 export const STATUS_WRITE_CONCURRENCY = 8;
 
