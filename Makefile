@@ -96,7 +96,7 @@ NODES ?=
 CHECK_NODES = case '$(NODES)' in ''|1) ;; *) echo "NODES must be 1 (or unset), 2 or 4, not '$(NODES)'" >&2; exit 2 ;; esac
 NAMESPACED_NODES = $(filter 2 4,$(NODES))
 
-.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-core-memory bench-reload bench-cli bench-acme-two-nodes
+.PHONY: images swarm-up swarm-down demo demo-clean test-int test-multinode test-chaos bench-swarm bench-memory bench-core-memory bench-core-idle-run bench-reload bench-cli bench-acme-two-nodes
 
 images: $(DEPS_STAMP) ## build swarmgate/proxy + swarmgate/swarmgate (IMAGE_SOURCE=offline pulls nothing; =registry uses deploy/docker/)
 	@$(SYSTEM_DEPS) images
@@ -160,6 +160,9 @@ bench-core-memory: build ## RSS and V8 heap of a real core process at N bench-mi
 	npx tsx bench/core-memory.ts
 
 bench-memory: bench-core-memory ## the former name of bench-core-memory
+
+bench-core-idle-run: ## how long a core run that finds nothing to do takes at N bench-mix routes, in-process over the Docker fake (CORE_IDLE_SIZES=1000,5000, CORE_IDLE_RUNS=3; CORE_IDLE_PROFILE=DIR writes a CPU profile); JSON in bench/results/
+	npx tsx bench/core-idle-run.ts
 
 bench-swarm: build ## core latencies on the local Swarm: create/scale/remove → traffic, core RSS at 1k routes (needs swarm-up images)
 	npx tsx bench/swarm-bench.ts

@@ -12,6 +12,8 @@
  * See bench/README.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as protobuf from 'protobufjs';
 import { deliveryHash } from '../src/api/delivery-hash';
 import { SentFiles } from '../src/api/unchanged-files';
@@ -33,6 +35,9 @@ import { clusterModel, probeRoute, scaleInputs, taskIp, withAddedTask, withDynam
 import { incrementalConfig, mainFile, type IncrementalConfig } from '../src/plan/pipeline';
 import { dynamicEndpoints, ENDPOINTS_FILE } from '../src/render/render-cluster';
 import { DEFAULT_DYNAMIC_ENDPOINTS } from '../src/render/nginx/options';
+import { dockerListing, freshListing, withListedTask } from './lib/docker-listing';
+import { SnapshotConverter } from '../src/observed/snapshot-converter';
+import { toSnapshot } from '../src/observed/to-snapshot';
 import { formatScaleTable, type RouteRun, type ScaleRow, type TaskRun, type WeightRun } from './lib/scale-report';
 import { targetIps, withProbeWeights } from './lib/weight-step';
 
@@ -53,6 +58,14 @@ const WEIGHT_RUNS = Number(process.env['SCALE_WEIGHT_RUNS'] ?? '4');
 const WEIGHT_STREAK = 20;
 
 const log = (m: string): void => void process.stderr.write(`[bench-scale] ${m}\n`);
+/**
+ * A full collection before each timed task change (ADR 0047): the untimed comparisons after a change
+ * (a whole model build and render, a conversion from nothing) leave hundreds of MiB of garbage that
+ * was otherwise collected inside the next change's timed window; a running core collects after every
+ * run that applied something (core.ts, with CORE_NODE_OPTIONS' --expose-gc), so its task changes start clean.
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 function timed<T>(f: () => T): [T, number] {
   const t0 = performance.now();
@@ -294,8 +307,13 @@ function fullTaskPath(d: NonNullable<Local['dynamic']>, kind: Kind, snapshot: Sc
 
 async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<typeof generateCertPair>): Promise<ScaleRow> {
   const [generated, generateMs] = timed(() => scaleInputs(n, TASK_RUNS));
+  // The Swarm as the Engine API lists it (ADR 0047): task changes are timed from the listing the core
+  // reads, through its incremental converter. The snapshot is that listing's (the same objects, sorted).
+  const listing = dockerListing(generated.inputs.snapshot);
+  const converted = toSnapshot(freshListing(listing));
+  if (converted.dropped.length > 0) throw new Error(`the bench listing drops objects: ${converted.dropped.slice(0, 3).join('; ')}`);
   // The layout is pinned either way: without proxy.endpoints a hitless cluster is Dynamic (ADR 0039).
-  const s: ScaleInputs = { ...generated, inputs: { ...generated.inputs, desired: withDynamicDefault(generated.inputs.desired, kind, DYNAMIC ? 'Dynamic' : 'Static') } };
+  const s: ScaleInputs = { ...generated, inputs: { ...generated.inputs, snapshot: converted.snapshot, desired: withDynamicDefault(generated.inputs.desired, kind, DYNAMIC ? 'Dynamic' : 'Static') } };
   log(`${kind} ${n}: inputs in ${generateMs.toFixed(0)} ms (${s.inputs.mix.services} services); probe routes app-${s.first.index} (first) / app-${s.last.index} (last)`);
   const dir = join(tmp, `${kind}-${n}`);
   mkdirSync(dir, { recursive: true });
@@ -330,10 +348,12 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     // Task changes: one task added to the last probe route's first service; change k > 1 replaces
     // change k-1's added task with a new one (SCALE_TASK_RUNS of them, one after another).
     // The core's state after its last run (not timed): what a task change starts from.
-    const first = l.dynamic !== undefined ? incrementalConfig(undefined, { specs: s.inputs.desired, snapshot: s.inputs.snapshot }) : undefined;
+    // The core's observer (ADR 0047) has converted every listing since it started: here the same listing three times.
+    const converter = new SnapshotConverter();
+    const first = l.dynamic !== undefined ? incrementalConfig(undefined, { specs: s.inputs.desired, snapshot: converter.convert(freshListing(listing)).snapshot }) : undefined;
     // A running core has been through the fast path on every converged run (no task changed): so has this process, three times.
     let last = first;
-    for (let i = 0; i < 3 && last !== undefined; i++) last = incrementalConfig(last.run, { specs: s.inputs.desired, snapshot: structuredClone(s.inputs.snapshot) });
+    for (let i = 0; i < 3 && last !== undefined; i++) last = incrementalConfig(last.run, { specs: s.inputs.desired, snapshot: converter.convert(freshListing(listing)).snapshot });
     if (l.dynamic !== undefined && last !== undefined) await l.dynamic.prime(filesOf(last));
     const sampler = memorySampler(l.proxy);
     const taskRuns: TaskRun[] = [];
@@ -341,8 +361,14 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
     for (let k = 1; k <= TASK_RUNS; k++) {
       // The core reads a fresh snapshot every run (new objects, nothing shared with the last one but the cached specs).
       const snapshotK = withAddedTask(s, s.inputs.snapshot, k);
-      const changed = structuredClone(snapshotK);
+      // The daemon's listing with change k's task (change k-1's gone), read as new objects (not timed: the
+      // core has read it when it "sees" the change); the core's part starts with converting it.
+      const addedTask = snapshotK.tasks[snapshotK.tasks.length - 1];
+      if (addedTask === undefined) throw new Error('no added task');
+      const listingK = freshListing(withListedTask(listing, addedTask, undefined, 1_000_000_000 + k));
+      collect();
       const t0 = performance.now();
+      const [changed, convertMs] = l.dynamic !== undefined ? timed(() => converter.convert(listingK).snapshot) : [snapshotK, 0];
       const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
       dynamic = applied?.reloaded === false;
       const coreOnly = applied ?? (await reloadApply(kind, l, snapshotK, s.inputs.desired));
@@ -350,6 +376,8 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       const servedMs = served === undefined ? NaN : served - t0;
       // Not on the path: the same change through a model build and render (the figure before ADR 0030), checked to give the same lines.
       const coreFullMs = applied !== undefined && l.dynamic !== undefined ? fullTaskPath(l.dynamic, kind, snapshotK, s.inputs.desired, applied.endpoints) : undefined;
+      // Not on the path either: the same listing converted from nothing (what every run cost before ADR 0047).
+      const coldConvertMs = applied !== undefined ? timed(() => toSnapshot(freshListing(listingK)))[1] : undefined;
       if (applied !== undefined) last = applied.next;
       const p = applied?.pushed;
       const run: TaskRun = {
@@ -358,10 +386,12 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
         ...(p !== undefined ? { pushMs: p.pushMs, pushed: p.sent, ...(p.deliverMs !== undefined ? { deliverMs: p.deliverMs } : {}), ...(p.messageBytes !== undefined ? { messageBytes: p.messageBytes } : {}), ...(p.receiveMs !== undefined ? { receiveMs: p.receiveMs } : {}) } : {}),
         ...(applied !== undefined ? { agentMs: applied.agentMs } : {}),
         ...(coreFullMs !== undefined ? { coreFullMs } : {}),
+        ...(applied !== undefined ? { convertMs } : {}),
+        ...(coldConvertMs !== undefined ? { coldConvertMs } : {}),
       };
       taskRuns.push(run);
       const delivery = run.deliverMs !== undefined ? `, delivery ${run.deliverMs.toFixed(0)} ms (${((run.messageBytes ?? 0) / 1024).toFixed(0)} KiB message), agent receive ${(run.receiveMs ?? 0).toFixed(0)} ms` : '';
-      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (core ${run.coreMs.toFixed(0)} ms${delivery}${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms: ${run.pushed ?? ''}` : ''}${run.agentMs !== undefined ? `, ${run.agentMs.toFixed(0)} ms from the message to the agent's answer` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
+      log(`${kind} ${n}: task change ${k} served after ${servedMs.toFixed(0)} ms (${run.convertMs !== undefined ? `convert ${run.convertMs.toFixed(0)} ms [from nothing ${(run.coldConvertMs ?? NaN).toFixed(0)}], ` : ''}core ${run.coreMs.toFixed(0)} ms${delivery}${run.pushMs !== undefined ? `, push ${run.pushMs.toFixed(0)} ms: ${run.pushed ?? ''}` : ''}${run.agentMs !== undefined ? `, ${run.agentMs.toFixed(0)} ms from the message to the agent's answer` : ''}${coreFullMs !== undefined ? `; model + render would take ${coreFullMs.toFixed(0)} ms` : ''})`);
     }
     const taskMs = median(taskRuns.map((r) => r.servedMs));
     const taskCoreMs = median(taskRuns.map((r) => r.coreMs));

@@ -38,6 +38,10 @@ export interface TaskRun {
   readonly pushed?: string;
   /** Dynamic: the same change through a model build and render (not on the path). */
   readonly coreFullMs?: number;
+  /** Dynamic (ADR 0047): the core's incremental conversion of the listing with the change, on the path (in servedMs). */
+  readonly convertMs?: number;
+  /** Dynamic: the same listing converted from nothing, as every run did before ADR 0047 (not on the path). */
+  readonly coldConvertMs?: number;
 }
 
 /** One weight step (ADR 0049): the last probe route's split moved wholly onto one service. */

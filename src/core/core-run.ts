@@ -9,6 +9,7 @@ import { encodeModel } from '../api/model-json';
 import { executePlan, type GroupOutcome } from '../apply/execute-plan';
 import type { LiveState } from '../observed/live-state';
 import { observe, type Observed } from './observe';
+import { SnapshotConverter } from '../observed/snapshot-converter';
 import { ServedRoutes } from './served-routes';
 import { deliveryHash } from '../api/delivery-hash';
 import type { ConfigFileData } from '../api/control-plane';
@@ -113,6 +114,8 @@ export class CoreRun {
   lastReport: CoreRunReport = { writes: 0, clusters: [] };
   private runLog: Logger;
   private readonly rollouts: RolloutDriver;
+  /** Each run's listings converted incrementally: what did not change keeps its snapshot objects (ADR 0047). */
+  private readonly converter = new SnapshotConverter();
   /** The last pipeline run: a run where only tasks changed recomputes servers from it (ADR 0030). */
   private lastPipeline: PipelineRun | undefined;
   /**
@@ -177,7 +180,7 @@ export class CoreRun {
   async run(seq: number): Promise<RunResult> {
     // Every line a run logs carries its run id (seq), also the ones from helpers below.
     this.runLog = this.log.child({ seq });
-    const observed = await observe(this.port, this.runLog);
+    const observed = await observe(this.port, this.runLog, this.converter);
     const wanted = await this.desire(observed);
     const built = this.build(observed, wanted);
     const withIdentities = await this.identities(observed, built);

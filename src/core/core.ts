@@ -4,14 +4,14 @@
  * whole state, so a lost event only delays convergence until the next poll or resync.
  */
 import pino, { type Logger } from 'pino';
-import { asyncScheduler, distinctUntilChanged, exhaustMap, from, Observable, retry, skip, switchMap, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, retry, switchMap, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import { classifyDockerError, isDockerApiError } from '../observed/docker-errors';
 import type { DockerEvent, DockerPort } from '../observed/docker-port';
-import { readTaskFingerprint } from '../observed/read-snapshot';
-import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, poll$, reconcileLoop, resync$, type Outcome } from '../reconcile';
+import { DEFAULT_RESYNC_MS, DEFAULT_TASK_POLL_MS, defaultClassify, reconcileLoop, resync$, type Outcome } from '../reconcile';
 import type { ControlPlane } from '../api/control-plane';
 import { instrumentPort, type CoreMetrics } from '../status/metrics';
 import { CoreRun, type CoreRunOptions } from './core-run';
+import { taskChanges$ } from './task-poll';
 import type { IssuerActor } from './acme/issuer-actor';
 
 export interface CoreOptions {
@@ -72,16 +72,9 @@ export function startCore(options: CoreOptions): { outcomes: Observable<Outcome>
   });
   // A proxy reporting a new applied hash, or an extension submitting, changes status: look again.
   const planeChanges$ = options.plane?.changes$ ?? new Observable<string>();
-  const taskChanges$ = poll$(options.taskPollMs ?? DEFAULT_TASK_POLL_MS, scheduler).pipe(
-    // One listing at a time: a tick while the last one is still read is skipped. switchMap only stopped
-    // listening to the last one, so at 10,000 routes (50,000 tasks, ≈ 20 MB of JSON each) slow answers
-    // piled up, held hundreds of MiB of bodies and missed their deadlines (ADR 0044).
-    exhaustMap(() => from(readTaskFingerprint(port).catch(() => 'unreadable'))),
-    distinctUntilChanged(),
-    skip(1),
-  );
+  const taskChanges = taskChanges$(port, options.taskPollMs ?? DEFAULT_TASK_POLL_MS, scheduler, log);
   const outcomes = reconcileLoop({
-    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges$, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$, wakeups$(run, scheduler), options.issuer?.changes$ ?? new Observable<string>()],
+    triggers: [dockerEvents$(options.port, log, scheduler), taskChanges, resync$(options.resyncMs ?? DEFAULT_RESYNC_MS, scheduler), planeChanges$, wakeups$(run, scheduler), options.issuer?.changes$ ?? new Observable<string>()],
     run: (seq) => run.run(seq),
     scheduler,
     // Docker's answers by the error table in docker-errors.ts (a 4xx is terminal: no backoff).

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Snapshot } from '../domain/snapshot';
 import type { DockerPort } from '../observed/docker-port';
 import { readLiveState, type LiveState } from '../observed/live-state';
+import type { SnapshotConverter } from '../observed/snapshot-converter';
 import { toSnapshot } from '../observed/to-snapshot';
 
 export interface Observed {
@@ -14,9 +15,13 @@ export interface Observed {
   readonly snapshot: Snapshot;
 }
 
-export async function observe(port: DockerPort, log: Logger): Promise<Observed> {
+/**
+ * `converter` keeps the last listing's conversions (ADR 0047): unchanged objects keep their snapshot
+ * values, so the task fast path compares by identity. Without one, everything is converted anew.
+ */
+export async function observe(port: DockerPort, log: Logger, converter?: SnapshotConverter): Promise<Observed> {
   const live = await readLiveState(port);
-  const { snapshot, dropped } = toSnapshot(live);
+  const { snapshot, dropped } = converter !== undefined ? converter.convert(live) : toSnapshot(live);
   if (dropped.length > 0) {
     // An address that is no IP address is a daemon (or network driver) problem that takes a server out of the
     // proxies: say it at warn level, with the lines; the rest (e.g. a plugin network's driver name) is routine.

@@ -17,6 +17,7 @@ import type { CoreMetrics } from '../status/metrics';
 import type { BackendsStatus, ProxyStatus } from '../domain/status-label';
 import { HEALTH_WINDOW_MS } from '../domain/backend-health';
 import { backendsHealthy, type RecentTraffic } from '../status/backend-health';
+import { modelHasRoute } from '../status/model-index';
 
 /** What one run did, per cluster: for logs, tests and `swarmgate core` output. */
 export interface CoreRunReport {
@@ -47,10 +48,9 @@ export function runConditions(
   traffic?: { readonly recent: RecentTraffic; readonly at: string },
 ): RunConditions {
   const backends: Record<string, BackendsStatus> = {};
-  const inModel = (rt: ClusterRuntime, name: string): boolean => rt.model.routes.some((r) => r.name === name);
   /** BackendsHealthy for a route its cluster serves (counted only where agents report traffic); none for one left out. */
   const health = (rt: ClusterRuntime, key: string, name: string): Condition[] => {
-    if (!inModel(rt, name)) return [];
+    if (!modelHasRoute(rt.model, name)) return [];
     const h = backendsHealthy(rt.model, name, rt.hitless !== undefined ? traffic?.recent : undefined);
     if (h.backends.length > 0 && traffic !== undefined) backends[key] = { at: traffic.at, windowSeconds: HEALTH_WINDOW_MS / 1000, items: h.backends };
     return [h.condition];

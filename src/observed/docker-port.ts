@@ -81,6 +81,8 @@ export interface ServiceInfo {
 
 export interface TaskInfo {
   readonly ID: string;
+  /** Swarm bumps it on every change of the task (state, addresses, ...): the observer reuses a conversion while it stays (ADR 0047). */
+  readonly Version?: VersionRef;
   readonly ServiceID: string;
   readonly NodeID?: string;
   readonly Slot?: number;
@@ -125,6 +127,7 @@ export interface NetworkSpec {
 
 export interface SecretInfo {
   readonly ID: string;
+  readonly Version?: VersionRef;
   readonly Spec: { readonly Name: string; readonly Labels?: Labels };
 }
 

@@ -333,8 +333,12 @@ export function createDockerPort(docker: Dockerode = new Dockerode(dockerodeOpti
     createService: (spec: ServiceSpec) =>
       call('createService', async () => {
         // ServiceSpec here is the Engine API JSON; dockerode's CreateServiceOptions is the same JSON typed
-        // differently (mutable arrays, wider unions), so the spec is passed through as that type.
-        const created = await docker.createService(spec as unknown as Dockerode.CreateServiceOptions);
+        // differently (mutable arrays, wider unions), so the spec is passed through as that type. The
+        // two-argument form with no registry auth, and the spec in the body only: called with the spec
+        // alone, dockerode also sends it base64-encoded as the X-Registry-Auth header (and in the query
+        // string), and a proxy that mounts a secret per TLS route passes the daemon's 1 MiB header limit at
+        // 10,000 routes (431, ADR 0046).
+        const created = await docker.createService(undefined as unknown as Dockerode.AuthConfig, bodyOnly(spec) as unknown as Dockerode.ServiceSpec);
         return created.id;
       }),
     updateService: (id, version, spec) =>

@@ -156,47 +156,54 @@ function publishedPorts(configs: readonly Record<string, unknown>[]): PublishedP
   return ports.sort(byKey((p) => `${String(p.published).padStart(5, '0')}/${p.protocol}/${p.mode}/${String(p.target).padStart(5, '0')}`));
 }
 
-export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
-  const dropped: string[] = [];
+/** Decode one candidate object; on failure note it in `dropped` and return undefined. */
+function accept<A>(dropped: string[], codec: Codec<A>, what: string, candidate: unknown): A | undefined {
+  const r = decode(codec, candidate);
+  if (E.isRight(r)) return r.right;
+  dropped.push(`${what}: ${describeIssues(r.left)}`);
+  return undefined;
+}
 
-  /** Decode one candidate object; on failure note it and return undefined. */
-  const accept = <A>(codec: Codec<A>, what: string, candidate: unknown): A | undefined => {
-    const r = decode(codec, candidate);
-    if (E.isRight(r)) return r.right;
-    dropped.push(`${what}: ${describeIssues(r.left)}`);
-    return undefined;
-  };
+/** Whether `ip` is a usable address; when it is not, note it (the address alone is left out; an empty one is no address and silently absent). */
+function checkAddress(dropped: string[], what: string, ip: string): boolean {
+  const problem = addressProblem(ip);
+  if (problem !== undefined) dropped.push(`${what} ${JSON.stringify(ip)} dropped (${problem})`);
+  return problem === undefined;
+}
 
-  /** Whether `ip` is a usable address; when it is not, note it (the address alone is left out; an empty one is no address and silently absent). */
-  const checkAddress = (what: string, ip: string): boolean => {
-    const problem = addressProblem(ip);
-    if (problem !== undefined) dropped.push(`${what} ${JSON.stringify(ip)} dropped (${problem})`);
-    return problem === undefined;
-  };
+/** Keep the labels the allow-list accepts; note each one left out. */
+function cleanLabels(dropped: string[], what: string, raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record(raw))) {
+    if (typeof v !== 'string') continue;
+    if (!LabelKey.is(k)) dropped.push(`${what}: label ${JSON.stringify(k)} dropped (key outside the allow-list)`);
+    else if (!LabelValue.is(v)) dropped.push(`${what}: label ${JSON.stringify(k)} dropped (value outside the allow-list)`);
+    else out[k] = v;
+  }
+  return out;
+}
 
-  /** Keep the labels the allow-list accepts; note each one left out. */
-  const cleanLabels = (what: string, raw: unknown): Record<string, string> => {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(record(raw))) {
-      if (typeof v !== 'string') continue;
-      if (!LabelKey.is(k)) dropped.push(`${what}: label ${JSON.stringify(k)} dropped (key outside the allow-list)`);
-      else if (!LabelValue.is(v)) dropped.push(`${what}: label ${JSON.stringify(k)} dropped (value outside the allow-list)`);
-      else out[k] = v;
-    }
-    return out;
-  };
+/**
+ * How network IDs are named in one listing: by the network list, else by a name a task attachment
+ * carries. `key` is the same text exactly when the naming is the same (the incremental converter
+ * reuses a service or task converted under the same key, snapshot-converter.ts).
+ */
+export interface NetworkNames {
+  readonly name: (idOrName: string) => string | undefined;
+  readonly key: string;
+}
 
-  // ---- networks: names by ID, plus the names task attachments carry
+export function networkNamesOf(networks: readonly NetworkInfo[], tasks: readonly TaskInfo[]): NetworkNames {
   const networkNameById = new Map<string, string>();
   const networkIdByName = new Map<string, string>();
-  for (const n of objects.networks) {
+  for (const n of networks) {
     const id = str(n.Id);
     const name = str(n.Name);
     if (id === undefined || name === undefined) continue;
     networkNameById.set(id, name);
     networkIdByName.set(name, id);
   }
-  for (const t of objects.tasks) {
+  for (const t of tasks) {
     for (const att of array(t.NetworksAttachments)) {
       const net = record(record(att)['Network']);
       const id = str(net['ID']);
@@ -204,107 +211,159 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
       if (id !== undefined && name !== undefined && !networkNameById.has(id)) networkNameById.set(id, name);
     }
   }
-  const networkName = (idOrName: string): string | undefined =>
-    networkNameById.get(idOrName) ?? (networkIdByName.has(idOrName) ? idOrName : undefined);
+  return {
+    name: (idOrName) => networkNameById.get(idOrName) ?? (networkIdByName.has(idOrName) ? idOrName : undefined),
+    key: JSON.stringify([[...networkNameById], [...networkIdByName.keys()]]),
+  };
+}
 
-  const networks: SnapshotNetworkT[] = [];
-  for (const n of objects.networks) {
-    const name = str(n.Name) ?? '';
-    const ok = accept(SnapshotNetwork, `network ${JSON.stringify(name)}`, {
-      name,
-      driver: str(n.Driver),
-      scope: str(n.Scope),
-      ingress: n.Ingress === true,
-    });
-    if (ok !== undefined) networks.push(ok);
+export function toSnapshotNetwork(n: NetworkInfo, dropped: string[]): SnapshotNetworkT | undefined {
+  const name = str(n.Name) ?? '';
+  return accept(dropped, SnapshotNetwork, `network ${JSON.stringify(name)}`, {
+    name,
+    driver: str(n.Driver),
+    scope: str(n.Scope),
+    ingress: n.Ingress === true,
+  });
+}
+
+/** A secret (a certificate stored by `tls apply` also carries its name, version, part and notAfter). */
+export function toSnapshotSecret(s: SecretInfo, dropped: string[]): SnapshotSecretT | undefined {
+  const name = str(record(s.Spec)['Name']) ?? '';
+  const what = `secret ${JSON.stringify(name)}`;
+  const ok = accept(dropped, SwarmName, what, name);
+  if (ok === undefined) return undefined;
+  const labels = record(record(s.Spec)['Labels']);
+  const certificate = isCertificateSecret(labels) ? accept(dropped, SnapshotCertificate, `${what} certificate labels`, certificateOf(labels)) : undefined;
+  return { name: ok, ...(certificate !== undefined ? { certificate } : {}) };
+}
+
+export function toSnapshotNode(n: NodeInfo, dropped: string[]): SnapshotNodeT | undefined {
+  const spec = record(n.Spec);
+  const status = record(n.Status);
+  const hostname = str(record(n.Description)['Hostname']) ?? '';
+  const rawState = str(status['State'])?.toLowerCase();
+  const addr = str(status['Addr']);
+  const what = `node ${JSON.stringify(hostname !== '' ? hostname : n.ID)}`;
+  return accept(dropped, SnapshotNode, what, {
+    id: n.ID,
+    hostname,
+    role: str(spec['Role']),
+    availability: str(spec['Availability']),
+    state: rawState === 'ready' || rawState === 'down' || rawState === 'disconnected' ? rawState : 'unknown',
+    labels: cleanLabels(dropped, what, spec['Labels']),
+    ...(addr !== undefined && addr !== '' && checkAddress(dropped, `${what} address`, addr) ? { addr } : {}),
+  });
+}
+
+export function toSnapshotService(s: ServiceInfo, names: NetworkNames, dropped: string[]): SnapshotService | undefined {
+  const spec = record(s.Spec);
+  const name = str(spec['Name']) ?? '';
+  const what = `service ${JSON.stringify(name)}`;
+  const template = record(spec['TaskTemplate']);
+  const netNames = new Set<string>();
+  for (const att of array(template['Networks'])) {
+    const target = str(record(att)['Target']);
+    const resolved = target === undefined ? undefined : names.name(target);
+    if (resolved !== undefined) netNames.add(resolved);
   }
-
-  // ---- secrets (a certificate stored by `tls apply` also carries its name, version, part and notAfter)
-  const secrets: SnapshotSecretT[] = [];
-  for (const s of objects.secrets) {
-    const name = str(record(s.Spec)['Name']) ?? '';
-    const what = `secret ${JSON.stringify(name)}`;
-    const ok = accept(SwarmName, what, name);
-    if (ok === undefined) continue;
-    const labels = record(record(s.Spec)['Labels']);
-    const certificate = isCertificateSecret(labels) ? accept(SnapshotCertificate, `${what} certificate labels`, certificateOf(labels)) : undefined;
-    secrets.push({ name: ok, ...(certificate !== undefined ? { certificate } : {}) });
+  const endpoint = record(s.Endpoint);
+  const vips: { network: string; ip: string }[] = [];
+  for (const v of array(endpoint['VirtualIPs'])) {
+    const vr = record(v);
+    const network = names.name(str(vr['NetworkID']) ?? '');
+    const ip = stripPrefixLength(str(vr['Addr']) ?? '');
+    if (network !== undefined && ip !== '' && checkAddress(dropped, `${what} virtual IP on network ${JSON.stringify(network)}`, ip)) vips.push({ network, ip });
   }
+  const specPorts = array(record(spec['EndpointSpec'])['Ports']).map(record);
+  const endpointPorts = array(endpoint['Ports']).map(record);
+  const ports = publishedPorts(endpointPorts.length > 0 ? endpointPorts : specPorts);
+  const exposed = new Set<number>();
+  for (const p of [...specPorts, ...endpointPorts]) {
+    const target = p['TargetPort'];
+    if (typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 65535) exposed.add(target);
+  }
+  const mode = record(spec['Mode']);
+  const isGlobal = mode['Global'] !== undefined || mode['GlobalJob'] !== undefined;
+  const replicas = record(mode['Replicated'])['Replicas'];
+  return accept(dropped, SnapshotService, what, {
+    name,
+    id: s.ID,
+    labels: cleanLabels(dropped, what, spec['Labels']),
+    networks: [...netNames].sort(),
+    vips: vips.sort(byKey((v) => `${v.network}\u0000${v.ip}`)),
+    ports,
+    exposedPorts: [...exposed].sort((a, b) => a - b),
+    mode: isGlobal ? 'global' : 'replicated',
+    ...(!isGlobal && typeof replicas === 'number' ? { replicas } : {}),
+  });
+}
 
-  // ---- error-page configs (names only; their content is mounted into the proxy tasks, never read)
+/** A task of the service named `service` (its ServiceID resolved by the caller). */
+export function toSnapshotTask(t: TaskInfo, service: string, names: NetworkNames, dropped: string[]): SnapshotTask | undefined {
+  const what = `task ${JSON.stringify(t.ID)}`;
+  const addresses: { network: string; ip: string }[] = [];
+  for (const att of array(t.NetworksAttachments)) {
+    const ar = record(att);
+    const network = names.name(str(record(ar['Network'])['ID']) ?? '');
+    if (network === undefined) continue;
+    for (const a of array(ar['Addresses'])) {
+      const ip = typeof a === 'string' ? stripPrefixLength(a) : '';
+      if (ip !== '' && checkAddress(dropped, `${what} address on network ${JSON.stringify(network)}`, ip)) addresses.push({ network, ip });
+    }
+  }
+  const node = str(t.NodeID);
+  return accept(dropped, SnapshotTask, what, {
+    id: t.ID,
+    service,
+    state: toTaskState(record(t.Status)['State'], 'pending'),
+    desiredState: toTaskState(t.DesiredState, 'shutdown'),
+    addresses: addresses.sort(byKey((a) => `${a.network}\u0000${a.ip}`)),
+    ports: publishedPorts(array(record(record(t.Status)['PortStatus'])['Ports']).map(record)),
+    ...(node !== undefined && node !== '' ? { node } : {}),
+    ...(typeof t.Slot === 'number' && t.Slot > 0 ? { slot: t.Slot } : {}),
+  });
+}
+
+/** The line for a task whose service is not in the snapshot (dropped, or not in the service list). */
+export function orphanTaskLine(t: TaskInfo, serviceDropped: boolean): string {
+  const what = `task ${JSON.stringify(t.ID)}`;
+  return serviceDropped ? `${what}: its service ${t.ServiceID} was dropped` : `${what}: service ${t.ServiceID} is not in the service list`;
+}
+
+/** The error-page configs (names only; their content is mounted into the proxy tasks, never read). */
+export function toSnapshotConfigs(pageConfigs: readonly ConfigInfo[] | undefined, dropped: string[]): { name: SwarmName }[] {
   const configs: { name: SwarmName }[] = [];
-  for (const c of objects.pageConfigs ?? []) {
+  for (const c of pageConfigs ?? []) {
     const name = c.Spec.Name;
-    const ok = accept(SwarmName, `config ${JSON.stringify(name)}`, name);
+    const ok = accept(dropped, SwarmName, `config ${JSON.stringify(name)}`, name);
     if (ok !== undefined) configs.push({ name: ok });
   }
+  return configs.sort(byKey((c) => c.name));
+}
 
-  // ---- nodes
-  const nodes: SnapshotNodeT[] = [];
-  for (const n of objects.nodes) {
-    const spec = record(n.Spec);
-    const status = record(n.Status);
-    const hostname = str(record(n.Description)['Hostname']) ?? '';
-    const rawState = str(status['State'])?.toLowerCase();
-    const addr = str(status['Addr']);
-    const what = `node ${JSON.stringify(hostname !== '' ? hostname : n.ID)}`;
-    const ok = accept(SnapshotNode, what, {
-      id: n.ID,
-      hostname,
-      role: str(spec['Role']),
-      availability: str(spec['Availability']),
-      state: rawState === 'ready' || rawState === 'down' || rawState === 'disconnected' ? rawState : 'unknown',
-      labels: cleanLabels(what, spec['Labels']),
-      ...(addr !== undefined && addr !== '' && checkAddress(`${what} address`, addr) ? { addr } : {}),
-    });
-    if (ok !== undefined) nodes.push(ok);
-  }
+/** The snapshot's sort orders (every list sorted: the output is deterministic). */
+export const SORT_KEYS = {
+  service: (s: SnapshotService): string => s.name,
+  task: (t: SnapshotTask): string => `${t.service}\u0000${String(t.slot ?? 0).padStart(6, '0')}\u0000${t.id}`,
+  network: (n: SnapshotNetworkT): string => n.name,
+  secret: (s: SnapshotSecretT): string => s.name,
+  node: (n: SnapshotNodeT): string => n.id,
+};
 
-  // ---- services
+/** The whole conversion, from nothing (the reference the incremental converter is tested against). */
+export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
+  const dropped: string[] = [];
+  const names = networkNamesOf(objects.networks, objects.tasks);
+  const networks = objects.networks.flatMap((n) => toSnapshotNetwork(n, dropped) ?? []);
+  const secrets = objects.secrets.flatMap((s) => toSnapshotSecret(s, dropped) ?? []);
+  const configs = toSnapshotConfigs(objects.pageConfigs, dropped);
+  const nodes = objects.nodes.flatMap((n) => toSnapshotNode(n, dropped) ?? []);
   const services: SnapshotService[] = [];
   const serviceNameById = new Map<string, string>();
   const droppedServiceIds = new Set<string>();
   for (const s of objects.services) {
-    const spec = record(s.Spec);
-    const name = str(spec['Name']) ?? '';
-    const what = `service ${JSON.stringify(name)}`;
-    const template = record(spec['TaskTemplate']);
-    const netNames = new Set<string>();
-    for (const att of array(template['Networks'])) {
-      const target = str(record(att)['Target']);
-      const resolved = target === undefined ? undefined : networkName(target);
-      if (resolved !== undefined) netNames.add(resolved);
-    }
-    const endpoint = record(s.Endpoint);
-    const vips: { network: string; ip: string }[] = [];
-    for (const v of array(endpoint['VirtualIPs'])) {
-      const vr = record(v);
-      const network = networkName(str(vr['NetworkID']) ?? '');
-      const ip = stripPrefixLength(str(vr['Addr']) ?? '');
-      if (network !== undefined && ip !== '' && checkAddress(`${what} virtual IP on network ${JSON.stringify(network)}`, ip)) vips.push({ network, ip });
-    }
-    const specPorts = array(record(spec['EndpointSpec'])['Ports']).map(record);
-    const endpointPorts = array(endpoint['Ports']).map(record);
-    const ports = publishedPorts(endpointPorts.length > 0 ? endpointPorts : specPorts);
-    const exposed = new Set<number>();
-    for (const p of [...specPorts, ...endpointPorts]) {
-      const target = p['TargetPort'];
-      if (typeof target === 'number' && Number.isInteger(target) && target >= 1 && target <= 65535) exposed.add(target);
-    }
-    const mode = record(spec['Mode']);
-    const isGlobal = mode['Global'] !== undefined || mode['GlobalJob'] !== undefined;
-    const replicas = record(mode['Replicated'])['Replicas'];
-    const ok = accept(SnapshotService, what, {
-      name,
-      id: s.ID,
-      labels: cleanLabels(what, spec['Labels']),
-      networks: [...netNames].sort(),
-      vips: vips.sort(byKey((v) => `${v.network}\u0000${v.ip}`)),
-      ports,
-      exposedPorts: [...exposed].sort((a, b) => a - b),
-      mode: isGlobal ? 'global' : 'replicated',
-      ...(!isGlobal && typeof replicas === 'number' ? { replicas } : {}),
-    });
+    const ok = toSnapshotService(s, names, dropped);
     if (ok === undefined) {
       droppedServiceIds.add(s.ID);
       continue;
@@ -312,49 +371,23 @@ export function toSnapshot(objects: DockerObjects): ToSnapshotResult {
     services.push(ok);
     serviceNameById.set(s.ID, ok.name);
   }
-
-  // ---- tasks
   const tasks: SnapshotTask[] = [];
   for (const t of objects.tasks) {
-    const what = `task ${JSON.stringify(t.ID)}`;
     const service = serviceNameById.get(t.ServiceID);
     if (service === undefined) {
-      dropped.push(
-        droppedServiceIds.has(t.ServiceID) ? `${what}: its service ${t.ServiceID} was dropped` : `${what}: service ${t.ServiceID} is not in the service list`,
-      );
+      dropped.push(orphanTaskLine(t, droppedServiceIds.has(t.ServiceID)));
       continue;
     }
-    const addresses: { network: string; ip: string }[] = [];
-    for (const att of array(t.NetworksAttachments)) {
-      const ar = record(att);
-      const network = networkName(str(record(ar['Network'])['ID']) ?? '');
-      if (network === undefined) continue;
-      for (const a of array(ar['Addresses'])) {
-        const ip = typeof a === 'string' ? stripPrefixLength(a) : '';
-        if (ip !== '' && checkAddress(`${what} address on network ${JSON.stringify(network)}`, ip)) addresses.push({ network, ip });
-      }
-    }
-    const node = str(t.NodeID);
-    const ok = accept(SnapshotTask, what, {
-      id: t.ID,
-      service,
-      state: toTaskState(record(t.Status)['State'], 'pending'),
-      desiredState: toTaskState(t.DesiredState, 'shutdown'),
-      addresses: addresses.sort(byKey((a) => `${a.network}\u0000${a.ip}`)),
-      ports: publishedPorts(array(record(record(t.Status)['PortStatus'])['Ports']).map(record)),
-      ...(node !== undefined && node !== '' ? { node } : {}),
-      ...(typeof t.Slot === 'number' && t.Slot > 0 ? { slot: t.Slot } : {}),
-    });
+    const ok = toSnapshotTask(t, service, names, dropped);
     if (ok !== undefined) tasks.push(ok);
   }
-
   const snapshot: Snapshot = {
-    services: services.sort(byKey((s) => s.name)),
-    tasks: tasks.sort(byKey((t) => `${t.service}\u0000${String(t.slot ?? 0).padStart(6, '0')}\u0000${t.id}`)),
-    networks: networks.sort(byKey((n) => n.name)),
-    secrets: secrets.sort(byKey((s) => s.name)),
-    nodes: nodes.sort(byKey((n) => n.id)),
-    ...(configs.length > 0 ? { configs: configs.sort(byKey((c) => c.name)) } : {}),
+    services: services.sort(byKey(SORT_KEYS.service)),
+    tasks: tasks.sort(byKey(SORT_KEYS.task)),
+    networks: networks.sort(byKey(SORT_KEYS.network)),
+    secrets: secrets.sort(byKey(SORT_KEYS.secret)),
+    nodes: nodes.sort(byKey(SORT_KEYS.node)),
+    ...(configs.length > 0 ? { configs } : {}),
   };
   return { snapshot, dropped };
 }

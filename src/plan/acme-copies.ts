@@ -91,9 +91,11 @@ function byTarget(mounts: SecretMounts): SecretMounts {
  * of routes the cluster no longer serves: dropping one would restart the tasks too.
  */
 export function keptAcmeCopyMounts(mounted: SecretMounts, secrets: readonly SecretInfo[]): SecretMounts {
+  // By ID: a proxy mounts a secret per TLS route, and the Swarm holds as many; a search per mount was quadratic (ADR 0046).
+  const copies = new Map(secrets.filter((x) => x.Spec.Labels?.[LABELS.role] === ACME_COPY_ROLE).map((x) => [x.ID, x]));
   return byTarget(
     mounted.flatMap((m) => {
-      const s = secrets.find((x) => x.ID === m.SecretID && x.Spec.Labels?.[LABELS.role] === ACME_COPY_ROLE);
+      const s = copies.get(m.SecretID);
       const route = s?.Spec.Labels?.[LABELS.name];
       return s !== undefined && route !== undefined && m.File?.Name === acmeCopyTarget(route) ? [mount(route, s)] : [];
     }),

@@ -110,6 +110,8 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
       : { ...(r.cpus !== undefined ? { NanoCPUs: Math.round(r.cpus * 1e9) } : {}), ...(r.memory !== undefined ? { MemoryBytes: sizeBytes(r.memory) } : {}) };
   const limits = toRes(res?.limits);
   const reservations = toRes(res?.reservations);
+  // A set: with a shared TLS server every certificate is a worker secret, and a search per secret was quadratic (ADR 0046).
+  const workerSecrets = new Set(model.workerSecrets ?? []);
   const constraints = placementConstraints(model, inputs.nodes);
   const labels = { [LABELS.owner]: OWNER_VALUE, [LABELS.role]: 'proxy', [LABELS.cluster]: model.cluster, [LABELS.delivery]: inputs.agent !== undefined ? 'hitless' : 'rolling' };
   const agent = inputs.agent;
@@ -165,7 +167,7 @@ export function proxyServiceSpec(inputs: ProxyInputs): ServiceSpec {
             // Most certificates are read by NGINX's master (root); shared-TLS certificates (ADR 0028) and
             // basicAuth users files by its workers, so those are readable by the workers' group only.
             File:
-              model.workerSecrets?.includes(name) === true
+              workerSecrets.has(name)
                 ? { Name: name, UID: '0', GID: String(NGINX_WORKER_GID), Mode: WORKER_READABLE_MODE }
                 : { Name: name, UID: '0', GID: '0', Mode: 0o400 },
           })),

@@ -21,13 +21,18 @@
  *   (withEndpointServers rewrites those); any other touched upstream's cluster is rendered again from
  *   the refreshed model (a Static cluster's config holds the addresses). A rolled-back cluster ships
  *   the stored revision's text, which no task changes.
+ * - The index of the new tasks is the last run's with only the services the observer noted as changed
+ *   re-indexed (ADR 0047); the observer guarantees every other task is the same object, in the same
+ *   order (test/property/snapshot-converter-properties.test.ts). Without its note every task is indexed.
  */
 import type { Snapshot } from '../domain/snapshot';
+import { servicesChangedSince } from '../domain/task-changes';
 import { renderCluster, withEndpointServers } from '../render/render-cluster';
 import { expiryState } from './certificates';
 import type { Upstream } from './model';
 import type { ClusterConfig, DesiredConfig, PipelineInputs } from './pipeline';
 import { indexTasks, serverHealth, sortServers, taskServers, type TaskIndex } from './resolve-backends';
+import { OverlayMap } from './overlay-map';
 import { sameData, sameDataExcept } from './same-data';
 
 /** A pipeline run kept for the next one: its inputs, its snapshot's tasks as the model reads them, and its output. */
@@ -58,7 +63,8 @@ function expiryStates(snapshot: Snapshot, now: Date | undefined): unknown {
 function sameButTasks(a: Snapshot, b: Snapshot): boolean {
   const { tasks: _ta, services: sa, ...ra } = a;
   const { tasks: _tb, services: sb, ...rb } = b;
-  return sameData(ra, rb) && sa.length === sb.length && sa.every((x, i) => sameDataExcept(x, sb[i], REPLICAS));
+  // The observer hands over the last run's list itself when no service changed (ADR 0047).
+  return sameData(ra, rb) && (sa === sb || (sa.length === sb.length && sa.every((x, i) => sameDataExcept(x, sb[i], REPLICAS))));
 }
 const REPLICAS = new Set(['replicas']);
 
@@ -91,25 +97,58 @@ type AddressLists = readonly (readonly { network: string; ip: string }[])[];
 /**
  * Services whose running tasks differ between two indexes in what the model reads: their addresses
  * (task mode), or — for a service that publishes host-mode ports, itself or through a task — anything
- * of the tasks (host mode reads ports and nodes; such a change then takes the full path).
+ * of the tasks (host mode reads ports and nodes; such a change then takes the full path). Only
+ * `among` are looked at when given: the services whose tasks the observer says changed (ADR 0047).
  */
-function changedServices(before: TaskIndex, after: TaskIndex, hostPorts: (service: string) => boolean): Set<string> {
+function changedServices(before: TaskIndex, after: TaskIndex, hostPorts: (service: string) => boolean, among?: Iterable<string>): Set<string> {
   const out = new Set<string>();
-  for (const [service, is] of after.runningTasks) {
+  const look = (service: string): void => {
     const was = before.runningTasks.get(service);
-    if (was === is) continue;
-    if (!sameAddresses(before.runningAddresses.get(service), after.runningAddresses.get(service))) out.add(service);
+    const is = after.runningTasks.get(service);
+    if (was === is) return;
+    if (is === undefined) out.add(service);
+    else if (!sameAddresses(before.runningAddresses.get(service), after.runningAddresses.get(service))) out.add(service);
     else if (hostPorts(service) && !sameData(was, is)) out.add(service);
+  };
+  if (among !== undefined) for (const service of among) look(service);
+  else {
+    for (const service of after.runningTasks.keys()) look(service);
+    for (const service of before.runningTasks.keys()) if (!after.runningTasks.has(service)) out.add(service);
   }
-  for (const service of before.runningTasks.keys()) if (!after.runningTasks.has(service)) out.add(service);
   return out;
 }
 
+/** Per services list (the observer keeps the list while no service changes): the services that publish host-mode ports. */
+const HOST_PORTS = new WeakMap<readonly Snapshot['services'][number][], ReadonlySet<string>>();
+
 /** Whether a service publishes host-mode ports, itself or through a running task of either index. */
 function hostPortsOf(snapshot: Snapshot, before: TaskIndex, after: TaskIndex): (service: string) => boolean {
-  const own = new Set<string>(snapshot.services.filter((s) => s.ports.some((p) => p.mode === 'host')).map((s) => s.name));
+  let own = HOST_PORTS.get(snapshot.services);
+  if (own === undefined) {
+    own = new Set<string>(snapshot.services.filter((s) => s.ports.some((p) => p.mode === 'host')).map((s) => s.name));
+    HOST_PORTS.set(snapshot.services, own);
+  }
+  const mine = own;
   const byTasks = (idx: TaskIndex, service: string): boolean => (idx.runningTasks.get(service) ?? []).some((t) => t.ports.some((p) => p.mode === 'host'));
-  return (service) => own.has(service) || byTasks(before, service) || byTasks(after, service);
+  return (service) => mine.has(service) || byTasks(before, service) || byTasks(after, service);
+}
+
+/**
+ * The task index of `tasks`, from the last run's when the observer says which services' tasks changed
+ * since the last run's list (ADR 0047): only those are indexed again, the rest is the last index's
+ * (the same arrays). The services it re-indexed come with it; without the observer's word, every task
+ * is indexed.
+ */
+export function tasksIndexFrom(last: Pick<PipelineRun, 'index'> & { readonly tasks: Snapshot['tasks'] }, tasks: Snapshot['tasks']): { index: TaskIndex; among?: Iterable<string> } {
+  const changed = servicesChangedSince(tasks, last.tasks);
+  if (changed === undefined) return { index: indexTasks(tasks) };
+  if (changed.size === 0) return { index: last.index, among: [] };
+  const fresh = indexTasks([...changed.values()].flat());
+  // The last index's maps with the changed services' entries replaced, not copied (overlay-map.ts).
+  const gone = [...changed.keys()].filter((s) => !fresh.runningTasks.has(s));
+  const runningAddresses = OverlayMap.of(last.index.runningAddresses, fresh.runningAddresses, gone);
+  const runningTasks = OverlayMap.of(last.index.runningTasks, fresh.runningTasks, gone);
+  return { index: { runningAddresses, runningTasks }, among: [...changed.keys()] };
 }
 
 /** The upstream with its servers as indexSnapshot(after) resolves them, or a reason for the full path. */
@@ -197,9 +236,9 @@ function refreshCluster(c: ClusterConfig, services: ReadonlySet<string>, after: 
 export function refreshTasks(last: PipelineRun, inputs: PipelineInputs): Refresh {
   const changed = changedInput(last.inputs, inputs);
   if (changed !== undefined) return full(`${changed} changed`);
-  const after = indexTasks(inputs.snapshot.tasks);
+  const { index: after, among } = tasksIndexFrom({ index: last.index, tasks: last.inputs.snapshot.tasks }, inputs.snapshot.tasks);
   const hostPorts = hostPortsOf(inputs.snapshot, last.index, after);
-  const services = changedServices(last.index, after, hostPorts);
+  const services = changedServices(last.index, after, hostPorts, among);
   for (const s of services) if (hostPorts(s)) return full(`service ${s} publishes host-mode ports`);
   const clusters: ClusterConfig[] = [];
   const rendered: string[] = [];

@@ -10,20 +10,10 @@ import { condition, type Condition } from '../domain/conditions';
 import { backendVerdict, HEALTH_WINDOW_MS, type RecentCount } from '../domain/backend-health';
 import type { BackendTraffic } from '../domain/status-label';
 import type { ProxyModel, Upstream } from '../plan/model';
+import { routeUpstreams } from './model-index';
 
 /** Recent requests and 5xx answers of one upstream of a cluster. */
 export type RecentTraffic = (cluster: string, upstream: string) => RecentCount;
-
-/** The upstreams a route's rules proxy to (canary targets included), in model order. */
-export function routeUpstreams(model: ProxyModel, route: string): Upstream[] {
-  const names = new Set<string>();
-  const hosts = [...model.virtualHosts, ...(model.defaultServer !== undefined ? [model.defaultServer] : [])];
-  for (const vh of hosts)
-    for (const group of vh.paths)
-      for (const rule of [...group.conditional, ...(group.fallback !== undefined ? [group.fallback] : [])])
-        if (rule.route === route && rule.action.kind === 'proxy') for (const t of rule.action.targets) names.add(t.upstream);
-  return model.upstreams.filter((u) => names.has(u.name));
-}
 
 const backendName = (u: Upstream): string => `${u.service}:${u.port}`;
 const WINDOW = `the last ${HEALTH_WINDOW_MS / 1000} s`;

@@ -7,6 +7,7 @@ import { condition, type Condition, type Reason } from '../domain/conditions';
 import { isServingTask, type TaskInfo } from '../observed/docker-port';
 import type { ProxyModel } from '../plan/model';
 import { revisionIdText, type RevisionId } from '../domain/revision-id';
+import { modelHasRouteGeneration } from './model-index';
 
 export interface ClusterRuntime {
   readonly model: ProxyModel;
@@ -158,7 +159,7 @@ export function clusterStatus(rt: ClusterRuntime, tasks: readonly TaskInfo[]): C
 }
 
 export function routeProgrammed(route: string, generation: number, rt: ClusterRuntime, status: ClusterStatus): Condition {
-  const inModel = rt.model.routes.some((r) => r.name === route && r.generation === generation);
+  const inModel = modelHasRouteGeneration(rt.model, route, generation);
   if (!inModel) return condition('Programmed', 'False', 'Pending', 'not part of the proxy configuration (see Accepted and ResolvedRefs)');
   if (status.programmed) return condition('Programmed', 'True', 'Programmed', `served by ${status.current} proxy replica${status.current === 1 ? '' : 's'} of cluster "${rt.model.cluster}"`);
   // Another route's change (or a backend task change) is on its way: this route's generation is still served everywhere.

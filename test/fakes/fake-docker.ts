@@ -332,8 +332,7 @@ export class FakeDocker implements DockerPort {
 
   addSecret(name: string, labels: Labels = {}): string {
     const id = this.newId();
-    this.secrets.set(id, { ID: id, Spec: { Name: name, Labels: { ...labels } } });
-    this.bump();
+    this.secrets.set(id, { ID: id, Version: { Index: this.bump() }, Spec: { Name: name, Labels: { ...labels } } });
     this.emit('secret', 'create', id, { name });
     return id;
   }
@@ -400,6 +399,8 @@ export class FakeDocker implements DockerPort {
     const nodeId = options.nodeId ?? (firstNode.done === true ? undefined : firstNode.value);
     const task: TaskInfo = {
       ID: id,
+      // Like Swarm, every change of a task gets a new version (the core's observer relies on it, ADR 0047).
+      Version: { Index: this.bump() },
       ServiceID: svc.ID,
       ...(nodeId !== undefined ? { NodeID: nodeId } : {}),
       Slot: slot,
@@ -440,7 +441,7 @@ export class FakeDocker implements DockerPort {
     const t = this.tasks.get(taskId);
     if (t === undefined) throw new Error(`FakeDocker.setTaskState: no task ${taskId}`);
     const { Err: _previous, ...status } = t.Status;
-    this.tasks.set(taskId, { ...t, Status: { ...status, State: state, Timestamp: this.taskTimestamp(), ...(err !== undefined ? { Err: err } : {}) }, DesiredState: desiredState ?? t.DesiredState });
+    this.tasks.set(taskId, { ...t, Version: { Index: this.bump() }, Status: { ...status, State: state, Timestamp: this.taskTimestamp(), ...(err !== undefined ? { Err: err } : {}) }, DesiredState: desiredState ?? t.DesiredState });
   }
 
   /** Task status timestamps move forward one second per task change, so "newest" is well defined. */

@@ -13,6 +13,8 @@ import { desiredConfig, incrementalConfig, mainFile, type PipelineInputs } from 
 import type { DesiredState } from '../../src/plan/inputs';
 import { ENDPOINTS_FILE, type RenderedCluster } from '../../src/render/render-cluster';
 import { cluster, route, snapshot } from '../helpers/specs';
+import type { Snapshot } from '../../src/domain/snapshot';
+import { noteTaskChanges } from '../../src/domain/task-changes';
 
 const SERVICES = ['s0', 's1', 's2', 's3', 'hp', 'vp'] as const;
 type Service = (typeof SERVICES)[number];
@@ -182,4 +184,46 @@ describe('task fast path', () => {
       { numRuns: 100 },
     );
   });
+
+  it('with the observer\'s word on which services\' tasks changed (ADR 0047): chains equal the full pipeline', () => {
+    let noted = 0;
+    fc.assert(
+      fc.property(fc.array(genRoute, { minLength: 1, maxLength: 5 }), genTasks, fc.array(genChange, { minLength: 1, maxLength: 6 }), (routes, start, changes) => {
+        const specs = desiredOf(routes);
+        let tasks: GenTask[] = [...BASE, ...start];
+        let snap = snapshotOf(tasks);
+        let last = incrementalConfig(undefined, { specs, snapshot: snap }).run;
+        for (const c of changes) {
+          tasks = changed(tasks, c);
+          // As the converter hands it over: unchanged tasks (and an unchanged list) are the last run's objects, the changed services noted.
+          const next = reusing(snap, snapshotOf(tasks));
+          const inputs: PipelineInputs = { specs, snapshot: next };
+          const out = incrementalConfig(last, inputs);
+          expect(comparable(out.output)).toEqual(comparable(desiredConfig(inputs)));
+          if (out.path.kind === 'tasks') noted++;
+          last = out.run;
+          snap = next;
+        }
+      }),
+      { numRuns: 100 },
+    );
+    expect(noted).toBeGreaterThan(50);
+  });
 });
+
+/** `next` with every task equal to one of `last` replaced by that object, and the changed services noted (what the observer's converter does). */
+function reusing(last: Snapshot, next: Snapshot): Snapshot {
+  const byId = new Map(last.tasks.map((t) => [t.id, t]));
+  const tasks = next.tasks.map((t) => {
+    const was = byId.get(t.id);
+    return was !== undefined && JSON.stringify(was) === JSON.stringify(t) ? was : t;
+  });
+  const touched = new Set<string>();
+  const kept = new Set(tasks);
+  for (const t of tasks) if (!last.tasks.includes(t)) touched.add(t.service);
+  for (const t of last.tasks) if (!kept.has(t)) touched.add(t.service);
+  const same = touched.size === 0 && tasks.length === last.tasks.length;
+  const list = same ? last.tasks : tasks;
+  noteTaskChanges(list, last.tasks, new Map([...touched].map((s) => [s, list.filter((t) => t.service === s)])));
+  return { ...next, tasks: list };
+}

@@ -162,3 +162,23 @@ describe('watchEvents over a stub', () => {
     expect(stream.destroyed).toBe(true);
   });
 });
+
+describe('createService', () => {
+  it('sends the spec in the body only, not in the query nor as registry auth: a proxy mounting 10,000 secrets stays under the daemon\'s 1 MiB header limit', async () => {
+    const Dockerode = (await import('dockerode')).default;
+    const docker = new Dockerode({ socketPath: '/nonexistent.sock' });
+    const dialled: Record<string, unknown>[] = [];
+    // docker-modem's dial is where a request is built: X-Registry-Auth from `authconfig`, the query from `options` (or `_query`).
+    const modem = docker.modem as unknown as { dial: (o: Record<string, unknown>, cb: (e: unknown, d: unknown) => void) => void };
+    modem.dial = (o, cb) => {
+      dialled.push(o);
+      cb(null, { ID: 'svc1' });
+    };
+    const secrets = Array.from({ length: 10_000 }, (_, i) => ({ SecretID: `s${i}`.padEnd(25, '0'), SecretName: `tls-route-${i}.crt`, File: { Name: `tls-route-${i}.crt`, UID: '0', GID: '0', Mode: 0o400 } }));
+    const spec = { Name: 'sg-proxy-default', TaskTemplate: { ContainerSpec: { Image: 'swarmgate/proxy:1', Secrets: secrets } } };
+    expect(await createDockerPort(docker).createService(spec)).toBe('svc1');
+    expect(dialled).toHaveLength(1);
+    expect(dialled[0]?.['authconfig']).toBeUndefined();
+    expect(dialled[0]?.['options']).toEqual({ _query: {}, _body: spec });
+  });
+});
