@@ -2,7 +2,8 @@
  * `make bench-route`: where the core's time for one route change goes at N bench-mix routes, in this
  * process, without a Swarm (ADR 0034). The cluster is NGINX, hitless, `endpoints: Dynamic`. Per N,
  * after one render of the N routes (the state a running core is in), ROUTE_RUNS route changes, each a
- * new route added: the model build, the view model build from scratch, the render (memoised: the last
+ * new route added: the model build (reusing the last build's unchanged routes and hosts, ADR 0048),
+ * the view model build from scratch, the render (memoised: the last
  * render's host views and server blocks reused, ADR 0034 and 0043 — the figure issue 22's render target
  * is judged on, what a route change costs; and whole, a cold render without any memo — both must give
  * the same bytes), the model's
@@ -19,6 +20,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../src/api/model-json';
 import { sha256Hex } from '../src/domain/sha256';
+import { lastModelReuse } from '../src/plan/build-model';
 import { desiredModel } from '../src/plan/desired-model';
 import type { ProxyModel } from '../src/plan/model';
 import { mainFile } from '../src/plan/pipeline';
@@ -72,8 +74,8 @@ function contexts(config: string): { servers: number; locations: number; ifs: nu
   return { servers: count(/^\s*server \{/gm), locations: count(/^\s*location [^\n]*\{/gm), ifs: count(/^\s*if \([^\n]*\{/gm) };
 }
 
-function defaultModel(specs: Parameters<typeof desiredModel>[0]['specs'], snapshot: Parameters<typeof desiredModel>[0]['snapshot']): ProxyModel {
-  const m = desiredModel({ specs, snapshot }).result.clusters.find((c) => c.cluster === 'default');
+function defaultModel(specs: Parameters<typeof desiredModel>[0]['specs'], snapshot: Parameters<typeof desiredModel>[0]['snapshot'], reuse: 'memo' | 'whole' = 'memo'): ProxyModel {
+  const m = desiredModel({ specs, snapshot, reuse }).result.clusters.find((c) => c.cluster === 'default');
   if (m === undefined) throw new Error('no default cluster');
   return m;
 }
@@ -117,11 +119,14 @@ function runCase(n: number): Row {
     const [, encodeMs] = timed(() => encodeModel(model), 'encodeMs');
     const [, sha256Ms] = timed(() => sha256Hex(config), 'sha256Ms');
     const [, gzipMs] = timed(() => encodeStoredConfig(config), 'gzipMs');
+    // The model built reusing the last build's parts (ADR 0048) must be the one a build from scratch gives.
+    if (JSON.stringify(model) !== JSON.stringify(defaultModel(next, snapshot, 'whole'))) throw new Error(`${n}: the incremental model differs from the whole build`);
     // Render again so the memo holds this change's fragments (as the core's next change would find it).
     renderCluster(model);
     runs.push({ modelMs, viewMs, renderMemoMs, renderWholeMs, encodeMs, sha256Ms, gzipMs });
     cpuRuns.push(Object.fromEntries(PHASES.map((p) => [p, cpu[p] ?? NaN])) as Record<Phase, number>);
-    log(`${n}: change ${k}: ${PHASES.map((p) => `${p} ${(runs.at(-1)?.[p] ?? NaN).toFixed(0)}`).join(', ')}; fragments reused ${fragments.hits}, rendered ${fragments.misses}; host views reused ${fragments.hosts.hits}, built ${fragments.hosts.misses}`);
+    const reuse = lastModelReuse('default');
+    log(`${n}: change ${k}: ${PHASES.map((p) => `${p} ${(runs.at(-1)?.[p] ?? NaN).toFixed(0)}`).join(', ')}; model: routes reused ${reuse?.routes.hits ?? 0}, compiled ${reuse?.routes.misses ?? 0}, hosts reused ${reuse?.hosts.hits ?? 0}, built ${reuse?.hosts.misses ?? 0}; fragments reused ${fragments.hits}, rendered ${fragments.misses}; host views reused ${fragments.hosts.hits}, built ${fragments.hosts.misses}`);
     last = { model, config };
   }
   const validateMs: number[] = [];
@@ -166,7 +171,7 @@ function main(): void {
     loadAverageEnd: loadavg(),
     notes: [
       'One route added per run to the N bench-mix routes (NGINX, hitless, endpoints: Dynamic), after a render of the N routes; min / median over the runs.',
-      'renderMemo: renderCluster, reusing the last render\'s server blocks (ADR 0034); renderWhole: the same bytes without them (checked equal).',
+      'model: desiredModel, reusing the last build\'s unchanged compiled routes and hosts (ADR 0048; checked equal to a build from scratch). renderMemo: renderCluster, reusing the last render\'s host views and server blocks (ADR 0034, 0043); renderWhole: the same bytes without them (checked equal).',
       'view: the view model alone (part of both renders). sha256: the config\'s name; gzip: the stored boot config (ADR 0029), both before delivery.',
       'cpuRuns: the same phases as CPU time of this process (user + system, all its threads, GC included), less moved by the load of other processes than wall time.',
       'validate: validateFiles, the core\'s nginx -t in its private root (the agent runs nginx -t again and NGINX parses once more at the reload); validateCpuMs: its CPU time (children of this process).',

@@ -7,14 +7,15 @@ import { condition, type Condition } from '../domain/conditions';
 import { formatPath, type Issue } from '../domain/issue';
 import { objectKey } from '../domain/meta';
 import type { RouteObject } from '../domain/object';
-import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC } from '../domain/service-cluster';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC, type ServiceClusterSpec } from '../domain/service-cluster';
 import { modelEndpoints } from './model-endpoints';
 import type { SwarmName, Weight } from '../domain/brands';
 import type { Snapshot } from '../domain/snapshot';
 import { certificateVersions, currentCertificate, expiryCondition, mismatchCondition } from './certificates';
 import { ClusterBuilder } from './cluster-builder';
 import { acmeFileNames, admitAcmeRoute, issuerOf, issuersByName, type AcmeCertificates } from './acme-routes';
-import { compileRoute, type Certificates } from './compile-route';
+import { compileRoute, type Certificates, type CompiledRoute } from './compile-route';
+import type { CompileSources } from './compile-journal';
 import { byAge, type DesiredState, type RouteSource, type Stored } from './inputs';
 import type { LabelRouteStatus, ModelResult } from './model';
 import { indexMiddlewares, resolvePolicies, unsupportedPolicies, type AuthService } from './middlewares';
@@ -22,6 +23,7 @@ import { dynamicEndpointsProblem, MAX_NGINX_CONDITIONAL_RULES, unsupportedValues
 import { indexSnapshot, resolveBackend, type RefProblem, type Resolution, type SnapshotIndex } from './resolve-backends';
 import { listenerPortConflicts } from './listener-ports';
 import { placeStreamRoutes } from './stream-routes';
+import { ModelReuse, type ReuseCounts } from './model-reuse';
 
 export { DEFAULT_RETRIES } from './compile-route';
 export type { HostTls } from './cluster-builder';
@@ -44,6 +46,20 @@ export interface BuildOptions {
    * to rolling, so a cluster without `proxy.endpoints` gets Static, not an endpoint set nobody pushes.
    */
   readonly agents?: boolean;
+  /**
+   * 'memo' (default): reuse the compiled routes and virtual hosts of each cluster's last build whose
+   * inputs are the same (model-reuse.ts, ADR 0048); 'whole': build every one (the reference the reuse
+   * must equal: tests, benchmarks).
+   */
+  readonly reuse?: 'memo' | 'whole';
+}
+
+/** The kept parts of each cluster's last build (ADR 0048). */
+const modelReuse = new ModelReuse();
+
+/** How many routes and hosts the last build of `cluster` reused (hits) and built (misses); undefined: not built with reuse. */
+export function lastModelReuse(cluster: string): ReuseCounts | undefined {
+  return modelReuse.last.get(cluster);
 }
 
 function withGeneration(conds: Condition[], generation: number): Condition[] {
@@ -108,11 +124,13 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     conditions[objectKey(r.kind, r.name)] = withGeneration([condition('Accepted', 'False', 'Invalid', issueSummary(r.issues))], r.generation);
   }
   const clusters = new Map<string, ClusterBuilder>();
+  const reuse = options.reuse !== 'whole';
+  const newBuilder = (name: string, spec: ServiceClusterSpec): ClusterBuilder => new ClusterBuilder(name, spec, reuse ? modelReuse.cluster(name, spec) : undefined);
   const explicit = [...desired.clusters].sort(byAge);
   for (const c of explicit) {
     const name = c.object.metadata.name;
     if (clusters.has(name)) continue;
-    clusters.set(name, new ClusterBuilder(name, c.object.spec));
+    clusters.set(name, newBuilder(name, c.object.spec));
     const unsupported = dynamicEndpointsProblem(c.object.spec);
     const accepted = unsupported === undefined ? condition('Accepted', 'True', 'Accepted', 'spec is valid') : condition('Accepted', 'False', 'UnsupportedValue', unsupported);
     conditions[objectKey('ServiceCluster', name)] = withGeneration([accepted], c.generation);
@@ -121,7 +139,7 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
   for (const m of desired.middlewares ?? []) {
     conditions[objectKey('Middleware', m.object.metadata.name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], m.generation);
   }
-  if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, new ClusterBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
+  if (!clusters.has(DEFAULT_CLUSTER_NAME)) clusters.set(DEFAULT_CLUSTER_NAME, newBuilder(DEFAULT_CLUSTER_NAME, DEFAULT_CLUSTER_SPEC));
   const issuers = issuersByName(desired.issuers);
   for (const i of desired.issuers ?? []) {
     conditions[objectKey('Issuer', i.object.metadata.name)] = withGeneration([condition('Accepted', 'True', 'Accepted', 'spec is valid')], i.generation);
@@ -152,7 +170,9 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
     const resolveAuth = (a: AuthService): Resolution =>
       resolveBackend({ service: a.service, port: a.port, weight: 1 as Weight, mode: 'task', ...(a.network !== undefined ? { network: a.network } : {}) }, { kind: 'none' }, cluster.spec.networks, idx, cluster.names);
     const policies = resolvePolicies(route, cluster.spec, middlewares, (s) => idx.secrets.has(s), resolveAuth, (c) => idx.pageConfigs.has(c));
-    const routeCompiled = compileRoute(route, cluster.spec, idx, certs, cluster.names, policies.rules);
+    const compile = (src: CompileSources): CompiledRoute => compileRoute(route, cluster.spec, src.idx, src.certs, src.names, policies.rules);
+    const sources = { idx, certs, names: cluster.names };
+    const routeCompiled = cluster.reuse === undefined ? compile(sources) : cluster.reuse.compile(route.metadata.name, route, policies.rules, sources, compile);
     const compiled = { ...routeCompiled, upstreams: [...routeCompiled.upstreams, ...policies.upstreams] };
     const conflict = cluster.conflict(route, compiled);
     if (conflict !== undefined) {
@@ -207,6 +227,8 @@ export function buildModel(desired: DesiredState, snapshot: Snapshot, options: B
       const files = [...routes].sort().flatMap((r) => [acmeFileNames(r).cert, acmeFileNames(r).key]);
       return { ...m, acme: { files } };
     });
+  // Only a complete build is kept (one that threw leaves the last build's parts as they were).
+  if (reuse) modelReuse.keep([...clusters.values()].flatMap((c) => (c.reuse !== undefined ? [c.reuse] : [])));
   const hasLabels = desired.labelRoutes !== undefined || desired.labelRejects !== undefined;
   return { clusters: models, conditions: sortKeys(conditions), ...(hasLabels ? { labelRoutes: sortKeys(labelStatus) } : {}) };
 }

@@ -72,7 +72,7 @@ export function certificateVersions(secrets: readonly SnapshotSecret[]): Readonl
 }
 
 /** The version a route naming `name` uses: the newest complete one. */
-export function currentCertificate(versions: ReadonlyMap<string, readonly CertificateVersion[]>, name: string): CertificateVersion | undefined {
+export function currentCertificate(versions: Pick<ReadonlyMap<string, readonly CertificateVersion[]>, 'get'>, name: string): CertificateVersion | undefined {
   return versions.get(name)?.[0];
 }
 

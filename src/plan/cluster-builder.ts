@@ -8,6 +8,7 @@ import type { Reason } from '../domain/conditions';
 import type { RouteObject } from '../domain/object';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import type { CompiledRoute } from './compile-route';
+import type { ClusterReuse } from './model-reuse';
 import type { Stored } from './inputs';
 import type { ModelRule, PassthroughHost, ProgrammedRoute, ProxyModel, TlsTerminate, Upstream, VirtualHost } from './model';
 import { lowerCase, NameTable } from './names';
@@ -33,9 +34,14 @@ export class ClusterBuilder {
   readonly programmed: ProgrammedRoute[] = [];
   defaultRoute?: { name: string; rules: ModelRule[]; tls?: TlsTerminate; host: HostPattern };
 
+  /**
+   * @param reuse the cluster's last build's hosts, reused when their inputs are the same
+   *   (model-reuse.ts, ADR 0048); absent: every host is built.
+   */
   constructor(
     readonly name: string,
     readonly spec: ServiceClusterSpec,
+    readonly reuse?: ClusterReuse,
   ) {}
 
   /** The first conflict this route would cause, or undefined; `owner` is the route that holds what it wants. */
@@ -105,21 +111,23 @@ export class ClusterBuilder {
     this.programmed.push({ name, generation: stored.generation });
   }
 
+  /** A host's VirtualHost: a function of these arguments alone, so the last build's is reused when they are the same (ADR 0048). */
+  private virtualHost(key: string, host: HostPattern, routes: readonly string[], rules: readonly ModelRule[], tls: TlsTerminate | undefined): VirtualHost {
+    const build = (): VirtualHost => ({ host, routes: [...routes], ...(tls !== undefined ? { tls } : {}), paths: groupPaths(rules) });
+    return this.reuse === undefined ? build() : this.reuse.virtualHost(key, host, routes, rules, tls, build);
+  }
+
   build(): ProxyModel {
     const virtualHosts: VirtualHost[] = [...this.hostRules.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([host, { routes, rules }]) => {
-        const tls = this.hostServer.get(host)?.tls;
-        return {
-          host: host as HostPattern,
-          routes,
-          ...(tls !== undefined && tls !== 'none' ? { tls } : {}),
-          paths: groupPaths(rules),
-        };
+        const t = this.hostServer.get(host)?.tls;
+        const tls = t !== undefined && t !== 'none' ? t : undefined;
+        return this.virtualHost(host, host as HostPattern, routes, rules, tls);
       });
     const d = this.defaultRoute;
-    const defaultServer: VirtualHost | undefined =
-      d === undefined ? undefined : { host: d.host, routes: [d.name], ...(d.tls !== undefined ? { tls: d.tls } : {}), paths: groupPaths(d.rules) };
+    // Its own key: the default server's host may also be a virtual host of the cluster.
+    const defaultServer: VirtualHost | undefined = d === undefined ? undefined : this.virtualHost('\u0000default', d.host, [d.name], d.rules, d.tls);
     const secrets = new Set<SwarmName>();
     for (const vh of [...virtualHosts, ...(defaultServer !== undefined ? [defaultServer] : [])]) {
       // ACME certificates are files the agents receive, not secrets the task mounts.

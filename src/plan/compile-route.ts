@@ -10,10 +10,9 @@ import type { Rule } from '../domain/route';
 import type { ServiceClusterSpec } from '../domain/service-cluster';
 import { currentCertificate, type CertificateVersion } from './certificates';
 import type { Affinity, ModelRule, PathMatch, ProxyAction, RedirectAction, RulePolicies, TlsTerminate, Upstream, UpstreamTls, WeightedTarget } from './model';
-import type { NameTable } from './names';
 import { acmeFileNames } from './acme-routes';
 import { normalisePrefix } from './path-groups';
-import { poolUpstream, resolveBackend, type RefProblem, type SnapshotIndex } from './resolve-backends';
+import { poolUpstream, resolveBackend, type IndexReads, type Names, type RefProblem } from './resolve-backends';
 
 /**
  * Without a `retries` field: NGINX's own default, every server once on connection errors and
@@ -34,6 +33,8 @@ export interface CompiledRoute {
 }
 
 export type Certificates = ReadonlyMap<string, readonly CertificateVersion[]>;
+/** The lookups compileRoute makes of the certificates (a recording one in compile-journal.ts). */
+export type CertificateReads = Pick<Certificates, 'get'>;
 
 function affinityOf(rule: Rule): Affinity {
   const a = rule.sessionAffinity;
@@ -74,7 +75,7 @@ function redirectAction(rule: Rule): RedirectAction {
 }
 
 /** @param policies per rule of the route (same index): its Middleware policies (src/plan/middlewares.ts). */
-export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: SnapshotIndex, certs: Certificates, names: NameTable, policies: readonly (RulePolicies | undefined)[] = []): CompiledRoute {
+export function compileRoute(route: RouteObject, cluster: ServiceClusterSpec, idx: IndexReads, certs: CertificateReads, names: Names, policies: readonly (RulePolicies | undefined)[] = []): CompiledRoute {
   const upstreams: Upstream[] = [];
   const problems: RefProblem[] = [];
   const resolveTargets = (rule: Rule, affinity: Affinity): { targets: WeightedTarget[]; declared: WeightedTarget[] } => {
@@ -160,7 +161,7 @@ function upstreamTlsOf(rule: Rule): { upstreamTls?: UpstreamTls } {
 }
 
 /** Both forms end as secret names: the renderers and the proxy service spec never see a certificate name. */
-function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | undefined {
+function terminateOf(route: RouteObject, certs: CertificateReads): TlsTerminate | undefined {
   const tls = route.spec.tls;
   const pair = tls?.mode === 'Terminate' ? terminatePair(route, certs) : undefined;
   if (tls === undefined || pair === undefined) return undefined;
@@ -174,7 +175,7 @@ function terminateOf(route: RouteObject, certs: Certificates): TlsTerminate | un
   };
 }
 
-function terminatePair(route: RouteObject, certs: Certificates): Pick<TlsTerminate, 'certSecret' | 'keySecret' | 'acme'> | undefined {
+function terminatePair(route: RouteObject, certs: CertificateReads): Pick<TlsTerminate, 'certSecret' | 'keySecret' | 'acme'> | undefined {
   const cert = route.spec.tls?.certificate;
   if (cert === undefined) return undefined;
   // Only reached for an ACME route whose certificate the core holds (admitAcmeRoute).

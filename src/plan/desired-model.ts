@@ -31,6 +31,8 @@ export interface ModelInputs {
   readonly acme?: AcmeCertificates;
   /** Whether proxy agents can reach the core (BuildOptions.agents; default true). */
   readonly agents?: boolean;
+  /** BuildOptions.reuse: 'whole' builds every route and host (the reference the reuse must equal). */
+  readonly reuse?: 'memo' | 'whole';
 }
 
 export interface DesiredModel {
@@ -47,6 +49,6 @@ export function desiredModel(inputs: ModelInputs): DesiredModel {
   const r = inputs.rollouts;
   const weights = r === undefined ? new Map<string, Weights>() : 'weights' in r ? r.weights : servedWeights(specs, r.states);
   const desired = withLabelRoutes(withRolloutWeights(specs, weights), snapshot);
-  const result = buildModel(desired, snapshot, { ...(inputs.now !== undefined ? { now: inputs.now } : {}), ...(inputs.acme !== undefined ? { acme: inputs.acme } : {}), ...(inputs.agents !== undefined ? { agents: inputs.agents } : {}) });
+  const result = buildModel(desired, snapshot, { ...(inputs.now !== undefined ? { now: inputs.now } : {}), ...(inputs.acme !== undefined ? { acme: inputs.acme } : {}), ...(inputs.agents !== undefined ? { agents: inputs.agents } : {}), ...(inputs.reuse !== undefined ? { reuse: inputs.reuse } : {}) });
   return { desired, result, weights };
 }

@@ -31,6 +31,21 @@ export interface SnapshotIndex {
   readonly nodeAddresses: ReadonlyMap<string, IpAddress>;
 }
 
+/**
+ * The lookups resolving a backend makes of the index, and nothing else: compileRoute's reads, which a
+ * later build replays to reuse the compiled route (src/plan/compile-journal.ts, ADR 0048).
+ */
+export interface IndexReads {
+  readonly services: Pick<SnapshotIndex['services'], 'get'>;
+  readonly routableNetworks: Pick<SnapshotIndex['routableNetworks'], 'has'>;
+  readonly runningAddresses: Pick<SnapshotIndex['runningAddresses'], 'get'>;
+  readonly runningTasks: Pick<SnapshotIndex['runningTasks'], 'get'>;
+  readonly nodeAddresses: Pick<SnapshotIndex['nodeAddresses'], 'get'>;
+}
+
+/** A NameTable as resolving a backend uses it (a recording one in compile-journal.ts). */
+export type Names = Pick<NameTable, 'name'>;
+
 /** What the model reads of tasks: the running ones (and meant to run) by service, and their addresses. */
 export type TaskIndex = Pick<SnapshotIndex, 'runningAddresses' | 'runningTasks'>;
 
@@ -70,7 +85,7 @@ export function indexSnapshot(s: Snapshot): SnapshotIndex {
   };
 }
 
-function chooseNetwork(backend: Backend, svc: SnapshotService, allow: readonly SwarmName[], idx: SnapshotIndex): SwarmName | RefProblem {
+function chooseNetwork(backend: Backend, svc: SnapshotService, allow: readonly SwarmName[], idx: IndexReads): SwarmName | RefProblem {
   const allowed = (n: string): boolean => allow.length === 0 || allow.includes(n as SwarmName);
   if (backend.network !== undefined) {
     if (!svc.networks.includes(backend.network))
@@ -137,7 +152,7 @@ function hostPort(ports: SnapshotService['ports'], target: number): Port | undef
  * else the service's fixed host-mode port). A task whose node has no known address, or that has
  * not bound the port yet, is no server. No overlay network is involved.
  */
-function resolveHostMode(backend: Backend, svc: SnapshotService, idx: SnapshotIndex): UpstreamServer[] | RefProblem {
+function resolveHostMode(backend: Backend, svc: SnapshotService, idx: IndexReads): UpstreamServer[] | RefProblem {
   const fixed = hostPort(svc.ports, backend.port);
   const tasks = idx.runningTasks.get(svc.name) ?? [];
   if (fixed === undefined && !tasks.some((t) => hostPort(t.ports, backend.port) !== undefined))
@@ -155,14 +170,14 @@ function resolveHostMode(backend: Backend, svc: SnapshotService, idx: SnapshotIn
   return servers;
 }
 
-function hostModeResolution(backend: Backend, affinity: Affinity, svc: SnapshotService, idx: SnapshotIndex, names: NameTable): Resolution {
+function hostModeResolution(backend: Backend, affinity: Affinity, svc: SnapshotService, idx: IndexReads, names: Names): Resolution {
   const servers = resolveHostMode(backend, svc, idx);
   if (!Array.isArray(servers)) return { ok: false, problem: servers };
   return resolved(svc, backend, affinity, servers, names);
 }
 
 /** The upstream of a resolved backend; its name changes with everything that changes its block. */
-function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, servers: UpstreamServer[], names: NameTable, network?: SwarmName): Resolution {
+function resolved(svc: SnapshotService, backend: Backend, affinity: Affinity, servers: UpstreamServer[], names: Names, network?: SwarmName): Resolution {
   const health = healthOf(backend);
   const healthKey = health.maxFails === undefined ? '' : `|${health.maxFails}/${health.failTimeout ?? ''}`;
   // The hash of the readable base: host mode has no network; this string keeps the shape it had before networks were optional.
@@ -198,7 +213,7 @@ function transportKey(backend: Backend): string | undefined {
 }
 
 /** `names`: the cluster's upstream names, so that two different upstreams never get one name. */
-export function resolveBackend(backend: Backend, affinity: Affinity, allow: readonly SwarmName[], idx: SnapshotIndex, names: NameTable): Resolution {
+export function resolveBackend(backend: Backend, affinity: Affinity, allow: readonly SwarmName[], idx: IndexReads, names: Names): Resolution {
   const svc = idx.services.get(backend.service);
   if (svc === undefined) return { ok: false, problem: { reason: 'BackendNotFound', message: `service "${backend.service}" not found` } };
   if (svc.exposedPorts.length > 0 && !svc.exposedPorts.includes(backend.port))
@@ -225,7 +240,7 @@ export function resolveBackend(backend: Backend, affinity: Affinity, allow: read
  * task-mode upstream's servers come from, for the model build and for the task fast path
  * (src/plan/task-refresh.ts), so both give the same servers by construction.
  */
-export function taskServers(service: string, network: string, port: number, health: Pick<UpstreamServer, 'maxFails' | 'failTimeout'>, idx: Pick<SnapshotIndex, 'runningAddresses'>): UpstreamServer[] {
+export function taskServers(service: string, network: string, port: number, health: Pick<UpstreamServer, 'maxFails' | 'failTimeout'>, idx: { readonly runningAddresses: Pick<SnapshotIndex['runningAddresses'], 'get'> }): UpstreamServer[] {
   const tasks = idx.runningAddresses.get(service) ?? [];
   return tasks.flatMap((addrs) => addrs.filter((a) => a.network === network).map((a) => ({ ip: a.ip, port, ...health }) as UpstreamServer));
 }
@@ -235,7 +250,7 @@ export function taskServers(service: string, network: string, port: number, heal
  * all of them, so each member's share of requests follows its number of servers (running tasks).
  * Its name depends on the members, so a pool never shares a name with a single backend's upstream.
  */
-export function poolUpstream(members: readonly Upstream[], affinity: Affinity, names: NameTable): Upstream | undefined {
+export function poolUpstream(members: readonly Upstream[], affinity: Affinity, names: Names): Upstream | undefined {
   const [first] = members;
   if (first === undefined) return undefined;
   const services = members.map((m) => m.service);

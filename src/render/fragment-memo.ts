@@ -16,7 +16,7 @@
 import type Mustache from 'mustache';
 
 /** The Mustache tag types that look a name up the context stack (section, inverted, variable, unescaped). */
-const LOOKUP_TAGS = new Set(['name', '&', '{', '#', '^']);
+export const LOOKUP_TAGS: ReadonlySet<string> = new Set(['name', '&', '{', '#', '^']);
 /** At most this many scopes (cluster × options) keep fragments; the oldest is dropped first. */
 const MAX_SCOPES = 64;
 

@@ -8,7 +8,8 @@
  * same as Mustache.render's (the goldens pin it).
  */
 import Mustache from 'mustache';
-import { FragmentMemo, namesLookedUp } from './fragment-memo';
+import { FragmentMemo, LOOKUP_TAGS, namesLookedUp } from './fragment-memo';
+import { SectionMemo } from './section-memo';
 
 interface Parsed {
   readonly text: string;
@@ -21,23 +22,79 @@ export class PartialCacheWriter extends Mustache.Writer {
   private readonly parsed = new Map<string, Parsed>();
   /** Names each memoised partial looks up (its text's tags and its partials'), by partial text. */
   private readonly lookups = new Map<string, ReadonlySet<string>>();
+  /** Section elements' texts between renders (section-memo.ts, ADR 0048), used by renderScoped outside memoised partials. */
+  readonly sections = new SectionMemo();
+  /** Whether a scoped render is running, and how many memoised partials it is inside. */
+  private scoped = false;
+  private insideMemoised = 0;
+  /** Per section token: whether its elements may be memoised (no dotted name, no memoised partial), for one partials object. */
+  private readonly memoisable = new WeakMap<readonly unknown[], { readonly partials: object; readonly ok: boolean }>();
 
   /**
    * @param memoised partials whose rendered text is kept between renders (fragment-memo.ts, ADR 0034),
    *   used by renderScoped.
    */
-  constructor(private readonly memoised: ReadonlySet<string> = new Set(), readonly memo: FragmentMemo = new FragmentMemo()) {
+  /**
+   * @param sections array sections whose elements' texts are kept between renders (section-memo.ts,
+   *   ADR 0048), used by renderScoped: sections whose elements are the same objects render after render
+   *   (a section of fresh objects would pay the recording on every element for nothing).
+   */
+  constructor(private readonly memoised: ReadonlySet<string> = new Set(), readonly memo: FragmentMemo = new FragmentMemo(), private readonly memoisedSections: ReadonlySet<string> = new Set()) {
     super();
   }
 
   /** Mustache's render, reusing the memoised partials' fragments of the last render in `scope`. */
   renderScoped(scope: string, template: string, view: unknown, partials: Record<string, string>, config: Mustache.RenderOptions): string {
     this.memo.begin(scope);
+    this.scoped = true;
+    this.insideMemoised = 0;
+    this.sections.hits = 0;
+    this.sections.misses = 0;
     try {
       return this.render(template, view, partials, config);
     } finally {
+      this.scoped = false;
       this.memo.end();
     }
+  }
+
+  override renderSection(token: string[], context: Mustache.Context, partials?: Mustache.PartialsOrLookupFn, originalTemplate?: string, config?: Mustache.RenderOptions): string {
+    const children = (token as unknown[])[4];
+    if (!this.scoped || this.insideMemoised > 0 || !this.memoisedSections.has(token[1] ?? '') || typeof partials !== 'object' || !Array.isArray(children) || !this.elementsMemoisable(token, partials)) return super.renderSection(token, context, partials, originalTemplate, config);
+    const value: unknown = context.lookup(token[1] ?? '');
+    if (!Array.isArray(value)) return super.renderSection(token, context, partials, originalTemplate, config);
+    const tokens = children as string[][];
+    const escape = config?.escape;
+    let out = '';
+    for (const element of value as unknown[]) {
+      if (typeof element !== 'object' || element === null) out += this.renderTokens(tokens, context.push(element), partials, originalTemplate, config);
+      else out += this.sections.element(token, element, context, partials, escape, (c) => this.renderTokens(tokens, c, partials, originalTemplate, config));
+    }
+    return out;
+  }
+
+  /** No dotted name and no memoised partial in the section's tokens (and the partials they include). */
+  private elementsMemoisable(token: readonly unknown[], partials: Record<string, string>): boolean {
+    const known = this.memoisable.get(token);
+    if (known?.partials === partials) return known.ok;
+    let ok = true;
+    const seen = new Set<string>();
+    const walk = (ts: readonly (readonly unknown[])[]): void => {
+      for (const t of ts) {
+        const [type, value, , , children] = t as [string, string, number, number, unknown];
+        if (type === '>') {
+          if (this.memoised.has(value)) ok = false;
+          else if (!seen.has(value) && partials[value] !== undefined) {
+            seen.add(value);
+            walk(this.parse(partials[value] ?? '') as string[][]);
+          }
+        } else if (LOOKUP_TAGS.has(type) && value !== '.' && value.includes('.')) ok = false;
+        if (Array.isArray(children)) walk(children as (readonly unknown[])[]);
+      }
+    };
+    walk([token]);
+    this.memoisable.set(token, { partials, ok });
+    return ok;
   }
 
   override renderPartial(token: string[], context: Mustache.Context, partials?: Mustache.PartialsOrLookupFn, config?: Mustache.OpeningAndClosingTags | Mustache.RenderOptions): string {
@@ -57,7 +114,12 @@ export class PartialCacheWriter extends Mustache.Writer {
     const render = (): string => this.renderTokens(parsed.tokens, context, partials, parsed.indented, config);
     if (!this.memoised.has(name)) return render();
     const names = (): ReadonlySet<string> => this.namesOf(name, parsed, partials);
-    return this.memo.fragment(key, context, names, render);
+    this.insideMemoised++;
+    try {
+      return this.memo.fragment(key, context, names, render);
+    } finally {
+      this.insideMemoised--;
+    }
   }
 
   private namesOf(name: string, p: Parsed, partials: Record<string, string>): ReadonlySet<string> {

@@ -9,6 +9,9 @@ export const DOLLAR_VARIABLE = 'sg_dollar';
 
 export function nginxEscape(value: unknown): string {
   const s = String(value);
+  // Most values have nothing to escape nor refuse: one test, no replace (every quoted value of a large config passes here).
+  // eslint-disable-next-line no-control-regex -- control characters are among what the slow path looks at
+  if (!/[\x00-\x1f\x7f\\"$]/.test(s)) return s;
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\x00-\x1f\x7f]/.test(s)) throw new Error('control character in a value rendered into nginx.conf');
   return s.replace(/[\\"$]/g, (ch) => (ch === '$' ? `\${${DOLLAR_VARIABLE}}` : `\\${ch}`));

@@ -34,12 +34,6 @@ export interface HostViews {
   readonly nonHttp: readonly string[];
 }
 
-/** A value computed from `input` alone (plain data), kept like the hosts' views. */
-interface Derived {
-  readonly input: unknown;
-  readonly value: unknown;
-}
-
 interface Kept {
   readonly vh: VirtualHost;
   readonly role: string;
@@ -48,8 +42,8 @@ interface Kept {
 }
 
 export class HostViewMemo {
-  private readonly scopes = new Map<string, { readonly context: string; readonly hosts: Map<string, Kept>; readonly derived: Map<string, Derived> }>();
-  private current: { readonly previous: ReadonlyMap<string, Kept>; readonly next: Map<string, Kept>; readonly previousDerived: ReadonlyMap<string, Derived>; readonly nextDerived: Map<string, Derived> } | undefined;
+  private readonly scopes = new Map<string, { readonly context: string; readonly hosts: Map<string, Kept> }>();
+  private current: { readonly previous: ReadonlyMap<string, Kept>; readonly next: Map<string, Kept> } | undefined;
   hits = 0;
   misses = 0;
 
@@ -61,14 +55,14 @@ export class HostViewMemo {
     const last = this.scopes.get(scope);
     // Compared once per render, not per host: the context string is long (it holds the cluster's spec).
     const same = last !== undefined && last.context === context;
-    this.current = { previous: same ? last.hosts : new Map(), next: new Map(), previousDerived: same ? last.derived : new Map(), nextDerived: new Map() };
+    this.current = { previous: same ? last.hosts : new Map(), next: new Map() };
     this.hits = 0;
     this.misses = 0;
     try {
       const value = f();
       // Kept only after a complete render: a render that threw leaves the scope as it was.
       this.scopes.delete(scope);
-      this.scopes.set(scope, { context, hosts: this.current.next, derived: this.current.nextDerived });
+      this.scopes.set(scope, { context, hosts: this.current.next });
       while (this.scopes.size > MAX_SCOPES) {
         const oldest = this.scopes.keys().next().value;
         if (oldest === undefined) break;
@@ -92,27 +86,12 @@ export class HostViewMemo {
     if (kept !== undefined && kept.role === role && sameData(kept.vh, vh) && journal.replay(kept.entries)) {
       this.hits++;
       // The new VirtualHost is kept: a model that shares it with the next build is then compared by identity.
-      c.next.set(key, { ...kept, vh });
+      c.next.set(key, kept.vh === vh ? kept : { ...kept, vh });
       return kept.value;
     }
     this.misses++;
     const { value, entries } = journal.record(build);
     c.next.set(key, { vh, role, entries, value });
-    return value;
-  }
-
-  /**
-   * A value that is a function of `input` alone (plain data, compared with sameData; the render's
-   * context is the scope's, as for hosts): the kept one when `input` is the same as last render's for
-   * `key`, else `build()`. NGINX: an upstream's block view and endpoint line.
-   */
-  derived<T>(key: string, input: unknown, build: () => T): T {
-    const c = this.current;
-    if (c === undefined) return build();
-    const kept = c.previousDerived.get(key);
-    // (T: every caller uses one key prefix per type.)
-    const value = kept !== undefined && sameData(kept.input, input) ? (kept.value as T) : build();
-    c.nextDerived.set(key, { input, value });
     return value;
   }
 }

@@ -12,7 +12,12 @@ import { HostViewMemo } from './host-view-memo';
  * One writer per renderer: it keeps each partial's tokens per place of use (partial-cache-writer.ts),
  * and each `server` block's text between renders of a cluster (fragment-memo.ts, ADR 0034).
  */
-const writer = new PartialCacheWriter(new Set(['server']), new FragmentMemo((server) => `${String(server['serverName'])} ${String(server['listenHttp'])} ${String(server['tlsListener'])}`));
+const writer = new PartialCacheWriter(
+  new Set(['server']),
+  new FragmentMemo((server) => `${String(server['serverName'])} ${String(server['listenHttp'])} ${String(server['tlsListener'])}`),
+  // The config-wide maps' entries: set by the hosts' views, so a kept host's entries are the same objects (ADR 0043, 0048).
+  new Set(['splits', 'headerMaps', 'methodMaps', 'combineMaps', 'cookieKeyMaps', 'setCookieMaps', 'cookieTokenMaps', 'stickySplits', 'addHeaderMaps']),
+);
 /** The hosts' views between renders of a cluster (host-view-memo.ts, ADR 0043), scoped like the writer's fragments. */
 const hostViews = new HostViewMemo();
 /** Without memoised fragments: the reference the memoised render must equal byte for byte (tests, benchmark). */

@@ -391,6 +391,26 @@ function serverFacts(s: ServerView): ServerFacts {
   return facts;
 }
 
+/** One HTTP upstream's block view and (dynamic) endpoint line: a function of these arguments alone. */
+function upstreamParts(u: Upstream, hash: Token | undefined, backup: Token | undefined, dynamic: boolean): UpstreamParts {
+  return { view: upstreamViewHashed(u, hash, true, backup), line: dynamic ? endpointLine(u, hash) : '' };
+}
+
+/**
+ * upstreamParts, kept per upstream object while the same arguments come with it (ADR 0048): the model
+ * build reuses an unchanged route's upstream objects, so a render finds them by identity. Weak: an
+ * upstream no model holds any more drops its entry.
+ */
+const upstreamPartsOf = new WeakMap<Upstream, { readonly hash: Token | undefined; readonly backup: Token | undefined; readonly dynamic: boolean; readonly parts: UpstreamParts }>();
+
+function keptUpstreamParts(u: Upstream, hash: Token | undefined, backup: Token | undefined, dynamic: boolean): UpstreamParts {
+  const kept = upstreamPartsOf.get(u);
+  if (kept !== undefined && kept.hash === hash && kept.backup === backup && kept.dynamic === dynamic) return kept.parts;
+  const parts = upstreamParts(u, hash, backup, dynamic);
+  upstreamPartsOf.set(u, { hash, backup, dynamic, parts });
+  return parts;
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -421,8 +441,16 @@ function hostContext(model: ProxyModel, opts: NginxRenderOptions): string {
 }
 
 function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMemo | undefined): { view: NginxView; endpoints: readonly string[]; dynamicUpstreams: readonly string[] } {
-  const serving = new Set(model.upstreams.filter((u) => u.servers.length > 0).map((u) => u.name));
-  const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), (u) => serving.has(u));
+  // Asked only by forwardAuth locations (ADR 0043's facts): built on the first question, not per render.
+  let serving: Set<string> | undefined;
+  const isServing = (name: string): boolean => {
+    if (serving === undefined) {
+      serving = new Set();
+      for (const u of model.upstreams) if (u.servers.length > 0) serving.add(u.name);
+    }
+    return serving.has(name);
+  };
+  const maps = new MapRegistry(opts.secretsDir, token(`127.0.0.1:${opts.unavailablePort}`), isServing);
   maps.splitsAsData = opts.dynamicEndpoints !== null;
   // One registry for the stream block: the passthrough splits and the listeners' splits share its names.
   const streamMaps = new MapRegistry();
@@ -444,9 +472,19 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   const trusted = trustedProxies(model);
   const finish = (sv: ServerView): ServerView[] => (clientAddress?.from === 'XForwardedFor' ? withForwardedFor([sv], trusted) : [sv]);
   const notHttp = new Set<string>();
+  // The role strings a host can have in this render, made once (not per host).
+  const roles = new Map<string, string>();
+  const roleOf = (isDefault: boolean, role: TlsRole): string => {
+    const k = `${String(isDefault)} ${String(hasStream)} ${role}`;
+    const known = roles.get(k);
+    if (known !== undefined) return known;
+    roles.set(k, k);
+    return k;
+  };
+  const rolesByTls = { own: roleOf(false, 'own'), shared: roleOf(false, 'shared'), holder: roleOf(false, 'holder') };
   const hostViews = (key: string, vh: VirtualHost, isDefault: boolean, role: TlsRole): readonly ServerView[] => {
     const build = (): HostViews => ({ views: finish(serverView(vh, model, opts, maps, isDefault, hasStream, role)), nonHttp: nonHttpUpstreams(vh) });
-    const h = memo === undefined ? build() : memo.host(key, vh, `${String(isDefault)} ${String(hasStream)} ${role}`, maps.journal, build);
+    const h = memo === undefined ? build() : memo.host(key, vh, isDefault ? roleOf(true, role) : rolesByTls[role], maps.journal, build);
     for (const u of h.nonHttp) notHttp.add(u);
     return h.views;
   };
@@ -469,19 +507,25 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   const httpUpstreams = model.upstreams.filter((u) => httpUpstreamNames.has(u.name));
   const dyn = opts.dynamicEndpoints;
   const unavailable = token(`127.0.0.1:${opts.unavailablePort}`);
-  const perUpstream = httpUpstreams.map((u) => {
+  const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
+  const upstreams: UpstreamView[] = [];
+  const endpoints: string[] = [];
+  // Upstreams whose servers reach only the endpoint lines, never nginx.conf: not an auth target (a
+  // static block) nor a passthrough upstream of the stream block (static too).
+  const dynamicUpstreams: string[] = [];
+  // One pass over the HTTP upstreams (they are most of a large config's objects).
+  for (const u of httpUpstreams) {
     // Asked of the registry every render (its name is shared state); the rest is a function of the upstream, the name and the backup.
     const hash = u.affinity.kind === 'none' ? undefined : maps.affinityKey(u.affinity);
     const backup = notHttp.has(u.name) ? undefined : unavailable;
-    const make = (): UpstreamParts => ({ view: upstreamViewHashed(u, hash, true, backup), line: dyn === null ? '' : endpointLine(u, hash) });
-    return memo === undefined ? make() : memo.derived(`upstream\u0000${u.name}`, [u, hash ?? null, backup ?? null], make);
-  });
-  const upstreams = perUpstream.map((p) => p.view);
-  const endpoints = dyn === null ? [] : [...perUpstream.map((p) => p.line), ...[...maps.dataSplits.values()].map((d) => d.line)];
-  // Upstreams whose servers reach only the endpoint lines, never nginx.conf: not an auth target (a
-  // static block) nor a passthrough upstream of the stream block (static too).
-  const streamNames = new Set((stream?.upstreams ?? []).map((u) => u.name as string));
-  const dynamicUpstreams = dyn === null ? [] : httpUpstreams.filter((u) => !authTargets.has(u.name) && !streamNames.has(u.name)).map((u) => u.name);
+    const p = memo === undefined ? upstreamParts(u, hash, backup, dyn !== null) : keptUpstreamParts(u, hash, backup, dyn !== null);
+    upstreams.push(p.view);
+    if (dyn === null) continue;
+    endpoints.push(p.line);
+    if (!authTargets.has(u.name) && !streamNames.has(u.name)) dynamicUpstreams.push(u.name);
+  }
+  // Weighted splits as endpoint lines (ADR 0049), after the upstreams' lines.
+  if (dyn !== null) for (const d of maps.dataSplits.values()) endpoints.push(d.line);
   const d = model.spec.defaults;
   const hitless = model.spec.proxy.delivery === 'hitless';
   const view: NginxView = {
