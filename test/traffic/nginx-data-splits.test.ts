@@ -5,16 +5,15 @@
  * nothing (same worker PIDs), with no failed request; the shares follow the weights, a client-address
  * split keeps a client on one member, and a set with no member left answers the 503 backup.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/plan/build-model';
 import type { ProxyModel } from '../../src/plan/model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
-import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
-import { send } from '../helpers/http-client';
+import { startEcho, type Backend } from '../helpers/echo-backends';
+import { nginxWorkerPids, putEndpointSet, servedBy, statusesUntilStopped } from '../helpers/dynamic-nginx-traffic';
 import { freePorts, loopbackRenderOptions, nginxTest, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
@@ -53,42 +52,10 @@ function model(s: Step, pinned = false): ProxyModel {
 
 const render = (s: Step): { config: string; endpoints: string } => renderNginxWithEndpoints(model(s), opts);
 
-function put(body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: control, method: 'PUT', path: '/endpoints', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function served(host: string, n: number): Promise<{ statuses: number[]; tasks: string[] }> {
-  const statuses: number[] = [];
-  const tasks: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await send({ port: http, host });
-    statuses.push(r.status);
-    if (r.status === 200) tasks.push((JSON.parse(r.body) as EchoReply).task);
-  }
-  return { statuses, tasks };
-}
-
-function workerPids(): number[] {
-  const master = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
-  return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number).sort();
-}
-
-/** Requests in a loop until stop(); every status seen. */
-function background(host: string): { stop: () => Promise<number[]> } {
-  const statuses: number[] = [];
-  let on = true;
-  const loop = (async () => {
-    while (on) statuses.push((await send({ port: http, host })).status);
-  })();
-  return { stop: async () => ((on = false), await loop, statuses) };
-}
+const put = (body: string): Promise<number> => putEndpointSet(control, body);
+const served = (host: string, n: number, headers: Record<string, string> = {}): Promise<{ statuses: number[]; tasks: string[] }> => servedBy(http, host, n, headers);
+const workerPids = (): number[] => nginxWorkerPids(dir);
+const background = (host: string): { stop: () => Promise<number[]> } => statusesUntilStopped(http, host);
 
 /** Renders `s`, checks the config did not change, pushes the set under load: the statuses seen meanwhile. */
 async function step(s: Step): Promise<number[]> {
