@@ -151,9 +151,33 @@ export function routeTable(servers: readonly ServerView[]): RouteTable {
   }
   const tables = [...byShape.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, g]): ServerView => tableServer(g.sample, [...g.names].sort()));
+    .map(([shape, g]): ServerView => keptTableServer(shape, g.sample, g.names.sort()));
   const onlyTabled = new Set([...tabledRoutes].filter((r) => !blockRoutes.has(r)));
   return { servers: [...kept, ...tables], lines: [...lines.values()], onlyTabled };
+}
+
+/**
+ * The last table server of each shape, reused while its names are the same: the render's fragment
+ * memo then finds its block by identity instead of comparing the JSON of every name (ADR 0043's rule:
+ * views are never changed once built). A view is a function of the shape and the names alone.
+ */
+const lastTables = new Map<string, { readonly names: readonly string[]; readonly view: ServerView }>();
+/** More shapes than this (many clusters with other listener shapes) start the cache afresh. */
+const MAX_SHAPES = 64;
+
+function keptTableServer(shape: string, sample: ServerView, names: readonly string[]): ServerView {
+  const last = lastTables.get(shape);
+  if (last !== undefined && sameNames(last.names, names)) return last.view;
+  const view = tableServer(sample, names);
+  if (lastTables.size >= MAX_SHAPES) lastTables.clear();
+  lastTables.set(shape, { names, view });
+  return view;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The shared server of one shape: the sample's listeners and server-wide settings, every host's name, the Lua router. */
