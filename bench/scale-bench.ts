@@ -92,6 +92,11 @@ interface Local {
      * hash check and comparison of nginx.conf, then the push); HAProxy: its endpoints pushed.
      */
     push(files: readonly { path: string; content: string }[]): Promise<Pushed>;
+    /**
+     * NGINX: a delivery whose nginx.conf changed, as the agent applies it before its reload: the set
+     * pushed first (routes as data, ADR 0050: a new host's line must be there when the new workers start).
+     */
+    configChange?(files: readonly { path: string; content: string }[]): Promise<Pushed>;
     /** The agent's state before the timed changes: the current files delivered and the set pushed whole (a running agent has). */
     prime(files: readonly { path: string; content: string }[]): Promise<unknown>;
   };
@@ -120,7 +125,20 @@ function local(kind: Kind, dir: string, secretsDir: string): Local {
     return {
       proxy: localNginx(dir, conf, opts.pidPath),
       write,
-      ...(DYNAMIC ? { dynamic: { render, written: () => current, push: (files) => agent.deliver(files, false), prime: (files) => agent.deliver(files, true) } } : {}),
+      ...(DYNAMIC
+        ? {
+            dynamic: {
+              render,
+              written: () => current,
+              push: (files) => agent.deliver(files, false),
+              prime: (files) => agent.deliver(files, true),
+              configChange: (files) => {
+                writeFileSync(join(dir, RUNNING_MAIN), files.find((f) => f.path === 'nginx.conf')?.content ?? '');
+                return agent.deliver(files, false);
+              },
+            },
+          }
+        : {}),
     };
   }
   const certDir = join(dir, 'certs');
@@ -262,6 +280,8 @@ async function reloadApply(kind: Kind, l: Local, snapshot: ScaleInputs['inputs']
   if (!v.ok) throw new Error(`validate rejected: ${v.output}`);
   const [, encodeMs] = timed(() => encodeModel(m));
   l.write(m); // the bytes the local instance reads (its ports and paths); not counted, the core rendered above
+  // Dynamic NGINX: the agent pushes the set before it reloads (ADR 0041, 0050).
+  if (kind === 'nginx' && l.dynamic?.configChange !== undefined) await l.dynamic.configChange(rendered.files);
   const c = kind === 'nginx' ? { ok: true, output: '', ms: 0 } : l.proxy.check();
   if (!c.ok) throw new Error(c.output);
   const reloadAt = performance.now();

@@ -55,8 +55,9 @@ beforeEach(async () => {
 });
 
 function upstreamOfWeb(): string {
-  const text = plane.delivered('edge')?.files[0]?.content.toString() ?? '';
-  const m = /upstream (u_\w+_web_8080)/.exec(text);
+  // The config names it (`set $sg_upstream`), or the endpoint set does (a host's line, routes as data, ADR 0050).
+  const text = (plane.delivered('edge')?.files ?? []).map((f) => f.content.toString()).join('\n');
+  const m = /\b(u_\w+_web_8080)\b/.exec(text);
   if (m?.[1] === undefined) throw new Error('no upstream for web:8080 in the delivered config');
   return m[1];
 }

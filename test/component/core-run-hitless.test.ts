@@ -103,7 +103,8 @@ describe('core run with hitless delivery', () => {
     const fileOf = (d: typeof first, path: string) => d?.files.find((f) => f.path === path)?.content.toString();
     expect(first?.files.map((f) => f.path)).toEqual(['nginx.conf', 'endpoints.txt']);
     expect(fileOf(first, 'nginx.conf')).toContain('sg_dynamic');
-    const peers = (d: typeof first) => (fileOf(d, 'endpoints.txt') ?? '').trim().split(' ').slice(4).length;
+    // The upstream's line (the host's own line is its locations, ADR 0050).
+    const peers = (d: typeof first) => ((fileOf(d, 'endpoints.txt') ?? '').split('\n').find((l) => l.startsWith('u_')) ?? '').split(' ').slice(4).length;
     expect(peers(first)).toBe(2);
 
     docker.addTasks('web', 1);

@@ -154,17 +154,24 @@ describe('golden cases', () => {
       const all = (out.files.get(`${cluster}.endpoints.txt`) ?? '').split('\n').filter((l) => l !== '');
       // Rules over several backends split by a line of the set (ADR 0049): "=ID KEY UPSTREAM:WEIGHT...".
       const splitLines = all.filter((l) => l.startsWith('='));
-      const lines = all.filter((l) => !l.startsWith('='));
+      // Proxy-only hosts are lines too (ADR 0050): "@HOST KIND PATH ROUTE TARGET...", named by a table server.
+      const hostLines = all.filter((l) => l.startsWith('@'));
+      for (const l of hostLines) expect(l, `${name}/expected/${cluster}.endpoints.txt`).toMatch(/^@(\*\.)?[a-z0-9.-]+( [=^] \/\S* [a-z0-9.-]+ (=sg_ds_\w+|u_[0-9a-f]{6}_\w+))+$/);
+      const tableNames = [...config.matchAll(/^\s*server_name\n((?:\s+"[^"]+"\n)+)\s+;$/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/"([^"]+)"/g)].map((n) => n[1]));
+      expect([...new Set(tableNames)].sort(), 'every tabled host has a line and a table server').toEqual(hostLines.map((l) => l.split(' ')[0]?.slice(1)).sort());
+      // What the config and the host lines proxy to.
+      const refs = `${config}\n${hostLines.join('\n')}`;
+      const lines = all.filter((l) => !l.startsWith('=') && !l.startsWith('@'));
       for (const l of lines) expect(l, `${name}/expected/${cluster}.endpoints.txt`).toMatch(/^u_[0-9a-f]{6}_\w+ \d+ \d+(\.\d+)? (-|[\w]+)( (\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d+)*$/);
       for (const l of splitLines) expect(l, `${name}/expected/${cluster}.endpoints.txt`).toMatch(/^=sg_ds_\w+ \w+( u_[0-9a-f]{6}_\w+:\d+)+$/);
       const named = lines.map((l) => l.split(' ')[0]);
       expect(new Set(named).size, 'one line per upstream').toBe(named.length);
       // Every split the config names has one line, and every line is a split the config names.
       const splitsNamed = splitLines.map((l) => l.split(' ')[0]);
-      expect(splitsNamed.sort()).toEqual([...new Set([...config.matchAll(/"(=sg_ds_\w+)";/g)].map((m) => m[1]))].sort());
+      expect(splitsNamed.sort()).toEqual([...new Set([...refs.matchAll(/(?:"|\s)(=sg_ds_\w+)(?:";|\s|$)/gm)].map((m) => m[1]))].sort());
       const members = new Set(splitLines.flatMap((l) => l.split(' ').slice(2).map((m) => m.split(':')[0])));
       const blocks = new Set([...config.matchAll(/^\s*upstream (\S+) \{/gm)].map((m) => m[1]));
-      const used = new Set([...[...config.matchAll(/\bu_[0-9a-f]{6}_\w+/g)].map((m) => m[0]), ...members].filter((u) => !blocks.has(u)));
+      const used = new Set([...[...refs.matchAll(/\bu_[0-9a-f]{6}_\w+/g)].map((m) => m[0]), ...members].filter((u) => !blocks.has(u)));
       // A forwardAuth upstream keeps its static block (subrequests cannot set $sg_upstream) and may have a line too.
       expect(named.filter((u) => !blocks.has(u)).sort()).toEqual([...used].sort());
     });

@@ -68,7 +68,9 @@ describe('splits as data (ADR 0049)', () => {
         // Distinct names, each named once in the config.
         const names = lines.map((l) => l.split(' ')[0] ?? '');
         expect(new Set(names).size).toBe(names.length);
-        for (const n of names) expect(ra.config.split(`"${n}";`).length - 1).toBeGreaterThanOrEqual(1);
+        // Named by the config (a block's set_by_lua) or by a host's line (routes as data, ADR 0050).
+        const hostLines = ra.endpoints.split('\n').filter((l) => l.startsWith('@')).join('\n');
+        for (const n of names) expect(ra.config.split(`"${n}";`).length - 1 + hostLines.split(` ${n}`).length - 1).toBeGreaterThanOrEqual(1);
         // Each rule's line lists its declared backends with the weights given, in spec order.
         let next = 0;
         const expected = w.routes.flatMap((route) => route.map((rule) => rule.services.map((s) => `${SERVICES[s]}:${a.weights[next++ % a.weights.length] ?? 1}`).join(' ')));

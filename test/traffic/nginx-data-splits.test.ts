@@ -98,10 +98,15 @@ describe('NGINX splits as data (ADR 0049)', () => {
     const lines = render({ stable: 100, canary: 0, canaryTasks: [] }).endpoints.split('\n').filter((l) => l.startsWith('='));
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.split(' ')[1]).sort()).toEqual(['remote_addr', 'request_id']);
-    expect(firstConfig.match(/set_by_lua \$sg_upstream "return sg\.split\(ngx\.arg\[1\]\)" "=sg_ds_\w+";/g)).toHaveLength(2);
+    // Both hosts only proxy: their locations are host lines naming the splits (routes as data, ADR 0050).
+    const first = render({ stable: 100, canary: 0, canaryTasks: [] }).endpoints;
+    expect(first.split('\n').filter((l) => l.startsWith('@')).map((l) => l.replace(/=sg_ds_\w+/, '=SPLIT'))).toEqual(['@byip.test ^ / byip =SPLIT', '@weighted.test ^ / weighted =SPLIT']);
+    expect(firstConfig).not.toMatch(/set_by_lua \$sg_upstream/);
     expect(firstConfig).not.toMatch(/^\s*split_clients /m);
     const withPinned = renderNginxWithEndpoints(model({ stable: 50, canary: 50, canaryTasks: [CANARY] }, true), opts);
     expect(withPinned.config.match(/^\s*split_clients /gm)).toHaveLength(1);
+    // The data splits of a block: set_by_lua picks the upstream (the table's hosts leave for one).
+    expect(renderNginxWithEndpoints(model({ stable: 50, canary: 50, canaryTasks: [CANARY] }), { ...opts, routeTable: false }).config.match(/set_by_lua \$sg_upstream "return sg\.split\(ngx\.arg\[1\]\)" "=sg_ds_\w+";/g)).toHaveLength(2);
     expect(withPinned.endpoints.split('\n').filter((l) => l.startsWith('='))).toHaveLength(2);
     const path = join(dir, 'check.conf');
     writeFileSync(path, firstConfig);

@@ -138,7 +138,8 @@ describe('the boot endpoint set of a Dynamic proxy service', () => {
     expect(after.spec.proxy.endpoints).toBe('Dynamic');
     const files = renderCluster(after);
     const set = files.files.find((f) => f.path === ENDPOINTS_FILE)?.content ?? '';
-    expect(set).toMatch(/^u_\w+ 1 1 - 10\.0\.1\.5:80\n$/);
+    // The host's line (its locations, ADR 0050), then the upstream's.
+    expect(set).toMatch(/^@shop\.test \^ \/ shop u_\w+\nu_\w+ 1 1 - 10\.0\.1\.5:80\n$/);
     expect(mainFile(staticFiles)).toContain('server 10.0.1.5:80');
     expect(mainFile(files)).not.toBe(mainFile(staticFiles));
     const delivery = { proxyKind: 'nginx' as const, files: files.files.map((f) => ({ path: f.path, content: Buffer.from(f.content) })), configHash: 'h-dynamic', immediate: false, deliveredHash: 'h-static' };

@@ -55,7 +55,9 @@ describe('renderCluster', () => {
     const n = model('nginx');
     const nginx = renderNginxWithEndpoints(n, { dynamicEndpoints: DEFAULT_DYNAMIC_ENDPOINTS });
     expect(renderCluster(n)).toEqual({ kind: 'nginx', main: 'nginx.conf', files: [{ path: 'nginx.conf', content: nginx.config }, { path: 'endpoints.txt', content: nginx.endpoints }], dynamicUpstreams: new Set(nginx.dynamicUpstreams) });
-    expect(nginx.endpoints).toBe(`${[...nginx.dynamicUpstreams][0] ?? ''} 1 1 - 10.0.0.2:80\n`);
+    // The host's line (its locations, routes as data, ADR 0050), then the upstream's.
+    const upstream = [...nginx.dynamicUpstreams][0] ?? '';
+    expect(nginx.endpoints).toBe(`@web.test ^ / web ${upstream}\n${upstream} 1 1 - 10.0.0.2:80\n`);
     // HAProxy: Static unless its spec says Dynamic (its slots need file descriptors, ADR 0039).
     expect(renderCluster(model('haproxy')).files.map((f) => f.path)).toEqual(['haproxy.cfg']);
     const h = model('haproxy', 'Dynamic');

@@ -71,8 +71,31 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           if #members == 0 then return nil, "a split without members: " .. line:sub(1, 200) end
           return name, { line = line, key = key, members = members }
         end
+        -- A tabled host's locations (ADR 0050): "@HOST" then "KIND PATH ROUTE TARGET" per location,
+        -- KIND "=" (exact) or "^" (prefix), TARGET an upstream or a split ("=NAME").
+        local function parse_host(line)
+          local name, rest = line:match("^(@[%w%.%-%*]+)(.*)$")
+          if name == nil then return nil, "bad host: " .. line:sub(1, 200) end
+          local t = {}
+          for item in rest:gmatch("%S+") do t[#t + 1] = item end
+          if #t == 0 or #t % 4 ~= 0 then return nil, "bad host locations: " .. line:sub(1, 200) end
+          local exact, prefixes = {}, {}
+          for i = 1, #t, 4 do
+            local kind, path, route, target = t[i], t[i + 1], t[i + 2], t[i + 3]
+            if path:byte(1) ~= 47 or not target:match("^=?[%w_]+$") then return nil, "bad host location: " .. line:sub(1, 200) end
+            local loc = { path, route, target }
+            if kind == "=" then exact[path] = loc
+            elseif kind == "^" then prefixes[#prefixes + 1] = loc
+            else return nil, "bad location kind: " .. kind:sub(1, 10) end
+          end
+          -- NGINX's choice among prefix locations: the longest that matches.
+          table.sort(prefixes, function(a, b) return #a[1] > #b[1] end)
+          return name, { line = line, exact = exact, prefixes = prefixes }
+        end
         local function parse_any(line)
-          if line:byte(1) == 61 then return parse_split(line) end
+          local b = line:byte(1)
+          if b == 61 then return parse_split(line) end
+          if b == 64 then return parse_host(line) end
           return parse_line(line)
         end
 
@@ -107,7 +130,7 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           if dict:get(VERSION) ~= base then return nil, "the balancer holds another set than " .. base, 409 end
           local sets, gone = {}, {}
           for line in text:gmatch("[^\\n]+") do
-            local name = line:match("^%-(=?[%w_]+)$")
+            local name = line:match("^%-([=@]?[%w_%.%-%*]+)$")
             if name ~= nil then
               gone[#gone + 1] = name
             else
@@ -178,6 +201,45 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
             if h < acc then return live[i][1] end
           end
           return live[n][1]
+        end
+
+        -- The table server's location (ADR 0050): the request's host line, found as NGINX found the
+        -- server (the exact name, else the longest wildcard "*.<suffix>"), then its location as NGINX
+        -- picks one (an exact path, else the longest prefix). A host without a line answers as the
+        -- default server does (503); a path no location matches, 404.
+        local hosts = {}
+        local function host_entry(name)
+          local line = dict:get(name)
+          if line == nil then return nil end
+          local h = hosts[name]
+          if h ~= nil and h.line == line then return h end
+          local _, fresh = parse_host(line)
+          hosts[name] = fresh
+          return fresh
+        end
+        function sg.route()
+          local host = ngx.var.host
+          local h = host_entry("@" .. host)
+          local rest = host
+          while h == nil do
+            local dot = rest:find(".", 1, true)
+            if dot == nil then break end
+            rest = rest:sub(dot + 1)
+            h = host_entry("@*." .. rest)
+          end
+          if h == nil then return ngx.exit(503) end
+          local uri = ngx.var.uri
+          local loc = h.exact[uri]
+          if loc == nil then
+            for _, p in ipairs(h.prefixes) do
+              if uri:sub(1, #p[1]) == p[1] then loc = p ; break end
+            end
+          end
+          if loc == nil then return ngx.exit(404) end
+          ngx.var.sg_route = loc[2]
+          local target = loc[3]
+          if target:byte(1) == 61 then target = sg.split(target) end
+          ngx.var.sg_upstream = target
         end
 
         local function down(peer, now)

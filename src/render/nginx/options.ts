@@ -44,6 +44,12 @@ export interface NginxRenderOptions {
    * gives every TLS host its own server certificate as before (the benchmark's "before" column).
    */
   readonly sharedTlsServer: boolean;
+  /**
+   * ADR 0050, with dynamic endpoints only: proxy-only hosts are lines of the endpoint set served by
+   * a few table servers, not a `server` block each. false renders every host as a block (the
+   * benchmark's "before" column, and the reference the table is tested against).
+   */
+  readonly routeTable: boolean;
 }
 
 export interface DynamicEndpointsOptions {
@@ -77,4 +83,5 @@ export const DEFAULT_NGINX_OPTIONS: NginxRenderOptions = {
   acmeDir: ACME_DIR_IN_TASKS,
   dynamicEndpoints: null,
   sharedTlsServer: true,
+  routeTable: true,
 };

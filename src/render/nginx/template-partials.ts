@@ -221,7 +221,17 @@ export const server = `    server {
 {{#tlsListener}}
         listen {{{tlsInternal}}} ssl proxy_protocol http2{{#defaultServer}} default_server{{/defaultServer}};
 {{/tlsListener}}
+{{^tableHosts}}
         server_name "{{serverName}}";
+{{/tableHosts}}
+{{#routeTable}}
+        # Routes as data (ADR 0050): these hosts' paths and upstreams are lines of the endpoint set.
+        server_name
+{{#tableHosts}}
+            "{{.}}"
+{{/tableHosts}}
+            ;
+{{/routeTable}}
 {{#forwardedFor}}
         # clientAddress XForwardedFor: the last address of X-Forwarded-For, from trusted proxies only.
         real_ip_header X-Forwarded-For;
@@ -290,6 +300,12 @@ export const server = `    server {
             return 503;
         }
 {{/fixed503}}
+{{#routeTable}}
+        location / {
+            rewrite_by_lua_block { sg.route() }
+            proxy_pass http://sg_dynamic;
+        }
+{{/routeTable}}
 {{#locations}}
         location {{#exact}}= {{/exact}}"{{path}}" {
 {{#dispatch}}

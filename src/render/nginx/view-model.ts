@@ -18,6 +18,7 @@ import type { HostViewMemo, HostViews } from './host-view-memo';
 import { l4View } from './stream-listeners';
 import { clientCertServer, withClientCertHeaders } from './client-certificates';
 import { dynamicView, endpointLine } from './dynamic-endpoints';
+import { routeTable } from './route-table';
 import { sharedTlsHosts } from '../../plan/shared-tls';
 import { tlsCertificateMaps, tlsFiles, withoutCertificates, type TlsRole } from './shared-tls';
 import type { HttpDefaults, LocationView, NameRef, NameValue, NamedLocationView, NginxView, ProxyBodyView, ServerView, StreamView, UpstreamView } from './view-types';
@@ -526,12 +527,19 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   }
   // Weighted splits as endpoint lines (ADR 0049), after the upstreams' lines.
   if (dyn !== null) for (const d of maps.dataSplits.values()) endpoints.push(d.line);
+  // Routes as data (ADR 0050): proxy-only hosts are lines too, served by a few table servers.
+  const table = dyn !== null && opts.routeTable ? routeTable(servers) : undefined;
+  if (table !== undefined) endpoints.push(...table.lines);
   const d = model.spec.defaults;
   const hitless = model.spec.proxy.delivery === 'hitless';
   const view: NginxView = {
     cluster: model.cluster,
     // Names only: a generation that changes nothing the proxy does must not change the bytes (ADR 0049).
-    routeLines: chunk(model.routes.map((r) => r.name as string), 10).map((names) => names.join(' ')),
+    routeLines: chunk(
+      model.routes.map((r) => r.name as string).filter((n) => table?.onlyTabled.has(n) !== true),
+      10,
+    ).map((names) => names.join(' ')),
+    ...(table !== undefined && table.onlyTabled.size > 0 ? { tabledRoutes: true as const } : {}),
     ...(stream !== undefined && opts.streamModulePath !== null ? { streamModulePath: opts.streamModulePath } : {}),
     ...(dyn !== null ? { dynamic: dynamicView(dyn, opts.unavailablePort, hitless ? opts.drainFlagPath : undefined), luaBadGateway: true as const } : {}),
     upstreamVariable: dyn === null ? '$proxy_host' : '$sg_upstream',
@@ -568,7 +576,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
     stickySplits: sortedValues(maps.stickySplits),
     // Dynamic endpoints: no upstream block per backend; the balancer reads the endpoint lines.
     upstreams: dyn === null ? upstreams : upstreams.filter((u) => authTargets.has(u.name)),
-    servers,
+    servers: table?.servers ?? servers,
     ...(stream !== undefined ? { stream } : {}),
   };
   return { view, endpoints, dynamicUpstreams };

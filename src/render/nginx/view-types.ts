@@ -98,12 +98,18 @@ export interface ServerView {
   /** errorPages: the internal page locations the server's rules jump to, sorted by path. */
   readonly pageLocations?: readonly PageLocationView[];
   readonly fixed503: boolean;
+  /** A table server (route-table.ts, ADR 0050): every tabled host's name, in place of serverName. */
+  readonly tableHosts?: readonly string[];
+  /** A table server: its one location asks sg.route() for the route and upstream of the request. */
+  readonly routeTable?: true;
 }
 
 export interface NginxView {
   readonly cluster: string;
   /** The programmed routes as comment lines: NGINX refuses any line of 4096 bytes or more. */
   readonly routeLines: readonly string[];
+  /** Some routes are served only as data (ADR 0050): routeLines leaves them out. */
+  readonly tabledRoutes?: true;
   readonly streamModulePath?: string;
   /** Dynamic endpoints (lua-balancer.ts): modules, the balancer's code and its control port; absent: static upstreams. */
   readonly dynamic?: { readonly ndkModule: string; readonly luaModule: string; readonly lua: string; readonly controlPort: number };
