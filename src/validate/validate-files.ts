@@ -82,6 +82,14 @@ export function validateFiles(kind: ProxyKind, files: readonly ShippedFile[], o:
     const secrets = o.secrets ?? [];
     if (secrets.length > 0) {
       const pem = scratchCertificatePem();
+      // Every certificate stand-in is the same bytes and mode: written once, linked under each name.
+      let first: string | undefined;
+      const writePem = (path: string): void => {
+        if (first === undefined) {
+          root.write(path, pem, 0o400);
+          first = path;
+        } else root.link(first, path);
+      };
       for (const s of secrets) {
         const rel = safeRelativePath(s);
         if (rel === undefined) continue;
@@ -91,8 +99,8 @@ export function validateFiles(kind: ProxyKind, files: readonly ShippedFile[], o:
         const page = rel.startsWith(PAGE_FILE_PREFIX) ? rel.slice(PAGE_FILE_PREFIX.length) : undefined;
         if (page !== undefined) {
           if (!page.includes('/')) root.write(pagePath(page), '<h1>page</h1>\n', 0o444);
-        } else if (acme !== undefined && !acme.includes('/')) root.write(join(DEFAULT_NGINX_OPTIONS.acmeDir, acme), pem, 0o400);
-        else if (!rel.includes('/')) root.write(join(secretsDir, rel), pem, 0o400);
+        } else if (acme !== undefined && !acme.includes('/')) writePem(join(DEFAULT_NGINX_OPTIONS.acmeDir, acme));
+        else if (!rel.includes('/')) writePem(join(secretsDir, rel));
       }
     }
     if (kind === 'haproxy') {
