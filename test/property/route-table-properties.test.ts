@@ -17,7 +17,7 @@ import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { ROUTE_LINE } from '../../src/render/nginx/route-table';
 import { buildNginxView, type ServerView } from '../../src/render/nginx/view-model';
 import { nginxTest } from '../helpers/nginx-process';
-import { desired, route, snapshot, task } from '../helpers/specs';
+import { cluster, desired, route, snapshot, task } from '../helpers/specs';
 
 const HOSTS = ['a.test', 'b.test', '*.w.test', 'x.w.test', '*.x.w.test'] as const;
 const PATHS = ['/', '/a', '/a/b', '/api', '/api/v2', '/x.y'] as const;
@@ -41,6 +41,8 @@ const ruleArb: fc.Arbitrary<RuleSpec> = fc.record({
 interface RouteSpec {
   readonly hosts: readonly number[];
   readonly rules: readonly RuleSpec[];
+  /** TLS: none, terminated, or terminated with plain HTTP redirected. */
+  readonly tls: 'none' | 'terminate' | 'redirect';
 }
 
 const worldArb: fc.Arbitrary<readonly RouteSpec[]> = fc.array(
@@ -48,6 +50,7 @@ const worldArb: fc.Arbitrary<readonly RouteSpec[]> = fc.array(
     hosts: fc.uniqueArray(fc.integer({ min: 0, max: HOSTS.length - 1 }), { minLength: 1, maxLength: 2 }),
     // A route refuses two rules with the same match.
     rules: fc.uniqueArray(ruleArb, { minLength: 1, maxLength: 3, selector: (r) => `${r.path} ${String(r.exact)}` }),
+    tls: fc.constantFrom<RouteSpec['tls']>('none', 'none', 'terminate', 'redirect'),
   }),
   { minLength: 1, maxLength: 4 },
 );
@@ -69,10 +72,12 @@ function featureOf(f: Feature): Record<string, unknown> {
   }
 }
 
-function model(world: readonly RouteSpec[]): ProxyModel {
+/** `forwardedFor`: the cluster believes X-Forwarded-For, so a TLS host is two servers, one per listener. */
+function model(world: readonly RouteSpec[], forwardedFor = false): ProxyModel {
   const routes = world.map((r, i) =>
     route(`r${i}`, {
       hosts: r.hosts.map((h) => HOSTS[h]),
+      ...(r.tls !== 'none' ? { tls: { mode: 'Terminate', certificate: { certSecret: 'c', keySecret: 'k' }, ...(r.tls === 'redirect' ? { redirectHTTP: true } : {}) } } : {}),
       rules: r.rules.map((rule) => ({
         match: rule.exact ? { path: PATHS[rule.path] } : { pathPrefix: PATHS[rule.path] },
         ...featureOf(rule.feature),
@@ -84,8 +89,10 @@ function model(world: readonly RouteSpec[]): ProxyModel {
     services: SERVICES.map((name) => ({ name, networks: ['app'] })),
     tasks: SERVICES.map((name, i) => task(name, `10.0.${i}.1`)),
     networks: [{ name: 'app', driver: 'overlay', scope: 'swarm' }],
+    secrets: [{ name: 'c' }, { name: 'k' }],
   });
-  const m = buildModel(desired(routes), snap).clusters[0];
+  const clusters = forwardedFor ? [cluster('default', { proxy: { clientAddress: { from: 'XForwardedFor', trustedProxies: ['10.0.0.0/8'] } } })] : [];
+  const m = buildModel(desired(routes, clusters), snap).clusters[0];
   if (m === undefined) throw new Error('no cluster');
   return m;
 }
@@ -109,8 +116,8 @@ describe('routes as data (ADR 0050)', () => {
     let tabled = 0;
     let kept = 0;
     fc.assert(
-      fc.property(worldArb, (world) => {
-        const m = model(world);
+      fc.property(worldArb, fc.boolean(), (world, forwardedFor) => {
+        const m = model(world, forwardedFor);
         const blocks = buildNginxView(m, { ...DEFAULT_NGINX_OPTIONS, ...options(false) }).servers.filter((s) => !s.defaultServer);
         const table = buildNginxView(m, { ...DEFAULT_NGINX_OPTIONS, ...options(true) }).servers.filter((s) => !s.defaultServer);
         const r = renderNginxWithEndpoints(m, options(true));
@@ -119,15 +126,22 @@ describe('routes as data (ADR 0050)', () => {
         const byHost = new Map(lines.map((l) => [l.slice(1, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
         const keptNames = table.filter((s) => s.routeTable !== true).map((s) => s.serverName);
         const tableNames = table.flatMap((s) => (s.routeTable === true ? (s.tableHosts ?? []) : []));
-        expect([...tableNames].sort()).toEqual([...byHost.keys()].sort());
+        // One line per host, even for a host in two table servers (one per listener).
+        expect(byHost.size).toBe(lines.length);
+        expect([...new Set(tableNames)].sort()).toEqual([...byHost.keys()].sort());
+        // Listener shapes: a tabled host is in the table server(s) with its own listeners, settings and redirect.
+        const shapeOf = (s: ServerView) => JSON.stringify([s.listenHttp, s.tlsListener, s.httpsRedirect ?? null, s.forwardedFor ?? null, s.acmeHttp01 ?? null]);
+        const tableShapes = new Map<string, Set<string>>();
+        for (const t of table) if (t.routeTable === true) for (const h of t.tableHosts ?? []) tableShapes.set(h, (tableShapes.get(h) ?? new Set()).add(shapeOf(t)));
         for (const b of blocks) {
           const line = byHost.get(b.serverName);
           if (line === undefined) {
             expect(keptNames).toContain(b.serverName);
-            expect(table.find((s) => s.serverName === b.serverName && s.routeTable !== true)).toEqual(b);
+            expect(table.filter((s) => s.serverName === b.serverName && s.routeTable !== true)).toContainEqual(b);
             kept++;
           } else {
-            expect(keptNames).not.toContain(b.serverName);
+            expect(tableShapes.get(b.serverName)?.has(shapeOf(b))).toBe(true);
+            expect(b.tls === undefined && b.clientCert === undefined).toBe(true);
             expect(hasFeature(b)).toBe(false);
             expect(line).toBe(entriesOf(b));
             tabled++;
@@ -146,8 +160,8 @@ describe('routes as data (ADR 0050)', () => {
 
   it('renders configs nginx -t accepts', () => {
     fc.assert(
-      fc.property(worldArb, (world) => {
-        const r = renderNginxWithEndpoints(model(world), options(true));
+      fc.property(worldArb, fc.boolean(), (world, forwardedFor) => {
+        const r = renderNginxWithEndpoints(model(world, forwardedFor), options(true));
         const path = join(dir, 'nginx.conf');
         writeFileSync(path, r.config);
         const check = nginxTest(path);

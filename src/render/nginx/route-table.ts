@@ -79,7 +79,8 @@ function plainLocation(l: LocationView): l is LocationView & { readonly body: Pr
 interface Tabled {
   readonly shape: string;
   readonly host: string;
-  readonly entries: string;
+  /** Its line of the endpoint set, made once per view (a render reuses it, ADR 0043). */
+  readonly line: string;
   readonly routes: readonly string[];
 }
 
@@ -112,9 +113,9 @@ function classify(s: ServerView): Tabled | null {
     routes.add(l.body.route);
   }
   const host = s.serverName.toLowerCase();
-  const t = { shape: JSON.stringify(shape, Object.keys(shape).sort()), host, entries: entries.join(' '), routes: [...routes] };
+  const line = `@${host} ${entries.join(' ')}`;
   // A value outside the line's alphabet (a route name an older source allowed, say) keeps the host a block.
-  return ROUTE_LINE.test(`@${host} ${t.entries}`) ? t : null;
+  return ROUTE_LINE.test(line) ? { shape: JSON.stringify(shape, Object.keys(shape).sort()), host, line, routes: [...routes] } : null;
 }
 
 export interface RouteTable {
@@ -133,7 +134,10 @@ export interface RouteTable {
 export function routeTable(servers: readonly ServerView[]): RouteTable {
   const kept: ServerView[] = [];
   const byShape = new Map<string, { readonly sample: ServerView; readonly names: string[] }>();
-  const lines = new Map<string, string>();
+  const lines: string[] = [];
+  // A host rendered as two servers (one per listener, clientAddress XForwardedFor) is met twice in a
+  // row (the view model puts a host's servers together), the same line each time.
+  let lastHost = '';
   const tabledRoutes = new Set<string>();
   const blockRoutes = new Set<string>();
   for (const s of servers) {
@@ -147,13 +151,15 @@ export function routeTable(servers: readonly ServerView[]): RouteTable {
     const group = byShape.get(t.shape);
     if (group === undefined) byShape.set(t.shape, { sample: s, names: [t.host] });
     else group.names.push(t.host);
-    lines.set(t.host, `@${t.host} ${t.entries}`);
+    if (t.host === lastHost) continue;
+    lastHost = t.host;
+    lines.push(t.line);
   }
   const tables = [...byShape.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([shape, g]): ServerView => keptTableServer(shape, g.sample, g.names.sort()));
   const onlyTabled = new Set([...tabledRoutes].filter((r) => !blockRoutes.has(r)));
-  return { servers: [...kept, ...tables], lines: [...lines.values()], onlyTabled };
+  return { servers: [...kept, ...tables], lines, onlyTabled };
 }
 
 /**
