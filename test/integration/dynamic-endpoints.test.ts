@@ -3,7 +3,8 @@
  * `proxy.endpoints: Dynamic` and 1,000 other routes, and a hitless HAProxy cluster with Dynamic
  * endpoints (ADR 0031) routing to the same backend; scaling the backend 2 → 4 → 1 under keep-alive
  * traffic on both reaches the proxies as endpoint pushes — no NGINX or HAProxy reload, no failed
- * request — and the new tasks serve. Then, with the core scaled to 0 and each proxy's node record
+ * request — and the new tasks serve. A new path and a new route on an existing host are served with no
+ * reload (routes as data, ADR 0050), a new host after one. Then, with the core scaled to 0 and each proxy's node record
  * removed, a killed proxy task's replacement boots from its mounted Swarm configs alone and serves a
  * backend from the boot endpoint set (ADR 0035; before it: 503). Needs the images (make images).
  * Run under the Swarm lock.
@@ -177,6 +178,39 @@ describe('dynamic endpoints on a real Swarm', () => {
     expect(workerPids()).toBe(workersBefore);
     expect(pushes()).toBeGreaterThan(pushesBefore);
   }, 300_000);
+
+  it('serves a new path and a new route on an existing host with no NGINX reload, a new host after one (ADR 0050)', async () => {
+    // Every route of this cluster only proxies: its hosts are lines of the endpoint set (routes as data).
+    const reloadsBefore = reloads();
+    const workersBefore = workerPids();
+    const load = startKeepAliveLoad(httpPort, HOST, 4);
+    const steadyAt = async (host: string, path: string): Promise<true | undefined> => {
+      const r = await send({ port: httpPort, host, path }).catch(() => undefined);
+      return r?.status === 200 && r.body.trim() === `${STEADY}.1` ? true : undefined;
+    };
+    const t0 = Date.now();
+    await applyObject(port, route(PREFIX, { serviceCluster: CLUSTER, hosts: [HOST], rules: [{ backends: [{ service: APP, port: 80 }] }, { match: { pathPrefix: '/steady' }, backends: [{ service: STEADY, port: 80 }] }] }));
+    await until('the new path serves the steady backend', () => steadyAt(HOST, '/steady/x'), 60_000, 100);
+    const pathMs = Date.now() - t0;
+    const t1 = Date.now();
+    await applyObject(port, route(`${PREFIX}-more`, { serviceCluster: CLUSTER, hosts: [HOST], rules: [{ match: { path: '/more' }, backends: [{ service: STEADY, port: 80 }] }] }));
+    await until('the new route serves the steady backend', () => steadyAt(HOST, '/more'), 60_000, 100);
+    const routeMs = Date.now() - t1;
+    expect(reloads()).toBe(reloadsBefore);
+    expect(workerPids()).toBe(workersBefore);
+    expect((await send({ port: httpPort, host: HOST, path: '/' })).body.trim()).toMatch(new RegExp(`^${APP}\\.\\d+$`));
+    // A new host joins its table server's names: one reload, of a config that does not grow with the routes.
+    const t2 = Date.now();
+    await applyObject(port, route(`${PREFIX}-new`, { serviceCluster: CLUSTER, hosts: [`${PREFIX}-new.localhost`], rules: [{ backends: [{ service: STEADY, port: 80 }] }] }));
+    await until('the new host serves', () => steadyAt(`${PREFIX}-new.localhost`, '/'), 60_000, 100);
+    const hostMs = Date.now() - t2;
+    const loaded = await load.stop();
+    // The agent logs the reload once its drain is over, which can be after the new host answers.
+    await until('the agent reports the reload', async () => (reloads() > reloadsBefore ? true : undefined), 30_000);
+    console.log(`routes as data: new path served after ${pathMs} ms, new route on the host after ${routeMs} ms (no reload), new host after ${hostMs} ms; ${loaded.ok} requests, ${loaded.failures.length} failed, ${reloads() - reloadsBefore} reloads`);
+    expect(loaded.failures).toEqual([]);
+    expect(loaded.ok).toBeGreaterThan(50);
+  }, 240_000);
 
   it('a proxy task started while the core is down and its node keeps no config serves from the boot endpoint set', async () => {
     const t0 = Date.now();

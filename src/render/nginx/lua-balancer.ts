@@ -149,15 +149,19 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
           return true
         end
 
-        local function entry(name)
-          local line = dict:get(name)
-          if line == nil then return nil end
-          local e = parsed[name]
-          if e ~= nil and e.line == line then return e end
-          local _, fresh = parse_line(line)
-          parsed[name] = fresh
-          return fresh
+        -- A line of the dictionary, parsed by parse and kept per worker in cache while the line is the same.
+        local function cached_parse(cache, parse)
+          return function(name)
+            local line = dict:get(name)
+            if line == nil then return nil end
+            local e = cache[name]
+            if e ~= nil and e.line == line then return e end
+            local _, fresh = parse(line)
+            cache[name] = fresh
+            return fresh
+          end
         end
+        local entry = cached_parse(parsed, parse_line)
 
         -- set_by_lua's choice for a rule split over several upstreams (ADR 0049): one upstream per
         -- request, weighted among the members with a weight and a task, by a hash of the key variable
@@ -207,16 +211,7 @@ export function balancerLua(unavailablePort: number, endpointsPath: string, drai
         -- server (the exact name, else the longest wildcard "*.<suffix>"), then its location as NGINX
         -- picks one (an exact path, else the longest prefix). A host without a line answers as the
         -- default server does (503); a path no location matches, 404.
-        local hosts = {}
-        local function host_entry(name)
-          local line = dict:get(name)
-          if line == nil then return nil end
-          local h = hosts[name]
-          if h ~= nil and h.line == line then return h end
-          local _, fresh = parse_host(line)
-          hosts[name] = fresh
-          return fresh
-        end
+        local host_entry = cached_parse({}, parse_host)
         function sg.route()
           local host = ngx.var.host
           local h = host_entry("@" .. host)
