@@ -20,7 +20,7 @@ import type { LocationView, ProxyBodyView, ServerView } from './view-types';
 /** A host's line: `@HOST` then, per location, `KIND PATH ROUTE TARGET` (TARGET an upstream or `=`split). */
 export const ROUTE_LINE = /^@(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*(?: [=^] \/[A-Za-z0-9._~+,:@/=&-]* [A-Za-z0-9._-]+ =?[A-Za-z0-9_]+)+$/;
 
-/** Body fields that may be present on a tabled location, with the value they must have (undefined: any). */
+/** Body fields that may be present on a tabled location, each with the test its value must pass (an absent field is not looked at). */
 const PLAIN_BODY: Readonly<Record<string, (v: unknown) => boolean>> = {
   route: () => true,
   target: (v) => typeof v === 'string' && !v.startsWith('$'),
