@@ -8,6 +8,19 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { EchoReply } from './echo-backends';
 import { send } from './http-client';
+import { freePorts, loopbackRenderOptions } from './nginx-process';
+import type { NginxRenderOptions } from '../../src/render/nginx/options';
+
+/**
+ * A test NGINX with dynamic endpoints in `dir`: free loopback ports for its listeners, its control
+ * port and the backends, and the render options that use them (the endpoints file in `dir`).
+ */
+export async function dynamicNginxSetup(dir: string): Promise<{ http: number; control: number; backendPort: number; opts: Partial<NginxRenderOptions> }> {
+  const ports = await freePorts(8);
+  const [http = 0, , , , , , control = 0, backendPort = 0] = ports;
+  const dynamicEndpoints = { controlPort: control, endpointsPath: join(dir, 'endpoints.txt'), modulesDir: '/usr/lib/nginx/modules' };
+  return { http, control, backendPort, opts: { ...loopbackRenderOptions(dir, ports.slice(0, 6)), dynamicEndpoints } };
+}
 
 /** PUT `body` as the whole endpoint set to NGINX's loopback control port: the answer's status. */
 export function putEndpointSet(control: number, body: string): Promise<number> {

@@ -13,8 +13,8 @@ import { buildModel } from '../../src/plan/build-model';
 import type { ProxyModel } from '../../src/plan/model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { startEcho, type Backend } from '../helpers/echo-backends';
-import { nginxWorkerPids, putEndpointSet, servedBy, statusesUntilStopped } from '../helpers/dynamic-nginx-traffic';
-import { freePorts, loopbackRenderOptions, nginxTest, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { dynamicNginxSetup, nginxWorkerPids, putEndpointSet, servedBy, statusesUntilStopped } from '../helpers/dynamic-nginx-traffic';
+import { nginxTest, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 const STABLE = '127.0.58.1';
@@ -72,14 +72,7 @@ async function step(s: Step): Promise<number[]> {
 const share = (tasks: readonly string[], ip: string): number => tasks.filter((t) => t === ip).length / tasks.length;
 
 beforeAll(async () => {
-  const [pHttp, pTls, pPt, pStatus, pUnavailable, pTraffic, pControl, pBackend] = await freePorts(8);
-  http = pHttp ?? 0;
-  control = pControl ?? 0;
-  backendPort = pBackend ?? 0;
-  opts = {
-    ...loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]),
-    dynamicEndpoints: { controlPort: control, endpointsPath, modulesDir: '/usr/lib/nginx/modules' },
-  };
+  ({ http, control, backendPort, opts } = await dynamicNginxSetup(dir));
   for (const ip of [STABLE, CANARY]) backends.push(await startEcho('svc', ip, ip, backendPort));
   // A canary declared at weight 0 with no task yet: how a rollout starts.
   const first = render({ stable: 100, canary: 0, canaryTasks: [] });

@@ -12,9 +12,9 @@ import { buildModel } from '../../src/plan/build-model';
 import type { ProxyModel } from '../../src/plan/model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
-import { nginxWorkerPids, putEndpointSet, servedBy, statusesUntilStopped } from '../helpers/dynamic-nginx-traffic';
+import { dynamicNginxSetup, nginxWorkerPids, putEndpointSet, servedBy, statusesUntilStopped } from '../helpers/dynamic-nginx-traffic';
 import { send } from '../helpers/http-client';
-import { freePorts, loopbackRenderOptions, nginxTest, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { nginxTest, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-dyn-'));
@@ -57,14 +57,7 @@ const workerPids = (): number[] => nginxWorkerPids(dir);
 const background = (host: string): { stop: () => Promise<number[]> } => statusesUntilStopped(http, host);
 
 beforeAll(async () => {
-  const [pHttp, pTls, pPt, pStatus, pUnavailable, pTraffic, pControl, pBackend] = await freePorts(8);
-  http = pHttp ?? 0;
-  control = pControl ?? 0;
-  backendPort = pBackend ?? 0;
-  opts = {
-    ...loopbackRenderOptions(dir, [http, pTls ?? 0, pPt ?? 0, pStatus ?? 0, pUnavailable ?? 0, pTraffic ?? 0]),
-    dynamicEndpoints: { controlPort: control, endpointsPath, modulesDir: '/usr/lib/nginx/modules' },
-  };
+  ({ http, control, backendPort, opts } = await dynamicNginxSetup(dir));
   for (const ip of ['127.0.55.1', '127.0.55.2', '127.0.55.3', '127.0.56.1', '127.0.56.2']) backends.set(ip, await startEcho('svc', ip, ip, backendPort));
   const first = render(['127.0.55.1', '127.0.55.2']);
   firstConfig = first.config;

@@ -17,7 +17,8 @@ import { buildModel } from '../../src/plan/build-model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
 import { send } from '../helpers/http-client';
-import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { dynamicNginxSetup } from '../helpers/dynamic-nginx-traffic';
+import { startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-dyn-delta-'));
@@ -81,9 +82,7 @@ const agent = (): NginxEndpoints => new NginxEndpoints(control);
 let balancer: NginxEndpoints;
 
 beforeAll(async () => {
-  const ports = await freePorts(8);
-  [http = 0, , , , , , control = 0, backendPort = 0] = ports;
-  opts = { ...loopbackRenderOptions(dir, ports.slice(0, 6)), dynamicEndpoints: { controlPort: control, endpointsPath, modulesDir: '/usr/lib/nginx/modules' } };
+  ({ http, control, backendPort, opts } = await dynamicNginxSetup(dir));
   for (const ip of [W1, W2, W3, O1]) backends.push(await startEcho('svc', ip ?? '', ip ?? '', backendPort));
   const first = render([W1 ?? '']);
   config = first.config;

@@ -15,9 +15,9 @@ import type { ProxyModel } from '../../src/plan/model';
 import { renderNginxWithEndpoints } from '../../src/render/nginx/render';
 import type { RouteObject } from '../../src/domain/object';
 import { startEcho, type Backend, type EchoReply } from '../helpers/echo-backends';
-import { nginxWorkerPids, putEndpointSet } from '../helpers/dynamic-nginx-traffic';
+import { dynamicNginxSetup, nginxWorkerPids, putEndpointSet } from '../helpers/dynamic-nginx-traffic';
 import { send } from '../helpers/http-client';
-import { freePorts, loopbackRenderOptions, startNginx, type RunningNginx } from '../helpers/nginx-process';
+import { freePorts, startNginx, type RunningNginx } from '../helpers/nginx-process';
 import { desired, route, snapshot, task } from '../helpers/specs';
 
 const SERVICES = ['a', 'b', 'c', 'd', 'e', 'f', 'g'] as const;
@@ -27,7 +27,7 @@ interface Side {
   readonly dir: string;
   readonly http: number;
   readonly control: number;
-  opts: Parameters<typeof renderNginxWithEndpoints>[1];
+  readonly opts: Parameters<typeof renderNginxWithEndpoints>[1];
   nginx?: RunningNginx;
 }
 
@@ -82,13 +82,8 @@ const render = (side: Side, extra: readonly RouteObject[] = []): { config: strin
 
 async function makeSide(routeTable: boolean): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `sg-rtable-${String(routeTable)}-`));
-  const [http, tls, pt, status, unavailable, traffic, control] = await freePorts(7);
-  const side: Side = { dir, http: http ?? 0, control: control ?? 0, opts: {} };
-  side.opts = {
-    ...loopbackRenderOptions(dir, [http ?? 0, tls ?? 0, pt ?? 0, status ?? 0, unavailable ?? 0, traffic ?? 0]),
-    dynamicEndpoints: { controlPort: control ?? 0, endpointsPath: join(dir, 'endpoints.txt'), modulesDir: '/usr/lib/nginx/modules' },
-    routeTable,
-  };
+  const { http, control, opts } = await dynamicNginxSetup(dir);
+  const side: Side = { dir, http, control, opts: { ...opts, routeTable } };
   const r = render(side);
   writeFileSync(join(dir, 'endpoints.txt'), r.endpoints);
   side.nginx = await startNginx(r.config, side.http, dir);

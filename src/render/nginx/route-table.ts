@@ -84,13 +84,18 @@ interface Tabled {
   readonly routes: readonly string[];
 }
 
-/** Per server view (views are never changed once built, and a kept host's view is the same object, ADR 0043). */
-const tabledOf = new WeakMap<ServerView, Tabled | null>();
+/** A host that stays a block: the routes its locations serve (the config's header names them). */
+interface Block {
+  readonly routes: readonly string[];
+}
 
-function tabled(s: ServerView): Tabled | null {
+/** Per server view (views are never changed once built, and a kept host's view is the same object, ADR 0043). */
+const tabledOf = new WeakMap<ServerView, Tabled | Block>();
+
+function tabled(s: ServerView): Tabled | Block {
   const known = tabledOf.get(s);
   if (known !== undefined) return known;
-  const t = classify(s);
+  const t = classify(s) ?? { routes: [...new Set([...s.locations.map((l) => l.body), ...s.named.map((n) => n.body)].flatMap((b) => (b !== undefined ? [b.route] : [])))] };
   tabledOf.set(s, t);
   return t;
 }
@@ -142,9 +147,9 @@ export function routeTable(servers: readonly ServerView[]): RouteTable {
   const blockRoutes = new Set<string>();
   for (const s of servers) {
     const t = tabled(s);
-    if (t === null) {
+    if (!('shape' in t)) {
       kept.push(s);
-      for (const b of [...s.locations.map((l) => l.body), ...s.named.map((n) => n.body)]) if (b !== undefined) blockRoutes.add(b.route);
+      for (const r of t.routes) blockRoutes.add(r);
       continue;
     }
     for (const r of t.routes) tabledRoutes.add(r);
