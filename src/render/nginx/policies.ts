@@ -277,7 +277,14 @@ export class PolicyRegistry {
     const forwardAuth = redirect || policies.forwardAuth === undefined ? undefined : this.forwardAuth(policies.forwardAuth);
     const rates = redirect ? [] : policies.rateLimits;
     const conns = redirect ? [] : policies.connectionLimits;
-    const limitReq = rates.map((l) => ({ zone: this.reqZone(rule.route, l), burst: l.burst }));
+    // Limits with the same key and rate share a zone, and NGINX takes one limit_req per zone in a
+    // location: both hold when the smaller burst does.
+    const bursts = new Map<Token, number>();
+    for (const l of rates) {
+      const zone = this.reqZone(rule.route, l);
+      bursts.set(zone, Math.min(l.burst, bursts.get(zone) ?? l.burst));
+    }
+    const limitReq = [...bursts].map(([zone, burst]) => ({ zone, burst }));
     // One zone per route counts a client's requests in progress; several limits: the smallest decides.
     const limitConn = conns.length === 0 ? [] : [{ zone: this.connZone(rule.route), max: Math.min(...conns.map((c) => c.max)) }];
     const wait = rates.length === 0 ? undefined : Math.max(...rates.map((l) => l.retryAfter));
