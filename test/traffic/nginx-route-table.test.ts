@@ -97,10 +97,17 @@ async function ask(side: Side, host: string, path: string): Promise<string> {
   return `${r.status} ${taskOf} ${String(r.headers['x-block'] ?? '-')}`;
 }
 
-/** The route field of the access log's lines from line `from` on. */
+/**
+ * The access log's lines from line `from` on, as `host uri route`, sorted: NGINX's workers append to
+ * the log in the order their requests end, which need not be the order the client sent them in.
+ */
 function loggedRoutes(side: Side, from: number): string[] {
   const lines = readFileSync(join(side.dir, 'access.log'), 'utf8').split('\n').filter((l) => l !== '');
-  return lines.slice(from).map((l) => String((JSON.parse(l) as { route: string }).route));
+  return lines
+    .slice(from)
+    .map((l) => JSON.parse(l) as { host: string; uri: string; route: string })
+    .map((e) => `${e.host} ${e.uri} ${e.route}`)
+    .sort();
 }
 
 const logLength = (side: Side): number => readFileSync(join(side.dir, 'access.log'), 'utf8').split('\n').filter((l) => l !== '').length;
@@ -175,7 +182,7 @@ describe('NGINX routes as data (ADR 0050)', () => {
     // Both logged one line per request, with the same route (the table sets $sg_route in Lua).
     await new Promise((r) => setTimeout(r, 200));
     expect(loggedRoutes(table, fromTable)).toEqual(loggedRoutes(block, fromBlock));
-    expect(loggedRoutes(table, fromTable)).toContain('shared-two');
+    expect(loggedRoutes(table, fromTable)).toContain('shared.test /two/x shared-two');
   });
 
   // A block whose locations miss a path falls to NGINX's static root (Debian's welcome page, or 404);
