@@ -1,7 +1,7 @@
 /** Run a real NGINX on a rendered configuration for traffic tests; stop it afterwards. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NginxRenderOptions } from '../../src/render/nginx/options';
@@ -12,19 +12,7 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-/** Ports the OS reports free right now (bind to 0, read, close). */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  const servers = [];
-  for (let i = 0; i < n; i++) {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    ports.push((s.address() as AddressInfo).port);
-    servers.push(s);
-  }
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
+export { freePorts } from './free-ports';
 
 /** Waits until `port` accepts connections; gives up when `exited()` says the server is gone, or at the deadline. */
 async function waitForPort(port: number, deadlineMs: number, exited: () => string | undefined = () => undefined): Promise<void> {
