@@ -15,6 +15,7 @@
  * What is tabled is an allow-list of view fields with their plain values: a field this file does
  * not know (a future feature) keeps the host a block, so the table never drops a behaviour.
  */
+import { nginxEscape } from './escape';
 import type { LocationView, ProxyBodyView, ServerView } from './view-types';
 
 /** A host's line: `@HOST` then, per location, `KIND PATH ROUTE TARGET` (TARGET an upstream or `=`split). */
@@ -194,5 +195,7 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 /** The shared server of one shape: the sample's listeners and server-wide settings, every host's name, the Lua router. */
 function tableServer(sample: ServerView, names: readonly string[]): ServerView {
   const { locations: _locations, named: _named, serverName: _name, ...shared } = sample;
-  return { ...shared, serverName: names[0] ?? '_', tableHosts: names, routeTable: true, locations: [], named: [] };
+  let tableHostsText = '';
+  for (const n of names) tableHostsText += `            "${nginxEscape(n)}"\n`;
+  return { ...shared, serverName: names[0] ?? '_', tableHosts: names, tableHostsText, routeTable: true, locations: [], named: [] };
 }

@@ -4,6 +4,7 @@
  * maps of $ssl_server_name. Which hosts share: src/plan/shared-tls.ts.
  */
 import type { VirtualHost } from '../../plan/model';
+import { nginxEscape } from './escape';
 import type { NginxRenderOptions } from './options';
 import type { NginxView, ServerView } from './view-types';
 
@@ -36,5 +37,12 @@ export function tlsCertificateMaps(hosts: readonly VirtualHost[], def: VirtualHo
     .flatMap((vh) => (vh.tls !== undefined ? [{ host: vh.host as string, ...tlsFiles(vh.tls, opts) }] : []))
     .sort((a, b) => (a.host < b.host ? -1 : 1));
   const fallback = def?.tls !== undefined ? tlsFiles(def.tls, opts) : { cert: '', key: '' };
-  return { entries, defaultCert: fallback.cert, defaultKey: fallback.key };
+  let certLines = '';
+  let keyLines = '';
+  for (const e of entries) {
+    const host = nginxEscape(e.host);
+    certLines += `        "${host}" "${nginxEscape(e.cert)}";\n`;
+    keyLines += `        "${host}" "${nginxEscape(e.key)}";\n`;
+  }
+  return { entries, certLines, keyLines, defaultCert: fallback.cert, defaultKey: fallback.key };
 }

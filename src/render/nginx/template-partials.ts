@@ -227,10 +227,7 @@ export const server = `    server {
 {{#routeTable}}
         # Routes as data (ADR 0050): these hosts' paths and upstreams are lines of the endpoint set.
         server_name
-{{#tableHosts}}
-            "{{.}}"
-{{/tableHosts}}
-            ;
+{{{tableHostsText}}}            ;
 {{/routeTable}}
 {{#forwardedFor}}
         # clientAddress XForwardedFor: the last address of X-Forwarded-For, from trusted proxies only.

@@ -97,17 +97,11 @@ http {
     # whose workers load the certificate the SNI name selects at each full handshake.
     map $ssl_server_name $sg_tls_cert {
         hostnames;
-{{#entries}}
-        "{{host}}" "{{cert}}";
-{{/entries}}
-        default "{{defaultCert}}";
+{{{certLines}}}        default "{{defaultCert}}";
     }
     map $ssl_server_name $sg_tls_key {
         hostnames;
-{{#entries}}
-        "{{host}}" "{{key}}";
-{{/entries}}
-        default "{{defaultKey}}";
+{{{keyLines}}}        default "{{defaultKey}}";
     }
 {{/tlsCertificates}}
     map $http_upgrade $sg_connection_upgrade {
@@ -347,10 +341,7 @@ stream {
     # loopback passthrough listener; both receive the client address as PROXY protocol.
     map $ssl_preread_server_name $sg_sni_target {
         hostnames;
-{{#sni}}
-        "{{host}}" {{{target}}};
-{{/sni}}
-        default {{{tlsInternal}}};
+{{{sniLines}}}        default {{{tlsInternal}}};
     }
     server {
         listen {{httpsPort}}{{#proxyProtocol}} proxy_protocol{{/proxyProtocol}};

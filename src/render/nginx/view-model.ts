@@ -10,7 +10,7 @@ import { DEFAULT_FAIL_TIMEOUT, DEFAULT_MAX_FAILS } from '../../domain/route';
 import { canonicalCidr } from '../../domain/cidr';
 import { token, type Token } from '../token';
 import { nginxDuration, nginxSeconds } from './duration';
-import { pathRegex } from './escape';
+import { nginxEscape, pathRegex } from './escape';
 import type { NginxRenderOptions } from './options';
 import { authHeaderVariable, type AuthLocationView, type PageLocationView, type PolicyBodyView } from './policies';
 import { MapRegistry } from './map-registry';
@@ -329,7 +329,9 @@ function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegist
     .filter((u) => used.has(u.name) && u.servers.length > 0)
     // Stream has no cookies: only client-IP affinity carries over to passthrough upstreams.
     .map((u) => upstreamView({ ...u, affinity: u.affinity.kind === 'clientIP' ? u.affinity : { kind: 'none' } }, maps, false));
-  return { sni, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
+  let sniLines = '';
+  for (const e of sni) sniLines += `        "${nginxEscape(e.host)}" ${e.target};\n`;
+  return { sni, sniLines, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
 }
 
 /**
@@ -462,7 +464,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   const stream: StreamView | undefined =
     router === undefined && l4 === undefined
       ? undefined
-      : { ...(router ?? { sni: [], passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
+      : { ...(router ?? { sni: [], sniLines: '', passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
   // The SNI router (not the listeners) is what puts a TLS listener behind the default server.
   const hasStream = router !== undefined;
   const def = model.defaultServer;

@@ -100,6 +100,8 @@ export interface ServerView {
   readonly fixed503: boolean;
   /** A table server (route-table.ts, ADR 0050): every tabled host's name, in place of serverName. */
   readonly tableHosts?: readonly string[];
+  /** `tableHosts` as the server_name list's lines, escaped. */
+  readonly tableHostsText?: string;
   /** A table server: its one location asks sg.route() for the route and upstream of the request. */
   readonly routeTable?: true;
 }
@@ -155,6 +157,13 @@ export interface NginxView {
    */
   readonly tlsCertificates?: {
     readonly entries: readonly { readonly host: string; readonly cert: string; readonly key: string }[];
+    /**
+     * The two maps' entry lines, escaped with the template's escape. Written as text by the view, not
+     * per entry by the template: thousands of entries at scale, where Mustache's per-item context and
+     * lookups were a sixth of a render (the same holds for the SNI lines and a table server's names).
+     */
+    readonly certLines: string;
+    readonly keyLines: string;
     readonly defaultCert: string;
     readonly defaultKey: string;
   };
@@ -208,6 +217,8 @@ export interface UpstreamView {
 
 export interface StreamView {
   readonly sni: readonly { readonly host: string; readonly target: Token }[];
+  /** The SNI router map's entry lines for `sni`, escaped. */
+  readonly sniLines: string;
   readonly passthrough: readonly { readonly host: string; readonly target: Token }[];
   readonly splits: NginxView['splits'];
   readonly upstreams: readonly UpstreamView[];
