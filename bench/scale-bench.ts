@@ -53,6 +53,13 @@ const MiB = 2 ** 20;
 const ROUTE_RUNS = Number(process.env['SCALE_ROUTE_RUNS'] ?? '1');
 /** SCALE_TASK_RUNS: task changes per case, one after another (each one task replaced by a new one), for min / median. */
 const TASK_RUNS = Math.max(1, Number(process.env['SCALE_TASK_RUNS'] ?? '1'));
+/**
+ * SCALE_POLL_GAP_MS: how long the core has been idle between the collection after its last applied
+ * run and the conversion of a task change's listing (0: none, the default, as before 2026-12-08). A
+ * core polls tasks every second, so a change it finds by polling is converted up to a second after
+ * the last run's collection; the conversion right after a full collection is slower (V8 still sweeps).
+ */
+const POLL_GAP_MS = Number(process.env['SCALE_POLL_GAP_MS'] ?? '0');
 /** SCALE_WEIGHT_RUNS: weight steps per NGINX dynamic case (ADR 0049); served once WEIGHT_STREAK answers in a row come from the target. */
 const WEIGHT_RUNS = Number(process.env['SCALE_WEIGHT_RUNS'] ?? '4');
 const WEIGHT_STREAK = 20;
@@ -387,6 +394,7 @@ async function runCase(kind: Kind, n: number, tmp: string, pair: ReturnType<type
       if (addedTask === undefined) throw new Error('no added task');
       const listingK = freshListing(withListedTask(listing, addedTask, undefined, 1_000_000_000 + k));
       collect();
+      if (POLL_GAP_MS > 0) await sleep(POLL_GAP_MS);
       const t0 = performance.now();
       const [changed, convertMs] = l.dynamic !== undefined ? timed(() => converter.convert(listingK).snapshot) : [snapshotK, 0];
       const applied = l.dynamic !== undefined && last !== undefined ? await dynamicApply(l.dynamic, last, changed, s.inputs.desired) : undefined;
@@ -528,11 +536,12 @@ function writeReport(started: Date, rows: readonly ScaleRow[]): { mode: string }
     finishedAt: new Date().toISOString(),
     machine: machineInfo(undefined, undefined),
     loadAverageEnd: loadavg(),
+    pollGapMs: POLL_GAP_MS,
     notes: [
       'model, render, encode: median of 5 runs (N ≤ 1k), 3 (2k), 1 (5k, 10k); validate: one validateFiles of the rendered files (the proxy check in a private root; the core renders once and checks those bytes).',
       'check: nginx -t / haproxy -c of the local config, with a certificate file per TLS secret.',
       'route served: from the core seeing the new route to the first 200 from its host; per run its phases: model, render (memoised: the last render\'s server blocks reused, ADR 0034; renderWhole: the same bytes without them, not on the path), validate (the core\'s nginx -t), encode, the agent\'s check (haproxy -c; 0 for NGINX: its reload is the check, ADR 0037), and reload → served; routeServedMs is the median of SCALE_ROUTE_RUNS runs.',
-      'task served: from the core seeing the added task to the first response from it (core work + agent check (HAProxy only, ADR 0037) + reload, or the dynamic push).',
+      'task served: from the core seeing the added task to the first response from it (core work + agent check (HAProxy only, ADR 0037) + reload, or the dynamic push). Each change starts after a full collection and pollGapMs of idle time (SCALE_POLL_GAP_MS).',
       'memory: PSS of every process of the local proxy; peak sampled every 50 ms from the change until the old processes exit.',
       'core RSS: this benchmark process after building, rendering, validating and encoding N routes (includes the tsx loader).',
       'req/s: wrk -t1 -c16 for 3 s, backends a local NGINX; noisy on a shared 2-core machine.',
