@@ -44,5 +44,5 @@ export function tlsCertificateMaps(hosts: readonly VirtualHost[], def: VirtualHo
     certLines += `        "${host}" "${nginxEscape(e.cert)}";\n`;
     keyLines += `        "${host}" "${nginxEscape(e.key)}";\n`;
   }
-  return { entries, certLines, keyLines, defaultCert: fallback.cert, defaultKey: fallback.key };
+  return { certLines, keyLines, defaultCert: fallback.cert, defaultKey: fallback.key };
 }

@@ -331,7 +331,7 @@ function streamView(model: ProxyModel, opts: NginxRenderOptions, maps: MapRegist
     .map((u) => upstreamView({ ...u, affinity: u.affinity.kind === 'clientIP' ? u.affinity : { kind: 'none' } }, maps, false));
   let sniLines = '';
   for (const e of sni) sniLines += `        "${nginxEscape(e.host)}" ${e.target};\n`;
-  return { sni, sniLines, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
+  return { sniLines, passthrough, splits: sortedValues(streamMaps.splits), upstreams, hasPassthrough: passthrough.length > 0 };
 }
 
 /**
@@ -464,7 +464,7 @@ function buildView(model: ProxyModel, opts: NginxRenderOptions, memo: HostViewMe
   const stream: StreamView | undefined =
     router === undefined && l4 === undefined
       ? undefined
-      : { ...(router ?? { sni: [], sniLines: '', passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
+      : { ...(router ?? { sniLines: '', passthrough: [], splits: [], upstreams: [], hasPassthrough: false }), sniRouter: router !== undefined, ...(l4 !== undefined ? { l4: { ...l4, splits: l4Splits } } : {}) };
   // The SNI router (not the listeners) is what puts a TLS listener behind the default server.
   const hasStream = router !== undefined;
   const def = model.defaultServer;

@@ -156,7 +156,6 @@ export interface NginxView {
    * SNI name, and what an unknown name gets ("" when the default server refuses it).
    */
   readonly tlsCertificates?: {
-    readonly entries: readonly { readonly host: string; readonly cert: string; readonly key: string }[];
     /**
      * The two maps' entry lines, escaped with the template's escape. Written as text by the view, not
      * per entry by the template: thousands of entries at scale, where Mustache's per-item context and
@@ -216,8 +215,7 @@ export interface UpstreamView {
 }
 
 export interface StreamView {
-  readonly sni: readonly { readonly host: string; readonly target: Token }[];
-  /** The SNI router map's entry lines for `sni`, escaped. */
+  /** The SNI router map's entry lines (each terminated or passed-through host → its loopback listener), escaped. */
   readonly sniLines: string;
   readonly passthrough: readonly { readonly host: string; readonly target: Token }[];
   readonly splits: NginxView['splits'];
