@@ -55,7 +55,7 @@ const ROUTE_RUNS = Number(process.env['SCALE_ROUTE_RUNS'] ?? '1');
 const TASK_RUNS = Math.max(1, Number(process.env['SCALE_TASK_RUNS'] ?? '1'));
 /**
  * SCALE_POLL_GAP_MS: how long the core has been idle between the collection after its last applied
- * run and the conversion of a task change's listing (0: none, the default, as before 2026-12-08). A
+ * run and the conversion of a task change's listing (default 0: no wait, as the benchmark always did). A
  * core polls tasks every second, so a change it finds by polling is converted up to a second after
  * the last run's collection; the conversion right after a full collection is slower (V8 still sweeps).
  */
