@@ -171,7 +171,7 @@ export async function applyObjectChecked(port: DockerPort, obj: ApiObject, now: 
   let gens = await generationsOf(port, kind, name);
   const first = gens[0];
   if (first !== undefined && first.config.Spec.Labels?.[LABELS.specHash] === hash && (first.sealed === undefined || sealAbandoned(first.sealed, now()))) return { result: 'unchanged', generation: first.generation };
-  /** The generation this apply replaces, as first read: any other writer moving past it wins. */
+  /** The generation this apply replaces, as first read: another writer moving past it wins. */
   const base = first?.generation ?? 0;
   const baseId = first?.config.ID;
   const generation = base + 1;

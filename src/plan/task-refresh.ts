@@ -13,8 +13,8 @@
  *   (servers and the PortNotExposed problem) depends on task ports and nodes: a changed service that
  *   publishes host-mode ports takes the full path. `runningAddresses` gives task-mode servers, through
  *   taskServers, which this module calls with the upstream's own service, network, port and health.
- * - Beyond the servers themselves, the model depends on them only through whether an upstream has any
- *   (a target without servers is dropped): a change of that takes the full path. Pools (`split: Tasks`)
+ * - Beyond the servers themselves, the model depends on them only through whether an upstream has servers
+ *   at all (a target without servers is dropped): a change of that takes the full path. Pools (`split: Tasks`)
  *   take it too: their servers are a union over member upstreams the model does not name.
  * - Conditions depend on tasks only through the host-mode problem above, so they are kept.
  * - Files: renderCluster(model) reads servers of `dynamicUpstreams` only into the endpoint lines

@@ -59,7 +59,7 @@ export function planJson(plan: Plan): unknown {
   }));
 }
 
-/** Number of steps (diff's exit code: any step is a change). */
+/** Number of steps (diff's exit code: one step or more is a change). */
 export function stepCount(plan: Plan): number {
   return planSteps(plan).length;
 }
