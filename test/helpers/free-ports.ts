@@ -44,7 +44,8 @@ function workerSlice(): Slice | undefined {
   return { first, size, next: Math.floor(Math.random() * size) };
 }
 
-let slice: Slice | undefined | null = null;
+/** This worker's slice; undefined when the machine leaves no room below its ephemeral range. */
+const slice = workerSlice();
 
 async function tcpFree(port: number): Promise<boolean> {
   const s = createServer();
@@ -76,7 +77,6 @@ async function kernelPort(): Promise<number> {
 
 /** `n` distinct ports, each free for TCP and UDP right now and not handed out before by this process. */
 export async function freePorts(n: number): Promise<number[]> {
-  if (slice === null) slice = workerSlice();
   const ports: number[] = [];
   if (slice === undefined) {
     while (ports.length < n) {
